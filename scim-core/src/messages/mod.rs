@@ -1,0 +1,1 @@
+//! SCIM protocol messages (RFC 7644): ListResponse, SearchRequest, Bulk, cursors.

@@ -1,0 +1,8 @@
+//! Resources: a schema-aware generic resource over JSON, with case-insensitive attribute
+//! names and extension URNs, plus typed `User` and `Group` for convenience.
+
+mod generic;
+mod json;
+
+pub use generic::Resource;
+pub use json::{get_ci, get_ci_key, get_ci_mut, remove_ci};
