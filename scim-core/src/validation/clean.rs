@@ -1,0 +1,702 @@
+//! The walk over a request body: schemas, containers, attributes and values.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
+
+use super::options::ValidationOptions;
+use super::values::{is_base64, is_xsd_date_time};
+use crate::error::{ScimError, ScimResult};
+use crate::resource::Resource;
+use crate::schema::{
+    Attribute, AttributeType, ENTRA_GROUP_SCHEMA, GROUP_SCHEMA, Mutability, ResourceSchema,
+};
+
+/// A short name for a JSON value's kind, for error messages.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A request body after the walk: canonical names, no readOnly input, no nulls.
+pub(super) struct Cleaned {
+    /// The final `schemas` list: the core URN first, then listed extension URNs.
+    pub(super) schemas: Vec<String>,
+    /// Core and common attributes.
+    pub(super) core: Map<String, Value>,
+    /// One container per extension of the resource type, in its order; empty = absent.
+    pub(super) extensions: Vec<Map<String, Value>>,
+    /// `(schema URN, attribute name)`, both lower-cased, of the attributes the body set to
+    /// `null` or `[]` explicitly (RFC 7644 §3.5.1: clients "MAY specify "null" for a
+    /// single-valued attribute, or an empty array "[]" for a multi-valued attribute, to clear
+    /// all values").
+    pub(super) cleared: HashSet<(String, String)>,
+}
+
+impl Cleaned {
+    pub(super) fn is_cleared(&self, urn: &str, name: &str) -> bool {
+        self.cleared
+            .contains(&(urn.to_ascii_lowercase(), name.to_ascii_lowercase()))
+    }
+
+    pub(super) fn into_resource(self, schema: &ResourceSchema) -> Resource {
+        let mut out = Map::with_capacity(self.core.len() + 2);
+        out.insert(
+            "schemas".to_owned(),
+            Value::Array(self.schemas.into_iter().map(Value::String).collect()),
+        );
+        out.extend(self.core);
+        for ((ext, _), map) in schema.extensions.iter().zip(self.extensions) {
+            if !map.is_empty() {
+                out.insert(ext.id.clone(), Value::Object(map));
+            }
+        }
+        Resource::from(out)
+    }
+}
+
+/// The validator: a resource schema and the options.
+pub(super) struct Cleaner<'a> {
+    pub(super) schema: &'a ResourceSchema,
+    pub(super) options: &'a ValidationOptions,
+}
+
+impl<'a> Cleaner<'a> {
+    /// A core or common attribute by name (case-insensitive).
+    fn core_attribute(&self, name: &str) -> Option<&'a Attribute> {
+        self.schema.core.attribute(name).or_else(|| {
+            self.schema
+                .common_attributes()
+                .iter()
+                .find(|a| a.name.eq_ignore_ascii_case(name))
+        })
+    }
+
+    fn extension_index(&self, urn: &str) -> Option<usize> {
+        self.schema
+            .extensions
+            .iter()
+            .position(|(s, _)| s.id.eq_ignore_ascii_case(urn))
+    }
+
+    fn is_group(&self) -> bool {
+        self.schema.core.id.eq_ignore_ascii_case(GROUP_SCHEMA)
+    }
+
+    fn values(&self) -> Values<'a> {
+        Values {
+            options: self.options,
+            type_name: self.schema.name(),
+        }
+    }
+
+    fn unknown(&self, what: &str) -> ScimResult<()> {
+        self.values().unknown(what)
+    }
+
+    /// Where a misplaced top-level key belongs: `(slot, attribute name)` where slot 0 is the
+    /// core container and `i + 1` the extension `i`.
+    fn relocate(&self, key: &str) -> Option<(usize, String)> {
+        let schemas = std::iter::once(&self.schema.core)
+            .chain(self.schema.extensions.iter().map(|(s, _)| s))
+            .enumerate();
+        for (slot, s) in schemas {
+            let qualified = key
+                .get(..s.id.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(&s.id))
+                && key.as_bytes().get(s.id.len()) == Some(&b':');
+            if !qualified {
+                continue;
+            }
+            let name = key.get(s.id.len() + 1..)?;
+            let known = if slot == 0 {
+                self.core_attribute(name).is_some()
+            } else {
+                s.attribute(name).is_some()
+            };
+            if known {
+                return Some((slot, name.to_owned()));
+            }
+        }
+        let mut hits = self
+            .schema
+            .extensions
+            .iter()
+            .enumerate()
+            .filter(|(_, (s, _))| s.attribute(key).is_some());
+        let (i, _) = hits.next()?;
+        hits.next().is_none().then(|| (i + 1, key.to_owned()))
+    }
+
+    /// Validates and normalises a whole request body.
+    pub(super) fn clean(&self, input: Resource) -> ScimResult<Cleaned> {
+        let n_ext = self.schema.extensions.len();
+        let mut schemas_value: Option<Value> = None;
+        let mut schemas_seen = false;
+        let mut pending: Vec<Vec<(String, Value)>> = vec![Vec::new(); n_ext + 1];
+        let mut container_given = vec![false; n_ext];
+        for (key, value) in input.into_map() {
+            if key.eq_ignore_ascii_case("schemas") {
+                if schemas_seen {
+                    return Err(ScimError::invalid_syntax(
+                        "'schemas' appears more than once in the request body",
+                    ));
+                }
+                schemas_seen = true;
+                schemas_value = Some(value);
+                continue;
+            }
+            if let Some(i) = self.extension_index(&key) {
+                let urn = &self.schema.extensions[i].0.id;
+                if container_given[i] {
+                    return Err(ScimError::invalid_syntax(format!(
+                        "the extension '{urn}' appears more than once in the request body"
+                    )));
+                }
+                container_given[i] = true;
+                match value {
+                    Value::Null => {}
+                    Value::Object(map) => pending[i + 1].extend(map),
+                    other => {
+                        return Err(ScimError::invalid_syntax(format!(
+                            "'{urn}' must be a JSON object holding the extension's attributes, \
+                             not {}",
+                            kind(&other)
+                        )));
+                    }
+                }
+                continue;
+            }
+            if self.core_attribute(&key).is_some() {
+                pending[0].push((key, value));
+                continue;
+            }
+            if self.options.relocate_extension_attributes {
+                if let Some((slot, name)) = self.relocate(&key) {
+                    pending[slot].push((name, value));
+                    continue;
+                }
+            }
+            self.unknown(&key)?;
+        }
+
+        let mut schemas = self.listed_schemas(schemas_value)?;
+        let mut cleared = HashSet::new();
+
+        let mut pending = pending.into_iter();
+        let core_entries = pending.next().unwrap_or_default();
+        let core_urn = self.schema.core.id.as_str();
+        let core = self.clean_container(
+            core_entries,
+            |name| self.core_attribute(name),
+            core_urn,
+            "",
+            &mut cleared,
+        )?;
+        for attr in self
+            .schema
+            .core
+            .attributes
+            .iter()
+            .chain(self.schema.common_attributes())
+        {
+            let required = attr.required
+                || (self.options.require_group_display_name
+                    && self.is_group()
+                    && attr.name.eq_ignore_ascii_case("displayName"));
+            if required && attr.mutability != Mutability::ReadOnly && !core.contains_key(&attr.name)
+            {
+                return Err(missing(&attr.name));
+            }
+        }
+
+        let mut extensions = Vec::with_capacity(n_ext);
+        for (((ext, required), entries), given) in self
+            .schema
+            .extensions
+            .iter()
+            .zip(pending)
+            .zip(container_given)
+        {
+            let prefix = format!("{}:", ext.id);
+            let map = self.clean_container(
+                entries,
+                |name| ext.attribute(name),
+                &ext.id,
+                &prefix,
+                &mut cleared,
+            )?;
+            let listed = schemas.iter().any(|s| s == &ext.id);
+            if *required && !given && map.is_empty() && !listed {
+                // RFC 7643 §6: "If true, a resource of this type MUST include this schema
+                // extension and also include any attributes declared as required in this
+                // schema extension."
+                return Err(ScimError::invalid_value(format!(
+                    "the {} resource type requires the extension '{}'",
+                    self.schema.name(),
+                    ext.id
+                )));
+            }
+            if *required || !map.is_empty() {
+                for attr in &ext.attributes {
+                    if attr.required
+                        && attr.mutability != Mutability::ReadOnly
+                        && !map.contains_key(&attr.name)
+                    {
+                        return Err(missing(&format!("{prefix}{}", attr.name)));
+                    }
+                }
+            }
+            if !map.is_empty() && !listed {
+                if self.options.repair_schemas {
+                    schemas.push(ext.id.clone());
+                } else {
+                    // RFC 7643 §3: "The "schemas" attribute for a resource MUST only contain
+                    // values defined as "schema" and "schemaExtensions" for the resource's
+                    // defined "resourceType"." and §3.3: the attribute "MAY contain
+                    // additional values indicating extended schemas that are in use".
+                    return Err(ScimError::invalid_value(format!(
+                        "the body has attributes of the extension '{}' but 'schemas' does not \
+                         list it",
+                        ext.id
+                    )));
+                }
+            }
+            extensions.push(map);
+        }
+
+        // `listed_schemas` has failed already if the core URN is missing and may not be added.
+        let mut all = Vec::with_capacity(schemas.len() + 1);
+        all.push(self.schema.core.id.clone());
+        all.extend(schemas);
+        Ok(Cleaned {
+            schemas: all,
+            core,
+            extensions,
+            cleared,
+        })
+    }
+
+    /// The extension URNs `schemas` lists (canonical spelling, no duplicates, without the
+    /// core URN). Fails on a missing core URN, an unknown URN or a duplicate unless the
+    /// options allow repairs.
+    fn listed_schemas(&self, value: Option<Value>) -> ScimResult<Vec<String>> {
+        let repair = self.options.repair_schemas;
+        let core = &self.schema.core.id;
+        let raw: Vec<Value> = match value {
+            None | Some(Value::Null) => {
+                if !repair {
+                    // RFC 7643 §3: "schemas ... REQUIRED."
+                    return Err(ScimError::invalid_value(format!(
+                        "'schemas' is required and must list '{core}'"
+                    )));
+                }
+                Vec::new()
+            }
+            Some(Value::Array(items)) => items,
+            Some(s @ Value::String(_)) if self.options.wrap_single_values => vec![s],
+            Some(other) => {
+                return Err(ScimError::invalid_syntax(format!(
+                    "'schemas' must be an array of URI strings, not {}",
+                    kind(&other)
+                )));
+            }
+        };
+        let mut listed: Vec<String> = Vec::new();
+        let mut core_listed = false;
+        for item in raw {
+            let Value::String(urn) = item else {
+                return Err(ScimError::invalid_syntax(format!(
+                    "'schemas' must be an array of URI strings; it contains {}",
+                    kind(&item)
+                )));
+            };
+            let duplicate = if urn.eq_ignore_ascii_case(core) {
+                std::mem::replace(&mut core_listed, true)
+            } else if let Some(i) = self.extension_index(&urn) {
+                let id = &self.schema.extensions[i].0.id;
+                let dup = listed.contains(id);
+                if !dup {
+                    listed.push(id.clone());
+                }
+                dup
+            } else if self.is_group() && urn.eq_ignore_ascii_case(ENTRA_GROUP_SCHEMA) {
+                // Microsoft Entra ID lists its own schema in group creates; it defines no
+                // attributes, so it is accepted and dropped in every mode.
+                continue;
+            } else if repair {
+                continue;
+            } else {
+                return Err(ScimError::invalid_value(format!(
+                    "'schemas' lists '{urn}', which is neither the core schema '{core}' nor an \
+                     extension of the {} resource type",
+                    self.schema.name()
+                )));
+            };
+            if duplicate && !repair {
+                // RFC 7643 §3: "Duplicate values MUST NOT be included."
+                return Err(ScimError::invalid_value(format!(
+                    "'schemas' lists '{urn}' more than once"
+                )));
+            }
+        }
+        if !core_listed && !repair {
+            // RFC 7643 §3.3: "The "schemas" attribute MUST contain at least one value, which
+            // SHALL be the base schema for the resource."
+            return Err(ScimError::invalid_value(format!(
+                "'schemas' must list the core schema '{core}'"
+            )));
+        }
+        Ok(listed)
+    }
+
+    /// Validates the attributes of one container (core or one extension).
+    fn clean_container(
+        &self,
+        entries: Vec<(String, Value)>,
+        lookup: impl Fn(&str) -> Option<&'a Attribute>,
+        urn: &str,
+        prefix: &str,
+        cleared: &mut HashSet<(String, String)>,
+    ) -> ScimResult<Map<String, Value>> {
+        let mut out = Map::with_capacity(entries.len());
+        let mut seen: HashSet<String> = HashSet::with_capacity(entries.len());
+        for (key, value) in entries {
+            let Some(attr) = lookup(&key) else {
+                self.unknown(&format!("{prefix}{key}"))?;
+                continue;
+            };
+            if !seen.insert(attr.name.to_ascii_lowercase()) {
+                return Err(ScimError::invalid_syntax(format!(
+                    "attribute '{prefix}{}' appears more than once (attribute names are case \
+                     insensitive)",
+                    attr.name
+                )));
+            }
+            if attr.mutability == Mutability::ReadOnly {
+                // RFC 7644 §3.3: "In the request body, attributes whose mutability is
+                // "readOnly" (see Sections 2.2 and 7 of [RFC7643]) SHALL be ignored."
+                continue;
+            }
+            let path = format!("{prefix}{}", attr.name);
+            match self.values().clean_value(value, attr, &path)? {
+                Some(v) => {
+                    out.insert(attr.name.clone(), v);
+                }
+                None => {
+                    cleared.insert((urn.to_ascii_lowercase(), attr.name.to_ascii_lowercase()));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The value checks, which need only the options (and the resource type's name for
+/// messages).
+pub(super) struct Values<'a> {
+    pub(super) options: &'a ValidationOptions,
+    pub(super) type_name: &'a str,
+}
+
+impl Values<'_> {
+    /// An attribute the schema does not define: an error when unknown attributes are
+    /// rejected, otherwise `Ok` (the caller drops it).
+    pub(super) fn unknown(&self, what: &str) -> ScimResult<()> {
+        if !self.options.reject_unknown_attributes {
+            return Ok(());
+        }
+        Err(ScimError::invalid_syntax(if self.type_name.is_empty() {
+            format!("'{what}' is not defined by the schema")
+        } else {
+            format!(
+                "'{what}' is not an attribute of the {} resource type",
+                self.type_name
+            )
+        }))
+    }
+
+    /// Validates one attribute value; `None` means unassigned (RFC 7643 §2.5).
+    pub(super) fn clean_value(
+        &self,
+        value: Value,
+        attr: &Attribute,
+        path: &str,
+    ) -> ScimResult<Option<Value>> {
+        match value {
+            // RFC 7643 §2.5: "Unassigned attributes, the null value, or empty array (in the
+            // case of a multi-valued attribute) SHALL be considered to be equivalent in
+            // "state"."
+            Value::Null => Ok(None),
+            Value::Array(items) if attr.multi_valued => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.into_iter().enumerate() {
+                    let item_path = format!("{path}[{i}]");
+                    if item.is_array() {
+                        return Err(ScimError::invalid_value(format!(
+                            "'{item_path}' is an array inside a multi-valued attribute"
+                        )));
+                    }
+                    if let Some(v) = self.clean_single(item, attr, &item_path)? {
+                        out.push(v);
+                    }
+                }
+                if out.is_empty() {
+                    return Ok(None);
+                }
+                if attr.is_complex() {
+                    check_primary(&out, path)?;
+                }
+                Ok(Some(Value::Array(out)))
+            }
+            other if attr.multi_valued => {
+                if self.options.wrap_single_values {
+                    self.clean_value(Value::Array(vec![other]), attr, path)
+                } else {
+                    Err(ScimError::invalid_value(format!(
+                        "'{path}' is multi-valued and must be a JSON array, not {}",
+                        kind(&other)
+                    )))
+                }
+            }
+            Value::Array(mut items) => {
+                if self.options.unwrap_single_element_arrays && items.len() <= 1 {
+                    match items.pop() {
+                        None => Ok(None),
+                        Some(item) if item.is_array() => Err(ScimError::invalid_value(format!(
+                            "'{path}' is single-valued and must not be an array"
+                        ))),
+                        Some(item) => self.clean_single(item, attr, path),
+                    }
+                } else {
+                    Err(ScimError::invalid_value(format!(
+                        "'{path}' is single-valued and must not be an array"
+                    )))
+                }
+            }
+            other => self.clean_single(other, attr, path),
+        }
+    }
+
+    /// Validates one (non-array) value against the attribute's type.
+    fn clean_single(
+        &self,
+        value: Value,
+        attr: &Attribute,
+        path: &str,
+    ) -> ScimResult<Option<Value>> {
+        let wrong = |v: &Value, expected: &str| {
+            ScimError::invalid_value(format!(
+                "'{path}' must be {expected} (RFC 7643 §2.3), not {}",
+                kind(v)
+            ))
+        };
+        match attr.attr_type {
+            AttributeType::Complex => match value {
+                Value::Null => Ok(None),
+                Value::Object(map) => self.clean_complex(map, attr, path),
+                scalar @ (Value::String(_) | Value::Number(_) | Value::Bool(_))
+                    if self.options.wrap_scalar_in_complex =>
+                {
+                    match attr.sub_attribute("value") {
+                        Some(sub) => {
+                            let mut map = Map::new();
+                            map.insert(sub.name.clone(), scalar);
+                            self.clean_complex(map, attr, path)
+                        }
+                        None => Err(wrong(&scalar, "a JSON object (a complex value)")),
+                    }
+                }
+                other => Err(wrong(&other, "a JSON object (a complex value)")),
+            },
+            AttributeType::String => match value {
+                Value::String(s) => {
+                    self.check_canonical(&s, attr, path)?;
+                    Ok(Some(Value::String(s)))
+                }
+                other => Err(wrong(&other, "a string")),
+            },
+            AttributeType::Boolean => match value {
+                Value::Bool(b) => Ok(Some(Value::Bool(b))),
+                Value::String(s) if self.options.coerce_string_booleans => {
+                    if s.eq_ignore_ascii_case("true") {
+                        Ok(Some(Value::Bool(true)))
+                    } else if s.eq_ignore_ascii_case("false") {
+                        Ok(Some(Value::Bool(false)))
+                    } else {
+                        Err(ScimError::invalid_value(format!(
+                            "'{path}' must be a boolean; the string \"{s}\" is neither \"true\" \
+                             nor \"false\""
+                        )))
+                    }
+                }
+                other => Err(wrong(&other, "a boolean (true or false)")),
+            },
+            AttributeType::Decimal => match value {
+                Value::Number(n) => Ok(Some(Value::Number(n))),
+                other => Err(wrong(&other, "a decimal number")),
+            },
+            AttributeType::Integer => match value {
+                Value::Number(n) if n.is_i64() || n.is_u64() => Ok(Some(Value::Number(n))),
+                Value::Number(n) => Err(ScimError::invalid_value(format!(
+                    "'{path}' must be an integer (RFC 7643 §2.3.4: \"A decimal number with no \
+                     fractional digits.\"), not {n}"
+                ))),
+                other => Err(wrong(&other, "an integer")),
+            },
+            AttributeType::DateTime => match value {
+                Value::String(s) if is_xsd_date_time(&s) => Ok(Some(Value::String(s))),
+                Value::String(s) => Err(ScimError::invalid_value(format!(
+                    "'{path}' must be an xsd:dateTime such as 2008-01-23T04:56:22Z \
+                     (RFC 7643 §2.3.5), not \"{s}\""
+                ))),
+                other => Err(wrong(&other, "a dateTime string")),
+            },
+            AttributeType::Binary => match value {
+                Value::String(s) if is_base64(&s) => Ok(Some(Value::String(s))),
+                Value::String(_) => Err(ScimError::invalid_value(format!(
+                    "'{path}' must be base64 encoded as in RFC 4648 §4 (RFC 7643 §2.3.6)"
+                ))),
+                other => Err(wrong(&other, "a base64 string")),
+            },
+            AttributeType::Reference => match value {
+                Value::String(s) => Ok(Some(Value::String(s))),
+                other => Err(wrong(&other, "a reference (a URI string)")),
+            },
+        }
+    }
+
+    fn check_canonical(&self, s: &str, attr: &Attribute, path: &str) -> ScimResult<()> {
+        if !self.options.enforce_canonical_values || attr.canonical_values.is_empty() {
+            return Ok(());
+        }
+        let ok = attr.canonical_values.iter().any(|c| {
+            if attr.case_exact {
+                c == s
+            } else {
+                c.eq_ignore_ascii_case(s)
+            }
+        });
+        if ok {
+            Ok(())
+        } else {
+            Err(ScimError::invalid_value(format!(
+                "'{path}' is \"{s}\", which is not one of its canonical values [{}]",
+                attr.canonical_values.join(", ")
+            )))
+        }
+    }
+
+    /// Validates the sub-attributes of one complex value.
+    fn clean_complex(
+        &self,
+        map: Map<String, Value>,
+        attr: &Attribute,
+        path: &str,
+    ) -> ScimResult<Option<Value>> {
+        let mut out = Map::with_capacity(map.len());
+        for (key, value) in map {
+            let sub = attr.sub_attribute(&key).or_else(|| {
+                attr.multi_valued
+                    .then(|| default_sub_attribute(&key))
+                    .flatten()
+            });
+            let Some(sub) = sub else {
+                self.unknown(&format!("{path}.{key}"))?;
+                continue;
+            };
+            if out.contains_key(&sub.name) {
+                return Err(ScimError::invalid_syntax(format!(
+                    "sub-attribute '{path}.{}' appears more than once (attribute names are case \
+                     insensitive)",
+                    sub.name
+                )));
+            }
+            if sub.mutability == Mutability::ReadOnly {
+                // RFC 7644 §3.3: readOnly values "SHALL be ignored".
+                continue;
+            }
+            let sub_path = format!("{path}.{}", sub.name);
+            if let Some(v) = self.clean_value(value, sub, &sub_path)? {
+                out.insert(sub.name.clone(), v);
+            } else {
+                // Remember the spelling so a second, differently cased key is still caught.
+                out.insert(sub.name.clone(), Value::Null);
+            }
+        }
+        out.retain(|_, v| !v.is_null());
+        if out.is_empty() {
+            return Ok(None);
+        }
+        for sub in &attr.sub_attributes {
+            if sub.required
+                && sub.mutability != Mutability::ReadOnly
+                && !out.contains_key(&sub.name)
+            {
+                return Err(missing(&format!("{path}.{}", sub.name)));
+            }
+        }
+        Ok(Some(Value::Object(out)))
+    }
+}
+
+/// 400 `invalidValue` for a missing required attribute. RFC 7644 §3.12: invalidValue is for
+/// "A required value was missing, or the value specified was not compatible with the
+/// operation or attribute type".
+fn missing(path: &str) -> ScimError {
+    ScimError::invalid_value(format!("required attribute '{path}' is missing"))
+}
+
+/// RFC 7643 §2.4: "The primary attribute value "true" MUST appear no more than once."
+fn check_primary(items: &[Value], path: &str) -> ScimResult<()> {
+    let primaries = items
+        .iter()
+        .filter(|v| {
+            v.as_object()
+                .and_then(|o| crate::resource::get_ci(o, "primary"))
+                == Some(&Value::Bool(true))
+        })
+        .count();
+    if primaries > 1 {
+        return Err(ScimError::invalid_value(format!(
+            "'{path}' has {primaries} values with \"primary\": true; RFC 7643 §2.4 allows at most \
+             one"
+        )));
+    }
+    Ok(())
+}
+
+/// The default sub-attributes of a multi-valued attribute, for the ones its schema does not
+/// define. RFC 7643 §2.4: "The predefined sub-attributes listed in this section can be used
+/// with multi-valued attribute objects, but these sub-attributes MUST be used with the
+/// meanings defined here. If not otherwise defined, the default set of sub-attributes for a
+/// multi-valued attribute is as follows: type ... primary ... display  A human-readable
+/// name, primarily used for display purposes and having a mutability of "immutable". value
+/// ... $ref ..." This is what makes the RFC's own examples valid: §8.4 sends
+/// `members[].display` and §8.2 `addresses[].primary`, which §8.7.1 does not list.
+fn default_sub_attribute(name: &str) -> Option<&'static Attribute> {
+    static DEFAULTS: OnceLock<Vec<Attribute>> = OnceLock::new();
+    DEFAULTS
+        .get_or_init(|| {
+            let mut display = Attribute::new("display", AttributeType::String);
+            display.mutability = Mutability::Immutable;
+            let mut reference = Attribute::new("$ref", AttributeType::Reference);
+            reference.case_exact = true;
+            vec![
+                Attribute::new("type", AttributeType::String),
+                Attribute::new("primary", AttributeType::Boolean),
+                display,
+                Attribute::new("value", AttributeType::String),
+                reference,
+            ]
+        })
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
+}

@@ -1,0 +1,928 @@
+//! Validation on write (RFC 7643 §2, §3, §7; RFC 7644 §3.3 POST, §3.5.1 PUT) against the
+//! built-in User and Group resource types, with the RFC 7643 §8 examples as fixtures.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use scim_core::schema::{ResourceSchema, ResourceType, Schema};
+use scim_core::validation::{
+    ValidationMode, ValidationOptions, strip_never_returned, unique_attributes, validate_create,
+    validate_replace,
+};
+use scim_core::{AttrPath, Resource, ScimError, ScimType, builtin};
+use serde_json::{Value, json};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const ENTRA_GROUP: &str =
+    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
+
+const CERT: &str = concat!(
+    "MIIDQzCCAqygAwIBAgICEAAwDQYJKoZIhvcNAQEFBQAwTjELMAkGA1UEBhMCVVMx",
+    "EzARBgNVBAgMCkNhbGlmb3JuaWExFDASBgNVBAoMC2V4YW1wbGUuY29tMRQwEgYD",
+    "VQQDDAtleGFtcGxlLmNvbTAeFw0xMTEwMjIwNjI0MzFaFw0xMjEwMDQwNjI0MzFa",
+    "MH8xCzAJBgNVBAYTAlVTMRMwEQYDVQQIDApDYWxpZm9ybmlhMRQwEgYDVQQKDAtl",
+    "eGFtcGxlLmNvbTEhMB8GA1UEAwwYTXMuIEJhcmJhcmEgSiBKZW5zZW4gSUlJMSIw",
+    "IAYJKoZIhvcNAQkBFhNiamVuc2VuQGV4YW1wbGUuY29tMIIBIjANBgkqhkiG9w0B",
+    "AQEFAAOCAQ8AMIIBCgKCAQEA7Kr+Dcds/JQ5GwejJFcBIP682X3xpjis56AK02bc",
+    "1FLgzdLI8auoR+cC9/Vrh5t66HkQIOdA4unHh0AaZ4xL5PhVbXIPMB5vAPKpzz5i",
+    "PSi8xO8SL7I7SDhcBVJhqVqr3HgllEG6UClDdHO7nkLuwXq8HcISKkbT5WFTVfFZ",
+    "zidPl8HZ7DhXkZIRtJwBweq4bvm3hM1Os7UQH05ZS6cVDgweKNwdLLrT51ikSQG3",
+    "DYrl+ft781UQRIqxgwqCfXEuDiinPh0kkvIi5jivVu1Z9QiwlYEdRbLJ4zJQBmDr",
+    "SGTMYn4lRc2HgHO4DqB/bnMVorHB0CC6AV1QoFK4GPe1LwIDAQABo3sweTAJBgNV",
+    "HRMEAjAAMCwGCWCGSAGG+EIBDQQfFh1PcGVuU1NMIEdlbmVyYXRlZCBDZXJ0aWZp",
+    "Y2F0ZTAdBgNVHQ4EFgQU8pD0U0vsZIsaA16lL8En8bx0F/gwHwYDVR0jBBgwFoAU",
+    "dGeKitcaF7gnzsNwDx708kqaVt0wDQYJKoZIhvcNAQEFBQADgYEAA81SsFnOdYJt",
+    "Ng5Tcq+/ByEDrBgnusx0jloUhByPMEVkoMZ3J7j1ZgI8rAbOkNngX8+pKfTiDz1R",
+    "C4+dx8oU6Za+4NJXUjlL5CvV6BEYb1+QAEJwitTVvxB/A67g42/vzgAtoRUeDov1",
+    "+GFiBZ+GNF/cAYKcMtGcrs2i97ZkJMo="
+);
+
+/// RFC 7643 §8.1, "Minimal User Representation".
+fn rfc_8_1() -> Value {
+    json!({
+      "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+      "id": "2819c223-7f76-453a-919d-413861904646",
+      "userName": "bjensen@example.com",
+      "meta": {
+        "resourceType": "User",
+        "created": "2010-01-23T04:56:22Z",
+        "lastModified": "2011-05-13T04:42:34Z",
+        "version": "W/\"3694e05e9dff590\"",
+        "location": "https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646"
+      }
+    })
+}
+
+/// The core part shared by RFC 7643 §8.2 and §8.3 (everything up to `x509Certificates`).
+fn bjensen_core(groups_ref_prefix: &str) -> Value {
+    json!({
+      "id": "2819c223-7f76-453a-919d-413861904646",
+      "externalId": "701984",
+      "userName": "bjensen@example.com",
+      "name": {
+        "formatted": "Ms. Barbara J Jensen, III",
+        "familyName": "Jensen",
+        "givenName": "Barbara",
+        "middleName": "Jane",
+        "honorificPrefix": "Ms.",
+        "honorificSuffix": "III"
+      },
+      "displayName": "Babs Jensen",
+      "nickName": "Babs",
+      "profileUrl": "https://login.example.com/bjensen",
+      "emails": [
+        {"value": "bjensen@example.com", "type": "work", "primary": true},
+        {"value": "babs@jensen.org", "type": "home"}
+      ],
+      "addresses": [
+        {
+          "type": "work",
+          "streetAddress": "100 Universal City Plaza",
+          "locality": "Hollywood",
+          "region": "CA",
+          "postalCode": "91608",
+          "country": "USA",
+          "formatted": "100 Universal City Plaza\nHollywood, CA 91608 USA",
+          "primary": true
+        },
+        {
+          "type": "home",
+          "streetAddress": "456 Hollywood Blvd",
+          "locality": "Hollywood",
+          "region": "CA",
+          "postalCode": "91608",
+          "country": "USA",
+          "formatted": "456 Hollywood Blvd\nHollywood, CA 91608 USA"
+        }
+      ],
+      "phoneNumbers": [
+        {"value": "555-555-5555", "type": "work"},
+        {"value": "555-555-4444", "type": "mobile"}
+      ],
+      "ims": [{"value": "someaimhandle", "type": "aim"}],
+      "photos": [
+        {"value": "https://photos.example.com/profilephoto/72930000000Ccne/F", "type": "photo"},
+        {"value": "https://photos.example.com/profilephoto/72930000000Ccne/T", "type": "thumbnail"}
+      ],
+      "userType": "Employee",
+      "title": "Tour Guide",
+      "preferredLanguage": "en-US",
+      "locale": "en-US",
+      "timezone": "America/Los_Angeles",
+      "active": true,
+      "password": "t1meMa$heen",
+      "groups": [
+        {
+          "value": "e9e30dba-f08f-4109-8486-d5c6a331660a",
+          "$ref": format!("{groups_ref_prefix}/Groups/e9e30dba-f08f-4109-8486-d5c6a331660a"),
+          "display": "Tour Guides"
+        },
+        {
+          "value": "fc348aa8-3835-40eb-a20b-c726e15c55b5",
+          "$ref": format!("{groups_ref_prefix}/Groups/fc348aa8-3835-40eb-a20b-c726e15c55b5"),
+          "display": "Employees"
+        },
+        {
+          "value": "71ddacd2-a8e7-49b8-a5db-ae50d0a5bfd7",
+          "$ref": format!("{groups_ref_prefix}/Groups/71ddacd2-a8e7-49b8-a5db-ae50d0a5bfd7"),
+          "display": "US Employees"
+        }
+      ],
+      "x509Certificates": [{"value": CERT}]
+    })
+}
+
+fn with_schemas(schemas: &[&str], body: Value) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert("schemas".into(), json!(schemas));
+    if let Value::Object(m) = body {
+        out.extend(m);
+    }
+    Value::Object(out)
+}
+
+/// RFC 7643 §8.2, "Full User Representation".
+fn rfc_8_2() -> Value {
+    let mut v = with_schemas(&[USER], bjensen_core("https://example.com/v2"));
+    v["meta"] = json!({
+      "resourceType": "User",
+      "created": "2010-01-23T04:56:22Z",
+      "lastModified": "2011-05-13T04:42:34Z",
+      "version": "W/\"a330bc54f0671c9\"",
+      "location": "https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646"
+    });
+    v
+}
+
+/// RFC 7643 §8.3, "Enterprise User Extension Representation".
+fn rfc_8_3() -> Value {
+    let mut v = with_schemas(&[USER, ENTERPRISE], bjensen_core(".."));
+    v[ENTERPRISE] = json!({
+      "employeeNumber": "701984",
+      "costCenter": "4130",
+      "organization": "Universal Studios",
+      "division": "Theme Park",
+      "department": "Tour Operations",
+      "manager": {
+        "value": "26118915-6090-4610-87e4-49d8ca9f808d",
+        "$ref": "../Users/26118915-6090-4610-87e4-49d8ca9f808d",
+        "displayName": "John Smith"
+      }
+    });
+    v["meta"] = json!({
+      "resourceType": "User",
+      "created": "2010-01-23T04:56:22Z",
+      "lastModified": "2011-05-13T04:42:34Z",
+      "version": "W/\"3694e05e9dff591\"",
+      "location": "https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646"
+    });
+    v
+}
+
+/// RFC 7643 §8.4, "Group Representation".
+fn rfc_8_4() -> Value {
+    json!({
+      "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+      "id": "e9e30dba-f08f-4109-8486-d5c6a331660a",
+      "displayName": "Tour Guides",
+      "members": [
+        {
+          "value": "2819c223-7f76-453a-919d-413861904646",
+          "$ref": "https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646",
+          "display": "Babs Jensen"
+        },
+        {
+          "value": "902c246b-6245-4190-8e05-00816be7344a",
+          "$ref": "https://example.com/v2/Users/902c246b-6245-4190-8e05-00816be7344a",
+          "display": "Mandy Pepperidge"
+        }
+      ],
+      "meta": {
+        "resourceType": "Group",
+        "created": "2010-01-23T04:56:22Z",
+        "lastModified": "2011-05-13T04:42:34Z",
+        "version": "W/\"3694e05e9dff592\"",
+        "location": "https://example.com/v2/Groups/e9e30dba-f08f-4109-8486-d5c6a331660a"
+      }
+    })
+}
+
+fn user() -> ResourceSchema {
+    builtin::user_resource_schema()
+}
+
+fn group() -> ResourceSchema {
+    builtin::group_resource_schema()
+}
+
+fn modes() -> [ValidationOptions; 2] {
+    [ValidationOptions::strict(), ValidationOptions::lenient()]
+}
+
+fn create(body: Value, schema: &ResourceSchema, o: &ValidationOptions) -> Result<Value, ScimError> {
+    validate_create(Resource::from_value(body)?, schema, o).map(Resource::into_value)
+}
+
+fn remove(v: &mut Value, key: &str) {
+    if let Some(m) = v.as_object_mut() {
+        m.shift_remove(key);
+    }
+}
+
+#[track_caller]
+fn assert_scim_err(r: Result<Value, ScimError>, status: u16, t: ScimType, detail_has: &str) {
+    let e = r.expect_err("expected an error");
+    assert_eq!(e.status(), status, "{e}");
+    assert_eq!(e.scim_type(), Some(t), "{e}");
+    assert!(e.detail().contains(detail_has), "{e} lacks {detail_has:?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// The RFC 7643 §8 examples are valid POST bodies in both modes.
+// RFC 7644 §3.3: "In the request body, attributes whose mutability is "readOnly" (see
+// Sections 2.2 and 7 of [RFC7643]) SHALL be ignored." So id, meta, groups and
+// manager.displayName are dropped, and nothing else changes.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn rfc_8_1_minimal_user() {
+    for o in modes() {
+        let out = create(rfc_8_1(), &user(), &o).unwrap();
+        assert_eq!(
+            out,
+            json!({"schemas": [USER], "userName": "bjensen@example.com"})
+        );
+    }
+}
+
+#[test]
+fn rfc_8_2_full_user() {
+    let mut expected = rfc_8_2();
+    for k in ["id", "meta", "groups"] {
+        remove(&mut expected, k);
+    }
+    for o in modes() {
+        let out = create(rfc_8_2(), &user(), &o).unwrap();
+        assert_eq!(out, expected);
+        // writeOnly is stored (returned: never is the response side's business).
+        assert_eq!(out["password"], json!("t1meMa$heen"));
+        // RFC 7643 §2.4 default sub-attribute `primary` on addresses (not in §8.7.1).
+        assert_eq!(out["addresses"][0]["primary"], json!(true));
+    }
+}
+
+#[test]
+fn rfc_8_3_enterprise_user() {
+    let mut expected = rfc_8_3();
+    for k in ["id", "meta", "groups"] {
+        remove(&mut expected, k);
+    }
+    // manager.displayName is readOnly in §8.7.1.
+    remove(&mut expected[ENTERPRISE]["manager"], "displayName");
+    for o in modes() {
+        let out = create(rfc_8_3(), &user(), &o).unwrap();
+        assert_eq!(out, expected);
+    }
+}
+
+#[test]
+fn rfc_8_4_group() {
+    let mut expected = rfc_8_4();
+    for k in ["id", "meta"] {
+        remove(&mut expected, k);
+    }
+    for o in modes() {
+        // members[].display is the RFC 7643 §2.4 default sub-attribute ("display  A
+        // human-readable name, primarily used for display purposes and having a mutability of
+        // "immutable"."), which §8.7.1 does not list for Group.members.
+        let out = create(rfc_8_4(), &group(), &o).unwrap();
+        assert_eq!(out, expected);
+    }
+}
+
+#[test]
+fn validation_is_idempotent() {
+    for (body, schema) in [
+        (rfc_8_1(), user()),
+        (rfc_8_2(), user()),
+        (rfc_8_3(), user()),
+        (rfc_8_4(), group()),
+    ] {
+        for o in modes() {
+            let once = create(body.clone(), &schema, &o).unwrap();
+            let twice = create(once.clone(), &schema, &ValidationOptions::strict()).unwrap();
+            assert_eq!(once, twice);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Each rule violated once, with the exact status and scimType (RFC 7644 §3.12, Table 9).
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn wrong_type_is_invalid_value() {
+    // RFC 7643 §2.3.2: "A boolean has no case sensitivity or uniqueness." - JSON true/false.
+    let mut body = rfc_8_1();
+    body["active"] = json!(1);
+    for o in modes() {
+        assert_scim_err(
+            create(body.clone(), &user(), &o),
+            400,
+            ScimType::InvalidValue,
+            "'active'",
+        );
+    }
+    let mut body = rfc_8_1();
+    body["name"] = json!({"givenName": 7});
+    for o in modes() {
+        assert_scim_err(
+            create(body.clone(), &user(), &o),
+            400,
+            ScimType::InvalidValue,
+            "'name.givenName' must be a string",
+        );
+    }
+    // RFC 7643 §2.3.6: "The attribute value MUST be base64 encoded as specified in Section 4
+    // of [RFC4648]."
+    let mut body = rfc_8_1();
+    body["x509Certificates"] = json!([{"value": "not base64!"}]);
+    for o in modes() {
+        assert_scim_err(
+            create(body.clone(), &user(), &o),
+            400,
+            ScimType::InvalidValue,
+            "'x509Certificates[0].value' must be base64",
+        );
+    }
+    // Extension attributes carry their URN in the detail.
+    let mut body = rfc_8_3();
+    body[ENTERPRISE]["manager"]["value"] = json!(26118915);
+    for o in modes() {
+        assert_scim_err(
+            create(body.clone(), &user(), &o),
+            400,
+            ScimType::InvalidValue,
+            &format!("'{ENTERPRISE}:manager.value' must be a string"),
+        );
+    }
+}
+
+#[test]
+fn missing_required_attribute_is_invalid_value() {
+    // RFC 7643 §8.7.1: userName has "required" : true.
+    let mut body = rfc_8_1();
+    remove(&mut body, "userName");
+    for o in modes() {
+        assert_scim_err(
+            create(body.clone(), &user(), &o),
+            400,
+            ScimType::InvalidValue,
+            "required attribute 'userName' is missing",
+        );
+    }
+    // RFC 7643 §4.2: "displayName  A human-readable name for the Group. REQUIRED."
+    let mut body = rfc_8_4();
+    body["displayName"] = Value::Null;
+    for o in modes() {
+        assert_scim_err(
+            create(body.clone(), &group(), &o),
+            400,
+            ScimType::InvalidValue,
+            "'displayName'",
+        );
+    }
+    // A Group schema as §8.7.1 prints it ("required" : false, before erratum 5368) still
+    // requires displayName, unless the option is switched off.
+    let mut printed = group();
+    let display_name = printed
+        .core
+        .attributes
+        .iter_mut()
+        .find(|a| a.name == "displayName")
+        .unwrap();
+    display_name.required = false;
+    assert_scim_err(
+        create(body.clone(), &printed, &ValidationOptions::lenient()),
+        400,
+        ScimType::InvalidValue,
+        "'displayName'",
+    );
+    let mut o = ValidationOptions::strict();
+    o.require_group_display_name = false;
+    assert!(create(body, &printed, &o).is_ok());
+}
+
+#[test]
+fn malformed_structure_is_invalid_syntax() {
+    let e = Resource::from_value(json!(["not", "an", "object"])).unwrap_err();
+    assert_eq!(
+        (e.status(), e.scim_type()),
+        (400, Some(ScimType::InvalidSyntax))
+    );
+    let mut body = rfc_8_3();
+    body[ENTERPRISE] = json!("Tour Operations");
+    for o in modes() {
+        assert_scim_err(
+            create(body.clone(), &user(), &o),
+            400,
+            ScimType::InvalidSyntax,
+            ENTERPRISE,
+        );
+    }
+}
+
+#[test]
+fn unknown_attribute_is_invalid_syntax_in_strict_and_dropped_in_lenient() {
+    // RFC 7644 §3.12: invalidSyntax "The request body message structure was invalid or did
+    // not conform to the request schema."
+    let mut body = rfc_8_1();
+    body["favouriteColour"] = json!("blue");
+    body["emails"] = json!([{"value": "b@example.com", "verified": true}]);
+    assert_scim_err(
+        create(body.clone(), &user(), &ValidationOptions::strict()),
+        400,
+        ScimType::InvalidSyntax,
+        "'favouriteColour'",
+    );
+    let out = create(body, &user(), &ValidationOptions::lenient()).unwrap();
+    assert!(out.get("favouriteColour").is_none());
+    assert_eq!(out["emails"], json!([{"value": "b@example.com"}]));
+}
+
+#[test]
+fn two_primary_values_are_invalid_value() {
+    // RFC 7643 §2.4: "The primary attribute value "true" MUST appear no more than once."
+    let mut body = rfc_8_2();
+    body["emails"][1]["primary"] = json!(true);
+    for o in modes() {
+        assert_scim_err(
+            create(body.clone(), &user(), &o),
+            400,
+            ScimType::InvalidValue,
+            "'emails'",
+        );
+    }
+}
+
+#[test]
+fn canonical_values_are_enforced_only_in_strict() {
+    // RFC 7643 §7: canonicalValues "A collection of suggested canonical values that MAY be
+    // used (e.g., "work" and "home"). In some cases, service providers MAY choose to ignore
+    // unsupported values."
+    let mut body = rfc_8_1();
+    body["emails"] = json!([{"value": "b@example.com", "type": "office"}]);
+    assert_scim_err(
+        create(body.clone(), &user(), &ValidationOptions::strict()),
+        400,
+        ScimType::InvalidValue,
+        "'emails[0].type'",
+    );
+    assert!(create(body, &user(), &ValidationOptions::lenient()).is_ok());
+    // Matching is case-insensitive for caseExact=false attributes.
+    let mut body = rfc_8_1();
+    body["emails"] = json!([{"value": "b@example.com", "type": "Work"}]);
+    assert!(create(body, &user(), &ValidationOptions::strict()).is_ok());
+}
+
+#[test]
+fn schemas_rules() {
+    // RFC 7643 §3: "The "schemas" attribute for a resource MUST only contain values defined
+    // as "schema" and "schemaExtensions" for the resource's defined "resourceType".
+    // Duplicate values MUST NOT be included."
+    // RFC 7643 §3.3: "The "schemas" attribute MUST contain at least one value, which SHALL
+    // be the base schema for the resource."
+    let strict = ValidationOptions::strict();
+    let mut body = rfc_8_1();
+    body["schemas"] = json!([ENTERPRISE]);
+    assert_scim_err(
+        create(body.clone(), &user(), &strict),
+        400,
+        ScimType::InvalidValue,
+        USER,
+    );
+    let out = create(body, &user(), &ValidationOptions::lenient()).unwrap();
+    assert_eq!(out["schemas"], json!([USER, ENTERPRISE]));
+
+    let mut body = rfc_8_1();
+    body["schemas"] = json!([USER, GROUP]);
+    assert_scim_err(
+        create(body.clone(), &user(), &strict),
+        400,
+        ScimType::InvalidValue,
+        GROUP,
+    );
+    let out = create(body, &user(), &ValidationOptions::lenient()).unwrap();
+    assert_eq!(out["schemas"], json!([USER]));
+
+    let mut body = rfc_8_1();
+    body["schemas"] = json!([USER, USER.to_uppercase()]);
+    assert_scim_err(
+        create(body, &user(), &strict),
+        400,
+        ScimType::InvalidValue,
+        "more than once",
+    );
+
+    let mut body = rfc_8_1();
+    remove(&mut body, "schemas");
+    assert_scim_err(
+        create(body.clone(), &user(), &strict),
+        400,
+        ScimType::InvalidValue,
+        "'schemas'",
+    );
+    let out = create(body, &user(), &ValidationOptions::lenient()).unwrap();
+    assert_eq!(out["schemas"], json!([USER]));
+
+    // The extension URN is written the way the schema spells it.
+    let mut body = rfc_8_3();
+    body["schemas"] = json!([USER.to_uppercase(), ENTERPRISE.to_lowercase()]);
+    let v = body[ENTERPRISE].clone();
+    remove(&mut body, ENTERPRISE);
+    body[ENTERPRISE.to_uppercase()] = v;
+    let out = create(body, &user(), &strict).unwrap();
+    assert_eq!(out["schemas"], json!([USER, ENTERPRISE]));
+    assert_eq!(out[ENTERPRISE]["department"], json!("Tour Operations"));
+}
+
+#[test]
+fn a_single_value_for_a_multi_valued_attribute() {
+    let mut body = rfc_8_1();
+    body["emails"] = json!({"value": "b@example.com", "type": "work"});
+    assert_scim_err(
+        create(body.clone(), &user(), &ValidationOptions::strict()),
+        400,
+        ScimType::InvalidValue,
+        "'emails' is multi-valued",
+    );
+    let out = create(body, &user(), &ValidationOptions::lenient()).unwrap();
+    assert_eq!(
+        out["emails"],
+        json!([{"value": "b@example.com", "type": "work"}])
+    );
+}
+
+#[test]
+fn attribute_names_are_normalised() {
+    // RFC 7643 §2.1: "Attribute names are case insensitive".
+    let body = json!({
+        "SCHEMAS": [USER], "USERNAME": "bjensen", "Name": {"GIVENNAME": "Barbara"},
+        "EMAILS": [{"VALUE": "b@example.com", "Primary": true}]
+    });
+    for o in modes() {
+        let out = create(body.clone(), &user(), &o).unwrap();
+        assert_eq!(
+            out,
+            json!({"schemas": [USER], "userName": "bjensen", "name": {"givenName": "Barbara"},
+                   "emails": [{"value": "b@example.com", "primary": true}]})
+        );
+    }
+    let dup = json!({"schemas": [USER], "userName": "a", "USERNAME": "b"});
+    for o in modes() {
+        assert_scim_err(
+            create(dup.clone(), &user(), &o),
+            400,
+            ScimType::InvalidSyntax,
+            "userName",
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Microsoft Entra ID. The bodies are the ones Entra's provisioning service sends
+// (learn.microsoft.com, "Tutorial: Develop and plan provisioning for a SCIM endpoint").
+// ---------------------------------------------------------------------------------------
+
+fn entra_user() -> Value {
+    json!({
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+        "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1@testuser.com",
+        "active": true,
+        "emails": [{
+            "primary": true,
+            "type": "work",
+            "value": "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com"
+        }],
+        "meta": {"resourceType": "User"},
+        "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
+        "roles": []
+    })
+}
+
+#[test]
+fn entra_user_create_is_valid_in_both_modes() {
+    for o in modes() {
+        let out = create(entra_user(), &user(), &o).unwrap();
+        assert!(out.get("meta").is_none());
+        assert!(
+            out.get("roles").is_none(),
+            "[] is unassigned (RFC 7643 §2.5)"
+        );
+        assert_eq!(out["schemas"], json!([USER, ENTERPRISE]));
+    }
+}
+
+#[test]
+fn entra_string_booleans() {
+    let mut body = entra_user();
+    body["active"] = json!("False");
+    body["emails"][0]["primary"] = json!("True");
+    let out = create(body.clone(), &user(), &ValidationOptions::lenient()).unwrap();
+    assert_eq!(out["active"], json!(false));
+    assert_eq!(out["emails"][0]["primary"], json!(true));
+    assert_scim_err(
+        create(body, &user(), &ValidationOptions::strict()),
+        400,
+        ScimType::InvalidValue,
+        "'active' must be a boolean",
+    );
+}
+
+#[test]
+fn entra_group_schema_uri_is_accepted_and_dropped() {
+    let body = json!({
+        "schemas": [GROUP, ENTRA_GROUP],
+        "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+        "displayName": "displayName",
+        "meta": {"resourceType": "Group"}
+    });
+    for o in modes() {
+        let out = create(body.clone(), &group(), &o).unwrap();
+        assert_eq!(
+            out,
+            json!({"schemas": [GROUP], "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+                   "displayName": "displayName"})
+        );
+    }
+    // Only for groups: on a User it is an unknown schema.
+    let mut body = rfc_8_1();
+    body["schemas"] = json!([USER, ENTRA_GROUP]);
+    assert_scim_err(
+        create(body, &user(), &ValidationOptions::strict()),
+        400,
+        ScimType::InvalidValue,
+        ENTRA_GROUP,
+    );
+}
+
+#[test]
+fn enterprise_extension_without_its_urn_in_schemas() {
+    let mut body = entra_user();
+    body["schemas"] = json!([USER]);
+    body[ENTERPRISE] = json!({"department": "Sales", "manager": {"value": "26118915"}});
+    let out = create(body.clone(), &user(), &ValidationOptions::lenient()).unwrap();
+    assert_eq!(out["schemas"], json!([USER, ENTERPRISE]));
+    assert_eq!(
+        out[ENTERPRISE],
+        json!({"department": "Sales", "manager": {"value": "26118915"}})
+    );
+    assert_scim_err(
+        create(body, &user(), &ValidationOptions::strict()),
+        400,
+        ScimType::InvalidValue,
+        ENTERPRISE,
+    );
+}
+
+#[test]
+fn entra_manager_shapes_in_lenient() {
+    for manager in [json!("26118915"), json!([{"value": "26118915"}])] {
+        let mut body = entra_user();
+        body[ENTERPRISE] = json!({"manager": manager});
+        let out = create(body.clone(), &user(), &ValidationOptions::lenient()).unwrap();
+        assert_eq!(out[ENTERPRISE]["manager"], json!({"value": "26118915"}));
+        assert_scim_err(
+            create(body, &user(), &ValidationOptions::strict()),
+            400,
+            ScimType::InvalidValue,
+            "manager",
+        );
+    }
+    // Fully qualified keys at the top level are moved into the extension in lenient mode.
+    let mut body = entra_user();
+    body[format!("{ENTERPRISE}:employeeNumber")] = json!("701984");
+    let out = create(body.clone(), &user(), &ValidationOptions::lenient()).unwrap();
+    assert_eq!(out[ENTERPRISE], json!({"employeeNumber": "701984"}));
+    assert_scim_err(
+        create(body, &user(), &ValidationOptions::strict()),
+        400,
+        ScimType::InvalidSyntax,
+        "employeeNumber",
+    );
+}
+
+#[test]
+fn numbers_as_strings_are_not_coerced_even_in_lenient() {
+    // The built-in schemas have no integer attribute; a custom extension does.
+    let schema = custom_schema();
+    let body = json!({"schemas": [CUSTOM], "badge": "b1", "serial": "S", "level": "3"});
+    for o in modes() {
+        assert_scim_err(
+            create(body.clone(), &schema, &o),
+            400,
+            ScimType::InvalidValue,
+            "'level' must be an integer",
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// PUT (RFC 7644 §3.5.1).
+// ---------------------------------------------------------------------------------------
+
+fn stored_bjensen() -> Resource {
+    let mut v = rfc_8_3();
+    v[ENTERPRISE]["manager"]["displayName"] = json!("John Smith");
+    Resource::from_value(v).unwrap()
+}
+
+#[test]
+fn put_ignores_read_only_input_and_keeps_stored_read_only_values() {
+    // readOnly: "Any values provided SHALL be ignored."
+    let body = json!({
+        "schemas": [USER, ENTERPRISE],
+        "id": "a-different-id",
+        "userName": "bjensen@example.com",
+        "groups": [{"value": "forged"}],
+        "meta": {"resourceType": "Forged"},
+        ENTERPRISE: {"manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d", "displayName": "Forged"}}
+    });
+    for o in modes() {
+        let out = validate_replace(
+            Resource::from_value(body.clone()).unwrap(),
+            &stored_bjensen(),
+            &user(),
+            &o,
+        )
+        .unwrap()
+        .into_value();
+        let stored = stored_bjensen().into_value();
+        assert_eq!(out["id"], stored["id"]);
+        assert_eq!(out["meta"], stored["meta"]);
+        assert_eq!(out["groups"], stored["groups"]);
+        assert_eq!(
+            out[ENTERPRISE]["manager"]["displayName"],
+            json!("John Smith")
+        );
+        // readWrite attributes the body omits are gone: the body is the new resource.
+        assert!(out.get("displayName").is_none());
+        assert!(out[ENTERPRISE].get("department").is_none());
+        // writeOnly password: omitted, so kept (keep_omitted_write_only).
+        assert_eq!(out["password"], json!("t1meMa$heen"));
+    }
+}
+
+#[test]
+fn put_requires_required_attributes() {
+    // "If an attribute is "required", clients MUST specify the attribute in the PUT request."
+    let body = json!({"schemas": [USER], "displayName": "Babs"});
+    let e = validate_replace(
+        Resource::from_value(body).unwrap(),
+        &stored_bjensen(),
+        &user(),
+        &ValidationOptions::lenient(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e.status(), e.scim_type()),
+        (400, Some(ScimType::InvalidValue))
+    );
+}
+
+#[test]
+fn put_replaces_group_members() {
+    // members[].value is immutable, but the elements of a multi-valued attribute have no
+    // identity: replacing the member list is what PUT of a Group does.
+    let stored = Resource::from_value(rfc_8_4()).unwrap();
+    let body = json!({"schemas": [GROUP], "displayName": "Tour Guides", "members": [{"value": "new-member"}]});
+    let out = validate_replace(
+        Resource::from_value(body).unwrap(),
+        &stored,
+        &group(),
+        &ValidationOptions::strict(),
+    )
+    .unwrap()
+    .into_value();
+    assert_eq!(out["members"], json!([{"value": "new-member"}]));
+    assert_eq!(out["id"], json!("e9e30dba-f08f-4109-8486-d5c6a331660a"));
+}
+
+const CUSTOM: &str = "urn:example:params:scim:schemas:core:2.0:Badge";
+
+/// A custom resource type loaded from the RFC 7643 §7 JSON representation, with an
+/// immutable attribute (the built-ins have none at the top level).
+fn custom_schema() -> ResourceSchema {
+    let schema: Schema = serde_json::from_value(json!({
+        "id": CUSTOM,
+        "name": "Badge",
+        "attributes": [
+            {"name": "badge", "type": "string", "multiValued": false, "required": true,
+             "caseExact": true, "mutability": "readWrite", "returned": "default", "uniqueness": "global"},
+            {"name": "serial", "type": "string", "multiValued": false, "required": false,
+             "caseExact": false, "mutability": "immutable", "returned": "default", "uniqueness": "none"},
+            {"name": "level", "type": "integer", "multiValued": false, "required": false,
+             "mutability": "readWrite", "returned": "default"}
+        ]
+    }))
+    .unwrap();
+    let rt: ResourceType = serde_json::from_value(json!({
+        "name": "Badge", "endpoint": "/Badges", "schema": CUSTOM
+    }))
+    .unwrap();
+    ResourceSchema::new(rt, schema, Vec::new())
+}
+
+#[test]
+fn put_immutable_values_must_match() {
+    // immutable: "If one or more values are already set for the attribute, the input
+    // value(s) MUST match, or HTTP status code 400 SHOULD be returned with a "scimType" error
+    // code of "mutability". If the service provider has no existing values, the new value(s)
+    // SHALL be applied."
+    let schema = custom_schema();
+    let stored = Resource::from_value(
+        json!({"schemas": [CUSTOM], "id": "1", "badge": "b1", "serial": "S-1"}),
+    )
+    .unwrap();
+    let put = |body: Value| {
+        validate_replace(
+            Resource::from_value(body).unwrap(),
+            &stored,
+            &schema,
+            &ValidationOptions::strict(),
+        )
+        .map(Resource::into_value)
+    };
+    // Same value (caseExact=false, so case does not matter): accepted.
+    assert_eq!(
+        put(json!({"schemas": [CUSTOM], "badge": "b2", "serial": "s-1"})).unwrap()["badge"],
+        json!("b2")
+    );
+    // Omitted: not asserted, the stored value stays.
+    assert_eq!(
+        put(json!({"schemas": [CUSTOM], "badge": "b2"})).unwrap()["serial"],
+        json!("S-1")
+    );
+    // Different or explicitly cleared: 400 mutability.
+    assert_scim_err(
+        put(json!({"schemas": [CUSTOM], "badge": "b1", "serial": "S-2"})),
+        400,
+        ScimType::Mutability,
+        "'serial'",
+    );
+    assert_scim_err(
+        put(json!({"schemas": [CUSTOM], "badge": "b1", "serial": null})),
+        400,
+        ScimType::Mutability,
+        "'serial'",
+    );
+    // No stored value: the new value is applied.
+    let fresh =
+        Resource::from_value(json!({"schemas": [CUSTOM], "id": "2", "badge": "b1"})).unwrap();
+    let out = validate_replace(
+        Resource::from_value(json!({"schemas": [CUSTOM], "badge": "b1", "serial": "S-9"})).unwrap(),
+        &fresh,
+        &schema,
+        &ValidationOptions::strict(),
+    )
+    .unwrap();
+    assert_eq!(out.get("serial"), Some(&json!("S-9")));
+}
+
+// ---------------------------------------------------------------------------------------
+// Responses and uniqueness.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn strip_never_returned_removes_the_password() {
+    // RFC 7643 §8.7.1: password has "returned" : "never".
+    let mut r = Resource::from_value(rfc_8_2()).unwrap();
+    strip_never_returned(&mut r, &user());
+    let v = r.into_value();
+    assert!(v.get("password").is_none());
+    assert_eq!(v["userName"], json!("bjensen@example.com"));
+}
+
+#[test]
+fn unique_attributes_of_the_built_ins() {
+    assert_eq!(
+        unique_attributes(&user()),
+        vec![AttrPath::new("userName"), AttrPath::new("id")]
+    );
+    assert_eq!(unique_attributes(&group()), vec![AttrPath::new("id")]);
+    assert_eq!(
+        unique_attributes(&custom_schema()),
+        vec![AttrPath::new("badge"), AttrPath::new("id")]
+    );
+}
+
+#[test]
+fn presets() {
+    assert_eq!(ValidationOptions::default(), ValidationOptions::lenient());
+    assert_eq!(ValidationMode::default(), ValidationMode::Lenient);
+    let s = ValidationOptions::from(ValidationMode::Strict);
+    assert!(s.reject_unknown_attributes && s.enforce_canonical_values && !s.coerce_string_booleans);
+}
