@@ -2,7 +2,11 @@
 //! names and extension URNs, plus typed `User` and `Group` for convenience.
 
 mod generic;
+mod group;
 mod json;
+mod user;
 
 pub use generic::Resource;
+pub use group::{Group, Member};
 pub use json::{get_ci, get_ci_key, get_ci_mut, remove_ci};
+pub use user::{Address, EnterpriseUser, GroupMembership, Manager, MultiValue, Name, User};

@@ -4,8 +4,17 @@
 mod attribute;
 pub mod builtin;
 mod definition;
+mod meta;
+pub mod registry;
+mod service_provider_config;
 
-pub use attribute::{Attribute, AttributeType, Mutability, Returned, Uniqueness};
+pub use attribute::{Attribute, AttributeType, JsonForm, Mutability, Returned, Uniqueness};
+pub use meta::Meta;
+pub use registry::SchemaRegistry;
+pub use service_provider_config::{
+    AuthenticationScheme, BulkConfig, FilterConfig, PaginationConfig, PaginationMethod,
+    ServiceProviderConfig, Supported,
+};
 pub use definition::{
     ResolvedAttribute, ResourceSchema, ResourceType, Schema, SchemaExtension, common_attributes,
 };
