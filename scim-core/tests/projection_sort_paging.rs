@@ -1,0 +1,700 @@
+//! Projection (RFC 7644 §3.4.2.5, §3.9; RFC 7643 §7 `returned`), sorting (RFC 7644
+//! §3.4.2.3) and paging (RFC 7644 §3.4.2.4, RFC 9865) against the built-in User and Group
+//! schemas and the RFC 7643 §8.2 / §8.3 example users.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use scim_core::messages::{
+    CursorDirection, CursorPage, IndexPage, ListResponse, OpaqueCursor, PageRequest, Query,
+};
+use scim_core::projection::{Projection, RequestedAttrs, project, project_with};
+use scim_core::sort::{SortOrder, SortSpec, compare, sort_key, sort_resources};
+use scim_core::{AttrPath, Resource, ScimType, builtin};
+use serde_json::{Value, json};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// RFC 7643 §8.3, "Enterprise User Extension Representation" (verbatim).
+const RFC7643_8_3: &str = r#"{
+  "schemas":
+    ["urn:ietf:params:scim:schemas:core:2.0:User",
+     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+  "id": "2819c223-7f76-453a-919d-413861904646",
+  "externalId": "701984",
+  "userName": "bjensen@example.com",
+  "name": {
+    "formatted": "Ms. Barbara J Jensen, III",
+    "familyName": "Jensen",
+    "givenName": "Barbara",
+    "middleName": "Jane",
+    "honorificPrefix": "Ms.",
+    "honorificSuffix": "III"
+  },
+  "displayName": "Babs Jensen",
+  "nickName": "Babs",
+  "profileUrl": "https://login.example.com/bjensen",
+  "emails": [
+    {
+      "value": "bjensen@example.com",
+      "type": "work",
+      "primary": true
+    },
+    {
+      "value": "babs@jensen.org",
+      "type": "home"
+    }
+  ],
+  "addresses": [
+    {
+      "streetAddress": "100 Universal City Plaza",
+      "locality": "Hollywood",
+      "region": "CA",
+      "postalCode": "91608",
+      "country": "USA",
+      "formatted": "100 Universal City Plaza\nHollywood, CA 91608 USA",
+      "type": "work",
+      "primary": true
+    },
+    {
+      "streetAddress": "456 Hollywood Blvd",
+      "locality": "Hollywood",
+      "region": "CA",
+      "postalCode": "91608",
+      "country": "USA",
+      "formatted": "456 Hollywood Blvd\nHollywood, CA 91608 USA",
+      "type": "home"
+    }
+  ],
+  "phoneNumbers": [
+    {
+      "value": "555-555-5555",
+      "type": "work"
+    },
+    {
+      "value": "555-555-4444",
+      "type": "mobile"
+    }
+  ],
+  "ims": [
+    {
+      "value": "someaimhandle",
+      "type": "aim"
+    }
+  ],
+  "photos": [
+    {
+      "value":
+        "https://photos.example.com/profilephoto/72930000000Ccne/F",
+      "type": "photo"
+    },
+    {
+      "value":
+        "https://photos.example.com/profilephoto/72930000000Ccne/T",
+      "type": "thumbnail"
+    }
+  ],
+  "userType": "Employee",
+  "title": "Tour Guide",
+  "preferredLanguage": "en-US",
+  "locale": "en-US",
+  "timezone": "America/Los_Angeles",
+  "active":true,
+  "password": "t1meMa$heen",
+  "groups": [
+    {
+      "value": "e9e30dba-f08f-4109-8486-d5c6a331660a",
+      "$ref":
+"https://example.com/v2/Groups/e9e30dba-f08f-4109-8486-d5c6a331660a",
+      "display": "Tour Guides"
+    },
+    {
+      "value": "fc348aa8-3835-40eb-a20b-c726e15c55b5",
+      "$ref":
+"https://example.com/v2/Groups/fc348aa8-3835-40eb-a20b-c726e15c55b5",
+      "display": "Employees"
+    },
+    {
+      "value": "71ddacd2-a8e7-49b8-a5db-ae50d0a5bfd7",
+      "$ref":
+"https://example.com/v2/Groups/71ddacd2-a8e7-49b8-a5db-ae50d0a5bfd7",
+      "display": "US Employees"
+    }
+  ],
+  "x509Certificates": [
+    {
+      "value":
+       "MIIDQzCCAqygAwIBAgICEAAwDQYJKoZIhvcNAQEFBQAwTjELMAkGA1UEBhMCVVMxEzARBgNVBAgMCkNhbGlmb3JuaWExFDASBgNVBAoMC2V4YW1wbGUuY29tMRQwEgYDVQQDDAtleGFtcGxlLmNvbTAeFw0xMTEwMjIwNjI0MzFaFw0xMjEwMDQwNjI0MzFaMH8xCzAJBgNVBAYTAlVTMRMwEQYDVQQIDApDYWxpZm9ybmlhMRQwEgYDVQQKDAtleGFtcGxlLmNvbTEhMB8GA1UEAwwYTXMuIEJhcmJhcmEgSiBKZW5zZW4gSUlJMSIwIAYJKoZIhvcNAQkBFhNiamVuc2VuQGV4YW1wbGUuY29tMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA7Kr+Dcds/JQ5GwejJFcBIP682X3xpjis56AK02bc1FLgzdLI8auoR+cC9/Vrh5t66HkQIOdA4unHh0AaZ4xL5PhVbXIPMB5vAPKpzz5iPSi8xO8SL7I7SDhcBVJhqVqr3HgllEG6UClDdHO7nkLuwXq8HcISKkbT5WFTVfFZzidPl8HZ7DhXkZIRtJwBweq4bvm3hM1Os7UQH05ZS6cVDgweKNwdLLrT51ikSQG3DYrl+ft781UQRIqxgwqCfXEuDiinPh0kkvIi5jivVu1Z9QiwlYEdRbLJ4zJQBmDrSGTMYn4lRc2HgHO4DqB/bnMVorHB0CC6AV1QoFK4GPe1LwIDAQABo3sweTAJBgNVHRMEAjAAMCwGCWCGSAGG+EIBDQQfFh1PcGVuU1NMIEdlbmVyYXRlZCBDZXJ0aWZpY2F0ZTAdBgNVHQ4EFgQU8pD0U0vsZIsaA16lL8En8bx0F/gwHwYDVR0jBBgwFoAUdGeKitcaF7gnzsNwDx708kqaVt0wDQYJKoZIhvcNAQEFBQADgYEAA81SsFnOdYJtNg5Tcq+/ByEDrBgnusx0jloUhByPMEVkoMZ3J7j1ZgI8rAbOkNngX8+pKfTiDz1RC4+dx8oU6Za+4NJXUjlL5CvV6BEYb1+QAEJwitTVvxB/A67g42/vzgAtoRUeDov1+GFiBZ+GNF/cAYKcMtGcrs2i97ZkJMo="
+    }
+  ],
+  "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+    "employeeNumber": "701984",
+    "costCenter": "4130",
+    "organization": "Universal Studios",
+    "division": "Theme Park",
+    "department": "Tour Operations",
+    "manager": {
+      "value": "26118915-6090-4610-87e4-49d8ca9f808d",
+      "$ref": "../Users/26118915-6090-4610-87e4-49d8ca9f808d",
+      "displayName": "John Smith"
+    }
+  },
+  "meta": {
+    "resourceType": "User",
+    "created": "2010-01-23T04:56:22Z",
+    "lastModified": "2011-05-13T04:42:34Z",
+    "version": "W\/\"3694e05e9dff591\"",
+    "location":
+"https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646"
+  }
+}"#;
+
+fn enterprise_user() -> Resource {
+    Resource::from_value(serde_json::from_str(RFC7643_8_3).unwrap()).unwrap()
+}
+
+/// RFC 7643 §8.2 "Full User Representation": the same user without the extension.
+fn full_user() -> Resource {
+    let mut v: Value = serde_json::from_str(RFC7643_8_3).unwrap();
+    let obj = v.as_object_mut().unwrap();
+    obj.shift_remove(ENTERPRISE);
+    obj.insert("schemas".into(), json!([USER]));
+    Resource::from_value(v).unwrap()
+}
+
+fn params(attributes: Option<&str>, excluded: Option<&str>) -> Projection {
+    Projection::from_params(attributes, excluded).unwrap()
+}
+
+fn projected(r: &Resource, attributes: Option<&str>, excluded: Option<&str>) -> Value {
+    project(
+        r,
+        &builtin::user_resource_schema(),
+        &params(attributes, excluded),
+    )
+    .into_value()
+}
+
+// ---------------------------------------------------------------------------------------
+// Projection
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn default_projection_drops_only_the_password() {
+    // RFC 7643 §4.1 password: returned "never"; everything else in §8.3 is default/always.
+    for user in [full_user(), enterprise_user()] {
+        let mut expected = user.clone().into_value();
+        expected.as_object_mut().unwrap().shift_remove("password");
+        assert_eq!(projected(&user, None, None), expected);
+    }
+}
+
+#[test]
+fn password_is_never_returned_even_when_requested() {
+    let out = projected(&full_user(), Some("password,userName"), None);
+    assert!(out.get("password").is_none());
+    assert_eq!(out["userName"], "bjensen@example.com");
+}
+
+#[test]
+fn attributes_username_returns_schemas_id_and_username() {
+    // RFC 7644 §3.9: "GET /Users/2819c223-...?attributes=userName" answers
+    // {"schemas":[...User], "id":"2819c223-...", "userName":"bjensen"}.
+    // meta is returned "default" (RFC 7643 §3.1), so it is not returned here.
+    let out = projected(&full_user(), Some("userName"), None);
+    assert_eq!(
+        out,
+        json!({
+            "schemas": [USER],
+            "id": "2819c223-7f76-453a-919d-413861904646",
+            "userName": "bjensen@example.com"
+        })
+    );
+    // The extension object is dropped when nothing in it is selected; schemas stays.
+    let out = projected(&enterprise_user(), Some("userName"), None);
+    assert_eq!(out.as_object().unwrap().len(), 3);
+    assert_eq!(out["schemas"], json!([USER, ENTERPRISE]));
+}
+
+#[test]
+fn attribute_names_are_case_insensitive() {
+    let out = projected(&full_user(), Some("USERNAME, Name.FamilyName"), None);
+    assert_eq!(out["userName"], "bjensen@example.com");
+    assert_eq!(out["name"], json!({"familyName": "Jensen"}));
+}
+
+#[test]
+fn id_is_always_returned() {
+    let out = projected(&full_user(), None, Some("id,userName"));
+    assert_eq!(out["id"], "2819c223-7f76-453a-919d-413861904646");
+    assert!(out.get("userName").is_none());
+    let out = projected(&full_user(), Some("displayName"), None);
+    assert_eq!(out["id"], "2819c223-7f76-453a-919d-413861904646");
+}
+
+#[test]
+fn excluded_emails() {
+    let user = full_user();
+    let out = projected(&user, None, Some("emails"));
+    let mut expected = user.into_value();
+    let obj = expected.as_object_mut().unwrap();
+    obj.shift_remove("emails");
+    obj.shift_remove("password");
+    assert_eq!(out, expected);
+    // meta is default: returned unless excluded.
+    assert_eq!(out["meta"]["resourceType"], "User");
+    assert!(
+        projected(&full_user(), None, Some("meta"))
+            .get("meta")
+            .is_none()
+    );
+}
+
+#[test]
+fn sub_attribute_selection() {
+    let out = projected(&full_user(), Some("name.givenName,emails.value"), None);
+    assert_eq!(
+        out,
+        json!({
+            "schemas": [USER],
+            "id": "2819c223-7f76-453a-919d-413861904646",
+            "name": {"givenName": "Barbara"},
+            "emails": [{"value": "bjensen@example.com"}, {"value": "babs@jensen.org"}]
+        })
+    );
+    // A parent and one of its sub-attributes: the whole parent.
+    let out = projected(&full_user(), Some("name,name.givenName"), None);
+    assert_eq!(out["name"]["middleName"], "Jane");
+    // Excluding one sub-attribute keeps the others.
+    let out = projected(&full_user(), None, Some("emails.type,meta.location"));
+    assert_eq!(
+        out["emails"],
+        json!([{"value": "bjensen@example.com", "primary": true}, {"value": "babs@jensen.org"}])
+    );
+    assert!(out["meta"].get("location").is_none());
+    assert_eq!(out["meta"]["version"], "W/\"3694e05e9dff591\"");
+}
+
+#[test]
+fn enterprise_extension_by_urn() {
+    let u = enterprise_user();
+    let out = projected(
+        &u,
+        Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"),
+        None,
+    );
+    assert_eq!(
+        out[ENTERPRISE],
+        json!({"manager": {
+            "value": "26118915-6090-4610-87e4-49d8ca9f808d",
+            "$ref": "../Users/26118915-6090-4610-87e4-49d8ca9f808d",
+            "displayName": "John Smith"
+        }})
+    );
+    assert!(out.get("userName").is_none());
+
+    let out = projected(
+        &u,
+        Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName"),
+        None,
+    );
+    assert_eq!(
+        out[ENTERPRISE],
+        json!({"manager": {"displayName": "John Smith"}})
+    );
+
+    // Without the URN the name still resolves (only the extension defines it).
+    let out = projected(&u, Some("employeeNumber"), None);
+    assert_eq!(out[ENTERPRISE], json!({"employeeNumber": "701984"}));
+
+    // The whole extension by its URN, in either parameter.
+    let out = projected(&u, Some(ENTERPRISE), None);
+    assert_eq!(out[ENTERPRISE]["department"], "Tour Operations");
+    assert!(out.get("name").is_none());
+    let out = projected(&u, None, Some(ENTERPRISE));
+    assert!(out.get(ENTERPRISE).is_none());
+    assert_eq!(out["userName"], "bjensen@example.com");
+
+    // Excluding every attribute of the extension drops the object.
+    let out = projected(
+        &u,
+        None,
+        Some(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager,\
+             employeeNumber,costCenter,organization,division,department",
+        ),
+    );
+    assert!(out.get(ENTERPRISE).is_none());
+
+    // The core schema URN selects every core attribute.
+    let out = projected(&u, Some(USER), None);
+    assert_eq!(out["userName"], "bjensen@example.com");
+    assert!(out.get(ENTERPRISE).is_none());
+    assert!(out.get("password").is_none());
+}
+
+#[test]
+fn both_parameters_together() {
+    // attributes picks the set, excludedAttributes removes from it (never `always`).
+    let out = projected(
+        &full_user(),
+        Some("userName,name,emails"),
+        Some("name.middleName,id"),
+    );
+    assert_eq!(out["id"], "2819c223-7f76-453a-919d-413861904646");
+    assert!(out["name"].get("middleName").is_none());
+    assert_eq!(out["name"]["givenName"], "Barbara");
+    assert!(out.get("displayName").is_none());
+}
+
+#[test]
+fn malformed_names_are_invalid_value() {
+    for bad in ["user name", "emails[type eq \"work\"]", "name..givenName"] {
+        let err = Projection::from_params(Some(bad), None).unwrap_err();
+        assert_eq!(err.scim_type(), Some(ScimType::InvalidValue), "{bad}");
+        assert_eq!(err.status(), 400);
+        assert!(err.detail().contains("attributes"), "{}", err.detail());
+        let err = Projection::from_params(None, Some(bad)).unwrap_err();
+        assert!(
+            err.detail().contains("excludedAttributes"),
+            "{}",
+            err.detail()
+        );
+    }
+    let schema = builtin::user_resource_schema();
+    assert!(
+        params(Some("userName,name.givenName"), None)
+            .validate(&schema)
+            .is_ok()
+    );
+    assert!(params(Some(ENTERPRISE), None).validate(&schema).is_ok());
+    let err = params(Some("shoeSize"), None)
+        .validate(&schema)
+        .unwrap_err();
+    assert_eq!(err.scim_type(), Some(ScimType::InvalidValue));
+}
+
+#[test]
+fn group_members_excluded_for_entra() {
+    // Entra reads groups with `excludedAttributes=members`; the store should not load them.
+    let schema = builtin::group_resource_schema();
+    let p = params(None, Some("members"));
+    assert!(p.excludes(&schema, &AttrPath::new("members")));
+    assert!(p.excludes(&schema, &AttrPath::parse("members.value").unwrap()));
+    assert!(p.includes(&schema, &AttrPath::new("displayName")));
+    assert!(p.includes(&schema, &AttrPath::new("id")));
+    let group = Resource::from_value(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "id": "e9e30dba-f08f-4109-8486-d5c6a331660a",
+        "displayName": "Tour Guides",
+        "members": [{"value": "2819c223-7f76-453a-919d-413861904646", "display": "Babs Jensen"}]
+    }))
+    .unwrap();
+    let out = project(&group, &schema, &p).into_value();
+    assert!(out.get("members").is_none());
+    assert_eq!(out["displayName"], "Tour Guides");
+    // Default projection: members are loaded and returned.
+    assert!(Projection::all().includes(&schema, &AttrPath::new("members")));
+}
+
+#[test]
+fn includes_matches_project() {
+    let schema = builtin::user_resource_schema();
+    let user = enterprise_user();
+    let cases = [
+        (None, None),
+        (Some("userName"), None),
+        (None, Some("emails,meta")),
+        (Some("name.givenName"), Some("name.familyName")),
+        (Some(ENTERPRISE), None),
+    ];
+    for (a, e) in cases {
+        let p = params(a, e);
+        let out = project(&user, &schema, &p);
+        for name in [
+            "userName", "emails", "meta", "name", "password", "id", "groups",
+        ] {
+            let path = AttrPath::new(name);
+            assert_eq!(
+                p.includes(&schema, &path),
+                out.get(name).is_some(),
+                "{name} under {a:?}/{e:?}"
+            );
+        }
+        let manager = AttrPath::parse(&format!("{ENTERPRISE}:manager")).unwrap();
+        assert_eq!(
+            p.includes(&schema, &manager),
+            out.get(ENTERPRISE).and_then(|x| x.get("manager")).is_some(),
+            "manager under {a:?}/{e:?}"
+        );
+    }
+}
+
+#[test]
+fn write_responses_include_supplied_request_attributes() {
+    // A custom attribute with returned=request (none of the RFC's User attributes has it).
+    let mut schema = builtin::user_resource_schema();
+    let mut extra =
+        scim_core::schema::Attribute::new("secret", scim_core::schema::AttributeType::String);
+    extra.returned = scim_core::schema::Returned::Request;
+    schema.core.attributes.push(extra);
+    let mut user = full_user();
+    user.as_map_mut().insert("secret".into(), json!("s"));
+    assert!(
+        project(&user, &schema, &Projection::all())
+            .get("secret")
+            .is_none()
+    );
+    let body =
+        Resource::from_value(json!({"schemas": [USER], "userName": "x", "secret": "s"})).unwrap();
+    let supplied = RequestedAttrs::from_body(&body, &schema);
+    let out = project_with(&user, &schema, &Projection::all(), &supplied);
+    assert_eq!(out.get("secret"), Some(&json!("s")));
+    assert!(out.get("password").is_none());
+    let out = project(&user, &schema, &params(Some("secret"), None));
+    assert_eq!(out.get("secret"), Some(&json!("s")));
+}
+
+// ---------------------------------------------------------------------------------------
+// Sorting
+// ---------------------------------------------------------------------------------------
+
+fn users(values: &[Value]) -> Vec<Resource> {
+    values
+        .iter()
+        .map(|v| Resource::from_value(v.clone()).unwrap())
+        .collect()
+}
+
+fn ids(rs: &[Resource]) -> Vec<&str> {
+    rs.iter().map(|r| r.id().unwrap()).collect()
+}
+
+fn sort_by(rs: &mut [Resource], by: &str, order: Option<&str>) {
+    let spec = SortSpec::from_params(Some(by), order).unwrap().unwrap();
+    sort_resources(rs, &builtin::user_resource_schema(), &spec);
+}
+
+#[test]
+fn sort_username_case_insensitive_missing_last_then_first() {
+    let mut rs = users(&[
+        json!({"id": "1", "userName": "carol"}),
+        json!({"id": "2"}),
+        json!({"id": "3", "userName": "Alice"}),
+        json!({"id": "4", "userName": "bob"}),
+        json!({"id": "5", "userName": "ALICE"}),
+    ]);
+    sort_by(&mut rs, "userName", None);
+    // "ordered last if ascending"; Alice/ALICE tie and keep their order (stable).
+    assert_eq!(ids(&rs), ["3", "5", "4", "1", "2"]);
+    sort_by(&mut rs, "username", Some("descending"));
+    // "... and first if descending".
+    assert_eq!(ids(&rs), ["2", "1", "4", "3", "5"]);
+}
+
+#[test]
+fn sort_case_exact_attribute() {
+    // externalId is caseExact (RFC 7643 §3.1): code point order, upper case first.
+    let mut rs = users(&[
+        json!({"id": "1", "externalId": "b"}),
+        json!({"id": "2", "externalId": "B"}),
+        json!({"id": "3", "externalId": "a"}),
+    ]);
+    sort_by(&mut rs, "externalId", None);
+    assert_eq!(ids(&rs), ["2", "3", "1"]);
+}
+
+#[test]
+fn sort_multi_valued_by_primary_then_first() {
+    let mut rs = users(&[
+        json!({"id": "1", "emails": [{"value": "a@x.org"}, {"value": "z@x.org", "primary": true}]}),
+        json!({"id": "2", "emails": [{"value": "m@x.org"}, {"value": "b@x.org"}]}),
+        json!({"id": "3", "emails": [{"value": "C@x.org", "primary": true}]}),
+    ]);
+    sort_by(&mut rs, "emails.value", None);
+    assert_eq!(ids(&rs), ["3", "2", "1"]);
+    sort_by(&mut rs, "emails", Some("descending"));
+    assert_eq!(ids(&rs), ["1", "2", "3"]);
+}
+
+#[test]
+fn sort_datetime_boolean_and_extension() {
+    let mut rs = users(&[
+        json!({"id": "1", "active": true, "meta": {"lastModified": "2011-05-13T04:42:34Z"},
+               ENTERPRISE: {"employeeNumber": "10"}}),
+        json!({"id": "2", "active": false, "meta": {"lastModified": "2011-05-13T06:00:00+02:00"},
+               ENTERPRISE: {"employeeNumber": "9"}}),
+        json!({"id": "3", "meta": {"lastModified": "2010-01-23T04:56:22Z"}}),
+    ]);
+    sort_by(&mut rs, "meta.lastModified", None);
+    assert_eq!(ids(&rs), ["3", "2", "1"]);
+    sort_by(&mut rs, "active", None);
+    assert_eq!(ids(&rs), ["2", "1", "3"]);
+    // employeeNumber is a string: "10" < "9".
+    sort_by(&mut rs, &format!("{ENTERPRISE}:employeeNumber"), None);
+    assert_eq!(ids(&rs), ["1", "2", "3"]);
+}
+
+#[test]
+fn compare_and_keys() {
+    let schema = builtin::user_resource_schema();
+    let a = enterprise_user();
+    let b = full_user();
+    let spec = SortSpec::new(AttrPath::new("userName"), SortOrder::Ascending);
+    assert_eq!(compare(&a, &b, &schema, &spec), std::cmp::Ordering::Equal);
+    let key = sort_key(&a, &schema, &AttrPath::parse("emails.value").unwrap()).unwrap();
+    assert_eq!(key.to_json(), json!("bjensen@example.com"));
+    let spec = SortSpec::from_params(Some("name"), None).unwrap().unwrap();
+    assert_eq!(
+        spec.validate(&schema).unwrap_err().scim_type(),
+        Some(ScimType::InvalidValue)
+    );
+    let err = SortSpec::from_params(Some("userName"), Some("sideways")).unwrap_err();
+    assert_eq!(err.scim_type(), Some(ScimType::InvalidValue));
+}
+
+// ---------------------------------------------------------------------------------------
+// Paging
+// ---------------------------------------------------------------------------------------
+
+fn numbered(n: usize) -> Vec<Resource> {
+    (1..=n)
+        .map(|i| {
+            Resource::from_value(json!({
+                "schemas": [USER], "id": format!("{i:03}"), "userName": format!("user{i:03}"),
+                "password": "x"
+            }))
+            .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn index_paging_edges() {
+    let all = numbered(25);
+    let page = |s: Option<&str>, c: Option<&str>| IndexPage::from_params(s, c).unwrap();
+    // startIndex < 1 is 1; negative count is 0.
+    assert_eq!(page(Some("-10"), Some("3")).apply(&all).len(), 3);
+    assert_eq!(page(Some("0"), None).apply(&all).len(), 25);
+    assert_eq!(page(None, Some("-1")).apply(&all).len(), 0);
+    assert_eq!(page(Some("24"), Some("10")).apply(&all).len(), 2);
+    assert_eq!(page(Some("26"), Some("10")).apply(&all).len(), 0);
+    // count=0: only totalResults.
+    let list = ListResponse::from_index_page(&all, page(None, Some("0")));
+    let v = serde_json::to_value(&list).unwrap();
+    assert_eq!(v["totalResults"], 25);
+    assert_eq!(v["itemsPerPage"], 0);
+    assert_eq!(v["Resources"], json!([]));
+    for bad in ["x", "1.0", "--1"] {
+        let err = IndexPage::from_params(Some(bad), None).unwrap_err();
+        assert_eq!(err.scim_type(), Some(ScimType::InvalidValue));
+    }
+}
+
+#[test]
+fn okta_style_query_end_to_end() {
+    // Filter → totalResults over all matches → sort → page → project.
+    let schema = builtin::user_resource_schema();
+    let q = Query::from_params([
+        ("filter", "userName sw \"USER00\""),
+        ("sortBy", "userName"),
+        ("sortOrder", "descending"),
+        ("startIndex", "2"),
+        ("count", "3"),
+        ("attributes", "userName"),
+    ])
+    .unwrap();
+    let mut matching: Vec<Resource> = numbered(12)
+        .into_iter()
+        .filter(|r| q.filter.as_ref().unwrap().matches(r, &schema))
+        .collect();
+    assert_eq!(matching.len(), 9);
+    sort_resources(&mut matching, &schema, q.sort.as_ref().unwrap());
+    let PageRequest::Index(page) = q.page else {
+        panic!("index paging expected")
+    };
+    let list = ListResponse::from_index_page(&matching, page)
+        .map(|r| project(&r, &schema, &q.projection).into_value());
+    assert_eq!(
+        serde_json::to_value(&list).unwrap(),
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": 9,
+            "itemsPerPage": 3,
+            "startIndex": 2,
+            "Resources": [
+                {"schemas": [USER], "id": "008", "userName": "user008"},
+                {"schemas": [USER], "id": "007", "userName": "user007"},
+                {"schemas": [USER], "id": "006", "userName": "user006"}
+            ]
+        })
+    );
+}
+
+#[test]
+fn cursor_paging_walk_survives_deletes() {
+    // Keyset paging with OpaqueCursor: a delete between pages skips nobody (the index-walk
+    // failure DESIGN.md §4 warns about).
+    let schema = builtin::user_resource_schema();
+    let spec = SortSpec::new(AttrPath::new("userName"), SortOrder::Ascending);
+    let mut store = numbered(10);
+    sort_resources(&mut store, &schema, &spec);
+
+    let fetch = |store: &[Resource], page: &CursorPage| -> (Vec<String>, Option<String>) {
+        let after = page
+            .cursor
+            .as_deref()
+            .map(|c| OpaqueCursor::decode(c).unwrap());
+        let start = match &after {
+            None => 0,
+            Some(c) => store
+                .iter()
+                .position(|r| {
+                    let key = sort_key(r, &schema, &spec.by).map(|k| k.to_json());
+                    let key = key.as_ref().and_then(Value::as_str);
+                    key > c.sort_value.as_ref().and_then(Value::as_str)
+                })
+                .unwrap_or(store.len()),
+        };
+        let count = page.count.unwrap_or(usize::MAX);
+        let items: Vec<&Resource> = store[start..].iter().take(count).collect();
+        let next = (start + items.len() < store.len()).then(|| {
+            let last = items.last().unwrap();
+            OpaqueCursor {
+                direction: CursorDirection::Next,
+                sort_value: sort_key(last, &schema, &spec.by).map(|k| k.to_json()),
+                id: last.id().unwrap().to_owned(),
+            }
+            .encode()
+        });
+        (
+            items.iter().map(|r| r.id().unwrap().to_owned()).collect(),
+            next,
+        )
+    };
+
+    let q = Query::from_params([("cursor", ""), ("count", "4")]).unwrap();
+    let PageRequest::Cursor(first) = q.page else {
+        panic!("cursor paging expected")
+    };
+    let (page1, next) = fetch(&store, &first);
+    assert_eq!(page1, ["001", "002", "003", "004"]);
+    // Two users of page 1 are deleted before page 2 is requested.
+    store.retain(|r| r.id() != Some("001") && r.id() != Some("002"));
+    let next = next.unwrap();
+    let q = Query::from_params([("cursor", next.as_str()), ("count", "4")]).unwrap();
+    let PageRequest::Cursor(second) = q.page else {
+        panic!("cursor paging expected")
+    };
+    let (page2, next) = fetch(&store, &second);
+    assert_eq!(page2, ["005", "006", "007", "008"]);
+    let q = Query::from_params([("cursor", next.unwrap().as_str()), ("count", "4")]).unwrap();
+    let PageRequest::Cursor(third) = q.page else {
+        panic!("cursor paging expected")
+    };
+    let (page3, next) = fetch(&store, &third);
+    assert_eq!(page3, ["009", "010"]);
+    assert_eq!(next, None);
+
+    let err = OpaqueCursor::decode("VZUTiyhEQJ94IR").unwrap_err();
+    assert_eq!(err.scim_type(), Some(ScimType::InvalidCursor));
+}
