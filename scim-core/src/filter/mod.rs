@@ -7,3 +7,5 @@ mod eval;
 mod parser;
 
 pub use ast::{CompValue, CompareOp, Filter};
+pub use eval::{CompiledFilter, CompiledValueFilter};
+pub use parser::{MAX_FILTER_DEPTH, MAX_FILTER_LEN, MAX_FILTER_OPERATORS};
