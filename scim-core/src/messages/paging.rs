@@ -29,10 +29,12 @@
 
 use std::num::IntErrorKind;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{ScimError, ScimResult, ScimType};
+
+/// Re-exported from [`crate::schema`], where the service provider configuration lives.
+pub use crate::schema::{PaginationConfig, PaginationMethod};
 
 /// Parses a decimal integer query parameter, saturating on overflow. Blank → `None`.
 fn parse_int(param: &str, raw: Option<&str>) -> ScimResult<Option<i64>> {
@@ -209,15 +211,6 @@ fn check_cursor(cursor: Option<&str>) -> ScimResult<Option<String>> {
     }
 }
 
-/// A pagination method (RFC 9865 §4 `defaultPaginationMethod`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum PaginationMethod {
-    /// Index paging (`startIndex`).
-    Index,
-    /// Cursor paging (`cursor`).
-    Cursor,
-}
 
 /// What a request asked for: index paging, cursor paging, or neither (the provider's default
 /// method applies, RFC 9865 §2.4).
@@ -307,37 +300,6 @@ pub(crate) fn both_methods() -> ScimError {
     )
 }
 
-/// The `pagination` object RFC 9865 §4 adds to `/ServiceProviderConfig`.
-///
-/// ```
-/// use scim_core::messages::PaginationConfig;
-///
-/// let c: PaginationConfig = serde_json::from_value(serde_json::json!({
-///     "cursor": true, "index": true, "defaultPaginationMethod": "cursor",
-///     "defaultPageSize": 100, "maxPageSize": 250, "cursorTimeout": 3600
-/// })).unwrap();
-/// assert_eq!(c.max_page_size, Some(250));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PaginationConfig {
-    /// "A Boolean value specifying support of cursor-based pagination." REQUIRED.
-    pub cursor: bool,
-    /// "A Boolean value specifying support of index-based pagination." REQUIRED.
-    pub index: bool,
-    /// The method used when a request names none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_pagination_method: Option<PaginationMethod>,
-    /// Results per page when `count` is absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_page_size: Option<u64>,
-    /// The most results a page holds whatever `count` says.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_page_size: Option<u64>,
-    /// The minimum number of seconds a cursor stays valid between page requests.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor_timeout: Option<u64>,
-}
 
 // ---------------------------------------------------------------------------------------
 // Opaque cursors
