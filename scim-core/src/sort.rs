@@ -52,6 +52,7 @@ use serde_json::Value;
 
 use crate::error::{ScimError, ScimResult};
 use crate::path::AttrPath;
+use crate::resource::bool_from_str;
 use crate::resource::{Resource, get_ci};
 use crate::schema::{Attribute, AttributeType, ResolvedAttribute, ResourceSchema};
 
@@ -317,7 +318,7 @@ fn primary_or_first<'a>(items: &'a [Value], sub: Option<&str>) -> Option<&'a Val
 fn is_true(v: &Value) -> bool {
     match v {
         Value::Bool(b) => *b,
-        Value::String(s) => s.eq_ignore_ascii_case("true"),
+        Value::String(s) => bool_from_str(s) == Some(true),
         _ => false,
     }
 }
@@ -333,8 +334,9 @@ fn key_of(value: &Value, attribute: &Attribute) -> Option<SortKey> {
                 Ok(d) => SortKey::DateTime(d.with_timezone(&chrono::Utc)),
                 Err(_) => string_key(s, attribute.case_exact),
             },
-            AttributeType::Boolean if s.eq_ignore_ascii_case("true") => SortKey::Bool(true),
-            AttributeType::Boolean if s.eq_ignore_ascii_case("false") => SortKey::Bool(false),
+            AttributeType::Boolean if bool_from_str(s).is_some() => {
+                SortKey::Bool(bool_from_str(s) == Some(true))
+            }
             AttributeType::Integer | AttributeType::Decimal => match s.trim().parse::<f64>() {
                 Ok(n) if n.is_finite() => SortKey::Number(n),
                 _ => string_key(s, attribute.case_exact),

@@ -211,7 +211,6 @@ fn check_cursor(cursor: Option<&str>) -> ScimResult<Option<String>> {
     }
 }
 
-
 /// What a request asked for: index paging, cursor paging, or neither (the provider's default
 /// method applies, RFC 9865 §2.4).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -299,7 +298,6 @@ pub(crate) fn both_methods() -> ScimError {
         "startIndex and cursor request different pagination methods; send only one",
     )
 }
-
 
 // ---------------------------------------------------------------------------------------
 // Opaque cursors

@@ -6,9 +6,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::compat::{
-    PatchOptions, boolean_from_string, eq_conjunction, takes_value_shorthand, value_shorthand,
-};
+use super::compat::{PatchOptions, eq_conjunction, takes_value_shorthand, value_shorthand};
 use super::request::{PatchOpKind, PatchOperation, PatchRequest};
 use super::target::{
     AttrTarget, Target, parse_path, resolve, sub_attribute_of, with_well_known_subs,
@@ -1163,7 +1161,7 @@ impl<'a> Engine<'a> {
             }
             (AttributeType::Boolean, Value::Bool(_)) => Ok(value.clone()),
             (AttributeType::Boolean, Value::String(s)) if self.options.boolean_strings => {
-                boolean_from_string(s)
+                crate::resource::bool_from_str(s)
                     .map(Value::Bool)
                     .ok_or_else(|| bad("a boolean"))
             }

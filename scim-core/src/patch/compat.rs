@@ -86,17 +86,6 @@ impl PatchOptions {
     }
 }
 
-/// Switch 2: `"True"`/`"false"` as a JSON boolean.
-pub(crate) fn boolean_from_string(s: &str) -> Option<bool> {
-    if s.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if s.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
-    }
-}
-
 /// Switch 5: is `attribute` shaped like `manager` (single-valued complex with a `value`
 /// sub-attribute)?
 pub(crate) fn takes_value_shorthand(attribute: &Attribute) -> bool {
@@ -175,13 +164,6 @@ mod tests {
         ] {
             assert!(on && !off);
         }
-    }
-
-    #[test]
-    fn booleans_from_strings() {
-        assert_eq!(boolean_from_string("True"), Some(true));
-        assert_eq!(boolean_from_string("FALSE"), Some(false));
-        assert_eq!(boolean_from_string("yes"), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::json::{get_ci, get_ci_mut};
+use super::json::{get_ci, get_ci_mut, json_kind};
 use crate::error::{ScimError, ScimResult};
 use crate::path::AttrPath;
 use crate::schema::ResourceSchema;
@@ -173,17 +173,5 @@ impl From<Map<String, Value>> for Resource {
 impl From<Resource> for Value {
     fn from(r: Resource) -> Self {
         r.into_value()
-    }
-}
-
-/// A short name for a JSON value's kind, for error messages.
-pub(crate) fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

@@ -41,3 +41,35 @@ pub fn remove_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
     let actual = get_ci_key(map, key)?.to_owned();
     map.shift_remove(&actual)
 }
+
+/// Reads a boolean sent as a string, `"true"` / `"false"` in any ASCII case. Microsoft Entra
+/// ID sends booleans as `"True"` / `"False"` (DESIGN.md §3); every lenient path that accepts
+/// such strings goes through here.
+///
+/// ```
+/// use scim_core::resource::bool_from_str;
+/// assert_eq!(bool_from_str("True"), Some(true));
+/// assert_eq!(bool_from_str("FALSE"), Some(false));
+/// assert_eq!(bool_from_str("yes"), None);
+/// ```
+pub fn bool_from_str(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// A short name for a JSON value's kind, for error messages (`a string`, `an object`, ...).
+pub(crate) fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -8,5 +8,6 @@ mod user;
 
 pub use generic::Resource;
 pub use group::{Group, Member};
-pub use json::{get_ci, get_ci_key, get_ci_mut, remove_ci};
+pub(crate) use json::json_kind;
+pub use json::{bool_from_str, get_ci, get_ci_key, get_ci_mut, remove_ci};
 pub use user::{Address, EnterpriseUser, GroupMembership, Manager, MultiValue, Name, User};

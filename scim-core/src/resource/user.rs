@@ -349,8 +349,9 @@ pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<boo
     match Option::<Value>::deserialize(d)? {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(b)),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(Value::String(s)) if super::json::bool_from_str(&s).is_some() => {
+            Ok(super::json::bool_from_str(&s))
+        }
         Some(other) => Err(serde::de::Error::custom(format!(
             "expected a boolean, found {other}"
         ))),

@@ -9,14 +9,14 @@ pub mod registry;
 mod service_provider_config;
 
 pub use attribute::{Attribute, AttributeType, JsonForm, Mutability, Returned, Uniqueness};
+pub use definition::{
+    ResolvedAttribute, ResourceSchema, ResourceType, Schema, SchemaExtension, common_attributes,
+};
 pub use meta::Meta;
 pub use registry::SchemaRegistry;
 pub use service_provider_config::{
     AuthenticationScheme, BulkConfig, FilterConfig, PaginationConfig, PaginationMethod,
     ServiceProviderConfig, Supported,
-};
-pub use definition::{
-    ResolvedAttribute, ResourceSchema, ResourceType, Schema, SchemaExtension, common_attributes,
 };
 
 /// `urn:ietf:params:scim:schemas:core:2.0:User`.

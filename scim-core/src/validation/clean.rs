@@ -8,22 +8,10 @@ use serde_json::{Map, Value};
 use super::options::ValidationOptions;
 use super::values::{is_base64, is_xsd_date_time};
 use crate::error::{ScimError, ScimResult};
-use crate::resource::Resource;
+use crate::resource::{Resource, bool_from_str, json_kind};
 use crate::schema::{
     Attribute, AttributeType, ENTRA_GROUP_SCHEMA, GROUP_SCHEMA, Mutability, ResourceSchema,
 };
-
-/// A short name for a JSON value's kind, for error messages.
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
 
 /// A request body after the walk: canonical names, no readOnly input, no nulls.
 pub(super) struct Cleaned {
@@ -168,7 +156,7 @@ impl<'a> Cleaner<'a> {
                         return Err(ScimError::invalid_syntax(format!(
                             "'{urn}' must be a JSON object holding the extension's attributes, \
                              not {}",
-                            kind(&other)
+                            json_kind(&other)
                         )));
                     }
                 }
@@ -305,7 +293,7 @@ impl<'a> Cleaner<'a> {
             Some(other) => {
                 return Err(ScimError::invalid_syntax(format!(
                     "'schemas' must be an array of URI strings, not {}",
-                    kind(&other)
+                    json_kind(&other)
                 )));
             }
         };
@@ -315,7 +303,7 @@ impl<'a> Cleaner<'a> {
             let Value::String(urn) = item else {
                 return Err(ScimError::invalid_syntax(format!(
                     "'schemas' must be an array of URI strings; it contains {}",
-                    kind(&item)
+                    json_kind(&item)
                 )));
             };
             let duplicate = if urn.eq_ignore_ascii_case(core) {
@@ -462,7 +450,7 @@ impl Values<'_> {
                 } else {
                     Err(ScimError::invalid_value(format!(
                         "'{path}' is multi-valued and must be a JSON array, not {}",
-                        kind(&other)
+                        json_kind(&other)
                     )))
                 }
             }
@@ -495,7 +483,7 @@ impl Values<'_> {
         let wrong = |v: &Value, expected: &str| {
             ScimError::invalid_value(format!(
                 "'{path}' must be {expected} (RFC 7643 §2.3), not {}",
-                kind(v)
+                json_kind(v)
             ))
         };
         match attr.attr_type {
@@ -526,15 +514,12 @@ impl Values<'_> {
             AttributeType::Boolean => match value {
                 Value::Bool(b) => Ok(Some(Value::Bool(b))),
                 Value::String(s) if self.options.coerce_string_booleans => {
-                    if s.eq_ignore_ascii_case("true") {
-                        Ok(Some(Value::Bool(true)))
-                    } else if s.eq_ignore_ascii_case("false") {
-                        Ok(Some(Value::Bool(false)))
-                    } else {
-                        Err(ScimError::invalid_value(format!(
+                    match bool_from_str(&s) {
+                        Some(b) => Ok(Some(Value::Bool(b))),
+                        None => Err(ScimError::invalid_value(format!(
                             "'{path}' must be a boolean; the string \"{s}\" is neither \"true\" \
                              nor \"false\""
-                        )))
+                        ))),
                     }
                 }
                 other => Err(wrong(&other, "a boolean (true or false)")),

@@ -8,6 +8,7 @@ use serde_json::{Number, Value};
 
 use crate::error::{ScimError, ScimResult};
 use crate::filter::ast::{CompValue, CompareOp};
+use crate::resource::bool_from_str;
 use crate::schema::{Attribute, AttributeType};
 
 /// One comparison, ready to test attribute values.
@@ -108,7 +109,7 @@ impl Matcher {
                 let operand = match value {
                     CompValue::Bool(b) => *b,
                     // Lenient: some clients quote booleans ("True"/"False").
-                    CompValue::String(s) => parse_bool(s).ok_or_else(wrong_value)?,
+                    CompValue::String(s) => bool_from_str(s).ok_or_else(wrong_value)?,
                     _ => return Err(wrong_value()),
                 };
                 Ok(Matcher::Bool { op, operand })
@@ -181,7 +182,7 @@ impl Matcher {
             Matcher::Bool { op, operand } => {
                 let b = match v {
                     Value::Bool(b) => Some(*b),
-                    Value::String(s) => parse_bool(s),
+                    Value::String(s) => bool_from_str(s),
                     _ => None,
                 };
                 apply(*op, b.map(|b| b.cmp(operand)))
@@ -281,17 +282,6 @@ pub(super) fn cmp_numbers(a: &Number, b: &Number) -> Option<Ordering> {
         _ => {}
     }
     a.as_f64()?.partial_cmp(&b.as_f64()?)
-}
-
-/// `true` / `false` in any case.
-fn parse_bool(s: &str) -> Option<bool> {
-    if s.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if s.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
-    }
 }
 
 /// Parses an RFC 7643 §2.3.5 dateTime (xsd:dateTime, RFC 3339). A value without a zone
