@@ -37,3 +37,8 @@ pub use filter::{CompValue, CompareOp, Filter};
 pub use path::{AttrPath, PatchPath};
 pub use resource::Resource;
 pub use schema::builtin;
+
+/// The README's examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
