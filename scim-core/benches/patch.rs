@@ -19,68 +19,12 @@ use scim_core::patch::{PatchOptions, PatchRequest, apply_patch};
 use scim_core::{Resource, builtin};
 use serde_json::json;
 
-const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// RFC 7643 §8.3 "Enterprise User Extension Representation" (the integration tests'
+/// fixture, erratum 5991 applied).
+const RFC7643_8_3: &str = include_str!("../tests/fixtures/rfc7643/8.3-enterprise-user.json");
 
-/// RFC 7643 §8.3 "Enterprise User Extension Representation" (certificate shortened).
 fn full_user() -> Resource {
-    Resource::from_value(json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENT],
-        "id": "2819c223-7f76-453a-919d-413861904646",
-        "externalId": "701984",
-        "userName": "bjensen@example.com",
-        "name": {
-            "formatted": "Ms. Barbara J Jensen, III", "familyName": "Jensen", "givenName": "Barbara",
-            "middleName": "Jane", "honorificPrefix": "Ms.", "honorificSuffix": "III"
-        },
-        "displayName": "Babs Jensen",
-        "nickName": "Babs",
-        "profileUrl": "https://login.example.com/bjensen",
-        "emails": [
-            {"value": "bjensen@example.com", "type": "work", "primary": true},
-            {"value": "babs@jensen.org", "type": "home"}
-        ],
-        "addresses": [
-            {"streetAddress": "100 Universal City Plaza", "locality": "Hollywood", "region": "CA",
-             "postalCode": "91608", "country": "USA",
-             "formatted": "100 Universal City Plaza\nHollywood, CA 91608 USA", "type": "work", "primary": true},
-            {"streetAddress": "456 Hollywood Blvd", "locality": "Hollywood", "region": "CA",
-             "postalCode": "91608", "country": "USA",
-             "formatted": "456 Hollywood Blvd\nHollywood, CA 91608 USA", "type": "home"}
-        ],
-        "phoneNumbers": [
-            {"value": "555-555-5555", "type": "work"},
-            {"value": "555-555-4444", "type": "mobile"}
-        ],
-        "ims": [{"value": "someaimhandle", "type": "aim"}],
-        "photos": [
-            {"value": "https://photos.example.com/profilephoto/72930000000Ccne/F", "type": "photo"},
-            {"value": "https://photos.example.com/profilephoto/72930000000Ccne/T", "type": "thumbnail"}
-        ],
-        "userType": "Employee",
-        "title": "Tour Guide",
-        "preferredLanguage": "en-US",
-        "locale": "en-US",
-        "timezone": "America/Los_Angeles",
-        "active": true,
-        "password": "t1meMa$heen",
-        "groups": [
-            {"value": "e9e30dba-f08f-4109-8486-d5c6a331660a", "$ref": "../Groups/e9e30dba-f08f-4109-8486-d5c6a331660a", "display": "Tour Guides"},
-            {"value": "fc348aa8-3835-40eb-a20b-c726e15c55b5", "$ref": "../Groups/fc348aa8-3835-40eb-a20b-c726e15c55b5", "display": "Employees"},
-            {"value": "71ddacd2-a8e7-49b8-a5db-ae50d0a5bfd7", "$ref": "../Groups/71ddacd2-a8e7-49b8-a5db-ae50d0a5bfd7", "display": "US Employees"}
-        ],
-        "x509Certificates": [{"value": "MIIDQzCCAqygAwIBAgICEAAwDQYJKoZIhvcNAQEFBQAwTjELMAkGA1UEBhMCVVMx"}],
-        ENT: {
-            "employeeNumber": "701984", "costCenter": "4130", "organization": "Universal Studios",
-            "division": "Theme Park", "department": "Tour Operations",
-            "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d", "$ref": "../Users/26118915-6090-4610-87e4-49d8ca9f808d", "displayName": "John Smith"}
-        },
-        "meta": {
-            "resourceType": "User", "created": "2010-01-23T04:56:22Z", "lastModified": "2011-05-13T04:42:34Z",
-            "version": "W/\"3694e05e9dff591\"",
-            "location": "https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646"
-        }
-    }))
-    .unwrap()
+    Resource::from_value(serde_json::from_str(RFC7643_8_3).unwrap()).unwrap()
 }
 
 fn group(members: usize) -> Resource {

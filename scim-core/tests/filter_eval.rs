@@ -11,18 +11,15 @@ use scim_core::schema::ResourceSchema;
 use scim_core::{Filter, Resource, builtin};
 use serde_json::{Value, json};
 
-const MINIMAL_USER: &str = include_str!("fixtures/rfc7643/8.1-minimal-user.json");
-const FULL_USER: &str = include_str!("fixtures/rfc7643/8.2-full-user.json");
-const ENTERPRISE_USER: &str = include_str!("fixtures/rfc7643/8.3-enterprise-user.json");
-const GROUP: &str = include_str!("fixtures/rfc7643/8.4-group.json");
+mod common;
 
 const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-fn rfc_user(text: &str, id: &str) -> Resource {
-    let mut v: Value = serde_json::from_str(text).unwrap();
+/// An RFC 7643 §8 user with a distinct `id` (the three examples share one id).
+fn rfc_user(mut v: Value, id: &str) -> Resource {
     v["id"] = json!(id);
-    Resource::from_value(v).unwrap()
+    common::resource(v)
 }
 
 fn made_up(id: &str, mut attrs: Value, last_modified: &str) -> Resource {
@@ -57,9 +54,9 @@ fn made_up(id: &str, mut attrs: Value, last_modified: &str) -> Resource {
 /// | tlee | tlee | Employee | - | other: tlee@example.net | 2011-01-01T00:00:00Z |
 fn users() -> Vec<Resource> {
     vec![
-        rfc_user(MINIMAL_USER, "rfc-8.1"),
-        rfc_user(FULL_USER, "rfc-8.2"),
-        rfc_user(ENTERPRISE_USER, "rfc-8.3"),
+        rfc_user(common::rfc7643_8_1_user(), "rfc-8.1"),
+        rfc_user(common::rfc7643_8_2_user(), "rfc-8.2"),
+        rfc_user(common::rfc7643_8_3_user(), "rfc-8.3"),
         made_up(
             "jsmith",
             json!({
@@ -553,7 +550,7 @@ fn value_path_with_not_and_or_inside() {
 
 #[test]
 fn group_members_value_path() {
-    let group = Resource::from_value(serde_json::from_str(GROUP).unwrap()).unwrap();
+    let group = common::resource(common::rfc7643_8_4_group());
     let g = builtin::group_resource_schema();
     let t = |f: &str| {
         Filter::parse(f)

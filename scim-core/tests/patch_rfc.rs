@@ -3,150 +3,20 @@
 //!
 //! Where the RFC prints a truncated id (`"2819c223...413861904646"`) the full id of the same
 //! user from RFC 7643 §8.2/§8.4 is used, so that the example applies to the §8.4 group.
+//! The RFC 7643 §8 resources are the fixtures of `tests/fixtures/rfc7643/` (see `common`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use scim_core::patch::{PatchOptions, PatchOutcome, PatchRequest, apply_patch};
 use scim_core::{AttrPath, Resource, ScimError, ScimType, builtin};
 use serde_json::{Value, json};
 
-/// RFC 7643 §8.1 "Minimal User Representation".
-const MINIMAL_USER: &str = r#"{
-  "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-  "id": "2819c223-7f76-453a-919d-413861904646",
-  "userName": "bjensen@example.com",
-  "meta": {
-    "resourceType": "User",
-    "created": "2010-01-23T04:56:22Z",
-    "lastModified": "2011-05-13T04:42:34Z",
-    "version": "W\/\"3694e05e9dff590\"",
-    "location": "https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646"
-  }
-}"#;
+use common::{resource, rfc7643_8_1_user, rfc7643_8_2_user, rfc7643_8_4_group};
 
-/// RFC 7643 §8.2 "Full User Representation".
-const FULL_USER: &str = r#"{
-  "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-  "id": "2819c223-7f76-453a-919d-413861904646",
-  "externalId": "701984",
-  "userName": "bjensen@example.com",
-  "name": {
-    "formatted": "Ms. Barbara J Jensen, III",
-    "familyName": "Jensen",
-    "givenName": "Barbara",
-    "middleName": "Jane",
-    "honorificPrefix": "Ms.",
-    "honorificSuffix": "III"
-  },
-  "displayName": "Babs Jensen",
-  "nickName": "Babs",
-  "profileUrl": "https://login.example.com/bjensen",
-  "emails": [
-    {"value": "bjensen@example.com", "type": "work", "primary": true},
-    {"value": "babs@jensen.org", "type": "home"}
-  ],
-  "addresses": [
-    {
-      "type": "work",
-      "streetAddress": "100 Universal City Plaza",
-      "locality": "Hollywood",
-      "region": "CA",
-      "postalCode": "91608",
-      "country": "USA",
-      "formatted": "100 Universal City Plaza\nHollywood, CA 91608 USA",
-      "primary": true
-    },
-    {
-      "type": "home",
-      "streetAddress": "456 Hollywood Blvd",
-      "locality": "Hollywood",
-      "region": "CA",
-      "postalCode": "91608",
-      "country": "USA",
-      "formatted": "456 Hollywood Blvd\nHollywood, CA 91608 USA"
-    }
-  ],
-  "phoneNumbers": [
-    {"value": "555-555-5555", "type": "work"},
-    {"value": "555-555-4444", "type": "mobile"}
-  ],
-  "ims": [{"value": "someaimhandle", "type": "aim"}],
-  "photos": [
-    {"value": "https://photos.example.com/profilephoto/72930000000Ccne/F", "type": "photo"},
-    {"value": "https://photos.example.com/profilephoto/72930000000Ccne/T", "type": "thumbnail"}
-  ],
-  "userType": "Employee",
-  "title": "Tour Guide",
-  "preferredLanguage": "en-US",
-  "locale": "en-US",
-  "timezone": "America/Los_Angeles",
-  "active": true,
-  "password": "t1meMa$heen",
-  "groups": [
-    {
-      "value": "e9e30dba-f08f-4109-8486-d5c6a331660a",
-      "$ref": "https://example.com/v2/Groups/e9e30dba-f08f-4109-8486-d5c6a331660a",
-      "display": "Tour Guides"
-    },
-    {
-      "value": "fc348aa8-3835-40eb-a20b-c726e15c55b5",
-      "$ref": "https://example.com/v2/Groups/fc348aa8-3835-40eb-a20b-c726e15c55b5",
-      "display": "Employees"
-    },
-    {
-      "value": "71ddacd2-a8e7-49b8-a5db-ae50d0a5bfd7",
-      "$ref": "https://example.com/v2/Groups/71ddacd2-a8e7-49b8-a5db-ae50d0a5bfd7",
-      "display": "US Employees"
-    }
-  ],
-  "x509Certificates": [
-    {"value": "MIIDQzCCAqygAwIBAgICEAAwDQYJKoZIhvcNAQEFBQAwTjELMAkGA1UEBhMCVVMx"}
-  ],
-  "meta": {
-    "resourceType": "User",
-    "created": "2010-01-23T04:56:22Z",
-    "lastModified": "2011-05-13T04:42:34Z",
-    "version": "W\/\"a330bc54f0671c9\"",
-    "location": "https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646"
-  }
-}"#;
-
-/// RFC 7643 §8.4 "Group Representation".
-const GROUP: &str = r#"{
-  "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-  "id": "e9e30dba-f08f-4109-8486-d5c6a331660a",
-  "displayName": "Tour Guides",
-  "members": [
-    {
-      "value": "2819c223-7f76-453a-919d-413861904646",
-      "$ref": "https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646",
-      "display": "Babs Jensen"
-    },
-    {
-      "value": "902c246b-6245-4190-8e05-00816be7344a",
-      "$ref": "https://example.com/v2/Users/902c246b-6245-4190-8e05-00816be7344a",
-      "display": "Mandy Pepperidge"
-    }
-  ],
-  "meta": {
-    "resourceType": "Group",
-    "created": "2010-01-23T04:56:22Z",
-    "lastModified": "2011-05-13T04:42:34Z",
-    "version": "W\/\"3694e05e9dff592\"",
-    "location": "https://example.com/v2/Groups/e9e30dba-f08f-4109-8486-d5c6a331660a"
-  }
-}"#;
+mod common;
 
 const BABS: &str = "2819c223-7f76-453a-919d-413861904646";
 const MANDY: &str = "902c246b-6245-4190-8e05-00816be7344a";
 const JAMES: &str = "08e1d05d-121c-4561-8b96-473d93df9210";
-
-fn parse(json: &str) -> Value {
-    serde_json::from_str(json).unwrap()
-}
-
-fn resource(json: &str) -> Resource {
-    Resource::from_value(parse(json)).unwrap()
-}
 
 fn request(body: Value) -> PatchRequest {
     serde_json::from_value(body).unwrap()
@@ -171,7 +41,7 @@ fn member(id: &str, display: &str) -> Value {
 }
 
 fn group_with_members(members: Value) -> Value {
-    let mut g = parse(GROUP);
+    let mut g = rfc7643_8_4_group();
     match members {
         Value::Null => {
             g.as_object_mut().unwrap().shift_remove("members");
@@ -203,11 +73,11 @@ fn rfc_add_member() -> Value {
 
 #[test]
 fn s3_5_2_1_add_member_already_member_changes_nothing() {
-    let mut group = resource(GROUP);
+    let mut group = resource(rfc7643_8_4_group());
     let outcome = patch_group(&mut group, rfc_add_member()).unwrap();
     assert!(!outcome.changed, "no changes SHOULD be made");
     assert!(outcome.changed_attributes.is_empty());
-    assert_eq!(group.into_value(), parse(GROUP));
+    assert_eq!(group.into_value(), rfc7643_8_4_group());
 }
 
 #[test]
@@ -247,14 +117,14 @@ fn rfc_add_without_path() -> Value {
 
 #[test]
 fn s3_5_2_1_add_attributes_without_path_to_minimal_user() {
-    let mut user = resource(MINIMAL_USER);
+    let mut user = resource(rfc7643_8_1_user());
     let outcome = patch_user(&mut user, rfc_add_without_path()).unwrap();
     assert!(outcome.changed);
     assert_eq!(
         outcome.changed_attributes,
         vec![AttrPath::new("emails"), AttrPath::new("nickName")]
     );
-    let mut expected = parse(MINIMAL_USER);
+    let mut expected = rfc7643_8_1_user();
     let m = expected.as_object_mut().unwrap();
     m.insert(
         "emails".into(),
@@ -268,19 +138,19 @@ fn s3_5_2_1_add_attributes_without_path_to_minimal_user() {
 #[test]
 fn s3_5_2_1_add_attributes_without_path_to_full_user_is_a_no_op() {
     // The RFC 7643 §8.2 user already has that home email and nickName "Babs".
-    let mut user = resource(FULL_USER);
+    let mut user = resource(rfc7643_8_2_user());
     let outcome = patch_user(&mut user, rfc_add_without_path()).unwrap();
     assert!(!outcome.changed);
-    assert_eq!(user.into_value(), parse(FULL_USER));
+    assert_eq!(user.into_value(), rfc7643_8_2_user());
 }
 
 #[test]
 fn s3_5_2_1_add_replaces_an_existing_single_value() {
-    let mut user = resource(FULL_USER);
+    let mut user = resource(rfc7643_8_2_user());
     let mut body = rfc_add_without_path();
     body["Operations"][0]["value"]["nickname"] = json!("Barbie");
     patch_user(&mut user, body).unwrap();
-    let mut expected = parse(FULL_USER);
+    let mut expected = rfc7643_8_2_user();
     expected["nickName"] = json!("Barbie");
     assert_eq!(user.into_value(), expected);
 }
@@ -290,7 +160,7 @@ fn s3_5_2_1_add_replaces_an_existing_single_value() {
 #[test]
 fn s3_5_2_2_remove_single_member() {
     // "Remove a single member from a group" (the RFC truncates the id).
-    let mut group = resource(GROUP);
+    let mut group = resource(rfc7643_8_4_group());
     let outcome = patch_group(
         &mut group,
         json!({
@@ -313,7 +183,7 @@ fn s3_5_2_2_remove_single_member() {
 fn s3_5_2_2_remove_all_members() {
     // "If the target location is a multi-valued attribute and no filter is specified, the
     // attribute and all values are removed, and the attribute SHALL be considered unassigned."
-    let mut group = resource(GROUP);
+    let mut group = resource(rfc7643_8_4_group());
     patch_group(
         &mut group,
         json!({
@@ -328,7 +198,7 @@ fn s3_5_2_2_remove_all_members() {
 #[test]
 fn s3_5_2_2_remove_value_from_complex_multi_valued_attribute() {
     // "Removal of a value from a complex multi-valued attribute".
-    let mut user = resource(FULL_USER);
+    let mut user = resource(rfc7643_8_2_user());
     patch_user(
         &mut user,
         json!({
@@ -340,7 +210,7 @@ fn s3_5_2_2_remove_value_from_complex_multi_valued_attribute() {
         }),
     )
     .unwrap();
-    let mut expected = parse(FULL_USER);
+    let mut expected = rfc7643_8_2_user();
     expected["emails"] = json!([{"value": "babs@jensen.org", "type": "home"}]);
     assert_eq!(user.into_value(), expected);
 }
@@ -349,7 +219,7 @@ fn s3_5_2_2_remove_value_from_complex_multi_valued_attribute() {
 fn s3_5_2_2_remove_and_add_a_member() {
     // "Example request to remove and add a member" (the RFC prints `eq"...` without the space
     // and truncates both ids).
-    let mut group = resource(GROUP);
+    let mut group = resource(rfc7643_8_4_group());
     patch_group(
         &mut group,
         json!({
@@ -393,7 +263,7 @@ fn babs_and_james() -> Value {
 fn s3_5_2_2_replace_all_members_with_remove_then_add() {
     // "The following example shows how to replace all of the members of a group with a
     // different members list."
-    let mut group = resource(GROUP);
+    let mut group = resource(rfc7643_8_4_group());
     patch_group(
         &mut group,
         json!({
@@ -416,7 +286,7 @@ fn remove_multiple_members_with_or_filter() {
     // Not printed in the RFC; the same rule: "the values matched by the filter are removed.
     // If no other values remain after removal of the selected values, the multi-valued
     // attribute SHALL be considered unassigned."
-    let mut group = resource(GROUP);
+    let mut group = resource(rfc7643_8_4_group());
     patch_group(
         &mut group,
         json!({
@@ -433,7 +303,7 @@ fn remove_multiple_members_with_or_filter() {
 
 #[test]
 fn remove_sub_attribute_of_matching_values() {
-    let mut user = resource(FULL_USER);
+    let mut user = resource(rfc7643_8_2_user());
     patch_user(
         &mut user,
         json!({
@@ -442,7 +312,7 @@ fn remove_sub_attribute_of_matching_values() {
         }),
     )
     .unwrap();
-    let mut expected = parse(FULL_USER);
+    let mut expected = rfc7643_8_2_user();
     expected["addresses"][1]
         .as_object_mut()
         .unwrap()
@@ -454,7 +324,7 @@ fn remove_sub_attribute_of_matching_values() {
 
 #[test]
 fn s3_5_2_3_replace_all_members_in_one_operation() {
-    let mut group = resource(GROUP);
+    let mut group = resource(rfc7643_8_4_group());
     patch_group(
         &mut group,
         json!({
@@ -486,7 +356,7 @@ fn s3_5_2_3_replace_work_address() {
         "formatted": "911 Universal City Plaza\nHollywood, CA 91608 US",
         "primary": true
     });
-    let mut user = resource(FULL_USER);
+    let mut user = resource(rfc7643_8_2_user());
     let outcome = patch_user(
         &mut user,
         json!({
@@ -500,7 +370,7 @@ fn s3_5_2_3_replace_work_address() {
     )
     .unwrap();
     assert_eq!(outcome.changed_attributes, vec![AttrPath::new("addresses")]);
-    let mut expected = parse(FULL_USER);
+    let mut expected = rfc7643_8_2_user();
     expected["addresses"][0] = new_address;
     assert_eq!(user.into_value(), expected);
 }
@@ -508,7 +378,7 @@ fn s3_5_2_3_replace_work_address() {
 #[test]
 fn s3_5_2_3_replace_street_address_of_work_address() {
     // "the matching sub-attribute of all matching records SHALL be replaced."
-    let mut user = resource(FULL_USER);
+    let mut user = resource(rfc7643_8_2_user());
     patch_user(
         &mut user,
         json!({
@@ -521,7 +391,7 @@ fn s3_5_2_3_replace_street_address_of_work_address() {
         }),
     )
     .unwrap();
-    let mut expected = parse(FULL_USER);
+    let mut expected = rfc7643_8_2_user();
     expected["addresses"][0]["streetAddress"] = json!("1010 Broadway Ave");
     assert_eq!(user.into_value(), expected);
 }
@@ -530,7 +400,7 @@ fn s3_5_2_3_replace_street_address_of_work_address() {
 fn s3_5_2_3_replace_multiple_attributes_without_path() {
     // "The following example shows how to replace all values of one or more specific
     // attributes of a User resource."
-    let mut user = resource(FULL_USER);
+    let mut user = resource(rfc7643_8_2_user());
     let outcome = patch_user(
         &mut user,
         json!({
@@ -550,9 +420,9 @@ fn s3_5_2_3_replace_multiple_attributes_without_path() {
     .unwrap();
     // The §8.2 user already has exactly these values.
     assert!(!outcome.changed);
-    assert_eq!(user.clone().into_value(), parse(FULL_USER));
+    assert_eq!(user.clone().into_value(), rfc7643_8_2_user());
 
-    let mut minimal = resource(MINIMAL_USER);
+    let mut minimal = resource(rfc7643_8_1_user());
     patch_user(
         &mut minimal,
         json!({
@@ -570,8 +440,8 @@ fn s3_5_2_3_replace_multiple_attributes_without_path() {
         }),
     )
     .unwrap();
-    let mut expected = parse(MINIMAL_USER);
-    expected["emails"] = parse(FULL_USER)["emails"].clone();
+    let mut expected = rfc7643_8_1_user();
+    expected["emails"] = rfc7643_8_2_user()["emails"].clone();
     expected["nickName"] = json!("Babs");
     assert_eq!(minimal.into_value(), expected);
 }
@@ -581,7 +451,7 @@ fn replace_missing_attribute_is_an_add_and_complex_replace_merges() {
     // §3.5.2.3: "If the target location path specifies an attribute that does not exist, the
     // service provider SHALL treat the operation as an "add"." and for a complex attribute
     // "Sub-attributes that are not specified in the "value" parameter are left unchanged."
-    let mut user = resource(FULL_USER);
+    let mut user = resource(rfc7643_8_2_user());
     patch_user(
         &mut user,
         json!({
@@ -593,7 +463,7 @@ fn replace_missing_attribute_is_an_add_and_complex_replace_merges() {
         }),
     )
     .unwrap();
-    let mut expected = parse(FULL_USER);
+    let mut expected = rfc7643_8_2_user();
     expected["name"]["givenName"] = json!("Barb");
     expected["schemas"] = json!([
         "urn:ietf:params:scim:schemas:core:2.0:User",
@@ -609,7 +479,7 @@ fn primary_true_demotes_the_other_values() {
     // §3.5.2: "For multi-valued attributes, a PATCH operation that sets a value's "primary"
     // sub-attribute to "true" SHALL cause the server to automatically set "primary" to "false"
     // for any other values in the array."
-    let mut user = resource(FULL_USER);
+    let mut user = resource(rfc7643_8_2_user());
     patch_user(
         &mut user,
         json!({
@@ -620,7 +490,7 @@ fn primary_true_demotes_the_other_values() {
         }),
     )
     .unwrap();
-    let mut expected = parse(FULL_USER);
+    let mut expected = rfc7643_8_2_user();
     expected["emails"][0]["primary"] = json!(false);
     expected["emails"]
         .as_array_mut()
@@ -650,7 +520,7 @@ fn primary_true_demotes_the_other_values() {
 #[test]
 fn extension_becomes_empty_and_leaves_schemas() {
     let schema = builtin::user_resource_schema();
-    let mut user = resource(FULL_USER);
+    let mut user = resource(rfc7643_8_2_user());
     let add = request(json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "value": {"costCenter": "4130"}}]
@@ -669,20 +539,20 @@ fn extension_becomes_empty_and_leaves_schemas() {
         "Operations": [{"op": "remove", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter"}]
     }));
     apply_patch(&mut user, &schema, &remove, &PatchOptions::strict()).unwrap();
-    assert_eq!(user.into_value(), parse(FULL_USER));
+    assert_eq!(user.into_value(), rfc7643_8_2_user());
 }
 
 // ----- errors: each scimType with its status ---------------------------------------------------
 
 fn user_error(ops: Value) -> ScimError {
-    let mut user = resource(FULL_USER);
+    let mut user = resource(rfc7643_8_2_user());
     let err = patch_user(
         &mut user,
         json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}),
     )
     .unwrap_err();
     // All or nothing: the resource is untouched.
-    assert_eq!(user.into_value(), parse(FULL_USER));
+    assert_eq!(user.into_value(), rfc7643_8_2_user());
     err
 }
 
@@ -772,7 +642,7 @@ fn mutability_for_read_only_immutable_and_required() {
         assert_error(&err, ScimType::Mutability);
     }
     // Group member "value" is immutable (RFC 7643 §8.7.1).
-    let mut group = resource(GROUP);
+    let mut group = resource(rfc7643_8_4_group());
     let err = patch_group(
         &mut group,
         json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
@@ -781,12 +651,12 @@ fn mutability_for_read_only_immutable_and_required() {
     )
     .unwrap_err();
     assert_error(&err, ScimType::Mutability);
-    assert_eq!(group.into_value(), parse(GROUP));
+    assert_eq!(group.into_value(), rfc7643_8_4_group());
 }
 
 #[test]
 fn writing_a_read_only_attribute_its_own_value_is_not_a_modification() {
-    let mut user = resource(FULL_USER);
+    let mut user = resource(rfc7643_8_2_user());
     let out = patch_user(
         &mut user,
         json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
@@ -799,7 +669,7 @@ fn writing_a_read_only_attribute_its_own_value_is_not_a_modification() {
 
 #[test]
 fn invalid_syntax_for_malformed_messages() {
-    let mut user = resource(FULL_USER);
+    let mut user = resource(rfc7643_8_2_user());
     let schema = builtin::user_resource_schema();
     let no_schema = PatchRequest {
         schemas: vec!["urn:example".into()],
@@ -819,7 +689,7 @@ fn invalid_syntax_for_malformed_messages() {
     }))
     .unwrap_err();
     assert_error(&err, ScimType::InvalidSyntax);
-    assert_eq!(user.into_value(), parse(FULL_USER));
+    assert_eq!(user.into_value(), rfc7643_8_2_user());
 }
 
 #[test]
@@ -846,7 +716,7 @@ fn errors_render_as_rfc_7644_3_12_json() {
 #[test]
 fn failure_after_appends_and_removals_restores_the_exact_original() {
     // The restored resource is the original byte for byte, member order included.
-    let mut group = resource(GROUP);
+    let mut group = resource(rfc7643_8_4_group());
     let before = serde_json::to_string(&group).unwrap();
     let err = patch_group(
         &mut group,
@@ -894,7 +764,7 @@ fn immutable_attribute_may_be_added_only_when_unset() {
         );
         apply_patch(user, &schema, &req, &PatchOptions::strict())
     };
-    let mut user = resource(MINIMAL_USER);
+    let mut user = resource(rfc7643_8_1_user());
     assert!(
         run(
             &mut user,
@@ -928,7 +798,7 @@ fn immutable_attribute_may_be_added_only_when_unset() {
 fn rfc_7643_2_4_sub_attributes_missing_from_the_schema_are_usable() {
     // RFC 7643 §8.7.1 gives Group.members no "display" and User.addresses no "primary", yet the
     // RFC's own examples use both (§2.4 defines them for every multi-valued attribute).
-    let mut group = resource(GROUP);
+    let mut group = resource(rfc7643_8_4_group());
     patch_group(
         &mut group,
         json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [

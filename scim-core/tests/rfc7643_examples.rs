@@ -17,10 +17,8 @@ use scim_core::schema::{
 };
 use serde_json::{Value, json};
 
-const MINIMAL_USER: &str = include_str!("fixtures/rfc7643/8.1-minimal-user.json");
-const FULL_USER: &str = include_str!("fixtures/rfc7643/8.2-full-user.json");
-const ENTERPRISE_USER: &str = include_str!("fixtures/rfc7643/8.3-enterprise-user.json");
-const GROUP: &str = include_str!("fixtures/rfc7643/8.4-group.json");
+mod common;
+
 const SERVICE_PROVIDER_CONFIG: &str =
     include_str!("fixtures/rfc7643/8.5-service-provider-config.json");
 const RESOURCE_TYPES: &str = include_str!("fixtures/rfc7643/8.6-resource-types.json");
@@ -52,7 +50,7 @@ fn resource_round_trips(value: &Value) -> Resource {
 
 #[test]
 fn section_8_1_minimal_user() {
-    let json = parse(MINIMAL_USER);
+    let json = common::rfc7643_8_1_user();
     let user: User = round_trips(&json);
     assert_eq!(
         user.id.as_deref(),
@@ -75,7 +73,7 @@ fn section_8_1_minimal_user() {
 
 #[test]
 fn section_8_2_full_user() {
-    let json = parse(FULL_USER);
+    let json = common::rfc7643_8_2_user();
     let user: User = round_trips(&json);
     // Every member is a typed field: nothing fell through to `extra`.
     assert!(user.extra.is_empty(), "{:?}", user.extra.keys());
@@ -118,7 +116,7 @@ fn section_8_2_full_user() {
 
 #[test]
 fn section_8_3_enterprise_user() {
-    let json = parse(ENTERPRISE_USER);
+    let json = common::rfc7643_8_3_user();
     let user: User = round_trips(&json);
     assert!(user.extra.is_empty(), "{:?}", user.extra.keys());
     let enterprise = user.enterprise.as_ref().unwrap();
@@ -155,7 +153,7 @@ fn section_8_3_enterprise_user() {
 
 #[test]
 fn section_8_4_group() {
-    let json = parse(GROUP);
+    let json = common::rfc7643_8_4_group();
     let group: Group = round_trips(&json);
     assert!(group.extra.is_empty());
     assert_eq!(group.display_name.as_deref(), Some("Tour Guides"));

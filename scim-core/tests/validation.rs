@@ -10,202 +10,15 @@ use scim_core::validation::{
 use scim_core::{AttrPath, Resource, ScimError, ScimType, builtin};
 use serde_json::{Value, json};
 
+use common::{rfc7643_8_1_user, rfc7643_8_2_user, rfc7643_8_3_user, rfc7643_8_4_group};
+
+mod common;
+
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const ENTRA_GROUP: &str =
     "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
-
-const CERT: &str = concat!(
-    "MIIDQzCCAqygAwIBAgICEAAwDQYJKoZIhvcNAQEFBQAwTjELMAkGA1UEBhMCVVMx",
-    "EzARBgNVBAgMCkNhbGlmb3JuaWExFDASBgNVBAoMC2V4YW1wbGUuY29tMRQwEgYD",
-    "VQQDDAtleGFtcGxlLmNvbTAeFw0xMTEwMjIwNjI0MzFaFw0xMjEwMDQwNjI0MzFa",
-    "MH8xCzAJBgNVBAYTAlVTMRMwEQYDVQQIDApDYWxpZm9ybmlhMRQwEgYDVQQKDAtl",
-    "eGFtcGxlLmNvbTEhMB8GA1UEAwwYTXMuIEJhcmJhcmEgSiBKZW5zZW4gSUlJMSIw",
-    "IAYJKoZIhvcNAQkBFhNiamVuc2VuQGV4YW1wbGUuY29tMIIBIjANBgkqhkiG9w0B",
-    "AQEFAAOCAQ8AMIIBCgKCAQEA7Kr+Dcds/JQ5GwejJFcBIP682X3xpjis56AK02bc",
-    "1FLgzdLI8auoR+cC9/Vrh5t66HkQIOdA4unHh0AaZ4xL5PhVbXIPMB5vAPKpzz5i",
-    "PSi8xO8SL7I7SDhcBVJhqVqr3HgllEG6UClDdHO7nkLuwXq8HcISKkbT5WFTVfFZ",
-    "zidPl8HZ7DhXkZIRtJwBweq4bvm3hM1Os7UQH05ZS6cVDgweKNwdLLrT51ikSQG3",
-    "DYrl+ft781UQRIqxgwqCfXEuDiinPh0kkvIi5jivVu1Z9QiwlYEdRbLJ4zJQBmDr",
-    "SGTMYn4lRc2HgHO4DqB/bnMVorHB0CC6AV1QoFK4GPe1LwIDAQABo3sweTAJBgNV",
-    "HRMEAjAAMCwGCWCGSAGG+EIBDQQfFh1PcGVuU1NMIEdlbmVyYXRlZCBDZXJ0aWZp",
-    "Y2F0ZTAdBgNVHQ4EFgQU8pD0U0vsZIsaA16lL8En8bx0F/gwHwYDVR0jBBgwFoAU",
-    "dGeKitcaF7gnzsNwDx708kqaVt0wDQYJKoZIhvcNAQEFBQADgYEAA81SsFnOdYJt",
-    "Ng5Tcq+/ByEDrBgnusx0jloUhByPMEVkoMZ3J7j1ZgI8rAbOkNngX8+pKfTiDz1R",
-    "C4+dx8oU6Za+4NJXUjlL5CvV6BEYb1+QAEJwitTVvxB/A67g42/vzgAtoRUeDov1",
-    "+GFiBZ+GNF/cAYKcMtGcrs2i97ZkJMo="
-);
-
-/// RFC 7643 §8.1, "Minimal User Representation".
-fn rfc_8_1() -> Value {
-    json!({
-      "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-      "id": "2819c223-7f76-453a-919d-413861904646",
-      "userName": "bjensen@example.com",
-      "meta": {
-        "resourceType": "User",
-        "created": "2010-01-23T04:56:22Z",
-        "lastModified": "2011-05-13T04:42:34Z",
-        "version": "W/\"3694e05e9dff590\"",
-        "location": "https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646"
-      }
-    })
-}
-
-/// The core part shared by RFC 7643 §8.2 and §8.3 (everything up to `x509Certificates`).
-fn bjensen_core(groups_ref_prefix: &str) -> Value {
-    json!({
-      "id": "2819c223-7f76-453a-919d-413861904646",
-      "externalId": "701984",
-      "userName": "bjensen@example.com",
-      "name": {
-        "formatted": "Ms. Barbara J Jensen, III",
-        "familyName": "Jensen",
-        "givenName": "Barbara",
-        "middleName": "Jane",
-        "honorificPrefix": "Ms.",
-        "honorificSuffix": "III"
-      },
-      "displayName": "Babs Jensen",
-      "nickName": "Babs",
-      "profileUrl": "https://login.example.com/bjensen",
-      "emails": [
-        {"value": "bjensen@example.com", "type": "work", "primary": true},
-        {"value": "babs@jensen.org", "type": "home"}
-      ],
-      "addresses": [
-        {
-          "type": "work",
-          "streetAddress": "100 Universal City Plaza",
-          "locality": "Hollywood",
-          "region": "CA",
-          "postalCode": "91608",
-          "country": "USA",
-          "formatted": "100 Universal City Plaza\nHollywood, CA 91608 USA",
-          "primary": true
-        },
-        {
-          "type": "home",
-          "streetAddress": "456 Hollywood Blvd",
-          "locality": "Hollywood",
-          "region": "CA",
-          "postalCode": "91608",
-          "country": "USA",
-          "formatted": "456 Hollywood Blvd\nHollywood, CA 91608 USA"
-        }
-      ],
-      "phoneNumbers": [
-        {"value": "555-555-5555", "type": "work"},
-        {"value": "555-555-4444", "type": "mobile"}
-      ],
-      "ims": [{"value": "someaimhandle", "type": "aim"}],
-      "photos": [
-        {"value": "https://photos.example.com/profilephoto/72930000000Ccne/F", "type": "photo"},
-        {"value": "https://photos.example.com/profilephoto/72930000000Ccne/T", "type": "thumbnail"}
-      ],
-      "userType": "Employee",
-      "title": "Tour Guide",
-      "preferredLanguage": "en-US",
-      "locale": "en-US",
-      "timezone": "America/Los_Angeles",
-      "active": true,
-      "password": "t1meMa$heen",
-      "groups": [
-        {
-          "value": "e9e30dba-f08f-4109-8486-d5c6a331660a",
-          "$ref": format!("{groups_ref_prefix}/Groups/e9e30dba-f08f-4109-8486-d5c6a331660a"),
-          "display": "Tour Guides"
-        },
-        {
-          "value": "fc348aa8-3835-40eb-a20b-c726e15c55b5",
-          "$ref": format!("{groups_ref_prefix}/Groups/fc348aa8-3835-40eb-a20b-c726e15c55b5"),
-          "display": "Employees"
-        },
-        {
-          "value": "71ddacd2-a8e7-49b8-a5db-ae50d0a5bfd7",
-          "$ref": format!("{groups_ref_prefix}/Groups/71ddacd2-a8e7-49b8-a5db-ae50d0a5bfd7"),
-          "display": "US Employees"
-        }
-      ],
-      "x509Certificates": [{"value": CERT}]
-    })
-}
-
-fn with_schemas(schemas: &[&str], body: Value) -> Value {
-    let mut out = serde_json::Map::new();
-    out.insert("schemas".into(), json!(schemas));
-    if let Value::Object(m) = body {
-        out.extend(m);
-    }
-    Value::Object(out)
-}
-
-/// RFC 7643 §8.2, "Full User Representation".
-fn rfc_8_2() -> Value {
-    let mut v = with_schemas(&[USER], bjensen_core("https://example.com/v2"));
-    v["meta"] = json!({
-      "resourceType": "User",
-      "created": "2010-01-23T04:56:22Z",
-      "lastModified": "2011-05-13T04:42:34Z",
-      "version": "W/\"a330bc54f0671c9\"",
-      "location": "https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646"
-    });
-    v
-}
-
-/// RFC 7643 §8.3, "Enterprise User Extension Representation".
-fn rfc_8_3() -> Value {
-    let mut v = with_schemas(&[USER, ENTERPRISE], bjensen_core(".."));
-    v[ENTERPRISE] = json!({
-      "employeeNumber": "701984",
-      "costCenter": "4130",
-      "organization": "Universal Studios",
-      "division": "Theme Park",
-      "department": "Tour Operations",
-      "manager": {
-        "value": "26118915-6090-4610-87e4-49d8ca9f808d",
-        "$ref": "../Users/26118915-6090-4610-87e4-49d8ca9f808d",
-        "displayName": "John Smith"
-      }
-    });
-    v["meta"] = json!({
-      "resourceType": "User",
-      "created": "2010-01-23T04:56:22Z",
-      "lastModified": "2011-05-13T04:42:34Z",
-      "version": "W/\"3694e05e9dff591\"",
-      "location": "https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646"
-    });
-    v
-}
-
-/// RFC 7643 §8.4, "Group Representation".
-fn rfc_8_4() -> Value {
-    json!({
-      "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-      "id": "e9e30dba-f08f-4109-8486-d5c6a331660a",
-      "displayName": "Tour Guides",
-      "members": [
-        {
-          "value": "2819c223-7f76-453a-919d-413861904646",
-          "$ref": "https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646",
-          "display": "Babs Jensen"
-        },
-        {
-          "value": "902c246b-6245-4190-8e05-00816be7344a",
-          "$ref": "https://example.com/v2/Users/902c246b-6245-4190-8e05-00816be7344a",
-          "display": "Mandy Pepperidge"
-        }
-      ],
-      "meta": {
-        "resourceType": "Group",
-        "created": "2010-01-23T04:56:22Z",
-        "lastModified": "2011-05-13T04:42:34Z",
-        "version": "W/\"3694e05e9dff592\"",
-        "location": "https://example.com/v2/Groups/e9e30dba-f08f-4109-8486-d5c6a331660a"
-      }
-    })
-}
 
 fn user() -> ResourceSchema {
     builtin::user_resource_schema()
@@ -247,7 +60,7 @@ fn assert_scim_err(r: Result<Value, ScimError>, status: u16, t: ScimType, detail
 #[test]
 fn rfc_8_1_minimal_user() {
     for o in modes() {
-        let out = create(rfc_8_1(), &user(), &o).unwrap();
+        let out = create(rfc7643_8_1_user(), &user(), &o).unwrap();
         assert_eq!(
             out,
             json!({"schemas": [USER], "userName": "bjensen@example.com"})
@@ -257,12 +70,12 @@ fn rfc_8_1_minimal_user() {
 
 #[test]
 fn rfc_8_2_full_user() {
-    let mut expected = rfc_8_2();
+    let mut expected = rfc7643_8_2_user();
     for k in ["id", "meta", "groups"] {
         remove(&mut expected, k);
     }
     for o in modes() {
-        let out = create(rfc_8_2(), &user(), &o).unwrap();
+        let out = create(rfc7643_8_2_user(), &user(), &o).unwrap();
         assert_eq!(out, expected);
         // writeOnly is stored (returned: never is the response side's business).
         assert_eq!(out["password"], json!("t1meMa$heen"));
@@ -273,21 +86,21 @@ fn rfc_8_2_full_user() {
 
 #[test]
 fn rfc_8_3_enterprise_user() {
-    let mut expected = rfc_8_3();
+    let mut expected = rfc7643_8_3_user();
     for k in ["id", "meta", "groups"] {
         remove(&mut expected, k);
     }
     // manager.displayName is readOnly in §8.7.1.
     remove(&mut expected[ENTERPRISE]["manager"], "displayName");
     for o in modes() {
-        let out = create(rfc_8_3(), &user(), &o).unwrap();
+        let out = create(rfc7643_8_3_user(), &user(), &o).unwrap();
         assert_eq!(out, expected);
     }
 }
 
 #[test]
 fn rfc_8_4_group() {
-    let mut expected = rfc_8_4();
+    let mut expected = rfc7643_8_4_group();
     for k in ["id", "meta"] {
         remove(&mut expected, k);
     }
@@ -295,7 +108,7 @@ fn rfc_8_4_group() {
         // members[].display is the RFC 7643 §2.4 default sub-attribute ("display  A
         // human-readable name, primarily used for display purposes and having a mutability of
         // "immutable"."), which §8.7.1 does not list for Group.members.
-        let out = create(rfc_8_4(), &group(), &o).unwrap();
+        let out = create(rfc7643_8_4_group(), &group(), &o).unwrap();
         assert_eq!(out, expected);
     }
 }
@@ -303,10 +116,10 @@ fn rfc_8_4_group() {
 #[test]
 fn validation_is_idempotent() {
     for (body, schema) in [
-        (rfc_8_1(), user()),
-        (rfc_8_2(), user()),
-        (rfc_8_3(), user()),
-        (rfc_8_4(), group()),
+        (rfc7643_8_1_user(), user()),
+        (rfc7643_8_2_user(), user()),
+        (rfc7643_8_3_user(), user()),
+        (rfc7643_8_4_group(), group()),
     ] {
         for o in modes() {
             let once = create(body.clone(), &schema, &o).unwrap();
@@ -323,7 +136,7 @@ fn validation_is_idempotent() {
 #[test]
 fn wrong_type_is_invalid_value() {
     // RFC 7643 §2.3.2: "A boolean has no case sensitivity or uniqueness." - JSON true/false.
-    let mut body = rfc_8_1();
+    let mut body = rfc7643_8_1_user();
     body["active"] = json!(1);
     for o in modes() {
         assert_scim_err(
@@ -333,7 +146,7 @@ fn wrong_type_is_invalid_value() {
             "'active'",
         );
     }
-    let mut body = rfc_8_1();
+    let mut body = rfc7643_8_1_user();
     body["name"] = json!({"givenName": 7});
     for o in modes() {
         assert_scim_err(
@@ -345,7 +158,7 @@ fn wrong_type_is_invalid_value() {
     }
     // RFC 7643 §2.3.6: "The attribute value MUST be base64 encoded as specified in Section 4
     // of [RFC4648]."
-    let mut body = rfc_8_1();
+    let mut body = rfc7643_8_1_user();
     body["x509Certificates"] = json!([{"value": "not base64!"}]);
     for o in modes() {
         assert_scim_err(
@@ -356,7 +169,7 @@ fn wrong_type_is_invalid_value() {
         );
     }
     // Extension attributes carry their URN in the detail.
-    let mut body = rfc_8_3();
+    let mut body = rfc7643_8_3_user();
     body[ENTERPRISE]["manager"]["value"] = json!(26118915);
     for o in modes() {
         assert_scim_err(
@@ -371,7 +184,7 @@ fn wrong_type_is_invalid_value() {
 #[test]
 fn missing_required_attribute_is_invalid_value() {
     // RFC 7643 §8.7.1: userName has "required" : true.
-    let mut body = rfc_8_1();
+    let mut body = rfc7643_8_1_user();
     remove(&mut body, "userName");
     for o in modes() {
         assert_scim_err(
@@ -382,7 +195,7 @@ fn missing_required_attribute_is_invalid_value() {
         );
     }
     // RFC 7643 §4.2: "displayName  A human-readable name for the Group. REQUIRED."
-    let mut body = rfc_8_4();
+    let mut body = rfc7643_8_4_group();
     body["displayName"] = Value::Null;
     for o in modes() {
         assert_scim_err(
@@ -420,7 +233,7 @@ fn malformed_structure_is_invalid_syntax() {
         (e.status(), e.scim_type()),
         (400, Some(ScimType::InvalidSyntax))
     );
-    let mut body = rfc_8_3();
+    let mut body = rfc7643_8_3_user();
     body[ENTERPRISE] = json!("Tour Operations");
     for o in modes() {
         assert_scim_err(
@@ -436,7 +249,7 @@ fn malformed_structure_is_invalid_syntax() {
 fn unknown_attribute_is_invalid_syntax_in_strict_and_dropped_in_lenient() {
     // RFC 7644 §3.12: invalidSyntax "The request body message structure was invalid or did
     // not conform to the request schema."
-    let mut body = rfc_8_1();
+    let mut body = rfc7643_8_1_user();
     body["favouriteColour"] = json!("blue");
     body["emails"] = json!([{"value": "b@example.com", "verified": true}]);
     assert_scim_err(
@@ -453,7 +266,7 @@ fn unknown_attribute_is_invalid_syntax_in_strict_and_dropped_in_lenient() {
 #[test]
 fn two_primary_values_are_invalid_value() {
     // RFC 7643 §2.4: "The primary attribute value "true" MUST appear no more than once."
-    let mut body = rfc_8_2();
+    let mut body = rfc7643_8_2_user();
     body["emails"][1]["primary"] = json!(true);
     for o in modes() {
         assert_scim_err(
@@ -470,7 +283,7 @@ fn canonical_values_are_enforced_only_in_strict() {
     // RFC 7643 §7: canonicalValues "A collection of suggested canonical values that MAY be
     // used (e.g., "work" and "home"). In some cases, service providers MAY choose to ignore
     // unsupported values."
-    let mut body = rfc_8_1();
+    let mut body = rfc7643_8_1_user();
     body["emails"] = json!([{"value": "b@example.com", "type": "office"}]);
     assert_scim_err(
         create(body.clone(), &user(), &ValidationOptions::strict()),
@@ -480,7 +293,7 @@ fn canonical_values_are_enforced_only_in_strict() {
     );
     assert!(create(body, &user(), &ValidationOptions::lenient()).is_ok());
     // Matching is case-insensitive for caseExact=false attributes.
-    let mut body = rfc_8_1();
+    let mut body = rfc7643_8_1_user();
     body["emails"] = json!([{"value": "b@example.com", "type": "Work"}]);
     assert!(create(body, &user(), &ValidationOptions::strict()).is_ok());
 }
@@ -493,7 +306,7 @@ fn schemas_rules() {
     // RFC 7643 §3.3: "The "schemas" attribute MUST contain at least one value, which SHALL
     // be the base schema for the resource."
     let strict = ValidationOptions::strict();
-    let mut body = rfc_8_1();
+    let mut body = rfc7643_8_1_user();
     body["schemas"] = json!([ENTERPRISE]);
     assert_scim_err(
         create(body.clone(), &user(), &strict),
@@ -504,7 +317,7 @@ fn schemas_rules() {
     let out = create(body, &user(), &ValidationOptions::lenient()).unwrap();
     assert_eq!(out["schemas"], json!([USER, ENTERPRISE]));
 
-    let mut body = rfc_8_1();
+    let mut body = rfc7643_8_1_user();
     body["schemas"] = json!([USER, GROUP]);
     assert_scim_err(
         create(body.clone(), &user(), &strict),
@@ -515,7 +328,7 @@ fn schemas_rules() {
     let out = create(body, &user(), &ValidationOptions::lenient()).unwrap();
     assert_eq!(out["schemas"], json!([USER]));
 
-    let mut body = rfc_8_1();
+    let mut body = rfc7643_8_1_user();
     body["schemas"] = json!([USER, USER.to_uppercase()]);
     assert_scim_err(
         create(body, &user(), &strict),
@@ -524,7 +337,7 @@ fn schemas_rules() {
         "more than once",
     );
 
-    let mut body = rfc_8_1();
+    let mut body = rfc7643_8_1_user();
     remove(&mut body, "schemas");
     assert_scim_err(
         create(body.clone(), &user(), &strict),
@@ -536,7 +349,7 @@ fn schemas_rules() {
     assert_eq!(out["schemas"], json!([USER]));
 
     // The extension URN is written the way the schema spells it.
-    let mut body = rfc_8_3();
+    let mut body = rfc7643_8_3_user();
     body["schemas"] = json!([USER.to_uppercase(), ENTERPRISE.to_lowercase()]);
     let v = body[ENTERPRISE].clone();
     remove(&mut body, ENTERPRISE);
@@ -548,7 +361,7 @@ fn schemas_rules() {
 
 #[test]
 fn a_single_value_for_a_multi_valued_attribute() {
-    let mut body = rfc_8_1();
+    let mut body = rfc7643_8_1_user();
     body["emails"] = json!({"value": "b@example.com", "type": "work"});
     assert_scim_err(
         create(body.clone(), &user(), &ValidationOptions::strict()),
@@ -659,7 +472,7 @@ fn entra_group_schema_uri_is_accepted_and_dropped() {
         );
     }
     // Only for groups: on a User it is an unknown schema.
-    let mut body = rfc_8_1();
+    let mut body = rfc7643_8_1_user();
     body["schemas"] = json!([USER, ENTRA_GROUP]);
     assert_scim_err(
         create(body, &user(), &ValidationOptions::strict()),
@@ -735,7 +548,7 @@ fn numbers_as_strings_are_not_coerced_even_in_lenient() {
 // ---------------------------------------------------------------------------------------
 
 fn stored_bjensen() -> Resource {
-    let mut v = rfc_8_3();
+    let mut v = rfc7643_8_3_user();
     v[ENTERPRISE]["manager"]["displayName"] = json!("John Smith");
     Resource::from_value(v).unwrap()
 }
@@ -797,7 +610,7 @@ fn put_requires_required_attributes() {
 fn put_replaces_group_members() {
     // members[].value is immutable, but the elements of a multi-valued attribute have no
     // identity: replacing the member list is what PUT of a Group does.
-    let stored = Resource::from_value(rfc_8_4()).unwrap();
+    let stored = Resource::from_value(rfc7643_8_4_group()).unwrap();
     let body = json!({"schemas": [GROUP], "displayName": "Tour Guides", "members": [{"value": "new-member"}]});
     let out = validate_replace(
         Resource::from_value(body).unwrap(),
@@ -899,7 +712,7 @@ fn put_immutable_values_must_match() {
 #[test]
 fn strip_never_returned_removes_the_password() {
     // RFC 7643 §8.7.1: password has "returned" : "never".
-    let mut r = Resource::from_value(rfc_8_2()).unwrap();
+    let mut r = Resource::from_value(rfc7643_8_2_user()).unwrap();
     strip_never_returned(&mut r, &user());
     let v = r.into_value();
     assert!(v.get("password").is_none());

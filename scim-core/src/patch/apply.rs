@@ -597,21 +597,7 @@ impl<'a> Engine<'a> {
                         if elems.is_empty() {
                             return Ok(());
                         }
-                        let container = container_mut(work, t)?;
-                        let key = key_for(container, &attr.name);
-                        let slot = container
-                            .entry(key)
-                            .or_insert_with(|| Value::Array(Vec::new()));
-                        if !slot.is_array() {
-                            *slot = Value::Array(if slot.is_null() {
-                                Vec::new()
-                            } else {
-                                vec![slot.take()]
-                            });
-                        }
-                        let Value::Array(arr) = slot else {
-                            return Ok(());
-                        };
+                        let arr = existing_array_mut(work, t)?;
                         let mut added = Vec::new();
                         // Many values at once (Entra batches members): index the existing
                         // identities once instead of scanning the array per value.
