@@ -1,7 +1,56 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace: unit, integration and doc tests of every crate.
+# Runs every test of the workspace: unit, integration and doc tests of every crate, the storage
+# backend suite against a real PostgreSQL server included.
+#
 # This is the README's test command; .ci/run calls exactly this after its lint steps.
+# PostgreSQL: when SCIM_TEST_POSTGRES_URL is not set, a throwaway cluster is started on a free
+# loopback port in a temporary directory (initdb/pg_ctl of the installed PostgreSQL, run as the
+# `postgres` OS user when this script runs as root) and stopped again on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo test --workspace --locked "$@"
+pg_dir=""
+pg_bin=""
+
+stop_postgres() {
+    if [ -n "$pg_dir" ] && [ -f "$pg_dir/data/postmaster.pid" ]; then
+        $as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
+    fi
+    [ -n "$pg_dir" ] && rm -rf "$pg_dir"
+}
+
+start_postgres() {
+    pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
+        echo "scripts/test.sh: the PostgreSQL server is not installed (apt-get install postgresql)," \
+             "or set SCIM_TEST_POSTGRES_URL to a database the tests may use" >&2
+        exit 1
+    fi
+    pg_dir=$(mktemp -d /tmp/scim-pg.XXXXXX)
+    as_pg=""
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres: "$pg_dir"
+        as_pg="runuser -u postgres --"
+    fi
+    trap stop_postgres EXIT
+    local port
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    $as_pg "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U scim --no-sync >"$pg_dir/initdb.log" 2>&1 \
+        || { cat "$pg_dir/initdb.log" >&2; exit 1; }
+    # fsync=off: a throwaway test cluster; durability is the production configuration's business.
+    $as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w \
+        -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+        start >/dev/null || { cat "$pg_dir/server.log" >&2; exit 1; }
+    "$pg_bin/createdb" -h 127.0.0.1 -p "$port" -U scim scim_test
+    export SCIM_TEST_POSTGRES_URL="postgres://scim@127.0.0.1:$port/scim_test"
+    echo "scripts/test.sh: PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
+}
+
+as_pg=""
+if [ -z "${SCIM_TEST_POSTGRES_URL:-}" ]; then
+    start_postgres
+fi
+# The PostgreSQL tests fail instead of skipping when no database is given.
+export SCIM_REQUIRE_POSTGRES=1
+
+cargo test --workspace --all-features --locked "$@"
