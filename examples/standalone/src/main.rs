@@ -1,0 +1,166 @@
+//! A standalone SCIM 2.0 server: [`scim_server::ScimServer`] served by hyper, with one bearer
+//! token and in-memory or SQLite storage.
+//!
+//! ```text
+//! cargo run -p example-standalone -- --listen 127.0.0.1:8080 --token "$(openssl rand -base64 32)"
+//! cargo run -p example-standalone -- --token-file token.txt --storage memory
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use scim_server::ScimServer;
+use scim_server::auth::BearerTokens;
+use scim_server::storage::Storage;
+use scim_server::storage::memory::MemoryStorage;
+use scim_server::storage::sqlite::SqliteStorage;
+use tokio::net::TcpListener;
+
+/// A standalone SCIM 2.0 server (RFC 7643 / RFC 7644): /Users, /Groups, discovery
+/// endpoints, filters, PATCH, ETags, cursor paging.
+#[derive(Debug, Parser)]
+#[command(name = "example-standalone", version)]
+struct Args {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+
+    /// The bearer token clients must send (`Authorization: Bearer <token>`), at least 16
+    /// characters; generate it, e.g. `openssl rand -base64 32`. Only its SHA-256 hash is kept.
+    /// Prefer --token-file: a command line is visible to other local users.
+    #[arg(
+        long,
+        conflicts_with = "token_file",
+        required_unless_present = "token_file"
+    )]
+    token: Option<String>,
+
+    /// Read the bearer token from this file (surrounding whitespace is ignored).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+
+    /// Where to store resources: `memory` (lost on exit) or `sqlite:PATH` (one file, WAL).
+    /// PostgreSQL (`postgres://...`) comes later.
+    #[arg(long, default_value = "sqlite:scim.db")]
+    storage: String,
+
+    /// The path the SCIM endpoints live under, e.g. `/scim/v2`.
+    #[arg(long, default_value = "/")]
+    base_path: String,
+
+    /// The public URL of the base path (for `Location` and `meta.location`), e.g.
+    /// `https://scim.example.com/scim/v2`; default: from the request's Host header.
+    #[arg(long)]
+    public_url: Option<String>,
+}
+
+fn open_storage(spec: &str) -> Result<Arc<dyn Storage>, String> {
+    if spec.eq_ignore_ascii_case("memory") {
+        return Ok(Arc::new(MemoryStorage::new()));
+    }
+    if let Some(path) = spec.strip_prefix("sqlite:") {
+        if path.is_empty() {
+            return Err("--storage sqlite:PATH needs a file path".into());
+        }
+        return SqliteStorage::open(path)
+            .map(|s| Arc::new(s) as Arc<dyn Storage>)
+            .map_err(|e| format!("cannot open SQLite database {path}: {e}"));
+    }
+    if spec.starts_with("postgres:") || spec.starts_with("postgresql:") {
+        return Err("PostgreSQL storage is not available yet; use memory or sqlite:PATH".into());
+    }
+    Err(format!(
+        "unknown --storage {spec:?}; use memory or sqlite:PATH"
+    ))
+}
+
+fn read_token(args: &Args) -> Result<String, String> {
+    match (&args.token, &args.token_file) {
+        (Some(t), _) => Ok(t.clone()),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| format!("cannot read --token-file {}: {e}", path.display())),
+        (None, None) => Err("give --token or --token-file".into()),
+    }
+}
+
+fn build(args: &Args) -> Result<ScimServer, String> {
+    let storage = open_storage(&args.storage)?;
+    // The token is hashed here and the plain text dropped.
+    let tokens = BearerTokens::single(&read_token(args)?).map_err(|e| e.to_string())?;
+    let mut builder = ScimServer::builder()
+        .storage(storage)
+        .authenticator(tokens)
+        .base_path(args.base_path.clone());
+    if let Some(url) = &args.public_url {
+        builder = builder.public_url(url.clone());
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+async fn serve(args: Args) -> Result<(), String> {
+    let server = build(&args)?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    eprintln!(
+        "SCIM server on http://{}{} (storage: {})",
+        args.listen,
+        args.base_path.trim_end_matches('/'),
+        args.storage
+    );
+    let builder = hyper::server::conn::http1::Builder::new();
+    let graceful = GracefulShutdown::new();
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        eprintln!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let svc = TowerToHyperService::new(server.clone());
+                let conn = builder.serve_connection(TokioIo::new(stream), svc);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = &mut ctrl_c => {
+                eprintln!("shutting down: finishing open requests (at most 10 s)");
+                break;
+            }
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(10)) => {
+            eprintln!("some connections did not finish in time");
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match serve(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

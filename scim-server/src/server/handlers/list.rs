@@ -1,0 +1,202 @@
+//! Lists and searches: `GET /{type}?filter=...` (RFC 7644 §3.4.2), `POST /{type}/.search`
+//! and `POST /.search` (§3.4.3), with index and cursor paging (RFC 9865).
+
+use http::StatusCode;
+use scim_core::messages::{ListResponse, PageRequest, PaginationMethod, Query, SearchRequest};
+use scim_core::projection::RequestedAttrs;
+use scim_core::schema::ResourceSchema;
+use scim_core::{ScimError, ScimType};
+use serde_json::Value;
+
+use super::{Ctx, load_for};
+use crate::server::Inner;
+use crate::server::request::parse_json;
+use crate::server::response::{self, ScimResponse};
+use crate::storage::StoragePage;
+use crate::storage::planner;
+
+/// GET /{type}.
+pub(crate) async fn list(
+    inner: &Inner,
+    ctx: &Ctx,
+    resource_type: &str,
+) -> Result<ScimResponse, ScimError> {
+    let schema = inner.schema(resource_type)?;
+    let query = Query::from_params(ctx.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let list = run(inner, ctx, schema, &query).await?;
+    Ok(response::json(StatusCode::OK, &list))
+}
+
+fn search_query(body: &[u8]) -> Result<Query, ScimError> {
+    let req = SearchRequest::from_value(parse_json(body)?)?;
+    Query::from_search_request(&req)
+}
+
+/// POST /{type}/.search.
+pub(crate) async fn search(
+    inner: &Inner,
+    ctx: &Ctx,
+    resource_type: &str,
+    body: &[u8],
+) -> Result<ScimResponse, ScimError> {
+    let schema = inner.schema(resource_type)?;
+    let query = search_query(body)?;
+    let list = run(inner, ctx, schema, &query).await?;
+    Ok(response::json(StatusCode::OK, &list))
+}
+
+impl Inner {
+    fn page_size(&self, count: Option<usize>) -> u64 {
+        count
+            .map_or(self.default_page_size, |c| c as u64)
+            .min(self.limits.max_page_size)
+    }
+}
+
+/// Runs a query against one resource type and renders the ListResponse.
+async fn run(
+    inner: &Inner,
+    ctx: &Ctx,
+    schema: &ResourceSchema,
+    query: &Query,
+) -> Result<Value, ScimError> {
+    if let Some(sort) = &query.sort {
+        sort.validate(schema)?;
+    }
+    let page = query.page.clone().resolve(PaginationMethod::Index);
+    let storage_page = match &page {
+        PageRequest::Cursor(c) => {
+            c.check_count(usize::try_from(inner.limits.max_page_size).unwrap_or(usize::MAX))?;
+            StoragePage::Cursor {
+                after: c.cursor.clone(),
+                limit: inner.page_size(c.count),
+            }
+        }
+        PageRequest::Index(p) => StoragePage::Offset {
+            offset: p.offset() as u64,
+            limit: inner.page_size(p.count),
+        },
+        PageRequest::Unspecified { count } => StoragePage::Offset {
+            offset: 0,
+            limit: inner.page_size(*count),
+        },
+    };
+    let supplied = RequestedAttrs::none();
+    let load = load_for(schema, &query.projection, &supplied);
+    let result = planner::execute(
+        inner.storage.as_ref(),
+        ctx.scope(schema),
+        query.filter.as_ref(),
+        query.sort.as_ref(),
+        &storage_page,
+        load,
+        &inner.limits,
+    )
+    .await?;
+    let total = usize::try_from(result.total_results).unwrap_or(usize::MAX);
+    let mut resources = Vec::with_capacity(result.resources.len());
+    for stored in result.resources {
+        resources.push(
+            inner
+                .render(ctx, schema, stored, &query.projection, &supplied)
+                .await?,
+        );
+    }
+    let list = match page {
+        PageRequest::Cursor(_) => {
+            ListResponse::cursor_page(Some(total), resources, result.next_cursor, None)
+        }
+        PageRequest::Index(p) => ListResponse::page(total, p.start_index, resources),
+        PageRequest::Unspecified { .. } => ListResponse::page(total, 1, resources),
+    };
+    serde_json::to_value(&list).map_err(|e| ScimError::internal(format!("list response: {e}")))
+}
+
+/// POST /.search: a search over every resource type (RFC 7644 §3.4.3: "If the search is
+/// performed at the root, it is applied to all resources").
+///
+/// Results are listed type by type in registry order, each type in its own default order,
+/// with index paging over the concatenation. `sortBy` and cursor paging are refused (400
+/// `invalidValue`): results of different types have no common order. A filter that names
+/// attributes one resource type does not have matches nothing of that type; it is 400
+/// `invalidFilter` only when it is invalid for every type.
+pub(crate) async fn root_search(
+    inner: &Inner,
+    ctx: &Ctx,
+    body: &[u8],
+) -> Result<ScimResponse, ScimError> {
+    let query = search_query(body)?;
+    if query.sort.is_some() {
+        return Err(ScimError::invalid_value(
+            "sortBy is not supported for a search at the root; search one resource type (POST /{type}/.search)",
+        ));
+    }
+    let (start_index, count) = match &query.page {
+        PageRequest::Cursor(_) => {
+            return Err(ScimError::invalid_value(
+                "cursor paging is not supported for a search at the root; use startIndex",
+            ));
+        }
+        PageRequest::Index(p) => (p.start_index, p.count),
+        PageRequest::Unspecified { count } => (1, *count),
+    };
+    let mut skip = start_index.saturating_sub(1) as u64;
+    let mut need = inner.page_size(count);
+    let mut total: u64 = 0;
+    let mut resources = Vec::new();
+    let mut last_filter_error = None;
+    let mut any_ok = false;
+    let supplied = RequestedAttrs::none();
+    for schema in inner.registry.resource_schemas() {
+        let page = StoragePage::Offset {
+            offset: skip,
+            limit: need,
+        };
+        let load = load_for(schema, &query.projection, &supplied);
+        let result = planner::execute(
+            inner.storage.as_ref(),
+            ctx.scope(schema),
+            query.filter.as_ref(),
+            None,
+            &page,
+            load,
+            &inner.limits,
+        )
+        .await;
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let e = ScimError::from(e);
+                if e.scim_type() == Some(ScimType::InvalidFilter) {
+                    last_filter_error = Some(e);
+                    continue;
+                }
+                return Err(e);
+            }
+        };
+        any_ok = true;
+        total += result.total_results;
+        skip = skip.saturating_sub(result.total_results);
+        need = need.saturating_sub(result.resources.len() as u64);
+        for stored in result.resources {
+            resources.push(
+                inner
+                    .render(ctx, schema, stored, &query.projection, &supplied)
+                    .await?,
+            );
+        }
+    }
+    if !any_ok {
+        if let Some(e) = last_filter_error {
+            return Err(e);
+        }
+    }
+    let list = ListResponse::page(
+        usize::try_from(total).unwrap_or(usize::MAX),
+        start_index,
+        resources,
+    );
+    let value = serde_json::to_value(&list)
+        .map_err(|e| ScimError::internal(format!("list response: {e}")))?;
+    Ok(response::json(StatusCode::OK, &value))
+}

@@ -1,0 +1,306 @@
+//! Reading requests: content type, body with a size limit, JSON, query strings, ETag
+//! preconditions and `Prefer`.
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, IF_MATCH, IF_NONE_MATCH};
+use http_body::Body;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use scim_core::ScimError;
+use serde_json::Value;
+
+/// The error type of request bodies the server accepts.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// RFC 7644 §3.1 / §8.1: requests carry `application/scim+json`; `application/json` is
+/// accepted too, and so is a body without `Content-Type`. Anything else is 415.
+pub(crate) fn check_content_type(headers: &HeaderMap) -> Result<(), ScimError> {
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
+        .unwrap_or_default();
+    if essence.eq_ignore_ascii_case("application/scim+json")
+        || essence.eq_ignore_ascii_case("application/json")
+    {
+        Ok(())
+    } else {
+        Err(ScimError::new(
+            415,
+            None,
+            format!(
+                "unsupported Content-Type {:?}; send application/scim+json or application/json",
+                value.to_str().unwrap_or("(not text)")
+            ),
+        ))
+    }
+}
+
+fn too_large(limit: usize) -> ScimError {
+    ScimError::payload_too_large(format!(
+        "the request body is larger than the limit of {limit} bytes"
+    ))
+}
+
+/// Reads the whole body, refusing more than `limit` bytes with 413 (early when
+/// `Content-Length` says so).
+pub(crate) async fn read_body<B>(
+    headers: &HeaderMap,
+    body: B,
+    limit: usize,
+) -> Result<Bytes, ScimError>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(limit)),
+        Err(_) => Err(ScimError::bad_request("the request body could not be read")),
+    }
+}
+
+/// Parses a JSON body; malformed or empty is 400 `invalidSyntax`.
+pub(crate) fn parse_json(body: &[u8]) -> Result<Value, ScimError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ScimError::invalid_syntax(
+            "the request body is empty; a JSON object is required",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ScimError::invalid_syntax(format!(
+            "the request body is not valid JSON: {e} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// The decoded `name=value` pairs of a query string.
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The value of a query parameter (name matched ignoring ASCII case), if given.
+pub(crate) fn query_param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// An entity-tag list from `If-Match` / `If-None-Match` (RFC 7232 §3.1–3.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EtagCondition {
+    /// `*`.
+    Any,
+    /// The opaque tags, without `W/` and quotes.
+    Tags(Vec<String>),
+}
+
+impl EtagCondition {
+    /// Does the condition match `version`? Weak comparison: `W/"3"` and `"3"` both match 3.
+    pub(crate) fn matches(&self, version: u64) -> bool {
+        match self {
+            EtagCondition::Any => true,
+            EtagCondition::Tags(tags) => {
+                let v = version.to_string();
+                tags.contains(&v)
+            }
+        }
+    }
+}
+
+fn parse_condition(headers: &HeaderMap, name: http::header::HeaderName) -> Option<EtagCondition> {
+    let mut tags = Vec::new();
+    let mut any = false;
+    let mut seen = false;
+    for value in headers.get_all(name).iter() {
+        seen = true;
+        let Ok(s) = value.to_str() else { continue };
+        for item in s.split(',') {
+            let item = item.trim();
+            if item == "*" {
+                any = true;
+                continue;
+            }
+            let item = item
+                .strip_prefix("W/")
+                .or_else(|| item.strip_prefix("w/"))
+                .unwrap_or(item);
+            let item = item.trim_matches('"');
+            if !item.is_empty() {
+                tags.push(item.to_string());
+            }
+        }
+    }
+    if !seen {
+        None
+    } else if any {
+        Some(EtagCondition::Any)
+    } else {
+        Some(EtagCondition::Tags(tags))
+    }
+}
+
+/// `If-Match`, if sent.
+pub(crate) fn if_match(headers: &HeaderMap) -> Option<EtagCondition> {
+    parse_condition(headers, IF_MATCH)
+}
+
+/// `If-None-Match`, if sent.
+pub(crate) fn if_none_match(headers: &HeaderMap) -> Option<EtagCondition> {
+    parse_condition(headers, IF_NONE_MATCH)
+}
+
+/// What the client asked for with `Prefer: return=...` (RFC 7240 §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReturnPreference {
+    /// `return=minimal`.
+    Minimal,
+    /// `return=representation`.
+    Representation,
+    /// Neither.
+    Unspecified,
+}
+
+pub(crate) fn return_preference(headers: &HeaderMap) -> ReturnPreference {
+    for value in headers.get_all("prefer").iter() {
+        let Ok(s) = value.to_str() else { continue };
+        for pref in s.split(',') {
+            let pref = pref.split(';').next().unwrap_or_default().trim();
+            let Some((k, v)) = pref.split_once('=') else {
+                continue;
+            };
+            if !k.trim().eq_ignore_ascii_case("return") {
+                continue;
+            }
+            let v = v.trim().trim_matches('"');
+            if v.eq_ignore_ascii_case("minimal") {
+                return ReturnPreference::Minimal;
+            }
+            if v.eq_ignore_ascii_case("representation") {
+                return ReturnPreference::Representation;
+            }
+        }
+    }
+    ReturnPreference::Unspecified
+}
+
+/// Percent-decodes one path segment; `None` when it does not decode to UTF-8.
+pub(crate) fn decode_segment(segment: &str) -> Option<String> {
+    if !segment.contains('%') {
+        return Some(segment.to_string());
+    }
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = segment.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn content_types() {
+        assert!(check_content_type(&headers(&[])).is_ok());
+        assert!(
+            check_content_type(&headers(&[(
+                "content-type",
+                "application/json; charset=utf-8"
+            )]))
+            .is_ok()
+        );
+        assert!(check_content_type(&headers(&[("content-type", "Application/SCIM+JSON")])).is_ok());
+        let e = check_content_type(&headers(&[("content-type", "text/plain")])).unwrap_err();
+        assert_eq!(e.status(), 415);
+    }
+
+    #[test]
+    fn etag_conditions() {
+        let h = headers(&[("if-match", "W/\"3\", \"4\"")]);
+        let c = if_match(&h).unwrap();
+        assert!(c.matches(3) && c.matches(4) && !c.matches(5));
+        assert_eq!(
+            if_none_match(&headers(&[("if-none-match", "*")])),
+            Some(EtagCondition::Any)
+        );
+        assert_eq!(if_match(&headers(&[])), None);
+    }
+
+    #[test]
+    fn prefer_and_segments() {
+        assert_eq!(
+            return_preference(&headers(&[("prefer", "return=minimal")])),
+            ReturnPreference::Minimal
+        );
+        assert_eq!(
+            return_preference(&headers(&[(
+                "prefer",
+                "respond-async, return=representation"
+            )])),
+            ReturnPreference::Representation
+        );
+        assert_eq!(
+            return_preference(&headers(&[])),
+            ReturnPreference::Unspecified
+        );
+        assert_eq!(decode_segment("a%20b").as_deref(), Some("a b"));
+        assert_eq!(decode_segment("%zz"), None);
+        assert_eq!(decode_segment("%"), None);
+        assert_eq!(
+            query_pairs(Some("filter=userName+eq+%22x%22&count=1"))[0].1,
+            "userName eq \"x\""
+        );
+    }
+
+    #[test]
+    fn json_errors_are_invalid_syntax() {
+        assert_eq!(
+            parse_json(b"{").unwrap_err().scim_type(),
+            Some(scim_core::ScimType::InvalidSyntax)
+        );
+        assert_eq!(
+            parse_json(b"  ").unwrap_err().scim_type(),
+            Some(scim_core::ScimType::InvalidSyntax)
+        );
+        assert!(parse_json(b"{}").is_ok());
+    }
+}

@@ -1,0 +1,101 @@
+//! SCIM responses: `application/scim+json` bodies, errors (RFC 7644 §3.12), ETags and
+//! `Location`.
+
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_TYPE, ETAG, LOCATION, WWW_AUTHENTICATE};
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+use scim_core::ScimError;
+use serde_json::Value;
+
+/// The response type of [`ScimServer`](super::ScimServer).
+pub type ScimResponse = Response<Full<Bytes>>;
+
+/// RFC 7644 §3.1: "SCIM ... uses the media type application/scim+json".
+pub(crate) const SCIM_JSON: &str = "application/scim+json";
+
+/// The weak ETag of a version: `W/"3"`.
+pub(crate) fn etag(version: u64) -> String {
+    format!("W/\"{version}\"")
+}
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// A JSON response.
+pub(crate) fn json(code: StatusCode, value: &Value) -> ScimResponse {
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut res = Response::new(Full::new(Bytes::from(body)));
+    *res.status_mut() = code;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    res
+}
+
+/// An empty response (204, 304).
+pub(crate) fn empty(code: StatusCode) -> ScimResponse {
+    let mut res = Response::new(Full::new(Bytes::new()));
+    *res.status_mut() = code;
+    res
+}
+
+/// The RFC 7644 §3.12 error response; 401 carries `WWW-Authenticate` (RFC 6750 §3).
+pub(crate) fn error(e: &ScimError) -> ScimResponse {
+    let mut res = json(status(e.status()), &e.to_json());
+    if e.status() == 401 {
+        res.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"scim\""),
+        );
+    }
+    res
+}
+
+/// 405 with `Allow`.
+pub(crate) fn method_not_allowed(allow: &[&str]) -> ScimResponse {
+    let e = ScimError::new(
+        405,
+        None,
+        format!("method not allowed here; allowed: {}", allow.join(", ")),
+    );
+    let mut res = error(&e);
+    if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+        res.headers_mut().insert(ALLOW, v);
+    }
+    res
+}
+
+/// Adds an `ETag` header.
+pub(crate) fn with_etag(mut res: ScimResponse, version: u64) -> ScimResponse {
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        res.headers_mut().insert(ETAG, v);
+    }
+    res
+}
+
+/// Adds a `Location` header (when `location` is a valid header value).
+pub(crate) fn with_location(mut res: ScimResponse, location: &str) -> ScimResponse {
+    if let Ok(v) = HeaderValue::from_str(location) {
+        res.headers_mut().insert(LOCATION, v);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_shape_and_headers() {
+        let r = error(&ScimError::new(401, None, "no token"));
+        assert_eq!(r.status(), 401);
+        assert_eq!(r.headers()[WWW_AUTHENTICATE], "Bearer realm=\"scim\"");
+        assert_eq!(r.headers()[CONTENT_TYPE], SCIM_JSON);
+        let r = method_not_allowed(&["GET", "POST"]);
+        assert_eq!(r.headers()[ALLOW], "GET, POST");
+        assert_eq!(etag(7), "W/\"7\"");
+        assert_eq!(error(&ScimError::new(999, None, "x")).status(), 999);
+        assert_eq!(error(&ScimError::new(1000, None, "x")).status(), 500);
+    }
+}

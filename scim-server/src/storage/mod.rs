@@ -1,0 +1,126 @@
+//! Storage: the trait every backend implements, and the backends.
+//!
+//! A backend stores resources per tenant and resource type, with:
+//! - **versions** for ETags and optimistic concurrency (`expected_version` on every write);
+//! - **uniqueness enforced by the store** ([`UniqueKey`]s claimed atomically with the write),
+//!   so it holds under concurrent requests and across server processes;
+//! - **filter pushdown**: [`Storage::can_filter`] says which filters the backend evaluates
+//!   itself; the server's query planner ([`planner`]) evaluates the rest over a bounded set of
+//!   candidates the backend narrowed down, or refuses the query with 400 `invalidFilter`. It
+//!   never answers wrongly and never loads every resource;
+//! - **membership** kept apart from the resource, so adding or removing one member is O(1) in
+//!   the group's size, reading a group without members reads no membership, `User.groups` is
+//!   computed ([`Storage::groups_of`]), and deleting a resource removes it from every group.
+//!
+//! Backends (one Cargo feature each): [`memory`] (indexed, in-process) and [`sqlite`] (one
+//! file, WAL; the embedded default).
+
+mod error;
+pub mod planner;
+mod query;
+mod types;
+pub mod unique;
+
+#[cfg(feature = "memory")]
+pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+#[cfg(any(test, feature = "test-suite"))]
+pub mod suite;
+
+pub use error::{StorageError, StorageErrorKind};
+pub use query::{QueryPage, StoragePage, StorageQuery};
+pub use types::{
+    GroupRef, Load, Member, MembersChange, NewResource, Replacement, Scope, StoredResource,
+    UniqueKey,
+};
+
+use async_trait::async_trait;
+use scim_core::Filter;
+use scim_core::schema::ResourceSchema;
+use scim_core::sort::SortSpec;
+
+use crate::tenant::TenantId;
+
+/// A storage backend. Implementations must be safe to share across tasks and, for the
+/// database backends, across server processes sharing one database.
+///
+/// Every method is scoped to one tenant (and, except [`Storage::groups_of`], one resource
+/// type); a backend never returns or changes anything outside that scope.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// Can this backend evaluate `filter` exactly for resources of this schema? The default
+    /// says no to everything, so a backend that pushes nothing down is still correct: the
+    /// planner then refuses filtered queries with 400 `invalidFilter`.
+    fn can_filter(&self, schema: &ResourceSchema, filter: &Filter) -> bool {
+        let _ = (schema, filter);
+        false
+    }
+
+    /// Can this backend order results by `sort` itself? The default says no; the planner then
+    /// sorts a bounded candidate set in memory.
+    fn can_sort(&self, schema: &ResourceSchema, sort: &SortSpec) -> bool {
+        let _ = (schema, sort);
+        false
+    }
+
+    /// Creates a resource at version 1. Fails with `Uniqueness` when a [`UniqueKey`] is taken
+    /// and `IdTaken` when the id is; nothing is written then.
+    async fn create(
+        &self,
+        scope: Scope<'_>,
+        new: NewResource,
+    ) -> Result<StoredResource, StorageError>;
+
+    /// Reads one resource. `NotFound` when it does not exist in this scope.
+    async fn get(&self, scope: Scope<'_>, id: &str, load: Load)
+    -> Result<StoredResource, StorageError>;
+
+    /// Replaces a resource, bumping its version. With `expected_version`, fails with
+    /// `VersionMismatch` unless the stored version equals it (the check and the write are one
+    /// atomic step). The returned resource carries members only if the replacement set them.
+    async fn replace(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        replacement: Replacement,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError>;
+
+    /// Deletes a resource, its unique values, its members, and its membership in every group
+    /// of the tenant (those groups' versions grow). With `expected_version`, as for `replace`.
+    async fn delete(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        expected_version: Option<u64>,
+    ) -> Result<(), StorageError>;
+
+    /// Answers a query exactly (see [`StorageQuery`]); `UnsupportedFilter` when the filter or
+    /// sort is beyond this backend.
+    async fn query(
+        &self,
+        scope: Scope<'_>,
+        query: StorageQuery<'_>,
+    ) -> Result<QueryPage, StorageError>;
+
+    /// Changes the membership of the resource `id` and bumps its version, in O(changed
+    /// members), not O(group size). Returns the resource without members.
+    async fn modify_members(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        change: MembersChange,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError>;
+
+    /// The groups (of any resource type) of this tenant that have `member_id` as a direct
+    /// member, for the computed `User.groups`.
+    async fn groups_of(
+        &self,
+        tenant: &TenantId,
+        member_id: &str,
+    ) -> Result<Vec<GroupRef>, StorageError>;
+}

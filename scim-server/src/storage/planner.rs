@@ -1,0 +1,730 @@
+//! The query planner: pushdown where the backend can, bounded fallback where it cannot.
+//!
+//! RFC 7644 §3.4.2.2 lets a client filter on any attribute; a backend can evaluate only some
+//! filters itself ([`Storage::can_filter`]). [`execute`] answers every query either exactly
+//! or with a clear 400, and never by loading every resource of a tenant:
+//!
+//! 1. When the whole filter and the sort are supported (or absent), the query goes to the
+//!    backend as it is ([`Storage::query`]), with the page size capped at
+//!    [`PlannerLimits::max_page_size`]. Cursors are then the backend's own.
+//! 2. Otherwise the filter is split into its top-level `and` conjuncts. The conjuncts the
+//!    backend supports, AND-ed back together, select a bounded candidate set (at most
+//!    [`PlannerLimits::max_candidates`], else 400 `tooMany`); the other conjuncts are
+//!    compiled once ([`Filter::compile`]) and evaluated in memory; the matches are sorted
+//!    (RFC 7644 §3.4.2.3, via [`scim_core::sort`]) and paged in memory. `totalResults` counts
+//!    the matches after the in-memory filter (RFC 7644 §3.4.2: "The total number of results
+//!    returned by the list or query operation").
+//! 3. A filter none of whose conjuncts the backend supports is refused with 400
+//!    `invalidFilter` ([`StorageErrorKind::UnsupportedFilter`]), saying which clause to add.
+//!
+//! An `or` is one conjunct: it is pushed down only when the backend says it can evaluate the
+//! whole `or`.
+//!
+//! In the fallback, results without a `sortBy` are ordered by `id`; with one, by the sort key
+//! (missing values last when ascending, first when descending) and then by `id`. Cursors the
+//! planner issues (RFC 9865) encode the position after the last returned `(sort key, id)`, so
+//! a walk over every page returns every resource that exists throughout the walk exactly
+//! once, even when other resources are created or deleted between pages.
+
+use std::cmp::Ordering;
+
+use scim_core::Filter;
+use scim_core::messages::{base64url_decode, base64url_encode};
+use scim_core::sort::{SortKey, SortOrder, SortSpec, compare_keys, sort_key};
+use serde_json::Value;
+
+use super::{
+    Load, QueryPage, Scope, Storage, StorageError, StorageErrorKind, StoragePage, StorageQuery,
+    StoredResource,
+};
+
+/// Bounds on what the planner evaluates in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlannerLimits {
+    /// The most candidates the planner loads to evaluate a filter (or a sort) the backend
+    /// cannot; more is 400 `tooMany`. Default 10,000.
+    pub max_candidates: usize,
+    /// The most resources one page returns, whatever the page asks for. Default 1,000.
+    pub max_page_size: u64,
+}
+
+impl Default for PlannerLimits {
+    fn default() -> Self {
+        PlannerLimits {
+            max_candidates: 10_000,
+            max_page_size: 1_000,
+        }
+    }
+}
+
+/// The prefix (and version) of the cursors the planner issues. Base64url never contains a
+/// `.`, so a planner cursor is never confused with a backend's.
+const CURSOR_PREFIX: &str = "p1.";
+
+/// Answers a query over `scope`, pushing down what the backend supports and evaluating the
+/// rest over a bounded candidate set (see the module documentation).
+///
+/// * `filter`: the parsed filter (`None`: every resource).
+/// * `sort`: `sortBy` / `sortOrder` (`None`: the backend's default order, or `id` order in
+///   the fallback).
+/// * `page`: offset or cursor paging; the limit is capped at `limits.max_page_size`.
+/// * `load`: whether to load group members.
+///
+/// Errors: `UnsupportedFilter` (400 `invalidFilter`) when no conjunct of the filter can be
+/// evaluated by the backend or when the in-memory part does not compile against the schema
+/// (unknown attribute, invalid comparison); `TooMany` (400 `tooMany`) when the candidate set
+/// is larger than `limits.max_candidates`; `InvalidCursor` for a cursor the planner did not
+/// issue for this query; and whatever the backend returns.
+///
+/// ```
+/// # #[cfg(feature = "memory")] {
+/// use scim_server::storage::memory::MemoryStorage;
+/// use scim_server::storage::planner::{PlannerLimits, execute};
+/// use scim_server::storage::{Load, Scope, StoragePage};
+/// use scim_server::tenant::TenantId;
+///
+/// let storage = MemoryStorage::new();
+/// let tenant = TenantId::default_tenant();
+/// let schema = scim_core::builtin::user_resource_schema();
+/// let filter: scim_core::Filter = r#"userName eq "bjensen" and title eq "Tour Guide""#.parse().unwrap();
+/// let page = StoragePage::Offset { offset: 0, limit: 100 };
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let result = rt.block_on(execute(
+///     &storage, Scope::new(&tenant, &schema), Some(&filter), None, &page, Load::ALL,
+///     &PlannerLimits::default(),
+/// )).unwrap();
+/// assert_eq!(result.total_results, 0); // no such user: an empty page, never a 404
+/// # }
+/// ```
+pub async fn execute(
+    storage: &dyn Storage,
+    scope: Scope<'_>,
+    filter: Option<&Filter>,
+    sort: Option<&SortSpec>,
+    page: &StoragePage,
+    load: Load,
+    limits: &PlannerLimits,
+) -> Result<QueryPage, StorageError> {
+    let page = cap_page(page, limits.max_page_size);
+    let filter_ok = filter.is_none_or(|f| storage.can_filter(scope.schema, f));
+    let sort_ok = sort.is_none_or(|s| storage.can_sort(scope.schema, s));
+    let planner_cursor =
+        matches!(&page, StoragePage::Cursor { after: Some(c), .. } if c.starts_with(CURSOR_PREFIX));
+    if filter_ok && sort_ok && !planner_cursor {
+        return storage
+            .query(
+                scope,
+                StorageQuery {
+                    filter,
+                    sort,
+                    page: &page,
+                    load,
+                },
+            )
+            .await;
+    }
+    fallback(storage, scope, filter, filter_ok, sort, &page, load, limits).await
+}
+
+fn cap_page(page: &StoragePage, max: u64) -> StoragePage {
+    match page {
+        StoragePage::Offset { offset, limit } => StoragePage::Offset {
+            offset: *offset,
+            limit: (*limit).min(max),
+        },
+        StoragePage::Cursor { after, limit } => StoragePage::Cursor {
+            after: after.clone(),
+            limit: (*limit).min(max),
+        },
+    }
+}
+
+/// The top-level `and` conjuncts of `filter`, left to right.
+fn conjuncts(filter: &Filter) -> Vec<&Filter> {
+    let mut out = Vec::new();
+    let mut stack = vec![filter];
+    while let Some(f) = stack.pop() {
+        match f {
+            Filter::And(a, b) => {
+                stack.push(b);
+                stack.push(a);
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn and_all(parts: &[&Filter]) -> Option<Filter> {
+    let mut iter = parts.iter();
+    let first = (*iter.next()?).clone();
+    Some(iter.fold(first, |acc, f| acc.and((*f).clone())))
+}
+
+/// Does the filter (or sort) name the `members` attribute, so that candidates must be loaded
+/// with their members to be evaluated?
+fn mentions_members(filter: &Filter) -> bool {
+    match filter {
+        Filter::Present(p) | Filter::Compare { path: p, .. } => {
+            p.name.eq_ignore_ascii_case("members")
+        }
+        Filter::ValuePath { path, .. } => path.name.eq_ignore_ascii_case("members"),
+        Filter::And(a, b) | Filter::Or(a, b) => mentions_members(a) || mentions_members(b),
+        Filter::Not(f) => mentions_members(f),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fallback(
+    storage: &dyn Storage,
+    scope: Scope<'_>,
+    filter: Option<&Filter>,
+    filter_ok: bool,
+    sort: Option<&SortSpec>,
+    page: &StoragePage,
+    load: Load,
+    limits: &PlannerLimits,
+) -> Result<QueryPage, StorageError> {
+    let (pushed, residual): (Vec<&Filter>, Vec<&Filter>) = match filter {
+        // The backend evaluates the whole filter; only the sort (or the cursor) is ours.
+        Some(f) if filter_ok => (vec![f], Vec::new()),
+        Some(f) => conjuncts(f)
+            .into_iter()
+            .partition(|c| storage.can_filter(scope.schema, c)),
+        None => (Vec::new(), Vec::new()),
+    };
+    if filter.is_some() && pushed.is_empty() {
+        return Err(StorageError::new(
+            StorageErrorKind::UnsupportedFilter,
+            format!(
+                "the filter cannot be evaluated efficiently: none of its clauses can be answered \
+                 by the storage backend; add a clause it can answer with `and`, such as \
+                 userName eq \"...\" or externalId eq \"...\" (the filter was: {})",
+                filter.map(ToString::to_string).unwrap_or_default()
+            ),
+        ));
+    }
+    let residual_filter = and_all(&residual);
+    let compiled = match &residual_filter {
+        Some(f) => Some(f.compile(scope.schema).map_err(|e| {
+            StorageError::new(StorageErrorKind::UnsupportedFilter, e.detail().to_string())
+        })?),
+        None => None,
+    };
+    let needs_members = residual_filter.as_ref().is_some_and(mentions_members)
+        || sort.is_some_and(|s| s.by.name.eq_ignore_ascii_case("members"));
+    let candidate_filter = and_all(&pushed);
+    let max = limits.max_candidates;
+    let candidate_page = StoragePage::Offset {
+        offset: 0,
+        limit: u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1),
+    };
+    let candidates = storage
+        .query(
+            scope,
+            StorageQuery {
+                filter: candidate_filter.as_ref(),
+                sort: None,
+                page: &candidate_page,
+                load: Load {
+                    members: load.members || needs_members,
+                },
+            },
+        )
+        .await?;
+    if candidates.resources.len() > max
+        || usize::try_from(candidates.total_results).unwrap_or(usize::MAX) > max
+    {
+        let evaluated: Vec<String> = residual.iter().map(ToString::to_string).collect();
+        let reason = match (&candidate_filter, sort) {
+            (Some(c), _) => format!(
+                "more than {max} resources match `{c}`, the part of the filter the storage \
+                 backend can evaluate; the rest ({}) would have to be evaluated over all of them",
+                evaluated.join(" and ")
+            ),
+            (None, Some(s)) => format!(
+                "sorting by '{}' is done in memory and there are more than {max} resources to sort",
+                s.by
+            ),
+            (None, None) => format!("more than {max} resources would have to be loaded"),
+        };
+        return Err(StorageError::new(
+            StorageErrorKind::TooMany,
+            format!(
+                "{reason}; narrow the query with a more selective clause the backend can \
+                 evaluate, e.g. an indexed `eq` such as userName eq \"...\""
+            ),
+        ));
+    }
+    let mut matched: Vec<StoredResource> = candidates
+        .resources
+        .into_iter()
+        .filter(|r| compiled.as_ref().is_none_or(|c| c.matches(&r.resource)))
+        .collect();
+    if needs_members && !load.members {
+        for r in &mut matched {
+            strip_members(r);
+        }
+    }
+    let total = matched.len() as u64;
+    let order = sort.map(|s| s.order).unwrap_or_default();
+    let mut keyed: Vec<(Option<SortKey>, StoredResource)> = matched
+        .into_iter()
+        .map(|r| {
+            (
+                sort.and_then(|s| sort_key(&r.resource, scope.schema, &s.by)),
+                r,
+            )
+        })
+        .collect();
+    keyed.sort_by(|(ka, a), (kb, b)| position_cmp(ka.as_ref(), &a.id, kb.as_ref(), &b.id, order));
+    let fingerprint = query_fingerprint(filter, sort);
+    match page {
+        StoragePage::Offset { offset, limit } => {
+            let offset = usize::try_from(*offset).unwrap_or(usize::MAX);
+            let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
+            Ok(QueryPage {
+                resources: keyed
+                    .into_iter()
+                    .skip(offset)
+                    .take(limit)
+                    .map(|(_, r)| r)
+                    .collect(),
+                total_results: total,
+                next_cursor: None,
+            })
+        }
+        StoragePage::Cursor { after, limit } => {
+            let start = match after {
+                None => 0,
+                Some(token) => {
+                    let (key, id) = decode_cursor(token, fingerprint)?;
+                    keyed.partition_point(|(k, rid)| {
+                        position_cmp(k.as_ref(), rid.id.as_str(), key.as_ref(), &id, order)
+                            != Ordering::Greater
+                    })
+                }
+            };
+            let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
+            let end = start.saturating_add(limit).min(keyed.len());
+            let next_cursor = if limit > 0 && end < keyed.len() && end > start {
+                keyed
+                    .get(end - 1)
+                    .map(|(k, r)| encode_cursor(k.as_ref(), &r.id, fingerprint))
+            } else {
+                None
+            };
+            Ok(QueryPage {
+                resources: keyed
+                    .into_iter()
+                    .skip(start)
+                    .take(end.saturating_sub(start))
+                    .map(|(_, r)| r)
+                    .collect(),
+                total_results: total,
+                next_cursor,
+            })
+        }
+    }
+}
+
+fn strip_members(r: &mut StoredResource) {
+    let map = r.resource.as_map_mut();
+    let keys: Vec<String> = map
+        .keys()
+        .filter(|k| k.eq_ignore_ascii_case("members"))
+        .cloned()
+        .collect();
+    for k in keys {
+        map.remove(&k);
+    }
+}
+
+/// The planner's total order: by sort key in `order` (missing last when ascending), then by
+/// id.
+fn position_cmp(
+    ka: Option<&SortKey>,
+    ida: &str,
+    kb: Option<&SortKey>,
+    idb: &str,
+    order: SortOrder,
+) -> Ordering {
+    compare_keys(ka, kb, order).then_with(|| ida.cmp(idb))
+}
+
+/// FNV-1a over the query's filter and sort, so that a cursor of one query is refused by
+/// another.
+fn query_fingerprint(filter: Option<&Filter>, sort: Option<&SortSpec>) -> u32 {
+    let text = format!(
+        "{}|{}|{}",
+        filter.map(ToString::to_string).unwrap_or_default(),
+        sort.map(|s| s.by.to_string().to_ascii_lowercase())
+            .unwrap_or_default(),
+        sort.map(|s| s.order.as_str()).unwrap_or_default()
+    );
+    let mut h: u32 = 0x811c_9dc5;
+    for b in text.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+fn encode_cursor(key: Option<&SortKey>, id: &str, fingerprint: u32) -> String {
+    let (tag, value) = match key {
+        None => ("-", Value::Null),
+        Some(SortKey::Bool(b)) => ("b", Value::Bool(*b)),
+        Some(SortKey::Number(n)) => (
+            "n",
+            serde_json::Number::from_f64(*n)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+        ),
+        Some(SortKey::DateTime(d)) => ("d", Value::String(d.to_rfc3339())),
+        Some(SortKey::String(s)) => ("s", Value::String(s.clone())),
+    };
+    let json = Value::Array(vec![
+        Value::from(fingerprint),
+        Value::String(tag.into()),
+        value,
+        Value::String(id.into()),
+    ]);
+    format!(
+        "{CURSOR_PREFIX}{}",
+        base64url_encode(json.to_string().as_bytes())
+    )
+}
+
+fn invalid_cursor() -> StorageError {
+    StorageError::new(
+        StorageErrorKind::InvalidCursor,
+        "the cursor was not issued for this query; start again with an empty cursor",
+    )
+}
+
+fn decode_cursor(token: &str, fingerprint: u32) -> Result<(Option<SortKey>, String), StorageError> {
+    let body = token
+        .strip_prefix(CURSOR_PREFIX)
+        .ok_or_else(invalid_cursor)?;
+    let bytes = base64url_decode(body).ok_or_else(invalid_cursor)?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|_| invalid_cursor())?;
+    let Value::Array(parts) = value else {
+        return Err(invalid_cursor());
+    };
+    let [fp, tag, key, id] = parts.as_slice() else {
+        return Err(invalid_cursor());
+    };
+    if fp.as_u64() != Some(u64::from(fingerprint)) {
+        return Err(invalid_cursor());
+    }
+    let id = id.as_str().ok_or_else(invalid_cursor)?.to_string();
+    let key = match (tag.as_str(), key) {
+        (Some("-"), Value::Null) => None,
+        (Some("b"), Value::Bool(b)) => Some(SortKey::Bool(*b)),
+        (Some("n"), Value::Number(n)) => {
+            Some(SortKey::Number(n.as_f64().ok_or_else(invalid_cursor)?))
+        }
+        (Some("d"), Value::String(s)) => Some(SortKey::DateTime(
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map_err(|_| invalid_cursor())?
+                .with_timezone(&chrono::Utc),
+        )),
+        (Some("s"), Value::String(s)) => Some(SortKey::String(s.clone())),
+        _ => return Err(invalid_cursor()),
+    };
+    Ok((key, id))
+}
+
+#[cfg(test)]
+#[cfg(feature = "memory")]
+mod tests {
+    use super::*;
+    use crate::storage::memory::MemoryStorage;
+    use crate::storage::{Member, NewResource, UniqueKey};
+    use crate::tenant::TenantId;
+    use scim_core::schema::ResourceSchema;
+    use scim_core::{AttrPath, Resource, builtin};
+    use serde_json::json;
+
+    fn f(s: &str) -> Filter {
+        s.parse().unwrap()
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
+    async fn add_user(s: &MemoryStorage, t: &TenantId, id: &str, name: &str, title: &str) {
+        let schema = builtin::user_resource_schema();
+        let resource =
+            Resource::from_value(json!({"id": id, "userName": name, "title": title})).unwrap();
+        s.create(
+            Scope::new(t, &schema),
+            NewResource {
+                id: id.into(),
+                resource,
+                members: vec![],
+                unique: vec![UniqueKey {
+                    attribute: "userName".into(),
+                    value: name.to_lowercase(),
+                }],
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    async fn run(
+        s: &MemoryStorage,
+        schema: &ResourceSchema,
+        filter: Option<&str>,
+        sort: Option<&SortSpec>,
+        page: StoragePage,
+        load: Load,
+        limits: PlannerLimits,
+    ) -> Result<QueryPage, StorageError> {
+        let t = TenantId::default_tenant();
+        let filter = filter.map(f);
+        execute(
+            s,
+            Scope::new(&t, schema),
+            filter.as_ref(),
+            sort,
+            &page,
+            load,
+            &limits,
+        )
+        .await
+    }
+
+    #[test]
+    fn conjuncts_flatten_left_to_right() {
+        let filter = f(r#"a eq "1" and (b eq "2" and c eq "3") and d pr"#);
+        let parts: Vec<String> = conjuncts(&filter).iter().map(|c| c.to_string()).collect();
+        assert_eq!(parts, [r#"a eq "1""#, r#"b eq "2""#, r#"c eq "3""#, "d pr"]);
+        // An `or` is one conjunct.
+        let filter = f(r#"a eq "1" or b eq "2" and c eq "3""#);
+        assert_eq!(conjuncts(&filter).len(), 1);
+    }
+
+    #[test]
+    fn cursor_round_trips_every_key_kind_and_rejects_others() {
+        let date = chrono::DateTime::parse_from_rfc3339("2024-05-06T07:08:09Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        for key in [
+            None,
+            Some(SortKey::Bool(true)),
+            Some(SortKey::Number(-2.5)),
+            Some(SortKey::DateTime(date)),
+            Some(SortKey::String("jensen".into())),
+        ] {
+            let c = encode_cursor(key.as_ref(), "id-1", 42);
+            assert!(c.starts_with(CURSOR_PREFIX));
+            assert!(scim_core::messages::is_unreserved(&c), "{c}");
+            assert_eq!(decode_cursor(&c, 42).unwrap(), (key.clone(), "id-1".into()));
+            // Another query's fingerprint.
+            assert_eq!(
+                decode_cursor(&c, 43).unwrap_err().kind(),
+                &StorageErrorKind::InvalidCursor
+            );
+        }
+        for bad in ["", "p1.", "p1.!!", "xyz", "p1.W10"] {
+            assert_eq!(
+                decode_cursor(bad, 42).unwrap_err().kind(),
+                &StorageErrorKind::InvalidCursor,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn fingerprint_depends_on_filter_and_sort() {
+        let a = f(r#"userName eq "a""#);
+        let s1 = SortSpec::new(AttrPath::new("title"), SortOrder::Ascending);
+        let s2 = SortSpec::new(AttrPath::new("title"), SortOrder::Descending);
+        let base = query_fingerprint(Some(&a), Some(&s1));
+        assert_eq!(base, query_fingerprint(Some(&a), Some(&s1)));
+        assert_ne!(base, query_fingerprint(Some(&a), Some(&s2)));
+        assert_ne!(base, query_fingerprint(None, Some(&s1)));
+        assert_ne!(base, query_fingerprint(Some(&a), None));
+    }
+
+    #[test]
+    fn mentions_members_finds_nested_paths() {
+        assert!(mentions_members(&f(r#"not (members.value eq "x")"#)));
+        assert!(mentions_members(&f(r#"a pr or members[value eq "x"]"#)));
+        assert!(!mentions_members(&f(r#"displayName eq "x""#)));
+    }
+
+    #[test]
+    fn pushdown_page_is_capped_at_max_page_size() {
+        let s = MemoryStorage::new();
+        let t = TenantId::default_tenant();
+        let schema = builtin::user_resource_schema();
+        rt().block_on(async {
+            for i in 0..5 {
+                add_user(&s, &t, &format!("u{i}"), &format!("n{i}"), "x").await;
+            }
+            let limits = PlannerLimits {
+                max_candidates: 10,
+                max_page_size: 2,
+            };
+            let page = StoragePage::Offset {
+                offset: 0,
+                limit: 100,
+            };
+            let r = run(&s, &schema, None, None, page, Load::ALL, limits)
+                .await
+                .unwrap();
+            assert_eq!(r.resources.len(), 2);
+            assert_eq!(r.total_results, 5);
+        });
+    }
+
+    #[test]
+    fn or_claimed_by_backend_is_pushed_down_whole() {
+        let s = MemoryStorage::new();
+        let t = TenantId::default_tenant();
+        let schema = builtin::user_resource_schema();
+        rt().block_on(async {
+            for i in 0..3 {
+                add_user(&s, &t, &format!("u{i}"), &format!("n{i}"), "x").await;
+            }
+            let page = StoragePage::Cursor {
+                after: None,
+                limit: 1,
+            };
+            let q = r#"userName eq "N0" or userName eq "n2""#;
+            let r = run(
+                &s,
+                &schema,
+                Some(q),
+                None,
+                page,
+                Load::ALL,
+                Default::default(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(r.total_results, 2);
+            // Cursors of a pushed-down query are the backend's, not the planner's.
+            let cursor = r.next_cursor.unwrap();
+            assert!(!cursor.starts_with(CURSOR_PREFIX));
+        });
+    }
+
+    #[test]
+    fn members_in_the_residual_are_loaded_then_dropped() {
+        let s = MemoryStorage::new();
+        let t = TenantId::default_tenant();
+        let schema = builtin::group_resource_schema();
+        rt().block_on(async {
+            for (id, name, members) in [("g1", "One", vec!["u1"]), ("g2", "Two", vec!["u2"])] {
+                let resource =
+                    Resource::from_value(json!({"id": id, "displayName": name})).unwrap();
+                s.create(
+                    Scope::new(&t, &schema),
+                    NewResource {
+                        id: id.into(),
+                        resource,
+                        members: members.into_iter().map(Member::new).collect(),
+                        unique: vec![],
+                    },
+                )
+                .await
+                .unwrap();
+            }
+            let q = r#"(displayName eq "one" or displayName eq "two") and members.value eq "u2""#;
+            let page = StoragePage::Offset {
+                offset: 0,
+                limit: 10,
+            };
+            let r = run(
+                &s,
+                &schema,
+                Some(q),
+                None,
+                page.clone(),
+                Load::WITHOUT_MEMBERS,
+                Default::default(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(r.resources.len(), 1);
+            assert_eq!(r.resources[0].id, "g2");
+            assert!(r.resources[0].resource.get("members").is_none());
+            let r = run(
+                &s,
+                &schema,
+                Some(q),
+                None,
+                page,
+                Load::ALL,
+                Default::default(),
+            )
+            .await
+            .unwrap();
+            assert!(r.resources[0].resource.get("members").is_some());
+        });
+    }
+
+    #[test]
+    fn errors_say_what_to_do() {
+        let s = MemoryStorage::new();
+        let t = TenantId::default_tenant();
+        let schema = builtin::user_resource_schema();
+        rt().block_on(async {
+            for i in 0..3 {
+                add_user(&s, &t, &format!("u{i}"), &format!("n{i}"), "x").await;
+            }
+            let page = StoragePage::Offset {
+                offset: 0,
+                limit: 10,
+            };
+            let e = run(
+                &s,
+                &schema,
+                Some(r#"title eq "x""#),
+                None,
+                page.clone(),
+                Load::ALL,
+                Default::default(),
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(e.kind(), &StorageErrorKind::UnsupportedFilter);
+            assert!(e.message().contains("userName eq"), "{}", e.message());
+            let limits = PlannerLimits {
+                max_candidates: 1,
+                max_page_size: 10,
+            };
+            let q = r#"(userName eq "n0" or userName eq "n1") and title eq "x""#;
+            let e = run(&s, &schema, Some(q), None, page.clone(), Load::ALL, limits)
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), &StorageErrorKind::TooMany);
+            assert!(e.message().contains("more than 1"), "{}", e.message());
+            assert!(e.message().contains(r#"title eq "x""#), "{}", e.message());
+            let scim: scim_core::ScimError = e.into();
+            assert_eq!(scim.status(), 400);
+            let q = r#"userName eq "n0" and nickname co 3"#;
+            let e = run(
+                &s,
+                &schema,
+                Some(q),
+                None,
+                page,
+                Load::ALL,
+                Default::default(),
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(e.kind(), &StorageErrorKind::UnsupportedFilter);
+            let scim: scim_core::ScimError = e.into();
+            assert!(scim.is_invalid_filter());
+        });
+    }
+}

@@ -1,0 +1,1835 @@
+//! The shared backend test suite: one set of small, precise cases that every [`Storage`]
+//! backend must pass (in-memory, SQLite, PostgreSQL, or your own).
+//!
+//! Compiled with the `test-suite` Cargo feature (and in this crate's own unit tests). This
+//! crate's integration tests get the feature through a dev-dependency of the crate on itself,
+//! so a plain `cargo test -p scim-server` runs them. A backend in another crate adds
+//! `scim-server = { version = "...", features = ["test-suite"] }` to its dev-dependencies.
+//!
+//! # Running it
+//!
+//! In an integration test file (e.g. `tests/sqlite_backend.rs`), give [`backend_suite!`] an
+//! expression that makes a FRESH, empty backend; it is evaluated once per case, inside an
+//! `async` block on a multi-thread tokio runtime (so it may `.await`):
+//!
+//! ```ignore
+//! use scim_server::storage::memory::MemoryStorage;
+//! scim_server::backend_suite!(MemoryStorage::new());
+//! ```
+//!
+//! This expands to one `#[test]` per case (named after the functions of this module), so each
+//! failure is visible on its own; no tokio dependency is needed in the calling crate. A single
+//! case can also be called directly: `scim_server::storage::suite::replace_bumps_version(storage).await`.
+//!
+//! # What a backend must support
+//!
+//! Beyond the [`Storage`] contract, the suite requires `can_filter` to say yes to `eq` with a
+//! string value on the unique attributes (`userName`, `externalId`, Group `displayName`) and
+//! on `id`, and `query` to answer them exactly: these are the lookups Entra ID and Okta make
+//! (DESIGN.md §3), and the planner needs them to bound every fallback. Everything else the
+//! backend claims with `can_filter` is checked for exactness against scim-core's evaluator
+//! ([`pushdown_is_exact`]). The planner cases run the backend behind a wrapper that pushes
+//! down only those `eq` lookups (and `or`s of them, which the wrapper answers as a union of
+//! `eq` queries), so the fallback paths are exercised whatever the backend can do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::collections::{BTreeSet, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use scim_core::schema::ResourceSchema;
+use scim_core::sort::{SortOrder, SortSpec};
+use scim_core::{CompValue, CompareOp, Filter, Resource, builtin};
+use serde_json::{Value, json};
+
+use super::planner::{PlannerLimits, execute};
+use super::unique::UniquenessPolicy;
+use super::{
+    GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
+    StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource,
+};
+use crate::tenant::TenantId;
+
+/// Expands to one `#[test]` per case of [`storage::suite`](crate::storage::suite), each
+/// running the case on a fresh backend made by `$make` (an expression, evaluated inside an
+/// `async` block, so `make().await` works).
+///
+/// ```ignore
+/// scim_server::backend_suite!(scim_server::storage::memory::MemoryStorage::new());
+/// ```
+#[macro_export]
+macro_rules! backend_suite {
+    ($make:expr) => {
+        $crate::backend_suite!(@cases ($make)
+            create_get_round_trip
+            get_unknown_is_not_found
+            create_with_taken_id_is_id_taken
+            replace_bumps_version
+            replace_with_wrong_version_changes_nothing
+            replace_unknown_is_not_found
+            delete_then_get_is_not_found
+            delete_with_wrong_version_keeps_resource
+            uniqueness_on_create_is_case_insensitive
+            uniqueness_on_replace
+            uniqueness_released_after_delete
+            uniqueness_released_after_replace
+            uniqueness_is_per_tenant_and_resource_type
+            concurrent_creates_of_one_user_name
+            external_id_unique_per_type
+            group_display_name_unique
+            tenant_isolation
+            query_user_name_eq_pushdown
+            query_no_match_is_empty_page
+            query_all_offset_paging
+            query_all_cursor_paging_survives_deletes
+            pushdown_is_exact
+            planner_fallback_mixed_filters
+            planner_unsupported_filter
+            planner_residual_compile_error
+            planner_too_many
+            planner_offset_paging_counts_after_filter
+            planner_cursor_paging_survives_deletes
+            planner_sort
+            planner_rejects_foreign_cursor
+            members_create_with_members
+            members_add_is_idempotent
+            members_remove
+            members_replace
+            get_without_members_has_no_members
+            groups_of_lists_direct_groups
+            delete_user_removes_it_from_groups
+            delete_group_releases_its_members
+            modify_members_unknown_group_is_not_found
+            modify_members_wrong_version
+        );
+    };
+    (@cases ($make:expr) $($case:ident)*) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::storage::suite::block_on(async {
+                    let storage = $make;
+                    $crate::storage::suite::$case(storage).await;
+                });
+            }
+        )*
+    };
+}
+
+/// Runs a future to completion on a fresh multi-thread tokio runtime (used by
+/// [`backend_suite!`]).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixtures
+
+fn tenant(name: &str) -> TenantId {
+    TenantId::new(name).unwrap()
+}
+
+fn users() -> ResourceSchema {
+    builtin::user_resource_schema()
+}
+
+fn groups() -> ResourceSchema {
+    builtin::group_resource_schema()
+}
+
+fn filter(s: &str) -> Filter {
+    s.parse()
+        .unwrap_or_else(|e| panic!("suite filter {s:?} must parse: {e:?}"))
+}
+
+/// A User JSON with `id`, `userName` and the extra attributes of `extra` (an object).
+fn user_json(id: &str, user_name: &str, extra: Value) -> Resource {
+    let mut v = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "id": id,
+        "userName": user_name,
+        "meta": {"resourceType": "User", "created": "2024-01-01T00:00:00Z",
+                 "lastModified": "2024-01-01T00:00:00Z"}
+    });
+    if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    Resource::from_value(v).unwrap()
+}
+
+fn new_resource(
+    schema: &ResourceSchema,
+    id: &str,
+    resource: Resource,
+    members: Vec<Member>,
+) -> NewResource {
+    let unique = UniquenessPolicy::for_schema(schema).keys(schema, &resource);
+    NewResource {
+        id: id.to_string(),
+        resource,
+        members,
+        unique,
+    }
+}
+
+fn new_user(id: &str, user_name: &str, extra: Value) -> NewResource {
+    new_resource(&users(), id, user_json(id, user_name, extra), vec![])
+}
+
+fn group_json(id: &str, display_name: &str) -> Resource {
+    Resource::from_value(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "id": id,
+        "displayName": display_name,
+        "meta": {"resourceType": "Group", "created": "2024-01-01T00:00:00Z",
+                 "lastModified": "2024-01-01T00:00:00Z"}
+    }))
+    .unwrap()
+}
+
+fn new_group(id: &str, display_name: &str, members: &[&str]) -> NewResource {
+    let members = members
+        .iter()
+        .map(|m| Member {
+            value: (*m).to_string(),
+            kind: Some("User".into()),
+            display: None,
+        })
+        .collect();
+    new_resource(&groups(), id, group_json(id, display_name), members)
+}
+
+fn replacement(schema: &ResourceSchema, resource: Resource) -> Replacement {
+    let unique = UniquenessPolicy::for_schema(schema).keys(schema, &resource);
+    Replacement {
+        resource,
+        members: None,
+        unique,
+    }
+}
+
+fn offset(offset: u64, limit: u64) -> StoragePage {
+    StoragePage::Offset { offset, limit }
+}
+
+fn ids(page: &QueryPage) -> Vec<String> {
+    page.resources.iter().map(|r| r.id.clone()).collect()
+}
+
+fn id_set(page: &QueryPage) -> BTreeSet<String> {
+    page.resources.iter().map(|r| r.id.clone()).collect()
+}
+
+/// The `members[].value`s of a resource loaded with members, sorted.
+fn member_values(r: &StoredResource) -> Vec<String> {
+    let mut v: Vec<String> = r
+        .resource
+        .get("members")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn expect_kind<T: std::fmt::Debug>(
+    r: Result<T, StorageError>,
+    kind: &StorageErrorKind,
+    what: &str,
+) {
+    match r {
+        Ok(v) => panic!("{what}: expected {kind:?}, got Ok({v:?})"),
+        Err(e) => assert_eq!(e.kind(), kind, "{what}: {}", e.message()),
+    }
+}
+
+fn is_uniqueness_on(r: &Result<StoredResource, StorageError>, attribute: &str) -> bool {
+    matches!(r, Err(e) if matches!(e.kind(), StorageErrorKind::Uniqueness { attribute: a } if a == attribute))
+}
+
+async fn query_filter<S: Storage + ?Sized>(
+    s: &S,
+    t: &TenantId,
+    schema: &ResourceSchema,
+    f: &Filter,
+) -> QueryPage {
+    assert!(
+        s.can_filter(schema, f),
+        "the suite requires pushdown of `{f}` (eq on a unique attribute or id)"
+    );
+    s.query(
+        Scope::new(t, schema),
+        StorageQuery {
+            filter: Some(f),
+            sort: None,
+            page: &offset(0, 100),
+            load: Load::WITHOUT_MEMBERS,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// CRUD and versions
+
+/// Create then get: same JSON, version 1 (RFC 7644 §3.3, §3.14 versions for ETags).
+pub async fn create_get_round_trip<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let new = new_user(
+        "u1",
+        "bjensen",
+        json!({"title": "Tour Guide", "emails": [{"value": "bjensen@example.com", "type": "work"}]}),
+    );
+    let created = s
+        .create(Scope::new(&t, &schema), new.clone())
+        .await
+        .unwrap();
+    assert_eq!(created.id, "u1");
+    assert_eq!(created.version, 1);
+    assert_eq!(created.resource, new.resource);
+    let got = s
+        .get(Scope::new(&t, &schema), "u1", Load::ALL)
+        .await
+        .unwrap();
+    assert_eq!(got.version, 1);
+    assert_eq!(got.id, "u1");
+    assert_eq!(got.resource, new.resource);
+}
+
+/// An unknown id is `NotFound` (404), in an empty and in a populated store.
+pub async fn get_unknown_is_not_found<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    expect_kind(
+        s.get(Scope::new(&t, &schema), "nope", Load::ALL).await,
+        &StorageErrorKind::NotFound,
+        "get in an empty store",
+    );
+    s.create(Scope::new(&t, &schema), new_user("u1", "a", json!({})))
+        .await
+        .unwrap();
+    expect_kind(
+        s.get(Scope::new(&t, &schema), "nope", Load::WITHOUT_MEMBERS)
+            .await,
+        &StorageErrorKind::NotFound,
+        "get of an unknown id",
+    );
+}
+
+/// A second create with the same id is `IdTaken` and leaves the first untouched.
+pub async fn create_with_taken_id_is_id_taken<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    s.create(Scope::new(&t, &schema), new_user("u1", "a", json!({})))
+        .await
+        .unwrap();
+    expect_kind(
+        s.create(Scope::new(&t, &schema), new_user("u1", "b", json!({})))
+            .await,
+        &StorageErrorKind::IdTaken,
+        "create with a taken id",
+    );
+    let got = s
+        .get(Scope::new(&t, &schema), "u1", Load::ALL)
+        .await
+        .unwrap();
+    assert_eq!(got.resource.get("userName"), Some(&json!("a")));
+    // The rejected create claimed nothing: "b" is still free.
+    s.create(Scope::new(&t, &schema), new_user("u2", "b", json!({})))
+        .await
+        .unwrap();
+}
+
+/// Replace bumps the version by one each time and stores the new JSON.
+pub async fn replace_bumps_version<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let sc = Scope::new(&t, &schema);
+    s.create(sc, new_user("u1", "a", json!({}))).await.unwrap();
+    let r1 = s
+        .replace(
+            sc,
+            "u1",
+            replacement(&schema, user_json("u1", "a", json!({"title": "x"}))),
+            Some(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r1.version, 2);
+    let r2 = s
+        .replace(
+            sc,
+            "u1",
+            replacement(&schema, user_json("u1", "a", json!({"title": "y"}))),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r2.version, 3);
+    let got = s.get(sc, "u1", Load::ALL).await.unwrap();
+    assert_eq!(got.version, 3);
+    assert_eq!(got.resource.get("title"), Some(&json!("y")));
+}
+
+/// Replace with a stale `expected_version` is `VersionMismatch { current }` and writes
+/// nothing (RFC 7644 §3.14: 412 Precondition Failed).
+pub async fn replace_with_wrong_version_changes_nothing<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let sc = Scope::new(&t, &schema);
+    s.create(sc, new_user("u1", "a", json!({}))).await.unwrap();
+    s.replace(
+        sc,
+        "u1",
+        replacement(&schema, user_json("u1", "a", json!({"title": "v2"}))),
+        Some(1),
+    )
+    .await
+    .unwrap();
+    expect_kind(
+        s.replace(
+            sc,
+            "u1",
+            replacement(&schema, user_json("u1", "renamed", json!({"title": "v3"}))),
+            Some(1),
+        )
+        .await,
+        &StorageErrorKind::VersionMismatch { current: 2 },
+        "replace with a stale version",
+    );
+    let got = s.get(sc, "u1", Load::ALL).await.unwrap();
+    assert_eq!(got.version, 2);
+    assert_eq!(got.resource.get("title"), Some(&json!("v2")));
+    assert_eq!(got.resource.get("userName"), Some(&json!("a")));
+    // The failed replace did not claim "renamed", nor release "a".
+    s.create(sc, new_user("u2", "renamed", json!({})))
+        .await
+        .unwrap();
+    assert!(is_uniqueness_on(
+        &s.create(sc, new_user("u3", "A", json!({}))).await,
+        "userName"
+    ));
+}
+
+/// Replace of an unknown id is `NotFound`.
+pub async fn replace_unknown_is_not_found<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    expect_kind(
+        s.replace(
+            Scope::new(&t, &schema),
+            "nope",
+            replacement(&schema, user_json("nope", "a", json!({}))),
+            None,
+        )
+        .await,
+        &StorageErrorKind::NotFound,
+        "replace of an unknown id",
+    );
+}
+
+/// Delete, then get is `NotFound`; a second delete is `NotFound` too.
+pub async fn delete_then_get_is_not_found<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let sc = Scope::new(&t, &schema);
+    s.create(sc, new_user("u1", "a", json!({}))).await.unwrap();
+    s.create(sc, new_user("u2", "b", json!({}))).await.unwrap();
+    s.delete(sc, "u1", Some(1)).await.unwrap();
+    expect_kind(
+        s.get(sc, "u1", Load::ALL).await,
+        &StorageErrorKind::NotFound,
+        "get after delete",
+    );
+    expect_kind(
+        s.delete(sc, "u1", None).await,
+        &StorageErrorKind::NotFound,
+        "second delete",
+    );
+    assert_eq!(s.get(sc, "u2", Load::ALL).await.unwrap().version, 1);
+}
+
+/// Delete with a stale version is `VersionMismatch` and the resource stays.
+pub async fn delete_with_wrong_version_keeps_resource<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let sc = Scope::new(&t, &schema);
+    s.create(sc, new_user("u1", "a", json!({}))).await.unwrap();
+    expect_kind(
+        s.delete(sc, "u1", Some(7)).await,
+        &StorageErrorKind::VersionMismatch { current: 1 },
+        "delete with a wrong version",
+    );
+    assert_eq!(s.get(sc, "u1", Load::ALL).await.unwrap().version, 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Uniqueness
+
+/// RFC 7643 §4.1.1: userName is caseExact=false with uniqueness server, so `BJensen` and
+/// `bjensen` collide: 409 `uniqueness` on `userName`.
+pub async fn uniqueness_on_create_is_case_insensitive<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let sc = Scope::new(&t, &schema);
+    s.create(sc, new_user("u1", "BJensen", json!({})))
+        .await
+        .unwrap();
+    let r = s.create(sc, new_user("u2", "bjensen", json!({}))).await;
+    assert!(is_uniqueness_on(&r, "userName"), "{r:?}");
+    expect_kind(
+        s.get(sc, "u2", Load::ALL).await,
+        &StorageErrorKind::NotFound,
+        "rejected create wrote nothing",
+    );
+}
+
+/// A replace taking another resource's value is `Uniqueness` and changes nothing.
+pub async fn uniqueness_on_replace<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let sc = Scope::new(&t, &schema);
+    s.create(sc, new_user("u1", "alice", json!({})))
+        .await
+        .unwrap();
+    s.create(sc, new_user("u2", "bob", json!({})))
+        .await
+        .unwrap();
+    let r = s
+        .replace(
+            sc,
+            "u2",
+            replacement(&schema, user_json("u2", "ALICE", json!({}))),
+            None,
+        )
+        .await;
+    assert!(is_uniqueness_on(&r, "userName"), "{r:?}");
+    let got = s.get(sc, "u2", Load::ALL).await.unwrap();
+    assert_eq!(got.version, 1);
+    assert_eq!(got.resource.get("userName"), Some(&json!("bob")));
+    // Replacing a resource with its own (differently cased) value is not a conflict.
+    let same = s
+        .replace(
+            sc,
+            "u1",
+            replacement(&schema, user_json("u1", "Alice", json!({}))),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(same.version, 2);
+}
+
+/// A deleted resource's unique values are free again.
+pub async fn uniqueness_released_after_delete<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let sc = Scope::new(&t, &schema);
+    s.create(sc, new_user("u1", "alice", json!({"externalId": "E1"})))
+        .await
+        .unwrap();
+    s.delete(sc, "u1", None).await.unwrap();
+    let again = s
+        .create(sc, new_user("u2", "Alice", json!({"externalId": "E1"})))
+        .await
+        .unwrap();
+    assert_eq!(again.version, 1);
+}
+
+/// A replace that changes a unique value releases the old one.
+pub async fn uniqueness_released_after_replace<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let sc = Scope::new(&t, &schema);
+    s.create(sc, new_user("u1", "alice", json!({})))
+        .await
+        .unwrap();
+    s.replace(
+        sc,
+        "u1",
+        replacement(&schema, user_json("u1", "alicia", json!({}))),
+        None,
+    )
+    .await
+    .unwrap();
+    s.create(sc, new_user("u2", "alice", json!({})))
+        .await
+        .unwrap();
+    let r = s.create(sc, new_user("u3", "ALICIA", json!({}))).await;
+    assert!(is_uniqueness_on(&r, "userName"), "{r:?}");
+}
+
+/// Uniqueness holds within one tenant and resource type only (RFC 7643 §2.2 "unique
+/// within the context of the current SCIM endpoint (or tenancy)").
+pub async fn uniqueness_is_per_tenant_and_resource_type<S: Storage>(s: S) {
+    let (t1, t2) = (tenant("t1"), tenant("t2"));
+    let (us, gs) = (users(), groups());
+    s.create(
+        Scope::new(&t1, &us),
+        new_user("u1", "x", json!({"externalId": "E"})),
+    )
+    .await
+    .unwrap();
+    s.create(
+        Scope::new(&t2, &us),
+        new_user("u1", "x", json!({"externalId": "E"})),
+    )
+    .await
+    .unwrap();
+    // Same externalId on a Group of the same tenant: another resource type.
+    let mut g = new_group("g1", "x", &[]);
+    g.resource
+        .as_map_mut()
+        .insert("externalId".into(), json!("E"));
+    g.unique = UniquenessPolicy::for_schema(&gs).keys(&gs, &g.resource);
+    s.create(Scope::new(&t1, &gs), g).await.unwrap();
+}
+
+/// 20 concurrent creates of one userName: exactly one succeeds, the others are `Uniqueness`.
+pub async fn concurrent_creates_of_one_user_name<S: Storage>(s: S) {
+    let s = Arc::new(s);
+    let t = tenant("t1");
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let s = Arc::clone(&s);
+        let t = t.clone();
+        tasks.push(tokio::spawn(async move {
+            let schema = users();
+            s.create(
+                Scope::new(&t, &schema),
+                new_user(
+                    &format!("u{i}"),
+                    if i % 2 == 0 { "Race" } else { "RACE" },
+                    json!({}),
+                ),
+            )
+            .await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => assert!(
+                matches!(e.kind(), StorageErrorKind::Uniqueness { attribute } if attribute == "userName"),
+                "{e:?}"
+            ),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one concurrent create must win");
+    let schema = users();
+    let page = query_filter(&*s, &t, &schema, &filter(r#"userName eq "race""#)).await;
+    assert_eq!(page.total_results, 1);
+    assert_eq!(page.resources.len(), 1);
+}
+
+/// externalId is unique per resource type (case-exact: `E1` and `e1` differ).
+pub async fn external_id_unique_per_type<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let sc = Scope::new(&t, &schema);
+    s.create(sc, new_user("u1", "a", json!({"externalId": "E1"})))
+        .await
+        .unwrap();
+    let r = s
+        .create(sc, new_user("u2", "b", json!({"externalId": "E1"})))
+        .await;
+    assert!(is_uniqueness_on(&r, "externalId"), "{r:?}");
+    s.create(sc, new_user("u3", "c", json!({"externalId": "e1"})))
+        .await
+        .unwrap();
+}
+
+/// Group displayName is unique per tenant, case-insensitively (Entra and Okta match groups on
+/// it).
+pub async fn group_display_name_unique<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = groups();
+    let sc = Scope::new(&t, &schema);
+    s.create(sc, new_group("g1", "Admins", &[])).await.unwrap();
+    let r = s.create(sc, new_group("g2", "admins", &[])).await;
+    assert!(is_uniqueness_on(&r, "displayName"), "{r:?}");
+}
+
+/// Tenants never see each other: get, query, replace, delete, members and groups_of.
+pub async fn tenant_isolation<S: Storage>(s: S) {
+    let (t1, t2) = (tenant("t1"), tenant("t2"));
+    let (us, gs) = (users(), groups());
+    s.create(Scope::new(&t1, &us), new_user("u1", "a", json!({})))
+        .await
+        .unwrap();
+    s.create(Scope::new(&t1, &gs), new_group("g1", "G", &["u1"]))
+        .await
+        .unwrap();
+    let s2 = Scope::new(&t2, &us);
+    expect_kind(
+        s.get(s2, "u1", Load::ALL).await,
+        &StorageErrorKind::NotFound,
+        "get across tenants",
+    );
+    expect_kind(
+        s.delete(s2, "u1", None).await,
+        &StorageErrorKind::NotFound,
+        "delete across tenants",
+    );
+    expect_kind(
+        s.replace(
+            s2,
+            "u1",
+            replacement(&us, user_json("u1", "z", json!({}))),
+            None,
+        )
+        .await,
+        &StorageErrorKind::NotFound,
+        "replace across tenants",
+    );
+    expect_kind(
+        s.modify_members(
+            Scope::new(&t2, &gs),
+            "g1",
+            MembersChange::Add(vec![Member::new("u9")]),
+            None,
+        )
+        .await,
+        &StorageErrorKind::NotFound,
+        "modify_members across tenants",
+    );
+    let page = query_filter(&s, &t2, &us, &filter(r#"userName eq "a""#)).await;
+    assert_eq!(page.total_results, 0);
+    let all = s
+        .query(
+            s2,
+            StorageQuery {
+                filter: None,
+                sort: None,
+                page: &offset(0, 10),
+                load: Load::ALL,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.total_results, 0);
+    assert!(all.resources.is_empty());
+    assert!(s.groups_of(&t2, "u1").await.unwrap().is_empty());
+    // t1 is intact.
+    assert_eq!(
+        s.get(Scope::new(&t1, &us), "u1", Load::ALL)
+            .await
+            .unwrap()
+            .version,
+        1
+    );
+    assert_eq!(s.groups_of(&t1, "u1").await.unwrap().len(), 1);
+    // And the same userName is free in t2.
+    s.create(s2, new_user("u1", "A", json!({}))).await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// Queries answered by the backend
+
+/// `userName eq "..."` is pushed down and finds exactly the one user, case-insensitively.
+pub async fn query_user_name_eq_pushdown<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let sc = Scope::new(&t, &schema);
+    for (id, name) in [("u1", "alice"), ("u2", "BJensen"), ("u3", "carol")] {
+        s.create(
+            sc,
+            new_user(id, name, json!({"externalId": format!("X-{id}")})),
+        )
+        .await
+        .unwrap();
+    }
+    let page = query_filter(&s, &t, &schema, &filter(r#"userName eq "bjensen""#)).await;
+    assert_eq!(ids(&page), ["u2"]);
+    assert_eq!(page.total_results, 1);
+    let page = query_filter(&s, &t, &schema, &filter(r#"externalId eq "X-u3""#)).await;
+    assert_eq!(ids(&page), ["u3"]);
+    let page = query_filter(&s, &t, &schema, &filter(r#"id eq "u1""#)).await;
+    assert_eq!(ids(&page), ["u1"]);
+    let g = groups();
+    s.create(Scope::new(&t, &g), new_group("g1", "Admins", &[]))
+        .await
+        .unwrap();
+    let page = query_filter(&s, &t, &g, &filter(r#"displayName eq "ADMINS""#)).await;
+    assert_eq!(ids(&page), ["g1"]);
+}
+
+/// Entra's Test Connection: `userName eq "<random guid>"` is an empty page with
+/// totalResults 0, never an error (DESIGN.md §3).
+pub async fn query_no_match_is_empty_page<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let f = filter(r#"userName eq "5a0c6d2e-6f0b-4a43-9a7b-4b2b5c3c0e11""#);
+    let page = query_filter(&s, &t, &schema, &f).await;
+    assert_eq!(
+        page,
+        QueryPage {
+            resources: vec![],
+            total_results: 0,
+            next_cursor: None
+        }
+    );
+    s.create(Scope::new(&t, &schema), new_user("u1", "a", json!({})))
+        .await
+        .unwrap();
+    let page = query_filter(&s, &t, &schema, &f).await;
+    assert_eq!(page.total_results, 0);
+    assert!(page.resources.is_empty());
+}
+
+/// No filter: every resource of the scope, offset-paged in a stable order; totalResults
+/// is the number of all resources.
+pub async fn query_all_offset_paging<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let sc = Scope::new(&t, &schema);
+    for i in 0..7 {
+        s.create(sc, new_user(&format!("u{i}"), &format!("n{i}"), json!({})))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    for start in [0, 3, 6] {
+        let page = s
+            .query(
+                sc,
+                StorageQuery {
+                    filter: None,
+                    sort: None,
+                    page: &offset(start, 3),
+                    load: Load::ALL,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.total_results, 7);
+        seen.extend(ids(&page));
+    }
+    assert_eq!(seen.len(), 7);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 7);
+    let beyond = s
+        .query(
+            sc,
+            StorageQuery {
+                filter: None,
+                sort: None,
+                page: &offset(50, 3),
+                load: Load::ALL,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(beyond.resources.is_empty());
+    assert_eq!(beyond.total_results, 7);
+}
+
+async fn walk_cursor<F, Fut>(
+    mut next: F,
+    limit: u64,
+    mut between: impl AsyncFnMut(usize),
+) -> Vec<String>
+where
+    F: FnMut(Option<String>, u64) -> Fut,
+    Fut: Future<Output = QueryPage>,
+{
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    for round in 0..100 {
+        let page = next(cursor.take(), limit).await;
+        assert!(page.resources.len() as u64 <= limit);
+        seen.extend(ids(&page));
+        match page.next_cursor {
+            Some(c) => {
+                assert!(
+                    scim_core::messages::is_unreserved(&c),
+                    "cursor {c:?} must be URL-safe (RFC 9865)"
+                );
+                cursor = Some(c);
+                between(round).await;
+            }
+            None => return seen,
+        }
+    }
+    panic!("cursor walk did not end");
+}
+
+/// RFC 9865 cursor paging by the backend itself (no filter): resources deleted between pages
+/// do not make the walk skip or repeat survivors (DESIGN.md §4: "no cursors, so a long
+/// startIndex walk during deletes skips users").
+pub async fn query_all_cursor_paging_survives_deletes<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let sc = Scope::new(&t, &schema);
+    for i in 0..10 {
+        s.create(
+            sc,
+            new_user(&format!("u{i:02}"), &format!("n{i}"), json!({})),
+        )
+        .await
+        .unwrap();
+    }
+    let deleted: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let seen = walk_cursor(
+        |after, limit| {
+            let s = &s;
+            async move {
+                let page = StoragePage::Cursor { after, limit };
+                s.query(
+                    sc,
+                    StorageQuery {
+                        filter: None,
+                        sort: None,
+                        page: &page,
+                        load: Load::ALL,
+                    },
+                )
+                .await
+                .unwrap()
+            }
+        },
+        3,
+        async |round| {
+            // After the first page: delete one returned and one not yet returned resource.
+            if round == 0 {
+                let page = s
+                    .query(
+                        sc,
+                        StorageQuery {
+                            filter: None,
+                            sort: None,
+                            page: &offset(0, 100),
+                            load: Load::ALL,
+                        },
+                    )
+                    .await
+                    .unwrap();
+                let all = ids(&page);
+                let victims = [all[0].clone(), all[6].clone()];
+                for v in &victims {
+                    s.delete(sc, v, None).await.unwrap();
+                }
+                deleted.lock().unwrap().extend(victims);
+            }
+        },
+    )
+    .await;
+    let deleted = deleted.into_inner().unwrap();
+    assert_eq!(deleted.len(), 2);
+    let mut expected: Vec<String> = (0..10).map(|i| format!("u{i:02}")).collect();
+    expected.retain(|id| id != &deleted[1]);
+    let mut got = seen.clone();
+    got.sort();
+    assert_eq!(
+        got, expected,
+        "every survivor exactly once (and the deleted-before-seen one never)"
+    );
+}
+
+/// Whatever the backend claims with `can_filter`, it answers exactly: the same resources
+/// and totalResults as scim-core's evaluator over every resource.
+pub async fn pushdown_is_exact<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let schema = users();
+    let sc = Scope::new(&t, &schema);
+    let people = [
+        (
+            "u1",
+            "bjensen",
+            json!({"externalId": "E1", "title": "Tour Guide", "active": true,
+            "name": {"familyName": "Jensen", "givenName": "Barbara"},
+            "emails": [{"value": "bjensen@example.com", "type": "work"}, {"value": "babs@jensen.org", "type": "home"}]}),
+        ),
+        (
+            "u2",
+            "JSmith",
+            json!({"externalId": "e1", "title": "Boss", "active": false,
+            "emails": [{"value": "JSMITH@example.com", "type": "work"}]}),
+        ),
+        (
+            "u3",
+            "alice",
+            json!({"title": "Boss", "name": {"familyName": "Liddell"}}),
+        ),
+        (
+            "u4",
+            "Bob",
+            json!({"externalId": "E4", "emails": [{"value": "bob@example.org"}]}),
+        ),
+        ("u5", "zed", json!({"active": true})),
+    ];
+    let mut all = Vec::new();
+    for (id, name, extra) in people {
+        let r = s.create(sc, new_user(id, name, extra)).await.unwrap();
+        all.push(r);
+    }
+    let filters = [
+        r#"userName eq "BJENSEN""#,
+        r#"userName eq "nobody""#,
+        r#"externalId eq "E1""#,
+        r#"externalId eq "e4""#,
+        r#"id eq "u3""#,
+        r#"id eq "U3""#,
+        r#"emails.value eq "jsmith@example.com""#,
+        r#"emails.value eq "BABS@JENSEN.ORG""#,
+        r#"emails eq "bob@example.org""#,
+        r#"title eq "Boss""#,
+        r#"title eq "boss""#,
+        r#"name.familyName eq "jensen""#,
+        r#"active eq true"#,
+        r#"userName sw "b""#,
+        r#"userName co "SMI""#,
+        r#"userName ew "ED""#,
+        r#"userName gt "c""#,
+        r#"title pr"#,
+        r#"not (title eq "Boss")"#,
+        r#"title ne "Boss""#,
+        r#"userName eq "alice" or userName eq "bob""#,
+        r#"userName eq "alice" or externalId eq "E1""#,
+        r#"(userName eq "alice" or userName eq "bob") and externalId eq "E4""#,
+        r#"userName eq "alice" and title eq "Boss""#,
+        r#"userName eq "bjensen" and externalId eq "e1""#,
+        r#"emails[type eq "work" and value co "example.com"]"#,
+        r#"emails.type eq "work""#,
+        r#"meta.resourceType eq "User""#,
+        r#"externalId pr"#,
+    ];
+    let mut pushed = 0;
+    for text in filters {
+        let f = filter(text);
+        if !s.can_filter(&schema, &f) {
+            continue;
+        }
+        pushed += 1;
+        let compiled = f.compile(&schema).unwrap();
+        let expected: BTreeSet<String> = all
+            .iter()
+            .filter(|r| compiled.matches(&r.resource))
+            .map(|r| r.id.clone())
+            .collect();
+        let page = s
+            .query(
+                sc,
+                StorageQuery {
+                    filter: Some(&f),
+                    sort: None,
+                    page: &offset(0, 100),
+                    load: Load::ALL,
+                },
+            )
+            .await
+            .unwrap_or_else(|e| {
+                panic!("`{text}` is claimed by can_filter but query failed: {e:?}")
+            });
+        assert_eq!(id_set(&page), expected, "pushdown of `{text}`");
+        assert_eq!(
+            page.total_results,
+            expected.len() as u64,
+            "totalResults of `{text}`"
+        );
+    }
+    assert!(
+        pushed >= 6,
+        "the eq lookups on userName, externalId and id must be pushed down"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The planner
+
+/// A wrapper that pushes down only `eq` on userName / externalId / displayName / id (what
+/// every backend must support) and `or`s of them, which it answers itself as the union of
+/// one backend query per `eq`. So the planner's fallback is exercised whatever the backend
+/// supports.
+struct EqOnly<S>(S);
+
+fn is_lookup_eq(schema: &ResourceSchema, f: &Filter) -> bool {
+    match f {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::String(_),
+        } => {
+            path.sub_attr.is_none()
+                && (["userName", "externalId", "id"]
+                    .iter()
+                    .any(|n| path.name.eq_ignore_ascii_case(n))
+                    || (schema.name() == "Group" && path.name.eq_ignore_ascii_case("displayName")))
+        }
+        _ => false,
+    }
+}
+
+fn or_leaves<'f>(schema: &ResourceSchema, f: &'f Filter, out: &mut Vec<&'f Filter>) -> bool {
+    match f {
+        Filter::Or(a, b) => or_leaves(schema, a, out) && or_leaves(schema, b, out),
+        other if is_lookup_eq(schema, other) => {
+            out.push(other);
+            true
+        }
+        _ => false,
+    }
+}
+
+#[async_trait]
+impl<S: Storage> Storage for EqOnly<S> {
+    fn can_filter(&self, schema: &ResourceSchema, filter: &Filter) -> bool {
+        or_leaves(schema, filter, &mut Vec::new())
+    }
+    async fn create(
+        &self,
+        scope: Scope<'_>,
+        new: NewResource,
+    ) -> Result<StoredResource, StorageError> {
+        self.0.create(scope, new).await
+    }
+    async fn get(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        load: Load,
+    ) -> Result<StoredResource, StorageError> {
+        self.0.get(scope, id, load).await
+    }
+    async fn replace(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        r: Replacement,
+        v: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        self.0.replace(scope, id, r, v).await
+    }
+    async fn delete(&self, scope: Scope<'_>, id: &str, v: Option<u64>) -> Result<(), StorageError> {
+        self.0.delete(scope, id, v).await
+    }
+    async fn query(
+        &self,
+        scope: Scope<'_>,
+        query: StorageQuery<'_>,
+    ) -> Result<QueryPage, StorageError> {
+        let Some(f) = query.filter else {
+            return self.0.query(scope, query).await;
+        };
+        assert!(query.sort.is_none(), "EqOnly never claims a sort");
+        let mut leaves = Vec::new();
+        assert!(
+            or_leaves(scope.schema, f, &mut leaves),
+            "the planner passed an unclaimed filter"
+        );
+        let mut out: Vec<StoredResource> = Vec::new();
+        for leaf in leaves {
+            let page = self
+                .0
+                .query(
+                    scope,
+                    StorageQuery {
+                        filter: Some(leaf),
+                        sort: None,
+                        page: &offset(0, 10),
+                        load: query.load,
+                    },
+                )
+                .await?;
+            for r in page.resources {
+                if !out.iter().any(|o| o.id == r.id) {
+                    out.push(r);
+                }
+            }
+        }
+        let total = out.len() as u64;
+        let StoragePage::Offset { offset, limit } = query.page else {
+            panic!("EqOnly answers offset pages only (a planner candidate query)");
+        };
+        Ok(QueryPage {
+            resources: out
+                .into_iter()
+                .skip(*offset as usize)
+                .take(*limit as usize)
+                .collect(),
+            total_results: total,
+            next_cursor: None,
+        })
+    }
+    async fn modify_members(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        c: MembersChange,
+        v: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        self.0.modify_members(scope, id, c, v).await
+    }
+    async fn groups_of(
+        &self,
+        tenant: &TenantId,
+        member_id: &str,
+    ) -> Result<Vec<GroupRef>, StorageError> {
+        self.0.groups_of(tenant, member_id).await
+    }
+}
+
+fn eq_only<S: Storage>(s: S) -> EqOnly<S> {
+    EqOnly(s)
+}
+
+/// Ten users for the planner cases: `u0`..`u9`, userName `user0`.., titles Boss on the even
+/// ones (except u8, without title), work emails on u0..u4.
+async fn planner_fixture<S: Storage>(s: &S, t: &TenantId) {
+    let schema = users();
+    for i in 0..10 {
+        let mut extra = json!({});
+        if i != 8 {
+            extra["title"] = json!(if i % 2 == 0 {
+                "Boss".to_string()
+            } else {
+                format!("Staff {}", 9 - i)
+            });
+        }
+        if i < 5 {
+            extra["emails"] = json!([{"value": format!("user{i}@example.com"), "type": "work"}]);
+        }
+        s.create(
+            Scope::new(t, &schema),
+            new_user(&format!("u{i}"), &format!("user{i}"), extra),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+fn all_users_or(n: usize) -> String {
+    (0..n)
+        .map(|i| format!(r#"userName eq "USER{i}""#))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+async fn plan<S: Storage>(
+    s: &S,
+    t: &TenantId,
+    f: Option<&str>,
+    sort: Option<&SortSpec>,
+    page: &StoragePage,
+    limits: &PlannerLimits,
+) -> Result<QueryPage, StorageError> {
+    let schema = users();
+    let f = f.map(filter);
+    execute(
+        s,
+        Scope::new(t, &schema),
+        f.as_ref(),
+        sort,
+        page,
+        Load::ALL,
+        limits,
+    )
+    .await
+}
+
+/// Mixed filters: an indexed clause selects candidates, the rest is evaluated in memory
+/// exactly (value filters, `not`, `sw`, `pr`).
+pub async fn planner_fallback_mixed_filters<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let s = eq_only(s);
+    planner_fixture(&s, &t).await;
+    let limits = PlannerLimits::default();
+    let cases: [(String, &[&str]); 6] = [
+        (r#"userName eq "user2" and title eq "boss""#.into(), &["u2"]),
+        (r#"userName eq "user3" and title eq "Boss""#.into(), &[]),
+        (
+            format!("({}) and title eq \"Boss\"", all_users_or(10)),
+            &["u0", "u2", "u4", "u6"],
+        ),
+        (
+            format!("({}) and not (title pr)", all_users_or(10)),
+            &["u8"],
+        ),
+        (
+            format!(
+                r#"({}) and emails[type eq "work" and value sw "USER1"] "#,
+                all_users_or(10)
+            ),
+            &["u1"],
+        ),
+        (
+            format!(
+                r#"title sw "staff" and ({}) and userName sw "user"  "#,
+                all_users_or(6)
+            ),
+            &["u1", "u3", "u5"],
+        ),
+    ];
+    for (f, expected) in cases {
+        let page = plan(&s, &t, Some(&f), None, &offset(0, 100), &limits)
+            .await
+            .unwrap();
+        assert_eq!(ids(&page), expected, "{f}");
+        assert_eq!(page.total_results, expected.len() as u64, "{f}");
+    }
+}
+
+/// No clause the backend can evaluate: 400 `invalidFilter`, never a scan. An `or` with one
+/// unsupported branch is unsupported as a whole.
+pub async fn planner_unsupported_filter<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let s = eq_only(s);
+    planner_fixture(&s, &t).await;
+    let limits = PlannerLimits::default();
+    for f in [
+        r#"title eq "Boss""#,
+        r#"userName sw "user""#,
+        r#"title eq "Boss" or userName eq "user1""#,
+        r#"not (userName eq "user1")"#,
+        r#"emails[value eq "user1@example.com"]"#,
+    ] {
+        expect_kind(
+            plan(&s, &t, Some(f), None, &offset(0, 10), &limits).await,
+            &StorageErrorKind::UnsupportedFilter,
+            f,
+        );
+    }
+}
+
+/// The in-memory part names an unknown attribute or compares wrongly (RFC 7644 §3.4.2.2:
+/// gt on a boolean SHALL be 400 invalidFilter): `UnsupportedFilter`.
+pub async fn planner_residual_compile_error<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let s = eq_only(s);
+    planner_fixture(&s, &t).await;
+    let limits = PlannerLimits::default();
+    for f in [
+        r#"userName eq "user1" and nosuchattribute eq "x""#,
+        r#"userName eq "user1" and active gt true"#,
+    ] {
+        expect_kind(
+            plan(&s, &t, Some(f), None, &offset(0, 10), &limits).await,
+            &StorageErrorKind::UnsupportedFilter,
+            f,
+        );
+    }
+}
+
+/// More candidates than `max_candidates`: 400 `tooMany`; at the limit it is answered.
+pub async fn planner_too_many<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let s = eq_only(s);
+    planner_fixture(&s, &t).await;
+    let small = PlannerLimits {
+        max_candidates: 3,
+        max_page_size: 100,
+    };
+    let f = format!("({}) and title pr", all_users_or(4));
+    expect_kind(
+        plan(&s, &t, Some(&f), None, &offset(0, 10), &small).await,
+        &StorageErrorKind::TooMany,
+        &f,
+    );
+    let f3 = format!("({}) and title pr", all_users_or(3));
+    let page = plan(&s, &t, Some(&f3), None, &offset(0, 10), &small)
+        .await
+        .unwrap();
+    assert_eq!(page.total_results, 3);
+    // A sort the backend cannot do, over all ten users, is bounded too.
+    let sort = SortSpec::new(scim_core::AttrPath::new("title"), SortOrder::Ascending);
+    expect_kind(
+        plan(&s, &t, None, Some(&sort), &offset(0, 10), &small).await,
+        &StorageErrorKind::TooMany,
+        "sort",
+    );
+}
+
+/// Offset paging in the fallback: totalResults counts matches after the in-memory filter,
+/// pages slice the filtered, ordered matches.
+pub async fn planner_offset_paging_counts_after_filter<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let s = eq_only(s);
+    planner_fixture(&s, &t).await;
+    let limits = PlannerLimits {
+        max_candidates: 100,
+        max_page_size: 2,
+    };
+    let f = format!("({}) and title pr", all_users_or(10)); // 9 matches (u8 has no title)
+    let mut seen = Vec::new();
+    for start in [0, 2, 4, 6, 8] {
+        // limit 5 is capped at max_page_size 2
+        let page = plan(&s, &t, Some(&f), None, &offset(start, 5), &limits)
+            .await
+            .unwrap();
+        assert_eq!(page.total_results, 9);
+        assert!(page.resources.len() <= 2);
+        seen.extend(ids(&page));
+    }
+    assert_eq!(seen, ["u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u9"]);
+}
+
+/// Cursors the planner issues walk every match exactly once while resources are deleted
+/// between pages (RFC 9865), with and without a sort.
+pub async fn planner_cursor_paging_survives_deletes<S: Storage>(s: S) {
+    let backend = eq_only(s);
+    // One tenant per round, so each round starts empty.
+    for (t, sort) in [
+        (tenant("t1"), None),
+        (
+            tenant("t2"),
+            Some(SortSpec::new(
+                scim_core::AttrPath::new("title"),
+                SortOrder::Descending,
+            )),
+        ),
+    ] {
+        planner_fixture(&backend, &t).await;
+        let schema = users();
+        let f = format!("({}) and userName pr", all_users_or(10)); // evaluated in memory
+        let limits = PlannerLimits::default();
+        let deleted: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        let first = plan(
+            &backend,
+            &t,
+            Some(&f),
+            sort.as_ref(),
+            &offset(0, 100),
+            &limits,
+        )
+        .await
+        .unwrap();
+        let order = ids(&first);
+        let seen = walk_cursor(
+            |after, limit| {
+                let backend = &backend;
+                let (t, f, sort) = (&t, &f, &sort);
+                async move {
+                    plan(
+                        backend,
+                        t,
+                        Some(f),
+                        sort.as_ref(),
+                        &StoragePage::Cursor { after, limit },
+                        &limits,
+                    )
+                    .await
+                    .unwrap()
+                }
+            },
+            3,
+            async |round| {
+                if round == 0 {
+                    // One already returned, one not yet returned.
+                    for v in [order[1].clone(), order[7].clone()] {
+                        backend
+                            .delete(Scope::new(&t, &schema), &v, None)
+                            .await
+                            .unwrap();
+                        deleted.lock().unwrap().push(v);
+                    }
+                }
+            },
+        )
+        .await;
+        let deleted = deleted.into_inner().unwrap();
+        let expected: Vec<String> = order
+            .iter()
+            .filter(|id| **id != deleted[1])
+            .cloned()
+            .collect();
+        assert_eq!(seen, expected, "sort {sort:?}");
+    }
+}
+
+/// The planner sorts what the backend cannot (RFC 7644 §3.4.2.3): missing values last when
+/// ascending, first when descending; case-insensitive for caseExact=false.
+pub async fn planner_sort<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let s = eq_only(s);
+    planner_fixture(&s, &t).await;
+    let limits = PlannerLimits::default();
+    let f = all_users_or(10);
+    let by_title = |order| SortSpec::new(scim_core::AttrPath::new("title"), order);
+    // Titles: Boss (u0,u2,u4,u6), "Staff 8" u1, "Staff 6" u3, "Staff 4" u5, "Staff 2" u7,
+    // "Staff 0" u9, none u8. Ties break by id.
+    let asc = plan(
+        &s,
+        &t,
+        Some(&f),
+        Some(&by_title(SortOrder::Ascending)),
+        &offset(0, 100),
+        &limits,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ids(&asc),
+        ["u0", "u2", "u4", "u6", "u9", "u7", "u5", "u3", "u1", "u8"]
+    );
+    let desc = plan(
+        &s,
+        &t,
+        Some(&f),
+        Some(&by_title(SortOrder::Descending)),
+        &offset(0, 100),
+        &limits,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ids(&desc),
+        ["u8", "u1", "u3", "u5", "u7", "u9", "u0", "u2", "u4", "u6"]
+    );
+    let by_name = SortSpec::new(scim_core::AttrPath::new("userName"), SortOrder::Descending);
+    let page = plan(
+        &s,
+        &t,
+        Some(&all_users_or(3)),
+        Some(&by_name),
+        &offset(1, 1),
+        &limits,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&page), ["u1"]);
+    assert_eq!(page.total_results, 3);
+}
+
+/// A cursor the planner did not issue for this query is 400 `invalidCursor`.
+pub async fn planner_rejects_foreign_cursor<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let s = eq_only(s);
+    planner_fixture(&s, &t).await;
+    let limits = PlannerLimits::default();
+    let f = format!("({}) and userName pr", all_users_or(10));
+    let first = plan(
+        &s,
+        &t,
+        Some(&f),
+        None,
+        &StoragePage::Cursor {
+            after: None,
+            limit: 2,
+        },
+        &limits,
+    )
+    .await
+    .unwrap();
+    let cursor = first.next_cursor.expect("a next cursor");
+    let other = format!("({}) and userName pr", all_users_or(9));
+    expect_kind(
+        plan(
+            &s,
+            &t,
+            Some(&other),
+            None,
+            &StoragePage::Cursor {
+                after: Some(cursor),
+                limit: 2,
+            },
+            &limits,
+        )
+        .await,
+        &StorageErrorKind::InvalidCursor,
+        "a cursor of another query",
+    );
+    expect_kind(
+        plan(
+            &s,
+            &t,
+            Some(&f),
+            None,
+            &StoragePage::Cursor {
+                after: Some("p1.garbage".into()),
+                limit: 2,
+            },
+            &limits,
+        )
+        .await,
+        &StorageErrorKind::InvalidCursor,
+        "a forged cursor",
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Membership
+
+async fn users_and_group<S: Storage>(s: &S, t: &TenantId, members: &[&str]) -> StoredResource {
+    let us = users();
+    for (id, name) in [("u1", "alice"), ("u2", "bob"), ("u3", "carol")] {
+        s.create(Scope::new(t, &us), new_user(id, name, json!({})))
+            .await
+            .unwrap();
+    }
+    let gs = groups();
+    s.create(Scope::new(t, &gs), new_group("g1", "Group One", members))
+        .await
+        .unwrap()
+}
+
+/// A group created with members returns them with `Load::ALL` as `{"value", "type"}`
+/// objects (RFC 7643 §4.2).
+pub async fn members_create_with_members<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let created = users_and_group(&s, &t, &["u1", "u2"]).await;
+    assert_eq!(created.version, 1);
+    let gs = groups();
+    let g = s.get(Scope::new(&t, &gs), "g1", Load::ALL).await.unwrap();
+    assert_eq!(member_values(&g), ["u1", "u2"]);
+    let members = g.resource.get("members").and_then(Value::as_array).unwrap();
+    assert!(
+        members
+            .iter()
+            .all(|m| m.get("type") == Some(&json!("User"))),
+        "{members:?}"
+    );
+    assert_eq!(g.resource.get("displayName"), Some(&json!("Group One")));
+}
+
+/// Adding members bumps the version; adding a present member again adds no duplicate.
+pub async fn members_add_is_idempotent<S: Storage>(s: S) {
+    let t = tenant("t1");
+    users_and_group(&s, &t, &["u1"]).await;
+    let gs = groups();
+    let sc = Scope::new(&t, &gs);
+    let r = s
+        .modify_members(
+            sc,
+            "g1",
+            MembersChange::Add(vec![Member::new("u2")]),
+            Some(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.version, 2);
+    assert!(
+        r.resource.get("members").is_none(),
+        "modify_members returns the group without members"
+    );
+    let r = s
+        .modify_members(
+            sc,
+            "g1",
+            MembersChange::Add(vec![Member::new("u2"), Member::new("u1")]),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(r.version >= 2);
+    let g = s.get(sc, "g1", Load::ALL).await.unwrap();
+    assert_eq!(member_values(&g), ["u1", "u2"]);
+}
+
+/// Removing one member leaves the others (DESIGN.md §4: "PATCH remove of one member dropping
+/// all"); absent ids are ignored.
+pub async fn members_remove<S: Storage>(s: S) {
+    let t = tenant("t1");
+    users_and_group(&s, &t, &["u1", "u2", "u3"]).await;
+    let gs = groups();
+    let sc = Scope::new(&t, &gs);
+    let r = s
+        .modify_members(
+            sc,
+            "g1",
+            MembersChange::Remove(vec!["u2".into(), "nobody".into()]),
+            Some(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.version, 2);
+    let g = s.get(sc, "g1", Load::ALL).await.unwrap();
+    assert_eq!(member_values(&g), ["u1", "u3"]);
+    assert!(s.groups_of(&t, "u2").await.unwrap().is_empty());
+}
+
+/// Replace swaps the whole membership, via `modify_members` and via `replace`.
+pub async fn members_replace<S: Storage>(s: S) {
+    let t = tenant("t1");
+    users_and_group(&s, &t, &["u1", "u2"]).await;
+    let gs = groups();
+    let sc = Scope::new(&t, &gs);
+    s.modify_members(
+        sc,
+        "g1",
+        MembersChange::Replace(vec![Member::new("u3"), Member::new("u2")]),
+        None,
+    )
+    .await
+    .unwrap();
+    let g = s.get(sc, "g1", Load::ALL).await.unwrap();
+    assert_eq!(member_values(&g), ["u2", "u3"]);
+    assert_eq!(g.version, 2);
+    assert!(s.groups_of(&t, "u1").await.unwrap().is_empty());
+    let mut r = replacement(&gs, group_json("g1", "Renamed"));
+    r.members = Some(vec![Member::new("u1")]);
+    let replaced = s.replace(sc, "g1", r, Some(2)).await.unwrap();
+    assert_eq!(replaced.version, 3);
+    let g = s.get(sc, "g1", Load::ALL).await.unwrap();
+    assert_eq!(member_values(&g), ["u1"]);
+    assert_eq!(g.resource.get("displayName"), Some(&json!("Renamed")));
+    // A replace with `members: None` keeps the membership.
+    s.replace(sc, "g1", replacement(&gs, group_json("g1", "Again")), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        member_values(&s.get(sc, "g1", Load::ALL).await.unwrap()),
+        ["u1"]
+    );
+    s.modify_members(sc, "g1", MembersChange::Replace(vec![]), None)
+        .await
+        .unwrap();
+    assert!(member_values(&s.get(sc, "g1", Load::ALL).await.unwrap()).is_empty());
+}
+
+/// `Load::WITHOUT_MEMBERS` (excludedAttributes=members) returns no `members`, in get and
+/// query.
+pub async fn get_without_members_has_no_members<S: Storage>(s: S) {
+    let t = tenant("t1");
+    users_and_group(&s, &t, &["u1", "u2"]).await;
+    let gs = groups();
+    let sc = Scope::new(&t, &gs);
+    let g = s.get(sc, "g1", Load::WITHOUT_MEMBERS).await.unwrap();
+    assert!(g.resource.get("members").is_none());
+    assert_eq!(g.version, 1);
+    let f = filter(r#"displayName eq "group one""#);
+    assert!(s.can_filter(&gs, &f));
+    let page = s
+        .query(
+            sc,
+            StorageQuery {
+                filter: Some(&f),
+                sort: None,
+                page: &offset(0, 10),
+                load: Load::WITHOUT_MEMBERS,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), ["g1"]);
+    assert!(page.resources[0].resource.get("members").is_none());
+    let page = s
+        .query(
+            sc,
+            StorageQuery {
+                filter: Some(&f),
+                sort: None,
+                page: &offset(0, 10),
+                load: Load::ALL,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(member_values(&page.resources[0]), ["u1", "u2"]);
+}
+
+/// `groups_of` lists the direct groups of a member with their displayName (the computed
+/// `User.groups`, RFC 7643 §4.1.2).
+pub async fn groups_of_lists_direct_groups<S: Storage>(s: S) {
+    let t = tenant("t1");
+    users_and_group(&s, &t, &["u1", "u2"]).await;
+    let gs = groups();
+    s.create(Scope::new(&t, &gs), new_group("g2", "Group Two", &["u1"]))
+        .await
+        .unwrap();
+    let mut of_u1 = s.groups_of(&t, "u1").await.unwrap();
+    of_u1.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(
+        of_u1,
+        [
+            GroupRef {
+                id: "g1".into(),
+                resource_type: "Group".into(),
+                display: Some("Group One".into())
+            },
+            GroupRef {
+                id: "g2".into(),
+                resource_type: "Group".into(),
+                display: Some("Group Two".into())
+            },
+        ]
+    );
+    assert_eq!(s.groups_of(&t, "u2").await.unwrap().len(), 1);
+    assert!(s.groups_of(&t, "u3").await.unwrap().is_empty());
+}
+
+/// Deleting a user removes it from every group and bumps those groups' versions.
+pub async fn delete_user_removes_it_from_groups<S: Storage>(s: S) {
+    let t = tenant("t1");
+    users_and_group(&s, &t, &["u1", "u2"]).await;
+    let (us, gs) = (users(), groups());
+    s.create(Scope::new(&t, &gs), new_group("g2", "Group Two", &["u2"]))
+        .await
+        .unwrap();
+    s.delete(Scope::new(&t, &us), "u1", None).await.unwrap();
+    let g1 = s.get(Scope::new(&t, &gs), "g1", Load::ALL).await.unwrap();
+    assert_eq!(member_values(&g1), ["u2"]);
+    assert_eq!(
+        g1.version, 2,
+        "the group changed, so its version (ETag) must too"
+    );
+    let g2 = s.get(Scope::new(&t, &gs), "g2", Load::ALL).await.unwrap();
+    assert_eq!(g2.version, 1, "a group without the user is untouched");
+    assert!(s.groups_of(&t, "u1").await.unwrap().is_empty());
+}
+
+/// Deleting a group drops its membership: its former members belong to no group.
+pub async fn delete_group_releases_its_members<S: Storage>(s: S) {
+    let t = tenant("t1");
+    users_and_group(&s, &t, &["u1", "u2"]).await;
+    let gs = groups();
+    s.delete(Scope::new(&t, &gs), "g1", Some(1)).await.unwrap();
+    assert!(s.groups_of(&t, "u1").await.unwrap().is_empty());
+    // Recreating it starts empty, at version 1.
+    let again = s
+        .create(Scope::new(&t, &gs), new_group("g1", "Group One", &[]))
+        .await
+        .unwrap();
+    assert_eq!(again.version, 1);
+    assert!(member_values(&s.get(Scope::new(&t, &gs), "g1", Load::ALL).await.unwrap()).is_empty());
+}
+
+/// `modify_members` on an unknown group is `NotFound`.
+pub async fn modify_members_unknown_group_is_not_found<S: Storage>(s: S) {
+    let t = tenant("t1");
+    let gs = groups();
+    expect_kind(
+        s.modify_members(
+            Scope::new(&t, &gs),
+            "nope",
+            MembersChange::Add(vec![Member::new("u1")]),
+            None,
+        )
+        .await,
+        &StorageErrorKind::NotFound,
+        "modify_members on an unknown group",
+    );
+}
+
+/// `modify_members` with a stale version is `VersionMismatch` and changes nothing.
+pub async fn modify_members_wrong_version<S: Storage>(s: S) {
+    let t = tenant("t1");
+    users_and_group(&s, &t, &["u1"]).await;
+    let gs = groups();
+    let sc = Scope::new(&t, &gs);
+    expect_kind(
+        s.modify_members(
+            sc,
+            "g1",
+            MembersChange::Add(vec![Member::new("u2")]),
+            Some(5),
+        )
+        .await,
+        &StorageErrorKind::VersionMismatch { current: 1 },
+        "modify_members with a stale version",
+    );
+    let g = s.get(sc, "g1", Load::ALL).await.unwrap();
+    assert_eq!(member_values(&g), ["u1"]);
+    assert_eq!(g.version, 1);
+}
