@@ -1,15 +1,53 @@
 //! # scim-server
 //!
-//! An embeddable SCIM 2.0 server (RFC 7644) built on [`scim_core`]: a storage abstraction with
-//! filter pushdown, tenant scoping, optimistic concurrency and store-enforced uniqueness, with
-//! in-memory and SQLite backends.
+//! An embeddable SCIM 2.0 server (RFC 7644) built on [`scim_core`]:
+//!
+//! - [`ScimServer`] is a `tower::Service<http::Request<B>>` for any `http_body::Body`: serve it
+//!   with hyper, nest it in axum, or call it directly in tests. Errors are SCIM error responses
+//!   (RFC 7644 §3.12), never service errors ([`server`]).
+//! - [`storage`]: the [`Storage`](storage::Storage) trait (tenant-scoped, versioned,
+//!   uniqueness enforced by the store, membership kept apart so one member costs O(1)), a query
+//!   [`planner`](storage::planner) that pushes filters down and evaluates the rest over a bounded
+//!   candidate set, and the backends: [`memory`](storage::memory) and `sqlite` (the embedded
+//!   default), one Cargo feature each.
+//! - [`auth`]: the [`Authenticator`](auth::Authenticator) trait, bearer tokens kept only as
+//!   hashes, and closures; [`tenant`] and [`server::TenantResolver`] for multi-tenancy.
+//! - [`provisioning`]: hooks before (may refuse) and after every change.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use http_body_util::{BodyExt, Full};
+//! use scim_server::ScimServer;
+//! use scim_server::auth::BearerTokens;
+//! use scim_server::storage::memory::MemoryStorage;
+//! use tower::ServiceExt;
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let server = ScimServer::builder()
+//!     .storage(Arc::new(MemoryStorage::new()))
+//!     .authenticator(BearerTokens::single("a-long-generated-secret-token").unwrap())
+//!     .build()
+//!     .unwrap();
+//!
+//! // Entra ID's "Test Connection": a filter that matches nothing is 200 with an empty list.
+//! let request = http::Request::get("/Users?filter=userName%20eq%20%22f1d2e3%22")
+//!     .header("Authorization", "Bearer a-long-generated-secret-token")
+//!     .body(Full::new(bytes::Bytes::new()))
+//!     .unwrap();
+//! let response = server.oneshot(request).await.unwrap();
+//! assert_eq!(response.status(), 200);
+//! let body = response.into_body().collect().await.unwrap().to_bytes();
+//! let list: serde_json::Value = serde_json::from_slice(&body).unwrap();
+//! assert_eq!(list["totalResults"], 0);
+//! # });
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod storage;
-pub mod tenant;
 pub mod auth;
 pub mod provisioning;
 pub mod server;
+pub mod storage;
+pub mod tenant;
 
 pub use server::ScimServer;
