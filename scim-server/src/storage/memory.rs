@@ -3,19 +3,31 @@
 //! [`MemoryStorage`] keeps every tenant's resources in process memory, with:
 //! - per tenant and resource type: the resources by id (JSON without members, version,
 //!   creation sequence), the creation order (`BTreeMap<seq, id>`, the default order and the
-//!   position of cursors), the claimed [`UniqueKey`]s, and secondary indexes for `eq`
-//!   pushdown on `id`, every unique attribute (`userName`, `externalId`, Group
-//!   `displayName`) and `emails.value`, keyed by the normalised value (lower-cased unless the
-//!   attribute is caseExact, as RFC 7644 §3.4.2.2 compares);
+//!   position of cursors), the claimed [`UniqueKey`]s, and ordered secondary indexes on
+//!   `id`, every unique string attribute (`userName`, `externalId`, Group `displayName`) and
+//!   `emails.value`: per attribute a `BTreeMap` from the normalised value (lower-cased char
+//!   by char unless the attribute is caseExact, exactly as scim-core's filter evaluator
+//!   compares, RFC 7644 §3.4.2.2) to the ids holding it;
 //! - group members in a hash map per group, plus a reverse index member → groups per
 //!   tenant, so adding or removing one member, `groups_of` and deleting a member cost
 //!   O(1) in the size of the groups involved.
 //!
 //! One `RwLock` per tenant guards that tenant's data; it is held only for the in-memory
 //! operation, never across an `.await`, so uniqueness checks and writes are one atomic step.
-//! Tenants never share data. `can_filter` says yes to `eq` (string value) on the indexed
-//! attributes and to `and` / `or` of such filters, which the backend answers by intersecting
-//! and uniting index entries; everything else is left to the [planner](super::planner).
+//! Tenants never share data.
+//!
+//! `can_filter` says yes to exactly what the ordered indexes answer without looking at any
+//! resource (RFC 7644 §3.4.2.2, Table 3), on an indexed attribute with a string operand:
+//! - `eq`: one key;
+//! - `sw`: the keys in `[operand, …)` that start with the operand (a contiguous range,
+//!   since byte order on UTF-8 is code-point order);
+//! - `gt`, `ge`, `lt`, `le`: a key range; the evaluator orders strings by code point on the
+//!   same folded form, which is the order of the `BTreeMap`;
+//! - `pr`: every non-empty key, plus the ids holding a non-string non-empty value;
+//! - `and` (intersection) and `or` (union) of supported filters.
+//!
+//! `not`, `ne`, `co` and `ew` need a scan and are left to the [planner](super::planner),
+//! which evaluates them over the candidates an indexed clause selects.
 //!
 //! ```
 //! use scim_server::storage::memory::MemoryStorage;
@@ -34,13 +46,16 @@
 //! assert_eq!(stored.version, 1);
 //! let got = rt.block_on(storage.get(Scope::new(&tenant, &schema), "u1", Load::ALL)).unwrap();
 //! assert_eq!(got.resource.get("userName").unwrap(), "bjensen");
+//! let prefix: scim_core::Filter = r#"userName sw "BJ""#.parse().unwrap();
+//! assert!(storage.can_filter(&schema, &prefix)); // answered from the ordered index
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Bound;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
-use scim_core::schema::ResourceSchema;
+use scim_core::schema::{AttributeType, Mutability, ResourceSchema, Returned};
 use scim_core::sort::SortSpec;
 use scim_core::{AttrPath, CompValue, CompareOp, Filter, Resource};
 use serde_json::{Map, Value};
@@ -81,8 +96,27 @@ struct Shard {
     resources: HashMap<String, Entry>,
     order: BTreeMap<u64, String>,
     unique: HashMap<UniqueKey, String>,
-    /// indexed path (canonical, e.g. `emails.value`) → normalised value → ids.
-    index: HashMap<String, HashMap<String, BTreeSet<String>>>,
+    /// indexed path (canonical, e.g. `emails.value`) → its ordered index.
+    index: HashMap<String, Column>,
+}
+
+/// The ordered index of one attribute.
+#[derive(Default)]
+struct Column {
+    /// Normalised string value → the ids holding it.
+    by_value: BTreeMap<String, BTreeSet<String>>,
+    /// The ids holding a non-empty value that is not a string (a number, say), which `pr`
+    /// counts as present and no string comparison matches.
+    non_string: BTreeSet<String>,
+}
+
+/// One entry a resource puts in an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IndexValue {
+    /// A string value, normalised.
+    Str(String),
+    /// A non-empty value that is not a string.
+    NonString,
 }
 
 struct Entry {
@@ -90,83 +124,143 @@ struct Entry {
     version: u64,
     resource: Resource,
     unique: Vec<UniqueKey>,
-    index_keys: Vec<(String, String)>,
+    index_keys: Vec<(String, IndexValue)>,
     /// member id → (insertion number, member).
     members: HashMap<String, (u64, Member)>,
     next_member: u64,
 }
 
-/// An attribute the backend indexes for `eq` pushdown.
+/// An attribute the backend indexes.
 struct IndexSpec {
-    /// The canonical path (`userName`, `emails.value`).
+    /// The canonical path (`id`, `userName`, `emails.value`).
     key: String,
-    path: AttrPath,
+    /// Where the values are; `None` for `id`, whose value is the store's id.
+    path: Option<AttrPath>,
     case_exact: bool,
+    /// `returned: never` / `writeOnly`: the evaluator allows only `eq` / `ne` (and `pr`).
+    eq_only: bool,
 }
 
-/// The indexed attributes of a resource type: the unique ones and `emails.value`.
+/// Only string-like attributes are indexed: their filters compare the (folded) text, which
+/// the index orders the same way. Binary (always compared exactly, never ordered), dateTime
+/// (compared chronologically), numbers and booleans are left to the planner.
+fn indexable(t: AttributeType) -> bool {
+    matches!(t, AttributeType::String | AttributeType::Reference)
+}
+
+fn spec_of(key: String, path: Option<AttrPath>, a: &scim_core::schema::Attribute) -> IndexSpec {
+    IndexSpec {
+        key,
+        path,
+        case_exact: a.case_exact,
+        eq_only: a.returned == Returned::Never || a.mutability == Mutability::WriteOnly,
+    }
+}
+
+/// The indexed attributes of a resource type: `id`, the unique ones and `emails.value`.
 fn index_specs(schema: &ResourceSchema) -> Vec<IndexSpec> {
     let mut specs = Vec::new();
+    if let Some(r) = schema.resolve(&AttrPath::new("id")) {
+        if !r.in_extension && !r.attribute.multi_valued && indexable(r.attribute.attr_type) {
+            specs.push(spec_of("id".into(), None, r.attribute));
+        }
+    }
     for path in UniquenessPolicy::for_schema(schema).attributes() {
         if let Some(r) = schema.resolve(path) {
-            if r.in_extension || r.attribute.multi_valued {
+            if r.in_extension
+                || r.attribute.multi_valued
+                || !indexable(r.attribute.attr_type)
+                || specs.iter().any(|s| s.key == r.attribute.name)
+            {
                 continue;
             }
-            specs.push(IndexSpec {
-                key: r.attribute.name.clone(),
-                path: AttrPath::new(r.attribute.name.clone()),
-                case_exact: r.attribute.case_exact,
-            });
+            let name = r.attribute.name.clone();
+            specs.push(spec_of(
+                name.clone(),
+                Some(AttrPath::new(name)),
+                r.attribute,
+            ));
         }
     }
     let emails = AttrPath::with_sub("emails", "value");
     if let Some(r) = schema.resolve(&emails) {
-        if !r.in_extension {
-            if let Some(sub) = r.sub_attribute {
-                specs.push(IndexSpec {
-                    key: format!("{}.{}", r.attribute.name, sub.name),
-                    path: AttrPath::with_sub(r.attribute.name.clone(), sub.name.clone()),
-                    case_exact: sub.case_exact,
-                });
+        if let (false, Some(sub)) = (r.in_extension, r.sub_attribute) {
+            if indexable(sub.attr_type) {
+                specs.push(spec_of(
+                    format!("{}.{}", r.attribute.name, sub.name),
+                    Some(AttrPath::with_sub(
+                        r.attribute.name.clone(),
+                        sub.name.clone(),
+                    )),
+                    sub,
+                ));
             }
         }
     }
     specs
 }
 
-/// What an `eq` filter looks up: `Id(value)` or `Index(key, normalised value)`.
-enum Lookup {
-    Id(String),
-    Index(String, String),
+/// What one supported leaf filter reads from the index of the attribute `key`.
+#[derive(Debug, PartialEq, Eq)]
+enum Probe {
+    /// `eq`, `sw`, `gt`, `ge`, `lt` or `le` with the normalised operand.
+    Compare {
+        key: String,
+        op: CompareOp,
+        operand: String,
+    },
+    /// `pr`.
+    Present { key: String },
 }
 
-fn lookup_of(schema: &ResourceSchema, filter: &Filter) -> Option<Lookup> {
-    let Filter::Compare {
-        path,
-        op: CompareOp::Eq,
-        value: CompValue::String(value),
-    } = filter
-    else {
-        return None;
+/// The index probe answering `filter` exactly, if there is one.
+fn probe_of(schema: &ResourceSchema, filter: &Filter) -> Option<Probe> {
+    let find = |path: &AttrPath| -> Option<IndexSpec> {
+        let r = schema.resolve(path)?;
+        if r.in_extension {
+            return None;
+        }
+        let key = match r.sub_attribute {
+            Some(sub) => format!("{}.{}", r.attribute.name, sub.name),
+            None => r.attribute.name.clone(),
+        };
+        index_specs(schema).into_iter().find(|s| s.key == key)
     };
-    let r = schema.resolve(path)?;
-    if r.in_extension {
-        return None;
+    match filter {
+        Filter::Present(path) => Some(Probe::Present {
+            key: find(path)?.key,
+        }),
+        Filter::Compare {
+            path,
+            op,
+            value: CompValue::String(value),
+        } => {
+            let ordered = matches!(
+                op,
+                CompareOp::Sw | CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+            );
+            if !(ordered || *op == CompareOp::Eq) {
+                return None;
+            }
+            let spec = find(path)?;
+            if ordered && spec.eq_only {
+                return None;
+            }
+            Some(Probe::Compare {
+                operand: index_norm(value, spec.case_exact),
+                key: spec.key,
+                op: *op,
+            })
+        }
+        _ => None,
     }
-    if r.sub_attribute.is_none() && r.attribute.name == "id" && !r.attribute.multi_valued {
-        return Some(Lookup::Id(value.clone()));
-    }
-    let key = match r.sub_attribute {
-        Some(sub) => format!("{}.{}", r.attribute.name, sub.name),
-        None => r.attribute.name.clone(),
-    };
-    let spec = index_specs(schema).into_iter().find(|s| s.key == key)?;
-    Some(Lookup::Index(key, index_norm(value, spec.case_exact)))
 }
 
 /// The indexed form of a value: as is when caseExact, else lower-cased character by
-/// character, exactly as scim-core's filter evaluator compares (so pushdown answers what the
-/// evaluator would).
+/// character, exactly as scim-core's filter evaluator folds both the operand and the
+/// attribute value (so that pushdown answers what the evaluator would). Char-wise folding
+/// never produces context-dependent forms (a capital sigma always becomes `σ`, never `ς`),
+/// and `str` order on the folded forms is the evaluator's char-by-char order.
 fn index_norm(value: &str, case_exact: bool) -> String {
     if case_exact {
         value.to_string()
@@ -178,7 +272,19 @@ fn index_norm(value: &str, case_exact: bool) -> String {
 fn supported(schema: &ResourceSchema, filter: &Filter) -> bool {
     match filter {
         Filter::And(a, b) | Filter::Or(a, b) => supported(schema, a) && supported(schema, b),
-        other => lookup_of(schema, other).is_some(),
+        other => probe_of(schema, other).is_some(),
+    }
+}
+
+/// RFC 7644 §3.4.2.2 `pr` as scim-core's evaluator reads it: "a non-empty or non-null
+/// value, or ... a non-empty node for complex attributes".
+fn is_non_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(items) => items.iter().any(is_non_empty),
+        Value::Object(members) => members.values().any(is_non_empty),
+        Value::Bool(_) | Value::Number(_) => true,
     }
 }
 
@@ -229,15 +335,29 @@ impl Entry {
     }
 }
 
-fn index_keys(schema: &ResourceSchema, id: &str, resource: &Resource) -> Vec<(String, String)> {
-    let mut keys = vec![("id".to_string(), id.to_string())];
+/// The index entries of a resource: per indexed attribute, each distinct normalised string
+/// value and, once, [`IndexValue::NonString`] if it holds a non-empty non-string value. The
+/// values are read as the evaluator reads them (arrays flattened, nulls skipped).
+fn index_keys(schema: &ResourceSchema, id: &str, resource: &Resource) -> Vec<(String, IndexValue)> {
+    let mut keys = Vec::new();
+    let mut push = |k: (String, IndexValue)| {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    };
     for spec in index_specs(schema) {
-        for v in resource.values(schema, &spec.path) {
-            if let Value::String(s) = v {
-                let k = (spec.key.clone(), index_norm(s, spec.case_exact));
-                if !keys.contains(&k) {
-                    keys.push(k);
-                }
+        let Some(path) = &spec.path else {
+            push((spec.key, IndexValue::Str(index_norm(id, spec.case_exact))));
+            continue;
+        };
+        for v in resource.values(schema, path) {
+            match v {
+                Value::String(s) => push((
+                    spec.key.clone(),
+                    IndexValue::Str(index_norm(s, spec.case_exact)),
+                )),
+                other if is_non_empty(other) => push((spec.key.clone(), IndexValue::NonString)),
+                _ => {}
             }
         }
     }
@@ -245,31 +365,46 @@ fn index_keys(schema: &ResourceSchema, id: &str, resource: &Resource) -> Vec<(St
 }
 
 impl Shard {
-    fn add_index(&mut self, id: &str, keys: &[(String, String)]) {
+    fn add_index(&mut self, id: &str, keys: &[(String, IndexValue)]) {
         for (path, value) in keys {
-            self.index
-                .entry(path.clone())
-                .or_default()
-                .entry(value.clone())
-                .or_default()
-                .insert(id.to_string());
-        }
-    }
-
-    fn remove_index(&mut self, id: &str, keys: &[(String, String)]) {
-        for (path, value) in keys {
-            if let Some(values) = self.index.get_mut(path) {
-                if let Some(ids) = values.get_mut(value) {
-                    ids.remove(id);
-                    if ids.is_empty() {
-                        values.remove(value);
-                    }
+            let column = self.index.entry(path.clone()).or_default();
+            match value {
+                IndexValue::Str(v) => {
+                    column
+                        .by_value
+                        .entry(v.clone())
+                        .or_default()
+                        .insert(id.to_string());
+                }
+                IndexValue::NonString => {
+                    column.non_string.insert(id.to_string());
                 }
             }
         }
     }
 
-    /// The ids matching a supported filter.
+    fn remove_index(&mut self, id: &str, keys: &[(String, IndexValue)]) {
+        for (path, value) in keys {
+            let Some(column) = self.index.get_mut(path) else {
+                continue;
+            };
+            match value {
+                IndexValue::Str(v) => {
+                    if let Some(ids) = column.by_value.get_mut(v) {
+                        ids.remove(id);
+                        if ids.is_empty() {
+                            column.by_value.remove(v);
+                        }
+                    }
+                }
+                IndexValue::NonString => {
+                    column.non_string.remove(id);
+                }
+            }
+        }
+    }
+
+    /// The ids matching a supported filter, `None` for an unsupported one.
     fn eval(&self, schema: &ResourceSchema, filter: &Filter) -> Option<HashSet<String>> {
         match filter {
             Filter::And(a, b) => {
@@ -282,26 +417,58 @@ impl Shard {
                 a.extend(self.eval(schema, b)?);
                 Some(a)
             }
-            other => match lookup_of(schema, other)? {
-                Lookup::Id(id) => Some(
-                    self.resources
-                        .contains_key(&id)
-                        .then_some(id)
-                        .into_iter()
-                        .collect(),
-                ),
-                Lookup::Index(path, value) => Some(
-                    self.index
-                        .get(&path)
-                        .and_then(|m| m.get(&value))
+            other => Some(self.probe(&probe_of(schema, other)?)),
+        }
+    }
+
+    /// The ids an index probe selects, read from the index alone.
+    fn probe(&self, probe: &Probe) -> HashSet<String> {
+        let key = match probe {
+            Probe::Compare { key, .. } | Probe::Present { key } => key,
+        };
+        let Some(column) = self.index.get(key) else {
+            return HashSet::new();
+        };
+        let collect = |entries: &mut dyn Iterator<Item = (&String, &BTreeSet<String>)>| {
+            entries
+                .flat_map(|(_, ids)| ids.iter().cloned())
+                .collect::<HashSet<String>>()
+        };
+        match probe {
+            Probe::Present { .. } => {
+                let mut ids = collect(
+                    &mut column
+                        .by_value
+                        .range::<str, _>((Bound::Excluded(""), Bound::Unbounded)),
+                );
+                ids.extend(column.non_string.iter().cloned());
+                ids
+            }
+            Probe::Compare { op, operand, .. } => {
+                let o = operand.as_str();
+                let range =
+                    |lo: Bound<&str>, hi: Bound<&str>| column.by_value.range::<str, _>((lo, hi));
+                match op {
+                    CompareOp::Eq => column
+                        .by_value
+                        .get(o)
                         .map(|ids| ids.iter().cloned().collect())
                         .unwrap_or_default(),
-                ),
-            },
+                    CompareOp::Sw => collect(
+                        &mut range(Bound::Included(o), Bound::Unbounded)
+                            .take_while(|(k, _)| k.starts_with(o)),
+                    ),
+                    CompareOp::Gt => collect(&mut range(Bound::Excluded(o), Bound::Unbounded)),
+                    CompareOp::Ge => collect(&mut range(Bound::Included(o), Bound::Unbounded)),
+                    CompareOp::Lt => collect(&mut range(Bound::Unbounded, Bound::Excluded(o))),
+                    CompareOp::Le => collect(&mut range(Bound::Unbounded, Bound::Included(o))),
+                    // Never built by `probe_of`.
+                    CompareOp::Ne | CompareOp::Co | CompareOp::Ew => HashSet::new(),
+                }
+            }
         }
     }
 }
-
 impl TenantData {
     fn add_members(&mut self, rt: &str, group_id: &str, members: Vec<Member>) {
         let Some(entry) = self
@@ -833,15 +1000,41 @@ mod tests {
             r#"id eq "a""#,
             r#"emails.value eq "a@b""#,
             r#"userName eq "a" and (externalId eq "b" or id eq "c")"#,
+            r#"userName sw "a""#,
+            r#"userName SW "Ä""#,
+            r#"userName gt "a""#,
+            r#"userName ge "a""#,
+            r#"userName lt "a""#,
+            r#"userName le "a""#,
+            r#"userName pr"#,
+            r#"externalId sw "A""#,
+            r#"externalId pr"#,
+            r#"id sw "u""#,
+            r#"id gt "u""#,
+            r#"id pr"#,
+            r#"emails.value sw "a@""#,
+            r#"emails.value le "a@""#,
+            r#"emails.value pr"#,
+            r#"userName sw "a" and externalId pr"#,
+            r#"userName sw "a" or (emails.value gt "m" and id lt "x")"#,
         ] {
             assert!(s.can_filter(&users, &f(yes)), "{yes}");
         }
         for no in [
             r#"userName ne "a""#,
-            r#"userName sw "a""#,
+            r#"userName co "a""#,
+            r#"userName ew "a""#,
             r#"userName eq null"#,
-            r#"userName pr"#,
+            r#"userName gt 5"#,
+            r#"userName sw true"#,
+            r#"not (userName sw "a")"#,
+            r#"userName sw "a" and not (externalId pr)"#,
             r#"title eq "a""#,
+            r#"title pr"#,
+            r#"title sw "a""#,
+            r#"emails pr"#,
+            r#"emails sw "a""#,
+            r#"meta.created gt "2011-05-13T04:42:34Z""#,
             r#"displayName eq "a""#, // not unique for Users
             r#"emails.type eq "work""#,
             r#"emails[value eq "a@b"]"#,
@@ -852,6 +1045,9 @@ mod tests {
             assert!(!s.can_filter(&users, &f(no)), "{no}");
         }
         assert!(s.can_filter(&groups, &f(r#"displayName eq "Admins""#)));
+        assert!(s.can_filter(&groups, &f(r#"displayName sw "Ad""#)));
+        assert!(s.can_filter(&groups, &f(r#"displayName pr"#)));
+        assert!(!s.can_filter(&groups, &f(r#"displayName co "dm""#)));
         assert!(!s.can_filter(&groups, &f(r#"members.value eq "u1""#)));
         assert!(!s.can_sort(
             &users,
@@ -902,6 +1098,260 @@ mod tests {
                 let expected = filter.matches(&resource, &schema);
                 assert_eq!(r.total_results, u64::from(expected), "{q}");
             }
+        });
+    }
+
+    /// Users with mixed case, non-ASCII text (Ä/ä, ß, Greek sigma, the Kelvin sign, dotted
+    /// capital I, a character beyond the BMP, U+10FFFF), empty strings, nulls, a non-string
+    /// value and missing attributes.
+    fn tricky_users() -> Vec<(&'static str, Value)> {
+        vec![
+            (
+                "u1",
+                json!({"userName": "Ärger", "externalId": "Ä1",
+                          "emails": [{"value": "ÄRGER@Example.com"}, {"value": "second@x.org"}]}),
+            ),
+            (
+                "u2",
+                json!({"userName": "ärgerlich", "externalId": "ä1",
+                          "emails": [{"value": "aerger@example.com"}]}),
+            ),
+            ("u3", json!({"userName": "straße", "externalId": "STRASSE"})),
+            (
+                "u4",
+                json!({"userName": "STRASSE", "emails": [{"value": ""}]}),
+            ),
+            ("u5", json!({"userName": "ΟΔΟΣ", "externalId": ""})),
+            ("u6", json!({"userName": "οδος", "externalId": "οδος"})),
+            (
+                "u7",
+                json!({"userName": "", "emails": [{"value": null}, {"value": 42}]}),
+            ),
+            ("u8", json!({"emails": []})),
+            (
+                "u9",
+                json!({"userName": "bjensen", "emails": {"value": "Obj@X.org"}}),
+            ),
+            ("u10", json!({"userName": "BJensen2", "externalId": "b"})),
+            (
+                "u11",
+                json!({"userName": "\u{212A}elvin", "externalId": "\u{212A}"}),
+            ),
+            (
+                "u12",
+                json!({"userName": "kelvin2", "emails": [{"value": "k@x"}, {"value": "K@X"}]}),
+            ),
+            ("u13", json!({"userName": "İstanbul"})),
+            (
+                "u14",
+                json!({"userName": "a\u{10FFFF}x", "externalId": "a\u{10FFFF}"}),
+            ),
+            ("u15", json!({"userName": "𝔸bc", "externalId": "𝔸"})),
+            ("u16", json!({"userName": null, "externalId": null})),
+        ]
+    }
+
+    const OPERANDS: &[&str] = &[
+        "",
+        "a",
+        "A",
+        "ä",
+        "Ä",
+        "ÄR",
+        "är",
+        "ärger",
+        "b",
+        "BJ",
+        "bjensen",
+        "k",
+        "K",
+        "\u{212A}",
+        "kelvin",
+        "str",
+        "STRA",
+        "straß",
+        "STRASS",
+        "strasse",
+        "ο",
+        "οδοσ",
+        "ΟΔΟΣ",
+        "οδος",
+        "i",
+        "i\u{307}",
+        "İ",
+        "z",
+        "a\u{10FFFF}",
+        "\u{10FFFF}",
+        "𝔸",
+        "u1",
+        "U1",
+        "u10",
+        "second@",
+        "k@x",
+        "obj@x.org",
+        "@",
+    ];
+
+    /// Every filter the test claims is pushed down and compares with the evaluator.
+    fn pushed_filters() -> Vec<Filter> {
+        let mut out = Vec::new();
+        for path in ["userName", "externalId", "emails.value", "id"] {
+            let ap: AttrPath = match path.split_once('.') {
+                Some((a, b)) => AttrPath::with_sub(a, b),
+                None => AttrPath::new(path),
+            };
+            out.push(Filter::Present(ap.clone()));
+            for op in [
+                CompareOp::Eq,
+                CompareOp::Sw,
+                CompareOp::Gt,
+                CompareOp::Ge,
+                CompareOp::Lt,
+                CompareOp::Le,
+            ] {
+                for operand in OPERANDS {
+                    out.push(Filter::Compare {
+                        path: ap.clone(),
+                        op,
+                        value: CompValue::String((*operand).to_string()),
+                    });
+                }
+            }
+        }
+        for text in [
+            r#"userName sw "str" and externalId pr"#,
+            r#"userName sw "ä" or emails.value sw "aer""#,
+            r#"(userName ge "b" and userName lt "o") or id eq "u7""#,
+            r#"emails.value pr and not_a_leaf eq "x""#,
+        ] {
+            out.push(f(text));
+        }
+        out
+    }
+
+    /// Queries every filter of [`pushed_filters`] and compares the ids with what
+    /// `Filter::matches` says over `all`.
+    async fn assert_pushdown_matches_evaluator(
+        s: &MemoryStorage,
+        t: &TenantId,
+        schema: &ResourceSchema,
+        all: &[StoredResource],
+    ) {
+        let mut claimed = 0;
+        for filter in pushed_filters() {
+            let must = !filter.to_string().contains("not_a_leaf");
+            assert_eq!(s.can_filter(schema, &filter), must, "can_filter `{filter}`");
+            if !must {
+                continue;
+            }
+            claimed += 1;
+            let expected: BTreeSet<String> = all
+                .iter()
+                .filter(|r| filter.matches(&r.resource, schema))
+                .map(|r| r.id.clone())
+                .collect();
+            let page = StoragePage::Offset {
+                offset: 0,
+                limit: 1000,
+            };
+            let got = s
+                .query(
+                    Scope::new(t, schema),
+                    StorageQuery {
+                        filter: Some(&filter),
+                        sort: None,
+                        page: &page,
+                        load: Load::ALL,
+                    },
+                )
+                .await
+                .unwrap();
+            let ids: BTreeSet<String> = got.resources.iter().map(|r| r.id.clone()).collect();
+            assert_eq!(ids, expected, "`{filter}`");
+            assert_eq!(got.total_results, expected.len() as u64, "`{filter}`");
+        }
+        assert!(claimed > 900, "{claimed}");
+    }
+
+    #[test]
+    fn ordered_pushdown_matches_the_evaluator() {
+        let s = MemoryStorage::new();
+        let t = TenantId::default_tenant();
+        let schema = builtin::user_resource_schema();
+        rt().block_on(async {
+            let mut all = Vec::new();
+            for (id, mut v) in tricky_users() {
+                v["id"] = json!(id);
+                all.push(
+                    s.create(Scope::new(&t, &schema), user(id, v))
+                        .await
+                        .unwrap(),
+                );
+            }
+            // Spot checks of the folding, independent of the evaluator.
+            let ids = |q: &str| {
+                let filter = f(q);
+                let page = StoragePage::Offset {
+                    offset: 0,
+                    limit: 100,
+                };
+                let s = s.clone();
+                let (t, schema) = (t.clone(), schema.clone());
+                async move {
+                    s.query(
+                        Scope::new(&t, &schema),
+                        StorageQuery {
+                            filter: Some(&filter),
+                            sort: None,
+                            page: &page,
+                            load: Load::ALL,
+                        },
+                    )
+                    .await
+                    .unwrap()
+                    .resources
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect::<BTreeSet<_>>()
+                }
+            };
+            let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+            assert_eq!(ids(r#"userName sw "ÄR""#).await, set(&["u1", "u2"]));
+            assert_eq!(ids(r#"userName sw "STRAß""#).await, set(&["u3"]));
+            assert_eq!(ids(r#"userName sw "STRASS""#).await, set(&["u4"]));
+            // Char-wise folding: Σ → σ, so "ΟΔΟΣ" is "οδοσ", not "οδος".
+            assert_eq!(ids(r#"userName eq "οδοσ""#).await, set(&["u5"]));
+            assert_eq!(ids(r#"userName sw "ΟΔΟς""#).await, set(&["u6"]));
+            assert_eq!(ids(r#"userName sw "a""#).await, set(&["u14"]));
+            assert_eq!(ids(r#"externalId sw "ä""#).await, set(&["u2"])); // caseExact
+            assert_eq!(ids(r#"userName pr"#).await.len(), 13); // not "", null or missing
+            assert!(ids(r#"emails.value pr"#).await.contains("u7")); // 42 is present
+            assert!(!ids(r#"emails.value pr"#).await.contains("u4")); // "" is not
+            assert_pushdown_matches_evaluator(&s, &t, &schema, &all).await;
+
+            // The indexes follow replacements and deletions.
+            let replaced = s
+                .replace(
+                    Scope::new(&t, &schema),
+                    "u3",
+                    Replacement {
+                        resource: Resource::from_value(
+                            json!({"id": "u3", "userName": "Zürich", "emails": [{"value": 7}]}),
+                        )
+                        .unwrap(),
+                        members: None,
+                        unique: vec![],
+                    },
+                    None,
+                )
+                .await
+                .unwrap();
+            s.delete(Scope::new(&t, &schema), "u1", None).await.unwrap();
+            all.retain(|r| r.id != "u1" && r.id != "u3");
+            all.push(replaced);
+            assert_eq!(ids(r#"userName sw "ÄR""#).await, set(&["u2"]));
+            assert_eq!(ids(r#"userName sw "zü""#).await, set(&["u3"]));
+            assert_pushdown_matches_evaluator(&s, &t, &schema, &all).await;
         });
     }
 

@@ -1,0 +1,997 @@
+//! The SQLite backend: one database file in WAL mode, the embedded default.
+//!
+//! ```
+//! use scim_core::{Filter, Resource, builtin};
+//! use scim_server::storage::sqlite::SqliteStorage;
+//! use scim_server::storage::unique::UniquenessPolicy;
+//! use scim_server::storage::{Load, NewResource, Scope, Storage, StoragePage, StorageQuery};
+//! use scim_server::tenant::TenantId;
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! // A server opens a file: `SqliteStorage::open("scim.db")?`.
+//! let storage = SqliteStorage::open_in_memory()?;
+//! let (tenant, schema) = (TenantId::default_tenant(), builtin::user_resource_schema());
+//! let scope = Scope::new(&tenant, &schema);
+//!
+//! let user = Resource::from_value(serde_json::json!({"id": "2819c223", "userName": "bjensen"}))
+//!     .unwrap();
+//! let unique = UniquenessPolicy::for_schema(&schema).keys(&schema, &user);
+//! let new = NewResource { id: "2819c223".into(), resource: user, members: vec![], unique };
+//! assert_eq!(storage.create(scope, new).await?.version, 1);
+//!
+//! // userName is caseExact=false (RFC 7643 §4.1.1); the lookup is an index range scan.
+//! let filter: Filter = r#"userName eq "BJensen""#.parse().unwrap();
+//! assert!(storage.can_filter(&schema, &filter));
+//! let page = StoragePage::Offset { offset: 0, limit: 10 };
+//! let query = StorageQuery { filter: Some(&filter), sort: None, page: &page, load: Load::ALL };
+//! let found = storage.query(scope, query).await?;
+//! assert_eq!(found.total_results, 1);
+//! assert_eq!(found.resources[0].id, "2819c223");
+//! # Ok::<(), scim_server::storage::StorageError>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Design
+//! - **Tables** (see the migration in `schema.rs`): `resources` (one row per resource, keyed
+//!   by an autoincrement `seq` that is the creation order), `unique_values` (uniqueness is a
+//!   primary key, so the database enforces it across connections and processes),
+//!   `attr_index` (the values of the indexed attributes `id`, `externalId`, `userName`,
+//!   `displayName` and `emails.value`, normalised as the filter evaluator compares them) and
+//!   `members` (one row per member). Every write is one `BEGIN IMMEDIATE` transaction over
+//!   all of them, with the `expected_version` check inside it.
+//! - **Filters** over the indexed attributes (`eq`, `sw`, `gt`, `ge`, `lt`, `le`, `pr`, and
+//!   `and` / `or` of those) are pushed down as index range scans combined with `INTERSECT` /
+//!   `UNION`; everything else goes to the planner (`can_filter` is false).
+//! - **Paging**: default order by `seq`; offset paging with `LIMIT`/`OFFSET` and a
+//!   `COUNT(*)` over the same condition in the same read transaction; cursors are keysets on
+//!   `seq` (they stay correct while resources are created or deleted between pages).
+//! - **Membership**: adding or removing one member is one indexed row plus a version bump
+//!   (O(log n)); reading a resource without members never touches the `members` table.
+//! - **Connections**: one writer connection behind a mutex and a small pool of read-only
+//!   connections, all used from `tokio::task::spawn_blocking`. `journal_mode=WAL`,
+//!   `synchronous=NORMAL` (committed writes survive a process crash; `FULL` would also make
+//!   them survive a power failure, at one fsync per commit), `foreign_keys=ON`, a busy
+//!   timeout of 10 s.
+//!
+//! The indexed values are derived from the resource type's schema at write time; changing
+//! the `caseExact` characteristic of an indexed attribute requires rewriting the resources.
+
+mod filter_sql;
+mod pool;
+mod schema;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{
+    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
+};
+use scim_core::filter::Filter;
+use scim_core::resource::remove_ci;
+use scim_core::schema::ResourceSchema;
+use scim_core::sort::SortSpec;
+use scim_core::{AttrPath, Resource};
+use serde_json::{Map, Value};
+
+use self::filter_sql::{IndexedPath, SetSql, index_rows, indexed_paths, translate};
+use self::pool::{Readers, lock};
+use super::{
+    GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
+    StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
+};
+use crate::tenant::TenantId;
+
+/// Maps a rusqlite error to a backend error (the message is for logs only).
+pub(crate) fn backend_err(e: rusqlite::Error) -> StorageError {
+    StorageError::backend(format!("sqlite: {e}"))
+}
+
+/// Is this a UNIQUE or PRIMARY KEY constraint violation?
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => {
+            f.code == ErrorCode::ConstraintViolation
+                && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+        }
+        _ => false,
+    }
+}
+
+/// The SQLite storage backend. Cloning is cheap (the connections are shared).
+///
+/// Several handles (in one process or in several) may open the same file; uniqueness,
+/// versions and every write stay consistent across them, since the database enforces them.
+#[derive(Clone)]
+pub struct SqliteStorage {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Mutex<Connection>,
+    /// `None` for an in-memory database, whose only connection is the writer.
+    readers: Option<Readers>,
+}
+
+impl std::fmt::Debug for SqliteStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStorage")
+            .field("in_memory", &self.inner.readers.is_none())
+            .finish()
+    }
+}
+
+impl Inner {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        match &self.readers {
+            Some(readers) => readers.with(f),
+            None => f(&mut lock(&self.writer)),
+        }
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer; commits when it succeeds.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend_err)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(backend_err)?;
+        Ok(out)
+    }
+}
+
+/// What a call needs from its scope, owned so that it can move to a blocking task.
+#[derive(Debug, Clone)]
+struct Ctx {
+    tenant: String,
+    rtype: String,
+    paths: Vec<IndexedPath>,
+    has_members: bool,
+}
+
+impl Ctx {
+    fn new(scope: Scope<'_>) -> Self {
+        Ctx {
+            tenant: scope.tenant.as_str().to_string(),
+            rtype: scope.resource_type().to_string(),
+            paths: indexed_paths(scope.schema),
+            has_members: has_members(scope.schema),
+        }
+    }
+}
+
+fn has_members(schema: &ResourceSchema) -> bool {
+    schema.resolve(&AttrPath::new("members")).is_some()
+}
+
+impl SqliteStorage {
+    /// Opens (creating it if needed) the database file at `path`, switches it to WAL mode and
+    /// applies the missing schema migrations (`PRAGMA user_version`).
+    ///
+    /// This does blocking file I/O: call it at start-up, or inside `spawn_blocking`.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStorage, StorageError> {
+        let path = path.as_ref();
+        let mut writer = pool::open_writer(path)?;
+        schema::migrate(&mut writer)?;
+        Ok(SqliteStorage {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                readers: Some(Readers::new(path.to_path_buf())),
+            }),
+        })
+    }
+
+    /// A private in-memory database (for tests); it disappears with the last clone.
+    pub fn open_in_memory() -> Result<SqliteStorage, StorageError> {
+        let mut conn = pool::open_memory()?;
+        schema::migrate(&mut conn)?;
+        Ok(SqliteStorage {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(conn),
+                readers: None,
+            }),
+        })
+    }
+
+    /// The database's journal mode as SQLite reports it (`wal` for a file database).
+    pub async fn journal_mode(&self) -> Result<String, StorageError> {
+        self.blocking(|inner| {
+            inner.read(|c| {
+                c.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+                    .map_err(backend_err)
+            })
+        })
+        .await
+    }
+
+    /// The schema version of the database (`PRAGMA user_version`).
+    pub async fn schema_version(&self) -> Result<i64, StorageError> {
+        self.blocking(|inner| {
+            inner.read(|c| {
+                c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+                    .map_err(backend_err)
+            })
+        })
+        .await
+    }
+
+    /// Creates many resources in ONE transaction, all or nothing (initial loads, imports):
+    /// much faster than one [`Storage::create`] per resource. Returns how many were created.
+    /// Fails like `create` on the first taken id or unique value; nothing is written then.
+    ///
+    /// `items` is consumed lazily on a blocking thread, so a large load need not be held in
+    /// memory at once.
+    pub async fn create_many<I>(&self, scope: Scope<'_>, items: I) -> Result<u64, StorageError>
+    where
+        I: IntoIterator<Item = NewResource> + Send + 'static,
+    {
+        let ctx = Ctx::new(scope);
+        self.blocking(move |inner| {
+            inner.write(|tx| {
+                let mut n = 0u64;
+                for new in items {
+                    insert_resource(tx, &ctx, new)?;
+                    n += 1;
+                }
+                Ok(n)
+            })
+        })
+        .await
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(|e| StorageError::backend(format!("sqlite task failed: {e}")))?
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rows
+
+fn parse_json(json: &str) -> Result<Resource, StorageError> {
+    let map: Map<String, Value> = serde_json::from_str(json)
+        .map_err(|e| StorageError::backend(format!("sqlite: corrupt resource JSON: {e}")))?;
+    Ok(Resource::from(map))
+}
+
+fn to_json(resource: &Resource) -> Result<String, StorageError> {
+    serde_json::to_string(resource.as_map())
+        .map_err(|e| StorageError::backend(format!("sqlite: cannot serialise a resource: {e}")))
+}
+
+/// The resource without a `members` key (membership lives in the `members` table).
+fn strip_members(mut resource: Resource, ctx: &Ctx) -> Resource {
+    if ctx.has_members {
+        remove_ci(resource.as_map_mut(), "members");
+    }
+    resource
+}
+
+/// Members as RFC 7643 §4.2 `members` values.
+fn members_value(members: &[Member]) -> Value {
+    Value::Array(
+        members
+            .iter()
+            .map(|m| {
+                let mut o = Map::new();
+                o.insert("value".into(), Value::String(m.value.clone()));
+                if let Some(d) = &m.display {
+                    o.insert("display".into(), Value::String(d.clone()));
+                }
+                if let Some(k) = &m.kind {
+                    o.insert("type".into(), Value::String(k.clone()));
+                }
+                Value::Object(o)
+            })
+            .collect(),
+    )
+}
+
+/// Puts `members` into the resource (omitted when empty, like any empty multi-valued
+/// attribute).
+fn with_members(mut resource: Resource, members: &[Member]) -> Resource {
+    if !members.is_empty() {
+        resource
+            .as_map_mut()
+            .insert("members".into(), members_value(members));
+    }
+    resource
+}
+
+fn load_members(conn: &Connection, seq: i64) -> Result<Vec<Member>, StorageError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT member_id, kind, display FROM members WHERE group_seq = ?1 ORDER BY rowid",
+        )
+        .map_err(backend_err)?;
+    let rows = stmt
+        .query_map([seq], |r| {
+            Ok(Member {
+                value: r.get(0)?,
+                kind: r.get(1)?,
+                display: r.get(2)?,
+            })
+        })
+        .map_err(backend_err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(backend_err)
+}
+
+fn to_version(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn insert_members(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    members: &[Member],
+) -> Result<(), StorageError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO members (group_seq, tenant, member_id, kind, display) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (group_seq, member_id) DO NOTHING",
+        )
+        .map_err(backend_err)?;
+    for m in members {
+        stmt.execute(params![seq, ctx.tenant, m.value, m.kind, m.display])
+            .map_err(backend_err)?;
+    }
+    Ok(())
+}
+
+fn insert_unique(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    keys: &[UniqueKey],
+) -> Result<(), StorageError> {
+    let keys: BTreeSet<&UniqueKey> = keys.iter().collect();
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO unique_values (tenant, rtype, attribute, value, seq) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(backend_err)?;
+    for k in keys {
+        match stmt.execute(params![ctx.tenant, ctx.rtype, k.attribute, k.value, seq]) {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StorageError::uniqueness(&k.attribute));
+            }
+            Err(e) => return Err(backend_err(e)),
+        }
+    }
+    Ok(())
+}
+
+fn insert_index(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    resource: &Resource,
+) -> Result<(), StorageError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(backend_err)?;
+    for (path, value) in index_rows(&ctx.paths, resource) {
+        stmt.execute(params![ctx.tenant, ctx.rtype, path, value, seq])
+            .map_err(backend_err)?;
+    }
+    Ok(())
+}
+
+/// Dedupes members by id, keeping the first (a member is present at most once).
+fn dedupe(members: Vec<Member>) -> Vec<Member> {
+    let mut seen = BTreeSet::new();
+    members
+        .into_iter()
+        .filter(|m| seen.insert(m.value.clone()))
+        .collect()
+}
+
+fn insert_resource(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    new: NewResource,
+) -> Result<StoredResource, StorageError> {
+    let resource = strip_members(new.resource, ctx);
+    let json = to_json(&resource)?;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO resources (tenant, rtype, id, version, json) VALUES (?1, ?2, ?3, 1, ?4)",
+        )
+        .and_then(|mut s| s.execute(params![ctx.tenant, ctx.rtype, new.id, json]));
+    match inserted {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StorageError::new(
+                StorageErrorKind::IdTaken,
+                format!("a resource with id {} already exists", new.id),
+            ));
+        }
+        Err(e) => return Err(backend_err(e)),
+    }
+    let seq = tx.last_insert_rowid();
+    insert_unique(tx, ctx, seq, &new.unique)?;
+    insert_index(tx, ctx, seq, &resource)?;
+    let members = dedupe(new.members);
+    insert_members(tx, ctx, seq, &members)?;
+    let resource = if ctx.has_members {
+        with_members(resource, &members)
+    } else {
+        resource
+    };
+    Ok(StoredResource {
+        id: new.id,
+        version: 1,
+        resource,
+    })
+}
+
+/// Bumps the version of `id` (checking `expected` in the same statement) and optionally sets
+/// its JSON; returns `(seq, new version, json)`. `NotFound` / `VersionMismatch` otherwise.
+fn bump(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    id: &str,
+    json: Option<&str>,
+    expected: Option<u64>,
+) -> Result<(i64, u64, String), StorageError> {
+    let expected = expected.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+    let row = tx
+        .prepare_cached(
+            "UPDATE resources SET version = version + 1, json = coalesce(?4, json) \
+             WHERE tenant = ?1 AND rtype = ?2 AND id = ?3 AND (?5 IS NULL OR version = ?5) \
+             RETURNING seq, version, json",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![ctx.tenant, ctx.rtype, id, json, expected], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(backend_err)?;
+    match row {
+        Some((seq, v, json)) => Ok((seq, to_version(v), json)),
+        None => Err(not_found_or_mismatch(tx, ctx, id)?),
+    }
+}
+
+fn not_found_or_mismatch(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<StorageError, StorageError> {
+    let current: Option<i64> = tx
+        .prepare_cached(
+            "SELECT version FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![ctx.tenant, ctx.rtype, id], |r| r.get(0))
+                .optional()
+        })
+        .map_err(backend_err)?;
+    Ok(match current {
+        Some(v) => StorageError::version_mismatch(to_version(v)),
+        None => StorageError::not_found(id),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Cursors
+
+/// FNV-1a, to bind a cursor to the query that issued it.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn query_fingerprint(ctx: &Ctx, filter: Option<&Filter>) -> u64 {
+    let text = match filter {
+        Some(f) => format!("{}\n{}\n{f}", ctx.tenant, ctx.rtype),
+        None => format!("{}\n{}\n", ctx.tenant, ctx.rtype),
+    };
+    fnv1a(&text)
+}
+
+fn encode_cursor(seq: i64, fingerprint: u64) -> String {
+    scim_core::messages::base64url_encode(format!("sq1.{seq}.{fingerprint:x}").as_bytes())
+}
+
+fn decode_cursor(cursor: &str, fingerprint: u64) -> Result<i64, StorageError> {
+    let invalid = || {
+        StorageError::new(
+            StorageErrorKind::InvalidCursor,
+            "the cursor was not issued for this query (RFC 9865 invalidCursor)",
+        )
+    };
+    let bytes = scim_core::messages::base64url_decode(cursor).ok_or_else(invalid)?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let mut parts = text.split('.');
+    let (Some("sq1"), Some(seq), Some(fp), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid());
+    };
+    let seq: i64 = seq.parse().map_err(|_| invalid())?;
+    let fp = u64::from_str_radix(fp, 16).map_err(|_| invalid())?;
+    if fp != fingerprint || seq < 0 {
+        return Err(invalid());
+    }
+    Ok(seq)
+}
+
+// ---------------------------------------------------------------------------------------
+// Queries
+
+fn clamp(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The WHERE condition of a query over `resources r`. With a filter, the unary `+` keeps
+/// SQLite from walking the scope index: the matches come from the `attr_index` set and are
+/// looked up by rowid.
+fn condition(set: Option<&SetSql>) -> String {
+    match set {
+        Some(s) => format!("+r.tenant = ?1 AND +r.rtype = ?2 AND r.seq IN ({})", s.sql),
+        None => "r.tenant = ?1 AND r.rtype = ?2".to_string(),
+    }
+}
+
+fn run_query(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    set: Option<&SetSql>,
+    page: &StoragePage,
+    load: Load,
+    fingerprint: u64,
+) -> Result<QueryPage, StorageError> {
+    // One read transaction: the count and the page see the same snapshot.
+    let tx = conn.transaction().map_err(backend_err)?;
+    let mut args: Vec<rusqlite::types::Value> =
+        vec![ctx.tenant.clone().into(), ctx.rtype.clone().into()];
+    if let Some(s) = set {
+        args.extend(s.params.iter().cloned().map(rusqlite::types::Value::from));
+    }
+    let cond = condition(set);
+    let total: i64 = tx
+        .prepare_cached(&format!("SELECT count(*) FROM resources r WHERE {cond}"))
+        .and_then(|mut s| s.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0)))
+        .map_err(backend_err)?;
+    let n = args.len();
+    let (sql, limit, after) = match page {
+        StoragePage::Offset { offset, limit } => {
+            args.push(clamp(*limit).into());
+            args.push(clamp(*offset).into());
+            (
+                format!(
+                    "SELECT r.seq, r.id, r.version, r.json FROM resources r WHERE {cond} \
+                     ORDER BY r.seq LIMIT ?{} OFFSET ?{}",
+                    n + 1,
+                    n + 2
+                ),
+                *limit,
+                None,
+            )
+        }
+        StoragePage::Cursor { after, limit } => {
+            let after_seq = match after {
+                Some(c) => decode_cursor(c, fingerprint)?,
+                None => 0,
+            };
+            args.push(after_seq.into());
+            // One more row than asked tells whether there is a next page.
+            args.push(clamp(*limit).saturating_add(1).into());
+            (
+                format!(
+                    "SELECT r.seq, r.id, r.version, r.json FROM resources r WHERE {cond} \
+                     AND r.seq > ?{} ORDER BY r.seq LIMIT ?{}",
+                    n + 1,
+                    n + 2
+                ),
+                *limit,
+                Some(after_seq),
+            )
+        }
+    };
+    let mut rows: Vec<(i64, String, i64, String)> = {
+        let mut stmt = tx.prepare_cached(&sql).map_err(backend_err)?;
+        let it = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .map_err(backend_err)?;
+        it.collect::<Result<Vec<_>, _>>().map_err(backend_err)?
+    };
+    let mut next_cursor = None;
+    if let Some(after_seq) = after {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        if rows.len() > limit {
+            rows.truncate(limit);
+            let last = rows.last().map_or(after_seq, |r| r.0);
+            next_cursor = Some(encode_cursor(last, fingerprint));
+        }
+    }
+    let mut resources = Vec::with_capacity(rows.len());
+    for (seq, id, version, json) in rows {
+        let mut resource = parse_json(&json)?;
+        if load.members && ctx.has_members {
+            resource = with_members(resource, &load_members(&tx, seq)?);
+        }
+        resources.push(StoredResource {
+            id,
+            version: to_version(version),
+            resource,
+        });
+    }
+    tx.commit().map_err(backend_err)?;
+    Ok(QueryPage {
+        resources,
+        total_results: to_version(total),
+        next_cursor,
+    })
+}
+
+fn unsupported(what: &str) -> StorageError {
+    StorageError::new(
+        StorageErrorKind::UnsupportedFilter,
+        format!("the SQLite backend cannot evaluate {what}"),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// The trait
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    fn can_filter(&self, schema: &ResourceSchema, filter: &Filter) -> bool {
+        // A filter that does not compile is left to the planner, which reports the error.
+        filter.compile(schema).is_ok()
+            && translate(schema, &indexed_paths(schema), filter).is_some()
+    }
+
+    fn can_sort(&self, _schema: &ResourceSchema, _sort: &SortSpec) -> bool {
+        false
+    }
+
+    async fn create(
+        &self,
+        scope: Scope<'_>,
+        new: NewResource,
+    ) -> Result<StoredResource, StorageError> {
+        let ctx = Ctx::new(scope);
+        self.blocking(move |inner| inner.write(|tx| insert_resource(tx, &ctx, new)))
+            .await
+    }
+
+    async fn get(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        load: Load,
+    ) -> Result<StoredResource, StorageError> {
+        let ctx = Ctx::new(scope);
+        let id = id.to_string();
+        self.blocking(move |inner| {
+            inner.read(|conn| {
+                let row: Option<(i64, i64, String)> = conn
+                    .prepare_cached(
+                        "SELECT seq, version, json FROM resources \
+                         WHERE tenant = ?1 AND rtype = ?2 AND id = ?3",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row(params![ctx.tenant, ctx.rtype, id], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                        })
+                        .optional()
+                    })
+                    .map_err(backend_err)?;
+                let Some((seq, version, json)) = row else {
+                    return Err(StorageError::not_found(&id));
+                };
+                let mut resource = parse_json(&json)?;
+                if load.members && ctx.has_members {
+                    resource = with_members(resource, &load_members(conn, seq)?);
+                }
+                Ok(StoredResource {
+                    id,
+                    version: to_version(version),
+                    resource,
+                })
+            })
+        })
+        .await
+    }
+
+    async fn replace(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        replacement: Replacement,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        let ctx = Ctx::new(scope);
+        let id = id.to_string();
+        self.blocking(move |inner| {
+            inner.write(|tx| {
+                let resource = strip_members(replacement.resource, &ctx);
+                let json = to_json(&resource)?;
+                let (seq, version, _) = bump(tx, &ctx, &id, Some(&json), expected_version)?;
+                tx.prepare_cached("DELETE FROM unique_values WHERE seq = ?1")
+                    .and_then(|mut s| s.execute([seq]))
+                    .map_err(backend_err)?;
+                insert_unique(tx, &ctx, seq, &replacement.unique)?;
+                tx.prepare_cached("DELETE FROM attr_index WHERE seq = ?1")
+                    .and_then(|mut s| s.execute([seq]))
+                    .map_err(backend_err)?;
+                insert_index(tx, &ctx, seq, &resource)?;
+                let resource = match replacement.members {
+                    Some(members) => {
+                        let members = dedupe(members);
+                        tx.prepare_cached("DELETE FROM members WHERE group_seq = ?1")
+                            .and_then(|mut s| s.execute([seq]))
+                            .map_err(backend_err)?;
+                        insert_members(tx, &ctx, seq, &members)?;
+                        if ctx.has_members {
+                            with_members(resource, &members)
+                        } else {
+                            resource
+                        }
+                    }
+                    None => resource,
+                };
+                Ok(StoredResource {
+                    id,
+                    version,
+                    resource,
+                })
+            })
+        })
+        .await
+    }
+
+    async fn delete(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        expected_version: Option<u64>,
+    ) -> Result<(), StorageError> {
+        let ctx = Ctx::new(scope);
+        let id = id.to_string();
+        self.blocking(move |inner| {
+            inner.write(|tx| {
+                let expected = expected_version.map(clamp);
+                let seq: Option<i64> = tx
+                    .prepare_cached(
+                        "DELETE FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3 \
+                         AND (?4 IS NULL OR version = ?4) RETURNING seq",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row(params![ctx.tenant, ctx.rtype, id, expected], |r| r.get(0))
+                            .optional()
+                    })
+                    .map_err(backend_err)?;
+                if seq.is_none() {
+                    return Err(not_found_or_mismatch(tx, &ctx, &id)?);
+                }
+                // unique_values, attr_index and the resource's own members went with it
+                // (ON DELETE CASCADE). Now its membership in every group of the tenant.
+                tx.prepare_cached(
+                    "UPDATE resources SET version = version + 1 WHERE seq IN \
+                     (SELECT group_seq FROM members WHERE tenant = ?1 AND member_id = ?2)",
+                )
+                .and_then(|mut s| s.execute(params![ctx.tenant, id]))
+                .map_err(backend_err)?;
+                tx.prepare_cached("DELETE FROM members WHERE tenant = ?1 AND member_id = ?2")
+                    .and_then(|mut s| s.execute(params![ctx.tenant, id]))
+                    .map_err(backend_err)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn query(
+        &self,
+        scope: Scope<'_>,
+        query: StorageQuery<'_>,
+    ) -> Result<QueryPage, StorageError> {
+        let ctx = Ctx::new(scope);
+        if query.sort.is_some() {
+            return Err(unsupported("a sort order"));
+        }
+        let set = match query.filter {
+            Some(f) => {
+                if f.compile(scope.schema).is_err() {
+                    return Err(unsupported(&format!("the filter '{f}'")));
+                }
+                Some(
+                    translate(scope.schema, &ctx.paths, f)
+                        .ok_or_else(|| unsupported(&format!("the filter '{f}'")))?,
+                )
+            }
+            None => None,
+        };
+        let fingerprint = query_fingerprint(&ctx, query.filter);
+        let page = query.page.clone();
+        let load = query.load;
+        self.blocking(move |inner| {
+            inner.read(|conn| run_query(conn, &ctx, set.as_ref(), &page, load, fingerprint))
+        })
+        .await
+    }
+
+    async fn modify_members(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        change: MembersChange,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        let ctx = Ctx::new(scope);
+        let id = id.to_string();
+        self.blocking(move |inner| {
+            inner.write(|tx| {
+                let (seq, version, json) = bump(tx, &ctx, &id, None, expected_version)?;
+                match change {
+                    MembersChange::Add(members) => insert_members(tx, &ctx, seq, &members)?,
+                    MembersChange::Remove(ids) => {
+                        let mut stmt = tx
+                            .prepare_cached(
+                                "DELETE FROM members WHERE group_seq = ?1 AND member_id = ?2",
+                            )
+                            .map_err(backend_err)?;
+                        for m in ids {
+                            stmt.execute(params![seq, m]).map_err(backend_err)?;
+                        }
+                    }
+                    MembersChange::Replace(members) => {
+                        tx.prepare_cached("DELETE FROM members WHERE group_seq = ?1")
+                            .and_then(|mut s| s.execute([seq]))
+                            .map_err(backend_err)?;
+                        insert_members(tx, &ctx, seq, &members)?;
+                    }
+                }
+                Ok(StoredResource {
+                    id,
+                    version,
+                    resource: parse_json(&json)?,
+                })
+            })
+        })
+        .await
+    }
+
+    async fn groups_of(
+        &self,
+        tenant: &TenantId,
+        member_id: &str,
+    ) -> Result<Vec<GroupRef>, StorageError> {
+        let tenant = tenant.as_str().to_string();
+        let member_id = member_id.to_string();
+        self.blocking(move |inner| {
+            inner.read(|conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT r.id, r.rtype, r.json FROM members m \
+                         JOIN resources r ON r.seq = m.group_seq \
+                         WHERE m.tenant = ?1 AND m.member_id = ?2 AND r.tenant = ?1 \
+                         ORDER BY r.seq",
+                    )
+                    .map_err(backend_err)?;
+                let rows = stmt
+                    .query_map(params![tenant, member_id], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                        ))
+                    })
+                    .map_err(backend_err)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(backend_err)?;
+                rows.into_iter()
+                    .map(|(id, rtype, json)| {
+                        let resource = parse_json(&json)?;
+                        let display = resource
+                            .get("displayName")
+                            .and_then(Value::as_str)
+                            .map(str::to_string);
+                        Ok(GroupRef {
+                            id,
+                            resource_type: rtype,
+                            display,
+                        })
+                    })
+                    .collect()
+            })
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scim_core::builtin::user_resource_schema;
+
+    /// The query plan of a filtered query: every resource lookup goes through an index and
+    /// the `resources` table is never scanned (the 1M-users target depends on it).
+    fn plan(conn: &Connection, set: &SetSql) -> String {
+        let sql = format!(
+            "EXPLAIN QUERY PLAN SELECT r.seq, r.id, r.version, r.json FROM resources r \
+             WHERE {} ORDER BY r.seq LIMIT 100 OFFSET 0",
+            condition(Some(set))
+        );
+        let mut args: Vec<rusqlite::types::Value> =
+            vec!["t".to_string().into(), "User".to_string().into()];
+        args.extend(set.params.iter().cloned().map(rusqlite::types::Value::from));
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn filtered_queries_use_the_index_not_a_scan() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let conn = lock(&storage.inner.writer);
+        let schema = user_resource_schema();
+        let paths = indexed_paths(&schema);
+        for text in [
+            r#"userName eq "bjensen""#,
+            r#"userName sw "bj""#,
+            r#"userName eq "a" and externalId eq "b""#,
+            r#"userName eq "a" or emails.value eq "b""#,
+            r#"externalId pr"#,
+        ] {
+            let set = translate(&schema, &paths, &text.parse::<Filter>().unwrap()).unwrap();
+            let plan = plan(&conn, &set);
+            assert!(plan.contains("attr_index_lookup"), "{text}:\n{plan}");
+            assert!(
+                !plan
+                    .lines()
+                    .any(|l| l.starts_with("SCAN r") || l.starts_with("SCAN resources")),
+                "{text}:\n{plan}"
+            );
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_bind_to_their_query() {
+        let c = encode_cursor(42, 7);
+        assert!(scim_core::messages::is_unreserved(&c));
+        assert_eq!(decode_cursor(&c, 7).unwrap(), 42);
+        assert_eq!(
+            decode_cursor(&c, 8).unwrap_err().kind(),
+            &StorageErrorKind::InvalidCursor
+        );
+        assert!(decode_cursor("", 7).is_err());
+        assert!(decode_cursor("%%%", 7).is_err());
+    }
+}

@@ -1,0 +1,113 @@
+//! Connections: one writer behind a mutex, and a small pool of read-only readers (WAL lets
+//! readers run while the writer writes). All are used from `spawn_blocking` tasks only.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::storage::StorageError;
+
+use super::backend_err;
+
+/// How long a connection waits for a lock held by another connection (another handle or
+/// process) before failing with `SQLITE_BUSY`.
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many idle readers are kept.
+const MAX_IDLE_READERS: usize = 4;
+
+/// Locks a mutex, recovering from poisoning: the data behind it (a connection) stays valid,
+/// since an interrupted transaction is rolled back when its guard drops.
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Opens the writer connection of a database file and sets it up.
+///
+/// `journal_mode=WAL`: readers do not block the writer nor the writer readers.
+/// `synchronous=NORMAL`: in WAL mode a committed transaction survives a crash of the
+/// process (the WAL is written before the commit returns) but the last transactions may be
+/// lost on a power failure or OS crash (the WAL is fsynced at checkpoints only; the database
+/// is never corrupted). `FULL` would fsync the WAL at every commit, making commits durable
+/// against power loss too, at the cost of one fsync per write.
+pub(super) fn open_writer(path: &Path) -> Result<Connection, StorageError> {
+    let conn = Connection::open(path).map_err(backend_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(backend_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StorageError::backend(format!(
+            "could not switch the database to WAL mode (journal_mode is {mode})"
+        )));
+    }
+    configure(&conn)?;
+    Ok(conn)
+}
+
+/// Opens a private in-memory database (for tests): one connection serves reads and writes.
+pub(super) fn open_memory() -> Result<Connection, StorageError> {
+    let conn = Connection::open_in_memory().map_err(backend_err)?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<(), StorageError> {
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(backend_err)
+}
+
+/// The reader pool of a database file.
+pub(super) struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    pub(super) fn new(path: PathBuf) -> Self {
+        Readers {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn open(&self) -> Result<Connection, StorageError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(backend_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")
+            .map_err(backend_err)?;
+        Ok(conn)
+    }
+
+    /// Runs `f` on an idle reader (or a new one), then returns the reader to the pool.
+    pub(super) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let taken = lock(&self.idle).pop();
+        let mut conn = match taken {
+            Some(c) => c,
+            None => self.open()?,
+        };
+        let out = f(&mut conn);
+        // A connection is kept only when it is not inside a transaction (an error may have
+        // left one open) and the pool has room.
+        if conn.is_autocommit() {
+            let mut idle = lock(&self.idle);
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,96 @@
+//! The database schema and its migrations.
+//!
+//! The schema version is kept in `PRAGMA user_version` (0 for a new file). Each migration is
+//! applied once, in order, inside one `BEGIN IMMEDIATE` transaction together with the bump
+//! of `user_version`, so two processes opening a new file at the same time cannot both apply
+//! it, and a crash mid-migration leaves the previous version intact.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::storage::StorageError;
+
+use super::backend_err;
+
+/// The migrations, in order; migration `i` takes the database from version `i` to `i + 1`.
+///
+/// Tables (all rows are scoped by `tenant` and `rtype`, the resource type name):
+/// - `resources`: one row per resource; `seq` is the creation order, the default sort order
+///   and the keyset of cursors. The JSON holds no `members`.
+/// - `unique_values`: the claimed unique values; the primary key enforces uniqueness inside
+///   the database, so it holds across connections and processes.
+/// - `attr_index`: one row per distinct string value of each indexed attribute path
+///   (`value_norm`, lower-cased when the attribute is not caseExact), plus a row with a NULL
+///   `value_norm` when the path holds a present non-string value (for `pr`). Filters are
+///   pushed down as range scans of `attr_index_lookup`.
+/// - `members`: one row per group member, so adding or removing one costs one indexed row;
+///   `members_member` answers `groups_of` and the clean-up when a member is deleted.
+///
+/// Every child row references its resource by `seq` with `ON DELETE CASCADE`.
+pub(super) const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE resources (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant  TEXT    NOT NULL,
+    rtype   TEXT    NOT NULL,
+    id      TEXT    NOT NULL,
+    version INTEGER NOT NULL CHECK (version >= 1),
+    json    TEXT    NOT NULL,
+    UNIQUE (tenant, rtype, id)
+);
+CREATE INDEX resources_scope ON resources (tenant, rtype, seq);
+
+CREATE TABLE unique_values (
+    tenant    TEXT    NOT NULL,
+    rtype     TEXT    NOT NULL,
+    attribute TEXT    NOT NULL,
+    value     TEXT    NOT NULL,
+    seq       INTEGER NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    PRIMARY KEY (tenant, rtype, attribute, value)
+) WITHOUT ROWID;
+CREATE INDEX unique_values_seq ON unique_values (seq);
+
+CREATE TABLE attr_index (
+    tenant     TEXT    NOT NULL,
+    rtype      TEXT    NOT NULL,
+    path       TEXT    NOT NULL,
+    value_norm TEXT,
+    seq        INTEGER NOT NULL REFERENCES resources (seq) ON DELETE CASCADE
+);
+CREATE INDEX attr_index_lookup ON attr_index (tenant, rtype, path, value_norm, seq);
+CREATE INDEX attr_index_seq ON attr_index (seq);
+
+CREATE TABLE members (
+    group_seq INTEGER NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    tenant    TEXT    NOT NULL,
+    member_id TEXT    NOT NULL,
+    kind      TEXT,
+    display   TEXT,
+    UNIQUE (group_seq, member_id)
+);
+CREATE INDEX members_group ON members (group_seq);
+CREATE INDEX members_member ON members (tenant, member_id);
+"#];
+
+/// The schema version this code writes.
+pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Applies the missing migrations. Fails when the file was written by a newer version.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend_err)?;
+    let current: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(backend_err)?;
+    if current > SCHEMA_VERSION {
+        return Err(StorageError::backend(format!(
+            "the database schema is at version {current}, newer than this build \
+             understands ({SCHEMA_VERSION})"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        tx.execute_batch(sql).map_err(backend_err)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(backend_err)?;
+    }
+    tx.commit().map_err(backend_err)
+}
