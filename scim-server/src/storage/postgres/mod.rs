@@ -1,0 +1,1342 @@
+//! The PostgreSQL backend: many server processes sharing one database.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), scim_server::storage::StorageError> {
+//! use scim_server::storage::postgres::{PostgresConfig, PostgresStorage};
+//!
+//! // Tables go to the schema `scim` (created if missing), migrated on connect.
+//! let storage = PostgresStorage::connect("postgres://scim@127.0.0.1:5432/scim").await?;
+//! // Or with explicit settings:
+//! let config = PostgresConfig::new("postgres://scim@127.0.0.1:5432/scim")
+//!     .schema("tenant_store")
+//!     .max_connections(32);
+//! let other = PostgresStorage::connect_with(config).await?;
+//! # let _ = (storage, other); Ok(()) }
+//! ```
+//!
+//! # Design
+//! The same as the SQLite backend's, so both SQL backends behave alike:
+//! - **Tables** (see `schema.rs`): `resources` (primary key `(tenant, rtype, id)`, a
+//!   `BIGSERIAL seq` that is the creation order), `unique_values` (uniqueness is a primary
+//!   key: the database enforces it across connections and processes; SQLSTATE 23505 becomes
+//!   `Uniqueness` naming the attribute), `attr_index` (the normalised values of the indexed
+//!   attributes `id`, `externalId`, `userName`, `displayName`, `emails.value`) and `members`
+//!   (one row per member).
+//! - **Writes**: every write is one transaction (READ COMMITTED); `expected_version` is
+//!   checked by the `UPDATE ... WHERE version = $n` (or `DELETE ... WHERE version = $n`) that
+//!   makes the change, so the check and the write are atomic even across processes: a
+//!   concurrent writer of the same row waits for the row lock and then re-checks the version.
+//! - **Filters** over the indexed attributes (`eq`, `sw`, `gt`, `ge`, `lt`, `le`, `pr`, and
+//!   `and` / `or` of those) are pushed down as index range scans combined with `INTERSECT` /
+//!   `UNION`; `can_filter` is false for everything else, which goes to the planner.
+//! - **Paging**: default order by `seq`; offset paging with `LIMIT`/`OFFSET` and a `count(*)`
+//!   in the same REPEATABLE READ READ ONLY transaction (one snapshot); cursors are keysets on
+//!   `seq`, bound to their query.
+//! - **Membership**: adding or removing one member is one indexed row plus a version bump;
+//!   reading a resource without members never touches `members`.
+//! - **Connections**: a `deadpool-postgres` pool; every connection gets
+//!   `search_path=<schema>` at start-up, and statements are prepared once per connection
+//!   (the dynamic SQL of filters is not cached). All values are bound parameters; only the
+//!   validated schema name is ever written into SQL.
+//! - **TLS**: not yet (`NoTls`): connect over loopback, a Unix socket or a trusted network.
+//!
+//! Limits: PostgreSQL `TEXT` cannot hold U+0000, so an id, tenant or member id containing it
+//! fails with a `Backend` error (attribute values may contain it: the JSON is stored escaped
+//! and indexed values are `BYTEA`).
+
+mod filter_sql;
+mod schema;
+
+pub use schema::is_valid_schema_name;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction};
+use scim_core::filter::Filter;
+use scim_core::resource::remove_ci;
+use scim_core::schema::ResourceSchema;
+use scim_core::sort::SortSpec;
+use scim_core::{AttrPath, Resource};
+use serde_json::{Map, Value};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::{IsolationLevel, NoTls, Row};
+
+use self::filter_sql::{IndexedPath, SetSql, index_rows, indexed_paths, translate};
+use super::{
+    GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
+    StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
+};
+use crate::tenant::TenantId;
+
+type Param<'a> = &'a (dyn ToSql + Sync);
+
+/// Maps a tokio-postgres error to a backend error (the message is for logs only).
+pub(crate) fn pg_err(e: tokio_postgres::Error) -> StorageError {
+    match e.as_db_error() {
+        Some(db) => StorageError::backend(format!(
+            "postgres: {} ({}){}",
+            db.message(),
+            db.code().code(),
+            db.detail().map(|d| format!(": {d}")).unwrap_or_default()
+        )),
+        None => StorageError::backend(format!("postgres: {e}")),
+    }
+}
+
+fn pool_err(e: impl std::fmt::Display) -> StorageError {
+    StorageError::backend(format!("postgres pool: {e}"))
+}
+
+/// The name of the unique constraint a 23505 error violated, if it is one.
+fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
+    if e.code() != Some(&SqlState::UNIQUE_VIOLATION) {
+        return None;
+    }
+    Some(e.as_db_error().and_then(|d| d.constraint()).unwrap_or(""))
+}
+
+/// How to connect: the URL, the PostgreSQL schema holding the tables and the pool size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+    url: String,
+    schema: String,
+    max_connections: usize,
+    connect_timeout: Duration,
+}
+
+impl PostgresConfig {
+    /// The default schema name.
+    pub const DEFAULT_SCHEMA: &'static str = "scim";
+
+    /// A configuration for `url` (`postgres://user:password@host:port/database?...` or the
+    /// `key=value` form), schema [`Self::DEFAULT_SCHEMA`], 16 connections.
+    pub fn new(url: impl Into<String>) -> Self {
+        PostgresConfig {
+            url: url.into(),
+            schema: Self::DEFAULT_SCHEMA.to_string(),
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The PostgreSQL schema for the tables (created if missing): see
+    /// [`is_valid_schema_name`]. Several storages (or test cases) in one database stay apart
+    /// by using different schemas.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
+        self
+    }
+
+    /// The most connections the pool opens (at least 1).
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// How long opening a connection (and waiting for a free one) may take.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+}
+
+/// The PostgreSQL storage backend. Cloning is cheap (the pool is shared).
+///
+/// Any number of instances, in one process or many, may use the same database and schema;
+/// uniqueness, versions and every write stay consistent across them, since the database
+/// enforces them.
+#[derive(Clone)]
+pub struct PostgresStorage {
+    pool: Pool,
+    schema: String,
+}
+
+impl std::fmt::Debug for PostgresStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStorage")
+            .field("schema", &self.schema)
+            .field("pool", &self.pool.status())
+            .finish()
+    }
+}
+
+/// What a call needs from its scope, owned.
+#[derive(Debug, Clone)]
+struct Ctx {
+    tenant: String,
+    rtype: String,
+    paths: Vec<IndexedPath>,
+    has_members: bool,
+}
+
+impl Ctx {
+    fn new(scope: Scope<'_>) -> Self {
+        Ctx {
+            tenant: scope.tenant.as_str().to_string(),
+            rtype: scope.resource_type().to_string(),
+            paths: indexed_paths(scope.schema),
+            has_members: has_members(scope.schema),
+        }
+    }
+}
+
+fn has_members(schema: &ResourceSchema) -> bool {
+    schema.resolve(&AttrPath::new("members")).is_some()
+}
+
+impl PostgresStorage {
+    /// Connects to `url` with the default settings ([`PostgresConfig::new`]), creating the
+    /// schema and tables if they are missing.
+    pub async fn connect(url: &str) -> Result<PostgresStorage, StorageError> {
+        Self::connect_with(PostgresConfig::new(url)).await
+    }
+
+    /// Connects to `url` using the PostgreSQL schema `schema` (created if missing).
+    pub async fn connect_with_schema(
+        url: &str,
+        schema: &str,
+    ) -> Result<PostgresStorage, StorageError> {
+        Self::connect_with(PostgresConfig::new(url).schema(schema)).await
+    }
+
+    /// Connects with `config`: builds the pool, opens one connection to check the server is
+    /// reachable, and applies the missing migrations (under an advisory lock, so several
+    /// processes may start at once).
+    pub async fn connect_with(config: PostgresConfig) -> Result<PostgresStorage, StorageError> {
+        if !is_valid_schema_name(&config.schema) {
+            return Err(StorageError::backend(format!(
+                "postgres: invalid schema name {:?} (1-63 of a-z, 0-9, _; not starting \
+                 with a digit or pg_)",
+                config.schema
+            )));
+        }
+        let mut pg: tokio_postgres::Config = config
+            .url
+            .parse()
+            .map_err(|e| StorageError::backend(format!("postgres: invalid URL: {e}")))?;
+        let options = match pg.get_options() {
+            Some(o) if !o.trim().is_empty() => format!("{o} -c search_path={}", config.schema),
+            _ => format!("-c search_path={}", config.schema),
+        };
+        pg.options(options);
+        if pg.get_connect_timeout().is_none() {
+            pg.connect_timeout(config.connect_timeout);
+        }
+        if pg.get_application_name().is_none() {
+            pg.application_name("scim-server");
+        }
+        let manager = Manager::from_config(
+            pg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(config.max_connections)
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(config.connect_timeout))
+            .wait_timeout(Some(config.connect_timeout.saturating_mul(3)))
+            .build()
+            .map_err(pool_err)?;
+        let storage = PostgresStorage {
+            pool,
+            schema: config.schema,
+        };
+        let mut client = storage.client().await?;
+        schema::migrate(&mut client, &storage.schema).await?;
+        Ok(storage)
+    }
+
+    /// The PostgreSQL schema holding this storage's tables.
+    pub fn schema_name(&self) -> &str {
+        &self.schema
+    }
+
+    /// The schema version of the tables (the highest applied migration).
+    pub async fn schema_version(&self) -> Result<i32, StorageError> {
+        let client = self.client().await?;
+        client
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM scim_schema_migrations",
+                &[],
+            )
+            .await
+            .map_err(pg_err)?
+            .try_get(0)
+            .map_err(pg_err)
+    }
+
+    /// Refreshes PostgreSQL's planner statistics of this storage's tables (`ANALYZE`). Call
+    /// it after a large [`Self::create_many`] load, so that queries use the indexes at once
+    /// rather than after autovacuum's next pass.
+    pub async fn analyze(&self) -> Result<(), StorageError> {
+        let client = self.client().await?;
+        client
+            .batch_execute("ANALYZE resources, unique_values, attr_index, members")
+            .await
+            .map_err(pg_err)
+    }
+
+    /// Drops this storage's schema and everything in it (for tests and tear-down). The
+    /// storage is unusable afterwards.
+    pub async fn drop_schema(&self) -> Result<(), StorageError> {
+        let client = self.client().await?;
+        // The name was validated on connect.
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
+            .await
+            .map_err(pg_err)
+    }
+
+    /// Creates many resources in ONE transaction, all or nothing (initial loads, imports):
+    /// much faster than one [`Storage::create`] per resource, as rows are inserted in batches
+    /// of [`Self::BATCH`] with multi-row statements. Returns how many were created. Fails like
+    /// `create` on the first taken id or unique value (a batch that hits one is replayed row
+    /// by row to name it); nothing is written then.
+    pub async fn create_many<I>(&self, scope: Scope<'_>, items: I) -> Result<u64, StorageError>
+    where
+        I: IntoIterator<Item = NewResource> + Send,
+        I::IntoIter: Send,
+    {
+        let ctx = Ctx::new(scope);
+        let mut client = self.client().await?;
+        let mut tx = client.transaction().await.map_err(pg_err)?;
+        let mut n = 0u64;
+        let mut items = items.into_iter();
+        loop {
+            let batch: Vec<NewResource> = items.by_ref().take(Self::BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
+            n += batch.len() as u64;
+            let sp = tx.savepoint("scim_batch").await.map_err(pg_err)?;
+            match insert_batch(&sp, &ctx, &batch).await {
+                Ok(()) => sp.commit().await.map_err(pg_err)?,
+                Err(BatchError::Conflict) => {
+                    sp.rollback().await.map_err(pg_err)?;
+                    // Replay row by row: the first conflicting row fails with its own error.
+                    for new in batch {
+                        insert_resource(&tx, &ctx, new).await?;
+                    }
+                }
+                Err(BatchError::Other(e)) => return Err(e),
+            }
+        }
+        tx.commit().await.map_err(pg_err)?;
+        Ok(n)
+    }
+
+    /// The rows [`Self::create_many`] inserts with one statement per table.
+    pub const BATCH: usize = 1000;
+
+    async fn client(&self) -> Result<deadpool_postgres::Client, StorageError> {
+        self.pool.get().await.map_err(pool_err)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rows
+
+fn row_data(row: &Row, idx: usize) -> Result<Resource, StorageError> {
+    let Json(map): Json<Map<String, Value>> = row
+        .try_get(idx)
+        .map_err(|e| StorageError::backend(format!("postgres: corrupt resource JSON: {e}")))?;
+    Ok(Resource::from(map))
+}
+
+fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a Row,
+    idx: usize,
+) -> Result<T, StorageError> {
+    row.try_get(idx).map_err(pg_err)
+}
+
+/// The resource without a `members` key (membership lives in the `members` table).
+fn strip_members(mut resource: Resource, ctx: &Ctx) -> Resource {
+    if ctx.has_members {
+        remove_ci(resource.as_map_mut(), "members");
+    }
+    resource
+}
+
+/// Members as RFC 7643 §4.2 `members` values.
+fn members_value(members: &[Member]) -> Value {
+    Value::Array(
+        members
+            .iter()
+            .map(|m| {
+                let mut o = Map::new();
+                o.insert("value".into(), Value::String(m.value.clone()));
+                if let Some(d) = &m.display {
+                    o.insert("display".into(), Value::String(d.clone()));
+                }
+                if let Some(k) = &m.kind {
+                    o.insert("type".into(), Value::String(k.clone()));
+                }
+                Value::Object(o)
+            })
+            .collect(),
+    )
+}
+
+/// Puts `members` into the resource (omitted when empty, like any empty multi-valued
+/// attribute).
+fn with_members(mut resource: Resource, members: &[Member]) -> Resource {
+    if !members.is_empty() {
+        resource
+            .as_map_mut()
+            .insert("members".into(), members_value(members));
+    }
+    resource
+}
+
+fn to_version(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn clamp(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Dedupes members by id, keeping the first (a member is present at most once).
+fn dedupe(members: Vec<Member>) -> Vec<Member> {
+    let mut seen = BTreeSet::new();
+    members
+        .into_iter()
+        .filter(|m| seen.insert(m.value.clone()))
+        .collect()
+}
+
+/// Loads the members of the groups `seqs`, each group's in the order they were added.
+async fn load_members<C: deadpool_postgres::GenericClient + Sync>(
+    client: &C,
+    seqs: &[i64],
+) -> Result<HashMap<i64, Vec<Member>>, StorageError> {
+    let mut out: HashMap<i64, Vec<Member>> = HashMap::new();
+    if seqs.is_empty() {
+        return Ok(out);
+    }
+    let stmt = client
+        .prepare_cached(
+            "SELECT group_seq, member_id, kind, display FROM members \
+             WHERE group_seq = ANY($1) ORDER BY group_seq, ord",
+        )
+        .await
+        .map_err(pg_err)?;
+    for row in client.query(&stmt, &[&seqs]).await.map_err(pg_err)? {
+        out.entry(get(&row, 0)?).or_default().push(Member {
+            value: get(&row, 1)?,
+            kind: get(&row, 2)?,
+            display: get(&row, 3)?,
+        });
+    }
+    Ok(out)
+}
+
+async fn insert_members(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    members: &[Member],
+) -> Result<(), StorageError> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = members.iter().map(|m| m.value.as_str()).collect();
+    let kinds: Vec<Option<&str>> = members.iter().map(|m| m.kind.as_deref()).collect();
+    let displays: Vec<Option<&str>> = members.iter().map(|m| m.display.as_deref()).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO members (group_seq, tenant, member_id, kind, display) \
+             SELECT $1, $2, m, k, d FROM unnest($3::text[], $4::text[], $5::text[]) \
+             WITH ORDINALITY AS x (m, k, d, o) ORDER BY o \
+             ON CONFLICT (group_seq, member_id) DO NOTHING",
+        )
+        .await
+        .map_err(pg_err)?;
+    tx.execute(&stmt, &[&seq, &ctx.tenant, &ids, &kinds, &displays])
+        .await
+        .map_err(pg_err)?;
+    Ok(())
+}
+
+async fn insert_unique(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    keys: &[UniqueKey],
+) -> Result<(), StorageError> {
+    // A fixed order (sorted) keeps concurrent writers from deadlocking on each other's keys.
+    let keys: BTreeSet<&UniqueKey> = keys.iter().collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO unique_values (tenant, rtype, attribute, value, seq) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .await
+        .map_err(pg_err)?;
+    for k in keys {
+        let value = k.value.as_bytes();
+        match tx
+            .execute(
+                &stmt,
+                &[&ctx.tenant, &ctx.rtype, &k.attribute, &value, &seq],
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if unique_violation(&e).is_some() => {
+                return Err(StorageError::uniqueness(&k.attribute));
+            }
+            Err(e) => return Err(pg_err(e)),
+        }
+    }
+    Ok(())
+}
+
+async fn insert_index(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    resource: &Resource,
+) -> Result<(), StorageError> {
+    let rows = index_rows(&ctx.paths, resource);
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let (paths, values): (Vec<String>, Vec<Option<Vec<u8>>>) = rows
+        .into_iter()
+        .map(|(p, v)| (p, v.map(String::into_bytes)))
+        .unzip();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq) \
+             SELECT $1, $2, p, v, $3 FROM unnest($4::text[], $5::bytea[]) AS x (p, v)",
+        )
+        .await
+        .map_err(pg_err)?;
+    tx.execute(&stmt, &[&ctx.tenant, &ctx.rtype, &seq, &paths, &values])
+        .await
+        .map_err(pg_err)?;
+    Ok(())
+}
+
+async fn insert_resource(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    new: NewResource,
+) -> Result<StoredResource, StorageError> {
+    let resource = strip_members(new.resource, ctx);
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO resources (tenant, rtype, id, version, data) \
+             VALUES ($1, $2, $3, 1, $4) RETURNING seq",
+        )
+        .await
+        .map_err(pg_err)?;
+    let data = Json(resource.as_map());
+    let seq: i64 = match tx
+        .query_one(&stmt, &[&ctx.tenant, &ctx.rtype, &new.id, &data])
+        .await
+    {
+        Ok(row) => get(&row, 0)?,
+        Err(e) if unique_violation(&e) == Some("resources_pkey") => {
+            return Err(StorageError::new(
+                StorageErrorKind::IdTaken,
+                format!("a resource with id {} already exists", new.id),
+            ));
+        }
+        Err(e) => return Err(pg_err(e)),
+    };
+    insert_unique(tx, ctx, seq, &new.unique).await?;
+    insert_index(tx, ctx, seq, &resource).await?;
+    let members = dedupe(new.members);
+    insert_members(tx, ctx, seq, &members).await?;
+    let resource = if ctx.has_members {
+        with_members(resource, &members)
+    } else {
+        resource
+    };
+    Ok(StoredResource {
+        id: new.id,
+        version: 1,
+        resource,
+    })
+}
+
+/// Why a batch insert failed.
+enum BatchError {
+    /// A unique constraint (id or unique value): replay the batch row by row to name it.
+    Conflict,
+    /// Anything else.
+    Other(StorageError),
+}
+
+impl From<tokio_postgres::Error> for BatchError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if unique_violation(&e).is_some() {
+            BatchError::Conflict
+        } else {
+            BatchError::Other(pg_err(e))
+        }
+    }
+}
+
+impl From<StorageError> for BatchError {
+    fn from(e: StorageError) -> Self {
+        BatchError::Other(e)
+    }
+}
+
+/// Inserts a batch of new resources with one multi-row statement per table.
+async fn insert_batch(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    batch: &[NewResource],
+) -> Result<(), BatchError> {
+    let stripped: Vec<Resource> = batch
+        .iter()
+        .map(|n| strip_members(n.resource.clone(), ctx))
+        .collect();
+    let ids: Vec<&str> = batch.iter().map(|n| n.id.as_str()).collect();
+    let data: Vec<Json<&Map<String, Value>>> = stripped.iter().map(|r| Json(r.as_map())).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO resources (tenant, rtype, id, version, data) \
+             SELECT $1, $2, i, 1, d FROM unnest($3::text[], $4::json[]) \
+             WITH ORDINALITY AS x (i, d, o) ORDER BY o RETURNING id, seq",
+        )
+        .await?;
+    let rows = tx
+        .query(&stmt, &[&ctx.tenant, &ctx.rtype, &ids, &data])
+        .await?;
+    if rows.len() != batch.len() {
+        return Err(BatchError::Other(StorageError::backend(
+            "postgres: a batch insert returned an unexpected row count",
+        )));
+    }
+    let by_id = rows
+        .iter()
+        .map(|r| Ok((get::<&str>(r, 0)?, get::<i64>(r, 1)?)))
+        .collect::<Result<HashMap<&str, i64>, StorageError>>()?;
+    let seqs = batch
+        .iter()
+        .map(|n| {
+            by_id
+                .get(n.id.as_str())
+                .copied()
+                .ok_or_else(|| StorageError::backend("postgres: a batch insert lost a row"))
+        })
+        .collect::<Result<Vec<i64>, _>>()?;
+    let (mut u_attr, mut u_value, mut u_seq) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut i_path, mut i_value, mut i_seq) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut m_group, mut m_id, mut m_kind, mut m_display) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for ((new, resource), seq) in batch.iter().zip(&stripped).zip(&seqs) {
+        for k in new.unique.iter().collect::<BTreeSet<_>>() {
+            u_attr.push(k.attribute.as_str());
+            u_value.push(k.value.as_bytes());
+            u_seq.push(*seq);
+        }
+        for (path, value) in index_rows(&ctx.paths, resource) {
+            i_path.push(path);
+            i_value.push(value.map(String::into_bytes));
+            i_seq.push(*seq);
+        }
+        let mut seen = BTreeSet::new();
+        for m in new.members.iter().filter(|m| seen.insert(m.value.as_str())) {
+            m_group.push(*seq);
+            m_id.push(m.value.as_str());
+            m_kind.push(m.kind.as_deref());
+            m_display.push(m.display.as_deref());
+        }
+    }
+    if !u_seq.is_empty() {
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO unique_values (tenant, rtype, attribute, value, seq) \
+                 SELECT $1, $2, a, v, s FROM unnest($3::text[], $4::bytea[], $5::bigint[]) \
+                 AS x (a, v, s)",
+            )
+            .await?;
+        tx.execute(&stmt, &[&ctx.tenant, &ctx.rtype, &u_attr, &u_value, &u_seq])
+            .await?;
+    }
+    if !i_seq.is_empty() {
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq) \
+                 SELECT $1, $2, p, v, s FROM unnest($3::text[], $4::bytea[], $5::bigint[]) \
+                 AS x (p, v, s)",
+            )
+            .await?;
+        tx.execute(&stmt, &[&ctx.tenant, &ctx.rtype, &i_path, &i_value, &i_seq])
+            .await?;
+    }
+    if !m_group.is_empty() {
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO members (group_seq, tenant, member_id, kind, display) \
+                 SELECT g, $1, m, k, d \
+                 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) \
+                 WITH ORDINALITY AS x (g, m, k, d, o) ORDER BY o",
+            )
+            .await?;
+        tx.execute(&stmt, &[&ctx.tenant, &m_group, &m_id, &m_kind, &m_display])
+            .await?;
+    }
+    Ok(())
+}
+
+/// Bumps the version of `id` (checking `expected` in the same statement) and, with `data`,
+/// sets its JSON. Returns `(seq, new version, the stored JSON when data was None)`;
+/// `NotFound` / `VersionMismatch` otherwise.
+async fn bump(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    id: &str,
+    data: Option<&Resource>,
+    expected: Option<u64>,
+) -> Result<(i64, u64, Option<Resource>), StorageError> {
+    let expected = expected.map(clamp);
+    let row = match (data, expected) {
+        (Some(r), None) => {
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE resources SET version = version + 1, data = $4 \
+                     WHERE tenant = $1 AND rtype = $2 AND id = $3 RETURNING seq, version",
+                )
+                .await
+                .map_err(pg_err)?;
+            let data = Json(r.as_map());
+            tx.query_opt(&stmt, &[&ctx.tenant, &ctx.rtype, &id, &data])
+                .await
+        }
+        (Some(r), Some(v)) => {
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE resources SET version = version + 1, data = $4 \
+                     WHERE tenant = $1 AND rtype = $2 AND id = $3 AND version = $5 \
+                     RETURNING seq, version",
+                )
+                .await
+                .map_err(pg_err)?;
+            let data = Json(r.as_map());
+            tx.query_opt(&stmt, &[&ctx.tenant, &ctx.rtype, &id, &data, &v])
+                .await
+        }
+        (None, None) => {
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE resources SET version = version + 1 \
+                     WHERE tenant = $1 AND rtype = $2 AND id = $3 RETURNING seq, version, data",
+                )
+                .await
+                .map_err(pg_err)?;
+            tx.query_opt(&stmt, &[&ctx.tenant, &ctx.rtype, &id]).await
+        }
+        (None, Some(v)) => {
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE resources SET version = version + 1 \
+                     WHERE tenant = $1 AND rtype = $2 AND id = $3 AND version = $4 \
+                     RETURNING seq, version, data",
+                )
+                .await
+                .map_err(pg_err)?;
+            tx.query_opt(&stmt, &[&ctx.tenant, &ctx.rtype, &id, &v])
+                .await
+        }
+    }
+    .map_err(pg_err)?;
+    match row {
+        Some(row) => {
+            let stored = if data.is_none() {
+                Some(row_data(&row, 2)?)
+            } else {
+                None
+            };
+            Ok((get(&row, 0)?, to_version(get(&row, 1)?), stored))
+        }
+        None => Err(not_found_or_mismatch(tx, ctx, id).await?),
+    }
+}
+
+async fn not_found_or_mismatch(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<StorageError, StorageError> {
+    let stmt = tx
+        .prepare_cached(
+            "SELECT version FROM resources WHERE tenant = $1 AND rtype = $2 AND id = $3",
+        )
+        .await
+        .map_err(pg_err)?;
+    let row = tx
+        .query_opt(&stmt, &[&ctx.tenant, &ctx.rtype, &id])
+        .await
+        .map_err(pg_err)?;
+    Ok(match row {
+        Some(row) => StorageError::version_mismatch(to_version(get(&row, 0)?)),
+        None => StorageError::not_found(id),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Cursors
+
+/// FNV-1a, to bind a cursor to the query that issued it.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn query_fingerprint(ctx: &Ctx, filter: Option<&Filter>) -> u64 {
+    let text = match filter {
+        Some(f) => format!("{}\n{}\n{f}", ctx.tenant, ctx.rtype),
+        None => format!("{}\n{}\n", ctx.tenant, ctx.rtype),
+    };
+    fnv1a(&text)
+}
+
+fn encode_cursor(seq: i64, fingerprint: u64) -> String {
+    scim_core::messages::base64url_encode(format!("pg1.{seq}.{fingerprint:x}").as_bytes())
+}
+
+fn decode_cursor(cursor: &str, fingerprint: u64) -> Result<i64, StorageError> {
+    let invalid = || {
+        StorageError::new(
+            StorageErrorKind::InvalidCursor,
+            "the cursor was not issued for this query (RFC 9865 invalidCursor)",
+        )
+    };
+    let bytes = scim_core::messages::base64url_decode(cursor).ok_or_else(invalid)?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let mut parts = text.split('.');
+    let (Some("pg1"), Some(seq), Some(fp), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid());
+    };
+    let seq: i64 = seq.parse().map_err(|_| invalid())?;
+    let fp = u64::from_str_radix(fp, 16).map_err(|_| invalid())?;
+    if fp != fingerprint || seq < 0 {
+        return Err(invalid());
+    }
+    Ok(seq)
+}
+
+// ---------------------------------------------------------------------------------------
+// Queries
+
+/// The WHERE condition of a query over `resources r` (`$1` tenant, `$2` resource type).
+fn condition(set: Option<&SetSql>) -> String {
+    match set {
+        Some(s) => format!("r.tenant = $1 AND r.rtype = $2 AND r.seq IN ({})", s.sql),
+        None => "r.tenant = $1 AND r.rtype = $2".to_string(),
+    }
+}
+
+/// Statements with at most this many filter parameters are prepared once per connection;
+/// longer (rarer, client-shaped) filters are prepared per call, so that the per-connection
+/// statement cache stays bounded.
+const MAX_CACHED_FILTER_PARAMS: usize = 6;
+
+/// The count and one page, in ONE statement (so one snapshot, without a transaction): the
+/// first column is the count; a page with no rows gives one row of NULLs after it.
+async fn page_rows<C: deadpool_postgres::GenericClient + Sync>(
+    client: &C,
+    set: Option<&SetSql>,
+    args: &[Param<'_>],
+    cursor: bool,
+) -> Result<Vec<Row>, StorageError> {
+    let cond = condition(set);
+    let (fetch, skip) = (args.len() - 1, args.len());
+    let page = if cursor {
+        format!(
+            "SELECT r.seq, r.id, r.version, r.data FROM resources r WHERE {cond} \
+             AND r.seq > ${skip} ORDER BY r.seq LIMIT ${fetch}"
+        )
+    } else {
+        format!(
+            "SELECT r.seq, r.id, r.version, r.data FROM resources r WHERE {cond} \
+             ORDER BY r.seq LIMIT ${fetch} OFFSET ${skip}"
+        )
+    };
+    let sql = format!(
+        "SELECT (SELECT count(*) FROM resources r WHERE {cond}), p.seq, p.id, p.version, p.data \
+         FROM (VALUES (1)) AS one (x) LEFT JOIN ({page}) AS p ON true ORDER BY p.seq"
+    );
+    let cached = set.is_none_or(|s| s.params.len() <= MAX_CACHED_FILTER_PARAMS);
+    if cached {
+        let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
+        client.query(&stmt, args).await.map_err(pg_err)
+    } else {
+        client.query(sql.as_str(), args).await.map_err(pg_err)
+    }
+}
+
+async fn run_query(
+    client: &mut deadpool_postgres::Client,
+    ctx: &Ctx,
+    set: Option<&SetSql>,
+    page: &StoragePage,
+    load: Load,
+    fingerprint: u64,
+) -> Result<QueryPage, StorageError> {
+    let after_seq = match page {
+        StoragePage::Cursor { after: Some(c), .. } => Some(decode_cursor(c, fingerprint)?),
+        StoragePage::Cursor { after: None, .. } => Some(0),
+        StoragePage::Offset { .. } => None,
+    };
+    let (limit, offset_or_after) = match page {
+        StoragePage::Offset { offset, limit } => (*limit, clamp(*offset)),
+        StoragePage::Cursor { limit, .. } => (*limit, after_seq.unwrap_or(0)),
+    };
+    // Cursor paging asks for one more row than the page, to tell whether there is a next.
+    let fetch = if after_seq.is_some() {
+        clamp(limit).saturating_add(1)
+    } else {
+        clamp(limit)
+    };
+    let mut args: Vec<Param<'_>> = vec![&ctx.tenant, &ctx.rtype];
+    if let Some(s) = set {
+        args.extend(s.params.iter().map(|p| p.as_sql()));
+    }
+    args.push(&fetch);
+    args.push(&offset_or_after);
+    let cursor = after_seq.is_some();
+    if !(load.members && ctx.has_members) {
+        let rows = page_rows(&*client, set, &args, cursor).await?;
+        return build_page(&rows, after_seq, limit, fingerprint, HashMap::new());
+    }
+    // With members, one REPEATABLE READ snapshot for the page and its members.
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg_err)?;
+    let rows = page_rows(&tx, set, &args, cursor).await?;
+    let mut seqs = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if let Some(seq) = get::<Option<i64>>(row, 1)? {
+            seqs.push(seq);
+        }
+    }
+    let members = load_members(&tx, &seqs).await?;
+    tx.commit().await.map_err(pg_err)?;
+    build_page(&rows, after_seq, limit, fingerprint, members)
+}
+
+/// A [`QueryPage`] from the rows of [`page_rows`] (and the members of its groups).
+fn build_page(
+    rows: &[Row],
+    after_seq: Option<i64>,
+    limit: u64,
+    fingerprint: u64,
+    mut members: HashMap<i64, Vec<Member>>,
+) -> Result<QueryPage, StorageError> {
+    let total: i64 = match rows.first() {
+        Some(r) => get(r, 0)?,
+        None => 0,
+    };
+    let mut page: Vec<(i64, &Row)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some(seq) = get::<Option<i64>>(row, 1)? {
+            page.push((seq, row));
+        }
+    }
+    let mut next_cursor = None;
+    if let Some(after) = after_seq {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        if page.len() > limit {
+            page.truncate(limit);
+            let last = page.last().map_or(after, |(seq, _)| *seq);
+            next_cursor = Some(encode_cursor(last, fingerprint));
+        }
+    }
+    let mut resources = Vec::with_capacity(page.len());
+    for (seq, row) in page {
+        let mut resource = row_data(row, 4)?;
+        if let Some(m) = members.remove(&seq) {
+            resource = with_members(resource, &m);
+        }
+        resources.push(StoredResource {
+            id: get(row, 2)?,
+            version: to_version(get(row, 3)?),
+            resource,
+        });
+    }
+    Ok(QueryPage {
+        resources,
+        total_results: to_version(total),
+        next_cursor,
+    })
+}
+
+fn unsupported(what: &str) -> StorageError {
+    StorageError::new(
+        StorageErrorKind::UnsupportedFilter,
+        format!("the PostgreSQL backend cannot evaluate {what}"),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// The trait
+
+#[async_trait]
+impl Storage for PostgresStorage {
+    fn can_filter(&self, schema: &ResourceSchema, filter: &Filter) -> bool {
+        // A filter that does not compile is left to the planner, which reports the error.
+        filter.compile(schema).is_ok()
+            && translate(schema, &indexed_paths(schema), filter).is_some()
+    }
+
+    fn can_sort(&self, _schema: &ResourceSchema, _sort: &SortSpec) -> bool {
+        false
+    }
+
+    async fn create(
+        &self,
+        scope: Scope<'_>,
+        new: NewResource,
+    ) -> Result<StoredResource, StorageError> {
+        let ctx = Ctx::new(scope);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let out = insert_resource(&tx, &ctx, new).await?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(out)
+    }
+
+    async fn get(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        load: Load,
+    ) -> Result<StoredResource, StorageError> {
+        let ctx = Ctx::new(scope);
+        let mut client = self.client().await?;
+        let sql = "SELECT seq, version, data FROM resources \
+                   WHERE tenant = $1 AND rtype = $2 AND id = $3";
+        let args: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &id];
+        if !(load.members && ctx.has_members) {
+            let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
+            let row = client.query_opt(&stmt, &args).await.map_err(pg_err)?;
+            let Some(row) = row else {
+                return Err(StorageError::not_found(id));
+            };
+            return Ok(StoredResource {
+                id: id.to_string(),
+                version: to_version(get(&row, 1)?),
+                resource: row_data(&row, 2)?,
+            });
+        }
+        // With members: one snapshot for the resource and its members.
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(pg_err)?;
+        let stmt = tx.prepare_cached(sql).await.map_err(pg_err)?;
+        let row = tx.query_opt(&stmt, &args).await.map_err(pg_err)?;
+        let Some(row) = row else {
+            return Err(StorageError::not_found(id));
+        };
+        let seq: i64 = get(&row, 0)?;
+        let members = load_members(&tx, &[seq]).await?;
+        tx.commit().await.map_err(pg_err)?;
+        let mut resource = row_data(&row, 2)?;
+        if let Some(m) = members.get(&seq) {
+            resource = with_members(resource, m);
+        }
+        Ok(StoredResource {
+            id: id.to_string(),
+            version: to_version(get(&row, 1)?),
+            resource,
+        })
+    }
+
+    async fn replace(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        replacement: Replacement,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        let ctx = Ctx::new(scope);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let resource = strip_members(replacement.resource, &ctx);
+        let (seq, version, _) = bump(&tx, &ctx, id, Some(&resource), expected_version).await?;
+        let del_unique = tx
+            .prepare_cached("DELETE FROM unique_values WHERE seq = $1")
+            .await
+            .map_err(pg_err)?;
+        tx.execute(&del_unique, &[&seq]).await.map_err(pg_err)?;
+        insert_unique(&tx, &ctx, seq, &replacement.unique).await?;
+        let del_index = tx
+            .prepare_cached("DELETE FROM attr_index WHERE seq = $1")
+            .await
+            .map_err(pg_err)?;
+        tx.execute(&del_index, &[&seq]).await.map_err(pg_err)?;
+        insert_index(&tx, &ctx, seq, &resource).await?;
+        let resource = match replacement.members {
+            Some(members) => {
+                let members = dedupe(members);
+                let del = tx
+                    .prepare_cached("DELETE FROM members WHERE group_seq = $1")
+                    .await
+                    .map_err(pg_err)?;
+                tx.execute(&del, &[&seq]).await.map_err(pg_err)?;
+                insert_members(&tx, &ctx, seq, &members).await?;
+                if ctx.has_members {
+                    with_members(resource, &members)
+                } else {
+                    resource
+                }
+            }
+            None => resource,
+        };
+        tx.commit().await.map_err(pg_err)?;
+        Ok(StoredResource {
+            id: id.to_string(),
+            version,
+            resource,
+        })
+    }
+
+    async fn delete(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        expected_version: Option<u64>,
+    ) -> Result<(), StorageError> {
+        let ctx = Ctx::new(scope);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let deleted = match expected_version.map(clamp) {
+            None => {
+                let stmt = tx
+                    .prepare_cached(
+                        "DELETE FROM resources WHERE tenant = $1 AND rtype = $2 AND id = $3 \
+                         RETURNING seq",
+                    )
+                    .await
+                    .map_err(pg_err)?;
+                tx.query_opt(&stmt, &[&ctx.tenant, &ctx.rtype, &id]).await
+            }
+            Some(v) => {
+                let stmt = tx
+                    .prepare_cached(
+                        "DELETE FROM resources WHERE tenant = $1 AND rtype = $2 AND id = $3 \
+                         AND version = $4 RETURNING seq",
+                    )
+                    .await
+                    .map_err(pg_err)?;
+                tx.query_opt(&stmt, &[&ctx.tenant, &ctx.rtype, &id, &v])
+                    .await
+            }
+        }
+        .map_err(pg_err)?;
+        if deleted.is_none() {
+            return Err(not_found_or_mismatch(&tx, &ctx, id).await?);
+        }
+        // unique_values, attr_index and the resource's own members went with it (ON DELETE
+        // CASCADE). Now its membership in every group of the tenant.
+        let bump_groups = tx
+            .prepare_cached(
+                "UPDATE resources SET version = version + 1 WHERE seq IN \
+                 (SELECT group_seq FROM members WHERE tenant = $1 AND member_id = $2)",
+            )
+            .await
+            .map_err(pg_err)?;
+        tx.execute(&bump_groups, &[&ctx.tenant, &id])
+            .await
+            .map_err(pg_err)?;
+        let unlink = tx
+            .prepare_cached("DELETE FROM members WHERE tenant = $1 AND member_id = $2")
+            .await
+            .map_err(pg_err)?;
+        tx.execute(&unlink, &[&ctx.tenant, &id])
+            .await
+            .map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)
+    }
+
+    async fn query(
+        &self,
+        scope: Scope<'_>,
+        query: StorageQuery<'_>,
+    ) -> Result<QueryPage, StorageError> {
+        let ctx = Ctx::new(scope);
+        if query.sort.is_some() {
+            return Err(unsupported("a sort order"));
+        }
+        let set = match query.filter {
+            Some(f) => {
+                if f.compile(scope.schema).is_err() {
+                    return Err(unsupported(&format!("the filter '{f}'")));
+                }
+                Some(
+                    translate(scope.schema, &ctx.paths, f)
+                        .ok_or_else(|| unsupported(&format!("the filter '{f}'")))?,
+                )
+            }
+            None => None,
+        };
+        let fingerprint = query_fingerprint(&ctx, query.filter);
+        let mut client = self.client().await?;
+        run_query(
+            &mut client,
+            &ctx,
+            set.as_ref(),
+            query.page,
+            query.load,
+            fingerprint,
+        )
+        .await
+    }
+
+    async fn modify_members(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        change: MembersChange,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        let ctx = Ctx::new(scope);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let (seq, version, resource) = bump(&tx, &ctx, id, None, expected_version).await?;
+        match change {
+            MembersChange::Add(members) => {
+                insert_members(&tx, &ctx, seq, &dedupe(members)).await?;
+            }
+            MembersChange::Remove(ids) => {
+                if !ids.is_empty() {
+                    let stmt = tx
+                        .prepare_cached(
+                            "DELETE FROM members WHERE group_seq = $1 AND member_id = ANY($2)",
+                        )
+                        .await
+                        .map_err(pg_err)?;
+                    tx.execute(&stmt, &[&seq, &ids]).await.map_err(pg_err)?;
+                }
+            }
+            MembersChange::Replace(members) => {
+                let stmt = tx
+                    .prepare_cached("DELETE FROM members WHERE group_seq = $1")
+                    .await
+                    .map_err(pg_err)?;
+                tx.execute(&stmt, &[&seq]).await.map_err(pg_err)?;
+                insert_members(&tx, &ctx, seq, &dedupe(members)).await?;
+            }
+        }
+        tx.commit().await.map_err(pg_err)?;
+        Ok(StoredResource {
+            id: id.to_string(),
+            version,
+            resource: resource.unwrap_or_default(),
+        })
+    }
+
+    async fn groups_of(
+        &self,
+        tenant: &TenantId,
+        member_id: &str,
+    ) -> Result<Vec<GroupRef>, StorageError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT r.id, r.rtype, r.data FROM members m \
+                 JOIN resources r ON r.seq = m.group_seq \
+                 WHERE m.tenant = $1 AND m.member_id = $2 AND r.tenant = $1 \
+                 ORDER BY r.seq",
+            )
+            .await
+            .map_err(pg_err)?;
+        let rows = client
+            .query(&stmt, &[&tenant.as_str(), &member_id])
+            .await
+            .map_err(pg_err)?;
+        rows.iter()
+            .map(|row| {
+                let resource = row_data(row, 2)?;
+                let display = resource
+                    .get("displayName")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                Ok(GroupRef {
+                    id: get(row, 0)?,
+                    resource_type: get(row, 1)?,
+                    display,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_bind_to_their_query() {
+        let c = encode_cursor(42, 7);
+        assert!(scim_core::messages::is_unreserved(&c));
+        assert_eq!(decode_cursor(&c, 7).unwrap(), 42);
+        assert_eq!(
+            decode_cursor(&c, 8).unwrap_err().kind(),
+            &StorageErrorKind::InvalidCursor
+        );
+        assert!(decode_cursor("", 7).is_err());
+        assert!(decode_cursor("%%%", 7).is_err());
+        // A SQLite cursor is not a PostgreSQL one.
+        let sqlite_like =
+            scim_core::messages::base64url_encode(format!("sq1.42.{:x}", 7u64).as_bytes());
+        assert!(decode_cursor(&sqlite_like, 7).is_err());
+    }
+
+    #[test]
+    fn config_builder() {
+        let c = PostgresConfig::new("postgres://x@localhost/db")
+            .schema("s1")
+            .max_connections(0);
+        assert_eq!(c.schema, "s1");
+        assert_eq!(c.max_connections, 1);
+    }
+
+    #[tokio::test]
+    async fn bad_settings_are_errors_not_panics() {
+        let e = PostgresStorage::connect_with_schema("postgres://x@127.0.0.1:1/db", "Bad-Name")
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), &StorageErrorKind::Backend);
+        let e = PostgresStorage::connect("not a url at all ===")
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), &StorageErrorKind::Backend);
+        // Nothing listens on port 1: a connection error, not a panic.
+        let e = PostgresStorage::connect_with(
+            PostgresConfig::new("postgres://x@127.0.0.1:1/db")
+                .connect_timeout(Duration::from_secs(2)),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.kind(), &StorageErrorKind::Backend);
+    }
+}

@@ -1,0 +1,202 @@
+//! The database schema, its migrations, and the names that may appear in SQL.
+//!
+//! The schema version is kept in the table `scim_schema_migrations` (one row per applied
+//! migration) inside the PostgreSQL schema the storage uses. Migrations run in one transaction
+//! that first takes a transaction-level advisory lock keyed on that schema's name, so two
+//! processes starting together against a new database wait for each other: the second sees
+//! the first's migrations applied and applies nothing. A crash mid-migration rolls the whole
+//! transaction back (PostgreSQL DDL is transactional).
+
+use deadpool_postgres::Client;
+
+use crate::storage::StorageError;
+
+use super::pg_err;
+
+/// The migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
+///
+/// Tables (all rows are scoped by `tenant` and `rtype`, the resource type name), the same
+/// design as the SQLite backend's:
+/// - `resources`: one row per resource, primary key `(tenant, rtype, id)`; `seq` is the
+///   creation order, the default sort order and the keyset of cursors; `data` is the resource
+///   JSON without `members`. It is `JSON`, not `JSONB`: `JSON` keeps the attribute order the
+///   client sent (as the other backends do) and accepts `\u0000`, and nothing queries inside
+///   it (filters use `attr_index`).
+/// - `unique_values`: the claimed unique values; the primary key enforces uniqueness inside
+///   the database, so it holds across connections and processes (a violation is SQLSTATE
+///   23505 on `unique_values_pkey`).
+/// - `attr_index`: one row per distinct string value of each indexed attribute path
+///   (`value_norm`: the UTF-8 bytes of the value, lower-cased when the attribute is not
+///   caseExact), plus a row with a NULL `value_norm` when the path holds a present non-string
+///   value (for `pr`). Filters are pushed down as range scans of `attr_index_lookup`.
+/// - `members`: one row per group member, so adding or removing one costs one indexed row;
+///   `ord` keeps the order members were added in; `members_member` answers `groups_of` and
+///   the clean-up when a member is deleted.
+///
+/// Every child row references its resource by `seq` with `ON DELETE CASCADE`. Text keys use
+/// the "C" collation (byte order; no locale-dependent comparison anywhere).
+pub(super) const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE resources (
+    seq     BIGSERIAL NOT NULL,
+    tenant  TEXT COLLATE "C" NOT NULL,
+    rtype   TEXT COLLATE "C" NOT NULL,
+    id      TEXT COLLATE "C" NOT NULL,
+    version BIGINT NOT NULL CHECK (version >= 1),
+    data    JSON NOT NULL,
+    CONSTRAINT resources_pkey PRIMARY KEY (tenant, rtype, id),
+    CONSTRAINT resources_seq_key UNIQUE (seq)
+);
+CREATE INDEX resources_scope ON resources (tenant, rtype, seq);
+
+CREATE TABLE unique_values (
+    tenant    TEXT COLLATE "C" NOT NULL,
+    rtype     TEXT COLLATE "C" NOT NULL,
+    attribute TEXT COLLATE "C" NOT NULL,
+    value     BYTEA NOT NULL,
+    seq       BIGINT NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    CONSTRAINT unique_values_pkey PRIMARY KEY (tenant, rtype, attribute, value)
+);
+CREATE INDEX unique_values_seq ON unique_values (seq);
+
+CREATE TABLE attr_index (
+    tenant     TEXT COLLATE "C" NOT NULL,
+    rtype      TEXT COLLATE "C" NOT NULL,
+    path       TEXT COLLATE "C" NOT NULL,
+    value_norm BYTEA,
+    seq        BIGINT NOT NULL REFERENCES resources (seq) ON DELETE CASCADE
+);
+CREATE INDEX attr_index_lookup ON attr_index (tenant, rtype, path, value_norm, seq);
+CREATE INDEX attr_index_seq ON attr_index (seq);
+
+CREATE TABLE members (
+    group_seq BIGINT NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    tenant    TEXT COLLATE "C" NOT NULL,
+    member_id TEXT COLLATE "C" NOT NULL,
+    kind      TEXT,
+    display   TEXT,
+    ord       BIGSERIAL NOT NULL,
+    CONSTRAINT members_pkey PRIMARY KEY (group_seq, member_id)
+);
+CREATE INDEX members_group ON members (group_seq, ord);
+CREATE INDEX members_member ON members (tenant, member_id);
+"#];
+
+/// The schema version this code writes.
+pub(super) const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// Is `name` usable as the PostgreSQL schema of a storage: 1 to 63 characters of `a-z`,
+/// `0-9` and `_`, not starting with a digit and not `pg_`-prefixed? Such a name needs no
+/// quoting, so it can be written into DDL and `search_path` safely (identifiers cannot be
+/// bound as parameters).
+pub fn is_valid_schema_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && !b[0].is_ascii_digit()
+        && !name.starts_with("pg_")
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+}
+
+/// The advisory lock key of a schema's migrations (FNV-1a of a fixed prefix and the name).
+fn lock_key(schema: &str) -> i64 {
+    let h = format!("scim-server migrations\n{schema}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
+/// Creates the schema if it is missing and applies the missing migrations, under an advisory
+/// lock. Fails when the schema was written by a newer version of this code.
+pub(super) async fn migrate(client: &mut Client, schema: &str) -> Result<i32, StorageError> {
+    if !is_valid_schema_name(schema) {
+        return Err(StorageError::backend(format!(
+            "postgres: invalid schema name {schema:?}"
+        )));
+    }
+    let tx = client.transaction().await.map_err(pg_err)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(schema)])
+        .await
+        .map_err(pg_err)?;
+    let exists = tx
+        .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
+        .await
+        .map_err(pg_err)?
+        .is_some();
+    if !exists {
+        // The name was validated above: it needs no quoting and cannot inject anything.
+        tx.batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .await
+            .map_err(pg_err)?;
+    }
+    tx.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {schema}.scim_schema_migrations (\
+           version INTEGER PRIMARY KEY, \
+           applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    ))
+    .await
+    .map_err(pg_err)?;
+    let current: i32 = tx
+        .query_one(
+            &format!("SELECT coalesce(max(version), 0) FROM {schema}.scim_schema_migrations"),
+            &[],
+        )
+        .await
+        .map_err(pg_err)?
+        .try_get(0)
+        .map_err(pg_err)?;
+    if current > SCHEMA_VERSION {
+        return Err(StorageError::backend(format!(
+            "postgres: the schema {schema} is at version {current}, newer than this build \
+             understands ({SCHEMA_VERSION})"
+        )));
+    }
+    let start = usize::try_from(current).unwrap_or(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(start) {
+        tx.batch_execute(&format!("SET LOCAL search_path TO {schema}; {sql}"))
+            .await
+            .map_err(pg_err)?;
+        let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
+        tx.execute(
+            &format!("INSERT INTO {schema}.scim_schema_migrations (version) VALUES ($1)"),
+            &[&version],
+        )
+        .await
+        .map_err(pg_err)?;
+    }
+    tx.commit().await.map_err(pg_err)?;
+    Ok(SCHEMA_VERSION)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_are_plain_identifiers() {
+        for ok in ["scim", "public", "scim_test_0a9f", "_x", &"a".repeat(63)] {
+            assert!(is_valid_schema_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "Scim",
+            "1abc",
+            "pg_catalog",
+            "a-b",
+            "a;drop table x",
+            "a b",
+            "\"q\"",
+            &"a".repeat(64),
+        ] {
+            assert!(!is_valid_schema_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lock_keys_differ_per_schema() {
+        assert_ne!(lock_key("a"), lock_key("b"));
+        assert_eq!(lock_key("scim"), lock_key("scim"));
+    }
+}

@@ -1,0 +1,876 @@
+//! The PostgreSQL backend: the shared storage contract suite (`storage/suite.rs`), exact
+//! filter pushdown (compared with scim-core's evaluator), and what only a shared database
+//! has: several instances (like several server processes) racing on uniqueness and versions,
+//! and concurrent migrations.
+//!
+//! Needs a PostgreSQL server: set `SCIM_TEST_POSTGRES_URL` (e.g.
+//! `postgres://scim@127.0.0.1:55432/scim_test`). Without it the tests print a skip notice and
+//! pass, unless `SCIM_REQUIRE_POSTGRES=1`, in which case they fail. Every test (and every case
+//! of the suite) works in its own fresh PostgreSQL schema, dropped when it ends.
+#![cfg(feature = "postgres")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use scim_core::builtin::{group_resource_schema, user_resource_schema};
+use scim_core::schema::ResourceSchema;
+use scim_core::sort::SortSpec;
+use scim_core::{Filter, Resource};
+use scim_server::storage::postgres::{PostgresConfig, PostgresStorage};
+use scim_server::storage::unique::UniquenessPolicy;
+use scim_server::storage::{
+    GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
+    StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource,
+};
+use scim_server::tenant::TenantId;
+use serde_json::{Value, json};
+
+/// The server to test against, or `None` (after a notice) when there is none and none is
+/// required.
+fn postgres_url() -> Option<String> {
+    let required = std::env::var("SCIM_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+    match std::env::var("SCIM_TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if required => panic!(
+            "SCIM_REQUIRE_POSTGRES=1 but SCIM_TEST_POSTGRES_URL is not set: point it at a \
+             PostgreSQL database, e.g. postgres://scim@127.0.0.1:55432/scim_test"
+        ),
+        _ => {
+            // Once per process, and through the stderr handle rather than `eprintln!`, which
+            // the test harness captures (and shows only for failed tests).
+            static NOTICE: std::sync::Once = std::sync::Once::new();
+            NOTICE.call_once(|| {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED: the PostgreSQL backend tests (tests/postgres_backend.rs) did not \
+                     run: SCIM_TEST_POSTGRES_URL is not set. Set it (and SCIM_REQUIRE_POSTGRES=1 \
+                     to make its absence an error) to run them."
+                );
+            });
+            None
+        }
+    }
+}
+
+/// A schema name no other test (or test process) uses.
+fn fresh_schema() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "scim_test_{}_{}_{nanos:x}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A `PostgresStorage` on a fresh schema, dropped (on a helper thread with its own runtime
+/// and connection) when this is dropped. It delegates every call.
+struct TestDb {
+    storage: PostgresStorage,
+    url: String,
+    schema: String,
+}
+
+impl TestDb {
+    async fn new() -> Option<TestDb> {
+        let url = postgres_url()?;
+        let schema = fresh_schema();
+        let storage = connect(&url, &schema).await;
+        Some(TestDb {
+            storage,
+            url,
+            schema,
+        })
+    }
+
+    /// Another instance (its own pool) on the same database and schema: like a second
+    /// server process.
+    async fn second_instance(&self) -> PostgresStorage {
+        connect(&self.url, &self.schema).await
+    }
+}
+
+async fn connect(url: &str, schema: &str) -> PostgresStorage {
+    PostgresStorage::connect_with(PostgresConfig::new(url).schema(schema).max_connections(8))
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url} (schema {schema}): {e}"))
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (url, schema) = (self.url.clone(), self.schema.clone());
+        let cleanup = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let s = PostgresStorage::connect_with(
+                    PostgresConfig::new(url).schema(schema).max_connections(1),
+                )
+                .await?;
+                s.drop_schema().await
+            })
+        });
+        if let Ok(Err(e)) = cleanup.join() {
+            eprintln!(
+                "warning: could not drop the test schema {}: {e}",
+                self.schema
+            );
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Storage for TestDb {
+    fn can_filter(&self, schema: &ResourceSchema, filter: &Filter) -> bool {
+        self.storage.can_filter(schema, filter)
+    }
+    fn can_sort(&self, schema: &ResourceSchema, sort: &SortSpec) -> bool {
+        self.storage.can_sort(schema, sort)
+    }
+    async fn create(
+        &self,
+        scope: Scope<'_>,
+        new: NewResource,
+    ) -> Result<StoredResource, StorageError> {
+        self.storage.create(scope, new).await
+    }
+    async fn get(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        load: Load,
+    ) -> Result<StoredResource, StorageError> {
+        self.storage.get(scope, id, load).await
+    }
+    async fn replace(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        replacement: Replacement,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        self.storage
+            .replace(scope, id, replacement, expected_version)
+            .await
+    }
+    async fn delete(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        expected_version: Option<u64>,
+    ) -> Result<(), StorageError> {
+        self.storage.delete(scope, id, expected_version).await
+    }
+    async fn query(
+        &self,
+        scope: Scope<'_>,
+        query: StorageQuery<'_>,
+    ) -> Result<QueryPage, StorageError> {
+        self.storage.query(scope, query).await
+    }
+    async fn modify_members(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        change: MembersChange,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        self.storage
+            .modify_members(scope, id, change, expected_version)
+            .await
+    }
+    async fn groups_of(
+        &self,
+        tenant: &TenantId,
+        member_id: &str,
+    ) -> Result<Vec<GroupRef>, StorageError> {
+        self.storage.groups_of(tenant, member_id).await
+    }
+}
+
+/// The shared backend suite, one fresh schema per case.
+mod suite {
+    use super::TestDb;
+    scim_server::backend_suite!(match TestDb::new().await {
+        Some(db) => db,
+        None => return,
+    });
+}
+
+/// Opens a fresh test database or returns from the test (after the skip notice).
+macro_rules! db_or_skip {
+    () => {
+        match TestDb::new().await {
+            Some(db) => db,
+            None => return,
+        }
+    };
+}
+
+fn tenant(t: &str) -> TenantId {
+    TenantId::new(t).unwrap()
+}
+
+fn user(id: &str, body: Value) -> NewResource {
+    let schema = user_resource_schema();
+    let mut v = body;
+    v["id"] = json!(id);
+    let resource = Resource::from_value(v).unwrap();
+    let unique = UniquenessPolicy::for_schema(&schema).keys(&schema, &resource);
+    NewResource {
+        id: id.to_string(),
+        resource,
+        members: vec![],
+        unique,
+    }
+}
+
+fn replacement(id: &str, body: Value) -> Replacement {
+    let r = user(id, body);
+    Replacement {
+        resource: r.resource,
+        members: None,
+        unique: r.unique,
+    }
+}
+
+fn group(id: &str, name: &str, members: &[&str]) -> NewResource {
+    let schema = group_resource_schema();
+    let resource = Resource::from_value(json!({"id": id, "displayName": name})).unwrap();
+    let unique = UniquenessPolicy::for_schema(&schema).keys(&schema, &resource);
+    NewResource {
+        id: id.to_string(),
+        resource,
+        members: members.iter().map(|m| Member::new(*m)).collect(),
+        unique,
+    }
+}
+
+async fn ids<S: Storage>(s: &S, scope: Scope<'_>, filter: Option<&Filter>) -> Vec<String> {
+    let page = StoragePage::Offset {
+        offset: 0,
+        limit: 10_000,
+    };
+    let q = StorageQuery {
+        filter,
+        sort: None,
+        page: &page,
+        load: Load::WITHOUT_MEMBERS,
+    };
+    let out = s.query(scope, q).await.unwrap();
+    assert_eq!(out.total_results as usize, out.resources.len());
+    out.resources.into_iter().map(|r| r.id).collect()
+}
+
+fn member_ids(r: &Resource) -> Vec<String> {
+    r.get("members")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|m| m["value"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Two instances (separate pools, same database and schema, like two server processes): 20
+/// concurrent creates of one userName (different ids, different cases) across both give
+/// exactly one success and 19 `Uniqueness` errors; the winner is visible from both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_race_on_one_user_name() {
+    let db = db_or_skip!();
+    let (h1, h2) = (db.storage.clone(), db.second_instance().await);
+    let (t, schema) = (tenant("t1"), user_resource_schema());
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let h = if i % 2 == 0 { h1.clone() } else { h2.clone() };
+        let (t, schema) = (t.clone(), schema.clone());
+        tasks.push(tokio::spawn(async move {
+            let name = if i % 3 == 0 { "RACE" } else { "race" };
+            h.create(
+                Scope::new(&t, &schema),
+                user(&format!("r{i}"), json!({"userName": name})),
+            )
+            .await
+        }));
+    }
+    let (mut wins, mut uniqueness) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(e) => {
+                assert_eq!(
+                    e.kind(),
+                    &StorageErrorKind::Uniqueness {
+                        attribute: "userName".into()
+                    },
+                    "unexpected error: {e:?}"
+                );
+                uniqueness += 1;
+            }
+        }
+    }
+    assert_eq!((wins, uniqueness), (1, 19));
+    let scope = Scope::new(&t, &schema);
+    let f: Filter = r#"userName eq "race""#.parse().unwrap();
+    assert_eq!(ids(&h1, scope, Some(&f)).await.len(), 1);
+    assert_eq!(ids(&h2, scope, Some(&f)).await.len(), 1);
+    assert_eq!(ids(&h2, scope, None).await.len(), 1);
+}
+
+/// Writes through one instance are read through the other, versions included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_is_shared_across_instances() {
+    let db = db_or_skip!();
+    let (h1, h2) = (db.storage.clone(), db.second_instance().await);
+    let (t, schema, gs) = (
+        tenant("t1"),
+        user_resource_schema(),
+        group_resource_schema(),
+    );
+    let scope = Scope::new(&t, &schema);
+    h1.create(scope, user("a", json!({"userName": "alice"})))
+        .await
+        .unwrap();
+    let got = h2.get(scope, "a", Load::ALL).await.unwrap();
+    assert_eq!(got.resource.get("userName"), Some(&json!("alice")));
+    h2.replace(
+        scope,
+        "a",
+        replacement("a", json!({"userName": "alice2"})),
+        Some(1),
+    )
+    .await
+    .unwrap();
+    let got = h1.get(scope, "a", Load::ALL).await.unwrap();
+    assert_eq!(got.version, 2);
+    assert_eq!(got.resource.get("userName"), Some(&json!("alice2")));
+    // The old name is free for either instance; the new one is taken for both.
+    h1.create(scope, user("b", json!({"userName": "ALICE"})))
+        .await
+        .unwrap();
+    assert!(
+        h1.create(scope, user("c", json!({"userName": "Alice2"})))
+            .await
+            .unwrap_err()
+            .is_uniqueness()
+    );
+    // Membership written by one is seen by the other.
+    let groups = Scope::new(&t, &gs);
+    h1.create(groups, group("g", "G", &["a"])).await.unwrap();
+    h2.modify_members(
+        groups,
+        "g",
+        MembersChange::Add(vec![Member::new("b")]),
+        Some(1),
+    )
+    .await
+    .unwrap();
+    let g = h1.get(groups, "g", Load::ALL).await.unwrap();
+    assert_eq!(
+        (g.version, member_ids(&g.resource)),
+        (2, vec!["a".into(), "b".into()])
+    );
+    h2.delete(scope, "a", None).await.unwrap();
+    assert!(
+        h1.get(scope, "a", Load::ALL)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert_eq!(h1.get(groups, "g", Load::ALL).await.unwrap().version, 3);
+}
+
+/// The version check is atomic across instances: of concurrent replaces (and deletes) with
+/// the same `expected_version`, exactly one wins and the others get `VersionMismatch`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn version_check_is_atomic_across_instances() {
+    let db = db_or_skip!();
+    let (h1, h2) = (db.storage.clone(), db.second_instance().await);
+    let (t, schema) = (tenant("t1"), user_resource_schema());
+    let scope = Scope::new(&t, &schema);
+    h1.create(scope, user("u", json!({"userName": "v0"})))
+        .await
+        .unwrap();
+    for round in 1..=5u64 {
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let h = if i % 2 == 0 { h1.clone() } else { h2.clone() };
+            let (t, schema) = (t.clone(), schema.clone());
+            tasks.push(tokio::spawn(async move {
+                let body = json!({"userName": format!("r{round}-w{i}")});
+                h.replace(
+                    Scope::new(&t, &schema),
+                    "u",
+                    replacement("u", body),
+                    Some(round),
+                )
+                .await
+            }));
+        }
+        let mut winners = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(r) => winners.push(r),
+                Err(e) => assert_eq!(
+                    e.kind(),
+                    &StorageErrorKind::VersionMismatch { current: round + 1 },
+                    "round {round}: {e:?}"
+                ),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}");
+        assert_eq!(winners[0].version, round + 1);
+        // The stored resource is the winner's, and only the winner's name is claimed.
+        let stored = h2.get(scope, "u", Load::ALL).await.unwrap();
+        assert_eq!(stored.version, round + 1);
+        assert_eq!(
+            stored.resource.get("userName"),
+            winners[0].resource.get("userName")
+        );
+        let f: Filter = format!("userName sw \"r{round}-\"").parse().unwrap();
+        assert_eq!(ids(&h1, scope, Some(&f)).await, ["u"]);
+    }
+    // Concurrent deletes with the right version: one succeeds, the rest are mismatches or
+    // not-found (the resource is gone by the time they look).
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let h = if i % 2 == 0 { h1.clone() } else { h2.clone() };
+        let (t, schema) = (t.clone(), schema.clone());
+        tasks.push(tokio::spawn(async move {
+            h.delete(Scope::new(&t, &schema), "u", Some(6)).await
+        }));
+    }
+    let mut deleted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => deleted += 1,
+            Err(e) => assert!(e.is_not_found() || e.is_version_mismatch(), "{e:?}"),
+        }
+    }
+    assert_eq!(deleted, 1);
+}
+
+/// Concurrent membership changes from two instances are all kept, and each bumps the
+/// version once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_member_adds_across_instances() {
+    let db = db_or_skip!();
+    let (h1, h2) = (db.storage.clone(), db.second_instance().await);
+    let (t, gs) = (tenant("t1"), group_resource_schema());
+    h1.create(Scope::new(&t, &gs), group("g", "Big", &[]))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let h = if i % 2 == 0 { h1.clone() } else { h2.clone() };
+        let (t, gs) = (t.clone(), gs.clone());
+        tasks.push(tokio::spawn(async move {
+            h.modify_members(
+                Scope::new(&t, &gs),
+                "g",
+                MembersChange::Add(vec![Member::new(format!("m{i:02}"))]),
+                None,
+            )
+            .await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let g = h2.get(Scope::new(&t, &gs), "g", Load::ALL).await.unwrap();
+    assert_eq!(g.version, 21);
+    let mut got = member_ids(&g.resource);
+    got.sort();
+    let want: Vec<String> = (0..20).map(|i| format!("m{i:02}")).collect();
+    assert_eq!(got, want);
+}
+
+/// Several instances connecting at once to a NEW schema: the advisory lock serialises the
+/// migrations, all connect, and the schema is at the current version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_connects_migrate_once() {
+    let Some(url) = postgres_url() else { return };
+    let schema = fresh_schema();
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (url, schema) = (url.clone(), schema.clone());
+        tasks.push(tokio::spawn(async move {
+            PostgresStorage::connect_with(
+                PostgresConfig::new(url).schema(schema).max_connections(2),
+            )
+            .await
+        }));
+    }
+    let mut storages = Vec::new();
+    for task in tasks {
+        storages.push(task.await.unwrap().unwrap());
+    }
+    for s in &storages {
+        assert_eq!(s.schema_version().await.unwrap(), 1);
+        assert_eq!(s.schema_name(), schema);
+    }
+    // Reconnecting to a migrated schema applies nothing and keeps the data.
+    let (t, us) = (tenant("t1"), user_resource_schema());
+    storages[0]
+        .create(Scope::new(&t, &us), user("x", json!({"userName": "kept"})))
+        .await
+        .unwrap();
+    let again = PostgresStorage::connect_with_schema(&url, &schema)
+        .await
+        .unwrap();
+    assert_eq!(again.schema_version().await.unwrap(), 1);
+    assert_eq!(
+        again
+            .get(Scope::new(&t, &us), "x", Load::ALL)
+            .await
+            .unwrap()
+            .version,
+        1
+    );
+    again.drop_schema().await.unwrap();
+}
+
+/// The users of the pushdown test: case, Unicode, multi-valued emails, odd JSON shapes, and
+/// a U+0000 (which a PostgreSQL TEXT cannot hold; values are BYTEA and the JSON is escaped).
+fn fixture_users() -> Vec<NewResource> {
+    let bodies = [
+        json!({"userName": "BJensen", "externalId": "E-1", "displayName": "Babs Jensen",
+               "emails": [{"value": "bjensen@Example.com", "type": "work"},
+                          {"value": "babs@jensen.org", "type": "home"}]}),
+        json!({"userName": "bjensen2", "externalId": "e-1",
+               "emails": [{"value": "BJENSEN@example.com"}]}),
+        json!({"userName": "jsmith", "displayName": "",
+               "emails": ["jsmith@example.com", {"VALUE": "J@x.org"}]}),
+        json!({"userName": "ΟΔΟΣ", "displayName": "Ödön"}),
+        json!({"userName": "\u{212A}elvin", "emails": [null, {"type": "work"}]}),
+        json!({"userName": "abc\u{10FFFF}x", "externalId": 42}),
+        json!({"userName": "abd"}),
+        json!({"userName": "ab"}),
+        json!({"USERNAME": "Zed", "displayname": "Zed Z", "emails": {"value": "z@z.z"}}),
+        json!({"userName": "", "emails": []}),
+        json!({"userName": "nul\u{0}byte", "displayName": "a\u{0}"}),
+    ];
+    bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| user(&format!("id-{i:02}"), b))
+        .collect()
+}
+
+const PUSHED_FILTERS: &[&str] = &[
+    r#"userName eq "bjensen""#,
+    r#"USERNAME eq "BJENSEN""#,
+    r#"userName sw "bj""#,
+    r#"userName sw "B""#,
+    r#"userName sw """#,
+    r#"userName eq """#,
+    r#"userName sw "ab""#,
+    r#"userName sw "abc""#,
+    r#"userName gt "ab""#,
+    r#"userName ge "ab""#,
+    r#"userName lt "b""#,
+    r#"userName le "abd""#,
+    r#"userName eq "οδοσ""#,
+    r#"userName eq "ΟΔΟΣ""#,
+    r#"userName eq "kelvin""#,
+    r#"userName sw "K""#,
+    r#"userName sw "NUL""#,
+    r#"userName gt "nul""#,
+    r#"userName pr"#,
+    r#"externalId eq "E-1""#,
+    r#"externalId eq "e-1""#,
+    r#"externalId pr"#,
+    r#"externalId eq "42""#,
+    r#"displayName pr"#,
+    r#"displayName eq "ödön""#,
+    r#"displayName eq """#,
+    r#"displayName sw "a""#,
+    r#"emails.value eq "bjensen@example.com""#,
+    r#"emails.value sw "J""#,
+    r#"emails.value pr"#,
+    r#"emails.value eq "z@z.z""#,
+    r#"id eq "id-03""#,
+    r#"id eq "ID-03""#,
+    r#"id sw "id-0""#,
+    r#"id pr"#,
+    r#"userName sw "bj" and emails.value eq "bjensen@example.com""#,
+    r#"userName eq "jsmith" or externalId eq "E-1""#,
+    r#"(userName sw "a" or userName sw "z") and id gt "id-05""#,
+    r#"userName eq "nobody""#,
+    r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "zed""#,
+];
+
+/// Every pushed-down filter gives exactly the answer of scim-core's evaluator.
+#[tokio::test]
+async fn pushdown_matches_the_evaluator() {
+    let db = db_or_skip!();
+    let (t, schema) = (tenant("t1"), user_resource_schema());
+    let scope = Scope::new(&t, &schema);
+    let users = fixture_users();
+    for u in users.clone() {
+        db.create(scope, u).await.unwrap();
+    }
+    for text in PUSHED_FILTERS {
+        let filter: Filter = text.parse().unwrap();
+        assert!(db.can_filter(&schema, &filter), "can_filter({text})");
+        let expected: Vec<String> = users
+            .iter()
+            .filter(|u| filter.matches(&u.resource, &schema))
+            .map(|u| u.id.clone())
+            .collect();
+        assert_eq!(ids(&db, scope, Some(&filter)).await, expected, "{text}");
+    }
+}
+
+#[tokio::test]
+async fn unsupported_filters_are_refused_not_guessed() {
+    let db = db_or_skip!();
+    let (t, schema) = (tenant("t1"), user_resource_schema());
+    let scope = Scope::new(&t, &schema);
+    for text in [
+        r#"userName co "jen""#,
+        r#"userName ew "sen""#,
+        r#"userName ne "x""#,
+        r#"not (userName eq "x")"#,
+        r#"title eq "x""#,
+        r#"emails[type eq "work"]"#,
+        r#"emails eq "x""#,
+        r#"userName eq null"#,
+        r#"userName eq "a" and title eq "b""#,
+        r#"nosuchattribute eq "x""#,
+        r#"meta.created gt "2020-01-01T00:00:00Z""#,
+    ] {
+        let filter: Filter = text.parse().unwrap();
+        assert!(!db.can_filter(&schema, &filter), "{text}");
+        let page = StoragePage::Offset {
+            offset: 0,
+            limit: 10,
+        };
+        let q = StorageQuery {
+            filter: Some(&filter),
+            sort: None,
+            page: &page,
+            load: Load::ALL,
+        };
+        let e = db.query(scope, q).await.unwrap_err();
+        assert_eq!(e.kind(), &StorageErrorKind::UnsupportedFilter, "{text}");
+    }
+}
+
+/// The JSON comes back as it went in: attribute order (the column is JSON, not JSONB),
+/// nested values, numbers and a U+0000 inside a string.
+#[tokio::test]
+async fn json_round_trips_exactly() {
+    let db = db_or_skip!();
+    let (t, schema) = (tenant("t1"), user_resource_schema());
+    let scope = Scope::new(&t, &schema);
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "order\u{0}test",
+        "name": {"givenName": "B", "familyName": "J"},
+        "active": true,
+        "x-number": 12.5,
+        "emails": [{"value": "a@b.c", "primary": true}],
+        "meta": {"resourceType": "User", "created": "2024-01-01T00:00:00Z"}
+    });
+    let new = user("u1", body);
+    let sent: Vec<String> = new.resource.as_map().keys().cloned().collect();
+    db.create(scope, new.clone()).await.unwrap();
+    let got = db.get(scope, "u1", Load::ALL).await.unwrap();
+    assert_eq!(got.resource, new.resource);
+    let keys: Vec<String> = got.resource.as_map().keys().cloned().collect();
+    assert_eq!(keys, sent);
+    let f: Filter = r#"userName eq "ORDER\u0000TEST""#.parse().unwrap();
+    assert_eq!(ids(&db, scope, Some(&f)).await, ["u1"]);
+}
+
+/// Members keep the order they were added in, across add, remove and re-add, and cursor
+/// pages over groups load members only when asked.
+#[tokio::test]
+async fn member_order_and_cursor_pages() {
+    let db = db_or_skip!();
+    let (t, gs) = (tenant("t1"), group_resource_schema());
+    let groups = Scope::new(&t, &gs);
+    db.create(groups, group("g1", "One", &["c", "a", "b", "a"]))
+        .await
+        .unwrap();
+    let g = db.get(groups, "g1", Load::ALL).await.unwrap();
+    assert_eq!(member_ids(&g.resource), ["c", "a", "b"]);
+    db.modify_members(
+        groups,
+        "g1",
+        MembersChange::Add(vec![Member::new("z"), Member::new("a"), Member::new("y")]),
+        Some(1),
+    )
+    .await
+    .unwrap();
+    db.modify_members(
+        groups,
+        "g1",
+        MembersChange::Remove(vec!["c".into()]),
+        Some(2),
+    )
+    .await
+    .unwrap();
+    let g = db.get(groups, "g1", Load::ALL).await.unwrap();
+    assert_eq!(member_ids(&g.resource), ["a", "b", "z", "y"]);
+    assert_eq!(g.version, 3);
+    for i in 2..=5 {
+        db.create(groups, group(&format!("g{i}"), &format!("G{i}"), &["a"]))
+            .await
+            .unwrap();
+    }
+    let mut after = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = StoragePage::Cursor {
+            after: after.clone(),
+            limit: 2,
+        };
+        let out = db
+            .query(
+                groups,
+                StorageQuery {
+                    filter: None,
+                    sort: None,
+                    page: &page,
+                    load: Load::ALL,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.total_results, 5);
+        for r in &out.resources {
+            assert!(!member_ids(&r.resource).is_empty());
+            seen.push(r.id.clone());
+        }
+        match out.next_cursor {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["g1", "g2", "g3", "g4", "g5"]);
+    let of_a: Vec<String> = db
+        .groups_of(&t, "a")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
+    assert_eq!(of_a, ["g1", "g2", "g3", "g4", "g5"]);
+}
+
+/// `create_many` inserts in multi-row batches; a conflict in any batch (with stored rows, or
+/// inside the batch) fails the whole load with the right error and writes nothing.
+#[tokio::test]
+async fn create_many_is_all_or_nothing() {
+    let db = db_or_skip!();
+    let (t, schema, gs) = (
+        tenant("t1"),
+        user_resource_schema(),
+        group_resource_schema(),
+    );
+    let scope = Scope::new(&t, &schema);
+    let n = PostgresStorage::BATCH * 2 + 50;
+    let batch: Vec<NewResource> = (0..n)
+        .map(|i| {
+            user(
+                &format!("b{i}"),
+                json!({"userName": format!("bulk{i}"),
+            "emails": [{"value": format!("b{i}@x.org")}]}),
+            )
+        })
+        .collect();
+    assert_eq!(
+        db.storage.create_many(scope, batch).await.unwrap(),
+        n as u64
+    );
+    assert_eq!(ids(&db, scope, None).await.len(), n);
+    let f: Filter = r#"emails.value eq "B1999@X.ORG""#.parse().unwrap();
+    assert_eq!(ids(&db, scope, Some(&f)).await, ["b1999"]);
+    let fresh = |i: usize| user(&format!("c{i}"), json!({"userName": format!("fresh{i}")}));
+    // A taken userName in the second batch.
+    let mut bad: Vec<NewResource> = (0..PostgresStorage::BATCH + 10).map(fresh).collect();
+    bad.push(user("c-x", json!({"userName": "BULK7"})));
+    let e = db.storage.create_many(scope, bad).await.unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &StorageErrorKind::Uniqueness {
+            attribute: "userName".into()
+        }
+    );
+    // A taken id; and a duplicate externalId inside one batch.
+    let bad = vec![fresh(1), user("b3", json!({"userName": "other"}))];
+    let e = db.storage.create_many(scope, bad).await.unwrap_err();
+    assert_eq!(e.kind(), &StorageErrorKind::IdTaken);
+    let bad = vec![
+        user("d1", json!({"userName": "d1", "externalId": "X"})),
+        user("d2", json!({"userName": "d2", "externalId": "X"})),
+    ];
+    let e = db.storage.create_many(scope, bad).await.unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &StorageErrorKind::Uniqueness {
+            attribute: "externalId".into()
+        }
+    );
+    // Nothing of the failed loads was written.
+    assert!(
+        db.get(scope, "c1", Load::ALL)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert!(
+        db.get(scope, "d1", Load::ALL)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert_eq!(ids(&db, scope, None).await.len(), n);
+    // Groups with members (duplicates dropped, order kept).
+    let groups = Scope::new(&t, &gs);
+    let loaded = db
+        .storage
+        .create_many(
+            groups,
+            vec![
+                group("g1", "G1", &["b2", "b1", "b2"]),
+                group("g2", "G2", &[]),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(loaded, 2);
+    let g = db.get(groups, "g1", Load::ALL).await.unwrap();
+    assert_eq!(member_ids(&g.resource), ["b2", "b1"]);
+    assert_eq!(db.groups_of(&t, "b1").await.unwrap().len(), 1);
+}
+
+/// Failures are errors with a message for logs, never panics.
+#[tokio::test]
+async fn errors_are_errors_not_panics() {
+    let db = db_or_skip!();
+    let (t, schema) = (tenant("t1"), user_resource_schema());
+    let scope = Scope::new(&t, &schema);
+    // PostgreSQL TEXT cannot hold U+0000: an id with one is a backend error, not a panic,
+    // and nothing is written.
+    let e = db
+        .create(scope, user("bad\u{0}id", json!({"userName": "x"})))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), &StorageErrorKind::Backend);
+    db.create(scope, user("ok", json!({"userName": "x"})))
+        .await
+        .unwrap();
+    // An invalid schema name is refused before anything is sent.
+    let bad = PostgresStorage::connect_with_schema(&db.url, "bad name").await;
+    assert_eq!(bad.unwrap_err().kind(), &StorageErrorKind::Backend);
+}
