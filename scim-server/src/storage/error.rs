@@ -52,7 +52,10 @@ impl StorageError {
     }
     /// 404: no such resource.
     pub fn not_found(id: &str) -> Self {
-        Self::new(StorageErrorKind::NotFound, format!("resource {id} not found"))
+        Self::new(
+            StorageErrorKind::NotFound,
+            format!("resource {id} not found"),
+        )
     }
     /// The expected version did not match `current`.
     pub fn version_mismatch(current: u64) -> Self {

@@ -12,8 +12,9 @@
 //!   the group's size, reading a group without members reads no membership, `User.groups` is
 //!   computed ([`Storage::groups_of`]), and deleting a resource removes it from every group.
 //!
-//! Backends (one Cargo feature each): [`memory`] (indexed, in-process) and [`sqlite`] (one
-//! file, WAL; the embedded default).
+//! Backends (one Cargo feature each): [`memory`] (indexed, in-process), [`sqlite`] (one
+//! file, WAL; the embedded default) and `postgres` (feature `postgres`: many server processes
+//! share one database). All of them pass the shared backend suite (`backend_suite!`).
 
 mod error;
 pub mod planner;
@@ -75,8 +76,12 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<StoredResource, StorageError>;
 
     /// Reads one resource. `NotFound` when it does not exist in this scope.
-    async fn get(&self, scope: Scope<'_>, id: &str, load: Load)
-    -> Result<StoredResource, StorageError>;
+    async fn get(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        load: Load,
+    ) -> Result<StoredResource, StorageError>;
 
     /// Replaces a resource, bumping its version. With `expected_version`, fails with
     /// `VersionMismatch` unless the stored version equals it (the check and the write are one

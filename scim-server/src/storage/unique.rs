@@ -54,7 +54,10 @@ impl UniquenessPolicy {
             }
         }
         if let Some(r) = schema.resolve(&AttrPath::new("externalId")) {
-            attributes.push((AttrPath::new(r.attribute.name.clone()), r.attribute.case_exact));
+            attributes.push((
+                AttrPath::new(r.attribute.name.clone()),
+                r.attribute.case_exact,
+            ));
         }
         UniquenessPolicy { attributes }
     }
