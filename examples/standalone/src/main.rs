@@ -1,9 +1,10 @@
 //! A standalone SCIM 2.0 server: [`scim_server::ScimServer`] served by hyper, with one bearer
-//! token and in-memory or SQLite storage.
+//! token and in-memory, SQLite or PostgreSQL storage.
 //!
 //! ```text
 //! cargo run -p example-standalone -- --listen 127.0.0.1:8080 --token "$(openssl rand -base64 32)"
 //! cargo run -p example-standalone -- --token-file token.txt --storage memory
+//! cargo run -p example-standalone -- --token-file token.txt --storage postgres://scim@127.0.0.1:5432/scim
 //! ```
 
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use scim_server::ScimServer;
 use scim_server::auth::BearerTokens;
 use scim_server::storage::Storage;
 use scim_server::storage::memory::MemoryStorage;
+use scim_server::storage::postgres::PostgresStorage;
 use scim_server::storage::sqlite::SqliteStorage;
 use tokio::net::TcpListener;
 
@@ -46,8 +48,9 @@ struct Args {
     #[arg(long)]
     token_file: Option<PathBuf>,
 
-    /// Where to store resources: `memory` (lost on exit) or `sqlite:PATH` (one file, WAL).
-    /// PostgreSQL (`postgres://...`) comes later.
+    /// Where to store resources: `memory` (lost on exit), `sqlite:PATH` (one file, WAL) or a
+    /// PostgreSQL URL such as `postgres://user@127.0.0.1:5432/db` (several server processes
+    /// can share one database; its tables are created on connect).
     #[arg(long, default_value = "sqlite:scim.db")]
     storage: String,
 
@@ -61,7 +64,7 @@ struct Args {
     public_url: Option<String>,
 }
 
-fn open_storage(spec: &str) -> Result<Arc<dyn Storage>, String> {
+async fn open_storage(spec: &str) -> Result<Arc<dyn Storage>, String> {
     if spec.eq_ignore_ascii_case("memory") {
         return Ok(Arc::new(MemoryStorage::new()));
     }
@@ -74,11 +77,26 @@ fn open_storage(spec: &str) -> Result<Arc<dyn Storage>, String> {
             .map_err(|e| format!("cannot open SQLite database {path}: {e}"));
     }
     if spec.starts_with("postgres:") || spec.starts_with("postgresql:") {
-        return Err("PostgreSQL storage is not available yet; use memory or sqlite:PATH".into());
+        // The URL is passed as it is (`postgres://...` or `postgresql://...`); the error
+        // message leaves it out, since it may hold a password.
+        return PostgresStorage::connect(spec)
+            .await
+            .map(|s| Arc::new(s) as Arc<dyn Storage>)
+            .map_err(|e| format!("cannot connect to PostgreSQL: {e}"));
     }
     Err(format!(
-        "unknown --storage {spec:?}; use memory or sqlite:PATH"
+        "unknown --storage {spec:?}; use memory, sqlite:PATH or postgres://..."
     ))
+}
+
+/// The storage spec for the startup message: a PostgreSQL URL may hold a password, so only
+/// its scheme is shown.
+fn storage_label(spec: &str) -> &str {
+    if spec.starts_with("postgres") {
+        "postgres"
+    } else {
+        spec
+    }
 }
 
 fn read_token(args: &Args) -> Result<String, String> {
@@ -91,8 +109,8 @@ fn read_token(args: &Args) -> Result<String, String> {
     }
 }
 
-fn build(args: &Args) -> Result<ScimServer, String> {
-    let storage = open_storage(&args.storage)?;
+async fn build(args: &Args) -> Result<ScimServer, String> {
+    let storage = open_storage(&args.storage).await?;
     // The token is hashed here and the plain text dropped.
     let tokens = BearerTokens::single(&read_token(args)?).map_err(|e| e.to_string())?;
     let mut builder = ScimServer::builder()
@@ -106,7 +124,7 @@ fn build(args: &Args) -> Result<ScimServer, String> {
 }
 
 async fn serve(args: Args) -> Result<(), String> {
-    let server = build(&args)?;
+    let server = build(&args).await?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -114,7 +132,7 @@ async fn serve(args: Args) -> Result<(), String> {
         "SCIM server on http://{}{} (storage: {})",
         args.listen,
         args.base_path.trim_end_matches('/'),
-        args.storage
+        storage_label(&args.storage)
     );
     let builder = hyper::server::conn::http1::Builder::new();
     let graceful = GracefulShutdown::new();
@@ -162,5 +180,47 @@ async fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_and_sqlite_open() {
+        assert!(open_storage("memory").await.is_ok());
+        let path =
+            std::env::temp_dir().join(format!("example-standalone-{}.db", std::process::id()));
+        let spec = format!("sqlite:{}", path.display());
+        assert!(open_storage(&spec).await.is_ok());
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_specs_are_refused() {
+        let e = open_storage("redis://localhost").await.err().unwrap();
+        assert!(e.contains("postgres://"), "{e}");
+        let e = open_storage("sqlite:").await.err().unwrap();
+        assert!(e.contains("file path"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn unreachable_postgres_is_an_error_without_the_password() {
+        // Port 1 on the loopback: nothing listens there, the connection is refused at once.
+        let e = open_storage("postgres://scim:s3cret-pw@127.0.0.1:1/scim")
+            .await
+            .err()
+            .unwrap();
+        assert!(e.starts_with("cannot connect to PostgreSQL"), "{e}");
+        assert!(!e.contains("s3cret-pw"), "{e}");
+    }
+
+    #[test]
+    fn the_startup_message_hides_postgres_urls() {
+        assert_eq!(storage_label("postgres://scim:pw@db/scim"), "postgres");
+        assert_eq!(storage_label("sqlite:scim.db"), "sqlite:scim.db");
     }
 }
