@@ -31,7 +31,9 @@ async fn service_provider_config_tells_the_truth() {
         "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
     );
     assert_eq!(b["patch"]["supported"], true);
-    assert_eq!(b["bulk"]["supported"], false);
+    assert_eq!(b["bulk"]["supported"], true);
+    assert_eq!(b["bulk"]["maxOperations"], 1000);
+    assert_eq!(b["bulk"]["maxPayloadSize"], 1_048_576);
     assert_eq!(b["filter"]["supported"], true);
     assert_eq!(b["filter"]["maxResults"], 1000);
     assert_eq!(b["sort"]["supported"], true);
@@ -53,11 +55,11 @@ async fn service_provider_config_tells_the_truth() {
     .send()
     .await
     .assert_error(403, None);
-    // Bulk is not implemented and says so.
+    // Bulk is supported (tests/http_bulk.rs); a body that is no BulkRequest is 400.
     post(&s, "/Bulk", json!({}))
         .send()
         .await
-        .assert_error(501, None);
+        .assert_error(400, Some("invalidSyntax"));
 }
 
 #[tokio::test]

@@ -37,6 +37,10 @@
 //! - Multi-tenancy: a [`TenantResolver`] finds the tenant ([`SingleTenant`] by default,
 //!   [`PathPrefixTenants`] for `/{tenant}/Users`); a credential bound to another tenant is
 //!   401, so one tenant's token never reads another tenant's data.
+//! - `POST /Bulk` (RFC 7644 §3.7) runs each operation through the same handlers as a single
+//!   request, in `bulkId` dependency order, resolving circular references; limits are
+//!   [`ScimServerBuilder::bulk_max_operations`] and
+//!   [`ScimServerBuilder::bulk_max_payload_size`] (413 beyond them, §3.7.4).
 //! - Authentication happens before routing: an unauthenticated request gets 401, never a
 //!   404 that would reveal which endpoints or tenants exist.
 
@@ -67,6 +71,14 @@ use crate::storage::unique::UniquenessPolicy;
 
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Default `bulk.maxOperations`: the most operations one `/Bulk` request may carry
+/// (RFC 7644 §3.7.4).
+pub const DEFAULT_BULK_MAX_OPERATIONS: usize = 1000;
+
+/// Default `bulk.maxPayloadSize`: the largest `/Bulk` request body in bytes, 1 MiB
+/// (RFC 7644 §3.7.4).
+pub const DEFAULT_BULK_MAX_PAYLOAD_SIZE: usize = 1024 * 1024;
 
 /// Default page size when a list request gives no `count`.
 pub const DEFAULT_PAGE_SIZE: u64 = 100;
@@ -109,6 +121,10 @@ pub(crate) struct Inner {
     pub(crate) patch: PatchOptions,
     pub(crate) limits: PlannerLimits,
     pub(crate) default_page_size: u64,
+    /// `bulk.maxOperations`; 0 turns `/Bulk` off.
+    pub(crate) bulk_max_operations: usize,
+    /// `bulk.maxPayloadSize` in bytes: the body limit of `/Bulk`.
+    pub(crate) bulk_max_payload_size: usize,
 }
 
 impl ScimServer {
@@ -154,6 +170,8 @@ pub struct ScimServerBuilder {
     patch: Option<PatchOptions>,
     limits: Option<PlannerLimits>,
     default_page_size: Option<u64>,
+    bulk_max_operations: Option<usize>,
+    bulk_max_payload_size: Option<usize>,
 }
 
 impl fmt::Debug for ScimServerBuilder {
@@ -243,6 +261,22 @@ impl ScimServerBuilder {
         self
     }
 
+    /// `bulk.maxOperations` (default [`DEFAULT_BULK_MAX_OPERATIONS`]): a `/Bulk` request
+    /// with more operations gets 413 (RFC 7644 §3.7.4). 0 turns bulk off:
+    /// `bulk.supported` is then false and `/Bulk` answers 501.
+    pub fn bulk_max_operations(mut self, max: usize) -> Self {
+        self.bulk_max_operations = Some(max);
+        self
+    }
+
+    /// `bulk.maxPayloadSize` in bytes (default [`DEFAULT_BULK_MAX_PAYLOAD_SIZE`]): the body
+    /// limit of `/Bulk` (instead of [`max_body_bytes`](Self::max_body_bytes)); a larger
+    /// body gets 413 (RFC 7644 §3.7.4).
+    pub fn bulk_max_payload_size(mut self, bytes: usize) -> Self {
+        self.bulk_max_payload_size = Some(bytes);
+        self
+    }
+
     /// Builds the server.
     pub fn build(self) -> Result<ScimServer, BuildError> {
         let storage = self.storage.ok_or(BuildError::MissingStorage)?;
@@ -278,6 +312,12 @@ impl ScimServerBuilder {
                 patch: self.patch.unwrap_or_default(),
                 limits,
                 default_page_size,
+                bulk_max_operations: self
+                    .bulk_max_operations
+                    .unwrap_or(DEFAULT_BULK_MAX_OPERATIONS),
+                bulk_max_payload_size: self
+                    .bulk_max_payload_size
+                    .unwrap_or(DEFAULT_BULK_MAX_PAYLOAD_SIZE),
             }),
         })
     }

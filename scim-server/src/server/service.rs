@@ -127,7 +127,24 @@ impl Inner {
         }
         let body: Bytes = if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
             request::check_content_type(&parts.headers)?;
-            request::read_body(&parts.headers, body, self.max_body_bytes).await?
+            if route == Route::Bulk {
+                // RFC 7644 §3.7.4: the bulk body limit is `maxPayloadSize`.
+                let limit = self.bulk_max_payload_size;
+                request::read_body(&parts.headers, body, limit)
+                    .await
+                    .map_err(|e| {
+                        if e.status() == 413 {
+                            handlers::bulk::too_large(
+                                self,
+                                &format!("the bulk request body is larger than maxPayloadSize ({limit} bytes)"),
+                            )
+                        } else {
+                            e
+                        }
+                    })?
+            } else {
+                request::read_body(&parts.headers, body, self.max_body_bytes).await?
+            }
         } else {
             Bytes::new()
         };
@@ -182,9 +199,7 @@ impl Inner {
                 handlers::discovery::resource_types(self, ctx, name.as_deref())
             }
             Route::Schemas(urn) => handlers::discovery::schemas(self, ctx, urn.as_deref()),
-            Route::Bulk => Err(ScimError::not_implemented(
-                "bulk operations are not supported (see /ServiceProviderConfig: bulk.supported is false)",
-            )),
+            Route::Bulk => handlers::bulk::bulk(self, ctx, &body).await,
             Route::RootSearch => handlers::list::root_search(self, ctx, &body).await,
             Route::Search(rt) => handlers::list::search(self, ctx, &rt, &body).await,
             Route::Collection(rt) => match ctx.method {

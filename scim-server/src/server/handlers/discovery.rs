@@ -43,7 +43,11 @@ pub(crate) fn service_provider_config_value(
 ) -> ServiceProviderConfig {
     ServiceProviderConfig {
         patch: Supported { supported: true },
-        bulk: BulkConfig::default(),
+        bulk: BulkConfig {
+            supported: inner.bulk_max_operations > 0,
+            max_operations: inner.bulk_max_operations as u64,
+            max_payload_size: inner.bulk_max_payload_size as u64,
+        },
         filter: FilterConfig {
             supported: true,
             max_results: inner.limits.max_page_size,

@@ -1,6 +1,7 @@
 //! Endpoint handlers and what they share: the request context, rendering a stored resource
 //! (meta, computed `groups`, projection), members, provisioning hooks.
 
+pub(crate) mod bulk;
 pub(crate) mod discovery;
 pub(crate) mod list;
 pub(crate) mod me;
