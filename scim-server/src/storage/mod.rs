@@ -26,6 +26,9 @@ pub mod unique;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+/// What the SQL backends share (indexed paths, filter translation, rows, cursors).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(any(test, feature = "test-suite"))]

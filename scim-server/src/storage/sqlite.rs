@@ -68,15 +68,19 @@ use async_trait::async_trait;
 use rusqlite::{
     Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
 };
+use scim_core::Resource;
 use scim_core::filter::Filter;
-use scim_core::resource::remove_ci;
 use scim_core::schema::ResourceSchema;
 use scim_core::sort::SortSpec;
-use scim_core::{AttrPath, Resource};
 use serde_json::{Map, Value};
 
-use self::filter_sql::{IndexedPath, SetSql, index_rows, indexed_paths, translate};
+use self::filter_sql::{SetSql, Sqlite};
 use self::pool::{Readers, lock};
+use super::sql::index::index_rows;
+use super::sql::{
+    Ctx, PushDown, clamp, decode_cursor, dedupe, encode_cursor, push_down, strip_members,
+    to_version, with_members,
+};
 use super::{
     GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
     StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
@@ -147,30 +151,6 @@ impl Inner {
         tx.commit().map_err(backend_err)?;
         Ok(out)
     }
-}
-
-/// What a call needs from its scope, owned so that it can move to a blocking task.
-#[derive(Debug, Clone)]
-struct Ctx {
-    tenant: String,
-    rtype: String,
-    paths: Vec<IndexedPath>,
-    has_members: bool,
-}
-
-impl Ctx {
-    fn new(scope: Scope<'_>) -> Self {
-        Ctx {
-            tenant: scope.tenant.as_str().to_string(),
-            rtype: scope.resource_type().to_string(),
-            paths: indexed_paths(scope.schema),
-            has_members: has_members(scope.schema),
-        }
-    }
-}
-
-fn has_members(schema: &ResourceSchema) -> bool {
-    schema.resolve(&AttrPath::new("members")).is_some()
 }
 
 impl SqliteStorage {
@@ -273,45 +253,6 @@ fn to_json(resource: &Resource) -> Result<String, StorageError> {
         .map_err(|e| StorageError::backend(format!("sqlite: cannot serialise a resource: {e}")))
 }
 
-/// The resource without a `members` key (membership lives in the `members` table).
-fn strip_members(mut resource: Resource, ctx: &Ctx) -> Resource {
-    if ctx.has_members {
-        remove_ci(resource.as_map_mut(), "members");
-    }
-    resource
-}
-
-/// Members as RFC 7643 §4.2 `members` values.
-fn members_value(members: &[Member]) -> Value {
-    Value::Array(
-        members
-            .iter()
-            .map(|m| {
-                let mut o = Map::new();
-                o.insert("value".into(), Value::String(m.value.clone()));
-                if let Some(d) = &m.display {
-                    o.insert("display".into(), Value::String(d.clone()));
-                }
-                if let Some(k) = &m.kind {
-                    o.insert("type".into(), Value::String(k.clone()));
-                }
-                Value::Object(o)
-            })
-            .collect(),
-    )
-}
-
-/// Puts `members` into the resource (omitted when empty, like any empty multi-valued
-/// attribute).
-fn with_members(mut resource: Resource, members: &[Member]) -> Resource {
-    if !members.is_empty() {
-        resource
-            .as_map_mut()
-            .insert("members".into(), members_value(members));
-    }
-    resource
-}
-
 fn load_members(conn: &Connection, seq: i64) -> Result<Vec<Member>, StorageError> {
     let mut stmt = conn
         .prepare_cached(
@@ -328,10 +269,6 @@ fn load_members(conn: &Connection, seq: i64) -> Result<Vec<Member>, StorageError
         })
         .map_err(backend_err)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(backend_err)
-}
-
-fn to_version(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
 }
 
 fn insert_members(
@@ -395,15 +332,6 @@ fn insert_index(
             .map_err(backend_err)?;
     }
     Ok(())
-}
-
-/// Dedupes members by id, keeping the first (a member is present at most once).
-fn dedupe(members: Vec<Member>) -> Vec<Member> {
-    let mut seen = BTreeSet::new();
-    members
-        .into_iter()
-        .filter(|m| seen.insert(m.value.clone()))
-        .collect()
 }
 
 fn insert_resource(
@@ -501,54 +429,11 @@ fn not_found_or_mismatch(
 // ---------------------------------------------------------------------------------------
 // Cursors
 
-/// FNV-1a, to bind a cursor to the query that issued it.
-fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-fn query_fingerprint(ctx: &Ctx, filter: Option<&Filter>) -> u64 {
-    let text = match filter {
-        Some(f) => format!("{}\n{}\n{f}", ctx.tenant, ctx.rtype),
-        None => format!("{}\n{}\n", ctx.tenant, ctx.rtype),
-    };
-    fnv1a(&text)
-}
-
-fn encode_cursor(seq: i64, fingerprint: u64) -> String {
-    scim_core::messages::base64url_encode(format!("sq1.{seq}.{fingerprint:x}").as_bytes())
-}
-
-fn decode_cursor(cursor: &str, fingerprint: u64) -> Result<i64, StorageError> {
-    let invalid = || {
-        StorageError::new(
-            StorageErrorKind::InvalidCursor,
-            "the cursor was not issued for this query (RFC 9865 invalidCursor)",
-        )
-    };
-    let bytes = scim_core::messages::base64url_decode(cursor).ok_or_else(invalid)?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let mut parts = text.split('.');
-    let (Some("sq1"), Some(seq), Some(fp), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(invalid());
-    };
-    let seq: i64 = seq.parse().map_err(|_| invalid())?;
-    let fp = u64::from_str_radix(fp, 16).map_err(|_| invalid())?;
-    if fp != fingerprint || seq < 0 {
-        return Err(invalid());
-    }
-    Ok(seq)
-}
+/// The tag of this backend's cursors (so that another backend's cursor is not taken for one).
+const CURSOR_TAG: &str = "sq1";
 
 // ---------------------------------------------------------------------------------------
 // Queries
-
-fn clamp(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
 
 /// The WHERE condition of a query over `resources r`. With a filter, the unary `+` keeps
 /// SQLite from walking the scope index: the matches come from the `attr_index` set and are
@@ -598,7 +483,7 @@ fn run_query(
         }
         StoragePage::Cursor { after, limit } => {
             let after_seq = match after {
-                Some(c) => decode_cursor(c, fingerprint)?,
+                Some(c) => decode_cursor(CURSOR_TAG, c, fingerprint)?,
                 None => 0,
             };
             args.push(after_seq.into());
@@ -631,7 +516,7 @@ fn run_query(
         if rows.len() > limit {
             rows.truncate(limit);
             let last = rows.last().map_or(after_seq, |r| r.0);
-            next_cursor = Some(encode_cursor(last, fingerprint));
+            next_cursor = Some(encode_cursor(CURSOR_TAG, last, fingerprint));
         }
     }
     let mut resources = Vec::with_capacity(rows.len());
@@ -654,22 +539,13 @@ fn run_query(
     })
 }
 
-fn unsupported(what: &str) -> StorageError {
-    StorageError::new(
-        StorageErrorKind::UnsupportedFilter,
-        format!("the SQLite backend cannot evaluate {what}"),
-    )
-}
-
 // ---------------------------------------------------------------------------------------
 // The trait
 
 #[async_trait]
 impl Storage for SqliteStorage {
     fn can_filter(&self, schema: &ResourceSchema, filter: &Filter) -> bool {
-        // A filter that does not compile is left to the planner, which reports the error.
-        filter.compile(schema).is_ok()
-            && translate(schema, &indexed_paths(schema), filter).is_some()
+        super::sql::filter::can_filter::<Sqlite>(schema, filter)
     }
 
     fn can_sort(&self, _schema: &ResourceSchema, _sort: &SortSpec) -> bool {
@@ -819,22 +695,7 @@ impl Storage for SqliteStorage {
         query: StorageQuery<'_>,
     ) -> Result<QueryPage, StorageError> {
         let ctx = Ctx::new(scope);
-        if query.sort.is_some() {
-            return Err(unsupported("a sort order"));
-        }
-        let set = match query.filter {
-            Some(f) => {
-                if f.compile(scope.schema).is_err() {
-                    return Err(unsupported(&format!("the filter '{f}'")));
-                }
-                Some(
-                    translate(scope.schema, &ctx.paths, f)
-                        .ok_or_else(|| unsupported(&format!("the filter '{f}'")))?,
-                )
-            }
-            None => None,
-        };
-        let fingerprint = query_fingerprint(&ctx, query.filter);
+        let PushDown { set, fingerprint } = push_down::<Sqlite>(scope.schema, &ctx, &query)?;
         let page = query.page.clone();
         let load = query.load;
         self.blocking(move |inner| {
@@ -935,6 +796,8 @@ impl Storage for SqliteStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::sql::filter::translate;
+    use crate::storage::sql::index::indexed_paths;
     use scim_core::builtin::user_resource_schema;
 
     /// The query plan of a filtered query: every resource lookup goes through an index and
@@ -970,7 +833,8 @@ mod tests {
             r#"userName eq "a" or emails.value eq "b""#,
             r#"externalId pr"#,
         ] {
-            let set = translate(&schema, &paths, &text.parse::<Filter>().unwrap()).unwrap();
+            let set =
+                translate::<Sqlite>(&schema, &paths, &text.parse::<Filter>().unwrap()).unwrap();
             let plan = plan(&conn, &set);
             assert!(plan.contains("attr_index_lookup"), "{text}:\n{plan}");
             assert!(
@@ -984,14 +848,14 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_bind_to_their_query() {
-        let c = encode_cursor(42, 7);
+        let c = encode_cursor(CURSOR_TAG, 42, 7);
         assert!(scim_core::messages::is_unreserved(&c));
-        assert_eq!(decode_cursor(&c, 7).unwrap(), 42);
+        assert_eq!(decode_cursor(CURSOR_TAG, &c, 7).unwrap(), 42);
         assert_eq!(
-            decode_cursor(&c, 8).unwrap_err().kind(),
+            decode_cursor(CURSOR_TAG, &c, 8).unwrap_err().kind(),
             &StorageErrorKind::InvalidCursor
         );
-        assert!(decode_cursor("", 7).is_err());
-        assert!(decode_cursor("%%%", 7).is_err());
+        assert!(decode_cursor(CURSOR_TAG, "", 7).is_err());
+        assert!(decode_cursor(CURSOR_TAG, "%%%", 7).is_err());
     }
 }

@@ -54,17 +54,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction};
+use scim_core::Resource;
 use scim_core::filter::Filter;
-use scim_core::resource::remove_ci;
 use scim_core::schema::ResourceSchema;
 use scim_core::sort::SortSpec;
-use scim_core::{AttrPath, Resource};
 use serde_json::{Map, Value};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
-use self::filter_sql::{IndexedPath, SetSql, index_rows, indexed_paths, translate};
+use self::filter_sql::{Postgres, SetSql};
+use super::sql::index::index_rows;
+use super::sql::{
+    Ctx, PushDown, clamp, decode_cursor, dedupe, encode_cursor, push_down, strip_members,
+    to_version, with_members,
+};
 use super::{
     GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
     StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
@@ -161,30 +165,6 @@ impl std::fmt::Debug for PostgresStorage {
             .field("pool", &self.pool.status())
             .finish()
     }
-}
-
-/// What a call needs from its scope, owned.
-#[derive(Debug, Clone)]
-struct Ctx {
-    tenant: String,
-    rtype: String,
-    paths: Vec<IndexedPath>,
-    has_members: bool,
-}
-
-impl Ctx {
-    fn new(scope: Scope<'_>) -> Self {
-        Ctx {
-            tenant: scope.tenant.as_str().to_string(),
-            rtype: scope.resource_type().to_string(),
-            paths: indexed_paths(scope.schema),
-            has_members: has_members(scope.schema),
-        }
-    }
-}
-
-fn has_members(schema: &ResourceSchema) -> bool {
-    schema.resolve(&AttrPath::new("members")).is_some()
 }
 
 impl PostgresStorage {
@@ -353,62 +333,6 @@ fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
     idx: usize,
 ) -> Result<T, StorageError> {
     row.try_get(idx).map_err(pg_err)
-}
-
-/// The resource without a `members` key (membership lives in the `members` table).
-fn strip_members(mut resource: Resource, ctx: &Ctx) -> Resource {
-    if ctx.has_members {
-        remove_ci(resource.as_map_mut(), "members");
-    }
-    resource
-}
-
-/// Members as RFC 7643 §4.2 `members` values.
-fn members_value(members: &[Member]) -> Value {
-    Value::Array(
-        members
-            .iter()
-            .map(|m| {
-                let mut o = Map::new();
-                o.insert("value".into(), Value::String(m.value.clone()));
-                if let Some(d) = &m.display {
-                    o.insert("display".into(), Value::String(d.clone()));
-                }
-                if let Some(k) = &m.kind {
-                    o.insert("type".into(), Value::String(k.clone()));
-                }
-                Value::Object(o)
-            })
-            .collect(),
-    )
-}
-
-/// Puts `members` into the resource (omitted when empty, like any empty multi-valued
-/// attribute).
-fn with_members(mut resource: Resource, members: &[Member]) -> Resource {
-    if !members.is_empty() {
-        resource
-            .as_map_mut()
-            .insert("members".into(), members_value(members));
-    }
-    resource
-}
-
-fn to_version(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
-fn clamp(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-/// Dedupes members by id, keeping the first (a member is present at most once).
-fn dedupe(members: Vec<Member>) -> Vec<Member> {
-    let mut seen = BTreeSet::new();
-    members
-        .into_iter()
-        .filter(|m| seen.insert(m.value.clone()))
-        .collect()
 }
 
 /// Loads the members of the groups `seqs`, each group's in the order they were added.
@@ -793,47 +717,8 @@ async fn not_found_or_mismatch(
 // ---------------------------------------------------------------------------------------
 // Cursors
 
-/// FNV-1a, to bind a cursor to the query that issued it.
-fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-fn query_fingerprint(ctx: &Ctx, filter: Option<&Filter>) -> u64 {
-    let text = match filter {
-        Some(f) => format!("{}\n{}\n{f}", ctx.tenant, ctx.rtype),
-        None => format!("{}\n{}\n", ctx.tenant, ctx.rtype),
-    };
-    fnv1a(&text)
-}
-
-fn encode_cursor(seq: i64, fingerprint: u64) -> String {
-    scim_core::messages::base64url_encode(format!("pg1.{seq}.{fingerprint:x}").as_bytes())
-}
-
-fn decode_cursor(cursor: &str, fingerprint: u64) -> Result<i64, StorageError> {
-    let invalid = || {
-        StorageError::new(
-            StorageErrorKind::InvalidCursor,
-            "the cursor was not issued for this query (RFC 9865 invalidCursor)",
-        )
-    };
-    let bytes = scim_core::messages::base64url_decode(cursor).ok_or_else(invalid)?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let mut parts = text.split('.');
-    let (Some("pg1"), Some(seq), Some(fp), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(invalid());
-    };
-    let seq: i64 = seq.parse().map_err(|_| invalid())?;
-    let fp = u64::from_str_radix(fp, 16).map_err(|_| invalid())?;
-    if fp != fingerprint || seq < 0 {
-        return Err(invalid());
-    }
-    Ok(seq)
-}
+/// The tag of this backend's cursors (so that another backend's cursor is not taken for one).
+const CURSOR_TAG: &str = "pg1";
 
 // ---------------------------------------------------------------------------------------
 // Queries
@@ -894,7 +779,9 @@ async fn run_query(
     fingerprint: u64,
 ) -> Result<QueryPage, StorageError> {
     let after_seq = match page {
-        StoragePage::Cursor { after: Some(c), .. } => Some(decode_cursor(c, fingerprint)?),
+        StoragePage::Cursor { after: Some(c), .. } => {
+            Some(decode_cursor(CURSOR_TAG, c, fingerprint)?)
+        }
         StoragePage::Cursor { after: None, .. } => Some(0),
         StoragePage::Offset { .. } => None,
     };
@@ -963,7 +850,7 @@ fn build_page(
         if page.len() > limit {
             page.truncate(limit);
             let last = page.last().map_or(after, |(seq, _)| *seq);
-            next_cursor = Some(encode_cursor(last, fingerprint));
+            next_cursor = Some(encode_cursor(CURSOR_TAG, last, fingerprint));
         }
     }
     let mut resources = Vec::with_capacity(page.len());
@@ -985,22 +872,13 @@ fn build_page(
     })
 }
 
-fn unsupported(what: &str) -> StorageError {
-    StorageError::new(
-        StorageErrorKind::UnsupportedFilter,
-        format!("the PostgreSQL backend cannot evaluate {what}"),
-    )
-}
-
 // ---------------------------------------------------------------------------------------
 // The trait
 
 #[async_trait]
 impl Storage for PostgresStorage {
     fn can_filter(&self, schema: &ResourceSchema, filter: &Filter) -> bool {
-        // A filter that does not compile is left to the planner, which reports the error.
-        filter.compile(schema).is_ok()
-            && translate(schema, &indexed_paths(schema), filter).is_some()
+        super::sql::filter::can_filter::<Postgres>(schema, filter)
     }
 
     fn can_sort(&self, _schema: &ResourceSchema, _sort: &SortSpec) -> bool {
@@ -1183,22 +1061,7 @@ impl Storage for PostgresStorage {
         query: StorageQuery<'_>,
     ) -> Result<QueryPage, StorageError> {
         let ctx = Ctx::new(scope);
-        if query.sort.is_some() {
-            return Err(unsupported("a sort order"));
-        }
-        let set = match query.filter {
-            Some(f) => {
-                if f.compile(scope.schema).is_err() {
-                    return Err(unsupported(&format!("the filter '{f}'")));
-                }
-                Some(
-                    translate(scope.schema, &ctx.paths, f)
-                        .ok_or_else(|| unsupported(&format!("the filter '{f}'")))?,
-                )
-            }
-            None => None,
-        };
-        let fingerprint = query_fingerprint(&ctx, query.filter);
+        let PushDown { set, fingerprint } = push_down::<Postgres>(scope.schema, &ctx, &query)?;
         let mut client = self.client().await?;
         run_query(
             &mut client,
@@ -1296,19 +1159,19 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_bind_to_their_query() {
-        let c = encode_cursor(42, 7);
+        let c = encode_cursor(CURSOR_TAG, 42, 7);
         assert!(scim_core::messages::is_unreserved(&c));
-        assert_eq!(decode_cursor(&c, 7).unwrap(), 42);
+        assert_eq!(decode_cursor(CURSOR_TAG, &c, 7).unwrap(), 42);
         assert_eq!(
-            decode_cursor(&c, 8).unwrap_err().kind(),
+            decode_cursor(CURSOR_TAG, &c, 8).unwrap_err().kind(),
             &StorageErrorKind::InvalidCursor
         );
-        assert!(decode_cursor("", 7).is_err());
-        assert!(decode_cursor("%%%", 7).is_err());
+        assert!(decode_cursor(CURSOR_TAG, "", 7).is_err());
+        assert!(decode_cursor(CURSOR_TAG, "%%%", 7).is_err());
         // A SQLite cursor is not a PostgreSQL one.
         let sqlite_like =
             scim_core::messages::base64url_encode(format!("sq1.42.{:x}", 7u64).as_bytes());
-        assert!(decode_cursor(&sqlite_like, 7).is_err());
+        assert!(decode_cursor(CURSOR_TAG, &sqlite_like, 7).is_err());
     }
 
     #[test]

@@ -1,397 +1,82 @@
-//! The indexed attribute paths, the `attr_index` rows of a resource, and the translation of
-//! filters over those paths into SQL.
+//! The SQLite dialect of the filter translation shared by the SQL backends
+//! ([`crate::storage::sql::filter`]): `?n` placeholders, every parameter `TEXT`, and
+//! `SELECT seq FROM (…) INTERSECT / UNION SELECT seq FROM (…)` for `and` / `or`.
 //!
-//! A filter is pushed down only when the SQL gives exactly the answer of scim-core's
-//! evaluator (`Filter::compile` + `CompiledFilter::matches`). The rows are extracted the way
-//! the evaluator walks a resource (RFC 7644 §3.4.2.2: "If the specified attribute in a filter
-//! expression is a multi-valued attribute, the filter matches if any of the values of the
-//! specified attribute match the specified criterion"):
-//!
-//! * the attribute is looked up case-insensitively (an exact match wins), under the
-//!   extension object when it belongs to an extension;
-//! * arrays are flattened and nulls skipped; with a sub-attribute (`emails.value`) each
-//!   object element's sub-attribute is taken, non-object elements are skipped;
-//! * each string value gives a row whose `value_norm` is the value itself for caseExact
-//!   attributes and the value lower-cased char by char (`char::to_lowercase`, the evaluator's
-//!   mapping, not SQLite's ASCII-only `lower()`) otherwise;
-//! * a non-string value that is "present" (RFC 7644 §3.4.2.2 `pr`: "a non-empty or non-null
-//!   value") gives one row with a NULL `value_norm`; a non-empty string is present too.
-//!
-//! Supported: `eq`, `sw`, `gt`, `ge`, `lt`, `le` with a string operand and `pr` on an indexed
-//! path, and `and` / `or` of supported filters. UTF-8 byte order (SQLite's BINARY collation)
-//! is code-point order, which is the order the evaluator uses for strings, so ranges are
-//! exact. Everything else (`ne`, `co`, `ew`, `not`, value paths, other attributes) is left to
-//! the planner.
+//! `value_norm` is `TEXT` compared with SQLite's BINARY collation: UTF-8 byte order, which is
+//! code-point order, the evaluator's string order.
 
-use std::collections::BTreeSet;
+use crate::storage::sql::filter::{self, Dialect};
 
-use scim_core::filter::{CompValue, CompareOp, Filter};
-use scim_core::resource::get_ci;
-use scim_core::schema::{AttributeType, Mutability, ResourceSchema, Returned};
-use scim_core::{AttrPath, Resource};
-use serde_json::{Map, Value};
+/// SQLite's SQL.
+pub(super) struct Sqlite;
 
-/// The attribute paths indexed when the resource type defines them (as string attributes).
-const CANDIDATES: &[(&str, Option<&str>)] = &[
-    ("id", None),
-    ("externalId", None),
-    ("userName", None),
-    ("displayName", None),
-    ("emails", Some("value")),
-];
+impl Dialect for Sqlite {
+    const NAME: &'static str = "SQLite";
 
-/// One indexed attribute path of a resource type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct IndexedPath {
-    /// The key stored in `attr_index.path` (lower-cased canonical path).
-    pub key: String,
-    /// The extension URN whose object holds the attribute, for extension attributes.
-    pub ext: Option<String>,
-    /// The attribute name as the schema spells it.
-    pub name: String,
-    /// The sub-attribute name, if any.
-    pub sub: Option<String>,
-    /// Compare exactly (caseExact, or binary).
-    pub case_exact: bool,
-}
+    type Param = String;
 
-/// The canonical key of a resolved path.
-fn key_of(schema: &ResourceSchema, path: &AttrPath) -> Option<(String, IndexedPath)> {
-    if schema.extension_for_path(path).is_some() {
-        return None;
+    fn placeholder(n: usize) -> String {
+        format!("?{n}")
     }
-    let r = schema.resolve(path)?;
-    let target = r.target();
-    let string_like = matches!(
-        target.attr_type,
-        AttributeType::String | AttributeType::Reference | AttributeType::Binary
-    );
-    let never = target.returned == Returned::Never || target.mutability == Mutability::WriteOnly;
-    if !string_like || never || (r.sub_attribute.is_none() && r.attribute.is_complex()) {
-        return None;
+
+    fn key(key: String) -> String {
+        key
     }
-    let mut key = String::new();
-    if r.in_extension {
-        key.push_str(r.schema_urn);
-        key.push(':');
+
+    fn value(value: String) -> String {
+        value
     }
-    key.push_str(&r.attribute.name);
-    if let Some(sub) = r.sub_attribute {
-        key.push('.');
-        key.push_str(&sub.name);
+
+    fn intersect(a: &str, b: &str) -> String {
+        format!("SELECT seq FROM ({a}) INTERSECT SELECT seq FROM ({b})")
     }
-    let key = key.to_lowercase();
-    let ip = IndexedPath {
-        key: key.clone(),
-        ext: r.in_extension.then(|| r.schema_urn.to_string()),
-        name: r.attribute.name.clone(),
-        sub: r.sub_attribute.map(|s| s.name.clone()),
-        case_exact: target.case_exact || target.attr_type == AttributeType::Binary,
-    };
-    Some((key, ip))
-}
 
-/// The indexed paths of a resource type.
-pub(super) fn indexed_paths(schema: &ResourceSchema) -> Vec<IndexedPath> {
-    let mut out: Vec<IndexedPath> = Vec::new();
-    for (name, sub) in CANDIDATES {
-        let path = match sub {
-            Some(s) => AttrPath::with_sub(*name, *s),
-            None => AttrPath::new(*name),
-        };
-        if let Some((key, ip)) = key_of(schema, &path) {
-            if !out.iter().any(|p| p.key == key) {
-                out.push(ip);
-            }
-        }
+    fn union(a: &str, b: &str) -> String {
+        format!("SELECT seq FROM ({a}) UNION SELECT seq FROM ({b})")
     }
-    out
+
+    const PRESENT: &'static str = "(value_norm IS NULL OR value_norm > '')";
 }
 
-/// Lower-cases char by char, exactly as scim-core's evaluator does.
-pub(super) fn lower(s: &str) -> String {
-    s.chars().flat_map(char::to_lowercase).collect()
-}
-
-fn normalise(s: &str, case_exact: bool) -> String {
-    if case_exact { s.to_string() } else { lower(s) }
-}
-
-/// `v` itself, or each element of an array; nulls skipped (the evaluator's `each`).
-fn each<'a>(v: &'a Value, f: &mut impl FnMut(&'a Value)) {
-    match v {
-        Value::Null => {}
-        Value::Array(items) => items.iter().filter(|i| !i.is_null()).for_each(f),
-        other => f(other),
-    }
-}
-
-/// RFC 7644 §3.4.2.2 `pr`: "a non-empty or non-null value, or ... a non-empty node for
-/// complex attributes".
-fn is_non_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::String(s) => !s.is_empty(),
-        Value::Array(items) => items.iter().any(is_non_empty),
-        Value::Object(members) => members.values().any(is_non_empty),
-        Value::Bool(_) | Value::Number(_) => true,
-    }
-}
-
-/// The values at `path` in `map`, as the evaluator sees them.
-fn values_at<'a>(path: &IndexedPath, map: &'a Map<String, Value>) -> Vec<&'a Value> {
-    let mut out = Vec::new();
-    let container = match &path.ext {
-        None => map,
-        Some(urn) => match get_ci(map, urn) {
-            Some(Value::Object(o)) => o,
-            _ => return out,
-        },
-    };
-    let Some(top) = get_ci(container, &path.name) else {
-        return out;
-    };
-    match &path.sub {
-        Some(sub) => each(top, &mut |e| {
-            if let Value::Object(o) = e {
-                if let Some(x) = get_ci(o, sub) {
-                    each(x, &mut |v| out.push(v));
-                }
-            }
-        }),
-        None => each(top, &mut |v| out.push(v)),
-    }
-    out
-}
-
-/// The `attr_index` rows of a resource: `(path key, value_norm)`, `None` marking a present
-/// non-string value. Distinct.
-pub(super) fn index_rows(
-    paths: &[IndexedPath],
-    resource: &Resource,
-) -> BTreeSet<(String, Option<String>)> {
-    let mut rows = BTreeSet::new();
-    for p in paths {
-        for v in values_at(p, resource.as_map()) {
-            match v {
-                Value::String(s) => {
-                    rows.insert((p.key.clone(), Some(normalise(s, p.case_exact))));
-                }
-                other if is_non_empty(other) => {
-                    rows.insert((p.key.clone(), None));
-                }
-                _ => {}
-            }
-        }
-    }
-    rows
-}
-
-/// A filter translated to SQL: `sql` is a SELECT yielding the distinct `seq`s of matching
-/// resources of the scope; `?1` is the tenant and `?2` the resource type; `params` bind
-/// `?3`, `?4`, ... in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct SetSql {
-    /// The SELECT statement.
-    pub sql: String,
-    /// The parameters from `?3` on.
-    pub params: Vec<String>,
-}
-
-/// The smallest string greater than every string that starts with `prefix`, or `None` when
-/// there is none (an empty prefix, or one made only of `char::MAX`).
-pub(super) fn prefix_upper_bound(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(last) = chars.pop() {
-        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
-        if let Some(n) = next {
-            chars.push(n);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
-}
-
-/// Translates `filter` to SQL over `attr_index`, or `None` when it cannot be evaluated
-/// exactly there.
-pub(super) fn translate(
-    schema: &ResourceSchema,
-    paths: &[IndexedPath],
-    filter: &Filter,
-) -> Option<SetSql> {
-    let mut params = Vec::new();
-    let sql = node(schema, paths, filter, &mut params)?;
-    Some(SetSql { sql, params })
-}
-
-fn lookup<'p>(
-    schema: &ResourceSchema,
-    paths: &'p [IndexedPath],
-    path: &AttrPath,
-) -> Option<&'p IndexedPath> {
-    let (key, _) = key_of(schema, path)?;
-    paths.iter().find(|p| p.key == key)
-}
-
-fn bind(params: &mut Vec<String>, value: String) -> String {
-    params.push(value);
-    format!("?{}", params.len() + 2)
-}
-
-fn node(
-    schema: &ResourceSchema,
-    paths: &[IndexedPath],
-    filter: &Filter,
-    params: &mut Vec<String>,
-) -> Option<String> {
-    let leaf = |params: &mut Vec<String>, ip: &IndexedPath, cond: &str| {
-        let p = bind(params, ip.key.clone());
-        format!(
-            "SELECT seq FROM attr_index WHERE tenant = ?1 AND rtype = ?2 AND path = {p} AND {cond}"
-        )
-    };
-    match filter {
-        Filter::And(a, b) => {
-            let a = node(schema, paths, a, params)?;
-            let b = node(schema, paths, b, params)?;
-            Some(format!(
-                "SELECT seq FROM ({a}) INTERSECT SELECT seq FROM ({b})"
-            ))
-        }
-        Filter::Or(a, b) => {
-            let a = node(schema, paths, a, params)?;
-            let b = node(schema, paths, b, params)?;
-            Some(format!("SELECT seq FROM ({a}) UNION SELECT seq FROM ({b})"))
-        }
-        Filter::Present(path) => {
-            let ip = lookup(schema, paths, path)?;
-            Some(leaf(params, ip, "(value_norm IS NULL OR value_norm > '')"))
-        }
-        Filter::Compare {
-            path,
-            op,
-            value: CompValue::String(s),
-        } => {
-            let ip = lookup(schema, paths, path)?;
-            let operand = normalise(s, ip.case_exact);
-            let p = bind(params, ip.key.clone());
-            let head = format!(
-                "SELECT seq FROM attr_index WHERE tenant = ?1 AND rtype = ?2 AND path = {p} AND "
-            );
-            let cond = match op {
-                CompareOp::Eq => format!("value_norm = {}", bind(params, operand)),
-                CompareOp::Gt => format!("value_norm > {}", bind(params, operand)),
-                CompareOp::Ge => format!("value_norm >= {}", bind(params, operand)),
-                CompareOp::Lt => format!("value_norm < {}", bind(params, operand)),
-                CompareOp::Le => format!("value_norm <= {}", bind(params, operand)),
-                CompareOp::Sw => {
-                    let upper = prefix_upper_bound(&operand);
-                    let lo = bind(params, operand);
-                    match upper {
-                        Some(hi) => {
-                            format!("value_norm >= {lo} AND value_norm < {}", bind(params, hi))
-                        }
-                        None => format!("value_norm >= {lo}"),
-                    }
-                }
-                CompareOp::Ne | CompareOp::Co | CompareOp::Ew => return None,
-            };
-            Some(format!("{head}{cond}"))
-        }
-        Filter::Compare { .. } | Filter::ValuePath { .. } | Filter::Not(_) => None,
-    }
-}
+/// A filter translated to SQLite: `?1` is the tenant and `?2` the resource type; `params`
+/// bind `?3`, `?4`, ... in order.
+pub(super) type SetSql = filter::SetSql<String>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scim_core::builtin::{group_resource_schema, user_resource_schema};
+    use crate::storage::sql::filter::translate;
+    use crate::storage::sql::index::indexed_paths;
+    use scim_core::builtin::user_resource_schema;
+    use scim_core::filter::Filter;
 
     #[test]
-    fn user_and_group_index_the_lookup_attributes() {
-        let keys: Vec<String> = indexed_paths(&user_resource_schema())
-            .into_iter()
-            .map(|p| p.key)
-            .collect();
-        assert_eq!(
-            keys,
-            [
-                "id",
-                "externalid",
-                "username",
-                "displayname",
-                "emails.value"
-            ]
-        );
-        let keys: Vec<String> = indexed_paths(&group_resource_schema())
-            .into_iter()
-            .map(|p| p.key)
-            .collect();
-        assert_eq!(keys, ["id", "externalid", "displayname"]);
-    }
-
-    #[test]
-    fn rows_follow_the_evaluator() {
+    fn renders_sqlite_sql() {
         let schema = user_resource_schema();
         let paths = indexed_paths(&schema);
-        let user = Resource::from_value(serde_json::json!({
-            "id": "A1", "USERNAME": "BJensen", "displayName": "",
-            "emails": [{"value": "B@X.org"}, "plain@string.org", null, {"VALUE": ["Two@x.org", 5]}],
-            "externalId": 42
-        }))
-        .unwrap();
-        let rows: Vec<(String, Option<String>)> = index_rows(&paths, &user).into_iter().collect();
-        let s = |p: &str, v: Option<&str>| (p.to_string(), v.map(str::to_string));
+        let f: Filter = r#"userName sw "BJ" and (externalId eq "X" or emails.value pr)"#
+            .parse()
+            .unwrap();
+        let set: SetSql = translate::<Sqlite>(&schema, &paths, &f).unwrap();
+        let head = |p: usize| {
+            format!(
+                "SELECT seq FROM attr_index WHERE tenant = ?1 AND rtype = ?2 AND path = ?{p} AND "
+            )
+        };
         assert_eq!(
-            rows,
-            vec![
-                s("displayname", Some("")),
-                s("emails.value", None),
-                s("emails.value", Some("b@x.org")),
-                s("emails.value", Some("two@x.org")),
-                s("externalid", None),
-                s("id", Some("A1")),
-                s("username", Some("bjensen")),
-            ]
+            set.sql,
+            format!(
+                "SELECT seq FROM ({}value_norm >= ?4 AND value_norm < ?5) INTERSECT SELECT seq \
+                 FROM (SELECT seq FROM ({}value_norm = ?7) UNION SELECT seq FROM ({}(value_norm \
+                 IS NULL OR value_norm > '')))",
+                head(3),
+                head(6),
+                head(8)
+            )
         );
-    }
-
-    #[test]
-    fn unicode_lowercasing_is_char_wise() {
-        // str::to_lowercase maps a final Σ to ς; the evaluator (char-wise) maps it to σ.
-        assert_eq!(lower("ΟΔΟΣ"), "οδοσ");
-        assert_eq!(lower("\u{212A}elvin"), "kelvin");
-    }
-
-    #[test]
-    fn prefix_bounds() {
-        assert_eq!(prefix_upper_bound("abc").as_deref(), Some("abd"));
-        assert_eq!(prefix_upper_bound(""), None);
-        assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
-        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
-        assert_eq!(prefix_upper_bound("\u{D7FF}").as_deref(), Some("\u{E000}"));
-    }
-
-    #[test]
-    fn translation_is_conservative() {
-        let schema = user_resource_schema();
-        let paths = indexed_paths(&schema);
-        let ok = |f: &str| translate(&schema, &paths, &f.parse::<Filter>().unwrap()).is_some();
-        assert!(ok(r#"userName eq "bjensen""#));
-        assert!(ok(
-            r#"userName sw "bj" and (externalId eq "x" or emails.value pr)"#
-        ));
-        assert!(ok(
-            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName gt "a""#
-        ));
-        assert!(!ok(r#"userName co "bj""#));
-        assert!(!ok(r#"userName ne "bj""#));
-        assert!(!ok(r#"not (userName eq "bj")"#));
-        assert!(!ok(r#"emails eq "bj""#));
-        assert!(!ok(r#"emails[value eq "bj"]"#));
-        assert!(!ok(r#"title eq "bj""#));
-        assert!(!ok("userName eq null"));
-        assert!(!ok(r#"userName eq "a" and title eq "b""#));
-        assert!(!ok(r#"password eq "a""#));
+        assert_eq!(
+            set.params,
+            ["username", "bj", "bk", "externalid", "X", "emails.value"]
+        );
     }
 }

@@ -1,0 +1,253 @@
+//! What the SQL backends (SQLite, PostgreSQL) share, independent of the SQL dialect and of
+//! the database driver: the indexed attribute paths and the `attr_index` rows of a resource
+//! ([`index`]), the translation of filters over them ([`filter`], rendered by a
+//! [`filter::Dialect`]), the owned call context, group membership as resource JSON, and
+//! the paging cursors.
+
+pub(crate) mod filter;
+pub(crate) mod index;
+
+use std::collections::BTreeSet;
+
+use scim_core::resource::remove_ci;
+use scim_core::schema::ResourceSchema;
+use scim_core::{AttrPath, Filter, Resource};
+use serde_json::{Map, Value};
+
+use self::filter::{Dialect, SetSql};
+use self::index::{IndexedPath, indexed_paths};
+use super::{Member, Scope, StorageError, StorageErrorKind, StorageQuery};
+
+/// What a call needs from its scope, owned (so that it can move to a blocking task).
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    /// The tenant.
+    pub tenant: String,
+    /// The resource type's name.
+    pub rtype: String,
+    /// The indexed paths of the resource type.
+    pub paths: Vec<IndexedPath>,
+    /// Whether the resource type has `members` (kept in the `members` table).
+    pub has_members: bool,
+}
+
+impl Ctx {
+    /// The context of `scope`.
+    pub fn new(scope: Scope<'_>) -> Self {
+        Ctx {
+            tenant: scope.tenant.as_str().to_string(),
+            rtype: scope.resource_type().to_string(),
+            paths: indexed_paths(scope.schema),
+            has_members: has_members(scope.schema),
+        }
+    }
+}
+
+/// Whether the resource type defines `members`.
+pub(crate) fn has_members(schema: &ResourceSchema) -> bool {
+    schema.resolve(&AttrPath::new("members")).is_some()
+}
+
+// ---------------------------------------------------------------------------------------
+// Rows
+
+/// The resource without a `members` key (membership lives in the `members` table).
+pub(crate) fn strip_members(mut resource: Resource, ctx: &Ctx) -> Resource {
+    if ctx.has_members {
+        remove_ci(resource.as_map_mut(), "members");
+    }
+    resource
+}
+
+/// Members as RFC 7643 §4.2 `members` values.
+pub(crate) fn members_value(members: &[Member]) -> Value {
+    Value::Array(
+        members
+            .iter()
+            .map(|m| {
+                let mut o = Map::new();
+                o.insert("value".into(), Value::String(m.value.clone()));
+                if let Some(d) = &m.display {
+                    o.insert("display".into(), Value::String(d.clone()));
+                }
+                if let Some(k) = &m.kind {
+                    o.insert("type".into(), Value::String(k.clone()));
+                }
+                Value::Object(o)
+            })
+            .collect(),
+    )
+}
+
+/// Puts `members` into the resource (omitted when empty, like any empty multi-valued
+/// attribute).
+pub(crate) fn with_members(mut resource: Resource, members: &[Member]) -> Resource {
+    if !members.is_empty() {
+        resource
+            .as_map_mut()
+            .insert("members".into(), members_value(members));
+    }
+    resource
+}
+
+/// Dedupes members by id, keeping the first (a member is present at most once).
+pub(crate) fn dedupe(members: Vec<Member>) -> Vec<Member> {
+    let mut seen = BTreeSet::new();
+    members
+        .into_iter()
+        .filter(|m| seen.insert(m.value.clone()))
+        .collect()
+}
+
+/// A stored (non-negative) version or count as `u64`.
+pub(crate) fn to_version(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// A `u64` (count, index) as a SQL integer, saturating.
+pub(crate) fn clamp(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The error for a filter or sort order the backend `backend` cannot evaluate.
+fn unsupported(backend: &str, what: &str) -> StorageError {
+    StorageError::new(
+        StorageErrorKind::UnsupportedFilter,
+        format!("the {backend} backend cannot evaluate {what}"),
+    )
+}
+
+/// What a SQL backend pushes down of a query.
+#[derive(Debug)]
+pub(crate) struct PushDown<P> {
+    /// The filter translated to SQL (`None` without a filter).
+    pub set: Option<SetSql<P>>,
+    /// The fingerprint the query's cursors are bound to.
+    pub fingerprint: u64,
+}
+
+/// What a SQL backend pushes down of `query`: the filter translated to SQL in dialect `D`,
+/// and the fingerprint of the query.
+///
+/// The planner only hands a backend what [`filter::can_filter`] accepts and no sort order
+/// (`can_sort` is false); anything else is refused with an `UnsupportedFilter` error, never
+/// answered by a scan.
+pub(crate) fn push_down<D: Dialect>(
+    schema: &ResourceSchema,
+    ctx: &Ctx,
+    query: &StorageQuery<'_>,
+) -> Result<PushDown<D::Param>, StorageError> {
+    if query.sort.is_some() {
+        return Err(unsupported(D::NAME, "a sort order"));
+    }
+    let set = match query.filter {
+        Some(f) => {
+            let refused = || unsupported(D::NAME, &format!("the filter '{f}'"));
+            if f.compile(schema).is_err() {
+                return Err(refused());
+            }
+            Some(filter::translate::<D>(schema, &ctx.paths, f).ok_or_else(refused)?)
+        }
+        None => None,
+    };
+    Ok(PushDown {
+        set,
+        fingerprint: query_fingerprint(ctx, query.filter),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Cursors
+
+/// FNV-1a, to bind a cursor to the query that issued it.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The fingerprint of a query (scope and filter) its cursors are bound to.
+fn query_fingerprint(ctx: &Ctx, filter: Option<&Filter>) -> u64 {
+    let text = match filter {
+        Some(f) => format!("{}\n{}\n{f}", ctx.tenant, ctx.rtype),
+        None => format!("{}\n{}\n", ctx.tenant, ctx.rtype),
+    };
+    fnv1a(&text)
+}
+
+/// An RFC 9865 cursor: "after `seq`", for the query `fingerprint`, tagged with the
+/// backend's `tag` (so one backend's cursor is not another's).
+pub(crate) fn encode_cursor(tag: &str, seq: i64, fingerprint: u64) -> String {
+    scim_core::messages::base64url_encode(format!("{tag}.{seq}.{fingerprint:x}").as_bytes())
+}
+
+/// The `seq` of a cursor [`encode_cursor`] issued with `tag` for the query `fingerprint`,
+/// or an `InvalidCursor` error.
+pub(crate) fn decode_cursor(
+    tag: &str,
+    cursor: &str,
+    fingerprint: u64,
+) -> Result<i64, StorageError> {
+    let invalid = || {
+        StorageError::new(
+            StorageErrorKind::InvalidCursor,
+            "the cursor was not issued for this query (RFC 9865 invalidCursor)",
+        )
+    };
+    let bytes = scim_core::messages::base64url_decode(cursor).ok_or_else(invalid)?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let mut parts = text.split('.');
+    let (Some(t), Some(seq), Some(fp), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid());
+    };
+    if t != tag {
+        return Err(invalid());
+    }
+    let seq: i64 = seq.parse().map_err(|_| invalid())?;
+    let fp = u64::from_str_radix(fp, 16).map_err(|_| invalid())?;
+    if fp != fingerprint || seq < 0 {
+        return Err(invalid());
+    }
+    Ok(seq)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_bind_to_their_query_and_backend() {
+        let c = encode_cursor("sq1", 42, 7);
+        assert!(scim_core::messages::is_unreserved(&c));
+        assert_eq!(decode_cursor("sq1", &c, 7).unwrap(), 42);
+        assert_eq!(
+            decode_cursor("sq1", &c, 8).unwrap_err().kind(),
+            &StorageErrorKind::InvalidCursor
+        );
+        assert!(decode_cursor("sq1", "", 7).is_err());
+        assert!(decode_cursor("sq1", "%%%", 7).is_err());
+        // One backend's cursor is not another's.
+        assert!(decode_cursor("pg1", &c, 7).is_err());
+        let negative = scim_core::messages::base64url_encode(b"sq1.-1.7");
+        assert!(decode_cursor("sq1", &negative, 7).is_err());
+    }
+
+    #[test]
+    fn members_round_trip_as_json() {
+        let m = |v: &str, d: Option<&str>| Member {
+            value: v.into(),
+            display: d.map(str::to_string),
+            kind: None,
+        };
+        let members = dedupe(vec![m("a", Some("A")), m("b", None), m("a", None)]);
+        assert_eq!(members.len(), 2);
+        assert_eq!(
+            members_value(&members),
+            serde_json::json!([{"value": "a", "display": "A"}, {"value": "b"}])
+        );
+        let r = with_members(Resource::new(), &[]);
+        assert!(r.as_map().is_empty());
+    }
+}
