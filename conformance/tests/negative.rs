@@ -323,6 +323,47 @@ const CASES: &[(&str, Break)] = &[
         "sort.case-insensitive-for-username",
         Break::SortCaseSensitive,
     ),
+    ("search.root.all-resource-types", Break::RootSearchUsersOnly),
+    (
+        "search.root.content-type-scim-json",
+        Break::RootSearchJsonContentType,
+    ),
+    (
+        "search.users.count-and-total-results",
+        Break::SearchIgnoresCount,
+    ),
+    (
+        "search.invalid-filter-400",
+        Break::SearchInvalidFilterAccepted,
+    ),
+    ("me.get.subject-or-501", Break::Me404WithoutBody),
+    ("paging.cursor.first-page-next-cursor", Break::CursorNoNext),
+    ("paging.cursor.walk-visits-each-once", Break::CursorOverlaps),
+    (
+        "paging.cursor.invalid-cursor-400",
+        Break::InvalidCursorAccepted,
+    ),
+    (
+        "groups.user-groups.lists-membership",
+        Break::UserGroupsNotComputed,
+    ),
+    (
+        "groups.user-groups.read-only-on-write",
+        Break::UserGroupsWritable,
+    ),
+    (
+        "groups.delete-user.removes-membership",
+        Break::DeleteKeepsMemberships,
+    ),
+    ("filters.boolean.active-eq-true", Break::BooleanTrueIgnored),
+    (
+        "filters.datetime.last-modified-gt",
+        Break::DateFilterIgnored,
+    ),
+    (
+        "filters.external-id-case-exact",
+        Break::ExternalIdCaseInsensitive,
+    ),
 ];
 
 async fn outcome(id: &str, breaks: &[Break]) -> Outcome {
@@ -425,4 +466,29 @@ async fn a_feature_the_server_says_it_lacks_is_skipped_with_the_reason() {
         conformance::report::text::render(&report)
     );
     assert!(report.skipped() > 20);
+}
+
+#[tokio::test]
+async fn cursor_checks_skip_when_the_server_does_not_announce_cursor_paging() {
+    let fake = FakeScim::breaking(&[Break::AnnounceNoCursor]).await;
+    let config = SuiteConfig::new(fake.url())
+        .profiles(ALL_PROFILES)
+        .only("paging.*");
+    let report = Suite::new(config).run().await.expect("discovery");
+    for id in [
+        "paging.cursor.first-page-next-cursor",
+        "paging.cursor.walk-visits-each-once",
+        "paging.cursor.invalid-cursor-400",
+    ] {
+        let r = report.get(id).unwrap();
+        assert!(r.outcome.is_skip(), "{id}: {:?}", r.outcome);
+        assert!(r.outcome.reason().unwrap().contains("cursor pagination"));
+    }
+    assert!(
+        report
+            .get("paging.count-limits-page")
+            .unwrap()
+            .outcome
+            .is_pass()
+    );
 }

@@ -173,6 +173,24 @@ pub fn checks() -> Vec<Check> {
             "RFC 7644 §3.4.2.2",
             logic_and
         ),
+        filter_check!(
+            "filters.boolean.active-eq-true",
+            "active eq true matches only active users",
+            "RFC 7644 §3.4.2.2",
+            boolean_true
+        ),
+        filter_check!(
+            "filters.datetime.last-modified-gt",
+            "meta.lastModified gt/lt compare dateTime values chronologically, and gt excludes the equal value",
+            "RFC 7644 §3.4.2.2, RFC 7643 §2.3.5",
+            datetime_last_modified
+        ),
+        filter_check!(
+            "filters.external-id-case-exact",
+            "externalId eq is case-sensitive (externalId is caseExact true): a value in another case does not match",
+            "RFC 7643 §3.1, RFC 7644 §3.4.2.2",
+            external_id_case_exact
+        ),
     ]
 }
 
@@ -454,4 +472,71 @@ async fn logic_and(ctx: &mut CheckContext) -> CheckResult {
     .await?;
     let f = format!("userName sw \"{prefix}\" and title eq \"Both\"");
     expect_filter(ctx, &f, &[id(&p, 0)]).await
+}
+
+async fn boolean_true(ctx: &mut CheckContext) -> CheckResult {
+    let (prefix, p) = population(
+        ctx,
+        &[
+            ("on", json!({"active": true})),
+            ("off", json!({"active": false})),
+        ],
+    )
+    .await?;
+    let f = format!("userName sw \"{prefix}\" and active eq true");
+    expect_filter(ctx, &f, &[id(&p, 0)]).await
+}
+
+/// RFC 7644 §3.4.2.2: for `gt`, "If the attribute value is a [...] DateTime [...] the attribute
+/// value is greater than the operand" in time order; RFC 7643 §2.3.5: dateTime values are
+/// xsd:dateTime (RFC 3339 `Z` form here).
+async fn datetime_last_modified(ctx: &mut CheckContext) -> CheckResult {
+    let (prefix, p) = population(ctx, &[("dt", json!({}))]).await?;
+    let me = id(&p, 0).to_string();
+    let base = format!("userName sw \"{prefix}\"");
+    expect_filter(
+        ctx,
+        &format!("{base} and meta.lastModified gt \"2000-01-01T00:00:00Z\""),
+        &[&me],
+    )
+    .await?;
+    expect_filter(
+        ctx,
+        &format!("{base} and meta.lastModified gt \"9999-12-31T23:59:59Z\""),
+        &[],
+    )
+    .await?;
+    expect_filter(
+        ctx,
+        &format!("{base} and meta.lastModified lt \"9999-12-31T23:59:59Z\""),
+        &[&me],
+    )
+    .await?;
+    let url = format!("{}/{me}", ctx.users());
+    let user = super::fetch(ctx, &url).await?;
+    if let Some(modified) = crate::json::str_at(&user, "meta.lastModified") {
+        expect_filter(
+            ctx,
+            &format!("{base} and meta.lastModified gt \"{modified}\""),
+            &[],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// RFC 7643 §3.1: externalId has "caseExact" true; RFC 7644 §3.4.2.2: "Attribute names and
+/// attribute operators used in filters are case insensitive" but values compare per the
+/// attribute's caseExact.
+async fn external_id_case_exact(ctx: &mut CheckContext) -> CheckResult {
+    let external = format!("{}-MiXeD", ctx.unique("ext"));
+    let (_, p) = population(ctx, &[("ext", json!({"externalId": external}))]).await?;
+    let me = id(&p, 0).to_string();
+    expect_filter(ctx, &format!("externalId eq \"{external}\""), &[&me]).await?;
+    expect_filter(
+        ctx,
+        &format!("externalId eq \"{}\"", external.to_uppercase()),
+        &[],
+    )
+    .await
 }

@@ -1,4 +1,12 @@
-//! Groups and membership (RFC 7643 §4.2, RFC 7644 §3.5.2).
+//! Groups and membership (RFC 7643 §4.2, RFC 7644 §3.5.2), and the User's computed `groups`
+//! attribute (RFC 7643 §4.1.2).
+//!
+//! RFC 7643 §4.1.2, `groups`: "A list of groups to which the user belongs, either through
+//! direct membership, through nested groups, or dynamically calculated. [...] If the SCIM
+//! service provider exposes a "Group" resource, the "value" sub-attribute MUST be the "id" [...]
+//! Since this attribute has a mutability of "readOnly", group membership changes MUST be applied
+//! via the "Group" Resource (Section 4.2)." RFC 7644 §3.5.1 (PUT): "readOnly: Any values
+//! provided SHALL be ignored."
 
 use serde_json::json;
 
@@ -117,6 +125,30 @@ pub fn checks() -> Vec<Check> {
             level: Level::Should,
             requires: &[Feature::Groups],
             run: run_fn!(create_meta_group),
+        },
+        Check {
+            id: "groups.user-groups.lists-membership",
+            title: "After a user is added to a group, GET of the user lists the group's id in groups",
+            section: "RFC 7643 §4.1.2",
+            level: Level::Should,
+            requires: &[Feature::Users, Feature::Groups],
+            run: run_fn!(user_groups_lists_membership),
+        },
+        Check {
+            id: "groups.user-groups.read-only-on-write",
+            title: "A PUT (and a PATCH) of the user that sets groups does not change the group's members",
+            section: "RFC 7643 §4.1.2, RFC 7644 §3.5.1, §3.5.2",
+            level: Level::Must,
+            requires: &[Feature::Users, Feature::Groups],
+            run: run_fn!(user_groups_read_only),
+        },
+        Check {
+            id: "groups.delete-user.removes-membership",
+            title: "After DELETE of a user, the group it belonged to no longer lists it in members",
+            section: "RFC 7644 §3.6, RFC 7643 §4.2",
+            level: Level::Should,
+            requires: &[Feature::Users, Feature::Groups],
+            run: run_fn!(delete_user_removes_membership),
         },
     ]
 }
@@ -306,6 +338,85 @@ async fn create_meta_group(ctx: &mut CheckContext) -> CheckResult {
     ensure!(
         rt == Some("Group"),
         "meta.resourceType is {rt:?}, expected \"Group\""
+    );
+    Ok(())
+}
+
+async fn user_groups_lists_membership(ctx: &mut CheckContext) -> CheckResult {
+    let u = ctx.create_user("user-groups").await?;
+    let g = ctx.create_group("user-groups", &[&u.id]).await?;
+    let user = fetch(ctx, &u.url).await?;
+    let groups = values_of(&user, "groups");
+    ensure!(
+        groups.contains(&g.id),
+        "the user is a member of group {}, but GET {} lists groups {groups:?} (RFC 7643 §4.1.2: the value is the group's id)",
+        g.id,
+        u.url
+    );
+    Ok(())
+}
+
+async fn user_groups_read_only(ctx: &mut CheckContext) -> CheckResult {
+    let u = ctx.create_user("groups-readonly").await?;
+    let g = ctx.create_group("groups-readonly", &[]).await?;
+    let mut body = u.response.json.clone().unwrap_or_default();
+    if let Some(obj) = body.as_object_mut() {
+        obj.remove("meta");
+        obj.insert("groups".into(), json!([{"value": g.id}]));
+    }
+    let resp = ctx.put(&u.url, &body).await?;
+    expect_status(
+        &resp,
+        &[200],
+        &format!(
+            "PUT {} with groups (readOnly: \"Any values provided SHALL be ignored\")",
+            u.url
+        ),
+    )?;
+    let members = values_of(&fetch(ctx, &g.url).await?, "members");
+    ensure!(
+        !members.contains(&u.id),
+        "a PUT of the user with groups [{}] made it a member of the group: groups is readOnly and membership changes MUST be applied via the Group resource",
+        g.id
+    );
+    if ctx.features.patch {
+        let ops =
+            super::patch_op(json!([{"op": "add", "path": "groups", "value": [{"value": g.id}]}]));
+        let resp = ctx.patch(&u.url, &ops).await?;
+        expect_status(
+            &resp,
+            &[200, 204, 400],
+            &format!("PATCH add groups on {}", u.url),
+        )?;
+        let members = values_of(&fetch(ctx, &g.url).await?, "members");
+        ensure!(
+            !members.contains(&u.id),
+            "a PATCH add of groups [{}] on the user made it a member of the group: groups is readOnly and membership changes MUST be applied via the Group resource",
+            g.id
+        );
+    }
+    Ok(())
+}
+
+async fn delete_user_removes_membership(ctx: &mut CheckContext) -> CheckResult {
+    let keep = ctx.create_user("member-kept").await?;
+    let gone = ctx.create_user("member-deleted").await?;
+    let g = ctx
+        .create_group("delete-member", &[&keep.id, &gone.id])
+        .await?;
+    let resp = ctx.delete(&gone.url).await?;
+    expect_status(&resp, &[204], &format!("DELETE {}", gone.url))?;
+    ctx.forget_cleanup(&gone.url);
+    let members = values_of(&fetch(ctx, &g.url).await?, "members");
+    ensure!(
+        !members.contains(&gone.id),
+        "the deleted user {} is still listed in the group's members {members:?}",
+        gone.id
+    );
+    ensure!(
+        members.contains(&keep.id),
+        "deleting one member removed the other member {} too: members {members:?}",
+        keep.id
     );
     Ok(())
 }

@@ -8,10 +8,12 @@ pub mod errors;
 pub mod etag;
 pub mod filters;
 pub mod groups;
+pub mod me;
 pub mod okta;
 pub mod paging;
 pub mod patch;
 pub mod projection;
+pub mod search;
 pub mod sort;
 pub mod users;
 
@@ -29,6 +31,8 @@ pub fn all() -> Vec<Check> {
     let mut checks = Vec::new();
     checks.extend(discovery::checks());
     checks.extend(users::checks());
+    checks.extend(search::checks());
+    checks.extend(me::checks());
     checks.extend(errors::checks());
     checks.extend(filters::checks());
     checks.extend(paging::checks());

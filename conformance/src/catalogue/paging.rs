@@ -1,4 +1,11 @@
-//! Index paging (RFC 7644 §3.4.2.4): startIndex, count, itemsPerPage.
+//! Index paging (RFC 7644 §3.4.2.4): startIndex, count, itemsPerPage; and cursor paging
+//! (RFC 9865) when the ServiceProviderConfig announces `pagination.cursor`.
+//!
+//! RFC 9865 §2: `cursor` is "The string value of the nextCursor attribute from a previous result
+//! page. The cursor value MUST be empty or omitted for the first request of a cursor-paginated
+//! query"; a provider "MUST include nextCursor in all paged query responses except when
+//! returning the last page"; §2.1 defines the error `invalidCursor` (400) for a cursor value
+//! that is invalid.
 
 use serde_json::json;
 
@@ -74,7 +81,99 @@ pub fn checks() -> Vec<Check> {
             "totalResults is the same on every page of a query",
             total_stable
         ),
+        Check {
+            id: "paging.cursor.first-page-next-cursor",
+            title: "cursor= (empty) with count=2 over 3 matches returns 2 resources and a nextCursor",
+            section: "RFC 9865 §2",
+            level: Level::Must,
+            requires: CURSOR_NEEDS,
+            run: run_fn!(cursor_first_page),
+        },
+        Check {
+            id: "paging.cursor.walk-visits-each-once",
+            title: "Following nextCursor until it is absent returns every match exactly once",
+            section: "RFC 9865 §2",
+            level: Level::Must,
+            requires: CURSOR_NEEDS,
+            run: run_fn!(cursor_walk),
+        },
+        Check {
+            id: "paging.cursor.invalid-cursor-400",
+            title: "A cursor the server never issued answers 400 with scimType invalidCursor",
+            section: "RFC 9865 §2.1, RFC 7644 §3.12",
+            level: Level::Must,
+            requires: CURSOR_NEEDS,
+            run: run_fn!(cursor_invalid),
+        },
     ]
+}
+
+const CURSOR_NEEDS: &[Feature] = &[Feature::Users, Feature::Filter, Feature::CursorPaging];
+
+fn next_cursor(r: &crate::client::Response) -> Option<String> {
+    get_ci(r.body_json(), "nextCursor")
+        .and_then(serde_json::Value::as_str)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+}
+
+async fn cursor_first_page(ctx: &mut CheckContext) -> CheckResult {
+    let (prefix, _) = three(ctx).await?;
+    let r = page(ctx, &prefix, "cursor=&count=2").await?;
+    let n = resources(r.body_json()).len();
+    ensure!(
+        n == 2,
+        "cursor=&count=2 over 3 matches returned {n} resources"
+    );
+    ensure!(
+        next_cursor(&r).is_some(),
+        "cursor=&count=2 over 3 matches returned no nextCursor, though a page remains (RFC 9865 §2: nextCursor MUST be included in all paged query responses except the last page)"
+    );
+    Ok(())
+}
+
+async fn cursor_walk(ctx: &mut CheckContext) -> CheckResult {
+    let (prefix, mut want) = three(ctx).await?;
+    let mut got = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..6 {
+        let r = page(
+            ctx,
+            &prefix,
+            &format!("cursor={}&count=2", super::enc(&cursor)),
+        )
+        .await?;
+        got.extend(ids(&r));
+        match next_cursor(&r) {
+            Some(c) => cursor = c,
+            None => {
+                got.sort();
+                want.sort();
+                ensure!(
+                    got == want,
+                    "walking the cursor pages with count=2 returned {got:?}, expected each of {want:?} exactly once"
+                );
+                return Ok(());
+            }
+        }
+    }
+    Err(Stop::fail(format!(
+        "after 6 cursor pages of count=2 over 3 matches there is still a nextCursor (ids so far {got:?})"
+    )))
+}
+
+async fn cursor_invalid(ctx: &mut CheckContext) -> CheckResult {
+    let (prefix, _) = three(ctx).await?;
+    let users = ctx.users();
+    let f = super::enc(&format!("userName sw \"{prefix}\""));
+    let q = format!("{users}?filter={f}&cursor=scimconf-never-issued-cursor&count=2");
+    let r = ctx.get(&q).await?;
+    super::expect_error(
+        &r,
+        400,
+        Some("invalidCursor"),
+        "GET with a cursor the server never issued",
+    )
 }
 
 async fn three(ctx: &mut CheckContext) -> Result<(String, Vec<String>), Stop> {

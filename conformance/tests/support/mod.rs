@@ -155,9 +155,25 @@ pub enum Break {
     BulkIgnoresFailOnErrors,
     BulkStatusMissing,
     SchemaUserNameCaseExact,
+    // fourth batch
+    RootSearchUsersOnly,
+    RootSearchJsonContentType,
+    SearchIgnoresCount,
+    SearchInvalidFilterAccepted,
+    Me404WithoutBody,
+    CursorNoNext,
+    CursorOverlaps,
+    InvalidCursorAccepted,
+    UserGroupsNotComputed,
+    UserGroupsWritable,
+    DeleteKeepsMemberships,
+    BooleanTrueIgnored,
+    DateFilterIgnored,
+    ExternalIdCaseInsensitive,
     // not a fault: the server announces it lacks a feature
     AnnounceNoPatch,
     AnnounceNoGroups,
+    AnnounceNoCursor,
 }
 
 const BASE: &str = "/scim/v2";
@@ -266,6 +282,17 @@ impl Respond for Handler {
             ("GET", ["ServiceProviderConfig"]) => self.spc(),
             ("GET", ["ResourceTypes"]) => self.resource_types(),
             ("GET", ["Schemas"]) => self.schemas(),
+            ("GET", ["Me"]) => {
+                if self.has(Break::Me404WithoutBody) {
+                    return ResponseTemplate::new(404);
+                }
+                // The fake's credentials name no subject: /Me is not implemented.
+                self.error(&ScimError::not_implemented("/Me is not supported"))
+            }
+            ("POST", [".search"]) => match serde_json::from_slice::<Value>(&req.body) {
+                Ok(body) => self.root_search(&body),
+                Err(e) => self.error(&ScimError::invalid_syntax(e.to_string())),
+            },
             ("POST", ["Bulk"]) => match serde_json::from_slice::<Value>(&req.body) {
                 Ok(body) => self.bulk(&body),
                 Err(e) => self.error(&ScimError::invalid_syntax(e.to_string())),
@@ -299,24 +326,20 @@ impl Respond for Handler {
                             return self.error(&ScimError::not_found("no such endpoint"));
                         }
                         let b = body.unwrap_or(Value::Null);
-                        let text = |k: &str| {
-                            get_ci(&b, k).and_then(|v| match v {
-                                Value::String(s) => Some(s.clone()),
-                                Value::Number(n) => Some(n.to_string()),
-                                Value::Array(a) => Some(
-                                    a.iter()
-                                        .filter_map(Value::as_str)
-                                        .collect::<Vec<_>>()
-                                        .join(","),
-                                ),
-                                _ => None,
-                            })
-                        };
+                        let text = |k: &str| search_param(&b, k);
+                        let mut filter = text("filter");
+                        if self.has(Break::SearchInvalidFilterAccepted)
+                            && filter
+                                .as_deref()
+                                .is_some_and(|f| f.parse::<Filter>().is_err())
+                        {
+                            filter = None;
+                        }
                         self.list(
                             kind,
-                            text("filter"),
+                            filter,
                             text("startIndex"),
-                            text("count"),
+                            text("count").filter(|_| !self.has(Break::SearchIgnoresCount)),
                             if self.has(Break::SearchIgnoresAttributes) {
                                 None
                             } else {
@@ -328,6 +351,7 @@ impl Respond for Handler {
                                 text("excludedAttributes")
                             },
                             (text("sortBy"), text("sortOrder")),
+                            text("cursor"),
                         )
                     }
                     ("GET", []) => self.list(
@@ -338,6 +362,7 @@ impl Respond for Handler {
                         q("attributes"),
                         q("excludedAttributes"),
                         (q("sortBy"), q("sortOrder")),
+                        q("cursor"),
                     ),
                     ("GET", [id]) => self.read(
                         kind,
@@ -408,6 +433,7 @@ impl Handler {
             "changePassword": {"supported": false},
             "sort": {"supported": true},
             "etag": {"supported": true},
+            "pagination": {"cursor": true, "index": true, "defaultPaginationMethod": "index"},
             "authenticationSchemes": [{"type": "oauthbearertoken", "name": "OAuth Bearer Token",
                 "description": "Bearer token"}],
             "meta": {"resourceType": "ServiceProviderConfig",
@@ -415,6 +441,9 @@ impl Handler {
         });
         if self.has(Break::AnnounceNoPatch) {
             body["patch"]["supported"] = json!(false);
+        }
+        if self.has(Break::AnnounceNoCursor) {
+            body.as_object_mut().unwrap().remove("pagination");
         }
         if self.has(Break::AuthSchemeNoType) {
             body["authenticationSchemes"][0]
@@ -520,6 +549,35 @@ impl Handler {
             attributes = attributes.map(|a| a.replace("name.givenName", "name"));
         }
         let projection = Projection::from_params(attributes.as_deref(), excluded.as_deref())?;
+        let mut stored = stored.clone();
+        if kind == Kind::User {
+            // groups is readOnly and computed from the groups' members (RFC 7643 §4.1.2).
+            let id = stored["id"].as_str().unwrap_or_default().to_string();
+            let obj = stored.as_object_mut().unwrap();
+            obj.retain(|k, _| !k.eq_ignore_ascii_case("groups"));
+            if !self.has(Break::UserGroupsNotComputed) {
+                let groups: Vec<Value> = self
+                    .state
+                    .lock()
+                    .unwrap()
+                    .groups
+                    .iter()
+                    .filter(|g| {
+                        g["members"]
+                            .as_array()
+                            .is_some_and(|m| m.iter().any(|m| m["value"].as_str() == Some(&id)))
+                    })
+                    .map(|g| {
+                        json!({"value": g["id"].clone(), "display": g["displayName"].clone(),
+                            "type": "direct"})
+                    })
+                    .collect();
+                if !groups.is_empty() {
+                    obj.insert("groups".into(), Value::Array(groups));
+                }
+            }
+        }
+        let stored = &stored;
         let resource = Resource::from_value(stored.clone())?;
         let mut out = projection.apply(&resource, self.schema(kind)).into_value();
         let obj = out.as_object_mut().unwrap();
@@ -649,6 +707,9 @@ impl Handler {
         }
         if self.has(Break::DropEnterprise) {
             obj.retain(|k, _| !k.starts_with("urn:ietf:params:scim:schemas:extension"));
+        }
+        if kind == Kind::User {
+            obj.retain(|k, _| !k.eq_ignore_ascii_case("groups"));
         }
         if kind == Kind::Group && self.has(Break::GroupDropsMembers) {
             obj.remove("members");
@@ -905,6 +966,10 @@ impl Handler {
         if let Err(e) = self.validate(kind, &body, Some(id), &store) {
             return self.error(&e);
         }
+        if kind == Kind::User && self.has(Break::UserGroupsWritable) {
+            let ids = get_ci(&body, "groups").cloned().unwrap_or_default();
+            join_groups(&mut store, id, &ids);
+        }
         let new_id = match get_ci(&body, "id").and_then(Value::as_str) {
             Some(other) if self.has(Break::PutChangesId) => other.to_string(),
             _ => id.to_string(),
@@ -946,6 +1011,16 @@ impl Handler {
         };
         if let Err(e) = self.precondition(&old, if_match) {
             return self.error(&e);
+        }
+        if kind == Kind::User && self.has(Break::UserGroupsWritable) {
+            for op in body["Operations"].as_array().cloned().unwrap_or_default() {
+                if op["path"]
+                    .as_str()
+                    .is_some_and(|p| p.eq_ignore_ascii_case("groups"))
+                {
+                    join_groups(&mut store, id, &op["value"]);
+                }
+            }
         }
         let body = self.break_patch(kind, body);
         let options = PatchOptions {
@@ -1101,7 +1176,7 @@ impl Handler {
                 Kind::Group => store.groups.remove(i),
             };
             // Deleting a user removes it from groups.
-            if kind == Kind::User {
+            if kind == Kind::User && !self.has(Break::DeleteKeepsMemberships) {
                 for g in &mut store.groups {
                     if let Some(members) = g.get_mut("members").and_then(Value::as_array_mut) {
                         members.retain(|m| m["value"].as_str() != Some(id));
@@ -1135,6 +1210,12 @@ impl Handler {
             (Break::LtAsLe, " lt ", " le "),
             (Break::LeAsLt, " le ", " lt "),
             (Break::BooleanFilterIgnored, "active eq false", "active pr"),
+            (Break::BooleanTrueIgnored, "active eq true", "active pr"),
+            (
+                Break::DateFilterIgnored,
+                "meta.lastModified gt",
+                "meta.lastModified pr and userName gt",
+            ),
             (Break::DottedPathIgnored, "emails.value", "userName"),
             (Break::OrAsAnd, " or ", " and "),
             (Break::AndAsOr, " and ", " or "),
@@ -1177,6 +1258,7 @@ impl Handler {
         attributes: Option<String>,
         excluded: Option<String>,
         sort: (Option<String>, Option<String>),
+        cursor: Option<String>,
     ) -> ResponseTemplate {
         let all: Vec<Value> = {
             let store = self.state.lock().unwrap();
@@ -1205,6 +1287,13 @@ impl Handler {
                         let Ok(res) = Resource::from_value(r.clone()) else {
                             return false;
                         };
+                        if self.has(Break::ExternalIdCaseInsensitive)
+                            && let Some(rest) = f.strip_prefix("externalId eq \"")
+                        {
+                            return r["externalId"].as_str().is_some_and(|x| {
+                                x.eq_ignore_ascii_case(rest.trim_end_matches('"'))
+                            });
+                        }
                         if self.has(Break::FilterCaseSensitive)
                             && let Some(rest) = f.strip_prefix("userName eq \"")
                         {
@@ -1279,7 +1368,22 @@ impl Handler {
                 if descending { o.reverse() } else { o }
             });
         }
-        let skip = usize::try_from(start_index - 1).unwrap_or(0);
+        let mut skip = usize::try_from(start_index - 1).unwrap_or(0);
+        // Cursor paging (RFC 9865 §2): the fake's cursors are "off<offset>".
+        if let Some(c) = &cursor {
+            skip = if c.is_empty() {
+                0
+            } else if let Some(off) = c.strip_prefix("off").and_then(|o| o.parse().ok()) {
+                off
+            } else if self.has(Break::InvalidCursorAccepted) {
+                0
+            } else {
+                return self.error(&ScimError::with_type(
+                    scim_core::error::ScimType::InvalidCursor,
+                    format!("cursor {c} was not issued by this server"),
+                ));
+            };
+        }
         let page: Vec<Value> = matched
             .iter()
             .skip(skip)
@@ -1303,12 +1407,130 @@ impl Handler {
         } else {
             start_index
         };
+        let end = skip + out.len();
         let mut body = list_response(total, usize::try_from(shown_start).unwrap_or(1), out);
+        if cursor.is_some() {
+            body.as_object_mut().unwrap().remove("startIndex");
+            if end < matched.len() && !self.has(Break::CursorNoNext) {
+                let next = if self.has(Break::CursorOverlaps) {
+                    end - 1
+                } else {
+                    end
+                };
+                body["nextCursor"] = json!(format!("off{next}"));
+            }
+        }
         if self.has(Break::ItemsPerPageWrong) {
             body["itemsPerPage"] = json!(total);
         }
         if self.has(Break::ListOmitsTotalResults) {
             body.as_object_mut().unwrap().remove("totalResults");
+        }
+        scim(200, &body)
+    }
+}
+
+/// Adds user `id` to the members of each group in `groups` (`[{"value": group id}]`): what a
+/// server that wrongly treats User.groups as writable does.
+fn join_groups(store: &mut Store, id: &str, groups: &Value) {
+    for g in groups.as_array().into_iter().flatten() {
+        let Some(gid) = g["value"].as_str() else {
+            continue;
+        };
+        for group in store
+            .groups
+            .iter_mut()
+            .filter(|x| x["id"].as_str() == Some(gid))
+        {
+            match group.get_mut("members").and_then(Value::as_array_mut) {
+                Some(m) => m.push(json!({"value": id})),
+                None => group["members"] = json!([{"value": id}]),
+            }
+        }
+    }
+}
+
+/// A SearchRequest parameter (RFC 7644 §3.4.3) as the query-string text it stands for.
+fn search_param(b: &Value, k: &str) -> Option<String> {
+    get_ci(b, k).and_then(|v| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Array(a) => Some(
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        _ => None,
+    })
+}
+
+impl Handler {
+    /// POST /.search at the root (RFC 7644 §3.4.3): the search applies to all resource types.
+    fn root_search(&self, body: &Value) -> ResponseTemplate {
+        let filter = search_param(body, "filter");
+        let kinds: &[Kind] = if self.has(Break::RootSearchUsersOnly) {
+            &[Kind::User]
+        } else {
+            &[Kind::User, Kind::Group]
+        };
+        let mut matched: Vec<(Kind, Value)> = Vec::new();
+        let mut failures = Vec::new();
+        for &kind in kinds {
+            let all = {
+                let store = self.state.lock().unwrap();
+                match kind {
+                    Kind::User => store.users.clone(),
+                    Kind::Group => store.groups.clone(),
+                }
+            };
+            match &filter {
+                None => matched.extend(all.into_iter().map(|r| (kind, r))),
+                Some(f) => match f
+                    .parse::<Filter>()
+                    .and_then(|p| p.compile(self.schema(kind)))
+                {
+                    Ok(c) => matched.extend(
+                        all.into_iter()
+                            .filter(|r| {
+                                Resource::from_value(r.clone()).is_ok_and(|res| c.matches(&res))
+                            })
+                            .map(|r| (kind, r)),
+                    ),
+                    Err(e) => failures.push(e),
+                },
+            }
+        }
+        if failures.len() == kinds.len()
+            && let Some(e) = failures.pop()
+        {
+            return self.error(&e);
+        }
+        let total = matched.len();
+        let start: usize = search_param(body, "startIndex")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1)
+            .max(1);
+        let count: usize = search_param(body, "count")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        for (kind, r) in matched.iter().skip(start - 1).take(count) {
+            match self.output(
+                *kind,
+                r,
+                search_param(body, "attributes"),
+                search_param(body, "excludedAttributes"),
+                true,
+            ) {
+                Ok(v) => out.push(v),
+                Err(e) => return self.error(&e),
+            }
+        }
+        let body = list_response(total, start, out);
+        if self.has(Break::RootSearchJsonContentType) {
+            return ResponseTemplate::new(200)
+                .set_body_raw(serde_json::to_vec(&body).unwrap(), "application/json");
         }
         scim(200, &body)
     }
