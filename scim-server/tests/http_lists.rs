@@ -189,6 +189,28 @@ async fn post_search_per_type_and_at_root() {
         .await;
     r.assert_error(400, Some("invalidValue"));
 
+    // A filter naming an attribute only groups define: users simply do not match (without
+    // the skip, the User part would fail to compile and the search would be 400).
+    let r = post(
+        &s,
+        "/.search",
+        json!({"filter": "externalId eq \"none\" and members pr"}),
+    )
+    .send()
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["totalResults"], 0);
+    // A filter users define but the storage cannot evaluate without an indexed clause is
+    // refused, not answered with the groups alone (RFC 7644 §3.4.3: "applied to all resources").
+    post(
+        &s,
+        "/.search",
+        json!({"filter": "displayName eq \"Admins\""}),
+    )
+    .send()
+    .await
+    .assert_error(400, Some("invalidFilter"));
+
     // A body that is not a SearchRequest.
     post(&s, "/Users/.search", json!({"count": "ten"}))
         .send()

@@ -2,10 +2,10 @@
 //! and `POST /.search` (§3.4.3), with index and cursor paging (RFC 9865).
 
 use http::StatusCode;
+use scim_core::ScimError;
 use scim_core::messages::{ListResponse, PageRequest, PaginationMethod, Query, SearchRequest};
 use scim_core::projection::RequestedAttrs;
 use scim_core::schema::ResourceSchema;
-use scim_core::{ScimError, ScimType};
 use serde_json::Value;
 
 use super::{Ctx, load_for};
@@ -148,6 +148,14 @@ pub(crate) async fn root_search(
     let mut any_ok = false;
     let supplied = RequestedAttrs::none();
     for schema in inner.registry.resource_schemas() {
+        // A type whose schema cannot even express the filter (it names an attribute the type
+        // does not define) has no matches. Every other failure, including a backend that
+        // cannot evaluate the filter, is the client's answer: RFC 7644 §3.4.3 applies a root
+        // search "to all resources", so silently dropping a type would be a wrong result.
+        if let Some(Err(e)) = query.filter.as_ref().map(|f| f.compile(schema)) {
+            last_filter_error = Some(e);
+            continue;
+        }
         let page = StoragePage::Offset {
             offset: skip,
             limit: need,
@@ -165,14 +173,7 @@ pub(crate) async fn root_search(
         .await;
         let result = match result {
             Ok(r) => r,
-            Err(e) => {
-                let e = ScimError::from(e);
-                if e.scim_type() == Some(ScimType::InvalidFilter) {
-                    last_filter_error = Some(e);
-                    continue;
-                }
-                return Err(e);
-            }
+            Err(e) => return Err(ScimError::from(e)),
         };
         any_ok = true;
         total += result.total_results;
