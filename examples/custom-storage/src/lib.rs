@@ -26,6 +26,7 @@ use scim_server::storage::unique::{UniquenessPolicy, normalise};
 use scim_server::storage::{
     GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
     StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
+    last_modified_now, touch_last_modified,
 };
 use scim_server::tenant::TenantId;
 use serde_json::{Map, Value};
@@ -297,7 +298,9 @@ impl Storage for HashMapStorage {
             return Err(StorageError::not_found(id));
         };
         store.release(&key, &removed.unique);
-        // The resource leaves every group of the tenant; those groups change version.
+        // The resource leaves every group of the tenant; those groups change (version and
+        // meta.lastModified, as the Storage contract asks).
+        let now = last_modified_now();
         for ((tenant, _), table) in store.tables.iter_mut() {
             if tenant != scope.tenant {
                 continue;
@@ -305,6 +308,7 @@ impl Storage for HashMapStorage {
             for group in table.values_mut() {
                 if group.members.remove(id).is_some() {
                     group.version += 1;
+                    touch_last_modified(&mut group.resource, &now);
                 }
             }
         }
@@ -415,6 +419,8 @@ impl Storage for HashMapStorage {
             MembersChange::Replace(members) => entry.members = members_by_id(members),
         }
         entry.version += 1;
+        // A membership change changes the group: RFC 7643 §3.1 meta.lastModified.
+        touch_last_modified(&mut entry.resource, &last_modified_now());
         Ok(entry.stored(id, Load::WITHOUT_MEMBERS))
     }
 

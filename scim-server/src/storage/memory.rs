@@ -64,6 +64,7 @@ use super::unique::UniquenessPolicy;
 use super::{
     GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
     StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
+    last_modified_now, touch_last_modified,
 };
 use crate::tenant::TenantId;
 use scim_core::messages::{base64url_decode, base64url_encode};
@@ -470,6 +471,29 @@ impl Shard {
     }
 }
 impl TenantData {
+    /// The direct groups of `member_id` (reverse index), ordered by resource type and id.
+    fn groups_of(&self, member_id: &str) -> Vec<GroupRef> {
+        let mut out: Vec<GroupRef> = self
+            .member_of
+            .get(member_id)
+            .into_iter()
+            .flatten()
+            .map(|(rt, gid)| GroupRef {
+                id: gid.clone(),
+                resource_type: rt.clone(),
+                display: self
+                    .types
+                    .get(rt)
+                    .and_then(|s| s.resources.get(gid))
+                    .and_then(|e| e.resource.get("displayName"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.resource_type, &a.id).cmp(&(&b.resource_type, &b.id)));
+        out
+    }
+
     fn add_members(&mut self, rt: &str, group_id: &str, members: Vec<Member>) {
         let Some(entry) = self
             .types
@@ -755,8 +779,10 @@ impl Storage for MemoryStorage {
         for member_id in entry.members.keys() {
             data.unlink_member(member_id, &rt, id);
         }
-        // It leaves every group of the tenant that lists it; those groups change.
+        // It leaves every group of the tenant that lists it; those groups change (version and
+        // meta.lastModified).
         if let Some(groups) = data.member_of.remove(id) {
+            let now = last_modified_now();
             for (grt, gid) in groups {
                 if let Some(g) = data
                     .types
@@ -765,6 +791,7 @@ impl Storage for MemoryStorage {
                 {
                     if g.members.remove(id).is_some() {
                         g.version += 1;
+                        touch_last_modified(&mut g.resource, &now);
                     }
                 }
             }
@@ -928,6 +955,7 @@ impl Storage for MemoryStorage {
             .and_then(|s| s.resources.get_mut(id))
             .ok_or_else(|| StorageError::not_found(id))?;
         entry.version += 1;
+        touch_last_modified(&mut entry.resource, &last_modified_now());
         Ok(entry.stored(id, Load::WITHOUT_MEMBERS))
     }
 
@@ -940,25 +968,26 @@ impl Storage for MemoryStorage {
             return Ok(Vec::new());
         };
         let data = tenant.read().map_err(poisoned)?;
-        let mut out: Vec<GroupRef> = data
-            .member_of
-            .get(member_id)
-            .into_iter()
-            .flatten()
-            .map(|(rt, gid)| GroupRef {
-                id: gid.clone(),
-                resource_type: rt.clone(),
-                display: data
-                    .types
-                    .get(rt)
-                    .and_then(|s| s.resources.get(gid))
-                    .and_then(|e| e.resource.get("displayName"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            })
-            .collect();
-        out.sort_by(|a, b| (&a.resource_type, &a.id).cmp(&(&b.resource_type, &b.id)));
-        Ok(out)
+        Ok(data.groups_of(member_id))
+    }
+
+    /// One read lock and one reverse-index lookup per member.
+    async fn groups_of_many(
+        &self,
+        tenant: &TenantId,
+        member_ids: &[&str],
+    ) -> Result<HashMap<String, Vec<GroupRef>>, StorageError> {
+        let Some(tenant) = self.tenant(tenant)? else {
+            return Ok(member_ids
+                .iter()
+                .map(|id| ((*id).to_string(), Vec::new()))
+                .collect());
+        };
+        let data = tenant.read().map_err(poisoned)?;
+        Ok(member_ids
+            .iter()
+            .map(|id| ((*id).to_string(), data.groups_of(id)))
+            .collect())
     }
 }
 

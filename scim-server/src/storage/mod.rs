@@ -10,7 +10,14 @@
 //!   never answers wrongly and never loads every resource;
 //! - **membership** kept apart from the resource, so adding or removing one member is O(1) in
 //!   the group's size, reading a group without members reads no membership, `User.groups` is
-//!   computed ([`Storage::groups_of`]), and deleting a resource removes it from every group.
+//!   computed ([`Storage::groups_of`], or [`Storage::groups_of_many`] for a whole page of
+//!   members in one round trip), and deleting a resource removes it from every group;
+//! - **timestamps**: the server sets `meta.created` / `meta.lastModified` in the JSON it
+//!   writes with `create` and `replace`; a change the backend makes on its own (a membership
+//!   change through [`Storage::modify_members`], or a group losing a deleted member) bumps
+//!   the version AND sets `meta.lastModified` to the time of the change (RFC 7643 §3.1:
+//!   "The most recent DateTime that the details of this resource were updated at the
+//!   service provider"), with [`last_modified_now`] and [`touch_last_modified`].
 //!
 //! Backends (one Cargo feature each): [`memory`] (indexed, in-process), [`sqlite`] (one
 //! file, WAL; the embedded default) and `postgres` (feature `postgres`: many server processes
@@ -41,8 +48,11 @@ pub use types::{
     UniqueKey,
 };
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use scim_core::Filter;
+use scim_core::Resource;
 use scim_core::schema::ResourceSchema;
 use scim_core::sort::SortSpec;
 
@@ -98,7 +108,9 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<StoredResource, StorageError>;
 
     /// Deletes a resource, its unique values, its members, and its membership in every group
-    /// of the tenant (those groups' versions grow). With `expected_version`, as for `replace`.
+    /// of the tenant (those groups' versions grow and their `meta.lastModified` is set to the
+    /// time of the delete, see [`Storage::modify_members`]). With `expected_version`, as for
+    /// `replace`.
     async fn delete(
         &self,
         scope: Scope<'_>,
@@ -116,6 +128,11 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Changes the membership of the resource `id` and bumps its version, in O(changed
     /// members), not O(group size). Returns the resource without members.
+    ///
+    /// A membership change changes the group (RFC 7643 §3.1), so in the same atomic step the
+    /// backend sets the stored `meta.lastModified` to the time of the change
+    /// ([`touch_last_modified`] with [`last_modified_now`]); the returned resource carries it.
+    /// The same holds for every group that loses a member in [`Storage::delete`].
     async fn modify_members(
         &self,
         scope: Scope<'_>,
@@ -131,4 +148,70 @@ pub trait Storage: Send + Sync + 'static {
         tenant: &TenantId,
         member_id: &str,
     ) -> Result<Vec<GroupRef>, StorageError>;
+
+    /// [`Storage::groups_of`] for many members at once: the computed `User.groups` of a whole
+    /// list page in one round trip instead of one query per member (DESIGN.md §4).
+    ///
+    /// The map has one entry per distinct id of `member_ids` (an empty list for a member of no
+    /// group), and each list equals what `groups_of` returns for that member, in the same
+    /// order. The default calls `groups_of` once per member, so a backend without a batch
+    /// lookup stays correct; the built-in backends answer with one indexed lookup.
+    async fn groups_of_many(
+        &self,
+        tenant: &TenantId,
+        member_ids: &[&str],
+    ) -> Result<HashMap<String, Vec<GroupRef>>, StorageError> {
+        let mut out = HashMap::with_capacity(member_ids.len());
+        for id in member_ids {
+            if !out.contains_key(*id) {
+                let groups = self.groups_of(tenant, id).await?;
+                out.insert((*id).to_string(), groups);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The current time as a backend writes it into `meta.lastModified`: RFC 3339 in UTC with
+/// milliseconds (`2026-11-23T19:21:00.123Z`), the format the server uses for the timestamps it
+/// sets.
+pub fn last_modified_now() -> String {
+    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Sets `meta.lastModified` of a stored resource to `timestamp`, keeping the other `meta`
+/// attributes and the attribute order (`meta` is found case-insensitively; created when
+/// missing or not an object).
+///
+/// ```
+/// use scim_core::Resource;
+/// use scim_server::storage::touch_last_modified;
+/// let mut r = Resource::from_value(serde_json::json!({
+///     "id": "g1", "meta": {"created": "2024-01-01T00:00:00Z",
+///                          "lastModified": "2024-01-01T00:00:00Z"}})).unwrap();
+/// touch_last_modified(&mut r, "2026-11-23T19:21:00.123Z");
+/// assert_eq!(r.as_map()["meta"]["lastModified"], "2026-11-23T19:21:00.123Z");
+/// assert_eq!(r.as_map()["meta"]["created"], "2024-01-01T00:00:00Z");
+/// ```
+pub fn touch_last_modified(resource: &mut Resource, timestamp: &str) {
+    use serde_json::{Map, Value};
+    let map = resource.as_map_mut();
+    let key = map
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case("meta"))
+        .cloned()
+        .unwrap_or_else(|| "meta".to_string());
+    let meta = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
+    if !meta.is_object() {
+        *meta = Value::Object(Map::new());
+    }
+    if let Value::Object(m) = meta {
+        let existing = m
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case("lastModified"))
+            .cloned()
+            .unwrap_or_else(|| "lastModified".to_string());
+        m.insert(existing, Value::String(timestamp.to_string()));
+    }
 }

@@ -60,7 +60,7 @@ mod filter_sql;
 mod pool;
 mod schema;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -84,6 +84,7 @@ use super::sql::{
 use super::{
     GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
     StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
+    last_modified_now, touch_last_modified,
 };
 use crate::tenant::TenantId;
 
@@ -406,6 +407,14 @@ fn bump(
     }
 }
 
+/// The groups of many members at once: `?1` the tenant, `?2` the member ids as a JSON array.
+/// The `members_member` index is probed once per id.
+const GROUPS_OF_MANY: &str = "SELECT m.member_id, r.id, r.rtype, r.json FROM members m \
+     JOIN resources r ON r.seq = m.group_seq \
+     WHERE m.tenant = ?1 AND r.tenant = ?1 AND m.member_id IN \
+     (SELECT value FROM json_each(?2)) \
+     ORDER BY r.seq";
+
 fn not_found_or_mismatch(
     tx: &Transaction<'_>,
     ctx: &Ctx,
@@ -674,12 +683,34 @@ impl Storage for SqliteStorage {
                 }
                 // unique_values, attr_index and the resource's own members went with it
                 // (ON DELETE CASCADE). Now its membership in every group of the tenant.
-                tx.prepare_cached(
-                    "UPDATE resources SET version = version + 1 WHERE seq IN \
-                     (SELECT group_seq FROM members WHERE tenant = ?1 AND member_id = ?2)",
-                )
-                .and_then(|mut s| s.execute(params![ctx.tenant, id]))
-                .map_err(backend_err)?;
+                // Those groups change: version and meta.lastModified.
+                let groups = tx
+                    .prepare_cached(
+                        "SELECT seq, json FROM resources WHERE seq IN \
+                         (SELECT group_seq FROM members WHERE tenant = ?1 AND member_id = ?2)",
+                    )
+                    .and_then(|mut s| {
+                        s.query_map(params![ctx.tenant, id], |r| {
+                            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                        })?
+                        .collect::<Result<Vec<_>, _>>()
+                    })
+                    .map_err(backend_err)?;
+                if !groups.is_empty() {
+                    let now = last_modified_now();
+                    let mut touch = tx
+                        .prepare_cached(
+                            "UPDATE resources SET version = version + 1, json = ?2 WHERE seq = ?1",
+                        )
+                        .map_err(backend_err)?;
+                    for (seq, json) in groups {
+                        let mut group = parse_json(&json)?;
+                        touch_last_modified(&mut group, &now);
+                        touch
+                            .execute(params![seq, to_json(&group)?])
+                            .map_err(backend_err)?;
+                    }
+                }
                 tx.prepare_cached("DELETE FROM members WHERE tenant = ?1 AND member_id = ?2")
                     .and_then(|mut s| s.execute(params![ctx.tenant, id]))
                     .map_err(backend_err)?;
@@ -716,6 +747,13 @@ impl Storage for SqliteStorage {
         self.blocking(move |inner| {
             inner.write(|tx| {
                 let (seq, version, json) = bump(tx, &ctx, &id, None, expected_version)?;
+                // The membership is part of the group: its meta.lastModified changes too.
+                let mut resource = parse_json(&json)?;
+                touch_last_modified(&mut resource, &last_modified_now());
+                let stamped = to_json(&resource)?;
+                tx.prepare_cached("UPDATE resources SET json = ?2 WHERE seq = ?1")
+                    .and_then(|mut s| s.execute(params![seq, stamped]))
+                    .map_err(backend_err)?;
                 match change {
                     MembersChange::Add(members) => insert_members(tx, &ctx, seq, &members)?,
                     MembersChange::Remove(ids) => {
@@ -738,11 +776,60 @@ impl Storage for SqliteStorage {
                 Ok(StoredResource {
                     id,
                     version,
-                    resource: parse_json(&json)?,
+                    resource,
                 })
             })
         })
         .await
+    }
+
+    /// One query: the members index probed for every id (`IN` over a JSON array, so one
+    /// cached statement serves every page size), joined to the groups.
+    async fn groups_of_many(
+        &self,
+        tenant: &TenantId,
+        member_ids: &[&str],
+    ) -> Result<HashMap<String, Vec<GroupRef>>, StorageError> {
+        let mut out: HashMap<String, Vec<GroupRef>> = member_ids
+            .iter()
+            .map(|id| ((*id).to_string(), Vec::new()))
+            .collect();
+        if member_ids.is_empty() {
+            return Ok(out);
+        }
+        let tenant = tenant.as_str().to_string();
+        let ids = serde_json::to_string(member_ids)
+            .map_err(|e| StorageError::backend(format!("sqlite: member ids: {e}")))?;
+        let rows = self
+            .blocking(move |inner| {
+                inner.read(|conn| {
+                    let mut stmt = conn.prepare_cached(GROUPS_OF_MANY).map_err(backend_err)?;
+                    stmt.query_map(params![tenant, ids], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    })
+                    .map_err(backend_err)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(backend_err)
+                })
+            })
+            .await?;
+        for (member, id, rtype, json) in rows {
+            let display = parse_json(&json)?
+                .get("displayName")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            out.entry(member).or_default().push(GroupRef {
+                id,
+                resource_type: rtype,
+                display,
+            });
+        }
+        Ok(out)
     }
 
     async fn groups_of(
@@ -844,6 +931,28 @@ mod tests {
                 "{text}:\n{plan}"
             );
         }
+    }
+
+    #[test]
+    fn groups_of_many_probes_the_members_index() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let conn = lock(&storage.inner.writer);
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {GROUPS_OF_MANY}"))
+            .unwrap();
+        let plan = stmt
+            .query_map(params!["t", r#"["u1","u2"]"#], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(plan.contains("members_member"), "{plan}");
+        assert!(
+            !plan.lines().any(|l| l.contains("SCAN m")
+                || l.contains("SCAN members")
+                || l.contains("SCAN r")),
+            "{plan}"
+        );
     }
 
     #[test]

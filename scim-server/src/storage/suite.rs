@@ -98,6 +98,8 @@ macro_rules! backend_suite {
             members_replace
             get_without_members_has_no_members
             groups_of_lists_direct_groups
+            groups_of_many_equals_groups_of_each
+            membership_changes_set_last_modified
             delete_user_removes_it_from_groups
             delete_group_releases_its_members
             modify_members_unknown_group_is_not_found
@@ -1757,6 +1759,160 @@ pub async fn groups_of_lists_direct_groups<S: Storage>(s: S) {
     );
     assert_eq!(s.groups_of(&t, "u2").await.unwrap().len(), 1);
     assert!(s.groups_of(&t, "u3").await.unwrap().is_empty());
+}
+
+/// `groups_of_many` answers exactly what `groups_of` answers for each member, with one entry
+/// per distinct requested id (empty for a member of no group), scoped to the tenant.
+pub async fn groups_of_many_equals_groups_of_each<S: Storage>(s: S) {
+    let t = tenant("t1");
+    users_and_group(&s, &t, &["u1", "u2"]).await;
+    let gs = groups();
+    let sc = Scope::new(&t, &gs);
+    s.create(sc, new_group("g2", "Group Two", &["u1", "u3"]))
+        .await
+        .unwrap();
+    // A nested group (a Group member) and a group without displayName.
+    let mut nested = new_group("g3", "Group Three", &[]);
+    nested.members = vec![Member {
+        value: "g1".into(),
+        kind: Some("Group".into()),
+        display: None,
+    }];
+    s.create(sc, nested).await.unwrap();
+    // Another tenant: the same member ids in a group there must not leak into t1.
+    let other = tenant("t2");
+    s.create(
+        Scope::new(&other, &gs),
+        new_group("g9", "Elsewhere", &["u1", "u4"]),
+    )
+    .await
+    .unwrap();
+    let asked = ["u1", "u2", "u3", "u4", "g1", "nobody", "u1"];
+    let many = s.groups_of_many(&t, &asked).await.unwrap();
+    let distinct: BTreeSet<&str> = asked.iter().copied().collect();
+    assert_eq!(
+        many.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        distinct,
+        "one entry per distinct requested id"
+    );
+    for id in distinct {
+        assert_eq!(
+            many[id],
+            s.groups_of(&t, id).await.unwrap(),
+            "groups_of_many must equal groups_of for {id}"
+        );
+    }
+    let mut of_u1: Vec<&str> = many["u1"].iter().map(|g| g.id.as_str()).collect();
+    of_u1.sort_unstable();
+    assert_eq!(of_u1, ["g1", "g2"]);
+    assert!(
+        many["u4"].is_empty(),
+        "u4 is in a group of another tenant only"
+    );
+    assert_eq!(
+        many["g1"],
+        [GroupRef {
+            id: "g3".into(),
+            resource_type: "Group".into(),
+            display: Some("Group Three".into())
+        }]
+    );
+    // In t2, only g9.
+    let there = s.groups_of_many(&other, &["u1", "u2"]).await.unwrap();
+    assert_eq!(there["u1"].len(), 1);
+    assert_eq!(there["u1"][0].id, "g9");
+    assert!(there["u2"].is_empty());
+    // Nothing asked, nothing answered; an unknown tenant knows no groups.
+    assert!(s.groups_of_many(&t, &[]).await.unwrap().is_empty());
+    let unknown = s.groups_of_many(&tenant("t3"), &["u1"]).await.unwrap();
+    assert_eq!(unknown.len(), 1);
+    assert!(unknown["u1"].is_empty());
+}
+
+fn last_modified(r: &StoredResource) -> String {
+    r.resource
+        .get("meta")
+        .and_then(|m| m.get("lastModified"))
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{} has no meta.lastModified: {:?}", r.id, r.resource))
+        .to_string()
+}
+
+fn rfc3339(s: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap_or_else(|e| panic!("meta.lastModified {s:?} is not RFC 3339: {e}"))
+}
+
+/// A membership change is a change of the group (RFC 7643 §3.1 `lastModified`: "The most
+/// recent DateTime that the details of this resource were updated at the service provider"):
+/// `modify_members`, and a delete that drops a member out of its groups, set the stored
+/// `meta.lastModified` to the time of the change; `meta.created` stays.
+pub async fn membership_changes_set_last_modified<S: Storage>(s: S) {
+    const FIXTURE: &str = "2024-01-01T00:00:00Z";
+    let t = tenant("t1");
+    users_and_group(&s, &t, &["u1"]).await;
+    let (us, gs) = (users(), groups());
+    let sc = Scope::new(&t, &gs);
+    s.create(sc, new_group("g2", "Group Two", &["u2"]))
+        .await
+        .unwrap();
+    s.create(sc, new_group("g3", "Group Three", &["u1"]))
+        .await
+        .unwrap();
+    let before = rfc3339(&super::last_modified_now());
+
+    for (n, change) in [
+        MembersChange::Add(vec![Member::new("u3")]),
+        MembersChange::Remove(vec!["u3".into()]),
+        MembersChange::Replace(vec![Member::new("u1"), Member::new("u4")]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Back to the fixture's timestamp, so every change must move it.
+        s.replace(
+            sc,
+            "g1",
+            replacement(&gs, group_json("g1", "Group One")),
+            None,
+        )
+        .await
+        .unwrap();
+        let returned = s.modify_members(sc, "g1", change, None).await.unwrap();
+        let stamp = last_modified(&returned);
+        assert_ne!(
+            stamp, FIXTURE,
+            "change {n}: modify_members must set lastModified"
+        );
+        assert!(
+            rfc3339(&stamp) >= before,
+            "change {n}: {stamp} is in the past"
+        );
+        let got = s.get(sc, "g1", Load::WITHOUT_MEMBERS).await.unwrap();
+        assert_eq!(last_modified(&got), stamp, "change {n}: stored as returned");
+        assert_eq!(got.version, returned.version);
+        assert_eq!(
+            got.resource.get("meta").and_then(|m| m.get("created")),
+            Some(&json!(FIXTURE)),
+            "change {n}: meta.created stays"
+        );
+        assert_eq!(got.resource.get("displayName"), Some(&json!("Group One")));
+    }
+
+    // Deleting u2 drops it out of g2: g2 changed; g3 (without u2) did not.
+    s.delete(Scope::new(&t, &us), "u2", None).await.unwrap();
+    let g2 = s.get(sc, "g2", Load::WITHOUT_MEMBERS).await.unwrap();
+    let stamp = last_modified(&g2);
+    assert_ne!(stamp, FIXTURE, "a group losing a deleted member changed");
+    assert!(rfc3339(&stamp) >= before);
+    assert_eq!(g2.version, 2);
+    let g3 = s.get(sc, "g3", Load::WITHOUT_MEMBERS).await.unwrap();
+    assert_eq!(
+        last_modified(&g3),
+        FIXTURE,
+        "an untouched group keeps its timestamp"
+    );
+    assert_eq!(g3.version, 1);
 }
 
 /// Deleting a user removes it from every group and bumps those groups' versions.

@@ -94,14 +94,10 @@ async fn run(
     )
     .await?;
     let total = usize::try_from(result.total_results).unwrap_or(usize::MAX);
-    let mut resources = Vec::with_capacity(result.resources.len());
-    for stored in result.resources {
-        resources.push(
-            inner
-                .render(ctx, schema, stored, &query.projection, &supplied)
-                .await?,
-        );
-    }
+    // One storage call for the page's `User.groups`, none when they are not returned.
+    let resources = inner
+        .render_page(ctx, schema, result.resources, &query.projection, &supplied)
+        .await?;
     let list = match page {
         PageRequest::Cursor(_) => {
             ListResponse::cursor_page(Some(total), resources, result.next_cursor, None)
@@ -179,13 +175,11 @@ pub(crate) async fn root_search(
         total += result.total_results;
         skip = skip.saturating_sub(result.total_results);
         need = need.saturating_sub(result.resources.len() as u64);
-        for stored in result.resources {
-            resources.push(
-                inner
-                    .render(ctx, schema, stored, &query.projection, &supplied)
-                    .await?,
-            );
-        }
+        resources.extend(
+            inner
+                .render_page(ctx, schema, result.resources, &query.projection, &supplied)
+                .await?,
+        );
     }
     if !any_ok {
         if let Some(e) = last_filter_error {

@@ -19,7 +19,7 @@ use super::request::query_param;
 use super::response::etag;
 use crate::auth::AuthContext;
 use crate::provisioning::Change;
-use crate::storage::{Load, Member, Scope, StoredResource, UniqueKey};
+use crate::storage::{GroupRef, Load, Member, Scope, StoredResource, UniqueKey};
 use crate::tenant::TenantId;
 
 /// What a handler knows about the request.
@@ -101,6 +101,55 @@ impl Inner {
         projection: &Projection,
         supplied: &RequestedAttrs,
     ) -> Result<Value, ScimError> {
+        let groups = if wants_groups(schema, projection, supplied) {
+            Some(self.storage.groups_of(&ctx.tenant, &stored.id).await?)
+        } else {
+            None
+        };
+        self.render_with_groups(ctx, schema, stored, projection, supplied, groups)
+    }
+
+    /// A page of stored resources as [`Inner::render`] renders each, with the computed
+    /// `groups` of the whole page read in ONE storage call ([`Storage::groups_of_many`]), not
+    /// one per resource (DESIGN.md §4), and not at all when the projection leaves `groups`
+    /// out.
+    ///
+    /// [`Storage::groups_of_many`]: crate::storage::Storage::groups_of_many
+    pub(crate) async fn render_page(
+        &self,
+        ctx: &Ctx,
+        schema: &ResourceSchema,
+        page: Vec<StoredResource>,
+        projection: &Projection,
+        supplied: &RequestedAttrs,
+    ) -> Result<Vec<Value>, ScimError> {
+        let mut groups = if wants_groups(schema, projection, supplied) && !page.is_empty() {
+            let ids: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
+            Some(self.storage.groups_of_many(&ctx.tenant, &ids).await?)
+        } else {
+            None
+        };
+        page.into_iter()
+            .map(|stored| {
+                let of = groups
+                    .as_mut()
+                    .map(|g| g.remove(&stored.id).unwrap_or_default());
+                self.render_with_groups(ctx, schema, stored, projection, supplied, of)
+            })
+            .collect()
+    }
+
+    /// [`Inner::render`] with the resource's groups already read (`None`: the projection
+    /// does not return `groups`, or the schema has none).
+    fn render_with_groups(
+        &self,
+        ctx: &Ctx,
+        schema: &ResourceSchema,
+        stored: StoredResource,
+        projection: &Projection,
+        supplied: &RequestedAttrs,
+        groups: Option<Vec<GroupRef>>,
+    ) -> Result<Value, ScimError> {
         let StoredResource {
             id,
             version,
@@ -124,30 +173,26 @@ impl Inner {
             .or_insert_with(|| Value::String(schema.name().to_string()));
         meta.insert("location".into(), Value::String(ctx.location(schema, &id)));
         meta.insert("version".into(), Value::String(etag(version)));
-        if let Some(groups_attr) = schema.core.attribute("groups") {
-            let path = AttrPath::new(groups_attr.name.clone());
-            if projection.includes_with(schema, &path, supplied) {
-                let groups = self.storage.groups_of(&ctx.tenant, &id).await?;
-                let list: Vec<Value> = groups
-                    .into_iter()
-                    .map(|g| {
-                        let mut o = Map::new();
-                        if let Some(s) = self.registry.resource_schema(&g.resource_type) {
-                            o.insert("$ref".into(), Value::String(ctx.location(s, &g.id)));
-                        }
-                        o.insert("value".into(), Value::String(g.id));
-                        if let Some(d) = g.display {
-                            o.insert("display".into(), Value::String(d));
-                        }
-                        o.insert("type".into(), Value::String("direct".into()));
-                        Value::Object(o)
-                    })
-                    .collect();
-                let map = resource.as_map_mut();
-                scim_core::resource::remove_ci(map, "groups");
-                if !list.is_empty() {
-                    map.insert(groups_attr.name.clone(), Value::Array(list));
-                }
+        if let (Some(groups_attr), Some(groups)) = (schema.core.attribute("groups"), groups) {
+            let list: Vec<Value> = groups
+                .into_iter()
+                .map(|g| {
+                    let mut o = Map::new();
+                    if let Some(s) = self.registry.resource_schema(&g.resource_type) {
+                        o.insert("$ref".into(), Value::String(ctx.location(s, &g.id)));
+                    }
+                    o.insert("value".into(), Value::String(g.id));
+                    if let Some(d) = g.display {
+                        o.insert("display".into(), Value::String(d));
+                    }
+                    o.insert("type".into(), Value::String("direct".into()));
+                    Value::Object(o)
+                })
+                .collect();
+            let map = resource.as_map_mut();
+            scim_core::resource::remove_ci(map, "groups");
+            if !list.is_empty() {
+                map.insert(groups_attr.name.clone(), Value::Array(list));
             }
         }
         if let Some(Value::Array(members)) = get_ci_mut(resource.as_map_mut(), "members") {
@@ -172,6 +217,19 @@ fn add_member_ref(inner: &Inner, ctx: &Ctx, member: &mut Value) {
         let r = ctx.location(s, id);
         o.insert("$ref".into(), Value::String(r));
     }
+}
+
+/// Does a response under `projection` return the computed `groups` (the schema has it and
+/// the projection includes it)? When not, no storage call computes it.
+pub(crate) fn wants_groups(
+    schema: &ResourceSchema,
+    projection: &Projection,
+    supplied: &RequestedAttrs,
+) -> bool {
+    schema
+        .core
+        .attribute("groups")
+        .is_some_and(|a| projection.includes_with(schema, &AttrPath::new(a.name.clone()), supplied))
 }
 
 /// Does this resource type keep members apart (RFC 7643 §4.2 `members`)?

@@ -72,6 +72,7 @@ use super::sql::{
 use super::{
     GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
     StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
+    last_modified_now, touch_last_modified,
 };
 use crate::tenant::TenantId;
 
@@ -1035,16 +1036,37 @@ impl Storage for PostgresStorage {
         }
         // unique_values, attr_index and the resource's own members went with it (ON DELETE
         // CASCADE). Now its membership in every group of the tenant.
-        let bump_groups = tx
+        // Those groups change: version and meta.lastModified (JSON, not JSONB, keeps the
+        // attribute order, so the new JSON is written whole; the rows are locked first).
+        let groups_stmt = tx
             .prepare_cached(
-                "UPDATE resources SET version = version + 1 WHERE seq IN \
-                 (SELECT group_seq FROM members WHERE tenant = $1 AND member_id = $2)",
+                "SELECT seq, data FROM resources WHERE seq IN \
+                 (SELECT group_seq FROM members WHERE tenant = $1 AND member_id = $2) \
+                 ORDER BY seq FOR UPDATE",
             )
             .await
             .map_err(pg_err)?;
-        tx.execute(&bump_groups, &[&ctx.tenant, &id])
+        let groups = tx
+            .query(&groups_stmt, &[&ctx.tenant, &id])
             .await
             .map_err(pg_err)?;
+        if !groups.is_empty() {
+            let now = last_modified_now();
+            let touch = tx
+                .prepare_cached(
+                    "UPDATE resources SET version = version + 1, data = $2 WHERE seq = $1",
+                )
+                .await
+                .map_err(pg_err)?;
+            for row in &groups {
+                let seq: i64 = get(row, 0)?;
+                let mut group = row_data(row, 1)?;
+                touch_last_modified(&mut group, &now);
+                tx.execute(&touch, &[&seq, &Json(group.as_map())])
+                    .await
+                    .map_err(pg_err)?;
+            }
+        }
         let unlink = tx
             .prepare_cached("DELETE FROM members WHERE tenant = $1 AND member_id = $2")
             .await
@@ -1085,6 +1107,16 @@ impl Storage for PostgresStorage {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let (seq, version, resource) = bump(&tx, &ctx, id, None, expected_version).await?;
+        // The membership is part of the group: its meta.lastModified changes too.
+        let mut resource = resource.unwrap_or_default();
+        touch_last_modified(&mut resource, &last_modified_now());
+        let touch = tx
+            .prepare_cached("UPDATE resources SET data = $2 WHERE seq = $1")
+            .await
+            .map_err(pg_err)?;
+        tx.execute(&touch, &[&seq, &Json(resource.as_map())])
+            .await
+            .map_err(pg_err)?;
         match change {
             MembersChange::Add(members) => {
                 insert_members(&tx, &ctx, seq, &dedupe(members)).await?;
@@ -1113,8 +1145,50 @@ impl Storage for PostgresStorage {
         Ok(StoredResource {
             id: id.to_string(),
             version,
-            resource: resource.unwrap_or_default(),
+            resource,
         })
+    }
+
+    /// One query: `member_id = ANY($2)` over the members index, joined to the groups.
+    async fn groups_of_many(
+        &self,
+        tenant: &TenantId,
+        member_ids: &[&str],
+    ) -> Result<HashMap<String, Vec<GroupRef>>, StorageError> {
+        let mut out: HashMap<String, Vec<GroupRef>> = member_ids
+            .iter()
+            .map(|id| ((*id).to_string(), Vec::new()))
+            .collect();
+        if member_ids.is_empty() {
+            return Ok(out);
+        }
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT m.member_id, r.id, r.rtype, r.data FROM members m \
+                 JOIN resources r ON r.seq = m.group_seq \
+                 WHERE m.tenant = $1 AND m.member_id = ANY($2) AND r.tenant = $1 \
+                 ORDER BY r.seq",
+            )
+            .await
+            .map_err(pg_err)?;
+        let rows = client
+            .query(&stmt, &[&tenant.as_str(), &member_ids])
+            .await
+            .map_err(pg_err)?;
+        for row in &rows {
+            let member: String = get(row, 0)?;
+            let display = row_data(row, 3)?
+                .get("displayName")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            out.entry(member).or_default().push(GroupRef {
+                id: get(row, 1)?,
+                resource_type: get(row, 2)?,
+                display,
+            });
+        }
+        Ok(out)
     }
 
     async fn groups_of(

@@ -1,0 +1,264 @@
+//! The computed `User.groups` (RFC 7643 §4.1.2: "A list of groups to which the user belongs,
+//! either through direct membership, through nested groups, or dynamically calculated") of a
+//! list page is read with ONE storage call (`Storage::groups_of_many`), not one per user on
+//! the page (DESIGN.md §4: "one query per group member"), and with none when the projection
+//! leaves `groups` out. A spy storage counts the calls.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod http_support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use http::{Method, StatusCode};
+use http_support::{Call, TOKEN, create_group, create_user};
+use scim_server::ScimServer;
+use scim_server::auth::BearerTokens;
+use scim_server::storage::memory::MemoryStorage;
+use scim_server::storage::{
+    GroupRef, Load, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
+    StorageError, StorageQuery, StoredResource,
+};
+use scim_server::tenant::TenantId;
+use serde_json::{Value, json};
+
+#[derive(Default)]
+struct Spy {
+    inner: MemoryStorage,
+    one: AtomicUsize,
+    many: AtomicUsize,
+    many_ids: AtomicUsize,
+}
+
+impl Spy {
+    /// (groups_of calls, groups_of_many calls, ids asked through groups_of_many), then reset.
+    fn take(&self) -> (usize, usize, usize) {
+        (
+            self.one.swap(0, Ordering::SeqCst),
+            self.many.swap(0, Ordering::SeqCst),
+            self.many_ids.swap(0, Ordering::SeqCst),
+        )
+    }
+}
+
+#[async_trait]
+impl Storage for Spy {
+    fn can_filter(
+        &self,
+        schema: &scim_core::schema::ResourceSchema,
+        filter: &scim_core::Filter,
+    ) -> bool {
+        self.inner.can_filter(schema, filter)
+    }
+    fn can_sort(
+        &self,
+        schema: &scim_core::schema::ResourceSchema,
+        sort: &scim_core::sort::SortSpec,
+    ) -> bool {
+        self.inner.can_sort(schema, sort)
+    }
+    async fn create(
+        &self,
+        scope: Scope<'_>,
+        new: NewResource,
+    ) -> Result<StoredResource, StorageError> {
+        self.inner.create(scope, new).await
+    }
+    async fn get(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        load: Load,
+    ) -> Result<StoredResource, StorageError> {
+        self.inner.get(scope, id, load).await
+    }
+    async fn replace(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        replacement: Replacement,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        self.inner
+            .replace(scope, id, replacement, expected_version)
+            .await
+    }
+    async fn delete(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        expected_version: Option<u64>,
+    ) -> Result<(), StorageError> {
+        self.inner.delete(scope, id, expected_version).await
+    }
+    async fn query(
+        &self,
+        scope: Scope<'_>,
+        query: StorageQuery<'_>,
+    ) -> Result<QueryPage, StorageError> {
+        self.inner.query(scope, query).await
+    }
+    async fn modify_members(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        change: MembersChange,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        self.inner
+            .modify_members(scope, id, change, expected_version)
+            .await
+    }
+    async fn groups_of(
+        &self,
+        tenant: &TenantId,
+        member_id: &str,
+    ) -> Result<Vec<GroupRef>, StorageError> {
+        self.one.fetch_add(1, Ordering::SeqCst);
+        self.inner.groups_of(tenant, member_id).await
+    }
+    async fn groups_of_many(
+        &self,
+        tenant: &TenantId,
+        member_ids: &[&str],
+    ) -> Result<HashMap<String, Vec<GroupRef>>, StorageError> {
+        self.many.fetch_add(1, Ordering::SeqCst);
+        self.many_ids.fetch_add(member_ids.len(), Ordering::SeqCst);
+        self.inner.groups_of_many(tenant, member_ids).await
+    }
+}
+
+fn spy_server() -> (Arc<Spy>, ScimServer) {
+    let spy = Arc::new(Spy::default());
+    let server = ScimServer::builder()
+        .storage(spy.clone())
+        .authenticator(BearerTokens::single(TOKEN).unwrap())
+        .build()
+        .unwrap();
+    (spy, server)
+}
+
+/// The `value`s of a rendered user's `groups`, sorted.
+fn group_values(user: &Value) -> Vec<String> {
+    let mut v: Vec<String> = user["groups"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|g| g["value"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn by_user_name<'a>(list: &'a Value, user_name: &str) -> &'a Value {
+    list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["userName"] == user_name)
+        .unwrap_or_else(|| panic!("{user_name} not in {list}"))
+}
+
+#[tokio::test]
+async fn a_list_page_reads_groups_once() {
+    let (spy, s) = spy_server();
+    let u1 = create_user(&s, "u1").await;
+    let u2 = create_user(&s, "u2").await;
+    create_user(&s, "u3").await;
+    let ga = create_group(&s, "Group A", &[&u1, &u2]).await;
+    let gb = create_group(&s, "Group B", &[&u1]).await;
+    spy.take();
+
+    let r = Call::new(&s, Method::GET, "/Users").send().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        spy.take(),
+        (0, 1, 3),
+        "one groups_of_many for the page of 3"
+    );
+    let mut both = vec![ga.clone(), gb.clone()];
+    both.sort();
+    assert_eq!(group_values(by_user_name(&r.body, "u1")), both);
+    assert_eq!(group_values(by_user_name(&r.body, "u2")), [ga.as_str()]);
+    assert!(
+        by_user_name(&r.body, "u3").get("groups").is_none(),
+        "a user in no group has no groups"
+    );
+    let g = &by_user_name(&r.body, "u2")["groups"][0];
+    assert_eq!(g["display"], "Group A");
+    assert_eq!(g["type"], "direct");
+    assert!(
+        g["$ref"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/Groups/{ga}")),
+        "{g}"
+    );
+
+    // Paged: one call for the page, asking only for the page's ids.
+    let r = Call::new(&s, Method::GET, "/Users?startIndex=2&count=1")
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(spy.take(), (0, 1, 1));
+
+    // The same through POST /Users/.search.
+    let r = Call::new(&s, Method::POST, "/Users/.search")
+        .json(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "attributes": ["groups", "userName"]
+        }))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(spy.take(), (0, 1, 3));
+    assert_eq!(group_values(by_user_name(&r.body, "u1")), both);
+
+    // And at the root: one call for the Users part (Groups have no `groups`).
+    let r = Call::new(&s, Method::POST, "/.search")
+        .json(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]
+        }))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["totalResults"], 5, "{}", r.body);
+    assert_eq!(spy.take(), (0, 1, 3));
+
+    // One resource: one groups_of.
+    let r = Call::new(&s, Method::GET, &format!("/Users/{u1}"))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(group_values(&r.body), both);
+    assert_eq!(spy.take(), (1, 0, 0));
+}
+
+#[tokio::test]
+async fn no_groups_call_when_the_projection_leaves_groups_out() {
+    let (spy, s) = spy_server();
+    let u1 = create_user(&s, "u1").await;
+    create_group(&s, "Group A", &[&u1]).await;
+    spy.take();
+    for uri in [
+        "/Users?excludedAttributes=groups",
+        "/Users?attributes=userName",
+        "/Users?filter=userName%20eq%20%22nobody%22",
+        "/Groups",
+    ] {
+        let r = Call::new(&s, Method::GET, uri).send().await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
+        if let Some(resources) = r.body["Resources"].as_array() {
+            assert!(
+                resources.iter().all(|u| u.get("groups").is_none()),
+                "{uri}: {}",
+                r.body
+            );
+        }
+        assert_eq!(spy.take(), (0, 0, 0), "{uri}: no groups lookup");
+    }
+}
