@@ -13,6 +13,8 @@
 //! - [`auth`]: the [`Authenticator`](auth::Authenticator) trait, bearer tokens kept only as
 //!   hashes, and closures; [`tenant`] and [`server::TenantResolver`] for multi-tenancy.
 //! - [`provisioning`]: hooks before (may refuse) and after every change.
+//! - [`layers`]: the pipeline as public `tower::Layer`s (tenant, authentication, body limit,
+//!   timeout) around the core service [`ScimCore`], to stack differently when embedding.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -50,4 +52,5 @@ pub mod server;
 pub mod storage;
 pub mod tenant;
 
-pub use server::ScimServer;
+pub use server::layers;
+pub use server::{ScimCore, ScimServer};

@@ -43,8 +43,17 @@
 //!   [`ScimServerBuilder::bulk_max_payload_size`] (413 beyond them, §3.7.4).
 //! - Authentication happens before routing: an unauthenticated request gets 401, never a
 //!   404 that would reveal which endpoints or tenants exist.
+//! - A request that takes longer than [`ScimServerBuilder::timeout`] (30 s by default) is
+//!   abandoned and answered with a 503 SCIM error, never a hung connection. The timer is
+//!   Tokio's: serve the server on a Tokio runtime with the time driver enabled (as hyper and
+//!   axum servers are).
+//! - The pipeline is made of public [`tower::Layer`]s ([`layers`]): timeout, then base path
+//!   and tenant, then authentication, then the body limit, around the core service
+//!   [`ScimCore`] (routing and handlers). [`ScimServerBuilder::build`] stacks them;
+//!   [`ScimServerBuilder::build_core`] gives the core alone, to stack them differently.
 
 mod handlers;
+pub mod layers;
 mod request;
 mod response;
 mod routing;
@@ -53,11 +62,13 @@ mod tenants;
 
 pub use request::BoxError;
 pub use response::ScimResponse;
+pub use service::ScimCore;
 pub use tenants::{PathPrefixTenants, ResolvedTenant, SingleTenant, TenantResolver};
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use scim_core::patch::PatchOptions;
 use scim_core::schema::SchemaRegistry;
@@ -68,6 +79,10 @@ use crate::provisioning::Provisioning;
 use crate::storage::Storage;
 use crate::storage::planner::PlannerLimits;
 use crate::storage::unique::UniquenessPolicy;
+use layers::{
+    AuthLayer, AuthService, BodyLimitLayer, BodyLimitService, DEFAULT_TIMEOUT, TenantLayer,
+    TenantService, TimeoutLayer, TimeoutService,
+};
 
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -85,15 +100,26 @@ pub const DEFAULT_PAGE_SIZE: u64 = 100;
 
 /// A SCIM 2.0 server: a cheap-to-clone `tower::Service<http::Request<B>>` (see the
 /// [module documentation](self)). Build it with [`ScimServer::builder`].
+///
+/// It is the [layers](layers) stacked around the core service [`ScimCore`]:
+/// [`TimeoutLayer`] → [`TenantLayer`] (base path, tenant) → [`AuthLayer`] →
+/// [`BodyLimitLayer`] → [`ScimCore`].
 #[derive(Clone)]
 pub struct ScimServer {
     pub(crate) inner: Arc<Inner>,
+    stack: Stack,
+    base_path: String,
 }
+
+/// The layers of [`ScimServer`] around [`ScimCore`].
+type Stack = TimeoutService<
+    TenantService<dyn TenantResolver, AuthService<dyn Authenticator, BodyLimitService<ScimCore>>>,
+>;
 
 impl fmt::Debug for ScimServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ScimServer")
-            .field("base_path", &self.inner.base_path)
+            .field("base_path", &self.base_path)
             .field(
                 "resource_types",
                 &self
@@ -109,12 +135,9 @@ impl fmt::Debug for ScimServer {
 
 pub(crate) struct Inner {
     pub(crate) storage: Arc<dyn Storage>,
-    pub(crate) authenticator: Arc<dyn Authenticator>,
     pub(crate) provisioning: Vec<Arc<dyn Provisioning>>,
     pub(crate) registry: SchemaRegistry,
     pub(crate) uniqueness: HashMap<String, UniquenessPolicy>,
-    pub(crate) tenants: Arc<dyn TenantResolver>,
-    pub(crate) base_path: String,
     pub(crate) public_url: Option<String>,
     pub(crate) max_body_bytes: usize,
     pub(crate) validation: ValidationOptions,
@@ -172,6 +195,7 @@ pub struct ScimServerBuilder {
     default_page_size: Option<u64>,
     bulk_max_operations: Option<usize>,
     bulk_max_payload_size: Option<usize>,
+    timeout: Option<Duration>,
 }
 
 impl fmt::Debug for ScimServerBuilder {
@@ -277,11 +301,55 @@ impl ScimServerBuilder {
         self
     }
 
-    /// Builds the server.
-    pub fn build(self) -> Result<ScimServer, BuildError> {
-        let storage = self.storage.ok_or(BuildError::MissingStorage)?;
-        let authenticator = self.authenticator.ok_or(BuildError::MissingAuthenticator)?;
+    /// The longest a request may take (default [`DEFAULT_TIMEOUT`], 30 s); a request that
+    /// takes longer is abandoned and answered with a 503 SCIM error
+    /// ([`TimeoutLayer`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Builds the server: the [layers](layers) around the core service.
+    pub fn build(mut self) -> Result<ScimServer, BuildError> {
+        if self.storage.is_none() {
+            return Err(BuildError::MissingStorage);
+        }
+        let authenticator = self
+            .authenticator
+            .take()
+            .ok_or(BuildError::MissingAuthenticator)?;
         let base_path = normalise_base_path(self.base_path.as_deref().unwrap_or("/"))?;
+        let tenants = self
+            .tenants
+            .take()
+            .unwrap_or_else(|| Arc::new(SingleTenant));
+        let timeout = self.timeout.take().unwrap_or(DEFAULT_TIMEOUT);
+        let core = self.build_core()?;
+        let inner = core.inner.clone();
+        let stack = tower::ServiceBuilder::new()
+            .layer(TimeoutLayer::new(timeout))
+            .layer(TenantLayer::from_arc(tenants).base_path(&base_path))
+            .layer(AuthLayer::from_arc(authenticator))
+            .layer(
+                BodyLimitLayer::new(inner.max_body_bytes)
+                    .bulk(inner.bulk_max_operations, inner.bulk_max_payload_size),
+            )
+            .service(core);
+        Ok(ScimServer {
+            inner,
+            stack,
+            base_path,
+        })
+    }
+
+    /// Builds only the core service, [`ScimCore`]: routing and handlers, for stacking the
+    /// [layers](layers) (or layers of your own) around it by hand. The authenticator,
+    /// tenant resolver, base path and timeout of this builder are not used (they are the
+    /// layers' business), and an authenticator is not required: `ScimCore` serves only
+    /// requests that carry an [`AuthContext`](crate::auth::AuthContext) and a
+    /// [`RequestTenant`](layers::RequestTenant) in their extensions.
+    pub fn build_core(self) -> Result<ScimCore, BuildError> {
+        let storage = self.storage.ok_or(BuildError::MissingStorage)?;
         let registry = self.registry.unwrap_or_else(SchemaRegistry::with_builtins);
         let uniqueness = registry
             .resource_schemas()
@@ -297,15 +365,12 @@ impl ScimServerBuilder {
             .default_page_size
             .unwrap_or(DEFAULT_PAGE_SIZE)
             .min(limits.max_page_size);
-        Ok(ScimServer {
+        Ok(ScimCore {
             inner: Arc::new(Inner {
                 storage,
-                authenticator,
                 provisioning: self.provisioning,
                 registry,
                 uniqueness,
-                tenants: self.tenants.unwrap_or_else(|| Arc::new(SingleTenant)),
-                base_path,
                 public_url: self.public_url.map(|u| u.trim_end_matches('/').to_string()),
                 max_body_bytes: self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
                 validation: self.validation.unwrap_or_default(),

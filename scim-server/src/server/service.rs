@@ -1,10 +1,12 @@
-//! The `tower::Service` implementation and the request pipeline: base path, tenant,
-//! authentication, routing, body, handler.
+//! The `tower::Service` implementations: [`ScimServer`] (the layers of
+//! [`super::layers`] around [`ScimCore`]) and [`ScimCore`] (routing, body, handler).
 
 use std::convert::Infallible;
+use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -12,13 +14,82 @@ use http::{HeaderMap, Method, Request};
 use http_body::Body;
 use scim_core::ScimError;
 
+use scim_core::schema::SchemaRegistry;
+
 use super::handlers::{self, Ctx};
+use super::layers::{RequestTenant, check_tenant_binding};
 use super::request::{self, BoxError};
 use super::response::{self, ScimResponse};
 use super::routing::{self, Route};
 use super::{Inner, ScimServer};
+use crate::auth::AuthContext;
 
 impl<B> tower::Service<Request<B>> for ScimServer
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = ScimResponse;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<ScimResponse, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        // Every service of the stack is always ready (and a clone is cheap), so a clone
+        // per call keeps `ScimServer` itself always ready.
+        let mut stack = self.stack.clone();
+        Box::pin(async move {
+            let handled = CatchPanic(Box::pin(async move { stack.call(req).await })).await;
+            handled.unwrap_or_else(|()| Ok(panicked()))
+        })
+    }
+}
+
+fn panicked() -> ScimResponse {
+    tracing::error!("a SCIM request handler panicked");
+    response::error(&ScimError::internal("internal error"))
+}
+
+/// The core SCIM service: routing, request bodies and the endpoint handlers, without the
+/// base path, tenant resolution, authentication, body limit and timeout of
+/// [`ScimServer`] (those are the [layers](super::layers)). Build it with
+/// [`ScimServerBuilder::build_core`](super::ScimServerBuilder::build_core) and stack the
+/// layers around it.
+///
+/// It reads from the request extensions what the outer layers found:
+/// - a [`RequestTenant`] ([`TenantLayer`](super::layers::TenantLayer)): the tenant, the base
+///   path and the path to route;
+/// - an [`AuthContext`]: who is calling, from
+///   [`AuthLayer`](super::layers::AuthLayer) or a layer of your own. A credential bound to
+///   another tenant is 401 here too.
+///
+/// A request without either is refused with 500 (a misconfigured stack), never served
+/// unauthenticated. The body limit of the builder applies here as well, as a backstop for
+/// stacks without [`BodyLimitLayer`](super::layers::BodyLimitLayer). A panic inside a
+/// handler becomes a 500.
+#[derive(Clone)]
+pub struct ScimCore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for ScimCore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScimCore").finish_non_exhaustive()
+    }
+}
+
+impl ScimCore {
+    /// The schemas and resource types this service serves.
+    pub fn registry(&self) -> &SchemaRegistry {
+        &self.inner.registry
+    }
+}
+
+impl<B> tower::Service<Request<B>> for ScimCore
 where
     B: Body + Send + 'static,
     B::Data: Send,
@@ -36,10 +107,7 @@ where
         let inner = self.inner.clone();
         Box::pin(async move {
             let handled = CatchPanic(Box::pin(async move { inner.handle(req).await })).await;
-            Ok(handled.unwrap_or_else(|()| {
-                tracing::error!("a SCIM request handler panicked");
-                response::error(&ScimError::internal("internal error"))
-            }))
+            Ok(handled.unwrap_or_else(|()| panicked()))
         })
     }
 }
@@ -86,42 +154,27 @@ impl Inner {
         }
     }
 
-    /// The path below the base path, or `None` when the path is outside it.
-    fn below_base<'p>(&self, path: &'p str) -> Option<&'p str> {
-        if self.base_path.is_empty() {
-            return Some(path);
-        }
-        let rest = path.strip_prefix(self.base_path.as_str())?;
-        (rest.is_empty() || rest.starts_with('/')).then_some(rest)
-    }
-
     async fn pipeline<B>(&self, req: Request<B>) -> Result<ScimResponse, ScimError>
     where
         B: Body + Send + 'static,
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        let (parts, body) = req.into_parts();
-        let path = parts.uri.path();
-        let below = self
-            .below_base(path)
-            .ok_or_else(|| ScimError::not_found(format!("no SCIM endpoint at {path:?}")))?;
-        let resolved = self.tenants.resolve(&parts, below)?;
-        let auth = self
-            .authenticator
-            .authenticate(&parts)
-            .await
-            .map_err(|e| ScimError::new(401, None, e.detail().to_string()))?;
-        if let Some(bound) = &auth.tenant {
-            if *bound != resolved.tenant {
-                return Err(ScimError::new(
-                    401,
-                    None,
-                    "the credential is not valid for this tenant",
-                ));
-            }
-        }
-        let route = routing::route(&self.registry, resolved.rest)?;
+        let (mut parts, body) = req.into_parts();
+        let resolved = parts.extensions.remove::<RequestTenant>().ok_or_else(|| {
+            tracing::error!(
+                "ScimCore got a request without a RequestTenant: stack a TenantLayer around it"
+            );
+            ScimError::internal("the server is misconfigured: no tenant was resolved")
+        })?;
+        let auth = parts.extensions.remove::<AuthContext>().ok_or_else(|| {
+            tracing::error!(
+                "ScimCore got a request without an AuthContext: stack an AuthLayer (or a layer that inserts an AuthContext) around it"
+            );
+            ScimError::internal("the server is misconfigured: the request was not authenticated")
+        })?;
+        check_tenant_binding(&auth, &resolved.tenant)?;
+        let route = routing::route(&self.registry, &resolved.rest)?;
         if !route.allows(&parts.method) {
             return Ok(response::method_not_allowed(route.allowed()));
         }
@@ -148,9 +201,13 @@ impl Inner {
         } else {
             Bytes::new()
         };
-        let base_url = format!("{}{}", self.public_base(&parts.headers), resolved.prefix);
+        let base_url = format!(
+            "{}{}",
+            self.public_base(&parts.headers, &resolved.base_path),
+            resolved.prefix
+        );
         let ctx = Ctx {
-            tenant: resolved.tenant.clone(),
+            tenant: resolved.tenant,
             auth,
             base_url,
             method: parts.method.clone(),
@@ -161,7 +218,7 @@ impl Inner {
     }
 
     /// The absolute URL of the base path: the configured public URL, else from `Host`.
-    fn public_base(&self, headers: &HeaderMap) -> String {
+    fn public_base(&self, headers: &HeaderMap, base_path: &str) -> String {
         if let Some(url) = &self.public_url {
             return url.clone();
         }
@@ -181,9 +238,9 @@ impl Inner {
                     .and_then(|h| h.to_str().ok())
                     .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
                 let scheme = if https { "https" } else { "http" };
-                format!("{scheme}://{host}{}", self.base_path)
+                format!("{scheme}://{host}{base_path}")
             }
-            None => self.base_path.clone(),
+            None => base_path.to_string(),
         }
     }
 

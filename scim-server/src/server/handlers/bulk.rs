@@ -48,10 +48,11 @@ use crate::server::routing::{self, Route};
 /// The 413 of RFC 7644 §3.7.4; `detail` carries both limits as the RFC's example does
 /// (`{"maxOperations": 1000,"maxPayloadSize": 1048576}`).
 pub(crate) fn too_large(inner: &Inner, what: &str) -> ScimError {
-    ScimError::payload_too_large(format!(
-        "{what}; the bulk limits are {{\"maxOperations\": {},\"maxPayloadSize\": {}}}",
-        inner.bulk_max_operations, inner.bulk_max_payload_size
-    ))
+    crate::server::layers::bulk_too_large(
+        what,
+        inner.bulk_max_operations,
+        inner.bulk_max_payload_size,
+    )
 }
 
 /// POST /Bulk.
