@@ -14,45 +14,16 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
+use scim_core::Filter;
 use scim_core::builtin::{group_resource_schema, user_resource_schema};
-use scim_core::{Filter, Resource};
 use scim_server::storage::planner::{PlannerLimits, execute};
 use scim_server::storage::postgres::{PostgresConfig, PostgresStorage};
-use scim_server::storage::unique::UniquenessPolicy;
-use scim_server::storage::{Load, Member, MembersChange, NewResource, Scope, Storage, StoragePage};
+use scim_server::storage::{Load, Scope, StoragePage};
 use scim_server::tenant::TenantId;
-use serde_json::json;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::{runtime, user};
 
-fn user(i: u64) -> NewResource {
-    let schema = user_resource_schema();
-    let resource = Resource::from_value(json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-        "id": format!("id-{i}"),
-        "userName": format!("user{i}@example.com"),
-        "externalId": format!("ext-{i}"),
-        "displayName": format!("User Number {i}"),
-        "active": true,
-        "emails": [{"value": format!("user{i}@example.com"), "type": "work", "primary": true}],
-        "meta": {"resourceType": "User", "created": "2024-01-01T00:00:00Z",
-                 "lastModified": "2024-01-01T00:00:00Z"}
-    }))
-    .unwrap();
-    let unique = UniquenessPolicy::for_schema(&schema).keys(&schema, &resource);
-    NewResource {
-        id: format!("id-{i}"),
-        resource,
-        members: vec![],
-        unique,
-    }
-}
+mod common;
 
 fn user_name_eq(c: &mut Criterion, rt: &tokio::runtime::Runtime, storage: &PostgresStorage) {
     let tenant = TenantId::new("bench").unwrap();
@@ -120,68 +91,10 @@ fn add_member(c: &mut Criterion, rt: &tokio::runtime::Runtime, storage: &Postgre
     let schema = group_resource_schema();
     let scope = Scope::new(&tenant, &schema);
     let sizes = [10u64, 100_000];
-    let groups: Vec<NewResource> = sizes
-        .iter()
-        .map(|&n| {
-            let resource = Resource::from_value(json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                "id": format!("g{n}"),
-                "displayName": format!("Group of {n}"),
-            }))
-            .unwrap();
-            NewResource {
-                id: format!("g{n}"),
-                unique: UniquenessPolicy::for_schema(&schema).keys(&schema, &resource),
-                resource,
-                members: (0..n)
-                    .map(|i| Member {
-                        value: format!("member-{i}"),
-                        kind: Some("User".into()),
-                        display: None,
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    rt.block_on(storage.create_many(scope, groups)).unwrap();
+    rt.block_on(storage.create_many(scope, common::groups_of_sizes(&schema, &sizes)))
+        .unwrap();
     rt.block_on(storage.analyze()).unwrap();
-    let mut group = c.benchmark_group("postgres_add_member");
-    group.sample_size(50);
-    for n in sizes {
-        let id = format!("g{n}");
-        let mut counter = 0u64;
-        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            // Only the add is timed; removing the member again (untimed) keeps the group at
-            // its size.
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    counter += 1;
-                    let member = format!("new-{counter}");
-                    let start = Instant::now();
-                    let out = rt
-                        .block_on(storage.modify_members(
-                            scope,
-                            &id,
-                            MembersChange::Add(vec![Member::new(member.clone())]),
-                            None,
-                        ))
-                        .unwrap();
-                    total += start.elapsed();
-                    black_box(out);
-                    rt.block_on(storage.modify_members(
-                        scope,
-                        &id,
-                        MembersChange::Remove(vec![member]),
-                        None,
-                    ))
-                    .unwrap();
-                }
-                total
-            })
-        });
-    }
-    group.finish();
+    common::bench_add_member(c, "postgres_add_member", rt, storage, scope, &sizes);
 }
 
 fn main() {

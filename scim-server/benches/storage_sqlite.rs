@@ -12,15 +12,15 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use scim_core::Filter;
 use scim_core::builtin::{group_resource_schema, user_resource_schema};
-use scim_core::{Filter, Resource};
 use scim_server::storage::sqlite::SqliteStorage;
-use scim_server::storage::unique::UniquenessPolicy;
-use scim_server::storage::{
-    Load, Member, MembersChange, NewResource, Scope, Storage, StoragePage, StorageQuery,
-};
+use scim_server::storage::{Load, Scope, Storage, StoragePage, StorageQuery};
 use scim_server::tenant::TenantId;
-use serde_json::json;
+
+use common::{runtime, user};
+
+mod common;
 
 /// A database file in the temp dir, removed (with its -wal and -shm) on drop.
 struct TempDb(PathBuf);
@@ -40,37 +40,6 @@ impl Drop for TempDb {
             p.push(suffix);
             let _ = std::fs::remove_file(p);
         }
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn user(i: u64) -> NewResource {
-    let schema = user_resource_schema();
-    let resource = Resource::from_value(json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-        "id": format!("id-{i}"),
-        "userName": format!("user{i}@example.com"),
-        "externalId": format!("ext-{i}"),
-        "displayName": format!("User Number {i}"),
-        "active": true,
-        "emails": [{"value": format!("user{i}@example.com"), "type": "work", "primary": true}],
-        "meta": {"resourceType": "User", "created": "2024-01-01T00:00:00Z",
-                 "lastModified": "2024-01-01T00:00:00Z"}
-    }))
-    .unwrap();
-    let unique = UniquenessPolicy::for_schema(&schema).keys(&schema, &resource);
-    NewResource {
-        id: format!("id-{i}"),
-        resource,
-        members: vec![],
-        unique,
     }
 }
 
@@ -142,67 +111,9 @@ fn add_member(c: &mut Criterion) {
     let storage = SqliteStorage::open(&db.0).unwrap();
     let scope = Scope::new(&tenant, &schema);
     let sizes = [10u64, 100_000];
-    let groups: Vec<NewResource> = sizes
-        .iter()
-        .map(|&n| {
-            let resource = Resource::from_value(json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                "id": format!("g{n}"),
-                "displayName": format!("Group of {n}"),
-            }))
-            .unwrap();
-            NewResource {
-                id: format!("g{n}"),
-                unique: UniquenessPolicy::for_schema(&schema).keys(&schema, &resource),
-                resource,
-                members: (0..n)
-                    .map(|i| Member {
-                        value: format!("member-{i}"),
-                        kind: Some("User".into()),
-                        display: None,
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    rt.block_on(storage.create_many(scope, groups)).unwrap();
-    let mut group = c.benchmark_group("sqlite_add_member");
-    group.sample_size(50);
-    for n in sizes {
-        let id = format!("g{n}");
-        let mut counter = 0u64;
-        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            // Only the add is timed; removing the member again (untimed) keeps the group at
-            // its size.
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    counter += 1;
-                    let member = format!("new-{counter}");
-                    let start = Instant::now();
-                    let out = rt
-                        .block_on(storage.modify_members(
-                            scope,
-                            &id,
-                            MembersChange::Add(vec![Member::new(member.clone())]),
-                            None,
-                        ))
-                        .unwrap();
-                    total += start.elapsed();
-                    black_box(out);
-                    rt.block_on(storage.modify_members(
-                        scope,
-                        &id,
-                        MembersChange::Remove(vec![member]),
-                        None,
-                    ))
-                    .unwrap();
-                }
-                total
-            })
-        });
-    }
-    group.finish();
+    rt.block_on(storage.create_many(scope, common::groups_of_sizes(&schema, &sizes)))
+        .unwrap();
+    common::bench_add_member(c, "sqlite_add_member", &rt, &storage, scope, &sizes);
     drop(storage);
     drop(db);
 }

@@ -12,12 +12,9 @@ use scim_core::ScimError;
 use scim_server::ScimServer;
 use scim_server::auth::BearerTokens;
 use scim_server::provisioning::{Change, ChangeKind, Provisioning};
+use scim_server::storage::MembersChange;
 use scim_server::storage::memory::MemoryStorage;
-use scim_server::storage::{
-    GroupRef, Load, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
-    StorageError, StorageQuery, StoredResource,
-};
-use scim_server::tenant::TenantId;
+use scim_server::storage::testing::{self, Delegating, Hooks};
 use serde_json::json;
 
 #[tokio::test]
@@ -261,102 +258,37 @@ async fn provisioning_hooks_run_in_order_and_may_refuse() {
     let _ = ChangeKind::Replace;
 }
 
-/// A MemoryStorage that records what `get` and `query` were asked to load, and can panic in
-/// `get` to simulate a bug.
-struct SpyStorage {
-    inner: MemoryStorage,
+/// Records what `get` and `query` were asked to load, and can panic in `get` to simulate a
+/// bug.
+struct LoadLog {
     panic_on_get: bool,
     loads: Mutex<Vec<bool>>,
 }
 
-impl SpyStorage {
-    fn new(panic_on_get: bool) -> Self {
-        SpyStorage {
-            inner: MemoryStorage::new(),
-            panic_on_get,
-            loads: Mutex::new(Vec::new()),
+impl Hooks for LoadLog {
+    fn before(&self, call: &testing::Call<'_>) {
+        match call {
+            testing::Call::Get { load, .. } => {
+                assert!(!self.panic_on_get, "simulated bug");
+                self.loads.lock().unwrap().push(load.members);
+            }
+            testing::Call::Query { load, .. } => self.loads.lock().unwrap().push(load.members),
+            _ => {}
         }
     }
 }
 
-#[async_trait]
-impl Storage for SpyStorage {
-    fn can_filter(
-        &self,
-        schema: &scim_core::schema::ResourceSchema,
-        filter: &scim_core::Filter,
-    ) -> bool {
-        self.inner.can_filter(schema, filter)
-    }
-    fn can_sort(
-        &self,
-        schema: &scim_core::schema::ResourceSchema,
-        sort: &scim_core::sort::SortSpec,
-    ) -> bool {
-        self.inner.can_sort(schema, sort)
-    }
-    async fn create(
-        &self,
-        scope: Scope<'_>,
-        new: NewResource,
-    ) -> Result<StoredResource, StorageError> {
-        self.inner.create(scope, new).await
-    }
-    async fn get(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        load: Load,
-    ) -> Result<StoredResource, StorageError> {
-        assert!(!self.panic_on_get, "simulated bug");
-        self.loads.lock().unwrap().push(load.members);
-        self.inner.get(scope, id, load).await
-    }
-    async fn replace(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        replacement: Replacement,
-        expected_version: Option<u64>,
-    ) -> Result<StoredResource, StorageError> {
-        self.inner
-            .replace(scope, id, replacement, expected_version)
-            .await
-    }
-    async fn delete(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        expected_version: Option<u64>,
-    ) -> Result<(), StorageError> {
-        self.inner.delete(scope, id, expected_version).await
-    }
-    async fn query(
-        &self,
-        scope: Scope<'_>,
-        query: StorageQuery<'_>,
-    ) -> Result<QueryPage, StorageError> {
-        self.loads.lock().unwrap().push(query.load.members);
-        self.inner.query(scope, query).await
-    }
-    async fn modify_members(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        change: MembersChange,
-        expected_version: Option<u64>,
-    ) -> Result<StoredResource, StorageError> {
-        self.inner
-            .modify_members(scope, id, change, expected_version)
-            .await
-    }
-    async fn groups_of(
-        &self,
-        tenant: &TenantId,
-        member_id: &str,
-    ) -> Result<Vec<GroupRef>, StorageError> {
-        self.inner.groups_of(tenant, member_id).await
-    }
+/// A MemoryStorage with a [`LoadLog`].
+type SpyStorage = Delegating<MemoryStorage, LoadLog>;
+
+fn spy_storage(panic_on_get: bool) -> SpyStorage {
+    Delegating::with_hooks(
+        MemoryStorage::new(),
+        LoadLog {
+            panic_on_get,
+            loads: Mutex::new(Vec::new()),
+        },
+    )
 }
 
 fn spy_server(spy: Arc<SpyStorage>) -> ScimServer {
@@ -369,7 +301,7 @@ fn spy_server(spy: Arc<SpyStorage>) -> ScimServer {
 
 #[tokio::test]
 async fn a_panic_becomes_a_500_scim_error() {
-    let s = spy_server(Arc::new(SpyStorage::new(true)));
+    let s = spy_server(Arc::new(spy_storage(true)));
     let r = get(&s, "/Users/x").send().await;
     r.assert_error(500, None);
     assert!(!r.body["detail"].as_str().unwrap().contains("simulated"));
@@ -377,11 +309,11 @@ async fn a_panic_becomes_a_500_scim_error() {
 
 #[tokio::test]
 async fn excluded_members_are_never_loaded() {
-    let spy = Arc::new(SpyStorage::new(false));
+    let spy = Arc::new(spy_storage(false));
     let s = spy_server(spy.clone());
     let u = create_user(&s, "m").await;
     let gid = create_group(&s, "Big", &[&u]).await;
-    let take = || std::mem::take(&mut *spy.loads.lock().unwrap());
+    let take = || std::mem::take(&mut *spy.hooks.loads.lock().unwrap());
     take();
     get(&s, &format!("/Groups/{gid}?excludedAttributes=members"))
         .send()

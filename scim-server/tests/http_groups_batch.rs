@@ -7,32 +7,26 @@
 
 mod http_support;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_trait::async_trait;
 use http::{Method, StatusCode};
 use http_support::{Call, TOKEN, create_group, create_user};
 use scim_server::ScimServer;
 use scim_server::auth::BearerTokens;
 use scim_server::storage::memory::MemoryStorage;
-use scim_server::storage::{
-    GroupRef, Load, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
-    StorageError, StorageQuery, StoredResource,
-};
-use scim_server::tenant::TenantId;
+use scim_server::storage::testing::{self, Delegating, Hooks};
 use serde_json::{Value, json};
 
+/// Counts the `groups_of` and `groups_of_many` calls of a [`Spy`].
 #[derive(Default)]
-struct Spy {
-    inner: MemoryStorage,
+struct Counts {
     one: AtomicUsize,
     many: AtomicUsize,
     many_ids: AtomicUsize,
 }
 
-impl Spy {
+impl Counts {
     /// (groups_of calls, groups_of_many calls, ids asked through groups_of_many), then reset.
     fn take(&self) -> (usize, usize, usize) {
         (
@@ -43,92 +37,22 @@ impl Spy {
     }
 }
 
-#[async_trait]
-impl Storage for Spy {
-    fn can_filter(
-        &self,
-        schema: &scim_core::schema::ResourceSchema,
-        filter: &scim_core::Filter,
-    ) -> bool {
-        self.inner.can_filter(schema, filter)
-    }
-    fn can_sort(
-        &self,
-        schema: &scim_core::schema::ResourceSchema,
-        sort: &scim_core::sort::SortSpec,
-    ) -> bool {
-        self.inner.can_sort(schema, sort)
-    }
-    async fn create(
-        &self,
-        scope: Scope<'_>,
-        new: NewResource,
-    ) -> Result<StoredResource, StorageError> {
-        self.inner.create(scope, new).await
-    }
-    async fn get(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        load: Load,
-    ) -> Result<StoredResource, StorageError> {
-        self.inner.get(scope, id, load).await
-    }
-    async fn replace(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        replacement: Replacement,
-        expected_version: Option<u64>,
-    ) -> Result<StoredResource, StorageError> {
-        self.inner
-            .replace(scope, id, replacement, expected_version)
-            .await
-    }
-    async fn delete(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        expected_version: Option<u64>,
-    ) -> Result<(), StorageError> {
-        self.inner.delete(scope, id, expected_version).await
-    }
-    async fn query(
-        &self,
-        scope: Scope<'_>,
-        query: StorageQuery<'_>,
-    ) -> Result<QueryPage, StorageError> {
-        self.inner.query(scope, query).await
-    }
-    async fn modify_members(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        change: MembersChange,
-        expected_version: Option<u64>,
-    ) -> Result<StoredResource, StorageError> {
-        self.inner
-            .modify_members(scope, id, change, expected_version)
-            .await
-    }
-    async fn groups_of(
-        &self,
-        tenant: &TenantId,
-        member_id: &str,
-    ) -> Result<Vec<GroupRef>, StorageError> {
-        self.one.fetch_add(1, Ordering::SeqCst);
-        self.inner.groups_of(tenant, member_id).await
-    }
-    async fn groups_of_many(
-        &self,
-        tenant: &TenantId,
-        member_ids: &[&str],
-    ) -> Result<HashMap<String, Vec<GroupRef>>, StorageError> {
-        self.many.fetch_add(1, Ordering::SeqCst);
-        self.many_ids.fetch_add(member_ids.len(), Ordering::SeqCst);
-        self.inner.groups_of_many(tenant, member_ids).await
+impl Hooks for Counts {
+    fn before(&self, call: &testing::Call<'_>) {
+        match call {
+            testing::Call::GroupsOf { .. } => {
+                self.one.fetch_add(1, Ordering::SeqCst);
+            }
+            testing::Call::GroupsOfMany { member_ids, .. } => {
+                self.many.fetch_add(1, Ordering::SeqCst);
+                self.many_ids.fetch_add(member_ids.len(), Ordering::SeqCst);
+            }
+            _ => {}
+        }
     }
 }
+
+type Spy = Delegating<MemoryStorage, Counts>;
 
 fn spy_server() -> (Arc<Spy>, ScimServer) {
     let spy = Arc::new(Spy::default());
@@ -171,12 +95,12 @@ async fn a_list_page_reads_groups_once() {
     create_user(&s, "u3").await;
     let ga = create_group(&s, "Group A", &[&u1, &u2]).await;
     let gb = create_group(&s, "Group B", &[&u1]).await;
-    spy.take();
+    spy.hooks.take();
 
     let r = Call::new(&s, Method::GET, "/Users").send().await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
-        spy.take(),
+        spy.hooks.take(),
         (0, 1, 3),
         "one groups_of_many for the page of 3"
     );
@@ -204,7 +128,7 @@ async fn a_list_page_reads_groups_once() {
         .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(spy.take(), (0, 1, 1));
+    assert_eq!(spy.hooks.take(), (0, 1, 1));
 
     // The same through POST /Users/.search.
     let r = Call::new(&s, Method::POST, "/Users/.search")
@@ -215,7 +139,7 @@ async fn a_list_page_reads_groups_once() {
         .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(spy.take(), (0, 1, 3));
+    assert_eq!(spy.hooks.take(), (0, 1, 3));
     assert_eq!(group_values(by_user_name(&r.body, "u1")), both);
 
     // And at the root: one call for the Users part (Groups have no `groups`).
@@ -227,7 +151,7 @@ async fn a_list_page_reads_groups_once() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["totalResults"], 5, "{}", r.body);
-    assert_eq!(spy.take(), (0, 1, 3));
+    assert_eq!(spy.hooks.take(), (0, 1, 3));
 
     // One resource: one groups_of.
     let r = Call::new(&s, Method::GET, &format!("/Users/{u1}"))
@@ -235,7 +159,7 @@ async fn a_list_page_reads_groups_once() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(group_values(&r.body), both);
-    assert_eq!(spy.take(), (1, 0, 0));
+    assert_eq!(spy.hooks.take(), (1, 0, 0));
 }
 
 #[tokio::test]
@@ -243,7 +167,7 @@ async fn no_groups_call_when_the_projection_leaves_groups_out() {
     let (spy, s) = spy_server();
     let u1 = create_user(&s, "u1").await;
     create_group(&s, "Group A", &[&u1]).await;
-    spy.take();
+    spy.hooks.take();
     for uri in [
         "/Users?excludedAttributes=groups",
         "/Users?attributes=userName",
@@ -259,6 +183,6 @@ async fn no_groups_call_when_the_projection_leaves_groups_out() {
                 r.body
             );
         }
-        assert_eq!(spy.take(), (0, 0, 0), "{uri}: no groups lookup");
+        assert_eq!(spy.hooks.take(), (0, 0, 0), "{uri}: no groups lookup");
     }
 }

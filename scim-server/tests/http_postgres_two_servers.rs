@@ -21,7 +21,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -36,72 +35,11 @@ use tokio::net::{TcpListener, TcpStream};
 
 const TOKEN: &str = "two-servers-token-0123456789";
 
-/// The server to test against, or `None` (after a notice) when there is none and none is
-/// required.
-fn postgres_url() -> Option<String> {
-    let required = std::env::var("SCIM_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-    match std::env::var("SCIM_TEST_POSTGRES_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if required => panic!(
-            "SCIM_REQUIRE_POSTGRES=1 but SCIM_TEST_POSTGRES_URL is not set: point it at a \
-             PostgreSQL database, e.g. postgres://scim@127.0.0.1:55432/scim_test"
-        ),
-        _ => {
-            static NOTICE: std::sync::Once = std::sync::Once::new();
-            NOTICE.call_once(|| {
-                use std::io::Write;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED: the two-servers PostgreSQL tests (tests/http_postgres_two_servers.rs) \
-                     did not run: SCIM_TEST_POSTGRES_URL is not set. Set it (and \
-                     SCIM_REQUIRE_POSTGRES=1 to make its absence an error) to run them."
-                );
-            });
-            None
-        }
-    }
-}
+mod pg_support;
 
-/// A schema name no other test (or test process) uses.
-fn fresh_schema() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "scim_2srv_{}_{}_{nanos:x}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
+use pg_support::SchemaGuard;
 
-/// Drops the test's schema when the test ends (also when it fails), on a helper thread with
-/// its own runtime and connection.
-struct SchemaGuard {
-    url: String,
-    schema: String,
-}
-
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        let (url, schema) = (self.url.clone(), self.schema.clone());
-        let cleanup = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let s = PostgresStorage::connect_with(
-                    PostgresConfig::new(url).schema(schema).max_connections(1),
-                )
-                .await?;
-                s.drop_schema().await
-            })
-        });
-        let _ = cleanup.join();
-    }
-}
+const WHAT: &str = "the two-servers PostgreSQL tests (tests/http_postgres_two_servers.rs)";
 
 /// One "process": its own pool on the shared schema, its own server, its own socket.
 async fn process(url: &str, schema: &str) -> SocketAddr {
@@ -132,8 +70,8 @@ async fn process(url: &str, schema: &str) -> SocketAddr {
 
 /// Two servers on one fresh schema (the first one creates it; the second finds it current).
 async fn two_servers() -> Option<(SchemaGuard, SocketAddr, SocketAddr)> {
-    let url = postgres_url()?;
-    let schema = fresh_schema();
+    let url = pg_support::postgres_url(WHAT)?;
+    let schema = pg_support::fresh_schema("scim_2srv");
     let guard = SchemaGuard {
         url: url.clone(),
         schema: schema.clone(),

@@ -10,88 +10,44 @@
 #![cfg(feature = "postgres")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use scim_core::builtin::{group_resource_schema, user_resource_schema};
-use scim_core::schema::ResourceSchema;
-use scim_core::sort::SortSpec;
 use scim_core::{Filter, Resource};
 use scim_server::storage::postgres::{PostgresConfig, PostgresStorage};
+use scim_server::storage::testing::Delegating;
 use scim_server::storage::unique::UniquenessPolicy;
 use scim_server::storage::{
-    GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
-    StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource,
+    Load, Member, MembersChange, NewResource, Replacement, Scope, Storage, StorageErrorKind,
+    StoragePage, StorageQuery,
 };
 use scim_server::tenant::TenantId;
 use serde_json::{Value, json};
 
-/// The server to test against, or `None` (after a notice) when there is none and none is
-/// required.
-fn postgres_url() -> Option<String> {
-    let required = std::env::var("SCIM_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-    match std::env::var("SCIM_TEST_POSTGRES_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if required => panic!(
-            "SCIM_REQUIRE_POSTGRES=1 but SCIM_TEST_POSTGRES_URL is not set: point it at a \
-             PostgreSQL database, e.g. postgres://scim@127.0.0.1:55432/scim_test"
-        ),
-        _ => {
-            // Once per process, and through the stderr handle rather than `eprintln!`, which
-            // the test harness captures (and shows only for failed tests).
-            static NOTICE: std::sync::Once = std::sync::Once::new();
-            NOTICE.call_once(|| {
-                use std::io::Write;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED: the PostgreSQL backend tests (tests/postgres_backend.rs) did not \
-                     run: SCIM_TEST_POSTGRES_URL is not set. Set it (and SCIM_REQUIRE_POSTGRES=1 \
-                     to make its absence an error) to run them."
-                );
-            });
-            None
-        }
-    }
+use sql_support::ids;
+
+mod sql_support;
+
+mod pg_support;
+
+use pg_support::SchemaGuard;
+
+const WHAT: &str = "the PostgreSQL backend tests (tests/postgres_backend.rs)";
+const PREFIX: &str = "scim_test";
+
+/// A `PostgresStorage` on a fresh schema, dropped (by its [`SchemaGuard`]) when this is
+/// dropped. It delegates every call.
+type TestDb = Delegating<PostgresStorage, SchemaGuard>;
+
+async fn test_db() -> Option<TestDb> {
+    let url = pg_support::postgres_url(WHAT)?;
+    let schema = pg_support::fresh_schema(PREFIX);
+    let storage = connect(&url, &schema).await;
+    Some(Delegating::with_hooks(storage, SchemaGuard { url, schema }))
 }
 
-/// A schema name no other test (or test process) uses.
-fn fresh_schema() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "scim_test_{}_{}_{nanos:x}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// A `PostgresStorage` on a fresh schema, dropped (on a helper thread with its own runtime
-/// and connection) when this is dropped. It delegates every call.
-struct TestDb {
-    storage: PostgresStorage,
-    url: String,
-    schema: String,
-}
-
-impl TestDb {
-    async fn new() -> Option<TestDb> {
-        let url = postgres_url()?;
-        let schema = fresh_schema();
-        let storage = connect(&url, &schema).await;
-        Some(TestDb {
-            storage,
-            url,
-            schema,
-        })
-    }
-
-    /// Another instance (its own pool) on the same database and schema: like a second
-    /// server process.
-    async fn second_instance(&self) -> PostgresStorage {
-        connect(&self.url, &self.schema).await
-    }
+/// Another instance (its own pool) on the same database and schema as `db`: like a second
+/// server process.
+async fn second_instance(db: &TestDb) -> PostgresStorage {
+    connect(&db.hooks.url, &db.hooks.schema).await
 }
 
 async fn connect(url: &str, schema: &str) -> PostgresStorage {
@@ -100,104 +56,10 @@ async fn connect(url: &str, schema: &str) -> PostgresStorage {
         .unwrap_or_else(|e| panic!("cannot connect to {url} (schema {schema}): {e}"))
 }
 
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (url, schema) = (self.url.clone(), self.schema.clone());
-        let cleanup = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let s = PostgresStorage::connect_with(
-                    PostgresConfig::new(url).schema(schema).max_connections(1),
-                )
-                .await?;
-                s.drop_schema().await
-            })
-        });
-        if let Ok(Err(e)) = cleanup.join() {
-            eprintln!(
-                "warning: could not drop the test schema {}: {e}",
-                self.schema
-            );
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Storage for TestDb {
-    fn can_filter(&self, schema: &ResourceSchema, filter: &Filter) -> bool {
-        self.storage.can_filter(schema, filter)
-    }
-    fn can_sort(&self, schema: &ResourceSchema, sort: &SortSpec) -> bool {
-        self.storage.can_sort(schema, sort)
-    }
-    async fn create(
-        &self,
-        scope: Scope<'_>,
-        new: NewResource,
-    ) -> Result<StoredResource, StorageError> {
-        self.storage.create(scope, new).await
-    }
-    async fn get(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        load: Load,
-    ) -> Result<StoredResource, StorageError> {
-        self.storage.get(scope, id, load).await
-    }
-    async fn replace(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        replacement: Replacement,
-        expected_version: Option<u64>,
-    ) -> Result<StoredResource, StorageError> {
-        self.storage
-            .replace(scope, id, replacement, expected_version)
-            .await
-    }
-    async fn delete(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        expected_version: Option<u64>,
-    ) -> Result<(), StorageError> {
-        self.storage.delete(scope, id, expected_version).await
-    }
-    async fn query(
-        &self,
-        scope: Scope<'_>,
-        query: StorageQuery<'_>,
-    ) -> Result<QueryPage, StorageError> {
-        self.storage.query(scope, query).await
-    }
-    async fn modify_members(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        change: MembersChange,
-        expected_version: Option<u64>,
-    ) -> Result<StoredResource, StorageError> {
-        self.storage
-            .modify_members(scope, id, change, expected_version)
-            .await
-    }
-    async fn groups_of(
-        &self,
-        tenant: &TenantId,
-        member_id: &str,
-    ) -> Result<Vec<GroupRef>, StorageError> {
-        self.storage.groups_of(tenant, member_id).await
-    }
-}
-
 /// The shared backend suite, one fresh schema per case.
 mod suite {
-    use super::TestDb;
-    scim_server::backend_suite!(match TestDb::new().await {
+    use super::test_db;
+    scim_server::backend_suite!(match test_db().await {
         Some(db) => db,
         None => return,
     });
@@ -206,7 +68,7 @@ mod suite {
 /// Opens a fresh test database or returns from the test (after the skip notice).
 macro_rules! db_or_skip {
     () => {
-        match TestDb::new().await {
+        match test_db().await {
             Some(db) => db,
             None => return,
         }
@@ -252,22 +114,6 @@ fn group(id: &str, name: &str, members: &[&str]) -> NewResource {
     }
 }
 
-async fn ids<S: Storage>(s: &S, scope: Scope<'_>, filter: Option<&Filter>) -> Vec<String> {
-    let page = StoragePage::Offset {
-        offset: 0,
-        limit: 10_000,
-    };
-    let q = StorageQuery {
-        filter,
-        sort: None,
-        page: &page,
-        load: Load::WITHOUT_MEMBERS,
-    };
-    let out = s.query(scope, q).await.unwrap();
-    assert_eq!(out.total_results as usize, out.resources.len());
-    out.resources.into_iter().map(|r| r.id).collect()
-}
-
 fn member_ids(r: &Resource) -> Vec<String> {
     r.get("members")
         .and_then(Value::as_array)
@@ -285,7 +131,7 @@ fn member_ids(r: &Resource) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_race_on_one_user_name() {
     let db = db_or_skip!();
-    let (h1, h2) = (db.storage.clone(), db.second_instance().await);
+    let (h1, h2) = (db.inner.clone(), second_instance(&db).await);
     let (t, schema) = (tenant("t1"), user_resource_schema());
     let mut tasks = Vec::new();
     for i in 0..20 {
@@ -328,7 +174,7 @@ async fn two_instances_race_on_one_user_name() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_is_shared_across_instances() {
     let db = db_or_skip!();
-    let (h1, h2) = (db.storage.clone(), db.second_instance().await);
+    let (h1, h2) = (db.inner.clone(), second_instance(&db).await);
     let (t, schema, gs) = (
         tenant("t1"),
         user_resource_schema(),
@@ -392,7 +238,7 @@ async fn data_is_shared_across_instances() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn version_check_is_atomic_across_instances() {
     let db = db_or_skip!();
-    let (h1, h2) = (db.storage.clone(), db.second_instance().await);
+    let (h1, h2) = (db.inner.clone(), second_instance(&db).await);
     let (t, schema) = (tenant("t1"), user_resource_schema());
     let scope = Scope::new(&t, &schema);
     h1.create(scope, user("u", json!({"userName": "v0"})))
@@ -462,7 +308,7 @@ async fn version_check_is_atomic_across_instances() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_member_adds_across_instances() {
     let db = db_or_skip!();
-    let (h1, h2) = (db.storage.clone(), db.second_instance().await);
+    let (h1, h2) = (db.inner.clone(), second_instance(&db).await);
     let (t, gs) = (tenant("t1"), group_resource_schema());
     h1.create(Scope::new(&t, &gs), group("g", "Big", &[]))
         .await
@@ -496,8 +342,10 @@ async fn concurrent_member_adds_across_instances() {
 /// migrations, all connect, and the schema is at the current version.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_connects_migrate_once() {
-    let Some(url) = postgres_url() else { return };
-    let schema = fresh_schema();
+    let Some(url) = pg_support::postgres_url(WHAT) else {
+        return;
+    };
+    let schema = pg_support::fresh_schema(PREFIX);
     let mut tasks = Vec::new();
     for _ in 0..6 {
         let (url, schema) = (url.clone(), schema.clone());
@@ -611,57 +459,13 @@ const PUSHED_FILTERS: &[&str] = &[
 #[tokio::test]
 async fn pushdown_matches_the_evaluator() {
     let db = db_or_skip!();
-    let (t, schema) = (tenant("t1"), user_resource_schema());
-    let scope = Scope::new(&t, &schema);
-    let users = fixture_users();
-    for u in users.clone() {
-        db.create(scope, u).await.unwrap();
-    }
-    for text in PUSHED_FILTERS {
-        let filter: Filter = text.parse().unwrap();
-        assert!(db.can_filter(&schema, &filter), "can_filter({text})");
-        let expected: Vec<String> = users
-            .iter()
-            .filter(|u| filter.matches(&u.resource, &schema))
-            .map(|u| u.id.clone())
-            .collect();
-        assert_eq!(ids(&db, scope, Some(&filter)).await, expected, "{text}");
-    }
+    sql_support::assert_pushdown_matches_the_evaluator(&db, fixture_users(), PUSHED_FILTERS).await;
 }
 
 #[tokio::test]
 async fn unsupported_filters_are_refused_not_guessed() {
     let db = db_or_skip!();
-    let (t, schema) = (tenant("t1"), user_resource_schema());
-    let scope = Scope::new(&t, &schema);
-    for text in [
-        r#"userName co "jen""#,
-        r#"userName ew "sen""#,
-        r#"userName ne "x""#,
-        r#"not (userName eq "x")"#,
-        r#"title eq "x""#,
-        r#"emails[type eq "work"]"#,
-        r#"emails eq "x""#,
-        r#"userName eq null"#,
-        r#"userName eq "a" and title eq "b""#,
-        r#"nosuchattribute eq "x""#,
-        r#"meta.created gt "2020-01-01T00:00:00Z""#,
-    ] {
-        let filter: Filter = text.parse().unwrap();
-        assert!(!db.can_filter(&schema, &filter), "{text}");
-        let page = StoragePage::Offset {
-            offset: 0,
-            limit: 10,
-        };
-        let q = StorageQuery {
-            filter: Some(&filter),
-            sort: None,
-            page: &page,
-            load: Load::ALL,
-        };
-        let e = db.query(scope, q).await.unwrap_err();
-        assert_eq!(e.kind(), &StorageErrorKind::UnsupportedFilter, "{text}");
-    }
+    sql_support::assert_unsupported_filters_are_refused(&db).await;
 }
 
 /// The JSON comes back as it went in: attribute order (the column is JSON, not JSONB),
@@ -788,10 +592,7 @@ async fn create_many_is_all_or_nothing() {
             )
         })
         .collect();
-    assert_eq!(
-        db.storage.create_many(scope, batch).await.unwrap(),
-        n as u64
-    );
+    assert_eq!(db.inner.create_many(scope, batch).await.unwrap(), n as u64);
     assert_eq!(ids(&db, scope, None).await.len(), n);
     let f: Filter = r#"emails.value eq "B1999@X.ORG""#.parse().unwrap();
     assert_eq!(ids(&db, scope, Some(&f)).await, ["b1999"]);
@@ -799,7 +600,7 @@ async fn create_many_is_all_or_nothing() {
     // A taken userName in the second batch.
     let mut bad: Vec<NewResource> = (0..PostgresStorage::BATCH + 10).map(fresh).collect();
     bad.push(user("c-x", json!({"userName": "BULK7"})));
-    let e = db.storage.create_many(scope, bad).await.unwrap_err();
+    let e = db.inner.create_many(scope, bad).await.unwrap_err();
     assert_eq!(
         e.kind(),
         &StorageErrorKind::Uniqueness {
@@ -808,13 +609,13 @@ async fn create_many_is_all_or_nothing() {
     );
     // A taken id; and a duplicate externalId inside one batch.
     let bad = vec![fresh(1), user("b3", json!({"userName": "other"}))];
-    let e = db.storage.create_many(scope, bad).await.unwrap_err();
+    let e = db.inner.create_many(scope, bad).await.unwrap_err();
     assert_eq!(e.kind(), &StorageErrorKind::IdTaken);
     let bad = vec![
         user("d1", json!({"userName": "d1", "externalId": "X"})),
         user("d2", json!({"userName": "d2", "externalId": "X"})),
     ];
-    let e = db.storage.create_many(scope, bad).await.unwrap_err();
+    let e = db.inner.create_many(scope, bad).await.unwrap_err();
     assert_eq!(
         e.kind(),
         &StorageErrorKind::Uniqueness {
@@ -838,7 +639,7 @@ async fn create_many_is_all_or_nothing() {
     // Groups with members (duplicates dropped, order kept).
     let groups = Scope::new(&t, &gs);
     let loaded = db
-        .storage
+        .inner
         .create_many(
             groups,
             vec![
@@ -871,6 +672,6 @@ async fn errors_are_errors_not_panics() {
         .await
         .unwrap();
     // An invalid schema name is refused before anything is sent.
-    let bad = PostgresStorage::connect_with_schema(&db.url, "bad name").await;
+    let bad = PostgresStorage::connect_with_schema(&db.hooks.url, "bad name").await;
     assert_eq!(bad.unwrap_err().kind(), &StorageErrorKind::Backend);
 }

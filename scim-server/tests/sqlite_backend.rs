@@ -8,17 +8,20 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use scim_core::builtin::{group_resource_schema, user_resource_schema};
-use scim_core::schema::ResourceSchema;
-use scim_core::sort::SortSpec;
 use scim_core::{Filter, Resource};
 use scim_server::storage::sqlite::SqliteStorage;
+use scim_server::storage::testing::{Delegating, Hooks};
 use scim_server::storage::unique::UniquenessPolicy;
 use scim_server::storage::{
-    GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
-    StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource,
+    Load, Member, MembersChange, NewResource, Replacement, Scope, Storage, StorageErrorKind,
+    StoragePage, StorageQuery,
 };
 use scim_server::tenant::TenantId;
 use serde_json::{Value, json};
+
+use sql_support::ids;
+
+mod sql_support;
 
 /// A database file in the temp dir, removed (with its -wal and -shm) on drop.
 struct TempDb(PathBuf);
@@ -50,96 +53,21 @@ impl Drop for TempDb {
     }
 }
 
+impl Hooks for TempDb {}
+
 /// A SQLite backend on a fresh database FILE (the real configuration: WAL, a writer and a
 /// reader pool) whose files are removed when it is dropped. It delegates every call.
-struct FileBacked {
-    storage: SqliteStorage,
-    _db: TempDb,
-}
+type FileBacked = Delegating<SqliteStorage, TempDb>;
 
-impl FileBacked {
-    fn new() -> FileBacked {
-        let db = TempDb::new();
-        FileBacked {
-            storage: SqliteStorage::open(&db.0).unwrap(),
-            _db: db,
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Storage for FileBacked {
-    fn can_filter(&self, schema: &ResourceSchema, filter: &Filter) -> bool {
-        self.storage.can_filter(schema, filter)
-    }
-    fn can_sort(&self, schema: &ResourceSchema, sort: &SortSpec) -> bool {
-        self.storage.can_sort(schema, sort)
-    }
-    async fn create(
-        &self,
-        scope: Scope<'_>,
-        new: NewResource,
-    ) -> Result<StoredResource, StorageError> {
-        self.storage.create(scope, new).await
-    }
-    async fn get(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        load: Load,
-    ) -> Result<StoredResource, StorageError> {
-        self.storage.get(scope, id, load).await
-    }
-    async fn replace(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        replacement: Replacement,
-        expected_version: Option<u64>,
-    ) -> Result<StoredResource, StorageError> {
-        self.storage
-            .replace(scope, id, replacement, expected_version)
-            .await
-    }
-    async fn delete(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        expected_version: Option<u64>,
-    ) -> Result<(), StorageError> {
-        self.storage.delete(scope, id, expected_version).await
-    }
-    async fn query(
-        &self,
-        scope: Scope<'_>,
-        query: StorageQuery<'_>,
-    ) -> Result<QueryPage, StorageError> {
-        self.storage.query(scope, query).await
-    }
-    async fn modify_members(
-        &self,
-        scope: Scope<'_>,
-        id: &str,
-        change: MembersChange,
-        expected_version: Option<u64>,
-    ) -> Result<StoredResource, StorageError> {
-        self.storage
-            .modify_members(scope, id, change, expected_version)
-            .await
-    }
-    async fn groups_of(
-        &self,
-        tenant: &TenantId,
-        member_id: &str,
-    ) -> Result<Vec<GroupRef>, StorageError> {
-        self.storage.groups_of(tenant, member_id).await
-    }
+fn file_backed() -> FileBacked {
+    let db = TempDb::new();
+    Delegating::with_hooks(SqliteStorage::open(&db.0).unwrap(), db)
 }
 
 /// The shared backend suite on a database file per case (the configuration a server runs).
 mod suite_on_file {
-    use super::FileBacked;
-    scim_server::backend_suite!(FileBacked::new());
+    use super::file_backed;
+    scim_server::backend_suite!(file_backed());
 }
 
 /// The shared backend suite on an in-memory database per case.
@@ -176,22 +104,6 @@ fn group(id: &str, name: &str, members: &[&str]) -> NewResource {
         members: members.iter().map(|m| Member::new(*m)).collect(),
         unique,
     }
-}
-
-async fn ids(s: &SqliteStorage, scope: Scope<'_>, filter: Option<&Filter>) -> Vec<String> {
-    let page = StoragePage::Offset {
-        offset: 0,
-        limit: 10_000,
-    };
-    let q = StorageQuery {
-        filter,
-        sort: None,
-        page: &page,
-        load: Load::WITHOUT_MEMBERS,
-    };
-    let out = s.query(scope, q).await.unwrap();
-    assert_eq!(out.total_results as usize, out.resources.len());
-    out.resources.into_iter().map(|r| r.id).collect()
 }
 
 fn member_ids(r: &Resource) -> Vec<String> {
@@ -364,57 +276,13 @@ const PUSHED_FILTERS: &[&str] = &[
 #[tokio::test]
 async fn pushdown_matches_the_evaluator() {
     let s = SqliteStorage::open_in_memory().unwrap();
-    let (t, schema) = (tenant("t1"), user_resource_schema());
-    let scope = Scope::new(&t, &schema);
-    let users = fixture_users();
-    for u in users.clone() {
-        s.create(scope, u).await.unwrap();
-    }
-    for text in PUSHED_FILTERS {
-        let filter: Filter = text.parse().unwrap();
-        assert!(s.can_filter(&schema, &filter), "can_filter({text})");
-        let expected: Vec<String> = users
-            .iter()
-            .filter(|u| filter.matches(&u.resource, &schema))
-            .map(|u| u.id.clone())
-            .collect();
-        assert_eq!(ids(&s, scope, Some(&filter)).await, expected, "{text}");
-    }
+    sql_support::assert_pushdown_matches_the_evaluator(&s, fixture_users(), PUSHED_FILTERS).await;
 }
 
 #[tokio::test]
 async fn unsupported_filters_are_refused_not_guessed() {
     let s = SqliteStorage::open_in_memory().unwrap();
-    let (t, schema) = (tenant("t1"), user_resource_schema());
-    let scope = Scope::new(&t, &schema);
-    for text in [
-        r#"userName co "jen""#,
-        r#"userName ew "sen""#,
-        r#"userName ne "x""#,
-        r#"not (userName eq "x")"#,
-        r#"title eq "x""#,
-        r#"emails[type eq "work"]"#,
-        r#"emails eq "x""#,
-        r#"userName eq null"#,
-        r#"userName eq "a" and title eq "b""#,
-        r#"nosuchattribute eq "x""#,
-        r#"meta.created gt "2020-01-01T00:00:00Z""#,
-    ] {
-        let filter: Filter = text.parse().unwrap();
-        assert!(!s.can_filter(&schema, &filter), "{text}");
-        let page = StoragePage::Offset {
-            offset: 0,
-            limit: 10,
-        };
-        let q = StorageQuery {
-            filter: Some(&filter),
-            sort: None,
-            page: &page,
-            load: Load::ALL,
-        };
-        let e = s.query(scope, q).await.unwrap_err();
-        assert_eq!(e.kind(), &StorageErrorKind::UnsupportedFilter, "{text}");
-    }
+    sql_support::assert_unsupported_filters_are_refused(&s).await;
 }
 
 #[tokio::test]

@@ -40,6 +40,8 @@ mod sql;
 pub mod sqlite;
 #[cfg(any(test, feature = "test-suite"))]
 pub mod suite;
+#[cfg(any(test, feature = "test-suite"))]
+pub mod testing;
 
 pub use error::{StorageError, StorageErrorKind};
 pub use query::{QueryPage, StoragePage, StorageQuery};
