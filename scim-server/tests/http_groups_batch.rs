@@ -18,7 +18,8 @@ use scim_server::storage::memory::MemoryStorage;
 use scim_server::storage::testing::{self, Delegating, Hooks};
 use serde_json::{Value, json};
 
-/// Counts the `groups_of` and `groups_of_many` calls of a [`Spy`].
+/// Counts the calls of a [`Spy`] that read computed groups: `groups_of` or
+/// `get_with_groups` (one resource's groups), and `groups_of_many` (a page's).
 #[derive(Default)]
 struct Counts {
     one: AtomicUsize,
@@ -27,7 +28,8 @@ struct Counts {
 }
 
 impl Counts {
-    /// (groups_of calls, groups_of_many calls, ids asked through groups_of_many), then reset.
+    /// (groups_of + get_with_groups calls, groups_of_many calls, ids asked through
+    /// groups_of_many), then reset.
     fn take(&self) -> (usize, usize, usize) {
         (
             self.one.swap(0, Ordering::SeqCst),
@@ -40,7 +42,7 @@ impl Counts {
 impl Hooks for Counts {
     fn before(&self, call: &testing::Call<'_>) {
         match call {
-            testing::Call::GroupsOf { .. } => {
+            testing::Call::GroupsOf { .. } | testing::Call::GetWithGroups { .. } => {
                 self.one.fetch_add(1, Ordering::SeqCst);
             }
             testing::Call::GroupsOfMany { member_ids, .. } => {
@@ -153,7 +155,7 @@ async fn a_list_page_reads_groups_once() {
     assert_eq!(r.body["totalResults"], 5, "{}", r.body);
     assert_eq!(spy.hooks.take(), (0, 1, 3));
 
-    // One resource: one groups_of.
+    // One resource: its groups read with it, in one get_with_groups.
     let r = Call::new(&s, Method::GET, &format!("/Users/{u1}"))
         .send()
         .await;

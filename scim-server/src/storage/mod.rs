@@ -151,6 +151,24 @@ pub trait Storage: Send + Sync + 'static {
         member_id: &str,
     ) -> Result<Vec<GroupRef>, StorageError>;
 
+    /// [`Storage::get`] and [`Storage::groups_of`] of the same resource in one step: what a
+    /// GET of one User needs to render its computed `groups` (RFC 7643 §4.1.2). `NotFound`
+    /// as for `get`; the groups are those `groups_of` returns for `id`, in the same order.
+    ///
+    /// The default makes the two calls. A backend can answer both in one round trip, and
+    /// the built-in ones do: SQLite in one blocking call on one read snapshot, PostgreSQL
+    /// with the two queries pipelined on one connection.
+    async fn get_with_groups(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        load: Load,
+    ) -> Result<(StoredResource, Vec<GroupRef>), StorageError> {
+        let stored = self.get(scope, id, load).await?;
+        let groups = self.groups_of(scope.tenant, &stored.id).await?;
+        Ok((stored, groups))
+    }
+
     /// [`Storage::groups_of`] for many members at once: the computed `User.groups` of a whole
     /// list page in one round trip instead of one query per member (DESIGN.md §4).
     ///

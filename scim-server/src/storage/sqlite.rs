@@ -78,8 +78,8 @@ use self::filter_sql::{SetSql, Sqlite};
 use self::pool::{Readers, lock};
 use super::sql::index::index_rows;
 use super::sql::{
-    Ctx, PushDown, clamp, decode_cursor, dedupe, encode_cursor, push_down, strip_members,
-    to_version, with_members,
+    Ctx, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members, push_down,
+    strip_members, to_version, with_members,
 };
 use super::{
     GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
@@ -252,6 +252,93 @@ fn parse_json(json: &str) -> Result<Resource, StorageError> {
 fn to_json(resource: &Resource) -> Result<String, StorageError> {
     serde_json::to_string(resource.as_map())
         .map_err(|e| StorageError::backend(format!("sqlite: cannot serialise a resource: {e}")))
+}
+
+/// What [`read_resource`] reads: one resource of one tenant and type, owned so that it can
+/// move to a blocking thread.
+struct ResourceKey {
+    tenant: String,
+    rtype: String,
+    id: String,
+    with_members: bool,
+}
+
+impl ResourceKey {
+    fn new(scope: Scope<'_>, id: &str, load: Load) -> Self {
+        ResourceKey {
+            tenant: scope.tenant.as_str().to_string(),
+            rtype: scope.resource_type().to_string(),
+            id: id.to_string(),
+            with_members: load.members && has_members(scope.schema),
+        }
+    }
+}
+
+/// One resource (with its members when asked and the type has them); `NotFound` when absent.
+fn read_resource(conn: &Connection, key: &ResourceKey) -> Result<StoredResource, StorageError> {
+    let row: Option<(i64, i64, String)> = conn
+        .prepare_cached(
+            "SELECT seq, version, json FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![key.tenant, key.rtype, key.id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(backend_err)?;
+    let Some((seq, version, json)) = row else {
+        return Err(StorageError::not_found(&key.id));
+    };
+    let mut resource = parse_json(&json)?;
+    if key.with_members {
+        resource = with_members(resource, &load_members(conn, seq)?);
+    }
+    Ok(StoredResource {
+        id: key.id.clone(),
+        version: to_version(version),
+        resource,
+    })
+}
+
+/// The groups of the tenant that have `member_id` as a direct member, oldest first.
+fn read_groups_of(
+    conn: &Connection,
+    tenant: &str,
+    member_id: &str,
+) -> Result<Vec<GroupRef>, StorageError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT r.id, r.rtype, r.json FROM members m \
+             JOIN resources r ON r.seq = m.group_seq \
+             WHERE m.tenant = ?1 AND m.member_id = ?2 AND r.tenant = ?1 \
+             ORDER BY r.seq",
+        )
+        .map_err(backend_err)?;
+    let rows = stmt
+        .query_map(params![tenant, member_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .map_err(backend_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend_err)?;
+    rows.into_iter()
+        .map(|(id, rtype, json)| {
+            let display = parse_json(&json)?
+                .get("displayName")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            Ok(GroupRef {
+                id,
+                resource_type: rtype,
+                display,
+            })
+        })
+        .collect()
 }
 
 fn load_members(conn: &Connection, seq: i64) -> Result<Vec<Member>, StorageError> {
@@ -577,34 +664,27 @@ impl Storage for SqliteStorage {
         id: &str,
         load: Load,
     ) -> Result<StoredResource, StorageError> {
-        let ctx = Ctx::new(scope);
-        let id = id.to_string();
+        let key = ResourceKey::new(scope, id, load);
+        self.blocking(move |inner| inner.read(|conn| read_resource(conn, &key)))
+            .await
+    }
+
+    async fn get_with_groups(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        load: Load,
+    ) -> Result<(StoredResource, Vec<GroupRef>), StorageError> {
+        let key = ResourceKey::new(scope, id, load);
+        // One blocking call and one read transaction: the resource and its groups come from
+        // the same snapshot, at the cost of one thread hand-off instead of two.
         self.blocking(move |inner| {
             inner.read(|conn| {
-                let row: Option<(i64, i64, String)> = conn
-                    .prepare_cached(
-                        "SELECT seq, version, json FROM resources \
-                         WHERE tenant = ?1 AND rtype = ?2 AND id = ?3",
-                    )
-                    .and_then(|mut s| {
-                        s.query_row(params![ctx.tenant, ctx.rtype, id], |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                        })
-                        .optional()
-                    })
-                    .map_err(backend_err)?;
-                let Some((seq, version, json)) = row else {
-                    return Err(StorageError::not_found(&id));
-                };
-                let mut resource = parse_json(&json)?;
-                if load.members && ctx.has_members {
-                    resource = with_members(resource, &load_members(conn, seq)?);
-                }
-                Ok(StoredResource {
-                    id,
-                    version: to_version(version),
-                    resource,
-                })
+                let tx = conn.transaction().map_err(backend_err)?;
+                let stored = read_resource(&tx, &key)?;
+                let groups = read_groups_of(&tx, &key.tenant, &key.id)?;
+                tx.commit().map_err(backend_err)?;
+                Ok((stored, groups))
             })
         })
         .await
@@ -839,44 +919,8 @@ impl Storage for SqliteStorage {
     ) -> Result<Vec<GroupRef>, StorageError> {
         let tenant = tenant.as_str().to_string();
         let member_id = member_id.to_string();
-        self.blocking(move |inner| {
-            inner.read(|conn| {
-                let mut stmt = conn
-                    .prepare_cached(
-                        "SELECT r.id, r.rtype, r.json FROM members m \
-                         JOIN resources r ON r.seq = m.group_seq \
-                         WHERE m.tenant = ?1 AND m.member_id = ?2 AND r.tenant = ?1 \
-                         ORDER BY r.seq",
-                    )
-                    .map_err(backend_err)?;
-                let rows = stmt
-                    .query_map(params![tenant, member_id], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                        ))
-                    })
-                    .map_err(backend_err)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(backend_err)?;
-                rows.into_iter()
-                    .map(|(id, rtype, json)| {
-                        let resource = parse_json(&json)?;
-                        let display = resource
-                            .get("displayName")
-                            .and_then(Value::as_str)
-                            .map(str::to_string);
-                        Ok(GroupRef {
-                            id,
-                            resource_type: rtype,
-                            display,
-                        })
-                    })
-                    .collect()
-            })
-        })
-        .await
+        self.blocking(move |inner| inner.read(|conn| read_groups_of(conn, &tenant, &member_id)))
+            .await
     }
 }
 

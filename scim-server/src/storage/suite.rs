@@ -99,6 +99,7 @@ macro_rules! backend_suite {
             get_without_members_has_no_members
             groups_of_lists_direct_groups
             groups_of_many_equals_groups_of_each
+            get_with_groups_equals_get_and_groups_of
             membership_changes_set_last_modified
             delete_user_removes_it_from_groups
             delete_group_releases_its_members
@@ -1759,6 +1760,66 @@ pub async fn groups_of_lists_direct_groups<S: Storage>(s: S) {
     );
     assert_eq!(s.groups_of(&t, "u2").await.unwrap().len(), 1);
     assert!(s.groups_of(&t, "u3").await.unwrap().is_empty());
+}
+
+/// `get_with_groups` answers what `get` and `groups_of` answer for the same resource, in
+/// every tenant, with or without members, and `NotFound` for an unknown id or another
+/// tenant's resource.
+pub async fn get_with_groups_equals_get_and_groups_of<S: Storage>(s: S) {
+    let t = tenant("t1");
+    users_and_group(&s, &t, &["u1", "u2"]).await;
+    let us = users();
+    let gs = groups();
+    s.create(Scope::new(&t, &gs), new_group("g2", "Group Two", &["u1"]))
+        .await
+        .unwrap();
+    let other = tenant("t2");
+    s.create(Scope::new(&other, &us), new_user("u1", "alice", json!({})))
+        .await
+        .unwrap();
+    s.create(
+        Scope::new(&other, &gs),
+        new_group("g9", "Elsewhere", &["u1"]),
+    )
+    .await
+    .unwrap();
+    for (tn, id) in [(&t, "u1"), (&t, "u2"), (&t, "u3"), (&other, "u1")] {
+        let sc = Scope::new(tn, &us);
+        let (stored, of) = s
+            .get_with_groups(sc, id, Load::WITHOUT_MEMBERS)
+            .await
+            .unwrap();
+        assert_eq!(
+            stored,
+            s.get(sc, id, Load::WITHOUT_MEMBERS).await.unwrap(),
+            "get_with_groups must read what get reads for {id}"
+        );
+        assert_eq!(of, s.groups_of(tn, id).await.unwrap(), "groups of {id}");
+    }
+    let (_, of_u1) = s
+        .get_with_groups(Scope::new(&t, &us), "u1", Load::ALL)
+        .await
+        .unwrap();
+    let mut ids: Vec<&str> = of_u1.iter().map(|g| g.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["g1", "g2"], "u1 is in g1 and g2 of t1 only");
+    // A group (a type with members) with Load::ALL carries its members, as get does.
+    let sc = Scope::new(&t, &gs);
+    let (g1, of_g1) = s.get_with_groups(sc, "g1", Load::ALL).await.unwrap();
+    assert_eq!(g1, s.get(sc, "g1", Load::ALL).await.unwrap());
+    assert!(of_g1.is_empty());
+    expect_kind(
+        s.get_with_groups(Scope::new(&t, &us), "nobody", Load::WITHOUT_MEMBERS)
+            .await,
+        &StorageErrorKind::NotFound,
+        "get_with_groups of an unknown id",
+    );
+    expect_kind(
+        s.get_with_groups(Scope::new(&tenant("t3"), &us), "u1", Load::ALL)
+            .await,
+        &StorageErrorKind::NotFound,
+        "get_with_groups in a tenant without that resource",
+    );
 }
 
 /// `groups_of_many` answers exactly what `groups_of` answers for each member, with one entry

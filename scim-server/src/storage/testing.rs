@@ -76,6 +76,15 @@ pub enum Call<'a> {
         /// The member id.
         member_id: &'a str,
     },
+    /// [`Storage::get_with_groups`].
+    GetWithGroups {
+        /// Its scope.
+        scope: Scope<'a>,
+        /// The resource id.
+        id: &'a str,
+        /// What it asks to load.
+        load: Load,
+    },
     /// [`Storage::groups_of_many`].
     GroupsOfMany {
         /// The tenant.
@@ -105,7 +114,7 @@ pub trait Hooks: Send + Sync + 'static {
 /// No hooks: pure delegation.
 impl Hooks for () {}
 
-/// A [`Storage`] that forwards every call (including `groups_of_many`) to `inner`, calling
+/// A [`Storage`] that forwards every call (including `get_with_groups` and `groups_of_many`) to `inner`, calling
 /// `hooks` first.
 #[derive(Debug, Default)]
 pub struct Delegating<S, H = ()> {
@@ -207,6 +216,15 @@ impl<S: Storage, H: Hooks> Storage for Delegating<S, H> {
     ) -> Result<Vec<GroupRef>, StorageError> {
         self.hooks.before(&Call::GroupsOf { tenant, member_id });
         self.inner.groups_of(tenant, member_id).await
+    }
+    async fn get_with_groups(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        load: Load,
+    ) -> Result<(StoredResource, Vec<GroupRef>), StorageError> {
+        self.hooks.before(&Call::GetWithGroups { scope, id, load });
+        self.inner.get_with_groups(scope, id, load).await
     }
     async fn groups_of_many(
         &self,

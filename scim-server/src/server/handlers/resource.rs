@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::{
     Ctx, has_members, load_for, member_from_json, members_json, now, set_meta, split_members,
+    wants_groups,
 };
 use crate::provisioning::{Change, ChangeKind};
 use crate::server::Inner;
@@ -208,23 +209,25 @@ pub(crate) async fn get(
     let projection = ctx.projection()?;
     let supplied = RequestedAttrs::none();
     let load = load_for(schema, &projection, &supplied);
-    let stored = inner.storage.get(ctx.scope(schema), id, load).await?;
+    // The computed `groups` are read with the resource, in one storage call.
+    let (stored, groups) = if wants_groups(schema, &projection, &supplied) {
+        let (stored, groups) = inner
+            .storage
+            .get_with_groups(ctx.scope(schema), id, load)
+            .await?;
+        (stored, Some(groups))
+    } else {
+        (inner.storage.get(ctx.scope(schema), id, load).await?, None)
+    };
     if if_none_match(&ctx.headers).is_some_and(|c| c.matches(stored.version)) {
         return Ok(with_etag(
             response::empty(StatusCode::NOT_MODIFIED),
             stored.version,
         ));
     }
-    respond(
-        inner,
-        ctx,
-        schema,
-        stored,
-        StatusCode::OK,
-        &projection,
-        &supplied,
-    )
-    .await
+    let version = stored.version;
+    let body = inner.render_with_groups(ctx, schema, stored, &projection, &supplied, groups)?;
+    Ok(with_etag(response::json(StatusCode::OK, &body), version))
 }
 
 fn precondition_failed(version: u64) -> ScimError {

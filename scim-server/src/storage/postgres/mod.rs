@@ -66,8 +66,8 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 use self::filter_sql::{Postgres, SetSql};
 use super::sql::index::index_rows;
 use super::sql::{
-    Ctx, PushDown, clamp, decode_cursor, dedupe, encode_cursor, push_down, strip_members,
-    to_version, with_members,
+    Ctx, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members, push_down,
+    strip_members, to_version, with_members,
 };
 use super::{
     GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
@@ -321,6 +321,33 @@ impl PostgresStorage {
 
 // ---------------------------------------------------------------------------------------
 // Rows
+
+/// One resource by id (`$1` tenant, `$2` type, `$3` id).
+const GET_RESOURCE: &str = "SELECT seq, version, data FROM resources \
+                            WHERE tenant = $1 AND rtype = $2 AND id = $3";
+
+/// The groups of a tenant (`$1`) with a direct member (`$2`), oldest first.
+const GROUPS_OF: &str = "SELECT r.id, r.rtype, r.data FROM members m \
+                         JOIN resources r ON r.seq = m.group_seq \
+                         WHERE m.tenant = $1 AND m.member_id = $2 AND r.tenant = $1 \
+                         ORDER BY r.seq";
+
+/// [`GroupRef`]s from rows of [`GROUPS_OF`].
+fn group_refs(rows: &[Row]) -> Result<Vec<GroupRef>, StorageError> {
+    rows.iter()
+        .map(|row| {
+            let display = row_data(row, 2)?
+                .get("displayName")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            Ok(GroupRef {
+                id: get(row, 0)?,
+                resource_type: get(row, 1)?,
+                display,
+            })
+        })
+        .collect()
+}
 
 fn row_data(row: &Row, idx: usize) -> Result<Resource, StorageError> {
     let Json(map): Json<Map<String, Value>> = row
@@ -907,8 +934,7 @@ impl Storage for PostgresStorage {
     ) -> Result<StoredResource, StorageError> {
         let ctx = Ctx::new(scope);
         let mut client = self.client().await?;
-        let sql = "SELECT seq, version, data FROM resources \
-                   WHERE tenant = $1 AND rtype = $2 AND id = $3";
+        let sql = GET_RESOURCE;
         let args: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &id];
         if !(load.members && ctx.has_members) {
             let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
@@ -1197,33 +1223,53 @@ impl Storage for PostgresStorage {
         member_id: &str,
     ) -> Result<Vec<GroupRef>, StorageError> {
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT r.id, r.rtype, r.data FROM members m \
-                 JOIN resources r ON r.seq = m.group_seq \
-                 WHERE m.tenant = $1 AND m.member_id = $2 AND r.tenant = $1 \
-                 ORDER BY r.seq",
-            )
-            .await
-            .map_err(pg_err)?;
+        let stmt = client.prepare_cached(GROUPS_OF).await.map_err(pg_err)?;
         let rows = client
             .query(&stmt, &[&tenant.as_str(), &member_id])
             .await
             .map_err(pg_err)?;
-        rows.iter()
-            .map(|row| {
-                let resource = row_data(row, 2)?;
-                let display = resource
-                    .get("displayName")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                Ok(GroupRef {
-                    id: get(row, 0)?,
-                    resource_type: get(row, 1)?,
-                    display,
-                })
-            })
-            .collect()
+        group_refs(&rows)
+    }
+
+    async fn get_with_groups(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        load: Load,
+    ) -> Result<(StoredResource, Vec<GroupRef>), StorageError> {
+        if load.members && has_members(scope.schema) {
+            // Members need their own snapshot (see `get`); a type with members rarely has
+            // computed groups, so the two steps are fine here.
+            let stored = self.get(scope, id, load).await?;
+            let groups = self.groups_of(scope.tenant, &stored.id).await?;
+            return Ok((stored, groups));
+        }
+        let tenant = scope.tenant.as_str();
+        let rtype = scope.resource_type();
+        let client = self.client().await?;
+        // Both statements and both queries are pipelined on one connection: one round trip
+        // to the server instead of two.
+        let (get_stmt, groups_stmt) = tokio::try_join!(
+            client.prepare_cached(GET_RESOURCE),
+            client.prepare_cached(GROUPS_OF)
+        )
+        .map_err(pg_err)?;
+        let get_args: [Param<'_>; 3] = [&tenant, &rtype, &id];
+        let groups_args: [Param<'_>; 2] = [&tenant, &id];
+        let (row, rows) = tokio::try_join!(
+            client.query_opt(&get_stmt, &get_args),
+            client.query(&groups_stmt, &groups_args)
+        )
+        .map_err(pg_err)?;
+        let Some(row) = row else {
+            return Err(StorageError::not_found(id));
+        };
+        let stored = StoredResource {
+            id: id.to_string(),
+            version: to_version(get(&row, 1)?),
+            resource: row_data(&row, 2)?,
+        };
+        Ok((stored, group_refs(&rows)?))
     }
 }
 
