@@ -258,8 +258,8 @@ async fn provisioning_hooks_run_in_order_and_may_refuse() {
     let _ = ChangeKind::Replace;
 }
 
-/// Records what `get` and `query` were asked to load, and can panic in `get` to simulate a
-/// bug.
+/// Records what `get` (or `get_with_groups`) and `query` were asked to load, and can panic
+/// in `get` to simulate a bug.
 struct LoadLog {
     panic_on_get: bool,
     loads: Mutex<Vec<bool>>,
@@ -268,7 +268,7 @@ struct LoadLog {
 impl Hooks for LoadLog {
     fn before(&self, call: &testing::Call<'_>) {
         match call {
-            testing::Call::Get { load, .. } => {
+            testing::Call::Get { load, .. } | testing::Call::GetWithGroups { load, .. } => {
                 assert!(!self.panic_on_get, "simulated bug");
                 self.loads.lock().unwrap().push(load.members);
             }

@@ -128,9 +128,11 @@ async fn serve(args: Args) -> Result<(), String> {
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    // The bound address, so that `--listen 127.0.0.1:0` tells which port it got.
+    let bound = listener.local_addr().unwrap_or(args.listen);
     eprintln!(
         "SCIM server on http://{}{} (storage: {})",
-        args.listen,
+        bound,
         args.base_path.trim_end_matches('/'),
         storage_label(&args.storage)
     );
