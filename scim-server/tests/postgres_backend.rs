@@ -56,10 +56,14 @@ async fn connect(url: &str, schema: &str) -> PostgresStorage {
         .unwrap_or_else(|e| panic!("cannot connect to {url} (schema {schema}): {e}"))
 }
 
-/// The shared backend suite, one fresh schema per case.
+/// The shared backend and pushdown suites, one fresh schema per case.
 mod suite {
     use super::test_db;
     scim_server::backend_suite!(match test_db().await {
+        Some(db) => db,
+        None => return,
+    });
+    scim_server::pushdown_suite!(match test_db().await {
         Some(db) => db,
         None => return,
     });
@@ -361,7 +365,7 @@ async fn concurrent_connects_migrate_once() {
         storages.push(task.await.unwrap().unwrap());
     }
     for s in &storages {
-        assert_eq!(s.schema_version().await.unwrap(), 1);
+        assert_eq!(s.schema_version().await.unwrap(), 2);
         assert_eq!(s.schema_name(), schema);
     }
     // Reconnecting to a migrated schema applies nothing and keeps the data.
@@ -373,7 +377,7 @@ async fn concurrent_connects_migrate_once() {
     let again = PostgresStorage::connect_with_schema(&url, &schema)
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 1);
+    assert_eq!(again.schema_version().await.unwrap(), 2);
     assert_eq!(
         again
             .get(Scope::new(&t, &us), "x", Load::ALL)
@@ -403,6 +407,7 @@ fn fixture_users() -> Vec<NewResource> {
         json!({"userName": "ab"}),
         json!({"USERNAME": "Zed", "displayname": "Zed Z", "emails": {"value": "z@z.z"}}),
         json!({"userName": "", "emails": []}),
+        json!({"userName": "percent", "emails": [{"value": "a%b_c\u{0}@x.org", "type": "Work"}]}),
         json!({"userName": "nul\u{0}byte", "displayName": "a\u{0}"}),
     ];
     bodies
@@ -453,6 +458,27 @@ const PUSHED_FILTERS: &[&str] = &[
     r#"(userName sw "a" or userName sw "z") and id gt "id-05""#,
     r#"userName eq "nobody""#,
     r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "zed""#,
+    r#"userName co "EN""#,
+    r#"userName co "Σ""#,
+    r#"userName ew "X""#,
+    r#"userName ew "ELVIN""#,
+    r#"displayName co "ö""#,
+    r#"displayName ew "z""#,
+    r#"emails.value co "@""#,
+    r#"emails.value co "%""#,
+    r#"emails.value ew ".ORG""#,
+    r#"emails.type eq "WORK""#,
+    r#"emails.type co "o""#,
+    r#"emails[type eq "work"]"#,
+    r#"emails[type eq "work" and value co "example"]"#,
+    r#"emails[type eq "home" and value co "bjensen"]"#,
+    r#"emails[value eq "jsmith@example.com"]"#,
+    r#"emails[value pr]"#,
+    r#"emails[type pr or value ew "z.z"]"#,
+    r#"emails[value co "\u0000"]"#,
+    r#"userName co "\u0000""#,
+    r#"userName ew "\u0000byte""#,
+    r#"emails[type eq "work"] and userName co "j""#,
 ];
 
 /// Every pushed-down filter gives exactly the answer of scim-core's evaluator.

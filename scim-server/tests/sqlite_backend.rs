@@ -64,16 +64,19 @@ fn file_backed() -> FileBacked {
     Delegating::with_hooks(SqliteStorage::open(&db.0).unwrap(), db)
 }
 
-/// The shared backend suite on a database file per case (the configuration a server runs).
+/// The shared backend and pushdown suites on a database file per case (the configuration a
+/// server runs).
 mod suite_on_file {
     use super::file_backed;
     scim_server::backend_suite!(file_backed());
+    scim_server::pushdown_suite!(file_backed());
 }
 
 /// The shared backend suite on an in-memory database per case.
 mod suite_in_memory {
     use scim_server::storage::sqlite::SqliteStorage;
     scim_server::backend_suite!(SqliteStorage::open_in_memory().unwrap());
+    scim_server::pushdown_suite!(SqliteStorage::open_in_memory().unwrap());
 }
 
 fn tenant(t: &str) -> TenantId {
@@ -224,6 +227,7 @@ fn fixture_users() -> Vec<NewResource> {
         json!({"userName": "ab"}),
         json!({"USERNAME": "Zed", "displayname": "Zed Z", "emails": {"value": "z@z.z"}}),
         json!({"userName": "", "emails": []}),
+        json!({"userName": "percent", "emails": [{"value": "a%b_c\u{0}@x.org", "type": "Work"}]}),
     ];
     bodies
         .into_iter()
@@ -270,6 +274,27 @@ const PUSHED_FILTERS: &[&str] = &[
     r#"(userName sw "a" or userName sw "z") and id gt "id-05""#,
     r#"userName eq "nobody""#,
     r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "zed""#,
+    r#"userName co "EN""#,
+    r#"userName co "Σ""#,
+    r#"userName ew "X""#,
+    r#"userName ew "ELVIN""#,
+    r#"displayName co "ö""#,
+    r#"displayName ew "z""#,
+    r#"emails.value co "@""#,
+    r#"emails.value co "%""#,
+    r#"emails.value ew ".ORG""#,
+    r#"emails.type eq "WORK""#,
+    r#"emails.type co "o""#,
+    r#"emails[type eq "work"]"#,
+    r#"emails[type eq "work" and value co "example"]"#,
+    r#"emails[type eq "home" and value co "bjensen"]"#,
+    r#"emails[value eq "jsmith@example.com"]"#,
+    r#"emails[value pr]"#,
+    r#"emails[type pr or value ew "z.z"]"#,
+    r#"emails[value co "\u0000"]"#,
+    r#"userName co "\u0000""#,
+    r#"userName ew "\u0000byte""#,
+    r#"emails[type eq "work"] and userName co "j""#,
 ];
 
 /// Every pushed-down filter gives exactly the answer of scim-core's evaluator.
@@ -631,7 +656,7 @@ async fn data_survives_reopening_the_file() {
         .unwrap();
     }
     let s = SqliteStorage::open(&db.0).unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 1);
+    assert_eq!(s.schema_version().await.unwrap(), 2);
     let got = s.get(scope, "u1", Load::ALL).await.unwrap();
     assert_eq!(got.version, 2);
     assert_eq!(got.resource.get("userName"), Some(&json!("persisted")));
@@ -834,7 +859,7 @@ fn random_user(rng: &mut Rng, i: usize) -> Value {
         .map(|_| match rng.below(6) {
             0 => json!(rng.text()),
             1 => Value::Null,
-            2 => json!({"Value": rng.text(), "type": "work"}),
+            2 => json!({"Value": rng.text(), "type": *rng.pick(&["work", "Work", "home"])}),
             3 => json!({"value": [rng.text(), rng.text()]}),
             4 => json!({"type": "home"}),
             _ => json!({"value": rng.text()}),
@@ -877,19 +902,33 @@ fn operands(users: &[NewResource]) -> Vec<String> {
 }
 
 fn random_filter(rng: &mut Rng, operands: &[String], depth: usize) -> Filter {
-    use scim_core::{AttrPath, CompValue, CompareOp};
+    use scim_core::AttrPath;
     if depth > 0 && rng.below(3) == 0 {
         let a = random_filter(rng, operands, depth - 1);
         let b = random_filter(rng, operands, depth - 1);
         return if rng.below(2) == 0 { a.and(b) } else { a.or(b) };
     }
-    let path = match rng.below(5) {
+    if depth > 0 && rng.below(5) == 0 {
+        // A value path over emails: a filter on one element's `value` / `type`.
+        return Filter::ValuePath {
+            path: AttrPath::new("emails"),
+            filter: Box::new(random_element_filter(rng, operands, 1)),
+        };
+    }
+    let path = match rng.below(6) {
         0 => AttrPath::new("userName"),
         1 => AttrPath::new("externalId"),
         2 => AttrPath::new("displayName"),
         3 => AttrPath::with_sub("emails", "value"),
+        4 => AttrPath::with_sub("emails", "type"),
         _ => AttrPath::new("id"),
     };
+    random_leaf(rng, operands, path)
+}
+
+/// A random comparison (or `pr`) on `path`.
+fn random_leaf(rng: &mut Rng, operands: &[String], path: scim_core::AttrPath) -> Filter {
+    use scim_core::{CompValue, CompareOp};
     let op = *rng.pick(&[
         CompareOp::Eq,
         CompareOp::Eq,
@@ -899,17 +938,53 @@ fn random_filter(rng: &mut Rng, operands: &[String], depth: usize) -> Filter {
         CompareOp::Ge,
         CompareOp::Lt,
         CompareOp::Le,
+        CompareOp::Co,
+        CompareOp::Co,
+        CompareOp::Ew,
+        CompareOp::Ew,
     ]);
     if rng.below(8) == 0 {
         return Filter::present(path);
     }
     let base = rng.pick(operands).clone();
     let mut operand = rng.respell(&base);
-    if op == CompareOp::Sw {
-        let keep = rng.below(operand.chars().count() + 1);
-        operand = operand.chars().take(keep).collect();
+    let n = operand.chars().count();
+    match op {
+        CompareOp::Sw => {
+            let keep = rng.below(n + 1);
+            operand = operand.chars().take(keep).collect();
+        }
+        CompareOp::Co if n > 0 => {
+            let from = rng.below(n);
+            let len = 1 + rng.below(n - from);
+            operand = operand.chars().skip(from).take(len).collect();
+        }
+        CompareOp::Ew if n > 0 => {
+            let from = rng.below(n);
+            operand = operand.chars().skip(from).collect();
+        }
+        _ => {}
+    }
+    if operand.is_empty() && matches!(op, CompareOp::Co | CompareOp::Ew) {
+        // An empty co / ew operand is not pushed down (the planner's).
+        return Filter::compare(path, CompareOp::Eq, CompValue::String(operand));
     }
     Filter::compare(path, op, CompValue::String(operand))
+}
+
+/// A random value filter (inside `emails[...]`) on `value` and `type`.
+fn random_element_filter(rng: &mut Rng, operands: &[String], depth: usize) -> Filter {
+    use scim_core::AttrPath;
+    if depth > 0 && rng.below(2) == 0 {
+        let a = random_element_filter(rng, operands, depth - 1);
+        let b = random_element_filter(rng, operands, depth - 1);
+        return if rng.below(2) == 0 { a.and(b) } else { a.or(b) };
+    }
+    if rng.below(3) == 0 {
+        let t = *rng.pick(&["work", "WORK", "home", "Home", "other"]);
+        return Filter::eq_str(AttrPath::new("type"), t);
+    }
+    random_leaf(rng, operands, AttrPath::new("value"))
 }
 
 /// Randomised: hundreds of users with tricky Unicode and odd JSON shapes, thousands of

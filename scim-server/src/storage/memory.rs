@@ -4,8 +4,9 @@
 //! - per tenant and resource type: the resources by id (JSON without members, version,
 //!   creation sequence), the creation order (`BTreeMap<seq, id>`, the default order and the
 //!   position of cursors), the claimed [`UniqueKey`]s, and ordered secondary indexes on
-//!   `id`, every unique string attribute (`userName`, `externalId`, Group `displayName`) and
-//!   `emails.value`: per attribute a `BTreeMap` from the normalised value (lower-cased char
+//!   `id`, every unique string attribute (`userName`, `externalId`, Group `displayName`),
+//!   `emails.value` and `emails.type` (plus the primitive elements of `emails`, for value
+//!   paths): per attribute a `BTreeMap` from the normalised value (lower-cased char
 //!   by char unless the attribute is caseExact, exactly as scim-core's filter evaluator
 //!   compares, RFC 7644 §3.4.2.2) to the ids holding it;
 //! - group members in a hash map per group, plus a reverse index member → groups per
@@ -24,10 +25,18 @@
 //! - `gt`, `ge`, `lt`, `le`: a key range; the evaluator orders strings by code point on the
 //!   same folded form, which is the order of the `BTreeMap`;
 //! - `pr`: every non-empty key, plus the ids holding a non-string non-empty value;
+//! - `co`, `ew` (non-empty operand): every key of that attribute's index is tested (the
+//!   folded value contains / ends with the folded operand, which is the evaluator's test);
+//!   this reads the index, not the resources, but costs one test per distinct value;
+//! - value paths over `emails` (`emails[type eq "work" and value co "@x"]`, RFC 7644
+//!   §3.4.2.2) with `and` / `or` of the comparisons above on indexed sub-attributes inside
+//!   the brackets: the leaves' index entries give the candidates (resources with SOME
+//!   element matching each leaf), and the compiled value path is checked on each candidate
+//!   (the SAME element must match);
 //! - `and` (intersection) and `or` (union) of supported filters.
 //!
-//! `not`, `ne`, `co` and `ew` need a scan and are left to the [planner](super::planner),
-//! which evaluates them over the candidates an indexed clause selects.
+//! `not` and `ne` need a scan and are left to the [planner](super::planner), which
+//! evaluates them over the candidates an indexed clause selects.
 //!
 //! ```
 //! use scim_server::storage::memory::MemoryStorage;
@@ -140,6 +149,11 @@ struct IndexSpec {
     case_exact: bool,
     /// `returned: never` / `writeOnly`: the evaluator allows only `eq` / `ne` (and `pr`).
     eq_only: bool,
+    /// For the `value` sub-attribute of a complex attribute (`emails.value`): the index
+    /// (`emails[]`) of the attribute's primitive elements, which a value path reads as their
+    /// `value` (`emails[value eq "a@b"]` matches `"emails": ["a@b"]`; `emails.value eq
+    /// "a@b"` does not).
+    element_key: Option<String>,
 }
 
 /// Only string-like attributes are indexed: their filters compare the (folded) text, which
@@ -155,10 +169,12 @@ fn spec_of(key: String, path: Option<AttrPath>, a: &scim_core::schema::Attribute
         path,
         case_exact: a.case_exact,
         eq_only: a.returned == Returned::Never || a.mutability == Mutability::WriteOnly,
+        element_key: None,
     }
 }
 
-/// The indexed attributes of a resource type: `id`, the unique ones and `emails.value`.
+/// The indexed attributes of a resource type: `id`, the unique ones, `emails.value` and
+/// `emails.type`.
 fn index_specs(schema: &ResourceSchema) -> Vec<IndexSpec> {
     let mut specs = Vec::new();
     if let Some(r) = schema.resolve(&AttrPath::new("id")) {
@@ -183,18 +199,25 @@ fn index_specs(schema: &ResourceSchema) -> Vec<IndexSpec> {
             ));
         }
     }
-    let emails = AttrPath::with_sub("emails", "value");
-    if let Some(r) = schema.resolve(&emails) {
+    for sub_name in ["value", "type"] {
+        let emails = AttrPath::with_sub("emails", sub_name);
+        let Some(r) = schema.resolve(&emails) else {
+            continue;
+        };
         if let (false, Some(sub)) = (r.in_extension, r.sub_attribute) {
             if indexable(sub.attr_type) {
-                specs.push(spec_of(
+                let mut spec = spec_of(
                     format!("{}.{}", r.attribute.name, sub.name),
                     Some(AttrPath::with_sub(
                         r.attribute.name.clone(),
                         sub.name.clone(),
                     )),
                     sub,
-                ));
+                );
+                if sub.name.eq_ignore_ascii_case("value") {
+                    spec.element_key = Some(format!("{}[]", r.attribute.name));
+                }
+                specs.push(spec);
             }
         }
     }
@@ -236,10 +259,12 @@ fn probe_of(schema: &ResourceSchema, filter: &Filter) -> Option<Probe> {
             op,
             value: CompValue::String(value),
         } => {
+            // `co` / `ew` walk the keys of the index; an empty operand (which every string
+            // satisfies) is left to the planner.
             let ordered = matches!(
                 op,
                 CompareOp::Sw | CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
-            );
+            ) || (matches!(op, CompareOp::Co | CompareOp::Ew) && !value.is_empty());
             if !(ordered || *op == CompareOp::Eq) {
                 return None;
             }
@@ -273,7 +298,89 @@ fn index_norm(value: &str, case_exact: bool) -> String {
 fn supported(schema: &ResourceSchema, filter: &Filter) -> bool {
     match filter {
         Filter::And(a, b) | Filter::Or(a, b) => supported(schema, a) && supported(schema, b),
+        Filter::ValuePath {
+            path,
+            filter: inner,
+        } => {
+            value_path_parent(schema, path).is_some_and(|p| element_supported(schema, &p, inner))
+                && filter.compile(schema).is_ok()
+        }
         other => probe_of(schema, other).is_some(),
+    }
+}
+
+/// The attribute (as the schema spells it) of a value path `path[...]` the indexes can
+/// answer: a complex core attribute.
+fn value_path_parent(schema: &ResourceSchema, path: &AttrPath) -> Option<String> {
+    if path.sub_attr.is_some() || schema.extension_for_path(path).is_some() {
+        return None;
+    }
+    let r = schema.resolve(path)?;
+    (!r.in_extension && r.sub_attribute.is_none() && r.attribute.is_complex())
+        .then(|| r.attribute.name.clone())
+}
+
+/// Is the value filter (inside the brackets) over `parent` an `and` / `or` of leaves with
+/// [`element_probes`]?
+fn element_supported(schema: &ResourceSchema, parent: &str, filter: &Filter) -> bool {
+    match filter {
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            element_supported(schema, parent, a) && element_supported(schema, parent, b)
+        }
+        leaf => element_probes(schema, parent, leaf).is_some(),
+    }
+}
+
+/// The probes whose union holds every resource with an element of `parent` satisfying the
+/// leaf `filter` of a value filter (a superset: the element is not checked): the leaf on
+/// `parent.sub` (any element), plus for `value` the index of primitive elements.
+fn element_probes(schema: &ResourceSchema, parent: &str, filter: &Filter) -> Option<Vec<Probe>> {
+    let full = |path: &AttrPath| -> Option<AttrPath> {
+        (path.uri.is_none() && path.sub_attr.is_none())
+            .then(|| AttrPath::with_sub(parent.to_string(), path.name.clone()))
+    };
+    let (leaf, sub) = match filter {
+        Filter::Present(path) => (Filter::Present(full(path)?), &path.name),
+        Filter::Compare { path, op, value } => (
+            Filter::Compare {
+                path: full(path)?,
+                op: *op,
+                value: value.clone(),
+            },
+            &path.name,
+        ),
+        _ => return None,
+    };
+    let probe = probe_of(schema, &leaf)?;
+    let element_key = index_specs(schema)
+        .into_iter()
+        .find(|s| Some(s.key.as_str()) == probe.key().map(String::as_str))
+        .and_then(|s| s.element_key);
+    let mut probes = vec![];
+    if let (true, Some(k)) = (sub.eq_ignore_ascii_case("value"), element_key) {
+        probes.push(probe.with_key(k));
+    }
+    probes.push(probe);
+    Some(probes)
+}
+
+impl Probe {
+    fn key(&self) -> Option<&String> {
+        match self {
+            Probe::Compare { key, .. } | Probe::Present { key } => Some(key),
+        }
+    }
+
+    /// The same probe on another index.
+    fn with_key(&self, key: String) -> Probe {
+        match self {
+            Probe::Compare { op, operand, .. } => Probe::Compare {
+                key,
+                op: *op,
+                operand: operand.clone(),
+            },
+            Probe::Present { .. } => Probe::Present { key },
+        }
     }
 }
 
@@ -361,6 +468,28 @@ fn index_keys(schema: &ResourceSchema, id: &str, resource: &Resource) -> Vec<(St
                 _ => {}
             }
         }
+        // The primitive elements of the attribute (`"emails": ["a@b"]`), for value paths.
+        let Some(element_key) = &spec.element_key else {
+            continue;
+        };
+        let top = scim_core::resource::get_ci(resource.as_map(), &path.name);
+        let elements: &[Value] = match top {
+            Some(Value::Array(items)) => items,
+            Some(other) => std::slice::from_ref(other),
+            None => &[],
+        };
+        for e in elements {
+            match e {
+                Value::String(s) => push((
+                    element_key.clone(),
+                    IndexValue::Str(index_norm(s, spec.case_exact)),
+                )),
+                Value::Number(_) | Value::Bool(_) => {
+                    push((element_key.clone(), IndexValue::NonString));
+                }
+                Value::Null | Value::Array(_) | Value::Object(_) => {}
+            }
+        }
     }
     keys
 }
@@ -418,7 +547,59 @@ impl Shard {
                 a.extend(self.eval(schema, b)?);
                 Some(a)
             }
+            Filter::ValuePath {
+                path,
+                filter: inner,
+            } => {
+                // The candidates the indexes give for the leaves (any element), then the
+                // value path itself (the same element) checked on each candidate.
+                let parent = value_path_parent(schema, path)?;
+                let candidates = self.eval_element(schema, &parent, inner)?;
+                let compiled = filter.compile(schema).ok()?;
+                Some(
+                    candidates
+                        .into_iter()
+                        .filter(|id| {
+                            self.resources
+                                .get(id)
+                                .is_some_and(|e| compiled.matches(&e.resource))
+                        })
+                        .collect(),
+                )
+            }
             other => Some(self.probe(&probe_of(schema, other)?)),
+        }
+    }
+
+    /// A superset of the ids with an element of `parent` satisfying the value filter
+    /// `filter` (see [`element_probes`]).
+    fn eval_element(
+        &self,
+        schema: &ResourceSchema,
+        parent: &str,
+        filter: &Filter,
+    ) -> Option<HashSet<String>> {
+        match filter {
+            Filter::And(a, b) => {
+                let (a, b) = (
+                    self.eval_element(schema, parent, a)?,
+                    self.eval_element(schema, parent, b)?,
+                );
+                let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+                Some(small.into_iter().filter(|id| large.contains(id)).collect())
+            }
+            Filter::Or(a, b) => {
+                let mut a = self.eval_element(schema, parent, a)?;
+                a.extend(self.eval_element(schema, parent, b)?);
+                Some(a)
+            }
+            leaf => {
+                let mut ids = HashSet::new();
+                for p in element_probes(schema, parent, leaf)? {
+                    ids.extend(self.probe(&p));
+                }
+                Some(ids)
+            }
         }
     }
 
@@ -463,8 +644,16 @@ impl Shard {
                     CompareOp::Ge => collect(&mut range(Bound::Included(o), Bound::Unbounded)),
                     CompareOp::Lt => collect(&mut range(Bound::Unbounded, Bound::Excluded(o))),
                     CompareOp::Le => collect(&mut range(Bound::Unbounded, Bound::Included(o))),
+                    // Every key of the index: the folded value contains / ends with the
+                    // folded operand exactly when the evaluator's `co` / `ew` holds.
+                    CompareOp::Co => {
+                        collect(&mut column.by_value.iter().filter(|(k, _)| k.contains(o)))
+                    }
+                    CompareOp::Ew => {
+                        collect(&mut column.by_value.iter().filter(|(k, _)| k.ends_with(o)))
+                    }
                     // Never built by `probe_of`.
-                    CompareOp::Ne | CompareOp::Co | CompareOp::Ew => HashSet::new(),
+                    CompareOp::Ne => HashSet::new(),
                 }
             }
         }
@@ -1046,13 +1235,30 @@ mod tests {
             r#"emails.value pr"#,
             r#"userName sw "a" and externalId pr"#,
             r#"userName sw "a" or (emails.value gt "m" and id lt "x")"#,
+            r#"userName co "a""#,
+            r#"userName ew "a""#,
+            r#"emails.value co "@x""#,
+            r#"emails.type eq "work""#,
+            r#"emails.type ew "K""#,
+            r#"emails[value eq "a@b"]"#,
+            r#"emails[type eq "work" and value co "x"]"#,
+            r#"emails[type eq "work" or (value ew "x" and value pr)] and userName sw "a""#,
         ] {
             assert!(s.can_filter(&users, &f(yes)), "{yes}");
         }
         for no in [
             r#"userName ne "a""#,
-            r#"userName co "a""#,
-            r#"userName ew "a""#,
+            r#"userName co """#,
+            r#"userName ew """#,
+            r#"emails[value co ""]"#,
+            r#"emails[not (value eq "a")]"#,
+            r#"emails[display eq "a"]"#,
+            r#"emails[primary eq true]"#,
+            r#"emails[type eq "work" and display eq "a"]"#,
+            r#"emails[type ne "work"]"#,
+            r#"emails[value eq null]"#,
+            r#"name[givenName eq "a"]"#,
+            r#"phoneNumbers[value eq "1"]"#,
             r#"userName eq null"#,
             r#"userName gt 5"#,
             r#"userName sw true"#,
@@ -1065,8 +1271,6 @@ mod tests {
             r#"emails sw "a""#,
             r#"meta.created gt "2011-05-13T04:42:34Z""#,
             r#"displayName eq "a""#, // not unique for Users
-            r#"emails.type eq "work""#,
-            r#"emails[value eq "a@b"]"#,
             r#"not (userName eq "a")"#,
             r#"userName eq "a" or title eq "b""#,
             r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "1""#,
@@ -1076,7 +1280,7 @@ mod tests {
         assert!(s.can_filter(&groups, &f(r#"displayName eq "Admins""#)));
         assert!(s.can_filter(&groups, &f(r#"displayName sw "Ad""#)));
         assert!(s.can_filter(&groups, &f(r#"displayName pr"#)));
-        assert!(!s.can_filter(&groups, &f(r#"displayName co "dm""#)));
+        assert!(s.can_filter(&groups, &f(r#"displayName co "dm""#)));
         assert!(!s.can_filter(&groups, &f(r#"members.value eq "u1""#)));
         assert!(!s.can_sort(
             &users,
@@ -1237,8 +1441,13 @@ mod tests {
                 CompareOp::Ge,
                 CompareOp::Lt,
                 CompareOp::Le,
+                CompareOp::Co,
+                CompareOp::Ew,
             ] {
                 for operand in OPERANDS {
+                    if operand.is_empty() && matches!(op, CompareOp::Co | CompareOp::Ew) {
+                        continue;
+                    }
                     out.push(Filter::Compare {
                         path: ap.clone(),
                         op,
@@ -1252,6 +1461,11 @@ mod tests {
             r#"userName sw "ä" or emails.value sw "aer""#,
             r#"(userName ge "b" and userName lt "o") or id eq "u7""#,
             r#"emails.value pr and not_a_leaf eq "x""#,
+            r#"emails[value co "ä"]"#,
+            r#"emails[value ew "x.org" or value eq "k@x"]"#,
+            r#"emails[value pr]"#,
+            r#"emails[value co "@" and value sw "second"]"#,
+            r#"userName co "Σ" or emails[value ew "COM"]"#,
         ] {
             out.push(f(text));
         }

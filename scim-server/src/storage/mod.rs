@@ -21,7 +21,8 @@
 //!
 //! Backends (one Cargo feature each): [`memory`] (indexed, in-process), [`sqlite`] (one
 //! file, WAL; the embedded default) and `postgres` (feature `postgres`: many server processes
-//! share one database). All of them pass the shared backend suite (`backend_suite!`).
+//! share one database). All of them pass the shared backend suite (`backend_suite!`) and
+//! the pushdown suite (`pushdown_suite!`: value paths, `co`, `ew`).
 
 mod error;
 pub mod planner;

@@ -36,25 +36,38 @@
 //!   by an autoincrement `seq` that is the creation order), `unique_values` (uniqueness is a
 //!   primary key, so the database enforces it across connections and processes),
 //!   `attr_index` (the values of the indexed attributes `id`, `externalId`, `userName`,
-//!   `displayName` and `emails.value`, normalised as the filter evaluator compares them) and
-//!   `members` (one row per member). Every write is one `BEGIN IMMEDIATE` transaction over
-//!   all of them, with the `expected_version` check inside it.
-//! - **Filters** over the indexed attributes (`eq`, `sw`, `gt`, `ge`, `lt`, `le`, `pr`, and
-//!   `and` / `or` of those) are pushed down as index range scans combined with `INTERSECT` /
-//!   `UNION`; everything else goes to the planner (`can_filter` is false).
+//!   `displayName`, `emails.value` and `emails.type`, normalised as the filter evaluator
+//!   compares them, each with the element of `emails` it comes from) and `members` (one row
+//!   per member). Every write is one `BEGIN IMMEDIATE` transaction over all of them, with
+//!   the `expected_version` check inside it.
+//! - **Filters** over the indexed attributes (`eq`, `sw`, `gt`, `ge`, `lt`, `le`, `pr`, `co`,
+//!   `ew`, value paths such as `emails[type eq "work" and value co "@x"]`, and `and` / `or` of
+//!   those) are pushed down as scans of the covering index `attr_index_lookup` combined with
+//!   `INTERSECT` / `UNION` (range scans, except `co` / `ew`, which read every row of their
+//!   path in the tenant and type: see `sql::filter`); everything else goes to the planner
+//!   (`can_filter` is false).
+//! - **Index layout**: the `attr_index` rows depend on the resource type's schema, which
+//!   the database learns only from the calls. Each resource type's layout (indexed paths,
+//!   case folding, row format) is recorded in `index_layouts`; on the first write or
+//!   filtered query of a type whose recorded layout differs (after the migration to schema
+//!   version 2, or a `caseExact` change), its rows are rebuilt from the stored JSON in one
+//!   write transaction.
 //! - **Paging**: default order by `seq`; offset paging with `LIMIT`/`OFFSET` and a
 //!   `COUNT(*)` over the same condition in the same read transaction; cursors are keysets on
 //!   `seq` (they stay correct while resources are created or deleted between pages).
 //! - **Membership**: adding or removing one member is one indexed row plus a version bump
 //!   (O(log n)); reading a resource without members never touches the `members` table.
 //! - **Connections**: one writer connection behind a mutex and a small pool of read-only
-//!   connections, all used from `tokio::task::spawn_blocking`. `journal_mode=WAL`,
+//!   connections, used from `tokio::task::spawn_blocking`, except point reads (one resource
+//!   by id, one member's groups), which run on the calling task by default
+//!   ([`SqliteStorage::inline_point_reads`]). `journal_mode=WAL`,
 //!   `synchronous=NORMAL` (committed writes survive a process crash; `FULL` would also make
 //!   them survive a power failure, at one fsync per commit), `foreign_keys=ON`, a busy
 //!   timeout of 10 s.
 //!
-//! The indexed values are derived from the resource type's schema at write time; changing
-//! the `caseExact` characteristic of an indexed attribute requires rewriting the resources.
+//! The indexed values are derived from the resource type's schema; two processes sharing a
+//! file must use the same schema for a resource type (each would rebuild the rows with its
+//! own).
 
 mod filter_sql;
 mod pool;
@@ -76,7 +89,7 @@ use serde_json::{Map, Value};
 
 use self::filter_sql::{SetSql, Sqlite};
 use self::pool::{Readers, lock};
-use super::sql::index::index_rows;
+use super::sql::index::{index_rows, layout};
 use super::sql::{
     Ctx, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members, push_down,
     strip_members, to_version, with_members,
@@ -112,12 +125,17 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 #[derive(Clone)]
 pub struct SqliteStorage {
     inner: Arc<Inner>,
+    /// Run point reads on the calling task (see [`SqliteStorage::inline_point_reads`]).
+    inline_point_reads: bool,
 }
 
 struct Inner {
     writer: Mutex<Connection>,
     /// `None` for an in-memory database, whose only connection is the writer.
     readers: Option<Readers>,
+    /// resource type → the `attr_index` layout known to be current in the database (so
+    /// that [`ensure_layout`] runs once per resource type and handle).
+    layouts: Mutex<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -167,7 +185,9 @@ impl SqliteStorage {
             inner: Arc::new(Inner {
                 writer: Mutex::new(writer),
                 readers: Some(Readers::new(path.to_path_buf())),
+                layouts: Mutex::default(),
             }),
+            inline_point_reads: true,
         })
     }
 
@@ -179,7 +199,9 @@ impl SqliteStorage {
             inner: Arc::new(Inner {
                 writer: Mutex::new(conn),
                 readers: None,
+                layouts: Mutex::default(),
             }),
+            inline_point_reads: false,
         })
     }
 
@@ -216,6 +238,7 @@ impl SqliteStorage {
         I: IntoIterator<Item = NewResource> + Send + 'static,
     {
         let ctx = Ctx::new(scope);
+        self.ensure_index(&ctx).await?;
         self.blocking(move |inner| {
             inner.write(|tx| {
                 let mut n = 0u64;
@@ -227,6 +250,54 @@ impl SqliteStorage {
             })
         })
         .await
+    }
+
+    /// Rebuilds the `attr_index` rows of `ctx`'s resource type if they were written with
+    /// another layout (see [`ensure_layout`]); a no-op after the first call per type.
+    async fn ensure_index(&self, ctx: &Ctx) -> Result<(), StorageError> {
+        let wanted = layout(&ctx.paths);
+        if lock(&self.inner.layouts).get(&ctx.rtype) == Some(&wanted) {
+            return Ok(());
+        }
+        let ctx = ctx.clone();
+        self.blocking(move |inner| {
+            inner.write(|tx| ensure_layout(tx, &ctx, &wanted))?;
+            lock(&inner.layouts).insert(ctx.rtype.clone(), wanted);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Whether point reads (one resource by id without its members, and the groups of one
+    /// member) run on the calling task instead of on tokio's blocking pool. On by default for
+    /// a database file; always off for [`SqliteStorage::open_in_memory`], whose reads share
+    /// the writer's connection.
+    ///
+    /// A point read is a few B-tree lookups through a read-only connection: a few
+    /// microseconds when its pages are cached, one or two disk reads when not. In WAL mode a
+    /// reader never waits for the writer ("readers do not block writers and a writer does not
+    /// block readers", <https://sqlite.org/wal.html>), so the call does not stall on other
+    /// requests. Handing it to the blocking pool costs two thread wake-ups, more than the
+    /// read itself, and on the GET-by-id path it was most of the cost. Queries, reads with
+    /// members (a group's members can be many) and writes (which wait for the write lock
+    /// and sync the WAL) always run on the blocking pool. Turn this off when the file lives
+    /// on storage where one read can take long (a network file system, a cold disk).
+    pub fn inline_point_reads(mut self, on: bool) -> Self {
+        self.inline_point_reads = on && self.inner.readers.is_some();
+        self
+    }
+
+    /// Runs a point read: on the calling task when [`SqliteStorage::inline_point_reads`] is
+    /// on, else on the blocking pool.
+    async fn point_read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        if self.inline_point_reads {
+            f(&self.inner)
+        } else {
+            self.blocking(f).await
+        }
     }
 
     async fn blocking<T: Send + 'static>(
@@ -409,17 +480,64 @@ fn insert_index(
     seq: i64,
     resource: &Resource,
 ) -> Result<(), StorageError> {
+    insert_rows(tx, &ctx.tenant, ctx, seq, resource)
+}
+
+/// Inserts the `attr_index` rows of one resource of `tenant` (and `ctx`'s resource type).
+fn insert_rows(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    ctx: &Ctx,
+    seq: i64,
+    resource: &Resource,
+) -> Result<(), StorageError> {
     let mut stmt = tx
         .prepare_cached(
-            "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq, elem) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .map_err(backend_err)?;
-    for (path, value) in index_rows(&ctx.paths, resource) {
-        stmt.execute(params![ctx.tenant, ctx.rtype, path, value, seq])
+    for (path, elem, value) in index_rows(&ctx.paths, resource) {
+        stmt.execute(params![tenant, ctx.rtype, path, value, seq, elem])
             .map_err(backend_err)?;
     }
     Ok(())
+}
+
+/// Makes the `attr_index` rows of `ctx`'s resource type (in every tenant) follow `layout`
+/// (see `index_layouts` in `schema.rs`): when the recorded layout differs or is missing
+/// (a database migrated from version 1, or a schema whose indexed paths or `caseExact`
+/// changed), the rows are rebuilt from the stored JSON, in this one write transaction.
+/// Returns whether it rebuilt.
+fn ensure_layout(tx: &Transaction<'_>, ctx: &Ctx, layout: &str) -> Result<bool, StorageError> {
+    let current: Option<String> = tx
+        .prepare_cached("SELECT layout FROM index_layouts WHERE rtype = ?1")
+        .and_then(|mut s| s.query_row([&ctx.rtype], |r| r.get(0)).optional())
+        .map_err(backend_err)?;
+    if current.as_deref() == Some(layout) {
+        return Ok(false);
+    }
+    tx.execute("DELETE FROM attr_index WHERE rtype = ?1", [&ctx.rtype])
+        .map_err(backend_err)?;
+    {
+        let mut select = tx
+            .prepare("SELECT seq, tenant, json FROM resources WHERE rtype = ?1")
+            .map_err(backend_err)?;
+        let mut rows = select.query([&ctx.rtype]).map_err(backend_err)?;
+        while let Some(row) = rows.next().map_err(backend_err)? {
+            let seq: i64 = row.get(0).map_err(backend_err)?;
+            let tenant: String = row.get(1).map_err(backend_err)?;
+            let json: String = row.get(2).map_err(backend_err)?;
+            insert_rows(tx, &tenant, ctx, seq, &parse_json(&json)?)?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO index_layouts (rtype, layout) VALUES (?1, ?2) \
+         ON CONFLICT (rtype) DO UPDATE SET layout = excluded.layout",
+        params![ctx.rtype, layout],
+    )
+    .map_err(backend_err)?;
+    Ok(true)
 }
 
 fn insert_resource(
@@ -654,6 +772,7 @@ impl Storage for SqliteStorage {
         new: NewResource,
     ) -> Result<StoredResource, StorageError> {
         let ctx = Ctx::new(scope);
+        self.ensure_index(&ctx).await?;
         self.blocking(move |inner| inner.write(|tx| insert_resource(tx, &ctx, new)))
             .await
     }
@@ -665,8 +784,12 @@ impl Storage for SqliteStorage {
         load: Load,
     ) -> Result<StoredResource, StorageError> {
         let key = ResourceKey::new(scope, id, load);
-        self.blocking(move |inner| inner.read(|conn| read_resource(conn, &key)))
-            .await
+        let read = move |inner: &Inner| inner.read(|conn| read_resource(conn, &key));
+        if load.members {
+            self.blocking(read).await
+        } else {
+            self.point_read(read).await
+        }
     }
 
     async fn get_with_groups(
@@ -676,9 +799,10 @@ impl Storage for SqliteStorage {
         load: Load,
     ) -> Result<(StoredResource, Vec<GroupRef>), StorageError> {
         let key = ResourceKey::new(scope, id, load);
-        // One blocking call and one read transaction: the resource and its groups come from
-        // the same snapshot, at the cost of one thread hand-off instead of two.
-        self.blocking(move |inner| {
+        // One call and one read transaction: the resource and its groups come from the same
+        // snapshot.
+        let with_members = key.with_members;
+        let read = move |inner: &Inner| {
             inner.read(|conn| {
                 let tx = conn.transaction().map_err(backend_err)?;
                 let stored = read_resource(&tx, &key)?;
@@ -686,8 +810,12 @@ impl Storage for SqliteStorage {
                 tx.commit().map_err(backend_err)?;
                 Ok((stored, groups))
             })
-        })
-        .await
+        };
+        if with_members {
+            self.blocking(read).await
+        } else {
+            self.point_read(read).await
+        }
     }
 
     async fn replace(
@@ -698,6 +826,7 @@ impl Storage for SqliteStorage {
         expected_version: Option<u64>,
     ) -> Result<StoredResource, StorageError> {
         let ctx = Ctx::new(scope);
+        self.ensure_index(&ctx).await?;
         let id = id.to_string();
         self.blocking(move |inner| {
             inner.write(|tx| {
@@ -807,6 +936,9 @@ impl Storage for SqliteStorage {
     ) -> Result<QueryPage, StorageError> {
         let ctx = Ctx::new(scope);
         let PushDown { set, fingerprint } = push_down::<Sqlite>(scope.schema, &ctx, &query)?;
+        if set.is_some() {
+            self.ensure_index(&ctx).await?;
+        }
         let page = query.page.clone();
         let load = query.load;
         self.blocking(move |inner| {
@@ -919,7 +1051,7 @@ impl Storage for SqliteStorage {
     ) -> Result<Vec<GroupRef>, StorageError> {
         let tenant = tenant.as_str().to_string();
         let member_id = member_id.to_string();
-        self.blocking(move |inner| inner.read(|conn| read_groups_of(conn, &tenant, &member_id)))
+        self.point_read(move |inner| inner.read(|conn| read_groups_of(conn, &tenant, &member_id)))
             .await
     }
 }
@@ -963,11 +1095,25 @@ mod tests {
             r#"userName eq "a" and externalId eq "b""#,
             r#"userName eq "a" or emails.value eq "b""#,
             r#"externalId pr"#,
+            r#"emails[value eq "a@x.example"]"#,
+            r#"emails[type eq "work" and value eq "a@x.example"]"#,
+            r#"emails[type eq "work" or value sw "a"] and userName eq "a""#,
+            r#"emails[type eq "work" and value co "x"]"#,
+            r#"userName ew "x""#,
         ] {
             let set =
                 translate::<Sqlite>(&schema, &paths, &text.parse::<Filter>().unwrap()).unwrap();
             let plan = plan(&conn, &set);
-            assert!(plan.contains("attr_index_lookup"), "{text}:\n{plan}");
+            // Every attr_index access is a search of the covering index (never the table).
+            assert!(
+                plan.contains("COVERING INDEX attr_index_lookup"),
+                "{text}:\n{plan}"
+            );
+            assert!(
+                !plan.lines().any(|l| l.contains("SCAN attr_index")
+                    || (l.contains("attr_index") && !l.contains("COVERING INDEX"))),
+                "{text}:\n{plan}"
+            );
             assert!(
                 !plan
                     .lines()
@@ -975,6 +1121,143 @@ mod tests {
                 "{text}:\n{plan}"
             );
         }
+    }
+
+    /// A database written at schema version 1 (its DDL and rows, no `elem`, no
+    /// `emails.type`) opened by this code is migrated to version 2 and answers value paths
+    /// after its rows are rebuilt from the stored JSON.
+    #[tokio::test]
+    async fn a_version_1_database_is_migrated_and_answers_value_paths() {
+        let dir = std::env::temp_dir().join(format!(
+            "scim-sqlite-v1-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("v1.db");
+        let users = [
+            (
+                "u1",
+                r#"{"id":"u1","userName":"alice","emails":[{"value":"a@x.example","type":"work"},{"value":"home@y.example","type":"home"}]}"#,
+            ),
+            (
+                "u2",
+                r#"{"id":"u2","userName":"bob","emails":[{"value":"home@x.example","type":"Work"}]}"#,
+            ),
+            (
+                "u3",
+                r#"{"id":"u3","userName":"carol","emails":[{"value":"c@z.example","type":"work"}]}"#,
+            ),
+        ];
+        {
+            let conn = Connection::open(&file).unwrap();
+            conn.execute_batch(schema::VERSION_1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            for (seq, (id, json)) in users.iter().enumerate() {
+                conn.execute(
+                    "INSERT INTO resources (seq, tenant, rtype, id, version, json) \
+                     VALUES (?1, 't', 'User', ?2, 1, ?3)",
+                    params![seq as i64 + 1, id, json],
+                )
+                .unwrap();
+                // Version 1 rows: (path, value_norm), no element.
+                let v: Value = serde_json::from_str(json).unwrap();
+                let mut rows = vec![
+                    ("id".to_string(), (*id).to_string()),
+                    (
+                        "username".to_string(),
+                        v["userName"].as_str().unwrap().to_string(),
+                    ),
+                ];
+                for e in v["emails"].as_array().unwrap() {
+                    rows.push(("emails.value".into(), e["value"].as_str().unwrap().into()));
+                }
+                for (path, value) in rows {
+                    conn.execute(
+                        "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq) \
+                         VALUES ('t', 'User', ?1, ?2, ?3)",
+                        params![path, value, seq as i64 + 1],
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        let storage = SqliteStorage::open(&file).unwrap();
+        assert_eq!(storage.schema_version().await.unwrap(), 2);
+        let tenant = TenantId::new("t").unwrap();
+        let schema = user_resource_schema();
+        let scope = Scope::new(&tenant, &schema);
+        let find = |text: &str| {
+            let f: Filter = text.parse().unwrap();
+            assert!(storage.can_filter(&schema, &f), "{text}");
+            let storage = storage.clone();
+            let text = text.to_string();
+            let tenant = tenant.clone();
+            async move {
+                let schema = user_resource_schema();
+                let page = StoragePage::Offset {
+                    offset: 0,
+                    limit: 10,
+                };
+                let q = StorageQuery {
+                    filter: Some(&f),
+                    sort: None,
+                    page: &page,
+                    load: Load::ALL,
+                };
+                let out = storage
+                    .query(Scope::new(&tenant, &schema), q)
+                    .await
+                    .unwrap_or_else(|e| panic!("{text}: {e:?}"));
+                assert_eq!(out.total_results as usize, out.resources.len(), "{text}");
+                out.resources.into_iter().map(|r| r.id).collect::<Vec<_>>()
+            }
+        };
+        // u1's work email has no "home"; its home email is not a work email.
+        assert_eq!(
+            find(r#"emails[type eq "work" and value co "@x"]"#).await,
+            ["u1", "u2"]
+        );
+        assert_eq!(
+            find(r#"emails[type eq "work" and value co "home"]"#).await,
+            ["u2"]
+        );
+        assert_eq!(
+            find(r#"emails[type eq "work" and value co "x"]"#).await,
+            ["u1", "u2", "u3"]
+        );
+        assert_eq!(find(r#"emails.type eq "HOME""#).await, ["u1"]);
+        assert_eq!(find(r#"userName eq "Carol""#).await, ["u3"]);
+        // Writes after the rebuild keep the rows current.
+        let new = NewResource {
+            id: "u4".into(),
+            resource: Resource::from_value(serde_json::json!({
+                "id": "u4", "userName": "dave",
+                "emails": [{"value": "d@x.example", "type": "work"}]
+            }))
+            .unwrap(),
+            members: vec![],
+            unique: vec![],
+        };
+        storage.create(scope, new).await.unwrap();
+        assert_eq!(
+            find(r#"emails[type eq "work" and value ew "x.example"]"#).await,
+            ["u1", "u2", "u4"]
+        );
+        drop(storage);
+        // Reopening neither migrates nor rebuilds again.
+        let again = SqliteStorage::open(&file).unwrap();
+        let conn = again.inner.writer.lock().unwrap();
+        let layouts: i64 = conn
+            .query_row("SELECT count(*) FROM index_layouts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(layouts, 1);
+        drop(conn);
+        drop(again);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

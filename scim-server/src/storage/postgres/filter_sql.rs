@@ -4,7 +4,8 @@
 //! `value_norm` is a `BYTEA` holding the UTF-8 bytes of the normalised value, so comparisons
 //! are plain byte comparisons (UTF-8 byte order is code-point order, the evaluator's string
 //! order) whatever the database's collation, and values containing U+0000 (which a
-//! PostgreSQL `TEXT` cannot hold) are indexed too.
+//! PostgreSQL `TEXT` cannot hold) are indexed too. `co` and `ew` use the byte functions of
+//! `BYTEA` (`position`, `substring`, `octet_length`): exact, no collation, no wildcards.
 
 use crate::storage::sql::filter::{self, Dialect};
 
@@ -47,15 +48,26 @@ impl Dialect for Postgres {
         Param::Bytes(value.into_bytes())
     }
 
-    fn intersect(a: &str, b: &str) -> String {
+    fn intersect(_cols: &str, a: &str, b: &str) -> String {
         format!("({a}) INTERSECT ({b})")
     }
 
-    fn union(a: &str, b: &str) -> String {
+    fn union(_cols: &str, a: &str, b: &str) -> String {
         format!("({a}) UNION ({b})")
     }
 
     const PRESENT: &'static str = "(value_norm IS NULL OR value_norm > '\\x'::bytea)";
+
+    fn contains(p: &str) -> String {
+        format!("position({p}::bytea in value_norm) > 0")
+    }
+
+    fn ends_with(p: &str) -> String {
+        format!(
+            "octet_length(value_norm) >= octet_length({p}::bytea) AND substring(value_norm \
+             from octet_length(value_norm) - octet_length({p}::bytea) + 1) = {p}::bytea"
+        )
+    }
 }
 
 /// A filter translated to PostgreSQL: `$1` is the tenant and `$2` the resource type;
@@ -106,5 +118,22 @@ mod tests {
                 text("emails.value")
             ]
         );
+    }
+
+    #[test]
+    fn renders_value_paths_and_substrings() {
+        let schema = user_resource_schema();
+        let paths = indexed_paths(&schema);
+        let f: Filter = r#"emails[type eq "work" or value co "X"]"#.parse().unwrap();
+        let set: SetSql = translate::<Postgres>(&schema, &paths, &f).unwrap();
+        let head = "SELECT seq, elem FROM attr_index WHERE tenant = $1 AND rtype = $2 AND ";
+        assert_eq!(
+            set.sql,
+            format!(
+                "SELECT seq FROM (({head}path = $3 AND value_norm = $4) UNION ({head}path IN \
+                 ($5, $6) AND position($7::bytea in value_norm) > 0)) AS vp"
+            )
+        );
+        assert_eq!(set.params[4], Param::Bytes(b"x".to_vec()));
     }
 }

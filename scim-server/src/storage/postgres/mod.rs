@@ -20,15 +20,24 @@
 //!   `BIGSERIAL seq` that is the creation order), `unique_values` (uniqueness is a primary
 //!   key: the database enforces it across connections and processes; SQLSTATE 23505 becomes
 //!   `Uniqueness` naming the attribute), `attr_index` (the normalised values of the indexed
-//!   attributes `id`, `externalId`, `userName`, `displayName`, `emails.value`) and `members`
-//!   (one row per member).
+//!   attributes `id`, `externalId`, `userName`, `displayName`, `emails.value`,
+//!   `emails.type`, each with the element of `emails` it comes from) and `members` (one row
+//!   per member).
 //! - **Writes**: every write is one transaction (READ COMMITTED); `expected_version` is
 //!   checked by the `UPDATE ... WHERE version = $n` (or `DELETE ... WHERE version = $n`) that
 //!   makes the change, so the check and the write are atomic even across processes: a
 //!   concurrent writer of the same row waits for the row lock and then re-checks the version.
-//! - **Filters** over the indexed attributes (`eq`, `sw`, `gt`, `ge`, `lt`, `le`, `pr`, and
-//!   `and` / `or` of those) are pushed down as index range scans combined with `INTERSECT` /
-//!   `UNION`; `can_filter` is false for everything else, which goes to the planner.
+//! - **Filters** over the indexed attributes (`eq`, `sw`, `gt`, `ge`, `lt`, `le`, `pr`, `co`,
+//!   `ew`, value paths such as `emails[type eq "work" and value co "@x"]`, and `and` / `or`
+//!   of those) are pushed down as scans of the covering index `attr_index_lookup` combined
+//!   with `INTERSECT` / `UNION` (range scans, except `co` / `ew`, which read every row of
+//!   their path in the tenant and type: see `sql::filter`); `can_filter` is false for
+//!   everything else, which goes to the planner.
+//! - **Index layout**: the `attr_index` rows depend on the resource type's schema, which
+//!   the database learns only from the calls. Each resource type's layout is recorded in
+//!   `index_layouts`; on the first write or filtered query of a type whose recorded layout
+//!   differs (after the migration to schema version 2, or a `caseExact` change), its rows
+//!   are rebuilt from the stored JSON in one transaction (see `ensure_layout`).
 //! - **Paging**: default order by `seq`; offset paging with `LIMIT`/`OFFSET` and a `count(*)`
 //!   in the same REPEATABLE READ READ ONLY transaction (one snapshot); cursors are keysets on
 //!   `seq`, bound to their query.
@@ -50,6 +59,7 @@ mod schema;
 pub use schema::is_valid_schema_name;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -64,7 +74,7 @@ use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use self::filter_sql::{Postgres, SetSql};
-use super::sql::index::index_rows;
+use super::sql::index::{IndexRow, index_rows, layout};
 use super::sql::{
     Ctx, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members, push_down,
     strip_members, to_version, with_members,
@@ -157,6 +167,9 @@ impl PostgresConfig {
 pub struct PostgresStorage {
     pool: Pool,
     schema: String,
+    /// resource type → the `attr_index` layout known to be current in the database (so
+    /// that [`ensure_layout`] runs once per resource type and process).
+    layouts: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -226,6 +239,7 @@ impl PostgresStorage {
         let storage = PostgresStorage {
             pool,
             schema: config.schema,
+            layouts: Arc::default(),
         };
         let mut client = storage.client().await?;
         schema::migrate(&mut client, &storage.schema).await?;
@@ -284,6 +298,7 @@ impl PostgresStorage {
         I::IntoIter: Send,
     {
         let ctx = Ctx::new(scope);
+        self.ensure_index(&ctx).await?;
         let mut client = self.client().await?;
         let mut tx = client.transaction().await.map_err(pg_err)?;
         let mut n = 0u64;
@@ -316,6 +331,153 @@ impl PostgresStorage {
 
     async fn client(&self) -> Result<deadpool_postgres::Client, StorageError> {
         self.pool.get().await.map_err(pool_err)
+    }
+
+    /// Rebuilds the `attr_index` rows of `ctx`'s resource type if they were written with
+    /// another layout (see [`ensure_layout`]); a no-op after the first call per type. The
+    /// rebuild runs as its own task, so it completes (or rolls back) as a whole even when
+    /// the caller gives up waiting.
+    async fn ensure_index(&self, ctx: &Ctx) -> Result<(), StorageError> {
+        let wanted = layout(&ctx.paths);
+        let known = |layouts: &HashMap<String, String>| layouts.get(&ctx.rtype) == Some(&wanted);
+        if known(&self.layouts.lock().unwrap_or_else(PoisonError::into_inner)) {
+            return Ok(());
+        }
+        let (pool, schema, task_ctx, task_layout) = (
+            self.pool.clone(),
+            self.schema.clone(),
+            ctx.clone(),
+            wanted.clone(),
+        );
+        tokio::spawn(async move { ensure_layout(&pool, &schema, &task_ctx, &task_layout).await })
+            .await
+            .map_err(|e| StorageError::backend(format!("postgres: index rebuild failed: {e}")))??;
+        self.layouts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(ctx.rtype.clone(), wanted);
+        Ok(())
+    }
+}
+
+/// Makes the `attr_index` rows of `ctx`'s resource type (in every tenant) follow `layout`
+/// (see `index_layouts` in `schema.rs`): when the recorded layout differs or is missing (a
+/// schema migrated from version 1, or a resource schema whose indexed paths or `caseExact`
+/// changed), the rows are rebuilt from the stored JSON in one transaction. Returns whether
+/// it rebuilt.
+///
+/// Concurrency: an advisory lock per resource type serialises the check across processes;
+/// a rebuild then locks `resources` and `attr_index` in SHARE ROW EXCLUSIVE mode (in the
+/// order writers take their locks), so it waits for the writes in flight and holds new ones
+/// back until it commits (reads go on): no write can interleave with it and leave rows of an
+/// old version behind.
+async fn ensure_layout(
+    pool: &Pool,
+    schema: &str,
+    ctx: &Ctx,
+    layout: &str,
+) -> Result<bool, StorageError> {
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = client.transaction().await.map_err(pg_err)?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&schema::layout_lock_key(schema, &ctx.rtype)],
+    )
+    .await
+    .map_err(pg_err)?;
+    let current: Option<String> = match tx
+        .query_opt(
+            "SELECT layout FROM index_layouts WHERE rtype = $1",
+            &[&ctx.rtype],
+        )
+        .await
+        .map_err(pg_err)?
+    {
+        Some(row) => Some(get(&row, 0)?),
+        None => None,
+    };
+    if current.as_deref() == Some(layout) {
+        tx.commit().await.map_err(pg_err)?;
+        return Ok(false);
+    }
+    tx.batch_execute("LOCK TABLE resources, attr_index IN SHARE ROW EXCLUSIVE MODE")
+        .await
+        .map_err(pg_err)?;
+    tx.execute("DELETE FROM attr_index WHERE rtype = $1", &[&ctx.rtype])
+        .await
+        .map_err(pg_err)?;
+    let select = tx
+        .prepare("SELECT seq, tenant, data FROM resources WHERE rtype = $1")
+        .await
+        .map_err(pg_err)?;
+    let insert = tx
+        .prepare(
+            "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq, elem) \
+             SELECT t, $1, p, v, s, e \
+             FROM unnest($2::text[], $3::text[], $4::bytea[], $5::bigint[], $6::int4[]) \
+             AS x (t, p, v, s, e)",
+        )
+        .await
+        .map_err(pg_err)?;
+    let portal = tx.bind(&select, &[&ctx.rtype]).await.map_err(pg_err)?;
+    loop {
+        let rows = tx.query_portal(&portal, 1000).await.map_err(pg_err)?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut cols = RowColumns::default();
+        for row in &rows {
+            let seq: i64 = get(row, 0)?;
+            let tenant: String = get(row, 1)?;
+            cols.push(&tenant, seq, index_rows(&ctx.paths, &row_data(row, 2)?));
+        }
+        if !cols.seq.is_empty() {
+            tx.execute(
+                &insert,
+                &[
+                    &ctx.rtype,
+                    &cols.tenant,
+                    &cols.path,
+                    &cols.value,
+                    &cols.seq,
+                    &cols.elem,
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO index_layouts (rtype, layout) VALUES ($1, $2) \
+         ON CONFLICT (rtype) DO UPDATE SET layout = excluded.layout",
+        &[&ctx.rtype, &layout],
+    )
+    .await
+    .map_err(pg_err)?;
+    tx.commit().await.map_err(pg_err)?;
+    Ok(true)
+}
+
+/// `attr_index` rows as column arrays, for one multi-row `INSERT ... SELECT FROM unnest`.
+#[derive(Default)]
+struct RowColumns {
+    tenant: Vec<String>,
+    path: Vec<String>,
+    value: Vec<Option<Vec<u8>>>,
+    seq: Vec<i64>,
+    elem: Vec<i32>,
+}
+
+impl RowColumns {
+    /// Adds the rows of the resource `seq` of `tenant`.
+    fn push(&mut self, tenant: &str, seq: i64, rows: BTreeSet<IndexRow>) {
+        for (path, elem, value) in rows {
+            self.tenant.push(tenant.to_string());
+            self.path.push(path);
+            self.value.push(value.map(String::into_bytes));
+            self.seq.push(seq);
+            self.elem.push(i32::try_from(elem).unwrap_or(i32::MAX));
+        }
     }
 }
 
@@ -463,20 +625,29 @@ async fn insert_index(
     if rows.is_empty() {
         return Ok(());
     }
-    let (paths, values): (Vec<String>, Vec<Option<Vec<u8>>>) = rows
-        .into_iter()
-        .map(|(p, v)| (p, v.map(String::into_bytes)))
-        .unzip();
+    let mut cols = RowColumns::default();
+    cols.push(&ctx.tenant, seq, rows);
     let stmt = tx
         .prepare_cached(
-            "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq) \
-             SELECT $1, $2, p, v, $3 FROM unnest($4::text[], $5::bytea[]) AS x (p, v)",
+            "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq, elem) \
+             SELECT $1, $2, p, v, $3, e FROM unnest($4::text[], $5::bytea[], $6::int4[]) \
+             AS x (p, v, e)",
         )
         .await
         .map_err(pg_err)?;
-    tx.execute(&stmt, &[&ctx.tenant, &ctx.rtype, &seq, &paths, &values])
-        .await
-        .map_err(pg_err)?;
+    tx.execute(
+        &stmt,
+        &[
+            &ctx.tenant,
+            &ctx.rtype,
+            &seq,
+            &cols.path,
+            &cols.value,
+            &cols.elem,
+        ],
+    )
+    .await
+    .map_err(pg_err)?;
     Ok(())
 }
 
@@ -588,7 +759,7 @@ async fn insert_batch(
         })
         .collect::<Result<Vec<i64>, _>>()?;
     let (mut u_attr, mut u_value, mut u_seq) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut i_path, mut i_value, mut i_seq) = (Vec::new(), Vec::new(), Vec::new());
+    let mut index = RowColumns::default();
     let (mut m_group, mut m_id, mut m_kind, mut m_display) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for ((new, resource), seq) in batch.iter().zip(&stripped).zip(&seqs) {
@@ -597,11 +768,7 @@ async fn insert_batch(
             u_value.push(k.value.as_bytes());
             u_seq.push(*seq);
         }
-        for (path, value) in index_rows(&ctx.paths, resource) {
-            i_path.push(path);
-            i_value.push(value.map(String::into_bytes));
-            i_seq.push(*seq);
-        }
+        index.push(&ctx.tenant, *seq, index_rows(&ctx.paths, resource));
         let mut seen = BTreeSet::new();
         for m in new.members.iter().filter(|m| seen.insert(m.value.as_str())) {
             m_group.push(*seq);
@@ -621,16 +788,27 @@ async fn insert_batch(
         tx.execute(&stmt, &[&ctx.tenant, &ctx.rtype, &u_attr, &u_value, &u_seq])
             .await?;
     }
-    if !i_seq.is_empty() {
+    if !index.seq.is_empty() {
         let stmt = tx
             .prepare_cached(
-                "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq) \
-                 SELECT $1, $2, p, v, s FROM unnest($3::text[], $4::bytea[], $5::bigint[]) \
-                 AS x (p, v, s)",
+                "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq, elem) \
+                 SELECT $1, $2, p, v, s, e \
+                 FROM unnest($3::text[], $4::bytea[], $5::bigint[], $6::int4[]) \
+                 AS x (p, v, s, e)",
             )
             .await?;
-        tx.execute(&stmt, &[&ctx.tenant, &ctx.rtype, &i_path, &i_value, &i_seq])
-            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &ctx.tenant,
+                &ctx.rtype,
+                &index.path,
+                &index.value,
+                &index.seq,
+                &index.elem,
+            ],
+        )
+        .await?;
     }
     if !m_group.is_empty() {
         let stmt = tx
@@ -919,6 +1097,7 @@ impl Storage for PostgresStorage {
         new: NewResource,
     ) -> Result<StoredResource, StorageError> {
         let ctx = Ctx::new(scope);
+        self.ensure_index(&ctx).await?;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let out = insert_resource(&tx, &ctx, new).await?;
@@ -983,6 +1162,7 @@ impl Storage for PostgresStorage {
         expected_version: Option<u64>,
     ) -> Result<StoredResource, StorageError> {
         let ctx = Ctx::new(scope);
+        self.ensure_index(&ctx).await?;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let resource = strip_members(replacement.resource, &ctx);
@@ -1110,6 +1290,9 @@ impl Storage for PostgresStorage {
     ) -> Result<QueryPage, StorageError> {
         let ctx = Ctx::new(scope);
         let PushDown { set, fingerprint } = push_down::<Postgres>(scope.schema, &ctx, &query)?;
+        if set.is_some() {
+            self.ensure_index(&ctx).await?;
+        }
         let mut client = self.client().await?;
         run_query(
             &mut client,
@@ -1322,4 +1505,180 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.kind(), &StorageErrorKind::Backend);
     }
+
+    /// A schema written at version 1 (its DDL and rows: no `elem`, no `emails.type`) is
+    /// migrated to version 2 on connect and, once its rows are rebuilt from the stored JSON,
+    /// answers value paths. Needs `SCIM_TEST_POSTGRES_URL` (skipped without it, unless
+    /// `SCIM_REQUIRE_POSTGRES=1`).
+    #[tokio::test]
+    async fn a_version_1_schema_is_migrated_and_answers_value_paths() {
+        let url = match std::env::var("SCIM_TEST_POSTGRES_URL") {
+            Ok(u) if !u.trim().is_empty() => u,
+            _ => {
+                assert!(
+                    std::env::var("SCIM_REQUIRE_POSTGRES").map_or(true, |v| v != "1"),
+                    "SCIM_REQUIRE_POSTGRES=1 but SCIM_TEST_POSTGRES_URL is not set"
+                );
+                return;
+            }
+        };
+        let name = format!(
+            "scim_v1_{}_{:x}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        );
+        let (client, conn) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!(
+                "CREATE SCHEMA {name}; SET search_path TO {name}; {}; \
+                 CREATE TABLE scim_schema_migrations (version INTEGER PRIMARY KEY, \
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()); \
+                 INSERT INTO scim_schema_migrations (version) VALUES (1);",
+                schema::VERSION_1
+            ))
+            .await
+            .unwrap();
+        let users = [
+            (
+                "u1",
+                serde_json::json!({"id": "u1", "userName": "alice", "emails": [
+                    {"value": "a@x.example", "type": "work"},
+                    {"value": "home@y.example", "type": "home"}]}),
+            ),
+            (
+                "u2",
+                serde_json::json!({"id": "u2", "userName": "bob", "emails": [
+                    {"value": "home@x.example", "type": "Work"}]}),
+            ),
+            (
+                "u3",
+                serde_json::json!({"id": "u3", "userName": "carol", "emails": [
+                    {"value": "c@z.example", "type": "work"}]}),
+            ),
+        ];
+        for (id, data) in &users {
+            let seq: i64 = client
+                .query_one(
+                    "INSERT INTO resources (tenant, rtype, id, version, data) \
+                     VALUES ('t', 'User', $1, 1, $2) RETURNING seq",
+                    &[id, &Json(data)],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            // Version 1 rows: (path, value_norm), no element.
+            let mut rows = vec![
+                ("id".to_string(), (*id).to_string()),
+                (
+                    "username".to_string(),
+                    data["userName"].as_str().unwrap().to_string(),
+                ),
+            ];
+            for e in data["emails"].as_array().unwrap() {
+                rows.push(("emails.value".into(), e["value"].as_str().unwrap().into()));
+            }
+            for (path, value) in rows {
+                client
+                    .execute(
+                        "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq) \
+                         VALUES ('t', 'User', $1, $2, $3)",
+                        &[&path, &value.into_bytes(), &seq],
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+        let storage = PostgresStorage::connect_with_schema(&url, &name)
+            .await
+            .unwrap();
+        let (schema_name, test_url) = (name.clone(), url.clone());
+        let result = std::panic::AssertUnwindSafe(async move {
+            let (name, url) = (schema_name, test_url);
+            assert_eq!(storage.schema_version().await.unwrap(), 2);
+            let tenant = TenantId::new("t").unwrap();
+            let schema = scim_core::builtin::user_resource_schema();
+            let scope = Scope::new(&tenant, &schema);
+            let find = async |text: &str| {
+                let f: Filter = text.parse().unwrap();
+                assert!(storage.can_filter(&schema, &f), "{text}");
+                let page = StoragePage::Offset {
+                    offset: 0,
+                    limit: 10,
+                };
+                let q = StorageQuery {
+                    filter: Some(&f),
+                    sort: None,
+                    page: &page,
+                    load: Load::ALL,
+                };
+                let out = storage.query(scope, q).await.unwrap();
+                assert_eq!(out.total_results as usize, out.resources.len(), "{text}");
+                out.resources.into_iter().map(|r| r.id).collect::<Vec<_>>()
+            };
+            assert_eq!(
+                find(r#"emails[type eq "work" and value co "@x"]"#).await,
+                ["u1", "u2"]
+            );
+            assert_eq!(
+                find(r#"emails[type eq "work" and value co "home"]"#).await,
+                ["u2"]
+            );
+            assert_eq!(find(r#"emails.type eq "HOME""#).await, ["u1"]);
+            assert_eq!(find(r#"userName eq "Carol""#).await, ["u3"]);
+            let new = NewResource {
+                id: "u4".into(),
+                resource: Resource::from_value(serde_json::json!({
+                    "id": "u4", "userName": "dave",
+                    "emails": [{"value": "d@x.example", "type": "work"}]
+                }))
+                .unwrap(),
+                members: vec![],
+                unique: vec![],
+            };
+            storage.create(scope, new).await.unwrap();
+            assert_eq!(
+                find(r#"emails[type eq "work" and value ew "x.example"]"#).await,
+                ["u1", "u2", "u4"]
+            );
+            // Another handle (another process) finds the layout current: no rebuild.
+            let other = PostgresStorage::connect_with_schema(&url, &name)
+                .await
+                .unwrap();
+            let ctx = Ctx::new(scope);
+            assert!(
+                !ensure_layout(&other.pool, &name, &ctx, &layout(&ctx.paths))
+                    .await
+                    .unwrap()
+            );
+        })
+        .catch_unwind_fut()
+        .await;
+        client
+            .batch_execute(&format!("DROP SCHEMA {name} CASCADE"))
+            .await
+            .unwrap();
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    /// `catch_unwind` for a future, without the `futures` crate.
+    trait CatchUnwindFut: std::future::Future + Sized {
+        async fn catch_unwind_fut(self) -> std::thread::Result<Self::Output>
+        where
+            Self: std::panic::UnwindSafe + Send + 'static,
+            Self::Output: Send + 'static,
+        {
+            tokio::spawn(self).await.map_err(|e| {
+                e.try_into_panic()
+                    .unwrap_or_else(|_| Box::new("the test task was cancelled"))
+            })
+        }
+    }
+
+    impl<F: std::future::Future> CatchUnwindFut for F {}
 }

@@ -25,17 +25,26 @@ use super::pg_err;
 /// - `unique_values`: the claimed unique values; the primary key enforces uniqueness inside
 ///   the database, so it holds across connections and processes (a violation is SQLSTATE
 ///   23505 on `unique_values_pkey`).
-/// - `attr_index`: one row per distinct string value of each indexed attribute path
-///   (`value_norm`: the UTF-8 bytes of the value, lower-cased when the attribute is not
-///   caseExact), plus a row with a NULL `value_norm` when the path holds a present non-string
-///   value (for `pr`). Filters are pushed down as range scans of `attr_index_lookup`.
+/// - `attr_index`: one row per distinct string value of each indexed attribute path and
+///   element (`value_norm`: the UTF-8 bytes of the value, lower-cased when the attribute is
+///   not caseExact; `elem` (version 2): the position of the element of a multi-valued
+///   complex attribute the value comes from, 0 otherwise), plus a row with a NULL
+///   `value_norm` when the path holds a present non-string value (for `pr`). Filters are
+///   pushed down as scans of the covering index `attr_index_lookup`.
+/// - `index_layouts` (version 2): per resource type, the layout (indexed paths, case
+///   folding, row format) its `attr_index` rows were written with. The rows depend on the
+///   resource type's schema, which the database does not know when the storage connects,
+///   so a migration cannot compute them: the backend rebuilds the rows of a resource type
+///   from the stored JSON on first use when its layout is missing or differs (see
+///   `ensure_layout` in `mod.rs`).
 /// - `members`: one row per group member, so adding or removing one costs one indexed row;
 ///   `ord` keeps the order members were added in; `members_member` answers `groups_of` and
 ///   the clean-up when a member is deleted.
 ///
 /// Every child row references its resource by `seq` with `ON DELETE CASCADE`. Text keys use
 /// the "C" collation (byte order; no locale-dependent comparison anywhere).
-pub(super) const MIGRATIONS: &[&str] = &[r#"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE resources (
     seq     BIGSERIAL NOT NULL,
     tenant  TEXT COLLATE "C" NOT NULL,
@@ -79,7 +88,34 @@ CREATE TABLE members (
 );
 CREATE INDEX members_group ON members (group_seq, ord);
 CREATE INDEX members_member ON members (tenant, member_id);
-"#];
+"#,
+    // Version 2: `attr_index.elem` (the element of a multi-valued attribute a row comes
+    // from, for value paths) in the covering index, and `index_layouts`. The old rows lack
+    // `elem` and `emails.type`: they are dropped here and rebuilt from the stored JSON, per
+    // resource type, on first use (no layout recorded = rebuild).
+    r#"
+DROP TABLE attr_index;
+CREATE TABLE attr_index (
+    tenant     TEXT COLLATE "C" NOT NULL,
+    rtype      TEXT COLLATE "C" NOT NULL,
+    path       TEXT COLLATE "C" NOT NULL,
+    value_norm BYTEA,
+    seq        BIGINT NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    elem       INTEGER NOT NULL
+);
+CREATE INDEX attr_index_lookup ON attr_index (tenant, rtype, path, value_norm, seq, elem);
+CREATE INDEX attr_index_seq ON attr_index (seq);
+
+CREATE TABLE index_layouts (
+    rtype  TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    layout TEXT NOT NULL
+);
+"#,
+];
+
+/// The DDL of version 1 (for tests of the migration from it).
+#[cfg(test)]
+pub(super) const VERSION_1: &str = MIGRATIONS[0];
 
 /// The schema version this code writes.
 pub(super) const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -100,11 +136,19 @@ pub fn is_valid_schema_name(name: &str) -> bool {
 
 /// The advisory lock key of a schema's migrations (FNV-1a of a fixed prefix and the name).
 fn lock_key(schema: &str) -> i64 {
-    let h = format!("scim-server migrations\n{schema}")
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
+    fnv_key(&format!("scim-server migrations\n{schema}"))
+}
+
+/// The advisory lock key of the `attr_index` layout of one resource type in a schema.
+pub(super) fn layout_lock_key(schema: &str, rtype: &str) -> i64 {
+    fnv_key(&format!("scim-server index layout\n{schema}\n{rtype}"))
+}
+
+/// FNV-1a of `text`, as an advisory lock key.
+fn fnv_key(text: &str) -> i64 {
+    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
     i64::from_ne_bytes(h.to_ne_bytes())
 }
 

@@ -1,15 +1,42 @@
 //! The translation of filters over the indexed paths ([`super::index`]) into SQL over
 //! `attr_index`, shared by the SQL backends; a [`Dialect`] renders what differs between
-//! them (placeholders, parameter types, set operations, the "present" condition).
+//! them (placeholders, parameter types, set operations, the "present" condition, substring
+//! tests).
 //!
 //! A filter is pushed down only when the SQL gives exactly the answer of scim-core's
-//! evaluator (`Filter::compile` + `CompiledFilter::matches`). Supported: `eq`, `sw`, `gt`,
-//! `ge`, `lt`, `le` with a string operand and `pr` on an indexed path, and `and` / `or` of
-//! supported filters. Values are compared as UTF-8 bytes (SQLite's BINARY collation on
-//! `TEXT`, PostgreSQL's `BYTEA`), and UTF-8 byte order is code-point order, the order the
-//! evaluator uses for strings, so ranges are exact. Everything else (`ne`, `co`, `ew`, `not`,
-//! value paths, other attributes) is left to the planner. Both dialects accept exactly the
-//! same filters: the walk below is the only place that decides.
+//! evaluator (`Filter::compile` + `CompiledFilter::matches`). Supported, on an indexed path
+//! with a string operand: `eq`, `sw`, `gt`, `ge`, `lt`, `le`, `co` and `ew` (the last two
+//! with a non-empty operand), and `pr`; `and` / `or` of supported filters; and value paths
+//! (RFC 7644 §3.4.2.2 "valuePath", `emails[type eq "work" and value co "@x"]`) over a
+//! complex attribute whose sub-attributes are indexed, with `and` / `or` of such
+//! comparisons inside the brackets. Everything else (`ne`, `not`, `null` operands, other
+//! attributes, value paths naming an unindexed sub-attribute) is left to the planner. Both
+//! dialects accept exactly the same filters: the walk below is the only place that decides.
+//!
+//! # Exactness
+//! - Values are compared as UTF-8 bytes (SQLite's BINARY collation on `TEXT`, PostgreSQL's
+//!   `BYTEA`); UTF-8 byte order is code-point order, the order the evaluator uses for
+//!   strings, so ranges are exact.
+//! - `value_norm` and the operand are folded alike (`char::to_lowercase` char by char, the
+//!   evaluator's mapping, unless the attribute is caseExact); the evaluator's `co` / `ew` on
+//!   a caseExact=false attribute test the folded value against the folded operand
+//!   (`lowercase(value).contains(operand)`; `ew` compares the folded chars from the end), so
+//!   a byte-exact substring / suffix test on `value_norm` gives its answer. A UTF-8 needle
+//!   found in UTF-8 text always starts on a char boundary, so bytes and chars agree.
+//! - Outside brackets, a path matches if ANY value matches (RFC 7644 §3.4.2.2): each leaf
+//!   yields the `seq`s with a matching row. Inside brackets, each leaf yields `(seq, elem)`
+//!   pairs, `and` / `or` intersect / unite pairs, so both sides of an `and` hold for the SAME
+//!   element, and the value path selects the distinct `seq`s. A leaf on `value` also reads
+//!   the rows of primitive elements (see [`super::index`]).
+//!
+//! # Cost
+//! `eq`, `sw`, `gt`, `ge`, `lt`, `le` and `pr` are range scans of the covering index
+//! `attr_index_lookup (tenant, rtype, path, value_norm, seq, elem)`. `co` and `ew` cannot
+//! use the order of `value_norm`: they read EVERY index row of that path in the tenant and
+//! resource type (one per email, say), through the covering index and never the
+//! `resources` table, and test each row: linear in the number of values of that path. Set
+//! operations cost what their inputs return: `emails[type eq "work" and ...]` reads every
+//! `work` email row of the tenant.
 
 use scim_core::AttrPath;
 use scim_core::Filter;
@@ -32,13 +59,20 @@ pub(crate) trait Dialect {
     fn key(key: String) -> Self::Param;
     /// A normalised value (`attr_index.value_norm`) as a parameter.
     fn value(value: String) -> Self::Param;
-    /// The `seq`s in both sets (`and`).
-    fn intersect(a: &str, b: &str) -> String;
-    /// The `seq`s in either set (`or`).
-    fn union(a: &str, b: &str) -> String;
+    /// The rows (of the columns `cols`: `seq`, or `seq, elem` inside a value path) in both
+    /// sets (`and`).
+    fn intersect(cols: &str, a: &str, b: &str) -> String;
+    /// The rows (of the columns `cols`) in either set (`or`).
+    fn union(cols: &str, a: &str, b: &str) -> String;
     /// The condition on `value_norm` of a row that makes the attribute present
     /// (RFC 7644 §3.4.2.2 `pr`): a present non-string value (NULL) or a non-empty string.
     const PRESENT: &'static str;
+    /// The condition "`value_norm` contains the (non-empty) value bound at the placeholder
+    /// `p`", comparing bytes exactly (`co`).
+    fn contains(p: &str) -> String;
+    /// The condition "`value_norm` ends with the (non-empty) value bound at the placeholder
+    /// `p`", comparing bytes exactly (`ew`).
+    fn ends_with(p: &str) -> String;
 }
 
 /// A filter translated to SQL: `sql` is a SELECT yielding the `seq`s of matching resources
@@ -74,7 +108,7 @@ pub(crate) fn translate<D: Dialect>(
     filter: &Filter,
 ) -> Option<SetSql<D::Param>> {
     let mut params = Vec::new();
-    let sql = node::<D>(schema, paths, filter, &mut params)?;
+    let sql = node::<D>(schema, paths, filter, Level::Resource, &mut params)?;
     Some(SetSql { sql, params })
 }
 
@@ -99,43 +133,102 @@ fn bind<D: Dialect>(params: &mut Vec<D::Param>, value: D::Param) -> String {
     D::placeholder(params.len() + 2)
 }
 
+/// Where a filter node is: at the top of the resource, or inside the brackets of a value
+/// path over the attribute named (as the schema spells it).
+#[derive(Clone, Copy)]
+enum Level<'a> {
+    Resource,
+    Element(&'a str),
+}
+
+impl Level<'_> {
+    /// The columns a node at this level selects.
+    fn cols(self) -> &'static str {
+        match self {
+            Level::Resource => "seq",
+            Level::Element(_) => "seq, elem",
+        }
+    }
+}
+
+/// The SELECT head of a leaf on `path` at `level` (up to and including the `AND` before
+/// the condition on `value_norm`), and the indexed path, or `None` when `path` is not
+/// indexed there.
+fn leaf<'p, D: Dialect>(
+    schema: &ResourceSchema,
+    paths: &'p [IndexedPath],
+    path: &AttrPath,
+    level: Level<'_>,
+    params: &mut Vec<D::Param>,
+) -> Option<(String, &'p IndexedPath)> {
+    let (ip, keys) = match level {
+        Level::Resource => {
+            let ip = lookup(schema, paths, path)?;
+            (ip, vec![ip.key.clone()])
+        }
+        Level::Element(parent) => {
+            // A value filter names sub-attributes of its attribute: nothing else compiles.
+            if path.uri.is_some() || path.sub_attr.is_some() {
+                return None;
+            }
+            let ip = lookup(
+                schema,
+                paths,
+                &AttrPath::with_sub(parent.to_string(), path.name.clone()),
+            )?;
+            let mut keys = vec![ip.key.clone()];
+            keys.extend(ip.element_key.clone());
+            (ip, keys)
+        }
+    };
+    let keys: Vec<String> = keys
+        .into_iter()
+        .map(|k| bind::<D>(params, D::key(k)))
+        .collect();
+    let path_cond = match keys.as_slice() {
+        [one] => format!("path = {one}"),
+        many => format!("path IN ({})", many.join(", ")),
+    };
+    Some((
+        format!(
+            "SELECT {} FROM attr_index WHERE tenant = {} AND rtype = {} AND {path_cond} AND ",
+            level.cols(),
+            D::placeholder(1),
+            D::placeholder(2)
+        ),
+        ip,
+    ))
+}
+
 fn node<D: Dialect>(
     schema: &ResourceSchema,
     paths: &[IndexedPath],
     filter: &Filter,
+    level: Level<'_>,
     params: &mut Vec<D::Param>,
 ) -> Option<String> {
-    let head = |params: &mut Vec<D::Param>, ip: &IndexedPath| {
-        let p = bind::<D>(params, D::key(ip.key.clone()));
-        format!(
-            "SELECT seq FROM attr_index WHERE tenant = {} AND rtype = {} AND path = {p} AND ",
-            D::placeholder(1),
-            D::placeholder(2)
-        )
-    };
     match filter {
         Filter::And(a, b) => {
-            let a = node::<D>(schema, paths, a, params)?;
-            let b = node::<D>(schema, paths, b, params)?;
-            Some(D::intersect(&a, &b))
+            let a = node::<D>(schema, paths, a, level, params)?;
+            let b = node::<D>(schema, paths, b, level, params)?;
+            Some(D::intersect(level.cols(), &a, &b))
         }
         Filter::Or(a, b) => {
-            let a = node::<D>(schema, paths, a, params)?;
-            let b = node::<D>(schema, paths, b, params)?;
-            Some(D::union(&a, &b))
+            let a = node::<D>(schema, paths, a, level, params)?;
+            let b = node::<D>(schema, paths, b, level, params)?;
+            Some(D::union(level.cols(), &a, &b))
         }
         Filter::Present(path) => {
-            let ip = lookup(schema, paths, path)?;
-            Some(format!("{}{}", head(params, ip), D::PRESENT))
+            let (head, _) = leaf::<D>(schema, paths, path, level, params)?;
+            Some(format!("{head}{}", D::PRESENT))
         }
         Filter::Compare {
             path,
             op,
             value: CompValue::String(s),
         } => {
-            let ip = lookup(schema, paths, path)?;
+            let (head, ip) = leaf::<D>(schema, paths, path, level, params)?;
             let operand = normalise(s, ip.case_exact);
-            let head = head(params, ip);
             let mut value = |v: String| bind::<D>(params, D::value(v));
             let cond = match op {
                 CompareOp::Eq => format!("value_norm = {}", value(operand)),
@@ -151,11 +244,34 @@ fn node<D: Dialect>(
                         None => format!("value_norm >= {lo}"),
                     }
                 }
+                // An empty operand is left to the planner (every string would match).
+                CompareOp::Co if !operand.is_empty() => D::contains(&value(operand)),
+                CompareOp::Ew if !operand.is_empty() => D::ends_with(&value(operand)),
                 CompareOp::Ne | CompareOp::Co | CompareOp::Ew => return None,
             };
             Some(format!("{head}{cond}"))
         }
-        Filter::Compare { .. } | Filter::ValuePath { .. } | Filter::Not(_) => None,
+        Filter::ValuePath { path, filter } => {
+            let Level::Resource = level else {
+                return None;
+            };
+            if path.sub_attr.is_some() || schema.extension_for_path(path).is_some() {
+                return None;
+            }
+            let r = schema.resolve(path)?;
+            if r.in_extension || r.sub_attribute.is_some() || !r.attribute.is_complex() {
+                return None;
+            }
+            let pairs = node::<D>(
+                schema,
+                paths,
+                filter,
+                Level::Element(&r.attribute.name),
+                params,
+            )?;
+            Some(format!("SELECT seq FROM ({pairs}) AS vp"))
+        }
+        Filter::Compare { .. } | Filter::Not(_) => None,
     }
 }
 
@@ -180,13 +296,19 @@ mod tests {
         fn value(value: String) -> String {
             format!("v:{value}")
         }
-        fn intersect(a: &str, b: &str) -> String {
+        fn intersect(_cols: &str, a: &str, b: &str) -> String {
             format!("({a}) & ({b})")
         }
-        fn union(a: &str, b: &str) -> String {
+        fn union(_cols: &str, a: &str, b: &str) -> String {
             format!("({a}) | ({b})")
         }
         const PRESENT: &'static str = "PRESENT";
+        fn contains(p: &str) -> String {
+            format!("CONTAINS({p})")
+        }
+        fn ends_with(p: &str) -> String {
+            format!("ENDS({p})")
+        }
     }
 
     #[test]
@@ -215,11 +337,28 @@ mod tests {
         assert!(ok(
             r#"urn:ietf:params:scim:schemas:core:2.0:User:userName gt "a""#
         ));
-        assert!(!ok(r#"userName co "bj""#));
+        assert!(ok(r#"userName co "bj""#));
+        assert!(ok(r#"userName ew "bj""#));
+        assert!(ok(r#"emails[value eq "bj"]"#));
+        assert!(ok(r#"emails[type eq "work" and value co "x"]"#));
+        assert!(ok(
+            r#"emails[type eq "work" or (value ew "x" and value pr)] and userName sw "a""#
+        ));
+        assert!(ok(r#"emails.type eq "work""#));
+        assert!(!ok(r#"userName co """#));
+        assert!(!ok(r#"userName ew """#));
         assert!(!ok(r#"userName ne "bj""#));
         assert!(!ok(r#"not (userName eq "bj")"#));
         assert!(!ok(r#"emails eq "bj""#));
-        assert!(!ok(r#"emails[value eq "bj"]"#));
+        assert!(!ok(r#"emails[not (value eq "bj")]"#));
+        assert!(!ok(r#"emails[display eq "bj"]"#));
+        assert!(!ok(r#"emails[primary eq true]"#));
+        assert!(!ok(r#"emails[type eq "work" and display eq "x"]"#));
+        assert!(!ok(r#"emails[type ne "work"]"#));
+        assert!(!ok(r#"emails[value eq null]"#));
+        assert!(!ok(r#"phoneNumbers[value eq "1"]"#));
+        assert!(!ok(r#"name[givenName eq "b"]"#));
+        assert!(!ok(r#"emails[value co ""]"#));
         assert!(!ok(r#"title eq "bj""#));
         assert!(!ok("userName eq null"));
         assert!(!ok(r#"userName eq "a" and title eq "b""#));
@@ -259,5 +398,41 @@ mod tests {
                 "k:emails.value"
             ]
         );
+    }
+
+    #[test]
+    fn value_paths_work_on_element_pairs() {
+        let schema = user_resource_schema();
+        let paths = indexed_paths(&schema);
+        let f: Filter = r#"emails[type eq "Work" and value co "X"]"#.parse().unwrap();
+        let set = translate::<Test>(&schema, &paths, &f).unwrap();
+        let pairs = "SELECT seq, elem FROM attr_index WHERE tenant = :1 AND rtype = :2 AND ";
+        assert_eq!(
+            set.sql,
+            format!(
+                "SELECT seq FROM (({pairs}path = :3 AND value_norm = :4) & ({pairs}path IN \
+                 (:5, :6) AND CONTAINS(:7))) AS vp"
+            )
+        );
+        // `value` also reads the rows of primitive elements (key `emails`); operands folded
+        // as the evaluator folds them (caseExact=false, RFC 7643 §4.1.2).
+        assert_eq!(
+            set.params,
+            [
+                "k:emails.type",
+                "v:work",
+                "k:emails.value",
+                "k:emails",
+                "v:x"
+            ]
+        );
+        let f: Filter = r#"emails.value ew "Ä""#.parse().unwrap();
+        let set = translate::<Test>(&schema, &paths, &f).unwrap();
+        assert_eq!(
+            set.sql,
+            "SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path = :3 AND \
+             ENDS(:4)"
+        );
+        assert_eq!(set.params, ["k:emails.value", "v:ä"]);
     }
 }

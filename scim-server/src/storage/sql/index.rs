@@ -14,7 +14,15 @@
 //!   attributes and the value lower-cased char by char (`char::to_lowercase`, the evaluator's
 //!   mapping, not the database's ASCII-only or collation-dependent `lower()`) otherwise;
 //! * a non-string value that is "present" (RFC 7644 §3.4.2.2 `pr`: "a non-empty or non-null
-//!   value") gives one row with a NULL `value_norm`; a non-empty string is present too.
+//!   value") gives one row with a NULL `value_norm`; a non-empty string is present too;
+//! * every row carries `elem`, the element it comes from: 0 for a single-valued attribute,
+//!   and for a sub-attribute of a multi-valued complex attribute (`emails.type`) the position
+//!   of the element in the array, so that a value path (`emails[type eq "work" and value co
+//!   "x"]`, RFC 7644 §3.4.2.2 "valuePath") can require both conditions of the SAME element;
+//! * inside a value path the evaluator reads a primitive element (`"emails": ["a@b.c"]`) as
+//!   the element's `value` (but `emails.value` outside a value path skips it): such elements
+//!   give rows under the parent's key ([`IndexedPath::element_key`], `emails`), which only
+//!   value paths read.
 
 use std::collections::BTreeSet;
 
@@ -30,7 +38,12 @@ const CANDIDATES: &[(&str, Option<&str>)] = &[
     ("userName", None),
     ("displayName", None),
     ("emails", Some("value")),
+    ("emails", Some("type")),
 ];
+
+/// The version of the row format; part of [`layout`], so that a change of the format
+/// rebuilds the rows like a change of the indexed paths does.
+const ROW_FORMAT: u32 = 2;
 
 /// One indexed attribute path of a resource type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +58,11 @@ pub(crate) struct IndexedPath {
     pub sub: Option<String>,
     /// Compare exactly (caseExact, or binary).
     pub case_exact: bool,
+    /// For the `value` sub-attribute of a complex attribute: the key (the attribute's own,
+    /// e.g. `emails`) of the rows of its primitive elements, which a value path reads as
+    /// their `value` (scim-core's evaluator: "a primitive element is the `value` of the
+    /// element").
+    pub element_key: Option<String>,
 }
 
 /// The canonical key of a resolved path.
@@ -73,12 +91,19 @@ pub(crate) fn key_of(schema: &ResourceSchema, path: &AttrPath) -> Option<(String
         key.push_str(&sub.name);
     }
     let key = key.to_lowercase();
+    let element_key = match r.sub_attribute {
+        Some(sub) if sub.name.eq_ignore_ascii_case("value") => {
+            key.rsplit_once('.').map(|(parent, _)| parent.to_string())
+        }
+        _ => None,
+    };
     let ip = IndexedPath {
         key: key.clone(),
         ext: r.in_extension.then(|| r.schema_urn.to_string()),
         name: r.attribute.name.clone(),
         sub: r.sub_attribute.map(|s| s.name.clone()),
         case_exact: target.case_exact || target.attr_type == AttributeType::Binary,
+        element_key,
     };
     Some((key, ip))
 }
@@ -131,53 +156,91 @@ fn is_non_empty(v: &Value) -> bool {
     }
 }
 
-/// The values at `path` in `map`, as the evaluator sees them.
-fn values_at<'a>(path: &IndexedPath, map: &'a Map<String, Value>) -> Vec<&'a Value> {
-    let mut out = Vec::new();
+/// Calls `f(key, elem, value)` for each value at `path` in `map`, as the evaluator sees
+/// them (see the module docs).
+fn values_at<'a>(
+    path: &'a IndexedPath,
+    map: &'a Map<String, Value>,
+    f: &mut impl FnMut(&'a str, i64, &'a Value),
+) {
     let container = match &path.ext {
         None => map,
         Some(urn) => match get_ci(map, urn) {
             Some(Value::Object(o)) => o,
-            _ => return out,
+            _ => return,
         },
     };
     let Some(top) = get_ci(container, &path.name) else {
-        return out;
+        return;
     };
-    match &path.sub {
-        Some(sub) => each(top, &mut |e| {
-            if let Value::Object(o) = e {
+    let Some(sub) = &path.sub else {
+        each(top, &mut |v| f(&path.key, 0, v));
+        return;
+    };
+    // The elements as the evaluator's `each` yields them, numbered by array position.
+    let elements: Vec<(i64, &Value)> = match top {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !e.is_null())
+            .map(|(i, e)| (i64::try_from(i).unwrap_or(i64::MAX), e))
+            .collect(),
+        other => vec![(0, other)],
+    };
+    for (i, e) in elements {
+        match e {
+            Value::Object(o) => {
                 if let Some(x) = get_ci(o, sub) {
-                    each(x, &mut |v| out.push(v));
+                    each(x, &mut |v| f(&path.key, i, v));
                 }
             }
-        }),
-        None => each(top, &mut |v| out.push(v)),
-    }
-    out
-}
-
-/// The `attr_index` rows of a resource: `(path key, value_norm)`, `None` marking a present
-/// non-string value. Distinct.
-pub(crate) fn index_rows(
-    paths: &[IndexedPath],
-    resource: &Resource,
-) -> BTreeSet<(String, Option<String>)> {
-    let mut rows = BTreeSet::new();
-    for p in paths {
-        for v in values_at(p, resource.as_map()) {
-            match v {
-                Value::String(s) => {
-                    rows.insert((p.key.clone(), Some(normalise(s, p.case_exact))));
+            Value::String(_) | Value::Number(_) | Value::Bool(_) => {
+                if let Some(k) = &path.element_key {
+                    f(k, i, e);
                 }
-                other if is_non_empty(other) => {
-                    rows.insert((p.key.clone(), None));
-                }
-                _ => {}
             }
+            Value::Null | Value::Array(_) => {}
         }
     }
+}
+
+/// One `attr_index` row: `(path key, elem, value_norm)`, `None` marking a present
+/// non-string value.
+pub(crate) type IndexRow = (String, i64, Option<String>);
+
+/// The `attr_index` rows of a resource. Distinct.
+pub(crate) fn index_rows(paths: &[IndexedPath], resource: &Resource) -> BTreeSet<IndexRow> {
+    let mut rows = BTreeSet::new();
+    for p in paths {
+        values_at(p, resource.as_map(), &mut |key, elem, v| match v {
+            Value::String(s) => {
+                rows.insert((key.to_string(), elem, Some(normalise(s, p.case_exact))));
+            }
+            other if is_non_empty(other) => {
+                rows.insert((key.to_string(), elem, None));
+            }
+            _ => {}
+        });
+    }
     rows
+}
+
+/// A description of the rows [`index_rows`] writes for these paths (keys, case folding, the
+/// row format). The SQL backends store it per resource type and rebuild the rows of a type
+/// whose stored layout differs (see `ensure_layout` in each backend).
+pub(crate) fn layout(paths: &[IndexedPath]) -> String {
+    let mut out = format!("v{ROW_FORMAT}");
+    for p in paths {
+        out.push(';');
+        out.push_str(&p.key);
+        out.push(if p.case_exact { '=' } else { '~' });
+        if let Some(k) = &p.element_key {
+            out.push('+');
+            out.push_str(k);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -198,7 +261,8 @@ mod tests {
                 "externalid",
                 "username",
                 "displayname",
-                "emails.value"
+                "emails.value",
+                "emails.type"
             ]
         );
         let keys: Vec<String> = indexed_paths(&group_resource_schema())
@@ -214,24 +278,54 @@ mod tests {
         let paths = indexed_paths(&schema);
         let user = Resource::from_value(serde_json::json!({
             "id": "A1", "USERNAME": "BJensen", "displayName": "",
-            "emails": [{"value": "B@X.org"}, "plain@string.org", null, {"VALUE": ["Two@x.org", 5]}],
+            "emails": [{"value": "B@X.org", "type": "Work"}, "plain@String.org", null,
+                       {"VALUE": ["Two@x.org", 5]}, {"type": "home"}, [{"value": "nested"}]],
             "externalId": 42
         }))
         .unwrap();
-        let rows: Vec<(String, Option<String>)> = index_rows(&paths, &user).into_iter().collect();
-        let s = |p: &str, v: Option<&str>| (p.to_string(), v.map(str::to_string));
+        let rows: Vec<IndexRow> = index_rows(&paths, &user).into_iter().collect();
+        let s = |p: &str, e: i64, v: Option<&str>| (p.to_string(), e, v.map(str::to_string));
         assert_eq!(
             rows,
             vec![
-                s("displayname", Some("")),
-                s("emails.value", None),
-                s("emails.value", Some("b@x.org")),
-                s("emails.value", Some("two@x.org")),
-                s("externalid", None),
-                s("id", Some("A1")),
-                s("username", Some("bjensen")),
+                s("displayname", 0, Some("")),
+                // The primitive element, for value paths only.
+                s("emails", 1, Some("plain@string.org")),
+                s("emails.type", 0, Some("work")),
+                s("emails.type", 4, Some("home")),
+                s("emails.value", 0, Some("b@x.org")),
+                s("emails.value", 3, None),
+                s("emails.value", 3, Some("two@x.org")),
+                s("externalid", 0, None),
+                s("id", 0, Some("A1")),
+                s("username", 0, Some("bjensen")),
             ]
         );
+        // A single complex value (not an array) is element 0.
+        let single =
+            Resource::from_value(serde_json::json!({"emails": {"value": "a", "type": "b"}}))
+                .unwrap();
+        let rows: Vec<IndexRow> = index_rows(&paths, &single).into_iter().collect();
+        assert_eq!(
+            rows,
+            vec![
+                s("emails.type", 0, Some("b")),
+                s("emails.value", 0, Some("a"))
+            ]
+        );
+    }
+
+    #[test]
+    fn layouts_change_with_paths_and_folding() {
+        let schema = user_resource_schema();
+        let paths = indexed_paths(&schema);
+        assert_eq!(
+            layout(&paths),
+            "v2;id=;externalid=;username~;displayname~;emails.value~+emails;emails.type~"
+        );
+        let mut exact = paths.clone();
+        exact[2].case_exact = true;
+        assert_ne!(layout(&exact), layout(&paths));
     }
 
     #[test]

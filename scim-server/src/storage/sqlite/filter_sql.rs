@@ -1,9 +1,12 @@
 //! The SQLite dialect of the filter translation shared by the SQL backends
 //! ([`crate::storage::sql::filter`]): `?n` placeholders, every parameter `TEXT`, and
-//! `SELECT seq FROM (…) INTERSECT / UNION SELECT seq FROM (…)` for `and` / `or`.
+//! `SELECT seq FROM (…) INTERSECT / UNION SELECT seq FROM (…)` for `and` / `or` (`seq, elem`
+//! inside a value path).
 //!
 //! `value_norm` is `TEXT` compared with SQLite's BINARY collation: UTF-8 byte order, which is
-//! code-point order, the evaluator's string order.
+//! code-point order, the evaluator's string order. `co` and `ew` compare the values as BLOBs
+//! (`instr` and `substr` then count bytes, and are exact: `LIKE` would fold ASCII case and
+//! treat `%` / `_` as wildcards, and the text forms of `length` / `instr` stop at U+0000).
 
 use crate::storage::sql::filter::{self, Dialect};
 
@@ -27,15 +30,23 @@ impl Dialect for Sqlite {
         value
     }
 
-    fn intersect(a: &str, b: &str) -> String {
-        format!("SELECT seq FROM ({a}) INTERSECT SELECT seq FROM ({b})")
+    fn intersect(cols: &str, a: &str, b: &str) -> String {
+        format!("SELECT {cols} FROM ({a}) INTERSECT SELECT {cols} FROM ({b})")
     }
 
-    fn union(a: &str, b: &str) -> String {
-        format!("SELECT seq FROM ({a}) UNION SELECT seq FROM ({b})")
+    fn union(cols: &str, a: &str, b: &str) -> String {
+        format!("SELECT {cols} FROM ({a}) UNION SELECT {cols} FROM ({b})")
     }
 
     const PRESENT: &'static str = "(value_norm IS NULL OR value_norm > '')";
+
+    fn contains(p: &str) -> String {
+        format!("instr(CAST(value_norm AS BLOB), CAST({p} AS BLOB)) > 0")
+    }
+
+    fn ends_with(p: &str) -> String {
+        format!("substr(CAST(value_norm AS BLOB), -length(CAST({p} AS BLOB))) = CAST({p} AS BLOB)")
+    }
 }
 
 /// A filter translated to SQLite: `?1` is the tenant and `?2` the resource type; `params`
@@ -77,6 +88,28 @@ mod tests {
         assert_eq!(
             set.params,
             ["username", "bj", "bk", "externalid", "X", "emails.value"]
+        );
+    }
+
+    #[test]
+    fn renders_value_paths_on_pairs() {
+        let schema = user_resource_schema();
+        let paths = indexed_paths(&schema);
+        let f: Filter = r#"emails[type eq "work" and value ew "X"]"#.parse().unwrap();
+        let set: SetSql = translate::<Sqlite>(&schema, &paths, &f).unwrap();
+        let head = "SELECT seq, elem FROM attr_index WHERE tenant = ?1 AND rtype = ?2 AND ";
+        assert_eq!(
+            set.sql,
+            format!(
+                "SELECT seq FROM (SELECT seq, elem FROM ({head}path = ?3 AND value_norm = ?4) \
+                 INTERSECT SELECT seq, elem FROM ({head}path IN (?5, ?6) AND \
+                 substr(CAST(value_norm AS BLOB), -length(CAST(?7 AS BLOB))) = CAST(?7 AS \
+                 BLOB))) AS vp"
+            )
+        );
+        assert_eq!(
+            set.params,
+            ["emails.type", "work", "emails.value", "emails", "x"]
         );
     }
 }

@@ -18,15 +18,23 @@ use super::backend_err;
 ///   and the keyset of cursors. The JSON holds no `members`.
 /// - `unique_values`: the claimed unique values; the primary key enforces uniqueness inside
 ///   the database, so it holds across connections and processes.
-/// - `attr_index`: one row per distinct string value of each indexed attribute path
-///   (`value_norm`, lower-cased when the attribute is not caseExact), plus a row with a NULL
-///   `value_norm` when the path holds a present non-string value (for `pr`). Filters are
-///   pushed down as range scans of `attr_index_lookup`.
+/// - `attr_index`: one row per distinct string value of each indexed attribute path and
+///   element (`value_norm`, lower-cased when the attribute is not caseExact; `elem`, the
+///   position of the element of a multi-valued complex attribute, 0 otherwise), plus a row
+///   with a NULL `value_norm` when the path holds a present non-string value (for `pr`).
+///   Filters are pushed down as scans of the covering index `attr_index_lookup`.
+/// - `index_layouts` (version 2): per resource type, the layout (indexed paths, case
+///   folding, row format) its `attr_index` rows were written with. The rows depend on the
+///   resource type's schema, which the database does not know when it is opened, so a
+///   migration cannot compute them: the backend rebuilds the rows of a resource type from
+///   the stored JSON on first use when its layout is missing or differs (see
+///   `ensure_layout` in `sqlite.rs`).
 /// - `members`: one row per group member, so adding or removing one costs one indexed row;
 ///   `members_member` answers `groups_of` and the clean-up when a member is deleted.
 ///
 /// Every child row references its resource by `seq` with `ON DELETE CASCADE`.
-pub(super) const MIGRATIONS: &[&str] = &[r#"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE resources (
     seq     INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant  TEXT    NOT NULL,
@@ -68,7 +76,34 @@ CREATE TABLE members (
 );
 CREATE INDEX members_group ON members (group_seq);
 CREATE INDEX members_member ON members (tenant, member_id);
-"#];
+"#,
+    // Version 2: `attr_index.elem` (the element of a multi-valued attribute a row comes
+    // from, for value paths) in the covering index, and `index_layouts`. The old rows lack
+    // `elem` and `emails.type`: they are dropped here and rebuilt from the stored JSON, per
+    // resource type, on first use (no layout recorded = rebuild).
+    r#"
+DROP TABLE attr_index;
+CREATE TABLE attr_index (
+    tenant     TEXT    NOT NULL,
+    rtype      TEXT    NOT NULL,
+    path       TEXT    NOT NULL,
+    value_norm TEXT,
+    seq        INTEGER NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    elem       INTEGER NOT NULL
+);
+CREATE INDEX attr_index_lookup ON attr_index (tenant, rtype, path, value_norm, seq, elem);
+CREATE INDEX attr_index_seq ON attr_index (seq);
+
+CREATE TABLE index_layouts (
+    rtype  TEXT NOT NULL PRIMARY KEY,
+    layout TEXT NOT NULL
+);
+"#,
+];
+
+/// The DDL of version 1 (for tests of the migration from it).
+#[cfg(test)]
+pub(super) const VERSION_1: &str = MIGRATIONS[0];
 
 /// The schema version this code writes.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
