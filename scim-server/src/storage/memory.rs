@@ -33,7 +33,13 @@
 //!   the brackets: the leaves' index entries give the candidates (resources with SOME
 //!   element matching each leaf), and the compiled value path is checked on each candidate
 //!   (the SAME element must match);
-//! - `and` (intersection) and `or` (union) of supported filters.
+//! - `and` (intersection, smallest set first) and `or` (union) of supported filters. An
+//!   `and` (nested `and`s flattened) mixing cheap conjuncts (`eq`, `sw`, ranges, `pr`, and
+//!   value paths and `and` / `or` of those) with `co` / `ew` ones takes its candidates from
+//!   the cheap conjuncts' indexes and checks the others on each candidate with scim-core's
+//!   evaluator, so `userName eq "x" and emails[type eq "work" and value co "y"]` never walks
+//!   the keys of `emails.value`; likewise inside brackets, where the candidates are checked
+//!   against the whole value path anyway.
 //!
 //! `not` and `ne` need a scan and are left to the [planner](super::planner), which
 //! evaluates them over the candidates an indexed clause selects.
@@ -60,10 +66,12 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Bound;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
+use scim_core::filter::CompiledFilter;
 use scim_core::schema::{AttributeType, Mutability, ResourceSchema, Returned};
 use scim_core::sort::SortSpec;
 use scim_core::{AttrPath, CompValue, CompareOp, Filter, Resource};
@@ -384,6 +392,77 @@ impl Probe {
     }
 }
 
+/// The resources a filter node selects during one query: id → entry (so that checking a
+/// candidate or ordering the matches needs no second lookup). Keyed with [`FxHasher`].
+type Hits<'s> = HashMap<&'s str, &'s Entry, BuildHasherDefault<FxHasher>>;
+
+/// A fast non-cryptographic hasher (rustc's "Fx" hash) for the short-lived sets of one
+/// query. Their keys are ids already stored (assigned by the server), and a collision only
+/// slows that query down, so SipHash's resistance to chosen keys buys nothing here, while
+/// its cost dominated the intersection of large candidate sets.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Does a supported filter walk every key of an index (a `co` / `ew` leaf below it), rather
+/// than only a range of keys ("cheap": `eq`, `sw`, `gt`, `ge`, `lt`, `le`, `pr`, and `and` /
+/// `or` / value paths of those)?
+fn scans(filter: &Filter) -> bool {
+    match filter {
+        Filter::And(a, b) | Filter::Or(a, b) => scans(a) || scans(b),
+        Filter::ValuePath { filter, .. } | Filter::Not(filter) => scans(filter),
+        Filter::Compare { op, .. } => matches!(op, CompareOp::Co | CompareOp::Ew),
+        Filter::Present(_) => false,
+    }
+}
+
+/// The conjuncts of nested `and`s, left to right.
+fn conjuncts<'f>(filter: &'f Filter, out: &mut Vec<&'f Filter>) {
+    match filter {
+        Filter::And(a, b) => {
+            conjuncts(a, out);
+            conjuncts(b, out);
+        }
+        other => out.push(other),
+    }
+}
+
 /// RFC 7644 §3.4.2.2 `pr` as scim-core's evaluator reads it: "a non-empty or non-null
 /// value, or ... a non-empty node for complex attributes".
 fn is_non_empty(v: &Value) -> bool {
@@ -535,12 +614,28 @@ impl Shard {
     }
 
     /// The ids matching a supported filter, `None` for an unsupported one.
-    fn eval(&self, schema: &ResourceSchema, filter: &Filter) -> Option<HashSet<String>> {
+    ///
+    /// An `and` (nested `and`s flattened) with both cheap conjuncts (index ranges, see
+    /// [`scans`]) and scanning ones (`co` / `ew` below) takes its candidates from the cheap
+    /// ones and checks the scanning ones on each candidate with scim-core's evaluator (whose
+    /// answer the pushdown must give anyway), so a narrow lookup AND-ed with a substring
+    /// test never walks every key of the substring's index.
+    fn eval<'s>(&'s self, schema: &ResourceSchema, filter: &Filter) -> Option<Hits<'s>> {
         match filter {
-            Filter::And(a, b) => {
-                let (a, b) = (self.eval(schema, a)?, self.eval(schema, b)?);
-                let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-                Some(small.into_iter().filter(|id| large.contains(id)).collect())
+            Filter::And(..) => {
+                let mut all = Vec::new();
+                conjuncts(filter, &mut all);
+                let (scanning, cheap): (Vec<&Filter>, Vec<&Filter>) =
+                    all.iter().partition(|f| scans(f));
+                if !cheap.is_empty() && !scanning.is_empty() {
+                    let checks: Option<Vec<CompiledFilter>> =
+                        scanning.iter().map(|f| f.compile(schema).ok()).collect();
+                    if let Some(checks) = checks {
+                        let candidates = self.intersect(schema, &cheap)?;
+                        return Some(self.retain_matching(candidates, &checks));
+                    }
+                }
+                self.intersect(schema, &all)
             }
             Filter::Or(a, b) => {
                 let mut a = self.eval(schema, a)?;
@@ -556,45 +651,68 @@ impl Shard {
                 let parent = value_path_parent(schema, path)?;
                 let candidates = self.eval_element(schema, &parent, inner)?;
                 let compiled = filter.compile(schema).ok()?;
-                Some(
-                    candidates
-                        .into_iter()
-                        .filter(|id| {
-                            self.resources
-                                .get(id)
-                                .is_some_and(|e| compiled.matches(&e.resource))
-                        })
-                        .collect(),
-                )
+                Some(self.retain_matching(candidates, std::slice::from_ref(&compiled)))
             }
             other => Some(self.probe(&probe_of(schema, other)?)),
         }
     }
 
+    /// The ids in every set of `parts` (evaluated), intersected smallest first.
+    fn intersect<'s>(&'s self, schema: &ResourceSchema, parts: &[&Filter]) -> Option<Hits<'s>> {
+        let mut sets = parts
+            .iter()
+            .map(|f| self.eval(schema, f))
+            .collect::<Option<Vec<_>>>()?;
+        sets.sort_by_key(Hits::len);
+        let mut sets = sets.into_iter();
+        let mut out = sets.next().unwrap_or_default();
+        for other in sets {
+            out.retain(|id, _| other.contains_key(id));
+        }
+        Some(out)
+    }
+
+    /// The `candidates` whose resource every filter of `checks` matches.
+    fn retain_matching<'s>(
+        &'s self,
+        mut candidates: Hits<'s>,
+        checks: &[CompiledFilter],
+    ) -> Hits<'s> {
+        candidates.retain(|_, e| checks.iter().all(|c| c.matches(&e.resource)));
+        candidates
+    }
+
     /// A superset of the ids with an element of `parent` satisfying the value filter
-    /// `filter` (see [`element_probes`]).
-    fn eval_element(
-        &self,
+    /// `filter` (see [`element_probes`]). The caller checks the value path on each, so an
+    /// `and` with a cheap side gives the cheap side's ids alone (no walk of a `co` / `ew`
+    /// index).
+    fn eval_element<'s>(
+        &'s self,
         schema: &ResourceSchema,
         parent: &str,
         filter: &Filter,
-    ) -> Option<HashSet<String>> {
+    ) -> Option<Hits<'s>> {
         match filter {
-            Filter::And(a, b) => {
-                let (a, b) = (
-                    self.eval_element(schema, parent, a)?,
-                    self.eval_element(schema, parent, b)?,
-                );
-                let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-                Some(small.into_iter().filter(|id| large.contains(id)).collect())
-            }
+            Filter::And(a, b) => match (scans(a), scans(b)) {
+                (false, true) => self.eval_element(schema, parent, a),
+                (true, false) => self.eval_element(schema, parent, b),
+                _ => {
+                    let (a, b) = (
+                        self.eval_element(schema, parent, a)?,
+                        self.eval_element(schema, parent, b)?,
+                    );
+                    let (mut small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+                    small.retain(|id, _| large.contains_key(id));
+                    Some(small)
+                }
+            },
             Filter::Or(a, b) => {
                 let mut a = self.eval_element(schema, parent, a)?;
                 a.extend(self.eval_element(schema, parent, b)?);
                 Some(a)
             }
             leaf => {
-                let mut ids = HashSet::new();
+                let mut ids = Hits::default();
                 for p in element_probes(schema, parent, leaf)? {
                     ids.extend(self.probe(&p));
                 }
@@ -603,18 +721,26 @@ impl Shard {
         }
     }
 
+    /// The resources of `ids` (as [`Hits`]).
+    fn hits<'s>(&'s self, ids: &mut dyn Iterator<Item = &'s String>) -> Hits<'s> {
+        let mut hits = Hits::with_capacity_and_hasher(ids.size_hint().0, Default::default());
+        hits.extend(
+            ids.filter_map(|id| self.resources.get_key_value(id.as_str()))
+                .map(|(id, e)| (id.as_str(), e)),
+        );
+        hits
+    }
+
     /// The ids an index probe selects, read from the index alone.
-    fn probe(&self, probe: &Probe) -> HashSet<String> {
+    fn probe<'s>(&'s self, probe: &Probe) -> Hits<'s> {
         let key = match probe {
             Probe::Compare { key, .. } | Probe::Present { key } => key,
         };
         let Some(column) = self.index.get(key) else {
-            return HashSet::new();
+            return Hits::default();
         };
-        let collect = |entries: &mut dyn Iterator<Item = (&String, &BTreeSet<String>)>| {
-            entries
-                .flat_map(|(_, ids)| ids.iter().cloned())
-                .collect::<HashSet<String>>()
+        let collect = |entries: &mut dyn Iterator<Item = (&'s String, &'s BTreeSet<String>)>| {
+            self.hits(&mut entries.flat_map(|(_, ids)| ids.iter()))
         };
         match probe {
             Probe::Present { .. } => {
@@ -623,7 +749,7 @@ impl Shard {
                         .by_value
                         .range::<str, _>((Bound::Excluded(""), Bound::Unbounded)),
                 );
-                ids.extend(column.non_string.iter().cloned());
+                ids.extend(self.hits(&mut column.non_string.iter()));
                 ids
             }
             Probe::Compare { op, operand, .. } => {
@@ -634,7 +760,7 @@ impl Shard {
                     CompareOp::Eq => column
                         .by_value
                         .get(o)
-                        .map(|ids| ids.iter().cloned().collect())
+                        .map(|ids| self.hits(&mut ids.iter()))
                         .unwrap_or_default(),
                     CompareOp::Sw => collect(
                         &mut range(Bound::Included(o), Bound::Unbounded)
@@ -653,7 +779,7 @@ impl Shard {
                         collect(&mut column.by_value.iter().filter(|(k, _)| k.ends_with(o)))
                     }
                     // Never built by `probe_of`.
-                    CompareOp::Ne => HashSet::new(),
+                    CompareOp::Ne => Hits::default(),
                 }
             }
         }
@@ -1061,20 +1187,17 @@ impl Storage for MemoryStorage {
             });
         };
         // The matches, in creation order, as (seq, id).
-        let matches: Vec<(u64, &String)> = {
+        let matches: Vec<(u64, &str)> = {
             {
-                let ids = shard.eval(scope.schema, f).unwrap_or_default();
-                let mut v: Vec<(u64, &String)> = ids
-                    .iter()
-                    .filter_map(|id| shard.resources.get_key_value(id))
-                    .map(|(id, e)| (e.seq, id))
-                    .collect();
+                let hits = shard.eval(scope.schema, f).unwrap_or_default();
+                let mut v: Vec<(u64, &str)> = hits.into_iter().map(|(id, e)| (e.seq, id)).collect();
                 v.sort_unstable_by_key(|(s, _)| *s);
                 v
             }
         };
         let total = matches.len() as u64;
-        let stored = |(_, id): &(u64, &String)| stored(id);
+        let stored =
+            |(_, id): &(u64, &str)| shard.resources.get(*id).map(|e| e.stored(id, query.load));
         match query.page {
             StoragePage::Offset { offset, limit } => {
                 let offset = usize::try_from(*offset).unwrap_or(usize::MAX);

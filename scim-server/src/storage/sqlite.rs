@@ -44,17 +44,20 @@
 //!   `ew`, value paths such as `emails[type eq "work" and value co "@x"]`, and `and` / `or` of
 //!   those) are pushed down as scans of the covering index `attr_index_lookup` combined with
 //!   `INTERSECT` / `UNION` (range scans, except `co` / `ew`, which read every row of their
-//!   path in the tenant and type: see `sql::filter`); everything else goes to the planner
-//!   (`can_filter` is false).
+//!   path in the tenant and type, unless AND-ed with a range scan: then they are checked
+//!   per candidate through `attr_index_seq`; see `sql::filter`); everything else goes to the
+//!   planner (`can_filter` is false).
 //! - **Index layout**: the `attr_index` rows depend on the resource type's schema, which
 //!   the database learns only from the calls. Each resource type's layout (indexed paths,
 //!   case folding, row format) is recorded in `index_layouts`; on the first write or
 //!   filtered query of a type whose recorded layout differs (after the migration to schema
 //!   version 2, or a `caseExact` change), its rows are rebuilt from the stored JSON in one
 //!   write transaction.
-//! - **Paging**: default order by `seq`; offset paging with `LIMIT`/`OFFSET` and a
-//!   `COUNT(*)` over the same condition in the same read transaction; cursors are keysets on
-//!   `seq` (they stay correct while resources are created or deleted between pages).
+//! - **Paging**: default order by `seq`; cursors are keysets on `seq` (they stay correct
+//!   while resources are created or deleted between pages). Without a filter, offset paging
+//!   is `LIMIT`/`OFFSET` with a `COUNT(*)` in the same read transaction; with a filter, the
+//!   matching `seq`s are computed once, in order, in one read transaction: their number is
+//!   `totalResults` and the page is read by `seq` (the set is not evaluated twice).
 //! - **Membership**: adding or removing one member is one indexed row plus a version bump
 //!   (O(log n)); reading a resource without members never touches the `members` table.
 //! - **Connections**: one writer connection behind a mutex and a small pool of read-only
@@ -671,70 +674,34 @@ fn run_query(
     let tx = conn.transaction().map_err(backend_err)?;
     let mut args: Vec<rusqlite::types::Value> =
         vec![ctx.tenant.clone().into(), ctx.rtype.clone().into()];
-    if let Some(s) = set {
-        args.extend(s.params.iter().cloned().map(rusqlite::types::Value::from));
-    }
-    let cond = condition(set);
-    let total: i64 = tx
-        .prepare_cached(&format!("SELECT count(*) FROM resources r WHERE {cond}"))
-        .and_then(|mut s| s.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0)))
-        .map_err(backend_err)?;
-    let n = args.len();
-    let (sql, limit, after) = match page {
-        StoragePage::Offset { offset, limit } => {
-            args.push(clamp(*limit).into());
-            args.push(clamp(*offset).into());
-            (
-                format!(
-                    "SELECT r.seq, r.id, r.version, r.json FROM resources r WHERE {cond} \
-                     ORDER BY r.seq LIMIT ?{} OFFSET ?{}",
-                    n + 1,
-                    n + 2
-                ),
-                *limit,
-                None,
-            )
-        }
-        StoragePage::Cursor { after, limit } => {
-            let after_seq = match after {
-                Some(c) => decode_cursor(CURSOR_TAG, c, fingerprint)?,
-                None => 0,
-            };
-            args.push(after_seq.into());
-            // One more row than asked tells whether there is a next page.
-            args.push(clamp(*limit).saturating_add(1).into());
-            (
-                format!(
-                    "SELECT r.seq, r.id, r.version, r.json FROM resources r WHERE {cond} \
-                     AND r.seq > ?{} ORDER BY r.seq LIMIT ?{}",
-                    n + 1,
-                    n + 2
-                ),
-                *limit,
-                Some(after_seq),
-            )
-        }
+    let after = match page {
+        StoragePage::Cursor { after, .. } => Some(match after {
+            Some(c) => decode_cursor(CURSOR_TAG, c, fingerprint)?,
+            None => 0,
+        }),
+        StoragePage::Offset { .. } => None,
     };
-    let mut rows: Vec<(i64, String, i64, String)> = {
-        let mut stmt = tx.prepare_cached(&sql).map_err(backend_err)?;
-        let it = stmt
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .map_err(backend_err)?;
-        it.collect::<Result<Vec<_>, _>>().map_err(backend_err)?
+    let limit = match page {
+        StoragePage::Offset { limit, .. } | StoragePage::Cursor { limit, .. } => *limit,
+    };
+    let mut rows = match set {
+        Some(s) => {
+            args.extend(s.params.iter().cloned().map(rusqlite::types::Value::from));
+            filtered_rows(&tx, s, &args, page, after)?
+        }
+        None => unfiltered_rows(&tx, &mut args, page, after)?,
     };
     let mut next_cursor = None;
     if let Some(after_seq) = after {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        if rows.len() > limit {
-            rows.truncate(limit);
-            let last = rows.last().map_or(after_seq, |r| r.0);
+        if rows.page.len() > limit {
+            rows.page.truncate(limit);
+            let last = rows.page.last().map_or(after_seq, |r| r.0);
             next_cursor = Some(encode_cursor(CURSOR_TAG, last, fingerprint));
         }
     }
-    let mut resources = Vec::with_capacity(rows.len());
-    for (seq, id, version, json) in rows {
+    let mut resources = Vec::with_capacity(rows.page.len());
+    for (seq, id, version, json) in rows.page {
         let mut resource = parse_json(&json)?;
         if load.members && ctx.has_members {
             resource = with_members(resource, &load_members(&tx, seq)?);
@@ -748,9 +715,122 @@ fn run_query(
     tx.commit().map_err(backend_err)?;
     Ok(QueryPage {
         resources,
-        total_results: to_version(total),
+        total_results: to_version(rows.total),
         next_cursor,
     })
+}
+
+/// The count of a query's matches and its page (`(seq, id, version, json)`; with cursor
+/// paging, one row more than the page when there is a next page).
+struct Rows {
+    total: i64,
+    page: Vec<(i64, String, i64, String)>,
+}
+
+/// The page size as a `usize`, plus one with cursor paging (to tell whether there is a
+/// next page).
+fn fetch_size(page: &StoragePage) -> usize {
+    match page {
+        StoragePage::Offset { limit, .. } => usize::try_from(*limit).unwrap_or(usize::MAX),
+        StoragePage::Cursor { limit, .. } => usize::try_from(*limit)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1),
+    }
+}
+
+/// The statement listing the distinct matching `seq`s of a filter in order. It reads
+/// `attr_index` only: its rows of the scope (tenant and resource type, parameters 1 and 2)
+/// are written with their resource, in the same transaction, and go with it (`ON DELETE
+/// CASCADE`, `foreign_keys=ON`), so each `seq` is a resource of the scope and a join with
+/// `resources` (one lookup per match) would change nothing.
+fn matches_sql(set: &SetSql) -> String {
+    format!("SELECT DISTINCT seq FROM ({}) ORDER BY seq", set.sql)
+}
+
+/// A filtered query: the matching `seq`s are computed ONCE, in order (the translated set,
+/// whatever it costs, is evaluated by one statement, not once for the count and again for
+/// the page); the count is their number and the page a slice of them, read by `seq`.
+fn filtered_rows(
+    tx: &Transaction<'_>,
+    set: &SetSql,
+    args: &[rusqlite::types::Value],
+    page: &StoragePage,
+    after: Option<i64>,
+) -> Result<Rows, StorageError> {
+    let seqs: Vec<i64> = {
+        let mut stmt = tx.prepare_cached(&matches_sql(set)).map_err(backend_err)?;
+        let it = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+            .map_err(backend_err)?;
+        it.collect::<Result<_, _>>().map_err(backend_err)?
+    };
+    let start = match (page, after) {
+        (_, Some(after_seq)) => seqs.partition_point(|s| *s <= after_seq),
+        (StoragePage::Offset { offset, .. }, None) => usize::try_from(*offset)
+            .unwrap_or(usize::MAX)
+            .min(seqs.len()),
+        (StoragePage::Cursor { .. }, None) => 0,
+    };
+    let end = start.saturating_add(fetch_size(page)).min(seqs.len());
+    let mut stmt = tx
+        .prepare_cached("SELECT r.id, r.version, r.json FROM resources r WHERE r.seq = ?1")
+        .map_err(backend_err)?;
+    let mut rows = Vec::with_capacity(end - start);
+    for &seq in seqs.get(start..end).unwrap_or_default() {
+        let (id, version, json) = stmt
+            .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(backend_err)?;
+        rows.push((seq, id, version, json));
+    }
+    Ok(Rows {
+        total: i64::try_from(seqs.len()).unwrap_or(i64::MAX),
+        page: rows,
+    })
+}
+
+/// A query without a filter: `COUNT(*)` and `LIMIT` over the scope index.
+fn unfiltered_rows(
+    tx: &Transaction<'_>,
+    args: &mut Vec<rusqlite::types::Value>,
+    page: &StoragePage,
+    after: Option<i64>,
+) -> Result<Rows, StorageError> {
+    let cond = condition(None);
+    let total: i64 = tx
+        .prepare_cached(&format!("SELECT count(*) FROM resources r WHERE {cond}"))
+        .and_then(|mut s| s.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0)))
+        .map_err(backend_err)?;
+    let n = args.len();
+    let sql = match (page, after) {
+        (StoragePage::Offset { offset, .. }, _) => {
+            args.push(clamp(fetch_size(page) as u64).into());
+            args.push(clamp(*offset).into());
+            format!(
+                "SELECT r.seq, r.id, r.version, r.json FROM resources r WHERE {cond} \
+                 ORDER BY r.seq LIMIT ?{} OFFSET ?{}",
+                n + 1,
+                n + 2
+            )
+        }
+        (StoragePage::Cursor { .. }, after_seq) => {
+            args.push(after_seq.unwrap_or(0).into());
+            args.push(clamp(fetch_size(page) as u64).into());
+            format!(
+                "SELECT r.seq, r.id, r.version, r.json FROM resources r WHERE {cond} \
+                 AND r.seq > ?{} ORDER BY r.seq LIMIT ?{}",
+                n + 1,
+                n + 2
+            )
+        }
+    };
+    let mut stmt = tx.prepare_cached(&sql).map_err(backend_err)?;
+    let it = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .map_err(backend_err)?;
+    let page = it.collect::<Result<Vec<_>, _>>().map_err(backend_err)?;
+    Ok(Rows { total, page })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1100,6 +1180,8 @@ mod tests {
             r#"emails[type eq "work" or value sw "a"] and userName eq "a""#,
             r#"emails[type eq "work" and value co "x"]"#,
             r#"userName ew "x""#,
+            r#"userName eq "a" and emails[type eq "work" and value co "x"]"#,
+            r#"emails[type eq "work" and value co "x"] and (userName sw "a" or userName co "b")"#,
         ] {
             let set =
                 translate::<Sqlite>(&schema, &paths, &text.parse::<Filter>().unwrap()).unwrap();
@@ -1121,6 +1203,83 @@ mod tests {
                 "{text}:\n{plan}"
             );
         }
+    }
+
+    /// An indexed lookup AND-ed with a substring test inside a value path: attr_index is
+    /// searched by the userName key, then by `seq` for the candidate's rows (the value path
+    /// and its `co` checked per candidate); no pass over the rows of every email.
+    #[test]
+    fn a_cheap_conjunct_drives_the_scanning_one() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let conn = lock(&storage.inner.writer);
+        let schema = user_resource_schema();
+        let paths = indexed_paths(&schema);
+        let f: Filter = r#"userName eq "x" and emails[type eq "work" and value co "y"]"#
+            .parse()
+            .unwrap();
+        let set = translate::<Sqlite>(&schema, &paths, &f).unwrap();
+        let plan = plan(&conn, &set);
+        let lines: Vec<&str> = plan.lines().collect();
+        // The candidates: one search of the lookup index by the userName key and value.
+        let lookups: Vec<&&str> = lines
+            .iter()
+            .filter(|l| l.contains("attr_index_lookup"))
+            .collect();
+        assert_eq!(
+            lookups,
+            [
+                &"SEARCH attr_index USING COVERING INDEX attr_index_lookup (tenant=? AND rtype=? \
+               AND path=? AND value_norm=?)"
+            ],
+            "{plan}"
+        );
+        // Then the candidate's own rows, by seq: its elements, and each leaf on an element.
+        let by_seq = lines
+            .iter()
+            .filter(|l| l.contains("USING COVERING INDEX attr_index_seq (seq=? AND path=?"))
+            .count();
+        assert_eq!(by_seq, 3, "{plan}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("attr_index_seq (seq=? AND path=? AND elem=?)")),
+            "{plan}"
+        );
+        assert!(!lines.iter().any(|l| l.starts_with("SCAN")), "{plan}");
+        // The statement that lists the matches (their number is totalResults, the page a
+        // slice of them) uses the same form.
+        let listed = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", matches_sql(&set)))
+            .unwrap()
+            .query_map(
+                rusqlite::params_from_iter(
+                    ["t", "User"]
+                        .into_iter()
+                        .map(str::to_string)
+                        .chain(set.params.iter().cloned()),
+                ),
+                |r| r.get::<_, String>(3),
+            )
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>();
+        assert_eq!(
+            listed
+                .iter()
+                .filter(|l| l.contains("attr_index_lookup"))
+                .collect::<Vec<_>>(),
+            lookups,
+            "{listed:?}"
+        );
+        assert_eq!(
+            listed
+                .iter()
+                .filter(|l| l.contains("COVERING INDEX attr_index_seq (seq=? AND path=?"))
+                .count(),
+            3,
+            "{listed:?}"
+        );
+        assert!(!listed.iter().any(|l| l.starts_with("SCAN")), "{listed:?}");
     }
 
     /// A database written at schema version 1 (its DDL and rows, no `elem`, no

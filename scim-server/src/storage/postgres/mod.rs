@@ -31,16 +31,18 @@
 //!   `ew`, value paths such as `emails[type eq "work" and value co "@x"]`, and `and` / `or`
 //!   of those) are pushed down as scans of the covering index `attr_index_lookup` combined
 //!   with `INTERSECT` / `UNION` (range scans, except `co` / `ew`, which read every row of
-//!   their path in the tenant and type: see `sql::filter`); `can_filter` is false for
-//!   everything else, which goes to the planner.
+//!   their path in the tenant and type, unless AND-ed with a range scan: then they are
+//!   checked per candidate through `attr_index_seq`; see `sql::filter`); `can_filter` is
+//!   false for everything else, which goes to the planner.
 //! - **Index layout**: the `attr_index` rows depend on the resource type's schema, which
 //!   the database learns only from the calls. Each resource type's layout is recorded in
 //!   `index_layouts`; on the first write or filtered query of a type whose recorded layout
 //!   differs (after the migration to schema version 2, or a `caseExact` change), its rows
 //!   are rebuilt from the stored JSON in one transaction (see `ensure_layout`).
 //! - **Paging**: default order by `seq`; offset paging with `LIMIT`/`OFFSET` and a `count(*)`
-//!   in the same REPEATABLE READ READ ONLY transaction (one snapshot); cursors are keysets on
-//!   `seq`, bound to their query.
+//!   in the same statement (one snapshot; with a filter, the matching `seq`s are computed
+//!   once, in a `MATERIALIZED` CTE both read); cursors are keysets on `seq`, bound to their
+//!   query.
 //! - **Membership**: adding or removing one member is one indexed row plus a version bump;
 //!   reading a resource without members never touches `members`.
 //! - **Connections**: a `deadpool-postgres` pool; every connection gets
@@ -929,13 +931,9 @@ const CURSOR_TAG: &str = "pg1";
 // ---------------------------------------------------------------------------------------
 // Queries
 
-/// The WHERE condition of a query over `resources r` (`$1` tenant, `$2` resource type).
-fn condition(set: Option<&SetSql>) -> String {
-    match set {
-        Some(s) => format!("r.tenant = $1 AND r.rtype = $2 AND r.seq IN ({})", s.sql),
-        None => "r.tenant = $1 AND r.rtype = $2".to_string(),
-    }
-}
+/// The WHERE condition of an unfiltered query over `resources r` (`$1` tenant, `$2`
+/// resource type).
+const SCOPE: &str = "r.tenant = $1 AND r.rtype = $2";
 
 /// Statements with at most this many filter parameters are prepared once per connection;
 /// longer (rarer, client-shaped) filters are prepared per call, so that the per-connection
@@ -950,8 +948,47 @@ async fn page_rows<C: deadpool_postgres::GenericClient + Sync>(
     args: &[Param<'_>],
     cursor: bool,
 ) -> Result<Vec<Row>, StorageError> {
-    let cond = condition(set);
     let (fetch, skip) = (args.len() - 1, args.len());
+    let sql = match set {
+        Some(s) => filtered_page_sql(s, fetch, skip, cursor),
+        None => unfiltered_page_sql(fetch, skip, cursor),
+    };
+    let cached = set.is_none_or(|s| s.params.len() <= MAX_CACHED_FILTER_PARAMS);
+    if cached {
+        let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
+        client.query(&stmt, args).await.map_err(pg_err)
+    } else {
+        client.query(sql.as_str(), args).await.map_err(pg_err)
+    }
+}
+
+/// The statement of [`page_rows`] for a filter: the distinct matching `seq`s are computed
+/// ONCE (a `MATERIALIZED` CTE over the translated set), and both the count and the page read
+/// them, instead of evaluating the set once for each. The set reads `attr_index` only: its
+/// rows of the scope are written with their resource, in the same transaction, and go with
+/// it (`ON DELETE CASCADE`), so each `seq` is a resource of the scope.
+fn filtered_page_sql(set: &SetSql, fetch: usize, skip: usize, cursor: bool) -> String {
+    // The page of `seq`s first, then only those resources are read.
+    let seqs = if cursor {
+        format!("SELECT seq FROM m WHERE seq > ${skip} ORDER BY seq LIMIT ${fetch}")
+    } else {
+        format!("SELECT seq FROM m ORDER BY seq LIMIT ${fetch} OFFSET ${skip}")
+    };
+    let page = format!(
+        "SELECT r.seq, r.id, r.version, r.data FROM ({seqs}) AS pm JOIN resources r ON r.seq = \
+         pm.seq AND r.tenant = $1 AND r.rtype = $2"
+    );
+    format!(
+        "WITH m AS MATERIALIZED (SELECT DISTINCT seq FROM ({}) AS s) SELECT (SELECT count(*) \
+         FROM m), p.seq, p.id, p.version, p.data FROM (VALUES (1)) AS one (x) LEFT JOIN \
+         ({page}) AS p ON true ORDER BY p.seq",
+        set.sql
+    )
+}
+
+/// The statement of [`page_rows`] without a filter: the count and the page over the scope.
+fn unfiltered_page_sql(fetch: usize, skip: usize, cursor: bool) -> String {
+    let cond = SCOPE;
     let page = if cursor {
         format!(
             "SELECT r.seq, r.id, r.version, r.data FROM resources r WHERE {cond} \
@@ -963,17 +1000,10 @@ async fn page_rows<C: deadpool_postgres::GenericClient + Sync>(
              ORDER BY r.seq LIMIT ${fetch} OFFSET ${skip}"
         )
     };
-    let sql = format!(
+    format!(
         "SELECT (SELECT count(*) FROM resources r WHERE {cond}), p.seq, p.id, p.version, p.data \
          FROM (VALUES (1)) AS one (x) LEFT JOIN ({page}) AS p ON true ORDER BY p.seq"
-    );
-    let cached = set.is_none_or(|s| s.params.len() <= MAX_CACHED_FILTER_PARAMS);
-    if cached {
-        let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
-        client.query(&stmt, args).await.map_err(pg_err)
-    } else {
-        client.query(sql.as_str(), args).await.map_err(pg_err)
-    }
+    )
 }
 
 async fn run_query(

@@ -22,7 +22,9 @@ use super::backend_err;
 ///   element (`value_norm`, lower-cased when the attribute is not caseExact; `elem`, the
 ///   position of the element of a multi-valued complex attribute, 0 otherwise), plus a row
 ///   with a NULL `value_norm` when the path holds a present non-string value (for `pr`).
-///   Filters are pushed down as scans of the covering index `attr_index_lookup`.
+///   Filters are pushed down as scans of the covering index `attr_index_lookup`; the
+///   `co` / `ew` conjuncts of an `and` with a range-scanned conjunct are checked per
+///   candidate through `attr_index_seq (seq, path, elem, value_norm)` (version 2).
 /// - `index_layouts` (version 2): per resource type, the layout (indexed paths, case
 ///   folding, row format) its `attr_index` rows were written with. The rows depend on the
 ///   resource type's schema, which the database does not know when it is opened, so a
@@ -78,7 +80,9 @@ CREATE INDEX members_group ON members (group_seq);
 CREATE INDEX members_member ON members (tenant, member_id);
 "#,
     // Version 2: `attr_index.elem` (the element of a multi-valued attribute a row comes
-    // from, for value paths) in the covering index, and `index_layouts`. The old rows lack
+    // from, for value paths) in the covering index, `attr_index_seq` covering the rows of
+    // one resource (`seq, path, elem, value_norm`: the per-candidate checks of `co` / `ew`
+    // conjuncts, see `sql::filter`), and `index_layouts`. The old rows lack
     // `elem` and `emails.type`: they are dropped here and rebuilt from the stored JSON, per
     // resource type, on first use (no layout recorded = rebuild).
     r#"
@@ -92,7 +96,7 @@ CREATE TABLE attr_index (
     elem       INTEGER NOT NULL
 );
 CREATE INDEX attr_index_lookup ON attr_index (tenant, rtype, path, value_norm, seq, elem);
-CREATE INDEX attr_index_seq ON attr_index (seq);
+CREATE INDEX attr_index_seq ON attr_index (seq, path, elem, value_norm);
 
 CREATE TABLE index_layouts (
     rtype  TEXT NOT NULL PRIMARY KEY,
