@@ -5,10 +5,12 @@
 //! cargo run -p example-standalone -- --listen 127.0.0.1:8080 --token "$(openssl rand -base64 32)"
 //! cargo run -p example-standalone -- --token-file token.txt --storage memory
 //! cargo run -p example-standalone -- --token-file token.txt --storage postgres://scim@127.0.0.1:5432/scim
+//! cargo run -p example-standalone -- --token-file token.txt \
+//!     --storage 'postgres://scim@db.example.com/scim?sslmode=require' --postgres-ca-file db-ca.pem
 //! ```
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +23,7 @@ use scim_server::ScimServer;
 use scim_server::auth::BearerTokens;
 use scim_server::storage::Storage;
 use scim_server::storage::memory::MemoryStorage;
-use scim_server::storage::postgres::PostgresStorage;
+use scim_server::storage::postgres::{PostgresConfig, PostgresStorage};
 use scim_server::storage::sqlite::SqliteStorage;
 use tokio::net::TcpListener;
 
@@ -54,6 +56,13 @@ struct Args {
     #[arg(long, default_value = "sqlite:scim.db")]
     storage: String,
 
+    /// With a PostgreSQL --storage: also trust the CA certificates of this PEM file for TLS
+    /// (a self-signed or private CA server), besides the system's roots. TLS itself is the
+    /// URL's `sslmode`: `disable`, `prefer` (the default) or `require` (certificate and host
+    /// name verified).
+    #[arg(long, value_name = "PATH")]
+    postgres_ca_file: Option<PathBuf>,
+
     /// The path the SCIM endpoints live under, e.g. `/scim/v2`.
     #[arg(long, default_value = "/")]
     base_path: String,
@@ -64,7 +73,14 @@ struct Args {
     public_url: Option<String>,
 }
 
-async fn open_storage(spec: &str) -> Result<Arc<dyn Storage>, String> {
+async fn open_storage(
+    spec: &str,
+    postgres_ca_file: Option<&Path>,
+) -> Result<Arc<dyn Storage>, String> {
+    let is_postgres = spec.starts_with("postgres:") || spec.starts_with("postgresql:");
+    if postgres_ca_file.is_some() && !is_postgres {
+        return Err("--postgres-ca-file needs a PostgreSQL --storage (postgres://...)".into());
+    }
     if spec.eq_ignore_ascii_case("memory") {
         return Ok(Arc::new(MemoryStorage::new()));
     }
@@ -76,10 +92,14 @@ async fn open_storage(spec: &str) -> Result<Arc<dyn Storage>, String> {
             .map(|s| Arc::new(s) as Arc<dyn Storage>)
             .map_err(|e| format!("cannot open SQLite database {path}: {e}"));
     }
-    if spec.starts_with("postgres:") || spec.starts_with("postgresql:") {
+    if is_postgres {
         // The URL is passed as it is (`postgres://...` or `postgresql://...`); the error
         // message leaves it out, since it may hold a password.
-        return PostgresStorage::connect(spec)
+        let mut config = PostgresConfig::new(spec);
+        if let Some(path) = postgres_ca_file {
+            config = config.ca_file(path);
+        }
+        return PostgresStorage::connect_with(config)
             .await
             .map(|s| Arc::new(s) as Arc<dyn Storage>)
             .map_err(|e| format!("cannot connect to PostgreSQL: {e}"));
@@ -110,7 +130,7 @@ fn read_token(args: &Args) -> Result<String, String> {
 }
 
 async fn build(args: &Args) -> Result<ScimServer, String> {
-    let storage = open_storage(&args.storage).await?;
+    let storage = open_storage(&args.storage, args.postgres_ca_file.as_deref()).await?;
     // The token is hashed here and the plain text dropped.
     let tokens = BearerTokens::single(&read_token(args)?).map_err(|e| e.to_string())?;
     let mut builder = ScimServer::builder()
@@ -191,11 +211,11 @@ mod tests {
 
     #[tokio::test]
     async fn memory_and_sqlite_open() {
-        assert!(open_storage("memory").await.is_ok());
+        assert!(open_storage("memory", None).await.is_ok());
         let path =
             std::env::temp_dir().join(format!("example-standalone-{}.db", std::process::id()));
         let spec = format!("sqlite:{}", path.display());
-        assert!(open_storage(&spec).await.is_ok());
+        assert!(open_storage(&spec, None).await.is_ok());
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
@@ -203,21 +223,56 @@ mod tests {
 
     #[tokio::test]
     async fn bad_specs_are_refused() {
-        let e = open_storage("redis://localhost").await.err().unwrap();
+        let e = open_storage("redis://localhost", None).await.err().unwrap();
         assert!(e.contains("postgres://"), "{e}");
-        let e = open_storage("sqlite:").await.err().unwrap();
+        let e = open_storage("sqlite:", None).await.err().unwrap();
         assert!(e.contains("file path"), "{e}");
     }
 
     #[tokio::test]
     async fn unreachable_postgres_is_an_error_without_the_password() {
         // Port 1 on the loopback: nothing listens there, the connection is refused at once.
-        let e = open_storage("postgres://scim:s3cret-pw@127.0.0.1:1/scim")
+        let e = open_storage("postgres://scim:s3cret-pw@127.0.0.1:1/scim", None)
             .await
             .err()
             .unwrap();
         assert!(e.starts_with("cannot connect to PostgreSQL"), "{e}");
         assert!(!e.contains("s3cret-pw"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn the_postgres_ca_file_option_reaches_the_postgres_config() {
+        let args = Args::try_parse_from([
+            "example-standalone",
+            "--token",
+            "0123456789abcdef0123",
+            "--storage",
+            "postgres://scim:s3cret-pw@127.0.0.1:1/scim?sslmode=require",
+            "--postgres-ca-file",
+            "/nonexistent/db-ca.pem",
+        ])
+        .unwrap();
+        assert_eq!(
+            args.postgres_ca_file.as_deref(),
+            Some(Path::new("/nonexistent/db-ca.pem"))
+        );
+        // The CA file is read before connecting: its error shows the option got through.
+        let e = build(&args).await.err().unwrap();
+        assert!(e.contains("CA file /nonexistent/db-ca.pem"), "{e}");
+        assert!(!e.contains("s3cret-pw"), "{e}");
+        // Without the option, the default (none).
+        let args = Args::try_parse_from(["example-standalone", "--token", "0123456789abcdef0123"])
+            .unwrap();
+        assert_eq!(args.postgres_ca_file, None);
+    }
+
+    #[tokio::test]
+    async fn the_postgres_ca_file_needs_a_postgres_storage() {
+        let e = open_storage("memory", Some(Path::new("ca.pem")))
+            .await
+            .err()
+            .unwrap();
+        assert!(e.contains("--postgres-ca-file"), "{e}");
     }
 
     #[test]

@@ -11,7 +11,12 @@
 //!     .schema("tenant_store")
 //!     .max_connections(32);
 //! let other = PostgresStorage::connect_with(config).await?;
-//! # let _ = (storage, other); Ok(()) }
+//! // A managed server (TLS required; its certificate verified against the native roots and,
+//! // here, a private CA; see `PostgresConfig` for every `sslmode`):
+//! let tls = PostgresConfig::new("postgres://scim@db.example.com/scim?sslmode=require")
+//!     .ca_file("/etc/scim/db-ca.pem");
+//! let managed = PostgresStorage::connect_with(tls).await?;
+//! # let _ = (storage, other, managed); Ok(()) }
 //! ```
 //!
 //! # Design
@@ -49,7 +54,7 @@
 //!   `search_path=<schema>` at start-up, and statements are prepared once per connection
 //!   (the dynamic SQL of filters is not cached). All values are bound parameters; only the
 //!   validated schema name is ever written into SQL.
-//! - **TLS**: not yet (`NoTls`): connect over loopback, a Unix socket or a trusted network.
+//! - **TLS**: rustls (ring provider), as the URL's `sslmode` says: see [`PostgresConfig`].
 //!
 //! Limits: PostgreSQL `TEXT` cannot hold U+0000, so an id, tenant or member id containing it
 //! fails with a `Backend` error (attribute values may contain it: the JSON is stored escaped
@@ -57,10 +62,12 @@
 
 mod filter_sql;
 mod schema;
+mod tls;
 
 pub use schema::is_valid_schema_name;
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -73,7 +80,7 @@ use scim_core::sort::SortSpec;
 use serde_json::{Map, Value};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Json, ToSql};
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{IsolationLevel, Row};
 
 use self::filter_sql::{Postgres, SetSql};
 use super::sql::index::{IndexRow, index_rows, layout};
@@ -103,8 +110,21 @@ pub(crate) fn pg_err(e: tokio_postgres::Error) -> StorageError {
     }
 }
 
-fn pool_err(e: impl std::fmt::Display) -> StorageError {
-    StorageError::backend(format!("postgres pool: {e}"))
+/// Maps a pool error (opening a connection, TLS included) to a backend error naming every
+/// cause (e.g. `error performing TLS handshake: invalid peer certificate: UnknownIssuer`);
+/// none of them holds the password.
+fn pool_err(e: impl std::error::Error) -> StorageError {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = cause.source();
+    }
+    StorageError::backend(format!("postgres pool: {msg}"))
 }
 
 /// The name of the unique constraint a 23505 error violated, if it is one.
@@ -115,13 +135,48 @@ fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
     Some(e.as_db_error().and_then(|d| d.constraint()).unwrap_or(""))
 }
 
-/// How to connect: the URL, the PostgreSQL schema holding the tables and the pool size.
+/// How to connect: the URL, the PostgreSQL schema holding the tables, the pool size and
+/// the CA certificates to trust for TLS.
+///
+/// # TLS (`sslmode`)
+/// The URL's `sslmode` parameter (`?sslmode=...`, or `sslmode=...` in the `key=value`
+/// form) chooses whether connections use TLS (rustls, TLS 1.2 or 1.3). tokio-postgres
+/// knows three modes; any other value (`allow`, `verify-ca`, `verify-full`) is an invalid
+/// URL error.
+///
+/// - `disable`: never TLS; everything, the password included when the server asks for it
+///   in clear text (`password` authentication), goes unencrypted.
+/// - `prefer` (the default when `sslmode` is absent, as in libpq): asks the server for TLS.
+///   If the server declines (it has `ssl=off`), or the TLS handshake fails (its certificate
+///   is not trusted, or does not name the host), the connection is opened again without
+///   TLS, as libpq does. When the handshake succeeds, the certificate was verified as for
+///   `require`. This protects against passive eavesdropping only where the server's
+///   certificate is trusted; an active attacker can always force plain TCP. Use `require`
+///   for any network you do not trust.
+/// - `require`: TLS or no connection. The server's certificate chain must lead to a
+///   trusted root: the platform's native roots (`rustls-native-certs`; on Linux, the
+///   OpenSSL certificate files, or those `SSL_CERT_FILE`/`SSL_CERT_DIR` name) plus those
+///   of [`Self::ca_file`]; and the certificate must name the URL's host (a DNS name, or an
+///   IP address among the certificate's IP addresses). **This is stricter than libpq**,
+///   whose `require` does not verify the certificate (unless a root certificate file is
+///   present); here it is what libpq calls `verify-full`. There is no mode that accepts any
+///   certificate: for a self-signed or private CA server, give its CA with
+///   [`Self::ca_file`]. A failed verification is a `Backend` error naming the reason
+///   (e.g. `invalid peer certificate: UnknownIssuer`).
+///
+/// `sslnegotiation=direct` (PostgreSQL 17+, TLS without the `SSLRequest` round trip) works
+/// with `require` (ALPN `postgresql` is sent). No client certificate is sent. A Unix socket
+/// host never gets TLS from the server, so there `prefer` means plain and `require` fails.
+///
+/// The password is never part of an error message or log line (`Debug` of this type shows
+/// the URL, so do not log it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresConfig {
     url: String,
     schema: String,
     max_connections: usize,
     connect_timeout: Duration,
+    ca_file: Option<PathBuf>,
 }
 
 impl PostgresConfig {
@@ -136,6 +191,7 @@ impl PostgresConfig {
             schema: Self::DEFAULT_SCHEMA.to_string(),
             max_connections: 16,
             connect_timeout: Duration::from_secs(10),
+            ca_file: None,
         }
     }
 
@@ -157,6 +213,22 @@ impl PostgresConfig {
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
+    }
+
+    /// Also trusts the CA certificates of the PEM file at `path` (one or more
+    /// `BEGIN CERTIFICATE` blocks) for TLS, besides the platform's native roots: for a
+    /// server with a self-signed certificate or one from a private CA (or a provider's CA
+    /// bundle). Read when connecting; an unreadable file, or one without a valid
+    /// certificate, makes [`PostgresStorage::connect_with`] fail with a `Backend` error
+    /// naming the file. Unused with `sslmode=disable`.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// The CA file given with [`Self::ca_file`].
+    pub fn get_ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
     }
 }
 
@@ -199,8 +271,9 @@ impl PostgresStorage {
     }
 
     /// Connects with `config`: builds the pool, opens one connection to check the server is
-    /// reachable, and applies the missing migrations (under an advisory lock, so several
-    /// processes may start at once).
+    /// reachable (with TLS as the URL's `sslmode` says, see [`PostgresConfig`]), and applies
+    /// the missing migrations (under an advisory lock, so several processes may start at
+    /// once).
     pub async fn connect_with(config: PostgresConfig) -> Result<PostgresStorage, StorageError> {
         if !is_valid_schema_name(&config.schema) {
             return Err(StorageError::backend(format!(
@@ -224,9 +297,14 @@ impl PostgresStorage {
         if pg.get_application_name().is_none() {
             pg.application_name("scim-server");
         }
-        let manager = Manager::from_config(
+        // No roots to load (nor a CA file to read) for connections that never use TLS.
+        let tls = match pg.get_ssl_mode() {
+            tokio_postgres::config::SslMode::Disable => None,
+            _ => Some(tls::client_config(config.ca_file.as_deref())?),
+        };
+        let manager = Manager::from_connect(
             pg,
-            NoTls,
+            tls::PgConnect::new(tls),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -246,6 +324,22 @@ impl PostgresStorage {
         let mut client = storage.client().await?;
         schema::migrate(&mut client, &storage.schema).await?;
         Ok(storage)
+    }
+
+    /// Whether the session of a pooled connection is encrypted (TLS), as the server sees it
+    /// (`pg_stat_ssl`): for a health check, or to confirm what `sslmode` chose.
+    pub async fn uses_tls(&self) -> Result<bool, StorageError> {
+        let client = self.client().await?;
+        client
+            .query_one(
+                "SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), \
+                 false)",
+                &[],
+            )
+            .await
+            .map_err(pg_err)?
+            .try_get(0)
+            .map_err(pg_err)
     }
 
     /// The PostgreSQL schema holding this storage's tables.
@@ -1560,7 +1654,9 @@ mod tests {
                 .unwrap()
                 .subsec_nanos()
         );
-        let (client, conn) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
         tokio::spawn(conn);
         client
             .batch_execute(&format!(
