@@ -52,6 +52,16 @@ fn server() -> Option<(String, String)> {
     }
 }
 
+/// A fresh schema name and the guard that drops the schema when the test ends.
+fn fresh_schema(url: &str) -> (String, SchemaGuard) {
+    let schema = pg_support::fresh_schema("scim_tls");
+    let guard = SchemaGuard {
+        url: url.to_string(),
+        schema: schema.clone(),
+    };
+    (schema, guard)
+}
+
 /// `url` with `sslmode` set to `mode` (replacing one the URL may have).
 fn with_sslmode(url: &str, mode: &str) -> String {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
@@ -89,11 +99,7 @@ async fn connect(config: PostgresConfig) -> Result<PostgresStorage, String> {
 #[tokio::test]
 async fn require_with_the_ca_file_is_encrypted_and_works() {
     let Some((url, ca)) = server() else { return };
-    let schema = pg_support::fresh_schema("scim_tls");
-    let _guard = SchemaGuard {
-        url: url.clone(),
-        schema: schema.clone(),
-    };
+    let (schema, _guard) = fresh_schema(&url);
     let config = PostgresConfig::new(with_sslmode(&url, "require"))
         .schema(&schema)
         .max_connections(2)
@@ -145,11 +151,7 @@ async fn require_without_the_ca_file_fails_on_the_certificate() {
 #[tokio::test]
 async fn disable_connects_without_tls() {
     let Some((url, ca)) = server() else { return };
-    let schema = pg_support::fresh_schema("scim_tls");
-    let _guard = SchemaGuard {
-        url: url.clone(),
-        schema: schema.clone(),
-    };
+    let (schema, _guard) = fresh_schema(&url);
     // The CA file is ignored with `disable`.
     let config = PostgresConfig::new(with_sslmode(&url, "disable"))
         .schema(&schema)
@@ -165,11 +167,7 @@ async fn disable_connects_without_tls() {
 #[tokio::test]
 async fn prefer_uses_tls_when_the_certificate_is_trusted() {
     let Some((url, ca)) = server() else { return };
-    let schema = pg_support::fresh_schema("scim_tls");
-    let _guard = SchemaGuard {
-        url: url.clone(),
-        schema: schema.clone(),
-    };
+    let (schema, _guard) = fresh_schema(&url);
     let config = PostgresConfig::new(with_sslmode(&url, "prefer"))
         .schema(&schema)
         .max_connections(1)
@@ -184,11 +182,7 @@ async fn prefer_uses_tls_when_the_certificate_is_trusted() {
 #[tokio::test]
 async fn prefer_falls_back_to_plain_when_the_certificate_is_not_trusted() {
     let Some((url, _ca)) = server() else { return };
-    let schema = pg_support::fresh_schema("scim_tls");
-    let _guard = SchemaGuard {
-        url: url.clone(),
-        schema: schema.clone(),
-    };
+    let (schema, _guard) = fresh_schema(&url);
     let config = PostgresConfig::new(with_sslmode(&url, "prefer"))
         .schema(&schema)
         .max_connections(1);
