@@ -22,7 +22,7 @@ use scim_server::storage::{
 use scim_server::tenant::TenantId;
 use serde_json::{Value, json};
 
-use sql_support::ids;
+use sql_support::{PUSHED_FILTERS, fixture_users, ids, user};
 
 mod sql_support;
 
@@ -81,20 +81,6 @@ macro_rules! db_or_skip {
 
 fn tenant(t: &str) -> TenantId {
     TenantId::new(t).unwrap()
-}
-
-fn user(id: &str, body: Value) -> NewResource {
-    let schema = user_resource_schema();
-    let mut v = body;
-    v["id"] = json!(id);
-    let resource = Resource::from_value(v).unwrap();
-    let unique = UniquenessPolicy::for_schema(&schema).keys(&schema, &resource);
-    NewResource {
-        id: id.to_string(),
-        resource,
-        members: vec![],
-        unique,
-    }
 }
 
 fn replacement(id: &str, body: Value) -> Replacement {
@@ -388,98 +374,6 @@ async fn concurrent_connects_migrate_once() {
     );
     again.drop_schema().await.unwrap();
 }
-
-/// The users of the pushdown test: case, Unicode, multi-valued emails, odd JSON shapes, and
-/// a U+0000 (which a PostgreSQL TEXT cannot hold; values are BYTEA and the JSON is escaped).
-fn fixture_users() -> Vec<NewResource> {
-    let bodies = [
-        json!({"userName": "BJensen", "externalId": "E-1", "displayName": "Babs Jensen",
-               "emails": [{"value": "bjensen@Example.com", "type": "work"},
-                          {"value": "babs@jensen.org", "type": "home"}]}),
-        json!({"userName": "bjensen2", "externalId": "e-1",
-               "emails": [{"value": "BJENSEN@example.com"}]}),
-        json!({"userName": "jsmith", "displayName": "",
-               "emails": ["jsmith@example.com", {"VALUE": "J@x.org"}]}),
-        json!({"userName": "ΟΔΟΣ", "displayName": "Ödön"}),
-        json!({"userName": "\u{212A}elvin", "emails": [null, {"type": "work"}]}),
-        json!({"userName": "abc\u{10FFFF}x", "externalId": 42}),
-        json!({"userName": "abd"}),
-        json!({"userName": "ab"}),
-        json!({"USERNAME": "Zed", "displayname": "Zed Z", "emails": {"value": "z@z.z"}}),
-        json!({"userName": "", "emails": []}),
-        json!({"userName": "percent", "emails": [{"value": "a%b_c\u{0}@x.org", "type": "Work"}]}),
-        json!({"userName": "nul\u{0}byte", "displayName": "a\u{0}"}),
-    ];
-    bodies
-        .into_iter()
-        .enumerate()
-        .map(|(i, b)| user(&format!("id-{i:02}"), b))
-        .collect()
-}
-
-const PUSHED_FILTERS: &[&str] = &[
-    r#"userName eq "bjensen""#,
-    r#"USERNAME eq "BJENSEN""#,
-    r#"userName sw "bj""#,
-    r#"userName sw "B""#,
-    r#"userName sw """#,
-    r#"userName eq """#,
-    r#"userName sw "ab""#,
-    r#"userName sw "abc""#,
-    r#"userName gt "ab""#,
-    r#"userName ge "ab""#,
-    r#"userName lt "b""#,
-    r#"userName le "abd""#,
-    r#"userName eq "οδοσ""#,
-    r#"userName eq "ΟΔΟΣ""#,
-    r#"userName eq "kelvin""#,
-    r#"userName sw "K""#,
-    r#"userName sw "NUL""#,
-    r#"userName gt "nul""#,
-    r#"userName pr"#,
-    r#"externalId eq "E-1""#,
-    r#"externalId eq "e-1""#,
-    r#"externalId pr"#,
-    r#"externalId eq "42""#,
-    r#"displayName pr"#,
-    r#"displayName eq "ödön""#,
-    r#"displayName eq """#,
-    r#"displayName sw "a""#,
-    r#"emails.value eq "bjensen@example.com""#,
-    r#"emails.value sw "J""#,
-    r#"emails.value pr"#,
-    r#"emails.value eq "z@z.z""#,
-    r#"id eq "id-03""#,
-    r#"id eq "ID-03""#,
-    r#"id sw "id-0""#,
-    r#"id pr"#,
-    r#"userName sw "bj" and emails.value eq "bjensen@example.com""#,
-    r#"userName eq "jsmith" or externalId eq "E-1""#,
-    r#"(userName sw "a" or userName sw "z") and id gt "id-05""#,
-    r#"userName eq "nobody""#,
-    r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "zed""#,
-    r#"userName co "EN""#,
-    r#"userName co "Σ""#,
-    r#"userName ew "X""#,
-    r#"userName ew "ELVIN""#,
-    r#"displayName co "ö""#,
-    r#"displayName ew "z""#,
-    r#"emails.value co "@""#,
-    r#"emails.value co "%""#,
-    r#"emails.value ew ".ORG""#,
-    r#"emails.type eq "WORK""#,
-    r#"emails.type co "o""#,
-    r#"emails[type eq "work"]"#,
-    r#"emails[type eq "work" and value co "example"]"#,
-    r#"emails[type eq "home" and value co "bjensen"]"#,
-    r#"emails[value eq "jsmith@example.com"]"#,
-    r#"emails[value pr]"#,
-    r#"emails[type pr or value ew "z.z"]"#,
-    r#"emails[value co "\u0000"]"#,
-    r#"userName co "\u0000""#,
-    r#"userName ew "\u0000byte""#,
-    r#"emails[type eq "work"] and userName co "j""#,
-];
 
 /// Every pushed-down filter gives exactly the answer of scim-core's evaluator.
 #[tokio::test]
