@@ -62,7 +62,8 @@
 //!   (O(log n)); reading a resource without members never touches the `members` table.
 //! - **Connections**: one writer connection behind a mutex and a small pool of read-only
 //!   connections, used from `tokio::task::spawn_blocking`, except point reads (one resource
-//!   by id, one member's groups), which run on the calling task by default
+//!   by id, the groups of a few members, a lookup by a unique attribute such as
+//!   `userName eq`), which run on the calling task by default
 //!   ([`SqliteStorage::inline_point_reads`]). `journal_mode=WAL`,
 //!   `synchronous=NORMAL` (committed writes survive a process crash; `FULL` would also make
 //!   them survive a power failure, at one fsync per commit), `foreign_keys=ON`, a busy
@@ -85,8 +86,8 @@ use rusqlite::{
     Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 use scim_core::Resource;
-use scim_core::filter::Filter;
-use scim_core::schema::ResourceSchema;
+use scim_core::filter::{CompValue, CompareOp, Filter};
+use scim_core::schema::{ResourceSchema, Uniqueness};
 use scim_core::sort::SortSpec;
 use serde_json::{Map, Value};
 
@@ -271,8 +272,10 @@ impl SqliteStorage {
         .await
     }
 
-    /// Whether point reads (one resource by id without its members, and the groups of one
-    /// member) run on the calling task instead of on tokio's blocking pool. On by default for
+    /// Whether point reads (one resource by id without its members, the groups of one member
+    /// or of a page of at most 10, and a query that looks up one value of a unique attribute,
+    /// such as `userName eq "x"`) run on the calling task instead of on tokio's blocking
+    /// pool. On by default for
     /// a database file; always off for [`SqliteStorage::open_in_memory`], whose reads share
     /// the writer's connection.
     ///
@@ -281,8 +284,8 @@ impl SqliteStorage {
     /// reader never waits for the writer ("readers do not block writers and a writer does not
     /// block readers", <https://sqlite.org/wal.html>), so the call does not stall on other
     /// requests. Handing it to the blocking pool costs two thread wake-ups, more than the
-    /// read itself, and on the GET-by-id path it was most of the cost. Queries, reads with
-    /// members (a group's members can be many) and writes (which wait for the write lock
+    /// read itself, and on the GET-by-id path it was most of the cost. Other queries, reads
+    /// with members (a group's members can be many) and writes (which wait for the write lock
     /// and sync the WAL) always run on the blocking pool. Turn this off when the file lives
     /// on storage where one read can take long (a network file system, a cold disk).
     pub fn inline_point_reads(mut self, on: bool) -> Self {
@@ -326,6 +329,30 @@ fn parse_json(json: &str) -> Result<Resource, StorageError> {
 fn to_json(resource: &Resource) -> Result<String, StorageError> {
     serde_json::to_string(resource.as_map())
         .map_err(|e| StorageError::backend(format!("sqlite: cannot serialise a resource: {e}")))
+}
+
+/// The most members whose groups [`Storage::groups_of_many`] reads as a point read (see
+/// [`SqliteStorage::inline_point_reads`]): one index probe each.
+const POINT_READ_MEMBERS: usize = 10;
+
+/// Is `query` a lookup by one value of a unique attribute (`userName eq "x"`, `id eq "x"`:
+/// RFC 7643 §2.1 `uniqueness` `server` or `global`, single-valued)? It then reads at most a
+/// handful of rows through one index probe, so it runs as a point read.
+fn is_unique_lookup(schema: &ResourceSchema, query: &StorageQuery<'_>) -> bool {
+    let Some(Filter::Compare {
+        path,
+        op: CompareOp::Eq,
+        value: CompValue::String(_),
+    }) = query.filter
+    else {
+        return false;
+    };
+    query.sort.is_none()
+        && schema.resolve(path).is_some_and(|r| {
+            r.sub_attribute.is_none()
+                && !r.attribute.multi_valued
+                && r.attribute.uniqueness != Uniqueness::None
+        })
 }
 
 /// What [`read_resource`] reads: one resource of one tenant and type, owned so that it can
@@ -1019,12 +1046,18 @@ impl Storage for SqliteStorage {
         if set.is_some() {
             self.ensure_index(&ctx).await?;
         }
+        let point =
+            is_unique_lookup(scope.schema, &query) && !(query.load.members && ctx.has_members);
         let page = query.page.clone();
         let load = query.load;
-        self.blocking(move |inner| {
+        let run = move |inner: &Inner| {
             inner.read(|conn| run_query(conn, &ctx, set.as_ref(), &page, load, fingerprint))
-        })
-        .await
+        };
+        if point {
+            self.point_read(run).await
+        } else {
+            self.blocking(run).await
+        }
     }
 
     async fn modify_members(
@@ -1092,24 +1125,29 @@ impl Storage for SqliteStorage {
         let tenant = tenant.as_str().to_string();
         let ids = serde_json::to_string(member_ids)
             .map_err(|e| StorageError::backend(format!("sqlite: member ids: {e}")))?;
-        let rows = self
-            .blocking(move |inner| {
-                inner.read(|conn| {
-                    let mut stmt = conn.prepare_cached(GROUPS_OF_MANY).map_err(backend_err)?;
-                    stmt.query_map(params![tenant, ids], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                        ))
-                    })
-                    .map_err(backend_err)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(backend_err)
+        let read = move |inner: &Inner| {
+            inner.read(|conn| {
+                let mut stmt = conn.prepare_cached(GROUPS_OF_MANY).map_err(backend_err)?;
+                stmt.query_map(params![tenant, ids], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
                 })
+                .map_err(backend_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend_err)
             })
-            .await?;
+        };
+        // The groups of a few members (the page of a lookup) are a few index probes: a point
+        // read.
+        let rows = if member_ids.len() <= POINT_READ_MEMBERS {
+            self.point_read(read).await?
+        } else {
+            self.blocking(read).await?
+        };
         for (member, id, rtype, json) in rows {
             let display = parse_json(&json)?
                 .get("displayName")
@@ -1142,6 +1180,49 @@ mod tests {
     use crate::storage::sql::filter::translate;
     use crate::storage::sql::index::indexed_paths;
     use scim_core::builtin::user_resource_schema;
+
+    /// Only an `eq` on a single-valued attribute with `uniqueness` server/global (RFC 7643
+    /// §2.1; `userName` §4.1.1, `id` §3.1) is a point query; anything that can match many
+    /// rows stays on the blocking pool.
+    #[test]
+    fn unique_lookups_are_point_queries() {
+        let schema = user_resource_schema();
+        let page = StoragePage::Offset {
+            offset: 0,
+            limit: 100,
+        };
+        let point = |text: &str| {
+            let f: Filter = text.parse().unwrap();
+            let q = StorageQuery {
+                filter: Some(&f),
+                sort: None,
+                page: &page,
+                load: Load::WITHOUT_MEMBERS,
+            };
+            is_unique_lookup(&schema, &q)
+        };
+        assert!(point(r#"userName eq "bjensen""#));
+        assert!(point(r#"USERNAME eq "bjensen""#));
+        assert!(point(r#"id eq "2819c223""#));
+        for no in [
+            r#"displayName eq "Babs""#,
+            r#"emails.value eq "a@b""#,
+            r#"externalId eq "e-1""#,
+            r#"userName sw "b""#,
+            r#"userName eq "a" or userName eq "b""#,
+            r#"userName eq "a" and displayName eq "b""#,
+            r#"userName pr"#,
+        ] {
+            assert!(!point(no), "{no}");
+        }
+        let q = StorageQuery {
+            filter: None,
+            sort: None,
+            page: &page,
+            load: Load::WITHOUT_MEMBERS,
+        };
+        assert!(!is_unique_lookup(&schema, &q), "no filter: a full list");
+    }
 
     /// The query plan of a filtered query: every resource lookup goes through an index and
     /// the `resources` table is never scanned (the 1M-users target depends on it).
