@@ -66,11 +66,11 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Bound;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
+use rustc_hash::FxBuildHasher;
 use scim_core::filter::CompiledFilter;
 use scim_core::schema::{AttributeType, Mutability, ResourceSchema, Returned};
 use scim_core::sort::SortSpec;
@@ -164,6 +164,12 @@ struct IndexSpec {
     element_key: Option<String>,
 }
 
+/// The index key of the primitive elements of the complex attribute `attribute` (as the
+/// schema spells it): `emails[]`.
+fn element_key_of(attribute: &str) -> String {
+    format!("{attribute}[]")
+}
+
 /// Only string-like attributes are indexed: their filters compare the (folded) text, which
 /// the index orders the same way. Binary (always compared exactly, never ordered), dateTime
 /// (compared chronologically), numbers and booleans are left to the planner.
@@ -223,7 +229,7 @@ fn index_specs(schema: &ResourceSchema) -> Vec<IndexSpec> {
                     sub,
                 );
                 if sub.name.eq_ignore_ascii_case("value") {
-                    spec.element_key = Some(format!("{}[]", r.attribute.name));
+                    spec.element_key = Some(element_key_of(&r.attribute.name));
                 }
                 specs.push(spec);
             }
@@ -360,22 +366,20 @@ fn element_probes(schema: &ResourceSchema, parent: &str, filter: &Filter) -> Opt
         _ => return None,
     };
     let probe = probe_of(schema, &leaf)?;
-    let element_key = index_specs(schema)
-        .into_iter()
-        .find(|s| Some(s.key.as_str()) == probe.key().map(String::as_str))
-        .and_then(|s| s.element_key);
     let mut probes = vec![];
-    if let (true, Some(k)) = (sub.eq_ignore_ascii_case("value"), element_key) {
-        probes.push(probe.with_key(k));
+    // `parent.value` is indexed (the probe exists), so its primitive elements are too.
+    if sub.eq_ignore_ascii_case("value") {
+        probes.push(probe.with_key(element_key_of(parent)));
     }
     probes.push(probe);
     Some(probes)
 }
 
 impl Probe {
-    fn key(&self) -> Option<&String> {
+    /// The index this probe reads.
+    fn key(&self) -> &String {
         match self {
-            Probe::Compare { key, .. } | Probe::Present { key } => Some(key),
+            Probe::Compare { key, .. } | Probe::Present { key } => key,
         }
     }
 
@@ -393,52 +397,11 @@ impl Probe {
 }
 
 /// The resources a filter node selects during one query: id → entry (so that checking a
-/// candidate or ordering the matches needs no second lookup). Keyed with [`FxHasher`].
-type Hits<'s> = HashMap<&'s str, &'s Entry, BuildHasherDefault<FxHasher>>;
-
-/// A fast non-cryptographic hasher (rustc's "Fx" hash) for the short-lived sets of one
-/// query. Their keys are ids already stored (assigned by the server), and a collision only
-/// slows that query down, so SipHash's resistance to chosen keys buys nothing here, while
-/// its cost dominated the intersection of large candidate sets.
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl FxHasher {
-    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// candidate or ordering the matches needs no second lookup). Keyed with rustc's Fx hash:
+/// the keys are ids already stored and a collision only slows that query down, so SipHash's
+/// resistance to chosen keys buys nothing here, while its cost dominated the intersection
+/// of large candidate sets.
+type Hits<'s> = HashMap<&'s str, &'s Entry, FxBuildHasher>;
 
 /// Does a supported filter walk every key of an index (a `co` / `ew` leaf below it), rather
 /// than only a range of keys ("cheap": `eq`, `sw`, `gt`, `ge`, `lt`, `le`, `pr`, and `and` /
@@ -733,10 +696,7 @@ impl Shard {
 
     /// The ids an index probe selects, read from the index alone.
     fn probe<'s>(&'s self, probe: &Probe) -> Hits<'s> {
-        let key = match probe {
-            Probe::Compare { key, .. } | Probe::Present { key } => key,
-        };
-        let Some(column) = self.index.get(key) else {
+        let Some(column) = self.index.get(probe.key()) else {
             return Hits::default();
         };
         let collect = |entries: &mut dyn Iterator<Item = (&'s String, &'s BTreeSet<String>)>| {

@@ -157,7 +157,7 @@ pub trait Storage: Send + Sync + 'static {
     /// as for `get`; the groups are those `groups_of` returns for `id`, in the same order.
     ///
     /// The default makes the two calls. A backend can answer both in one round trip, and
-    /// the built-in ones do: SQLite in one blocking call on one read snapshot, PostgreSQL
+    /// the built-in ones do: SQLite in one read on one snapshot, PostgreSQL
     /// with the two queries pipelined on one connection.
     async fn get_with_groups(
         &self,

@@ -93,10 +93,10 @@ use serde_json::{Map, Value};
 
 use self::filter_sql::{SetSql, Sqlite};
 use self::pool::{Readers, lock};
-use super::sql::index::{index_rows, layout};
+use super::sql::index::index_rows;
 use super::sql::{
-    Ctx, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members, push_down,
-    strip_members, to_version, with_members,
+    Ctx, KnownLayouts, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members,
+    push_down, strip_members, to_version, with_members,
 };
 use super::{
     GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
@@ -137,9 +137,8 @@ struct Inner {
     writer: Mutex<Connection>,
     /// `None` for an in-memory database, whose only connection is the writer.
     readers: Option<Readers>,
-    /// resource type → the `attr_index` layout known to be current in the database (so
-    /// that [`ensure_layout`] runs once per resource type and handle).
-    layouts: Mutex<HashMap<String, String>>,
+    /// The `attr_index` layouts known to be current (see [`ensure_layout`]).
+    layouts: KnownLayouts,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -189,7 +188,7 @@ impl SqliteStorage {
             inner: Arc::new(Inner {
                 writer: Mutex::new(writer),
                 readers: Some(Readers::new(path.to_path_buf())),
-                layouts: Mutex::default(),
+                layouts: KnownLayouts::default(),
             }),
             inline_point_reads: true,
         })
@@ -203,7 +202,7 @@ impl SqliteStorage {
             inner: Arc::new(Inner {
                 writer: Mutex::new(conn),
                 readers: None,
-                layouts: Mutex::default(),
+                layouts: KnownLayouts::default(),
             }),
             inline_point_reads: false,
         })
@@ -259,14 +258,13 @@ impl SqliteStorage {
     /// Rebuilds the `attr_index` rows of `ctx`'s resource type if they were written with
     /// another layout (see [`ensure_layout`]); a no-op after the first call per type.
     async fn ensure_index(&self, ctx: &Ctx) -> Result<(), StorageError> {
-        let wanted = layout(&ctx.paths);
-        if lock(&self.inner.layouts).get(&ctx.rtype) == Some(&wanted) {
+        let Some(wanted) = self.inner.layouts.stale(ctx) else {
             return Ok(());
-        }
+        };
         let ctx = ctx.clone();
         self.blocking(move |inner| {
             inner.write(|tx| ensure_layout(tx, &ctx, &wanted))?;
-            lock(&inner.layouts).insert(ctx.rtype.clone(), wanted);
+            inner.layouts.mark_current(&ctx.rtype, wanted);
             Ok(())
         })
         .await
@@ -504,15 +502,6 @@ fn insert_unique(
     Ok(())
 }
 
-fn insert_index(
-    tx: &Transaction<'_>,
-    ctx: &Ctx,
-    seq: i64,
-    resource: &Resource,
-) -> Result<(), StorageError> {
-    insert_rows(tx, &ctx.tenant, ctx, seq, resource)
-}
-
 /// Inserts the `attr_index` rows of one resource of `tenant` (and `ctx`'s resource type).
 fn insert_rows(
     tx: &Transaction<'_>,
@@ -594,7 +583,7 @@ fn insert_resource(
     }
     let seq = tx.last_insert_rowid();
     insert_unique(tx, ctx, seq, &new.unique)?;
-    insert_index(tx, ctx, seq, &resource)?;
+    insert_rows(tx, &ctx.tenant, ctx, seq, &resource)?;
     let members = dedupe(new.members);
     insert_members(tx, ctx, seq, &members)?;
     let resource = if ctx.has_members {
@@ -891,8 +880,9 @@ impl Storage for SqliteStorage {
         load: Load,
     ) -> Result<StoredResource, StorageError> {
         let key = ResourceKey::new(scope, id, load);
+        let with_members = key.with_members;
         let read = move |inner: &Inner| inner.read(|conn| read_resource(conn, &key));
-        if load.members {
+        if with_members {
             self.blocking(read).await
         } else {
             self.point_read(read).await
@@ -947,7 +937,7 @@ impl Storage for SqliteStorage {
                 tx.prepare_cached("DELETE FROM attr_index WHERE seq = ?1")
                     .and_then(|mut s| s.execute([seq]))
                     .map_err(backend_err)?;
-                insert_index(tx, &ctx, seq, &resource)?;
+                insert_rows(tx, &ctx.tenant, &ctx, seq, &resource)?;
                 let resource = match replacement.members {
                     Some(members) => {
                         let members = dedupe(members);
@@ -1179,6 +1169,7 @@ mod tests {
     use super::*;
     use crate::storage::sql::filter::translate;
     use crate::storage::sql::index::indexed_paths;
+    use crate::storage::sql::upgrade_check;
     use scim_core::builtin::user_resource_schema;
 
     /// Only an `eq` on a single-valued attribute with `uniqueness` server/global (RFC 7643
@@ -1378,48 +1369,22 @@ mod tests {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("v1.db");
-        let users = [
-            (
-                "u1",
-                r#"{"id":"u1","userName":"alice","emails":[{"value":"a@x.example","type":"work"},{"value":"home@y.example","type":"home"}]}"#,
-            ),
-            (
-                "u2",
-                r#"{"id":"u2","userName":"bob","emails":[{"value":"home@x.example","type":"Work"}]}"#,
-            ),
-            (
-                "u3",
-                r#"{"id":"u3","userName":"carol","emails":[{"value":"c@z.example","type":"work"}]}"#,
-            ),
-        ];
         {
             let conn = Connection::open(&file).unwrap();
             conn.execute_batch(schema::VERSION_1).unwrap();
             conn.pragma_update(None, "user_version", 1).unwrap();
-            for (seq, (id, json)) in users.iter().enumerate() {
+            for (seq, (id, json)) in upgrade_check::V1_USERS.iter().enumerate() {
                 conn.execute(
                     "INSERT INTO resources (seq, tenant, rtype, id, version, json) \
-                     VALUES (?1, 't', 'User', ?2, 1, ?3)",
-                    params![seq as i64 + 1, id, json],
+                     VALUES (?1, ?2, 'User', ?3, 1, ?4)",
+                    params![seq as i64 + 1, upgrade_check::TENANT, id, json],
                 )
                 .unwrap();
-                // Version 1 rows: (path, value_norm), no element.
-                let v: Value = serde_json::from_str(json).unwrap();
-                let mut rows = vec![
-                    ("id".to_string(), (*id).to_string()),
-                    (
-                        "username".to_string(),
-                        v["userName"].as_str().unwrap().to_string(),
-                    ),
-                ];
-                for e in v["emails"].as_array().unwrap() {
-                    rows.push(("emails.value".into(), e["value"].as_str().unwrap().into()));
-                }
-                for (path, value) in rows {
+                for (path, value) in upgrade_check::v1_rows(id, json) {
                     conn.execute(
                         "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq) \
-                         VALUES ('t', 'User', ?1, ?2, ?3)",
-                        params![path, value, seq as i64 + 1],
+                         VALUES (?1, 'User', ?2, ?3, ?4)",
+                        params![upgrade_check::TENANT, path, value, seq as i64 + 1],
                     )
                     .unwrap();
                 }
@@ -1427,66 +1392,7 @@ mod tests {
         }
         let storage = SqliteStorage::open(&file).unwrap();
         assert_eq!(storage.schema_version().await.unwrap(), 2);
-        let tenant = TenantId::new("t").unwrap();
-        let schema = user_resource_schema();
-        let scope = Scope::new(&tenant, &schema);
-        let find = |text: &str| {
-            let f: Filter = text.parse().unwrap();
-            assert!(storage.can_filter(&schema, &f), "{text}");
-            let storage = storage.clone();
-            let text = text.to_string();
-            let tenant = tenant.clone();
-            async move {
-                let schema = user_resource_schema();
-                let page = StoragePage::Offset {
-                    offset: 0,
-                    limit: 10,
-                };
-                let q = StorageQuery {
-                    filter: Some(&f),
-                    sort: None,
-                    page: &page,
-                    load: Load::ALL,
-                };
-                let out = storage
-                    .query(Scope::new(&tenant, &schema), q)
-                    .await
-                    .unwrap_or_else(|e| panic!("{text}: {e:?}"));
-                assert_eq!(out.total_results as usize, out.resources.len(), "{text}");
-                out.resources.into_iter().map(|r| r.id).collect::<Vec<_>>()
-            }
-        };
-        // u1's work email has no "home"; its home email is not a work email.
-        assert_eq!(
-            find(r#"emails[type eq "work" and value co "@x"]"#).await,
-            ["u1", "u2"]
-        );
-        assert_eq!(
-            find(r#"emails[type eq "work" and value co "home"]"#).await,
-            ["u2"]
-        );
-        assert_eq!(
-            find(r#"emails[type eq "work" and value co "x"]"#).await,
-            ["u1", "u2", "u3"]
-        );
-        assert_eq!(find(r#"emails.type eq "HOME""#).await, ["u1"]);
-        assert_eq!(find(r#"userName eq "Carol""#).await, ["u3"]);
-        // Writes after the rebuild keep the rows current.
-        let new = NewResource {
-            id: "u4".into(),
-            resource: Resource::from_value(serde_json::json!({
-                "id": "u4", "userName": "dave",
-                "emails": [{"value": "d@x.example", "type": "work"}]
-            }))
-            .unwrap(),
-            members: vec![],
-            unique: vec![],
-        };
-        storage.create(scope, new).await.unwrap();
-        assert_eq!(
-            find(r#"emails[type eq "work" and value ew "x.example"]"#).await,
-            ["u1", "u2", "u4"]
-        );
+        upgrade_check::assert_answers_value_paths(&storage).await;
         drop(storage);
         // Reopening neither migrates nor rebuilds again.
         let again = SqliteStorage::open(&file).unwrap();

@@ -114,8 +114,8 @@ pub trait Hooks: Send + Sync + 'static {
 /// No hooks: pure delegation.
 impl Hooks for () {}
 
-/// A [`Storage`] that forwards every call (including `get_with_groups` and `groups_of_many`) to `inner`, calling
-/// `hooks` first.
+/// A [`Storage`] that forwards every call (including `get_with_groups` and
+/// `groups_of_many`) to `inner`, calling `hooks` first.
 #[derive(Debug, Default)]
 pub struct Delegating<S, H = ()> {
     /// The storage every call goes to.

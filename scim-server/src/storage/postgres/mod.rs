@@ -68,7 +68,7 @@ pub use schema::is_valid_schema_name;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -83,10 +83,10 @@ use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{IsolationLevel, Row};
 
 use self::filter_sql::{Postgres, SetSql};
-use super::sql::index::{IndexRow, index_rows, layout};
+use super::sql::index::{IndexRow, index_rows};
 use super::sql::{
-    Ctx, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members, push_down,
-    strip_members, to_version, with_members,
+    Ctx, KnownLayouts, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members,
+    push_down, strip_members, to_version, with_members,
 };
 use super::{
     GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
@@ -241,9 +241,9 @@ impl PostgresConfig {
 pub struct PostgresStorage {
     pool: Pool,
     schema: String,
-    /// resource type → the `attr_index` layout known to be current in the database (so
-    /// that [`ensure_layout`] runs once per resource type and process).
-    layouts: Arc<Mutex<HashMap<String, String>>>,
+    /// The `attr_index` layouts known to be current (see [`ensure_layout`]), shared by the
+    /// clones of this handle.
+    layouts: Arc<KnownLayouts>,
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -434,11 +434,9 @@ impl PostgresStorage {
     /// rebuild runs as its own task, so it completes (or rolls back) as a whole even when
     /// the caller gives up waiting.
     async fn ensure_index(&self, ctx: &Ctx) -> Result<(), StorageError> {
-        let wanted = layout(&ctx.paths);
-        let known = |layouts: &HashMap<String, String>| layouts.get(&ctx.rtype) == Some(&wanted);
-        if known(&self.layouts.lock().unwrap_or_else(PoisonError::into_inner)) {
+        let Some(wanted) = self.layouts.stale(ctx) else {
             return Ok(());
-        }
+        };
         let (pool, schema, task_ctx, task_layout) = (
             self.pool.clone(),
             self.schema.clone(),
@@ -448,10 +446,7 @@ impl PostgresStorage {
         tokio::spawn(async move { ensure_layout(&pool, &schema, &task_ctx, &task_layout).await })
             .await
             .map_err(|e| StorageError::backend(format!("postgres: index rebuild failed: {e}")))??;
-        self.layouts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(ctx.rtype.clone(), wanted);
+        self.layouts.mark_current(&ctx.rtype, wanted);
         Ok(())
     }
 }
@@ -1237,10 +1232,9 @@ impl Storage for PostgresStorage {
     ) -> Result<StoredResource, StorageError> {
         let ctx = Ctx::new(scope);
         let mut client = self.client().await?;
-        let sql = GET_RESOURCE;
         let args: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &id];
         if !(load.members && ctx.has_members) {
-            let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
+            let stmt = client.prepare_cached(GET_RESOURCE).await.map_err(pg_err)?;
             let row = client.query_opt(&stmt, &args).await.map_err(pg_err)?;
             let Some(row) = row else {
                 return Err(StorageError::not_found(id));
@@ -1259,7 +1253,7 @@ impl Storage for PostgresStorage {
             .start()
             .await
             .map_err(pg_err)?;
-        let stmt = tx.prepare_cached(sql).await.map_err(pg_err)?;
+        let stmt = tx.prepare_cached(GET_RESOURCE).await.map_err(pg_err)?;
         let row = tx.query_opt(&stmt, &args).await.map_err(pg_err)?;
         let Some(row) = row else {
             return Err(StorageError::not_found(id));
@@ -1583,6 +1577,8 @@ impl Storage for PostgresStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::sql::index::layout;
+    use crate::storage::sql::upgrade_check;
 
     #[test]
     fn cursors_round_trip_and_bind_to_their_query() {
@@ -1668,51 +1664,23 @@ mod tests {
             ))
             .await
             .unwrap();
-        let users = [
-            (
-                "u1",
-                serde_json::json!({"id": "u1", "userName": "alice", "emails": [
-                    {"value": "a@x.example", "type": "work"},
-                    {"value": "home@y.example", "type": "home"}]}),
-            ),
-            (
-                "u2",
-                serde_json::json!({"id": "u2", "userName": "bob", "emails": [
-                    {"value": "home@x.example", "type": "Work"}]}),
-            ),
-            (
-                "u3",
-                serde_json::json!({"id": "u3", "userName": "carol", "emails": [
-                    {"value": "c@z.example", "type": "work"}]}),
-            ),
-        ];
-        for (id, data) in &users {
+        for (id, json) in upgrade_check::V1_USERS {
+            let data: Value = serde_json::from_str(json).unwrap();
             let seq: i64 = client
                 .query_one(
                     "INSERT INTO resources (tenant, rtype, id, version, data) \
-                     VALUES ('t', 'User', $1, 1, $2) RETURNING seq",
-                    &[id, &Json(data)],
+                     VALUES ($1, 'User', $2, 1, $3) RETURNING seq",
+                    &[&upgrade_check::TENANT, &id, &Json(&data)],
                 )
                 .await
                 .unwrap()
                 .get(0);
-            // Version 1 rows: (path, value_norm), no element.
-            let mut rows = vec![
-                ("id".to_string(), (*id).to_string()),
-                (
-                    "username".to_string(),
-                    data["userName"].as_str().unwrap().to_string(),
-                ),
-            ];
-            for e in data["emails"].as_array().unwrap() {
-                rows.push(("emails.value".into(), e["value"].as_str().unwrap().into()));
-            }
-            for (path, value) in rows {
+            for (path, value) in upgrade_check::v1_rows(id, json) {
                 client
                     .execute(
                         "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq) \
-                         VALUES ('t', 'User', $1, $2, $3)",
-                        &[&path, &value.into_bytes(), &seq],
+                         VALUES ($1, 'User', $2, $3, $4)",
+                        &[&upgrade_check::TENANT, &path, &value.into_bytes(), &seq],
                     )
                     .await
                     .unwrap();
@@ -1725,51 +1693,10 @@ mod tests {
         let result = std::panic::AssertUnwindSafe(async move {
             let (name, url) = (schema_name, test_url);
             assert_eq!(storage.schema_version().await.unwrap(), 2);
-            let tenant = TenantId::new("t").unwrap();
+            upgrade_check::assert_answers_value_paths(&storage).await;
+            let tenant = TenantId::new(upgrade_check::TENANT).unwrap();
             let schema = scim_core::builtin::user_resource_schema();
             let scope = Scope::new(&tenant, &schema);
-            let find = async |text: &str| {
-                let f: Filter = text.parse().unwrap();
-                assert!(storage.can_filter(&schema, &f), "{text}");
-                let page = StoragePage::Offset {
-                    offset: 0,
-                    limit: 10,
-                };
-                let q = StorageQuery {
-                    filter: Some(&f),
-                    sort: None,
-                    page: &page,
-                    load: Load::ALL,
-                };
-                let out = storage.query(scope, q).await.unwrap();
-                assert_eq!(out.total_results as usize, out.resources.len(), "{text}");
-                out.resources.into_iter().map(|r| r.id).collect::<Vec<_>>()
-            };
-            assert_eq!(
-                find(r#"emails[type eq "work" and value co "@x"]"#).await,
-                ["u1", "u2"]
-            );
-            assert_eq!(
-                find(r#"emails[type eq "work" and value co "home"]"#).await,
-                ["u2"]
-            );
-            assert_eq!(find(r#"emails.type eq "HOME""#).await, ["u1"]);
-            assert_eq!(find(r#"userName eq "Carol""#).await, ["u3"]);
-            let new = NewResource {
-                id: "u4".into(),
-                resource: Resource::from_value(serde_json::json!({
-                    "id": "u4", "userName": "dave",
-                    "emails": [{"value": "d@x.example", "type": "work"}]
-                }))
-                .unwrap(),
-                members: vec![],
-                unique: vec![],
-            };
-            storage.create(scope, new).await.unwrap();
-            assert_eq!(
-                find(r#"emails[type eq "work" and value ew "x.example"]"#).await,
-                ["u1", "u2", "u4"]
-            );
             // Another handle (another process) finds the layout current: no rebuild.
             let other = PostgresStorage::connect_with_schema(&url, &name)
                 .await

@@ -108,7 +108,6 @@ impl Connect for PgConnect {
                 return Ok(spawn(pg.connect(NoTls).await?));
             };
             let client = match pg.get_ssl_mode() {
-                SslMode::Disable => spawn(pg.connect(NoTls).await?),
                 SslMode::Prefer => match pg.connect(tls).await {
                     Ok(c) => spawn(c),
                     Err(e) if is_handshake_error(&e) => {
@@ -121,7 +120,8 @@ impl Connect for PgConnect {
                     }
                     Err(e) => return Err(e),
                 },
-                // `Require`, and any mode a later tokio-postgres adds: TLS.
+                // `Require` (and any mode a later tokio-postgres adds): TLS. `Disable` never
+                // gets here: it builds no TLS configuration.
                 _ => spawn(pg.connect(tls).await?),
             };
             Ok(client)

@@ -6,8 +6,11 @@
 
 pub(crate) mod filter;
 pub(crate) mod index;
+#[cfg(test)]
+pub(crate) mod upgrade_check;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, PoisonError};
 
 use scim_core::resource::remove_ci;
 use scim_core::schema::ResourceSchema;
@@ -15,8 +18,32 @@ use scim_core::{AttrPath, Filter, Resource};
 use serde_json::{Map, Value};
 
 use self::filter::{Dialect, SetSql};
-use self::index::{IndexedPath, indexed_paths};
+use self::index::{IndexedPath, indexed_paths, layout};
 use super::{Member, Scope, StorageError, StorageErrorKind, StorageQuery};
+
+/// The `attr_index` layouts ([`index::layout`]) a storage handle knows to be current in its
+/// database, per resource type, so that each backend's `ensure_layout` (a read of
+/// `index_layouts`, and a rebuild when it differs) runs once per type and handle.
+#[derive(Debug, Default)]
+pub(crate) struct KnownLayouts(Mutex<HashMap<String, String>>);
+
+impl KnownLayouts {
+    /// `None` when the layout of `ctx`'s resource type is known to be current; else the
+    /// layout to ensure (then [`KnownLayouts::mark_current`]).
+    pub fn stale(&self, ctx: &Ctx) -> Option<String> {
+        let wanted = layout(&ctx.paths);
+        let known = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        (known.get(&ctx.rtype) != Some(&wanted)).then_some(wanted)
+    }
+
+    /// Records that the rows of `rtype` follow `layout`.
+    pub fn mark_current(&self, rtype: &str, layout: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(rtype.to_string(), layout);
+    }
+}
 
 /// What a call needs from its scope, owned (so that it can move to a blocking task).
 #[derive(Debug, Clone)]
