@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod casefold;
 pub mod error;
 pub mod filter;
 pub mod messages;
