@@ -49,6 +49,25 @@ fn bench(c: &mut Criterion) {
             .unwrap()
         })
     });
+    g.bench_function("Entra emails[type eq \"work\"].value eq", |b| {
+        b.iter(|| {
+            Filter::parse(black_box(
+                r#"emails[type eq "work"].value eq "bjensen@example.com""#,
+            ))
+            .unwrap()
+        })
+    });
+    let widest = (0..scim_core::filter::MAX_FILTER_ATTR_EXPRESSIONS)
+        .map(|k| format!(r#"userName co "{k}""#))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    g.bench_function("100 clauses (the limit)", |b| {
+        b.iter(|| Filter::parse(black_box(&widest)).unwrap())
+    });
+    let over = format!("{widest} or title pr");
+    g.bench_function("error: 101 clauses", |b| {
+        b.iter(|| Filter::parse(black_box(&over)).unwrap_err())
+    });
     g.bench_function("error: bad operator", |b| {
         b.iter(|| Filter::parse(black_box(r#"userName xx "bjensen""#)).unwrap_err())
     });

@@ -24,10 +24,15 @@
 //!
 //! So resources without a value come last when ascending and first when descending: the
 //! missing value sorts as if greater than every value, and descending reverses everything.
-//! Strings compare by Unicode code point (after lower-casing when `caseExact` is false),
-//! numbers numerically, dateTimes chronologically, booleans `false < true`. Sorting is
-//! stable. A multi-valued complex attribute named without a sub-attribute (`sortBy=emails`)
+//! Strings compare by Unicode code point, after Unicode default case folding
+//! ([`crate::casefold::fold`], the mapping filters, uniqueness and the indexes use) when
+//! `caseExact` is false (so `ΟΔΟΣ` and `οδος` sort as equals); numbers compare numerically,
+//! dateTimes chronologically, booleans `false < true`. Sorting is stable. A multi-valued complex attribute named without a sub-attribute (`sortBy=emails`)
 //! sorts by the `value` sub-attribute of the primary (or first) element.
+//!
+//! A `returned: never` (or `writeOnly`) attribute such as User `password` cannot be sorted
+//! by: [`SortSpec::validate`] refuses it with 400 `invalidValue` (the order would disclose
+//! the stored values, RFC 7643 §7), and [`sort_key`] gives it no key.
 //!
 //! ```
 //! use scim_core::sort::{SortOrder, SortSpec, sort_resources};
@@ -50,11 +55,14 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::casefold::fold;
 use crate::error::{ScimError, ScimResult};
 use crate::path::AttrPath;
 use crate::resource::bool_from_str;
 use crate::resource::{Resource, get_ci};
-use crate::schema::{Attribute, AttributeType, ResolvedAttribute, ResourceSchema};
+use crate::schema::{
+    Attribute, AttributeType, Mutability, ResolvedAttribute, ResourceSchema, Returned,
+};
 
 /// `sortOrder` (RFC 7644 §3.4.2.3): `ascending` (the default) or `descending`.
 #[derive(
@@ -156,9 +164,22 @@ impl SortSpec {
         Ok(Some(SortSpec { by, order }))
     }
 
-    /// Strict check against `schema`: the attribute must exist, and a complex attribute must
-    /// be named with a sub-attribute (except a multi-valued one with a `value`
-    /// sub-attribute). Errors are 400 `invalidValue`.
+    /// Strict check against `schema`: the attribute must exist (a sub-attribute of a
+    /// multi-valued attribute may be one of the RFC 7643 §2.4 defaults), must not be
+    /// `returned: never` / `writeOnly` (RFC 7643 §7; e.g. `password`), and a complex
+    /// attribute must be named with a sub-attribute (except a multi-valued one with a
+    /// `value` sub-attribute). Errors are 400 `invalidValue`.
+    ///
+    /// ```
+    /// use scim_core::sort::{SortOrder, SortSpec};
+    /// use scim_core::{AttrPath, ScimType, builtin};
+    ///
+    /// let users = builtin::user_resource_schema();
+    /// let by = |p: &str| SortSpec::new(AttrPath::parse(p).unwrap(), SortOrder::Ascending);
+    /// assert!(by("name.familyName").validate(&users).is_ok());
+    /// let e = by("password").validate(&users).unwrap_err();
+    /// assert_eq!(e.scim_type(), Some(ScimType::InvalidValue));
+    /// ```
     pub fn validate(&self, schema: &ResourceSchema) -> ScimResult<()> {
         let Some(resolved) = schema.resolve(&self.by) else {
             return Err(ScimError::invalid_value(format!(
@@ -167,6 +188,13 @@ impl SortSpec {
                 schema.name()
             )));
         };
+        if let Some(a) = never_returned(&resolved) {
+            return Err(ScimError::invalid_value(format!(
+                "sortBy '{}': '{}' is never returned (RFC 7643 §7: \"returned\": \"never\" / \
+                 \"mutability\": \"writeOnly\"), so results cannot be sorted by it",
+                self.by, a.name
+            )));
+        }
         let target = resolved.target();
         if target.is_complex() && !(target.multi_valued && target.sub_attribute("value").is_some())
         {
@@ -197,7 +225,8 @@ pub enum SortKey {
     Number(f64),
     /// A dateTime, compared chronologically.
     DateTime(chrono::DateTime<chrono::Utc>),
-    /// A string: lower-cased when the attribute is not `caseExact`.
+    /// A string: case-folded ([`crate::casefold::fold`]) when the attribute is not
+    /// `caseExact`.
     String(String),
 }
 
@@ -253,7 +282,8 @@ pub fn compare_keys(a: Option<&SortKey>, b: Option<&SortKey>, order: SortOrder) 
 
 /// The sort key of `resource` for the attribute `by`: the attribute's value; for a
 /// multi-valued attribute the primary value, or else the first value. `None` when there is
-/// no data (or the path does not resolve).
+/// no data, when the path does not resolve, and for a never-returned attribute (see the
+/// module docs).
 pub fn sort_key(resource: &Resource, schema: &ResourceSchema, by: &AttrPath) -> Option<SortKey> {
     let resolved = schema.resolve(by)?;
     key_for(resource, &resolved, by)
@@ -265,6 +295,9 @@ fn key_for(
     resolved: &ResolvedAttribute<'_>,
     by: &AttrPath,
 ) -> Option<SortKey> {
+    if never_returned(resolved).is_some() {
+        return None;
+    }
     let container = if resolved.in_extension {
         get_ci(resource.as_map(), resolved.schema_urn)?.as_object()?
     } else {
@@ -279,9 +312,10 @@ fn key_for(
         (None, _) if attribute.is_complex() => Some("value"),
         (None, _) => None,
     };
-    let target: &Attribute = match sub_name {
-        Some(sub) => attribute.sub_attribute(sub).unwrap_or(attribute),
-        None => attribute,
+    let target: &Attribute = match (resolved.sub_attribute, sub_name) {
+        (Some(def), _) => def,
+        (None, Some(sub)) => attribute.sub_attribute(sub).unwrap_or(attribute),
+        (None, None) => attribute,
     };
     let element = match top {
         Value::Array(items) => primary_or_first(items, sub_name)?,
@@ -350,8 +384,17 @@ fn string_key(s: &str, case_exact: bool) -> SortKey {
     if case_exact {
         SortKey::String(s.to_owned())
     } else {
-        SortKey::String(s.to_lowercase())
+        SortKey::String(fold(s).into_owned())
     }
+}
+
+/// The `returned: never` / `writeOnly` attribute among the resolved attribute and its
+/// sub-attribute, if any.
+fn never_returned<'a>(resolved: &ResolvedAttribute<'a>) -> Option<&'a Attribute> {
+    [Some(resolved.attribute), resolved.sub_attribute]
+        .into_iter()
+        .flatten()
+        .find(|a| a.returned == Returned::Never || a.mutability == Mutability::WriteOnly)
 }
 
 /// Compares two resources by `spec` (missing values last when ascending, first when

@@ -570,13 +570,16 @@ fn group_members_value_path() {
         r#"members.$ref ew "/Users/902c246b-6245-4190-8e05-00816be7344a""#
     ));
     assert!(t(r#"members[type pr] or members.value sw "902c""#));
-    // §8.7.1 gives Group.members no `display` sub-attribute (the §8.4 example carries one),
-    // so filtering on it is 400 invalidFilter, like any undefined attribute.
-    let e = Filter::parse(r#"members.display co "pepperidge""#)
-        .unwrap()
-        .compile(&g)
-        .unwrap_err();
-    assert!(e.is_invalid_filter());
+    // §8.7.1 gives Group.members no `display` sub-attribute, but RFC 7643 §2.4 makes it one
+    // of the defaults of every multi-valued attribute (the §8.4 example carries it), so it
+    // filters like a listed one.
+    assert!(t(r#"members.display co "pepperidge""#));
+    assert!(t(r#"members[display eq "Babs Jensen"]"#));
+    assert!(!t(
+        r#"members[display eq "Babs Jensen" and value sw "2819"] and members.display eq "x""#
+    ));
+    assert!(t(r#"members[value sw "902c" and display sw "mandy"]"#));
+    assert!(!t(r#"members.primary eq true"#));
     assert!(t(r#"displayName eq "tour guides""#));
     assert!(t(r#"members eq "902c246b-6245-4190-8e05-00816be7344a""#));
     assert!(!t(r#"members eq "00000000-0000-0000-0000-000000000000""#));
@@ -661,17 +664,85 @@ fn compiled_filter_is_reusable_across_differently_shaped_resources() {
 }
 
 #[test]
-fn password_compares_for_equality_only() {
-    // RFC 7643 §4.1.1: password is "used as a means to set, replace, or compare (i.e.,
-    // filter for equality) a password" and is never returned.
-    check(r#"password eq "t1meMa$heen""#, &["rfc-8.2", "rfc-8.3"]);
+fn password_cannot_be_filtered_on() {
+    // RFC 7643 §4.1.1: password is "returned" "never" and the server keeps only a hash, so
+    // no filter can be answered honestly: 400 invalidValue, whatever the operator.
     for f in [
+        r#"password eq "t1meMa$heen""#,
+        r#"password ne "t1meMa$heen""#,
         r#"password sw "t""#,
         r#"password co "Ma""#,
         r#"password gt "m""#,
+        "password pr",
+        "password eq null",
+        r#"userName eq "bjensen@example.com" and password eq "t1meMa$heen""#,
+        r#"urn:ietf:params:scim:schemas:core:2.0:User:password eq "x""#,
     ] {
-        assert!(compile_error(f).is_invalid_filter(), "{f}");
+        let e = compile_error(f);
+        assert_eq!(e.status(), 400, "{f}");
+        assert_eq!(
+            e.scim_type(),
+            Some(scim_core::ScimType::InvalidValue),
+            "{f}"
+        );
     }
+}
+
+/// RFC 7643 §2.4's default sub-attributes where §8.7.1 leaves them out: User `addresses` has
+/// no `primary` in the schema, but the §8.2 example marks its work address primary.
+#[test]
+fn default_sub_attributes_of_user_attributes() {
+    check("addresses[primary eq true]", &["rfc-8.2", "rfc-8.3"]);
+    check(
+        r#"addresses[type eq "work" and primary eq true and locality eq "Hollywood"]"#,
+        &["rfc-8.2", "rfc-8.3"],
+    );
+    check(r#"addresses.primary eq false"#, &[]);
+    // A name that is neither in the schema nor a §2.4 default is still 400 invalidFilter.
+    assert!(compile_error(r#"addresses.label eq "x""#).is_invalid_filter());
+    // ...and single-valued complex attributes get no defaults.
+    assert!(compile_error(r#"name.display eq "x""#).is_invalid_filter());
+}
+
+/// Case folding, not lower-casing (RFC 7643 §2.1 caseExact=false; Unicode §3.13): a
+/// word-final sigma lower-cases to `ς` with `str::to_lowercase` but folds like `Σ` and `σ`.
+#[test]
+fn case_insensitive_comparison_folds_final_sigma() {
+    let odos = made_up("odos", json!({"userName": "οδος"}), "2011-05-13T04:42:34Z");
+    let strasse = made_up(
+        "strasse",
+        json!({"userName": "Straße"}),
+        "2011-05-13T04:42:34Z",
+    );
+    let t = |f: &str, u: &Resource| Filter::parse(f).unwrap().matches(u, &schema());
+    assert!(t(r#"userName eq "ΟΔΟΣ""#, &odos));
+    assert!(t(r#"userName eq "οδοσ""#, &odos));
+    assert!(t(r#"userName ew "ΟΣ""#, &odos));
+    assert!(!t(r#"userName ne "ΟΔΟΣ""#, &odos));
+    assert!(t(r#"userName eq "STRASSE""#, &strasse));
+    assert!(t(r#"userName sw "strass""#, &strasse));
+    // externalId is caseExact: no folding.
+    let ext = made_up("ext", json!({"externalId": "οδος"}), "2011-05-13T04:42:34Z");
+    assert!(!t(r#"externalId eq "ΟΔΟΣ""#, &ext));
+    assert!(t(r#"externalId eq "οδος""#, &ext));
+}
+
+/// Microsoft Entra ID's `emails[type eq "work"].value eq "..."` (not RFC 7644 syntax) means
+/// ONE work email with that value, like the RFC form it is parsed into.
+#[test]
+fn entra_email_lookup_needs_one_element_to_match_both() {
+    check(
+        r#"emails[type eq "work"].value eq "bjensen@example.com""#,
+        &["rfc-8.2", "rfc-8.3"],
+    );
+    // mjones has a home email at example.com and a work email elsewhere: the flattened
+    // form matches, the value path does not.
+    check(
+        r#"emails.type eq "work" and emails.value eq "mj@example.com""#,
+        &["mjones"],
+    );
+    check(r#"emails[type eq "work"].value eq "mj@example.com""#, &[]);
+    check(r#"emails[type eq "home"] eq "MJ@example.com""#, &["mjones"]);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! (Figure 8 and the add/remove/replace examples) parses to the AST written out by hand here;
 //! malformed inputs fail with the position of the fault.
 
+use scim_core::filter::{MAX_FILTER_ATTR_EXPRESSIONS, MAX_FILTER_DEPTH, MAX_FILTER_LEN};
 use scim_core::{AttrPath, CompValue, CompareOp, Filter, PatchPath, ScimType};
 
 // ----------------------------------------------------------------------------------------------
@@ -752,6 +753,17 @@ fn from_str_is_parse() {
 // Limits
 // ----------------------------------------------------------------------------------------------
 
+const TOO_DEEP: &str = "filter nesting (parentheses, \"not\" and value-path brackets) is deeper than the maximum of 20 levels";
+const TOO_MANY: &str =
+    "filter has more than the maximum of 100 attribute expressions (comparisons and \"pr\")";
+
+#[test]
+fn limits_are_the_documented_numbers() {
+    assert_eq!(MAX_FILTER_DEPTH, 20);
+    assert_eq!(MAX_FILTER_ATTR_EXPRESSIONS, 100);
+    assert_eq!(MAX_FILTER_LEN, 64 * 1024);
+}
+
 #[test]
 fn hundred_thousand_open_parens_fail_fast() {
     // 100,000 bytes: over the length limit, rejected before parsing.
@@ -760,33 +772,39 @@ fn hundred_thousand_open_parens_fail_fast() {
         filter_err(&input),
         "the filter is 100000 bytes long; the maximum is 65536"
     );
-    // Within the length limit, the depth limit stops the descent at the 65th level.
+    // Within the length limit, the depth limit stops the descent at the 21st level.
     let input = "(".repeat(60_000);
-    assert_eq!(
-        filter_err(&input),
-        "filter nesting is deeper than the maximum of 64 levels at position 64"
-    );
+    assert_eq!(filter_err(&input), format!("{TOO_DEEP} at position 20"));
     let nots = "not (".repeat(10_000);
-    let d = filter_err(&nots);
-    assert!(
-        d.starts_with("filter nesting is deeper than the maximum of 64 levels"),
-        "{d}"
+    assert_eq!(
+        filter_err(&nots),
+        format!("{TOO_DEEP} at position {}", 20 * "not (".len() + 4)
     );
-    let brackets = format!("{}a pr", "(".repeat(60) + "emails[" + &"(".repeat(10));
-    let d = filter_err(&brackets);
-    assert!(d.starts_with("filter nesting is deeper"), "{d}");
+    // Value-path brackets count as a level.
+    let brackets = format!("{}emails[{}a pr", "(".repeat(19), "(".repeat(10));
+    assert_eq!(filter_err(&brackets), format!("{TOO_DEEP} at position 26"));
+    let deepest_ok = format!("{}emails[type pr]{}", "(".repeat(19), ")".repeat(19));
+    assert_eq!(
+        parse(&deepest_ok),
+        vp(p("emails"), Filter::Present(p("type")))
+    );
 }
 
 #[test]
-fn sixty_four_levels_are_accepted() {
-    let input = format!("{}a pr{}", "(".repeat(64), ")".repeat(64));
-    assert_eq!(parse(&input), Filter::Present(p("a")));
-    let nots = format!("{}a pr{}", "not(".repeat(64), ")".repeat(64));
+fn depth_at_the_limit_is_accepted_one_more_is_not() {
+    let at = |n: usize| format!("{}a pr{}", "(".repeat(n), ")".repeat(n));
+    assert_eq!(parse(&at(MAX_FILTER_DEPTH)), Filter::Present(p("a")));
+    assert_eq!(
+        filter_err(&at(MAX_FILTER_DEPTH + 1)),
+        format!("{TOO_DEEP} at position {MAX_FILTER_DEPTH}")
+    );
+    let nots = |n: usize| format!("{}a pr{}", "not(".repeat(n), ")".repeat(n));
     let mut expected = Filter::Present(p("a"));
-    for _ in 0..64 {
+    for _ in 0..MAX_FILTER_DEPTH {
         expected = not(expected);
     }
-    assert_eq!(parse(&nots), expected);
+    assert_eq!(parse(&nots(MAX_FILTER_DEPTH)), expected);
+    assert!(filter_err(&nots(MAX_FILTER_DEPTH + 1)).starts_with(TOO_DEEP));
 }
 
 #[test]
@@ -811,48 +829,253 @@ fn overlong_input_is_rejected() {
     );
 }
 
-#[test]
-fn long_flat_chains_parse() {
-    // 1,000 clauses joined by "or" (a client listing ids): flat, not nested, so accepted.
-    let input = (0..1000)
+/// `n` clauses `id eq "0" or id eq "1" ...` (a client listing ids).
+fn id_chain(n: usize, op: &str) -> String {
+    (0..n)
         .map(|k| format!("id eq \"{k}\""))
         .collect::<Vec<_>>()
-        .join(" or ");
-    let f = parse(&input);
+        .join(op)
+}
+
+#[test]
+fn attribute_expressions_at_the_limit_parse() {
+    let f = parse(&id_chain(MAX_FILTER_ATTR_EXPRESSIONS, " or "));
     let mut count = 1;
     let mut node = &f;
     while let Filter::Or(left, _) = node {
         count += 1;
         node = left;
     }
-    assert_eq!(count, 1000);
+    assert_eq!(count, MAX_FILTER_ATTR_EXPRESSIONS);
+    // Expressions inside value-path brackets count too: 50 value paths of 2 = 100.
+    let vps = vec![r#"emails[type eq "work" and value co "@x"]"#; 50].join(" or ");
+    assert!(Filter::parse(&vps).is_ok());
 }
 
 #[test]
-fn logical_operator_count_is_bounded() {
-    // 1,001 clauses = 1,000 operators: the maximum.
-    let max = vec!["a pr"; 1001].join(" or ");
-    assert!(Filter::parse(&max).is_ok());
-    // One more fails at the 1,001st operator, whether "and" or "or", nested or not.
-    let over = vec!["a pr"; 1002].join(" and ");
-    let position = 1001 * "a pr and ".len() - " and ".len() + 1;
+fn one_expression_over_the_limit_is_refused_where_it_starts() {
+    // The 101st expression is refused at its first character, "and" or "or".
+    let over = id_chain(MAX_FILTER_ATTR_EXPRESSIONS + 1, " and ");
+    let position = over.rfind("id eq").unwrap();
     assert_eq!(
         filter_err(&over),
-        format!(
-            "filter has more than the maximum of 1000 \"and\" / \"or\" operators at position {position}"
-        )
+        format!("{TOO_MANY} at position {position}")
     );
+    // The `co` chain that once ended as a 500 on SQLite (about 1,000 clauses).
+    let co = (0..1000)
+        .map(|k| format!("userName co \"{k}\""))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    assert!(filter_err(&co).starts_with(TOO_MANY));
     let grouped = format!(
         "({}) or ({})",
-        vec!["a pr"; 600].join(" or "),
-        vec!["b pr"; 600].join(" and ")
+        vec!["a pr"; 60].join(" or "),
+        vec!["b pr"; 60].join(" and ")
     );
-    assert!(filter_err(&grouped).starts_with("filter has more than the maximum of 1000"));
-    // A tiny-clause 64 KiB filter (over 8,000 operators) is refused, not parsed into a tree
-    // too deep to print or drop.
+    assert!(filter_err(&grouped).starts_with(TOO_MANY));
+    let in_brackets = format!("emails[{}]", vec!["type pr"; 101].join(" or "));
+    assert!(filter_err(&in_brackets).starts_with(TOO_MANY));
+    // A tiny-clause 64 KiB filter (over 8,000 expressions) stops at the 101st.
     let huge = vec!["a pr"; 8000].join(" or ");
-    assert!(huge.len() < 64 * 1024);
-    assert!(filter_err(&huge).starts_with("filter has more than the maximum of 1000"));
+    assert!(huge.len() < MAX_FILTER_LEN);
+    assert_eq!(
+        filter_err(&huge),
+        format!("{TOO_MANY} at position {}", 100 * "a pr or ".len())
+    );
+    // The same limits hold inside a PATCH path's brackets.
+    let patch = format!("emails[{}]", vec!["type pr"; 101].join(" or "));
+    assert!(path_err(&patch).starts_with(TOO_MANY));
+}
+
+// ----------------------------------------------------------------------------------------------
+// Client compatibility, not RFC 7644: a value path followed by a sub-attribute and a comparison
+// ----------------------------------------------------------------------------------------------
+
+/// `emails[type eq "work"]` and a trailing comparison on `sub`.
+fn work_email_and(sub: Filter) -> Filter {
+    vp(
+        p("emails"),
+        and(cmp(p("type"), CompareOp::Eq, s("work")), sub),
+    )
+}
+
+/// Parses `input`, checks it equals `expected`, and that the printed form parses back to it.
+fn parses_to_and_prints_back(input: &str, expected: &Filter) {
+    let parsed = parse(input);
+    assert_eq!(&parsed, expected, "{input:?}");
+    let printed = parsed.to_string();
+    assert_eq!(
+        &parse(&printed),
+        expected,
+        "{input:?} printed as {printed:?}"
+    );
+}
+
+/// Microsoft Entra ID matches users by email with
+/// `emails[type eq "work"].value eq "..."` (a value path, then a sub-attribute, then a
+/// comparison; not in the RFC 7644 §3.4.2.2 grammar): it means one work email has that value,
+/// exactly the RFC form `emails[type eq "work" and value eq "..."]`, which the parser produces.
+#[test]
+fn entra_value_path_then_sub_attribute_comparison() {
+    let rfc = parse(r#"emails[type eq "work" and value eq "x@example.com"]"#);
+    let expected = work_email_and(cmp(p("value"), CompareOp::Eq, s("x@example.com")));
+    assert_eq!(rfc, expected);
+    parses_to_and_prints_back(
+        r#"emails[type eq "work"].value eq "x@example.com""#,
+        &expected,
+    );
+    assert_eq!(
+        expected.to_string(),
+        r#"emails[type eq "work" and value eq "x@example.com"]"#
+    );
+    // Any operator, `pr`, keyword case, whitespace, other sub-attributes.
+    parses_to_and_prints_back(
+        r#"emails[type eq "work"].value pr"#,
+        &work_email_and(Filter::Present(p("value"))),
+    );
+    parses_to_and_prints_back(
+        "emails[ type eq \"work\" ].value\tCO  \"@example.com\"",
+        &work_email_and(cmp(p("value"), CompareOp::Co, s("@example.com"))),
+    );
+    parses_to_and_prints_back(
+        r#"emails[type eq "work"].display sw "Babs""#,
+        &work_email_and(cmp(p("display"), CompareOp::Sw, s("Babs"))),
+    );
+    parses_to_and_prints_back(
+        r#"urn:ietf:params:scim:schemas:core:2.0:User:emails[type eq "work"].primary eq true"#,
+        &vp(
+            p("emails").with_uri(CORE_USER),
+            and(
+                cmp(p("type"), CompareOp::Eq, s("work")),
+                cmp(p("primary"), CompareOp::Eq, CompValue::Bool(true)),
+            ),
+        ),
+    );
+}
+
+/// Microsoft's SCIM documentation also shows `emails[type eq "work"] eq "..."`: a comparison
+/// straight after the value path, on the element's `value`.
+#[test]
+fn microsoft_value_path_then_comparison_means_value() {
+    let expected = work_email_and(cmp(p("value"), CompareOp::Eq, s("x@example.com")));
+    parses_to_and_prints_back(r#"emails[type eq "work"] eq "x@example.com""#, &expected);
+    parses_to_and_prints_back(r#"emails[type eq "work"]eq"x@example.com""#, &expected);
+    parses_to_and_prints_back(
+        r#"emails[type eq "work"] pr"#,
+        &work_email_and(Filter::Present(p("value"))),
+    );
+}
+
+#[test]
+fn entra_form_inside_larger_filters() {
+    let entra = work_email_and(cmp(p("value"), CompareOp::Eq, s("x@example.com")));
+    // `and` binds tighter than `or` around it, as around any value path.
+    parses_to_and_prints_back(
+        r#"userName eq "a" or emails[type eq "work"].value eq "x@example.com" and active eq true"#,
+        &or(
+            cmp(p("userName"), CompareOp::Eq, s("a")),
+            and(
+                entra.clone(),
+                cmp(p("active"), CompareOp::Eq, CompValue::Bool(true)),
+            ),
+        ),
+    );
+    parses_to_and_prints_back(
+        r#"not (emails[type eq "work"].value eq "x@example.com")"#,
+        &not(entra.clone()),
+    );
+    // An `or` inside the brackets stays grouped: one element must be work-or-home AND have
+    // the value. The printer adds the parentheses the grammar needs.
+    let either = vp(
+        p("emails"),
+        and(
+            or(
+                cmp(p("type"), CompareOp::Eq, s("work")),
+                cmp(p("type"), CompareOp::Eq, s("home")),
+            ),
+            cmp(p("value"), CompareOp::Ew, s("@example.com")),
+        ),
+    );
+    parses_to_and_prints_back(
+        r#"emails[type eq "work" or type eq "home"].value ew "@example.com""#,
+        &either,
+    );
+    assert_eq!(
+        either.to_string(),
+        r#"emails[(type eq "work" or type eq "home") and value ew "@example.com"]"#
+    );
+}
+
+#[test]
+fn entra_form_errors() {
+    let cases: &[(&str, &str)] = &[
+        (
+            r#"emails[type eq "work"].value"#,
+            "expected a comparison operator or \"pr\" after the sub-attribute at position 28, found end of input",
+        ),
+        (
+            r#"emails[type eq "work"].value and a pr"#,
+            "expected a comparison operator or \"pr\" after the sub-attribute at position 29, found \"and\"",
+        ),
+        (
+            r#"emails[type eq "work"].value eq"#,
+            "expected a comparison value (a JSON string, number, true, false or null) at position 31, found end of input",
+        ),
+        (
+            r#"emails[type eq "work"].value.x eq "y""#,
+            "an attribute path has at most one sub-attribute: unexpected \".\" at position 28",
+        ),
+        (
+            r#"emails[type eq "work"] .value eq "y""#,
+            "expected \"and\", \"or\" or end of filter at position 23, found \".value\"",
+        ),
+        (
+            r#"emails[type eq "work"]. value eq "y""#,
+            "expected an attribute name at position 23, found \" \"",
+        ),
+    ];
+    for (input, detail) in cases {
+        assert_eq!(&filter_err(input), detail, "{input:?}");
+    }
+}
+
+#[test]
+fn entra_form_counts_against_the_limits() {
+    // The trailing comparison is an attribute expression: 99 + 2 is one too many.
+    let chain = id_chain(MAX_FILTER_ATTR_EXPRESSIONS - 2, " or ");
+    assert!(Filter::parse(&format!(r#"{chain} or emails[type eq "work"].value pr"#)).is_ok());
+    let chain = id_chain(MAX_FILTER_ATTR_EXPRESSIONS - 1, " or ");
+    let input = format!(r#"{chain} or emails[type eq "work"].value pr"#);
+    assert_eq!(
+        filter_err(&input),
+        format!("{TOO_MANY} at position {}", input.len() - ".value pr".len())
+    );
+    // An `or` in the brackets prints inside parentheses, one level deeper than it was read:
+    // at the depth limit that form is refused rather than printed into one that cannot be
+    // parsed back.
+    let nested = |n: usize, inner: &str| {
+        format!("{}emails[{inner}].value pr{}", "(".repeat(n), ")".repeat(n))
+    };
+    let either = "type pr or display pr";
+    assert_eq!(
+        filter_err(&nested(MAX_FILTER_DEPTH - 1, either)),
+        format!(
+            "{TOO_DEEP} at position {}",
+            MAX_FILTER_DEPTH - 1 + "emails".len()
+        )
+    );
+    let f = parse(&nested(MAX_FILTER_DEPTH - 2, either));
+    assert_eq!(parse(&f.to_string()), f);
+    // Without an `or` nothing is added, so the limit itself is fine.
+    let f = parse(&nested(MAX_FILTER_DEPTH - 1, "type pr and display pr"));
+    assert_eq!(parse(&f.to_string()), f);
+    // A deeper sibling before the value path does not count against it.
+    let f = parse(&format!(
+        "{}a pr{} or emails[{either}].value pr",
+        "(".repeat(MAX_FILTER_DEPTH),
+        ")".repeat(MAX_FILTER_DEPTH)
+    ));
+    assert_eq!(parse(&f.to_string()), f);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -954,7 +1177,8 @@ fn rfc7644_patch_paths() {
     }
 }
 
-/// Entra ID's PATCH forms (DESIGN §3).
+/// The PATCH paths Microsoft Entra ID sends (Microsoft's "Known issues and resolutions with
+/// SCIM 2.0 protocol compliance" and SCIM reference documentation).
 #[test]
 fn entra_patch_paths() {
     assert_eq!(
@@ -1050,5 +1274,5 @@ fn malformed_patch_paths() {
     let e = PatchPath::parse(r#"members[value eq]"#).unwrap_err();
     assert_eq!(e.scim_type(), Some(ScimType::InvalidPath));
     let deep = format!("members[{}", "(".repeat(60_000));
-    assert!(path_err(&deep).starts_with("filter nesting is deeper than the maximum"));
+    assert!(path_err(&deep).starts_with(TOO_DEEP));
 }

@@ -2,13 +2,15 @@
 //!
 //! - Any AST (URN paths, sub-attributes, every operator and value kind, strings with quotes,
 //!   backslashes, control characters and any Unicode, nested `and` / `or` / `not` and value
-//!   paths) prints to a string that parses back to the same AST (DESIGN §1: "The AST prints
-//!   back to a filter string that parses to the same AST").
+//!   paths) within the parser's limits prints to a string that parses back to the same AST.
+//! - Microsoft Entra ID's `attr[valFilter].sub op value` (not RFC 7644 syntax) parses to
+//!   `attr[(valFilter) and sub op value]` and prints back to that.
 //! - Arbitrary strings, and strings assembled from the grammar's own tokens, never make
 //!   `Filter::parse`, `AttrPath::parse` or `PatchPath::parse` panic; every error is a 400 with
 //!   the right `scimType` and a position; anything accepted round-trips through the printer.
 
 use proptest::prelude::*;
+use scim_core::filter::MAX_FILTER_ATTR_EXPRESSIONS;
 use scim_core::{AttrPath, CompValue, CompareOp, Filter, PatchPath, ScimType};
 
 // ----------------------------------------------------------------------------------------------
@@ -135,7 +137,19 @@ fn val_filter() -> impl Strategy<Value = Filter> {
     })
 }
 
-/// `FILTER`: everything, with value paths whose filters are `valFilter`s.
+/// The attribute expressions (`pr` and comparisons) of `f`, the quantity
+/// `MAX_FILTER_ATTR_EXPRESSIONS` bounds.
+fn attr_expressions(f: &Filter) -> usize {
+    match f {
+        Filter::Present(_) | Filter::Compare { .. } => 1,
+        Filter::ValuePath { filter, .. } | Filter::Not(filter) => attr_expressions(filter),
+        Filter::And(a, b) | Filter::Or(a, b) => attr_expressions(a) + attr_expressions(b),
+    }
+}
+
+/// `FILTER`: everything, with value paths whose filters are `valFilter`s, within the
+/// parser's limits (the recursion depths keep the printed nesting under
+/// `MAX_FILTER_DEPTH`: at most 6 outer levels, 1 bracket and 4 inner levels).
 fn filter() -> impl Strategy<Value = Filter> {
     let leaf = prop_oneof![
         3 => attr_exp(),
@@ -147,6 +161,9 @@ fn filter() -> impl Strategy<Value = Filter> {
             (inner.clone(), inner.clone()).prop_map(|(a, b)| a.or(b)),
             inner.prop_map(Filter::not),
         ]
+    })
+    .prop_filter("within the expression limit", |f| {
+        attr_expressions(f) <= MAX_FILTER_ATTR_EXPRESSIONS
     })
 }
 
@@ -283,6 +300,30 @@ proptest! {
         let printed = f.to_string();
         let parsed = Filter::parse(&printed);
         prop_assert_eq!(parsed.as_ref(), Ok(&f), "printed: {}", printed);
+    }
+
+    #[test]
+    fn entra_value_path_sub_attribute_form_normalises(
+        path in multi_valued_path(),
+        inner in val_filter(),
+        sub in attr_name(),
+        tail in prop_oneof![
+            Just(None),
+            (compare_op(), comp_value()).prop_map(Some),
+        ],
+    ) {
+        let (leaf, text) = match tail {
+            None => (Filter::Present(AttrPath::new(sub.clone())), format!("{path}[{inner}].{sub} pr")),
+            Some((op, value)) => (
+                Filter::Compare { path: AttrPath::new(sub.clone()), op, value: value.clone() },
+                format!("{path}[{inner}].{sub} {} {value}", op.as_str()),
+            ),
+        };
+        let expected = Filter::value_path(path, inner.and(leaf));
+        let parsed = Filter::parse(&text);
+        prop_assert_eq!(parsed.as_ref(), Ok(&expected), "input: {}", text);
+        let printed = expected.to_string();
+        prop_assert_eq!(Filter::parse(&printed), Ok(expected), "printed: {}", printed);
     }
 
     #[test]

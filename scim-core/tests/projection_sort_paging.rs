@@ -423,6 +423,84 @@ fn compare_and_keys() {
     assert_eq!(err.scim_type(), Some(ScimType::InvalidValue));
 }
 
+/// RFC 7644 §3.4.2.3: case-insensitive attributes sort "using case-insensitive Unicode
+/// alphabetic sort order"; case folding (Unicode §3.13), not lower-casing, decides what is
+/// equal: a word-final `ς` and `Σ` fold alike, `ß` folds to `ss`.
+#[test]
+fn sort_folds_case_like_filters_and_uniqueness() {
+    let schema = builtin::user_resource_schema();
+    let by = AttrPath::new("userName");
+    let spec = SortSpec::new(by.clone(), SortOrder::Ascending);
+    let odos = Resource::from_value(json!({"id": "1", "userName": "οδος"})).unwrap();
+    let upper = Resource::from_value(json!({"id": "2", "userName": "ΟΔΟΣ"})).unwrap();
+    assert_eq!(
+        compare(&odos, &upper, &schema, &spec),
+        std::cmp::Ordering::Equal
+    );
+    assert_eq!(
+        sort_key(&odos, &schema, &by),
+        sort_key(&upper, &schema, &by)
+    );
+    let strasse = Resource::from_value(json!({"id": "3", "userName": "Straße"})).unwrap();
+    let upper = Resource::from_value(json!({"id": "4", "userName": "STRASSE"})).unwrap();
+    assert_eq!(
+        compare(&strasse, &upper, &schema, &spec),
+        std::cmp::Ordering::Equal
+    );
+    // Ties keep their order (stable), in both directions of input.
+    let mut rs = users(&[
+        json!({"id": "a", "userName": "ΟΔΟΣ"}),
+        json!({"id": "b", "userName": "alpha"}),
+        json!({"id": "c", "userName": "οδος"}),
+    ]);
+    sort_by(&mut rs, "userName", None);
+    assert_eq!(ids(&rs), ["b", "a", "c"]);
+}
+
+/// RFC 7643 §7 "returned": "never" (User `password`, §4.1.1): sorting by it would disclose
+/// the stored values' order, so `sortBy=password` is 400 invalidValue, and the sort itself
+/// gives a never-returned attribute no key.
+#[test]
+fn sort_by_never_returned_attribute_is_invalid_value() {
+    let schema = builtin::user_resource_schema();
+    for by in ["password", "PASSWORD", &format!("{USER}:password")] {
+        let spec = SortSpec::from_params(Some(by), None).unwrap().unwrap();
+        let e = spec.validate(&schema).unwrap_err();
+        assert_eq!(e.status(), 400);
+        assert_eq!(e.scim_type(), Some(ScimType::InvalidValue), "{by}");
+        assert!(e.detail().contains("never returned"), "{}", e.detail());
+    }
+    let a = Resource::from_value(json!({"id": "1", "password": "b"})).unwrap();
+    assert_eq!(sort_key(&a, &schema, &AttrPath::new("password")), None);
+    let mut rs = users(&[
+        json!({"id": "1", "password": "b"}),
+        json!({"id": "2", "password": "a"}),
+    ]);
+    sort_by(&mut rs, "password", None);
+    assert_eq!(ids(&rs), ["1", "2"], "no order by the stored passwords");
+}
+
+/// RFC 7643 §2.4 default sub-attributes can be sorted by where the schema omits them
+/// (§8.7.1 User `addresses` has no `primary`; §8.2 uses it).
+#[test]
+fn sort_by_default_sub_attribute() {
+    let schema = builtin::user_resource_schema();
+    let spec = SortSpec::from_params(Some("addresses.primary"), None)
+        .unwrap()
+        .unwrap();
+    spec.validate(&schema).unwrap();
+    let mut rs = users(&[
+        json!({"id": "1", "addresses": [{"type": "home"}]}),
+        json!({"id": "2", "addresses": [{"type": "work", "primary": true}]}),
+    ]);
+    sort_resources(&mut rs, &schema, &spec);
+    assert_eq!(ids(&rs), ["2", "1"], "no data sorts last when ascending");
+    let spec = SortSpec::from_params(Some("addresses.label"), None)
+        .unwrap()
+        .unwrap();
+    assert!(spec.validate(&schema).is_err());
+}
+
 // ---------------------------------------------------------------------------------------
 // Paging
 // ---------------------------------------------------------------------------------------
@@ -503,8 +581,8 @@ fn okta_style_query_end_to_end() {
 
 #[test]
 fn cursor_paging_walk_survives_deletes() {
-    // Keyset paging with OpaqueCursor: a delete between pages skips nobody (the index-walk
-    // failure DESIGN.md §4 warns about).
+    // Keyset paging with OpaqueCursor: a delete between pages skips nobody (an offset walk
+    // would skip the resource that moved into the deleted one's place).
     let schema = builtin::user_resource_schema();
     let spec = SortSpec::new(AttrPath::new("userName"), SortOrder::Ascending);
     let mut store = numbered(10);

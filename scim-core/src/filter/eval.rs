@@ -4,9 +4,9 @@
 //! every attribute path is resolved (core attributes, the common attributes `id`,
 //! `externalId` and `meta`, extension attributes by URN, sub-attributes), the attribute's
 //! `type` and `caseExact` are baked into each comparison, string operands of caseExact=false
-//! attributes are lower-cased once and dateTime operands parsed once. Evaluating the compiled
-//! filter over a resource does not allocate (except `co` on non-ASCII text of a
-//! caseExact=false attribute).
+//! attributes are case-folded once and dateTime operands parsed once. Evaluating the compiled
+//! filter over a resource does not allocate, except to fold non-ASCII text compared with a
+//! caseExact=false attribute.
 //!
 //! # Semantics and the decisions behind them
 //!
@@ -19,7 +19,9 @@
 //!   operators: on boolean, number and dateTime attributes they are 400 `invalidFilter`.
 //! * Case: "When comparing attributes of type String, the case sensitivity for String type
 //!   attributes SHALL be determined by the attribute's "caseExact" characteristic" (RFC 7644
-//!   §3.4.2.2). caseExact=false compares Unicode-lower-cased text.
+//!   §3.4.2.2). caseExact=false compares the Unicode default case folding of both sides
+//!   ([`crate::casefold::fold`], the mapping uniqueness, indexes and sorting use too), so
+//!   `userName eq "ΟΔΟΣ"` finds `οδος` (a word-final `ς`) and `Straße` equals `STRASSE`.
 //! * Multi-valued attributes: "If the specified attribute in a filter expression is a
 //!   multi-valued attribute, the filter matches if any of the values of the specified
 //!   attribute match the specified criterion; e.g., if a User has multiple "emails" values,
@@ -48,12 +50,15 @@
 //!   in filters are case insensitive", §3.4.2.2). `schemas` is filterable as a multi-valued
 //!   string (the §3.4.2.2 example `schemas eq "urn:...:enterprise:2.0:User"`), compared
 //!   case-insensitively like every schema URN in this crate.
-//! * Never-returned attributes (`returned: never` or `mutability: writeOnly`, e.g.
-//!   `password`) compare with `eq`/`ne` (and `pr`) only. RFC 7643 §4.1.1: password "is
-//!   intended to be used as a means to set, replace, or compare (i.e., filter for equality) a
-//!   password. The cleartext value or the hashed value of a password SHALL NOT be returnable";
-//!   `sw`, `co`, `gt`, ... would let a client recover the value piece by piece, so they are
-//!   400 `invalidFilter`. (Comparing against a hashed stored value is the server's job.)
+//! * Never-returned attributes (`returned: never` or `mutability: writeOnly`, e.g. User
+//!   `password`) cannot be filtered on at all: 400 `invalidValue` from [`Filter::compile`],
+//!   for every operator including `pr`. RFC 7643 §7 says such values are never returned,
+//!   and a filter that matches or not would disclose them one question at a time (`sw`,
+//!   `gt`, ... piece by piece; even `pr` tells which users have a password). RFC 7643 §4.1.1
+//!   does describe `password` as something a client may "compare (i.e., filter for
+//!   equality)", but a server that keeps only a salted hash (as it should, §7: "the value
+//!   is a stored hash") has nothing to compare with, so the honest answer is a refusal, not
+//!   an empty result. The same rule applies to `sortBy` ([`crate::sort::SortSpec::validate`]).
 //! * Unknown attributes: the RFC has no rule for a filter naming an attribute the resource
 //!   type does not define; RFC 7644 §3.12 defines `invalidFilter` as "The specified filter
 //!   syntax was invalid (does not comply with Figure 1), or the specified attribute and
@@ -74,7 +79,9 @@ use super::ast::{CompValue, CompareOp, Filter};
 use crate::error::{ScimError, ScimResult};
 use crate::path::AttrPath;
 use crate::resource::{Resource, get_ci};
-use crate::schema::{Attribute, AttributeType, Mutability, ResourceSchema, Returned};
+use crate::schema::{
+    Attribute, AttributeType, Mutability, ResourceSchema, Returned, default_sub_attribute,
+};
 
 /// A filter whose attribute paths are resolved once against a [`ResourceSchema`]: the fast
 /// path for testing many resources.
@@ -155,7 +162,11 @@ impl Filter {
     /// value of the wrong JSON type (a number against a dateTime, an unparsable dateTime);
     /// a comparison on a single-valued complex attribute without a sub-attribute; a value
     /// filter on a single-valued simple attribute; `null` with an operator other than
-    /// `eq`/`ne`.
+    /// `eq`/`ne`. Sub-attributes of multi-valued complex attributes may be the RFC 7643 §2.4
+    /// defaults (`type`, `primary`, `display`, `value`, `$ref`) where the schema omits them.
+    ///
+    /// 400 `invalidValue`: any expression on a `returned: never` or `writeOnly` attribute
+    /// (e.g. `password`; see the module docs).
     pub fn compile(&self, schema: &ResourceSchema) -> ScimResult<CompiledFilter> {
         Ok(CompiledFilter {
             root: compile_node(self, Scope::Resource(schema))?,
@@ -525,16 +536,6 @@ fn compile_compare(
             ))),
         };
     }
-    if is_never_returned(target.attribute) && !matches!(op, CompareOp::Eq | CompareOp::Ne) {
-        return Err(ScimError::invalid_filter(format!(
-            "{}: '{}' is never returned, so it may only be compared for equality (RFC 7643 \
-             §4.1.1: password \"is intended to be used as a means to set, replace, or compare \
-             (i.e., filter for equality) a password\"); '{}' would disclose its value",
-            what(),
-            path,
-            op.as_str()
-        )));
-    }
     let mut attribute = target.attribute;
     let mut loc = target.loc;
     if attribute.is_complex() && target.top_level {
@@ -584,6 +585,20 @@ fn is_never_returned(a: &Attribute) -> bool {
     a.returned == Returned::Never || a.mutability == Mutability::WriteOnly
 }
 
+/// 400 `invalidValue` when `attributes` (an attribute and its sub-attribute) include a
+/// never-returned one (see the module docs).
+fn refuse_never_returned(path: &AttrPath, attributes: &[&Attribute]) -> ScimResult<()> {
+    match attributes.iter().find(|a| is_never_returned(a)) {
+        Some(a) => Err(ScimError::invalid_value(format!(
+            "filter attribute '{path}': '{}' is never returned (RFC 7643 §7: \"returned\": \
+             \"never\" / \"mutability\": \"writeOnly\"; the stored value is a hash), so it \
+             cannot be filtered on",
+            a.name
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Resolves `path` in `scope`, or 400 `invalidFilter`.
 fn resolve<'s>(path: &AttrPath, scope: Scope<'s>) -> ScimResult<Target<'s>> {
     match scope {
@@ -603,6 +618,9 @@ fn resolve_in_resource<'s>(path: &AttrPath, schema: &'s ResourceSchema) -> ScimR
         });
     }
     if let Some(r) = schema.resolve(path) {
+        let mut chain = vec![r.attribute];
+        chain.extend(r.sub_attribute);
+        refuse_never_returned(path, &chain)?;
         let loc = Loc::Attr {
             ext: r.in_extension.then(|| Key::new(r.schema_urn)),
             name: Key::new(&r.attribute.name),
@@ -681,7 +699,9 @@ fn resolve_in_element<'s>(path: &AttrPath, parent: &'s Attribute) -> ScimResult<
     if parent.is_complex() {
         let sub = parent
             .sub_attribute(&path.name)
+            .or_else(|| default_sub_attribute(parent, &path.name))
             .ok_or_else(|| bad(format!("is not a sub-attribute of '{}'", parent.name)))?;
+        refuse_never_returned(path, &[sub])?;
         return Ok(Target {
             loc: Loc::Element {
                 sub: Some(Key::new(&sub.name)),
@@ -1150,21 +1170,58 @@ mod tests {
     }
 
     #[test]
-    fn never_returned_attributes_compare_for_equality_only() {
+    fn never_returned_attributes_cannot_be_filtered_on() {
         let u = user(json!({"password": "t1meMa$heen"}));
-        assert!(m(&Filter::eq_str(p("password"), "t1meMa$heen"), &u));
-        assert!(m(&Filter::present(p("password")), &u));
+        let mut filters = vec![
+            Filter::present(p("password")),
+            cmp("password", CompareOp::Eq, CompValue::Null),
+            Filter::eq_str(p("userName"), "x").or(Filter::eq_str(p("password"), "x")),
+            Filter::eq_str(p("password"), "t1meMa$heen").not(),
+        ];
         for op in [
+            CompareOp::Eq,
+            CompareOp::Ne,
             CompareOp::Sw,
             CompareOp::Co,
-            CompareOp::Ew,
             CompareOp::Gt,
-            CompareOp::Le,
         ] {
-            assert!(
-                err(&cmp("password", op, s("t"))).is_invalid_filter(),
-                "{op:?}"
-            );
+            filters.push(cmp("password", op, s("t")));
         }
+        for f in filters {
+            let e = err(&f);
+            assert_eq!(e.status(), 400, "{f}");
+            assert_eq!(e.scim_type(), Some(crate::ScimType::InvalidValue), "{f}");
+            assert!(e.detail().contains("'password' is never returned"), "{f}");
+            assert!(!f.matches(&u, &user_resource_schema()));
+        }
+        // A never-returned sub-attribute inside a value filter, and through the element
+        // scope PATCH uses.
+        let mut secrets = Attribute::new("secrets", AttributeType::Complex);
+        secrets.multi_valued = true;
+        let mut hash = Attribute::new("hash", AttributeType::String);
+        hash.returned = Returned::Never;
+        secrets.sub_attributes = vec![Attribute::new("value", AttributeType::String), hash];
+        let e = Filter::eq_str(p("hash"), "x")
+            .compile_value_filter(&secrets)
+            .unwrap_err();
+        assert_eq!(e.scim_type(), Some(crate::ScimType::InvalidValue));
+        let mut core = crate::schema::builtin::user_schema();
+        core.attributes.push(secrets);
+        let schema =
+            ResourceSchema::new(crate::schema::builtin::user_resource_type(), core, vec![]);
+        for f in [
+            "secrets[hash pr]",
+            "secrets.hash eq \"x\"",
+            "secrets[value eq \"a\"].hash eq \"x\"",
+        ] {
+            let e = Filter::parse(f).unwrap().compile(&schema).unwrap_err();
+            assert_eq!(e.scim_type(), Some(crate::ScimType::InvalidValue), "{f}");
+        }
+        assert!(
+            Filter::parse("secrets[value eq \"a\"]")
+                .unwrap()
+                .compile(&schema)
+                .is_ok()
+        );
     }
 }

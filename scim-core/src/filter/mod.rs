@@ -8,4 +8,4 @@ mod parser;
 
 pub use ast::{CompValue, CompareOp, Filter};
 pub use eval::{CompiledFilter, CompiledValueFilter};
-pub use parser::{MAX_FILTER_DEPTH, MAX_FILTER_LEN, MAX_FILTER_OPERATORS};
+pub use parser::{MAX_FILTER_ATTR_EXPRESSIONS, MAX_FILTER_DEPTH, MAX_FILTER_LEN};

@@ -23,7 +23,8 @@
 //! ```text
 //! or_expr  = and_expr *(ws "or" ws and_expr)
 //! and_expr = unary *(ws "and" ws unary)
-//! unary    = "not" ws "(" or_expr ")" / "(" or_expr ")" / valuePath / attrExp
+//! unary    = "not" ws "(" or_expr ")" / "(" or_expr ")" / valuePath [entraTail] / attrExp
+//! entraTail = ["." ATTRNAME] ws ("pr" / compareOp ws compValue)   ; not RFC 7644, see below
 //! ```
 //!
 //! Deliberate choices, each tested:
@@ -39,14 +40,27 @@
 //! - A value filter cannot contain another value path: sub-attributes are never complex
 //!   (RFC 7643 §2.3.8), so `emails[x[y pr]]` is rejected, as is a value path whose attribute
 //!   has a sub-attribute (`name.givenName[...]`).
-//! - Limits: inputs longer than [`MAX_FILTER_LEN`] bytes, nesting (parentheses, `not`,
-//!   brackets) deeper than [`MAX_FILTER_DEPTH`] and more than [`MAX_FILTER_OPERATORS`] `and` /
-//!   `or` operators are rejected with a clear error, so hostile input can neither exhaust the
-//!   stack (while parsing, or later while printing, evaluating or dropping the tree) nor take
-//!   long.
+//! - Limits: inputs longer than [`MAX_FILTER_LEN`] bytes, nesting (parentheses, `not (...)`,
+//!   value-path brackets) deeper than [`MAX_FILTER_DEPTH`] levels, and more than
+//!   [`MAX_FILTER_ATTR_EXPRESSIONS`] attribute expressions (comparisons and `pr`) are refused
+//!   by the parser with 400 `invalidFilter` naming the limit. Depth is checked while
+//!   descending, so hostile input (`((((...`) can exhaust neither the parser's stack nor that
+//!   of anything that later walks the tree (printing, evaluating, dropping, translating to
+//!   SQL); and a filter within the limits is one every storage backend can answer.
+//!   RFC 7644 §3.4.2.2 sets no limit; §3.12 lists `invalidFilter` for a filter the server
+//!   does not support.
 //! - Old Entra ID payloads send unquoted values (`userName eq bjensen`); they are read as
-//!   strings (see `lex::comp_value`). This is the one place the parser is more lenient than the
-//!   ABNF.
+//!   strings (see `lex::comp_value`).
+//! - **Client compatibility, not RFC 7644:** a value path followed by a sub-attribute and a
+//!   comparison, `emails[type eq "work"].value eq "x@example.com"`, which Microsoft Entra ID
+//!   sends to match users by email, and a value path followed directly by a comparison,
+//!   `emails[type eq "work"] eq "x@example.com"`, which Microsoft's SCIM documentation shows
+//!   (meaning the `value` of a matching element). Neither is in the §3.4.2.2 grammar (there a
+//!   `valuePath` is a whole filter; `valuePath subAttr` exists only in PATCH paths, §3.5.2).
+//!   The parser normalises both into the RFC form with the same meaning,
+//!   `emails[type eq "work" and value eq "x@example.com"]`: one element must match both, so
+//!   evaluators and storage backends see only RFC 7644 ASTs, and the printer writes that RFC
+//!   form.
 
 mod lex;
 
@@ -65,18 +79,34 @@ use crate::path::{AttrPath, PatchPath};
 pub const MAX_FILTER_LEN: usize = 64 * 1024;
 
 /// The deepest nesting of parentheses, `not (...)` and value-path brackets that
-/// [`Filter::parse`] and [`PatchPath::parse`] accept.
-pub const MAX_FILTER_DEPTH: usize = 64;
+/// [`Filter::parse`] and [`PatchPath::parse`] accept: `(((a pr)))` is 3 levels,
+/// `not (emails[type eq "work"])` is 2. Deeper input is 400 `invalidFilter`, refused as soon
+/// as the parser reaches the level past this one.
+pub const MAX_FILTER_DEPTH: usize = 20;
 
-/// The most `and` / `or` operators one filter may hold. `a or b or c ...` builds a left-deep
-/// tree, and everything that walks the tree (printing, comparing, evaluating, dropping)
-/// recurses once per operator; this bound keeps that recursion far from any thread's stack
-/// limit (a 64 KiB input could otherwise hold over 8,000 operators).
-pub const MAX_FILTER_OPERATORS: usize = 1000;
+/// The most attribute expressions (`attrPath compareOp compValue` and `attrPath pr`,
+/// including those inside value-path brackets) one filter may hold: `a pr or b pr` has 2,
+/// `emails[type eq "work" and value co "@x"]` has 2. More is 400 `invalidFilter`, refused at
+/// the first expression past this one.
+///
+/// This bounds the work a filter can ask of a storage backend (each expression is a lookup
+/// or a join in the SQL backends) and the size of the tree: with at most this many
+/// expressions there are fewer `and` / `or` operators, so nothing that walks the tree
+/// recursion-deep can exhaust a stack.
+pub const MAX_FILTER_ATTR_EXPRESSIONS: usize = 100;
 
-const TOO_DEEP: &str = "filter nesting is deeper than the maximum of 64 levels";
-const TOO_MANY_OPERATORS: &str =
-    "filter has more than the maximum of 1000 \"and\" / \"or\" operators";
+const TOO_DEEP: &str = "filter nesting (parentheses, \"not\" and value-path brackets) is deeper than the maximum of 20 levels";
+const TOO_MANY_EXPRESSIONS: &str =
+    "filter has more than the maximum of 100 attribute expressions (comparisons and \"pr\")";
+
+/// Counts shared by every level of one parse.
+#[derive(Debug, Default)]
+struct Counters {
+    /// Attribute expressions read so far in the whole input.
+    expressions: Cell<usize>,
+    /// The deepest level reached (reset around a value path's brackets to measure them).
+    deepest: Cell<usize>,
+}
 
 /// Parser state threaded through the recursive rules.
 #[derive(Debug, Clone, Copy)]
@@ -85,45 +115,53 @@ struct Ctx<'c> {
     depth: usize,
     /// Inside the brackets of a value path (where another value path is not allowed).
     in_value_filter: bool,
-    /// `and` / `or` operators read so far in the whole input.
-    operators: &'c Cell<usize>,
+    counters: &'c Counters,
 }
 
 impl<'c> Ctx<'c> {
-    fn top(operators: &'c Cell<usize>) -> Self {
+    fn top(counters: &'c Counters) -> Self {
         Ctx {
             depth: 0,
             in_value_filter: false,
-            operators,
+            counters,
         }
     }
 
-    /// Counts one more `and` / `or` at `at`, or fails when there are too many.
-    fn count_operator<'a>(self, at: &'a str) -> Result<(), Err<PError<'a>>> {
-        let n = self.operators.get() + 1;
-        if n > MAX_FILTER_OPERATORS {
-            return Err(Err::Failure(PError {
-                at,
-                problem: Problem::Message(TOO_MANY_OPERATORS),
-            }));
+    /// Counts one more attribute expression starting at `at`, or fails when there are too
+    /// many.
+    fn count_expression<'a>(self, at: &'a str) -> Result<(), Err<PError<'a>>> {
+        let n = self.counters.expressions.get() + 1;
+        if n > MAX_FILTER_ATTR_EXPRESSIONS {
+            return Err(too_many_expressions(at));
         }
-        self.operators.set(n);
+        self.counters.expressions.set(n);
         Ok(())
     }
 
     /// One level deeper, or the depth error at `at`.
     fn deeper<'a>(self, at: &'a str) -> Result<Ctx<'c>, Err<PError<'a>>> {
         if self.depth >= MAX_FILTER_DEPTH {
-            return Err(Err::Failure(PError {
-                at,
-                problem: Problem::Message(TOO_DEEP),
-            }));
+            return Err(too_deep(at));
         }
-        Ok(Ctx {
-            depth: self.depth + 1,
-            ..self
-        })
+        let depth = self.depth + 1;
+        let deepest = &self.counters.deepest;
+        deepest.set(deepest.get().max(depth));
+        Ok(Ctx { depth, ..self })
     }
+}
+
+fn too_deep(at: &str) -> Err<PError<'_>> {
+    Err::Failure(PError {
+        at,
+        problem: Problem::Message(TOO_DEEP),
+    })
+}
+
+fn too_many_expressions(at: &str) -> Err<PError<'_>> {
+    Err::Failure(PError {
+        at,
+        problem: Problem::Message(TOO_MANY_EXPRESSIONS),
+    })
 }
 
 /// `or_expr = and_expr *(ws "or" ws and_expr)`, left-associative.
@@ -134,7 +172,6 @@ fn or_expr<'a>(i: &'a str, ctx: Ctx<'_>) -> PResult<'a, Filter> {
         let Some(after) = lex::keyword("or", j) else {
             return Ok((i, acc));
         };
-        ctx.count_operator(j)?;
         let (rest, rhs) = and_expr(ws0(after), ctx)?;
         acc = Filter::Or(Box::new(acc), Box::new(rhs));
         i = rest;
@@ -149,7 +186,6 @@ fn and_expr<'a>(i: &'a str, ctx: Ctx<'_>) -> PResult<'a, Filter> {
         let Some(after) = lex::keyword("and", j) else {
             return Ok((i, acc));
         };
-        ctx.count_operator(j)?;
         let (rest, rhs) = unary(ws0(after), ctx)?;
         acc = Filter::And(Box::new(acc), Box::new(rhs));
         i = rest;
@@ -167,7 +203,7 @@ fn group<'a>(i: &'a str, ctx: Ctx<'_>) -> PResult<'a, Filter> {
     }
 }
 
-/// `"not" ws "(" or_expr ")"` / `"(" or_expr ")"` / `valuePath` / `attrExp`.
+/// `"not" ws "(" or_expr ")"` / `"(" or_expr ")"` / `valuePath [entraTail]` / `attrExp`.
 fn unary<'a>(i: &'a str, ctx: Ctx<'_>) -> PResult<'a, Filter> {
     if let Some(after_not) = lex::keyword("not", i) {
         let j = ws0(after_not);
@@ -192,13 +228,19 @@ fn unary<'a>(i: &'a str, ctx: Ctx<'_>) -> PResult<'a, Filter> {
         return value_path(rest, path, ctx);
     }
     let j = ws0(rest);
-    let Some((j, op)) = lex::operator(j) else {
+    let Some((after_op, op)) = lex::operator(j) else {
         return fail(j, "a comparison operator");
     };
+    ctx.count_expression(i)?;
+    attr_exp(after_op, path, op)
+}
+
+/// The rest of `attrPath SP "pr"` / `attrPath SP compareOp SP compValue` after the operator.
+fn attr_exp(after_op: &str, path: AttrPath, op: Operator) -> PResult<'_, Filter> {
     match op {
-        Operator::Present => Ok((j, Filter::Present(path))),
+        Operator::Present => Ok((after_op, Filter::Present(path))),
         Operator::Compare(op) => {
-            let (rest, value) = lex::comp_value(ws0(j))?;
+            let (rest, value) = lex::comp_value(ws0(after_op))?;
             Ok((rest, Filter::Compare { path, op, value }))
         }
     }
@@ -212,12 +254,61 @@ fn value_path<'a>(i: &'a str, path: AttrPath, ctx: Ctx<'_>) -> PResult<'a, Filte
             "a value filter cannot contain another value path (sub-attributes are never complex, RFC 7643 §2.3.8)",
         );
     }
+    // Measure the deepest level inside these brackets (see `entra_tail`).
+    let deepest = &ctx.counters.deepest;
+    let outer_deepest = deepest.replace(0);
     let (rest, filter) = bracketed_value_filter(i, &path, ctx)?;
+    let inner_deepest = deepest.replace(outer_deepest.max(deepest.get()));
+    // Entra's `].sub op value`, or Microsoft's `] op value` (on `value`).
+    let tail = if rest.starts_with('.') {
+        let (after_sub, sub) = lex::sub_attr(rest)?;
+        let k = ws0(after_sub);
+        match lex::operator(k) {
+            Some((after_op, op)) => Some((rest, sub, after_op, op)),
+            None => return fail(k, "a comparison operator or \"pr\" after the sub-attribute"),
+        }
+    } else {
+        let j = ws0(rest);
+        lex::operator(j).map(|(after_op, op)| (j, "value".to_owned(), after_op, op))
+    };
+    match tail {
+        Some(tail) => entra_tail(i, path, filter, inner_deepest, tail, ctx),
+        None => Ok((
+            rest,
+            Filter::ValuePath {
+                path,
+                filter: Box::new(filter),
+            },
+        )),
+    }
+}
+
+/// **Client compatibility (Microsoft Entra ID), not RFC 7644** (see the module docs):
+/// `emails[type eq "work"].value eq "x"` and `emails[type eq "work"] eq "x"` become
+/// `emails[type eq "work" and value eq "x"]`. `bracket` is the input at the `[`; the tail
+/// is the input at the `.` (or the operator), the sub-attribute, the input after the
+/// operator and the operator.
+fn entra_tail<'a>(
+    bracket: &'a str,
+    path: AttrPath,
+    filter: Filter,
+    inner_deepest: usize,
+    (tail, sub, after_op, op): (&'a str, String, &'a str, Operator),
+    ctx: Ctx<'_>,
+) -> PResult<'a, Filter> {
+    // The printed form wraps an `or` inside the brackets in parentheses
+    // (`emails[(type eq "work" or type eq "home") and value eq "x"]`), one level deeper than
+    // the input: refuse here what could not be parsed back.
+    if matches!(filter, Filter::Or(..)) && inner_deepest >= MAX_FILTER_DEPTH {
+        return Err(too_deep(bracket));
+    }
+    ctx.count_expression(tail)?;
+    let (rest, leaf) = attr_exp(after_op, AttrPath::new(sub), op)?;
     Ok((
         rest,
         Filter::ValuePath {
             path,
-            filter: Box::new(filter),
+            filter: Box::new(Filter::And(Box::new(filter), Box::new(leaf))),
         },
     ))
 }
@@ -325,8 +416,8 @@ fn parse_filter(input: &str) -> Result<Filter, String> {
         if i.is_empty() {
             return fail(i, "a filter");
         }
-        let operators = Cell::new(0);
-        let (rest, filter) = or_expr(i, Ctx::top(&operators))?;
+        let counters = Counters::default();
+        let (rest, filter) = or_expr(i, Ctx::top(&counters))?;
         let rest = ws0(rest);
         if rest.is_empty() {
             Ok((rest, filter))
@@ -368,8 +459,8 @@ fn parse_patch_path(input: &str) -> Result<PatchPath, String> {
             Err(e) => return Err(e),
         };
         let (rest, filter) = if rest.starts_with('[') {
-            let operators = Cell::new(0);
-            let (rest, filter) = bracketed_value_filter(rest, &attr, Ctx::top(&operators))?;
+            let counters = Counters::default();
+            let (rest, filter) = bracketed_value_filter(rest, &attr, Ctx::top(&counters))?;
             (rest, Some(filter))
         } else {
             (rest, None)
@@ -554,7 +645,7 @@ mod tests {
     #[test]
     fn limit_messages_match_the_constants() {
         assert!(TOO_DEEP.contains(&MAX_FILTER_DEPTH.to_string()));
-        assert!(TOO_MANY_OPERATORS.contains(&MAX_FILTER_OPERATORS.to_string()));
+        assert!(TOO_MANY_EXPRESSIONS.contains(&MAX_FILTER_ATTR_EXPRESSIONS.to_string()));
         let long = "a".repeat(MAX_FILTER_LEN + 1);
         assert_eq!(
             detail(&long),

@@ -1,6 +1,8 @@
 //! Schema documents (RFC 7643 §7), resource types (RFC 7643 §6) and the resolved view of a
 //! resource type's schemas that filters, PATCH, projection and validation work against.
 
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -177,7 +179,10 @@ impl ResourceSchema {
     ///
     /// A path with a URI resolves only in the schema with that URN. A path without one
     /// resolves in the core schema or the common attributes, and then, leniently, in the one
-    /// extension that defines the name (clients often omit the URN).
+    /// extension that defines the name (clients often omit the URN). A sub-attribute of a
+    /// multi-valued complex attribute resolves in its schema, else among the RFC 7643 §2.4
+    /// defaults ([`default_sub_attribute`]): `members.display` and `addresses.primary`
+    /// resolve although RFC 7643 §8.7.1 does not list them.
     pub fn resolve(&self, path: &AttrPath) -> Option<ResolvedAttribute<'_>> {
         let (schema_urn, in_extension, attribute) = match path.uri.as_deref() {
             Some(uri) if self.core.id.eq_ignore_ascii_case(uri) => {
@@ -212,7 +217,11 @@ impl ResourceSchema {
             }
         };
         let sub_attribute = match &path.sub_attr {
-            Some(sub) => Some(attribute.sub_attribute(sub)?),
+            Some(sub) => Some(
+                attribute
+                    .sub_attribute(sub)
+                    .or_else(|| default_sub_attribute(attribute, sub))?,
+            ),
             None => None,
         };
         Some(ResolvedAttribute {
@@ -265,4 +274,50 @@ pub fn common_attributes() -> Vec<Attribute> {
         ro("version", AttributeType::String, true),
     ];
     vec![id, external_id, meta]
+}
+
+/// The default sub-attribute `name` (`type`, `primary`, `display`, `value` or `$ref`,
+/// matched case-insensitively) of the multi-valued complex attribute `parent`, for a name
+/// its schema does not define; `None` for any other name or attribute.
+///
+/// RFC 7643 §2.4: "The predefined sub-attributes listed in this section can be used with
+/// multi-valued attribute objects, but these sub-attributes MUST be used with the meanings
+/// defined here. If not otherwise defined, the default set of sub-attributes for a
+/// multi-valued attribute is as follows: type ... primary ... display ... value ... $ref".
+/// RFC 7643's own examples rely on them: §8.4 sends `members[].display` and §8.2
+/// `addresses[].primary`, which the §8.7.1 schema does not list. `type`, `display` and
+/// `value` are strings (`display` immutable, as §2.4 says), `primary` a boolean and `$ref`
+/// a case-exact reference.
+///
+/// ```
+/// use scim_core::builtin;
+/// use scim_core::schema::default_sub_attribute;
+///
+/// let group = builtin::group_schema();
+/// let members = group.attribute("members").unwrap();
+/// assert!(members.sub_attribute("display").is_none());
+/// assert_eq!(default_sub_attribute(members, "Display").unwrap().name, "display");
+/// // Not for a name the schema defines, nor for single-valued attributes.
+/// assert!(default_sub_attribute(members, "value").is_none());
+/// let user = builtin::user_schema();
+/// assert!(default_sub_attribute(user.attribute("name").unwrap(), "display").is_none());
+/// ```
+pub fn default_sub_attribute(parent: &Attribute, name: &str) -> Option<&'static Attribute> {
+    static DEFAULTS: LazyLock<[Attribute; 5]> = LazyLock::new(|| {
+        let mut display = Attribute::new("display", AttributeType::String);
+        display.mutability = Mutability::Immutable;
+        let mut reference = Attribute::new("$ref", AttributeType::Reference);
+        reference.case_exact = true;
+        [
+            Attribute::new("type", AttributeType::String),
+            Attribute::new("primary", AttributeType::Boolean),
+            display,
+            Attribute::new("value", AttributeType::String),
+            reference,
+        ]
+    });
+    if !(parent.multi_valued && parent.is_complex()) || parent.sub_attribute(name).is_some() {
+        return None;
+    }
+    DEFAULTS.iter().find(|a| a.name.eq_ignore_ascii_case(name))
 }

@@ -11,6 +11,7 @@ mod service_provider_config;
 pub use attribute::{Attribute, AttributeType, JsonForm, Mutability, Returned, Uniqueness};
 pub use definition::{
     ResolvedAttribute, ResourceSchema, ResourceType, Schema, SchemaExtension, common_attributes,
+    default_sub_attribute,
 };
 pub use meta::Meta;
 pub use registry::SchemaRegistry;

@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde_json::{Number, Value};
 
+use crate::casefold::fold;
 use crate::error::{ScimError, ScimResult};
 use crate::filter::ast::{CompValue, CompareOp};
 use crate::resource::bool_from_str;
@@ -27,9 +28,10 @@ pub(super) enum Matcher {
     },
 }
 
-/// A string comparison. When `case_exact` is false the operand is stored lower-cased
-/// (char-wise Unicode lower-casing) and attribute values are lower-cased on the fly, without
-/// allocating, except for `co` on non-ASCII text.
+/// A string comparison. When `case_exact` is false the operand is stored case-folded
+/// ([`fold`], Unicode default case folding) and attribute values are compared folded: ASCII
+/// values byte by byte without allocating, other values by folding them first (full folding
+/// can change the length, `ß` folds to `ss`, so it is not done char by char).
 #[derive(Debug, Clone)]
 pub(super) struct StrMatcher {
     op: CompareOp,
@@ -89,7 +91,7 @@ impl Matcher {
                 let operand: Box<str> = if case_exact {
                     s.as_str().into()
                 } else {
-                    lowercase(s).into()
+                    fold(s).into()
                 };
                 Ok(Matcher::Str(StrMatcher {
                     op,
@@ -232,20 +234,16 @@ impl StrMatcher {
                 ),
             };
         }
-        // Unicode fallback: lower-case the attribute value char by char, as the operand was.
+        // Unicode: compare the folded value with the folded operand.
+        let folded = fold(s);
+        let f = &*folded;
         match self.op {
-            CompareOp::Eq => lower_chars(s).eq(o.chars()),
-            CompareOp::Ne => !lower_chars(s).eq(o.chars()),
-            CompareOp::Co => lowercase(s).contains(o),
-            CompareOp::Sw => {
-                let mut it = lower_chars(s);
-                o.chars().all(|c| it.next() == Some(c))
-            }
-            CompareOp::Ew => {
-                let mut it = lower_chars(s).rev();
-                o.chars().rev().all(|c| it.next() == Some(c))
-            }
-            op => apply(op, Some(lower_chars(s).cmp(o.chars()))),
+            CompareOp::Eq => f == o,
+            CompareOp::Ne => f != o,
+            CompareOp::Co => f.contains(o),
+            CompareOp::Sw => f.starts_with(o),
+            CompareOp::Ew => f.ends_with(o),
+            op => apply(op, Some(f.cmp(o))),
         }
     }
 }
@@ -292,16 +290,6 @@ pub(super) fn parse_datetime(s: &str) -> Option<DateTime<FixedOffset>> {
             .ok()
             .map(|n| n.and_utc().fixed_offset())
     })
-}
-
-/// The chars of `s`, lower-cased one by one (Unicode).
-fn lower_chars(s: &str) -> impl DoubleEndedIterator<Item = char> + '_ {
-    s.chars().flat_map(char::to_lowercase)
-}
-
-/// `s` lower-cased char by char (the same mapping as [`lower_chars`]).
-pub(super) fn lowercase(s: &str) -> String {
-    lower_chars(s).collect()
 }
 
 /// ASCII case-insensitive substring search; `needle` is already lower-case.
@@ -385,8 +373,28 @@ mod tests {
         assert!(str_matcher(CompareOp::Ew, "ÖLUnd", false).holds(&s));
         assert!(!str_matcher(CompareOp::Ew, "Åsa", false).holds(&s));
         // An ASCII operand against a non-ASCII value goes through the Unicode path: the
-        // Kelvin sign lower-cases to 'k'.
+        // Kelvin sign folds to 'k'.
         assert!(str_matcher(CompareOp::Eq, "k", false).holds(&Value::from("\u{212A}")));
+    }
+
+    #[test]
+    fn case_folding_not_lower_casing() {
+        // A word-final sigma: `str::to_lowercase("ΟΔΟΣ")` is "οδος" but char-wise lower-casing
+        // gives "οδοσ"; folding maps Σ, σ and ς to one letter.
+        let odos = Value::from("οδος");
+        assert!(str_matcher(CompareOp::Eq, "ΟΔΟΣ", false).holds(&odos));
+        assert!(!str_matcher(CompareOp::Ne, "ΟΔΟΣ", false).holds(&odos));
+        assert!(str_matcher(CompareOp::Ew, "ΔΟΣ", false).holds(&odos));
+        assert!(str_matcher(CompareOp::Le, "ΟΔΟΣ", false).holds(&odos));
+        assert!(str_matcher(CompareOp::Eq, "οδος", false).holds(&Value::from("ΟΔΟΣ")));
+        // Full folding changes lengths: ß is "ss", in both directions and across the ASCII
+        // fast path (an ASCII value against an operand that folded to ASCII).
+        assert!(str_matcher(CompareOp::Eq, "STRASSE", false).holds(&Value::from("Straße")));
+        assert!(str_matcher(CompareOp::Eq, "straße", false).holds(&Value::from("STRASSE")));
+        assert!(str_matcher(CompareOp::Sw, "STRASS", false).holds(&Value::from("straße")));
+        assert!(str_matcher(CompareOp::Co, "ss", false).holds(&Value::from("Maß")));
+        // caseExact=true does not fold.
+        assert!(!str_matcher(CompareOp::Eq, "ΟΔΟΣ", true).holds(&odos));
     }
 
     #[test]
