@@ -599,7 +599,8 @@ fn refuse_never_returned(path: &AttrPath, attributes: &[&Attribute]) -> ScimResu
     }
 }
 
-/// Resolves `path` in `scope`, or 400 `invalidFilter`.
+/// Resolves `path` in `scope`, or 400 `invalidFilter` (400 `invalidValue` for a
+/// never-returned attribute).
 fn resolve<'s>(path: &AttrPath, scope: Scope<'s>) -> ScimResult<Target<'s>> {
     match scope {
         Scope::Resource(schema) => resolve_in_resource(path, schema),

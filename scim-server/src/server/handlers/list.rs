@@ -63,6 +63,11 @@ async fn run(
     if let Some(sort) = &query.sort {
         sort.validate(schema)?;
     }
+    if let Some(filter) = &query.filter {
+        // The filter's own errors (an unknown attribute, a never-returned one) are answered
+        // as scim-core states them, before any backend sees the filter.
+        filter.compile(schema)?;
+    }
     let page = query.page.clone().resolve(PaginationMethod::Index);
     let storage_page = match &page {
         PageRequest::Cursor(c) => {
