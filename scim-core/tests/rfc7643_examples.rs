@@ -255,14 +255,35 @@ fn section_8_7_1_resource_schemas() {
         .unwrap();
     assert!(!display_name.required, "§8.7.1 prints \"required\" : false");
     display_name.required = true;
+    // And members.value, the member's id (§4.2), without which a member refers to nothing.
+    corrected[1]
+        .attributes
+        .iter_mut()
+        .find(|a| a.name == "members")
+        .unwrap()
+        .sub_attributes
+        .iter_mut()
+        .find(|a| a.name == "value")
+        .unwrap()
+        .required = true;
     assert_eq!(builtins, corrected);
     let mut corrected_json = json.clone();
     corrected_json[1]["attributes"]
         .as_array_mut()
         .unwrap()
         .iter_mut()
-        .filter(|a| a["name"] == "displayName")
-        .for_each(|a| a["required"] = serde_json::Value::Bool(true));
+        .for_each(|a| {
+            if a["name"] == "displayName" {
+                a["required"] = serde_json::Value::Bool(true);
+            }
+            if a["name"] == "members" {
+                for sub in a["subAttributes"].as_array_mut().unwrap() {
+                    if sub["name"] == "value" {
+                        sub["required"] = serde_json::Value::Bool(true);
+                    }
+                }
+            }
+        });
     assert_eq!(serde_json::to_value(&builtins).unwrap(), corrected_json);
     for item in json.as_array().unwrap() {
         resource_round_trips(item);

@@ -25,8 +25,9 @@
 //!   human-readable name for the Group. REQUIRED.", and so does the attribute's own
 //!   description in §8.7.1, while the §8.7.1 listing prints `"required" : false` (verified
 //!   erratum 5368 corrects it). The server enforces exactly what `/Schemas` publishes, so the
-//!   schema says what §4.2 says. The embedded JSON keeps the printed text; the correction is
-//!   applied when it is parsed.
+//!   schema says what §4.2 says. Likewise Group `members.value` is `"required" : true`: §4.2
+//!   defines it as the `id` of the member, and a member without one refers to nothing. The
+//!   embedded JSON keeps the printed text; the corrections are applied when it is parsed.
 //!
 //! Everything else, including the RFC's own gaps (no `display` sub-attribute of
 //! `Group.members`, no `primary` sub-attribute of `User.addresses`, no `etag` attribute in the
@@ -81,6 +82,19 @@ fn apply_erratum_5368(schemas: &mut [Schema]) {
         .flat_map(|s| s.attributes.iter_mut())
         .filter(|a| a.name == "displayName");
     for a in display_name {
+        a.required = true;
+    }
+    // A member is a reference: RFC 7643 §4.2, members: "The "value" sub-attribute contains
+    // the value of an "id" attribute of a SCIM resource". A member without one refers to
+    // nothing and is refused, so the schema publishes `members.value` as required.
+    let member_value = schemas
+        .iter_mut()
+        .filter(|s| s.id == GROUP_SCHEMA)
+        .flat_map(|s| s.attributes.iter_mut())
+        .filter(|a| a.name == "members")
+        .flat_map(|a| a.sub_attributes.iter_mut())
+        .filter(|a| a.name == "value");
+    for a in member_value {
         a.required = true;
     }
 }
@@ -232,6 +246,13 @@ mod tests {
                         if a["name"] == "displayName" {
                             assert_eq!(a["required"], false, "as §8.7.1 prints it");
                             a["required"] = Value::Bool(true);
+                        }
+                        if a["name"] == "members" {
+                            for sub in a["subAttributes"].as_array_mut().unwrap() {
+                                if sub["name"] == "value" {
+                                    sub["required"] = Value::Bool(true);
+                                }
+                            }
                         }
                     }
                 }

@@ -56,13 +56,26 @@ pub type StorageErrorSource = Arc<dyn std::error::Error + Send + Sync + 'static>
 /// assert_eq!(client_sees.status(), 500);
 /// assert!(!client_sees.detail().contains("disk"));
 /// ```
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
+#[derive(Debug, Clone)]
 pub struct StorageError {
     kind: StorageErrorKind,
     message: String,
-    #[source]
-    source: Option<StorageErrorSource>,
+    cause: Option<StorageErrorSource>,
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StorageError {
+    /// The cause itself (the database driver's error), so callers can downcast it.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
 }
 
 /// Errors compare by kind and message; the source is not compared.
@@ -80,7 +93,7 @@ impl StorageError {
         StorageError {
             kind,
             message: message.into(),
-            source: None,
+            cause: None,
         }
     }
 
@@ -90,7 +103,7 @@ impl StorageError {
         mut self,
         source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     ) -> Self {
-        self.source = Some(Arc::from(source.into()));
+        self.cause = Some(Arc::from(source.into()));
         self
     }
 
