@@ -110,7 +110,7 @@ fn rfc7644_3_4_2_list_response_of_a_filter_query() {
 
 #[test]
 fn entra_test_connection_empty_list_response() {
-    // A filter that matches nothing is 200 with an empty ListResponse (DESIGN.md §3).
+    // A filter that matches nothing is 200 with an empty ListResponse (RFC 7644 §3.4.2; Entra ID's Test Connection relies on it).
     let empty: ListResponse = ListResponse::new(Vec::new());
     let v = serde_json::to_value(&empty).unwrap();
     assert_eq!(

@@ -1,5 +1,6 @@
-//! The PATCH forms Microsoft Entra ID and Okta send (DESIGN.md §3), accepted with the default
-//! [`PatchOptions`], and each compatibility switch turned off on its own to show the strict
+//! The PATCH forms Microsoft Entra ID and Okta send (Microsoft's "Develop and plan
+//! provisioning for a SCIM endpoint" and "Known issues and resolutions with SCIM 2.0 protocol
+//! compliance" pages, Okta's SCIM guide), accepted with the default [`PatchOptions`], and each compatibility switch turned off on its own to show the strict
 //! RFC 7644 §3.5.2 behaviour or error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -722,7 +722,7 @@ fn failure_after_appends_and_removals_restores_the_exact_original() {
         &mut group,
         json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
             {"op": "add", "path": "members", "value": [member(JAMES, "James Smith")]},
-            {"op": "remove", "path": "displayName"},
+            {"op": "replace", "path": "displayName", "value": "Renamed"},
             {"op": "add", "path": "members", "value": [{"value": "another"}]},
             {"op": "remove", "path": format!("members[value eq \"{MANDY}\"]")},
             {"op": "replace", "path": "id", "value": "x"}
@@ -733,11 +733,12 @@ fn failure_after_appends_and_removals_restores_the_exact_original() {
     assert_eq!(serde_json::to_string(&group).unwrap(), before);
 
     // A request whose operations cancel out reports no change and keeps the original too.
+    // (displayName is required, RFC 7643 §4.2, so it cannot be removed even for a moment.)
     let out = patch_group(
         &mut group,
         json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
-            {"op": "remove", "path": "displayName"},
-            {"op": "add", "path": "displayName", "value": "Tour Guides"}
+            {"op": "add", "path": "externalId", "value": "temporary"},
+            {"op": "remove", "path": "externalId"}
         ]}),
     )
     .unwrap();

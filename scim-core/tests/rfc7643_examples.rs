@@ -244,8 +244,47 @@ fn section_8_7_1_resource_schemas() {
         builtin::group_schema(),
         builtin::enterprise_user_schema(),
     ];
-    assert_eq!(builtins, schemas);
-    assert_eq!(serde_json::to_value(&builtins).unwrap(), json);
+    // The built-ins are the listing with one correction: Group displayName is required, as
+    // RFC 7643 §4.2 says ("displayName  A human-readable name for the Group. REQUIRED.") and
+    // verified erratum 5368 corrects §8.7.1 to say.
+    let mut corrected = schemas.clone();
+    let display_name = corrected[1]
+        .attributes
+        .iter_mut()
+        .find(|a| a.name == "displayName")
+        .unwrap();
+    assert!(!display_name.required, "§8.7.1 prints \"required\" : false");
+    display_name.required = true;
+    // And members.value, the member's id (§4.2), without which a member refers to nothing.
+    corrected[1]
+        .attributes
+        .iter_mut()
+        .find(|a| a.name == "members")
+        .unwrap()
+        .sub_attributes
+        .iter_mut()
+        .find(|a| a.name == "value")
+        .unwrap()
+        .required = true;
+    assert_eq!(builtins, corrected);
+    let mut corrected_json = json.clone();
+    corrected_json[1]["attributes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .for_each(|a| {
+            if a["name"] == "displayName" {
+                a["required"] = serde_json::Value::Bool(true);
+            }
+            if a["name"] == "members" {
+                for sub in a["subAttributes"].as_array_mut().unwrap() {
+                    if sub["name"] == "value" {
+                        sub["required"] = serde_json::Value::Bool(true);
+                    }
+                }
+            }
+        });
+    assert_eq!(serde_json::to_value(&builtins).unwrap(), corrected_json);
     for item in json.as_array().unwrap() {
         resource_round_trips(item);
     }
@@ -328,10 +367,10 @@ fn builtin_characteristics_agree_with_the_prose() {
         ]
     );
 
-    // §4.2: members value/$ref/type are immutable. (displayName keeps the printed
-    // "required" : false; erratum 5368 is left to validation, see `builtin`.)
+    // §4.2: "displayName  A human-readable name for the Group. REQUIRED." (§8.7.1 prints
+    // "required" : false; erratum 5368 corrects it.) members value/$ref/type are immutable.
     let group = builtin::group_schema();
-    assert!(!group.attribute("displayName").unwrap().required);
+    assert!(group.attribute("displayName").unwrap().required);
     let members = group.attribute("members").unwrap();
     for sub in ["value", "$ref", "type"] {
         assert_eq!(

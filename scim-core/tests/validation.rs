@@ -205,8 +205,8 @@ fn missing_required_attribute_is_invalid_value() {
             "'displayName'",
         );
     }
-    // A Group schema as §8.7.1 prints it ("required" : false, before erratum 5368) still
-    // requires displayName, unless the option is switched off.
+    // What is enforced is what the schema publishes: a Group schema as §8.7.1 prints it
+    // ("required" : false) does not require displayName.
     let mut printed = group();
     let display_name = printed
         .core
@@ -215,15 +215,9 @@ fn missing_required_attribute_is_invalid_value() {
         .find(|a| a.name == "displayName")
         .unwrap();
     display_name.required = false;
-    assert_scim_err(
-        create(body.clone(), &printed, &ValidationOptions::lenient()),
-        400,
-        ScimType::InvalidValue,
-        "'displayName'",
-    );
-    let mut o = ValidationOptions::strict();
-    o.require_group_display_name = false;
-    assert!(create(body, &printed, &o).is_ok());
+    for o in modes() {
+        assert!(create(body.clone(), &printed, &o).is_ok());
+    }
 }
 
 #[test]
@@ -325,6 +319,15 @@ fn schemas_rules() {
         ScimType::InvalidValue,
         GROUP,
     );
+    // Another resource type's core schema is never repaired away, not even in lenient.
+    assert_scim_err(
+        create(body, &user(), &ValidationOptions::lenient()),
+        400,
+        ScimType::InvalidValue,
+        GROUP,
+    );
+    let mut body = rfc7643_8_1_user();
+    body["schemas"] = json!([USER, "urn:example:unknown:2.0:User"]);
     let out = create(body, &user(), &ValidationOptions::lenient()).unwrap();
     assert_eq!(out["schemas"], json!([USER]));
 
@@ -738,4 +741,242 @@ fn presets() {
     assert_eq!(ValidationMode::default(), ValidationMode::Lenient);
     let s = ValidationOptions::from(ValidationMode::Strict);
     assert!(s.reject_unknown_attributes && s.enforce_canonical_values && !s.coerce_string_booleans);
+}
+
+// ---------------------------------------------------------------------------------------
+// What the schema publishes as `required` is what validation enforces, for every attribute
+// of every built-in resource schema (RFC 7643 §7 "required"; RFC 7643 §4.2 makes Group
+// displayName REQUIRED).
+// ---------------------------------------------------------------------------------------
+
+/// A valid value for an attribute of any type (the first canonical value when there are
+/// some, so that strict mode accepts it); complex values carry every sub-attribute the client
+/// may write. `n` keeps unique values apart.
+fn sample(attr: &scim_core::schema::Attribute, n: usize) -> Value {
+    use scim_core::schema::{AttributeType as T, Mutability};
+    let one = match attr.attr_type {
+        T::String => match attr.canonical_values.first() {
+            Some(c) => json!(c),
+            None => json!(format!("{}-{n}", attr.name)),
+        },
+        T::Boolean => json!(attr.name != "primary"),
+        T::Decimal => json!(1.5),
+        T::Integer => json!(7),
+        T::DateTime => json!("2008-01-23T04:56:22Z"),
+        T::Binary => json!("TWFu"),
+        T::Reference => json!(format!("https://example.com/v2/Users/{n}")),
+        T::Complex => Value::Object(
+            attr.sub_attributes
+                .iter()
+                .filter(|s| s.mutability != Mutability::ReadOnly)
+                .map(|s| (s.name.clone(), sample(s, n)))
+                .collect(),
+        ),
+    };
+    if attr.multi_valued { json!([one]) } else { one }
+}
+
+/// Every writable attribute of a resource schema, core and extensions, with a value.
+fn full_body(schema: &ResourceSchema) -> Value {
+    use scim_core::schema::Mutability;
+    let mut body = serde_json::Map::new();
+    let mut schemas = vec![json!(schema.core.id)];
+    for a in schema.core.attributes.iter() {
+        if a.mutability != Mutability::ReadOnly {
+            body.insert(a.name.clone(), sample(a, 1));
+        }
+    }
+    for (ext, _) in &schema.extensions {
+        schemas.push(json!(ext.id));
+        let attrs: serde_json::Map<String, Value> = ext
+            .attributes
+            .iter()
+            .filter(|a| a.mutability != Mutability::ReadOnly)
+            .map(|a| (a.name.clone(), sample(a, 1)))
+            .collect();
+        body.insert(ext.id.clone(), Value::Object(attrs));
+    }
+    body.insert("schemas".into(), Value::Array(schemas));
+    Value::Object(body)
+}
+
+#[test]
+fn published_required_is_enforced_required_for_every_builtin_attribute() {
+    use scim_core::schema::Mutability;
+    for schema in [user(), group()] {
+        let full = full_body(&schema);
+        for o in modes() {
+            create(full.clone(), &schema, &o)
+                .unwrap_or_else(|e| panic!("{}: the full body fails: {e}", schema.name()));
+        }
+        // (container key or None for core, attribute, sub-attribute)
+        let mut cases: Vec<(
+            Option<String>,
+            &scim_core::schema::Attribute,
+            Option<&scim_core::schema::Attribute>,
+        )> = Vec::new();
+        let containers = std::iter::once((None, &schema.core)).chain(
+            schema
+                .extensions
+                .iter()
+                .map(|(e, _)| (Some(e.id.clone()), e)),
+        );
+        for (key, s) in containers {
+            for a in s
+                .attributes
+                .iter()
+                .filter(|a| a.mutability != Mutability::ReadOnly)
+            {
+                cases.push((key.clone(), a, None));
+                for sub in a
+                    .sub_attributes
+                    .iter()
+                    .filter(|s| s.mutability != Mutability::ReadOnly)
+                {
+                    cases.push((key.clone(), a, Some(sub)));
+                }
+            }
+        }
+        for (key, attr, sub) in cases {
+            let mut body = full.clone();
+            let container = match &key {
+                Some(k) => &mut body[k.as_str()],
+                None => &mut body,
+            };
+            let (required, what) = match sub {
+                None => {
+                    remove(container, &attr.name);
+                    (attr.required, attr.name.clone())
+                }
+                Some(sub) => {
+                    let v = &mut container[attr.name.as_str()];
+                    match v {
+                        Value::Array(items) => remove(&mut items[0], &sub.name),
+                        other => remove(other, &sub.name),
+                    }
+                    (sub.required, format!("{}.{}", attr.name, sub.name))
+                }
+            };
+            for o in modes() {
+                let r = create(body.clone(), &schema, &o);
+                if required {
+                    assert_scim_err(
+                        r,
+                        400,
+                        ScimType::InvalidValue,
+                        &sub.map_or(attr.name.clone(), |s| s.name.clone()),
+                    );
+                } else {
+                    assert!(
+                        r.is_ok(),
+                        "{} {what} is not required, yet: {r:?}",
+                        schema.name()
+                    );
+                }
+            }
+        }
+    }
+    // The attributes RFC 7643 marks REQUIRED are among them.
+    assert!(user().core.attribute("userName").unwrap().required);
+    assert!(group().core.attribute("displayName").unwrap().required);
+}
+
+#[test]
+fn empty_user_name_and_display_name_are_invalid_value_in_both_presets() {
+    for o in modes() {
+        for v in ["", " ", "\t"] {
+            assert_scim_err(
+                create(json!({"schemas": [USER], "userName": v}), &user(), &o),
+                400,
+                ScimType::InvalidValue,
+                "'userName'",
+            );
+            assert_scim_err(
+                create(json!({"schemas": [GROUP], "displayName": v}), &group(), &o),
+                400,
+                ScimType::InvalidValue,
+                "'displayName'",
+            );
+        }
+        // A PUT too.
+        let e = validate_replace(
+            Resource::from_value(json!({"schemas": [USER], "userName": ""})).unwrap(),
+            &stored_bjensen(),
+            &user(),
+            &o,
+        )
+        .unwrap_err();
+        assert_eq!(e.scim_type(), Some(ScimType::InvalidValue));
+    }
+}
+
+#[test]
+fn lenient_never_turns_a_group_body_into_a_user() {
+    // A body that declares itself a Group, sent to /Users.
+    let body = json!({
+        "schemas": [GROUP],
+        "displayName": "Tour Guides",
+        "userName": "tour-guides"
+    });
+    for o in modes() {
+        assert_scim_err(
+            create(body.clone(), &user(), &o),
+            400,
+            ScimType::InvalidValue,
+            GROUP,
+        );
+    }
+    // Listing both is no better, and neither is a message URN.
+    for schemas in [
+        json!([USER, GROUP]),
+        json!(["urn:ietf:params:scim:api:messages:2.0:PatchOp"]),
+    ] {
+        let body = json!({"schemas": schemas, "userName": "bjensen"});
+        for o in modes() {
+            assert_scim_err(
+                create(body.clone(), &user(), &o),
+                400,
+                ScimType::InvalidValue,
+                "",
+            );
+        }
+    }
+    // And a User body sent to /Groups.
+    let body = json!({"schemas": [USER], "displayName": "Tour Guides"});
+    for o in modes() {
+        assert_scim_err(
+            create(body.clone(), &group(), &o),
+            400,
+            ScimType::InvalidValue,
+            USER,
+        );
+    }
+    // What lenient does repair is still repaired: a missing `schemas`, and an unknown
+    // extension URN (Entra lists custom extensions the server may not define).
+    let lenient = ValidationOptions::lenient();
+    assert!(create(json!({"userName": "bjensen"}), &user(), &lenient).is_ok());
+    let custom = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
+    let out = create(
+        json!({"schemas": [USER, custom], "userName": "bjensen", custom: {"x": 1}}),
+        &user(),
+        &lenient,
+    )
+    .unwrap();
+    assert_eq!(out["schemas"], json!([USER]));
+}
+
+#[test]
+fn validation_mode_parses_from_a_flag() {
+    assert_eq!(
+        "strict".parse::<ValidationMode>().unwrap(),
+        ValidationMode::Strict
+    );
+    assert_eq!(
+        "LENIENT".parse::<ValidationMode>().unwrap(),
+        ValidationMode::Lenient
+    );
+    assert!("relaxed".parse::<ValidationMode>().is_err());
+    for m in [ValidationMode::Strict, ValidationMode::Lenient] {
+        assert_eq!(m.to_string().parse::<ValidationMode>().unwrap(), m);
+    }
 }

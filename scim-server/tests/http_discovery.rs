@@ -313,6 +313,7 @@ async fn excluded_members_are_never_loaded() {
     let s = spy_server(spy.clone());
     let u = create_user(&s, "m").await;
     let gid = create_group(&s, "Big", &[&u]).await;
+    let u2 = create_user(&s, "m2").await;
     let take = || std::mem::take(&mut *spy.hooks.loads.lock().unwrap());
     take();
     get(&s, &format!("/Groups/{gid}?excludedAttributes=members"))
@@ -327,11 +328,12 @@ async fn excluded_members_are_never_loaded() {
     get(&s, &format!("/Groups/{gid}?attributes=displayName"))
         .send()
         .await;
-    // A membership PATCH reads nothing at all; a displayName PATCH reads without members.
+    // A membership PATCH reads no group, only (without members) whether the new member
+    // exists; a displayName PATCH reads without members.
     patch(
         &s,
         &format!("/Groups/{gid}"),
-        patch_ops(json!([{"op": "add", "path": "members", "value": [{"value": "x"}]}])),
+        patch_ops(json!([{"op": "add", "path": "members", "value": [{"value": u2}]}])),
     )
     .send()
     .await;
@@ -351,7 +353,7 @@ async fn excluded_members_are_never_loaded() {
     .send()
     .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    assert_eq!(take(), [false, false, false, false, false]);
+    assert_eq!(take(), [false, false, false, false, false, false]);
     // The default projection does load them.
     let r = get(&s, &format!("/Groups/{gid}")).send().await;
     assert_eq!(r.body["members"].as_array().unwrap().len(), 2);

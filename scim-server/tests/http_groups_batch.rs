@@ -1,7 +1,7 @@
 //! The computed `User.groups` (RFC 7643 §4.1.2: "A list of groups to which the user belongs,
 //! either through direct membership, through nested groups, or dynamically calculated") of a
 //! list page is read with ONE storage call (`Storage::groups_of_many`), not one per user on
-//! the page (DESIGN.md §4: "one query per group member"), and with none when the projection
+//! the page (not "one query per group member"), and with none when the projection
 //! leaves `groups` out. A spy storage counts the calls.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

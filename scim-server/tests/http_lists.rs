@@ -9,7 +9,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn entra_test_connection_is_an_empty_200() {
-    // DESIGN.md §3: GET /Users?filter=<attr> eq "<random guid>" must be 200 with an empty list.
+    // Entra ID's Test Connection (RFC 7644 §3.4.2): GET /Users?filter=<attr> eq "<random guid>" must be 200 with an empty list.
     let s = server();
     let r = get(
         &s,

@@ -7,8 +7,26 @@
 
 use serde_json::{Map, Value};
 
+use super::target::AttrTarget;
 use crate::filter::{CompValue, CompareOp, Filter};
-use crate::schema::Attribute;
+use crate::schema::{Attribute, ResourceSchema, USER_SCHEMA};
+
+/// The User attributes whose value paths Microsoft Entra ID writes to before the value exists
+/// (`emails[type eq "work"].value`, `phoneNumbers[type eq "mobile"].value`,
+/// `addresses[type eq "work"].streetAddress`): Microsoft's "Known issues and resolutions with
+/// SCIM 2.0 protocol compliance" lists this form as what the provisioning service sends for
+/// attribute mappings of typed multi-valued attributes.
+const ENTRA_TYPED_USER_ATTRIBUTES: [&str; 3] = ["emails", "phoneNumbers", "addresses"];
+
+/// Switch 4: may a value path that matches nothing create the value it describes? Only for a
+/// core attribute of [`ENTRA_TYPED_USER_ATTRIBUTES`] of the User schema.
+pub(crate) fn creates_on_no_match(schema: &ResourceSchema, t: &AttrTarget<'_>) -> bool {
+    t.ext_urn.is_none()
+        && schema.core.id.eq_ignore_ascii_case(USER_SCHEMA)
+        && ENTRA_TYPED_USER_ATTRIBUTES
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(&t.attribute.name))
+}
 
 /// Compatibility switches for [`apply_patch`](super::apply_patch). `Default` turns every switch
 /// on; [`PatchOptions::strict`] turns every switch off. It (de)serialises with snake_case
@@ -40,9 +58,12 @@ pub struct PatchOptions {
     /// RFC rule applies, "If the target location is a multi-valued attribute and no filter is
     /// specified, the attribute and all values are removed" (RFC 7644 §3.5.2.2).
     pub remove_by_value: bool,
-    /// Switch 4: An `add` or `replace` whose value path matches no value, and whose filter is a
-    /// conjunction of `eq` comparisons on sub-attributes (`emails[type eq "work"].value`),
-    /// creates the element `{"type": "work", "value": ...}`. Off: 400 `noTarget`.
+    /// Switch 4: An `add` or `replace` of a sub-attribute under a value path that matches no
+    /// value, whose filter is a conjunction of `eq` comparisons naming `type`
+    /// (`emails[type eq "work"].value`), creates the element `{"type": "work", "value": ...}`
+    /// on a User's `emails`, `phoneNumbers` or `addresses` (what Entra ID sends), and nowhere
+    /// else: `members[value eq "x"].display` matching nothing stays 400 `noTarget`.
+    /// Off: 400 `noTarget` everywhere (RFC 7644 §3.5.2.3).
     pub filter_add_creates: bool,
     /// Switch 5: A single-valued complex attribute with a `value` sub-attribute (the enterprise
     /// `manager`) given as a plain string `"id"` or as `[{"value": "id"}]` (Entra) is stored as
@@ -82,6 +103,18 @@ impl PatchOptions {
             filter_add_creates: false,
             manager_shorthand: false,
             unwrap_single_arrays: false,
+        }
+    }
+}
+
+impl From<crate::validation::ValidationMode> for PatchOptions {
+    /// The PATCH switches of a validation preset: [`PatchOptions::strict`] for
+    /// [`Strict`](crate::validation::ValidationMode::Strict), every switch on for
+    /// [`Lenient`](crate::validation::ValidationMode::Lenient).
+    fn from(mode: crate::validation::ValidationMode) -> Self {
+        match mode {
+            crate::validation::ValidationMode::Strict => Self::strict(),
+            crate::validation::ValidationMode::Lenient => Self::lenient(),
         }
     }
 }

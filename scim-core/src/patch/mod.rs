@@ -27,6 +27,9 @@
 
 mod apply;
 mod compat;
+mod helpers;
+mod normalize;
+mod remove;
 mod request;
 mod target;
 

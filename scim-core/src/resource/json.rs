@@ -43,8 +43,9 @@ pub fn remove_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
 }
 
 /// Reads a boolean sent as a string, `"true"` / `"false"` in any ASCII case. Microsoft Entra
-/// ID sends booleans as `"True"` / `"False"` (DESIGN.md §3); every lenient path that accepts
-/// such strings goes through here.
+/// ID sends booleans as `"True"` / `"False"` (Microsoft's "Known issues and resolutions with
+/// SCIM 2.0 protocol compliance"); every lenient path that accepts such strings goes through
+/// here.
 ///
 /// ```
 /// use scim_core::resource::bool_from_str;

@@ -21,10 +21,13 @@
 //!     description "A list of URIs").
 //!   - 8417 (§8.7.2): the ServiceProviderConfig, ResourceType and Schema schema documents
 //!     carry `"schemas"` and `"meta"` like the §8.7.1 ones.
-//! - Not applied: verified erratum 5368 (§8.7.1), which makes Group `displayName`
-//!   `"required" : true` as its description ("REQUIRED.") and §4.2 say. The schema keeps the
-//!   printed `false`; validation enforces §4.2 through
-//!   `ValidationOptions::require_group_display_name`, which lenient clients can turn off.
+//! - Group `displayName` is `"required" : true`. RFC 7643 §4.2 says "displayName  A
+//!   human-readable name for the Group. REQUIRED.", and so does the attribute's own
+//!   description in §8.7.1, while the §8.7.1 listing prints `"required" : false` (verified
+//!   erratum 5368 corrects it). The server enforces exactly what `/Schemas` publishes, so the
+//!   schema says what §4.2 says. Likewise Group `members.value` is `"required" : true`: §4.2
+//!   defines it as the `id` of the member, and a member without one refers to nothing. The
+//!   embedded JSON keeps the printed text; the corrections are applied when it is parsed.
 //!
 //! Everything else, including the RFC's own gaps (no `display` sub-attribute of
 //! `Group.members`, no `primary` sub-attribute of `User.addresses`, no `etag` attribute in the
@@ -65,9 +68,35 @@ fn all() -> &'static [Schema] {
     static CACHE: OnceLock<Vec<Schema>> = OnceLock::new();
     CACHE.get_or_init(|| {
         let mut v = parse(RFC7643_8_7_1_JSON);
+        apply_erratum_5368(&mut v);
         v.extend(parse(RFC7643_8_7_2_JSON));
         v
     })
+}
+
+/// RFC 7643 §4.2 (and erratum 5368 to §8.7.1): Group `displayName` is REQUIRED.
+fn apply_erratum_5368(schemas: &mut [Schema]) {
+    let display_name = schemas
+        .iter_mut()
+        .filter(|s| s.id == GROUP_SCHEMA)
+        .flat_map(|s| s.attributes.iter_mut())
+        .filter(|a| a.name == "displayName");
+    for a in display_name {
+        a.required = true;
+    }
+    // A member is a reference: RFC 7643 §4.2, members: "The "value" sub-attribute contains
+    // the value of an "id" attribute of a SCIM resource". A member without one refers to
+    // nothing and is refused, so the schema publishes `members.value` as required.
+    let member_value = schemas
+        .iter_mut()
+        .filter(|s| s.id == GROUP_SCHEMA)
+        .flat_map(|s| s.attributes.iter_mut())
+        .filter(|a| a.name == "members")
+        .flat_map(|a| a.sub_attributes.iter_mut())
+        .filter(|a| a.name == "value");
+    for a in member_value {
+        a.required = true;
+    }
 }
 
 fn by_id(urn: &str) -> Schema {
@@ -209,10 +238,36 @@ mod tests {
                 ],
             ),
         ] {
-            let rfc: Value = serde_json::from_str(json).unwrap();
+            let mut rfc: Value = serde_json::from_str(json).unwrap();
+            // The one correction applied on parse: erratum 5368 (RFC 7643 §4.2).
+            for s in rfc.as_array_mut().unwrap() {
+                if s["id"] == GROUP_SCHEMA {
+                    for a in s["attributes"].as_array_mut().unwrap() {
+                        if a["name"] == "displayName" {
+                            assert_eq!(a["required"], false, "as §8.7.1 prints it");
+                            a["required"] = Value::Bool(true);
+                        }
+                        if a["name"] == "members" {
+                            for sub in a["subAttributes"].as_array_mut().unwrap() {
+                                if sub["name"] == "value" {
+                                    sub["required"] = Value::Bool(true);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             let ours = serde_json::to_value(&schemas).unwrap();
             assert_eq!(ours, rfc);
         }
+    }
+
+    #[test]
+    fn group_display_name_is_required_as_rfc_7643_4_2_says() {
+        let g = group_schema();
+        assert!(g.attribute("displayName").unwrap().required);
+        // Nothing else changed: members stays optional.
+        assert!(!g.attribute("members").unwrap().required);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 use super::options::ValidationOptions;
-use super::values::{is_base64, is_xsd_date_time};
+use super::values::check_lexical;
 use crate::error::{ScimError, ScimResult};
 use crate::resource::{Resource, bool_from_str, json_kind};
 use crate::schema::{
@@ -195,13 +195,10 @@ impl<'a> Cleaner<'a> {
             .iter()
             .chain(self.schema.common_attributes())
         {
-            let required = attr.required
-                || (self.options.require_group_display_name
-                    && self.is_group()
-                    && attr.name.eq_ignore_ascii_case("displayName"));
-            if required && attr.mutability != Mutability::ReadOnly && !core.contains_key(&attr.name)
-            {
-                return Err(missing(&attr.name));
+            // What the schema publishes (`required`, RFC 7643 §7) is what is enforced, no
+            // more and no less.
+            if attr.required && attr.mutability != Mutability::ReadOnly {
+                check_required(core.get(&attr.name), &attr.name)?;
             }
         }
 
@@ -234,11 +231,8 @@ impl<'a> Cleaner<'a> {
             }
             if *required || !map.is_empty() {
                 for attr in &ext.attributes {
-                    if attr.required
-                        && attr.mutability != Mutability::ReadOnly
-                        && !map.contains_key(&attr.name)
-                    {
-                        return Err(missing(&format!("{prefix}{}", attr.name)));
+                    if attr.required && attr.mutability != Mutability::ReadOnly {
+                        check_required(map.get(&attr.name), &format!("{prefix}{}", attr.name))?;
                     }
                 }
             }
@@ -319,6 +313,18 @@ impl<'a> Cleaner<'a> {
                 // Microsoft Entra ID lists its own schema in group creates; it defines no
                 // attributes, so it is accepted and dropped in every mode.
                 continue;
+            } else if declares_other_type(&urn) {
+                // A body that declares itself another kind of resource (a Group sent to
+                // /Users) or a protocol message is not a damaged body of this type: no
+                // preset repairs it into one. RFC 7643 §3: "The "schemas" attribute for a
+                // resource MUST only contain values defined as "schema" and
+                // "schemaExtensions" for the resource's defined "resourceType"."
+                return Err(ScimError::invalid_value(format!(
+                    "'schemas' lists '{urn}', which is not a schema of the {} resource type \
+                     (its core schema is '{core}'); the body is not a {}",
+                    self.schema.name(),
+                    self.schema.name()
+                )));
             } else if repair {
                 continue;
             } else {
@@ -537,18 +543,17 @@ impl Values<'_> {
                 other => Err(wrong(&other, "an integer")),
             },
             AttributeType::DateTime => match value {
-                Value::String(s) if is_xsd_date_time(&s) => Ok(Some(Value::String(s))),
-                Value::String(s) => Err(ScimError::invalid_value(format!(
-                    "'{path}' must be an xsd:dateTime such as 2008-01-23T04:56:22Z \
-                     (RFC 7643 §2.3.5), not \"{s}\""
-                ))),
+                Value::String(s) => {
+                    check_lexical(AttributeType::DateTime, &s, path)?;
+                    Ok(Some(Value::String(s)))
+                }
                 other => Err(wrong(&other, "a dateTime string")),
             },
             AttributeType::Binary => match value {
-                Value::String(s) if is_base64(&s) => Ok(Some(Value::String(s))),
-                Value::String(_) => Err(ScimError::invalid_value(format!(
-                    "'{path}' must be base64 encoded as in RFC 4648 §4 (RFC 7643 §2.3.6)"
-                ))),
+                Value::String(s) => {
+                    check_lexical(AttributeType::Binary, &s, path)?;
+                    Ok(Some(Value::String(s)))
+                }
                 other => Err(wrong(&other, "a base64 string")),
             },
             AttributeType::Reference => match value {
@@ -621,22 +626,49 @@ impl Values<'_> {
             return Ok(None);
         }
         for sub in &attr.sub_attributes {
-            if sub.required
-                && sub.mutability != Mutability::ReadOnly
-                && !out.contains_key(&sub.name)
-            {
-                return Err(missing(&format!("{path}.{}", sub.name)));
+            if sub.required && sub.mutability != Mutability::ReadOnly {
+                check_required(out.get(&sub.name), &format!("{path}.{}", sub.name))?;
             }
         }
         Ok(Some(Value::Object(out)))
     }
 }
 
-/// 400 `invalidValue` for a missing required attribute. RFC 7644 §3.12: invalidValue is for
-/// "A required value was missing, or the value specified was not compatible with the
+/// Is `urn` the core schema of a resource type (RFC 7643 §8.7's
+/// `urn:ietf:params:scim:schemas:core:2.0:...`) or a protocol message (RFC 7644 §3.1
+/// `urn:ietf:params:scim:api:messages:2.0:...`)? Listed in the `schemas` of a body for another
+/// resource type, it says the body is something else, which the lenient preset never repairs
+/// (real clients list the core schema of the endpoint they write to; the only foreign URN they
+/// are known to list is Entra's own Group schema, handled apart).
+fn declares_other_type(urn: &str) -> bool {
+    [
+        "urn:ietf:params:scim:schemas:core:",
+        "urn:ietf:params:scim:api:messages:",
+    ]
+    .iter()
+    .any(|p| {
+        urn.get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p))
+    })
+}
+
+/// 400 `invalidValue` for a missing required attribute, or one whose value is a string that
+/// is empty or only white space (`"userName": ""` names no one). RFC 7644 §3.12: invalidValue
+/// is for "A required value was missing, or the value specified was not compatible with the
 /// operation or attribute type".
-fn missing(path: &str) -> ScimError {
-    ScimError::invalid_value(format!("required attribute '{path}' is missing"))
+pub(crate) fn check_required(value: Option<&Value>, path: &str) -> ScimResult<()> {
+    match value {
+        None | Some(Value::Null) => Err(ScimError::invalid_value(format!(
+            "required attribute '{path}' is missing"
+        ))),
+        Some(Value::Array(a)) if a.is_empty() => Err(ScimError::invalid_value(format!(
+            "required attribute '{path}' is missing"
+        ))),
+        Some(Value::String(s)) if s.trim().is_empty() => Err(ScimError::invalid_value(format!(
+            "required attribute '{path}' is empty"
+        ))),
+        Some(_) => Ok(()),
+    }
 }
 
 /// RFC 7643 §2.4: "The primary attribute value "true" MUST appear no more than once."

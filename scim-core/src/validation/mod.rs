@@ -22,9 +22,10 @@
 //! * **`primary`**: RFC 7643 §2.4 "The primary attribute value "true" MUST appear no more
 //!   than once."
 //! * **Required attributes** (RFC 7643 §7 `required`), required sub-attributes of present
-//!   complex values, required extensions (RFC 7643 §6) and the Group `displayName`
-//!   (see [`ValidationOptions::require_group_display_name`]). readOnly attributes are never
-//!   required of a client: the service provider assigns them.
+//!   complex values and required extensions (RFC 7643 §6), exactly as the schema publishes
+//!   them (the built-in Group schema marks `displayName` required, RFC 7643 §4.2). A required
+//!   string that is empty or only white space is missing too (`"userName": ""`). readOnly
+//!   attributes are never required of a client: the service provider assigns them.
 //! * **`schemas`** must list the core schema and every extension present, and nothing the
 //!   resource type does not define (RFC 7643 §3: "The "schemas" attribute for a resource MUST
 //!   only contain values defined as "schema" and "schemaExtensions" for the resource's
@@ -85,7 +86,9 @@ mod clean;
 mod options;
 mod values;
 
-pub use options::{ValidationMode, ValidationOptions};
+pub(crate) use clean::check_required;
+pub use options::{UnknownValidationMode, ValidationMode, ValidationOptions};
+pub(crate) use values::check_lexical;
 pub use values::{is_base64, is_xsd_date_time};
 
 use serde_json::{Map, Value};

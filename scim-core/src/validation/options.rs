@@ -5,12 +5,30 @@
 ///
 /// * [`Strict`](ValidationMode::Strict) applies RFC 7643 / RFC 7644 to the letter: unknown
 ///   attributes, values outside `canonicalValues`, `"True"` for a boolean, a bare value for a
-///   multi-valued attribute and an inconsistent `schemas` list are all 400 errors.
+///   multi-valued attribute and an inconsistent `schemas` list are all 400 errors with the
+///   RFC 7644 §3.12 `scimType`.
 /// * [`Lenient`](ValidationMode::Lenient) (the **default**) accepts what real provisioning
-///   clients send (Microsoft Entra ID, Okta): it drops unknown attributes, coerces `"True"` /
-///   `"False"`, wraps and unwraps single values, and repairs `schemas`. It never invents data
-///   and never accepts a value of the wrong type that it cannot convert losslessly (a number
-///   sent as a string stays an error).
+///   clients are known to send (Microsoft Entra ID, Okta; see Microsoft's "Known issues and
+///   resolutions with SCIM 2.0 protocol compliance"): it drops unknown attributes, coerces
+///   `"True"` / `"False"`, wraps and unwraps single values, and repairs `schemas`. It never
+///   invents data, never turns a body that declares another resource type into this one, and
+///   never accepts a value of the wrong type that it cannot convert losslessly (a number sent
+///   as a string stays an error).
+///
+/// Both presets require what the schema marks `required`, refuse an empty `userName`, and
+/// check binary and dateTime values the same way.
+///
+/// A preset parses from and prints as `strict` / `lenient` (for a command-line flag such as
+/// `--validation strict`):
+///
+/// ```
+/// use scim_core::validation::ValidationMode;
+///
+/// let mode: ValidationMode = "Strict".parse().unwrap();
+/// assert_eq!(mode, ValidationMode::Strict);
+/// assert_eq!(ValidationMode::Lenient.to_string(), "lenient");
+/// assert!("sloppy".parse::<ValidationMode>().is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ValidationMode {
     /// Reject everything the RFCs do not allow.
@@ -18,6 +36,42 @@ pub enum ValidationMode {
     /// Accept and repair the common client deviations (the default).
     #[default]
     Lenient,
+}
+
+impl ValidationMode {
+    /// The preset's name: `strict` or `lenient`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValidationMode::Strict => "strict",
+            ValidationMode::Lenient => "lenient",
+        }
+    }
+}
+
+impl std::fmt::Display for ValidationMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is neither `strict` nor `lenient`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown validation preset {0:?}: expected \"strict\" or \"lenient\"")]
+pub struct UnknownValidationMode(pub String);
+
+impl std::str::FromStr for ValidationMode {
+    type Err = UnknownValidationMode;
+
+    /// `strict` or `lenient`, in any letter case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("strict") {
+            Ok(ValidationMode::Strict)
+        } else if s.eq_ignore_ascii_case("lenient") {
+            Ok(ValidationMode::Lenient)
+        } else {
+            Err(UnknownValidationMode(s.to_owned()))
+        }
+    }
 }
 
 /// Individually switchable validation rules. Start from a preset
@@ -62,7 +116,11 @@ pub struct ValidationOptions {
     pub wrap_scalar_in_complex: bool,
     /// Repair the `schemas` list instead of rejecting it: add a missing core schema URN or
     /// `schemas` itself, add the URN of every extension present in the body, drop unknown
-    /// and duplicate URNs. Strict: `false` (400 `invalidValue`); lenient: `true`.
+    /// extension URNs (Entra lists the URNs of custom extensions a server may not define) and
+    /// duplicate URNs. Never repaired, in either preset: a list that names the core schema of
+    /// another resource type or a protocol message (a body with
+    /// `"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"]` sent to `/Users` is
+    /// 400 `invalidValue`, not a User). Strict: `false` (400 `invalidValue`); lenient: `true`.
     pub repair_schemas: bool,
     /// Accept a top-level key that is a fully qualified attribute name
     /// (`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber`) or the
@@ -72,13 +130,6 @@ pub struct ValidationOptions {
     /// base schema attributes". When `false` such keys are unknown attributes.
     /// Strict: `false`; lenient: `true`.
     pub relocate_extension_attributes: bool,
-    /// Require `displayName` on a resource whose core schema is
-    /// `urn:ietf:params:scim:schemas:core:2.0:Group` even when the schema document says
-    /// `"required" : false`. RFC 7643 §4.2 says "displayName A human-readable name for the
-    /// Group. REQUIRED.", while §8.7.1 prints `"required" : false` (verified erratum 5368
-    /// corrects it; the built-in Group schema has the correction, but a schema copied from the
-    /// RFC or from another server may not). `true` in both presets.
-    pub require_group_display_name: bool,
     /// On PUT, keep the stored value of a `writeOnly` attribute (`password`) that the request
     /// omits (a client can never read it back, so it cannot resend it). An explicit `null`
     /// still clears it. RFC 7644 §3.5.1 lets the service provider choose: it "MAY assume that
@@ -104,7 +155,6 @@ impl ValidationOptions {
             wrap_scalar_in_complex: lenient,
             repair_schemas: lenient,
             relocate_extension_attributes: lenient,
-            require_group_display_name: true,
             keep_omitted_write_only: true,
             reject_mismatched_id: false,
         }

@@ -4,8 +4,9 @@
 use chrono::NaiveDate;
 use serde_json::Value;
 
+use crate::error::{ScimError, ScimResult};
 use crate::resource::get_ci;
-use crate::schema::{Attribute, Mutability};
+use crate::schema::{Attribute, AttributeType, Mutability};
 
 /// Is `s` a valid `xsd:dateTime` (RFC 7643 §2.3.5: "The attribute value MUST be encoded as
 /// a valid xsd:dateTime as specified in Section 3.3.7 of \[XML-Schema\] and MUST include both
@@ -134,6 +135,23 @@ pub fn is_base64(s: &str) -> bool {
         && b[..b.len() - padding]
             .iter()
             .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
+}
+
+/// The lexical check of a string value of a dateTime or binary attribute, with the one error
+/// that POST, PUT and PATCH all answer (400 `invalidValue`, RFC 7644 §3.12: "the value
+/// specified was not compatible with the operation or attribute type"). Other types pass.
+/// `path` names the attribute in the error detail.
+pub(crate) fn check_lexical(attr_type: AttributeType, s: &str, path: &str) -> ScimResult<()> {
+    match attr_type {
+        AttributeType::DateTime if !is_xsd_date_time(s) => Err(ScimError::invalid_value(format!(
+            "'{path}' must be an xsd:dateTime such as 2008-01-23T04:56:22Z (RFC 7643 §2.3.5), \
+             not \"{s}\""
+        ))),
+        AttributeType::Binary if !is_base64(s) => Err(ScimError::invalid_value(format!(
+            "'{path}' must be base64 encoded as in RFC 4648 §4 (RFC 7643 §2.3.6)"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// RFC 7643 §2.5: "Unassigned attributes, the null value, or empty array (in the case of a

@@ -54,6 +54,7 @@
 
 mod handlers;
 pub mod layers;
+pub mod password;
 mod request;
 mod response;
 mod routing;
@@ -72,7 +73,7 @@ use std::time::Duration;
 
 use scim_core::patch::PatchOptions;
 use scim_core::schema::SchemaRegistry;
-use scim_core::validation::ValidationOptions;
+use scim_core::validation::{ValidationMode, ValidationOptions};
 
 use crate::auth::Authenticator;
 use crate::provisioning::Provisioning;
@@ -160,6 +161,17 @@ impl ScimServer {
     /// The schemas and resource types this server serves.
     pub fn registry(&self) -> &SchemaRegistry {
         &self.inner.registry
+    }
+
+    /// The validation preset this server applies, when its options are exactly one preset's
+    /// (`None` when they were adjusted one by one).
+    pub fn validation_mode(&self) -> Option<ValidationMode> {
+        [ValidationMode::Strict, ValidationMode::Lenient]
+            .into_iter()
+            .find(|m| {
+                self.inner.validation == ValidationOptions::new(*m)
+                    && self.inner.patch == PatchOptions::from(*m)
+            })
     }
 }
 
@@ -260,9 +272,40 @@ impl ScimServerBuilder {
         self
     }
 
-    /// Validation of POST and PUT bodies (default: lenient, for Entra and Okta).
+    /// Validation of POST and PUT bodies (default: lenient, for Entra and Okta). To choose a
+    /// whole preset, PATCH included, use [`validation_mode`](Self::validation_mode).
     pub fn validation(mut self, options: ValidationOptions) -> Self {
         self.validation = Some(options);
+        self
+    }
+
+    /// Chooses a validation preset for every request body: POST, PUT and Bulk bodies get
+    /// [`ValidationOptions::new(mode)`](ValidationOptions::new) and PATCH requests
+    /// [`PatchOptions::from(mode)`](PatchOptions) (strict: exactly RFC 7644 §3.5.2;
+    /// lenient: the Entra ID and Okta forms too). The default is
+    /// [`ValidationMode::Lenient`]. A later [`validation`](Self::validation) or
+    /// [`patch_options`](Self::patch_options) call overrides its half.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scim_core::validation::ValidationMode;
+    /// use scim_server::ScimServer;
+    /// use scim_server::auth::BearerTokens;
+    /// use scim_server::storage::memory::MemoryStorage;
+    ///
+    /// // e.g. from a `--validation strict|lenient` flag
+    /// let mode: ValidationMode = "strict".parse().unwrap();
+    /// let server = ScimServer::builder()
+    ///     .storage(Arc::new(MemoryStorage::new()))
+    ///     .authenticator(BearerTokens::single("a-long-generated-secret-token").unwrap())
+    ///     .validation_mode(mode)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(server.validation_mode(), Some(ValidationMode::Strict));
+    /// ```
+    pub fn validation_mode(mut self, mode: ValidationMode) -> Self {
+        self.validation = Some(ValidationOptions::new(mode));
+        self.patch = Some(PatchOptions::from(mode));
         self
     }
 

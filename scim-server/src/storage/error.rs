@@ -1,6 +1,8 @@
 //! Storage errors: a kind that maps to a SCIM status (as sqlx maps a unique violation), plus a
 //! message for logs. The Display text is not API; match on [`StorageErrorKind`].
 
+use std::sync::Arc;
+
 use scim_core::{ScimError, ScimType};
 
 /// What went wrong in a storage call.
@@ -34,13 +36,56 @@ pub enum StorageErrorKind {
     Backend,
 }
 
+/// The cause of a [`StorageError`] (the database driver's error, an I/O error).
+pub type StorageErrorSource = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// An error from a [`Storage`](super::Storage) backend.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+///
+/// It keeps its cause: [`StorageError::with_source`] attaches the database error, which
+/// [`std::error::Error::source`] then returns, and the server logs the whole chain when it
+/// answers a backend failure with a plain 500 (the client never sees it).
+///
+/// ```
+/// use std::error::Error;
+/// use scim_server::storage::StorageError;
+///
+/// let io = std::io::Error::other("disk on fire");
+/// let e = StorageError::backend("writing the resource failed").with_source(io);
+/// assert_eq!(e.source().unwrap().to_string(), "disk on fire");
+/// let client_sees = scim_core::ScimError::from(e);
+/// assert_eq!(client_sees.status(), 500);
+/// assert!(!client_sees.detail().contains("disk"));
+/// ```
+#[derive(Debug, Clone)]
 pub struct StorageError {
     kind: StorageErrorKind,
     message: String,
+    cause: Option<StorageErrorSource>,
 }
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StorageError {
+    /// The cause itself (the database driver's error), so callers can downcast it.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Errors compare by kind and message; the source is not compared.
+impl PartialEq for StorageError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for StorageError {}
 
 impl StorageError {
     /// An error of the given kind.
@@ -48,7 +93,27 @@ impl StorageError {
         StorageError {
             kind,
             message: message.into(),
+            cause: None,
         }
+    }
+
+    /// The same error with `source` as its cause (returned by
+    /// [`std::error::Error::source`]).
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        self.cause = Some(Arc::from(source.into()));
+        self
+    }
+
+    /// A backend failure caused by `source`: [`StorageError::backend`] plus
+    /// [`StorageError::with_source`].
+    pub fn backend_caused_by(
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self::backend(message).with_source(source)
     }
     /// 404: no such resource.
     pub fn not_found(id: &str) -> Self {
@@ -113,7 +178,28 @@ impl From<StorageError> for ScimError {
             StorageErrorKind::InvalidCursor => {
                 ScimError::with_type(ScimType::InvalidCursor, e.message)
             }
-            StorageErrorKind::Backend => ScimError::internal("the storage backend failed"),
+            StorageErrorKind::Backend => {
+                log_backend_failure(&e);
+                ScimError::internal("the storage backend failed")
+            }
         }
     }
+}
+
+/// Logs a backend failure at error level with its whole cause chain (the client gets a
+/// plain 500).
+fn log_backend_failure(e: &StorageError) {
+    let mut causes = Vec::new();
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        causes.push(cause.to_string());
+        next = cause.source();
+    }
+    tracing::error!(
+        error = %e.message,
+        causes = ?causes,
+        "storage backend failure: {}{}",
+        e.message,
+        causes.iter().map(|c| format!(": {c}")).collect::<String>()
+    );
 }

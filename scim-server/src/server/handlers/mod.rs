@@ -5,6 +5,7 @@ pub(crate) mod bulk;
 pub(crate) mod discovery;
 pub(crate) mod list;
 pub(crate) mod me;
+pub(crate) mod members;
 pub(crate) mod resource;
 
 use http::{HeaderMap, Method};
@@ -111,7 +112,7 @@ impl Inner {
 
     /// A page of stored resources as [`Inner::render`] renders each, with the computed
     /// `groups` of the whole page read in ONE storage call ([`Storage::groups_of_many`]), not
-    /// one per resource (DESIGN.md §4), and not at all when the projection leaves `groups`
+    /// one per resource (a page of N users must not cost N queries), and not at all when the projection leaves `groups`
     /// out.
     ///
     /// [`Storage::groups_of_many`]: crate::storage::Storage::groups_of_many

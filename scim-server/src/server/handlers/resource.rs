@@ -10,12 +10,14 @@ use scim_core::validation::{validate_create, validate_replace};
 use scim_core::{AttrPath, Filter, PatchPath, Resource, ScimError};
 use serde_json::Value;
 
+use super::members::check_members_exist;
 use super::{
     Ctx, has_members, load_for, member_from_json, members_json, now, set_meta, split_members,
     wants_groups,
 };
 use crate::provisioning::{Change, ChangeKind};
 use crate::server::Inner;
+use crate::server::password::hash_new_password;
 use crate::server::request::{
     EtagCondition, ReturnPreference, if_match, if_none_match, parse_json, return_preference,
 };
@@ -133,6 +135,8 @@ pub(crate) async fn create(
     } else {
         Vec::new()
     };
+    check_members_exist(inner, ctx, schema, &members).await?;
+    hash_new_password(schema, &mut resource, None).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let now = now();
     {
@@ -322,6 +326,10 @@ pub(crate) async fn replace(
         } else {
             None
         };
+        if let Some(m) = &members {
+            check_members_exist(inner, ctx, schema, m).await?;
+        }
+        hash_new_password(schema, &mut resource, Some(&current.resource)).await?;
         set_meta(&mut resource, "lastModified", Value::String(now()));
         set_meta(
             &mut resource,
@@ -512,6 +520,7 @@ pub(crate) async fn patch(
     let condition = if_match(&ctx.headers);
 
     if let Some(change) = members_fast_path(schema, &req, inner.patch.remove_by_value) {
+        check_added_members(inner, ctx, schema, &change).await?;
         let expected = expected_version(inner, ctx, schema, id).await?;
         let hook = Change {
             tenant: &ctx.tenant,
@@ -566,6 +575,27 @@ pub(crate) async fn patch(
         } else {
             None
         };
+        if let Some(m) = &members {
+            // Only the ids this PATCH adds are looked up.
+            let before: std::collections::HashSet<String> = current
+                .resource
+                .get("members")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|e| e.get("value").and_then(Value::as_str))
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let added: Vec<Member> = m
+                .iter()
+                .filter(|x| !before.contains(&x.value))
+                .cloned()
+                .collect();
+            check_members_exist(inner, ctx, schema, &added).await?;
+        }
+        hash_new_password(schema, &mut resource, Some(&current.resource)).await?;
         set_meta(&mut resource, "lastModified", Value::String(now()));
         let unique = inner.unique_keys(schema, &resource);
         let members_change = members.clone().map(MembersChange::Replace);
@@ -609,6 +639,21 @@ pub(crate) async fn patch(
         }
     }
     Err(lost_race())
+}
+
+/// The ids a membership change adds must exist (see [`check_members_exist`]).
+async fn check_added_members(
+    inner: &Inner,
+    ctx: &Ctx,
+    schema: &ResourceSchema,
+    change: &MembersChange,
+) -> Result<(), ScimError> {
+    match change {
+        MembersChange::Add(m) | MembersChange::Replace(m) => {
+            check_members_exist(inner, ctx, schema, m).await
+        }
+        _ => Ok(()),
+    }
 }
 
 /// DELETE /{type}/{id} (RFC 7644 §3.6).
