@@ -36,12 +36,12 @@ use hyper_util::service::TowerToHyperService;
 use scim_core::Resource;
 use scim_core::builtin::{group_resource_schema, user_resource_schema};
 use scim_server::ScimServer;
+use scim_server::TenantId;
 use scim_server::auth::BearerTokens;
 use scim_server::storage::memory::MemoryStorage;
 use scim_server::storage::sqlite::SqliteStorage;
 use scim_server::storage::unique::UniquenessPolicy;
 use scim_server::storage::{Member, NewResource, Scope, Storage};
-use scim_server::tenant::TenantId;
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 

@@ -9,12 +9,12 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use scim_core::{Filter, Resource, builtin};
+use scim_server::TenantId;
 use scim_server::storage::memory::MemoryStorage;
 use scim_server::storage::planner::{PlannerLimits, execute};
 use scim_server::storage::{
     Load, Member, MembersChange, NewResource, Scope, Storage, StoragePage, UniqueKey,
 };
-use scim_server::tenant::TenantId;
 use serde_json::json;
 
 fn runtime() -> tokio::runtime::Runtime {

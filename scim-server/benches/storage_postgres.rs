@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion};
 use scim_core::Filter;
 use scim_core::builtin::{group_resource_schema, user_resource_schema};
+use scim_server::TenantId;
 use scim_server::storage::planner::{PlannerLimits, execute};
 use scim_server::storage::postgres::{PostgresConfig, PostgresStorage};
 use scim_server::storage::{Load, Scope, StoragePage};
-use scim_server::tenant::TenantId;
 
 use common::{runtime, user};
 

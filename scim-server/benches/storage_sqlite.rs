@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use scim_core::Filter;
 use scim_core::builtin::{group_resource_schema, user_resource_schema};
+use scim_server::TenantId;
 use scim_server::storage::sqlite::SqliteStorage;
 use scim_server::storage::{Load, Scope, Storage, StoragePage, StorageQuery};
-use scim_server::tenant::TenantId;
 
 use common::{runtime, user};
 

@@ -4,29 +4,31 @@
 //!
 //! - [`ScimServer`] is a `tower::Service<http::Request<B>>` for any `http_body::Body`: serve it
 //!   with hyper, nest it in axum, or call it directly in tests. Errors are SCIM error responses
-//!   (RFC 7644 §3.12), never service errors ([`server`]).
-//! - [`storage`]: the [`Storage`](storage::Storage) trait (tenant-scoped, versioned,
-//!   uniqueness enforced by the store, membership kept apart so one member costs O(1)), a query
-//!   [`planner`](storage::planner) that pushes filters down and evaluates the rest over a bounded
-//!   candidate set, and the backends: [`memory`](storage::memory) and `sqlite` (the embedded
-//!   default), one Cargo feature each.
-//! - [`auth`]: the [`Authenticator`](auth::Authenticator) trait, bearer tokens kept only as
-//!   hashes, and closures; [`tenant`] and [`server::TenantResolver`] for multi-tenancy.
-//! - [`provisioning`]: hooks before (may refuse) and after every change.
+//!   (RFC 7644 §3.12), never service errors ([`server`]). Build it with [`ScimServerBuilder`].
+//! - [`storage`]: the [`Storage`] trait (tenant-scoped, versioned, uniqueness enforced by the
+//!   store, membership kept apart so one member costs O(1)), a query
+//!   [`planner`](storage::planner), and the backends: [`memory`](storage::memory), `sqlite`
+//!   (the embedded default) and `postgres`, one Cargo feature each.
+//!   [`storage::open`] opens one from a string (`memory`, `sqlite:PATH`, `postgres://...`).
+//! - [`auth`]: the [`Authenticator`] trait, bearer tokens kept only as hashes, and closures.
+//! - [`tenancy`]: [`TenantId`] and the [`TenantResolver`]s ([`SingleTenant`],
+//!   [`PathPrefixTenants`]) that find the tenant of a request.
+//! - [`provisioning`]: the [`Provisioning`] hooks before (may refuse) and after every change.
 //! - [`layers`]: the pipeline as public `tower::Layer`s (tenant, authentication, body limit,
 //!   timeout) around the core service [`ScimCore`], to stack differently when embedding.
 //!
+//! The types an embedder needs are re-exported here, so `use scim_server::{ScimServer,
+//! Storage, TenantId};` is enough for most programs.
+//!
 //! ```
-//! use std::sync::Arc;
 //! use http_body_util::{BodyExt, Full};
 //! use scim_server::ScimServer;
 //! use scim_server::auth::BearerTokens;
-//! use scim_server::storage::memory::MemoryStorage;
 //! use tower::ServiceExt;
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let server = ScimServer::builder()
-//!     .storage(Arc::new(MemoryStorage::new()))
+//!     .storage(scim_server::storage::open("memory").await.unwrap())
 //!     .authenticator(BearerTokens::single("a-long-generated-secret-token").unwrap())
 //!     .build()
 //!     .unwrap();
@@ -50,7 +52,15 @@ pub mod auth;
 pub mod provisioning;
 pub mod server;
 pub mod storage;
-pub mod tenant;
+pub mod tenancy;
 
+/// The scim-core this crate is built on (schemas, resources, filters, PATCH, validation
+/// options), re-exported so that an embedder uses the same version.
+pub use scim_core;
+
+pub use auth::{AuthContext, AuthError, Authenticator};
+pub use provisioning::Provisioning;
 pub use server::layers;
-pub use server::{ScimCore, ScimServer};
+pub use server::{BuildError, ScimCore, ScimServer, ScimServerBuilder};
+pub use storage::{Storage, StorageError};
+pub use tenancy::{PathPrefixTenants, ResolvedTenant, SingleTenant, TenantId, TenantResolver};

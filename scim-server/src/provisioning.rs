@@ -30,7 +30,7 @@ use async_trait::async_trait;
 use scim_core::{Resource, ScimError};
 
 use crate::storage::MembersChange;
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// What kind of change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use http::{Method, StatusCode};
 use http_support::*;
+use scim_server::PathPrefixTenants;
 use scim_server::ScimServer;
+use scim_server::TenantId;
 use scim_server::auth::BearerTokens;
-use scim_server::server::PathPrefixTenants;
 use scim_server::storage::memory::MemoryStorage;
-use scim_server::tenant::TenantId;
 use serde_json::{Value, json};
 
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use http::{Method, StatusCode};
 use http_support::*;
+use scim_server::PathPrefixTenants;
 use scim_server::ScimServer;
+use scim_server::TenantId;
 use scim_server::auth::{AuthContext, AuthError, BearerTokens, auth_fn, bearer_token};
-use scim_server::server::PathPrefixTenants;
 use scim_server::storage::memory::MemoryStorage;
-use scim_server::tenant::TenantId;
 use serde_json::json;
 
 #[tokio::test]

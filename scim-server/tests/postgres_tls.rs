@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use scim_core::Resource;
 use scim_core::builtin::user_resource_schema;
+use scim_server::TenantId;
 use scim_server::storage::postgres::{PostgresConfig, PostgresStorage};
 use scim_server::storage::unique::UniquenessPolicy;
 use scim_server::storage::{Load, NewResource, Scope, Storage};
-use scim_server::tenant::TenantId;
 use serde_json::json;
 
 mod pg_support;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use scim_core::builtin::{group_resource_schema, user_resource_schema};
 use scim_core::{Filter, Resource};
+use scim_server::TenantId;
 use scim_server::storage::sqlite::SqliteStorage;
 use scim_server::storage::testing::{Delegating, Hooks};
 use scim_server::storage::unique::UniquenessPolicy;
@@ -16,7 +17,6 @@ use scim_server::storage::{
     Load, Member, MembersChange, NewResource, Replacement, Scope, Storage, StorageErrorKind,
     StoragePage, StorageQuery,
 };
-use scim_server::tenant::TenantId;
 use serde_json::{Value, json};
 
 use sql_support::{PUSHED_FILTERS, fixture_users, ids, user};

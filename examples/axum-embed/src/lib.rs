@@ -17,22 +17,26 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use scim_server::ScimServer;
 use scim_server::auth::BearerTokens;
-use scim_server::storage::memory::MemoryStorage;
+use scim_server::{ScimServer, Storage};
 
 /// Where the SCIM endpoints live in this application.
 pub const SCIM_BASE: &str = "/scim/v2";
 
-/// Builds the SCIM server: in-memory storage, one bearer token, endpoints under
-/// [`SCIM_BASE`]. `public_url` (e.g. `https://app.example.com/scim/v2`) is what `Location` and
-/// `meta.location` start with; without it they are built from the request's `Host` header.
+/// Builds the SCIM server on `storage` (e.g. from [`scim_server::storage::open`]), with one
+/// bearer token and the endpoints under [`SCIM_BASE`]. `public_url` (e.g.
+/// `https://app.example.com/scim/v2`) is what `Location` and `meta.location` start with;
+/// without it they are built from the request's `Host` header.
 ///
 /// Fails when the token is too short (see [`BearerTokens::single`]).
-pub fn scim_server(token: &str, public_url: Option<&str>) -> Result<ScimServer, Box<dyn Error>> {
+pub fn scim_server(
+    storage: Arc<dyn Storage>,
+    token: &str,
+    public_url: Option<&str>,
+) -> Result<ScimServer, Box<dyn Error>> {
     let tokens = BearerTokens::single(token)?;
     let mut builder = ScimServer::builder()
-        .storage(Arc::new(MemoryStorage::new()))
+        .storage(storage)
         .authenticator(tokens)
         .base_path(SCIM_BASE);
     if let Some(url) = public_url {

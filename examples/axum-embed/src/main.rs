@@ -6,7 +6,8 @@
 //! curl -H "Authorization: Bearer $SCIM_TOKEN" http://127.0.0.1:3000/scim/v2/ServiceProviderConfig
 //! ```
 //!
-//! Environment: `SCIM_TOKEN` (required, at least 16 characters), `LISTEN` (default
+//! Environment: `SCIM_TOKEN` (required, at least 16 characters), `SCIM_STORAGE` (default
+//! `memory`; `sqlite:PATH` for a file, see [`scim_server::storage::open`]), `LISTEN` (default
 //! `127.0.0.1:3000`), `PUBLIC_URL` (optional, e.g. `https://app.example.com/scim/v2`).
 
 use std::error::Error;
@@ -20,8 +21,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .map_err(|_| "set SCIM_TOKEN to the bearer token SCIM clients must send")?;
     let listen = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".to_string());
     let public_url = std::env::var("PUBLIC_URL").ok();
+    let storage = std::env::var("SCIM_STORAGE").unwrap_or_else(|_| "memory".to_string());
 
-    let scim = scim_server(&token, public_url.as_deref())?;
+    let storage = scim_server::storage::open(&storage).await?;
+    let scim = scim_server(storage, &token, public_url.as_deref())?;
     let listener = TcpListener::bind(&listen).await?;
     eprintln!("app on http://{listen} (GET /health), SCIM under http://{listen}{SCIM_BASE}");
     axum::serve(listener, app(scim))

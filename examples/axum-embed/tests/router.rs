@@ -5,14 +5,17 @@
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
+use std::sync::Arc;
+
 use example_axum_embed::{app, scim_server};
+use scim_server::storage::memory::MemoryStorage;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const TOKEN: &str = "a-long-generated-secret-token";
 
 fn router() -> Router {
-    app(scim_server(TOKEN, None).unwrap())
+    app(scim_server(Arc::new(MemoryStorage::new()), TOKEN, None).unwrap())
 }
 
 async fn body_json(response: axum::response::Response) -> Value {
@@ -111,7 +114,12 @@ async fn scim_routes_need_the_token_but_the_app_routes_do_not() {
 
 #[tokio::test]
 async fn public_url_overrides_the_host() {
-    let app = app(scim_server(TOKEN, Some("https://idp-facing.example.com/scim/v2")).unwrap());
+    let app = app(scim_server(
+        Arc::new(MemoryStorage::new()),
+        TOKEN,
+        Some("https://idp-facing.example.com/scim/v2"),
+    )
+    .unwrap());
     let request = Request::post("/scim/v2/Users")
         .header(header::HOST, "internal:3000")
         .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))

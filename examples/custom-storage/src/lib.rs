@@ -22,13 +22,13 @@ use async_trait::async_trait;
 use scim_core::messages::{base64url_decode, base64url_encode};
 use scim_core::schema::ResourceSchema;
 use scim_core::{CompValue, CompareOp, Filter, Resource};
+use scim_server::TenantId;
 use scim_server::storage::unique::{UniquenessPolicy, normalise};
 use scim_server::storage::{
     GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
     StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
     last_modified_now, touch_last_modified,
 };
-use scim_server::tenant::TenantId;
 use serde_json::{Map, Value};
 
 /// A store in one `Mutex<HashMap>`. Cheap to create; share it as `Arc<HashMapStorage>`.

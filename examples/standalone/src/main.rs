@@ -7,24 +7,28 @@
 //! cargo run -p example-standalone -- --token-file token.txt --storage postgres://scim@127.0.0.1:5432/scim
 //! cargo run -p example-standalone -- --token-file token.txt \
 //!     --storage 'postgres://scim@db.example.com/scim?sslmode=require' --postgres-ca-file db-ca.pem
+//! cargo run -p example-standalone -- --token-file token.txt --validation strict
 //! ```
+//!
+//! `--storage` is parsed and opened by [`scim_server::storage::open`] (through
+//! [`OpenOptions`], for `--postgres-ca-file`); `--validation` picks scim-core's strict or
+//! lenient preset for both request bodies and PATCH operations.
 
+use std::error::Error;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use scim_server::ScimServer;
 use scim_server::auth::BearerTokens;
-use scim_server::storage::Storage;
-use scim_server::storage::memory::MemoryStorage;
-use scim_server::storage::postgres::{PostgresConfig, PostgresStorage};
-use scim_server::storage::sqlite::SqliteStorage;
+use scim_server::scim_core::patch::PatchOptions;
+use scim_server::scim_core::validation::ValidationOptions;
+use scim_server::storage::{OpenOptions, StorageSpec};
 use tokio::net::TcpListener;
 
 /// A standalone SCIM 2.0 server (RFC 7643 / RFC 7644): /Users, /Groups, discovery
@@ -50,9 +54,10 @@ struct Args {
     #[arg(long)]
     token_file: Option<PathBuf>,
 
-    /// Where to store resources: `memory` (lost on exit), `sqlite:PATH` (one file, WAL) or a
-    /// PostgreSQL URL such as `postgres://user@127.0.0.1:5432/db` (several server processes
-    /// can share one database; its tables are created on connect).
+    /// Where to store resources: `memory` (lost on exit), `sqlite:PATH` (one file, WAL; also
+    /// `sqlite://PATH`) or a PostgreSQL URL such as `postgres://user@127.0.0.1:5432/db`
+    /// (several server processes can share one database; its tables are created on connect).
+    /// A bare file path is refused: write `sqlite:PATH`.
     #[arg(long, default_value = "sqlite:scim.db")]
     storage: String,
 
@@ -62,6 +67,10 @@ struct Args {
     /// name verified).
     #[arg(long, value_name = "PATH")]
     postgres_ca_file: Option<PathBuf>,
+
+    /// How request bodies (POST, PUT, PATCH) are validated.
+    #[arg(long, value_enum, default_value_t = Validation::Lenient)]
+    validation: Validation,
 
     /// The path the SCIM endpoints live under, e.g. `/scim/v2`.
     #[arg(long, default_value = "/")]
@@ -73,50 +82,37 @@ struct Args {
     public_url: Option<String>,
 }
 
-async fn open_storage(
-    spec: &str,
-    postgres_ca_file: Option<&Path>,
-) -> Result<Arc<dyn Storage>, String> {
-    let is_postgres = spec.starts_with("postgres:") || spec.starts_with("postgresql:");
-    if postgres_ca_file.is_some() && !is_postgres {
-        return Err("--postgres-ca-file needs a PostgreSQL --storage (postgres://...)".into());
-    }
-    if spec.eq_ignore_ascii_case("memory") {
-        return Ok(Arc::new(MemoryStorage::new()));
-    }
-    if let Some(path) = spec.strip_prefix("sqlite:") {
-        if path.is_empty() {
-            return Err("--storage sqlite:PATH needs a file path".into());
-        }
-        return SqliteStorage::open(path)
-            .map(|s| Arc::new(s) as Arc<dyn Storage>)
-            .map_err(|e| format!("cannot open SQLite database {path}: {e}"));
-    }
-    if is_postgres {
-        // The URL is passed as it is (`postgres://...` or `postgresql://...`); the error
-        // message leaves it out, since it may hold a password.
-        let mut config = PostgresConfig::new(spec);
-        if let Some(path) = postgres_ca_file {
-            config = config.ca_file(path);
-        }
-        return PostgresStorage::connect_with(config)
-            .await
-            .map(|s| Arc::new(s) as Arc<dyn Storage>)
-            .map_err(|e| format!("cannot connect to PostgreSQL: {e}"));
-    }
-    Err(format!(
-        "unknown --storage {spec:?}; use memory, sqlite:PATH or postgres://..."
-    ))
+/// The `--validation` presets (scim-core's `ValidationOptions` and `PatchOptions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Validation {
+    /// RFC 7643 / RFC 7644 to the letter: every violation in a request body is a 400 with
+    /// its scimType (unknown attributes, "True" for a boolean, a bare value for a
+    /// multi-valued attribute, a PATCH op spelled "Replace", ...).
+    Strict,
+    /// Accept and repair what real clients (Microsoft Entra ID, Okta) are known to send;
+    /// the server's default.
+    Lenient,
 }
 
-/// The storage spec for the startup message: a PostgreSQL URL may hold a password, so only
-/// its scheme is shown.
-fn storage_label(spec: &str) -> &str {
-    if spec.starts_with("postgres") {
-        "postgres"
-    } else {
-        spec
+impl Validation {
+    fn options(self) -> (ValidationOptions, PatchOptions) {
+        match self {
+            Validation::Strict => (ValidationOptions::strict(), PatchOptions::strict()),
+            Validation::Lenient => (ValidationOptions::lenient(), PatchOptions::lenient()),
+        }
     }
+}
+
+/// An error and its causes on one line: `cannot connect to PostgreSQL: <the driver's error>`.
+fn with_causes(e: &dyn Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
 }
 
 fn read_token(args: &Args) -> Result<String, String> {
@@ -129,32 +125,42 @@ fn read_token(args: &Args) -> Result<String, String> {
     }
 }
 
-async fn build(args: &Args) -> Result<ScimServer, String> {
-    let storage = open_storage(&args.storage, args.postgres_ca_file.as_deref()).await?;
+/// The server `args` describe, and its parsed `--storage` (for the startup message).
+async fn build(args: &Args) -> Result<(ScimServer, StorageSpec), String> {
+    let spec = StorageSpec::parse(&args.storage).map_err(|e| format!("--storage: {e}"))?;
+    let mut open = OpenOptions::new();
+    if let Some(path) = &args.postgres_ca_file {
+        open = open.postgres_ca_file(path);
+    }
+    // The error names no PostgreSQL URL (it may hold a password).
+    let storage = open.open_spec(&spec).await.map_err(|e| with_causes(&e))?;
+    let (validation, patch) = args.validation.options();
     // The token is hashed here and the plain text dropped.
     let tokens = BearerTokens::single(&read_token(args)?).map_err(|e| e.to_string())?;
     let mut builder = ScimServer::builder()
         .storage(storage)
         .authenticator(tokens)
+        .validation(validation)
+        .patch_options(patch)
         .base_path(args.base_path.clone());
     if let Some(url) = &args.public_url {
         builder = builder.public_url(url.clone());
     }
-    builder.build().map_err(|e| e.to_string())
+    Ok((builder.build().map_err(|e| e.to_string())?, spec))
 }
 
 async fn serve(args: Args) -> Result<(), String> {
-    let server = build(&args).await?;
+    let (server, storage) = build(&args).await?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     // The bound address, so that `--listen 127.0.0.1:0` tells which port it got.
     let bound = listener.local_addr().unwrap_or(args.listen);
+    // `storage` shows `postgres` for a PostgreSQL URL, never the URL (it may hold a password).
     eprintln!(
-        "SCIM server on http://{}{} (storage: {})",
+        "SCIM server on http://{}{} (storage: {storage})",
         bound,
         args.base_path.trim_end_matches('/'),
-        storage_label(&args.storage)
     );
     let builder = hyper::server::conn::http1::Builder::new();
     let graceful = GracefulShutdown::new();
@@ -209,13 +215,22 @@ async fn main() -> ExitCode {
 mod tests {
     use super::*;
 
+    const TOKEN: &str = "0123456789abcdef0123";
+
+    fn args(extra: &[&str]) -> Args {
+        let mut argv = vec!["example-standalone", "--token", TOKEN];
+        argv.extend_from_slice(extra);
+        Args::try_parse_from(argv).unwrap()
+    }
+
     #[tokio::test]
-    async fn memory_and_sqlite_open() {
-        assert!(open_storage("memory", None).await.is_ok());
+    async fn memory_and_sqlite_storage_build() {
+        assert!(build(&args(&["--storage", "memory"])).await.is_ok());
         let path =
             std::env::temp_dir().join(format!("example-standalone-{}.db", std::process::id()));
         let spec = format!("sqlite:{}", path.display());
-        assert!(open_storage(&spec, None).await.is_ok());
+        assert!(build(&args(&["--storage", &spec])).await.is_ok());
+        assert!(path.exists());
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
@@ -223,61 +238,99 @@ mod tests {
 
     #[tokio::test]
     async fn bad_specs_are_refused() {
-        let e = open_storage("redis://localhost", None).await.err().unwrap();
-        assert!(e.contains("postgres://"), "{e}");
-        let e = open_storage("sqlite:", None).await.err().unwrap();
+        let e = build(&args(&["--storage", "redis://localhost"]))
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            e.starts_with("--storage: ") && e.contains("postgres://"),
+            "{e}"
+        );
+        let e = build(&args(&["--storage", "sqlite:"])).await.err().unwrap();
         assert!(e.contains("file path"), "{e}");
+        // A bare path is not taken for SQLite (a mistyped scheme would create a new file).
+        let e = build(&args(&["--storage", "scim.db"])).await.err().unwrap();
+        assert!(e.contains("sqlite:PATH"), "{e}");
     }
 
     #[tokio::test]
     async fn unreachable_postgres_is_an_error_without_the_password() {
         // Port 1 on the loopback: nothing listens there, the connection is refused at once.
-        let e = open_storage("postgres://scim:s3cret-pw@127.0.0.1:1/scim", None)
-            .await
-            .err()
-            .unwrap();
-        assert!(e.starts_with("cannot connect to PostgreSQL"), "{e}");
+        let e = build(&args(&[
+            "--storage",
+            "postgres://scim:s3cret-pw@127.0.0.1:1/scim",
+        ]))
+        .await
+        .err()
+        .unwrap();
+        assert!(e.starts_with("cannot connect to PostgreSQL: "), "{e}");
         assert!(!e.contains("s3cret-pw"), "{e}");
     }
 
     #[tokio::test]
     async fn the_postgres_ca_file_option_reaches_the_postgres_config() {
-        let args = Args::try_parse_from([
-            "example-standalone",
-            "--token",
-            "0123456789abcdef0123",
+        let a = args(&[
             "--storage",
             "postgres://scim:s3cret-pw@127.0.0.1:1/scim?sslmode=require",
             "--postgres-ca-file",
             "/nonexistent/db-ca.pem",
-        ])
-        .unwrap();
+        ]);
         assert_eq!(
-            args.postgres_ca_file.as_deref(),
-            Some(Path::new("/nonexistent/db-ca.pem"))
+            a.postgres_ca_file.as_deref(),
+            Some(std::path::Path::new("/nonexistent/db-ca.pem"))
         );
         // The CA file is read before connecting: its error shows the option got through.
-        let e = build(&args).await.err().unwrap();
+        let e = build(&a).await.err().unwrap();
         assert!(e.contains("CA file /nonexistent/db-ca.pem"), "{e}");
         assert!(!e.contains("s3cret-pw"), "{e}");
         // Without the option, the default (none).
-        let args = Args::try_parse_from(["example-standalone", "--token", "0123456789abcdef0123"])
-            .unwrap();
-        assert_eq!(args.postgres_ca_file, None);
+        assert_eq!(args(&[]).postgres_ca_file, None);
     }
 
     #[tokio::test]
     async fn the_postgres_ca_file_needs_a_postgres_storage() {
-        let e = open_storage("memory", Some(Path::new("ca.pem")))
-            .await
+        let e = build(&args(&[
+            "--storage",
+            "memory",
+            "--postgres-ca-file",
+            "ca.pem",
+        ]))
+        .await
+        .err()
+        .unwrap();
+        assert!(e.contains("CA file") && e.contains("postgres://"), "{e}");
+    }
+
+    #[test]
+    fn validation_defaults_to_the_server_default_and_takes_both_presets() {
+        // The default is what `ScimServerBuilder` uses without `.validation(..)`.
+        assert_eq!(args(&[]).validation, Validation::Lenient);
+        assert_eq!(
+            args(&[]).validation.options().0,
+            ValidationOptions::default()
+        );
+        assert_eq!(args(&[]).validation.options().1, PatchOptions::default());
+        let strict = args(&["--validation", "strict"]).validation;
+        assert_eq!(
+            strict.options(),
+            (ValidationOptions::strict(), PatchOptions::strict())
+        );
+        assert_eq!(
+            args(&["--validation", "lenient"]).validation,
+            Validation::Lenient
+        );
+        let e = Args::try_parse_from(["x", "--token", TOKEN, "--validation", "loose"])
             .err()
-            .unwrap();
-        assert!(e.contains("--postgres-ca-file"), "{e}");
+            .unwrap()
+            .to_string();
+        assert!(e.contains("strict") && e.contains("lenient"), "{e}");
     }
 
     #[test]
     fn the_startup_message_hides_postgres_urls() {
-        assert_eq!(storage_label("postgres://scim:pw@db/scim"), "postgres");
-        assert_eq!(storage_label("sqlite:scim.db"), "sqlite:scim.db");
+        let spec = StorageSpec::parse("postgres://scim:pw@db/scim").unwrap();
+        assert_eq!(spec.to_string(), "postgres");
+        let spec = StorageSpec::parse("sqlite:scim.db").unwrap();
+        assert_eq!(spec.to_string(), "sqlite:scim.db");
     }
 }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 use super::{AuthContext, AuthError, Authenticator, bearer_token};
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// The shortest token [`BearerTokens`] accepts, in bytes. Tokens are meant to be generated
 /// (e.g. 32 random bytes, base64url-encoded: 43 characters), not chosen by people.
@@ -104,7 +104,7 @@ struct Entry {
 ///
 /// ```
 /// use scim_server::auth::BearerTokens;
-/// use scim_server::tenant::TenantId;
+/// use scim_server::TenantId;
 ///
 /// let tokens = BearerTokens::new();
 /// tokens.add(TenantId::new("contoso").unwrap(), "s3cr3t-generated-token-0001").unwrap();

@@ -30,7 +30,7 @@ use std::fmt;
 use async_trait::async_trait;
 use http::request::Parts;
 
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// The outcome of a successful authentication.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -26,12 +26,10 @@
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //! use http_body_util::{BodyExt, Full};
-//! use scim_server::ScimServer;
+//! use scim_server::{PathPrefixTenants, ScimServer, TenantId};
 //! use scim_server::auth::BearerTokens;
 //! use scim_server::layers::{AuthLayer, BodyLimitLayer, TenantLayer, TimeoutLayer};
-//! use scim_server::server::PathPrefixTenants;
 //! use scim_server::storage::memory::MemoryStorage;
-//! use scim_server::tenant::TenantId;
 //! use tower::{ServiceBuilder, ServiceExt};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -80,9 +78,8 @@ use scim_core::ScimError;
 
 use super::request::{self, BoxError};
 use super::response::{self, ScimResponse};
-use super::tenants::TenantResolver;
 use crate::auth::{AuthContext, Authenticator};
-use crate::tenant::TenantId;
+use crate::tenancy::{TenantId, TenantResolver};
 
 /// Default request timeout of [`ScimServer`](super::ScimServer): 30 seconds.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -91,7 +88,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub type LayerFuture<E> = Pin<Box<dyn Future<Output = Result<ScimResponse, E>> + Send>>;
 
 /// Where a request goes, as [`TenantLayer`] resolved it; put in the request extensions for the
-/// inner services (an owned form of [`ResolvedTenant`](super::ResolvedTenant)).
+/// inner services (an owned form of [`ResolvedTenant`](crate::tenancy::ResolvedTenant)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestTenant {
     /// The tenant.

@@ -35,7 +35,7 @@
 //!   return HTTP status code 204 (No Content)".
 //!   Entra ID and Okta accept 204 for group PATCH.
 //! - Multi-tenancy: a [`TenantResolver`] finds the tenant ([`SingleTenant`] by default,
-//!   [`PathPrefixTenants`] for `/{tenant}/Users`); a credential bound to another tenant is
+//!   [`PathPrefixTenants`](crate::tenancy::PathPrefixTenants) for `/{tenant}/Users`); a credential bound to another tenant is
 //!   401, so one tenant's token never reads another tenant's data.
 //! - `POST /Bulk` (RFC 7644 §3.7) runs each operation through the same handlers as a single
 //!   request, in `bulkId` dependency order, resolving circular references; limits are
@@ -59,12 +59,10 @@ mod request;
 mod response;
 mod routing;
 mod service;
-mod tenants;
 
 pub use request::BoxError;
 pub use response::ScimResponse;
 pub use service::ScimCore;
-pub use tenants::{PathPrefixTenants, ResolvedTenant, SingleTenant, TenantResolver};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -80,6 +78,7 @@ use crate::provisioning::Provisioning;
 use crate::storage::Storage;
 use crate::storage::planner::PlannerLimits;
 use crate::storage::unique::UniquenessPolicy;
+use crate::tenancy::{SingleTenant, TenantResolver};
 use layers::{
     AuthLayer, AuthService, BodyLimitLayer, BodyLimitService, DEFAULT_TIMEOUT, TenantLayer,
     TenantService, TimeoutLayer, TimeoutService,

@@ -47,7 +47,7 @@
 //! ```
 //! use scim_server::storage::memory::MemoryStorage;
 //! use scim_server::storage::{Load, NewResource, Scope, Storage};
-//! use scim_server::tenant::TenantId;
+//! use scim_server::TenantId;
 //!
 //! let storage = MemoryStorage::new();
 //! let tenant = TenantId::default_tenant();
@@ -83,7 +83,7 @@ use super::{
     StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
     last_modified_now, touch_last_modified,
 };
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 use scim_core::messages::{base64url_decode, base64url_encode};
 
 /// The indexed in-memory backend (Cargo feature `memory`). Cloning is cheap and clones share

@@ -25,6 +25,7 @@
 //! the pushdown suite (`pushdown_suite!`: value paths, `co`, `ew`).
 
 mod error;
+mod open;
 pub mod planner;
 mod query;
 mod types;
@@ -45,6 +46,7 @@ pub mod suite;
 pub mod testing;
 
 pub use error::{StorageError, StorageErrorKind};
+pub use open::{OpenError, OpenOptions, StorageSpec, open};
 pub use query::{QueryPage, StoragePage, StorageQuery};
 pub use types::{
     GroupRef, Load, Member, MembersChange, NewResource, Replacement, Scope, StoredResource,
@@ -59,7 +61,7 @@ use scim_core::Resource;
 use scim_core::schema::ResourceSchema;
 use scim_core::sort::SortSpec;
 
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// A storage backend. Implementations must be safe to share across tasks and, for the
 /// database backends, across server processes sharing one database.

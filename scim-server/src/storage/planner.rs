@@ -81,7 +81,7 @@ const CURSOR_PREFIX: &str = "p1.";
 /// use scim_server::storage::memory::MemoryStorage;
 /// use scim_server::storage::planner::{PlannerLimits, execute};
 /// use scim_server::storage::{Load, Scope, StoragePage};
-/// use scim_server::tenant::TenantId;
+/// use scim_server::TenantId;
 ///
 /// let storage = MemoryStorage::new();
 /// let tenant = TenantId::default_tenant();
@@ -441,7 +441,7 @@ mod tests {
     use super::*;
     use crate::storage::memory::MemoryStorage;
     use crate::storage::{Member, NewResource, UniqueKey};
-    use crate::tenant::TenantId;
+    use crate::tenancy::TenantId;
     use scim_core::schema::ResourceSchema;
     use scim_core::{AttrPath, Resource, builtin};
     use serde_json::json;

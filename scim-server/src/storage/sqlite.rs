@@ -5,7 +5,7 @@
 //! use scim_server::storage::sqlite::SqliteStorage;
 //! use scim_server::storage::unique::UniquenessPolicy;
 //! use scim_server::storage::{Load, NewResource, Scope, Storage, StoragePage, StorageQuery};
-//! use scim_server::tenant::TenantId;
+//! use scim_server::TenantId;
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! // A server opens a file: `SqliteStorage::open("scim.db")?`.
@@ -103,7 +103,7 @@ use super::{
     StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
     last_modified_now, touch_last_modified,
 };
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// Maps a rusqlite error to a backend error (the message is for logs only).
 pub(crate) fn backend_err(e: rusqlite::Error) -> StorageError {

@@ -49,7 +49,7 @@ use super::{
     GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
     StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource,
 };
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// Expands to one `#[test]` per case of [`storage::suite`](crate::storage::suite), each
 /// running the case on a fresh backend made by `$make` (an expression, evaluated inside an

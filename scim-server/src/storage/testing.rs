@@ -21,7 +21,7 @@ use super::{
     GroupRef, Load, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
     StorageError, StorageQuery, StoredResource,
 };
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// A storage call as [`Hooks::before`] sees it, just before it is forwarded.
 #[derive(Debug, Clone, Copy)]

@@ -3,7 +3,7 @@
 use scim_core::Resource;
 use scim_core::schema::ResourceSchema;
 
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// Where a storage call acts: one tenant and one resource type. Every call is scoped; a
 /// backend never reads or writes outside its scope.

@@ -35,7 +35,7 @@ pub async fn assert_pushdown_matches_the_evaluator<S: Storage>(
     filters: &[&str],
 ) {
     let (t, schema) = (
-        scim_server::tenant::TenantId::new("t1").unwrap(),
+        scim_server::TenantId::new("t1").unwrap(),
         user_resource_schema(),
     );
     let scope = Scope::new(&t, &schema);
@@ -60,7 +60,7 @@ pub async fn assert_pushdown_matches_the_evaluator<S: Storage>(
 /// answer).
 pub async fn assert_unsupported_filters_are_refused<S: Storage>(s: &S) {
     let (t, schema) = (
-        scim_server::tenant::TenantId::new("t1").unwrap(),
+        scim_server::TenantId::new("t1").unwrap(),
         user_resource_schema(),
     );
     let scope = Scope::new(&t, &schema);

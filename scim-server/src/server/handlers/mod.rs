@@ -21,7 +21,7 @@ use super::response::etag;
 use crate::auth::AuthContext;
 use crate::provisioning::Change;
 use crate::storage::{GroupRef, Load, Member, Scope, StoredResource, UniqueKey};
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// What a handler knows about the request.
 pub(crate) struct Ctx {

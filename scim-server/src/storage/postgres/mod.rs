@@ -93,7 +93,7 @@ use super::{
     StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
     last_modified_now, touch_last_modified,
 };
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 type Param<'a> = &'a (dyn ToSql + Sync);
 

@@ -7,7 +7,7 @@ use scim_core::{Filter, Resource};
 use serde_json::Value;
 
 use crate::storage::{Load, NewResource, Scope, Storage, StoragePage, StorageQuery};
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// The tenant of the fixture.
 pub(crate) const TENANT: &str = "t";

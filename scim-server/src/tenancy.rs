@@ -1,9 +1,89 @@
-//! Tenant resolution: which tenant a request is for.
+//! Tenancy: every storage call is scoped to one tenant ([`TenantId`]), and a credential of
+//! one tenant can never reach another's resources.
+//!
+//! A [`TenantResolver`] decides which tenant a request is for: [`SingleTenant`] (the
+//! default of [`ScimServerBuilder`](crate::ScimServerBuilder): every request is for
+//! [`TenantId::default_tenant`]) or [`PathPrefixTenants`] (`/{tenant}/Users/...`), or your
+//! own (a host name, a header). Whether a tenant exists is the authenticator's business: a
+//! credential bound to one tenant ([`AuthContext::for_tenant`](crate::auth::AuthContext::for_tenant))
+//! gets 401 on another tenant's URL.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use scim_server::{PathPrefixTenants, ScimServer, TenantId};
+//! use scim_server::auth::BearerTokens;
+//! use scim_server::storage::memory::MemoryStorage;
+//!
+//! // One token per tenant; Entra's "Tenant URL" is then https://host/scim/v2/contoso.
+//! let tokens = BearerTokens::new();
+//! tokens.add(TenantId::new("contoso").unwrap(), "a-long-generated-secret-token").unwrap();
+//! let server = ScimServer::builder()
+//!     .storage(Arc::new(MemoryStorage::new()))
+//!     .authenticator(tokens)
+//!     .tenant_resolver(PathPrefixTenants)
+//!     .base_path("/scim/v2")
+//!     .build()
+//!     .unwrap();
+//! # let _ = server;
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
 
 use http::request::Parts;
 use scim_core::ScimError;
 
-use crate::tenant::TenantId;
+/// The identifier of a tenant (for the gateway: one Entra "Tenant URL").
+///
+/// Tenant ids are opaque, case-sensitive and non-empty; cloning is cheap.
+///
+/// ```
+/// use scim_server::TenantId;
+///
+/// let t = TenantId::new("contoso").unwrap();
+/// assert_eq!(t.as_str(), "contoso");
+/// assert!(TenantId::new("").is_none());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(Arc<str>);
+
+impl TenantId {
+    /// The id of the single tenant of a server that is not multi-tenant.
+    pub const DEFAULT: &'static str = "default";
+
+    /// A tenant id; `None` when `id` is empty or longer than 128 bytes, or holds a character
+    /// outside `A-Z a-z 0-9 - _ .` (so that it is safe in a URL path and a log line).
+    pub fn new(id: &str) -> Option<Self> {
+        let ok = !id.is_empty()
+            && id.len() <= 128
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        ok.then(|| TenantId(Arc::from(id)))
+    }
+
+    /// The default tenant of a single-tenant server.
+    pub fn default_tenant() -> Self {
+        TenantId(Arc::from(Self::DEFAULT))
+    }
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TenantId({:?})", &*self.0)
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// The tenant a request is for, and how much of the path named it.
 #[derive(Debug, Clone, PartialEq, Eq)]
