@@ -174,9 +174,11 @@ async fn title_eq(ctx: &mut CheckContext) -> CheckResult {
 }
 
 async fn family_name_eq(ctx: &mut CheckContext) -> CheckResult {
-    unique_eq(ctx, "name.familyName", |v| {
-        json!({"name": {"givenName": "Lone", "familyName": v}})
-    })
+    unique_eq(
+        ctx,
+        "name.familyName",
+        |v| json!({"name": {"givenName": "Lone", "familyName": v}}),
+    )
     .await
 }
 
@@ -226,11 +228,12 @@ async fn active_eq(ctx: &mut CheckContext) -> CheckResult {
 
 /// A JSON boolean (or the string a lenient server might send).
 fn boolean(v: &Value) -> Option<bool> {
-    v.as_bool().or_else(|| match v.as_str()?.to_ascii_lowercase().as_str() {
-        "true" => Some(true),
-        "false" => Some(false),
-        _ => None,
-    })
+    v.as_bool()
+        .or_else(|| match v.as_str()?.to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        })
 }
 
 fn parse_time(s: &str) -> Option<DateTime<FixedOffset>> {
@@ -244,7 +247,8 @@ fn parse_time(s: &str) -> Option<DateTime<FixedOffset>> {
 async fn last_modified_gt(ctx: &mut CheckContext) -> CheckResult {
     let title = ctx.unique("lone-modified");
     let (_, before) = population(ctx, &[("before", json!({"title": title}))]).await?;
-    let stamp = |c: &Created| str_at(c.response.body_json(), "meta.lastModified").map(str::to_string);
+    let stamp =
+        |c: &Created| str_at(c.response.body_json(), "meta.lastModified").map(str::to_string);
     let Some(first) = before.first().and_then(|(c, _)| stamp(c)) else {
         return Err(Stop::skip(
             "the created user has no meta.lastModified to take a point in time from",
@@ -260,7 +264,10 @@ async fn last_modified_gt(ctx: &mut CheckContext) -> CheckResult {
     tokio::time::sleep(std::time::Duration::from_millis(CLOCK_GAP_MS)).await;
     let (_, after) = population(
         ctx,
-        &[("after1", json!({"title": title})), ("after2", json!({"title": title}))],
+        &[
+            ("after1", json!({"title": title})),
+            ("after2", json!({"title": title})),
+        ],
     )
     .await?;
     for (c, _) in &after {

@@ -124,12 +124,13 @@ fn required_values(schema: &Value, unique: &str) -> Map<String, Value> {
         .unwrap_or_default();
     list.iter()
         .filter(|a| get_ci(a, "required").and_then(Value::as_bool) == Some(true))
-        .filter(|a| {
-            !str_at(a, "mutability").is_some_and(|m| m.eq_ignore_ascii_case("readOnly"))
-        })
+        .filter(|a| !str_at(a, "mutability").is_some_and(|m| m.eq_ignore_ascii_case("readOnly")))
         .filter_map(|a| {
             let name = str_at(a, "name")?;
-            if ["id", "schemas", "meta"].iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            if ["id", "schemas", "meta"]
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(name))
+            {
                 return None;
             }
             Some((name.to_string(), sample(a, &format!("{unique}-{name}"))))
@@ -143,7 +144,9 @@ fn sample(attribute: &Value, unique: &str) -> Value {
         .and_then(Value::as_array)
         .and_then(|c| c.first())
         .cloned();
-    let ty = str_at(attribute, "type").unwrap_or("string").to_ascii_lowercase();
+    let ty = str_at(attribute, "type")
+        .unwrap_or("string")
+        .to_ascii_lowercase();
     let one = match ty.as_str() {
         "boolean" => json!(true),
         "integer" => json!(1),
