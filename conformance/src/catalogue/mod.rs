@@ -123,9 +123,10 @@ fn expect_list(resp: Response, endpoint: &str, query: &str) -> Result<Response, 
 }
 
 /// `GET {endpoint}?filter=...` (plus `extra` query parameters, `&`-separated) with a valid
-/// filter; fails unless it is 200 with a ListResponse body. Only run when the server announces
-/// `filter.supported`, so a 400 is a refusal of a valid filter, which RFC 7644 §3.4.2.2 does not
-/// allow: a client may filter on any attribute, and an unindexed one is slower, not refused.
+/// filter; fails unless it is 200 with a ListResponse body. When the server announces
+/// `filter.supported`, a 400 is reported as the refusal of a valid filter, which RFC 7644
+/// §3.4.2.2 does not allow: a client may filter on any attribute, and an unindexed one is
+/// slower, not refused.
 pub async fn filter(
     ctx: &CheckContext,
     endpoint: &str,
@@ -138,7 +139,7 @@ pub async fn filter(
         query.push_str(extra);
     }
     let resp = ctx.get(&format!("{endpoint}?{query}")).await?;
-    if resp.status == 400 {
+    if resp.status == 400 && ctx.features.filter.supported {
         let body = resp.body_json();
         let why = [str_at(body, "scimType"), str_at(body, "detail")]
             .into_iter()
