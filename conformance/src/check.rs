@@ -14,9 +14,9 @@ use crate::outcome::CheckResult;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ClientProfile {
-    /// Microsoft Entra ID provisioning (DESIGN.md §3).
+    /// Microsoft Entra ID provisioning (Entra ID's documented provisioning traffic).
     Entra,
-    /// Okta provisioning.
+    /// Okta provisioning (Okta's SCIM 2.0 protocol reference).
     Okta,
 }
 

@@ -364,6 +364,58 @@ const CASES: &[(&str, Break)] = &[
         "filters.external-id-case-exact",
         Break::ExternalIdCaseInsensitive,
     ),
+    ("filters.lone.title-eq", Break::UnindexedFilter400),
+    ("filters.lone.family-name-eq", Break::UnindexedFilter400),
+    (
+        "filters.lone.enterprise-employee-number-eq",
+        Break::UnindexedFilter400,
+    ),
+    ("filters.lone.active-eq", Break::UnindexedFilter400),
+    ("filters.lone.active-eq", Break::BooleanFilterIgnored),
+    ("filters.lone.last-modified-gt", Break::UnindexedFilter400),
+    ("filters.lone.last-modified-gt", Break::DateFilterIgnored),
+    ("filters.lone.ne", Break::UnindexedFilter400),
+    ("filters.lone.ne", Break::NeAsEq),
+    ("filters.lone.not", Break::UnindexedFilter400),
+    ("filters.lone.not", Break::NotIgnored),
+    (
+        "filters.membership.user-groups-value-eq",
+        Break::UserGroupsNotComputed,
+    ),
+    (
+        "filters.membership.user-groups-value-eq",
+        Break::UnindexedFilter400,
+    ),
+    (
+        "filters.membership.group-members-value",
+        Break::UnindexedFilter400,
+    ),
+    (
+        "filters.membership.group-members-value",
+        Break::MemberFilterIgnored,
+    ),
+    (
+        "entra.lookup.work-email-value-path",
+        Break::ValuePathSubAttrRejected,
+    ),
+    (
+        "entra.lookup.work-email-value-path",
+        Break::ValuePathFilterIgnored,
+    ),
+    ("entra.lookup.group-membership", Break::MemberFilterIgnored),
+    (
+        "users.create.only-required-attributes",
+        Break::UserDisplayNameEnforced,
+    ),
+    (
+        "groups.create.only-required-attributes",
+        Break::GroupDisplayNameEnforced,
+    ),
+    (
+        "groups.patch.replace-no-match-adds-no-member",
+        Break::ReplaceNoMatchAddsMember,
+    ),
+    ("sort.password-refused", Break::SortByPasswordAccepted),
 ];
 
 async fn outcome(id: &str, breaks: &[Break]) -> Outcome {

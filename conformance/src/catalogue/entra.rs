@@ -1,6 +1,8 @@
 //! The `entra` profile: replays Microsoft Entra ID's documented provisioning traffic
-//! ("Develop and plan provisioning for a SCIM endpoint", and DESIGN.md §3): Test Connection,
-//! lookups, create with the enterprise extension, capitalised PATCH ops, boolean strings,
+//! (Microsoft's "Develop and plan provisioning for a SCIM endpoint" and "Known issues and
+//! resolutions with SCIM 2.0 protocol compliance of the Microsoft Entra user provisioning
+//! service"): Test Connection, lookups (including the email value-path form and the membership
+//! check), create with the enterprise extension, capitalised PATCH ops, boolean strings,
 //! manager, groups with `excludedAttributes=members`, member add/remove in both forms, disable
 //! and delete.
 
@@ -16,7 +18,7 @@ use crate::outcome::CheckResult;
 use crate::run_fn;
 
 const ENTRA: Level = Level::Profile(ClientProfile::Entra);
-const DOC: &str = "Microsoft Entra ID SCIM provisioning (DESIGN.md §3)";
+const DOC: &str = "Microsoft Entra ID: Develop and plan provisioning for a SCIM endpoint";
 /// The Group schema URI Entra adds to group creates.
 pub const MICROSOFT_GROUP_SCHEMA: &str =
     "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
@@ -54,6 +56,18 @@ pub fn checks() -> Vec<Check> {
             "Lookup by externalId eq returns the user created with that externalId",
             &[Feature::Users],
             lookup_external_id
+        ),
+        entra_check!(
+            "entra.lookup.work-email-value-path",
+            "Lookup by emails[type eq \"work\"].value eq \"<email>\" returns exactly the user with that work email",
+            &[Feature::Users, Feature::Filter],
+            lookup_work_email
+        ),
+        entra_check!(
+            "entra.lookup.group-membership",
+            "Membership check id eq \"<group id>\" and members[value eq \"<user id>\"] returns the group only when the user is a member",
+            &[Feature::Users, Feature::Groups, Feature::Filter],
+            lookup_membership
         ),
         entra_check!(
             "entra.create.enterprise-extension",
@@ -196,6 +210,51 @@ async fn lookup_external_id(ctx: &mut CheckContext) -> CheckResult {
         ids(&resp),
         u.id
     );
+    Ok(())
+}
+
+/// When the matching attribute is an email, Entra looks users up with
+/// `emails[type eq "work"].value eq "..."`: a value path, a sub-attribute, then a comparison,
+/// meaning `emails[type eq "work" and value eq "..."]`. A user with the same address as a
+/// `home` email and one with another work address must not match.
+async fn lookup_work_email(ctx: &mut CheckContext) -> CheckResult {
+    let email = format!("{}@contoso.example", ctx.unique("work-email"));
+    let users = ctx.users();
+    let mut work = entra_user(ctx, "work-email");
+    work["emails"] = json!([{"primary": true, "type": "work", "value": email}]);
+    let matching = ctx.create(&users, &work).await?;
+    let mut home = entra_user(ctx, "home-email");
+    home["emails"] = json!([{"primary": true, "type": "home", "value": email}]);
+    ctx.create(&users, &home).await?;
+    let other = entra_user(ctx, "other-work-email");
+    ctx.create(&users, &other).await?;
+    let f = format!("emails[type eq \"work\"].value eq \"{email}\"");
+    let resp = filter(ctx, &users, &f, "").await?;
+    ensure!(
+        ids(&resp) == vec![matching.id.clone()],
+        "the lookup {f} returned {:?}, expected [{}] (the user with a home email of that address and the user with another work email must not match)",
+        ids(&resp),
+        matching.id
+    );
+    Ok(())
+}
+
+/// Entra checks membership with `id eq "<gid>" and members[value eq "<uid>"]`: the group when
+/// the user is a member, an empty list when not.
+async fn lookup_membership(ctx: &mut CheckContext) -> CheckResult {
+    let member = ctx.create_user("entra-member").await?;
+    let outsider = ctx.create_user("entra-outsider").await?;
+    let g = ctx.create_group("entra-membership", &[&member.id]).await?;
+    let groups = ctx.groups();
+    for (uid, want) in [(&member.id, vec![g.id.clone()]), (&outsider.id, vec![])] {
+        let f = format!("id eq \"{}\" and members[value eq \"{uid}\"]", g.id);
+        let resp = filter(ctx, &groups, &f, "excludedAttributes=members").await?;
+        ensure!(
+            ids(&resp) == want,
+            "the membership check {f} returned {:?}, expected {want:?}",
+            ids(&resp)
+        );
+    }
     Ok(())
 }
 

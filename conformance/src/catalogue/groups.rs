@@ -55,6 +55,14 @@ pub fn checks() -> Vec<Check> {
             run: run_fn!(remove_member),
         },
         Check {
+            id: "groups.patch.replace-no-match-adds-no-member",
+            title: "PATCH replace members[value eq \"not-a-member\"].display adds no member: 400 noTarget, or a 2xx that leaves members unchanged",
+            section: "RFC 7644 §3.5.2.3",
+            level: Level::Must,
+            requires: &[Feature::Users, Feature::Groups, Feature::Patch],
+            run: run_fn!(replace_no_match_member),
+        },
+        Check {
             id: "groups.delete.returns-204",
             title: "DELETE /Groups/{id} answers 204, and a GET afterwards answers 404",
             section: "RFC 7644 §3.6",
@@ -231,6 +239,45 @@ async fn remove_member(ctx: &mut CheckContext) -> CheckResult {
     ensure!(
         members.contains(&b.id),
         "removing one member removed the others too: {members:?}"
+    );
+    Ok(())
+}
+
+/// RFC 7644 §3.5.2.3: "If the target location is a multi-valued attribute for which a value
+/// selection filter ("valuePath") has been supplied and no record match was made, the service
+/// provider SHALL indicate failure by returning HTTP status code 400 and a "scimType" error code
+/// of "noTarget"." A lenient server may answer 2xx and change nothing, but it must never invent
+/// a member.
+async fn replace_no_match_member(ctx: &mut CheckContext) -> CheckResult {
+    let a = ctx.create_user("member").await?;
+    let g = ctx.create_group("group-no-target", &[&a.id]).await?;
+    let path = "members[value eq \"not-a-member\"].display";
+    let resp = ctx
+        .patch(
+            &g.url,
+            &super::patch_op(json!([{"op": "replace", "path": path, "value": "X"}])),
+        )
+        .await?;
+    if resp.status == 400 {
+        super::expect_error(
+            &resp,
+            400,
+            Some("noTarget"),
+            &format!("PATCH replace {path} (no member matches)"),
+        )?;
+    } else {
+        expect_status(
+            &resp,
+            &[200, 204, 400],
+            &format!("PATCH replace {path} (no member matches)"),
+        )?;
+    }
+    let members = values_of(&fetch(ctx, &g.url).await?, "members");
+    ensure!(
+        members == vec![a.id.clone()],
+        "after PATCH replace {path} answered {}, the group's members are {members:?}, expected only [{}]: a replace whose filter matches no member must not add one (RFC 7644 §3.5.2.3, noTarget)",
+        resp.status,
+        a.id
     );
     Ok(())
 }

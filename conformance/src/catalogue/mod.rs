@@ -8,11 +8,14 @@ pub mod errors;
 pub mod etag;
 pub mod filters;
 pub mod groups;
+pub mod lone_filters;
 pub mod me;
+pub mod membership_filters;
 pub mod okta;
 pub mod paging;
 pub mod patch;
 pub mod projection;
+pub mod required_attributes;
 pub mod search;
 pub mod sort;
 pub mod users;
@@ -31,10 +34,13 @@ pub fn all() -> Vec<Check> {
     let mut checks = Vec::new();
     checks.extend(discovery::checks());
     checks.extend(users::checks());
+    checks.extend(required_attributes::checks());
     checks.extend(search::checks());
     checks.extend(me::checks());
     checks.extend(errors::checks());
     checks.extend(filters::checks());
+    checks.extend(lone_filters::checks());
+    checks.extend(membership_filters::checks());
     checks.extend(paging::checks());
     checks.extend(projection::checks());
     checks.extend(sort::checks());
@@ -102,6 +108,11 @@ pub fn expect_error(
 /// `GET {endpoint}?{query}`; fails unless it is 200 with a ListResponse body.
 pub async fn list(ctx: &CheckContext, endpoint: &str, query: &str) -> Result<Response, Stop> {
     let resp = ctx.get(&format!("{endpoint}?{query}")).await?;
+    expect_list(resp, endpoint, query)
+}
+
+/// Fails unless `resp` (to `GET {endpoint}?{query}`) is 200 with a ListResponse body.
+fn expect_list(resp: Response, endpoint: &str, query: &str) -> Result<Response, Stop> {
     expect_status(&resp, &[200], &format!("GET {endpoint}?{query}"))?;
     let body = resp.body_json();
     crate::ensure!(
@@ -111,7 +122,11 @@ pub async fn list(ctx: &CheckContext, endpoint: &str, query: &str) -> Result<Res
     Ok(resp)
 }
 
-/// `GET {endpoint}?filter=...` (plus `extra` query parameters, `&`-separated).
+/// `GET {endpoint}?filter=...` (plus `extra` query parameters, `&`-separated) with a valid
+/// filter; fails unless it is 200 with a ListResponse body. When the server announces
+/// `filter.supported`, a 400 is reported as the refusal of a valid filter, which RFC 7644
+/// §3.4.2.2 does not allow: a client may filter on any attribute, and an unindexed one is
+/// slower, not refused.
 pub async fn filter(
     ctx: &CheckContext,
     endpoint: &str,
@@ -123,7 +138,19 @@ pub async fn filter(
         query.push('&');
         query.push_str(extra);
     }
-    list(ctx, endpoint, &query).await
+    let resp = ctx.get(&format!("{endpoint}?{query}")).await?;
+    if resp.status == 400 && ctx.features.filter.supported {
+        let body = resp.body_json();
+        let why = [str_at(body, "scimType"), str_at(body, "detail")]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(": ");
+        return Err(Stop::fail(format!(
+            "GET {endpoint}?{query} (filter: {filter}) answered 400 ({why}) to a valid filter although /ServiceProviderConfig says filter.supported=true; RFC 7644 §3.4.2.2 lets a client filter on any attribute"
+        )));
+    }
+    expect_list(resp, endpoint, &query)
 }
 
 /// The ids of a ListResponse's resources.
@@ -212,6 +239,21 @@ mod tests {
                 "{}",
                 c.id
             );
+        }
+    }
+
+    /// What the CLI prints (`--list`, reports) names public sources only: an RFC section or
+    /// a client's own documentation, never a file the suite's users do not have.
+    #[test]
+    fn sections_and_titles_cite_public_sources() {
+        for c in all() {
+            for text in [c.section, c.title] {
+                assert!(
+                    !text.contains(".md") && !text.contains("DESIGN"),
+                    "{}: {text}",
+                    c.id
+                );
+            }
         }
     }
 

@@ -12,7 +12,7 @@ use crate::outcome::CheckResult;
 use crate::run_fn;
 
 const OKTA: Level = Level::Profile(ClientProfile::Okta);
-const DOC: &str = "Okta SCIM 2.0 provisioning (DESIGN.md §3)";
+const DOC: &str = "Okta: SCIM 2.0 protocol reference";
 
 /// The Okta checks.
 pub fn checks() -> Vec<Check> {

@@ -40,7 +40,47 @@ pub fn checks() -> Vec<Check> {
             requires: NEEDS,
             run: run_fn!(case_insensitive),
         },
+        Check {
+            id: "sort.password-refused",
+            title: "sortBy=password is refused with 400: a returned-never attribute does not order results",
+            section: "RFC 7643 §4.1.1, §2.2, RFC 7644 §3.4.2.3",
+            level: Level::Must,
+            requires: NEEDS,
+            run: run_fn!(password_refused),
+        },
     ]
+}
+
+/// RFC 7643 §4.1.1: password is `"mutability": "writeOnly"`, `"returned": "never"`; §2.2:
+/// returned "never" means "The attribute is never returned", and writeOnly "Attribute values
+/// SHALL NOT be returned (e.g., because the value is a stored hash)". An order by it discloses
+/// how the secrets compare (and needs the plain text at rest), so `sortBy=password` is refused
+/// with 400 rather than sorting by the secret.
+async fn password_refused(ctx: &mut CheckContext) -> CheckResult {
+    let (prefix, _) = population(
+        ctx,
+        &[
+            ("b", json!({"password": "a-Secret-1"})),
+            ("c", json!({"password": "c-Secret-3"})),
+            ("a", json!({"password": "b-Secret-2"})),
+        ],
+    )
+    .await?;
+    let users = ctx.users();
+    let f = format!("userName sw \"{prefix}\"");
+    let query = format!("filter={}&sortBy=password", super::enc(&f));
+    let resp = ctx.get(&format!("{users}?{query}")).await?;
+    let order: Vec<String> = resources(resp.body_json())
+        .into_iter()
+        .filter_map(|r| str_at(r, "userName"))
+        .map(|n| n.rsplit('-').next().unwrap_or_default().to_string())
+        .collect();
+    ensure!(
+        resp.status == 400,
+        "GET {users}?{query} answered {} (users in the order {order:?}; by password it would be [b, a, c]) instead of 400: password is returned never, and sorting by it discloses the secrets' order",
+        resp.status
+    );
+    super::expect_error(&resp, 400, None, &format!("GET {users}?{query}"))
 }
 
 /// Creates users whose userNames end in the given suffixes (created in that order) and lists

@@ -15,6 +15,9 @@ use serde_json::{Map, Value, json};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+mod rules;
+use rules::{absent_member_replace, entra_value_path, now, unindexed};
+
 /// One rule the fake breaks on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Break {
@@ -170,6 +173,23 @@ pub enum Break {
     BooleanTrueIgnored,
     DateFilterIgnored,
     ExternalIdCaseInsensitive,
+    // fifth batch
+    /// Answers 400 to a filter naming none of the attributes servers index (userName, id,
+    /// externalId, displayName): a lone `title eq`, `active eq`, `meta.lastModified gt`, ...
+    UnindexedFilter400,
+    /// `members[value eq "..."]` in a filter is read as `members pr`.
+    MemberFilterIgnored,
+    /// Entra's `emails[type eq "work"].value eq "..."` (a value path, a sub-attribute, then a
+    /// comparison) is refused with 400 invalidFilter.
+    ValuePathSubAttrRejected,
+    /// Refuses a User without displayName although /Schemas publishes it required: false.
+    UserDisplayNameEnforced,
+    /// Refuses a Group without displayName although /Schemas publishes it required: false.
+    GroupDisplayNameEnforced,
+    /// PATCH replace `members[value eq "x"].display` with no member x adds the member x.
+    ReplaceNoMatchAddsMember,
+    /// sortBy=password is accepted and orders by the stored password.
+    SortByPasswordAccepted,
     // not a fault: the server announces it lacks a feature
     AnnounceNoPatch,
     AnnounceNoGroups,
@@ -498,6 +518,15 @@ impl Handler {
         if !self.has(Break::SchemasMissingEnterprise) {
             items.push(serde_json::to_value(builtin::enterprise_user_schema()).unwrap());
         }
+        // The fake enforces no more than it publishes: displayName is optional on both
+        // (RFC 7643 §8.7.1 prints it "required": false), whatever the built-in says.
+        for item in items.iter_mut().take(2) {
+            for a in item["attributes"].as_array_mut().unwrap() {
+                if a["name"] == "displayName" {
+                    a["required"] = json!(false);
+                }
+            }
+        }
         if self.has(Break::SchemaUserNameCaseExact) {
             for a in items[0]["attributes"].as_array_mut().unwrap() {
                 if a["name"] == "userName" {
@@ -549,35 +578,7 @@ impl Handler {
             attributes = attributes.map(|a| a.replace("name.givenName", "name"));
         }
         let projection = Projection::from_params(attributes.as_deref(), excluded.as_deref())?;
-        let mut stored = stored.clone();
-        if kind == Kind::User {
-            // groups is readOnly and computed from the groups' members (RFC 7643 §4.1.2).
-            let id = stored["id"].as_str().unwrap_or_default().to_string();
-            let obj = stored.as_object_mut().unwrap();
-            obj.retain(|k, _| !k.eq_ignore_ascii_case("groups"));
-            if !self.has(Break::UserGroupsNotComputed) {
-                let groups: Vec<Value> = self
-                    .state
-                    .lock()
-                    .unwrap()
-                    .groups
-                    .iter()
-                    .filter(|g| {
-                        g["members"]
-                            .as_array()
-                            .is_some_and(|m| m.iter().any(|m| m["value"].as_str() == Some(&id)))
-                    })
-                    .map(|g| {
-                        json!({"value": g["id"].clone(), "display": g["displayName"].clone(),
-                            "type": "direct"})
-                    })
-                    .collect();
-                if !groups.is_empty() {
-                    obj.insert("groups".into(), Value::Array(groups));
-                }
-            }
-        }
-        let stored = &stored;
+        let stored = &self.with_groups(kind, stored);
         let resource = Resource::from_value(stored.clone())?;
         let mut out = projection.apply(&resource, self.schema(kind)).into_value();
         let obj = out.as_object_mut().unwrap();
@@ -600,6 +601,39 @@ impl Handler {
             obj.remove("meta");
         }
         Ok(out)
+    }
+
+    /// A User with its readOnly `groups` computed from the groups' members (RFC 7643 §4.1.2).
+    fn with_groups(&self, kind: Kind, stored: &Value) -> Value {
+        let mut stored = stored.clone();
+        if kind != Kind::User {
+            return stored;
+        }
+        let id = stored["id"].as_str().unwrap_or_default().to_string();
+        let obj = stored.as_object_mut().unwrap();
+        obj.retain(|k, _| !k.eq_ignore_ascii_case("groups"));
+        if !self.has(Break::UserGroupsNotComputed) {
+            let groups: Vec<Value> = self
+                .state
+                .lock()
+                .unwrap()
+                .groups
+                .iter()
+                .filter(|g| {
+                    g["members"]
+                        .as_array()
+                        .is_some_and(|m| m.iter().any(|m| m["value"].as_str() == Some(&id)))
+                })
+                .map(|g| {
+                    json!({"value": g["id"].clone(), "display": g["displayName"].clone(),
+                        "type": "direct"})
+                })
+                .collect();
+            if !groups.is_empty() {
+                obj.insert("groups".into(), Value::Array(groups));
+            }
+        }
+        stored
     }
 
     fn single(&self, status: u16, kind: Kind, stored: &Value) -> ResponseTemplate {
@@ -664,6 +698,13 @@ impl Handler {
         {
             return Err(ScimError::invalid_value("unknown schema"));
         }
+        let display_name = get_ci(body, "displayName").and_then(Value::as_str);
+        if display_name.is_none()
+            && ((kind == Kind::User && self.has(Break::UserDisplayNameEnforced))
+                || (kind == Kind::Group && self.has(Break::GroupDisplayNameEnforced)))
+        {
+            return Err(ScimError::invalid_value("displayName is required"));
+        }
         if kind == Kind::User {
             let name = if self.has(Break::CaseSensitiveInput) {
                 body.get("userName").and_then(Value::as_str)
@@ -690,11 +731,6 @@ impl Handler {
                     return Err(ScimError::uniqueness(format!("userName {name} is taken")));
                 }
             }
-        } else if get_ci(body, "displayName")
-            .and_then(Value::as_str)
-            .is_none()
-        {
-            return Err(ScimError::invalid_value("displayName is required"));
         }
         Ok(())
     }
@@ -732,7 +768,7 @@ impl Handler {
             json!({
                 "resourceType": if kind == Kind::User { "User" } else { "Group" },
                 "created": created,
-                "lastModified": "2026-01-01T00:00:00Z",
+                "lastModified": now(),
                 "location": if self.has(Break::MetaLocationWrong) {
                     format!("{}/wrong", self.location(kind, id))
                 } else {
@@ -765,7 +801,7 @@ impl Handler {
             Some(client) if self.has(Break::UseClientId) => client.to_string(),
             _ => format!("{:08x}-0000-4000-8000-{:012x}", store.next, store.next),
         };
-        let stored = self.store_form(kind, &body, &id, "2026-01-01T00:00:00Z", 1);
+        let stored = self.store_form(kind, &body, &id, &now(), 1);
         match kind {
             Kind::User => store.users.push(stored.clone()),
             Kind::Group => store.groups.push(stored.clone()),
@@ -1022,6 +1058,25 @@ impl Handler {
                 }
             }
         }
+        if kind == Kind::Group
+            && let Some((missing, member)) = absent_member_replace(&old, &body)
+        {
+            if !self.has(Break::ReplaceNoMatchAddsMember) {
+                return self.error(&ScimError::no_target(format!(
+                    "no member matches value eq \"{missing}\" (RFC 7644 §3.5.2.3)"
+                )));
+            }
+            // What a server that treats the value filter as a template does.
+            let mut patched = old.clone();
+            match patched.get_mut("members").and_then(Value::as_array_mut) {
+                Some(m) => m.push(member),
+                None => patched["members"] = json!([member]),
+            }
+            patched["meta"]["version"] = json!(format!("W/\"{}\"", self.bump(&old)));
+            store.groups[i] = patched.clone();
+            drop(store);
+            return self.single(200, kind, &patched);
+        }
         let body = self.break_patch(kind, body);
         let options = PatchOptions {
             op_any_case: !self.has(Break::OpCaseSensitive),
@@ -1061,6 +1116,7 @@ impl Handler {
         let mut patched = resource.into_value();
         let version = self.bump(&old);
         patched["meta"]["version"] = json!(format!("W/\"{version}\""));
+        patched["meta"]["lastModified"] = json!(now());
         if self.has(Break::PatchNotAtomic) || result.is_ok() {
             match kind {
                 Kind::User => store.users[i] = patched.clone(),
@@ -1227,6 +1283,12 @@ impl Handler {
         if self.has(Break::PrAlwaysTrue) {
             f = f.replace("title pr", "id pr");
         }
+        if self.has(Break::MemberFilterIgnored)
+            && let Some(a) = f.find("members[")
+            && let Some(b) = f[a..].find(']')
+        {
+            f = format!("{}members pr{}", &f[..a], &f[a + b + 1..]);
+        }
         if self.has(Break::NotIgnored) {
             f = f.replace("not (", "(");
         }
@@ -1267,10 +1329,33 @@ impl Handler {
                 Kind::Group => store.groups.clone(),
             }
         };
+        // Filters see the computed User.groups (RFC 7643 §4.1.2) as clients do.
+        let all: Vec<Value> = all.iter().map(|r| self.with_groups(kind, r)).collect();
         let schema = self.schema(kind);
         if filter.is_none() && self.has(Break::ListRequiresFilter) {
             return self.error(&ScimError::invalid_filter("a filter is required"));
         }
+        if let Some(by) = &sort.0
+            && by.eq_ignore_ascii_case("password")
+            && !self.has(Break::SortByPasswordAccepted)
+        {
+            return self.error(&ScimError::invalid_value(
+                "password is returned never (RFC 7643 §4.1.1); it cannot order results",
+            ));
+        }
+        if let Some(f) = &filter {
+            if self.has(Break::UnindexedFilter400) && unindexed(f) {
+                return self.error(&ScimError::invalid_filter(
+                    "the filter cannot be evaluated efficiently",
+                ));
+            }
+            if self.has(Break::ValuePathSubAttrRejected) && f.contains("].") {
+                return self.error(&ScimError::invalid_filter(
+                    "a value path cannot be followed by a sub-attribute",
+                ));
+            }
+        }
+        let filter = filter.map(|f| entra_value_path(&f));
         let mut matched: Vec<Value> = all.clone();
         if let Some(f) = filter.clone().filter(|_| !self.has(Break::FilterIgnored)) {
             if self.has(Break::FilterAttrCaseSensitive) && f.contains("USERNAME") {
