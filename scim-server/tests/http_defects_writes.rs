@@ -23,7 +23,7 @@ use scim_server::storage::{
     GroupRef, Load, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
     StorageError, StorageQuery, StoredResource,
 };
-use scim_server::tenant::TenantId;
+use scim_server::TenantId;
 use serde_json::{Value, json};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
