@@ -460,6 +460,61 @@ pub(crate) fn members_fast_path(
     result
 }
 
+/// The member ids named by `remove` operations of the form `members[value eq "id"]`, in
+/// order. The general PATCH engine answers such a removal of a member that is not there
+/// with 400 `noTarget` (RFC 7644 §3.12: "a filter that yields no match"), so the fast path
+/// must check them too. (The value-array form that Entra sends, `path: "members"` with
+/// `value: [{"value": "id"}]`, removes what is there and ignores the rest, in both paths.)
+fn filtered_removals(req: &PatchRequest) -> Vec<String> {
+    req.operations
+        .iter()
+        .filter(|op| op.op == PatchOpKind::Remove && op.value.is_none())
+        .filter_map(
+            |op| match PatchPath::parse(op.path.as_deref()?).ok()?.filter {
+                Some(Filter::Compare {
+                    op: CompareOp::Eq,
+                    value: CompValue::String(id),
+                    ..
+                }) => Some(id),
+                _ => None,
+            },
+        )
+        .collect()
+}
+
+/// The schema the general PATCH engine applies a membership change with: `members.value`
+/// compared exactly, as the storage and the fast path compare member ids. A member's
+/// `value` is its `id` (RFC 7643 §4.2), and RFC 7643 §3.1 defines `id` as case-exact (it
+/// is looked up exactly: `/Users/ABC` is not `/Users/abc`), though RFC 7643 §8.7.1 prints
+/// `members.value` with `"caseExact": false`. `None` when the schema needs no change.
+fn exact_member_ids(schema: &ResourceSchema) -> Option<ResourceSchema> {
+    let value = schema
+        .core
+        .attributes
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case("members"))?
+        .sub_attribute("value")?;
+    if value.case_exact {
+        return None;
+    }
+    let mut exact = schema.clone();
+    for a in exact
+        .core
+        .attributes
+        .iter_mut()
+        .filter(|a| a.name.eq_ignore_ascii_case("members"))
+    {
+        for sub in a
+            .sub_attributes
+            .iter_mut()
+            .filter(|s| s.name.eq_ignore_ascii_case("value"))
+        {
+            sub.case_exact = true;
+        }
+    }
+    Some(exact)
+}
+
 /// Does any operation possibly touch `members`? A path-less operation does when its value
 /// object has a `members` key (or is not an object, which `apply_patch` then refuses).
 fn touches_members(schema: &ResourceSchema, req: &PatchRequest) -> bool {
@@ -513,6 +568,20 @@ pub(crate) async fn patch(
 
     if let Some(change) = members_fast_path(schema, &req, inner.patch.remove_by_value) {
         let expected = expected_version(inner, ctx, schema, id).await?;
+        let removals = filtered_removals(&req);
+        for (i, member) in removals.iter().enumerate() {
+            let listed = inner
+                .storage
+                .groups_of(&ctx.tenant, member)
+                .await?
+                .iter()
+                .any(|g| g.id == id && g.resource_type == schema.name());
+            if !listed || removals[..i].contains(member) {
+                return Err(ScimError::no_target(format!(
+                    "no value of \"members\" matches the filter [value eq {member:?}]"
+                )));
+            }
+        }
         let hook = Change {
             tenant: &ctx.tenant,
             resource_type: schema.name(),
@@ -547,7 +616,13 @@ pub(crate) async fn patch(
             }
         }
         let mut resource = current.resource.clone();
-        let outcome = apply_patch(&mut resource, schema, &req, &inner.patch)?;
+        let exact = load.members.then(|| exact_member_ids(schema)).flatten();
+        let outcome = apply_patch(
+            &mut resource,
+            exact.as_ref().unwrap_or(schema),
+            &req,
+            &inner.patch,
+        )?;
         if !outcome.changed {
             // RFC 7644 §3.5.2.1: no change, no new version or lastModified.
             return respond_after_write(inner, ctx, schema, current, load.members, &supplied).await;
@@ -580,7 +655,7 @@ pub(crate) async fn patch(
         inner.before(&hook).await?;
         let result = inner
             .storage
-            .replace(
+            .replace_after_patch(
                 ctx.scope(schema),
                 id,
                 Replacement {
