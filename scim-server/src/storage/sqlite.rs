@@ -1540,7 +1540,10 @@ mod tests {
             }
         }
         let storage = SqliteStorage::open(&file).unwrap();
-        assert_eq!(storage.schema_version().await.unwrap(), 2);
+        assert_eq!(
+            storage.schema_version().await.unwrap(),
+            schema::SCHEMA_VERSION
+        );
         upgrade_check::assert_answers_value_paths(&storage).await;
         drop(storage);
         // Reopening neither migrates nor rebuilds again.

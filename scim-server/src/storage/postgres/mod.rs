@@ -1833,7 +1833,10 @@ mod tests {
         let (schema_name, test_url) = (name.clone(), url.clone());
         let result = std::panic::AssertUnwindSafe(async move {
             let (name, url) = (schema_name, test_url);
-            assert_eq!(storage.schema_version().await.unwrap(), 2);
+            assert_eq!(
+                storage.schema_version().await.unwrap(),
+                schema::SCHEMA_VERSION
+            );
             upgrade_check::assert_answers_value_paths(&storage).await;
             let tenant = TenantId::new(upgrade_check::TENANT).unwrap();
             let schema = scim_core::builtin::user_resource_schema();
