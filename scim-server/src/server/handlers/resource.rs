@@ -779,4 +779,37 @@ mod tests {
         let pathless = ops(serde_json::json!([{"op": "replace", "value": {"Members": []}}]));
         assert!(touches_members(&g, &pathless));
     }
+
+    #[test]
+    fn only_filtered_removals_must_find_their_member() {
+        let rm = ops(serde_json::json!([
+            {"op": "remove", "path": "members[value eq \"a\"]"},
+            {"op": "Remove", "path": "members[value eq \"B\"]"}
+        ]));
+        assert_eq!(filtered_removals(&rm), ["a", "B"]);
+        // Entra's value-array form removes what is there and ignores the rest.
+        let by_value = ops(
+            serde_json::json!([{"op": "Remove", "path": "members", "value": [{"value": "a"}]}]),
+        );
+        assert!(filtered_removals(&by_value).is_empty());
+    }
+
+    #[test]
+    fn the_general_engine_compares_member_ids_exactly() {
+        let g = scim_core::builtin::group_resource_schema();
+        let value = |s: &ResourceSchema| {
+            s.core
+                .attributes
+                .iter()
+                .find(|a| a.name == "members")
+                .and_then(|a| a.sub_attribute("value"))
+                .map(|v| v.case_exact)
+        };
+        // RFC 7643 §8.7.1 prints it case-insensitive; the engine gets the exact view.
+        assert_eq!(value(&g), Some(false));
+        let exact = exact_member_ids(&g).unwrap();
+        assert_eq!(value(&exact), Some(true));
+        assert!(exact_member_ids(&exact).is_none());
+        assert!(exact_member_ids(&scim_core::builtin::user_resource_schema()).is_none());
+    }
 }
