@@ -548,14 +548,16 @@ async fn data_survives_reopening_the_file() {
         s.modify_members(
             Scope::new(&t, &schema),
             "u1",
-            MembersChange::Add(vec![]),
+            // A real change (an empty one changes nothing and keeps the version).
+            MembersChange::Add(vec![Member::new("m1")]),
             None,
         )
         .await
         .unwrap();
     }
     let s = SqliteStorage::open(&db.0).unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 2);
+    // Version 3: the change feed.
+    assert_eq!(s.schema_version().await.unwrap(), 3);
     let got = s.get(scope, "u1", Load::ALL).await.unwrap();
     assert_eq!(got.version, 2);
     assert_eq!(got.resource.get("userName"), Some(&json!("persisted")));

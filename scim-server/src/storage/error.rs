@@ -34,6 +34,17 @@ pub enum StorageErrorKind {
     InvalidCursor,
     /// The backend failed (I/O, database, corruption). Maps to 500 without leaking details.
     Backend,
+    /// The backend does not offer this operation (e.g. a custom backend without a change
+    /// feed, see [`Storage::changes_since`](super::Storage::changes_since)). Maps to 501.
+    Unsupported,
+    /// A change feed read from a position whose following changes were already pruned
+    /// ([`Storage::prune_changes`](super::Storage::prune_changes)): reading on would skip
+    /// them, so the consumer must resynchronise (read every resource) and restart from
+    /// [`Storage::last_change`](super::Storage::last_change).
+    ChangesPruned {
+        /// The feed holds no change at or below this `seq` any more.
+        pruned_through: u64,
+    },
 }
 
 /// The cause of a [`StorageError`] (the database driver's error, an I/O error).
@@ -142,6 +153,20 @@ impl StorageError {
     pub fn backend(message: impl Into<String>) -> Self {
         Self::new(StorageErrorKind::Backend, message)
     }
+    /// The backend does not offer this operation.
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(StorageErrorKind::Unsupported, message)
+    }
+    /// The change feed was pruned past the position read from.
+    pub fn changes_pruned(since: u64, pruned_through: u64) -> Self {
+        Self::new(
+            StorageErrorKind::ChangesPruned { pruned_through },
+            format!(
+                "the change feed holds no changes at or below {pruned_through} any more; \
+                 reading since {since} would skip some"
+            ),
+        )
+    }
     /// The kind.
     pub fn kind(&self) -> &StorageErrorKind {
         &self.kind
@@ -178,10 +203,11 @@ impl From<StorageError> for ScimError {
             StorageErrorKind::InvalidCursor => {
                 ScimError::with_type(ScimType::InvalidCursor, e.message)
             }
-            StorageErrorKind::Backend => {
+            StorageErrorKind::Backend | StorageErrorKind::ChangesPruned { .. } => {
                 log_backend_failure(&e);
                 ScimError::internal("the storage backend failed")
             }
+            StorageErrorKind::Unsupported => ScimError::not_implemented(e.message),
         }
     }
 }

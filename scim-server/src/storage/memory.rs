@@ -77,11 +77,14 @@ use scim_core::sort::SortSpec;
 use scim_core::{AttrPath, CompValue, CompareOp, Filter, Resource};
 use serde_json::{Map, Value};
 
+mod changes;
+
+use super::changes::NewChange;
 use super::unique::UniquenessPolicy;
 use super::{
-    GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
-    StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
-    last_modified_now, touch_last_modified,
+    ChangeKind, ChangeRecord, GroupRef, Load, Member, MembersChange, NewResource, QueryPage,
+    Replacement, Scope, Storage, StorageError, StorageErrorKind, StoragePage, StorageQuery,
+    StoredResource, UniqueKey, last_modified_now, touch_last_modified,
 };
 use crate::tenancy::TenantId;
 use scim_core::messages::{base64url_decode, base64url_encode};
@@ -107,6 +110,8 @@ struct TenantData {
     member_of: HashMap<String, HashSet<(String, String)>>,
     /// The next creation sequence number (tenant-wide, monotonically increasing).
     next_seq: u64,
+    /// The tenant's change feed, appended under the same write lock as each change.
+    feed: changes::Feed,
 }
 
 #[derive(Default)]
@@ -769,14 +774,16 @@ impl TenantData {
         out
     }
 
-    fn add_members(&mut self, rt: &str, group_id: &str, members: Vec<Member>) {
+    /// Adds the members not yet present (ids compare exactly); returns how many it added.
+    fn add_members(&mut self, rt: &str, group_id: &str, members: Vec<Member>) -> usize {
         let Some(entry) = self
             .types
             .get_mut(rt)
             .and_then(|s| s.resources.get_mut(group_id))
         else {
-            return;
+            return 0;
         };
+        let mut added = 0;
         for m in members {
             if entry.members.contains_key(&m.value) {
                 continue;
@@ -788,7 +795,9 @@ impl TenantData {
             let n = entry.next_member;
             entry.next_member += 1;
             entry.members.insert(m.value.clone(), (n, m));
+            added += 1;
         }
+        added
     }
 
     fn unlink_member(&mut self, member_id: &str, rt: &str, group_id: &str) {
@@ -800,7 +809,8 @@ impl TenantData {
         }
     }
 
-    fn remove_members(&mut self, rt: &str, group_id: &str, ids: &[String]) {
+    /// Removes the members with these ids (exact); returns how many were present.
+    fn remove_members(&mut self, rt: &str, group_id: &str, ids: &[String]) -> usize {
         let mut removed = Vec::new();
         if let Some(entry) = self
             .types
@@ -813,9 +823,23 @@ impl TenantData {
                 }
             }
         }
+        let n = removed.len();
         for id in removed {
             self.unlink_member(&id, rt, group_id);
         }
+        n
+    }
+
+    /// The members of a group in the order they were added.
+    fn members_in_order(&self, rt: &str, group_id: &str) -> Vec<Member> {
+        let mut v: Vec<&(u64, Member)> = self
+            .types
+            .get(rt)
+            .and_then(|s| s.resources.get(group_id))
+            .map(|e| e.members.values().collect())
+            .unwrap_or_default();
+        v.sort_unstable_by_key(|(n, _)| *n);
+        v.into_iter().map(|(_, m)| m.clone()).collect()
     }
 
     fn clear_members(&mut self, rt: &str, group_id: &str) {
@@ -827,6 +851,16 @@ impl TenantData {
             .unwrap_or_default();
         self.remove_members(rt, group_id, &ids);
     }
+}
+
+/// The members with the first occurrence of each id kept, as `add_members` keeps them.
+fn first_of_each(members: &[Member]) -> Vec<Member> {
+    let mut seen = HashSet::new();
+    members
+        .iter()
+        .filter(|m| seen.insert(m.value.as_str()))
+        .cloned()
+        .collect()
 }
 
 fn check_version(current: u64, expected: Option<u64>) -> Result<(), StorageError> {
@@ -886,6 +920,72 @@ impl MemoryStorage {
         let mut all = self.tenants.write().map_err(poisoned)?;
         Ok(Arc::clone(all.entry(tenant.clone()).or_default()))
     }
+
+    /// [`Storage::replace`], recording `kind` in the change feed.
+    fn replace_as(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        replacement: Replacement,
+        expected_version: Option<u64>,
+        kind: ChangeKind,
+    ) -> Result<StoredResource, StorageError> {
+        let tenant = self
+            .tenant(scope.tenant)?
+            .ok_or_else(|| StorageError::not_found(id))?;
+        let mut data = tenant.write().map_err(poisoned)?;
+        let rt = scope.resource_type().to_string();
+        let shard = data
+            .types
+            .get_mut(&rt)
+            .ok_or_else(|| StorageError::not_found(id))?;
+        let entry = shard
+            .resources
+            .get(id)
+            .ok_or_else(|| StorageError::not_found(id))?;
+        check_version(entry.version, expected_version)?;
+        check_unique(shard, id, &replacement.unique)?;
+        let old_unique = entry.unique.clone();
+        let old_keys = entry.index_keys.clone();
+        let mut resource = replacement.resource;
+        strip_members(&mut resource);
+        let keys = index_keys(scope.schema, id, &resource);
+        for k in &old_unique {
+            if shard.unique.get(k).is_some_and(|owner| owner == id) {
+                shard.unique.remove(k);
+            }
+        }
+        for k in &replacement.unique {
+            shard.unique.insert(k.clone(), id.to_string());
+        }
+        shard.remove_index(id, &old_keys);
+        shard.add_index(id, &keys);
+        if let Some(entry) = shard.resources.get_mut(id) {
+            entry.resource = resource;
+            entry.unique = replacement.unique;
+            entry.index_keys = keys;
+            entry.version += 1;
+        }
+        let load = Load {
+            members: replacement.members.is_some(),
+        };
+        if let Some(members) = replacement.members {
+            data.clear_members(&rt, id);
+            data.add_members(&rt, id, members);
+        }
+        let version = data
+            .types
+            .get(&rt)
+            .and_then(|s| s.resources.get(id))
+            .map_or(0, |e| e.version);
+        data.feed
+            .append(scope.tenant, vec![NewChange::new(&rt, id, kind, version)]);
+        data.types
+            .get(&rt)
+            .and_then(|s| s.resources.get(id))
+            .map(|e| e.stored(id, load))
+            .ok_or_else(|| StorageError::backend("a replaced resource vanished"))
+    }
 }
 
 #[async_trait]
@@ -937,6 +1037,10 @@ impl Storage for MemoryStorage {
         );
         data.next_seq += 1;
         data.add_members(&rt, &new.id, new.members);
+        data.feed.append(
+            scope.tenant,
+            vec![NewChange::new(&rt, &new.id, ChangeKind::Created, 1)],
+        );
         let entry = data
             .types
             .get(&rt)
@@ -969,54 +1073,55 @@ impl Storage for MemoryStorage {
         replacement: Replacement,
         expected_version: Option<u64>,
     ) -> Result<StoredResource, StorageError> {
-        let tenant = self
-            .tenant(scope.tenant)?
-            .ok_or_else(|| StorageError::not_found(id))?;
-        let mut data = tenant.write().map_err(poisoned)?;
-        let rt = scope.resource_type().to_string();
-        let shard = data
-            .types
-            .get_mut(&rt)
-            .ok_or_else(|| StorageError::not_found(id))?;
-        let entry = shard
-            .resources
-            .get(id)
-            .ok_or_else(|| StorageError::not_found(id))?;
-        check_version(entry.version, expected_version)?;
-        check_unique(shard, id, &replacement.unique)?;
-        let old_unique = entry.unique.clone();
-        let old_keys = entry.index_keys.clone();
-        let mut resource = replacement.resource;
-        strip_members(&mut resource);
-        let keys = index_keys(scope.schema, id, &resource);
-        for k in &old_unique {
-            if shard.unique.get(k).is_some_and(|owner| owner == id) {
-                shard.unique.remove(k);
-            }
+        self.replace_as(
+            scope,
+            id,
+            replacement,
+            expected_version,
+            ChangeKind::Replaced,
+        )
+    }
+
+    async fn replace_after_patch(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        replacement: Replacement,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        self.replace_as(
+            scope,
+            id,
+            replacement,
+            expected_version,
+            ChangeKind::Modified,
+        )
+    }
+
+    async fn changes_since(
+        &self,
+        tenant: &TenantId,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<ChangeRecord>, StorageError> {
+        match self.tenant(tenant)? {
+            Some(t) => t.read().map_err(poisoned)?.feed.since(since, limit),
+            None => Ok(Vec::new()),
         }
-        for k in &replacement.unique {
-            shard.unique.insert(k.clone(), id.to_string());
+    }
+
+    async fn last_change(&self, tenant: &TenantId) -> Result<u64, StorageError> {
+        match self.tenant(tenant)? {
+            Some(t) => Ok(t.read().map_err(poisoned)?.feed.last()),
+            None => Ok(0),
         }
-        shard.remove_index(id, &old_keys);
-        shard.add_index(id, &keys);
-        if let Some(entry) = shard.resources.get_mut(id) {
-            entry.resource = resource;
-            entry.unique = replacement.unique;
-            entry.index_keys = keys;
-            entry.version += 1;
+    }
+
+    async fn prune_changes(&self, tenant: &TenantId, through: u64) -> Result<u64, StorageError> {
+        match self.tenant(tenant)? {
+            Some(t) => Ok(t.write().map_err(poisoned)?.feed.prune(through)),
+            None => Ok(0),
         }
-        let load = Load {
-            members: replacement.members.is_some(),
-        };
-        if let Some(members) = replacement.members {
-            data.clear_members(&rt, id);
-            data.add_members(&rt, id, members);
-        }
-        data.types
-            .get(&rt)
-            .and_then(|s| s.resources.get(id))
-            .map(|e| e.stored(id, load))
-            .ok_or_else(|| StorageError::backend("a replaced resource vanished"))
     }
 
     async fn delete(
@@ -1054,10 +1159,13 @@ impl Storage for MemoryStorage {
         for member_id in entry.members.keys() {
             data.unlink_member(member_id, &rt, id);
         }
+        let mut changes = vec![NewChange::new(&rt, id, ChangeKind::Deleted, entry.version)];
         // It leaves every group of the tenant that lists it; those groups change (version and
         // meta.lastModified).
         if let Some(groups) = data.member_of.remove(id) {
             let now = last_modified_now();
+            let mut groups: Vec<(String, String)> = groups.into_iter().collect();
+            groups.sort_unstable();
             for (grt, gid) in groups {
                 if let Some(g) = data
                     .types
@@ -1067,10 +1175,12 @@ impl Storage for MemoryStorage {
                     if g.members.remove(id).is_some() {
                         g.version += 1;
                         touch_last_modified(&mut g.resource, &now);
+                        changes.push(NewChange::new(&grt, &gid, ChangeKind::Members, g.version));
                     }
                 }
             }
         }
+        data.feed.append(scope.tenant, changes);
         Ok(())
     }
 
@@ -1213,22 +1323,37 @@ impl Storage for MemoryStorage {
             .map(|e| e.version)
             .ok_or_else(|| StorageError::not_found(id))?;
         check_version(current, expected_version)?;
-        match change {
-            MembersChange::Add(members) => data.add_members(&rt, id, members),
-            MembersChange::Remove(ids) => data.remove_members(&rt, id, &ids),
+        let changed = match change {
+            MembersChange::Add(members) => data.add_members(&rt, id, members) > 0,
+            MembersChange::Remove(ids) => data.remove_members(&rt, id, &ids) > 0,
             MembersChange::Replace(members) => {
-                data.clear_members(&rt, id);
-                data.add_members(&rt, id, members);
+                if data.members_in_order(&rt, id) == first_of_each(&members) {
+                    false
+                } else {
+                    data.clear_members(&rt, id);
+                    data.add_members(&rt, id, members);
+                    true
+                }
             }
-        }
+        };
         let entry = data
             .types
             .get_mut(&rt)
             .and_then(|s| s.resources.get_mut(id))
             .ok_or_else(|| StorageError::not_found(id))?;
+        if !changed {
+            // RFC 7644 §3.5.2.1: nothing changed, so no new version or lastModified.
+            return Ok(entry.stored(id, Load::WITHOUT_MEMBERS));
+        }
         entry.version += 1;
         touch_last_modified(&mut entry.resource, &last_modified_now());
-        Ok(entry.stored(id, Load::WITHOUT_MEMBERS))
+        let version = entry.version;
+        let stored = entry.stored(id, Load::WITHOUT_MEMBERS);
+        data.feed.append(
+            scope.tenant,
+            vec![NewChange::new(&rt, id, ChangeKind::Members, version)],
+        );
+        Ok(stored)
     }
 
     async fn groups_of(

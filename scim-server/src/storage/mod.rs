@@ -17,13 +17,18 @@
 //!   change through [`Storage::modify_members`], or a group losing a deleted member) bumps
 //!   the version AND sets `meta.lastModified` to the time of the change (RFC 7643 §3.1:
 //!   "The most recent DateTime that the details of this resource were updated at the
-//!   service provider"), with [`last_modified_now`] and [`touch_last_modified`].
+//!   service provider"), with [`last_modified_now`] and [`touch_last_modified`];
+//! - **a change feed** ([`changes`]): every write appends a [`ChangeRecord`] with a
+//!   per-tenant, strictly increasing `seq` in the same transaction as the change, so a
+//!   consumer ([`Storage::changes_since`]) that records its position resumes after a crash
+//!   or an outage without losing or reordering a change that a client saw acknowledged.
 //!
 //! Backends (one Cargo feature each): [`memory`] (indexed, in-process), [`sqlite`] (one
 //! file, WAL; the embedded default) and `postgres` (feature `postgres`: many server processes
 //! share one database). All of them pass the shared backend suite (`backend_suite!`) and
 //! the pushdown suite (`pushdown_suite!`: value paths, `co`, `ew`).
 
+pub mod changes;
 mod error;
 mod open;
 pub mod planner;
@@ -45,6 +50,7 @@ pub mod suite;
 #[cfg(any(test, feature = "test-suite"))]
 pub mod testing;
 
+pub use changes::{ChangeKind, ChangeRecord};
 pub use error::{StorageError, StorageErrorKind};
 pub use open::{OpenError, OpenOptions, StorageSpec, open};
 pub use query::{QueryPage, StoragePage, StorageQuery};
@@ -134,6 +140,13 @@ pub trait Storage: Send + Sync + 'static {
     /// Changes the membership of the resource `id` and bumps its version, in O(changed
     /// members), not O(group size). Returns the resource without members.
     ///
+    /// Member ids compare exactly (byte for byte): `members.value` is the member's `id`,
+    /// which RFC 7643 §3.1 defines as case-exact. A change that changes nothing (every added
+    /// member already present, every removed one absent, or a `Replace` with the current
+    /// membership in its current order) leaves the version, `meta.lastModified` and the
+    /// change feed as they are (RFC 7644 §3.5.2.1: "no changes SHOULD be made") and returns
+    /// the resource as stored.
+    ///
     /// A membership change changes the group (RFC 7643 §3.1), so in the same atomic step the
     /// backend sets the stored `meta.lastModified` to the time of the change
     /// ([`touch_last_modified`] with [`last_modified_now`]); the returned resource carries it.
@@ -145,6 +158,96 @@ pub trait Storage: Send + Sync + 'static {
         change: MembersChange,
         expected_version: Option<u64>,
     ) -> Result<StoredResource, StorageError>;
+
+    /// Stores the result of a PATCH (RFC 7644 §3.5.2) applied by the server: exactly
+    /// [`Storage::replace`], except that the change feed records
+    /// [`ChangeKind::Modified`] instead of [`ChangeKind::Replaced`]. The default calls
+    /// `replace`.
+    async fn replace_after_patch(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        replacement: Replacement,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        self.replace(scope, id, replacement, expected_version).await
+    }
+
+    /// The tenant's change feed after position `since`: at most `limit` changes with
+    /// `seq > since`, in increasing `seq` order (`since = 0` reads from the start).
+    ///
+    /// # The contract
+    /// - Every successful write appends one [`ChangeRecord`] per resource it changed, in the
+    ///   SAME transaction as the change: a change is in the feed if and only if the write
+    ///   committed. A `create`, `replace`, `replace_after_patch` or `delete` appends one
+    ///   (`Created`, `Replaced`, `Modified`, `Deleted`); a `modify_members` that changes the
+    ///   membership appends one `Members`; a `delete` appends, after its `Deleted`, one
+    ///   `Members` for every group that lost the deleted resource as a member. A failed
+    ///   write (`Uniqueness`, `IdTaken`, `VersionMismatch`, `NotFound`, a database error)
+    ///   and a `modify_members` that changes nothing (adding a member already present,
+    ///   removing one that is absent) append nothing.
+    /// - `seq` is per tenant, starts at 1 and grows by exactly one per change; a tenant's
+    ///   changes never share or reuse a `seq`, and no tenant sees another's changes.
+    /// - **No reader ever skips a change.** Once a read returns the change `n`, every change
+    ///   `m < n` of the tenant has committed and is returned by reads since `m - 1` (until
+    ///   pruned). A backend must not take `seq` from a counter that is independent of commit
+    ///   order (a PostgreSQL `SEQUENCE`: transaction A takes 5, B takes 6 and commits first,
+    ///   a reader sees 6, records it, and never reads 5). The built-in backends serialise the
+    ///   writers of one tenant on the feed: memory under the tenant's lock, SQLite under its
+    ///   single writer, PostgreSQL on a per-tenant counter row that each write updates just
+    ///   before it commits (the row lock is held until the commit, so the next writer of the
+    ///   tenant reads the counter only after the previous change is visible to every new
+    ///   snapshot).
+    /// - With [`Storage::prune_changes`] having removed the changes up to `p`, a read since
+    ///   `s < p` fails with [`StorageErrorKind::ChangesPruned`] rather than silently skipping.
+    ///
+    /// # Consuming it
+    /// A consumer keeps its position durably (a file, a row), reads a page since it,
+    /// processes every change of the page, then stores the `seq` of the last one, and
+    /// repeats; an empty page means it is up to date (poll again later). After a crash it
+    /// restarts from the stored position, so it never loses a change; a change processed
+    /// before the crash but after the last stored position is processed again. That is
+    /// **at-least-once** delivery: make processing idempotent (e.g. act on the current
+    /// state of the resource, or deduplicate by `(tenant, seq)` downstream). Exactly-once
+    /// needs the position stored in the same transaction as the effect of processing (the
+    /// downstream database row and the position committed together).
+    ///
+    /// The default fails with [`StorageErrorKind::Unsupported`], so a backend written before
+    /// the feed existed still compiles; it offers no feed until it implements this,
+    /// [`Storage::prune_changes`] and [`Storage::last_change`].
+    async fn changes_since(
+        &self,
+        tenant: &TenantId,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<ChangeRecord>, StorageError> {
+        let _ = (tenant, since, limit);
+        Err(StorageError::unsupported(
+            "this storage backend has no change feed",
+        ))
+    }
+
+    /// The `seq` of the tenant's latest change (0 when it has none): where a new consumer
+    /// that does not need the history starts. The default fails with
+    /// [`StorageErrorKind::Unsupported`].
+    async fn last_change(&self, tenant: &TenantId) -> Result<u64, StorageError> {
+        let _ = tenant;
+        Err(StorageError::unsupported(
+            "this storage backend has no change feed",
+        ))
+    }
+
+    /// Retention: removes the tenant's changes with `seq <= through` (clamped to
+    /// [`Storage::last_change`]) and returns how many it removed. Call it with the lowest
+    /// position every consumer has recorded; a later read since a pruned position fails with
+    /// [`StorageErrorKind::ChangesPruned`]. Numbering continues after the pruned changes.
+    /// The default fails with [`StorageErrorKind::Unsupported`].
+    async fn prune_changes(&self, tenant: &TenantId, through: u64) -> Result<u64, StorageError> {
+        let _ = (tenant, through);
+        Err(StorageError::unsupported(
+            "this storage backend has no change feed",
+        ))
+    }
 
     /// The groups (of any resource type) of this tenant that have `member_id` as a direct
     /// member, for the computed `User.groups`.
@@ -173,7 +276,8 @@ pub trait Storage: Send + Sync + 'static {
     }
 
     /// [`Storage::groups_of`] for many members at once: the computed `User.groups` of a whole
-    /// list page in one round trip instead of one query per member (DESIGN.md §4).
+    /// list page in one round trip instead of one query per member, so rendering a page of
+    /// N users costs one lookup, not N.
     ///
     /// The map has one entry per distinct id of `member_ids` (an empty list for a member of no
     /// group), and each list equals what `groups_of` returns for that member, in the same

@@ -73,6 +73,7 @@
 //! file must use the same schema for a resource type (each would rebuild the rows with its
 //! own).
 
+mod changes;
 mod filter_sql;
 mod pool;
 mod schema;
@@ -93,15 +94,16 @@ use serde_json::{Map, Value};
 
 use self::filter_sql::{SetSql, Sqlite};
 use self::pool::{Readers, lock};
+use super::changes::NewChange;
 use super::sql::index::index_rows;
 use super::sql::{
     Ctx, KnownLayouts, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members,
     push_down, strip_members, to_version, with_members,
 };
 use super::{
-    GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
-    StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
-    last_modified_now, touch_last_modified,
+    ChangeKind, ChangeRecord, GroupRef, Load, Member, MembersChange, NewResource, QueryPage,
+    Replacement, Scope, Storage, StorageError, StorageErrorKind, StoragePage, StorageQuery,
+    StoredResource, UniqueKey, last_modified_now, touch_last_modified,
 };
 use crate::tenancy::TenantId;
 
@@ -244,12 +246,13 @@ impl SqliteStorage {
         self.ensure_index(&ctx).await?;
         self.blocking(move |inner| {
             inner.write(|tx| {
-                let mut n = 0u64;
+                let mut created = Vec::new();
                 for new in items {
-                    insert_resource(tx, &ctx, new)?;
-                    n += 1;
+                    let id = insert_resource(tx, &ctx, new)?.id;
+                    created.push(NewChange::new(&ctx.rtype, id, ChangeKind::Created, 1));
                 }
-                Ok(n)
+                changes::append(tx, &ctx.tenant, &created)?;
+                Ok(created.len() as u64)
             })
         })
         .await
@@ -302,6 +305,58 @@ impl SqliteStorage {
         } else {
             self.blocking(f).await
         }
+    }
+
+    /// [`Storage::replace`], recording `kind` in the change feed.
+    async fn replace_as(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        replacement: Replacement,
+        expected_version: Option<u64>,
+        kind: ChangeKind,
+    ) -> Result<StoredResource, StorageError> {
+        let ctx = Ctx::new(scope);
+        self.ensure_index(&ctx).await?;
+        let id = id.to_string();
+        self.blocking(move |inner| {
+            inner.write(|tx| {
+                let resource = strip_members(replacement.resource, &ctx);
+                let json = to_json(&resource)?;
+                let (seq, version, _) = bump(tx, &ctx, &id, Some(&json), expected_version)?;
+                tx.prepare_cached("DELETE FROM unique_values WHERE seq = ?1")
+                    .and_then(|mut s| s.execute([seq]))
+                    .map_err(backend_err)?;
+                insert_unique(tx, &ctx, seq, &replacement.unique)?;
+                tx.prepare_cached("DELETE FROM attr_index WHERE seq = ?1")
+                    .and_then(|mut s| s.execute([seq]))
+                    .map_err(backend_err)?;
+                insert_rows(tx, &ctx.tenant, &ctx, seq, &resource)?;
+                let resource = match replacement.members {
+                    Some(members) => {
+                        let members = dedupe(members);
+                        tx.prepare_cached("DELETE FROM members WHERE group_seq = ?1")
+                            .and_then(|mut s| s.execute([seq]))
+                            .map_err(backend_err)?;
+                        insert_members(tx, &ctx, seq, &members)?;
+                        if ctx.has_members {
+                            with_members(resource, &members)
+                        } else {
+                            resource
+                        }
+                    }
+                    None => resource,
+                };
+                let change = NewChange::new(&ctx.rtype, &id, kind, version);
+                changes::append(tx, &ctx.tenant, &[change])?;
+                Ok(StoredResource {
+                    id,
+                    version,
+                    resource,
+                })
+            })
+        })
+        .await
     }
 
     async fn blocking<T: Send + 'static>(
@@ -463,18 +518,20 @@ fn insert_members(
     ctx: &Ctx,
     seq: i64,
     members: &[Member],
-) -> Result<(), StorageError> {
+) -> Result<usize, StorageError> {
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO members (group_seq, tenant, member_id, kind, display) \
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (group_seq, member_id) DO NOTHING",
         )
         .map_err(backend_err)?;
+    let mut inserted = 0;
     for m in members {
-        stmt.execute(params![seq, ctx.tenant, m.value, m.kind, m.display])
+        inserted += stmt
+            .execute(params![seq, ctx.tenant, m.value, m.kind, m.display])
             .map_err(backend_err)?;
     }
-    Ok(())
+    Ok(inserted)
 }
 
 fn insert_unique(
@@ -629,6 +686,74 @@ fn bump(
         Some((seq, v, json)) => Ok((seq, to_version(v), json)),
         None => Err(not_found_or_mismatch(tx, ctx, id)?),
     }
+}
+
+/// The row of `id` as `(seq, version, json)`, checking `expected` (in the write's
+/// transaction). `NotFound` / `VersionMismatch` otherwise.
+fn current_row(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    id: &str,
+    expected: Option<u64>,
+) -> Result<(i64, u64, String), StorageError> {
+    let row = tx
+        .prepare_cached(
+            "SELECT seq, version, json FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![ctx.tenant, ctx.rtype, id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(backend_err)?;
+    let Some((seq, version, json)) = row else {
+        return Err(StorageError::not_found(id));
+    };
+    let version = to_version(version);
+    match expected {
+        Some(v) if v != version => Err(StorageError::version_mismatch(version)),
+        _ => Ok((seq, version, json)),
+    }
+}
+
+/// Applies a membership change to the group at `seq`; returns whether it changed anything
+/// (member ids compare exactly, as the `members` key does).
+fn apply_members_change(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    change: MembersChange,
+) -> Result<bool, StorageError> {
+    Ok(match change {
+        MembersChange::Add(members) => insert_members(tx, ctx, seq, &members)? > 0,
+        MembersChange::Remove(ids) => {
+            let mut stmt = tx
+                .prepare_cached("DELETE FROM members WHERE group_seq = ?1 AND member_id = ?2")
+                .map_err(backend_err)?;
+            let mut removed = 0;
+            for m in ids {
+                removed += stmt.execute(params![seq, m]).map_err(backend_err)?;
+            }
+            removed > 0
+        }
+        MembersChange::Replace(members) => {
+            let members = dedupe(members);
+            if load_members(tx, seq)? == members {
+                false
+            } else {
+                tx.prepare_cached("DELETE FROM members WHERE group_seq = ?1")
+                    .and_then(|mut s| s.execute([seq]))
+                    .map_err(backend_err)?;
+                insert_members(tx, ctx, seq, &members)?;
+                true
+            }
+        }
+    })
 }
 
 /// The groups of many members at once: `?1` the tenant, `?2` the member ids as a JSON array.
@@ -869,8 +994,15 @@ impl Storage for SqliteStorage {
     ) -> Result<StoredResource, StorageError> {
         let ctx = Ctx::new(scope);
         self.ensure_index(&ctx).await?;
-        self.blocking(move |inner| inner.write(|tx| insert_resource(tx, &ctx, new)))
-            .await
+        self.blocking(move |inner| {
+            inner.write(|tx| {
+                let out = insert_resource(tx, &ctx, new)?;
+                let change = NewChange::new(&ctx.rtype, &out.id, ChangeKind::Created, 1);
+                changes::append(tx, &ctx.tenant, &[change])?;
+                Ok(out)
+            })
+        })
+        .await
     }
 
     async fn get(
@@ -922,45 +1054,54 @@ impl Storage for SqliteStorage {
         replacement: Replacement,
         expected_version: Option<u64>,
     ) -> Result<StoredResource, StorageError> {
-        let ctx = Ctx::new(scope);
-        self.ensure_index(&ctx).await?;
-        let id = id.to_string();
-        self.blocking(move |inner| {
-            inner.write(|tx| {
-                let resource = strip_members(replacement.resource, &ctx);
-                let json = to_json(&resource)?;
-                let (seq, version, _) = bump(tx, &ctx, &id, Some(&json), expected_version)?;
-                tx.prepare_cached("DELETE FROM unique_values WHERE seq = ?1")
-                    .and_then(|mut s| s.execute([seq]))
-                    .map_err(backend_err)?;
-                insert_unique(tx, &ctx, seq, &replacement.unique)?;
-                tx.prepare_cached("DELETE FROM attr_index WHERE seq = ?1")
-                    .and_then(|mut s| s.execute([seq]))
-                    .map_err(backend_err)?;
-                insert_rows(tx, &ctx.tenant, &ctx, seq, &resource)?;
-                let resource = match replacement.members {
-                    Some(members) => {
-                        let members = dedupe(members);
-                        tx.prepare_cached("DELETE FROM members WHERE group_seq = ?1")
-                            .and_then(|mut s| s.execute([seq]))
-                            .map_err(backend_err)?;
-                        insert_members(tx, &ctx, seq, &members)?;
-                        if ctx.has_members {
-                            with_members(resource, &members)
-                        } else {
-                            resource
-                        }
-                    }
-                    None => resource,
-                };
-                Ok(StoredResource {
-                    id,
-                    version,
-                    resource,
-                })
-            })
-        })
+        self.replace_as(
+            scope,
+            id,
+            replacement,
+            expected_version,
+            ChangeKind::Replaced,
+        )
         .await
+    }
+
+    async fn replace_after_patch(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        replacement: Replacement,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        self.replace_as(
+            scope,
+            id,
+            replacement,
+            expected_version,
+            ChangeKind::Modified,
+        )
+        .await
+    }
+
+    async fn changes_since(
+        &self,
+        tenant: &TenantId,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<ChangeRecord>, StorageError> {
+        let tenant = tenant.clone();
+        self.blocking(move |inner| inner.read(|conn| changes::since(conn, &tenant, since, limit)))
+            .await
+    }
+
+    async fn last_change(&self, tenant: &TenantId) -> Result<u64, StorageError> {
+        let tenant = tenant.as_str().to_string();
+        self.point_read(move |inner| inner.read(|conn| changes::last(conn, &tenant)))
+            .await
+    }
+
+    async fn prune_changes(&self, tenant: &TenantId, through: u64) -> Result<u64, StorageError> {
+        let tenant = tenant.as_str().to_string();
+        self.blocking(move |inner| inner.write(|tx| changes::prune(tx, &tenant, through)))
+            .await
     }
 
     async fn delete(
@@ -974,30 +1115,42 @@ impl Storage for SqliteStorage {
         self.blocking(move |inner| {
             inner.write(|tx| {
                 let expected = expected_version.map(clamp);
-                let seq: Option<i64> = tx
+                let deleted: Option<i64> = tx
                     .prepare_cached(
                         "DELETE FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3 \
-                         AND (?4 IS NULL OR version = ?4) RETURNING seq",
+                         AND (?4 IS NULL OR version = ?4) RETURNING version",
                     )
                     .and_then(|mut s| {
                         s.query_row(params![ctx.tenant, ctx.rtype, id, expected], |r| r.get(0))
                             .optional()
                     })
                     .map_err(backend_err)?;
-                if seq.is_none() {
+                let Some(version) = deleted else {
                     return Err(not_found_or_mismatch(tx, &ctx, &id)?);
-                }
+                };
+                let mut feed = vec![NewChange::new(
+                    &ctx.rtype,
+                    &id,
+                    ChangeKind::Deleted,
+                    to_version(version),
+                )];
                 // unique_values, attr_index and the resource's own members went with it
                 // (ON DELETE CASCADE). Now its membership in every group of the tenant.
                 // Those groups change: version and meta.lastModified.
                 let groups = tx
                     .prepare_cached(
-                        "SELECT seq, json FROM resources WHERE seq IN \
-                         (SELECT group_seq FROM members WHERE tenant = ?1 AND member_id = ?2)",
+                        "SELECT seq, json, rtype, id FROM resources WHERE seq IN \
+                         (SELECT group_seq FROM members WHERE tenant = ?1 AND member_id = ?2) \
+                         ORDER BY seq",
                     )
                     .and_then(|mut s| {
                         s.query_map(params![ctx.tenant, id], |r| {
-                            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                            Ok((
+                                r.get::<_, i64>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get::<_, String>(2)?,
+                                r.get::<_, String>(3)?,
+                            ))
                         })?
                         .collect::<Result<Vec<_>, _>>()
                     })
@@ -1006,21 +1159,28 @@ impl Storage for SqliteStorage {
                     let now = last_modified_now();
                     let mut touch = tx
                         .prepare_cached(
-                            "UPDATE resources SET version = version + 1, json = ?2 WHERE seq = ?1",
+                            "UPDATE resources SET version = version + 1, json = ?2 WHERE seq = ?1 \
+                             RETURNING version",
                         )
                         .map_err(backend_err)?;
-                    for (seq, json) in groups {
+                    for (seq, json, grtype, gid) in groups {
                         let mut group = parse_json(&json)?;
                         touch_last_modified(&mut group, &now);
-                        touch
-                            .execute(params![seq, to_json(&group)?])
+                        let version: i64 = touch
+                            .query_row(params![seq, to_json(&group)?], |r| r.get(0))
                             .map_err(backend_err)?;
+                        feed.push(NewChange::new(
+                            grtype,
+                            gid,
+                            ChangeKind::Members,
+                            to_version(version),
+                        ));
                     }
                 }
                 tx.prepare_cached("DELETE FROM members WHERE tenant = ?1 AND member_id = ?2")
                     .and_then(|mut s| s.execute(params![ctx.tenant, id]))
                     .map_err(backend_err)?;
-                Ok(())
+                changes::append(tx, &ctx.tenant, &feed)
             })
         })
         .await
@@ -1061,33 +1221,22 @@ impl Storage for SqliteStorage {
         let id = id.to_string();
         self.blocking(move |inner| {
             inner.write(|tx| {
-                let (seq, version, json) = bump(tx, &ctx, &id, None, expected_version)?;
+                let (seq, version, json) = current_row(tx, &ctx, &id, expected_version)?;
+                if !apply_members_change(tx, &ctx, seq, change)? {
+                    // RFC 7644 §3.5.2.1: nothing changed, so no new version or lastModified.
+                    return Ok(StoredResource {
+                        id,
+                        version,
+                        resource: parse_json(&json)?,
+                    });
+                }
                 // The membership is part of the group: its meta.lastModified changes too.
                 let mut resource = parse_json(&json)?;
                 touch_last_modified(&mut resource, &last_modified_now());
-                let stamped = to_json(&resource)?;
-                tx.prepare_cached("UPDATE resources SET json = ?2 WHERE seq = ?1")
-                    .and_then(|mut s| s.execute(params![seq, stamped]))
-                    .map_err(backend_err)?;
-                match change {
-                    MembersChange::Add(members) => insert_members(tx, &ctx, seq, &members)?,
-                    MembersChange::Remove(ids) => {
-                        let mut stmt = tx
-                            .prepare_cached(
-                                "DELETE FROM members WHERE group_seq = ?1 AND member_id = ?2",
-                            )
-                            .map_err(backend_err)?;
-                        for m in ids {
-                            stmt.execute(params![seq, m]).map_err(backend_err)?;
-                        }
-                    }
-                    MembersChange::Replace(members) => {
-                        tx.prepare_cached("DELETE FROM members WHERE group_seq = ?1")
-                            .and_then(|mut s| s.execute([seq]))
-                            .map_err(backend_err)?;
-                        insert_members(tx, &ctx, seq, &members)?;
-                    }
-                }
+                let (_, version, _) =
+                    bump(tx, &ctx, &id, Some(&to_json(&resource)?), Some(version))?;
+                let change = NewChange::new(&ctx.rtype, &id, ChangeKind::Members, version);
+                changes::append(tx, &ctx.tenant, &[change])?;
                 Ok(StoredResource {
                     id,
                     version,
@@ -1391,7 +1540,10 @@ mod tests {
             }
         }
         let storage = SqliteStorage::open(&file).unwrap();
-        assert_eq!(storage.schema_version().await.unwrap(), 2);
+        assert_eq!(
+            storage.schema_version().await.unwrap(),
+            schema::SCHEMA_VERSION
+        );
         upgrade_check::assert_answers_value_paths(&storage).await;
         drop(storage);
         // Reopening neither migrates nor rebuilds again.

@@ -51,6 +51,13 @@ use super::{
 };
 use crate::tenancy::TenantId;
 
+mod feed;
+pub use feed::{
+    feed_concurrent_writers_never_skip, feed_is_per_tenant, feed_pages_resume_from_a_position,
+    feed_prune_keeps_numbering_and_refuses_gaps, feed_records_every_kind_of_write,
+    feed_skips_failed_and_unchanged_writes,
+};
+
 /// Expands to one `#[test]` per case of [`storage::suite`](crate::storage::suite), each
 /// running the case on a fresh backend made by `$make` (an expression, evaluated inside an
 /// `async` block, so `make().await` works).
@@ -105,6 +112,12 @@ macro_rules! backend_suite {
             delete_group_releases_its_members
             modify_members_unknown_group_is_not_found
             modify_members_wrong_version
+            feed_records_every_kind_of_write
+            feed_pages_resume_from_a_position
+            feed_is_per_tenant
+            feed_skips_failed_and_unchanged_writes
+            feed_prune_keeps_numbering_and_refuses_gaps
+            feed_concurrent_writers_never_skip
         );
     };
     (@cases ($make:expr) $($case:ident)*) => {

@@ -18,8 +18,8 @@ use scim_core::schema::ResourceSchema;
 use scim_core::sort::SortSpec;
 
 use super::{
-    GroupRef, Load, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
-    StorageError, StorageQuery, StoredResource,
+    ChangeRecord, GroupRef, Load, MembersChange, NewResource, QueryPage, Replacement, Scope,
+    Storage, StorageError, StorageQuery, StoredResource,
 };
 use crate::tenancy::TenantId;
 
@@ -176,6 +176,33 @@ impl<S: Storage, H: Hooks> Storage for Delegating<S, H> {
         self.inner
             .replace(scope, id, replacement, expected_version)
             .await
+    }
+    /// Seen by [`Hooks::before`] as a [`Call::Replace`].
+    async fn replace_after_patch(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        replacement: Replacement,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        self.hooks.before(&Call::Replace { scope, id });
+        self.inner
+            .replace_after_patch(scope, id, replacement, expected_version)
+            .await
+    }
+    async fn changes_since(
+        &self,
+        tenant: &TenantId,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<ChangeRecord>, StorageError> {
+        self.inner.changes_since(tenant, since, limit).await
+    }
+    async fn last_change(&self, tenant: &TenantId) -> Result<u64, StorageError> {
+        self.inner.last_change(tenant).await
+    }
+    async fn prune_changes(&self, tenant: &TenantId, through: u64) -> Result<u64, StorageError> {
+        self.inner.prune_changes(tenant, through).await
     }
     async fn delete(
         &self,

@@ -468,6 +468,61 @@ pub(crate) fn members_fast_path(
     result
 }
 
+/// The member ids named by `remove` operations of the form `members[value eq "id"]`, in
+/// order. The general PATCH engine answers such a removal of a member that is not there
+/// with 400 `noTarget` (RFC 7644 §3.12: "a filter that yields no match"), so the fast path
+/// must check them too. (The value-array form that Entra sends, `path: "members"` with
+/// `value: [{"value": "id"}]`, removes what is there and ignores the rest, in both paths.)
+fn filtered_removals(req: &PatchRequest) -> Vec<String> {
+    req.operations
+        .iter()
+        .filter(|op| op.op == PatchOpKind::Remove && op.value.is_none())
+        .filter_map(
+            |op| match PatchPath::parse(op.path.as_deref()?).ok()?.filter {
+                Some(Filter::Compare {
+                    op: CompareOp::Eq,
+                    value: CompValue::String(id),
+                    ..
+                }) => Some(id),
+                _ => None,
+            },
+        )
+        .collect()
+}
+
+/// The schema the general PATCH engine applies a membership change with: `members.value`
+/// compared exactly, as the storage and the fast path compare member ids. A member's
+/// `value` is its `id` (RFC 7643 §4.2), and RFC 7643 §3.1 defines `id` as case-exact (it
+/// is looked up exactly: `/Users/ABC` is not `/Users/abc`), though RFC 7643 §8.7.1 prints
+/// `members.value` with `"caseExact": false`. `None` when the schema needs no change.
+fn exact_member_ids(schema: &ResourceSchema) -> Option<ResourceSchema> {
+    let value = schema
+        .core
+        .attributes
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case("members"))?
+        .sub_attribute("value")?;
+    if value.case_exact {
+        return None;
+    }
+    let mut exact = schema.clone();
+    for a in exact
+        .core
+        .attributes
+        .iter_mut()
+        .filter(|a| a.name.eq_ignore_ascii_case("members"))
+    {
+        for sub in a
+            .sub_attributes
+            .iter_mut()
+            .filter(|s| s.name.eq_ignore_ascii_case("value"))
+        {
+            sub.case_exact = true;
+        }
+    }
+    Some(exact)
+}
+
 /// Does any operation possibly touch `members`? A path-less operation does when its value
 /// object has a `members` key (or is not an object, which `apply_patch` then refuses).
 fn touches_members(schema: &ResourceSchema, req: &PatchRequest) -> bool {
@@ -522,6 +577,20 @@ pub(crate) async fn patch(
     if let Some(change) = members_fast_path(schema, &req, inner.patch.remove_by_value) {
         check_added_members(inner, ctx, schema, &change).await?;
         let expected = expected_version(inner, ctx, schema, id).await?;
+        let removals = filtered_removals(&req);
+        for (i, member) in removals.iter().enumerate() {
+            let listed = inner
+                .storage
+                .groups_of(&ctx.tenant, member)
+                .await?
+                .iter()
+                .any(|g| g.id == id && g.resource_type == schema.name());
+            if !listed || removals[..i].contains(member) {
+                return Err(ScimError::no_target(format!(
+                    "no value of \"members\" matches the filter [value eq {member:?}]"
+                )));
+            }
+        }
         let hook = Change {
             tenant: &ctx.tenant,
             resource_type: schema.name(),
@@ -556,7 +625,13 @@ pub(crate) async fn patch(
             }
         }
         let mut resource = current.resource.clone();
-        let outcome = apply_patch(&mut resource, schema, &req, &inner.patch)?;
+        let exact = load.members.then(|| exact_member_ids(schema)).flatten();
+        let outcome = apply_patch(
+            &mut resource,
+            exact.as_ref().unwrap_or(schema),
+            &req,
+            &inner.patch,
+        )?;
         if !outcome.changed {
             // RFC 7644 §3.5.2.1: no change, no new version or lastModified.
             return respond_after_write(inner, ctx, schema, current, load.members, &supplied).await;
@@ -610,7 +685,7 @@ pub(crate) async fn patch(
         inner.before(&hook).await?;
         let result = inner
             .storage
-            .replace(
+            .replace_after_patch(
                 ctx.scope(schema),
                 id,
                 Replacement {
@@ -748,5 +823,38 @@ mod tests {
         assert!(!touches_members(&g, &pathless));
         let pathless = ops(serde_json::json!([{"op": "replace", "value": {"Members": []}}]));
         assert!(touches_members(&g, &pathless));
+    }
+
+    #[test]
+    fn only_filtered_removals_must_find_their_member() {
+        let rm = ops(serde_json::json!([
+            {"op": "remove", "path": "members[value eq \"a\"]"},
+            {"op": "Remove", "path": "members[value eq \"B\"]"}
+        ]));
+        assert_eq!(filtered_removals(&rm), ["a", "B"]);
+        // Entra's value-array form removes what is there and ignores the rest.
+        let by_value = ops(
+            serde_json::json!([{"op": "Remove", "path": "members", "value": [{"value": "a"}]}]),
+        );
+        assert!(filtered_removals(&by_value).is_empty());
+    }
+
+    #[test]
+    fn the_general_engine_compares_member_ids_exactly() {
+        let g = scim_core::builtin::group_resource_schema();
+        let value = |s: &ResourceSchema| {
+            s.core
+                .attributes
+                .iter()
+                .find(|a| a.name == "members")
+                .and_then(|a| a.sub_attribute("value"))
+                .map(|v| v.case_exact)
+        };
+        // RFC 7643 §8.7.1 prints it case-insensitive; the engine gets the exact view.
+        assert_eq!(value(&g), Some(false));
+        let exact = exact_member_ids(&g).unwrap();
+        assert_eq!(value(&exact), Some(true));
+        assert!(exact_member_ids(&exact).is_none());
+        assert!(exact_member_ids(&scim_core::builtin::user_resource_schema()).is_none());
     }
 }

@@ -60,6 +60,7 @@
 //! fails with a `Backend` error (attribute values may contain it: the JSON is stored escaped
 //! and indexed values are `BYTEA`).
 
+mod changes;
 mod filter_sql;
 mod schema;
 mod tls;
@@ -83,15 +84,16 @@ use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{IsolationLevel, Row};
 
 use self::filter_sql::{Postgres, SetSql};
+use super::changes::NewChange;
 use super::sql::index::{IndexRow, index_rows};
 use super::sql::{
     Ctx, KnownLayouts, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members,
     push_down, strip_members, to_version, with_members,
 };
 use super::{
-    GroupRef, Load, Member, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
-    StorageError, StorageErrorKind, StoragePage, StorageQuery, StoredResource, UniqueKey,
-    last_modified_now, touch_last_modified,
+    ChangeKind, ChangeRecord, GroupRef, Load, Member, MembersChange, NewResource, QueryPage,
+    Replacement, Scope, Storage, StorageError, StorageErrorKind, StoragePage, StorageQuery,
+    StoredResource, UniqueKey, last_modified_now, touch_last_modified,
 };
 use crate::tenancy::TenantId;
 
@@ -398,6 +400,7 @@ impl PostgresStorage {
         let mut client = self.client().await?;
         let mut tx = client.transaction().await.map_err(pg_err)?;
         let mut n = 0u64;
+        let mut created = Vec::new();
         let mut items = items.into_iter();
         loop {
             let batch: Vec<NewResource> = items.by_ref().take(Self::BATCH).collect();
@@ -405,6 +408,11 @@ impl PostgresStorage {
                 break;
             }
             n += batch.len() as u64;
+            created.extend(
+                batch
+                    .iter()
+                    .map(|b| NewChange::new(&ctx.rtype, &b.id, ChangeKind::Created, 1)),
+            );
             let sp = tx.savepoint("scim_batch").await.map_err(pg_err)?;
             match insert_batch(&sp, &ctx, &batch).await {
                 Ok(()) => sp.commit().await.map_err(pg_err)?,
@@ -418,12 +426,71 @@ impl PostgresStorage {
                 Err(BatchError::Other(e)) => return Err(e),
             }
         }
+        changes::append(&tx, &ctx.tenant, &created).await?;
         tx.commit().await.map_err(pg_err)?;
         Ok(n)
     }
 
     /// The rows [`Self::create_many`] inserts with one statement per table.
     pub const BATCH: usize = 1000;
+
+    /// [`Storage::replace`], recording `kind` in the change feed.
+    async fn replace_as(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        replacement: Replacement,
+        expected_version: Option<u64>,
+        kind: ChangeKind,
+    ) -> Result<StoredResource, StorageError> {
+        let ctx = Ctx::new(scope);
+        self.ensure_index(&ctx).await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let resource = strip_members(replacement.resource, &ctx);
+        let (seq, version, _) = bump(&tx, &ctx, id, Some(&resource), expected_version).await?;
+        let del_unique = tx
+            .prepare_cached("DELETE FROM unique_values WHERE seq = $1")
+            .await
+            .map_err(pg_err)?;
+        tx.execute(&del_unique, &[&seq]).await.map_err(pg_err)?;
+        insert_unique(&tx, &ctx, seq, &replacement.unique).await?;
+        let del_index = tx
+            .prepare_cached("DELETE FROM attr_index WHERE seq = $1")
+            .await
+            .map_err(pg_err)?;
+        tx.execute(&del_index, &[&seq]).await.map_err(pg_err)?;
+        insert_index(&tx, &ctx, seq, &resource).await?;
+        let resource = match replacement.members {
+            Some(members) => {
+                let members = dedupe(members);
+                let del = tx
+                    .prepare_cached("DELETE FROM members WHERE group_seq = $1")
+                    .await
+                    .map_err(pg_err)?;
+                tx.execute(&del, &[&seq]).await.map_err(pg_err)?;
+                insert_members(&tx, &ctx, seq, &members).await?;
+                if ctx.has_members {
+                    with_members(resource, &members)
+                } else {
+                    resource
+                }
+            }
+            None => resource,
+        };
+        changes::append(
+            &tx,
+            &ctx.tenant,
+            &[NewChange::new(&ctx.rtype, id, kind, version)],
+        )
+        .await?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(StoredResource {
+            id: id.to_string(),
+            version,
+            resource,
+        })
+    }
 
     async fn client(&self) -> Result<deadpool_postgres::Client, StorageError> {
         self.pool.get().await.map_err(pool_err)
@@ -647,9 +714,9 @@ async fn insert_members(
     ctx: &Ctx,
     seq: i64,
     members: &[Member],
-) -> Result<(), StorageError> {
+) -> Result<u64, StorageError> {
     if members.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let ids: Vec<&str> = members.iter().map(|m| m.value.as_str()).collect();
     let kinds: Vec<Option<&str>> = members.iter().map(|m| m.kind.as_deref()).collect();
@@ -665,8 +732,7 @@ async fn insert_members(
         .map_err(pg_err)?;
     tx.execute(&stmt, &[&seq, &ctx.tenant, &ids, &kinds, &displays])
         .await
-        .map_err(pg_err)?;
-    Ok(())
+        .map_err(pg_err)
 }
 
 async fn insert_unique(
@@ -990,6 +1056,76 @@ async fn bump(
     }
 }
 
+/// The row of `id` as `(seq, version, data)`, locked for the rest of the transaction, with
+/// `expected` checked. `NotFound` / `VersionMismatch` otherwise.
+async fn locked_row(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    id: &str,
+    expected: Option<u64>,
+) -> Result<(i64, u64, Resource), StorageError> {
+    let stmt = tx
+        .prepare_cached(
+            "SELECT seq, version, data FROM resources \
+             WHERE tenant = $1 AND rtype = $2 AND id = $3 FOR UPDATE",
+        )
+        .await
+        .map_err(pg_err)?;
+    let Some(row) = tx
+        .query_opt(&stmt, &[&ctx.tenant, &ctx.rtype, &id])
+        .await
+        .map_err(pg_err)?
+    else {
+        return Err(StorageError::not_found(id));
+    };
+    let version = to_version(get(&row, 1)?);
+    match expected {
+        Some(v) if v != version => Err(StorageError::version_mismatch(version)),
+        _ => Ok((get(&row, 0)?, version, row_data(&row, 2)?)),
+    }
+}
+
+/// Applies a membership change to the group at `seq`; returns whether it changed anything
+/// (member ids compare exactly, as the `members` key does).
+async fn apply_members_change(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    change: MembersChange,
+) -> Result<bool, StorageError> {
+    Ok(match change {
+        MembersChange::Add(members) => insert_members(tx, ctx, seq, &dedupe(members)).await? > 0,
+        MembersChange::Remove(ids) => {
+            if ids.is_empty() {
+                return Ok(false);
+            }
+            let stmt = tx
+                .prepare_cached("DELETE FROM members WHERE group_seq = $1 AND member_id = ANY($2)")
+                .await
+                .map_err(pg_err)?;
+            tx.execute(&stmt, &[&seq, &ids]).await.map_err(pg_err)? > 0
+        }
+        MembersChange::Replace(members) => {
+            let members = dedupe(members);
+            let current = load_members(tx, &[seq])
+                .await?
+                .remove(&seq)
+                .unwrap_or_default();
+            if current == members {
+                false
+            } else {
+                let stmt = tx
+                    .prepare_cached("DELETE FROM members WHERE group_seq = $1")
+                    .await
+                    .map_err(pg_err)?;
+                tx.execute(&stmt, &[&seq]).await.map_err(pg_err)?;
+                insert_members(tx, ctx, seq, &members).await?;
+                true
+            }
+        }
+    })
+}
+
 async fn not_found_or_mismatch(
     tx: &Transaction<'_>,
     ctx: &Ctx,
@@ -1220,6 +1356,8 @@ impl Storage for PostgresStorage {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let out = insert_resource(&tx, &ctx, new).await?;
+        let change = NewChange::new(&ctx.rtype, &out.id, ChangeKind::Created, 1);
+        changes::append(&tx, &ctx.tenant, &[change]).await?;
         tx.commit().await.map_err(pg_err)?;
         Ok(out)
     }
@@ -1279,47 +1417,54 @@ impl Storage for PostgresStorage {
         replacement: Replacement,
         expected_version: Option<u64>,
     ) -> Result<StoredResource, StorageError> {
-        let ctx = Ctx::new(scope);
-        self.ensure_index(&ctx).await?;
+        self.replace_as(
+            scope,
+            id,
+            replacement,
+            expected_version,
+            ChangeKind::Replaced,
+        )
+        .await
+    }
+
+    async fn replace_after_patch(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        replacement: Replacement,
+        expected_version: Option<u64>,
+    ) -> Result<StoredResource, StorageError> {
+        self.replace_as(
+            scope,
+            id,
+            replacement,
+            expected_version,
+            ChangeKind::Modified,
+        )
+        .await
+    }
+
+    async fn changes_since(
+        &self,
+        tenant: &TenantId,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<ChangeRecord>, StorageError> {
+        let mut client = self.client().await?;
+        changes::since(&mut client, tenant, since, limit).await
+    }
+
+    async fn last_change(&self, tenant: &TenantId) -> Result<u64, StorageError> {
+        let client = self.client().await?;
+        Ok(changes::head(&client, tenant.as_str()).await?.0)
+    }
+
+    async fn prune_changes(&self, tenant: &TenantId, through: u64) -> Result<u64, StorageError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        let resource = strip_members(replacement.resource, &ctx);
-        let (seq, version, _) = bump(&tx, &ctx, id, Some(&resource), expected_version).await?;
-        let del_unique = tx
-            .prepare_cached("DELETE FROM unique_values WHERE seq = $1")
-            .await
-            .map_err(pg_err)?;
-        tx.execute(&del_unique, &[&seq]).await.map_err(pg_err)?;
-        insert_unique(&tx, &ctx, seq, &replacement.unique).await?;
-        let del_index = tx
-            .prepare_cached("DELETE FROM attr_index WHERE seq = $1")
-            .await
-            .map_err(pg_err)?;
-        tx.execute(&del_index, &[&seq]).await.map_err(pg_err)?;
-        insert_index(&tx, &ctx, seq, &resource).await?;
-        let resource = match replacement.members {
-            Some(members) => {
-                let members = dedupe(members);
-                let del = tx
-                    .prepare_cached("DELETE FROM members WHERE group_seq = $1")
-                    .await
-                    .map_err(pg_err)?;
-                tx.execute(&del, &[&seq]).await.map_err(pg_err)?;
-                insert_members(&tx, &ctx, seq, &members).await?;
-                if ctx.has_members {
-                    with_members(resource, &members)
-                } else {
-                    resource
-                }
-            }
-            None => resource,
-        };
+        let n = changes::prune(&tx, tenant.as_str(), through).await?;
         tx.commit().await.map_err(pg_err)?;
-        Ok(StoredResource {
-            id: id.to_string(),
-            version,
-            resource,
-        })
+        Ok(n)
     }
 
     async fn delete(
@@ -1336,7 +1481,7 @@ impl Storage for PostgresStorage {
                 let stmt = tx
                     .prepare_cached(
                         "DELETE FROM resources WHERE tenant = $1 AND rtype = $2 AND id = $3 \
-                         RETURNING seq",
+                         RETURNING version",
                     )
                     .await
                     .map_err(pg_err)?;
@@ -1346,7 +1491,7 @@ impl Storage for PostgresStorage {
                 let stmt = tx
                     .prepare_cached(
                         "DELETE FROM resources WHERE tenant = $1 AND rtype = $2 AND id = $3 \
-                         AND version = $4 RETURNING seq",
+                         AND version = $4 RETURNING version",
                     )
                     .await
                     .map_err(pg_err)?;
@@ -1355,16 +1500,22 @@ impl Storage for PostgresStorage {
             }
         }
         .map_err(pg_err)?;
-        if deleted.is_none() {
+        let Some(deleted) = deleted else {
             return Err(not_found_or_mismatch(&tx, &ctx, id).await?);
-        }
+        };
+        let mut feed = vec![NewChange::new(
+            &ctx.rtype,
+            id,
+            ChangeKind::Deleted,
+            to_version(get(&deleted, 0)?),
+        )];
         // unique_values, attr_index and the resource's own members went with it (ON DELETE
         // CASCADE). Now its membership in every group of the tenant.
         // Those groups change: version and meta.lastModified (JSON, not JSONB, keeps the
         // attribute order, so the new JSON is written whole; the rows are locked first).
         let groups_stmt = tx
             .prepare_cached(
-                "SELECT seq, data FROM resources WHERE seq IN \
+                "SELECT seq, data, rtype, id FROM resources WHERE seq IN \
                  (SELECT group_seq FROM members WHERE tenant = $1 AND member_id = $2) \
                  ORDER BY seq FOR UPDATE",
             )
@@ -1378,7 +1529,8 @@ impl Storage for PostgresStorage {
             let now = last_modified_now();
             let touch = tx
                 .prepare_cached(
-                    "UPDATE resources SET version = version + 1, data = $2 WHERE seq = $1",
+                    "UPDATE resources SET version = version + 1, data = $2 WHERE seq = $1 \
+                     RETURNING version",
                 )
                 .await
                 .map_err(pg_err)?;
@@ -1386,9 +1538,16 @@ impl Storage for PostgresStorage {
                 let seq: i64 = get(row, 0)?;
                 let mut group = row_data(row, 1)?;
                 touch_last_modified(&mut group, &now);
-                tx.execute(&touch, &[&seq, &Json(group.as_map())])
+                let updated = tx
+                    .query_one(&touch, &[&seq, &Json(group.as_map())])
                     .await
                     .map_err(pg_err)?;
+                feed.push(NewChange::new(
+                    get::<String>(row, 2)?,
+                    get::<String>(row, 3)?,
+                    ChangeKind::Members,
+                    to_version(get(&updated, 0)?),
+                ));
             }
         }
         let unlink = tx
@@ -1398,6 +1557,7 @@ impl Storage for PostgresStorage {
         tx.execute(&unlink, &[&ctx.tenant, &id])
             .await
             .map_err(pg_err)?;
+        changes::append(&tx, &ctx.tenant, &feed).await?;
         tx.commit().await.map_err(pg_err)
     }
 
@@ -1433,41 +1593,22 @@ impl Storage for PostgresStorage {
         let ctx = Ctx::new(scope);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        let (seq, version, resource) = bump(&tx, &ctx, id, None, expected_version).await?;
-        // The membership is part of the group: its meta.lastModified changes too.
-        let mut resource = resource.unwrap_or_default();
-        touch_last_modified(&mut resource, &last_modified_now());
-        let touch = tx
-            .prepare_cached("UPDATE resources SET data = $2 WHERE seq = $1")
-            .await
-            .map_err(pg_err)?;
-        tx.execute(&touch, &[&seq, &Json(resource.as_map())])
-            .await
-            .map_err(pg_err)?;
-        match change {
-            MembersChange::Add(members) => {
-                insert_members(&tx, &ctx, seq, &dedupe(members)).await?;
-            }
-            MembersChange::Remove(ids) => {
-                if !ids.is_empty() {
-                    let stmt = tx
-                        .prepare_cached(
-                            "DELETE FROM members WHERE group_seq = $1 AND member_id = ANY($2)",
-                        )
-                        .await
-                        .map_err(pg_err)?;
-                    tx.execute(&stmt, &[&seq, &ids]).await.map_err(pg_err)?;
-                }
-            }
-            MembersChange::Replace(members) => {
-                let stmt = tx
-                    .prepare_cached("DELETE FROM members WHERE group_seq = $1")
-                    .await
-                    .map_err(pg_err)?;
-                tx.execute(&stmt, &[&seq]).await.map_err(pg_err)?;
-                insert_members(&tx, &ctx, seq, &dedupe(members)).await?;
-            }
+        let (seq, version, resource) = locked_row(&tx, &ctx, id, expected_version).await?;
+        if !apply_members_change(&tx, &ctx, seq, change).await? {
+            // RFC 7644 §3.5.2.1: nothing changed, so no new version or lastModified.
+            tx.commit().await.map_err(pg_err)?;
+            return Ok(StoredResource {
+                id: id.to_string(),
+                version,
+                resource,
+            });
         }
+        // The membership is part of the group: its meta.lastModified changes too.
+        let mut resource = resource;
+        touch_last_modified(&mut resource, &last_modified_now());
+        let (_, version, _) = bump(&tx, &ctx, id, Some(&resource), Some(version)).await?;
+        let change = NewChange::new(&ctx.rtype, id, ChangeKind::Members, version);
+        changes::append(&tx, &ctx.tenant, &[change]).await?;
         tx.commit().await.map_err(pg_err)?;
         Ok(StoredResource {
             id: id.to_string(),
@@ -1692,7 +1833,10 @@ mod tests {
         let (schema_name, test_url) = (name.clone(), url.clone());
         let result = std::panic::AssertUnwindSafe(async move {
             let (name, url) = (schema_name, test_url);
-            assert_eq!(storage.schema_version().await.unwrap(), 2);
+            assert_eq!(
+                storage.schema_version().await.unwrap(),
+                schema::SCHEMA_VERSION
+            );
             upgrade_check::assert_answers_value_paths(&storage).await;
             let tenant = TenantId::new(upgrade_check::TENANT).unwrap();
             let schema = scim_core::builtin::user_resource_schema();

@@ -115,6 +115,29 @@ CREATE TABLE index_layouts (
     layout TEXT NOT NULL
 );
 "#,
+    // The change feed (see `storage::changes` and `postgres/changes.rs`): per tenant, the
+    // `seq` of its latest change and the pruning mark (`change_heads`; every write updates
+    // its tenant's row just before it commits, which orders the tenant's writers), and the
+    // changes themselves, keyed by `(tenant, seq)`. Not a SEQUENCE: its numbers are not
+    // handed out in commit order. A schema migrated from an earlier version starts with an
+    // empty feed.
+    r#"
+CREATE TABLE change_heads (
+    tenant         TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    last_seq       BIGINT NOT NULL,
+    pruned_through BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE changes (
+    tenant  TEXT COLLATE "C" NOT NULL,
+    seq     BIGINT NOT NULL,
+    rtype   TEXT COLLATE "C" NOT NULL,
+    id      TEXT COLLATE "C" NOT NULL,
+    kind    TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    at      TEXT NOT NULL,
+    CONSTRAINT changes_pkey PRIMARY KEY (tenant, seq)
+);
+"#,
 ];
 
 /// The DDL of version 1 (for tests of the migration from it).

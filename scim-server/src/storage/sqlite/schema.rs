@@ -103,6 +103,27 @@ CREATE TABLE index_layouts (
     layout TEXT NOT NULL
 );
 "#,
+    // The change feed (see `storage::changes` and `sqlite/changes.rs`): per tenant, the
+    // `seq` of its latest change and the pruning mark (`change_heads`, incremented in every
+    // write's transaction), and the changes themselves, keyed by `(tenant, seq)`. A
+    // database migrated from an earlier version starts with an empty feed.
+    r#"
+CREATE TABLE change_heads (
+    tenant         TEXT    NOT NULL PRIMARY KEY,
+    last_seq       INTEGER NOT NULL,
+    pruned_through INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE changes (
+    tenant  TEXT    NOT NULL,
+    seq     INTEGER NOT NULL,
+    rtype   TEXT    NOT NULL,
+    id      TEXT    NOT NULL,
+    kind    TEXT    NOT NULL,
+    version INTEGER NOT NULL,
+    at      TEXT    NOT NULL,
+    PRIMARY KEY (tenant, seq)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The DDL of version 1 (for tests of the migration from it).

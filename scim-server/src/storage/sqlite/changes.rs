@@ -1,0 +1,144 @@
+//! The SQLite backend's change feed (tables `change_heads` and `changes`, see `schema.rs`).
+//!
+//! SQLite has one writer at a time (every write is a `BEGIN IMMEDIATE` transaction), so the
+//! per-tenant counter in `change_heads`, incremented inside the write's transaction, hands
+//! out `seq` in commit order: a reader that sees change `n` sees every earlier one.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::backend_err;
+use crate::storage::changes::NewChange;
+use crate::storage::sql::{clamp, to_version};
+use crate::storage::{ChangeKind, ChangeRecord, StorageError, last_modified_now};
+use crate::tenant::TenantId;
+
+/// Appends the changes of one write, in the write's transaction.
+pub(super) fn append(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    changes: &[NewChange],
+) -> Result<(), StorageError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let n = clamp(changes.len() as u64);
+    let last: i64 = tx
+        .prepare_cached(
+            "INSERT INTO change_heads (tenant, last_seq) VALUES (?1, ?2) \
+             ON CONFLICT (tenant) DO UPDATE SET last_seq = last_seq + ?2 \
+             RETURNING last_seq",
+        )
+        .and_then(|mut s| s.query_row(params![tenant, n], |r| r.get(0)))
+        .map_err(backend_err)?;
+    let at = last_modified_now();
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO changes (tenant, seq, rtype, id, kind, version, at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(backend_err)?;
+    let first = last - n + 1;
+    for (i, c) in changes.iter().enumerate() {
+        insert
+            .execute(params![
+                tenant,
+                first + clamp(i as u64),
+                c.resource_type,
+                c.id,
+                c.kind.as_str(),
+                clamp(c.version),
+                at
+            ])
+            .map_err(backend_err)?;
+    }
+    Ok(())
+}
+
+/// The changes after `since` (one read transaction: the pruning mark and the rows agree).
+pub(super) fn since(
+    conn: &mut Connection,
+    tenant: &TenantId,
+    since: u64,
+    limit: usize,
+) -> Result<Vec<ChangeRecord>, StorageError> {
+    let tx = conn.transaction().map_err(backend_err)?;
+    let pruned = pruned_through(&tx, tenant.as_str())?;
+    if since < pruned {
+        return Err(StorageError::changes_pruned(since, pruned));
+    }
+    let rows = {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT seq, rtype, id, kind, version, at FROM changes \
+                 WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )
+            .map_err(backend_err)?;
+        stmt.query_map(
+            params![tenant.as_str(), clamp(since), clamp(limit as u64)],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            },
+        )
+        .map_err(backend_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend_err)?
+    };
+    tx.commit().map_err(backend_err)?;
+    rows.into_iter()
+        .map(|(seq, rtype, id, kind, version, at)| {
+            Ok(ChangeRecord {
+                seq: to_version(seq),
+                tenant: tenant.clone(),
+                resource_type: rtype,
+                id,
+                kind: ChangeKind::parse(&kind).ok_or_else(|| {
+                    StorageError::backend(format!("sqlite: unknown change kind {kind:?}"))
+                })?,
+                version: to_version(version),
+                at,
+            })
+        })
+        .collect()
+}
+
+fn pruned_through(conn: &Connection, tenant: &str) -> Result<u64, StorageError> {
+    let v: Option<i64> = conn
+        .prepare_cached("SELECT pruned_through FROM change_heads WHERE tenant = ?1")
+        .and_then(|mut s| s.query_row([tenant], |r| r.get(0)).optional())
+        .map_err(backend_err)?;
+    Ok(v.map_or(0, to_version))
+}
+
+/// The `seq` of the tenant's latest change (0 when none).
+pub(super) fn last(conn: &Connection, tenant: &str) -> Result<u64, StorageError> {
+    let v: Option<i64> = conn
+        .prepare_cached("SELECT last_seq FROM change_heads WHERE tenant = ?1")
+        .and_then(|mut s| s.query_row([tenant], |r| r.get(0)).optional())
+        .map_err(backend_err)?;
+    Ok(v.map_or(0, to_version))
+}
+
+/// Removes the changes up to `through` (clamped to the latest) and records the mark.
+pub(super) fn prune(tx: &Transaction<'_>, tenant: &str, through: u64) -> Result<u64, StorageError> {
+    let through = clamp(through.min(last(tx, tenant)?));
+    if through == 0 {
+        return Ok(0);
+    }
+    let n = tx
+        .prepare_cached("DELETE FROM changes WHERE tenant = ?1 AND seq <= ?2")
+        .and_then(|mut s| s.execute(params![tenant, through]))
+        .map_err(backend_err)?;
+    tx.prepare_cached(
+        "UPDATE change_heads SET pruned_through = max(pruned_through, ?2) WHERE tenant = ?1",
+    )
+    .and_then(|mut s| s.execute(params![tenant, through]))
+    .map_err(backend_err)?;
+    Ok(n as u64)
+}
