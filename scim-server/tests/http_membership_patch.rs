@@ -25,7 +25,7 @@ use scim_server::auth::BearerTokens;
 use scim_server::storage::Storage;
 use scim_server::storage::memory::MemoryStorage;
 use scim_server::storage::sqlite::SqliteStorage;
-use scim_server::tenant::TenantId;
+use scim_server::TenantId;
 use serde_json::{Value, json};
 
 fn server_on(storage: Arc<dyn Storage>) -> ScimServer {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use scim_core::schema::ResourceSchema;
 use scim_server::storage::{ChangeKind, ChangeRecord, Load, Scope, Storage, StorageError};
-use scim_server::tenant::TenantId;
+use scim_server::TenantId;
 use serde_json::Value;
 
 use crate::position::PositionFile;

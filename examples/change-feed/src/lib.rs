@@ -36,7 +36,7 @@
 //! use std::sync::Arc;
 //! use example_change_feed::{Consumer, JsonLinesFile, PositionFile};
 //! use scim_server::storage::sqlite::SqliteStorage;
-//! use scim_server::tenant::TenantId;
+//! use scim_server::TenantId;
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let storage = Arc::new(SqliteStorage::open("scim.db")?);

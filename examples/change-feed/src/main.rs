@@ -20,7 +20,7 @@ use example_change_feed::{Consumer, JsonLinesFile, PositionFile, Sink, Webhook};
 use scim_server::storage::Storage;
 use scim_server::storage::postgres::PostgresStorage;
 use scim_server::storage::sqlite::SqliteStorage;
-use scim_server::tenant::TenantId;
+use scim_server::TenantId;
 
 #[derive(Debug, Parser)]
 #[command(

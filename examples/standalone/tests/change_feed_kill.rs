@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use scim_server::storage::{ChangeKind, ChangeRecord, Storage};
-use scim_server::tenant::TenantId;
+use scim_server::TenantId;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};

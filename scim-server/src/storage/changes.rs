@@ -13,7 +13,7 @@
 
 use serde_json::{Value, json};
 
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// What a change did to a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use crate::storage::changes::NewChange;
 use crate::storage::{ChangeRecord, StorageError, last_modified_now};
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// One tenant's feed.
 #[derive(Default)]

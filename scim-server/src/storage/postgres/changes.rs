@@ -27,7 +27,7 @@ use super::{get, pg_err};
 use crate::storage::changes::NewChange;
 use crate::storage::sql::{clamp, to_version};
 use crate::storage::{ChangeKind, ChangeRecord, StorageError, last_modified_now};
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// Appends the changes of one write. Call it last in the write's transaction, right before
 /// the commit (see the module docs).

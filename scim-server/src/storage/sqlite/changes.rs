@@ -10,7 +10,7 @@ use super::backend_err;
 use crate::storage::changes::NewChange;
 use crate::storage::sql::{clamp, to_version};
 use crate::storage::{ChangeKind, ChangeRecord, StorageError, last_modified_now};
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// Appends the changes of one write, in the write's transaction.
 pub(super) fn append(

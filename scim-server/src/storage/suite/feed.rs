@@ -18,7 +18,7 @@ use crate::storage::{
     ChangeKind, ChangeRecord, Load, Member, MembersChange, Scope, Storage, StorageErrorKind,
     last_modified_now,
 };
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// Does the backend offer a change feed? `false` (with a notice) only for `Unsupported`.
 pub(crate) async fn has_feed<S: Storage + ?Sized>(s: &S) -> bool {
