@@ -1503,7 +1503,7 @@ mod tests {
                 rusqlite::params_from_iter(
                     ["t", "User"]
                         .into_iter()
-                        .map(str::to_string)
+                        .map(|s| rusqlite::types::Value::Text(s.to_string()))
                         .chain(set.params.iter().cloned()),
                 ),
                 |r| r.get::<_, String>(3),
