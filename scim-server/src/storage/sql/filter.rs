@@ -395,7 +395,10 @@ fn node<D: Dialect>(
             Level::Element(_) => None,
         },
         Filter::Present(path) => {
-            let (keys, _) = leaf_keys(schema, paths, path, level, false)?;
+            let keys = match leaf_keys(schema, paths, path, level, false) {
+                Some((keys, _)) => keys,
+                None => complex_keys(schema, paths, path, level)?,
+            };
             let keys = bind_keys::<D>(keys, params);
             Some(Node::Leaf {
                 keys,
@@ -463,6 +466,37 @@ fn node<D: Dialect>(
             Some(Node::ValuePath(Box::new(inner)))
         }
     }
+}
+
+/// The keys of every indexed sub-attribute (and of the primitive elements) of the complex
+/// attribute `path` names without a sub-attribute: `name pr`, `emails pr` (RFC 7644
+/// §3.4.2.2: "a non-empty node for complex attributes"), present when one of them is.
+fn complex_keys(
+    schema: &ResourceSchema,
+    paths: &[IndexedPath],
+    path: &AttrPath,
+    level: Level<'_>,
+) -> Option<Vec<String>> {
+    let Level::Resource = level else {
+        return None;
+    };
+    let r = schema.resolve(path)?;
+    if r.sub_attribute.is_some() || !r.attribute.is_complex() {
+        return None;
+    }
+    let ext = r.in_extension.then_some(r.schema_urn);
+    let mut keys: Vec<String> = Vec::new();
+    for p in paths
+        .iter()
+        .filter(|p| p.name == r.attribute.name && p.sub.is_some() && p.ext.as_deref() == ext)
+    {
+        for k in std::iter::once(&p.key).chain(p.element_key.as_ref()) {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    (!keys.is_empty()).then_some(keys)
 }
 
 fn bind_keys<D: Dialect>(keys: Vec<String>, params: &mut Vec<D::Param>) -> Vec<String> {
@@ -838,7 +872,8 @@ mod tests {
         assert!(!ok(r#"password eq "a""#));
         assert!(!ok(r#"groups.display eq "a""#));
         assert!(!ok("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User pr"));
-        assert!(!ok("emails pr"));
+        assert!(ok("emails pr"));
+        assert!(ok("name pr"));
     }
 
     #[test]

@@ -215,6 +215,9 @@ pub async fn every_filter_equals_the_evaluator<S: Storage>(s: S) {
         r#"displayName le "b""#,
         r#"id eq "f03" or externalId pr"#,
         r#"not (id eq "f03") and emails pr"#,
+        "name pr",
+        "not (name pr)",
+        "phoneNumbers pr or emails pr",
     ];
     let mut nonempty = 0;
     for text in filters {
