@@ -197,10 +197,8 @@ fn sqlite(c: &mut Criterion) {
     let tenant = TenantId::new("bench").unwrap();
     let schema = user_resource_schema();
     let scope = Scope::new(&tenant, &schema);
-    let db = TempDb(std::env::temp_dir().join(format!(
-        "scim-filters-bench-{}.db",
-        std::process::id()
-    )));
+    let db =
+        TempDb(std::env::temp_dir().join(format!("scim-filters-bench-{}.db", std::process::id())));
     let storage = SqliteStorage::open(&db.0).unwrap();
     let started = Instant::now();
     rt.block_on(storage.create_many(scope, (0..USERS).map(user)))
@@ -244,7 +242,10 @@ fn postgres(c: &mut Criterion) {
     rt.block_on(storage.create_many(scope, (0..USERS).map(user)))
         .unwrap();
     rt.block_on(storage.analyze()).unwrap();
-    eprintln!("postgres: loaded {USERS} users in {:.1?}", started.elapsed());
+    eprintln!(
+        "postgres: loaded {USERS} users in {:.1?}",
+        started.elapsed()
+    );
     query_benches(c, "postgres", &storage);
     rt.block_on(storage.drop_schema()).unwrap();
 }

@@ -316,9 +316,9 @@ fn mentions_computed(filter: &Filter) -> bool {
         p.name.eq_ignore_ascii_case("members") || p.name.eq_ignore_ascii_case("groups")
     };
     match filter {
-        Filter::Present(p) | Filter::Compare { path: p, .. } | Filter::ValuePath { path: p, .. } => {
-            computed(p)
-        }
+        Filter::Present(p)
+        | Filter::Compare { path: p, .. }
+        | Filter::ValuePath { path: p, .. } => computed(p),
         Filter::And(a, b) | Filter::Or(a, b) => mentions_computed(a) || mentions_computed(b),
         Filter::Not(f) => mentions_computed(f),
     }
@@ -664,8 +664,7 @@ impl Shard {
         let mut candidates = if narrowing.is_empty() {
             self.hits(&mut self.resources.keys())
         } else {
-            self.intersect(scope.schema, &narrowing)
-                .unwrap_or_default()
+            self.intersect(scope.schema, &narrowing).unwrap_or_default()
         };
         if computed {
             candidates.retain(|id, e| compiled.matches(&data.view(id, e)));
@@ -1553,7 +1552,10 @@ mod tests {
             Filter::And(a, b) => fold_filter(a).and(fold_filter(b)),
             Filter::Or(a, b) => fold_filter(a).or(fold_filter(b)),
             Filter::Not(a) => fold_filter(a).not(),
-            Filter::ValuePath { path, filter: inner } if path.name.eq_ignore_ascii_case("emails") => {
+            Filter::ValuePath {
+                path,
+                filter: inner,
+            } if path.name.eq_ignore_ascii_case("emails") => {
                 Filter::value_path(path.clone(), fold_value_filter(inner))
             }
             other => other.clone(),

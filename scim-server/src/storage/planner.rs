@@ -755,7 +755,11 @@ mod tests {
             .await
             .unwrap_err();
             assert_eq!(e.kind(), &StorageErrorKind::TooMany);
-            assert!(e.message().contains("more than 2 resources"), "{}", e.message());
+            assert!(
+                e.message().contains("more than 2 resources"),
+                "{}",
+                e.message()
+            );
             let limits = PlannerLimits {
                 max_scanned: 1,
                 max_page_size: 10,

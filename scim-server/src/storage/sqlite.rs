@@ -785,10 +785,7 @@ fn sorted_rows(
             .map_err(backend_err)
     };
     let total = match set {
-        Some(s) => count(
-            &format!("SELECT count(*) FROM ({})", matches_sql(s)),
-            base,
-        )?,
+        Some(s) => count(&format!("SELECT count(*) FROM ({})", matches_sql(s)), base)?,
         None => count(
             &format!("SELECT count(*) FROM resources r WHERE {}", condition(None)),
             &base[..2],
@@ -1567,7 +1564,10 @@ mod tests {
             }
         }
         let storage = SqliteStorage::open(&file).unwrap();
-        assert_eq!(storage.schema_version().await.unwrap(), schema::SCHEMA_VERSION);
+        assert_eq!(
+            storage.schema_version().await.unwrap(),
+            schema::SCHEMA_VERSION
+        );
         upgrade_check::assert_answers_value_paths(&storage).await;
         drop(storage);
         // Reopening neither migrates nor rebuilds again.

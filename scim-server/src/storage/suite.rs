@@ -1877,7 +1877,10 @@ pub async fn planner_scans_when_nothing_narrows<S: Storage>(s: S) {
     let all: Vec<String> = (0..10).map(|i| format!("u{i}")).collect();
     let cases: [(&str, Vec<&str>); 5] = [
         (r#"title eq "Boss""#, vec!["u0", "u2", "u4", "u6"]),
-        (r#"userName sw "user""#, all.iter().map(String::as_str).collect()),
+        (
+            r#"userName sw "user""#,
+            all.iter().map(String::as_str).collect(),
+        ),
         (
             r#"title eq "Boss" or userName eq "user1""#,
             vec!["u0", "u1", "u2", "u4", "u6"],
@@ -1903,11 +1906,22 @@ pub async fn planner_scans_when_nothing_narrows<S: Storage>(s: S) {
         max_scanned: 9,
         max_page_size: 100,
     };
-    let e = plan(&s, &t, Some(r#"title eq "Boss""#), None, &offset(0, 10), &small)
-        .await
-        .unwrap_err();
+    let e = plan(
+        &s,
+        &t,
+        Some(r#"title eq "Boss""#),
+        None,
+        &offset(0, 10),
+        &small,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind(), &StorageErrorKind::TooMany);
-    assert!(e.message().contains("more than 9 resources"), "{}", e.message());
+    assert!(
+        e.message().contains("more than 9 resources"),
+        "{}",
+        e.message()
+    );
 }
 
 /// The in-memory part names an unknown attribute or compares wrongly (RFC 7644 §3.4.2.2:

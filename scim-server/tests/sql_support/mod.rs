@@ -65,7 +65,10 @@ pub fn folded_matches(schema: &ResourceSchema, filter: &Filter, resource: &Resou
 
 fn insensitive(a: Option<&Attribute>) -> bool {
     a.is_some_and(|a| {
-        matches!(a.attr_type, AttributeType::String | AttributeType::Reference) && !a.case_exact
+        matches!(
+            a.attr_type,
+            AttributeType::String | AttributeType::Reference
+        ) && !a.case_exact
     })
 }
 
@@ -119,12 +122,13 @@ fn fold_resource(schema: &ResourceSchema, resource: &Resource) -> Resource {
 /// attribute of the enclosing value path).
 fn fold_filter(schema: &ResourceSchema, filter: &Filter, parent: Option<&Attribute>) -> Filter {
     match filter {
-        Filter::And(a, b) => {
-            fold_filter(schema, a, parent).and(fold_filter(schema, b, parent))
-        }
+        Filter::And(a, b) => fold_filter(schema, a, parent).and(fold_filter(schema, b, parent)),
         Filter::Or(a, b) => fold_filter(schema, a, parent).or(fold_filter(schema, b, parent)),
         Filter::Not(a) => fold_filter(schema, a, parent).not(),
-        Filter::ValuePath { path, filter: inner } => {
+        Filter::ValuePath {
+            path,
+            filter: inner,
+        } => {
             let attr = schema.resolve(path).map(|r| r.attribute);
             Filter::value_path(path.clone(), fold_filter(schema, inner, attr))
         }

@@ -524,7 +524,11 @@ async fn ensure_layout(
         for row in &rows {
             let seq: i64 = get(row, 0)?;
             let tenant: String = get(row, 1)?;
-            cols.push(&tenant, seq, index_rows(&ctx.paths, &ctx.schema, &row_data(row, 2)?));
+            cols.push(
+                &tenant,
+                seq,
+                index_rows(&ctx.paths, &ctx.schema, &row_data(row, 2)?),
+            );
         }
         if !cols.seq.is_empty() {
             tx.execute(
@@ -871,7 +875,11 @@ async fn insert_batch(
             u_value.push(k.value.as_bytes());
             u_seq.push(*seq);
         }
-        index.push(&ctx.tenant, *seq, index_rows(&ctx.paths, &ctx.schema, resource));
+        index.push(
+            &ctx.tenant,
+            *seq,
+            index_rows(&ctx.paths, &ctx.schema, resource),
+        );
         let mut seen = BTreeSet::new();
         for m in new.members.iter().filter(|m| seen.insert(m.value.as_str())) {
             m_group.push(*seq);
@@ -1197,7 +1205,12 @@ async fn run_sorted(
         }
         None => {
             let sql = format!("SELECT count(*) FROM resources r WHERE {SCOPE}");
-            get(&tx.query_one(sql.as_str(), &base[..2]).await.map_err(pg_err)?, 0)?
+            get(
+                &tx.query_one(sql.as_str(), &base[..2])
+                    .await
+                    .map_err(pg_err)?,
+                0,
+            )?
         }
     };
     let first = base.len() + 1;
@@ -1885,7 +1898,10 @@ mod tests {
         let (schema_name, test_url) = (name.clone(), url.clone());
         let result = std::panic::AssertUnwindSafe(async move {
             let (name, url) = (schema_name, test_url);
-            assert_eq!(storage.schema_version().await.unwrap(), schema::SCHEMA_VERSION);
+            assert_eq!(
+                storage.schema_version().await.unwrap(),
+                schema::SCHEMA_VERSION
+            );
             upgrade_check::assert_answers_value_paths(&storage).await;
             let tenant = TenantId::new(upgrade_check::TENANT).unwrap();
             let schema = scim_core::builtin::user_resource_schema();

@@ -321,7 +321,11 @@ fn membership<D: Dialect>(
             path,
             op: CompareOp::Eq,
             value: CompValue::String(id),
-        } if path.sub_attr.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("value")) => {
+        } if path
+            .sub_attr
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("value")) =>
+        {
             (path, id)
         }
         Filter::ValuePath { path, filter } if path.sub_attr.is_none() => match &**filter {
@@ -340,7 +344,12 @@ fn membership<D: Dialect>(
         _ => return None,
     };
     let r = schema.resolve(&AttrPath::new(attr.name.clone()))?;
-    if r.in_extension || attr.uri.as_deref().is_some_and(|u| !u.eq_ignore_ascii_case(&schema.core.id)) {
+    if r.in_extension
+        || attr
+            .uri
+            .as_deref()
+            .is_some_and(|u| !u.eq_ignore_ascii_case(&schema.core.id))
+    {
         return None;
     }
     let (p1, p2) = (D::placeholder(1), D::placeholder(2));
@@ -871,7 +880,9 @@ mod tests {
         assert!(!ok(r#"emails[value co ""]"#));
         assert!(!ok(r#"password eq "a""#));
         assert!(!ok(r#"groups.display eq "a""#));
-        assert!(!ok("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User pr"));
+        assert!(!ok(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User pr"
+        ));
         assert!(ok("emails pr"));
         assert!(ok("name pr"));
     }
@@ -880,7 +891,8 @@ mod tests {
     fn typed_comparisons_use_their_column() {
         let schema = user_resource_schema();
         let paths = indexed_paths(&schema);
-        let sql = |f: &str| translate::<Test>(&schema, &paths, &f.parse::<Filter>().unwrap()).unwrap();
+        let sql =
+            |f: &str| translate::<Test>(&schema, &paths, &f.parse::<Filter>().unwrap()).unwrap();
         let head = "SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path = :3";
         let t = sql("active eq true");
         assert_eq!(t.sql, format!("{head} AND value_norm = :4"));
@@ -929,13 +941,17 @@ mod tests {
         .unwrap();
         let schema = ResourceSchema::new(rt, core, vec![]);
         let paths = indexed_paths(&schema);
-        let t = translate::<Test>(&schema, &paths, &"size ge 3".parse::<Filter>().unwrap())
-            .unwrap();
+        let t =
+            translate::<Test>(&schema, &paths, &"size ge 3".parse::<Filter>().unwrap()).unwrap();
         assert!(t.sql.ends_with("value_num >= :4"), "{}", t.sql);
         assert_eq!(t.params, ["k:size", "n:3"]);
         let t = translate::<Test>(&schema, &paths, &"weight ne 2.5".parse::<Filter>().unwrap())
             .unwrap();
-        assert!(t.sql.contains("(value_num IS NULL OR value_num <> :4)"), "{}", t.sql);
+        assert!(
+            t.sql.contains("(value_num IS NULL OR value_num <> :4)"),
+            "{}",
+            t.sql
+        );
     }
 
     #[test]

@@ -137,7 +137,8 @@ pub(crate) fn key_of(schema: &ResourceSchema, path: &AttrPath) -> Option<(String
     }
     let r = schema.resolve(path)?;
     let target = r.target();
-    let never = |a: &Attribute| a.returned == Returned::Never || a.mutability == Mutability::WriteOnly;
+    let never =
+        |a: &Attribute| a.returned == Returned::Never || a.mutability == Mutability::WriteOnly;
     if never(target) || never(r.attribute) || kept_apart(&r.attribute.name) {
         return None;
     }
@@ -281,7 +282,9 @@ fn typed(kind: Kind, v: &Value) -> Option<(Option<String>, Option<Num>)> {
         None
     };
     match (kind, v) {
-        (Kind::Str { case_exact }, Value::String(s)) => Some((Some(normalise(s, case_exact)), None)),
+        (Kind::Str { case_exact }, Value::String(s)) => {
+            Some((Some(normalise(s, case_exact)), None))
+        }
         (Kind::Bool, Value::Bool(b)) => Some((Some(b.to_string()), None)),
         (Kind::Bool, Value::String(s)) => match bool_from_str(s) {
             Some(b) => Some((Some(b.to_string()), None)),
@@ -515,7 +518,15 @@ mod tests {
                            {"VALUE": ["Two@x.org", 5]}, {"type": "home"}, [{"value": "nested"}]],
                 "externalId": 42
             }),
-            &["id", "username", "displayname", "emails", "emails.value", "emails.type", "externalid"],
+            &[
+                "id",
+                "username",
+                "displayname",
+                "emails",
+                "emails.value",
+                "emails.type",
+                "externalid",
+            ],
         );
         assert_eq!(
             rows,
@@ -559,7 +570,12 @@ mod tests {
                 row("emails.primary", 0, Some("true"), None),
                 row("emails.primary", 1, Some(""), None),
                 // RFC 7643 §2.3.5: the instant, in UTC.
-                row("meta.created", 0, Some("2011-05-13T04:42:34.000000000Z"), None),
+                row(
+                    "meta.created",
+                    0,
+                    Some("2011-05-13T04:42:34.000000000Z"),
+                    None
+                ),
                 // Not a dateTime: present, only `ne` holds.
                 row("meta.lastmodified", 0, None, None),
                 row(
@@ -588,7 +604,10 @@ mod tests {
             .collect();
         let zed = encode_key(&scim_core::sort::SortKey::String("zed".into()));
         let primary = encode_key(&scim_core::sort::SortKey::String("a@x".into()));
-        assert!(with_key.contains(&("username", zed.as_slice())), "{with_key:?}");
+        assert!(
+            with_key.contains(&("username", zed.as_slice())),
+            "{with_key:?}"
+        );
         // Multi-valued: the primary value (RFC 7644 §3.4.2.3), on a row of its own.
         assert!(
             with_key.contains(&("~emails.value", primary.as_slice())),
@@ -600,7 +619,11 @@ mod tests {
     fn layouts_change_with_paths_and_folding() {
         let schema = user_resource_schema();
         let paths = indexed_paths(&schema);
-        assert!(layout(&paths).starts_with("v3;id=;externalid="), "{}", layout(&paths));
+        assert!(
+            layout(&paths).starts_with("v3;id=;externalid="),
+            "{}",
+            layout(&paths)
+        );
         let mut exact = paths.clone();
         let user_name = exact.iter().position(|p| p.key == "username").unwrap();
         exact[user_name].kind = Kind::Str { case_exact: true };

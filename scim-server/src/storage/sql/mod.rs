@@ -19,8 +19,8 @@ use scim_core::{AttrPath, Filter, Resource};
 use serde_json::{Map, Value};
 
 use self::filter::{Dialect, SetSql};
-use self::sort::SortPlan;
 use self::index::{IndexedPath, indexed_paths, layout};
+use self::sort::SortPlan;
 use super::{Member, Scope, StorageError, StorageErrorKind, StorageQuery};
 
 /// The `attr_index` layouts ([`index::layout`]) a storage handle knows to be current in its

@@ -275,8 +275,14 @@ fn devices() -> Vec<(&'static str, Value)> {
             "d3",
             json!({"label": "c", "size": 12, "weight": 2, "seen": "2019-12-31T23:00:00.25Z"}),
         ),
-        ("d4", json!({"label": "d", "size": "big", "weight": null, "seen": ""})),
-        ("d5", json!({"label": "e", "size": 3.0, "parts": [{"kind": "x"}]})),
+        (
+            "d4",
+            json!({"label": "d", "size": "big", "weight": null, "seen": ""}),
+        ),
+        (
+            "d5",
+            json!({"label": "e", "size": 3.0, "parts": [{"kind": "x"}]}),
+        ),
     ]
 }
 
@@ -479,7 +485,10 @@ pub async fn membership_filters<S: Storage>(s: S) {
         (r#"groups.value eq "g2""#, set(&["u2"])),
         (r#"groups[value eq "g1"]"#, set(&["u1", "u2"])),
         (r#"groups.value eq "g3""#, set(&[])),
-        (r#"userName eq "alice" and groups.value eq "g1""#, set(&["u1"])),
+        (
+            r#"userName eq "alice" and groups.value eq "g1""#,
+            set(&["u1"]),
+        ),
         (r#"not (groups.value eq "g1")"#, set(&["u3"])),
     ] {
         assert_eq!(found(&s, &t, &us, text).await, expected, "{text}");
