@@ -35,18 +35,18 @@
 //! - **Tables** (see the migration in `schema.rs`): `resources` (one row per resource, keyed
 //!   by an autoincrement `seq` that is the creation order), `unique_values` (uniqueness is a
 //!   primary key, so the database enforces it across connections and processes),
-//!   `attr_index` (the values of the indexed attributes `id`, `externalId`, `userName`,
-//!   `displayName`, `emails.value` and `emails.type`, normalised as the filter evaluator
-//!   compares them, each with the element of `emails` it comes from) and `members` (one row
-//!   per member). Every write is one `BEGIN IMMEDIATE` transaction over all of them, with
+//!   `attr_index` (every attribute value of every schema, typed and case folded as
+//!   `sql::index` describes, each with the element it comes from, plus the sort keys) and
+//!   `members` (one row per member). Every write is one `BEGIN IMMEDIATE` transaction over all of them, with
 //!   the `expected_version` check inside it.
-//! - **Filters** over the indexed attributes (`eq`, `sw`, `gt`, `ge`, `lt`, `le`, `pr`, `co`,
-//!   `ew`, value paths such as `emails[type eq "work" and value co "@x"]`, and `and` / `or` of
-//!   those) are pushed down as scans of the covering index `attr_index_lookup` combined with
-//!   `INTERSECT` / `UNION` (range scans, except `co` / `ew`, which read every row of their
-//!   path in the tenant and type, unless AND-ed with a range scan: then they are checked
-//!   per candidate through `attr_index_seq`; see `sql::filter`); everything else goes to the
-//!   planner (`can_filter` is false).
+//! - **Filters** on any attribute (every operator, `pr`, `ne`, `not`, value paths such as
+//!   `emails[type eq "work" and value co "@x"]`, `and` / `or`, and the membership lookups
+//!   `members[value eq "<id>"]` / `groups.value eq "<id>"` through `members`) are pushed down
+//!   as scans of the covering indexes `attr_index_lookup` / `attr_index_num` combined with
+//!   `INTERSECT` / `UNION` / `EXCEPT` (see `sql::filter`); the few valid filters left
+//!   (`co ""`, `not` inside brackets, ...) go to the planner's bounded scan.
+//! - **Sorting** (`sortBy` on any indexed attribute, RFC 7644 §3.4.2.3) runs in the
+//!   database through `attr_index_sort` (see `sql::sort`).
 //! - **Index layout**: the `attr_index` rows depend on the resource type's schema, which
 //!   the database learns only from the calls. Each resource type's layout (indexed paths,
 //!   case folding, row format) is recorded in `index_layouts`; on the first write or

@@ -4,14 +4,21 @@
 //! tests).
 //!
 //! A filter is pushed down only when the SQL gives exactly the answer of scim-core's
-//! evaluator (`Filter::compile` + `CompiledFilter::matches`). Supported, on an indexed path
-//! with a string operand: `eq`, `sw`, `gt`, `ge`, `lt`, `le`, `co` and `ew` (the last two
-//! with a non-empty operand), and `pr`; `and` / `or` of supported filters; and value paths
-//! (RFC 7644 §3.4.2.2 "valuePath", `emails[type eq "work" and value co "@x"]`) over a
-//! complex attribute whose sub-attributes are indexed, with `and` / `or` of such
-//! comparisons inside the brackets. Everything else (`ne`, `not`, `null` operands, other
-//! attributes, value paths naming an unindexed sub-attribute) is left to the planner. Both
-//! dialects accept exactly the same filters: the walk below is the only place that decides.
+//! evaluator (`Filter::compile` + `CompiledFilter::matches`, with the one case folding of
+//! `scim_core::casefold`). Supported, on every indexed path (every attribute, see
+//! [`super::index`]), typed: `eq`, `ne`, `sw`, `gt`, `ge`, `lt`, `le`, `co` and `ew` (the
+//! last two with a non-empty operand) on strings, `eq` / `ne` on booleans, the ordering
+//! operators on numbers (`value_num`) and dateTimes (instants); `pr` (also on a complex
+//! attribute); `eq null` / `ne null`; `not`, `and` / `or`; value paths (RFC 7644 §3.4.2.2
+//! "valuePath") with `and` / `or` of comparisons inside the brackets; the implicit `value`
+//! of a multi-valued attribute (`emails co "x"`); and the membership lookups
+//! `members[value eq "<id>"]`, `members.value eq`, `groups.value eq`, `groups[value eq]`
+//! (through the `members` table). `ne` matches a value that is not equal or no value at
+//! all (the evaluator's reading), `not` is the scope minus the inner set. Left to the
+//! planner: `co` / `ew` with an empty operand, `not` / `ne` / `null` inside brackets, and
+//! paths that are not indexed (never returned, other `groups` / `members` comparisons, a
+//! whole extension). Both dialects accept exactly the same filters: the walk below is the
+//! only place that decides.
 //!
 //! # Exactness
 //! - Values are compared as UTF-8 bytes (SQLite's BINARY collation on `TEXT`, PostgreSQL's
