@@ -24,21 +24,20 @@
 //! - **Tables** (see `schema.rs`): `resources` (primary key `(tenant, rtype, id)`, a
 //!   `BIGSERIAL seq` that is the creation order), `unique_values` (uniqueness is a primary
 //!   key: the database enforces it across connections and processes; SQLSTATE 23505 becomes
-//!   `Uniqueness` naming the attribute), `attr_index` (the normalised values of the indexed
-//!   attributes `id`, `externalId`, `userName`, `displayName`, `emails.value`,
-//!   `emails.type`, each with the element of `emails` it comes from) and `members` (one row
-//!   per member).
+//!   `Uniqueness` naming the attribute), `attr_index` (every attribute value of every
+//!   schema, typed and case folded as `sql::index` describes, each with the element it
+//!   comes from, plus the sort keys) and `members` (one row per member).
 //! - **Writes**: every write is one transaction (READ COMMITTED); `expected_version` is
 //!   checked by the `UPDATE ... WHERE version = $n` (or `DELETE ... WHERE version = $n`) that
 //!   makes the change, so the check and the write are atomic even across processes: a
 //!   concurrent writer of the same row waits for the row lock and then re-checks the version.
-//! - **Filters** over the indexed attributes (`eq`, `sw`, `gt`, `ge`, `lt`, `le`, `pr`, `co`,
-//!   `ew`, value paths such as `emails[type eq "work" and value co "@x"]`, and `and` / `or`
-//!   of those) are pushed down as scans of the covering index `attr_index_lookup` combined
-//!   with `INTERSECT` / `UNION` (range scans, except `co` / `ew`, which read every row of
-//!   their path in the tenant and type, unless AND-ed with a range scan: then they are
-//!   checked per candidate through `attr_index_seq`; see `sql::filter`); `can_filter` is
-//!   false for everything else, which goes to the planner.
+//! - **Filters** on any attribute (every operator, `pr`, `ne`, `not`, value paths, `and` /
+//!   `or`, and the membership lookups `members[value eq "<id>"]` / `groups.value eq "<id>"`
+//!   through `members`) are pushed down as scans of the covering indexes
+//!   `attr_index_lookup` / `attr_index_num` combined with `INTERSECT` / `UNION` / `EXCEPT`
+//!   (see `sql::filter`); the few valid filters left go to the planner's bounded scan.
+//! - **Sorting** (`sortBy` on any indexed attribute, RFC 7644 §3.4.2.3) runs in the
+//!   database through `attr_index_sort`, in one REPEATABLE READ snapshot (see `sql::sort`).
 //! - **Index layout**: the `attr_index` rows depend on the resource type's schema, which
 //!   the database learns only from the calls. Each resource type's layout is recorded in
 //!   `index_layouts`; on the first write or filtered query of a type whose recorded layout
