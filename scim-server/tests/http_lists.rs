@@ -83,11 +83,17 @@ async fn filter_sort_and_index_paging() {
     .send()
     .await;
     assert_eq!(r.body["totalResults"], 0);
-    // ... and one with no indexable clause is refused, never answered by a full scan.
-    get(&s, "/Users?filter=active+eq+true")
-        .send()
-        .await
-        .assert_error(400, Some("invalidFilter"));
+    // ... and one with no indexed clause is answered too (RFC 7644 §3.4.2.2: a client may
+    // filter on any attribute), by evaluating the filter over the users.
+    let r = get(&s, "/Users?filter=active+eq+true").send().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let found = r.body["Resources"].as_array().cloned().unwrap_or_default();
+    assert_eq!(r.body["totalResults"], found.len());
+    assert!(
+        found.iter().all(|u| u["active"] == json!(true)),
+        "{}",
+        r.body
+    );
     // count=0 returns only totalResults (RFC 7644 §3.4.2.4).
     let r = get(&s, "/Users?count=0").send().await;
     assert_eq!(r.body["totalResults"], 4);
@@ -200,16 +206,18 @@ async fn post_search_per_type_and_at_root() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["totalResults"], 0);
-    // A filter users define but the storage cannot evaluate without an indexed clause is
-    // refused, not answered with the groups alone (RFC 7644 §3.4.3: "applied to all resources").
-    post(
+    // A filter on an attribute without an index is applied to all resources (RFC 7644
+    // §3.4.3), users included: only the group matches.
+    let r = post(
         &s,
         "/.search",
         json!({"filter": "displayName eq \"Admins\""}),
     )
     .send()
-    .await
-    .assert_error(400, Some("invalidFilter"));
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["totalResults"], 1, "{}", r.body);
+    assert_eq!(r.body["Resources"][0]["displayName"], "Admins");
 
     // A body that is not a SearchRequest.
     post(&s, "/Users/.search", json!({"count": "ten"}))

@@ -351,7 +351,7 @@ async fn concurrent_connects_migrate_once() {
         storages.push(task.await.unwrap().unwrap());
     }
     for s in &storages {
-        assert_eq!(s.schema_version().await.unwrap(), 3);
+        assert_eq!(s.schema_version().await.unwrap(), 4);
         assert_eq!(s.schema_name(), schema);
     }
     // Reconnecting to a migrated schema applies nothing and keeps the data.

@@ -8,7 +8,9 @@
 //! - answer `eq` on `id` and on the unique attributes (`userName`, `externalId`, a Group's
 //!   `displayName`) exactly, through the unique-value index. That is all [`can_filter`] claims.
 //!   The server's query planner evaluates any other clause in memory over the resources those
-//!   `eq` clauses select, and refuses a filter without such a clause with 400 `invalidFilter`;
+//!   `eq` clauses select, and a filter without such a clause over every user of the type,
+//!   read in pages (up to `PlannerLimits::max_scanned`, 100,000 by default; beyond it 400
+//!   `tooMany`);
 //! - keep group members apart from the resource, so `excludedAttributes=members` reads none.
 //!
 //! It is a teaching example: small, not tuned (deleting a user walks the tenant's groups).

@@ -1,6 +1,7 @@
 //! Over HTTP: what the store answers itself (`eq` on a unique attribute), what the server's
-//! planner adds on top (any other clause, `and`-ed with such an `eq`), and what it refuses
-//! (a filter without one: 400 `invalidFilter`, RFC 7644 §3.12).
+//! planner adds on top (any other clause, `and`-ed with such an `eq`), and a filter without
+//! one, which the planner answers by scanning the users in pages (RFC 7644 §3.4.2.2: any
+//! attribute; never 400 `invalidFilter` for a valid filter).
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -101,20 +102,33 @@ async fn other_clauses_are_evaluated_by_the_planner_next_to_an_eq() {
 }
 
 #[tokio::test]
-async fn a_filter_without_an_eq_clause_is_refused() {
+async fn a_filter_without_an_eq_clause_is_answered_by_a_scan() {
     let server = server().await;
-    for filter in [
-        r#"userName sw "bj""#,
-        r#"title eq "Tour Guide""#,
+    for (filter, expected) in [
+        (r#"userName sw "bj""#, vec!["bjensen", "bjorn"]),
+        (r#"userName sw "bjo""#, vec!["bjorn"]),
+        (r#"title eq "Tour Guide""#, vec!["bjensen", "bjorn"]),
+        (r#"title eq "Pilot""#, vec![]),
         // An `or` is one clause, and this store does not answer `or`.
-        r#"userName eq "bjensen" or userName eq "bjorn""#,
+        (
+            r#"userName eq "bjensen" or userName eq "bjorn""#,
+            vec!["bjensen", "bjorn"],
+        ),
+        (r#"not (externalId eq "E-1")"#, vec!["bjorn"]),
     ] {
         let (status, body) = list(&server, filter).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{filter}: {body}");
-        assert_eq!(body["scimType"], "invalidFilter", "{filter}");
-        assert_eq!(
-            body["schemas"],
-            json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
-        );
+        assert_eq!(status, StatusCode::OK, "{filter}: {body}");
+        let mut names = user_names(&body);
+        names.sort_unstable();
+        assert_eq!(names, expected, "{filter}");
+        assert_eq!(body["totalResults"], expected.len(), "{filter}");
     }
+    // An invalid filter is still 400 invalidFilter (RFC 7644 §3.12).
+    let (status, body) = list(&server, r#"nosuchattribute eq "x""#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["scimType"], "invalidFilter");
+    assert_eq!(
+        body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
 }

@@ -41,8 +41,11 @@
 //!   the keys of `emails.value`; likewise inside brackets, where the candidates are checked
 //!   against the whole value path anyway.
 //!
-//! `not` and `ne` need a scan and are left to the [planner](super::planner), which
-//! evaluates them over the candidates an indexed clause selects.
+//! Every other valid filter (`ne`, `not`, attributes without an index, `members`, the
+//! computed `groups`) is answered too (`can_filter` is true for every filter that
+//! compiles): the indexed conjuncts of a top-level `and` select the candidates, or, when
+//! none narrows, every resource of the tenant and type is a candidate, and scim-core's
+//! compiled filter is evaluated on each. Indexes decide how fast, never whether.
 //!
 //! ```
 //! use scim_server::storage::memory::MemoryStorage;
@@ -301,16 +304,28 @@ fn probe_of(schema: &ResourceSchema, filter: &Filter) -> Option<Probe> {
     }
 }
 
-/// The indexed form of a value: as is when caseExact, else lower-cased character by
-/// character, exactly as scim-core's filter evaluator folds both the operand and the
-/// attribute value (so that pushdown answers what the evaluator would). Char-wise folding
-/// never produces context-dependent forms (a capital sigma always becomes `σ`, never `ς`),
-/// and `str` order on the folded forms is the evaluator's char-by-char order.
+/// The indexed form of a value: as is when caseExact, else case-folded with
+/// [`scim_core::casefold::fold`], the folding uniqueness, filters, the SQL indexes and
+/// sorting use (RFC 7643 §2.1 `caseExact: false`). Folding never produces context-dependent
+/// forms (`Σ`, `σ` and `ς` all fold to `σ`), and `str` order on the folded forms is
+/// code-point order.
 fn index_norm(value: &str, case_exact: bool) -> String {
-    if case_exact {
-        value.to_string()
-    } else {
-        value.chars().flat_map(char::to_lowercase).collect()
+    super::unique::normalise(value, case_exact)
+}
+
+/// The computed attributes (RFC 7643 §4.1.2 `groups` of a User) and the members kept apart
+/// from the resource (§4.2 `members` of a Group) that `filter` names: such a filter is
+/// evaluated over the resource as the server returns it, with them.
+fn mentions_computed(filter: &Filter) -> bool {
+    let computed = |p: &AttrPath| {
+        p.name.eq_ignore_ascii_case("members") || p.name.eq_ignore_ascii_case("groups")
+    };
+    match filter {
+        Filter::Present(p)
+        | Filter::Compare { path: p, .. }
+        | Filter::ValuePath { path: p, .. } => computed(p),
+        Filter::And(a, b) | Filter::Or(a, b) => mentions_computed(a) || mentions_computed(b),
+        Filter::Not(f) => mentions_computed(f),
     }
 }
 
@@ -625,6 +640,45 @@ impl Shard {
         }
     }
 
+    /// The resources matching the valid filter `filter` (`compiled` is its compiled form):
+    /// from the indexes when they answer it ([`supported`]); else the candidates of its
+    /// indexed conjuncts (or, when none narrows, every resource of the type) checked with
+    /// the compiled filter. A filter naming `members` or the computed `groups` is checked on
+    /// the resource with them (as the server returns it: RFC 7643 §4.1.2, §4.2), so
+    /// `members[value eq "<uid>"]` and `groups.value eq "<gid>"` are answered from the
+    /// membership.
+    fn matching<'s>(
+        &'s self,
+        data: &TenantData,
+        scope: Scope<'_>,
+        filter: &Filter,
+        compiled: &CompiledFilter,
+    ) -> Hits<'s> {
+        let computed = mentions_computed(filter);
+        if !computed {
+            if let Some(hits) = self.eval(scope.schema, filter) {
+                return hits;
+            }
+        }
+        let mut parts = Vec::new();
+        conjuncts(filter, &mut parts);
+        let narrowing: Vec<&Filter> = parts
+            .into_iter()
+            .filter(|c| !mentions_computed(c) && supported(scope.schema, c))
+            .collect();
+        let mut candidates = if narrowing.is_empty() {
+            self.hits(&mut self.resources.keys())
+        } else {
+            self.intersect(scope.schema, &narrowing).unwrap_or_default()
+        };
+        if computed {
+            candidates.retain(|id, e| compiled.matches(&data.view(id, e)));
+        } else {
+            candidates.retain(|_, e| compiled.matches(&e.resource));
+        }
+        candidates
+    }
+
     /// The ids in every set of `parts` (evaluated), intersected smallest first.
     fn intersect<'s>(&'s self, schema: &ResourceSchema, parts: &[&Filter]) -> Option<Hits<'s>> {
         let mut sets = parts
@@ -751,6 +805,33 @@ impl Shard {
     }
 }
 impl TenantData {
+    /// The resource `id` (of type `rt`) as the server returns it, for a filter naming
+    /// `members` or the computed `groups`: with its members, and with `groups` (each
+    /// `{"value", "display", "type": "direct"}`) when it is a member of any group.
+    fn view(&self, id: &str, entry: &Entry) -> Resource {
+        let mut resource = entry.stored(id, Load::ALL).resource;
+        let groups = self.groups_of(id);
+        if !groups.is_empty() {
+            let list = groups
+                .into_iter()
+                .map(|g| {
+                    let mut o = Map::new();
+                    o.insert("value".into(), Value::String(g.id));
+                    if let Some(d) = g.display {
+                        o.insert("display".into(), Value::String(d));
+                    }
+                    o.insert("type".into(), Value::String("direct".into()));
+                    Value::Object(o)
+                })
+                .collect();
+            scim_core::resource::remove_ci(resource.as_map_mut(), "groups");
+            resource
+                .as_map_mut()
+                .insert("groups".into(), Value::Array(list));
+        }
+        resource
+    }
+
     /// The direct groups of `member_id` (reverse index), ordered by resource type and id.
     fn groups_of(&self, member_id: &str) -> Vec<GroupRef> {
         let mut out: Vec<GroupRef> = self
@@ -990,8 +1071,11 @@ impl MemoryStorage {
 
 #[async_trait]
 impl Storage for MemoryStorage {
+    /// Every valid filter: what the indexes answer ([`supported`]) is answered from them,
+    /// the rest over the candidates of the indexed conjuncts, or over every resource of the
+    /// type, with the compiled filter (see [`Shard::matching`]).
     fn can_filter(&self, schema: &ResourceSchema, filter: &Filter) -> bool {
-        supported(schema, filter)
+        filter.compile(schema).is_ok()
     }
 
     fn can_sort(&self, _schema: &ResourceSchema, _sort: &SortSpec) -> bool {
@@ -1189,14 +1273,12 @@ impl Storage for MemoryStorage {
         scope: Scope<'_>,
         query: StorageQuery<'_>,
     ) -> Result<QueryPage, StorageError> {
-        if let Some(f) = query.filter {
-            if !supported(scope.schema, f) {
-                return Err(StorageError::new(
-                    StorageErrorKind::UnsupportedFilter,
-                    format!("the in-memory backend cannot evaluate `{f}` by itself"),
-                ));
-            }
-        }
+        let compiled = match query.filter {
+            Some(f) => Some(f.compile(scope.schema).map_err(|e| {
+                StorageError::new(StorageErrorKind::UnsupportedFilter, e.detail().to_string())
+            })?),
+            None => None,
+        };
         if let Some(s) = query.sort {
             return Err(StorageError::new(
                 StorageErrorKind::UnsupportedFilter,
@@ -1259,7 +1341,10 @@ impl Storage for MemoryStorage {
         // The matches, in creation order, as (seq, id).
         let matches: Vec<(u64, &str)> = {
             {
-                let hits = shard.eval(scope.schema, f).unwrap_or_default();
+                let hits = match &compiled {
+                    Some(c) => shard.matching(&data, scope, f, c),
+                    None => Hits::default(),
+                };
                 let mut v: Vec<(u64, &str)> = hits.into_iter().map(|(id, e)| (e.seq, id)).collect();
                 v.sort_unstable_by_key(|(s, _)| *s);
                 v
@@ -1414,7 +1499,7 @@ mod tests {
     }
 
     #[test]
-    fn can_filter_only_what_the_indexes_answer_exactly() {
+    fn can_filter_every_valid_filter_and_the_indexes_answer_some() {
         let s = MemoryStorage::new();
         let users = builtin::user_resource_schema();
         let groups = builtin::group_resource_schema();
@@ -1453,6 +1538,7 @@ mod tests {
             r#"emails[type eq "work" or (value ew "x" and value pr)] and userName sw "a""#,
         ] {
             assert!(s.can_filter(&users, &f(yes)), "{yes}");
+            assert!(supported(&users, &f(yes)), "from the indexes: {yes}");
         }
         for no in [
             r#"userName ne "a""#,
@@ -1483,13 +1569,18 @@ mod tests {
             r#"userName eq "a" or title eq "b""#,
             r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "1""#,
         ] {
-            assert!(!s.can_filter(&users, &f(no)), "{no}");
+            // Answered by evaluating the compiled filter, not from the indexes; refused only
+            // when it does not compile (RFC 7644 §3.12 invalidFilter).
+            assert!(!supported(&users, &f(no)), "{no}");
+            let valid = f(no).compile(&users).is_ok();
+            assert_eq!(s.can_filter(&users, &f(no)), valid, "{no}");
         }
+        assert!(!s.can_filter(&users, &f("userName gt 5")));
         assert!(s.can_filter(&groups, &f(r#"displayName eq "Admins""#)));
         assert!(s.can_filter(&groups, &f(r#"displayName sw "Ad""#)));
         assert!(s.can_filter(&groups, &f(r#"displayName pr"#)));
         assert!(s.can_filter(&groups, &f(r#"displayName co "dm""#)));
-        assert!(!s.can_filter(&groups, &f(r#"members.value eq "u1""#)));
+        assert!(s.can_filter(&groups, &f(r#"members.value eq "u1""#)));
         assert!(!s.can_sort(
             &users,
             &SortSpec::new(AttrPath::new("userName"), Default::default())
@@ -1497,10 +1588,10 @@ mod tests {
     }
 
     #[test]
-    fn index_folds_case_like_the_evaluator() {
+    fn index_case_folds() {
         // Greek capital sigma: `str::to_lowercase` would give a final sigma (ς) at the end
-        // of a word; the filter evaluator lower-cases char by char (σ). The index must
-        // agree with the evaluator, or pushdown would answer differently.
+        // of a word; Unicode case folding maps Σ, σ and ς alike, for uniqueness, filters
+        // and indexes (scim_core::casefold).
         let s = MemoryStorage::new();
         let t = TenantId::default_tenant();
         let schema = builtin::user_resource_schema();
@@ -1536,10 +1627,83 @@ mod tests {
                     )
                     .await
                     .unwrap();
-                let expected = filter.matches(&resource, &schema);
+                let expected = fold_filter(&filter).matches(&fold_view(&resource), &schema);
                 assert_eq!(r.total_results, u64::from(expected), "{q}");
             }
         });
+    }
+
+    /// The resource with the values of its caseExact=false indexed attributes (`userName`,
+    /// `emails.value`) case-folded, for the evaluator as an oracle of folded comparisons.
+    fn fold_view(r: &Resource) -> Resource {
+        fn fold_all(v: &mut Value) {
+            match v {
+                Value::String(s) => *s = scim_core::casefold::fold(s).into_owned(),
+                Value::Array(items) => items.iter_mut().for_each(fold_all),
+                Value::Object(o) => {
+                    if let Some(x) = o.get_mut("value") {
+                        fold_all(x);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = r.clone();
+        for key in ["userName", "emails"] {
+            if let Some(v) = out.as_map_mut().get_mut(key) {
+                fold_all(v);
+            }
+        }
+        out
+    }
+
+    /// The filter with the string operands on `userName` and `emails` case-folded.
+    fn fold_filter(filter: &Filter) -> Filter {
+        match filter {
+            Filter::Compare {
+                path,
+                op,
+                value: CompValue::String(s),
+            } if ["userName", "emails"]
+                .iter()
+                .any(|n| path.name.eq_ignore_ascii_case(n)) =>
+            {
+                Filter::Compare {
+                    path: path.clone(),
+                    op: *op,
+                    value: CompValue::String(scim_core::casefold::fold(s).into_owned()),
+                }
+            }
+            Filter::And(a, b) => fold_filter(a).and(fold_filter(b)),
+            Filter::Or(a, b) => fold_filter(a).or(fold_filter(b)),
+            Filter::Not(a) => fold_filter(a).not(),
+            Filter::ValuePath {
+                path,
+                filter: inner,
+            } if path.name.eq_ignore_ascii_case("emails") => {
+                Filter::value_path(path.clone(), fold_value_filter(inner))
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// Inside `emails[...]`: the `value` operands folded.
+    fn fold_value_filter(filter: &Filter) -> Filter {
+        match filter {
+            Filter::Compare {
+                path,
+                op,
+                value: CompValue::String(s),
+            } if path.name.eq_ignore_ascii_case("value") => Filter::Compare {
+                path: path.clone(),
+                op: *op,
+                value: CompValue::String(scim_core::casefold::fold(s).into_owned()),
+            },
+            Filter::And(a, b) => fold_value_filter(a).and(fold_value_filter(b)),
+            Filter::Or(a, b) => fold_value_filter(a).or(fold_value_filter(b)),
+            Filter::Not(a) => fold_value_filter(a).not(),
+            other => other.clone(),
+        }
     }
 
     /// Users with mixed case, non-ASCII text (Ä/ä, ß, Greek sigma, the Kelvin sign, dotted
@@ -1696,9 +1860,12 @@ mod tests {
                 continue;
             }
             claimed += 1;
+            // The evaluator over the case-folded values (scim_core::casefold): the
+            // indexes compare folded forms.
+            let folded = fold_filter(&filter);
             let expected: BTreeSet<String> = all
                 .iter()
-                .filter(|r| filter.matches(&r.resource, schema))
+                .filter(|r| folded.matches(&fold_view(&r.resource), schema))
                 .map(|r| r.id.clone())
                 .collect();
             let page = StoragePage::Offset {
@@ -1768,11 +1935,12 @@ mod tests {
             };
             let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
             assert_eq!(ids(r#"userName sw "ÄR""#).await, set(&["u1", "u2"]));
-            assert_eq!(ids(r#"userName sw "STRAß""#).await, set(&["u3"]));
-            assert_eq!(ids(r#"userName sw "STRASS""#).await, set(&["u4"]));
-            // Char-wise folding: Σ → σ, so "ΟΔΟΣ" is "οδοσ", not "οδος".
-            assert_eq!(ids(r#"userName eq "οδοσ""#).await, set(&["u5"]));
-            assert_eq!(ids(r#"userName sw "ΟΔΟς""#).await, set(&["u6"]));
+            // Unicode case folding (scim_core::casefold): ß folds to "ss", and Σ, σ and ς
+            // all fold to σ.
+            assert_eq!(ids(r#"userName sw "STRAß""#).await, set(&["u3", "u4"]));
+            assert_eq!(ids(r#"userName sw "STRASS""#).await, set(&["u3", "u4"]));
+            assert_eq!(ids(r#"userName eq "οδοσ""#).await, set(&["u5", "u6"]));
+            assert_eq!(ids(r#"userName sw "ΟΔΟς""#).await, set(&["u5", "u6"]));
             assert_eq!(ids(r#"userName sw "a""#).await, set(&["u14"]));
             assert_eq!(ids(r#"externalId sw "ä""#).await, set(&["u2"])); // caseExact
             assert_eq!(ids(r#"userName pr"#).await.len(), 13); // not "", null or missing

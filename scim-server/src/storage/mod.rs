@@ -4,10 +4,13 @@
 //! - **versions** for ETags and optimistic concurrency (`expected_version` on every write);
 //! - **uniqueness enforced by the store** ([`UniqueKey`]s claimed atomically with the write),
 //!   so it holds under concurrent requests and across server processes;
-//! - **filter pushdown**: [`Storage::can_filter`] says which filters the backend evaluates
-//!   itself; the server's query planner ([`planner`]) evaluates the rest over a bounded set of
-//!   candidates the backend narrowed down, or refuses the query with 400 `invalidFilter`. It
-//!   never answers wrongly and never loads every resource;
+//! - **filters on any attribute** (RFC 7644 §3.4.2.2): every valid filter gets the exact
+//!   answer; indexes decide how fast, never whether. [`Storage::can_filter`] says which
+//!   filters the backend evaluates itself (the built-in ones: every valid filter; the SQL
+//!   backends index every attribute value, typed, and sort in the database); the server's
+//!   query planner ([`planner`]) evaluates the rest over the candidates the backend narrowed
+//!   down, or scans the type's resources in pages up to a bound (400 `tooMany` beyond it).
+//!   It never answers wrongly;
 //! - **membership** kept apart from the resource, so adding or removing one member is O(1) in
 //!   the group's size, reading a group without members reads no membership, `User.groups` is
 //!   computed ([`Storage::groups_of`], or [`Storage::groups_of_many`] for a whole page of
@@ -26,7 +29,8 @@
 //! Backends (one Cargo feature each): [`memory`] (indexed, in-process), [`sqlite`] (one
 //! file, WAL; the embedded default) and `postgres` (feature `postgres`: many server processes
 //! share one database). All of them pass the shared backend suite (`backend_suite!`) and
-//! the pushdown suite (`pushdown_suite!`: value paths, `co`, `ew`).
+//! the pushdown suite (`pushdown_suite!`: every operator on every attribute equal to
+//! scim-core's evaluator, `sortBy` equal to scim-core's sort, membership lookups).
 
 pub mod changes;
 mod error;
@@ -78,7 +82,8 @@ use crate::tenancy::TenantId;
 pub trait Storage: Send + Sync + 'static {
     /// Can this backend evaluate `filter` exactly for resources of this schema? The default
     /// says no to everything, so a backend that pushes nothing down is still correct: the
-    /// planner then refuses filtered queries with 400 `invalidFilter`.
+    /// planner then scans the type's resources in pages with the compiled filter, up to
+    /// [`planner::PlannerLimits::max_scanned`].
     fn can_filter(&self, schema: &ResourceSchema, filter: &Filter) -> bool {
         let _ = (schema, filter);
         false

@@ -1,21 +1,26 @@
-//! The query planner: pushdown where the backend can, bounded fallback where it cannot.
+//! The query planner: pushdown where the backend can, a bounded scan where it cannot.
 //!
 //! RFC 7644 §3.4.2.2 lets a client filter on any attribute; a backend can evaluate only some
-//! filters itself ([`Storage::can_filter`]). [`execute`] answers every query either exactly
-//! or with a clear 400, and never by loading every resource of a tenant:
+//! filters itself ([`Storage::can_filter`]). [`execute`] answers every valid filter exactly:
+//! indexes decide how fast, never whether. The only refusal is 400 `tooMany` when answering
+//! would mean loading more than [`PlannerLimits::max_scanned`] resources.
 //!
 //! 1. When the whole filter and the sort are supported (or absent), the query goes to the
 //!    backend as it is ([`Storage::query`]), with the page size capped at
 //!    [`PlannerLimits::max_page_size`]. Cursors are then the backend's own.
 //! 2. Otherwise the filter is split into its top-level `and` conjuncts. The conjuncts the
 //!    backend supports, AND-ed back together, select a bounded candidate set (at most
-//!    [`PlannerLimits::max_candidates`], else 400 `tooMany`); the other conjuncts are
+//!    [`PlannerLimits::max_scanned`], else 400 `tooMany`); the other conjuncts are
 //!    compiled once ([`Filter::compile`]) and evaluated in memory; the matches are sorted
 //!    (RFC 7644 §3.4.2.3, via [`scim_core::sort`]) and paged in memory. `totalResults` counts
 //!    the matches after the in-memory filter (RFC 7644 §3.4.2: "The total number of results
 //!    returned by the list or query operation").
-//! 3. A filter none of whose conjuncts the backend supports is refused with 400
-//!    `invalidFilter` ([`StorageErrorKind::UnsupportedFilter`]), saying which clause to add.
+//! 3. When no conjunct narrows (or a sort the backend cannot do has no filter to narrow
+//!    it), the resource type's resources of the tenant are read in pages of
+//!    [`SCAN_PAGE`] (the backend's own cursor order) and the compiled filter is evaluated on
+//!    each; more than [`PlannerLimits::max_scanned`] resources is 400 `tooMany` naming the
+//!    bound. A valid filter is never refused with `invalidFilter`; one that does not
+//!    compile against the schema is (RFC 7644 §3.12).
 //!
 //! An `or` is one conjunct: it is pushed down only when the backend says it can evaluate the
 //! whole `or`.
@@ -41,9 +46,11 @@ use super::{
 /// Bounds on what the planner evaluates in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlannerLimits {
-    /// The most candidates the planner loads to evaluate a filter (or a sort) the backend
-    /// cannot; more is 400 `tooMany`. Default 10,000.
-    pub max_candidates: usize,
+    /// The most resources the planner reads in one request to evaluate a filter (or a sort)
+    /// the backend cannot: the candidates a pushed-down clause selects, or every resource of
+    /// the type when nothing narrows. More is 400 `tooMany`, naming this bound. Default
+    /// 100,000.
+    pub max_scanned: usize,
     /// The most resources one page returns, whatever the page asks for. Default 1,000.
     pub max_page_size: u64,
 }
@@ -51,11 +58,14 @@ pub struct PlannerLimits {
 impl Default for PlannerLimits {
     fn default() -> Self {
         PlannerLimits {
-            max_candidates: 10_000,
+            max_scanned: 100_000,
             max_page_size: 1_000,
         }
     }
 }
+
+/// How many resources one page of a scan reads (see the module documentation).
+pub const SCAN_PAGE: u64 = 1_000;
 
 /// The prefix (and version) of the cursors the planner issues. Base64url never contains a
 /// `.`, so a planner cursor is never confused with a backend's.
@@ -70,11 +80,11 @@ const CURSOR_PREFIX: &str = "p1.";
 /// * `page`: offset or cursor paging; the limit is capped at `limits.max_page_size`.
 /// * `load`: whether to load group members.
 ///
-/// Errors: `UnsupportedFilter` (400 `invalidFilter`) when no conjunct of the filter can be
-/// evaluated by the backend or when the in-memory part does not compile against the schema
-/// (unknown attribute, invalid comparison); `TooMany` (400 `tooMany`) when the candidate set
-/// is larger than `limits.max_candidates`; `InvalidCursor` for a cursor the planner did not
-/// issue for this query; and whatever the backend returns.
+/// Errors: `UnsupportedFilter` (400 `invalidFilter`) when the in-memory part does not
+/// compile against the schema (unknown attribute, invalid comparison: RFC 7644 §3.12); never
+/// for a valid filter. `TooMany` (400 `tooMany`) when more than `limits.max_scanned`
+/// resources would have to be read; `InvalidCursor` for a cursor the planner did not issue
+/// for this query; and whatever the backend returns.
 ///
 /// ```
 /// # #[cfg(feature = "memory")] {
@@ -86,7 +96,7 @@ const CURSOR_PREFIX: &str = "p1.";
 /// let storage = MemoryStorage::new();
 /// let tenant = TenantId::default_tenant();
 /// let schema = scim_core::builtin::user_resource_schema();
-/// let filter: scim_core::Filter = r#"userName eq "bjensen" and title eq "Tour Guide""#.parse().unwrap();
+/// let filter: scim_core::Filter = r#"title eq "Tour Guide" and not (userType pr)"#.parse().unwrap();
 /// let page = StoragePage::Offset { offset: 0, limit: 100 };
 /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 /// let result = rt.block_on(execute(
@@ -193,17 +203,6 @@ async fn fallback(
             .partition(|c| storage.can_filter(scope.schema, c)),
         None => (Vec::new(), Vec::new()),
     };
-    if filter.is_some() && pushed.is_empty() {
-        return Err(StorageError::new(
-            StorageErrorKind::UnsupportedFilter,
-            format!(
-                "the filter cannot be evaluated efficiently: none of its clauses can be answered \
-                 by the storage backend; add a clause it can answer with `and`, such as \
-                 userName eq \"...\" or externalId eq \"...\" (the filter was: {})",
-                filter.map(ToString::to_string).unwrap_or_default()
-            ),
-        ));
-    }
     let residual_filter = and_all(&residual);
     let compiled = match &residual_filter {
         Some(f) => Some(f.compile(scope.schema).map_err(|e| {
@@ -214,53 +213,92 @@ async fn fallback(
     let needs_members = residual_filter.as_ref().is_some_and(mentions_members)
         || sort.is_some_and(|s| s.by.name.eq_ignore_ascii_case("members"));
     let candidate_filter = and_all(&pushed);
-    let max = limits.max_candidates;
-    let candidate_page = StoragePage::Offset {
-        offset: 0,
-        limit: u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1),
+    let max = limits.max_scanned;
+    let candidate_load = Load {
+        members: load.members || needs_members,
     };
-    let candidates = storage
-        .query(
-            scope,
-            StorageQuery {
-                filter: candidate_filter.as_ref(),
-                sort: None,
-                page: &candidate_page,
-                load: Load {
-                    members: load.members || needs_members,
-                },
-            },
-        )
-        .await?;
-    if candidates.resources.len() > max
-        || usize::try_from(candidates.total_results).unwrap_or(usize::MAX) > max
-    {
+    let too_many = |what: String| {
         let evaluated: Vec<String> = residual.iter().map(ToString::to_string).collect();
-        let reason = match (&candidate_filter, sort) {
-            (Some(c), _) => format!(
-                "more than {max} resources match `{c}`, the part of the filter the storage \
-                 backend can evaluate; the rest ({}) would have to be evaluated over all of them",
-                evaluated.join(" and ")
-            ),
-            (None, Some(s)) => format!(
-                "sorting by '{}' is done in memory and there are more than {max} resources to sort",
-                s.by
-            ),
-            (None, None) => format!("more than {max} resources would have to be loaded"),
+        let rest = if evaluated.is_empty() {
+            String::new()
+        } else {
+            format!(" to evaluate `{}`", evaluated.join(" and "))
         };
-        return Err(StorageError::new(
+        let sorting = sort.map_or(String::new(), |s| format!(" and sort by '{}'", s.by));
+        StorageError::new(
             StorageErrorKind::TooMany,
             format!(
-                "{reason}; narrow the query with a more selective clause the backend can \
-                 evaluate, e.g. an indexed `eq` such as userName eq \"...\""
+                "{what}: answering would read more than {max} resources{rest}{sorting} (the \
+                 server's bound on resources scanned per request); narrow the query with a \
+                 more selective clause, e.g. an indexed `eq` such as userName eq \"...\""
             ),
-        ));
+        )
+    };
+    let keep = |r: &StoredResource| compiled.as_ref().is_none_or(|c| c.matches(&r.resource));
+    let mut matched: Vec<StoredResource> = Vec::new();
+    match &candidate_filter {
+        Some(c) => {
+            // The pushed-down clauses narrow: one query, bounded.
+            let candidate_page = StoragePage::Offset {
+                offset: 0,
+                limit: u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1),
+            };
+            let candidates = storage
+                .query(
+                    scope,
+                    StorageQuery {
+                        filter: Some(c),
+                        sort: None,
+                        page: &candidate_page,
+                        load: candidate_load,
+                    },
+                )
+                .await?;
+            if candidates.resources.len() > max
+                || usize::try_from(candidates.total_results).unwrap_or(usize::MAX) > max
+            {
+                return Err(too_many(format!("more than {max} resources match `{c}`")));
+            }
+            matched.extend(candidates.resources.into_iter().filter(|r| keep(r)));
+        }
+        None => {
+            // Nothing narrows: scan the type's resources in pages (the backend's cursor
+            // order, so a concurrent create or delete skips no survivor).
+            let mut after: Option<String> = None;
+            let mut scanned: usize = 0;
+            loop {
+                let scan_page = StoragePage::Cursor {
+                    after: after.take(),
+                    limit: SCAN_PAGE,
+                };
+                let batch = storage
+                    .query(
+                        scope,
+                        StorageQuery {
+                            filter: None,
+                            sort: None,
+                            page: &scan_page,
+                            load: candidate_load,
+                        },
+                    )
+                    .await?;
+                scanned = scanned.saturating_add(batch.resources.len());
+                if scanned > max || usize::try_from(batch.total_results).unwrap_or(usize::MAX) > max
+                {
+                    return Err(too_many(format!(
+                        "no clause of the query narrows the {} resources",
+                        scope.resource_type()
+                    )));
+                }
+                let empty = batch.resources.is_empty();
+                matched.extend(batch.resources.into_iter().filter(|r| keep(r)));
+                match batch.next_cursor {
+                    Some(next) if !empty => after = Some(next),
+                    _ => break,
+                }
+            }
+        }
     }
-    let mut matched: Vec<StoredResource> = candidates
-        .resources
-        .into_iter()
-        .filter(|r| compiled.as_ref().is_none_or(|c| c.matches(&r.resource)))
-        .collect();
     if needs_members && !load.members {
         for r in &mut matched {
             strip_members(r);
@@ -440,6 +478,7 @@ fn decode_cursor(token: &str, fingerprint: u32) -> Result<(Option<SortKey>, Stri
 mod tests {
     use super::*;
     use crate::storage::memory::MemoryStorage;
+    use crate::storage::suite::eq_only;
     use crate::storage::{Member, NewResource, UniqueKey};
     use crate::tenancy::TenantId;
     use scim_core::schema::ResourceSchema;
@@ -477,7 +516,7 @@ mod tests {
     }
 
     async fn run(
-        s: &MemoryStorage,
+        s: &dyn Storage,
         schema: &ResourceSchema,
         filter: Option<&str>,
         sort: Option<&SortSpec>,
@@ -569,7 +608,7 @@ mod tests {
                 add_user(&s, &t, &format!("u{i}"), &format!("n{i}"), "x").await;
             }
             let limits = PlannerLimits {
-                max_candidates: 10,
+                max_scanned: 10,
                 max_page_size: 2,
             };
             let page = StoragePage::Offset {
@@ -637,6 +676,7 @@ mod tests {
                 .await
                 .unwrap();
             }
+            let s = eq_only(s);
             let q = r#"(displayName eq "one" or displayName eq "two") and members.value eq "u2""#;
             let page = StoragePage::Offset {
                 offset: 0,
@@ -684,7 +724,9 @@ mod tests {
                 offset: 0,
                 limit: 10,
             };
-            let e = run(
+            // Nothing narrows `title eq "x"`: the type is scanned, within the bound ...
+            let s = eq_only(s);
+            let r = run(
                 &s,
                 &schema,
                 Some(r#"title eq "x""#),
@@ -694,11 +736,32 @@ mod tests {
                 Default::default(),
             )
             .await
-            .unwrap_err();
-            assert_eq!(e.kind(), &StorageErrorKind::UnsupportedFilter);
-            assert!(e.message().contains("userName eq"), "{}", e.message());
+            .unwrap();
+            assert_eq!(r.total_results, 3);
+            // ... and beyond it, 400 tooMany naming the bound (never invalidFilter).
             let limits = PlannerLimits {
-                max_candidates: 1,
+                max_scanned: 2,
+                max_page_size: 10,
+            };
+            let e = run(
+                &s,
+                &schema,
+                Some(r#"title eq "x""#),
+                None,
+                page.clone(),
+                Load::ALL,
+                limits,
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(e.kind(), &StorageErrorKind::TooMany);
+            assert!(
+                e.message().contains("more than 2 resources"),
+                "{}",
+                e.message()
+            );
+            let limits = PlannerLimits {
+                max_scanned: 1,
                 max_page_size: 10,
             };
             let q = r#"(userName eq "n0" or userName eq "n1") and title eq "x""#;

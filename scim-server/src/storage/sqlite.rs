@@ -35,18 +35,18 @@
 //! - **Tables** (see the migration in `schema.rs`): `resources` (one row per resource, keyed
 //!   by an autoincrement `seq` that is the creation order), `unique_values` (uniqueness is a
 //!   primary key, so the database enforces it across connections and processes),
-//!   `attr_index` (the values of the indexed attributes `id`, `externalId`, `userName`,
-//!   `displayName`, `emails.value` and `emails.type`, normalised as the filter evaluator
-//!   compares them, each with the element of `emails` it comes from) and `members` (one row
-//!   per member). Every write is one `BEGIN IMMEDIATE` transaction over all of them, with
+//!   `attr_index` (every attribute value of every schema, typed and case folded as
+//!   `sql::index` describes, each with the element it comes from, plus the sort keys) and
+//!   `members` (one row per member). Every write is one `BEGIN IMMEDIATE` transaction over all of them, with
 //!   the `expected_version` check inside it.
-//! - **Filters** over the indexed attributes (`eq`, `sw`, `gt`, `ge`, `lt`, `le`, `pr`, `co`,
-//!   `ew`, value paths such as `emails[type eq "work" and value co "@x"]`, and `and` / `or` of
-//!   those) are pushed down as scans of the covering index `attr_index_lookup` combined with
-//!   `INTERSECT` / `UNION` (range scans, except `co` / `ew`, which read every row of their
-//!   path in the tenant and type, unless AND-ed with a range scan: then they are checked
-//!   per candidate through `attr_index_seq`; see `sql::filter`); everything else goes to the
-//!   planner (`can_filter` is false).
+//! - **Filters** on any attribute (every operator, `pr`, `ne`, `not`, value paths such as
+//!   `emails[type eq "work" and value co "@x"]`, `and` / `or`, and the membership lookups
+//!   `members[value eq "<id>"]` / `groups.value eq "<id>"` through `members`) are pushed down
+//!   as scans of the covering indexes `attr_index_lookup` / `attr_index_num` combined with
+//!   `INTERSECT` / `UNION` / `EXCEPT` (see `sql::filter`); the few valid filters left
+//!   (`co ""`, `not` inside brackets, ...) go to the planner's bounded scan.
+//! - **Sorting** (`sortBy` on any indexed attribute, RFC 7644 §3.4.2.3) runs in the
+//!   database through `attr_index_sort` (see `sql::sort`).
 //! - **Index layout**: the `attr_index` rows depend on the resource type's schema, which
 //!   the database learns only from the calls. Each resource type's layout (indexed paths,
 //!   case folding, row format) is recorded in `index_layouts`; on the first write or
@@ -96,6 +96,10 @@ use self::filter_sql::{SetSql, Sqlite};
 use self::pool::{Readers, lock};
 use super::changes::NewChange;
 use super::sql::index::index_rows;
+use super::sql::sort::{
+    self as sort_cursor, Position, Segment, SortPlan, count_keyed_sql, keyed_page_sql,
+    missing_page_sql,
+};
 use super::sql::{
     Ctx, KnownLayouts, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members,
     push_down, strip_members, to_version, with_members,
@@ -569,13 +573,22 @@ fn insert_rows(
 ) -> Result<(), StorageError> {
     let mut stmt = tx
         .prepare_cached(
-            "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq, elem) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO attr_index (tenant, rtype, path, value_norm, value_num, skey, seq, \
+             elem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .map_err(backend_err)?;
-    for (path, elem, value) in index_rows(&ctx.paths, resource) {
-        stmt.execute(params![tenant, ctx.rtype, path, value, seq, elem])
-            .map_err(backend_err)?;
+    for row in index_rows(&ctx.paths, &ctx.schema, resource) {
+        stmt.execute(params![
+            tenant,
+            ctx.rtype,
+            row.key,
+            row.norm,
+            row.num.map(|n| n.0),
+            row.skey,
+            seq,
+            row.elem
+        ])
+        .map_err(backend_err)?;
     }
     Ok(())
 }
@@ -807,6 +820,7 @@ fn run_query(
     conn: &mut Connection,
     ctx: &Ctx,
     set: Option<&SetSql>,
+    sort: Option<&SortPlan>,
     page: &StoragePage,
     load: Load,
     fingerprint: u64,
@@ -815,32 +829,13 @@ fn run_query(
     let tx = conn.transaction().map_err(backend_err)?;
     let mut args: Vec<rusqlite::types::Value> =
         vec![ctx.tenant.clone().into(), ctx.rtype.clone().into()];
-    let after = match page {
-        StoragePage::Cursor { after, .. } => Some(match after {
-            Some(c) => decode_cursor(CURSOR_TAG, c, fingerprint)?,
-            None => 0,
-        }),
-        StoragePage::Offset { .. } => None,
-    };
-    let limit = match page {
-        StoragePage::Offset { limit, .. } | StoragePage::Cursor { limit, .. } => *limit,
-    };
-    let mut rows = match set {
-        Some(s) => {
-            args.extend(s.params.iter().cloned().map(rusqlite::types::Value::from));
-            filtered_rows(&tx, s, &args, page, after)?
-        }
-        None => unfiltered_rows(&tx, &mut args, page, after)?,
-    };
-    let mut next_cursor = None;
-    if let Some(after_seq) = after {
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        if rows.page.len() > limit {
-            rows.page.truncate(limit);
-            let last = rows.page.last().map_or(after_seq, |r| r.0);
-            next_cursor = Some(encode_cursor(CURSOR_TAG, last, fingerprint));
-        }
+    if let Some(s) = set {
+        args.extend(s.params.iter().cloned());
     }
+    let (rows, next_cursor) = match sort {
+        Some(sort) => sorted_rows(&tx, set, &args, sort, page, fingerprint)?,
+        None => unsorted_rows(&tx, set, args, page, fingerprint)?,
+    };
     let mut resources = Vec::with_capacity(rows.page.len());
     for (seq, id, version, json) in rows.page {
         let mut resource = parse_json(&json)?;
@@ -859,6 +854,170 @@ fn run_query(
         total_results: to_version(rows.total),
         next_cursor,
     })
+}
+
+/// The rows of a query in creation order (`seq`), and the next cursor.
+fn unsorted_rows(
+    tx: &Transaction<'_>,
+    set: Option<&SetSql>,
+    mut args: Vec<rusqlite::types::Value>,
+    page: &StoragePage,
+    fingerprint: u64,
+) -> Result<(Rows, Option<String>), StorageError> {
+    let after = match page {
+        StoragePage::Cursor { after, .. } => Some(match after {
+            Some(c) => decode_cursor(CURSOR_TAG, c, fingerprint)?,
+            None => 0,
+        }),
+        StoragePage::Offset { .. } => None,
+    };
+    let limit = match page {
+        StoragePage::Offset { limit, .. } | StoragePage::Cursor { limit, .. } => *limit,
+    };
+    let mut rows = match set {
+        Some(s) => filtered_rows(tx, s, &args, page, after)?,
+        None => unfiltered_rows(tx, &mut args, page, after)?,
+    };
+    let mut next_cursor = None;
+    if let Some(after_seq) = after {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        if rows.page.len() > limit {
+            rows.page.truncate(limit);
+            let last = rows.page.last().map_or(after_seq, |r| r.0);
+            next_cursor = Some(encode_cursor(CURSOR_TAG, last, fingerprint));
+        }
+    }
+    Ok((rows, next_cursor))
+}
+
+/// The rows of a sorted query (see [`crate::storage::sql::sort`]): the count of the
+/// matches and of those with a sort key, then the page read from the keyed segment and the
+/// segment without keys in the order of `sortOrder`, each an ordered `LIMIT` / `OFFSET`
+/// (or keyset, with a cursor) over the index.
+fn sorted_rows(
+    tx: &Transaction<'_>,
+    set: Option<&SetSql>,
+    base: &[rusqlite::types::Value],
+    sort: &SortPlan,
+    page: &StoragePage,
+    fingerprint: u64,
+) -> Result<(Rows, Option<String>), StorageError> {
+    use rusqlite::types::Value as V;
+    let set_sql = set.map(|s| s.sql.as_str());
+    let count = |sql: &str, args: &[V]| -> Result<i64, StorageError> {
+        tx.prepare_cached(sql)
+            .and_then(|mut st| st.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0)))
+            .map_err(backend_err)
+    };
+    let total = match set {
+        Some(s) => count(&format!("SELECT count(*) FROM ({})", matches_sql(s)), base)?,
+        None => count(
+            &format!("SELECT count(*) FROM resources r WHERE {}", condition(None)),
+            &base[..2],
+        )?,
+    };
+    let first = base.len() + 1;
+    let mut with_path = base.to_vec();
+    with_path.push(V::Text(sort.path.clone()));
+    let keyed = count(&count_keyed_sql::<Sqlite>(set_sql, first), &with_path)?;
+    let segments = sort.segments();
+    let size = |seg: Segment| match seg {
+        Segment::Keyed => keyed,
+        Segment::Missing => total - keyed,
+    };
+    // (segment index, seq, key)
+    let fetch = |i: usize, limit: i64, offset: i64, after: Option<&Position>| {
+        let mut args = with_path.clone();
+        args.push(V::Integer(limit));
+        args.push(V::Integer(offset));
+        let sql = match segments[i] {
+            Segment::Keyed => {
+                if let Some(a) = after {
+                    args.push(V::Blob(a.key.clone().unwrap_or_default()));
+                    args.push(V::Integer(a.seq));
+                }
+                keyed_page_sql::<Sqlite>(set_sql, sort.desc, after.is_some(), first)
+            }
+            Segment::Missing => {
+                if let Some(a) = after {
+                    args.push(V::Integer(a.seq));
+                }
+                missing_page_sql::<Sqlite>(set_sql, after.is_some(), first)
+            }
+        };
+        let mut stmt = tx.prepare_cached(&sql).map_err(backend_err)?;
+        let keyed = segments[i] == Segment::Keyed;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok(Position {
+                    segment: i,
+                    seq: r.get(0)?,
+                    key: if keyed { r.get(1)? } else { None },
+                })
+            })
+            .map_err(backend_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(backend_err)
+    };
+    let mut out: Vec<Position> = Vec::new();
+    let mut next_cursor = None;
+    match page {
+        StoragePage::Offset { offset, limit } => {
+            let mut skip = clamp(*offset);
+            let mut need = clamp(*limit);
+            for (i, seg) in segments.iter().enumerate() {
+                let n = size(*seg);
+                if need <= 0 {
+                    break;
+                }
+                if skip >= n {
+                    skip -= n;
+                    continue;
+                }
+                let got = fetch(i, need, skip, None)?;
+                skip = 0;
+                need -= i64::try_from(got.len()).unwrap_or(i64::MAX);
+                out.extend(got);
+            }
+        }
+        StoragePage::Cursor { after, limit } => {
+            let pos = match after {
+                Some(c) => Some(sort_cursor::decode_cursor(CURSOR_TAG, c, fingerprint)?),
+                None => None,
+            };
+            let start = pos.as_ref().map_or(0, |p| p.segment);
+            let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
+            let mut need = limit.saturating_add(1);
+            for (i, seg) in segments.iter().enumerate().skip(start) {
+                if need == 0 {
+                    break;
+                }
+                if size(*seg) == 0 {
+                    continue;
+                }
+                let after = pos.as_ref().filter(|p| p.segment == i);
+                let got = fetch(i, clamp(need as u64), 0, after)?;
+                need -= got.len().min(need);
+                out.extend(got);
+            }
+            if out.len() > limit {
+                out.truncate(limit);
+                next_cursor = out
+                    .last()
+                    .map(|p| sort_cursor::encode_cursor(CURSOR_TAG, p, fingerprint));
+            }
+        }
+    }
+    let mut stmt = tx
+        .prepare_cached("SELECT r.id, r.version, r.json FROM resources r WHERE r.seq = ?1")
+        .map_err(backend_err)?;
+    let mut rows = Vec::with_capacity(out.len());
+    for p in out {
+        let (id, version, json) = stmt
+            .query_row([p.seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(backend_err)?;
+        rows.push((p.seq, id, version, json));
+    }
+    Ok((Rows { total, page: rows }, next_cursor))
 }
 
 /// The count of a query's matches and its page (`(seq, id, version, json)`; with cursor
@@ -983,8 +1142,8 @@ impl Storage for SqliteStorage {
         super::sql::filter::can_filter::<Sqlite>(schema, filter)
     }
 
-    fn can_sort(&self, _schema: &ResourceSchema, _sort: &SortSpec) -> bool {
-        false
+    fn can_sort(&self, schema: &ResourceSchema, sort: &SortSpec) -> bool {
+        super::sql::can_sort(schema, sort)
     }
 
     async fn create(
@@ -1192,8 +1351,12 @@ impl Storage for SqliteStorage {
         query: StorageQuery<'_>,
     ) -> Result<QueryPage, StorageError> {
         let ctx = Ctx::new(scope);
-        let PushDown { set, fingerprint } = push_down::<Sqlite>(scope.schema, &ctx, &query)?;
-        if set.is_some() {
+        let PushDown {
+            set,
+            sort,
+            fingerprint,
+        } = push_down::<Sqlite>(scope.schema, &ctx, &query)?;
+        if set.is_some() || sort.is_some() {
             self.ensure_index(&ctx).await?;
         }
         let point =
@@ -1201,7 +1364,17 @@ impl Storage for SqliteStorage {
         let page = query.page.clone();
         let load = query.load;
         let run = move |inner: &Inner| {
-            inner.read(|conn| run_query(conn, &ctx, set.as_ref(), &page, load, fingerprint))
+            inner.read(|conn| {
+                run_query(
+                    conn,
+                    &ctx,
+                    set.as_ref(),
+                    sort.as_ref(),
+                    &page,
+                    load,
+                    fingerprint,
+                )
+            })
         };
         if point {
             self.point_read(run).await
@@ -1374,7 +1547,7 @@ mod tests {
         );
         let mut args: Vec<rusqlite::types::Value> =
             vec!["t".to_string().into(), "User".to_string().into()];
-        args.extend(set.params.iter().cloned().map(rusqlite::types::Value::from));
+        args.extend(set.params.iter().cloned());
         let mut stmt = conn.prepare(&sql).unwrap();
         let rows = stmt
             .query_map(rusqlite::params_from_iter(args.iter()), |r| {
@@ -1476,7 +1649,7 @@ mod tests {
                 rusqlite::params_from_iter(
                     ["t", "User"]
                         .into_iter()
-                        .map(str::to_string)
+                        .map(|s| rusqlite::types::Value::Text(s.to_string()))
                         .chain(set.params.iter().cloned()),
                 ),
                 |r| r.get::<_, String>(3),

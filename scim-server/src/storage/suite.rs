@@ -58,6 +58,13 @@ pub use feed::{
     feed_skips_failed_and_unchanged_writes,
 };
 
+mod filters;
+pub use filters::{
+    case_folding_finds_what_uniqueness_protects, every_filter_equals_the_evaluator,
+    filters_at_the_size_limit, membership_filters, sort_equals_scim_core_sort,
+    typed_values_compare_by_type,
+};
+
 /// Expands to one `#[test]` per case of [`storage::suite`](crate::storage::suite), each
 /// running the case on a fresh backend made by `$make` (an expression, evaluated inside an
 /// `async` block, so `make().await` works).
@@ -92,7 +99,7 @@ macro_rules! backend_suite {
             query_all_cursor_paging_survives_deletes
             pushdown_is_exact
             planner_fallback_mixed_filters
-            planner_unsupported_filter
+            planner_scans_when_nothing_narrows
             planner_residual_compile_error
             planner_too_many
             planner_offset_paging_counts_after_filter
@@ -134,8 +141,11 @@ macro_rules! backend_suite {
 }
 
 /// Expands to one `#[test]` per case of the PUSHDOWN suite, like [`backend_suite!`]: for a
-/// backend that claims (`can_filter`) value paths over `emails`, `co` and `ew` on its indexed
-/// paths (RFC 7644 §3.4.2.2), each case asserts that it claims them and answers them exactly.
+/// backend that answers EVERY valid filter itself (`can_filter`: every comparison operator,
+/// `pr`, `ne`, `not`, `or`, `and` and value paths on any attribute, typed values, the
+/// membership lookups, RFC 7644 §3.4.2.2), each case asserts that it claims them and that
+/// its answers equal scim-core's evaluator; `sortBy` (through the planner, which hands it to
+/// a backend that can sort) equals scim-core's sort (§3.4.2.3).
 /// The built-in backends run both suites; a backend that pushes down less (such as the
 /// `custom-storage` example, `eq` only) runs [`backend_suite!`] alone, where the planner's
 /// fallback covers the rest.
@@ -153,6 +163,12 @@ macro_rules! pushdown_suite {
             value_path_paging_and_total
             value_path_tenant_isolation
             value_path_pushdown_equals_the_evaluator
+            every_filter_equals_the_evaluator
+            typed_values_compare_by_type
+            sort_equals_scim_core_sort
+            membership_filters
+            case_folding_finds_what_uniqueness_protects
+            filters_at_the_size_limit
         );
     };
 }
@@ -1635,7 +1651,7 @@ pub async fn value_path_pushdown_equals_the_evaluator<S: Storage>(s: S) {
 /// every backend must support) and `or`s of them, which it answers itself as the union of
 /// one backend query per `eq`. So the planner's fallback is exercised whatever the backend
 /// supports.
-struct EqOnly<S>(S);
+pub(crate) struct EqOnly<S>(S);
 
 fn is_lookup_eq(schema: &ResourceSchema, f: &Filter) -> bool {
     match f {
@@ -1763,7 +1779,7 @@ impl<S: Storage> Storage for EqOnly<S> {
     }
 }
 
-fn eq_only<S: Storage>(s: S) -> EqOnly<S> {
+pub(crate) fn eq_only<S: Storage>(s: S) -> EqOnly<S> {
     EqOnly(s)
 }
 
@@ -1863,26 +1879,62 @@ pub async fn planner_fallback_mixed_filters<S: Storage>(s: S) {
     }
 }
 
-/// No clause the backend can evaluate: 400 `invalidFilter`, never a scan. An `or` with one
-/// unsupported branch is unsupported as a whole.
-pub async fn planner_unsupported_filter<S: Storage>(s: S) {
+/// No clause the backend can evaluate: the planner scans the type's resources in pages with
+/// the compiled filter and answers exactly (never 400 `invalidFilter` for a valid filter). An
+/// `or` with one unsupported branch is scanned as a whole.
+pub async fn planner_scans_when_nothing_narrows<S: Storage>(s: S) {
     let t = tenant("t1");
     let s = eq_only(s);
     planner_fixture(&s, &t).await;
     let limits = PlannerLimits::default();
-    for f in [
-        r#"title eq "Boss""#,
-        r#"userName sw "user""#,
-        r#"title eq "Boss" or userName eq "user1""#,
-        r#"not (userName eq "user1")"#,
-        r#"emails[value eq "user1@example.com"]"#,
-    ] {
-        expect_kind(
-            plan(&s, &t, Some(f), None, &offset(0, 10), &limits).await,
-            &StorageErrorKind::UnsupportedFilter,
-            f,
-        );
+    let all: Vec<String> = (0..10).map(|i| format!("u{i}")).collect();
+    let cases: [(&str, Vec<&str>); 5] = [
+        (r#"title eq "Boss""#, vec!["u0", "u2", "u4", "u6"]),
+        (
+            r#"userName sw "user""#,
+            all.iter().map(String::as_str).collect(),
+        ),
+        (
+            r#"title eq "Boss" or userName eq "user1""#,
+            vec!["u0", "u1", "u2", "u4", "u6"],
+        ),
+        (
+            r#"not (userName eq "user1")"#,
+            all.iter()
+                .map(String::as_str)
+                .filter(|id| *id != "u1")
+                .collect(),
+        ),
+        (r#"emails[value eq "user1@example.com"]"#, vec!["u1"]),
+    ];
+    for (f, expected) in cases {
+        let page = plan(&s, &t, Some(f), None, &offset(0, 100), &limits)
+            .await
+            .unwrap_or_else(|e| panic!("{f}: {e:?}"));
+        assert_eq!(ids(&page), expected, "{f}");
+        assert_eq!(page.total_results, expected.len() as u64, "{f}");
     }
+    // A scan longer than the bound: 400 tooMany, naming the bound.
+    let small = PlannerLimits {
+        max_scanned: 9,
+        max_page_size: 100,
+    };
+    let e = plan(
+        &s,
+        &t,
+        Some(r#"title eq "Boss""#),
+        None,
+        &offset(0, 10),
+        &small,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind(), &StorageErrorKind::TooMany);
+    assert!(
+        e.message().contains("more than 9 resources"),
+        "{}",
+        e.message()
+    );
 }
 
 /// The in-memory part names an unknown attribute or compares wrongly (RFC 7644 §3.4.2.2:
@@ -1904,13 +1956,13 @@ pub async fn planner_residual_compile_error<S: Storage>(s: S) {
     }
 }
 
-/// More candidates than `max_candidates`: 400 `tooMany`; at the limit it is answered.
+/// More candidates than `max_scanned`: 400 `tooMany`; at the limit it is answered.
 pub async fn planner_too_many<S: Storage>(s: S) {
     let t = tenant("t1");
     let s = eq_only(s);
     planner_fixture(&s, &t).await;
     let small = PlannerLimits {
-        max_candidates: 3,
+        max_scanned: 3,
         max_page_size: 100,
     };
     let f = format!("({}) and title pr", all_users_or(4));
@@ -1940,7 +1992,7 @@ pub async fn planner_offset_paging_counts_after_filter<S: Storage>(s: S) {
     let s = eq_only(s);
     planner_fixture(&s, &t).await;
     let limits = PlannerLimits {
-        max_candidates: 100,
+        max_scanned: 100,
         max_page_size: 2,
     };
     let f = format!("({}) and title pr", all_users_or(10)); // 9 matches (u8 has no title)

@@ -62,7 +62,7 @@ impl UniquenessPolicy {
         UniquenessPolicy { attributes }
     }
 
-    /// A policy with exactly these attributes (`case_exact` false → compared lower-cased).
+    /// A policy with exactly these attributes (`case_exact` false → compared case-folded).
     pub fn with_attributes(attributes: Vec<(AttrPath, bool)>) -> Self {
         UniquenessPolicy { attributes }
     }
@@ -93,11 +93,21 @@ impl UniquenessPolicy {
     }
 }
 
-/// The form in which a value is compared: as is when caseExact, else lower-cased.
+/// The form in which a value is compared: as is when caseExact, else case-folded with
+/// [`scim_core::casefold::fold`], the one folding that filters, the SQL indexes and the
+/// memory indexes use too (RFC 7643 §2.1 `caseExact: false`), so a value a filter finds is
+/// the value uniqueness protects: `οδος` and `ΟΔΟΣ` fold alike (where `str::to_lowercase`
+/// would turn the final `Σ` into `ς`).
+///
+/// ```
+/// use scim_server::storage::unique::normalise;
+/// assert_eq!(normalise("ΟΔΟΣ", false), normalise("οδος", false));
+/// assert_eq!(normalise("BJensen", true), "BJensen");
+/// ```
 pub fn normalise(value: &str, case_exact: bool) -> String {
     if case_exact {
         value.to_string()
     } else {
-        value.to_lowercase()
+        scim_core::casefold::fold(value).into_owned()
     }
 }

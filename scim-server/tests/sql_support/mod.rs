@@ -2,7 +2,8 @@
 //! share: exact filter pushdown and refusing what is not pushed down.
 
 use scim_core::builtin::user_resource_schema;
-use scim_core::{Filter, Resource};
+use scim_core::schema::{Attribute, AttributeType, ResourceSchema};
+use scim_core::{AttrPath, CompValue, Filter, Resource};
 use scim_server::storage::unique::UniquenessPolicy;
 use scim_server::storage::{
     Load, NewResource, Scope, Storage, StorageErrorKind, StoragePage, StorageQuery,
@@ -47,17 +48,124 @@ pub async fn assert_pushdown_matches_the_evaluator<S: Storage>(
         assert!(s.can_filter(&schema, &filter), "can_filter({text})");
         let expected: Vec<String> = users
             .iter()
-            .filter(|u| filter.matches(&u.resource, &schema))
+            .filter(|u| folded_matches(&schema, &filter, &u.resource))
             .map(|u| u.id.clone())
             .collect();
         assert_eq!(ids(s, scope, Some(&filter)).await, expected, "{text}");
     }
 }
 
-/// Filters a SQL backend does not push down (`ne`, `not`, unindexed attributes, `co`/`ew`
-/// with an empty operand, value paths over unindexed sub-attributes, `null` operands):
-/// `can_filter` says no and `query` refuses them with `UnsupportedFilter` (never a guessed
-/// answer).
+/// scim-core's evaluator as the oracle of the SQL backends, whose indexes compare
+/// caseExact=false strings by their Unicode case folding (`scim_core::casefold::fold`, the
+/// folding uniqueness uses too): the evaluator over the resource with those values folded
+/// and the filter with those operands folded.
+pub fn folded_matches(schema: &ResourceSchema, filter: &Filter, resource: &Resource) -> bool {
+    fold_filter(schema, filter, None).matches(&fold_resource(schema, resource), schema)
+}
+
+fn insensitive(a: Option<&Attribute>) -> bool {
+    a.is_some_and(|a| {
+        matches!(
+            a.attr_type,
+            AttributeType::String | AttributeType::Reference
+        ) && !a.case_exact
+    })
+}
+
+fn fold(s: &str) -> String {
+    scim_core::casefold::fold(s).into_owned()
+}
+
+fn fold_values(v: &mut Value) {
+    match v {
+        Value::String(s) => *s = fold(s),
+        Value::Array(items) => items.iter_mut().for_each(fold_values),
+        _ => {}
+    }
+}
+
+fn fold_resource(schema: &ResourceSchema, resource: &Resource) -> Resource {
+    let mut out = resource.clone();
+    for (key, v) in out.as_map_mut().iter_mut() {
+        let Some(r) = schema.resolve(&AttrPath::new(key.clone())) else {
+            continue;
+        };
+        let a = r.attribute;
+        if !a.is_complex() {
+            if insensitive(Some(a)) {
+                fold_values(v);
+            }
+            continue;
+        }
+        let elements: Vec<&mut Value> = match v {
+            Value::Array(items) => items.iter_mut().collect(),
+            other => vec![other],
+        };
+        for e in elements {
+            match e {
+                Value::Object(o) => {
+                    for (sub, x) in o.iter_mut() {
+                        if insensitive(a.sub_attribute(sub)) {
+                            fold_values(x);
+                        }
+                    }
+                }
+                Value::String(_) if insensitive(a.sub_attribute("value")) => fold_values(e),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The filter with the string operands of caseExact=false attributes folded (`parent`: the
+/// attribute of the enclosing value path).
+fn fold_filter(schema: &ResourceSchema, filter: &Filter, parent: Option<&Attribute>) -> Filter {
+    match filter {
+        Filter::And(a, b) => fold_filter(schema, a, parent).and(fold_filter(schema, b, parent)),
+        Filter::Or(a, b) => fold_filter(schema, a, parent).or(fold_filter(schema, b, parent)),
+        Filter::Not(a) => fold_filter(schema, a, parent).not(),
+        Filter::ValuePath {
+            path,
+            filter: inner,
+        } => {
+            let attr = schema.resolve(path).map(|r| r.attribute);
+            Filter::value_path(path.clone(), fold_filter(schema, inner, attr))
+        }
+        Filter::Compare {
+            path,
+            op,
+            value: CompValue::String(s),
+        } => {
+            let target = match parent {
+                Some(p) => p.sub_attribute(&path.name),
+                None => schema.resolve(path).map(|r| match r.sub_attribute {
+                    Some(sub) => sub,
+                    None if r.attribute.is_complex() => {
+                        r.attribute.sub_attribute("value").unwrap_or(r.attribute)
+                    }
+                    None => r.attribute,
+                }),
+            };
+            let value = if insensitive(target) {
+                fold(s)
+            } else {
+                s.clone()
+            };
+            Filter::Compare {
+                path: path.clone(),
+                op: *op,
+                value: CompValue::String(value),
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+/// The few valid filters a SQL backend leaves to the planner (which scans them, bounded):
+/// `co` / `ew` with an empty operand, `not` / `ne` / `null` inside brackets, never-returned
+/// attributes, a whole extension, and `pr` on `groups`; its own `query` refuses them
+/// (`UnsupportedFilter`) rather than guess, and so does an invalid filter.
 pub async fn assert_unsupported_filters_are_refused<S: Storage>(s: &S) {
     let (t, schema) = (
         scim_server::TenantId::new("t1").unwrap(),
@@ -67,23 +175,14 @@ pub async fn assert_unsupported_filters_are_refused<S: Storage>(s: &S) {
     for text in [
         r#"userName co """#,
         r#"userName ew """#,
-        r#"userName ne "x""#,
-        r#"not (userName eq "x")"#,
-        r#"title eq "x""#,
-        r#"title co "x""#,
         r#"emails[not (type eq "work")]"#,
         r#"emails[type ne "work"]"#,
-        r#"emails[display eq "x"]"#,
-        r#"emails[primary eq true]"#,
-        r#"emails[type eq "work" and display co "x"]"#,
         r#"emails[value eq null]"#,
         r#"emails[value co ""]"#,
-        r#"phoneNumbers[type eq "work"]"#,
-        r#"emails eq "x""#,
-        r#"userName eq null"#,
-        r#"userName eq "a" and title eq "b""#,
+        r#"password eq "x""#,
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User pr",
+        "groups pr",
         r#"nosuchattribute eq "x""#,
-        r#"meta.created gt "2020-01-01T00:00:00Z""#,
     ] {
         let filter: Filter = text.parse().unwrap();
         assert!(!s.can_filter(&schema, &filter), "{text}");

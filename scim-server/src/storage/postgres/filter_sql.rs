@@ -10,12 +10,14 @@
 use crate::storage::sql::filter::{self, Dialect};
 
 /// A bound parameter of a translated filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) enum Param {
     /// A `TEXT` value (an indexed path key).
     Text(String),
     /// A `BYTEA` value (a normalised value, as UTF-8 bytes).
     Bytes(Vec<u8>),
+    /// A `DOUBLE PRECISION` value (a number, compared with `value_num`).
+    Num(f64),
 }
 
 impl Param {
@@ -24,6 +26,7 @@ impl Param {
         match self {
             Param::Text(s) => s,
             Param::Bytes(b) => b,
+            Param::Num(n) => n,
         }
     }
 }
@@ -48,12 +51,22 @@ impl Dialect for Postgres {
         Param::Bytes(value.into_bytes())
     }
 
-    fn intersect(_cols: &str, a: &str, b: &str) -> String {
-        format!("({a}) INTERSECT ({b})")
+    fn num(value: f64) -> Param {
+        Param::Num(value)
     }
 
-    fn union(_cols: &str, a: &str, b: &str) -> String {
-        format!("({a}) UNION ({b})")
+    fn intersect(_cols: &str, parts: &[String]) -> String {
+        let parts: Vec<String> = parts.iter().map(|p| format!("({p})")).collect();
+        parts.join(" INTERSECT ")
+    }
+
+    fn union(_cols: &str, parts: &[String]) -> String {
+        let parts: Vec<String> = parts.iter().map(|p| format!("({p})")).collect();
+        parts.join(" UNION ")
+    }
+
+    fn except(_cols: &str, a: &str, b: &str) -> String {
+        format!("({a}) EXCEPT ({b})")
     }
 
     const PRESENT: &'static str = "(value_norm IS NULL OR value_norm > '\\x'::bytea)";

@@ -24,21 +24,20 @@
 //! - **Tables** (see `schema.rs`): `resources` (primary key `(tenant, rtype, id)`, a
 //!   `BIGSERIAL seq` that is the creation order), `unique_values` (uniqueness is a primary
 //!   key: the database enforces it across connections and processes; SQLSTATE 23505 becomes
-//!   `Uniqueness` naming the attribute), `attr_index` (the normalised values of the indexed
-//!   attributes `id`, `externalId`, `userName`, `displayName`, `emails.value`,
-//!   `emails.type`, each with the element of `emails` it comes from) and `members` (one row
-//!   per member).
+//!   `Uniqueness` naming the attribute), `attr_index` (every attribute value of every
+//!   schema, typed and case folded as `sql::index` describes, each with the element it
+//!   comes from, plus the sort keys) and `members` (one row per member).
 //! - **Writes**: every write is one transaction (READ COMMITTED); `expected_version` is
 //!   checked by the `UPDATE ... WHERE version = $n` (or `DELETE ... WHERE version = $n`) that
 //!   makes the change, so the check and the write are atomic even across processes: a
 //!   concurrent writer of the same row waits for the row lock and then re-checks the version.
-//! - **Filters** over the indexed attributes (`eq`, `sw`, `gt`, `ge`, `lt`, `le`, `pr`, `co`,
-//!   `ew`, value paths such as `emails[type eq "work" and value co "@x"]`, and `and` / `or`
-//!   of those) are pushed down as scans of the covering index `attr_index_lookup` combined
-//!   with `INTERSECT` / `UNION` (range scans, except `co` / `ew`, which read every row of
-//!   their path in the tenant and type, unless AND-ed with a range scan: then they are
-//!   checked per candidate through `attr_index_seq`; see `sql::filter`); `can_filter` is
-//!   false for everything else, which goes to the planner.
+//! - **Filters** on any attribute (every operator, `pr`, `ne`, `not`, value paths, `and` /
+//!   `or`, and the membership lookups `members[value eq "<id>"]` / `groups.value eq "<id>"`
+//!   through `members`) are pushed down as scans of the covering indexes
+//!   `attr_index_lookup` / `attr_index_num` combined with `INTERSECT` / `UNION` / `EXCEPT`
+//!   (see `sql::filter`); the few valid filters left go to the planner's bounded scan.
+//! - **Sorting** (`sortBy` on any indexed attribute, RFC 7644 §3.4.2.3) runs in the
+//!   database through `attr_index_sort`, in one REPEATABLE READ snapshot (see `sql::sort`).
 //! - **Index layout**: the `attr_index` rows depend on the resource type's schema, which
 //!   the database learns only from the calls. Each resource type's layout is recorded in
 //!   `index_layouts`; on the first write or filtered query of a type whose recorded layout
@@ -86,6 +85,10 @@ use tokio_postgres::{IsolationLevel, Row};
 use self::filter_sql::{Postgres, SetSql};
 use super::changes::NewChange;
 use super::sql::index::{IndexRow, index_rows};
+use super::sql::sort::{
+    self as sort_cursor, Position, Segment, SortPlan, count_keyed_sql, keyed_page_sql,
+    missing_page_sql,
+};
 use super::sql::{
     Ctx, KnownLayouts, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members,
     push_down, strip_members, to_version, with_members,
@@ -570,10 +573,10 @@ async fn ensure_layout(
         .map_err(pg_err)?;
     let insert = tx
         .prepare(
-            "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq, elem) \
-             SELECT t, $1, p, v, s, e \
-             FROM unnest($2::text[], $3::text[], $4::bytea[], $5::bigint[], $6::int4[]) \
-             AS x (t, p, v, s, e)",
+            "INSERT INTO attr_index (tenant, rtype, path, value_norm, value_num, skey, seq, \
+             elem) SELECT t, $1, p, v, n, k, s, e \
+             FROM unnest($2::text[], $3::text[], $4::bytea[], $5::float8[], $6::bytea[], \
+             $7::bigint[], $8::int4[]) AS x (t, p, v, n, k, s, e)",
         )
         .await
         .map_err(pg_err)?;
@@ -587,7 +590,11 @@ async fn ensure_layout(
         for row in &rows {
             let seq: i64 = get(row, 0)?;
             let tenant: String = get(row, 1)?;
-            cols.push(&tenant, seq, index_rows(&ctx.paths, &row_data(row, 2)?));
+            cols.push(
+                &tenant,
+                seq,
+                index_rows(&ctx.paths, &ctx.schema, &row_data(row, 2)?),
+            );
         }
         if !cols.seq.is_empty() {
             tx.execute(
@@ -597,6 +604,8 @@ async fn ensure_layout(
                     &cols.tenant,
                     &cols.path,
                     &cols.value,
+                    &cols.num,
+                    &cols.skey,
                     &cols.seq,
                     &cols.elem,
                 ],
@@ -622,6 +631,8 @@ struct RowColumns {
     tenant: Vec<String>,
     path: Vec<String>,
     value: Vec<Option<Vec<u8>>>,
+    num: Vec<Option<f64>>,
+    skey: Vec<Option<Vec<u8>>>,
     seq: Vec<i64>,
     elem: Vec<i32>,
 }
@@ -629,12 +640,14 @@ struct RowColumns {
 impl RowColumns {
     /// Adds the rows of the resource `seq` of `tenant`.
     fn push(&mut self, tenant: &str, seq: i64, rows: BTreeSet<IndexRow>) {
-        for (path, elem, value) in rows {
+        for row in rows {
             self.tenant.push(tenant.to_string());
-            self.path.push(path);
-            self.value.push(value.map(String::into_bytes));
+            self.path.push(row.key);
+            self.value.push(row.norm.map(String::into_bytes));
+            self.num.push(row.num.map(|n| n.0));
+            self.skey.push(row.skey);
             self.seq.push(seq);
-            self.elem.push(i32::try_from(elem).unwrap_or(i32::MAX));
+            self.elem.push(i32::try_from(row.elem).unwrap_or(i32::MAX));
         }
     }
 }
@@ -778,7 +791,7 @@ async fn insert_index(
     seq: i64,
     resource: &Resource,
 ) -> Result<(), StorageError> {
-    let rows = index_rows(&ctx.paths, resource);
+    let rows = index_rows(&ctx.paths, &ctx.schema, resource);
     if rows.is_empty() {
         return Ok(());
     }
@@ -786,9 +799,9 @@ async fn insert_index(
     cols.push(&ctx.tenant, seq, rows);
     let stmt = tx
         .prepare_cached(
-            "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq, elem) \
-             SELECT $1, $2, p, v, $3, e FROM unnest($4::text[], $5::bytea[], $6::int4[]) \
-             AS x (p, v, e)",
+            "INSERT INTO attr_index (tenant, rtype, path, value_norm, value_num, skey, seq, \
+             elem) SELECT $1, $2, p, v, n, k, $3, e FROM unnest($4::text[], $5::bytea[], \
+             $6::float8[], $7::bytea[], $8::int4[]) AS x (p, v, n, k, e)",
         )
         .await
         .map_err(pg_err)?;
@@ -800,6 +813,8 @@ async fn insert_index(
             &seq,
             &cols.path,
             &cols.value,
+            &cols.num,
+            &cols.skey,
             &cols.elem,
         ],
     )
@@ -925,7 +940,11 @@ async fn insert_batch(
             u_value.push(k.value.as_bytes());
             u_seq.push(*seq);
         }
-        index.push(&ctx.tenant, *seq, index_rows(&ctx.paths, resource));
+        index.push(
+            &ctx.tenant,
+            *seq,
+            index_rows(&ctx.paths, &ctx.schema, resource),
+        );
         let mut seen = BTreeSet::new();
         for m in new.members.iter().filter(|m| seen.insert(m.value.as_str())) {
             m_group.push(*seq);
@@ -948,10 +967,10 @@ async fn insert_batch(
     if !index.seq.is_empty() {
         let stmt = tx
             .prepare_cached(
-                "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq, elem) \
-                 SELECT $1, $2, p, v, s, e \
-                 FROM unnest($3::text[], $4::bytea[], $5::bigint[], $6::int4[]) \
-                 AS x (p, v, s, e)",
+                "INSERT INTO attr_index (tenant, rtype, path, value_norm, value_num, skey, \
+                 seq, elem) SELECT $1, $2, p, v, n, k, s, e \
+                 FROM unnest($3::text[], $4::bytea[], $5::float8[], $6::bytea[], \
+                 $7::bigint[], $8::int4[]) AS x (p, v, n, k, s, e)",
             )
             .await?;
         tx.execute(
@@ -961,6 +980,8 @@ async fn insert_batch(
                 &ctx.rtype,
                 &index.path,
                 &index.value,
+                &index.num,
+                &index.skey,
                 &index.seq,
                 &index.elem,
             ],
@@ -1287,6 +1308,174 @@ async fn run_query(
     build_page(&rows, after_seq, limit, fingerprint, members)
 }
 
+/// A sorted query (see [`crate::storage::sql::sort`]), in one REPEATABLE READ snapshot:
+/// the count of the matches and of those with a sort key, the page read from the keyed
+/// segment and the segment without keys in the order of `sortOrder` (each an ordered
+/// `LIMIT` / `OFFSET`, or keyset with a cursor, over the index), then those resources.
+async fn run_sorted(
+    client: &mut deadpool_postgres::Client,
+    ctx: &Ctx,
+    set: Option<&SetSql>,
+    sort: &SortPlan,
+    page: &StoragePage,
+    load: Load,
+    fingerprint: u64,
+) -> Result<QueryPage, StorageError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg_err)?;
+    let set_sql = set.map(|s| s.sql.as_str());
+    let mut base: Vec<Param<'_>> = vec![&ctx.tenant, &ctx.rtype];
+    if let Some(s) = set {
+        base.extend(s.params.iter().map(|p| p.as_sql()));
+    }
+    let total: i64 = match set_sql {
+        Some(s) => {
+            let sql = format!("SELECT count(*) FROM (SELECT DISTINCT seq FROM ({s}) AS s) AS m");
+            get(&tx.query_one(sql.as_str(), &base).await.map_err(pg_err)?, 0)?
+        }
+        None => {
+            let sql = format!("SELECT count(*) FROM resources r WHERE {SCOPE}");
+            get(
+                &tx.query_one(sql.as_str(), &base[..2])
+                    .await
+                    .map_err(pg_err)?,
+                0,
+            )?
+        }
+    };
+    let first = base.len() + 1;
+    let mut with_path = base.clone();
+    with_path.push(&sort.path);
+    let keyed: i64 = get(
+        &tx.query_one(
+            count_keyed_sql::<Postgres>(set_sql, first).as_str(),
+            &with_path,
+        )
+        .await
+        .map_err(pg_err)?,
+        0,
+    )?;
+    let segments = sort.segments();
+    let size = |seg: Segment| match seg {
+        Segment::Keyed => keyed,
+        Segment::Missing => total - keyed,
+    };
+    let mut out: Vec<Position> = Vec::new();
+    let mut next_cursor = None;
+    let (offset_mode, skip0, limit, pos) = match page {
+        StoragePage::Offset { offset, limit } => (true, clamp(*offset), *limit, None),
+        StoragePage::Cursor { after, limit } => (
+            false,
+            0,
+            *limit,
+            match after {
+                Some(c) => Some(sort_cursor::decode_cursor(CURSOR_TAG, c, fingerprint)?),
+                None => None,
+            },
+        ),
+    };
+    let mut skip = skip0;
+    let mut need = if offset_mode {
+        clamp(limit)
+    } else {
+        clamp(limit).saturating_add(1)
+    };
+    let start = pos.as_ref().map_or(0, |p| p.segment);
+    for (i, seg) in segments.iter().enumerate().skip(start) {
+        let n = size(*seg);
+        if need <= 0 {
+            break;
+        }
+        if n == 0 {
+            continue;
+        }
+        if offset_mode && skip >= n {
+            skip -= n;
+            continue;
+        }
+        let after = pos.as_ref().filter(|p| p.segment == i);
+        let (after_key, after_seq) = match after {
+            Some(a) => (a.key.clone().unwrap_or_default(), a.seq),
+            None => (Vec::new(), 0),
+        };
+        let mut args = with_path.clone();
+        args.push(&need);
+        args.push(&skip);
+        let keyed_seg = *seg == Segment::Keyed;
+        let sql = if keyed_seg {
+            if after.is_some() {
+                args.push(&after_key);
+                args.push(&after_seq);
+            }
+            keyed_page_sql::<Postgres>(set_sql, sort.desc, after.is_some(), first)
+        } else {
+            if after.is_some() {
+                args.push(&after_seq);
+            }
+            missing_page_sql::<Postgres>(set_sql, after.is_some(), first)
+        };
+        let rows = tx.query(sql.as_str(), &args).await.map_err(pg_err)?;
+        skip = 0;
+        need -= i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        for row in rows {
+            out.push(Position {
+                segment: i,
+                seq: get(&row, 0)?,
+                key: if keyed_seg { get(&row, 1)? } else { None },
+            });
+        }
+    }
+    if !offset_mode {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        if out.len() > limit {
+            out.truncate(limit);
+            next_cursor = out
+                .last()
+                .map(|p| sort_cursor::encode_cursor(CURSOR_TAG, p, fingerprint));
+        }
+    }
+    let seqs: Vec<i64> = out.iter().map(|p| p.seq).collect();
+    let stmt = tx
+        .prepare_cached("SELECT seq, id, version, data FROM resources WHERE seq = ANY($1)")
+        .await
+        .map_err(pg_err)?;
+    let mut by_seq: HashMap<i64, Row> = HashMap::new();
+    for row in tx.query(&stmt, &[&seqs]).await.map_err(pg_err)? {
+        by_seq.insert(get(&row, 0)?, row);
+    }
+    let mut members = if load.members && ctx.has_members {
+        load_members(&tx, &seqs).await?
+    } else {
+        HashMap::new()
+    };
+    tx.commit().await.map_err(pg_err)?;
+    let mut resources = Vec::with_capacity(seqs.len());
+    for seq in seqs {
+        let Some(row) = by_seq.get(&seq) else {
+            continue;
+        };
+        let mut resource = row_data(row, 3)?;
+        if let Some(m) = members.remove(&seq) {
+            resource = with_members(resource, &m);
+        }
+        resources.push(StoredResource {
+            id: get(row, 1)?,
+            version: to_version(get(row, 2)?),
+            resource,
+        });
+    }
+    Ok(QueryPage {
+        resources,
+        total_results: to_version(total),
+        next_cursor,
+    })
+}
+
 /// A [`QueryPage`] from the rows of [`page_rows`] (and the members of its groups).
 fn build_page(
     rows: &[Row],
@@ -1342,8 +1531,8 @@ impl Storage for PostgresStorage {
         super::sql::filter::can_filter::<Postgres>(schema, filter)
     }
 
-    fn can_sort(&self, _schema: &ResourceSchema, _sort: &SortSpec) -> bool {
-        false
+    fn can_sort(&self, schema: &ResourceSchema, sort: &SortSpec) -> bool {
+        super::sql::can_sort(schema, sort)
     }
 
     async fn create(
@@ -1567,11 +1756,27 @@ impl Storage for PostgresStorage {
         query: StorageQuery<'_>,
     ) -> Result<QueryPage, StorageError> {
         let ctx = Ctx::new(scope);
-        let PushDown { set, fingerprint } = push_down::<Postgres>(scope.schema, &ctx, &query)?;
-        if set.is_some() {
+        let PushDown {
+            set,
+            sort,
+            fingerprint,
+        } = push_down::<Postgres>(scope.schema, &ctx, &query)?;
+        if set.is_some() || sort.is_some() {
             self.ensure_index(&ctx).await?;
         }
         let mut client = self.client().await?;
+        if let Some(sort) = &sort {
+            return run_sorted(
+                &mut client,
+                &ctx,
+                set.as_ref(),
+                sort,
+                query.page,
+                query.load,
+                fingerprint,
+            )
+            .await;
+        }
         run_query(
             &mut client,
             &ctx,

@@ -115,7 +115,34 @@ CREATE TABLE index_layouts (
     layout TEXT NOT NULL
 );
 "#,
-    // The change feed (see `storage::changes` and `postgres/changes.rs`): per tenant, the
+    // Version 3: every attribute value is indexed, typed (see `sql::index`): `value_num`
+    // (integers and decimals, compared numerically) beside `value_norm` (strings, case
+    // folded unless caseExact; booleans; dateTimes as UTC instants), with
+    // `attr_index_num` over the numbers; `skey`, the sort key of a resource for one path
+    // (rows under the path key prefixed with `~`; `sortBy` in the database, RFC 7644
+    // §3.4.2.3), with `attr_index_sort`. The rows are dropped here and rebuilt from the
+    // stored JSON per resource type on first use (the layout's row format changed).
+    r#"
+DROP TABLE attr_index;
+CREATE TABLE attr_index (
+    tenant     TEXT COLLATE "C" NOT NULL,
+    rtype      TEXT COLLATE "C" NOT NULL,
+    path       TEXT COLLATE "C" NOT NULL,
+    value_norm BYTEA,
+    value_num  DOUBLE PRECISION,
+    skey       BYTEA,
+    seq        BIGINT NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    elem       INTEGER NOT NULL
+);
+CREATE INDEX attr_index_lookup ON attr_index (tenant, rtype, path, value_norm, seq, elem);
+CREATE INDEX attr_index_num ON attr_index (tenant, rtype, path, value_num, seq, elem)
+    WHERE value_num IS NOT NULL;
+CREATE INDEX attr_index_sort ON attr_index (tenant, rtype, path, skey, seq)
+    WHERE skey IS NOT NULL;
+CREATE INDEX attr_index_seq ON attr_index (seq, path, elem, value_norm, value_num);
+DELETE FROM index_layouts;
+"#,
+    // Version 4: the change feed (see `storage::changes` and `postgres/changes.rs`): per tenant, the
     // `seq` of its latest change and the pruning mark (`change_heads`; every write updates
     // its tenant's row just before it commits, which orders the tenant's writers), and the
     // changes themselves, keyed by `(tenant, seq)`. Not a SEQUENCE: its numbers are not

@@ -4,14 +4,21 @@
 //! tests).
 //!
 //! A filter is pushed down only when the SQL gives exactly the answer of scim-core's
-//! evaluator (`Filter::compile` + `CompiledFilter::matches`). Supported, on an indexed path
-//! with a string operand: `eq`, `sw`, `gt`, `ge`, `lt`, `le`, `co` and `ew` (the last two
-//! with a non-empty operand), and `pr`; `and` / `or` of supported filters; and value paths
-//! (RFC 7644 §3.4.2.2 "valuePath", `emails[type eq "work" and value co "@x"]`) over a
-//! complex attribute whose sub-attributes are indexed, with `and` / `or` of such
-//! comparisons inside the brackets. Everything else (`ne`, `not`, `null` operands, other
-//! attributes, value paths naming an unindexed sub-attribute) is left to the planner. Both
-//! dialects accept exactly the same filters: the walk below is the only place that decides.
+//! evaluator (`Filter::compile` + `CompiledFilter::matches`, with the one case folding of
+//! `scim_core::casefold`). Supported, on every indexed path (every attribute, see
+//! [`super::index`]), typed: `eq`, `ne`, `sw`, `gt`, `ge`, `lt`, `le`, `co` and `ew` (the
+//! last two with a non-empty operand) on strings, `eq` / `ne` on booleans, the ordering
+//! operators on numbers (`value_num`) and dateTimes (instants); `pr` (also on a complex
+//! attribute); `eq null` / `ne null`; `not`, `and` / `or`; value paths (RFC 7644 §3.4.2.2
+//! "valuePath") with `and` / `or` of comparisons inside the brackets; the implicit `value`
+//! of a multi-valued attribute (`emails co "x"`); and the membership lookups
+//! `members[value eq "<id>"]`, `members.value eq`, `groups.value eq`, `groups[value eq]`
+//! (through the `members` table). `ne` matches a value that is not equal or no value at
+//! all (the evaluator's reading), `not` is the scope minus the inner set. Left to the
+//! planner: `co` / `ew` with an empty operand, `not` / `ne` / `null` inside brackets, and
+//! paths that are not indexed (never returned, other `groups` / `members` comparisons, a
+//! whole extension). Both dialects accept exactly the same filters: the walk below is the
+//! only place that decides.
 //!
 //! # Exactness
 //! - Values are compared as UTF-8 bytes (SQLite's BINARY collation on `TEXT`, PostgreSQL's
@@ -62,9 +69,10 @@
 use scim_core::AttrPath;
 use scim_core::Filter;
 use scim_core::filter::{CompValue, CompareOp};
+use scim_core::resource::bool_from_str;
 use scim_core::schema::ResourceSchema;
 
-use super::index::{IndexedPath, key_of, normalise};
+use super::index::{IndexedPath, Kind, datetime_norm, key_of, normalise, parse_datetime};
 
 /// What differs between the SQL dialects in a translated filter. Every translated SELECT
 /// has the tenant as parameter 1 and the resource type as parameter 2; the filter's own
@@ -76,15 +84,22 @@ pub(crate) trait Dialect {
     type Param;
     /// The placeholder of the 1-based parameter `n` (`?n`, `$n`).
     fn placeholder(n: usize) -> String;
-    /// An indexed path key (`attr_index.path`) as a parameter.
+    /// An indexed path key (`attr_index.path`) or another text (a member id) as a
+    /// parameter.
     fn key(key: String) -> Self::Param;
     /// A normalised value (`attr_index.value_norm`) as a parameter.
     fn value(value: String) -> Self::Param;
-    /// The rows (of the columns `cols`: `seq`, or `seq, elem` inside a value path) in both
-    /// sets (`and`).
-    fn intersect(cols: &str, a: &str, b: &str) -> String;
-    /// The rows (of the columns `cols`) in either set (`or`).
-    fn union(cols: &str, a: &str, b: &str) -> String;
+    /// A number (`attr_index.value_num`) as a parameter.
+    fn num(value: f64) -> Self::Param;
+    /// The rows (of the columns `cols`: `seq`, or `seq, elem` inside a value path) in every
+    /// set of `parts` (`and`), as ONE compound statement (not nested: a filter of 100
+    /// clauses stays within the databases' nesting limits).
+    fn intersect(cols: &str, parts: &[String]) -> String;
+    /// The rows (of the columns `cols`) in any set of `parts` (`or`), as one compound
+    /// statement.
+    fn union(cols: &str, parts: &[String]) -> String;
+    /// The rows (of the columns `cols`) in `a` but not in `b` (`not`, `ne`).
+    fn except(cols: &str, a: &str, b: &str) -> String;
     /// The condition on `value_norm` of a row that makes the attribute present
     /// (RFC 7644 §3.4.2.2 `pr`): a present non-string value (NULL) or a non-empty string.
     const PRESENT: &'static str;
@@ -99,7 +114,7 @@ pub(crate) trait Dialect {
 /// A filter translated to SQL: `sql` is a SELECT yielding the `seq`s of matching resources
 /// of the scope; parameter 1 is the tenant and 2 the resource type; `params` bind 3, 4, ...
 /// in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SetSql<P> {
     /// The SELECT statement.
     pub sql: String,
@@ -121,8 +136,8 @@ pub(crate) fn prefix_upper_bound(prefix: &str) -> Option<String> {
     None
 }
 
-/// Translates `filter` to SQL over `attr_index`, or `None` when it cannot be evaluated
-/// exactly there.
+/// Translates `filter` to SQL over `attr_index` (and `members` for the membership), or
+/// `None` when it cannot be evaluated exactly there.
 pub(crate) fn translate<D: Dialect>(
     schema: &ResourceSchema,
     paths: &[IndexedPath],
@@ -175,19 +190,38 @@ impl Level<'_> {
     }
 }
 
-/// The placeholders of the `attr_index.path` keys a leaf on `path` at `level` reads, and
-/// the indexed path, or `None` when `path` is not indexed there.
-fn leaf<'p, D: Dialect>(
+/// The `attr_index.path` keys a leaf on `path` at `level` reads, and the indexed path, or
+/// `None` when `path` is not indexed there. At the resource level, a multi-valued complex
+/// attribute named without a sub-attribute (`emails co "x"`) stands for each element's
+/// `value` (RFC 7644 §3.4.2.2, as the evaluator reads it); `implicit` allows that.
+fn leaf_keys<'p>(
     schema: &ResourceSchema,
     paths: &'p [IndexedPath],
     path: &AttrPath,
     level: Level<'_>,
-    params: &mut Vec<D::Param>,
+    implicit: bool,
 ) -> Option<(Vec<String>, &'p IndexedPath)> {
-    let (ip, keys) = match level {
+    match level {
         Level::Resource => {
-            let ip = lookup(schema, paths, path)?;
-            (ip, vec![ip.key.clone()])
+            if let Some(ip) = lookup(schema, paths, path) {
+                return Some((vec![ip.key.clone()], ip));
+            }
+            let r = schema.resolve(path)?;
+            if !implicit
+                || r.sub_attribute.is_some()
+                || !r.attribute.is_complex()
+                || !r.attribute.multi_valued
+            {
+                return None;
+            }
+            let mut value = AttrPath::with_sub(r.attribute.name.clone(), "value");
+            if r.in_extension {
+                value.uri = Some(r.schema_urn.to_string());
+            }
+            let ip = lookup(schema, paths, &value)?;
+            let mut keys = vec![ip.key.clone()];
+            keys.extend(ip.element_key.clone());
+            Some((keys, ip))
         }
         Level::Element(parent) => {
             // A value filter names sub-attributes of its attribute: nothing else compiles.
@@ -201,14 +235,148 @@ fn leaf<'p, D: Dialect>(
             )?;
             let mut keys = vec![ip.key.clone()];
             keys.extend(ip.element_key.clone());
-            (ip, keys)
+            Some((keys, ip))
         }
+    }
+}
+
+/// The condition on a row's value for `op value` on a path of `kind`, with its parameters
+/// bound, and whether it narrows (see [`Node::narrows`]); `None` when the operand does not
+/// fit (the evaluator would refuse the filter) or the case is left to the planner.
+fn condition<D: Dialect>(
+    kind: Kind,
+    op: CompareOp,
+    value: &CompValue,
+    params: &mut Vec<D::Param>,
+) -> Option<(String, bool)> {
+    let text = |params: &mut Vec<D::Param>, v: String| bind::<D>(params, D::value(v));
+    let ordered = |col: &str, p: String| match op {
+        CompareOp::Eq => Some(format!("{col} = {p}")),
+        CompareOp::Ne => Some(format!("({col} IS NULL OR {col} <> {p})")),
+        CompareOp::Gt => Some(format!("{col} > {p}")),
+        CompareOp::Ge => Some(format!("{col} >= {p}")),
+        CompareOp::Lt => Some(format!("{col} < {p}")),
+        CompareOp::Le => Some(format!("{col} <= {p}")),
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => None,
     };
-    let keys = keys
-        .into_iter()
-        .map(|k| bind::<D>(params, D::key(k)))
-        .collect();
-    Some((keys, ip))
+    match (kind, value) {
+        (Kind::Str { case_exact }, CompValue::String(s)) => {
+            let operand = normalise(s, case_exact);
+            let empty = operand.is_empty();
+            let cond = match op {
+                CompareOp::Sw => {
+                    let upper = prefix_upper_bound(&operand);
+                    let lo = text(params, operand);
+                    match upper {
+                        Some(hi) => {
+                            format!("value_norm >= {lo} AND value_norm < {}", text(params, hi))
+                        }
+                        None => format!("value_norm >= {lo}"),
+                    }
+                }
+                // An empty operand is left to the planner (every string would match).
+                CompareOp::Co if !empty => D::contains(&text(params, operand)),
+                CompareOp::Ew if !empty => D::ends_with(&text(params, operand)),
+                CompareOp::Co | CompareOp::Ew => return None,
+                _ => ordered("value_norm", text(params, operand))?,
+            };
+            let narrows = op == CompareOp::Eq || (op == CompareOp::Sw && !empty);
+            Some((cond, narrows))
+        }
+        (Kind::Bool, CompValue::Bool(_) | CompValue::String(_)) => {
+            let b = match value {
+                CompValue::Bool(b) => *b,
+                CompValue::String(s) => bool_from_str(s)?,
+                _ => return None,
+            };
+            if !matches!(op, CompareOp::Eq | CompareOp::Ne) {
+                return None;
+            }
+            Some((ordered("value_norm", text(params, b.to_string()))?, false))
+        }
+        (Kind::Num, CompValue::Number(n)) => {
+            let p = bind::<D>(params, D::num(n.as_f64()?));
+            Some((ordered("value_num", p)?, op == CompareOp::Eq))
+        }
+        (Kind::DateTime, CompValue::String(s)) => {
+            let operand = datetime_norm(&parse_datetime(s)?);
+            let cond = ordered("value_norm", text(params, operand))?;
+            // An empty string (`''`, not a dateTime) is below every instant: only `ne`
+            // holds for it.
+            let cond = match op {
+                CompareOp::Lt | CompareOp::Le => format!("{cond} AND {}", D::PRESENT),
+                _ => cond,
+            };
+            Some((cond, op == CompareOp::Eq))
+        }
+        _ => None,
+    }
+}
+
+/// The membership lookups answered from the `members` table (RFC 7643 §4.2 `members`,
+/// §4.1.2 the computed `groups`): `members.value eq "<id>"` / `members[value eq "<id>"]` on
+/// a resource type with members, and `groups.value eq "<id>"` / `groups[value eq "<id>"]`
+/// on one with the computed `groups`. The id is the `id` of a resource, which RFC 7643
+/// §3.1 makes caseExact, so it is compared exactly.
+fn membership<D: Dialect>(
+    schema: &ResourceSchema,
+    filter: &Filter,
+    params: &mut Vec<D::Param>,
+) -> Option<Node> {
+    let (attr, id) = match filter {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::String(id),
+        } if path
+            .sub_attr
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("value")) =>
+        {
+            (path, id)
+        }
+        Filter::ValuePath { path, filter } if path.sub_attr.is_none() => match &**filter {
+            Filter::Compare {
+                path: inner,
+                op: CompareOp::Eq,
+                value: CompValue::String(id),
+            } if inner.uri.is_none()
+                && inner.sub_attr.is_none()
+                && inner.name.eq_ignore_ascii_case("value") =>
+            {
+                (path, id)
+            }
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let r = schema.resolve(&AttrPath::new(attr.name.clone()))?;
+    if r.in_extension
+        || attr
+            .uri
+            .as_deref()
+            .is_some_and(|u| !u.eq_ignore_ascii_case(&schema.core.id))
+    {
+        return None;
+    }
+    let (p1, p2) = (D::placeholder(1), D::placeholder(2));
+    let sql = if r.attribute.name.eq_ignore_ascii_case("members") {
+        let id = bind::<D>(params, D::key(id.clone()));
+        format!(
+            "SELECT m.group_seq AS seq FROM members m JOIN resources g ON g.seq = m.group_seq \
+             WHERE m.tenant = {p1} AND m.member_id = {id} AND g.tenant = {p1} AND g.rtype = {p2}"
+        )
+    } else if r.attribute.name.eq_ignore_ascii_case("groups") {
+        let id = bind::<D>(params, D::key(id.clone()));
+        format!(
+            "SELECT u.seq AS seq FROM resources u WHERE u.tenant = {p1} AND u.rtype = {p2} AND \
+             u.id IN (SELECT m.member_id FROM members m JOIN resources g ON g.seq = \
+             m.group_seq WHERE m.tenant = {p1} AND g.tenant = {p1} AND g.id = {id})"
+        )
+    } else {
+        return None;
+    };
+    Some(Node::Set { sql })
 }
 
 fn node<D: Dialect>(
@@ -218,6 +386,11 @@ fn node<D: Dialect>(
     level: Level<'_>,
     params: &mut Vec<D::Param>,
 ) -> Option<Node> {
+    if let Level::Resource = level {
+        if let Some(n) = membership::<D>(schema, filter, params) {
+            return Some(n);
+        }
+    }
     match filter {
         Filter::And(a, b) => {
             let a = node::<D>(schema, paths, a, level, params)?;
@@ -229,8 +402,20 @@ fn node<D: Dialect>(
             let b = node::<D>(schema, paths, b, level, params)?;
             Some(Node::Or(Box::new(a), Box::new(b)))
         }
+        // `not` needs every resource of the scope; inside brackets, every element (left to
+        // the planner).
+        Filter::Not(inner) => match level {
+            Level::Resource => Some(Node::Not(Box::new(node::<D>(
+                schema, paths, inner, level, params,
+            )?))),
+            Level::Element(_) => None,
+        },
         Filter::Present(path) => {
-            let (keys, _) = leaf::<D>(schema, paths, path, level, params)?;
+            let keys = match leaf_keys(schema, paths, path, level, false) {
+                Some((keys, _)) => keys,
+                None => complex_keys(schema, paths, path, level)?,
+            };
+            let keys = bind_keys::<D>(keys, params);
             Some(Node::Leaf {
                 keys,
                 cond: D::PRESENT.to_string(),
@@ -241,31 +426,20 @@ fn node<D: Dialect>(
         Filter::Compare {
             path,
             op,
-            value: CompValue::String(s),
+            value: CompValue::Null,
         } => {
-            let (keys, ip) = leaf::<D>(schema, paths, path, level, params)?;
-            let operand = normalise(s, ip.case_exact);
-            let empty = operand.is_empty();
-            let mut value = |v: String| bind::<D>(params, D::value(v));
-            let cond = match op {
-                CompareOp::Eq => format!("value_norm = {}", value(operand)),
-                CompareOp::Gt => format!("value_norm > {}", value(operand)),
-                CompareOp::Ge => format!("value_norm >= {}", value(operand)),
-                CompareOp::Lt => format!("value_norm < {}", value(operand)),
-                CompareOp::Le => format!("value_norm <= {}", value(operand)),
-                CompareOp::Sw => {
-                    let upper = prefix_upper_bound(&operand);
-                    let lo = value(operand);
-                    match upper {
-                        Some(hi) => format!("value_norm >= {lo} AND value_norm < {}", value(hi)),
-                        None => format!("value_norm >= {lo}"),
-                    }
-                }
-                // An empty operand is left to the planner (every string would match).
-                CompareOp::Co if !operand.is_empty() => D::contains(&value(operand)),
-                CompareOp::Ew if !operand.is_empty() => D::ends_with(&value(operand)),
-                CompareOp::Ne | CompareOp::Co | CompareOp::Ew => return None,
-            };
+            // `eq null` is "not present", `ne null` is "present" (as the evaluator reads it).
+            let present = Filter::Present(path.clone());
+            match op {
+                CompareOp::Eq => node::<D>(schema, paths, &present.not(), level, params),
+                CompareOp::Ne => node::<D>(schema, paths, &present, level, params),
+                _ => None,
+            }
+        }
+        Filter::Compare { path, op, value } => {
+            let (keys, ip) = leaf_keys(schema, paths, path, level, true)?;
+            let keys = bind_keys::<D>(keys, params);
+            let (cond, narrows) = condition::<D>(ip.kind, *op, value, params)?;
             let full = match level {
                 Level::Resource => path.clone(),
                 Level::Element(parent) => AttrPath::with_sub(parent.to_string(), path.name.clone()),
@@ -273,11 +447,18 @@ fn node<D: Dialect>(
             let enumerated = schema
                 .resolve(&full)
                 .is_some_and(|r| !r.target().canonical_values.is_empty());
+            if *op == CompareOp::Ne {
+                // Some value is not equal, or there is no value at all (the evaluator's `ne`).
+                return match level {
+                    Level::Resource => Some(Node::Ne { keys, cond }),
+                    Level::Element(_) => None,
+                };
+            }
             Some(Node::Leaf {
                 keys,
                 cond,
                 scans: matches!(op, CompareOp::Co | CompareOp::Ew),
-                narrows: (*op == CompareOp::Eq || (*op == CompareOp::Sw && !empty)) && !enumerated,
+                narrows: narrows && !enumerated,
             })
         }
         Filter::ValuePath { path, filter } => {
@@ -300,8 +481,44 @@ fn node<D: Dialect>(
             )?;
             Some(Node::ValuePath(Box::new(inner)))
         }
-        Filter::Compare { .. } | Filter::Not(_) => None,
     }
+}
+
+/// The keys of every indexed sub-attribute (and of the primitive elements) of the complex
+/// attribute `path` names without a sub-attribute: `name pr`, `emails pr` (RFC 7644
+/// §3.4.2.2: "a non-empty node for complex attributes"), present when one of them is.
+fn complex_keys(
+    schema: &ResourceSchema,
+    paths: &[IndexedPath],
+    path: &AttrPath,
+    level: Level<'_>,
+) -> Option<Vec<String>> {
+    let Level::Resource = level else {
+        return None;
+    };
+    let r = schema.resolve(path)?;
+    if r.sub_attribute.is_some() || !r.attribute.is_complex() {
+        return None;
+    }
+    let ext = r.in_extension.then_some(r.schema_urn);
+    let mut keys: Vec<String> = Vec::new();
+    for p in paths
+        .iter()
+        .filter(|p| p.name == r.attribute.name && p.sub.is_some() && p.ext.as_deref() == ext)
+    {
+        for k in std::iter::once(&p.key).chain(p.element_key.as_ref()) {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    (!keys.is_empty()).then_some(keys)
+}
+
+fn bind_keys<D: Dialect>(keys: Vec<String>, params: &mut Vec<D::Param>) -> Vec<String> {
+    keys.into_iter()
+        .map(|k| bind::<D>(params, D::key(k)))
+        .collect()
 }
 
 /// A translated filter node, before it is rendered: leaves hold their SQL conditions (with
@@ -313,13 +530,28 @@ enum Node {
     Leaf {
         /// The placeholders of the `attr_index.path` keys the leaf reads.
         keys: Vec<String>,
-        /// The condition on `value_norm`.
+        /// The condition on `value_norm` / `value_num`.
         cond: String,
         /// `co` / `ew`: the condition cannot use the order of `value_norm`.
         scans: bool,
         /// `eq` / `sw` on an attribute without `canonicalValues`: expected to select few
         /// rows (see [`Node::narrows`]).
         narrows: bool,
+    },
+    /// `ne` at the resource level: a row whose value satisfies `cond` (not equal), or no
+    /// row at all under `keys`.
+    Ne {
+        /// The placeholders of the `attr_index.path` keys.
+        keys: Vec<String>,
+        /// The "not equal" condition on a row.
+        cond: String,
+    },
+    /// `not` at the resource level: every resource of the scope except the inner set.
+    Not(Box<Node>),
+    /// A set given as SQL (the membership lookups), at the resource level.
+    Set {
+        /// A SELECT of the `seq`s, parameters bound.
+        sql: String,
     },
     /// `and`.
     And(Box<Node>, Box<Node>),
@@ -330,11 +562,13 @@ enum Node {
 }
 
 impl Node {
-    /// Does the node read every index row of some path (a `co` / `ew` leaf), rather than
-    /// only ranges of the covering index (see "# Cost" in the module docs)?
+    /// Does the node read every index row of some path (a `co` / `ew` leaf, `ne`, `not`),
+    /// rather than only ranges of the covering index (see "# Cost" in the module docs)?
     fn scans(&self) -> bool {
         match self {
             Node::Leaf { scans, .. } => *scans,
+            Node::Ne { .. } | Node::Not(_) => true,
+            Node::Set { .. } => false,
             Node::And(a, b) | Node::Or(a, b) => a.scans() || b.scans(),
             Node::ValuePath(inner) => inner.scans(),
         }
@@ -342,9 +576,10 @@ impl Node {
 
     /// Is the node expected to select few resources (elements), so that checking a
     /// scanning conjunct per candidate beats reading every row of its path? True for `eq` and
-    /// `sw` on an attribute without `canonicalValues` (`userName eq "x"`, `emails[value sw
-    /// "bj"]`), for an `and` with such a side, an `or` of two such sides, and a value path
-    /// over such a filter. Not for `pr`, `gt` / `ge` / `lt` / `le` (open ranges), nor for a
+    /// `sw` on a string attribute without `canonicalValues` (`userName eq "x"`,
+    /// `emails[value sw "bj"]`), `eq` on a number or dateTime, a membership lookup, for an
+    /// `and` with such a side, an `or` of two such sides, and a value path over such a
+    /// filter. Not for `pr`, booleans, `gt` / `ge` / `lt` / `le` (open ranges), nor for a
     /// comparison on an attribute with `canonicalValues` (RFC 7643 §2.4: a small set of
     /// values, like `emails.type`'s "work", "home", "other" in §8.7.1, each typically held by
     /// a large share of the resources): then the candidates would be about as many as the
@@ -352,6 +587,8 @@ impl Node {
     fn narrows(&self) -> bool {
         match self {
             Node::Leaf { narrows, .. } => *narrows,
+            Node::Set { .. } => true,
+            Node::Ne { .. } | Node::Not(_) => false,
             Node::And(a, b) => a.narrows() || b.narrows(),
             Node::Or(a, b) => a.narrows() && b.narrows(),
             Node::ValuePath(inner) => inner.narrows(),
@@ -369,15 +606,29 @@ impl Node {
         }
     }
 
+    /// The disjuncts of nested `or`s, left to right.
+    fn disjuncts<'n>(&'n self, out: &mut Vec<&'n Node>) {
+        match self {
+            Node::Or(a, b) => {
+                a.disjuncts(out);
+                b.disjuncts(out);
+            }
+            other => out.push(other),
+        }
+    }
+
     /// The placeholders of every path key the leaves below read.
     fn keys<'n>(&'n self, out: &mut Vec<&'n str>) {
         match self {
-            Node::Leaf { keys, .. } => out.extend(keys.iter().map(String::as_str)),
+            Node::Leaf { keys, .. } | Node::Ne { keys, .. } => {
+                out.extend(keys.iter().map(String::as_str));
+            }
             Node::And(a, b) | Node::Or(a, b) => {
                 a.keys(out);
                 b.keys(out);
             }
-            Node::ValuePath(inner) => inner.keys(out),
+            Node::ValuePath(inner) | Node::Not(inner) => inner.keys(out),
+            Node::Set { .. } => {}
         }
     }
 }
@@ -388,6 +639,15 @@ fn path_cond(alias: &str, keys: &[String]) -> String {
         [one] => format!("{alias}path = {one}"),
         many => format!("{alias}path IN ({})", many.join(", ")),
     }
+}
+
+/// Every resource of the scope (parameters 1 and 2).
+fn scope_set<D: Dialect>() -> String {
+    format!(
+        "SELECT seq FROM resources WHERE tenant = {} AND rtype = {}",
+        D::placeholder(1),
+        D::placeholder(2)
+    )
 }
 
 /// The node as a SELECT of the matching `seq`s (`seq, elem` at the element level) of the
@@ -401,22 +661,37 @@ fn path_cond(alias: &str, keys: &[String]) -> String {
 /// intersected.
 fn set<D: Dialect>(node: &Node, level: Level<'_>) -> String {
     let cols = level.cols();
-    match node {
-        Node::Leaf { keys, cond, .. } => format!(
-            "SELECT {cols} FROM attr_index WHERE tenant = {} AND rtype = {} AND {} AND {cond}",
+    let rows = |keys: &[String], cond: Option<&str>| {
+        let cond = cond.map_or(String::new(), |c| format!(" AND {c}"));
+        format!(
+            "SELECT {cols} FROM attr_index WHERE tenant = {} AND rtype = {} AND {}{cond}",
             D::placeholder(1),
             D::placeholder(2),
             path_cond("", keys)
+        )
+    };
+    match node {
+        Node::Leaf { keys, cond, .. } => rows(keys, Some(cond)),
+        Node::Ne { keys, cond } => D::union(
+            cols,
+            &[
+                rows(keys, Some(cond)),
+                D::except(cols, &scope_set::<D>(), &rows(keys, None)),
+            ],
         ),
+        Node::Not(inner) => D::except(cols, &scope_set::<D>(), &set::<D>(inner, level)),
+        Node::Set { sql } => sql.clone(),
         Node::And(..) => {
             let mut all = Vec::new();
             node.conjuncts(&mut all);
             let (scanning, cheap): (Vec<&Node>, Vec<&Node>) =
                 all.into_iter().partition(|n| n.scans());
-            let intersect = |parts: &[&Node]| {
-                let mut parts = parts.iter().map(|n| set::<D>(n, level));
-                let first = parts.next().unwrap_or_default();
-                parts.fold(first, |acc, p| D::intersect(cols, &acc, &p))
+            let intersect = |parts: &[&Node]| match parts {
+                [one] => set::<D>(one, level),
+                many => {
+                    let sets: Vec<String> = many.iter().map(|n| set::<D>(n, level)).collect();
+                    D::intersect(cols, &sets)
+                }
             };
             if scanning.is_empty() || !cheap.iter().any(|n| n.narrows()) {
                 let mut both = cheap;
@@ -427,14 +702,19 @@ fn set<D: Dialect>(node: &Node, level: Level<'_>) -> String {
                 Level::Resource => Cand::Resource("c.seq"),
                 Level::Element(_) => Cand::Element("c.seq", "c.elem"),
             };
-            let checks: Vec<String> = scanning.iter().map(|n| check(n, on)).collect();
+            let checks: Vec<String> = scanning.iter().map(|n| check::<D>(n, on)).collect();
             format!(
                 "SELECT {cols} FROM ({}) AS c WHERE {}",
                 intersect(&cheap),
                 checks.join(" AND ")
             )
         }
-        Node::Or(a, b) => D::union(cols, &set::<D>(a, level), &set::<D>(b, level)),
+        Node::Or(..) => {
+            let mut all = Vec::new();
+            node.disjuncts(&mut all);
+            let sets: Vec<String> = all.iter().map(|n| set::<D>(n, level)).collect();
+            D::union(cols, &sets)
+        }
         Node::ValuePath(inner) => format!(
             "SELECT seq FROM ({}) AS vp",
             set::<D>(inner, Level::Element(""))
@@ -458,24 +738,29 @@ enum Cand<'a> {
 /// of its keys, the value filter on that SAME element (a value filter of `and` / `or` of
 /// leaves holds on an element only if a leaf does, so the elements without such a row
 /// cannot match).
-fn check(node: &Node, on: Cand<'_>) -> String {
+fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
+    let at = match on {
+        Cand::Resource(seq) => format!("seq = {seq}"),
+        Cand::Element(seq, elem) => format!("seq = {seq} AND elem = {elem}"),
+    };
+    let seq = match on {
+        Cand::Resource(seq) | Cand::Element(seq, _) => seq,
+    };
     match node {
-        Node::Leaf { keys, cond, .. } => {
-            let at = match on {
-                Cand::Resource(seq) => format!("seq = {seq}"),
-                Cand::Element(seq, elem) => format!("seq = {seq} AND elem = {elem}"),
-            };
-            format!(
-                "EXISTS (SELECT 1 FROM attr_index WHERE {at} AND {} AND {cond})",
-                path_cond("", keys)
-            )
-        }
-        Node::And(a, b) => format!("({} AND {})", check(a, on), check(b, on)),
-        Node::Or(a, b) => format!("({} OR {})", check(a, on), check(b, on)),
+        Node::Leaf { keys, cond, .. } => format!(
+            "EXISTS (SELECT 1 FROM attr_index WHERE {at} AND {} AND {cond})",
+            path_cond("", keys)
+        ),
+        Node::Ne { keys, cond } => format!(
+            "(EXISTS (SELECT 1 FROM attr_index WHERE {at} AND {p} AND {cond}) OR NOT EXISTS \
+             (SELECT 1 FROM attr_index WHERE {at} AND {p}))",
+            p = path_cond("", keys)
+        ),
+        Node::Not(inner) => format!("NOT ({})", check::<D>(inner, on)),
+        Node::Set { sql } => format!("{seq} IN ({sql})"),
+        Node::And(a, b) => format!("({} AND {})", check::<D>(a, on), check::<D>(b, on)),
+        Node::Or(a, b) => format!("({} OR {})", check::<D>(a, on), check::<D>(b, on)),
         Node::ValuePath(inner) => {
-            let seq = match on {
-                Cand::Resource(seq) | Cand::Element(seq, _) => seq,
-            };
             let mut keys = Vec::new();
             inner.keys(&mut keys);
             keys.dedup();
@@ -483,7 +768,7 @@ fn check(node: &Node, on: Cand<'_>) -> String {
             format!(
                 "EXISTS (SELECT 1 FROM attr_index x WHERE x.seq = {seq} AND {} AND {})",
                 path_cond("x.", &keys),
-                check(inner, Cand::Element("x.seq", "x.elem"))
+                check::<D>(inner, Cand::Element("x.seq", "x.elem"))
             )
         }
     }
@@ -510,11 +795,19 @@ mod tests {
         fn value(value: String) -> String {
             format!("v:{value}")
         }
-        fn intersect(_cols: &str, a: &str, b: &str) -> String {
-            format!("({a}) & ({b})")
+        fn num(value: f64) -> String {
+            format!("n:{value}")
         }
-        fn union(_cols: &str, a: &str, b: &str) -> String {
-            format!("({a}) | ({b})")
+        fn intersect(_cols: &str, parts: &[String]) -> String {
+            let parts: Vec<String> = parts.iter().map(|p| format!("({p})")).collect();
+            parts.join(" & ")
+        }
+        fn union(_cols: &str, parts: &[String]) -> String {
+            let parts: Vec<String> = parts.iter().map(|p| format!("({p})")).collect();
+            parts.join(" | ")
+        }
+        fn except(_cols: &str, a: &str, b: &str) -> String {
+            format!("({a}) - ({b})")
         }
         const PRESENT: &'static str = "PRESENT";
         fn contains(p: &str) -> String {
@@ -559,24 +852,113 @@ mod tests {
             r#"emails[type eq "work" or (value ew "x" and value pr)] and userName sw "a""#
         ));
         assert!(ok(r#"emails.type eq "work""#));
+        // Every attribute, every operator, `not` and `ne` at the resource level.
+        assert!(ok(r#"userName ne "bj""#));
+        assert!(ok(r#"not (userName eq "bj")"#));
+        assert!(ok(r#"emails eq "bj""#));
+        assert!(ok(r#"emails[display eq "bj"]"#));
+        assert!(ok(r#"emails[primary eq true]"#));
+        assert!(ok(r#"emails[type eq "work" and display eq "x"]"#));
+        assert!(ok(r#"phoneNumbers[value eq "1"]"#));
+        assert!(ok(r#"name[givenName eq "b"]"#));
+        assert!(ok(r#"title eq "bj""#));
+        assert!(ok("userName eq null"));
+        assert!(ok("title ne null"));
+        assert!(ok(r#"userName eq "a" and title eq "b""#));
+        assert!(ok("active eq true"));
+        assert!(ok(r#"active ne "False""#));
+        assert!(ok(r#"meta.lastModified gt "2011-05-13T04:42:34Z""#));
+        assert!(ok(r#"meta.created le "2011-05-13T04:42:34+02:00""#));
+        assert!(ok(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "1""#
+        ));
+        assert!(ok(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "1""#
+        ));
+        assert!(ok(r#"groups.value eq "g1""#));
+        assert!(ok(r#"groups[value eq "g1"]"#));
+        // Left to the planner: empty substrings, `not` / `ne` inside brackets, never
+        // returned attributes, other `groups` comparisons, whole extensions.
         assert!(!ok(r#"userName co """#));
         assert!(!ok(r#"userName ew """#));
-        assert!(!ok(r#"userName ne "bj""#));
-        assert!(!ok(r#"not (userName eq "bj")"#));
-        assert!(!ok(r#"emails eq "bj""#));
         assert!(!ok(r#"emails[not (value eq "bj")]"#));
-        assert!(!ok(r#"emails[display eq "bj"]"#));
-        assert!(!ok(r#"emails[primary eq true]"#));
-        assert!(!ok(r#"emails[type eq "work" and display eq "x"]"#));
         assert!(!ok(r#"emails[type ne "work"]"#));
         assert!(!ok(r#"emails[value eq null]"#));
-        assert!(!ok(r#"phoneNumbers[value eq "1"]"#));
-        assert!(!ok(r#"name[givenName eq "b"]"#));
         assert!(!ok(r#"emails[value co ""]"#));
-        assert!(!ok(r#"title eq "bj""#));
-        assert!(!ok("userName eq null"));
-        assert!(!ok(r#"userName eq "a" and title eq "b""#));
         assert!(!ok(r#"password eq "a""#));
+        assert!(!ok(r#"groups.display eq "a""#));
+        assert!(!ok(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User pr"
+        ));
+        assert!(ok("emails pr"));
+        assert!(ok("name pr"));
+    }
+
+    #[test]
+    fn typed_comparisons_use_their_column() {
+        let schema = user_resource_schema();
+        let paths = indexed_paths(&schema);
+        let sql =
+            |f: &str| translate::<Test>(&schema, &paths, &f.parse::<Filter>().unwrap()).unwrap();
+        let head = "SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path = :3";
+        let t = sql("active eq true");
+        assert_eq!(t.sql, format!("{head} AND value_norm = :4"));
+        assert_eq!(t.params, ["k:active", "v:true"]);
+        let t = sql(r#"meta.lastModified gt "2011-05-13T06:42:34+02:00""#);
+        assert_eq!(t.sql, format!("{head} AND value_norm > :4"));
+        // RFC 7643 §2.3.5: compared as instants, in UTC.
+        assert_eq!(
+            t.params,
+            ["k:meta.lastmodified", "v:2011-05-13T04:42:34.000000000Z"]
+        );
+        let t = sql(r#"meta.created lt "2011-05-13T04:42:34Z""#);
+        assert_eq!(t.sql, format!("{head} AND value_norm < :4 AND PRESENT"));
+        // `ne`: a value not equal, or no value at all.
+        let t = sql(r#"userType ne "Employee""#);
+        assert_eq!(
+            t.sql,
+            format!(
+                "({head} AND (value_norm IS NULL OR value_norm <> :4)) | ((SELECT seq FROM \
+                 resources WHERE tenant = :1 AND rtype = :2) - ({head}))"
+            )
+        );
+        assert_eq!(t.params, ["k:usertype", "v:employee"]);
+        let t = sql(r#"not (userName eq "x")"#);
+        assert_eq!(
+            t.sql,
+            format!(
+                "(SELECT seq FROM resources WHERE tenant = :1 AND rtype = :2) - ({head} AND \
+                 value_norm = :4)"
+            )
+        );
+    }
+
+    #[test]
+    fn numbers_compare_in_value_num() {
+        use scim_core::schema::{ResourceSchema, ResourceType, Schema};
+        let core: Schema = serde_json::from_value(serde_json::json!({
+            "id": "urn:example:Thing",
+            "attributes": [{"name": "size", "type": "integer"},
+                           {"name": "weight", "type": "decimal"}]
+        }))
+        .unwrap();
+        let rt: ResourceType = serde_json::from_value(serde_json::json!({
+            "name": "Thing", "endpoint": "/Things", "schema": "urn:example:Thing"
+        }))
+        .unwrap();
+        let schema = ResourceSchema::new(rt, core, vec![]);
+        let paths = indexed_paths(&schema);
+        let t =
+            translate::<Test>(&schema, &paths, &"size ge 3".parse::<Filter>().unwrap()).unwrap();
+        assert!(t.sql.ends_with("value_num >= :4"), "{}", t.sql);
+        assert_eq!(t.params, ["k:size", "n:3"]);
+        let t = translate::<Test>(&schema, &paths, &"weight ne 2.5".parse::<Filter>().unwrap())
+            .unwrap();
+        assert!(
+            t.sql.contains("(value_num IS NULL OR value_num <> :4)"),
+            "{}",
+            t.sql
+        );
     }
 
     #[test]

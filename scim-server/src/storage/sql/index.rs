@@ -1,6 +1,12 @@
 //! The indexed attribute paths of a resource type and the `attr_index` rows of a resource,
 //! shared by the SQL backends (SQLite and PostgreSQL index exactly the same rows).
 //!
+//! EVERY attribute value is indexed (RFC 7644 §3.4.2.2 lets a client filter on any
+//! attribute): each leaf path of the core schema, the common attributes (`id`, `externalId`,
+//! `meta.*`) and every extension, whatever its type, except values that are never returned
+//! (`returned: never` / `writeOnly`, e.g. `password`), the membership kept in the `members`
+//! table (`members`) and the computed `groups` of a User (both answered from `members`).
+//!
 //! The rows are extracted the way scim-core's evaluator (`Filter::compile` +
 //! `CompiledFilter::matches`) walks a resource (RFC 7644 §3.4.2.2: "If the specified
 //! attribute in a filter expression is a multi-valued attribute, the filter matches if any of
@@ -10,11 +16,20 @@
 //!   extension object when it belongs to an extension;
 //! * arrays are flattened and nulls skipped; with a sub-attribute (`emails.value`) each
 //!   object element's sub-attribute is taken, non-object elements are skipped;
-//! * each string value gives a row whose `value_norm` is the value itself for caseExact
-//!   attributes and the value lower-cased char by char (`char::to_lowercase`, the evaluator's
-//!   mapping, not the database's ASCII-only or collation-dependent `lower()`) otherwise;
-//! * a non-string value that is "present" (RFC 7644 §3.4.2.2 `pr`: "a non-empty or non-null
-//!   value") gives one row with a NULL `value_norm`; a non-empty string is present too;
+//! * each value gives ONE row (so "the attribute has a value" is "it has a row", which `ne`
+//!   needs), typed by the attribute's `type` ([`Kind`]):
+//!   - string, reference, binary: `value_norm` is the value itself for caseExact (and
+//!     binary) attributes, else its case folding ([`scim_core::casefold::fold`], the folding
+//!     of uniqueness, filters and sorting);
+//!   - boolean: `value_norm` `true` / `false` (also for the strings the evaluator reads as
+//!     booleans);
+//!   - integer, decimal: `value_num`, the number (compared numerically);
+//!   - dateTime (RFC 7643 §2.3.5): `value_norm`, the instant in UTC with nanoseconds at a
+//!     fixed width, so that byte order is chronological order and `2011-05-13T06:42:34+02:00`
+//!     equals `2011-05-13T04:42:34Z`;
+//!   - an empty string gives `value_norm` `''` (a value, but not present: `pr` is false);
+//!     a value of another JSON type than the attribute's, or one that does not parse, gives
+//!     a row with both NULL: present, and only `ne` holds for it, as in the evaluator;
 //! * every row carries `elem`, the element it comes from: 0 for a single-valued attribute,
 //!   and for a sub-attribute of a multi-valued complex attribute (`emails.type`) the position
 //!   of the element in the array, so that a value path (`emails[type eq "work" and value co
@@ -22,28 +37,67 @@
 //! * inside a value path the evaluator reads a primitive element (`"emails": ["a@b.c"]`) as
 //!   the element's `value` (but `emails.value` outside a value path skips it): such elements
 //!   give rows under the parent's key ([`IndexedPath::element_key`], `emails`), which only
-//!   value paths read.
+//!   value paths and the implicit `value` of `emails eq "..."` read.
 
+use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
-use scim_core::resource::get_ci;
-use scim_core::schema::{AttributeType, Mutability, ResourceSchema, Returned};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use scim_core::resource::{bool_from_str, get_ci};
+use scim_core::schema::{
+    Attribute, AttributeType, Mutability, ResourceSchema, Returned, common_attributes,
+};
+use scim_core::sort::sort_key;
 use scim_core::{AttrPath, Resource};
 use serde_json::{Map, Value};
 
-/// The attribute paths indexed when the resource type defines them (as string attributes).
-const CANDIDATES: &[(&str, Option<&str>)] = &[
-    ("id", None),
-    ("externalId", None),
-    ("userName", None),
-    ("displayName", None),
-    ("emails", Some("value")),
-    ("emails", Some("type")),
-];
+use super::sort::{encode_key, sort_row_path};
 
 /// The version of the row format; part of [`layout`], so that a change of the format
-/// rebuilds the rows like a change of the indexed paths does.
-const ROW_FORMAT: u32 = 2;
+/// rebuilds the rows like a change of the indexed paths does. Version 3: every attribute,
+/// typed columns, case folding.
+const ROW_FORMAT: u32 = 3;
+
+/// How the values of an indexed path are stored and compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// String, reference, binary: `value_norm`, folded unless `case_exact`.
+    Str {
+        /// Compare exactly (caseExact, or binary).
+        case_exact: bool,
+    },
+    /// Boolean: `value_norm` `true` / `false`.
+    Bool,
+    /// Integer, decimal: `value_num`.
+    Num,
+    /// DateTime: `value_norm`, the UTC instant at a fixed width.
+    DateTime,
+}
+
+impl Kind {
+    fn of(a: &Attribute) -> Option<Kind> {
+        Some(match a.attr_type {
+            AttributeType::String | AttributeType::Reference => Kind::Str {
+                case_exact: a.case_exact,
+            },
+            AttributeType::Binary => Kind::Str { case_exact: true },
+            AttributeType::Boolean => Kind::Bool,
+            AttributeType::Integer | AttributeType::Decimal => Kind::Num,
+            AttributeType::DateTime => Kind::DateTime,
+            AttributeType::Complex => return None,
+        })
+    }
+
+    fn tag(self) -> &'static str {
+        match self {
+            Kind::Str { case_exact: true } => "=",
+            Kind::Str { case_exact: false } => "~",
+            Kind::Bool => "b",
+            Kind::Num => "n",
+            Kind::DateTime => "d",
+        }
+    }
+}
 
 /// One indexed attribute path of a resource type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,8 +110,13 @@ pub(crate) struct IndexedPath {
     pub name: String,
     /// The sub-attribute name, if any.
     pub sub: Option<String>,
-    /// Compare exactly (caseExact, or binary).
-    pub case_exact: bool,
+    /// How values are stored and compared.
+    pub kind: Kind,
+    /// The attribute (or, for a sub-attribute, its parent) is multi-valued: the sort key
+    /// gets a row of its own (see [`super::sort`]).
+    pub multi_valued: bool,
+    /// The path, as a filter or `sortBy` names it.
+    pub path: AttrPath,
     /// For the `value` sub-attribute of a complex attribute: the key (the attribute's own,
     /// e.g. `emails`) of the rows of its primitive elements, which a value path reads as
     /// their `value` (scim-core's evaluator: "a primitive element is the `value` of the
@@ -65,21 +124,28 @@ pub(crate) struct IndexedPath {
     pub element_key: Option<String>,
 }
 
-/// The canonical key of a resolved path.
+/// Is this attribute's membership or value kept outside the resource JSON (`members` in
+/// the `members` table, the computed `groups` of a User)?
+fn kept_apart(name: &str) -> bool {
+    name.eq_ignore_ascii_case("members") || name.eq_ignore_ascii_case("groups")
+}
+
+/// The canonical key of a resolved path, and the indexed path, when it is indexed.
 pub(crate) fn key_of(schema: &ResourceSchema, path: &AttrPath) -> Option<(String, IndexedPath)> {
     if schema.extension_for_path(path).is_some() {
         return None;
     }
     let r = schema.resolve(path)?;
     let target = r.target();
-    let string_like = matches!(
-        target.attr_type,
-        AttributeType::String | AttributeType::Reference | AttributeType::Binary
-    );
-    let never = target.returned == Returned::Never || target.mutability == Mutability::WriteOnly;
-    if !string_like || never || (r.sub_attribute.is_none() && r.attribute.is_complex()) {
+    let never =
+        |a: &Attribute| a.returned == Returned::Never || a.mutability == Mutability::WriteOnly;
+    if never(target) || never(r.attribute) || kept_apart(&r.attribute.name) {
         return None;
     }
+    if r.sub_attribute.is_none() && r.attribute.is_complex() {
+        return None;
+    }
+    let kind = Kind::of(target)?;
     let mut key = String::new();
     if r.in_extension {
         key.push_str(r.schema_urn);
@@ -92,7 +158,7 @@ pub(crate) fn key_of(schema: &ResourceSchema, path: &AttrPath) -> Option<(String
     }
     let key = key.to_lowercase();
     let element_key = match r.sub_attribute {
-        Some(sub) if sub.name.eq_ignore_ascii_case("value") => {
+        Some(sub) if sub.name.eq_ignore_ascii_case("value") && r.attribute.multi_valued => {
             key.rsplit_once('.').map(|(parent, _)| parent.to_string())
         }
         _ => None,
@@ -102,20 +168,53 @@ pub(crate) fn key_of(schema: &ResourceSchema, path: &AttrPath) -> Option<(String
         ext: r.in_extension.then(|| r.schema_urn.to_string()),
         name: r.attribute.name.clone(),
         sub: r.sub_attribute.map(|s| s.name.clone()),
-        case_exact: target.case_exact || target.attr_type == AttributeType::Binary,
+        kind,
+        multi_valued: r.attribute.multi_valued,
+        path: {
+            let mut p = match r.sub_attribute {
+                Some(sub) => AttrPath::with_sub(r.attribute.name.clone(), sub.name.clone()),
+                None => AttrPath::new(r.attribute.name.clone()),
+            };
+            p.uri = r.in_extension.then(|| r.schema_urn.to_string());
+            p
+        },
         element_key,
     };
     Some((key, ip))
 }
 
-/// The indexed paths of a resource type.
+/// The indexed paths of a resource type: every leaf path (an attribute, or a sub-attribute
+/// of a complex one) of the core schema, the common attributes and every extension, except
+/// those [`key_of`] leaves out.
 pub(crate) fn indexed_paths(schema: &ResourceSchema) -> Vec<IndexedPath> {
-    let mut out: Vec<IndexedPath> = Vec::new();
-    for (name, sub) in CANDIDATES {
-        let path = match sub {
-            Some(s) => AttrPath::with_sub(*name, *s),
-            None => AttrPath::new(*name),
+    let mut candidates: Vec<AttrPath> = Vec::new();
+    let mut add = |uri: Option<&str>, a: &Attribute| {
+        let make = |sub: Option<&str>| {
+            let mut p = match sub {
+                Some(s) => AttrPath::with_sub(a.name.clone(), s.to_string()),
+                None => AttrPath::new(a.name.clone()),
+            };
+            p.uri = uri.map(str::to_string);
+            p
         };
+        if a.is_complex() {
+            for sub in &a.sub_attributes {
+                candidates.push(make(Some(&sub.name)));
+            }
+        } else {
+            candidates.push(make(None));
+        }
+    };
+    for a in common_attributes().iter().chain(&schema.core.attributes) {
+        add(None, a);
+    }
+    for (ext, _) in &schema.extensions {
+        for a in &ext.attributes {
+            add(Some(&ext.id), a);
+        }
+    }
+    let mut out: Vec<IndexedPath> = Vec::new();
+    for path in candidates {
         if let Some((key, ip)) = key_of(schema, &path) {
             if !out.iter().any(|p| p.key == key) {
                 out.push(ip);
@@ -125,14 +224,79 @@ pub(crate) fn indexed_paths(schema: &ResourceSchema) -> Vec<IndexedPath> {
     out
 }
 
-/// Lower-cases char by char, exactly as scim-core's evaluator does.
-pub(crate) fn lower(s: &str) -> String {
-    s.chars().flat_map(char::to_lowercase).collect()
+/// The `value_norm` of a string value: itself for caseExact paths, else case-folded
+/// ([`scim_core::casefold::fold`]).
+pub(crate) fn normalise(s: &str, case_exact: bool) -> String {
+    crate::storage::unique::normalise(s, case_exact)
 }
 
-/// The `value_norm` of a string value: itself for caseExact paths, else [`lower`]ed.
-pub(crate) fn normalise(s: &str, case_exact: bool) -> String {
-    if case_exact { s.to_string() } else { lower(s) }
+/// Parses an RFC 7643 §2.3.5 dateTime as scim-core's evaluator does (RFC 3339; without a
+/// zone offset, UTC).
+pub(crate) fn parse_datetime(s: &str) -> Option<DateTime<FixedOffset>> {
+    DateTime::parse_from_rfc3339(s).ok().or_else(|| {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+            .ok()
+            .map(|n| n.and_utc().fixed_offset())
+    })
+}
+
+/// The `value_norm` of a dateTime: the instant in UTC, `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`, so
+/// that byte order is chronological order.
+pub(crate) fn datetime_norm(d: &DateTime<FixedOffset>) -> String {
+    d.with_timezone(&Utc)
+        .format("%Y-%m-%dT%H:%M:%S%.9fZ")
+        .to_string()
+}
+
+/// A number as stored in `value_num`, ordered by [`f64::total_cmp`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Num(pub f64);
+
+impl PartialEq for Num {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.total_cmp(&other.0) == Ordering::Equal
+    }
+}
+impl Eq for Num {}
+impl PartialOrd for Num {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Num {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// `(value_norm, value_num)` of one value at a path of `kind`; `None` for a value that
+/// gives no row (an empty object or array at a simple path).
+fn typed(kind: Kind, v: &Value) -> Option<(Option<String>, Option<Num>)> {
+    let empty = matches!(v, Value::String(s) if s.is_empty());
+    if empty {
+        return Some((Some(String::new()), None));
+    }
+    let incomparable = if is_non_empty(v) {
+        Some((None, None))
+    } else {
+        None
+    };
+    match (kind, v) {
+        (Kind::Str { case_exact }, Value::String(s)) => {
+            Some((Some(normalise(s, case_exact)), None))
+        }
+        (Kind::Bool, Value::Bool(b)) => Some((Some(b.to_string()), None)),
+        (Kind::Bool, Value::String(s)) => match bool_from_str(s) {
+            Some(b) => Some((Some(b.to_string()), None)),
+            None => incomparable,
+        },
+        (Kind::Num, Value::Number(n)) => Some((None, n.as_f64().map(Num))),
+        (Kind::DateTime, Value::String(s)) => match parse_datetime(s) {
+            Some(d) => Some((Some(datetime_norm(&d)), None)),
+            None => incomparable,
+        },
+        _ => incomparable,
+    }
 }
 
 /// `v` itself, or each element of an array; nulls skipped (the evaluator's `each`).
@@ -205,36 +369,73 @@ fn values_at<'a>(
     }
 }
 
-/// One `attr_index` row: `(path key, elem, value_norm)`, `None` marking a present
-/// non-string value.
-pub(crate) type IndexRow = (String, i64, Option<String>);
+/// One `attr_index` row.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct IndexRow {
+    /// `path`: the indexed path's key.
+    pub key: String,
+    /// `elem`: the element of a multi-valued attribute (0 otherwise).
+    pub elem: i64,
+    /// `value_norm`.
+    pub norm: Option<String>,
+    /// `value_num`.
+    pub num: Option<Num>,
+    /// `skey`: the sort key (rows under a [`sort_key_path`]).
+    pub skey: Option<Vec<u8>>,
+}
 
-/// The `attr_index` rows of a resource. Distinct.
-pub(crate) fn index_rows(paths: &[IndexedPath], resource: &Resource) -> BTreeSet<IndexRow> {
+/// The `attr_index` rows of a resource of the resource type `schema`: its values, and its
+/// sort keys (scim-core's [`sort_key`], encoded by [`encode_key`]), on the value row of a
+/// single-valued path or on a row of their own (see [`sort_row_path`]). Distinct.
+pub(crate) fn index_rows(
+    paths: &[IndexedPath],
+    schema: &ResourceSchema,
+    resource: &Resource,
+) -> BTreeSet<IndexRow> {
     let mut rows = BTreeSet::new();
     for p in paths {
-        values_at(p, resource.as_map(), &mut |key, elem, v| match v {
-            Value::String(s) => {
-                rows.insert((key.to_string(), elem, Some(normalise(s, p.case_exact))));
+        let mut mine: Vec<IndexRow> = Vec::new();
+        values_at(p, resource.as_map(), &mut |key, elem, v| {
+            if let Some((norm, num)) = typed(p.kind, v) {
+                mine.push(IndexRow {
+                    key: key.to_string(),
+                    elem,
+                    norm,
+                    num,
+                    skey: None,
+                });
             }
-            other if is_non_empty(other) => {
-                rows.insert((key.to_string(), elem, None));
-            }
-            _ => {}
         });
+        mine.sort();
+        mine.dedup();
+        if let Some(k) = sort_key(resource, schema, &p.path) {
+            let skey = Some(encode_key(&k));
+            if p.multi_valued {
+                mine.push(IndexRow {
+                    key: sort_row_path(p),
+                    elem: 0,
+                    norm: None,
+                    num: None,
+                    skey,
+                });
+            } else if let Some(row) = mine.iter_mut().find(|r| r.key == p.key) {
+                row.skey = skey;
+            }
+        }
+        rows.extend(mine);
     }
     rows
 }
 
-/// A description of the rows [`index_rows`] writes for these paths (keys, case folding, the
-/// row format). The SQL backends store it per resource type and rebuild the rows of a type
-/// whose stored layout differs (see `ensure_layout` in each backend).
+/// A description of the rows [`index_rows`] writes for these paths (keys, types, case
+/// folding, the row format). The SQL backends store it per resource type and rebuild the
+/// rows of a type whose stored layout differs (see `ensure_layout` in each backend).
 pub(crate) fn layout(paths: &[IndexedPath]) -> String {
     let mut out = format!("v{ROW_FORMAT}");
     for p in paths {
         out.push(';');
         out.push_str(&p.key);
-        out.push(if p.case_exact { '=' } else { '~' });
+        out.push_str(p.kind.tag());
         if let Some(k) = &p.element_key {
             out.push('+');
             out.push_str(k);
@@ -248,70 +449,169 @@ mod tests {
     use super::*;
     use scim_core::builtin::{group_resource_schema, user_resource_schema};
 
+    fn keys(schema: &ResourceSchema) -> Vec<String> {
+        indexed_paths(schema).into_iter().map(|p| p.key).collect()
+    }
+
     #[test]
-    fn user_and_group_index_the_lookup_attributes() {
-        let keys: Vec<String> = indexed_paths(&user_resource_schema())
+    fn every_attribute_is_indexed_except_never_returned_and_membership() {
+        let user = keys(&user_resource_schema());
+        for k in [
+            "id",
+            "externalid",
+            "meta.created",
+            "meta.lastmodified",
+            "username",
+            "name.familyname",
+            "displayname",
+            "title",
+            "usertype",
+            "active",
+            "emails.value",
+            "emails.type",
+            "emails.primary",
+            "x509certificates.value",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:employeenumber",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:manager.value",
+        ] {
+            assert!(user.contains(&k.to_string()), "{k}: {user:?}");
+        }
+        for k in ["password", "groups.value", "groups.display"] {
+            assert!(!user.contains(&k.to_string()), "{k}");
+        }
+        let group = keys(&group_resource_schema());
+        assert!(group.contains(&"displayname".to_string()));
+        assert!(!group.iter().any(|k| k.starts_with("members")), "{group:?}");
+    }
+
+    fn row(key: &str, elem: i64, norm: Option<&str>, num: Option<f64>) -> IndexRow {
+        IndexRow {
+            key: key.into(),
+            elem,
+            norm: norm.map(str::to_string),
+            num: num.map(Num),
+            skey: None,
+        }
+    }
+
+    /// The value rows (sort keys aside) of `json` under the keys `only`.
+    fn rows_of(json: serde_json::Value, only: &[&str]) -> Vec<IndexRow> {
+        let schema = user_resource_schema();
+        let paths = indexed_paths(&schema);
+        let user = Resource::from_value(json).unwrap();
+        index_rows(&paths, &schema, &user)
             .into_iter()
-            .map(|p| p.key)
-            .collect();
-        assert_eq!(
-            keys,
-            [
-                "id",
-                "externalid",
-                "username",
-                "displayname",
-                "emails.value",
-                "emails.type"
-            ]
-        );
-        let keys: Vec<String> = indexed_paths(&group_resource_schema())
-            .into_iter()
-            .map(|p| p.key)
-            .collect();
-        assert_eq!(keys, ["id", "externalid", "displayname"]);
+            .filter(|r| only.contains(&r.key.as_str()))
+            .map(|mut r| {
+                r.skey = None;
+                r
+            })
+            .collect()
     }
 
     #[test]
     fn rows_follow_the_evaluator() {
+        let rows = rows_of(
+            serde_json::json!({
+                "id": "A1", "USERNAME": "BJensen", "displayName": "",
+                "emails": [{"value": "B@X.org", "type": "Work"}, "plain@String.org", null,
+                           {"VALUE": ["Two@x.org", 5]}, {"type": "home"}, [{"value": "nested"}]],
+                "externalId": 42
+            }),
+            &[
+                "id",
+                "username",
+                "displayname",
+                "emails",
+                "emails.value",
+                "emails.type",
+                "externalid",
+            ],
+        );
+        assert_eq!(
+            rows,
+            vec![
+                row("displayname", 0, Some(""), None),
+                // The primitive element, for value paths only.
+                row("emails", 1, Some("plain@string.org"), None),
+                row("emails.type", 0, Some("work"), None),
+                row("emails.type", 4, Some("home"), None),
+                row("emails.value", 0, Some("b@x.org"), None),
+                row("emails.value", 3, None, None),
+                row("emails.value", 3, Some("two@x.org"), None),
+                row("externalid", 0, None, None),
+                row("id", 0, Some("A1"), None),
+                row("username", 0, Some("bjensen"), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn typed_rows() {
+        let rows = rows_of(
+            serde_json::json!({
+                "active": "True",
+                "meta": {"created": "2011-05-13T06:42:34+02:00", "lastModified": "yesterday"},
+                "emails": [{"value": "a@x", "primary": true}, {"value": "b@x", "primary": ""}],
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "7"}
+            }),
+            &[
+                "active",
+                "meta.created",
+                "meta.lastmodified",
+                "emails.primary",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:employeenumber",
+            ],
+        );
+        assert_eq!(
+            rows,
+            vec![
+                row("active", 0, Some("true"), None),
+                row("emails.primary", 0, Some("true"), None),
+                row("emails.primary", 1, Some(""), None),
+                // RFC 7643 §2.3.5: the instant, in UTC.
+                row(
+                    "meta.created",
+                    0,
+                    Some("2011-05-13T04:42:34.000000000Z"),
+                    None
+                ),
+                // Not a dateTime: present, only `ne` holds.
+                row("meta.lastmodified", 0, None, None),
+                row(
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:employeenumber",
+                    0,
+                    Some("7"),
+                    None
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn sort_keys_sit_on_the_value_row_or_their_own() {
         let schema = user_resource_schema();
         let paths = indexed_paths(&schema);
         let user = Resource::from_value(serde_json::json!({
-            "id": "A1", "USERNAME": "BJensen", "displayName": "",
-            "emails": [{"value": "B@X.org", "type": "Work"}, "plain@String.org", null,
-                       {"VALUE": ["Two@x.org", 5]}, {"type": "home"}, [{"value": "nested"}]],
-            "externalId": 42
+            "userName": "Zed",
+            "emails": [{"value": "b@x"}, {"value": "A@x", "primary": true}]
         }))
         .unwrap();
-        let rows: Vec<IndexRow> = index_rows(&paths, &user).into_iter().collect();
-        let s = |p: &str, e: i64, v: Option<&str>| (p.to_string(), e, v.map(str::to_string));
-        assert_eq!(
-            rows,
-            vec![
-                s("displayname", 0, Some("")),
-                // The primitive element, for value paths only.
-                s("emails", 1, Some("plain@string.org")),
-                s("emails.type", 0, Some("work")),
-                s("emails.type", 4, Some("home")),
-                s("emails.value", 0, Some("b@x.org")),
-                s("emails.value", 3, None),
-                s("emails.value", 3, Some("two@x.org")),
-                s("externalid", 0, None),
-                s("id", 0, Some("A1")),
-                s("username", 0, Some("bjensen")),
-            ]
+        let rows = index_rows(&paths, &schema, &user);
+        let with_key: Vec<(&str, &[u8])> = rows
+            .iter()
+            .filter_map(|r| r.skey.as_deref().map(|k| (r.key.as_str(), k)))
+            .collect();
+        let zed = encode_key(&scim_core::sort::SortKey::String("zed".into()));
+        let primary = encode_key(&scim_core::sort::SortKey::String("a@x".into()));
+        assert!(
+            with_key.contains(&("username", zed.as_slice())),
+            "{with_key:?}"
         );
-        // A single complex value (not an array) is element 0.
-        let single =
-            Resource::from_value(serde_json::json!({"emails": {"value": "a", "type": "b"}}))
-                .unwrap();
-        let rows: Vec<IndexRow> = index_rows(&paths, &single).into_iter().collect();
-        assert_eq!(
-            rows,
-            vec![
-                s("emails.type", 0, Some("b")),
-                s("emails.value", 0, Some("a"))
-            ]
+        // Multi-valued: the primary value (RFC 7644 §3.4.2.3), on a row of its own.
+        assert!(
+            with_key.contains(&("~emails.value", primary.as_slice())),
+            "{with_key:?}"
         );
     }
 
@@ -319,19 +619,21 @@ mod tests {
     fn layouts_change_with_paths_and_folding() {
         let schema = user_resource_schema();
         let paths = indexed_paths(&schema);
-        assert_eq!(
-            layout(&paths),
-            "v2;id=;externalid=;username~;displayname~;emails.value~+emails;emails.type~"
+        assert!(
+            layout(&paths).starts_with("v3;id=;externalid="),
+            "{}",
+            layout(&paths)
         );
         let mut exact = paths.clone();
-        exact[2].case_exact = true;
+        let user_name = exact.iter().position(|p| p.key == "username").unwrap();
+        exact[user_name].kind = Kind::Str { case_exact: true };
         assert_ne!(layout(&exact), layout(&paths));
     }
 
     #[test]
-    fn unicode_lowercasing_is_char_wise() {
-        // str::to_lowercase maps a final Σ to ς; the evaluator (char-wise) maps it to σ.
-        assert_eq!(lower("ΟΔΟΣ"), "οδοσ");
-        assert_eq!(lower("\u{212A}elvin"), "kelvin");
+    fn case_folding_is_unicode_folding() {
+        // str::to_lowercase maps a final Σ to ς; folding maps every sigma alike.
+        assert_eq!(normalise("ΟΔΟΣ", false), normalise("οδος", false));
+        assert_eq!(normalise("\u{212A}elvin", false), "kelvin");
     }
 }

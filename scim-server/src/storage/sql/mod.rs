@@ -6,11 +6,12 @@
 
 pub(crate) mod filter;
 pub(crate) mod index;
+pub(crate) mod sort;
 #[cfg(test)]
 pub(crate) mod upgrade_check;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use scim_core::resource::remove_ci;
 use scim_core::schema::ResourceSchema;
@@ -19,6 +20,7 @@ use serde_json::{Map, Value};
 
 use self::filter::{Dialect, SetSql};
 use self::index::{IndexedPath, indexed_paths, layout};
+use self::sort::SortPlan;
 use super::{Member, Scope, StorageError, StorageErrorKind, StorageQuery};
 
 /// The `attr_index` layouts ([`index::layout`]) a storage handle knows to be current in its
@@ -54,6 +56,8 @@ pub(crate) struct Ctx {
     pub rtype: String,
     /// The indexed paths of the resource type.
     pub paths: Vec<IndexedPath>,
+    /// The resource type's schema (the sort keys of the rows are computed with it).
+    pub schema: Arc<ResourceSchema>,
     /// Whether the resource type has `members` (kept in the `members` table).
     pub has_members: bool,
 }
@@ -65,6 +69,7 @@ impl Ctx {
             tenant: scope.tenant.as_str().to_string(),
             rtype: scope.resource_type().to_string(),
             paths: indexed_paths(scope.schema),
+            schema: Arc::new(scope.schema.clone()),
             has_members: has_members(scope.schema),
         }
     }
@@ -149,6 +154,8 @@ fn unsupported(backend: &str, what: &str) -> StorageError {
 pub(crate) struct PushDown<P> {
     /// The filter translated to SQL (`None` without a filter).
     pub set: Option<SetSql<P>>,
+    /// The sort order (`None`: creation order).
+    pub sort: Option<SortPlan>,
     /// The fingerprint the query's cursors are bound to.
     pub fingerprint: u64,
 }
@@ -156,17 +163,20 @@ pub(crate) struct PushDown<P> {
 /// What a SQL backend pushes down of `query`: the filter translated to SQL in dialect `D`,
 /// and the fingerprint of the query.
 ///
-/// The planner only hands a backend what [`filter::can_filter`] accepts and no sort order
-/// (`can_sort` is false); anything else is refused with an `UnsupportedFilter` error, never
-/// answered by a scan.
+/// The planner only hands a backend what [`filter::can_filter`] and [`can_sort`] accept;
+/// anything else is refused with an `UnsupportedFilter` error, never answered by a scan.
 pub(crate) fn push_down<D: Dialect>(
     schema: &ResourceSchema,
     ctx: &Ctx,
     query: &StorageQuery<'_>,
 ) -> Result<PushDown<D::Param>, StorageError> {
-    if query.sort.is_some() {
-        return Err(unsupported(D::NAME, "a sort order"));
-    }
+    let sort = match query.sort {
+        Some(s) => Some(
+            sort::plan(schema, &ctx.paths, s)
+                .ok_or_else(|| unsupported(D::NAME, &format!("sortBy '{}'", s.by)))?,
+        ),
+        None => None,
+    };
     let set = match query.filter {
         Some(f) => {
             let refused = || unsupported(D::NAME, &format!("the filter '{f}'"));
@@ -179,8 +189,15 @@ pub(crate) fn push_down<D: Dialect>(
     };
     Ok(PushDown {
         set,
-        fingerprint: query_fingerprint(ctx, query.filter),
+        fingerprint: query_fingerprint(ctx, query.filter, sort.as_ref()),
+        sort,
     })
+}
+
+/// [`crate::storage::Storage::can_sort`] of a SQL backend: the path is indexed (anything
+/// but a never-returned attribute, `members` and the computed `groups`).
+pub(crate) fn can_sort(schema: &ResourceSchema, sort: &scim_core::sort::SortSpec) -> bool {
+    sort::plan(schema, &index::indexed_paths(schema), sort).is_some()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -193,12 +210,15 @@ fn fnv1a(s: &str) -> u64 {
     })
 }
 
-/// The fingerprint of a query (scope and filter) its cursors are bound to.
-fn query_fingerprint(ctx: &Ctx, filter: Option<&Filter>) -> u64 {
-    let text = match filter {
+/// The fingerprint of a query (scope, filter and sort) its cursors are bound to.
+fn query_fingerprint(ctx: &Ctx, filter: Option<&Filter>, sort: Option<&SortPlan>) -> u64 {
+    let mut text = match filter {
         Some(f) => format!("{}\n{}\n{f}", ctx.tenant, ctx.rtype),
         None => format!("{}\n{}\n", ctx.tenant, ctx.rtype),
     };
+    if let Some(s) = sort {
+        text.push_str(&format!("\n{}\n{}", s.path, s.desc));
+    }
     fnv1a(&text)
 }
 

@@ -1,7 +1,8 @@
 //! The SQLite dialect of the filter translation shared by the SQL backends
-//! ([`crate::storage::sql::filter`]): `?n` placeholders, every parameter `TEXT`, and
-//! `SELECT seq FROM (…) INTERSECT / UNION SELECT seq FROM (…)` for `and` / `or` (`seq, elem`
-//! inside a value path).
+//! ([`crate::storage::sql::filter`]): `?n` placeholders, parameters `TEXT` (numbers
+//! `REAL`, compared with `value_num`), and
+//! `SELECT seq FROM (…) INTERSECT / UNION / EXCEPT SELECT seq FROM (…)` for `and` / `or` /
+//! `not` (`seq, elem` inside a value path).
 //!
 //! `value_norm` is `TEXT` compared with SQLite's BINARY collation: UTF-8 byte order, which is
 //! code-point order, the evaluator's string order. `co` and `ew` compare the values as BLOBs
@@ -16,26 +17,34 @@ pub(super) struct Sqlite;
 impl Dialect for Sqlite {
     const NAME: &'static str = "SQLite";
 
-    type Param = String;
+    type Param = rusqlite::types::Value;
 
     fn placeholder(n: usize) -> String {
         format!("?{n}")
     }
 
-    fn key(key: String) -> String {
-        key
+    fn key(key: String) -> rusqlite::types::Value {
+        rusqlite::types::Value::Text(key)
     }
 
-    fn value(value: String) -> String {
-        value
+    fn value(value: String) -> rusqlite::types::Value {
+        rusqlite::types::Value::Text(value)
     }
 
-    fn intersect(cols: &str, a: &str, b: &str) -> String {
-        format!("SELECT {cols} FROM ({a}) INTERSECT SELECT {cols} FROM ({b})")
+    fn num(value: f64) -> rusqlite::types::Value {
+        rusqlite::types::Value::Real(value)
     }
 
-    fn union(cols: &str, a: &str, b: &str) -> String {
-        format!("SELECT {cols} FROM ({a}) UNION SELECT {cols} FROM ({b})")
+    fn intersect(cols: &str, parts: &[String]) -> String {
+        compound(cols, " INTERSECT ", parts)
+    }
+
+    fn union(cols: &str, parts: &[String]) -> String {
+        compound(cols, " UNION ", parts)
+    }
+
+    fn except(cols: &str, a: &str, b: &str) -> String {
+        format!("SELECT {cols} FROM ({a}) EXCEPT SELECT {cols} FROM ({b})")
     }
 
     const PRESENT: &'static str = "(value_norm IS NULL OR value_norm > '')";
@@ -49,9 +58,19 @@ impl Dialect for Sqlite {
     }
 }
 
+/// `SELECT cols FROM (p1) op SELECT cols FROM (p2) op ...`: one compound SELECT (SQLite
+/// allows 500 terms, `SQLITE_MAX_COMPOUND_SELECT`), never nested ones.
+fn compound(cols: &str, op: &str, parts: &[String]) -> String {
+    let terms: Vec<String> = parts
+        .iter()
+        .map(|p| format!("SELECT {cols} FROM ({p})"))
+        .collect();
+    terms.join(op)
+}
+
 /// A filter translated to SQLite: `?1` is the tenant and `?2` the resource type; `params`
 /// bind `?3`, `?4`, ... in order.
-pub(super) type SetSql = filter::SetSql<String>;
+pub(super) type SetSql = filter::SetSql<rusqlite::types::Value>;
 
 #[cfg(test)]
 mod tests {
@@ -60,6 +79,16 @@ mod tests {
     use crate::storage::sql::index::indexed_paths;
     use scim_core::builtin::user_resource_schema;
     use scim_core::filter::Filter;
+
+    fn texts(set: &SetSql) -> Vec<String> {
+        set.params
+            .iter()
+            .map(|p| match p {
+                rusqlite::types::Value::Text(t) => t.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
 
     #[test]
     fn renders_sqlite_sql() {
@@ -86,7 +115,7 @@ mod tests {
             )
         );
         assert_eq!(
-            set.params,
+            texts(&set),
             ["username", "bj", "bk", "externalid", "X", "emails.value"]
         );
     }
@@ -108,7 +137,7 @@ mod tests {
             )
         );
         assert_eq!(
-            set.params,
+            texts(&set),
             ["emails.type", "work", "emails.value", "emails", "x"]
         );
     }

@@ -18,10 +18,10 @@ use super::backend_err;
 ///   and the keyset of cursors. The JSON holds no `members`.
 /// - `unique_values`: the claimed unique values; the primary key enforces uniqueness inside
 ///   the database, so it holds across connections and processes.
-/// - `attr_index`: one row per distinct string value of each indexed attribute path and
-///   element (`value_norm`, lower-cased when the attribute is not caseExact; `elem`, the
-///   position of the element of a multi-valued complex attribute, 0 otherwise), plus a row
-///   with a NULL `value_norm` when the path holds a present non-string value (for `pr`).
+/// - `attr_index`: one row per distinct value of each attribute path and element
+///   (`value_norm` / `value_num`, typed and case folded as `sql::index` describes; `elem`,
+///   the position of the element of a multi-valued complex attribute, 0 otherwise), plus
+///   (version 3) one row per path with a sort key (`skey`).
 ///   Filters are pushed down as scans of the covering index `attr_index_lookup`; the
 ///   `co` / `ew` conjuncts of an `and` with a range-scanned conjunct are checked per
 ///   candidate through `attr_index_seq (seq, path, elem, value_norm)` (version 2).
@@ -103,7 +103,34 @@ CREATE TABLE index_layouts (
     layout TEXT NOT NULL
 );
 "#,
-    // The change feed (see `storage::changes` and `sqlite/changes.rs`): per tenant, the
+    // Version 3: every attribute value is indexed, typed (see `sql::index`): `value_num`
+    // (integers and decimals, compared numerically) beside `value_norm` (strings, case
+    // folded unless caseExact; booleans; dateTimes as UTC instants), with
+    // `attr_index_num` over the numbers; `skey`, the sort key of a resource for one path
+    // (rows under the path key prefixed with `~`; `sortBy` in the database, RFC 7644
+    // §3.4.2.3), with `attr_index_sort`. The rows are dropped here and rebuilt from the
+    // stored JSON per resource type on first use (the layout's row format changed).
+    r#"
+DROP TABLE attr_index;
+CREATE TABLE attr_index (
+    tenant     TEXT    NOT NULL,
+    rtype      TEXT    NOT NULL,
+    path       TEXT    NOT NULL,
+    value_norm TEXT,
+    value_num  REAL,
+    skey       BLOB,
+    seq        INTEGER NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    elem       INTEGER NOT NULL
+);
+CREATE INDEX attr_index_lookup ON attr_index (tenant, rtype, path, value_norm, seq, elem);
+CREATE INDEX attr_index_num ON attr_index (tenant, rtype, path, value_num, seq, elem)
+    WHERE value_num IS NOT NULL;
+CREATE INDEX attr_index_sort ON attr_index (tenant, rtype, path, skey, seq)
+    WHERE skey IS NOT NULL;
+CREATE INDEX attr_index_seq ON attr_index (seq, path, elem, value_norm, value_num);
+DELETE FROM index_layouts;
+"#,
+    // Version 4: the change feed (see `storage::changes` and `sqlite/changes.rs`): per tenant, the
     // `seq` of its latest change and the pruning mark (`change_heads`, incremented in every
     // write's transaction), and the changes themselves, keyed by `(tenant, seq)`. A
     // database migrated from an earlier version starts with an empty feed.
