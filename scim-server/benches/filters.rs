@@ -25,10 +25,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use scim_core::builtin::user_resource_schema;
 use scim_core::sort::{SortOrder, SortSpec};
 use scim_core::{AttrPath, Filter, Resource};
+use scim_server::TenantId;
 use scim_server::storage::planner::{PlannerLimits, execute};
 use scim_server::storage::unique::UniquenessPolicy;
 use scim_server::storage::{Load, NewResource, Scope, Storage, StoragePage};
-use scim_server::tenant::TenantId;
 use serde_json::json;
 
 #[allow(dead_code)]

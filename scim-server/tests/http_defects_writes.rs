@@ -15,6 +15,7 @@ use http::StatusCode;
 use http_support::*;
 use scim_core::validation::ValidationMode;
 use scim_server::ScimServer;
+use scim_server::TenantId;
 use scim_server::auth::BearerTokens;
 use scim_server::server::password::verify_password;
 use scim_server::storage::memory::MemoryStorage;
@@ -23,7 +24,6 @@ use scim_server::storage::{
     GroupRef, Load, MembersChange, NewResource, QueryPage, Replacement, Scope, Storage,
     StorageError, StorageQuery, StoredResource,
 };
-use scim_server::TenantId;
 use serde_json::{Value, json};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

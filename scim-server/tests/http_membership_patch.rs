@@ -21,11 +21,11 @@ use std::sync::Arc;
 
 use http_support::{Call, TOKEN, create_group, create_user, get, patch, patch_ops};
 use scim_server::ScimServer;
+use scim_server::TenantId;
 use scim_server::auth::BearerTokens;
 use scim_server::storage::Storage;
 use scim_server::storage::memory::MemoryStorage;
 use scim_server::storage::sqlite::SqliteStorage;
-use scim_server::TenantId;
 use serde_json::{Value, json};
 
 fn server_on(storage: Arc<dyn Storage>) -> ScimServer {

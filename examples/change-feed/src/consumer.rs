@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scim_core::schema::ResourceSchema;
-use scim_server::storage::{ChangeKind, ChangeRecord, Load, Scope, Storage, StorageError};
 use scim_server::TenantId;
+use scim_server::storage::{ChangeKind, ChangeRecord, Load, Scope, Storage, StorageError};
 use serde_json::Value;
 
 use crate::position::PositionFile;

@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use example_change_feed::{Consumer, JsonLinesFile, PositionFile, Sink, Webhook};
+use scim_server::TenantId;
 use scim_server::storage::Storage;
 use scim_server::storage::postgres::PostgresStorage;
 use scim_server::storage::sqlite::SqliteStorage;
-use scim_server::TenantId;
 
 #[derive(Debug, Parser)]
 #[command(

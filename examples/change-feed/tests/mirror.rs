@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use example_change_feed::{Consumer, JsonLinesFile, PositionFile};
 use scim_core::Resource;
+use scim_server::TenantId;
 use scim_server::storage::sqlite::SqliteStorage;
 use scim_server::storage::{Member, MembersChange, NewResource, Scope, Storage};
-use scim_server::TenantId;
 use serde_json::{Value, json};
 
 fn temp_dir() -> PathBuf {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use example_change_feed::{Consumer, ConsumerError, PositionFile, Webhook};
 use scim_core::Resource;
+use scim_server::TenantId;
 use scim_server::storage::memory::MemoryStorage;
 use scim_server::storage::{NewResource, Scope, Storage};
-use scim_server::TenantId;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use scim_server::storage::{ChangeKind, ChangeRecord, Storage};
 use scim_server::TenantId;
+use scim_server::storage::{ChangeKind, ChangeRecord, Storage};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};

@@ -113,7 +113,7 @@ use crate::tenancy::TenantId;
 
 /// Maps a rusqlite error to a backend error (the message is for logs only).
 pub(crate) fn backend_err(e: rusqlite::Error) -> StorageError {
-    StorageError::backend(format!("sqlite: {e}"))
+    StorageError::backend(format!("sqlite: {e}")).with_source(e)
 }
 
 /// Is this a UNIQUE or PRIMARY KEY constraint violation?

@@ -104,21 +104,22 @@ type Param<'a> = &'a (dyn ToSql + Sync);
 
 /// Maps a tokio-postgres error to a backend error (the message is for logs only).
 pub(crate) fn pg_err(e: tokio_postgres::Error) -> StorageError {
-    match e.as_db_error() {
-        Some(db) => StorageError::backend(format!(
+    let message = match e.as_db_error() {
+        Some(db) => format!(
             "postgres: {} ({}){}",
             db.message(),
             db.code().code(),
             db.detail().map(|d| format!(": {d}")).unwrap_or_default()
-        )),
-        None => StorageError::backend(format!("postgres: {e}")),
-    }
+        ),
+        None => format!("postgres: {e}"),
+    };
+    StorageError::backend(message).with_source(e)
 }
 
 /// Maps a pool error (opening a connection, TLS included) to a backend error naming every
 /// cause (e.g. `error performing TLS handshake: invalid peer certificate: UnknownIssuer`);
 /// none of them holds the password.
-fn pool_err(e: impl std::error::Error) -> StorageError {
+fn pool_err(e: impl std::error::Error + Send + Sync + 'static) -> StorageError {
     let mut msg = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -129,7 +130,7 @@ fn pool_err(e: impl std::error::Error) -> StorageError {
         }
         source = cause.source();
     }
-    StorageError::backend(format!("postgres pool: {msg}"))
+    StorageError::backend(format!("postgres pool: {msg}")).with_source(e)
 }
 
 /// The name of the unique constraint a 23505 error violated, if it is one.

@@ -15,7 +15,7 @@ use crate::storage::planner::{PlannerLimits, execute};
 use crate::storage::{
     Load, Scope, Storage, StorageErrorKind, StoragePage, StorageQuery, StoredResource,
 };
-use crate::tenant::TenantId;
+use crate::tenancy::TenantId;
 
 /// Users whose attributes vary in presence, type and case, created in id order (`f01`,
 /// `f02`, ...) so that creation order and id order agree (the planner breaks ties by id,
