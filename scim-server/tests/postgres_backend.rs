@@ -363,7 +363,7 @@ async fn concurrent_connects_migrate_once() {
     let again = PostgresStorage::connect_with_schema(&url, &schema)
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 3);
+    assert_eq!(again.schema_version().await.unwrap(), 4);
     assert_eq!(
         again
             .get(Scope::new(&t, &us), "x", Load::ALL)

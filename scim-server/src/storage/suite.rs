@@ -26,7 +26,7 @@
 //! Beyond the [`Storage`] contract, the suite requires `can_filter` to say yes to `eq` with a
 //! string value on the unique attributes (`userName`, `externalId`, Group `displayName`) and
 //! on `id`, and `query` to answer them exactly: these are the lookups Entra ID and Okta make
-//! (DESIGN.md §3), and the planner needs them to bound every fallback. Everything else the
+//! (Microsoft's "Develop and plan provisioning for a SCIM endpoint"), and the planner needs them to bound every fallback. Everything else the
 //! backend claims with `can_filter` is checked for exactness against scim-core's evaluator
 //! ([`pushdown_is_exact`]). The planner cases run the backend behind a wrapper that pushes
 //! down only those `eq` lookups (and `or`s of them, which the wrapper answers as a union of
@@ -824,7 +824,8 @@ pub async fn query_user_name_eq_pushdown<S: Storage>(s: S) {
 }
 
 /// Entra's Test Connection: `userName eq "<random guid>"` is an empty page with
-/// totalResults 0, never an error (DESIGN.md §3).
+/// totalResults 0, never an error (RFC 7644 §3.4.2: a query that matches nothing is an
+/// empty ListResponse).
 pub async fn query_no_match_is_empty_page<S: Storage>(s: S) {
     let t = tenant("t1");
     let schema = users();
@@ -923,8 +924,8 @@ where
 }
 
 /// RFC 9865 cursor paging by the backend itself (no filter): resources deleted between pages
-/// do not make the walk skip or repeat survivors (DESIGN.md §4: "no cursors, so a long
-/// startIndex walk during deletes skips users").
+/// do not make the walk skip or repeat survivors (RFC 9865 §1: a `startIndex` walk during
+/// deletes skips resources, which cursors exist to prevent).
 pub async fn query_all_cursor_paging_survives_deletes<S: Storage>(s: S) {
     let t = tenant("t1");
     let schema = users();
@@ -2261,8 +2262,8 @@ pub async fn members_add_is_idempotent<S: Storage>(s: S) {
     assert_eq!(member_values(&g), ["u1", "u2"]);
 }
 
-/// Removing one member leaves the others (DESIGN.md §4: "PATCH remove of one member dropping
-/// all"); absent ids are ignored.
+/// Removing one member leaves the others (a defect some SCIM servers have had: removing one
+/// member dropped all); absent ids are ignored.
 pub async fn members_remove<S: Storage>(s: S) {
     let t = tenant("t1");
     users_and_group(&s, &t, &["u1", "u2", "u3"]).await;

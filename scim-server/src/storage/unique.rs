@@ -4,7 +4,8 @@
 //! current SCIM endpoint (or tenancy)". The built-in User schema marks `userName` so (and it
 //! is not caseExact, so `BJensen` and `bjensen` collide). Beyond the schema, real clients
 //! depend on two more: Entra ID and Okta match groups on `displayName`, and Entra matches
-//! users and groups on `externalId` (DESIGN.md §3), so those are unique per resource type by
+//! users and groups on `externalId` (Microsoft's "Develop and plan provisioning for a SCIM
+//! endpoint"), so those are unique per resource type by
 //! default too.
 
 use scim_core::schema::{ResourceSchema, Uniqueness};
