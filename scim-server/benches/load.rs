@@ -556,11 +556,16 @@ fn patch_ops(ops: serde_json::Value) -> String {
     .to_string()
 }
 
-/// PATCH add one new member to `group`; with `keep_size`, an untimed PATCH removes it again
-/// so the group stays at its size.
-fn patch_add_member(group: &'static str, keep_size: bool) -> Maker {
+/// PATCH add one member to `group`, then an untimed PATCH removes it again so the group
+/// stays at its size. The member is one of the `users` preloaded users (`u0`, `u1`, ...):
+/// a member id must name an existing resource of the tenant (400 `invalidValue` otherwise),
+/// and re-adding a current member is a no-op that would measure nothing.
+fn patch_add_member(group: &'static str, users: u64) -> Maker {
     Arc::new(move |_, _, _| {
-        let m = format!("m{}", MEMBER_COUNTER.fetch_add(1, Ordering::Relaxed));
+        let m = format!(
+            "u{}",
+            MEMBER_COUNTER.fetch_add(1, Ordering::Relaxed) % users.max(1)
+        );
         let path = format!("/Groups/{group}");
         let mut out = vec![Req {
             method: Method::PATCH,
@@ -570,15 +575,13 @@ fn patch_add_member(group: &'static str, keep_size: bool) -> Maker {
             )),
             timed: true,
         }];
-        if keep_size {
-            out.push(Req {
-                method: Method::PATCH,
-                path,
-                body: Some(patch_ops(json!([{"op": "remove",
-                    "path": format!("members[value eq \"{m}\"]")}]))),
-                timed: false,
-            });
-        }
+        out.push(Req {
+            method: Method::PATCH,
+            path,
+            body: Some(patch_ops(json!([{"op": "remove",
+                "path": format!("members[value eq \"{m}\"]")}]))),
+            timed: false,
+        });
         out
     })
 }
@@ -765,8 +768,8 @@ async fn default_mode(conns: u64, secs: f64, users: u64) {
             ),
             ("POST /Users".into(), post_user()),
             (
-                "PATCH add member (group grows from 10)".into(),
-                patch_add_member("g1", false),
+                "PATCH add member (group of 10)".into(),
+                patch_add_member("g1", users),
             ),
         ]);
         for (name, maker) in scenarios {
@@ -802,6 +805,9 @@ async fn default_mode(conns: u64, secs: f64, users: u64) {
     }
 }
 
+/// Users preloaded in the scale mode's membership scenarios, to be added as members.
+const SCALE_MEMBERS: u64 = 1_000;
+
 async fn scale_mode(conns: u64, secs: f64, max: u64) {
     let mut rows = Vec::new();
     let sizes: Vec<u64> = [10_000u64, 100_000, 1_000_000]
@@ -822,11 +828,19 @@ async fn scale_mode(conns: u64, secs: f64, max: u64) {
             task.abort();
             drop(db);
         }
-        let (storage, db) = open_store(backend, 0, &[("g10", 10), ("g100000", 100_000)]).await;
+        let (storage, db) =
+            open_store(backend, SCALE_MEMBERS, &[("g10", 10), ("g100000", 100_000)]).await;
         let (addr, task) = serve_scim(scim_server(storage)).await;
         for (g, label) in [("g10", "10"), ("g100000", "100,000")] {
             eprintln!("{} / PATCH add member, group of {label}", backend.name());
-            let out = run_load(addr, conns, secs, patch_add_member(g, true), is_2xx).await;
+            let out = run_load(
+                addr,
+                conns,
+                secs,
+                patch_add_member(g, SCALE_MEMBERS),
+                is_2xx,
+            )
+            .await;
             rows.push(Row {
                 scenario: format!("PATCH add member, group of {label}"),
                 backend: backend.name().into(),
