@@ -246,7 +246,7 @@ impl SqliteStorage {
     where
         I: IntoIterator<Item = NewResource> + Send + 'static,
     {
-        let ctx = Ctx::new(scope);
+        let ctx = self.inner.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
         self.blocking(move |inner| {
             inner.write(|tx| {
@@ -320,7 +320,7 @@ impl SqliteStorage {
         expected_version: Option<u64>,
         kind: ChangeKind,
     ) -> Result<StoredResource, StorageError> {
-        let ctx = Ctx::new(scope);
+        let ctx = self.inner.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
         let id = id.to_string();
         self.blocking(move |inner| {
@@ -1151,7 +1151,7 @@ impl Storage for SqliteStorage {
         scope: Scope<'_>,
         new: NewResource,
     ) -> Result<StoredResource, StorageError> {
-        let ctx = Ctx::new(scope);
+        let ctx = self.inner.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
         self.blocking(move |inner| {
             inner.write(|tx| {
@@ -1269,7 +1269,7 @@ impl Storage for SqliteStorage {
         id: &str,
         expected_version: Option<u64>,
     ) -> Result<(), StorageError> {
-        let ctx = Ctx::new(scope);
+        let ctx = self.inner.layouts.ctx(scope);
         let id = id.to_string();
         self.blocking(move |inner| {
             inner.write(|tx| {
@@ -1350,7 +1350,7 @@ impl Storage for SqliteStorage {
         scope: Scope<'_>,
         query: StorageQuery<'_>,
     ) -> Result<QueryPage, StorageError> {
-        let ctx = Ctx::new(scope);
+        let ctx = self.inner.layouts.ctx(scope);
         let PushDown {
             set,
             sort,
@@ -1390,7 +1390,7 @@ impl Storage for SqliteStorage {
         change: MembersChange,
         expected_version: Option<u64>,
     ) -> Result<StoredResource, StorageError> {
-        let ctx = Ctx::new(scope);
+        let ctx = self.inner.layouts.ctx(scope);
         let id = id.to_string();
         self.blocking(move |inner| {
             inner.write(|tx| {

@@ -399,7 +399,7 @@ impl PostgresStorage {
         I: IntoIterator<Item = NewResource> + Send,
         I::IntoIter: Send,
     {
-        let ctx = Ctx::new(scope);
+        let ctx = self.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
         let mut client = self.client().await?;
         let mut tx = client.transaction().await.map_err(pg_err)?;
@@ -447,7 +447,7 @@ impl PostgresStorage {
         expected_version: Option<u64>,
         kind: ChangeKind,
     ) -> Result<StoredResource, StorageError> {
-        let ctx = Ctx::new(scope);
+        let ctx = self.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
@@ -1541,7 +1541,7 @@ impl Storage for PostgresStorage {
         scope: Scope<'_>,
         new: NewResource,
     ) -> Result<StoredResource, StorageError> {
-        let ctx = Ctx::new(scope);
+        let ctx = self.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
@@ -1558,7 +1558,7 @@ impl Storage for PostgresStorage {
         id: &str,
         load: Load,
     ) -> Result<StoredResource, StorageError> {
-        let ctx = Ctx::new(scope);
+        let ctx = self.layouts.ctx(scope);
         let mut client = self.client().await?;
         let args: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &id];
         if !(load.members && ctx.has_members) {
@@ -1663,7 +1663,7 @@ impl Storage for PostgresStorage {
         id: &str,
         expected_version: Option<u64>,
     ) -> Result<(), StorageError> {
-        let ctx = Ctx::new(scope);
+        let ctx = self.layouts.ctx(scope);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let deleted = match expected_version.map(clamp) {
@@ -1756,7 +1756,7 @@ impl Storage for PostgresStorage {
         scope: Scope<'_>,
         query: StorageQuery<'_>,
     ) -> Result<QueryPage, StorageError> {
-        let ctx = Ctx::new(scope);
+        let ctx = self.layouts.ctx(scope);
         let PushDown {
             set,
             sort,
@@ -1796,7 +1796,7 @@ impl Storage for PostgresStorage {
         change: MembersChange,
         expected_version: Option<u64>,
     ) -> Result<StoredResource, StorageError> {
-        let ctx = Ctx::new(scope);
+        let ctx = self.layouts.ctx(scope);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let (seq, version, resource) = locked_row(&tx, &ctx, id, expected_version).await?;

@@ -25,22 +25,67 @@ use super::{Member, Scope, StorageError, StorageErrorKind, StorageQuery};
 
 /// The `attr_index` layouts ([`index::layout`]) a storage handle knows to be current in its
 /// database, per resource type, so that each backend's `ensure_layout` (a read of
-/// `index_layouts`, and a rebuild when it differs) runs once per type and handle.
+/// `index_layouts`, and a rebuild when it differs) runs once per type and handle; and the
+/// per-type part of every call's [`Ctx`] (indexed paths, schema, layout), computed once per
+/// resource type and schema instead of on every call (every attribute of the schema is
+/// indexed, so deriving the paths costs more than a point read).
 #[derive(Debug, Default)]
-pub(crate) struct KnownLayouts(Mutex<HashMap<String, String>>);
+pub(crate) struct KnownLayouts {
+    current: Mutex<HashMap<String, String>>,
+    shapes: Mutex<HashMap<String, Shape>>,
+}
+
+/// What a [`Ctx`] derives from its resource type's schema.
+#[derive(Debug, Clone)]
+pub(crate) struct Shape {
+    paths: Arc<Vec<IndexedPath>>,
+    schema: Arc<ResourceSchema>,
+    layout: Arc<str>,
+    has_members: bool,
+}
+
+impl Shape {
+    fn of(schema: &ResourceSchema) -> Self {
+        let paths = indexed_paths(schema);
+        Shape {
+            layout: Arc::from(layout(&paths)),
+            paths: Arc::new(paths),
+            schema: Arc::new(schema.clone()),
+            has_members: has_members(schema),
+        }
+    }
+}
 
 impl KnownLayouts {
+    /// The context of `scope`, its per-type part taken from the cache when the resource
+    /// type's schema is the one it was computed for (compared by value, so a changed schema
+    /// is never served a stale shape).
+    pub fn ctx(&self, scope: Scope<'_>) -> Ctx {
+        let rtype = scope.resource_type();
+        let mut shapes = self.shapes.lock().unwrap_or_else(PoisonError::into_inner);
+        let shape = match shapes.get(rtype) {
+            Some(shape) if *shape.schema == *scope.schema => shape.clone(),
+            _ => {
+                let shape = Shape::of(scope.schema);
+                shapes.insert(rtype.to_string(), shape.clone());
+                shape
+            }
+        };
+        drop(shapes);
+        Ctx::with_shape(scope, shape)
+    }
+
     /// `None` when the layout of `ctx`'s resource type is known to be current; else the
     /// layout to ensure (then [`KnownLayouts::mark_current`]).
     pub fn stale(&self, ctx: &Ctx) -> Option<String> {
-        let wanted = layout(&ctx.paths);
-        let known = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        (known.get(&ctx.rtype) != Some(&wanted)).then_some(wanted)
+        let known = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        (known.get(&ctx.rtype).map(String::as_str) != Some(&*ctx.layout))
+            .then(|| ctx.layout.to_string())
     }
 
     /// Records that the rows of `rtype` follow `layout`.
     pub fn mark_current(&self, rtype: &str, layout: String) {
-        self.0
+        self.current
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(rtype.to_string(), layout);
@@ -55,22 +100,32 @@ pub(crate) struct Ctx {
     /// The resource type's name.
     pub rtype: String,
     /// The indexed paths of the resource type.
-    pub paths: Vec<IndexedPath>,
+    pub paths: Arc<Vec<IndexedPath>>,
     /// The resource type's schema (the sort keys of the rows are computed with it).
     pub schema: Arc<ResourceSchema>,
+    /// The `attr_index` layout of the paths ([`index::layout`]).
+    pub layout: Arc<str>,
     /// Whether the resource type has `members` (kept in the `members` table).
     pub has_members: bool,
 }
 
 impl Ctx {
     /// The context of `scope`.
+    ///
+    /// Derives the per-type part anew; the backends use [`KnownLayouts::ctx`], which caches it.
+    #[cfg(test)]
     pub fn new(scope: Scope<'_>) -> Self {
+        Ctx::with_shape(scope, Shape::of(scope.schema))
+    }
+
+    fn with_shape(scope: Scope<'_>, shape: Shape) -> Self {
         Ctx {
             tenant: scope.tenant.as_str().to_string(),
             rtype: scope.resource_type().to_string(),
-            paths: indexed_paths(scope.schema),
-            schema: Arc::new(scope.schema.clone()),
-            has_members: has_members(scope.schema),
+            paths: shape.paths,
+            schema: shape.schema,
+            layout: shape.layout,
+            has_members: shape.has_members,
         }
     }
 }
