@@ -15,7 +15,6 @@
 //! is created and dropped), failing without it when `SCIM_REQUIRE_POSTGRES=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,55 +22,12 @@ use std::time::Duration;
 use scim_server::TenantId;
 use scim_server::storage::{ChangeKind, ChangeRecord, Storage};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+
+mod support;
+
+use support::Process;
 
 const TOKEN: &str = "change-feed-kill-token-0123456789";
-
-/// A running `example-standalone` and its base URL.
-struct Process {
-    child: Child,
-    base: String,
-}
-
-impl Process {
-    async fn start(storage: &str) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_example-standalone"))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--token",
-                TOKEN,
-                "--storage",
-                storage,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start example-standalone");
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("the server starts within 60 s")
-            .unwrap()
-            .expect("a startup line");
-        let base = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in the startup line {first:?}"))
-            .to_string();
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Process { child, base }
-    }
-
-    /// SIGKILL (`kill -9`): no shutdown, no flush, no clean-up.
-    async fn kill9(mut self) {
-        self.child.start_kill().unwrap();
-        self.child.wait().await.unwrap();
-    }
-}
 
 /// A write the client saw acknowledged: resource type, id, the change it must leave, and
 /// the version its ETag carried (`None` for a DELETE, which has no ETag).
@@ -254,7 +210,7 @@ async fn kill_restart_and_consume(storage_spec: &str, consumer_storage: Arc<dyn 
         Arc::clone(&consumer_stop),
     ));
 
-    let mut process = Process::start(storage_spec).await;
+    let mut process = Process::start(storage_spec, TOKEN).await;
     let r = http
         .post(format!("{}/Groups", process.base))
         .bearer_auth(TOKEN)
@@ -293,7 +249,7 @@ async fn kill_restart_and_consume(storage_spec: &str, consumer_storage: Arc<dyn 
             // kill -9 while the client is writing, then restart on the same storage.
             process.kill9().await;
             writer.await.unwrap();
-            process = Process::start(storage_spec).await;
+            process = Process::start(storage_spec, TOKEN).await;
         } else {
             stop.store(true, Ordering::SeqCst);
             writer.await.unwrap();

@@ -20,13 +20,12 @@
 //! drops it at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+
+mod support;
+
+use support::Process;
 
 const TOKEN: &str = "two-processes-token-0123456789";
 
@@ -91,54 +90,17 @@ impl Database {
     }
 }
 
-/// One running `example-standalone` process and its base URL.
-struct Process {
-    child: Child,
-    base: String,
-}
-
-impl Process {
-    /// Starts the binary on a free port and waits for its startup line.
-    async fn start(storage: &str) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_example-standalone"))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--token",
-                TOKEN,
-                "--storage",
-                storage,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start example-standalone");
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("the server starts within 60 s")
-            .unwrap()
-            .expect("a startup line");
-        // "SCIM server on http://127.0.0.1:PORT (storage: postgres)"
-        let base = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in the startup line {first:?}"))
-            .to_string();
-        assert!(
-            first.ends_with("(storage: postgres)"),
-            "the startup line names the storage and hides the URL: {first:?}"
-        );
-        // Keep draining stderr so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Process { child, base }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
+/// Starts the binary on `storage` and checks that its startup line names the storage
+/// and hides the URL.
+async fn start(storage: &str) -> Process {
+    let p = Process::start(storage, TOKEN).await;
+    // "SCIM server on http://127.0.0.1:PORT (storage: postgres)"
+    assert!(
+        p.startup_line.ends_with("(storage: postgres)"),
+        "the startup line names the storage and hides the URL: {:?}",
+        p.startup_line
+    );
+    p
 }
 
 fn user(name: &str) -> Value {
@@ -157,7 +119,7 @@ async fn two_processes_share_one_postgresql_database() {
     let db = Database::create(&url).await;
     let storage = with_database(&url, &db.name);
     // Both start together on the empty database: concurrent migrations.
-    let (mut a, mut b) = tokio::join!(Process::start(&storage), Process::start(&storage));
+    let (mut a, mut b) = tokio::join!(start(&storage), start(&storage));
     let http = reqwest::Client::new();
 
     // 20 concurrent creates of one userName, alternating between the processes.
