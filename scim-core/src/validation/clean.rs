@@ -1,7 +1,6 @@
 //! The walk over a request body: schemas, containers, attributes and values.
 
 use std::collections::HashSet;
-use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
@@ -593,11 +592,9 @@ impl Values<'_> {
     ) -> ScimResult<Option<Value>> {
         let mut out = Map::with_capacity(map.len());
         for (key, value) in map {
-            let sub = attr.sub_attribute(&key).or_else(|| {
-                attr.multi_valued
-                    .then(|| default_sub_attribute(&key))
-                    .flatten()
-            });
+            let sub = attr
+                .sub_attribute(&key)
+                .or_else(|| crate::schema::default_sub_attribute(attr, &key));
             let Some(sub) = sub else {
                 self.unknown(&format!("{path}.{key}"))?;
                 continue;
@@ -688,32 +685,4 @@ fn check_primary(items: &[Value], path: &str) -> ScimResult<()> {
         )));
     }
     Ok(())
-}
-
-/// The default sub-attributes of a multi-valued attribute, for the ones its schema does not
-/// define. RFC 7643 §2.4: "The predefined sub-attributes listed in this section can be used
-/// with multi-valued attribute objects, but these sub-attributes MUST be used with the
-/// meanings defined here. If not otherwise defined, the default set of sub-attributes for a
-/// multi-valued attribute is as follows: type ... primary ... display  A human-readable
-/// name, primarily used for display purposes and having a mutability of "immutable". value
-/// ... $ref ..." This is what makes the RFC's own examples valid: §8.4 sends
-/// `members[].display` and §8.2 `addresses[].primary`, which §8.7.1 does not list.
-fn default_sub_attribute(name: &str) -> Option<&'static Attribute> {
-    static DEFAULTS: OnceLock<Vec<Attribute>> = OnceLock::new();
-    DEFAULTS
-        .get_or_init(|| {
-            let mut display = Attribute::new("display", AttributeType::String);
-            display.mutability = Mutability::Immutable;
-            let mut reference = Attribute::new("$ref", AttributeType::Reference);
-            reference.case_exact = true;
-            vec![
-                Attribute::new("type", AttributeType::String),
-                Attribute::new("primary", AttributeType::Boolean),
-                display,
-                Attribute::new("value", AttributeType::String),
-                reference,
-            ]
-        })
-        .iter()
-        .find(|a| a.name.eq_ignore_ascii_case(name))
 }
