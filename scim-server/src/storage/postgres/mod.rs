@@ -332,6 +332,14 @@ impl PostgresStorage {
         Ok(storage)
     }
 
+    /// The connection pool (deadpool-postgres), for an embedder that keeps its own tables in
+    /// the same database: its connections carry this storage's TLS settings and
+    /// `search_path` (the storage's schema), so tables created through it live beside the
+    /// storage's, and one pool serves both.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// Whether the session of a pooled connection is encrypted (TLS), as the server sees it
     /// (`pg_stat_ssl`): for a health check, or to confirm what `sslmode` chose.
     pub async fn uses_tls(&self) -> Result<bool, StorageError> {

@@ -1,0 +1,201 @@
+//! The schema of the gateway's tables and its migrations.
+//!
+//! Each [`Migration`] runs once, in one transaction, and the version it reached is recorded
+//! in `gw_schema_version`. The DDL is written once: `{id}` stands for an auto-numbered
+//! primary key (`INTEGER PRIMARY KEY AUTOINCREMENT` on SQLite, `BIGSERIAL PRIMARY KEY` on
+//! PostgreSQL). On PostgreSQL an advisory lock makes concurrent starts of several gateway
+//! processes wait for each other instead of racing.
+
+use super::{Db, DbError, Dialect};
+
+/// One step of the schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// The version this step brings the schema to (1, 2, ...).
+    pub version: i64,
+    /// What it is for.
+    pub name: &'static str,
+    /// The DDL (see the module docs for `{id}`).
+    pub sql: &'static str,
+}
+
+/// Every step, in order.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "tenants, tokens, settings, rules, directory mirror, sync state, provisioning log",
+    sql: r#"
+CREATE TABLE gw_tenants (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+-- SCIM bearer tokens (Entra's "Secret Token"): SHA-256 of the token, never the token.
+CREATE TABLE gw_tenant_tokens (
+    hash        TEXT PRIMARY KEY,
+    tenant      TEXT NOT NULL REFERENCES gw_tenants (id) ON DELETE CASCADE,
+    label       TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT
+);
+CREATE INDEX gw_tenant_tokens_tenant ON gw_tenant_tokens (tenant);
+-- Admin API tokens: SHA-256 of the token; tenant NULL means every tenant.
+CREATE TABLE gw_admin_tokens (
+    hash        TEXT PRIMARY KEY,
+    tenant      TEXT REFERENCES gw_tenants (id) ON DELETE CASCADE,
+    label       TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT
+);
+-- Per-tenant settings as one JSON document (settings::TenantSettings).
+CREATE TABLE gw_settings (
+    tenant      TEXT PRIMARY KEY REFERENCES gw_tenants (id) ON DELETE CASCADE,
+    json        TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    updated_by  TEXT NOT NULL
+);
+-- Every saved version of a tenant's rule set; the highest version is the current one.
+CREATE TABLE gw_rule_versions (
+    tenant      TEXT NOT NULL REFERENCES gw_tenants (id) ON DELETE CASCADE,
+    version     BIGINT NOT NULL,
+    json        TEXT NOT NULL,
+    saved_at    TEXT NOT NULL,
+    saved_by    TEXT NOT NULL,
+    comment     TEXT,
+    PRIMARY KEY (tenant, version)
+);
+-- The directory mirror: what the tenant's SCIM side holds, as of gw_feed_positions.seq.
+CREATE TABLE gw_users (
+    tenant       TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    user_name    TEXT NOT NULL,
+    display_name TEXT,
+    external_id  TEXT,
+    active       BIGINT NOT NULL,
+    json         TEXT NOT NULL,
+    version      BIGINT NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE TABLE gw_groups (
+    tenant       TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    external_id  TEXT,
+    version      BIGINT NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE TABLE gw_members (
+    tenant      TEXT NOT NULL,
+    group_id    TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    PRIMARY KEY (tenant, group_id, user_id)
+);
+CREATE INDEX gw_members_user ON gw_members (tenant, user_id);
+-- How far the sync has read each tenant's change feed.
+CREATE TABLE gw_feed_positions (
+    tenant      TEXT PRIMARY KEY,
+    seq         BIGINT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+-- Users whose CRM state must be reconciled (a set: one row per user).
+CREATE TABLE gw_dirty (
+    tenant          TEXT NOT NULL,
+    user_id         TEXT NOT NULL,
+    since_seq       BIGINT NOT NULL,
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error      TEXT,
+    PRIMARY KEY (tenant, user_id)
+);
+-- What the sync last wrote to the CRM for each user.
+CREATE TABLE gw_sync_state (
+    tenant        TEXT NOT NULL,
+    user_id       TEXT NOT NULL,
+    associate_id  BIGINT,
+    crm_user_name TEXT,
+    state         TEXT NOT NULL,
+    written_json  TEXT,
+    error         TEXT,
+    updated_at    TEXT NOT NULL,
+    PRIMARY KEY (tenant, user_id)
+);
+-- The provisioning log.
+CREATE TABLE gw_log (
+    id          {id},
+    tenant      TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    user_id     TEXT,
+    user_name   TEXT,
+    source      TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    reason      TEXT,
+    detail      TEXT
+);
+CREATE INDEX gw_log_tenant_at ON gw_log (tenant, at);
+CREATE INDEX gw_log_tenant_user ON gw_log (tenant, user_id, at);
+"#,
+}];
+
+/// The DDL of `sql` for `dialect`.
+pub fn render(sql: &str, dialect: Dialect) -> String {
+    let id = match dialect {
+        Dialect::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        Dialect::Postgres => "BIGSERIAL PRIMARY KEY",
+    };
+    sql.replace("{id}", id)
+}
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// Brings the schema of `db` to [`latest_version`]. A database of a newer version (written
+/// by a newer gateway) is refused rather than misread.
+pub async fn migrate(db: &Db) -> Result<(), DbError> {
+    let mut tx = db.begin().await?;
+    if db.dialect() == Dialect::Postgres {
+        tx.execute("SELECT pg_advisory_xact_lock(7464209811)", &[])
+            .await?;
+    }
+    tx.batch("CREATE TABLE IF NOT EXISTS gw_schema_version (version BIGINT NOT NULL)")
+        .await?;
+    let current = match tx
+        .query_opt("SELECT version FROM gw_schema_version", &[])
+        .await?
+    {
+        Some(row) => row.int(0)?,
+        None => {
+            tx.execute("INSERT INTO gw_schema_version (version) VALUES (0)", &[])
+                .await?;
+            0
+        }
+    };
+    if current > latest_version() {
+        return Err(DbError::Schema(format!(
+            "the database is at schema version {current}, newer than this gateway knows ({}); \
+             run a newer scim-gateway",
+            latest_version()
+        )));
+    }
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        tx.batch(&render(m.sql, db.dialect())).await?;
+        tx.execute(
+            "UPDATE gw_schema_version SET version = $1",
+            &[m.version.into()],
+        )
+        .await?;
+        tracing::info!(version = m.version, name = m.name, "gateway db: migrated");
+    }
+    tx.commit().await
+}
+
+/// The schema version of `db`.
+pub async fn version(db: &Db) -> Result<i64, DbError> {
+    Ok(db
+        .query_opt("SELECT version FROM gw_schema_version", &[])
+        .await?
+        .map(|r| r.int(0))
+        .transpose()?
+        .unwrap_or(0))
+}

@@ -1,0 +1,22 @@
+//! # gateway-reference
+//!
+//! `scim-gateway`, a reference Identity Management Gateway for SuperOffice CRM Online,
+//! built on [`scim_server`]: Microsoft Entra ID (or Okta) provisions users and groups to a
+//! per-tenant SCIM endpoint; ordered User Sync Rules decide whether and how each user
+//! becomes a CRM user; a durable sync consumes the SCIM change feed and reconciles the CRM.
+//!
+//! Modules:
+//! - [`db`]: the gateway's own database (SQLite file or PostgreSQL), one SQL text for both.
+//! - [`rules`]: the User Sync Rules model (pure).
+//! - [`crm`]: the [`crm::Crm`] trait and its backends.
+//! - [`settings`]: per-tenant settings; [`log`]: the provisioning log.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod crm;
+pub mod db;
+pub mod log;
+pub mod rules;
+pub mod settings;
+#[doc(hidden)]
+pub mod testing;
