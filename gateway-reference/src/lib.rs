@@ -15,8 +15,10 @@
 
 pub mod crm;
 pub mod db;
+pub mod directory;
 pub mod log;
 pub mod rules;
 pub mod settings;
+pub mod sync;
 #[doc(hidden)]
 pub mod testing;

@@ -22,9 +22,11 @@ pub(super) struct SqliteDb {
 fn configure(conn: &Connection) -> Result<(), DbError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(128);
-    // FULL: a committed sync position or CRM write survives a power loss, not only a crash.
+    // NORMAL in WAL mode, as the SCIM storage beside it: a commit survives a crash of the
+    // process; a power loss may lose the last commits, which the sync then redoes from the
+    // change feed (its position is stored with its effects).
     conn.execute_batch(
-        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
     )?;
     Ok(())
 }

@@ -1,0 +1,270 @@
+//! The sync: a durable, level-triggered reconciler from the SCIM side to the CRM.
+//!
+//! Two steps per tenant, repeated:
+//! 1. [`ingest::ingest_page`] reads the SCIM change feed (`scim_server::Storage::changes_since`)
+//!    from the recorded position, updates the directory mirror and marks exactly the users the
+//!    changes affect as dirty; the position is stored in the same transaction. It runs whether
+//!    or not User Sync Active is on, so the preview always sees what the SCIM client pushed.
+//! 2. [`reconcile::reconcile_batch`] (only with User Sync Active on) computes each dirty user's
+//!    desired CRM state from the rules and writes the difference. A CRM outage is retried with
+//!    exponential backoff; per-user errors (no free seat) are logged and retried later
+//!    without blocking the other users.
+//!
+//! Nothing acknowledged is lost: a change is in the feed if and only if the SCIM write
+//! committed, and a user stays dirty until its CRM state is written and recorded.
+
+pub mod error;
+pub mod ingest;
+pub mod reconcile;
+pub mod wake;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scim_core::schema::SchemaRegistry;
+use scim_server::{Storage, TenantId};
+use tokio::sync::{Mutex, Notify};
+
+pub use error::SyncError;
+pub use ingest::{IngestReport, ingest_page};
+pub use reconcile::{ReconcileReport, reconcile_batch};
+pub use wake::WakeOnChange;
+
+use crate::crm::Crm;
+use crate::db::Db;
+use crate::log::{self, NewEntry, Outcome, Source};
+use crate::rules::{CompiledRules, RuleSet, versions};
+use crate::settings;
+
+/// Changes read per ingest page.
+pub const INGEST_PAGE: usize = 1000;
+/// Users reconciled per batch.
+pub const RECONCILE_BATCH: usize = 200;
+
+/// The sync engine of a gateway process. Cloning is cheap.
+#[derive(Clone)]
+pub struct SyncEngine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    storage: Arc<dyn Storage>,
+    registry: SchemaRegistry,
+    crm: Arc<dyn Crm>,
+    wake: Notify,
+    /// Compiled rules per tenant, keyed by the saved version.
+    rules: Mutex<HashMap<TenantId, (i64, Arc<CompiledRules>)>>,
+}
+
+impl std::fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncEngine").finish_non_exhaustive()
+    }
+}
+
+/// What [`SyncEngine::run_tenant`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantPass {
+    /// Changes ingested.
+    pub changes: usize,
+    /// Users written to the CRM.
+    pub written: usize,
+    /// Users that failed.
+    pub failed: usize,
+    /// The CRM was unavailable.
+    pub crm_unavailable: bool,
+}
+
+impl SyncEngine {
+    /// An engine over the SCIM `storage` (with the schemas of `registry`), the gateway's
+    /// `db` and `crm`.
+    pub fn new(
+        db: Db,
+        storage: Arc<dyn Storage>,
+        registry: SchemaRegistry,
+        crm: Arc<dyn Crm>,
+    ) -> SyncEngine {
+        SyncEngine {
+            inner: Arc::new(Inner {
+                db,
+                storage,
+                registry,
+                crm,
+                wake: Notify::new(),
+                rules: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Wakes the background loop now (call after a SCIM write or a rule change), instead of
+    /// at its next poll.
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// The tenant's current rules, compiled (an empty set before the first save).
+    pub async fn rules(&self, tenant: &TenantId) -> Result<Arc<CompiledRules>, SyncError> {
+        let saved = versions::current(&self.inner.db, tenant).await?;
+        let version = saved.as_ref().map_or(0, |s| s.version);
+        let mut cache = self.inner.rules.lock().await;
+        if let Some((v, compiled)) = cache.get(tenant)
+            && *v == version
+        {
+            return Ok(compiled.clone());
+        }
+        let set = saved.map(|s| s.rules).unwrap_or_else(RuleSet::default);
+        let compiled = Arc::new(set.compile().map_err(|e| SyncError::Rules(e.to_string()))?);
+        cache.insert(tenant.clone(), (version, compiled.clone()));
+        Ok(compiled)
+    }
+
+    /// Ingests the tenant's feed until it is caught up, then reconciles its due dirty users
+    /// (with User Sync Active on) until none is left or the CRM is unavailable.
+    pub async fn run_tenant(&self, tenant: &TenantId) -> Result<TenantPass, SyncError> {
+        let i = &self.inner;
+        let mut pass = TenantPass::default();
+        loop {
+            let r = ingest_page(&*i.storage, &i.registry, &i.db, tenant, INGEST_PAGE).await?;
+            pass.changes += r.changes;
+            if r.busy || r.changes < INGEST_PAGE {
+                break;
+            }
+        }
+        let settings = settings::load(&i.db, tenant).await?;
+        if !settings.user_sync_active {
+            return Ok(pass);
+        }
+        let rules = self.rules(tenant).await?;
+        loop {
+            let r =
+                reconcile_batch(&i.db, &*i.crm, tenant, &rules, &settings, RECONCILE_BATCH).await?;
+            pass.written += r.written;
+            pass.failed += r.failed;
+            if r.crm_unavailable {
+                pass.crm_unavailable = true;
+                break;
+            }
+            if r.claimed < RECONCILE_BATCH {
+                break;
+            }
+        }
+        Ok(pass)
+    }
+
+    /// One pass over every tenant; errors of one tenant are logged and do not stop the others.
+    pub async fn run_once(&self) -> Result<Vec<(TenantId, TenantPass)>, SyncError> {
+        let rows = self
+            .inner
+            .db
+            .query("SELECT id FROM gw_tenants ORDER BY id", &[])
+            .await?;
+        let mut out = Vec::new();
+        for row in rows {
+            let Some(tenant) = TenantId::new(&row.text(0)?) else {
+                continue;
+            };
+            match self.run_tenant(&tenant).await {
+                Ok(pass) => out.push((tenant, pass)),
+                Err(e) => tracing::warn!(tenant = %tenant, error = %e, "sync pass failed"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs passes until `shutdown` resolves: immediately when woken, otherwise every
+    /// `poll` (other processes' SCIM writes, backoff expiries).
+    pub async fn run(&self, poll: Duration, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(e) = self.run_once().await {
+                tracing::warn!(error = %e, "sync pass failed");
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.inner.wake.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    /// Sync user: marks one SCIM user dirty and runs the tenant now.
+    pub async fn sync_user(&self, tenant: &TenantId, user_id: &str) -> Result<TenantPass, SyncError> {
+        mark_dirty(&self.inner.db, tenant, Some(user_id)).await?;
+        self.audit(tenant, "sync-user", Some(user_id)).await?;
+        self.run_tenant(tenant).await
+    }
+
+    /// Sync all: marks every user of the mirror (and every user the sync ever wrote) dirty
+    /// and wakes the loop. Call it after saving rules or turning User Sync Active on.
+    pub async fn sync_all(&self, tenant: &TenantId) -> Result<u64, SyncError> {
+        let n = mark_dirty(&self.inner.db, tenant, None).await?;
+        self.audit(tenant, "sync-all", None).await?;
+        self.wake();
+        Ok(n)
+    }
+
+    /// Reset: forgets what the sync wrote (the next sync finds CRM users by user name
+    /// again) and the pending work; keeps the rules, settings and the mirror.
+    pub async fn reset(&self, tenant: &TenantId) -> Result<(), SyncError> {
+        let mut tx = self.inner.db.begin().await?;
+        for table in ["gw_sync_state", "gw_dirty"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE tenant = $1"),
+                &[tenant.as_str().into()],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.audit(tenant, "reset", None).await
+    }
+
+    async fn audit(
+        &self,
+        tenant: &TenantId,
+        action: &str,
+        user_id: Option<&str>,
+    ) -> Result<(), SyncError> {
+        log::append(
+            &self.inner.db,
+            tenant,
+            &NewEntry {
+                user_id,
+                user_name: None,
+                source: Source::Admin,
+                action,
+                outcome: Outcome::Success,
+                reason: None,
+                detail: None,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Marks one user, or every known user of the tenant, dirty (due now); returns how many.
+pub async fn mark_dirty(db: &Db, tenant: &TenantId, user_id: Option<&str>) -> Result<u64, SyncError> {
+    let t = tenant.as_str();
+    Ok(match user_id {
+        Some(id) => {
+            db.execute(
+                "INSERT INTO gw_dirty (tenant, user_id, since_seq) VALUES ($1, $2, 0) \
+                 ON CONFLICT (tenant, user_id) DO UPDATE SET next_attempt_at = NULL, attempts = 0",
+                &[t.into(), id.into()],
+            )
+            .await?
+        }
+        None => {
+            db.execute(
+                "INSERT INTO gw_dirty (tenant, user_id, since_seq) \
+                 SELECT tenant, id, 0 FROM gw_users WHERE tenant = $1 \
+                 UNION SELECT tenant, user_id, 0 FROM gw_sync_state WHERE tenant = $1 \
+                 ON CONFLICT (tenant, user_id) DO UPDATE SET next_attempt_at = NULL, attempts = 0",
+                &[t.into()],
+            )
+            .await?
+        }
+    })
+}
