@@ -7,7 +7,8 @@
 //!
 //! Modules:
 //! - [`db`]: the gateway's own database (SQLite file or PostgreSQL), one SQL text for both.
-//! - [`rules`]: the User Sync Rules model (pure).
+//! - [`rules`]: the User Sync Rules model, validation and evaluation (pure).
+//! - [`preview`]: what a rule set does to a directory of users, and the diff of two (pure).
 //! - [`crm`]: the [`crm::Crm`] trait and its backends.
 //! - [`settings`]: per-tenant settings; [`log`]: the provisioning log.
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@ pub mod crm;
 pub mod db;
 pub mod directory;
 pub mod log;
+pub mod preview;
 pub mod rules;
 pub mod settings;
 pub mod sync;

@@ -18,6 +18,16 @@ pub mod versions;
 
 use serde::{Deserialize, Serialize};
 
+mod error;
+mod evaluate;
+mod outcome;
+mod validate;
+
+pub use error::RuleError;
+pub use evaluate::{CompiledRules, UserFacts};
+pub use outcome::{Outcome, Resolved, ResolvedSettings};
+pub use validate::validate;
+
 /// A tenant's ordered list of rules.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
