@@ -23,10 +23,16 @@ async fn in_memory() -> (EmbeddedCrm, TenantId) {
     seeded(Db::open_sqlite_in_memory().await.unwrap()).await
 }
 
-/// A database file in a directory that lives as long as the process (one per case).
-async fn on_file() -> (EmbeddedCrm, TenantId) {
-    let dir = tempfile::tempdir().unwrap().keep();
-    seeded(Db::open_sqlite(&dir.join("gateway.db")).await.unwrap()).await
+/// A database file in a temporary directory, removed after the case.
+async fn on_file() -> (EmbeddedCrm, TenantId, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let (crm, t) = seeded(
+        Db::open_sqlite(&dir.path().join("gateway.db"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    (crm, t, dir)
 }
 
 async fn on_postgres() -> Option<(EmbeddedCrm, TenantId)> {

@@ -5,8 +5,9 @@
 //! it a module name and an `async fn` that builds a FRESH CRM and a tenant whose catalogue
 //! is seeded (at least two roles, two user groups, one owner company and two user plans,
 //! one of them with at most 100 free seats) and which has no users yet. The function
-//! returns `(crm, tenant)`, or `Option<(crm, tenant)>` where `None` skips the case (no test
-//! database configured):
+//! returns `(crm, tenant)`, or `(crm, tenant, guard)` where the guard (a temporary
+//! directory) is dropped after the case, or an `Option` of these where `None` skips the case
+//! (no test database configured):
 //!
 //! ```ignore
 //! async fn fresh() -> (EmbeddedCrm, TenantId) { ... }
@@ -25,8 +26,8 @@ use scim_server::TenantId;
 use super::{Catalog, Crm, CrmError, CrmUser, Person, UserPlan, UserSettings};
 
 /// Expands to `mod $name` with one `#[test]` per case of [`crm::suite`](crate::crm::suite),
-/// each on a fresh CRM made by `$make` (an `async fn` returning `(crm, tenant)` or
-/// `Option<(crm, tenant)>`; see the module docs).
+/// each on a fresh CRM made by `$make` (an `async fn` returning an [`IntoFixture`]: see
+/// the module docs).
 #[macro_export]
 macro_rules! crm_backend_suite {
     ($name:ident, $make:expr) => {
@@ -58,8 +59,9 @@ macro_rules! crm_backend_suite {
             fn $case() {
                 $crate::crm::suite::block_on(async {
                     let fixture = ($make)().await;
-                    if let Some((crm, tenant)) = $crate::crm::suite::IntoFixture::into_fixture(fixture) {
-                        $crate::crm::suite::$case(crm, tenant).await;
+                    if let Some(f) = $crate::crm::suite::IntoFixture::into_fixture(fixture) {
+                        let _guard = f.guard;
+                        $crate::crm::suite::$case(f.crm, f.tenant).await;
                     }
                 });
             }
@@ -67,25 +69,52 @@ macro_rules! crm_backend_suite {
     };
 }
 
-/// What a fixture function may return: `(crm, tenant)`, or `None` to skip.
+/// A CRM under test, its tenant, and whatever must live as long as the case (a temporary
+/// directory, a database guard).
+pub struct Fixture<C> {
+    /// The CRM.
+    pub crm: C,
+    /// The tenant with the seeded catalogue.
+    pub tenant: TenantId,
+    /// Dropped after the case.
+    pub guard: Option<Box<dyn std::any::Any + Send>>,
+}
+
+/// What a fixture function may return: `(crm, tenant)`, `(crm, tenant, guard)` (the guard
+/// lives until the case ends), or an `Option` of either, where `None` skips the case.
 pub trait IntoFixture {
     /// The CRM under test.
     type Crm: Crm;
-    /// The CRM and its tenant, or `None` to skip the case.
-    fn into_fixture(self) -> Option<(Self::Crm, TenantId)>;
+    /// The fixture, or `None` to skip the case.
+    fn into_fixture(self) -> Option<Fixture<Self::Crm>>;
 }
 
 impl<C: Crm> IntoFixture for (C, TenantId) {
     type Crm = C;
-    fn into_fixture(self) -> Option<(C, TenantId)> {
-        Some(self)
+    fn into_fixture(self) -> Option<Fixture<C>> {
+        Some(Fixture {
+            crm: self.0,
+            tenant: self.1,
+            guard: None,
+        })
     }
 }
 
-impl<C: Crm> IntoFixture for Option<(C, TenantId)> {
+impl<C: Crm, G: Send + 'static> IntoFixture for (C, TenantId, G) {
     type Crm = C;
-    fn into_fixture(self) -> Option<(C, TenantId)> {
-        self
+    fn into_fixture(self) -> Option<Fixture<C>> {
+        Some(Fixture {
+            crm: self.0,
+            tenant: self.1,
+            guard: Some(Box::new(self.2)),
+        })
+    }
+}
+
+impl<T: IntoFixture> IntoFixture for Option<T> {
+    type Crm = T::Crm;
+    fn into_fixture(self) -> Option<Fixture<T::Crm>> {
+        self.and_then(IntoFixture::into_fixture)
     }
 }
 
