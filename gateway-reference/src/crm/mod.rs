@@ -7,10 +7,17 @@
 //! (`GetAllRoles`, `GetAllUserGroups`, user plans as module licences with `Free`/`InUse`
 //! seat counts).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use scim_server::TenantId;
+
+pub mod embedded;
+pub mod suite;
+
+pub use embedded::EmbeddedCrm;
 
 /// A CRM role (`GetAllRoles`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,4 +255,63 @@ pub trait Crm: Send + Sync + 'static {
         after: i64,
         limit: usize,
     ) -> Result<Vec<CrmUser>, CrmError>;
+}
+
+/// A shared CRM is a CRM (so the sync and the admin API can hold one `Arc<dyn Crm>`).
+#[async_trait]
+impl<T: Crm + ?Sized> Crm for Arc<T> {
+    async fn catalog(&self, tenant: &TenantId) -> Result<Catalog, CrmError> {
+        (**self).catalog(tenant).await
+    }
+
+    async fn find_user(
+        &self,
+        tenant: &TenantId,
+        user_name: &str,
+    ) -> Result<Option<CrmUser>, CrmError> {
+        (**self).find_user(tenant, user_name).await
+    }
+
+    async fn get_user(&self, tenant: &TenantId, associate_id: i64) -> Result<CrmUser, CrmError> {
+        (**self).get_user(tenant, associate_id).await
+    }
+
+    async fn create_user(
+        &self,
+        tenant: &TenantId,
+        person: &Person,
+        settings: &UserSettings,
+    ) -> Result<CrmUser, CrmError> {
+        (**self).create_user(tenant, person, settings).await
+    }
+
+    async fn update_user(
+        &self,
+        tenant: &TenantId,
+        associate_id: i64,
+        person: &Person,
+        settings: &UserSettings,
+    ) -> Result<CrmUser, CrmError> {
+        (**self)
+            .update_user(tenant, associate_id, person, settings)
+            .await
+    }
+
+    async fn set_retired(
+        &self,
+        tenant: &TenantId,
+        associate_id: i64,
+        retired: bool,
+    ) -> Result<CrmUser, CrmError> {
+        (**self).set_retired(tenant, associate_id, retired).await
+    }
+
+    async fn list_users(
+        &self,
+        tenant: &TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<CrmUser>, CrmError> {
+        (**self).list_users(tenant, after, limit).await
+    }
 }

@@ -20,10 +20,11 @@ pub struct Migration {
 }
 
 /// Every step, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "tenants, tokens, settings, rules, directory mirror, sync state, provisioning log",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "tenants, tokens, settings, rules, directory mirror, sync state, provisioning log",
+        sql: r#"
 CREATE TABLE gw_tenants (
     id          TEXT PRIMARY KEY,
     name        TEXT NOT NULL,
@@ -134,7 +135,69 @@ CREATE TABLE gw_log (
 CREATE INDEX gw_log_tenant_at ON gw_log (tenant, at);
 CREATE INDEX gw_log_tenant_user ON gw_log (tenant, user_id, at);
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "embedded CRM directory: roles, user groups, owner companies, user plans, users",
+        sql: r#"
+-- The embedded CRM's catalogue, per tenant (one CRM customer per tenant).
+CREATE TABLE crm_roles (
+    tenant      TEXT NOT NULL,
+    id          BIGINT NOT NULL,
+    name        TEXT NOT NULL,
+    PRIMARY KEY (tenant, id),
+    UNIQUE (tenant, name)
+);
+CREATE TABLE crm_user_groups (
+    tenant      TEXT NOT NULL,
+    id          BIGINT NOT NULL,
+    name        TEXT NOT NULL,
+    PRIMARY KEY (tenant, id),
+    UNIQUE (tenant, name)
+);
+CREATE TABLE crm_owner_companies (
+    tenant      TEXT NOT NULL,
+    id          BIGINT NOT NULL,
+    name        TEXT NOT NULL,
+    PRIMARY KEY (tenant, id),
+    UNIQUE (tenant, name)
+);
+-- User plans (module licences flagged as plans) and their seats; seats in use are counted
+-- from crm_users.
+CREATE TABLE crm_user_plans (
+    tenant      TEXT NOT NULL,
+    id          BIGINT NOT NULL,
+    name        TEXT NOT NULL,
+    seats       BIGINT NOT NULL,
+    PRIMARY KEY (tenant, id),
+    UNIQUE (tenant, name)
+);
+-- CRM users; associate ids are numbered across tenants, user names are unique per tenant
+-- ignoring case (user_name_folded is the lower-cased user name).
+CREATE TABLE crm_users (
+    tenant            TEXT NOT NULL,
+    associate_id      {id},
+    user_name         TEXT NOT NULL,
+    user_name_folded  TEXT NOT NULL,
+    first_name        TEXT NOT NULL,
+    last_name         TEXT NOT NULL,
+    email             TEXT,
+    role              BIGINT,
+    primary_group     BIGINT,
+    secondary_groups  TEXT NOT NULL,
+    owner_company     BIGINT,
+    confidential      BIGINT NOT NULL,
+    user_plan         BIGINT,
+    retired           BIGINT NOT NULL,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL,
+    UNIQUE (tenant, user_name_folded)
+);
+CREATE INDEX crm_users_tenant ON crm_users (tenant, associate_id);
+CREATE INDEX crm_users_plan ON crm_users (tenant, user_plan);
+"#,
+    },
+];
 
 /// The DDL of `sql` for `dialect`.
 pub fn render(sql: &str, dialect: Dialect) -> String {

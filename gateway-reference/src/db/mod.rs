@@ -216,6 +216,8 @@ impl Db {
     }
 }
 
+// One per open transaction, on the stack of the call that runs it: the size is no concern.
+#[allow(clippy::large_enum_variant)]
 enum TxInner {
     Sqlite(sqlite::SqliteTx),
     #[cfg(feature = "postgres")]
