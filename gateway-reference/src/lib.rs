@@ -10,13 +10,22 @@
 //! - [`rules`]: the User Sync Rules model (pure).
 //! - [`crm`]: the [`crm::Crm`] trait and its backends.
 //! - [`settings`]: per-tenant settings; [`log`]: the provisioning log.
+//! - [`tenants`]: tenants, their SCIM tokens and admin tokens (stored hashed).
+//! - [`app`]: the HTTP service (SCIM per tenant, [`admin`] API, health, [`metrics`]);
+//!   [`config`] and [`cli`]: the `scim-gateway` program.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
+pub mod app;
+pub mod cli;
+pub mod config;
 pub mod crm;
 pub mod db;
 pub mod log;
+pub mod metrics;
 pub mod rules;
 pub mod settings;
+pub mod tenants;
 #[doc(hidden)]
 pub mod testing;
