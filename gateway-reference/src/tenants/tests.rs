@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use scim_server::Authenticator;
 
 fn parts(token: &str) -> http::request::Parts {
     http::Request::get("/scim/a/Users")
