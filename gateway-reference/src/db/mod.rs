@@ -216,6 +216,7 @@ impl Db {
     }
 }
 
+#[allow(clippy::large_enum_variant)] // one per open transaction, never in a collection
 enum TxInner {
     Sqlite(sqlite::SqliteTx),
     #[cfg(feature = "postgres")]
