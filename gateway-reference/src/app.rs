@@ -272,32 +272,36 @@ async fn measure(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) 
 pub fn first_start_message(public_url: &str, first: &FirstStart) -> String {
     let url = tenant_url(public_url, &first.tenant);
     let admin = format!("{}/admin", public_url.trim_end_matches('/'));
-    format!(
-        "\n\
-=== scim-gateway: first start ===========================================\n\
-Created the tenant `{tenant}`.\n\
-\n\
-  Tenant URL:    {url}\n\
-  Secret Token:  {token}\n\
-\n\
-  Admin API:     {admin}\n\
-  Admin token:   {admin_token}\n\
-\n\
-Both tokens are shown only now (only their SHA-256 hashes are stored).\n\
-Lost them? `scim-gateway tenant token rotate {tenant}` / `scim-gateway admin token create`.\n\
-\n\
-Next:\n\
-  1. In Microsoft Entra ID: Enterprise applications > your app > Provisioning >\n\
-     Admin Credentials: paste the Tenant URL and the Secret Token, then Test Connection.\n\
-     (Entra must reach this URL: serve with --listen 0.0.0.0:8080 --public-url https://...)\n\
-  2. Try it:\n\
-     curl -H 'Authorization: Bearer {token}' '{url}/Users?filter=userName%20eq%20%22x%22'\n\
-     curl -H 'Authorization: Bearer {admin_token}' {admin}/tenants\n\
-==========================================================================\n",
-        tenant = first.tenant,
-        token = first.token,
-        admin_token = first.admin_token,
-    )
+    let tenant = &first.tenant;
+    let token = &first.token;
+    let admin_token = &first.admin_token;
+    [
+        String::new(),
+        "=== scim-gateway: first start ===========================================".into(),
+        format!("Created the tenant `{tenant}`."),
+        String::new(),
+        format!("  Tenant URL:    {url}"),
+        format!("  Secret Token:  {token}"),
+        String::new(),
+        format!("  Admin API:     {admin}"),
+        format!("  Admin token:   {admin_token}"),
+        String::new(),
+        "Both tokens are shown only now (only their SHA-256 hashes are stored). Lost them?".into(),
+        format!("`scim-gateway tenant token rotate {tenant}`, `scim-gateway admin token create`."),
+        String::new(),
+        "Next:".into(),
+        "  1. In Microsoft Entra ID: Enterprise applications > your application >".into(),
+        "     Provisioning > Admin Credentials: paste the Tenant URL and the Secret Token,".into(),
+        "     then Test Connection. Entra must reach the URL: serve with".into(),
+        "     --listen 0.0.0.0:8080 --public-url https://your-host behind TLS.".into(),
+        "  2. Try it here:".into(),
+        format!(
+            "     curl -H 'Authorization: Bearer {token}' '{url}/Users?filter=userName%20eq%20%22x%22'"
+        ),
+        format!("     curl -H 'Authorization: Bearer {admin_token}' {admin}/tenants"),
+        "==========================================================================".into(),
+    ]
+    .join("\n")
 }
 
 /// Serves until Ctrl-C or SIGTERM, then lets open requests finish (at most 10 s).

@@ -33,7 +33,8 @@ pub struct Global {
     /// processes may share it) [env: SCIM_GATEWAY_DATABASE_URL].
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
-    /// The PostgreSQL schema of the gateway's tables [env: SCIM_GATEWAY_DATABASE_SCHEMA].
+    /// The PostgreSQL schema of the SCIM and gateway tables (several gateways may use one
+    /// database with different schemas) [env: SCIM_GATEWAY_DATABASE_SCHEMA] [default: scim].
     #[arg(long, global = true, value_name = "NAME")]
     pub database_schema: Option<String>,
     /// Also trust these CA certificates (PEM) for PostgreSQL TLS

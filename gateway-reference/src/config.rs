@@ -7,7 +7,7 @@
 //! data_dir = "/var/lib/scim-gateway"
 //! public_url = "https://scim.example.com"
 //! # database_url = "postgres://gateway@db.example.com/gateway?sslmode=require"
-//! # database_schema = "public"
+//! # database_schema = "scim"
 //! # postgres_ca_file = "/etc/scim-gateway/db-ca.pem"
 //! ```
 
@@ -33,7 +33,7 @@ pub struct Partial {
     pub data_dir: Option<PathBuf>,
     /// A PostgreSQL URL; without one, SQLite files in the data directory.
     pub database_url: Option<String>,
-    /// The PostgreSQL schema (default: the connection's `search_path`, `public`).
+    /// The PostgreSQL schema of the SCIM and gateway tables (default `scim`).
     pub database_schema: Option<String>,
     /// A PEM file of CA certificates to trust for PostgreSQL TLS.
     pub postgres_ca_file: Option<PathBuf>,
