@@ -92,7 +92,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Tenant(TenantCommand::Token(TokenCommand::Revoke { name })) => {
             let t = tenants::find(db, &name).await.map_err(err)?;
             let id = t.tenant_id().ok_or("invalid tenant id")?;
-            let n = tenants::revoke_tokens(db, &id).await.map_err(err)?;
+            let n = tenants::revoke_tokens(db, &id, "cli").await.map_err(err)?;
             println!(
                 "Revoked {n} token(s) of `{}`; running gateways refuse them within {} s.",
                 t.id,

@@ -184,14 +184,36 @@ async fn admin_api_auth_scoping_and_errors() {
     let (_, body) = get(&format!("{a}/tenants/beta/settings"), &admin).await;
     assert_eq!(body["userSyncActive"], true);
 
-    // The log: empty, and bad parameters are 400.
+    // The log records the admin actions, newest first; filters narrow it; bad parameters are 400.
     let (s, body) = get(
         &format!("{a}/tenants/beta/log?limit=5&outcome=success"),
         &admin,
     )
     .await;
     assert_eq!(s, 200, "{body}");
-    assert!(body["entries"].as_array().unwrap().is_empty());
+    let actions: Vec<&str> = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["settings-saved", "token-created"], "{body}");
+    assert_eq!(body["entries"][0]["reason"], "admin:beta");
+    assert_eq!(body["entries"][0]["detail"]["userSyncActive"], true);
+    let (_, body) = get(
+        &format!("{a}/tenants/beta/log?action=token-created&since=2000-01-01T00:00:00Z"),
+        &scoped,
+    )
+    .await;
+    assert_eq!(body["entries"].as_array().unwrap().len(), 1, "{body}");
+    let (_, body) = get(
+        &format!("{a}/tenants/beta/log?until=2000-01-01T00:00:00%2B01:00"),
+        &scoped,
+    )
+    .await;
+    assert!(body["entries"].as_array().unwrap().is_empty(), "{body}");
+    let (_, body) = get(&format!("{a}/tenants/beta/log?outcome=failure"), &scoped).await;
+    assert!(body["entries"].as_array().unwrap().is_empty(), "{body}");
     for q in ["outcome=great", "since=yesterday", "limit=0", "limit=abc"] {
         let (s, body) = get(&format!("{a}/tenants/beta/log?{q}"), &admin).await;
         assert_eq!(s, 400, "{q}: {body}");

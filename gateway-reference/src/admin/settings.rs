@@ -57,5 +57,15 @@ pub async fn put_settings(
         return Err(ApiError::bad_request("logRetentionDays must be at least 1"));
     }
     settings::save(&state.db, &id, &new, &scope.label()).await?;
+    let entry = crate::log::NewEntry {
+        user_id: None,
+        user_name: None,
+        source: crate::log::Source::Admin,
+        action: "settings-saved",
+        outcome: crate::log::Outcome::Success,
+        reason: Some(&scope.label()),
+        detail: serde_json::to_value(&new).ok(),
+    };
+    crate::log::append(&state.db, &id, &entry).await?;
     Ok(Json(new))
 }

@@ -46,8 +46,8 @@ pub async fn revoke(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<RevokedTokens>, ApiError> {
-    let (_, id) = authorize_tenant(&state, &headers, &tenant).await?;
-    let revoked = tenants::revoke_tokens(&state.db, &id).await?;
+    let (scope, id) = authorize_tenant(&state, &headers, &tenant).await?;
+    let revoked = tenants::revoke_tokens(&state.db, &id, &scope.label()).await?;
     Ok(Json(RevokedTokens {
         revoked,
         effective_within_seconds: tenants::TOKEN_CACHE_TTL.as_secs(),

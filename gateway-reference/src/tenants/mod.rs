@@ -26,6 +26,7 @@ use scim_server::auth::TokenHash;
 use serde::{Deserialize, Serialize};
 
 use crate::db::{Db, DbError, Row, now};
+use crate::log;
 
 /// A tenant: one SCIM endpoint (Entra's "Tenant URL") and its settings, rules and log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -194,6 +195,7 @@ pub async fn add_token(db: &Db, tenant: &TenantId, label: &str) -> Result<String
         ],
     )
     .await?;
+    log::append(db, tenant, &admin_entry("token-created", label)).await?;
     Ok(token)
 }
 
@@ -219,20 +221,23 @@ pub async fn rotate_token(db: &Db, tenant: &TenantId, label: &str) -> Result<Str
         ],
     )
     .await?;
+    log::append_tx(&mut tx, tenant, &admin_entry("token-rotated", label)).await?;
     tx.commit().await?;
     Ok(token)
 }
 
 /// Revokes every SCIM token of the tenant; returns how many were valid. Running gateway
-/// processes stop accepting them within [`TOKEN_CACHE_TTL`].
-pub async fn revoke_tokens(db: &Db, tenant: &TenantId) -> Result<u64, TenantError> {
+/// processes stop accepting them within [`TOKEN_CACHE_TTL`]. `by` is recorded in the log.
+pub async fn revoke_tokens(db: &Db, tenant: &TenantId, by: &str) -> Result<u64, TenantError> {
     ensure_exists(db, tenant).await?;
-    Ok(db
+    let n = db
         .execute(
             "UPDATE gw_tenant_tokens SET revoked_at = $1 WHERE tenant = $2 AND revoked_at IS NULL",
             &[now().into(), tenant.as_str().into()],
         )
-        .await?)
+        .await?;
+    log::append(db, tenant, &admin_entry("tokens-revoked", by)).await?;
+    Ok(n)
 }
 
 /// Creates an admin API token, for one tenant or (`None`) for every tenant, and returns it;
@@ -257,6 +262,19 @@ pub async fn create_admin_token(
     )
     .await?;
     Ok(token)
+}
+
+/// Records an administrative token action in the tenant's provisioning log.
+fn admin_entry<'a>(action: &'a str, by: &'a str) -> log::NewEntry<'a> {
+    log::NewEntry {
+        user_id: None,
+        user_name: None,
+        source: log::Source::Admin,
+        action,
+        outcome: log::Outcome::Success,
+        reason: Some(by),
+        detail: None,
+    }
 }
 
 async fn ensure_exists(db: &Db, tenant: &TenantId) -> Result<(), TenantError> {

@@ -75,8 +75,24 @@ async fn tokens_are_stored_hashed_bound_rotated_and_revoked() {
         auth.authenticate(&parts(&new)).await.unwrap().tenant,
         Some(a.clone())
     );
-    assert_eq!(revoke_tokens(&db, &a).await.unwrap(), 1);
+    assert_eq!(revoke_tokens(&db, &a, "test").await.unwrap(), 1);
     assert!(auth.authenticate(&parts(&new)).await.is_err());
+    // Every token action is in a's provisioning log, none in b's.
+    let q = crate::log::LogQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    let actions: Vec<String> = crate::log::query(&db, &a, &q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["tokens-revoked", "token-rotated", "token-created"]
+    );
+    assert_eq!(crate::log::query(&db, &b, &q).await.unwrap().len(), 1);
     // b is untouched.
     assert!(auth.authenticate(&parts(&tb)).await.is_ok());
     let missing = TenantId::new("missing").unwrap();
@@ -93,7 +109,7 @@ async fn the_cache_holds_a_revoked_token_at_most_its_ttl() {
     let token = add_token(&db, &a, "test").await.unwrap();
     let auth = TenantTokens::with_ttl(db.clone(), Duration::from_millis(300));
     assert!(auth.authenticate(&parts(&token)).await.is_ok());
-    revoke_tokens(&db, &a).await.unwrap();
+    revoke_tokens(&db, &a, "test").await.unwrap();
     // Within the TTL the cached lookup still answers...
     assert!(auth.authenticate(&parts(&token)).await.is_ok());
     tokio::time::sleep(Duration::from_millis(350)).await;
