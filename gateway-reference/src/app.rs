@@ -182,22 +182,33 @@ impl Gateway {
         }))
     }
 
-    /// The whole HTTP service for clients that reach it at `public_url`.
-    pub fn router(&self, public_url: &str) -> Result<Router, AppError> {
-        let scim = ScimServer::builder()
+    /// The SCIM server's builder as the gateway configures it: the storage, the
+    /// [`TenantTokens`] authenticator, [`PathPrefixTenants`] under [`SCIM_BASE`] and the
+    /// public URL. Add provisioning hooks to it and pass the built server to
+    /// [`Gateway::router_with`].
+    pub fn scim_builder(&self, public_url: &str) -> scim_server::ScimServerBuilder {
+        ScimServer::builder()
             .storage(self.storage.clone())
             .authenticator(TenantTokens::new(self.db.clone()))
             .tenant_resolver(PathPrefixTenants)
             .base_path(SCIM_BASE)
             .public_url(format!("{}{SCIM_BASE}", public_url.trim_end_matches('/')))
-            .build()?;
+    }
+
+    /// The whole HTTP service for clients that reach it at `public_url`.
+    pub fn router(&self, public_url: &str) -> Result<Router, AppError> {
+        Ok(self.router_with(public_url, self.scim_builder(public_url).build()?))
+    }
+
+    /// The whole HTTP service around the SCIM server `scim` (see [`Gateway::scim_builder`]).
+    pub fn router_with(&self, public_url: &str, scim: ScimServer) -> Router {
         let admin = admin::router(AdminState {
             db: self.db.clone(),
             storage: self.storage.clone(),
             public_url: public_url.trim_end_matches('/').to_string(),
         });
         let metrics = self.metrics.clone();
-        Ok(Router::new()
+        Router::new()
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(readyz).with_state(self.db.clone()))
             .route(
@@ -220,7 +231,7 @@ impl Gateway {
             .layer(axum::middleware::from_fn_with_state(
                 self.metrics.clone(),
                 measure,
-            )))
+            ))
     }
 }
 
