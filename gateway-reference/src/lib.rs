@@ -11,16 +11,25 @@
 //! - [`preview`]: what a rule set does to a directory of users, and the diff of two (pure).
 //! - [`crm`]: the [`crm::Crm`] trait and its backends.
 //! - [`settings`]: per-tenant settings; [`log`]: the provisioning log.
+//! - [`tenants`]: tenants, their SCIM tokens and admin tokens (stored hashed).
+//! - [`app`]: the HTTP service (SCIM per tenant, [`admin`] API, health, [`metrics`]);
+//!   [`config`] and [`cli`]: the `scim-gateway` program.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
+pub mod app;
+pub mod cli;
+pub mod config;
 pub mod crm;
 pub mod db;
 pub mod directory;
 pub mod log;
+pub mod metrics;
 pub mod preview;
 pub mod rules;
 pub mod settings;
 pub mod sync;
+pub mod tenants;
 #[doc(hidden)]
 pub mod testing;

@@ -1,6 +1,135 @@
-//! `scim-gateway`: the command-line entry point.
+//! `scim-gateway`: the command-line entry point (see `scim-gateway --help`).
 
-fn main() -> std::process::ExitCode {
-    eprintln!("scim-gateway: the command line is being assembled in this change");
-    std::process::ExitCode::FAILURE
+use std::process::ExitCode;
+
+use clap::Parser;
+use gateway_reference::app::{self, Gateway, tenant_url, with_causes};
+use gateway_reference::cli::{
+    AdminCommand, AdminTokenCommand, Cli, Command, TenantCommand, TokenCommand,
+};
+use gateway_reference::config::Config;
+use gateway_reference::tenants;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let config = Config::resolve(cli.global.partial(), cli.global.config.as_deref(), |k| {
+        std::env::var(k).ok()
+    })
+    .map_err(|e| with_causes(&e))?;
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Serve = command {
+        return app::serve(config).await.map_err(|e| with_causes(&e));
+    }
+    let gateway = Gateway::open(&config).await.map_err(|e| with_causes(&e))?;
+    let db = gateway.db();
+    let public_url = config.public_url_for(config.listen);
+    let err = |e: tenants::TenantError| with_causes(&e);
+    let print_token = |tenant: &str, token: &str, json: bool| {
+        let url = tenant_url(&public_url, tenant);
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "tenant_url": url, "token": token })
+            );
+        } else {
+            println!("Tenant URL:    {url}");
+            println!("Secret Token:  {token}");
+            println!("(shown once: only its SHA-256 hash is stored)");
+        }
+    };
+    match command {
+        Command::Serve => Ok(()),
+        Command::Tenant(TenantCommand::Create { name, json }) => {
+            let t = tenants::create(db, &name).await.map_err(err)?;
+            let id = t.tenant_id().ok_or("invalid tenant id")?;
+            let token = tenants::add_token(db, &id, "cli").await.map_err(err)?;
+            print_token(&t.id, &token, json);
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::List { json }) => {
+            let list = tenants::list(db).await.map_err(|e| with_causes(&e))?;
+            if json {
+                let items: Vec<_> = list
+                    .iter()
+                    .map(|t| {
+                        serde_json::json!({
+                            "id": t.id, "name": t.name, "created_at": t.created_at,
+                            "tenant_url": tenant_url(&public_url, &t.id),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(items));
+            } else if list.is_empty() {
+                println!("no tenants (create one: scim-gateway tenant create NAME)");
+            } else {
+                for t in list {
+                    println!("{}\t{}\t{}", t.id, t.name, tenant_url(&public_url, &t.id));
+                }
+            }
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Token(TokenCommand::Rotate { name, json })) => {
+            let t = tenants::find(db, &name).await.map_err(err)?;
+            let id = t.tenant_id().ok_or("invalid tenant id")?;
+            let token = tenants::rotate_token(db, &id, "cli").await.map_err(err)?;
+            if !json {
+                println!("Every earlier token of `{}` is revoked.", t.id);
+            }
+            print_token(&t.id, &token, json);
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Token(TokenCommand::Revoke { name })) => {
+            let t = tenants::find(db, &name).await.map_err(err)?;
+            let id = t.tenant_id().ok_or("invalid tenant id")?;
+            let n = tenants::revoke_tokens(db, &id, "cli").await.map_err(err)?;
+            println!(
+                "Revoked {n} token(s) of `{}`; running gateways refuse them within {} s.",
+                t.id,
+                tenants::TOKEN_CACHE_TTL.as_secs()
+            );
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Token(AdminTokenCommand::Create { tenant, json })) => {
+            let scope = match &tenant {
+                Some(name) => Some(
+                    tenants::find(db, name)
+                        .await
+                        .map_err(err)?
+                        .tenant_id()
+                        .ok_or("invalid tenant id")?,
+                ),
+                None => None,
+            };
+            let token = tenants::create_admin_token(db, scope.as_ref(), "cli")
+                .await
+                .map_err(err)?;
+            let admin = format!("{}/admin", public_url.trim_end_matches('/'));
+            if json {
+                let t = scope.as_ref().map(|t| t.as_str());
+                println!(
+                    "{}",
+                    serde_json::json!({ "admin_url": admin, "token": token, "tenant": t })
+                );
+            } else {
+                println!("Admin API:    {admin}");
+                println!("Admin token:  {token}");
+                match &scope {
+                    Some(t) => println!("(for the tenant `{t}` only; shown once, stored hashed)"),
+                    None => println!("(for every tenant; shown once, stored hashed)"),
+                }
+            }
+            Ok(())
+        }
+    }
 }

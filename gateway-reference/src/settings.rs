@@ -7,7 +7,9 @@ use crate::db::{Db, DbError, now};
 use scim_server::TenantId;
 
 /// What happens in the CRM to a synced user who stops matching every enabled rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum UnmatchedPolicy {
     /// Retire the CRM user (frees its licences, keeps its history). The default.
@@ -20,7 +22,7 @@ pub enum UnmatchedPolicy {
 }
 
 /// A tenant's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct TenantSettings {
     /// User Sync Active: off stores what the SCIM client pushes and previews it, but writes

@@ -1,0 +1,104 @@
+//! `GET /admin/schema`: the JSON Schema of every admin API request and response body.
+
+use axum::Json;
+use serde_json::{Map, Value};
+
+use super::ApiError;
+use super::log::{LogPage, LogParams};
+use super::tenants::{CreateTenant, CreatedTenant, TenantList};
+use super::tokens::{RevokedTokens, RotatedToken};
+use super::users::{UserPage, UserParams};
+use crate::settings::TenantSettings;
+
+fn schema_of<T: schemars::JsonSchema>() -> Value {
+    serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null)
+}
+
+/// Every body's schema, by name, with the endpoints that use it.
+pub fn schemas() -> Value {
+    let entries: [(&str, &str, Value); 11] = [
+        ("Error", "every error response", schema_of::<ApiError>()),
+        (
+            "TenantList",
+            "GET /admin/tenants",
+            schema_of::<TenantList>(),
+        ),
+        (
+            "CreateTenant",
+            "POST /admin/tenants (request)",
+            schema_of::<CreateTenant>(),
+        ),
+        (
+            "CreatedTenant",
+            "POST /admin/tenants (201 response)",
+            schema_of::<CreatedTenant>(),
+        ),
+        (
+            "RotatedToken",
+            "POST /admin/tenants/{t}/tokens",
+            schema_of::<RotatedToken>(),
+        ),
+        (
+            "RevokedTokens",
+            "DELETE /admin/tenants/{t}/tokens",
+            schema_of::<RevokedTokens>(),
+        ),
+        (
+            "TenantSettings",
+            "GET and PUT /admin/tenants/{t}/settings (request and response)",
+            schema_of::<TenantSettings>(),
+        ),
+        (
+            "LogParams",
+            "GET /admin/tenants/{t}/log (query parameters)",
+            schema_of::<LogParams>(),
+        ),
+        (
+            "LogPage",
+            "GET /admin/tenants/{t}/log",
+            schema_of::<LogPage>(),
+        ),
+        (
+            "UserParams",
+            "GET /admin/tenants/{t}/users (query parameters)",
+            schema_of::<UserParams>(),
+        ),
+        (
+            "UserPage",
+            "GET /admin/tenants/{t}/users",
+            schema_of::<UserPage>(),
+        ),
+    ];
+    let mut out = Map::new();
+    for (name, used_by, schema) in entries {
+        out.insert(
+            name.to_string(),
+            serde_json::json!({ "usedBy": used_by, "schema": schema }),
+        );
+    }
+    Value::Object(out)
+}
+
+/// `GET /admin/schema` (no token needed: it describes the API, not data).
+pub async fn get_schema() -> Json<Value> {
+    Json(schemas())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_schema_is_an_object_with_properties() {
+        let s = super::schemas();
+        let map = s.as_object().unwrap();
+        assert_eq!(map.len(), 11);
+        for (name, entry) in map {
+            let schema = &entry["schema"];
+            assert!(
+                schema["properties"].is_object(),
+                "{name} has no properties: {schema}"
+            );
+        }
+        assert!(s["TenantSettings"]["schema"]["properties"]["userSyncActive"].is_object());
+        assert!(s["Error"]["schema"]["properties"]["detail"].is_object());
+    }
+}

@@ -1,0 +1,397 @@
+//! The gateway as a program: [`Gateway::open`] opens its storage from a [`Config`],
+//! [`Gateway::first_start`] creates the demo tenant on an empty database, and [`serve`]
+//! serves SCIM at `/scim/{tenant}`, the admin API at `/admin`, `/healthz`, `/readyz` and
+//! `/metrics` with hyper until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use scim_server::{PathPrefixTenants, ScimServer, Storage};
+use tokio::net::TcpListener;
+
+use crate::admin::{self, AdminState};
+use crate::config::Config;
+use crate::db::{Db, DbError};
+use crate::metrics::{Metrics, route_class};
+use crate::tenants::{self, TenantError, TenantTokens};
+
+/// The path the SCIM endpoints live under.
+pub const SCIM_BASE: &str = "/scim";
+
+/// The Tenant URL of `tenant` (what Entra ID's provisioning "Tenant URL" field takes).
+pub fn tenant_url(public_url: &str, tenant: &str) -> String {
+    format!("{}{SCIM_BASE}/{tenant}", public_url.trim_end_matches('/'))
+}
+
+/// What keeps the gateway from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The SCIM storage could not be opened (the message never holds a database URL).
+    #[error("cannot open the SCIM storage: {0}")]
+    Storage(String),
+    /// The gateway's database failed.
+    #[error("the gateway database: {0}")]
+    Db(#[from] DbError),
+    /// A tenant operation failed.
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+    /// The SCIM server could not be built.
+    #[error("cannot build the SCIM server: {0}")]
+    Build(#[from] scim_server::BuildError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// This build has no PostgreSQL support.
+    #[error("this scim-gateway was built without the `postgres` feature")]
+    NoPostgres,
+}
+
+/// An error and its causes on one line.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let s = cause.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        next = cause.source();
+    }
+    out
+}
+
+/// The opened gateway: its database and its SCIM storage.
+#[derive(Clone)]
+pub struct Gateway {
+    db: Db,
+    storage: Arc<dyn Storage>,
+    config: Config,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("dialect", &self.db.dialect())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the first start created (shown once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstStart {
+    /// The demo tenant's id.
+    pub tenant: String,
+    /// Its SCIM Secret Token.
+    pub token: String,
+    /// An admin token for every tenant.
+    pub admin_token: String,
+}
+
+impl Gateway {
+    /// Opens the storage `config` names: SQLite files `scim.db` and `gateway.db` in the data
+    /// directory, or the PostgreSQL database of `database_url` (the SCIM tables and the
+    /// gateway's in one schema).
+    pub async fn open(config: &Config) -> Result<Gateway, AppError> {
+        let (storage, db) = match &config.database_url {
+            Some(url) => open_postgres(config, url).await?,
+            None => {
+                let dir = &config.data_dir;
+                std::fs::create_dir_all(dir).map_err(|e| AppError::DataDir {
+                    path: dir.clone(),
+                    source: e,
+                })?;
+                let spec = format!("sqlite:{}", dir.join("scim.db").display());
+                let storage = scim_server::storage::open(&spec)
+                    .await
+                    .map_err(|e| AppError::Storage(with_causes(&e)))?;
+                let db = Db::open_sqlite(&dir.join("gateway.db")).await?;
+                (storage, db)
+            }
+        };
+        Ok(Gateway {
+            db,
+            storage,
+            config: config.clone(),
+            metrics: Arc::new(Metrics::new()),
+        })
+    }
+
+    /// The gateway's database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The SCIM storage.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// The configuration it was opened with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// On a database without tenants: creates the tenant `demo`, a SCIM token for it and an
+    /// admin token for every tenant. `None` when there are tenants already (or another
+    /// process sharing the database just created `demo`).
+    pub async fn first_start(&self) -> Result<Option<FirstStart>, AppError> {
+        if !tenants::list(&self.db).await?.is_empty() {
+            return Ok(None);
+        }
+        let tenant = match tenants::create(&self.db, "demo").await {
+            Ok(t) => t,
+            Err(TenantError::Exists(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let id = tenant
+            .tenant_id()
+            .ok_or_else(|| TenantError::InvalidName(tenant.id.clone()))?;
+        let token = tenants::add_token(&self.db, &id, "first-start").await?;
+        let admin_token = tenants::create_admin_token(&self.db, None, "first-start").await?;
+        Ok(Some(FirstStart {
+            tenant: tenant.id,
+            token,
+            admin_token,
+        }))
+    }
+
+    /// The SCIM server's builder as the gateway configures it: the storage, the
+    /// [`TenantTokens`] authenticator, [`PathPrefixTenants`] under [`SCIM_BASE`] and the
+    /// public URL. Add provisioning hooks to it and pass the built server to
+    /// [`Gateway::router_with`].
+    pub fn scim_builder(&self, public_url: &str) -> scim_server::ScimServerBuilder {
+        ScimServer::builder()
+            .storage(self.storage.clone())
+            .authenticator(TenantTokens::new(self.db.clone()))
+            .tenant_resolver(PathPrefixTenants)
+            .base_path(SCIM_BASE)
+            .public_url(format!("{}{SCIM_BASE}", public_url.trim_end_matches('/')))
+    }
+
+    /// The whole HTTP service for clients that reach it at `public_url`.
+    pub fn router(&self, public_url: &str) -> Result<Router, AppError> {
+        Ok(self.router_with(public_url, self.scim_builder(public_url).build()?))
+    }
+
+    /// The whole HTTP service around the SCIM server `scim` (see [`Gateway::scim_builder`]).
+    pub fn router_with(&self, public_url: &str, scim: ScimServer) -> Router {
+        let admin = admin::router(AdminState {
+            db: self.db.clone(),
+            storage: self.storage.clone(),
+            public_url: public_url.trim_end_matches('/').to_string(),
+        });
+        let metrics = self.metrics.clone();
+        Router::new()
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route("/readyz", get(readyz).with_state(self.db.clone()))
+            .route(
+                "/metrics",
+                get(move || {
+                    let m = metrics.clone();
+                    async move {
+                        (
+                            [(
+                                axum::http::header::CONTENT_TYPE,
+                                "text/plain; version=0.0.4; charset=utf-8",
+                            )],
+                            m.render(),
+                        )
+                    }
+                }),
+            )
+            .route_service(&format!("{SCIM_BASE}/{{*rest}}"), scim)
+            .nest("/admin", admin)
+            .layer(axum::middleware::from_fn_with_state(
+                self.metrics.clone(),
+                measure,
+            ))
+    }
+}
+
+#[cfg(feature = "postgres")]
+async fn open_postgres(config: &Config, url: &str) -> Result<(Arc<dyn Storage>, Db), AppError> {
+    use scim_server::storage::postgres::{PostgresConfig, PostgresStorage};
+    let mut pg = PostgresConfig::new(url);
+    if let Some(schema) = &config.database_schema {
+        pg = pg.schema(schema.clone());
+    }
+    if let Some(ca) = &config.postgres_ca_file {
+        pg = pg.ca_file(ca.clone());
+    }
+    let storage = PostgresStorage::connect_with(pg)
+        .await
+        .map_err(|e| AppError::Storage(with_causes(&e)))?;
+    let db = Db::from_postgres_pool(storage.pool().clone()).await?;
+    Ok((Arc::new(storage), db))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(_: &Config, _: &str) -> Result<(Arc<dyn Storage>, Db), AppError> {
+    Err(AppError::NoPostgres)
+}
+
+async fn readyz(State(db): State<Db>) -> Response {
+    match db.query_opt("SELECT 1", &[]).await {
+        Ok(_) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readyz: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the database is unreachable\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn measure(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
+    let class = route_class(req.uri().path());
+    let start = Instant::now();
+    let response = next.run(req).await;
+    metrics.observe(class, response.status().as_u16(), start.elapsed());
+    response
+}
+
+/// The first-start message: what was created and what to do next.
+pub fn first_start_message(public_url: &str, first: &FirstStart) -> String {
+    let url = tenant_url(public_url, &first.tenant);
+    let admin = format!("{}/admin", public_url.trim_end_matches('/'));
+    let tenant = &first.tenant;
+    let token = &first.token;
+    let admin_token = &first.admin_token;
+    [
+        String::new(),
+        "=== scim-gateway: first start ===========================================".into(),
+        format!("Created the tenant `{tenant}`."),
+        String::new(),
+        format!("  Tenant URL:    {url}"),
+        format!("  Secret Token:  {token}"),
+        String::new(),
+        format!("  Admin API:     {admin}"),
+        format!("  Admin token:   {admin_token}"),
+        String::new(),
+        "Both tokens are shown only now (only their SHA-256 hashes are stored). Lost them?".into(),
+        format!("`scim-gateway tenant token rotate {tenant}`, `scim-gateway admin token create`."),
+        String::new(),
+        "Next:".into(),
+        "  1. In Microsoft Entra ID: Enterprise applications > your application >".into(),
+        "     Provisioning > Admin Credentials: paste the Tenant URL and the Secret Token,".into(),
+        "     then Test Connection. Entra must reach the URL: serve with".into(),
+        "     --listen 0.0.0.0:8080 --public-url https://your-host behind TLS.".into(),
+        "  2. Try it here:".into(),
+        format!(
+            "     curl -H 'Authorization: Bearer {token}' '{url}/Users?filter=userName%20eq%20%22x%22'"
+        ),
+        format!("     curl -H 'Authorization: Bearer {admin_token}' {admin}/tenants"),
+        "==========================================================================".into(),
+    ]
+    .join("\n")
+}
+
+/// Serves until Ctrl-C or SIGTERM, then lets open requests finish (at most 10 s).
+pub async fn serve(config: Config) -> Result<(), AppError> {
+    let gateway = Gateway::open(&config).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| AppError::Listen {
+            addr: config.listen,
+            source: e,
+        })?;
+    let bound = listener.local_addr().unwrap_or(config.listen);
+    let public_url = config.public_url_for(bound);
+    if let Some(first) = gateway.first_start().await? {
+        println!("{}", first_start_message(&public_url, &first));
+    }
+    let storage = match config.database_url {
+        Some(_) => "postgres".to_string(),
+        None => config.data_dir.display().to_string(),
+    };
+    println!("scim-gateway listening on http://{bound} (data: {storage})");
+    println!("  SCIM:      {public_url}{SCIM_BASE}/{{tenant}}");
+    println!("  Admin API: {public_url}/admin   (GET /admin/schema lists the bodies)");
+    println!("  Health:    {public_url}/healthz, {public_url}/readyz, {public_url}/metrics");
+    let router = gateway.router(&public_url)?;
+    let builder = hyper::server::conn::http1::Builder::new();
+    let graceful = GracefulShutdown::new();
+    let mut stop = std::pin::pin!(shutdown_signal());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let svc = TowerToHyperService::new(router.clone());
+                let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), svc));
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            () = &mut stop => {
+                println!("shutting down: finishing open requests (at most 10 s)");
+                break;
+            }
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(10)) => {
+            eprintln!("some connections did not finish in time");
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,186 @@
+//! The command line (`scim-gateway --help`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Partial;
+
+/// scim-gateway: a SCIM 2.0 gateway that Microsoft Entra ID or Okta provisions users and
+/// groups into, per tenant, for SuperOffice CRM. Without a command it serves.
+#[derive(Debug, Parser)]
+#[command(name = "scim-gateway", version)]
+pub struct Cli {
+    /// Where and how the gateway stores its data (every command takes these).
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do (default: `serve`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Global {
+    /// The address to listen on [env: SCIM_GATEWAY_LISTEN] [default: 127.0.0.1:8080].
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// The data directory for the embedded SQLite databases (scim.db, gateway.db)
+    /// [env: SCIM_GATEWAY_DATA_DIR] [default: ./data].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Run on PostgreSQL instead of SQLite: `postgres://user@host:5432/db` (several gateway
+    /// processes may share it) [env: SCIM_GATEWAY_DATABASE_URL].
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// The PostgreSQL schema of the SCIM and gateway tables (several gateways may use one
+    /// database with different schemas) [env: SCIM_GATEWAY_DATABASE_SCHEMA] [default: scim].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub database_schema: Option<String>,
+    /// Also trust these CA certificates (PEM) for PostgreSQL TLS
+    /// [env: SCIM_GATEWAY_POSTGRES_CA_FILE].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub postgres_ca_file: Option<PathBuf>,
+    /// A TOML configuration file [env: SCIM_GATEWAY_CONFIG].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The URL clients reach the gateway at, e.g. `https://scim.example.com`; Tenant URLs are
+    /// `{public-url}/scim/{tenant}` [env: SCIM_GATEWAY_PUBLIC_URL] [default: http://LISTEN].
+    #[arg(long, global = true, value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+impl Global {
+    /// The settings given on the command line.
+    pub fn partial(&self) -> Partial {
+        Partial {
+            listen: self.listen.clone(),
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            database_schema: self.database_schema.clone(),
+            postgres_ca_file: self.postgres_ca_file.clone(),
+            public_url: self.public_url.clone(),
+        }
+    }
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the SCIM endpoints (`/scim/{tenant}`), the admin API (`/admin`), `/healthz`,
+    /// `/readyz` and `/metrics`. On the first start it creates the tenant `demo` and prints
+    /// its Tenant URL and Secret Token and an admin token.
+    Serve,
+    /// Tenants and their SCIM tokens.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Admin API tokens.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `scim-gateway tenant ...`
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and print its Tenant URL and Secret Token (shown once).
+    Create {
+        /// The tenant's name; its id (the last segment of the Tenant URL) is the name in
+        /// lower case with other characters than letters, digits, `-`, `_`, `.` as `-`.
+        name: String,
+        /// Print `{"tenant_url": "...", "token": "..."}` on one line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the tenants and their Tenant URLs.
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A tenant's SCIM tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `scim-gateway tenant token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Revoke the tenant's tokens and print a new Secret Token (shown once).
+    Rotate {
+        /// The tenant (id or name).
+        name: String,
+        /// Print `{"tenant_url": "...", "token": "..."}` on one line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke every token of the tenant (running gateways refuse them within seconds).
+    Revoke {
+        /// The tenant (id or name).
+        name: String,
+    },
+}
+
+/// `scim-gateway admin ...`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Admin API tokens.
+    #[command(subcommand)]
+    Token(AdminTokenCommand),
+}
+
+/// `scim-gateway admin token ...`
+#[derive(Debug, Subcommand)]
+pub enum AdminTokenCommand {
+    /// Create an admin API token (shown once), for every tenant or only `--tenant`.
+    Create {
+        /// Limit the token to this tenant (id or name).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Print `{"token": "...", "tenant": ...}` on one line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn parses() {
+        Cli::command().debug_assert();
+        let c = Cli::try_parse_from(["scim-gateway"]).unwrap();
+        assert!(c.command.is_none());
+        let c = Cli::try_parse_from(["scim-gateway", "serve", "--listen", "127.0.0.1:0"]).unwrap();
+        assert!(matches!(c.command, Some(Command::Serve)));
+        assert_eq!(c.global.listen.as_deref(), Some("127.0.0.1:0"));
+        let c = Cli::try_parse_from([
+            "scim-gateway",
+            "tenant",
+            "create",
+            "acme",
+            "--json",
+            "--data-dir",
+            "/d",
+        ])
+        .unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::Tenant(TenantCommand::Create { ref name, json: true })) if name == "acme"
+        ));
+        assert_eq!(c.global.data_dir, Some(PathBuf::from("/d")));
+        let c = Cli::try_parse_from(["scim-gateway", "admin", "token", "create", "--tenant", "x"])
+            .unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::Admin(AdminCommand::Token(
+                AdminTokenCommand::Create {
+                    tenant: Some(_),
+                    ..
+                }
+            )))
+        ));
+        assert!(Cli::try_parse_from(["scim-gateway", "tenant", "token", "rotate"]).is_err());
+    }
+}

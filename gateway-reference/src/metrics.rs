@@ -1,0 +1,159 @@
+//! `/metrics` in the Prometheus text exposition format (version 0.0.4): requests by route
+//! class and status, and a latency histogram by route class.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The histogram's upper bounds, in seconds.
+pub const BUCKETS: [f64; 11] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// Which part of the gateway a path belongs to (a bounded label: never the path itself,
+/// which holds tenant and resource ids).
+pub fn route_class(path: &str) -> &'static str {
+    if path.starts_with("/scim/") || path == "/scim" {
+        "scim"
+    } else if path.starts_with("/admin/") || path == "/admin" {
+        "admin"
+    } else if path == "/healthz" || path == "/readyz" {
+        "health"
+    } else if path == "/metrics" {
+        "metrics"
+    } else {
+        "other"
+    }
+}
+
+#[derive(Debug, Default)]
+struct Histogram {
+    buckets: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    requests: BTreeMap<(&'static str, u16), u64>,
+    latency: BTreeMap<&'static str, Histogram>,
+}
+
+/// The gateway's request metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    state: Mutex<State>,
+}
+
+impl Metrics {
+    /// No requests yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records one request.
+    pub fn observe(&self, class: &'static str, status: u16, elapsed: Duration) {
+        let Ok(mut s) = self.state.lock() else {
+            return;
+        };
+        *s.requests.entry((class, status)).or_default() += 1;
+        let secs = elapsed.as_secs_f64();
+        let h = s.latency.entry(class).or_default();
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if secs <= *le {
+                h.buckets[i] += 1;
+            }
+        }
+        h.sum += secs;
+        h.count += 1;
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let Ok(s) = self.state.lock() else {
+            return out;
+        };
+        out.push_str(
+            "# HELP scim_gateway_http_requests_total HTTP requests by route class and status.\n\
+             # TYPE scim_gateway_http_requests_total counter\n",
+        );
+        for ((class, status), n) in &s.requests {
+            let _ = writeln!(
+                out,
+                "scim_gateway_http_requests_total{{route=\"{class}\",status=\"{status}\"}} {n}"
+            );
+        }
+        out.push_str(
+            "# HELP scim_gateway_http_request_duration_seconds HTTP request latency by route class.\n\
+             # TYPE scim_gateway_http_request_duration_seconds histogram\n",
+        );
+        for (class, h) in &s.latency {
+            for (i, le) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "scim_gateway_http_request_duration_seconds_bucket{{route=\"{class}\",le=\"{le}\"}} {}",
+                    h.buckets[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "scim_gateway_http_request_duration_seconds_bucket{{route=\"{class}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "scim_gateway_http_request_duration_seconds_sum{{route=\"{class}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "scim_gateway_http_request_duration_seconds_count{{route=\"{class}\"}} {}",
+                h.count
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes() {
+        assert_eq!(route_class("/scim/demo/Users"), "scim");
+        assert_eq!(route_class("/admin/tenants"), "admin");
+        assert_eq!(route_class("/healthz"), "health");
+        assert_eq!(route_class("/metrics"), "metrics");
+        assert_eq!(route_class("/scimx"), "other");
+    }
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let m = Metrics::new();
+        m.observe("scim", 200, Duration::from_millis(3));
+        m.observe("scim", 200, Duration::from_millis(30));
+        m.observe("scim", 401, Duration::from_millis(1));
+        let text = m.render();
+        assert!(
+            text.contains("scim_gateway_http_requests_total{route=\"scim\",status=\"200\"} 2\n")
+        );
+        assert!(
+            text.contains("scim_gateway_http_requests_total{route=\"scim\",status=\"401\"} 1\n")
+        );
+        assert!(text.contains(
+            "scim_gateway_http_request_duration_seconds_bucket{route=\"scim\",le=\"0.005\"} 2\n"
+        ));
+        assert!(text.contains(
+            "scim_gateway_http_request_duration_seconds_bucket{route=\"scim\",le=\"0.05\"} 3\n"
+        ));
+        assert!(text.contains(
+            "scim_gateway_http_request_duration_seconds_bucket{route=\"scim\",le=\"+Inf\"} 3\n"
+        ));
+        assert!(
+            text.contains("scim_gateway_http_request_duration_seconds_count{route=\"scim\"} 3\n")
+        );
+    }
+}
