@@ -21,9 +21,15 @@ use tokio::net::TcpListener;
 
 use crate::admin::{self, AdminState};
 use crate::config::Config;
+use crate::crm::EmbeddedCrm;
 use crate::db::{Db, DbError};
 use crate::metrics::{Metrics, route_class};
+use crate::sync::{SyncEngine, WakeOnChange};
 use crate::tenants::{self, TenantError, TenantTokens};
+use scim_core::schema::SchemaRegistry;
+
+/// How often the sync looks for work when nothing wakes it.
+pub const SYNC_POLL: Duration = Duration::from_millis(500);
 
 /// The path the SCIM endpoints live under.
 pub const SCIM_BASE: &str = "/scim";
@@ -93,6 +99,8 @@ pub struct Gateway {
     storage: Arc<dyn Storage>,
     config: Config,
     metrics: Arc<Metrics>,
+    crm: Arc<EmbeddedCrm>,
+    sync: SyncEngine,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -135,11 +143,20 @@ impl Gateway {
                 (storage, db)
             }
         };
+        let crm = Arc::new(EmbeddedCrm::new(db.clone()));
+        let sync = SyncEngine::new(
+            db.clone(),
+            storage.clone(),
+            SchemaRegistry::with_builtins(),
+            crm.clone(),
+        );
         Ok(Gateway {
             db,
             storage,
             config: config.clone(),
             metrics: Arc::new(Metrics::new()),
+            crm,
+            sync,
         })
     }
 
@@ -151,6 +168,49 @@ impl Gateway {
     /// The SCIM storage.
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.storage
+    }
+
+    /// The sync engine.
+    pub fn sync(&self) -> &SyncEngine {
+        &self.sync
+    }
+
+    /// The embedded CRM directory (the default CRM backend).
+    pub fn crm(&self) -> &Arc<EmbeddedCrm> {
+        &self.crm
+    }
+
+    /// Seeds the embedded CRM's demo catalogue (plans with seats, roles, user groups, owner
+    /// companies) for every tenant that lacks it; idempotent.
+    pub async fn seed_crm(&self) -> Result<(), AppError> {
+        for tenant in tenants::list(&self.db).await? {
+            if let Some(id) = tenant.tenant_id() {
+                self.crm
+                    .seed_demo(&id)
+                    .await
+                    .map_err(|e| AppError::Storage(with_causes(&e)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the sync until `shutdown` resolves: a pass over every tenant whenever a SCIM
+    /// write wakes it, and at least every `poll` (changes written by other processes
+    /// sharing the database, retries whose backoff expired).
+    pub async fn run_sync(&self, poll: Duration, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(e) = self.seed_crm().await {
+                tracing::warn!(error = %e, "seeding the embedded CRM failed");
+            }
+            if let Err(e) = self.sync.run_once().await {
+                tracing::warn!(error = %e, "sync pass failed");
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.sync.wait_for_work(poll) => {}
+            }
+        }
     }
 
     /// The configuration it was opened with.
@@ -192,6 +252,7 @@ impl Gateway {
             .authenticator(TenantTokens::new(self.db.clone()))
             .tenant_resolver(PathPrefixTenants)
             .base_path(SCIM_BASE)
+            .provisioning(WakeOnChange(self.sync.clone()))
             .public_url(format!("{}{SCIM_BASE}", public_url.trim_end_matches('/')))
     }
 
@@ -205,6 +266,8 @@ impl Gateway {
         let admin = admin::router(AdminState {
             db: self.db.clone(),
             storage: self.storage.clone(),
+            crm: self.crm.clone(),
+            sync: self.sync.clone(),
             public_url: public_url.trim_end_matches('/').to_string(),
         });
         let metrics = self.metrics.clone();
@@ -338,6 +401,18 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     println!("  Admin API: {public_url}/admin   (GET /admin/schema lists the bodies)");
     println!("  Health:    {public_url}/healthz, {public_url}/readyz, {public_url}/metrics");
     let router = gateway.router(&public_url)?;
+    gateway.seed_crm().await?;
+    let (stop_sync, sync_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sync_task = {
+        let gateway = gateway.clone();
+        tokio::spawn(async move {
+            gateway
+                .run_sync(SYNC_POLL, async {
+                    let _ = sync_stopped.await;
+                })
+                .await;
+        })
+    };
     let builder = hyper::server::conn::http1::Builder::new();
     let graceful = GracefulShutdown::new();
     let mut stop = std::pin::pin!(shutdown_signal());
@@ -365,6 +440,8 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         }
     }
     drop(listener);
+    let _ = stop_sync.send(());
+    let _ = sync_task.await;
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(Duration::from_secs(10)) => {

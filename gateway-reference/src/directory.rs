@@ -26,7 +26,11 @@ pub struct DirectoryGroup {
 
 /// Every user of the tenant with the `externalId`s of their groups; with `resources`, each
 /// user's SCIM JSON too (needed only when a rule has a condition).
-pub async fn users(db: &Db, tenant: &TenantId, resources: bool) -> Result<Vec<DirectoryUser>, DbError> {
+pub async fn users(
+    db: &Db,
+    tenant: &TenantId,
+    resources: bool,
+) -> Result<Vec<DirectoryUser>, DbError> {
     let t = tenant.as_str();
     let sql = if resources {
         "SELECT id, user_name, display_name, active, json FROM gw_users WHERE tenant = $1 ORDER BY user_name"

@@ -56,6 +56,11 @@ impl ApiError {
         Self::new(409, "conflict", detail)
     }
 
+    /// 503: a system the gateway depends on (the CRM) is unavailable.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(503, "unavailable", detail)
+    }
+
     /// 500; the cause goes to the log, not to the client.
     pub fn internal(cause: &dyn std::error::Error) -> Self {
         tracing::error!(error = %cause, "admin API");

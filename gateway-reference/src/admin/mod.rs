@@ -11,6 +11,13 @@
 //! | GET, PUT | `/admin/tenants/{t}/settings` | the tenant's settings |
 //! | GET | `/admin/tenants/{t}/log` | the provisioning log (`user`, `action`, `outcome`, `since`, `until`, `limit`) |
 //! | GET | `/admin/tenants/{t}/users` | SCIM users (`group`, `search`, `limit`) |
+//! | GET, PUT | `/admin/tenants/{t}/rules` | the current rules; save a new version (validated) |
+//! | GET | `/admin/tenants/{t}/rules/versions[/{v}]` | saved versions; POST `.../{v}/restore` |
+//! | GET, POST | `/admin/tenants/{t}/preview` | the saved rules' preview; a draft's preview and diff |
+//! | GET | `/admin/tenants/{t}/sync/status` | pending users, feed position |
+//! | POST | `/admin/tenants/{t}/sync/users/{id}`, `/sync/all`, `/sync/reset` | manual actions |
+//! | GET | `/admin/tenants/{t}/groups` | the groups the SCIM client pushed |
+//! | GET | `/admin/tenants/{t}/crm/catalog`, `/crm/users` | CRM lookups |
 //! | GET | `/admin/schema` | JSON Schemas of every request and response body |
 //!
 //! Errors are `{"error": "...", "detail": "..."}` with a 4xx status for anything the caller
@@ -18,8 +25,11 @@
 
 mod error;
 mod log;
+mod preview;
+mod rules;
 mod schema;
 mod settings;
+mod sync;
 mod tenants;
 mod tokens;
 mod users;
@@ -43,6 +53,10 @@ pub struct AdminState {
     pub db: Db,
     /// The SCIM storage.
     pub storage: Arc<dyn Storage>,
+    /// The embedded CRM directory.
+    pub crm: Arc<crate::crm::EmbeddedCrm>,
+    /// The sync engine (manual actions, status, waking after a rule change).
+    pub sync: crate::sync::SyncEngine,
     /// The public base URL (Tenant URLs are `{public_url}/scim/{tenant}`).
     pub public_url: String,
 }
@@ -72,6 +86,42 @@ pub fn router(state: AdminState) -> Router {
         )
         .route("/tenants/{tenant}/log", get(log::get_log))
         .route("/tenants/{tenant}/users", get(users::get_users))
+        .route(
+            "/tenants/{tenant}/rules",
+            get(rules::get_rules).put(rules::put_rules),
+        )
+        .route(
+            "/tenants/{tenant}/rules/versions",
+            get(rules::list_versions),
+        )
+        .route(
+            "/tenants/{tenant}/rules/versions/{version}",
+            get(rules::get_version),
+        )
+        .route(
+            "/tenants/{tenant}/rules/versions/{version}/restore",
+            axum::routing::post(rules::restore_version),
+        )
+        .route(
+            "/tenants/{tenant}/preview",
+            get(preview::get_preview).post(preview::post_preview),
+        )
+        .route("/tenants/{tenant}/sync/status", get(sync::status))
+        .route(
+            "/tenants/{tenant}/sync/users/{user}",
+            axum::routing::post(sync::sync_user),
+        )
+        .route(
+            "/tenants/{tenant}/sync/all",
+            axum::routing::post(sync::sync_all),
+        )
+        .route(
+            "/tenants/{tenant}/sync/reset",
+            axum::routing::post(sync::reset),
+        )
+        .route("/tenants/{tenant}/groups", get(sync::groups))
+        .route("/tenants/{tenant}/crm/catalog", get(sync::catalog))
+        .route("/tenants/{tenant}/crm/users", get(sync::crm_users))
         .fallback(|| async { ApiError::not_found("no such admin API endpoint") })
         .with_state(state)
 }

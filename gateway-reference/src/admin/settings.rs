@@ -56,7 +56,18 @@ pub async fn put_settings(
     if new.log_retention_days == 0 {
         return Err(ApiError::bad_request("logRetentionDays must be at least 1"));
     }
+    let before = settings::load(&state.db, &id).await?;
     settings::save(&state.db, &id, &new, &scope.label()).await?;
+    // Turning User Sync Active on (or changing the unmatched policy) re-evaluates everyone.
+    if (new.user_sync_active && !before.user_sync_active)
+        || new.unmatched_policy != before.unmatched_policy
+    {
+        state
+            .sync
+            .sync_all(&id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+    }
     let entry = crate::log::NewEntry {
         user_id: None,
         user_name: None,

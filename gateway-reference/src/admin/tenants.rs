@@ -90,6 +90,11 @@ pub async fn create_tenant(
         .tenant_id()
         .ok_or_else(|| ApiError::bad_request("the tenant id is not valid"))?;
     let token = tenants::add_token(&state.db, &id, "admin-api").await?;
+    state
+        .crm
+        .seed_demo(&id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let tenant = view(&state, tenant);
     Ok((
         StatusCode::CREATED,

@@ -98,8 +98,7 @@ pub async fn save(
     by: &str,
     comment: Option<&str>,
 ) -> Result<i64, DbError> {
-    let json =
-        serde_json::to_string(rules).map_err(|e| DbError::Decode(format!("rules: {e}")))?;
+    let json = serde_json::to_string(rules).map_err(|e| DbError::Decode(format!("rules: {e}")))?;
     let mut attempts = 0;
     loop {
         let mut tx = db.begin().await?;
@@ -141,6 +140,42 @@ pub async fn save(
     }
 }
 
+/// Why [`save_checked`] refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// The rule set is invalid; every problem, each naming its rule and field. Nothing was
+    /// saved.
+    #[error("the rules are invalid: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<super::RuleError>),
+    /// The CRM catalogue could not be read.
+    #[error(transparent)]
+    Crm(#[from] crate::crm::CrmError),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Validates `rules` against the tenant's CRM catalogue and the groups its SCIM client
+/// pushed (by `externalId`), then saves them as a new version. Nothing is saved when any
+/// rule is invalid.
+pub async fn save_checked(
+    db: &Db,
+    crm: &dyn crate::crm::Crm,
+    tenant: &TenantId,
+    rules: &RuleSet,
+    by: &str,
+    comment: Option<&str>,
+) -> Result<i64, SaveError> {
+    let catalog = crm.catalog(tenant).await?;
+    let groups: std::collections::HashSet<String> = crate::directory::groups(db, tenant)
+        .await?
+        .into_iter()
+        .filter_map(|g| g.external_id)
+        .collect();
+    super::validate(rules, &catalog, &|g: &str| groups.contains(g)).map_err(SaveError::Invalid)?;
+    Ok(save(db, tenant, rules, by, comment).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,14 +203,19 @@ mod tests {
         .unwrap();
         let t = TenantId::new("t").unwrap();
         assert!(current(&db, &t).await.unwrap().is_none());
-        let one = RuleSet { rules: vec![rule("a")] };
+        let one = RuleSet {
+            rules: vec![rule("a")],
+        };
         let two = RuleSet {
             rules: vec![rule("a"), rule("b")],
         };
         assert_eq!(save(&db, &t, &one, "alice", None).await.unwrap(), 1);
         assert_eq!(save(&db, &t, &two, "bob", Some("add b")).await.unwrap(), 2);
         let cur = current(&db, &t).await.unwrap().unwrap();
-        assert_eq!((cur.version, cur.rules, cur.saved_by.as_str()), (2, two, "bob"));
+        assert_eq!(
+            (cur.version, cur.rules, cur.saved_by.as_str()),
+            (2, two, "bob")
+        );
         assert_eq!(get(&db, &t, 1).await.unwrap().unwrap().rules, one);
         assert_eq!(list(&db, &t).await.unwrap().len(), 2);
     }

@@ -51,7 +51,10 @@ struct UserRow {
 }
 
 fn str_attr(resource: &Resource, name: &str) -> Option<String> {
-    resource.get(name).and_then(Value::as_str).map(str::to_string)
+    resource
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 fn user_row(resource: &Resource, version: u64) -> UserRow {
@@ -372,7 +375,11 @@ async fn delete_user(tx: &mut Tx, t: &str, id: &str) -> Result<Option<String>, S
     Ok(name)
 }
 
-async fn mirrored_members(tx: &mut Tx, t: &str, group: &str) -> Result<BTreeSet<String>, SyncError> {
+async fn mirrored_members(
+    tx: &mut Tx,
+    t: &str,
+    group: &str,
+) -> Result<BTreeSet<String>, SyncError> {
     let rows = tx
         .query(
             "SELECT user_id FROM gw_members WHERE tenant = $1 AND group_id = $2",
@@ -413,8 +420,11 @@ async fn rebuild(
         .map(|r| r.text(0))
         .collect::<Result<_, _>>()?;
     for table in ["gw_users", "gw_groups", "gw_members"] {
-        tx.execute(&format!("DELETE FROM {table} WHERE tenant = $1"), &[t.into()])
-            .await?;
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE tenant = $1"),
+            &[t.into()],
+        )
+        .await?;
     }
     for rtype in ["User", "Group"] {
         let Some(schema) = registry.resource_schema(rtype) else {
@@ -436,8 +446,13 @@ async fn rebuild(
             let page = storage.query(scope, query).await?;
             for stored in &page.resources {
                 if rtype == "User" {
-                    upsert_user(tx, t, &stored.id, &user_row(&stored.resource, stored.version))
-                        .await?;
+                    upsert_user(
+                        tx,
+                        t,
+                        &stored.id,
+                        &user_row(&stored.resource, stored.version),
+                    )
+                    .await?;
                     known.insert(stored.id.clone());
                 } else {
                     let r = &stored.resource;

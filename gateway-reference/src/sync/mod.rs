@@ -64,6 +64,22 @@ impl std::fmt::Debug for SyncEngine {
     }
 }
 
+/// A tenant's sync status (see [`SyncEngine::status`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    /// Users waiting to be reconciled (all of them while User Sync Active is off).
+    pub pending_users: i64,
+    /// The change feed position the directory mirror reflects.
+    pub feed_position: i64,
+    /// The SCIM side's latest change; equal to `feedPosition` when the mirror is current.
+    pub last_change: i64,
+    /// Users whose CRM user the sync keeps.
+    pub users_synced: i64,
+    /// Users whose last CRM write failed.
+    pub users_in_error: i64,
+}
+
 /// What [`SyncEngine::run_tenant`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TenantPass {
@@ -173,6 +189,65 @@ impl SyncEngine {
         Ok(out)
     }
 
+    /// Waits until woken ([`SyncEngine::wake`]) or `poll` has passed.
+    pub async fn wait_for_work(&self, poll: Duration) {
+        tokio::select! {
+            () = self.inner.wake.notified() => {}
+            () = tokio::time::sleep(poll) => {}
+        }
+    }
+
+    /// The tenant's sync status: users waiting for the reconciler, the feed position the
+    /// mirror reflects, and the SCIM side's latest change.
+    pub async fn status(&self, tenant: &TenantId) -> Result<SyncStatus, SyncError> {
+        let t = tenant.as_str();
+        let db = &self.inner.db;
+        let pending = db
+            .query_opt(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM gw_dirty WHERE tenant = $1",
+                &[t.into()],
+            )
+            .await?
+            .map(|r| r.int(0))
+            .transpose()?
+            .unwrap_or(0);
+        let position = db
+            .query_opt(
+                "SELECT seq FROM gw_feed_positions WHERE tenant = $1",
+                &[t.into()],
+            )
+            .await?
+            .map(|r| r.int(0))
+            .transpose()?
+            .unwrap_or(0);
+        let errors = db
+            .query_opt(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM gw_sync_state WHERE tenant = $1 AND error IS NOT NULL",
+                &[t.into()],
+            )
+            .await?
+            .map(|r| r.int(0))
+            .transpose()?
+            .unwrap_or(0);
+        let synced = db
+            .query_opt(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM gw_sync_state WHERE tenant = $1 AND state = 'synced'",
+                &[t.into()],
+            )
+            .await?
+            .map(|r| r.int(0))
+            .transpose()?
+            .unwrap_or(0);
+        let last_change = self.inner.storage.last_change(tenant).await?;
+        Ok(SyncStatus {
+            pending_users: pending,
+            feed_position: position,
+            last_change: i64::try_from(last_change).unwrap_or(i64::MAX),
+            users_synced: synced,
+            users_in_error: errors,
+        })
+    }
+
     /// Runs passes until `shutdown` resolves: immediately when woken, otherwise every
     /// `poll` (other processes' SCIM writes, backoff expiries).
     pub async fn run(&self, poll: Duration, shutdown: impl std::future::Future<Output = ()>) {
@@ -190,7 +265,11 @@ impl SyncEngine {
     }
 
     /// Sync user: marks one SCIM user dirty and runs the tenant now.
-    pub async fn sync_user(&self, tenant: &TenantId, user_id: &str) -> Result<TenantPass, SyncError> {
+    pub async fn sync_user(
+        &self,
+        tenant: &TenantId,
+        user_id: &str,
+    ) -> Result<TenantPass, SyncError> {
         mark_dirty(&self.inner.db, tenant, Some(user_id)).await?;
         self.audit(tenant, "sync-user", Some(user_id)).await?;
         self.run_tenant(tenant).await
@@ -245,7 +324,11 @@ impl SyncEngine {
 }
 
 /// Marks one user, or every known user of the tenant, dirty (due now); returns how many.
-pub async fn mark_dirty(db: &Db, tenant: &TenantId, user_id: Option<&str>) -> Result<u64, SyncError> {
+pub async fn mark_dirty(
+    db: &Db,
+    tenant: &TenantId,
+    user_id: Option<&str>,
+) -> Result<u64, SyncError> {
     let t = tenant.as_str();
     Ok(match user_id {
         Some(id) => {

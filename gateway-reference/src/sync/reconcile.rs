@@ -142,9 +142,7 @@ async fn sync_state(db: &Db, t: &str, id: &str) -> Result<Option<SyncState>, Syn
         Ok(SyncState {
             associate_id: r.opt_int(0)?,
             state: r.text(1)?,
-            written: r
-                .opt_text(2)?
-                .and_then(|s| serde_json::from_str(&s).ok()),
+            written: r.opt_text(2)?.and_then(|s| serde_json::from_str(&s).ok()),
         })
     })
     .transpose()
@@ -234,7 +232,12 @@ pub async fn reconcile_batch(
                     "INSERT INTO gw_sync_state (tenant, user_id, state, error, updated_at) \
                      VALUES ($1, $2, 'error', $3, $4) ON CONFLICT (tenant, user_id) DO UPDATE \
                      SET error = excluded.error, updated_at = excluded.updated_at",
-                    &[t.into(), user_id.as_str().into(), message.as_str().into(), now().into()],
+                    &[
+                        t.into(),
+                        user_id.as_str().into(),
+                        message.as_str().into(),
+                        now().into(),
+                    ],
                 )
                 .await?;
                 log::append(
@@ -339,7 +342,11 @@ async fn finish(
             &NewEntry {
                 user_id: Some(user_id),
                 user_name: user_name.as_deref(),
-                source: if done.wrote { Source::Crm } else { Source::Rules },
+                source: if done.wrote {
+                    Source::Crm
+                } else {
+                    Source::Rules
+                },
                 action: done.action,
                 outcome: if done.wrote {
                     Outcome::Success
@@ -531,7 +538,10 @@ mod tests {
         assert_eq!(p.last_name, "Lovelace");
         assert_eq!(p.email.as_deref(), Some("ada@contoso.com"));
         let p = person_of("x@y", &json!({"displayName": "Grace Brewster Hopper"}));
-        assert_eq!((p.first_name.as_str(), p.last_name.as_str()), ("Grace Brewster", "Hopper"));
+        assert_eq!(
+            (p.first_name.as_str(), p.last_name.as_str()),
+            ("Grace Brewster", "Hopper")
+        );
     }
 
     #[test]
