@@ -77,6 +77,60 @@ pub enum Command {
     /// Admin API tokens.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// A tenant's User Sync Rules: export to or import from a JSON file.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Print what the saved rules do: each user, whether it is synced, and its settings.
+    Preview {
+        /// The tenant (id or name).
+        #[arg(long, default_value = "demo")]
+        tenant: String,
+        /// Only users whose userName or displayName contains this (case-insensitive).
+        #[arg(long)]
+        search: Option<String>,
+        /// Print the preview as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sync now: one user (by userName or SCIM id), or `all`.
+    Sync {
+        /// `all`, or a user's userName or SCIM id.
+        user: String,
+        /// The tenant (id or name).
+        #[arg(long, default_value = "demo")]
+        tenant: String,
+    },
+    /// Forget what the sync wrote (the next sync finds CRM users by user name again); the
+    /// rules, settings and SCIM data are kept.
+    Reset {
+        /// The tenant (id or name).
+        #[arg(long, default_value = "demo")]
+        tenant: String,
+    },
+}
+
+/// `scim-gateway rules ...`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Write the current rules to FILE (`-` for standard output) as `{"rules": [...]}`.
+    Export {
+        /// The file.
+        file: PathBuf,
+        /// The tenant (id or name).
+        #[arg(long, default_value = "demo")]
+        tenant: String,
+    },
+    /// Validate the rules in FILE (`{"rules": [...]}`) and save them as a new version.
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// The tenant (id or name).
+        #[arg(long, default_value = "demo")]
+        tenant: String,
+        /// A comment kept with the version.
+        #[arg(long)]
+        comment: Option<String>,
+    },
 }
 
 /// `scim-gateway tenant ...`

@@ -20,6 +20,7 @@
 pub mod admin;
 pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod crm;
 pub mod db;

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use gateway_reference::app::{self, Gateway, tenant_url, with_causes};
 use gateway_reference::cli::{
-    AdminCommand, AdminTokenCommand, Cli, Command, TenantCommand, TokenCommand,
+    AdminCommand, AdminTokenCommand, Cli, Command, RulesCommand, TenantCommand, TokenCommand,
 };
+use gateway_reference::commands;
 use gateway_reference::config::Config;
 use gateway_reference::tenants;
 
@@ -50,6 +51,21 @@ async fn run(cli: Cli) -> Result<(), String> {
     };
     match command {
         Command::Serve => Ok(()),
+        Command::Rules(RulesCommand::Export { file, tenant }) => {
+            commands::rules_export(&gateway, &tenant, &file).await
+        }
+        Command::Rules(RulesCommand::Import {
+            file,
+            tenant,
+            comment,
+        }) => commands::rules_import(&gateway, &tenant, &file, comment.as_deref()).await,
+        Command::Preview {
+            tenant,
+            search,
+            json,
+        } => commands::preview_cmd(&gateway, &tenant, search, json).await,
+        Command::Sync { user, tenant } => commands::sync_cmd(&gateway, &tenant, &user).await,
+        Command::Reset { tenant } => commands::reset_cmd(&gateway, &tenant).await,
         Command::Tenant(TenantCommand::Create { name, json }) => {
             let t = tenants::create(db, &name).await.map_err(err)?;
             let id = t.tenant_id().ok_or("invalid tenant id")?;

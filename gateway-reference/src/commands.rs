@@ -1,0 +1,185 @@
+//! The CLI's rule, preview and sync commands (`scim-gateway rules|preview|sync|reset`), run
+//! in the calling process on the gateway's database.
+
+use std::path::Path;
+
+use scim_server::TenantId;
+
+use crate::app::{Gateway, with_causes};
+use crate::directory;
+use crate::preview::{PreviewQuery, preview};
+use crate::rules::{RuleSet, versions};
+use crate::tenants;
+
+async fn tenant(gateway: &Gateway, name: &str) -> Result<TenantId, String> {
+    tenants::find(gateway.db(), name)
+        .await
+        .map_err(|e| with_causes(&e))?
+        .tenant_id()
+        .ok_or_else(|| format!("invalid tenant id {name:?}"))
+}
+
+/// `rules export FILE`.
+pub async fn rules_export(gateway: &Gateway, name: &str, file: &Path) -> Result<(), String> {
+    let t = tenant(gateway, name).await?;
+    let saved = versions::current(gateway.db(), &t)
+        .await
+        .map_err(|e| with_causes(&e))?;
+    let (version, rules) = saved.map_or((0, RuleSet::default()), |s| (s.version, s.rules));
+    let text = serde_json::to_string_pretty(&rules).map_err(|e| e.to_string())?;
+    if file.as_os_str() == "-" {
+        println!("{text}");
+    } else {
+        std::fs::write(file, text + "\n").map_err(|e| format!("{}: {e}", file.display()))?;
+        eprintln!(
+            "wrote version {version} ({} rules) to {}",
+            rules.rules.len(),
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+/// `rules import FILE`.
+pub async fn rules_import(
+    gateway: &Gateway,
+    name: &str,
+    file: &Path,
+    comment: Option<&str>,
+) -> Result<(), String> {
+    let t = tenant(gateway, name).await?;
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let rules: RuleSet = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: not a rule set ({{\"rules\": [...]}}): {e}",
+            file.display()
+        )
+    })?;
+    gateway.seed_crm().await.map_err(|e| with_causes(&e))?;
+    let version =
+        versions::save_checked(gateway.db(), &**gateway.crm(), &t, &rules, "cli", comment)
+            .await
+            .map_err(|e| with_causes(&e))?;
+    let queued = gateway
+        .sync()
+        .sync_all(&t)
+        .await
+        .map_err(|e| with_causes(&e))?;
+    println!(
+        "saved version {version} ({} rules); {queued} user(s) queued for re-evaluation",
+        rules.rules.len()
+    );
+    Ok(())
+}
+
+/// `preview`.
+pub async fn preview_cmd(
+    gateway: &Gateway,
+    name: &str,
+    search: Option<String>,
+    json: bool,
+) -> Result<(), String> {
+    let t = tenant(gateway, name).await?;
+    let rules = versions::current(gateway.db(), &t)
+        .await
+        .map_err(|e| with_causes(&e))?
+        .map(|s| s.rules)
+        .unwrap_or_default()
+        .compile()
+        .map_err(|e| e.to_string())?;
+    let users = directory::users(gateway.db(), &t, rules.needs_resource())
+        .await
+        .map_err(|e| with_causes(&e))?;
+    let p = preview(&users, &rules);
+    let page = p.page(&PreviewQuery {
+        search,
+        synced: None,
+        start_index: 1,
+        count: usize::MAX,
+    });
+    if json {
+        let v = serde_json::json!({
+            "usersReceived": p.users_received,
+            "usersSynced": p.users_synced,
+            "rows": page.rows,
+        });
+        println!("{v}");
+        return Ok(());
+    }
+    println!(
+        "users received: {}   users synced: {}",
+        p.users_received, p.users_synced
+    );
+    println!(
+        "{:<36} {:<24} {:<6} {:<10} {:<6} {:<8} rules",
+        "userName", "name", "synced", "plan", "role", "primary"
+    );
+    for row in &page.rows {
+        let s = row.settings.values();
+        let get = |k: &str| {
+            s.iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| match v {
+                    serde_json::Value::Null => "-".to_string(),
+                    serde_json::Value::Object(o) => o
+                        .get("id")
+                        .map(ToString::to_string)
+                        .unwrap_or_else(|| "none".into()),
+                    other => other.to_string(),
+                })
+                .unwrap_or_else(|| "-".into())
+        };
+        println!(
+            "{:<36} {:<24} {:<6} {:<10} {:<6} {:<8} {}",
+            row.user_name,
+            row.display_name.as_deref().unwrap_or(""),
+            if row.synced { "yes" } else { "no" },
+            get("userPlan"),
+            get("role"),
+            get("primaryGroup"),
+            row.matched.join(",")
+        );
+    }
+    Ok(())
+}
+
+/// `sync USER|all`.
+pub async fn sync_cmd(gateway: &Gateway, name: &str, user: &str) -> Result<(), String> {
+    let t = tenant(gateway, name).await?;
+    gateway.seed_crm().await.map_err(|e| with_causes(&e))?;
+    let sync = gateway.sync();
+    if user == "all" {
+        let n = sync.sync_all(&t).await.map_err(|e| with_causes(&e))?;
+        let pass = sync.run_tenant(&t).await.map_err(|e| with_causes(&e))?;
+        println!("{n} user(s) queued; {} written to the CRM", pass.written);
+        return Ok(());
+    }
+    let row = gateway
+        .db()
+        .query_opt(
+            "SELECT id FROM gw_users WHERE tenant = $1 AND (id = $2 OR lower(user_name) = lower($2))",
+            &[t.as_str().into(), user.into()],
+        )
+        .await
+        .map_err(|e| with_causes(&e))?
+        .ok_or_else(|| format!("no SCIM user {user:?} in tenant {t}"))?;
+    let id = row.text(0).map_err(|e| e.to_string())?;
+    let pass = sync.sync_user(&t, &id).await.map_err(|e| with_causes(&e))?;
+    if pass.crm_unavailable {
+        return Err("the CRM is unavailable; the user stays queued and is retried".into());
+    }
+    println!("synced {user}: {} CRM write(s)", pass.written);
+    Ok(())
+}
+
+/// `reset`.
+pub async fn reset_cmd(gateway: &Gateway, name: &str) -> Result<(), String> {
+    let t = tenant(gateway, name).await?;
+    gateway
+        .sync()
+        .reset(&t)
+        .await
+        .map_err(|e| with_causes(&e))?;
+    println!("the synced state of {t} is cleared; the rules are kept");
+    Ok(())
+}
