@@ -120,6 +120,14 @@ async fn harness() -> Harness {
     let db = Db::open_sqlite(&dir.path().join("gateway.db"))
         .await
         .unwrap();
+    harness_on(storage, db, dir).await
+}
+
+async fn harness_on(
+    storage: Arc<dyn scim_server::Storage>,
+    db: Db,
+    dir: tempfile::TempDir,
+) -> Harness {
     let tenant = TenantId::new("contoso").unwrap();
     db.execute(
         "INSERT INTO gw_tenants (id, name, created_at) VALUES ($1, 'Contoso', $2)",
@@ -597,4 +605,85 @@ async fn sync_off_stores_and_previews_but_writes_nothing() {
     .unwrap();
     h.settle().await;
     assert_eq!(h.crm_users().await.len(), 10);
+}
+
+/// PostgreSQL, two sync engines (as two gateway processes sharing the database) working the
+/// same tenant at once: every change is applied once, nobody is duplicated, nothing is lost.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_on_postgres_apply_each_change_once() {
+    let Some((storage, db)) = gateway_reference::testing::postgres("gw_sync").await else {
+        return;
+    };
+    let h = harness_on(storage.clone(), db.clone(), tempfile::tempdir().unwrap()).await;
+    for p in &h.catalog.user_plans {
+        h.crm
+            .inner
+            .set_plan_seats(&h.tenant, p.id, 2000)
+            .await
+            .unwrap();
+    }
+    versions::save(&h.db, &h.tenant, &rules(&h.catalog), "test", None)
+        .await
+        .unwrap();
+    settings::save(
+        &h.db,
+        &h.tenant,
+        &TenantSettings {
+            user_sync_active: true,
+            ..TenantSettings::default()
+        },
+        "test",
+    )
+    .await
+    .unwrap();
+    let second = SyncEngine::new(
+        db.clone(),
+        storage,
+        h.server.registry().clone(),
+        h.crm.clone(),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for engine in [h.engine.clone(), second] {
+        let (stop, tenant) = (stop.clone(), h.tenant.clone());
+        workers.push(tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                engine.run_tenant(&tenant).await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }));
+    }
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        let (s, v) = h.call("POST", "/Users", Some(user_body(i))).await;
+        assert_eq!(s, 201, "{v}");
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    for id in ids.iter().take(20) {
+        let (s, _) = h
+            .call(
+                "PATCH",
+                &format!("/Users/{id}"),
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "Replace", "path": "active", "value": "False"}]
+                })),
+            )
+            .await;
+        assert_eq!(s, 200);
+    }
+    stop.store(true, Ordering::SeqCst);
+    for w in workers {
+        w.await.unwrap();
+    }
+    h.settle().await;
+    let crm = h.crm_users().await;
+    assert_eq!(crm.len(), 200, "one CRM user per SCIM user");
+    let names: HashSet<&str> = crm.iter().map(|u| u.user_name.as_str()).collect();
+    assert_eq!(names.len(), 200);
+    assert_eq!(crm.iter().filter(|u| u.retired).count(), 20);
+    // Each SCIM change was ingested once (one log entry per created user).
+    assert_eq!(h.log_count("scim-user-created").await, 200);
+    assert_eq!(h.log_count("create").await, 200);
 }
