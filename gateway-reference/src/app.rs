@@ -271,6 +271,7 @@ impl Gateway {
             public_url: public_url.trim_end_matches('/').to_string(),
         });
         let metrics = self.metrics.clone();
+        let db = self.db.clone();
         Router::new()
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(readyz).with_state(self.db.clone()))
@@ -278,13 +279,19 @@ impl Gateway {
                 "/metrics",
                 get(move || {
                     let m = metrics.clone();
+                    let db = db.clone();
                     async move {
+                        let mut text = m.render();
+                        match crate::metrics::render_sync(&db).await {
+                            Ok(sync) => text.push_str(&sync),
+                            Err(e) => tracing::warn!(error = %e, "metrics: sync gauges"),
+                        }
                         (
                             [(
                                 axum::http::header::CONTENT_TYPE,
                                 "text/plain; version=0.0.4; charset=utf-8",
                             )],
-                            m.render(),
+                            text,
                         )
                     }
                 }),

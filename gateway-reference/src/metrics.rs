@@ -157,3 +157,107 @@ mod tests {
         );
     }
 }
+
+/// The sync's gauges, read from the gateway's database at scrape time (so every process
+/// sharing a database reports the same, current figures): users waiting to be reconciled
+/// per tenant (the queue depth), users whose last CRM write failed, and the CRM errors
+/// recorded in the provisioning log (within its retention) by outcome.
+pub async fn render_sync(db: &crate::db::Db) -> Result<String, crate::db::DbError> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let pending = db
+        .query(
+            "SELECT tenant, CAST(COUNT(*) AS BIGINT) FROM gw_dirty GROUP BY tenant ORDER BY tenant",
+            &[],
+        )
+        .await?;
+    out.push_str(
+        "# HELP scim_gateway_sync_queue_depth Users waiting to be reconciled into the CRM.\n",
+    );
+    out.push_str("# TYPE scim_gateway_sync_queue_depth gauge\n");
+    for r in &pending {
+        let _ = writeln!(
+            out,
+            "scim_gateway_sync_queue_depth{{tenant=\"{}\"}} {}",
+            r.text(0)?,
+            r.int(1)?
+        );
+    }
+    let failing = db
+        .query(
+            "SELECT tenant, CAST(COUNT(*) AS BIGINT) FROM gw_sync_state WHERE error IS NOT NULL \
+             GROUP BY tenant ORDER BY tenant",
+            &[],
+        )
+        .await?;
+    out.push_str("# HELP scim_gateway_sync_users_in_error Users whose last CRM write failed.\n");
+    out.push_str("# TYPE scim_gateway_sync_users_in_error gauge\n");
+    for r in &failing {
+        let _ = writeln!(
+            out,
+            "scim_gateway_sync_users_in_error{{tenant=\"{}\"}} {}",
+            r.text(0)?,
+            r.int(1)?
+        );
+    }
+    let errors = db
+        .query(
+            "SELECT tenant, outcome, CAST(COUNT(*) AS BIGINT) FROM gw_log WHERE source = 'crm' \
+             AND outcome IN ('failure', 'retrying') GROUP BY tenant, outcome ORDER BY tenant, outcome",
+            &[],
+        )
+        .await?;
+    out.push_str(
+        "# HELP scim_gateway_crm_errors CRM errors in the provisioning log (within its retention).\n",
+    );
+    out.push_str("# TYPE scim_gateway_crm_errors gauge\n");
+    for r in &errors {
+        let _ = writeln!(
+            out,
+            "scim_gateway_crm_errors{{tenant=\"{}\",outcome=\"{}\"}} {}",
+            r.text(0)?,
+            r.text(1)?,
+            r.int(2)?
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod sync_gauge_tests {
+    use super::render_sync;
+    use crate::db::Db;
+
+    #[tokio::test]
+    async fn queue_depth_and_errors_per_tenant() {
+        let db = Db::open_sqlite_in_memory().await.unwrap();
+        for (t, u) in [("a", "1"), ("a", "2"), ("b", "3")] {
+            db.execute(
+                "INSERT INTO gw_dirty (tenant, user_id, since_seq) VALUES ($1, $2, 1)",
+                &[t.into(), u.into()],
+            )
+            .await
+            .unwrap();
+        }
+        db.execute(
+            "INSERT INTO gw_log (tenant, at, source, action, outcome) \
+             VALUES ('a', '2026-12-03T00:00:00.000Z', 'crm', 'reconcile', 'retrying')",
+            &[],
+        )
+        .await
+        .unwrap();
+        let text = render_sync(&db).await.unwrap();
+        assert!(
+            text.contains("scim_gateway_sync_queue_depth{tenant=\"a\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("scim_gateway_sync_queue_depth{tenant=\"b\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("scim_gateway_crm_errors{tenant=\"a\",outcome=\"retrying\"} 1\n"),
+            "{text}"
+        );
+    }
+}
