@@ -181,6 +181,28 @@ impl Harness {
         (status, v)
     }
 
+    /// Saves the test rules and turns User Sync Active on.
+    async fn start_syncing(&self) {
+        versions::save(&self.db, &self.tenant, &rules(&self.catalog), "test", None)
+            .await
+            .unwrap();
+        self.sync_active(true).await;
+    }
+
+    async fn sync_active(&self, on: bool) {
+        settings::save(
+            &self.db,
+            &self.tenant,
+            &TenantSettings {
+                user_sync_active: on,
+                ..TenantSettings::default()
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    }
+
     /// Runs the sync until a pass neither ingests nor writes anything.
     async fn settle(&self) {
         for _ in 0..100 {
@@ -351,20 +373,7 @@ async fn entra_initial_cycle_then_incremental_changes() {
             .await
             .unwrap();
     }
-    versions::save(&h.db, &h.tenant, &rules(&h.catalog), "test", None)
-        .await
-        .unwrap();
-    settings::save(
-        &h.db,
-        &h.tenant,
-        &TenantSettings {
-            user_sync_active: true,
-            ..TenantSettings::default()
-        },
-        "test",
-    )
-    .await
-    .unwrap();
+    h.start_syncing().await;
 
     // Entra's Test Connection.
     let (s, v) = h
@@ -541,20 +550,7 @@ async fn entra_initial_cycle_then_incremental_changes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crm_outage_is_retried_and_nothing_is_lost_or_duplicated() {
     let h = harness().await;
-    versions::save(&h.db, &h.tenant, &rules(&h.catalog), "test", None)
-        .await
-        .unwrap();
-    settings::save(
-        &h.db,
-        &h.tenant,
-        &TenantSettings {
-            user_sync_active: true,
-            ..TenantSettings::default()
-        },
-        "test",
-    )
-    .await
-    .unwrap();
+    h.start_syncing().await;
     h.crm.down.store(true, Ordering::SeqCst);
     for i in 0..30 {
         let (s, _) = h.call("POST", "/Users", Some(user_body(i))).await;
@@ -592,17 +588,7 @@ async fn sync_off_stores_and_previews_but_writes_nothing() {
     h.settle().await;
     assert_eq!(h.crm_users().await.len(), 0);
     assert_eq!(h.preview_counts().await, (10, 10));
-    settings::save(
-        &h.db,
-        &h.tenant,
-        &TenantSettings {
-            user_sync_active: true,
-            ..TenantSettings::default()
-        },
-        "test",
-    )
-    .await
-    .unwrap();
+    h.sync_active(true).await;
     h.settle().await;
     assert_eq!(h.crm_users().await.len(), 10);
 }
@@ -623,20 +609,7 @@ async fn two_engines_on_postgres_apply_each_change_once() {
             .await
             .unwrap();
     }
-    versions::save(&h.db, &h.tenant, &rules(&h.catalog), "test", None)
-        .await
-        .unwrap();
-    settings::save(
-        &h.db,
-        &h.tenant,
-        &TenantSettings {
-            user_sync_active: true,
-            ..TenantSettings::default()
-        },
-        "test",
-    )
-    .await
-    .unwrap();
+    h.start_syncing().await;
     let second = SyncEngine::new(
         db.clone(),
         storage,

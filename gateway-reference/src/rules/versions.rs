@@ -24,6 +24,17 @@ pub struct SavedRules {
     pub comment: Option<String>,
 }
 
+/// A row of `SELECT version, json, saved_at, saved_by, comment`.
+fn saved(r: &crate::db::Row) -> Result<SavedRules, DbError> {
+    Ok(SavedRules {
+        version: r.int(0)?,
+        rules: r.json(1)?,
+        saved_at: r.text(2)?,
+        saved_by: r.text(3)?,
+        comment: r.opt_text(4)?,
+    })
+}
+
 /// The current rules of the tenant (`None` before the first save).
 pub async fn current(db: &Db, tenant: &TenantId) -> Result<Option<SavedRules>, DbError> {
     let row = db
@@ -33,16 +44,7 @@ pub async fn current(db: &Db, tenant: &TenantId) -> Result<Option<SavedRules>, D
             &[tenant.as_str().into()],
         )
         .await?;
-    row.map(|r| {
-        Ok(SavedRules {
-            version: r.int(0)?,
-            rules: r.json(1)?,
-            saved_at: r.text(2)?,
-            saved_by: r.text(3)?,
-            comment: r.opt_text(4)?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(saved).transpose()
 }
 
 /// One version of the tenant's rules.
@@ -54,16 +56,7 @@ pub async fn get(db: &Db, tenant: &TenantId, version: i64) -> Result<Option<Save
             &[tenant.as_str().into(), version.into()],
         )
         .await?;
-    row.map(|r| {
-        Ok(SavedRules {
-            version: r.int(0)?,
-            rules: r.json(1)?,
-            saved_at: r.text(2)?,
-            saved_by: r.text(3)?,
-            comment: r.opt_text(4)?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(saved).transpose()
 }
 
 /// Every version, newest first, without the rules themselves being left out.
@@ -75,17 +68,7 @@ pub async fn list(db: &Db, tenant: &TenantId) -> Result<Vec<SavedRules>, DbError
             &[tenant.as_str().into()],
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(SavedRules {
-                version: r.int(0)?,
-                rules: r.json(1)?,
-                saved_at: r.text(2)?,
-                saved_by: r.text(3)?,
-                comment: r.opt_text(4)?,
-            })
-        })
-        .collect()
+    rows.iter().map(saved).collect()
 }
 
 /// Saves `rules` as the tenant's new current version and returns its number. The caller

@@ -202,42 +202,26 @@ impl SyncEngine {
     pub async fn status(&self, tenant: &TenantId) -> Result<SyncStatus, SyncError> {
         let t = tenant.as_str();
         let db = &self.inner.db;
-        let pending = db
-            .query_opt(
-                "SELECT CAST(COUNT(*) AS BIGINT) FROM gw_dirty WHERE tenant = $1",
-                &[t.into()],
+        let count = |sql: &'static str| async move {
+            Ok::<i64, SyncError>(
+                db.query_opt(sql, &[t.into()])
+                    .await?
+                    .map(|r| r.int(0))
+                    .transpose()?
+                    .unwrap_or(0),
             )
-            .await?
-            .map(|r| r.int(0))
-            .transpose()?
-            .unwrap_or(0);
-        let position = db
-            .query_opt(
-                "SELECT seq FROM gw_feed_positions WHERE tenant = $1",
-                &[t.into()],
-            )
-            .await?
-            .map(|r| r.int(0))
-            .transpose()?
-            .unwrap_or(0);
-        let errors = db
-            .query_opt(
-                "SELECT CAST(COUNT(*) AS BIGINT) FROM gw_sync_state WHERE tenant = $1 AND error IS NOT NULL",
-                &[t.into()],
-            )
-            .await?
-            .map(|r| r.int(0))
-            .transpose()?
-            .unwrap_or(0);
-        let synced = db
-            .query_opt(
-                "SELECT CAST(COUNT(*) AS BIGINT) FROM gw_sync_state WHERE tenant = $1 AND state = 'synced'",
-                &[t.into()],
-            )
-            .await?
-            .map(|r| r.int(0))
-            .transpose()?
-            .unwrap_or(0);
+        };
+        let pending =
+            count("SELECT CAST(COUNT(*) AS BIGINT) FROM gw_dirty WHERE tenant = $1").await?;
+        let position = count("SELECT seq FROM gw_feed_positions WHERE tenant = $1").await?;
+        let errors = count(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM gw_sync_state WHERE tenant = $1 AND error IS NOT NULL",
+        )
+        .await?;
+        let synced = count(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM gw_sync_state WHERE tenant = $1 AND state = 'synced'",
+        )
+        .await?;
         let last_change = self.inner.storage.last_change(tenant).await?;
         Ok(SyncStatus {
             pending_users: pending,
