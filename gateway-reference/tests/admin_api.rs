@@ -198,7 +198,11 @@ async fn admin_api_auth_scoping_and_errors() {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     // Turning User Sync Active on queues every user ("sync-all").
-    assert_eq!(actions, ["settings-saved", "sync-all", "token-created"], "{body}");
+    assert_eq!(
+        actions,
+        ["settings-saved", "sync-all", "token-created"],
+        "{body}"
+    );
     assert_eq!(body["entries"][0]["reason"], "admin:beta");
     assert_eq!(body["entries"][0]["detail"]["userSyncActive"], true);
     let (_, body) = get(

@@ -5,10 +5,14 @@ use serde_json::{Map, Value};
 
 use super::ApiError;
 use super::log::{LogPage, LogParams};
+use super::preview::{DraftRules, PreviewResponse};
+use super::rules::{InvalidRules, SaveRules, Saved};
+use super::sync::{ActionResult, CrmUsersQuery};
 use super::tenants::{CreateTenant, CreatedTenant, TenantList};
 use super::tokens::{RevokedTokens, RotatedToken};
 use super::users::{UserPage, UserParams};
 use crate::settings::TenantSettings;
+use crate::sync::SyncStatus;
 
 fn schema_of<T: schemars::JsonSchema>() -> Value {
     serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null)
@@ -16,7 +20,7 @@ fn schema_of<T: schemars::JsonSchema>() -> Value {
 
 /// Every body's schema, by name, with the endpoints that use it.
 pub fn schemas() -> Value {
-    let entries: [(&str, &str, Value); 11] = [
+    let entries: [(&str, &str, Value); 19] = [
         ("Error", "every error response", schema_of::<ApiError>()),
         (
             "TenantList",
@@ -68,6 +72,46 @@ pub fn schemas() -> Value {
             "GET /admin/tenants/{t}/users",
             schema_of::<UserPage>(),
         ),
+        (
+            "SaveRules",
+            "PUT /admin/tenants/{t}/rules (request; each rule as in `rules export`)",
+            schema_of::<SaveRules>(),
+        ),
+        (
+            "Saved",
+            "PUT /admin/tenants/{t}/rules, POST .../rules/versions/{v}/restore",
+            schema_of::<Saved>(),
+        ),
+        (
+            "InvalidRules",
+            "400 of PUT /admin/tenants/{t}/rules and restore",
+            schema_of::<InvalidRules>(),
+        ),
+        (
+            "DraftRules",
+            "POST /admin/tenants/{t}/preview (request)",
+            schema_of::<DraftRules>(),
+        ),
+        (
+            "PreviewResponse",
+            "GET and POST /admin/tenants/{t}/preview",
+            schema_of::<PreviewResponse>(),
+        ),
+        (
+            "SyncStatus",
+            "GET /admin/tenants/{t}/sync/status",
+            schema_of::<SyncStatus>(),
+        ),
+        (
+            "ActionResult",
+            "POST /admin/tenants/{t}/sync/users/{id}, /sync/all, /sync/reset",
+            schema_of::<ActionResult>(),
+        ),
+        (
+            "CrmUsersQuery",
+            "GET /admin/tenants/{t}/crm/users (query parameters)",
+            schema_of::<CrmUsersQuery>(),
+        ),
     ];
     let mut out = Map::new();
     for (name, used_by, schema) in entries {
@@ -90,7 +134,8 @@ mod tests {
     fn every_schema_is_an_object_with_properties() {
         let s = super::schemas();
         let map = s.as_object().unwrap();
-        assert_eq!(map.len(), 11);
+        assert_eq!(map.len(), 19);
+        assert!(s["SyncStatus"]["schema"]["properties"]["pendingUsers"].is_object());
         for (name, entry) in map {
             let schema = &entry["schema"];
             assert!(
