@@ -31,6 +31,9 @@ use scim_core::schema::SchemaRegistry;
 /// How often the sync looks for work when nothing wakes it.
 pub const SYNC_POLL: Duration = Duration::from_millis(500);
 
+/// How often the provisioning log is pruned to each tenant's retention.
+pub const LOG_PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 /// The path the SCIM endpoints live under.
 pub const SCIM_BASE: &str = "/scim";
 
@@ -194,12 +197,33 @@ impl Gateway {
         Ok(())
     }
 
+    /// Removes every tenant's provisioning log entries older than its `logRetentionDays`.
+    pub async fn prune_logs(&self) -> Result<u64, AppError> {
+        let mut removed = 0;
+        for tenant in tenants::list(&self.db).await? {
+            if let Some(id) = tenant.tenant_id() {
+                let days = crate::settings::load(&self.db, &id)
+                    .await?
+                    .log_retention_days;
+                removed += crate::log::prune(&self.db, &id, days).await?;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Runs the sync until `shutdown` resolves: a pass over every tenant whenever a SCIM
     /// write wakes it, and at least every `poll` (changes written by other processes
     /// sharing the database, retries whose backoff expired).
     pub async fn run_sync(&self, poll: Duration, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut last_prune: Option<Instant> = None;
         loop {
+            if last_prune.is_none_or(|t| t.elapsed() >= LOG_PRUNE_EVERY) {
+                last_prune = Some(Instant::now());
+                if let Err(e) = self.prune_logs().await {
+                    tracing::warn!(error = %e, "pruning the provisioning log failed");
+                }
+            }
             if let Err(e) = self.seed_crm().await {
                 tracing::warn!(error = %e, "seeding the embedded CRM failed");
             }

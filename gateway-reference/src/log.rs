@@ -335,3 +335,50 @@ mod tests {
         assert_eq!(Outcome::parse("nope"), None);
     }
 }
+
+#[cfg(test)]
+mod prune_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn prune_removes_only_entries_past_the_retention() {
+        let db = Db::open_sqlite_in_memory().await.unwrap();
+        let t = TenantId::new("t").unwrap();
+        for at in ["2020-01-01T00:00:00.000Z", "2999-01-01T00:00:00.000Z"] {
+            db.execute(
+                "INSERT INTO gw_log (tenant, at, source, action, outcome) \
+                 VALUES ('t', $1, 'crm', 'create', 'success')",
+                &[at.into()],
+            )
+            .await
+            .unwrap();
+        }
+        append(
+            &db,
+            &t,
+            &NewEntry {
+                user_id: None,
+                user_name: None,
+                source: Source::Admin,
+                action: "reset",
+                outcome: Outcome::Success,
+                reason: None,
+                detail: None,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(prune(&db, &t, 30).await.unwrap(), 1);
+        let left = db
+            .query("SELECT at FROM gw_log WHERE tenant = 't'", &[])
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 2);
+        assert_eq!(
+            prune(&db, &TenantId::new("other").unwrap(), 1)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+}
