@@ -191,7 +191,10 @@ async fn bench() {
     };
     let role = admin.role_id("User").await;
     admin.role_rule_and_sync_on(role).await;
-    println!("initial cycle: {n} users, {c} connections, gateway {}", gw.base);
+    println!(
+        "initial cycle: {n} users, {c} connections, gateway {}",
+        gw.base
+    );
 
     // The CRM count is polled while the POSTs run, so the end is seen as soon as it happens.
     let watcher = {
@@ -210,7 +213,10 @@ async fn bench() {
     };
     let url = format!("{}/scim/demo/Users", gw.base);
     let run = post_all(&url, &token, n, c).await;
-    let crm_done = watcher.await.unwrap().expect("the CRM did not reach N users in 600 s");
+    let crm_done = watcher
+        .await
+        .unwrap()
+        .expect("the CRM did not reach N users in 600 s");
     let scim = run.last_ok - run.first_post;
     let e2e = crm_done - run.first_post;
     let status = admin.sync_status().await;
@@ -242,13 +248,20 @@ async fn bench() {
         "ratio:         gateway SCIM / bare = {:.3}, end to end / bare = {:.3}; end to end {} the 500 users/s target",
         rate(n, scim) / rate(n, bare_d),
         rate(n, e2e) / rate(n, bare_d),
-        if rate(n, e2e) >= 500.0 { "meets" } else { "misses" }
+        if rate(n, e2e) >= 500.0 {
+            "meets"
+        } else {
+            "misses"
+        }
     );
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument that is not this bench's name skips it.
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     if args.iter().any(|a| !"initial_cycle".contains(a.as_str())) {
         return;
     }

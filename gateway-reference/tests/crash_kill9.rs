@@ -195,7 +195,10 @@ async fn sigkill_during_the_initial_cycle_loses_and_duplicates_nothing() {
         gw.kill9().await;
         kills += 1;
         gw = proc::start(BIN, &data, &listen).await;
-        assert!(gw.printed("Secret Token:").is_none(), "a second first start");
+        assert!(
+            gw.printed("Secret Token:").is_none(),
+            "a second first start"
+        );
     }
     for w in workers {
         w.await.unwrap();
@@ -230,10 +233,7 @@ async fn sigkill_during_the_initial_cycle_loses_and_duplicates_nothing() {
     for u in &crm {
         let name = u["userName"].as_str().unwrap().to_lowercase();
         *seen.entry(name.clone()).or_default() += 1;
-        assert!(
-            acked.contains(&name),
-            "a CRM user nobody acknowledged: {u}"
-        );
+        assert!(acked.contains(&name), "a CRM user nobody acknowledged: {u}");
         assert_eq!(u["role"], role, "{u}");
         assert_eq!(u["retired"], false, "{u}");
     }

@@ -174,7 +174,9 @@ impl Admin {
         });
         let (s, v) = self.put("/rules", &rules).await;
         assert!((200..300).contains(&s), "PUT rules: {s} {v}");
-        let (s, v) = self.put("/settings", &json!({"userSyncActive": true})).await;
+        let (s, v) = self
+            .put("/settings", &json!({"userSyncActive": true}))
+            .await;
         assert!((200..300).contains(&s), "PUT settings: {s} {v}");
     }
 
