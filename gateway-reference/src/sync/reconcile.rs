@@ -23,9 +23,11 @@ use crate::log::{self, NewEntry, Outcome, Source};
 use crate::rules::{CompiledRules, UserFacts};
 use crate::settings::{TenantSettings, UnmatchedPolicy};
 
-/// How long a claim holds before another worker may take the user (a crashed worker's
-/// claims expire after this).
-pub const LEASE: Duration = Duration::from_secs(60);
+/// How long a claim holds before another worker may take the user: a killed process's
+/// claims are due again after this. A batch takes well under a second; one that outlives its
+/// lease may be worked twice, which is harmless (writes are idempotent: a user is found by
+/// name before it is created, and every update states the full desired value).
+pub const LEASE: Duration = Duration::from_secs(10);
 
 /// What one [`reconcile_batch`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
