@@ -212,8 +212,8 @@ async fn sigkill_during_the_initial_cycle_loses_and_duplicates_nothing() {
         gw = proc::start(BIN, &data, &listen).await;
     }
     assert!(kills >= KILLS);
-    // A killed process's claims on dirty users hold for the sync's lease (60 s) before the
-    // restarted process may take them, so the wait allows for the lease.
+    // A killed process's claims on dirty users hold for the sync's lease (10 s,
+    // `sync::reconcile::LEASE`) before the restarted process may take them.
     let settled = admin.wait_settled(Duration::from_secs(60)).await;
 
     let tally = load.tally.lock().await;
