@@ -104,6 +104,9 @@ pub struct Gateway {
     metrics: Arc<Metrics>,
     crm: Arc<EmbeddedCrm>,
     sync: SyncEngine,
+    /// Tenants whose demo catalogue this process has seeded (seeding is idempotent; this
+    /// keeps it off every sync pass).
+    seeded: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -160,6 +163,7 @@ impl Gateway {
             metrics: Arc::new(Metrics::new()),
             crm,
             sync,
+            seeded: Arc::default(),
         })
     }
 
@@ -184,14 +188,26 @@ impl Gateway {
     }
 
     /// Seeds the embedded CRM's demo catalogue (plans with seats, roles, user groups, owner
-    /// companies) for every tenant that lacks it; idempotent.
+    /// companies) for every tenant that lacks it; idempotent, and done once per tenant per
+    /// process.
     pub async fn seed_crm(&self) -> Result<(), AppError> {
         for tenant in tenants::list(&self.db).await? {
+            let done = self
+                .seeded
+                .lock()
+                .map(|s| s.contains(&tenant.id))
+                .unwrap_or(false);
+            if done {
+                continue;
+            }
             if let Some(id) = tenant.tenant_id() {
                 self.crm
                     .seed_demo(&id)
                     .await
                     .map_err(|e| AppError::Storage(with_causes(&e)))?;
+                if let Ok(mut seeded) = self.seeded.lock() {
+                    seeded.insert(tenant.id);
+                }
             }
         }
         Ok(())

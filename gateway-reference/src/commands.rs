@@ -80,13 +80,11 @@ pub async fn preview_cmd(
     json: bool,
 ) -> Result<(), String> {
     let t = tenant(gateway, name).await?;
-    let rules = versions::current(gateway.db(), &t)
+    let rules = gateway
+        .sync()
+        .rules(&t)
         .await
-        .map_err(|e| with_causes(&e))?
-        .map(|s| s.rules)
-        .unwrap_or_default()
-        .compile()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| with_causes(&e))?;
     let users = directory::users(gateway.db(), &t, rules.needs_resource())
         .await
         .map_err(|e| with_causes(&e))?;

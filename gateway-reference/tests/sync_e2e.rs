@@ -15,7 +15,7 @@ use bytes::Bytes;
 use gateway_reference::crm::embedded::EmbeddedCrm;
 use gateway_reference::crm::{Catalog, Crm, CrmError, CrmUser, Person, UserSettings};
 use gateway_reference::db::Db;
-use gateway_reference::preview::{DirectoryUser, preview};
+use gateway_reference::preview::preview;
 use gateway_reference::rules::{
     Apply, PlanChoice, Rule, RuleScope, RuleSet, RuleSettings, Setting, versions,
 };
@@ -253,40 +253,9 @@ impl Harness {
     }
 
     async fn preview_counts(&self) -> (usize, usize) {
-        let users = self
-            .db
-            .query(
-                "SELECT id, user_name, display_name, active, json FROM gw_users WHERE tenant = 'contoso'",
-                &[],
-            )
+        let dir = gateway_reference::directory::users(&self.db, &self.tenant, true)
             .await
             .unwrap();
-        let members = self
-            .db
-            .query(
-                "SELECT m.user_id, g.external_id FROM gw_members m JOIN gw_groups g \
-                 ON g.tenant = m.tenant AND g.id = m.group_id WHERE m.tenant = 'contoso'",
-                &[],
-            )
-            .await
-            .unwrap();
-        let mut dir: Vec<DirectoryUser> = users
-            .iter()
-            .map(|r| DirectoryUser {
-                id: r.text(0).unwrap(),
-                user_name: r.text(1).unwrap(),
-                display_name: r.opt_text(2).unwrap(),
-                active: r.bool(3).unwrap(),
-                groups: HashSet::new(),
-                resource: Some(r.json(4).unwrap()),
-            })
-            .collect();
-        for m in &members {
-            let (uid, ext) = (m.text(0).unwrap(), m.opt_text(1).unwrap());
-            if let (Some(u), Some(ext)) = (dir.iter_mut().find(|u| u.id == uid), ext) {
-                u.groups.insert(ext);
-            }
-        }
         let rules = self.engine.rules(&self.tenant).await.unwrap();
         let p = preview(&dir, &rules);
         (p.users_received, p.users_synced)

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{AdminState, ApiError, authorize_tenant};
 use crate::directory;
 use crate::preview::{PreviewDiff, PreviewPage, PreviewQuery, diff, preview};
-use crate::rules::{CompiledRules, Rule, RuleSet, versions};
+use crate::rules::{CompiledRules, Rule, RuleSet};
 
 /// A preview.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -45,13 +45,12 @@ pub struct DraftRules {
 async fn saved_rules(
     state: &AdminState,
     id: &scim_server::TenantId,
-) -> Result<CompiledRules, ApiError> {
-    let set = versions::current(&state.db, id)
-        .await?
-        .map(|s| s.rules)
-        .unwrap_or_default();
-    set.compile()
-        .map_err(|e| ApiError::bad_request(format!("the saved rules do not compile: {e}")))
+) -> Result<std::sync::Arc<CompiledRules>, ApiError> {
+    state
+        .sync
+        .rules(id)
+        .await
+        .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 /// The saved rules' preview.

@@ -232,22 +232,6 @@ impl SyncEngine {
         })
     }
 
-    /// Runs passes until `shutdown` resolves: immediately when woken, otherwise every
-    /// `poll` (other processes' SCIM writes, backoff expiries).
-    pub async fn run(&self, poll: Duration, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            if let Err(e) = self.run_once().await {
-                tracing::warn!(error = %e, "sync pass failed");
-            }
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = self.inner.wake.notified() => {}
-                () = tokio::time::sleep(poll) => {}
-            }
-        }
-    }
-
     /// Sync user: marks one SCIM user dirty and runs the tenant now.
     pub async fn sync_user(
         &self,
