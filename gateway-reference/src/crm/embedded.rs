@@ -37,8 +37,9 @@
 use async_trait::async_trait;
 use scim_server::TenantId;
 
-use super::{Catalog, Crm, CrmError, CrmUser, Person, UserSettings};
+use super::{Activation, Catalog, Crm, CrmError, CrmUser, Person, UserSettings};
 use crate::db::{Db, DbError, Dialect, Row, Tx, Value, now};
+use scim_server::server::password::{hash_password, verify_password};
 
 mod catalog;
 pub use catalog::demo;
@@ -431,5 +432,137 @@ impl Crm for EmbeddedCrm {
             .query(&sql, &[tenant.as_str().into(), after.into(), limit.into()])
             .await?;
         Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn activation(&self, _tenant: &TenantId) -> Result<Activation, CrmError> {
+        Ok(Activation::SetPassword)
+    }
+
+    async fn set_password(
+        &self,
+        tenant: &TenantId,
+        associate_id: i64,
+        password: &str,
+    ) -> Result<(), CrmError> {
+        let plain = password.to_string();
+        // argon2id costs tens of milliseconds of CPU: off the async workers.
+        let hash = tokio::task::spawn_blocking(move || hash_password(&plain))
+            .await
+            .map_err(|e| CrmError::Other {
+                message: format!("hashing the password: {e}"),
+                source: Some(Box::new(e)),
+            })?
+            .map_err(|e| CrmError::Other {
+                message: format!("hashing the password: {e}"),
+                source: None,
+            })?;
+        let changed = self
+            .db
+            .execute(
+                "UPDATE crm_users SET password_hash = $3, updated_at = $4 \
+                 WHERE tenant = $1 AND associate_id = $2",
+                &[
+                    tenant.as_str().into(),
+                    associate_id.into(),
+                    hash.into(),
+                    now().into(),
+                ],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(CrmError::NotFound(associate_id));
+        }
+        Ok(())
+    }
+}
+
+impl EmbeddedCrm {
+    /// Does `password` sign `user_name` in (an active user whose password was set)?
+    pub async fn check_password(
+        &self,
+        tenant: &TenantId,
+        user_name: &str,
+        password: &str,
+    ) -> Result<bool, CrmError> {
+        let stored = self
+            .db
+            .query_opt(
+                "SELECT password_hash FROM crm_users \
+                 WHERE tenant = $1 AND user_name_folded = $2 AND retired = 0",
+                &[tenant.as_str().into(), fold(user_name).into()],
+            )
+            .await?
+            .map(|r| r.opt_text(0))
+            .transpose()?
+            .flatten();
+        let Some(stored) = stored else {
+            return Ok(false);
+        };
+        let candidate = password.to_string();
+        tokio::task::spawn_blocking(move || verify_password(&stored, &candidate))
+            .await
+            .map_err(|e| CrmError::Other {
+                message: format!("checking the password: {e}"),
+                source: Some(Box::new(e)),
+            })
+    }
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::*;
+    use crate::crm::UserSettings;
+
+    #[tokio::test]
+    async fn a_set_password_signs_in_and_nothing_else_does() {
+        let crm = EmbeddedCrm::new(Db::open_sqlite_in_memory().await.unwrap());
+        let t = TenantId::new("contoso").unwrap();
+        crm.seed_demo(&t).await.unwrap();
+        let person = Person {
+            user_name: "Alice@contoso.com".into(),
+            first_name: "Alice".into(),
+            last_name: "Smith".into(),
+            email: None,
+        };
+        let alice = crm
+            .create_user(&t, &person, &UserSettings::default())
+            .await
+            .unwrap();
+        assert!(
+            !crm.check_password(&t, "alice@contoso.com", "")
+                .await
+                .unwrap()
+        );
+        crm.set_password(&t, alice.associate_id, "s3cret pass")
+            .await
+            .unwrap();
+        assert!(
+            crm.check_password(&t, "alice@contoso.com", "s3cret pass")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !crm.check_password(&t, "alice@contoso.com", "guess")
+                .await
+                .unwrap()
+        );
+        let stored = crm
+            .db()
+            .query_opt(
+                "SELECT password_hash FROM crm_users WHERE associate_id = $1",
+                &[alice.associate_id.into()],
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .text(0)
+            .unwrap();
+        assert!(stored.starts_with("$argon2id$"), "{stored}");
+        crm.set_retired(&t, alice.associate_id, true).await.unwrap();
+        assert!(
+            !crm.check_password(&t, "alice@contoso.com", "s3cret pass")
+                .await
+                .unwrap()
+        );
     }
 }

@@ -146,6 +146,21 @@ pub struct UserSettings {
     pub user_plan: Option<Option<i64>>,
 }
 
+/// How a user the gateway created activates the account from the welcome mail's link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Activation {
+    /// The gateway's activation page asks for a password and sets it with
+    /// [`Crm::set_password`] (the embedded CRM).
+    SetPassword,
+    /// The gateway's activation page forwards to the CRM's own sign-in page at `url`
+    /// (SuperOffice CRM Online signs users in through SuperID).
+    Redirect {
+        /// Where the user signs in.
+        url: String,
+    },
+}
+
 /// What went wrong in a CRM call. `is_transient` errors are retried with backoff; the others
 /// are recorded against the user (and critical ones notified).
 #[derive(Debug, thiserror::Error)]
@@ -255,6 +270,18 @@ pub trait Crm: Send + Sync + 'static {
         after: i64,
         limit: usize,
     ) -> Result<Vec<CrmUser>, CrmError>;
+
+    /// How the tenant's new users activate their account from the welcome link.
+    async fn activation(&self, tenant: &TenantId) -> Result<Activation, CrmError>;
+
+    /// Sets the sign-in password of a user (only where [`Crm::activation`] answers
+    /// [`Activation::SetPassword`]; elsewhere `Invalid`). `NotFound` for an unknown user.
+    async fn set_password(
+        &self,
+        tenant: &TenantId,
+        associate_id: i64,
+        password: &str,
+    ) -> Result<(), CrmError>;
 }
 
 /// A shared CRM is a CRM (so the sync and the admin API can hold one `Arc<dyn Crm>`).
@@ -313,5 +340,18 @@ impl<T: Crm + ?Sized> Crm for Arc<T> {
         limit: usize,
     ) -> Result<Vec<CrmUser>, CrmError> {
         (**self).list_users(tenant, after, limit).await
+    }
+
+    async fn activation(&self, tenant: &TenantId) -> Result<Activation, CrmError> {
+        (**self).activation(tenant).await
+    }
+
+    async fn set_password(
+        &self,
+        tenant: &TenantId,
+        associate_id: i64,
+        password: &str,
+    ) -> Result<(), CrmError> {
+        (**self).set_password(tenant, associate_id, password).await
     }
 }

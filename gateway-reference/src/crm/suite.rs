@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use scim_server::TenantId;
 
-use super::{Catalog, Crm, CrmError, CrmUser, Person, UserPlan, UserSettings};
+use super::{Activation, Catalog, Crm, CrmError, CrmUser, Person, UserPlan, UserSettings};
 
 /// Expands to `mod $name` with one `#[test]` per case of [`crm::suite`](crate::crm::suite),
 /// each on a fresh CRM made by `$make` (an `async fn` returning an [`IntoFixture`]: see
@@ -50,6 +50,7 @@ macro_rules! crm_backend_suite {
                 list_users_pages
                 tenants_are_isolated
                 concurrent_creates_never_over_assign
+                activation_of_a_new_user
             );
         }
     };
@@ -783,4 +784,36 @@ pub async fn concurrent_creates_never_over_assign<C: Crm>(crm: C, t: TenantId) {
     let users = all_users(&crm, &t).await;
     assert_eq!(users.len() as i64, p.free);
     assert!(users.iter().all(|u| u.user_plan == Some(p.id)));
+}
+
+/// A new user can activate the account the way the CRM says: a password is set (unknown
+/// users are `NotFound`), or the CRM names the sign-in page it forwards to.
+pub async fn activation_of_a_new_user<C: Crm>(crm: C, t: TenantId) {
+    let user = crm
+        .create_user(
+            &t,
+            &person("activate@example.com"),
+            &UserSettings::default(),
+        )
+        .await
+        .unwrap();
+    match crm.activation(&t).await.unwrap() {
+        Activation::SetPassword => {
+            crm.set_password(&t, user.associate_id, "c0rrect horse battery")
+                .await
+                .unwrap();
+            let missing = crm
+                .set_password(&t, user.associate_id + 1_000_000, "x")
+                .await;
+            assert!(matches!(missing, Err(CrmError::NotFound(_))), "{missing:?}");
+        }
+        Activation::Redirect { url } => {
+            assert!(
+                url.starts_with("https://") || url.starts_with("http://"),
+                "{url}"
+            );
+            let refused = crm.set_password(&t, user.associate_id, "x").await;
+            assert!(matches!(refused, Err(CrmError::Invalid(_))), "{refused:?}");
+        }
+    }
 }

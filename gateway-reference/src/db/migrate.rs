@@ -197,6 +197,14 @@ CREATE INDEX crm_users_tenant ON crm_users (tenant, associate_id);
 CREATE INDEX crm_users_plan ON crm_users (tenant, user_plan);
 "#,
     },
+    Migration {
+        version: 3,
+        name: "embedded CRM: users' sign-in password hashes",
+        sql: r#"
+-- An argon2id PHC string, set from the welcome mail's activation page; never the password.
+ALTER TABLE crm_users ADD COLUMN password_hash TEXT;
+"#,
+    },
 ];
 
 /// The DDL of `sql` for `dialect`.
