@@ -89,7 +89,10 @@ async fn demo_catalogue_is_seeded_once() {
     crm.seed_demo(&t).await.unwrap();
     assert_eq!(crm.catalog(&t).await.unwrap(), changed);
     assert_eq!(changed.user_plans[3].free, 3);
-    assert_eq!(migrate::version(crm.db()).await.unwrap(), migrate::latest_version());
+    assert_eq!(
+        migrate::version(crm.db()).await.unwrap(),
+        migrate::latest_version()
+    );
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use bytes::Bytes;
 use gateway_reference::crm::embedded::EmbeddedCrm;
-use gateway_reference::crm::{Catalog, Crm, CrmError, CrmUser, Person, UserSettings};
+use gateway_reference::crm::{Activation, Catalog, Crm, CrmError, CrmUser, Person, UserSettings};
 use gateway_reference::db::Db;
 use gateway_reference::preview::preview;
 use gateway_reference::rules::{
@@ -101,6 +101,14 @@ impl Crm for FlakyCrm {
     ) -> Result<Vec<CrmUser>, CrmError> {
         self.check()?;
         self.inner.list_users(t, after, limit).await
+    }
+    async fn activation(&self, t: &TenantId) -> Result<Activation, CrmError> {
+        self.check()?;
+        self.inner.activation(t).await
+    }
+    async fn set_password(&self, t: &TenantId, id: i64, password: &str) -> Result<(), CrmError> {
+        self.check()?;
+        self.inner.set_password(t, id, password).await
     }
 }
 
