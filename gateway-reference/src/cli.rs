@@ -194,6 +194,17 @@ pub enum AdminTokenCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List the admin API tokens (ids, scopes, labels; never the tokens).
+    List {
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an admin API token by the id `admin token list` shows; it stops working at once.
+    Revoke {
+        /// The token's id (12 hex digits).
+        id: String,
+    },
 }
 
 #[cfg(test)]

@@ -147,5 +147,43 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Admin(AdminCommand::Token(AdminTokenCommand::List { json })) => {
+            let list = tenants::list_admin_tokens(db, &tenants::AdminScope::All)
+                .await
+                .map_err(|e| with_causes(&e))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&list).map_err(|e| with_causes(&e))?
+                );
+            } else {
+                println!(
+                    "{:<12}  {:<20}  {:<12}  {:<25}  revoked",
+                    "id", "tenant", "label", "created"
+                );
+                for t in list {
+                    println!(
+                        "{:<12}  {:<20}  {:<12}  {:<25}  {}",
+                        t.id,
+                        t.tenant.as_deref().unwrap_or("(every tenant)"),
+                        t.label,
+                        t.created_at,
+                        t.revoked_at.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Token(AdminTokenCommand::Revoke { id })) => {
+            let t = tenants::revoke_admin_token(db, &tenants::AdminScope::All, &id)
+                .await
+                .map_err(|e| with_causes(&e))?;
+            println!(
+                "revoked admin token {} ({}); it no longer opens the admin API",
+                t.id,
+                t.tenant.as_deref().unwrap_or("every tenant")
+            );
+            Ok(())
+        }
     }
 }

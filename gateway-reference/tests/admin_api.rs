@@ -301,3 +301,79 @@ async fn admin_api_auth_scoping_and_errors() {
     assert!(body["TenantSettings"]["schema"]["properties"].is_object());
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn admin_tokens_are_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir_arg(dir.path());
+    let gw = Gateway::start(&["--data-dir", &data]).await;
+    let admin = gw.printed("Admin token:").unwrap();
+    let a = format!("{}/admin", gw.base);
+    let c = client();
+
+    // A second global token and a tenant token, from the CLI.
+    let out = cli(&["admin", "token", "create", "--json", "--data-dir", &data]).await;
+    let second: Value = serde_json::from_str(out.trim()).unwrap();
+    let second = second["token"].as_str().unwrap().to_string();
+    let out = cli(&[
+        "admin",
+        "token",
+        "create",
+        "--tenant",
+        "demo",
+        "--json",
+        "--data-dir",
+        &data,
+    ])
+    .await;
+    let demo_only: Value = serde_json::from_str(out.trim()).unwrap();
+    let demo_only = demo_only["token"].as_str().unwrap().to_string();
+
+    let (s, list) = send(c.get(format!("{a}/tokens")).bearer_auth(&admin)).await;
+    assert_eq!(s, 200, "{list}");
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 3, "{list:?}");
+    // Never a token, only 12-digit ids.
+    let text = serde_json::to_string(&list).unwrap();
+    for token in [&admin, &second, &demo_only] {
+        assert!(!text.contains(token.as_str()));
+    }
+    let (s, mine) = send(c.get(format!("{a}/tokens")).bearer_auth(&demo_only)).await;
+    assert_eq!(s, 200);
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    let demo_id = mine[0]["id"].as_str().unwrap().to_string();
+
+    // The tenant token cannot revoke a global token: 404 (it cannot see it); bad ids: 400.
+    let global_ids: Vec<String> = list
+        .iter()
+        .filter(|t| t["tenant"].is_null())
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    let (s, _) = send(
+        c.delete(format!("{a}/tokens/{}", global_ids[0]))
+            .bearer_auth(&demo_only),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, body) = send(c.delete(format!("{a}/tokens/%25")).bearer_auth(&admin)).await;
+    assert_eq!(s, 400, "{body}");
+
+    // Revoking works at once.
+    let (s, body) = send(
+        c.delete(format!("{a}/tokens/{demo_id}"))
+            .bearer_auth(&admin),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body["revoked_at"].is_string());
+    assert_eq!(get(&format!("{a}/tenants"), &demo_only).await.0, 401);
+    // Revoke both global tokens through the CLI listing: the CLI can always make a new one.
+    let out = cli(&["admin", "token", "list", "--json", "--data-dir", &data]).await;
+    let listed: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+    for id in &global_ids {
+        cli(&["admin", "token", "revoke", id, "--data-dir", &data]).await;
+    }
+    assert_eq!(get(&format!("{a}/tenants"), &admin).await.0, 401);
+    assert_eq!(get(&format!("{a}/tenants"), &second).await.0, 401);
+}

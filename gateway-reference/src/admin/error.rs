@@ -99,6 +99,17 @@ impl From<TenantError> for ApiError {
     }
 }
 
+impl From<crate::tenants::RevokeAdminTokenError> for ApiError {
+    fn from(e: crate::tenants::RevokeAdminTokenError) -> Self {
+        use crate::tenants::RevokeAdminTokenError as E;
+        match e {
+            E::NotFound(_) => ApiError::not_found(e.to_string()),
+            E::InvalidId(_) => ApiError::bad_request(e.to_string()),
+            E::Db(db) => db.into(),
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
         let status = e.status().as_u16();

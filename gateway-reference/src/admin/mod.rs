@@ -119,6 +119,8 @@ pub fn router(state: AdminState) -> Router {
             "/tenants/{tenant}/sync/reset",
             axum::routing::post(sync::reset),
         )
+        .route("/tokens", get(tokens::list_admin))
+        .route("/tokens/{id}", axum::routing::delete(tokens::revoke_admin))
         .route("/tenants/{tenant}/groups", get(sync::groups))
         .route("/tenants/{tenant}/crm/catalog", get(sync::catalog))
         .route("/tenants/{tenant}/crm/users", get(sync::crm_users))

@@ -20,7 +20,7 @@ fn schema_of<T: schemars::JsonSchema>() -> Value {
 
 /// Every body's schema, by name, with the endpoints that use it.
 pub fn schemas() -> Value {
-    let entries: [(&str, &str, Value); 19] = [
+    let entries: Vec<(&str, &str, Value)> = vec![
         ("Error", "every error response", schema_of::<ApiError>()),
         (
             "TenantList",
@@ -46,6 +46,11 @@ pub fn schemas() -> Value {
             "RevokedTokens",
             "DELETE /admin/tenants/{t}/tokens",
             schema_of::<RevokedTokens>(),
+        ),
+        (
+            "AdminTokenInfo",
+            "GET /admin/tokens (an array of these), DELETE /admin/tokens/{id}",
+            schema_of::<crate::tenants::AdminTokenInfo>(),
         ),
         (
             "TenantSettings",
@@ -134,7 +139,7 @@ mod tests {
     fn every_schema_is_an_object_with_properties() {
         let s = super::schemas();
         let map = s.as_object().unwrap();
-        assert_eq!(map.len(), 19);
+        assert_eq!(map.len(), 20);
         assert!(s["SyncStatus"]["schema"]["properties"]["pendingUsers"].is_object());
         for (name, entry) in map {
             let schema = &entry["schema"];

@@ -1,11 +1,12 @@
-//! `POST /admin/tenants/{t}/tokens` (rotate), `DELETE /admin/tenants/{t}/tokens` (revoke).
+//! `POST /admin/tenants/{t}/tokens` (rotate), `DELETE /admin/tenants/{t}/tokens` (revoke);
+//! `GET /admin/tokens` and `DELETE /admin/tokens/{id}`: the admin API's own tokens.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
-use super::{AdminState, ApiError, authorize_tenant};
+use super::{AdminState, ApiError, authenticate, authorize_tenant};
 use crate::tenants;
 
 /// A new Secret Token (shown only here); every earlier token of the tenant is revoked.
@@ -52,4 +53,27 @@ pub async fn revoke(
         revoked,
         effective_within_seconds: tenants::TOKEN_CACHE_TTL.as_secs(),
     }))
+}
+
+/// The admin tokens the caller's token may see (every token for a global token, the
+/// tenant's own for a tenant token); never the tokens themselves.
+pub async fn list_admin(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<tenants::AdminTokenInfo>>, ApiError> {
+    let scope = authenticate(&state, &headers).await?;
+    Ok(Json(tenants::list_admin_tokens(&state.db, &scope).await?))
+}
+
+/// Revokes an admin token by its id (12 hex digits); it stops working at once. A tenant
+/// token can revoke only its tenant's tokens (another's id is a 404).
+pub async fn revoke_admin(
+    State(state): State<AdminState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<tenants::AdminTokenInfo>, ApiError> {
+    let scope = authenticate(&state, &headers).await?;
+    Ok(Json(
+        tenants::revoke_admin_token(&state.db, &scope, &id).await?,
+    ))
 }

@@ -17,8 +17,13 @@
 //! # });
 //! ```
 
+mod admin_tokens;
 mod authn;
 
+pub use admin_tokens::{
+    ADMIN_TOKEN_ID_LEN, AdminTokenInfo, RevokeAdminTokenError, list_admin_tokens,
+    revoke_admin_token,
+};
 pub use authn::{AdminScope, TOKEN_CACHE_TTL, TenantTokens, admin_scope};
 
 use scim_server::TenantId;
