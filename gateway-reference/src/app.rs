@@ -34,6 +34,9 @@ pub const SYNC_POLL: Duration = Duration::from_millis(500);
 /// How often the provisioning log is pruned to each tenant's retention.
 pub const LOG_PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+/// How often the SCIM change feed is pruned through the position the sync has consumed.
+const FEED_PRUNE_EVERY: Duration = Duration::from_secs(60);
+
 /// The path the SCIM endpoints live under.
 pub const SCIM_BASE: &str = "/scim";
 
@@ -233,7 +236,16 @@ impl Gateway {
     pub async fn run_sync(&self, poll: Duration, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut last_prune: Option<Instant> = None;
+        let mut last_feed_prune: Option<Instant> = None;
         loop {
+            if last_feed_prune.is_none_or(|t| t.elapsed() >= FEED_PRUNE_EVERY) {
+                last_feed_prune = Some(Instant::now());
+                match self.sync.prune_all_consumed_changes().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(removed = n, "pruned the consumed SCIM change feed"),
+                    Err(e) => tracing::warn!(error = %e, "pruning the SCIM change feed failed"),
+                }
+            }
             if last_prune.is_none_or(|t| t.elapsed() >= LOG_PRUNE_EVERY) {
                 last_prune = Some(Instant::now());
                 if let Err(e) = self.prune_logs().await {

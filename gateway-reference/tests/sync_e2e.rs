@@ -448,6 +448,12 @@ async fn entra_initial_cycle_then_incremental_changes() {
         "Renamed"
     );
 
+    // The consumed change feed is pruned (every create and the rename), and a second prune
+    // has nothing left; the steps below show that the sync goes on after it.
+    let pruned = h.engine.prune_consumed_changes(&h.tenant).await.unwrap();
+    assert!(pruned >= 1_001, "{pruned}");
+    assert_eq!(h.engine.prune_consumed_changes(&h.tenant).await.unwrap(), 0);
+
     // Group move: user 1 leaves group 1 and joins group 0 (Sales team) -> Premium.
     let (s, _) = h
         .call(

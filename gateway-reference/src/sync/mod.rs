@@ -16,6 +16,7 @@
 pub mod error;
 pub mod ingest;
 pub mod reconcile;
+pub mod retention;
 pub mod wake;
 
 use std::collections::HashMap;
