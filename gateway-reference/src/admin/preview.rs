@@ -25,11 +25,9 @@ pub struct PreviewResponse {
     /// Users the rules select for sync.
     pub users_synced: usize,
     /// The page of rows the query asked for (`total`, `rows`).
-    #[schemars(with = "serde_json::Value")]
     pub page: PreviewPage,
     /// For a draft: who starts or stops being synced and which settings change.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<serde_json::Value>")]
     pub diff: Option<PreviewDiff>,
 }
 
@@ -38,7 +36,6 @@ pub struct PreviewResponse {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DraftRules {
     /// The draft rules.
-    #[schemars(with = "Vec<serde_json::Value>")]
     pub rules: Vec<Rule>,
 }
 

@@ -24,7 +24,6 @@ use crate::rules::{Rule, RuleError, RuleSet};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SaveRules {
     /// The rules, in order (the `RuleSet` document).
-    #[schemars(with = "Vec<serde_json::Value>")]
     pub rules: Vec<Rule>,
     /// Why (kept with the version).
     #[serde(default)]
@@ -40,7 +39,6 @@ pub struct InvalidRules {
     /// A summary.
     pub detail: String,
     /// Each problem: `ruleIndex` (0-based), `ruleId`, `field`, `message`.
-    #[schemars(with = "Vec<serde_json::Value>")]
     pub problems: Vec<RuleError>,
 }
 

@@ -150,5 +150,27 @@ mod tests {
         }
         assert!(s["TenantSettings"]["schema"]["properties"]["userSyncActive"].is_object());
         assert!(s["Error"]["schema"]["properties"]["detail"].is_object());
+        // The rules are typed all the way down: a client can build a rule from the schema.
+        let save = &s["SaveRules"]["schema"];
+        let rule = &save["$defs"]["Rule"];
+        for field in ["id", "name", "enabled", "scope", "condition", "settings"] {
+            assert!(
+                rule["properties"][field].is_object(),
+                "Rule.{field}: {rule}"
+            );
+        }
+        let text = save.to_string();
+        for name in [
+            "allUsers",
+            "inGroup",
+            "notInGroup",
+            "ifNotSet",
+            "notSelected",
+            "userPlan",
+        ] {
+            assert!(text.contains(name), "{name} missing from {text}");
+        }
+        let problems = &s["InvalidRules"]["schema"]["$defs"]["RuleError"]["properties"];
+        assert!(problems["ruleIndex"].is_object() && problems["field"].is_object());
     }
 }

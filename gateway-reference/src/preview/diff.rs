@@ -7,7 +7,7 @@ use super::DirectoryUser;
 use crate::rules::CompiledRules;
 
 /// A user, by id and user name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DiffUser {
     /// The SCIM `id`.
@@ -17,7 +17,7 @@ pub struct DiffUser {
 }
 
 /// One setting whose value differs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingChange {
     /// The setting's JSON name (`userPlan`, `role`, `primaryGroup`, `secondaryGroups`,
@@ -30,7 +30,7 @@ pub struct SettingChange {
 }
 
 /// A user synced under both rule sets whose settings differ.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserChanges {
     /// The SCIM `id`.
@@ -42,7 +42,7 @@ pub struct UserChanges {
 }
 
 /// What saving a draft would change.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewDiff {
     /// Users synced under the draft but not under the saved rules.

@@ -21,7 +21,7 @@ pub use diff::{DiffUser, PreviewDiff, SettingChange, UserChanges, diff};
 pub use page::{PreviewPage, PreviewQuery};
 
 /// A user as received from the directory, with what the rules need.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DirectoryUser {
     /// The SCIM `id`.
@@ -54,7 +54,7 @@ impl DirectoryUser {
 }
 
 /// One user's line of a preview.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewRow {
     /// The SCIM `id`.
@@ -75,7 +75,7 @@ pub struct PreviewRow {
 }
 
 /// The outcome of a rule set for every received user.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Preview {
     /// Users received from the directory (active or not).

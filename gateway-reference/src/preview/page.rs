@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{Preview, PreviewRow};
 
 /// Which rows of a preview to return.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewQuery {
     /// Only rows whose `userName` or `displayName` contains this, ignoring case.
@@ -42,7 +42,7 @@ impl Default for PreviewQuery {
 }
 
 /// One page of a filtered preview.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewPage {
     /// Rows matching the query, all pages together.

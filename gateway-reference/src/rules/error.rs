@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 /// };
 /// assert_eq!(e.to_string(), "rule 1 (sales), settings.role: no role 7 in the CRM");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 #[error("rule {} ({}), {}: {}", .rule_index + 1, .rule_id, .field, .message)]
 pub struct RuleError {

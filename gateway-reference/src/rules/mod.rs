@@ -29,7 +29,7 @@ pub use outcome::{Outcome, Resolved, ResolvedSettings};
 pub use validate::validate;
 
 /// A tenant's ordered list of rules.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleSet {
     /// The rules, in evaluation order (top to bottom).
@@ -37,7 +37,7 @@ pub struct RuleSet {
 }
 
 /// One User Sync Rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Rule {
     /// A stable identifier of the rule within its set (kept when rules are reordered), e.g.
@@ -66,7 +66,7 @@ fn default_true() -> bool {
 
 /// Whom a rule applies to. Groups are Entra groups, named by the `externalId` the SCIM side
 /// received (Entra's objectId), shown by their `displayName`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum RuleScope {
     /// Every user.
@@ -84,7 +84,7 @@ pub enum RuleScope {
 }
 
 /// How a setting combines with earlier rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Apply {
     /// Always: overrides what an earlier matching rule set.
@@ -94,7 +94,7 @@ pub enum Apply {
 }
 
 /// A value a rule sets, and how.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Setting<T> {
     /// The value.
@@ -104,7 +104,7 @@ pub struct Setting<T> {
 }
 
 /// The user plan (licence) a rule assigns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum PlanChoice {
     /// "Not selected": the user keeps their CRM user but holds no plan (frees the seat).
@@ -117,7 +117,7 @@ pub enum PlanChoice {
 }
 
 /// The settings a rule applies; `None` means the rule does not touch that setting.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleSettings {
     /// User plan (licence).

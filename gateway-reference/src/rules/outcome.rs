@@ -7,7 +7,7 @@ use super::{Apply, PlanChoice, Setting};
 use crate::crm::UserSettings;
 
 /// A setting's value and the rule that set it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Resolved<T> {
     /// The value.
@@ -18,7 +18,7 @@ pub struct Resolved<T> {
 
 /// The settings the matching rules produce for one user; `None`: no matching rule sets it,
 /// so the CRM keeps what it has.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResolvedSettings {
     /// User plan (licence).
@@ -42,7 +42,7 @@ pub struct ResolvedSettings {
 }
 
 /// The result of the rules for one user.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
     /// At least one enabled rule matches: the user becomes (or stays) a CRM user.
