@@ -47,6 +47,16 @@ pub async fn current(db: &Db, tenant: &TenantId) -> Result<Option<SavedRules>, D
     row.as_ref().map(saved).transpose()
 }
 
+/// The number of the tenant's current version (0: none saved), without reading the rules.
+pub async fn current_version(db: &Db, tenant: &TenantId) -> Result<i64, DbError> {
+    db.query_opt(
+        "SELECT version FROM gw_rule_versions WHERE tenant = $1 ORDER BY version DESC LIMIT 1",
+        &[tenant.as_str().into()],
+    )
+    .await?
+    .map_or(Ok(0), |r| r.int(0))
+}
+
 /// One version of the tenant's rules.
 pub async fn get(db: &Db, tenant: &TenantId, version: i64) -> Result<Option<SavedRules>, DbError> {
     let row = db

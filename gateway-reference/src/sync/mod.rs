@@ -123,14 +123,17 @@ impl SyncEngine {
 
     /// The tenant's current rules, compiled (an empty set before the first save).
     pub async fn rules(&self, tenant: &TenantId) -> Result<Arc<CompiledRules>, SyncError> {
-        let saved = versions::current(&self.inner.db, tenant).await?;
-        let version = saved.as_ref().map_or(0, |s| s.version);
+        // Every pass asks only for the version number; the rules are read and compiled
+        // again only when a newer version was saved (by any process).
+        let latest = versions::current_version(&self.inner.db, tenant).await?;
         let mut cache = self.inner.rules.lock().await;
         if let Some((v, compiled)) = cache.get(tenant)
-            && *v == version
+            && *v == latest
         {
             return Ok(compiled.clone());
         }
+        let saved = versions::current(&self.inner.db, tenant).await?;
+        let version = saved.as_ref().map_or(0, |s| s.version);
         let set = saved.map(|s| s.rules).unwrap_or_else(RuleSet::default);
         let compiled = Arc::new(set.compile().map_err(|e| SyncError::Rules(e.to_string()))?);
         cache.insert(tenant.clone(), (version, compiled.clone()));
