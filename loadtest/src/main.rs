@@ -1,0 +1,452 @@
+//! `scim-load`: measures a SCIM server as its users do. For each storage backend it starts
+//! the real `example-standalone` binary as its own process, seeds it with users over HTTP,
+//! and drives it with `wrk` (an external load generator: C, epoll, Lua-scripted requests;
+//! Debian's `wrk` package). Each GET workload is then replayed against `bare-hyper`, a
+//! separate process answering the exact bytes the server returned, in the same run: the
+//! ratio server/bare is the share of the machine's HTTP ceiling the server keeps.
+//!
+//! ```sh
+//! scripts/load.sh                       # memory and SQLite, 1,000 users, 8 s per run
+//! scripts/load.sh --users 10000,100000 --backends sqlite
+//! scripts/load.sh --backends postgres --postgres-url postgres://user@127.0.0.1:5432/db
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use scim_loadtest::{Captured, WrkReport, parse_wrk, post_users_script, random_get_script};
+
+const TOKEN: &str = "load-test-token-0123456789";
+
+/// Measure example-standalone against a bare hyper ceiling with wrk.
+#[derive(Debug, Parser)]
+#[command(name = "scim-load")]
+struct Args {
+    /// Storage backends: `memory`, `sqlite`, `postgres` (needs --postgres-url).
+    #[arg(long, value_delimiter = ',', default_value = "memory,sqlite")]
+    backends: Vec<String>,
+    /// Users seeded before measuring; several sizes show how cost grows.
+    #[arg(long, value_delimiter = ',', default_value = "1000")]
+    users: Vec<usize>,
+    /// Seconds per wrk run.
+    #[arg(long, default_value_t = 8)]
+    duration: u64,
+    /// wrk connections.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// wrk threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Workloads: `get-id`, `filter-username`, `filter-emails`, `post`.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "get-id,filter-username,filter-emails,post"
+    )]
+    workloads: Vec<String>,
+    /// A PostgreSQL database for the `postgres` backend (give a fresh one: the users of
+    /// earlier runs stay in it).
+    #[arg(long)]
+    postgres_url: Option<String>,
+    /// A CA file for the PostgreSQL server's TLS certificate.
+    #[arg(long)]
+    postgres_ca_file: Option<PathBuf>,
+    /// The `example-standalone` binary (default: next to this one).
+    #[arg(long)]
+    standalone: Option<PathBuf>,
+    /// The `bare-hyper` binary (default: next to this one).
+    #[arg(long)]
+    bare: Option<PathBuf>,
+}
+
+/// One row of the results.
+struct Row {
+    backend: String,
+    users: usize,
+    workload: &'static str,
+    server: WrkReport,
+    bare: Option<WrkReport>,
+    matches: Option<u64>,
+}
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn sibling(name: &str) -> Result<PathBuf, Error> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().ok_or("no directory of the running binary")?;
+    Ok(dir.join(name))
+}
+
+async fn run(args: Args) -> Result<(), Error> {
+    let standalone = match &args.standalone {
+        Some(p) => p.clone(),
+        None => sibling("example-standalone")?,
+    };
+    let bare = match &args.bare {
+        Some(p) => p.clone(),
+        None => sibling("bare-hyper")?,
+    };
+    for (what, path) in [("example-standalone", &standalone), ("bare-hyper", &bare)] {
+        if !path.exists() {
+            return Err(format!(
+                "{what} not found at {}: build it with `cargo build --release -p example-standalone -p scim-loadtest` (scripts/load.sh does)",
+                path.display()
+            )
+            .into());
+        }
+    }
+    let wrk = Command::new("wrk").arg("--version").output().await;
+    if wrk.is_err() {
+        return Err("wrk is not installed (Debian: apt-get install wrk)".into());
+    }
+    let work = std::env::temp_dir().join(format!("scim-load-{}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    let mut rows = Vec::new();
+    for backend in &args.backends {
+        for &users in &args.users {
+            eprintln!("== {backend}, {users} users");
+            match measure(&args, &standalone, &bare, &work, backend, users).await {
+                Ok(mut r) => rows.append(&mut r),
+                Err(e) => eprintln!("   {backend} with {users} users failed: {e}"),
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    print_table(&args, &rows);
+    Ok(())
+}
+
+/// A child process killed when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.start_kill();
+    }
+}
+
+/// Starts a program that prints its bound address on a line containing `marker`; returns
+/// the process and `http://addr`.
+async fn spawn(mut cmd: Command, marker: &str, stderr: bool) -> Result<(Proc, String), Error> {
+    cmd.kill_on_drop(true).stdin(Stdio::null());
+    if stderr {
+        cmd.stderr(Stdio::piped()).stdout(Stdio::null());
+    } else {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    }
+    let mut child = cmd.spawn()?;
+    let lines: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if stderr {
+        Box::new(child.stderr.take().ok_or("no stderr")?)
+    } else {
+        Box::new(child.stdout.take().ok_or("no stdout")?)
+    };
+    let mut lines = BufReader::new(lines).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = tokio::time::timeout_at(deadline.into(), lines.next_line())
+            .await
+            .map_err(|_| format!("no `{marker}` line within 60 s"))??
+            .ok_or_else(|| format!("exited before printing `{marker}`"))?;
+        if let Some(rest) = line.split(marker).nth(1) {
+            let addr = rest
+                .trim()
+                .trim_start_matches("http://")
+                .split(|c: char| c == '/' || c.is_whitespace())
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            // Keep draining the pipe so the child never blocks on a full pipe.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return Ok((Proc(child), format!("http://{addr}")));
+        }
+    }
+}
+
+fn storage_spec(args: &Args, backend: &str, dir: &Path) -> Result<String, Error> {
+    match backend {
+        "memory" => Ok("memory".into()),
+        "sqlite" => Ok(format!("sqlite:{}", dir.join("scim.db").display())),
+        "postgres" => args
+            .postgres_url
+            .clone()
+            .ok_or_else(|| "the postgres backend needs --postgres-url".into()),
+        other => Err(format!("unknown backend {other:?} (memory, sqlite, postgres)").into()),
+    }
+}
+
+/// Resident memory of a process in MiB (`VmRSS` of `/proc/PID/status`).
+fn rss_mib(pid: Option<u32>) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
+async fn measure(
+    args: &Args,
+    standalone: &Path,
+    bare: &Path,
+    work: &Path,
+    backend: &str,
+    users: usize,
+) -> Result<Vec<Row>, Error> {
+    let dir = work.join(format!("{backend}-{users}"));
+    std::fs::create_dir_all(&dir)?;
+    let mut cmd = Command::new(standalone);
+    cmd.args(["--listen", "127.0.0.1:0", "--token", TOKEN, "--storage"])
+        .arg(storage_spec(args, backend, &dir)?);
+    if let Some(ca) = &args.postgres_ca_file {
+        cmd.arg("--postgres-ca-file").arg(ca);
+    }
+    let (server, base) = spawn(cmd, "SCIM server on ", true).await?;
+    let run_tag = format!("r{}", std::process::id());
+    let started = Instant::now();
+    let ids = seed(&base, users, &run_tag).await?;
+    let seed_secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "   seeded {users} users in {seed_secs:.1} s ({:.0} users/s); server RSS {}",
+        users as f64 / seed_secs,
+        rss_mib(server.0.id()).map_or("?".into(), |m| format!("{m:.1} MiB"))
+    );
+    let mut rows = Vec::new();
+    for w in &args.workloads {
+        let (name, script, sample): (&'static str, String, Option<String>) = match w.as_str() {
+            "get-id" => {
+                let paths: Vec<String> = ids
+                    .iter()
+                    .step_by((ids.len() / 10_000).max(1))
+                    .map(|id| format!("/Users/{id}"))
+                    .collect();
+                let sample = paths.first().cloned();
+                ("GET /Users/{id}", random_get_script(TOKEN, &paths), sample)
+            }
+            "filter-username" => {
+                let step = (users / 10_000).max(1);
+                let paths: Vec<String> = (0..users)
+                    .step_by(step)
+                    .map(|i| {
+                        format!(
+                            "/Users?filter=userName%20eq%20%22user{i}-{run_tag}%40example.com%22"
+                        )
+                    })
+                    .collect();
+                let sample = paths.first().cloned();
+                (
+                    "GET /Users?filter=userName eq \"…\"",
+                    random_get_script(TOKEN, &paths),
+                    sample,
+                )
+            }
+            "filter-emails" => {
+                let path = "/Users?filter=emails%5Btype%20eq%20%22work%22%20and%20value%20co%20%22u50%22%5D".to_string();
+                (
+                    "GET /Users?filter=emails[type eq \"work\" and value co \"u50\"]",
+                    random_get_script(TOKEN, std::slice::from_ref(&path)),
+                    Some(path),
+                )
+            }
+            "post" => ("POST /Users", post_users_script(TOKEN, &run_tag), None),
+            other => return Err(format!("unknown workload {other:?}").into()),
+        };
+        let script_path = dir.join(format!("{w}.lua"));
+        std::fs::write(&script_path, &script)?;
+        let server_report = run_wrk(args, &base, &script_path).await?;
+        let (bare_report, matches) = match &sample {
+            Some(path) => {
+                let captured = capture(&base, path).await?;
+                let matches = serde_json::from_str::<serde_json::Value>(&captured.body)
+                    .ok()
+                    .and_then(|v| v["totalResults"].as_u64());
+                let file = dir.join(format!("{w}.response.json"));
+                std::fs::write(&file, serde_json::to_vec(&captured)?)?;
+                let mut cmd = Command::new(bare);
+                cmd.arg("--response").arg(&file);
+                let (bare_proc, bare_base) = spawn(cmd, "listening on ", false).await?;
+                let report = run_wrk(args, &bare_base, &script_path).await?;
+                drop(bare_proc);
+                (Some(report), matches)
+            }
+            None => (None, None),
+        };
+        eprintln!(
+            "   {name}: {:.0} req/s{}",
+            server_report.requests_per_sec,
+            bare_report.map_or(String::new(), |b| format!(
+                " (bare hyper {:.0}, ratio {:.2})",
+                b.requests_per_sec,
+                server_report.requests_per_sec / b.requests_per_sec
+            ))
+        );
+        rows.push(Row {
+            backend: backend.to_string(),
+            users,
+            workload: name,
+            server: server_report,
+            bare: bare_report,
+            matches,
+        });
+    }
+    eprintln!(
+        "   server RSS at the end: {}",
+        rss_mib(server.0.id()).map_or("?".into(), |m| format!("{m:.1} MiB"))
+    );
+    drop(server);
+    Ok(rows)
+}
+
+/// Creates `users` users over HTTP, 32 requests in flight; returns their ids in order.
+async fn seed(base: &str, users: usize, run_tag: &str) -> Result<Vec<String>, Error> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let client = client.clone();
+        let next = Arc::clone(&next);
+        let base = base.to_string();
+        let run_tag = run_tag.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut made = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= users {
+                    return Ok::<_, String>(made);
+                }
+                let name = format!("user{i}-{run_tag}@example.com");
+                let body = json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": name,
+                    "active": true,
+                    "name": {"givenName": "User", "familyName": format!("Number {i}")},
+                    "emails": [{"type": "work", "primary": true,
+                                "value": format!("u{i}-{run_tag}@example.com")}]
+                });
+                let r = client
+                    .post(format!("{base}/Users"))
+                    .bearer_auth(TOKEN)
+                    .header("content-type", "application/scim+json")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let status = r.status();
+                let v: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+                if status.as_u16() != 201 {
+                    return Err(format!("seeding user {i}: {status}: {v}"));
+                }
+                let id = v["id"].as_str().ok_or("no id")?.to_string();
+                made.push((i, id));
+            }
+        }));
+    }
+    let mut all = Vec::with_capacity(users);
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    all.sort_by_key(|(i, _)| *i);
+    Ok(all.into_iter().map(|(_, id)| id).collect())
+}
+
+async fn capture(base: &str, path: &str) -> Result<Captured, Error> {
+    let r = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(TOKEN)
+        .header("accept", "application/scim+json")
+        .send()
+        .await?;
+    let status = r.status().as_u16();
+    let headers = r
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let body = r.text().await?;
+    if status != 200 {
+        return Err(format!("GET {path}: {status}: {body}").into());
+    }
+    Ok(Captured {
+        status,
+        headers,
+        body,
+    })
+}
+
+async fn run_wrk(args: &Args, base: &str, script: &Path) -> Result<WrkReport, Error> {
+    let out = Command::new("wrk")
+        .arg(format!("-t{}", args.threads))
+        .arg(format!("-c{}", args.connections))
+        .arg(format!("-d{}s", args.duration))
+        .arg("--latency")
+        .arg("-s")
+        .arg(script)
+        .arg(base)
+        .output()
+        .await?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!(
+            "wrk failed: {}\n{text}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(parse_wrk(&text)?)
+}
+
+fn print_table(args: &Args, rows: &[Row]) {
+    println!(
+        "\nwrk -t{} -c{} -d{}s --latency, loopback; ratio = server req/s / bare hyper req/s in the same run\n",
+        args.threads, args.connections, args.duration
+    );
+    println!(
+        "| backend | users | workload | bare hyper req/s | server req/s | ratio | p50 ms | p99 ms | non-2xx |"
+    );
+    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        let workload = match r.matches {
+            Some(m) if r.workload.contains("co") => format!("{} ({m} matches)", r.workload),
+            _ => r.workload.to_string(),
+        };
+        println!(
+            "| {} | {} | {} | {} | {:.0} | {} | {:.2} | {:.2} | {} |",
+            r.backend,
+            r.users,
+            workload.replace('|', "\\|"),
+            r.bare
+                .map_or("n/a".to_string(), |b| format!("{:.0}", b.requests_per_sec)),
+            r.server.requests_per_sec,
+            r.bare.map_or("n/a".to_string(), |b| format!(
+                "{:.2}",
+                r.server.requests_per_sec / b.requests_per_sec
+            )),
+            r.server.p50_ms,
+            r.server.p99_ms,
+            r.server.errors,
+        );
+    }
+}
