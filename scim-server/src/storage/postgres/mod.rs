@@ -1248,15 +1248,18 @@ fn filtered_page_sql(set: &SetSql, fetch: usize, skip: usize, cursor: bool) -> S
             "m".to_string(),
         )
     };
-    // The page of `seq`s first, then only those resources are read.
+    // The page of `seq`s first, then only those resources are read, by `seq = ANY` of the
+    // page as an array: an index scan of `resources_seq_key` whatever the planner estimates
+    // of the set (a prepared statement's generic plan, which knows neither the values nor
+    // the limit, would otherwise hash-join the page with every resource of the scope).
     let seqs = if cursor {
         format!("SELECT seq FROM {m} AS pm WHERE seq > ${skip} ORDER BY seq LIMIT ${fetch}")
     } else {
         format!("SELECT seq FROM {m} AS pm ORDER BY seq LIMIT ${fetch} OFFSET ${skip}")
     };
     let page = format!(
-        "SELECT r.seq, r.id, r.version, r.data FROM ({seqs}) AS pm JOIN resources r ON r.seq = \
-         pm.seq AND r.tenant = $1 AND r.rtype = $2"
+        "SELECT r.seq, r.id, r.version, r.data FROM resources r WHERE r.seq = ANY(ARRAY({seqs})) \
+         AND r.tenant = $1 AND r.rtype = $2"
     );
     format!(
         "{with}SELECT (SELECT count(*) FROM {m} AS c), p.seq, p.id, p.version, p.data FROM \
