@@ -44,9 +44,12 @@
 //!   differs (after the migration to schema version 2, or a `caseExact` change), its rows
 //!   are rebuilt from the stored JSON in one transaction (see `ensure_layout`).
 //! - **Paging**: default order by `seq`; offset paging with `LIMIT`/`OFFSET` and a `count(*)`
-//!   in the same statement (one snapshot; with a filter, the matching `seq`s are computed
-//!   once, in a `MATERIALIZED` CTE both read); cursors are keysets on `seq`, bound to their
-//!   query.
+//!   in the same statement (one snapshot; a filter that is one index range is counted by an
+//!   index-only scan and paged by reading the range again in `seq` order, any other filter's
+//!   matching `seq`s are computed once, in a `MATERIALIZED` CTE both read); cursors are
+//!   keysets on `seq`, bound to their query. `totalResults` is always an exact count
+//!   (RFC 7644 §3.4.2): the counts are index-only scans, fast when the visibility map is
+//!   current (`analyze` after bulk loads; autovacuum is tuned for it, schema version 5).
 //! - **Membership**: adding or removing one member is one indexed row plus a version bump;
 //!   reading a resource without members never touches `members`.
 //! - **Connections**: a `deadpool-postgres` pool; every connection gets
@@ -1344,9 +1347,10 @@ async fn run_query(
 }
 
 /// A sorted query (see [`crate::storage::sql::sort`]), in one REPEATABLE READ snapshot:
-/// the count of the matches and of those with a sort key, the page read from the keyed
-/// segment and the segment without keys in the order of `sortOrder` (each an ordered
-/// `LIMIT` / `OFFSET`, or keyset with a cursor, over the index), then those resources.
+/// the count of the matches, the page read from the keyed segment and the segment without
+/// keys in the order of `sortOrder` (each an ordered `LIMIT` / `OFFSET`, or keyset with a
+/// cursor, over the index; the keyed segment is counted only when the page reaches past
+/// it, or the segment without keys comes first), then those resources.
 async fn run_sorted(
     client: &mut deadpool_postgres::Client,
     ctx: &Ctx,
