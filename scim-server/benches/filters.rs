@@ -14,7 +14,9 @@
 //! cargo bench -p scim-server --features sqlite,postgres --bench filters
 //! ```
 //!
-//! The fixture is bulk-loaded once per backend outside the timed loops.
+//! The fixture is bulk-loaded once per backend outside the timed loops. With
+//! `SCIM_BENCH_KEEP_SCHEMA=<name>` the PostgreSQL fixture goes to that schema and is kept
+//! afterwards (for `EXPLAIN` in psql), and a later run reuses it when it holds the users.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::hint::black_box;
@@ -232,22 +234,48 @@ fn postgres(c: &mut Criterion) {
     let tenant = TenantId::new("bench").unwrap();
     let schema = user_resource_schema();
     let scope = Scope::new(&tenant, &schema);
-    let name = format!("scim_filters_bench_{}", std::process::id());
-    let mut config = PostgresConfig::new(url).schema(name);
+    let keep = std::env::var("SCIM_BENCH_KEEP_SCHEMA").ok();
+    let name = keep
+        .clone()
+        .unwrap_or_else(|| format!("scim_filters_bench_{}", std::process::id()));
+    let mut config = PostgresConfig::new(url).schema(name.clone());
     if let Ok(ca) = std::env::var("SCIM_TEST_POSTGRES_CA") {
         config = config.ca_file(ca);
     }
     let storage = rt.block_on(PostgresStorage::connect_with(config)).unwrap();
-    let started = Instant::now();
-    rt.block_on(storage.create_many(scope, (0..USERS).map(user)))
-        .unwrap();
-    rt.block_on(storage.analyze()).unwrap();
-    eprintln!(
-        "postgres: loaded {USERS} users in {:.1?}",
-        started.elapsed()
-    );
+    let page = StoragePage::Offset {
+        offset: 0,
+        limit: 1,
+    };
+    let stored = rt
+        .block_on(execute(
+            &storage,
+            scope,
+            None,
+            None,
+            &page,
+            Load::WITHOUT_MEMBERS,
+            &PlannerLimits::default(),
+        ))
+        .unwrap()
+        .total_results;
+    if stored == USERS {
+        eprintln!("postgres: reusing the {USERS} users of the schema {name}");
+    } else {
+        assert_eq!(stored, 0, "the schema {name} holds another fixture");
+        let started = Instant::now();
+        rt.block_on(storage.create_many(scope, (0..USERS).map(user)))
+            .unwrap();
+        rt.block_on(storage.analyze()).unwrap();
+        eprintln!(
+            "postgres: loaded {USERS} users in {:.1?}",
+            started.elapsed()
+        );
+    }
     query_benches(c, "postgres", &storage);
-    rt.block_on(storage.drop_schema()).unwrap();
+    if keep.is_none() {
+        rt.block_on(storage.drop_schema()).unwrap();
+    }
 }
 
 #[cfg(not(feature = "postgres"))]

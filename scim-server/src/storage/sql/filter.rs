@@ -120,6 +120,10 @@ pub(crate) struct SetSql<P> {
     pub sql: String,
     /// The parameters from 3 on.
     pub params: Vec<P>,
+    /// `sql` is one range scan of `attr_index` (a single comparison or `pr`, not `co` /
+    /// `ew`): reading it twice (to count, and for a page, which an equality delivers in
+    /// `seq` order) costs less than materialising it once.
+    pub one_scan: bool,
 }
 
 /// The smallest string greater than every string that starts with `prefix`, or `None` when
@@ -148,6 +152,7 @@ pub(crate) fn translate<D: Dialect>(
     Some(SetSql {
         sql: set::<D>(&root, Level::Resource),
         params,
+        one_scan: matches!(root, Node::Leaf { scans: false, .. }),
     })
 }
 
