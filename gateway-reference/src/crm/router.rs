@@ -139,10 +139,10 @@ impl CrmRouter {
             c.get(tenant.as_str())
                 .map(|e| (e.version.clone(), e.checked, e.backend.clone()))
         });
-        if let Some((_, checked, backend)) = &cached {
-            if checked.elapsed() < RELOAD_EVERY {
-                return Ok(backend.clone());
-            }
+        if let Some((_, checked, backend)) = &cached
+            && checked.elapsed() < RELOAD_EVERY
+        {
+            return Ok(backend.clone());
         }
         let version = connections::version(&self.db, tenant).await?;
         let backend = match cached {

@@ -359,14 +359,14 @@ impl FakeState {
             return Err(bad("UserName is required".into()));
         }
         let id = existing.map(|u| u.entity.associate_id);
-        if let Some(other) = self.find_name(&e.user_name) {
-            if Some(other.entity.associate_id) != id {
-                return Err(error(
-                    StatusCode::CONFLICT,
-                    "DuplicateKeyException",
-                    format!("the user name {} is in use", e.user_name),
-                ));
-            }
+        if let Some(other) = self.find_name(&e.user_name)
+            && Some(other.entity.associate_id) != id
+        {
+            return Err(error(
+                StatusCode::CONFLICT,
+                "DuplicateKeyException",
+                format!("the user name {} is in use", e.user_name),
+            ));
         }
         let known = |list: &[(i64, String)], item: &Option<ListItem>| {
             item.as_ref()
@@ -389,10 +389,10 @@ impl FakeState {
             .and_then(|p| p.contact.as_ref())
             .map(|c| c.contact_id)
             .filter(|id| *id != 0);
-        if let Some(c) = contact {
-            if !self.owners.iter().any(|(k, _)| *k == c) {
-                return Err(bad(format!("contact {c} is not an owner contact")));
-            }
+        if let Some(c) = contact
+            && !self.owners.iter().any(|(k, _)| *k == c)
+        {
+            return Err(bad(format!("contact {c} is not an owner contact")));
         }
         let assigned: BTreeSet<i64> = e.assigned().map(|l| l.module_license_id).collect();
         let before = existing.map(|u| u.assigned.clone()).unwrap_or_default();
@@ -544,10 +544,10 @@ async fn put_user(
         .get("if-unmodified-since")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok());
-    if let Some(since) = since {
-        if existing.modified > since.timestamp() {
-            return error(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", "modified since");
-        }
+    if let Some(since) = since
+        && existing.modified > since.timestamp()
+    {
+        return error(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", "modified since");
     }
     let assigned = match s.check_write(&e, Some(&existing)) {
         Ok(a) => a,

@@ -178,10 +178,10 @@ fn check_person(p: &Person) -> Result<(), CrmError> {
 /// Refuses ids the catalogue does not hold.
 fn check_settings(c: &Catalog, s: &UserSettings) -> Result<(), CrmError> {
     let unknown = |what: &str, id: i64| CrmError::Invalid(format!("unknown {what} {id}"));
-    if let Some(id) = s.role {
-        if !c.roles.iter().any(|r| r.id == id) {
-            return Err(unknown("role", id));
-        }
+    if let Some(id) = s.role
+        && !c.roles.iter().any(|r| r.id == id)
+    {
+        return Err(unknown("role", id));
     }
     let groups = s.primary_group.into_iter().chain(s.secondary_groups.iter().flatten().copied());
     for id in groups {
@@ -189,15 +189,15 @@ fn check_settings(c: &Catalog, s: &UserSettings) -> Result<(), CrmError> {
             return Err(unknown("user group", id));
         }
     }
-    if let Some(id) = s.owner_company {
-        if !c.owner_companies.iter().any(|o| o.id == id) {
-            return Err(unknown("owner company", id));
-        }
+    if let Some(id) = s.owner_company
+        && !c.owner_companies.iter().any(|o| o.id == id)
+    {
+        return Err(unknown("owner company", id));
     }
-    if let Some(Some(id)) = s.user_plan {
-        if !c.user_plans.iter().any(|p| p.id == id) {
-            return Err(unknown("user plan", id));
-        }
+    if let Some(Some(id)) = s.user_plan
+        && !c.user_plans.iter().any(|p| p.id == id)
+    {
+        return Err(unknown("user plan", id));
     }
     Ok(())
 }
@@ -220,10 +220,10 @@ fn is_seat_refusal(e: &ApiError) -> bool {
 /// Maps a refused write of `user_name` (assigning `plan`): a licence refusal is
 /// `SeatsExhausted`, a 409 `UserNameTaken`.
 fn write_error(e: ApiError, user_name: &str, plan: Option<i64>) -> CrmError {
-    if let Some(plan) = plan {
-        if is_seat_refusal(&e) {
-            return CrmError::SeatsExhausted { plan };
-        }
+    if let Some(plan) = plan
+        && is_seat_refusal(&e)
+    {
+        return CrmError::SeatsExhausted { plan };
     }
     if e.status() == Some(409) {
         return CrmError::UserNameTaken(user_name.to_string());
@@ -598,12 +598,11 @@ impl Crm for SuperOfficeCrm {
         loop {
             tries += 1;
             let (mut user, last_modified) = self.read(associate_id).await?;
-            if fold(&user.user_name) != fold(&person.user_name) {
-                if let Some(other) = self.find(&person.user_name).await? {
-                    if other.associate_id != associate_id {
-                        return Err(CrmError::UserNameTaken(person.user_name.clone()));
-                    }
-                }
+            if fold(&user.user_name) != fold(&person.user_name)
+                && let Some(other) = self.find(&person.user_name).await?
+                && other.associate_id != associate_id
+            {
+                return Err(CrmError::UserNameTaken(person.user_name.clone()));
             }
             let newly = match settings.user_plan {
                 Some(Some(p)) if user.plan() != Some(p) => Some(p),
