@@ -192,7 +192,10 @@ pub async fn crm_show(gateway: &Gateway, name: &str, json: bool) -> Result<(), S
         .map_err(|e| with_causes(&e))?;
     let view = ConnectionView::of(&c);
     if json {
-        println!("{}", serde_json::to_string(&view).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string(&view).map_err(|e| e.to_string())?
+        );
         return Ok(());
     }
     println!("tenant:       {t}");
@@ -200,7 +203,10 @@ pub async fn crm_show(gateway: &Gateway, name: &str, json: bool) -> Result<(), S
     if view.kind == CrmKind::Superoffice {
         let set = |b: bool| if b { "set" } else { "not set" };
         println!("url:          {}", view.base_url.as_deref().unwrap_or("-"));
-        println!("customer id:  {}", view.customer_id.as_deref().unwrap_or("-"));
+        println!(
+            "customer id:  {}",
+            view.customer_id.as_deref().unwrap_or("-")
+        );
         println!("auth:         {:?}", view.auth);
         match view.auth {
             AuthKind::Bearer => println!("access token: {}", set(view.access_token_set)),
@@ -253,7 +259,10 @@ pub async fn crm_test(gateway: &Gateway, name: &str, json: bool) -> Result<(), S
         .await
         .map_err(|e| with_causes(&e))?;
     if json {
-        println!("{}", serde_json::to_string(&result).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string(&result).map_err(|e| e.to_string())?
+        );
     } else {
         println!("{} CRM of {t}: {}", result.kind, result.report.detail);
     }

@@ -3,15 +3,15 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use gateway_reference::app::{self, Gateway, tenant_url, with_causes};
 use gateway_reference::admin::crm::ConnectionInput;
+use gateway_reference::app::{self, Gateway, tenant_url, with_causes};
 use gateway_reference::cli::{
     AdminCommand, AdminTokenCommand, AuthChoice, CRM_APP_TOKEN_ENV, CRM_TOKEN_ENV, Cli, Command,
     CrmChoice, CrmCommand, RulesCommand, TenantCommand, TokenCommand,
 };
-use gateway_reference::crm::connections::{AuthKind, CrmKind};
 use gateway_reference::commands;
 use gateway_reference::config::Config;
+use gateway_reference::crm::connections::{AuthKind, CrmKind};
 use gateway_reference::tenants;
 
 #[tokio::main]

@@ -10,7 +10,9 @@ use axum::body::Body;
 use gateway_reference::app::Gateway;
 use gateway_reference::config::{Config, Partial};
 use gateway_reference::crm::connections::{self, CrmConnection, CrmKind, SecretKey, Secrets};
-use gateway_reference::crm::superoffice::fake::{ACCESS_TOKEN, CUSTOMER_ID, FakeSuperOffice, licences};
+use gateway_reference::crm::superoffice::fake::{
+    ACCESS_TOKEN, CUSTOMER_ID, FakeSuperOffice, licences,
+};
 use gateway_reference::crm::{Catalog, Crm, CrmError, CrmRouter, Person, UserSettings};
 use gateway_reference::db::Value as DbValue;
 use gateway_reference::tenants;
@@ -28,7 +30,13 @@ async fn open(dir: &std::path::Path) -> Gateway {
     Gateway::open(&config).await.unwrap()
 }
 
-async fn call(app: &axum::Router, m: &str, uri: &str, token: &str, body: Option<Value>) -> (u16, String) {
+async fn call(
+    app: &axum::Router,
+    m: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, String) {
     let mut req = http::Request::builder()
         .method(m)
         .uri(uri)
@@ -117,7 +125,10 @@ async fn embedded_and_superoffice_tenants_in_one_gateway() {
     let (s, body) = call(&app, "POST", "/admin/tenants/demo/crm/test", &admin, None).await;
     assert_eq!(s, 200, "{body}");
     let r = json_of(&body);
-    assert_eq!((r["ok"].clone(), r["kind"].clone()), (json!(true), json!("superoffice")));
+    assert_eq!(
+        (r["ok"].clone(), r["kind"].clone()),
+        (json!(true), json!("superoffice"))
+    );
     assert_eq!(r["counts"]["userPlans"], 4);
     let (_, body) = call(&app, "POST", "/admin/tenants/alpha/crm/test", &admin, None).await;
     assert_eq!(json_of(&body)["kind"], "embedded");
@@ -128,14 +139,22 @@ async fn embedded_and_superoffice_tenants_in_one_gateway() {
     let plans = |c: Catalog| c.user_plans.iter().map(|p| p.id).collect::<Vec<_>>();
     assert_eq!(
         plans(crm.catalog(&demo).await.unwrap()),
-        [licences::SALES_PREMIUM, licences::SALES_ESSENTIALS, licences::SERVICE, licences::MARKETING]
+        [
+            licences::SALES_PREMIUM,
+            licences::SALES_ESSENTIALS,
+            licences::SERVICE,
+            licences::MARKETING
+        ]
     );
     assert_eq!(plans(crm.catalog(&alpha).await.unwrap()), [1, 2, 3, 4]);
     let so_settings = UserSettings {
         user_plan: Some(Some(licences::SERVICE)),
         ..UserSettings::default()
     };
-    let a = crm.create_user(&demo, &person("a@demo.com"), &so_settings).await.unwrap();
+    let a = crm
+        .create_user(&demo, &person("a@demo.com"), &so_settings)
+        .await
+        .unwrap();
     let b = crm
         .create_user(&alpha, &person("b@alpha.com"), &UserSettings::default())
         .await
@@ -144,7 +163,13 @@ async fn embedded_and_superoffice_tenants_in_one_gateway() {
     assert_eq!(fake.users()[0].user_name, "a@demo.com");
     assert_eq!(crm.find_user(&demo, "b@alpha.com").await.unwrap(), None);
     assert_eq!(crm.find_user(&alpha, "a@demo.com").await.unwrap(), None);
-    assert_eq!(gw.embedded_crm().get_user(&alpha, b.associate_id).await.unwrap(), b);
+    assert_eq!(
+        gw.embedded_crm()
+            .get_user(&alpha, b.associate_id)
+            .await
+            .unwrap(),
+        b
+    );
     assert!(matches!(
         crm.activation(&demo).await.unwrap(),
         gateway_reference::crm::Activation::Redirect { .. }
@@ -178,8 +203,14 @@ async fn embedded_and_superoffice_tenants_in_one_gateway() {
     assert_eq!(call(&app, "PUT", conn, &admin, Some(wrong)).await.0, 200);
     let (_, body) = call(&app, "POST", "/admin/tenants/demo/crm/test", &admin, None).await;
     let r = json_of(&body);
-    assert_eq!((r["ok"].clone(), r["problem"].clone()), (json!(false), json!("credentialsRefused")));
-    assert!(matches!(crm.catalog(&demo).await, Err(CrmError::Unauthorized(_))));
+    assert_eq!(
+        (r["ok"].clone(), r["problem"].clone()),
+        (json!(false), json!("credentialsRefused"))
+    );
+    assert!(matches!(
+        crm.catalog(&demo).await,
+        Err(CrmError::Unauthorized(_))
+    ));
 
     // Back to the embedded CRM: seeded, credentials dropped.
     let (s, body) = call(&app, "PUT", conn, &admin, Some(json!({"kind": "embedded"}))).await;
@@ -188,9 +219,16 @@ async fn embedded_and_superoffice_tenants_in_one_gateway() {
     assert_eq!(plans(crm.catalog(&demo).await.unwrap()), [1, 2, 3, 4]);
 
     // A tenant-scoped token cannot touch another tenant's connection.
-    let scoped = tenants::create_admin_token(gw.db(), Some(&alpha), "t").await.unwrap();
+    let scoped = tenants::create_admin_token(gw.db(), Some(&alpha), "t")
+        .await
+        .unwrap();
     assert_eq!(call(&app, "GET", conn, &scoped, None).await.0, 403);
-    assert_eq!(call(&app, "POST", "/admin/tenants/demo/crm/test", &scoped, None).await.0, 403);
+    assert_eq!(
+        call(&app, "POST", "/admin/tenants/demo/crm/test", &scoped, None)
+            .await
+            .0,
+        403
+    );
 }
 
 #[tokio::test]
@@ -211,20 +249,41 @@ async fn seeding_skips_superoffice_tenants_and_changes_reload() {
         },
         ..CrmConnection::default()
     };
-    connections::save(gw.db(), gw.crm().key(), &beta, &so, "test").await.unwrap();
+    connections::save(gw.db(), gw.crm().key(), &beta, &so, "test")
+        .await
+        .unwrap();
     gw.seed_crm().await.unwrap();
-    assert_eq!(gw.embedded_crm().catalog(&beta).await.unwrap(), Catalog::default());
-    assert_eq!(gw.embedded_crm().catalog(&gamma).await.unwrap().user_plans.len(), 4);
+    assert_eq!(
+        gw.embedded_crm().catalog(&beta).await.unwrap(),
+        Catalog::default()
+    );
+    assert_eq!(
+        gw.embedded_crm()
+            .catalog(&gamma)
+            .await
+            .unwrap()
+            .user_plans
+            .len(),
+        4
+    );
 
     // Saved by another process (no invalidate): picked up within RELOAD_EVERY.
     assert_eq!(gw.crm().kind(&gamma).await.unwrap(), CrmKind::Embedded);
-    connections::save(gw.db(), gw.crm().key(), &gamma, &so, "other process").await.unwrap();
-    tokio::time::sleep(gateway_reference::crm::router::RELOAD_EVERY + std::time::Duration::from_millis(100)).await;
+    connections::save(gw.db(), gw.crm().key(), &gamma, &so, "other process")
+        .await
+        .unwrap();
+    tokio::time::sleep(
+        gateway_reference::crm::router::RELOAD_EVERY + std::time::Duration::from_millis(100),
+    )
+    .await;
     assert_eq!(gw.crm().kind(&gamma).await.unwrap(), CrmKind::Superoffice);
 
     // The same backend (and breaker) is kept while the connection is unchanged.
     let first = gw.crm().backend(&beta).await.unwrap();
-    tokio::time::sleep(gateway_reference::crm::router::RELOAD_EVERY + std::time::Duration::from_millis(100)).await;
+    tokio::time::sleep(
+        gateway_reference::crm::router::RELOAD_EVERY + std::time::Duration::from_millis(100),
+    )
+    .await;
     let again = gw.crm().backend(&beta).await.unwrap();
     match (first, again) {
         (
@@ -235,7 +294,11 @@ async fn seeding_skips_superoffice_tenants_and_changes_reload() {
     }
 
     // Another key cannot open the credentials: critical, not a silent fallback.
-    let stranger = CrmRouter::new(gw.db().clone(), gw.embedded_crm().clone(), SecretKey::generate());
+    let stranger = CrmRouter::new(
+        gw.db().clone(),
+        gw.embedded_crm().clone(),
+        SecretKey::generate(),
+    );
     let err = stranger.catalog(&beta).await.unwrap_err();
     assert!(matches!(err, CrmError::Unauthorized(_)), "{err:?}");
     assert!(err.is_critical());

@@ -101,7 +101,10 @@ fn user_json(id: i64, name: &str) -> Value {
 
 async fn mount_catalog(server: &MockServer) {
     let answers = [
-        ("Agents/User/GetAllRoles", json!([{"RoleId": 1, "Name": "User"}])),
+        (
+            "Agents/User/GetAllRoles",
+            json!([{"RoleId": 1, "Name": "User"}]),
+        ),
         (
             "Agents/User/GetAllUserGroups",
             json!([{"Id": 1, "Value": "Sales", "Deleted": false}]),
@@ -147,8 +150,19 @@ async fn catalogue_reads_plans_only_and_sends_the_bearer_token() {
     let server = MockServer::start().await;
     mount_catalog(&server).await;
     let c = crm(&config(&server)).catalog(&tenant()).await.unwrap();
-    assert_eq!(c.user_plans.len(), 1, "a module licence without the plan flag is no plan");
-    assert_eq!((c.user_plans[0].id, c.user_plans[0].free, c.user_plans[0].in_use), (525, 5, 45));
+    assert_eq!(
+        c.user_plans.len(),
+        1,
+        "a module licence without the plan flag is no plan"
+    );
+    assert_eq!(
+        (
+            c.user_plans[0].id,
+            c.user_plans[0].free,
+            c.user_plans[0].in_use
+        ),
+        (525, 5, 45)
+    );
     for r in server.received_requests().await.unwrap() {
         assert_eq!(r.headers.get("authorization").unwrap(), "Bearer tok");
         assert!(r.headers.get("so-apptoken").is_none());
@@ -174,7 +188,10 @@ async fn soticket_sends_the_ticket_and_the_app_token() {
     assert!(!format!("{c:?}").contains("app-secret"));
     let u = crm(&c).get_user(&tenant(), 12).await.unwrap();
     assert_eq!((u.associate_id, u.user_name.as_str()), (12, "a@x.com"));
-    assert_eq!((u.role, u.primary_group, u.user_plan), (Some(1), Some(1), None));
+    assert_eq!(
+        (u.role, u.primary_group, u.user_plan),
+        (Some(1), Some(1), None)
+    );
 }
 
 #[tokio::test]
@@ -184,7 +201,10 @@ async fn status_401_is_unauthorized_and_not_retried() {
         .respond_with(ResponseTemplate::new(401).set_body_json(error_body("Unauthorized")))
         .mount(&server)
         .await;
-    let err = crm(&config(&server)).get_user(&tenant(), 12).await.unwrap_err();
+    let err = crm(&config(&server))
+        .get_user(&tenant(), 12)
+        .await
+        .unwrap_err();
     assert!(matches!(err, CrmError::Unauthorized(_)), "{err:?}");
     assert!(err.is_critical() && !err.is_transient());
     assert_eq!(requests_to(&server, "GET", "User/12").await, 1);
@@ -210,7 +230,11 @@ async fn status_403_is_unauthorized_and_test_connection_names_the_call() {
         report.failed_call.as_deref(),
         Some("POST Agents/User/GetAllUserGroups")
     );
-    assert!(report.detail.contains("GetAllUserGroups"), "{}", report.detail);
+    assert!(
+        report.detail.contains("GetAllUserGroups"),
+        "{}",
+        report.detail
+    );
 }
 
 #[tokio::test]
@@ -228,7 +252,10 @@ async fn status_404_is_not_found() {
         .mount(&server)
         .await;
     let so = crm(&config(&server));
-    assert!(matches!(so.get_user(&tenant(), 77).await, Err(CrmError::NotFound(77))));
+    assert!(matches!(
+        so.get_user(&tenant(), 77).await,
+        Err(CrmError::NotFound(77))
+    ));
     assert!(matches!(
         so.set_retired(&tenant(), 77, true).await,
         Err(CrmError::NotFound(77))
@@ -260,7 +287,10 @@ async fn status_409_on_create_is_user_name_taken() {
         .create_user(&tenant(), &person("race@x.com"), &UserSettings::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, CrmError::UserNameTaken(ref n) if n == "race@x.com"), "{err:?}");
+    assert!(
+        matches!(err, CrmError::UserNameTaken(ref n) if n == "race@x.com"),
+        "{err:?}"
+    );
     // The create sent the template back with the person filled in, unknown properties kept.
     let posted: Vec<Value> = server
         .received_requests()
@@ -310,7 +340,11 @@ async fn status_412_rereads_and_applies_again() {
         .await
         .unwrap();
     assert_eq!(u.first_name, "Changed");
-    assert_eq!(requests_to(&server, "GET", "User/12").await, 2, "re-read after the 412");
+    assert_eq!(
+        requests_to(&server, "GET", "User/12").await,
+        2,
+        "re-read after the 412"
+    );
     assert_eq!(requests_to(&server, "PUT", "User/12").await, 2);
     for r in server.received_requests().await.unwrap() {
         if r.method.as_str() == "PUT" {
@@ -382,7 +416,11 @@ async fn status_429_waits_out_a_retry_after_date() {
     let server = MockServer::start().await;
     let at = chrono::Utc::now() + chrono::Duration::seconds(2);
     let date = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    get_with_first(&server, ResponseTemplate::new(429).insert_header("Retry-After", date.as_str())).await;
+    get_with_first(
+        &server,
+        ResponseTemplate::new(429).insert_header("Retry-After", date.as_str()),
+    )
+    .await;
     let started = Instant::now();
     crm(&config(&server)).get_user(&tenant(), 12).await.unwrap();
     let waited = started.elapsed();
@@ -402,7 +440,10 @@ async fn status_429_asking_too_long_a_wait_gives_up_at_once() {
     )
     .await;
     let started = Instant::now();
-    let err = crm(&config(&server)).get_user(&tenant(), 12).await.unwrap_err();
+    let err = crm(&config(&server))
+        .get_user(&tenant(), 12)
+        .await
+        .unwrap_err();
     assert!(matches!(err, CrmError::Unavailable(_)), "{err:?}");
     assert!(started.elapsed() < Duration::from_millis(500));
     assert_eq!(requests_to(&server, "GET", "User/12").await, 1);
@@ -432,7 +473,10 @@ async fn status_503_that_persists_is_unavailable_after_the_attempts() {
         .respond_with(ResponseTemplate::new(503))
         .mount(&server)
         .await;
-    let err = crm(&config(&server)).get_user(&tenant(), 12).await.unwrap_err();
+    let err = crm(&config(&server))
+        .get_user(&tenant(), 12)
+        .await
+        .unwrap_err();
     assert!(matches!(err, CrmError::Unavailable(_)), "{err:?}");
     assert!(err.is_transient() && !err.is_critical());
     assert_eq!(requests_to(&server, "GET", "User/12").await, 3);
@@ -454,14 +498,21 @@ async fn a_timeout_is_unavailable() {
     c.retry.max_attempts = 2;
     let started = Instant::now();
     let err = crm(&c).get_user(&tenant(), 12).await.unwrap_err();
-    assert!(matches!(err, CrmError::Unavailable(ref m) if m.contains("no answer in time")), "{err:?}");
+    assert!(
+        matches!(err, CrmError::Unavailable(ref m) if m.contains("no answer in time")),
+        "{err:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(requests_to(&server, "GET", "User/12").await, 2);
 }
 
 /// A server that accepts connections, reads one byte of the request and closes: closing a
 /// socket with unread data sends a TCP reset.
-async fn resetting_server() -> (String, tokio::task::JoinHandle<()>, std::sync::Arc<std::sync::atomic::AtomicU32>) {
+async fn resetting_server() -> (
+    String,
+    tokio::task::JoinHandle<()>,
+    std::sync::Arc<std::sync::atomic::AtomicU32>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let count = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
@@ -500,7 +551,11 @@ async fn a_reset_connection_is_unavailable_and_retried() {
     assert!(matches!(err, CrmError::Unavailable(_)), "{err:?}");
     assert!(count.load(std::sync::atomic::Ordering::SeqCst) >= 3);
     let report = so.test_connection().await;
-    assert_eq!(report.problem, Some(ConnectionProblem::Unreachable), "{report:?}");
+    assert_eq!(
+        report.problem,
+        Some(ConnectionProblem::Unreachable),
+        "{report:?}"
+    );
     task.abort();
 }
 
@@ -527,7 +582,11 @@ async fn test_connection_tells_refused_connections_dns_and_credentials_apart() {
         access_token: "wrong".into(),
     };
     let r = crm(&c).test_connection().await;
-    assert_eq!(r.problem, Some(ConnectionProblem::CredentialsRefused), "{r:?}");
+    assert_eq!(
+        r.problem,
+        Some(ConnectionProblem::CredentialsRefused),
+        "{r:?}"
+    );
     assert!(!r.ok && r.detail.contains("401"), "{r:?}");
     fake.forbid("Agents/License/GetUserLicenses");
     let r = crm(&fake.config()).test_connection().await;
@@ -536,7 +595,15 @@ async fn test_connection_tells_refused_connections_dns_and_credentials_apart() {
     let r = crm(&fake.config()).test_connection().await;
     assert!(r.ok, "{r:?}");
     let counts = r.counts.unwrap();
-    assert_eq!((counts.roles, counts.user_groups, counts.owner_companies, counts.user_plans), (5, 4, 2, 4));
+    assert_eq!(
+        (
+            counts.roles,
+            counts.user_groups,
+            counts.owner_companies,
+            counts.user_plans
+        ),
+        (5, 4, 2, 4)
+    );
 }
 
 #[tokio::test]
@@ -554,14 +621,24 @@ async fn the_breaker_opens_fails_fast_and_closes_after_a_probe() {
     };
     let so = crm(&c);
     for _ in 0..3 {
-        assert!(matches!(so.get_user(&tenant(), 12).await, Err(CrmError::Unavailable(_))));
+        assert!(matches!(
+            so.get_user(&tenant(), 12).await,
+            Err(CrmError::Unavailable(_))
+        ));
     }
     assert_eq!(so.breaker_state(), BreakerState::Open);
     let started = Instant::now();
     let err = so.get_user(&tenant(), 12).await.unwrap_err();
-    assert!(matches!(err, CrmError::Unavailable(ref m) if m.contains("circuit breaker")), "{err:?}");
+    assert!(
+        matches!(err, CrmError::Unavailable(ref m) if m.contains("circuit breaker")),
+        "{err:?}"
+    );
     assert!(started.elapsed() < Duration::from_millis(50));
-    assert_eq!(requests_to(&server, "GET", "User/12").await, 3, "open: no request made");
+    assert_eq!(
+        requests_to(&server, "GET", "User/12").await,
+        3,
+        "open: no request made"
+    );
     // SuperOffice is back; after the cool-down one probe closes the breaker.
     server.reset().await;
     Mock::given(method("GET"))
@@ -618,7 +695,10 @@ async fn the_servers_seat_refusal_is_seats_exhausted() {
         .update_user(&tenant(), 12, &person("a@x.com"), &plan_only(525))
         .await
         .unwrap_err();
-    assert!(matches!(err, CrmError::SeatsExhausted { plan: 525 }), "{err:?}");
+    assert!(
+        matches!(err, CrmError::SeatsExhausted { plan: 525 }),
+        "{err:?}"
+    );
     assert!(err.is_critical());
 }
 
@@ -630,10 +710,18 @@ async fn a_lost_create_answer_makes_no_duplicate() {
     let (so, t, fake) = on_fake().await;
     fake.lose_next_create();
     let u = so
-        .create_user(&t, &person("lost@contoso.com"), &plan_only(licences::SERVICE))
+        .create_user(
+            &t,
+            &person("lost@contoso.com"),
+            &plan_only(licences::SERVICE),
+        )
         .await
         .unwrap();
-    assert_eq!(fake.creates(), 1, "the retry found the user instead of creating another");
+    assert_eq!(
+        fake.creates(),
+        1,
+        "the retry found the user instead of creating another"
+    );
     let users = fake.users();
     assert_eq!(users.len(), 1);
     assert_eq!(users[0].associate_id, u.associate_id);
@@ -659,7 +747,10 @@ async fn an_outage_shorter_than_the_retries_is_ridden_out() {
         .unwrap();
     assert_eq!(so.get_user(&t, u.associate_id).await.unwrap(), u);
     fake.throttle_next(1, "0");
-    assert_eq!(so.find_user(&t, "PATIENT@contoso.com").await.unwrap(), Some(u));
+    assert_eq!(
+        so.find_user(&t, "PATIENT@contoso.com").await.unwrap(),
+        Some(u)
+    );
     fake.fail_for(Duration::from_secs(5), 503);
     let err = so.catalog(&t).await.unwrap_err();
     assert!(err.is_transient(), "{err:?}");
@@ -671,7 +762,11 @@ async fn an_outage_shorter_than_the_retries_is_ridden_out() {
 async fn retired_users_hold_no_licence_and_reactivate_without_one() {
     let (so, t, fake) = on_fake().await;
     let u = so
-        .create_user(&t, &person("r@contoso.com"), &plan_only(licences::MARKETING))
+        .create_user(
+            &t,
+            &person("r@contoso.com"),
+            &plan_only(licences::MARKETING),
+        )
         .await
         .unwrap();
     let r = so.set_retired(&t, u.associate_id, true).await.unwrap();

@@ -117,8 +117,7 @@ pub fn merge(before: &CrmConnection, input: ConnectionInput) -> CrmConnection {
             access_token: keep(input.access_token, &old.access_token)
                 .filter(|_| auth == AuthKind::Bearer),
             ticket: keep(input.ticket, &old.ticket).filter(|_| auth == AuthKind::Soticket),
-            app_token: keep(input.app_token, &old.app_token)
-                .filter(|_| auth == AuthKind::Soticket),
+            app_token: keep(input.app_token, &old.app_token).filter(|_| auth == AuthKind::Soticket),
         },
         updated_at: None,
     }
@@ -213,7 +212,9 @@ pub async fn test_connection(
     headers: HeaderMap,
 ) -> Result<Json<TestResult>, ApiError> {
     let (_, id) = authorize_tenant(&state, &headers, &tenant).await?;
-    Ok(Json(run_test(&state.crm, &id).await.map_err(connection_error)?))
+    Ok(Json(
+        run_test(&state.crm, &id).await.map_err(connection_error)?,
+    ))
 }
 
 /// Runs Test Connection for the tenant's saved connection.

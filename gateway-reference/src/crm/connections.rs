@@ -161,7 +161,9 @@ impl SecretKey {
 }
 
 /// Which CRM a tenant uses.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum CrmKind {
     /// The embedded CRM directory in the gateway's database.
@@ -181,7 +183,9 @@ impl std::fmt::Display for CrmKind {
 }
 
 /// How the gateway signs in to SuperOffice.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthKind {
     /// An access token (`Authorization: Bearer`).
@@ -253,10 +257,9 @@ impl CrmConnection {
         if self.kind == CrmKind::Embedded {
             return Ok(());
         }
-        let url = self
-            .base_url
-            .as_deref()
-            .ok_or_else(|| ConnectionError::Invalid("a SuperOffice connection needs a base URL".into()))?;
+        let url = self.base_url.as_deref().ok_or_else(|| {
+            ConnectionError::Invalid("a SuperOffice connection needs a base URL".into())
+        })?;
         check_url("the base URL", url)?;
         if let Some(s) = &self.sign_in_url {
             check_url("the sign-in URL", s)?;
@@ -343,7 +346,11 @@ fn parse_name<T: serde::de::DeserializeOwned>(name: String) -> Result<T, Connect
 }
 
 /// The tenant's connection (the embedded CRM when none was saved), secrets decrypted.
-pub async fn load(db: &Db, key: &SecretKey, tenant: &TenantId) -> Result<CrmConnection, ConnectionError> {
+pub async fn load(
+    db: &Db,
+    key: &SecretKey,
+    tenant: &TenantId,
+) -> Result<CrmConnection, ConnectionError> {
     let Some(row) = db
         .query_opt(
             "SELECT kind, base_url, customer_id, auth, sign_in_url, secrets, updated_at \
@@ -355,7 +362,11 @@ pub async fn load(db: &Db, key: &SecretKey, tenant: &TenantId) -> Result<CrmConn
         return Ok(CrmConnection::default());
     };
     let kind: CrmKind = parse_name(row.text(0)?)?;
-    let auth: AuthKind = row.opt_text(3)?.map(parse_name).transpose()?.unwrap_or_default();
+    let auth: AuthKind = row
+        .opt_text(3)?
+        .map(parse_name)
+        .transpose()?
+        .unwrap_or_default();
     let secrets = match row.opt_text(5)? {
         Some(sealed) => serde_json::from_slice(&key.open(tenant.as_str(), &sealed)?)
             .map_err(|_| ConnectionError::Decrypt)?,
@@ -381,8 +392,8 @@ pub async fn save(
     by: &str,
 ) -> Result<(), ConnectionError> {
     c.validate()?;
-    let plain = serde_json::to_vec(&c.secrets)
-        .map_err(|e| ConnectionError::Invalid(e.to_string()))?;
+    let plain =
+        serde_json::to_vec(&c.secrets).map_err(|e| ConnectionError::Invalid(e.to_string()))?;
     let sealed = if c.secrets == Secrets::default() {
         None
     } else {
@@ -426,10 +437,20 @@ mod tests {
         let sealed = k.seal("contoso", b"token-123").unwrap();
         assert!(sealed.starts_with("v1:") && !sealed.contains("token-123"));
         assert_eq!(k.open("contoso", &sealed).unwrap(), b"token-123");
-        assert_ne!(k.seal("contoso", b"token-123").unwrap(), sealed, "nonce reused");
-        assert!(matches!(k.open("fabrikam", &sealed), Err(ConnectionError::Decrypt)));
+        assert_ne!(
+            k.seal("contoso", b"token-123").unwrap(),
+            sealed,
+            "nonce reused"
+        );
+        assert!(matches!(
+            k.open("fabrikam", &sealed),
+            Err(ConnectionError::Decrypt)
+        ));
         let other = SecretKey::generate();
-        assert!(matches!(other.open("contoso", &sealed), Err(ConnectionError::Decrypt)));
+        assert!(matches!(
+            other.open("contoso", &sealed),
+            Err(ConnectionError::Decrypt)
+        ));
         assert!(k.open("contoso", "v1:AAAA").is_err());
         let again = SecretKey::from_base64(&k.to_base64()).unwrap();
         assert_eq!(again.open("contoso", &sealed).unwrap(), b"token-123");
@@ -446,7 +467,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(KEY_FILE)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let env = SecretKey::generate().to_base64();

@@ -15,8 +15,7 @@ use tokio::time::Instant;
 use super::connections::{self, ConnectionError, CrmKind, SecretKey};
 use super::superoffice::SuperOfficeConfig;
 use super::{
-    Activation, Catalog, Crm, CrmError, CrmUser, EmbeddedCrm, Person, SuperOfficeCrm,
-    UserSettings,
+    Activation, Catalog, Crm, CrmError, CrmUser, EmbeddedCrm, Person, SuperOfficeCrm, UserSettings,
 };
 use crate::db::Db;
 
@@ -98,7 +97,10 @@ impl CrmRouter {
 
     /// Adjusts every SuperOffice configuration it builds (timeouts, retries, breaker; tests
     /// shorten them).
-    pub fn with_tuning(mut self, f: impl Fn(&mut SuperOfficeConfig) + Send + Sync + 'static) -> Self {
+    pub fn with_tuning(
+        mut self,
+        f: impl Fn(&mut SuperOfficeConfig) + Send + Sync + 'static,
+    ) -> Self {
         self.tuning = Some(Arc::new(f));
         self
     }
@@ -191,11 +193,19 @@ impl Crm for CrmRouter {
         tenant: &TenantId,
         user_name: &str,
     ) -> Result<Option<CrmUser>, CrmError> {
-        self.backend(tenant).await?.crm().find_user(tenant, user_name).await
+        self.backend(tenant)
+            .await?
+            .crm()
+            .find_user(tenant, user_name)
+            .await
     }
 
     async fn get_user(&self, tenant: &TenantId, associate_id: i64) -> Result<CrmUser, CrmError> {
-        self.backend(tenant).await?.crm().get_user(tenant, associate_id).await
+        self.backend(tenant)
+            .await?
+            .crm()
+            .get_user(tenant, associate_id)
+            .await
     }
 
     async fn create_user(

@@ -364,7 +364,8 @@ impl Client {
         );
         match &self.auth {
             SuperOfficeAuth::Bearer { access_token } => {
-                let mut v = HeaderValue::from_str(&format!("Bearer {access_token}")).map_err(bad)?;
+                let mut v =
+                    HeaderValue::from_str(&format!("Bearer {access_token}")).map_err(bad)?;
                 v.set_sensitive(true);
                 h.insert(reqwest::header::AUTHORIZATION, v);
             }

@@ -39,9 +39,9 @@ use tokio::time::Instant;
 
 use super::client::{SuperOfficeAuth, SuperOfficeConfig};
 use super::model::{
-    ArchivePage, ArchiveRow, AssociateRequest, ContactRef, ErrorBody,
-    LicenseOwner, ListItem, MakeRetiredRequest, ModuleLicense, PLAN_FLAG, PersonEntity,
-    RoleEntity, UserEntity, UserGroupEntity, UserNameRequest,
+    ArchivePage, ArchiveRow, AssociateRequest, ContactRef, ErrorBody, LicenseOwner, ListItem,
+    MakeRetiredRequest, ModuleLicense, PLAN_FLAG, PersonEntity, RoleEntity, UserEntity,
+    UserGroupEntity, UserNameRequest,
 };
 use super::retry::RetryPolicy;
 
@@ -151,7 +151,9 @@ impl FakeSuperOffice {
     /// Starts a fake with a demo catalogue: roles 1-5, user groups 1-4, owner companies
     /// 101-102, the user plans of [`licences`] and a licence that is no plan; no users.
     pub async fn start() -> FakeSuperOffice {
-        let names = |v: &[(i64, &str)]| -> Vec<(i64, String)> { v.iter().map(|(i, n)| (*i, n.to_string())).collect() };
+        let names = |v: &[(i64, &str)]| -> Vec<(i64, String)> {
+            v.iter().map(|(i, n)| (*i, n.to_string())).collect()
+        };
         let licence = |id, name: &str, seats, flags| Licence {
             id,
             name: name.into(),
@@ -166,11 +168,21 @@ impl FakeSuperOffice {
                 (4, "Support Agent"),
                 (5, "Restricted User"),
             ]),
-            groups: names(&[(1, "Sales"), (2, "Support"), (3, "Marketing"), (4, "Management")]),
+            groups: names(&[
+                (1, "Sales"),
+                (2, "Support"),
+                (3, "Marketing"),
+                (4, "Management"),
+            ]),
             owners: names(&[(101, "Contoso Ltd"), (102, "Contoso Norway AS")]),
             licences: vec![
                 licence(licences::SALES_PREMIUM, "Sales Premium", 50, PLAN_FLAG),
-                licence(licences::SALES_ESSENTIALS, "Sales Essentials", 100, PLAN_FLAG),
+                licence(
+                    licences::SALES_ESSENTIALS,
+                    "Sales Essentials",
+                    100,
+                    PLAN_FLAG,
+                ),
                 licence(licences::SERVICE, "Service", 25, PLAN_FLAG),
                 licence(licences::MARKETING, "Marketing", 10, PLAN_FLAG),
                 licence(licences::MAILINGS, "Mailings add-on", 5, 0),
@@ -353,7 +365,11 @@ impl FakeState {
 
     /// Validates a written entity against the catalogue, the names and the seats; returns
     /// the licences it assigns.
-    fn check_write(&self, e: &UserEntity, existing: Option<&FakeUser>) -> Result<BTreeSet<i64>, Response> {
+    fn check_write(
+        &self,
+        e: &UserEntity,
+        existing: Option<&FakeUser>,
+    ) -> Result<BTreeSet<i64>, Response> {
         let bad = |m: String| error(StatusCode::BAD_REQUEST, "ArgumentException", m);
         if e.user_name.trim().is_empty() {
             return Err(bad("UserName is required".into()));
@@ -435,17 +451,29 @@ async fn gate(State(state): State<Shared>, req: Request, next: Next) -> Response
         }
         if f.throttle_next > 0 {
             f.throttle_next -= 1;
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "Throttled", "too many requests");
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Throttled",
+                "too many requests",
+            );
             if let Ok(v) = HeaderValue::from_str(&f.retry_after) {
                 r.headers_mut().insert("retry-after", v);
             }
             return r;
         }
         if !authorized(req.headers()) {
-            return error(StatusCode::UNAUTHORIZED, "Unauthorized", "invalid credentials");
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "invalid credentials",
+            );
         }
         if f.forbidden.iter().any(|c| path.ends_with(c.as_str())) {
-            return error(StatusCode::FORBIDDEN, "SoSecurityException", "access denied");
+            return error(
+                StatusCode::FORBIDDEN,
+                "SoSecurityException",
+                "access denied",
+            );
         }
     }
     next.run(req).await
@@ -509,13 +537,21 @@ async fn create_user(State(state): State<Shared>, Json(mut e): Json<UserEntity>)
     s.users.insert(e.associate_id, user);
     s.creates += 1;
     if std::mem::take(&mut s.faults.lose_next_create) {
-        return error(StatusCode::GATEWAY_TIMEOUT, "GatewayTimeout", "upstream timed out");
+        return error(
+            StatusCode::GATEWAY_TIMEOUT,
+            "GatewayTimeout",
+            "upstream timed out",
+        );
     }
     Json(shown).into_response()
 }
 
 fn not_found(id: i64) -> Response {
-    error(StatusCode::NOT_FOUND, "NotFound", format!("no associate {id}"))
+    error(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        format!("no associate {id}"),
+    )
 }
 
 async fn get_user(State(state): State<Shared>, Path(id): Path<i64>) -> Response {
@@ -547,7 +583,11 @@ async fn put_user(
     if let Some(since) = since
         && existing.modified > since.timestamp()
     {
-        return error(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", "modified since");
+        return error(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailed",
+            "modified since",
+        );
     }
     let assigned = match s.check_write(&e, Some(&existing)) {
         Ok(a) => a,

@@ -32,14 +32,14 @@ pub mod retry;
 use async_trait::async_trait;
 use scim_server::TenantId;
 
+pub use self::breaker::{BreakerConfig, BreakerState};
 use self::client::{ApiError, Client, Retry};
+pub use self::client::{SuperOfficeAuth, SuperOfficeConfig, TransportKind};
 use self::model::{
     ArchivePage, AssociateRequest, CONFIDENTIAL_FIELD, ContactRef, EntityElement, LicenseOwner,
     ListItem, MakeRetiredRequest, ModuleLicense, PersonEntity, RoleEntity, UserEntity,
     UserGroupEntity, UserNameRequest,
 };
-pub use self::breaker::{BreakerConfig, BreakerState};
-pub use self::client::{SuperOfficeAuth, SuperOfficeConfig, TransportKind};
 pub use self::retry::RetryPolicy;
 use super::{
     Activation, Catalog, Crm, CrmError, CrmUser, OwnerCompany, Person, Role, UserGroup, UserPlan,
@@ -64,7 +64,9 @@ pub struct SuperOfficeCrm {
 }
 
 /// Which problem Test Connection found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum ConnectionProblem {
     /// The host name does not resolve.
@@ -84,7 +86,9 @@ pub enum ConnectionProblem {
 }
 
 /// What Test Connection found: OK with the catalogue's size, or the first problem.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionReport {
     /// Every call answered.
@@ -100,7 +104,9 @@ pub struct ConnectionReport {
 }
 
 /// The size of a catalogue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct CatalogCounts {
     /// Roles.
@@ -183,7 +189,10 @@ fn check_settings(c: &Catalog, s: &UserSettings) -> Result<(), CrmError> {
     {
         return Err(unknown("role", id));
     }
-    let groups = s.primary_group.into_iter().chain(s.secondary_groups.iter().flatten().copied());
+    let groups = s
+        .primary_group
+        .into_iter()
+        .chain(s.secondary_groups.iter().flatten().copied());
     for id in groups {
         if !c.user_groups.iter().any(|g| g.id == id) {
             return Err(unknown("user group", id));
@@ -286,8 +295,10 @@ fn apply(u: &mut UserEntity, p: &Person, s: &UserSettings, catalog: &Catalog) {
         });
     }
     if let Some(v) = s.confidential {
-        u.custom_fields
-            .insert(CONFIDENTIAL_FIELD.to_string(), if v { "1" } else { "0" }.into());
+        u.custom_fields.insert(
+            CONFIDENTIAL_FIELD.to_string(),
+            if v { "1" } else { "0" }.into(),
+        );
     }
     if let Some(plan) = s.user_plan {
         set_plan(u, plan, catalog);
@@ -363,11 +374,15 @@ impl SuperOfficeCrm {
 
     async fn read_catalog(&self) -> Result<Catalog, ApiError> {
         let c = &self.client;
-        let roles: Vec<RoleEntity> = c.post("Agents/User/GetAllRoles", &NO_ARGS, Retry::Idempotent).await?;
-        let groups: Vec<UserGroupEntity> =
-            c.post("Agents/User/GetAllUserGroups", &NO_ARGS, Retry::Idempotent).await?;
-        let owners: Vec<ContactRef> =
-            c.post("Agents/User/GetOwnerContacts", &NO_ARGS, Retry::Idempotent).await?;
+        let roles: Vec<RoleEntity> = c
+            .post("Agents/User/GetAllRoles", &NO_ARGS, Retry::Idempotent)
+            .await?;
+        let groups: Vec<UserGroupEntity> = c
+            .post("Agents/User/GetAllUserGroups", &NO_ARGS, Retry::Idempotent)
+            .await?;
+        let owners: Vec<ContactRef> = c
+            .post("Agents/User/GetOwnerContacts", &NO_ARGS, Retry::Idempotent)
+            .await?;
         let licences: Vec<LicenseOwner> = c
             .post(
                 "Agents/License/GetUserLicenses",
@@ -378,16 +393,25 @@ impl SuperOfficeCrm {
         let mut catalog = Catalog {
             roles: roles
                 .into_iter()
-                .map(|r| Role { id: r.role_id, name: r.name })
+                .map(|r| Role {
+                    id: r.role_id,
+                    name: r.name,
+                })
                 .collect(),
             user_groups: groups
                 .into_iter()
                 .filter(|g| !g.deleted)
-                .map(|g| UserGroup { id: g.id, name: g.value })
+                .map(|g| UserGroup {
+                    id: g.id,
+                    name: g.value,
+                })
                 .collect(),
             owner_companies: owners
                 .into_iter()
-                .map(|o| OwnerCompany { id: o.contact_id, name: o.name })
+                .map(|o| OwnerCompany {
+                    id: o.contact_id,
+                    name: o.name,
+                })
                 .collect(),
             user_plans: licences
                 .into_iter()
@@ -464,14 +488,18 @@ fn report_problem(e: &ApiError) -> ConnectionReport {
             Some(call.clone()),
             format!("SuperOffice is unreachable: {kind}"),
         ),
-        ApiError::Status { status: 401, call, .. } => (
+        ApiError::Status {
+            status: 401, call, ..
+        } => (
             ConnectionProblem::CredentialsRefused,
             Some(call.clone()),
             "SuperOffice refused the credentials (401): check the access token or the system \
              user ticket and the application token"
                 .to_string(),
         ),
-        ApiError::Status { status: 403, call, .. } => (
+        ApiError::Status {
+            status: 403, call, ..
+        } => (
             ConnectionProblem::MissingRights,
             Some(call.clone()),
             format!("the credentials lack the rights for {call} (403)"),
@@ -481,9 +509,11 @@ fn report_problem(e: &ApiError) -> ConnectionReport {
             Some(call.clone()),
             e.to_string(),
         ),
-        ApiError::Status { call, .. } | ApiError::Decode { call, .. } => {
-            (ConnectionProblem::Unexpected, Some(call.clone()), e.to_string())
-        }
+        ApiError::Status { call, .. } | ApiError::Decode { call, .. } => (
+            ConnectionProblem::Unexpected,
+            Some(call.clone()),
+            e.to_string(),
+        ),
         ApiError::CircuitOpen { .. } => (ConnectionProblem::Unreachable, None, e.to_string()),
     };
     ConnectionReport {
@@ -540,7 +570,10 @@ impl Crm for SuperOfficeCrm {
                 }
                 // An earlier POST created it and its answer was lost: bring it to the
                 // desired state rather than create a second user.
-                tracing::info!(associate_id = found.associate_id, "SuperOffice: adopted the user a lost create made");
+                tracing::info!(
+                    associate_id = found.associate_id,
+                    "SuperOffice: adopted the user a lost create made"
+                );
                 return self
                     .update_user(tenant, found.associate_id, person, settings)
                     .await;
@@ -732,7 +765,11 @@ fn initials(p: &Person) -> String {
         .flat_map(char::to_uppercase)
         .collect();
     if from_names.is_empty() {
-        p.user_name.chars().take(3).flat_map(char::to_uppercase).collect()
+        p.user_name
+            .chars()
+            .take(3)
+            .flat_map(char::to_uppercase)
+            .collect()
     } else {
         from_names
     }
