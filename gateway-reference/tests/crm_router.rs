@@ -303,3 +303,50 @@ async fn seeding_skips_superoffice_tenants_and_changes_reload() {
     assert!(matches!(err, CrmError::Unauthorized(_)), "{err:?}");
     assert!(err.is_critical());
 }
+
+#[tokio::test]
+async fn connections_round_trip_on_postgres() {
+    let Some((_storage, db)) = gateway_reference::testing::postgres("gw_conn").await else {
+        return;
+    };
+    tenants::create(&db, "pg").await.unwrap();
+    let t = tid("pg");
+    let key = SecretKey::generate();
+    assert_eq!(
+        connections::load(&db, &key, &t).await.unwrap(),
+        CrmConnection::default()
+    );
+    assert_eq!(connections::version(&db, &t).await.unwrap(), None);
+    let mut c = CrmConnection {
+        kind: CrmKind::Superoffice,
+        base_url: Some("https://online.superoffice.com".into()),
+        customer_id: Some("Cust9".into()),
+        auth: connections::AuthKind::Soticket,
+        secrets: Secrets {
+            ticket: Some("7T:secret-ticket".into()),
+            app_token: Some("secret-app-token".into()),
+            ..Secrets::default()
+        },
+        ..CrmConnection::default()
+    };
+    connections::save(&db, &key, &t, &c, "test").await.unwrap();
+    let v1 = connections::version(&db, &t).await.unwrap();
+    let loaded = connections::load(&db, &key, &t).await.unwrap();
+    c.updated_at.clone_from(&loaded.updated_at);
+    assert_eq!(loaded, c);
+    connections::save(&db, &key, &t, &c, "test").await.unwrap();
+    assert_ne!(connections::version(&db, &t).await.unwrap(), v1);
+    let rows = db
+        .query("SELECT * FROM gw_crm_connections", &[])
+        .await
+        .unwrap();
+    for cell in rows[0].cells() {
+        if let DbValue::Text(text) = cell {
+            assert!(!text.contains("secret"), "{text}");
+        }
+    }
+    assert_eq!(
+        connections::kind(&db, &t).await.unwrap(),
+        CrmKind::Superoffice
+    );
+}
