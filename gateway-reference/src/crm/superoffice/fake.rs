@@ -110,6 +110,9 @@ struct FakeState {
 
 type Shared = Arc<Mutex<FakeState>>;
 
+/// A refused write: status, error type, message.
+type Refusal = (StatusCode, &'static str, String);
+
 fn lock(s: &Shared) -> MutexGuard<'_, FakeState> {
     s.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -369,8 +372,8 @@ impl FakeState {
         &self,
         e: &UserEntity,
         existing: Option<&FakeUser>,
-    ) -> Result<BTreeSet<i64>, Response> {
-        let bad = |m: String| error(StatusCode::BAD_REQUEST, "ArgumentException", m);
+    ) -> Result<BTreeSet<i64>, Refusal> {
+        let bad = |m: String| (StatusCode::BAD_REQUEST, "ArgumentException", m);
         if e.user_name.trim().is_empty() {
             return Err(bad("UserName is required".into()));
         }
@@ -378,7 +381,7 @@ impl FakeState {
         if let Some(other) = self.find_name(&e.user_name)
             && Some(other.entity.associate_id) != id
         {
-            return Err(error(
+            return Err((
                 StatusCode::CONFLICT,
                 "DuplicateKeyException",
                 format!("the user name {} is in use", e.user_name),
@@ -421,7 +424,7 @@ impl FakeState {
                 return Err(bad("the user is retired".into()));
             }
             if self.in_use(*l, id) >= licence.seats {
-                return Err(error(
+                return Err((
                     StatusCode::BAD_REQUEST,
                     "LicenseException",
                     format!("no free licenses of the module {}", licence.name),
@@ -518,7 +521,7 @@ async fn create_user(State(state): State<Shared>, Json(mut e): Json<UserEntity>)
     let mut s = lock(&state);
     let assigned = match s.check_write(&e, None) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err((status, kind, message)) => return error(status, kind, message),
     };
     e.associate_id = s.next_associate;
     s.next_associate += 1;
@@ -591,7 +594,7 @@ async fn put_user(
     }
     let assigned = match s.check_write(&e, Some(&existing)) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err((status, kind, message)) => return error(status, kind, message),
     };
     e.associate_id = id;
     e.deleted = existing.entity.deleted;
