@@ -702,6 +702,55 @@ async fn the_servers_seat_refusal_is_seats_exhausted() {
     assert!(err.is_critical());
 }
 
+#[tokio::test]
+async fn writes_reuse_the_catalogue_but_read_seats_fresh() {
+    let server = MockServer::start().await;
+    mount_catalog(&server).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{API}/User/12")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_json(12, "a@x.com")))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(format!("{API}/User/12")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_json(12, "a@x.com")))
+        .mount(&server)
+        .await;
+    let so = crm(&config(&server));
+    for _ in 0..2 {
+        so.update_user(&tenant(), 12, &person("a@x.com"), &plan_only(525))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        requests_to(&server, "POST", "Agents/User/GetAllRoles").await,
+        1
+    );
+    assert_eq!(
+        requests_to(&server, "POST", "Agents/License/GetUserLicenses").await,
+        3,
+        "the catalogue once, then the seats before each assignment"
+    );
+    // An id the kept catalogue lacks is checked against a fresh one before it is refused.
+    let err = so
+        .update_user(
+            &tenant(),
+            12,
+            &person("a@x.com"),
+            &UserSettings {
+                role: Some(99),
+                ..UserSettings::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CrmError::Invalid(_)), "{err:?}");
+    assert_eq!(
+        requests_to(&server, "POST", "Agents/User/GetAllRoles").await,
+        2
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // The fake: outages, lost answers, seats
 

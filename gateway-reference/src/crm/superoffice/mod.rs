@@ -20,7 +20,8 @@
 //!   already so).
 //!
 //! Seats: a plan is assigned only when the licence has a free seat (`Free`, from
-//! `GetUserLicenses`), else `SeatsExhausted` and nothing is written; SuperOffice's own
+//! `GetUserLicenses`, read just before the write), else `SeatsExhausted` and nothing is
+//! written; SuperOffice's own
 //! refusal (another writer took the last seat) maps to `SeatsExhausted` as well.
 
 pub mod breaker;
@@ -29,8 +30,12 @@ pub mod fake;
 pub mod model;
 pub mod retry;
 
+use std::sync::Mutex;
+use std::time::Duration;
+
 use async_trait::async_trait;
 use scim_server::TenantId;
+use tokio::time::Instant;
 
 pub use self::breaker::{BreakerConfig, BreakerState};
 use self::client::{ApiError, Client, Retry};
@@ -51,6 +56,10 @@ use super::{
 struct NoArgs {}
 const NO_ARGS: NoArgs = NoArgs {};
 
+/// How long a catalogue read serves to check the ids of writes (roles, groups and owner
+/// companies change rarely; an id it lacks is checked against a fresh read).
+pub const CATALOG_TTL: Duration = Duration::from_secs(60);
+
 /// How often an update is re-read and applied again after a 412.
 const PRECONDITION_RETRIES: u32 = 3;
 
@@ -61,6 +70,8 @@ pub struct SuperOfficeCrm {
     tenant: TenantId,
     client: Client,
     sign_in_url: String,
+    /// The last catalogue read, for checking ids (seats are always read fresh).
+    catalog_cache: Mutex<Option<(Instant, Catalog)>>,
 }
 
 /// Which problem Test Connection found.
@@ -212,8 +223,8 @@ fn check_settings(c: &Catalog, s: &UserSettings) -> Result<(), CrmError> {
 }
 
 /// `SeatsExhausted` when `plan` has no free seat.
-fn check_seat(c: &Catalog, plan: i64) -> Result<(), CrmError> {
-    match c.user_plans.iter().find(|p| p.id == plan) {
+fn check_seat(plans: &[UserPlan], plan: i64) -> Result<(), CrmError> {
+    match plans.iter().find(|p| p.id == plan) {
         Some(p) if p.free > 0 => Ok(()),
         Some(_) => Err(CrmError::SeatsExhausted { plan }),
         None => Err(CrmError::Invalid(format!("unknown user plan {plan}"))),
@@ -348,6 +359,7 @@ impl SuperOfficeCrm {
             tenant,
             client: Client::new(config)?,
             sign_in_url: config.sign_in_url(),
+            catalog_cache: Mutex::new(None),
         })
     }
 
@@ -372,6 +384,58 @@ impl SuperOfficeCrm {
         }
     }
 
+    /// The user plans with their seats, read now (`GetUserLicenses`).
+    async fn read_plans(&self) -> Result<Vec<UserPlan>, ApiError> {
+        let licences: Vec<LicenseOwner> = self
+            .client
+            .post(
+                "Agents/License/GetUserLicenses",
+                &AssociateRequest { associate_id: 0 },
+                Retry::Idempotent,
+            )
+            .await?;
+        let mut plans: Vec<UserPlan> = licences
+            .into_iter()
+            .flat_map(|o| o.restricted_module_licenses)
+            .filter(ModuleLicense::is_plan)
+            .map(|l| UserPlan {
+                id: l.module_license_id,
+                name: l.name,
+                in_use: l.in_use,
+                free: l.free.max(0),
+            })
+            .collect();
+        plans.sort_by_key(|p| p.id);
+        plans.dedup_by_key(|p| p.id);
+        Ok(plans)
+    }
+
+    /// `SeatsExhausted` unless `plan` has a free seat now.
+    async fn check_seat(&self, plan: i64) -> Result<(), CrmError> {
+        let plans = self.read_plans().await?;
+        check_seat(&plans, plan)
+    }
+
+    /// Refuses ids the catalogue does not hold: against the catalogue read within
+    /// [`CATALOG_TTL`], and when that refuses, against a fresh one (an item added meanwhile).
+    async fn check_ids(&self, settings: &UserSettings) -> Result<Catalog, CrmError> {
+        let cached = self
+            .catalog_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.clone())
+            .filter(|(at, _)| at.elapsed() < CATALOG_TTL);
+        if let Some((_, c)) = cached
+            && check_settings(&c, settings).is_ok()
+        {
+            return Ok(c);
+        }
+        let c = self.read_catalog().await?;
+        check_settings(&c, settings)?;
+        Ok(c)
+    }
+
+    /// The whole catalogue, read now (and kept for [`SuperOfficeCrm::check_ids`]).
     async fn read_catalog(&self) -> Result<Catalog, ApiError> {
         let c = &self.client;
         let roles: Vec<RoleEntity> = c
@@ -383,13 +447,7 @@ impl SuperOfficeCrm {
         let owners: Vec<ContactRef> = c
             .post("Agents/User/GetOwnerContacts", &NO_ARGS, Retry::Idempotent)
             .await?;
-        let licences: Vec<LicenseOwner> = c
-            .post(
-                "Agents/License/GetUserLicenses",
-                &AssociateRequest { associate_id: 0 },
-                Retry::Idempotent,
-            )
-            .await?;
+        let user_plans = self.read_plans().await?;
         let mut catalog = Catalog {
             roles: roles
                 .into_iter()
@@ -413,23 +471,14 @@ impl SuperOfficeCrm {
                     name: o.name,
                 })
                 .collect(),
-            user_plans: licences
-                .into_iter()
-                .flat_map(|o| o.restricted_module_licenses)
-                .filter(ModuleLicense::is_plan)
-                .map(|l| UserPlan {
-                    id: l.module_license_id,
-                    name: l.name,
-                    in_use: l.in_use,
-                    free: l.free.max(0),
-                })
-                .collect(),
+            user_plans,
         };
         catalog.roles.sort_by_key(|r| r.id);
         catalog.user_groups.sort_by_key(|r| r.id);
         catalog.owner_companies.sort_by_key(|r| r.id);
-        catalog.user_plans.sort_by_key(|r| r.id);
-        catalog.user_plans.dedup_by_key(|p| p.id);
+        if let Ok(mut cache) = self.catalog_cache.lock() {
+            *cache = Some((Instant::now(), catalog.clone()));
+        }
         Ok(catalog)
     }
 
@@ -554,11 +603,10 @@ impl Crm for SuperOfficeCrm {
     ) -> Result<CrmUser, CrmError> {
         self.check_tenant(tenant)?;
         check_person(person)?;
-        let catalog = self.read_catalog().await?;
-        check_settings(&catalog, settings)?;
+        let catalog = self.check_ids(settings).await?;
         let plan = settings.user_plan.flatten();
         if let Some(plan) = plan {
-            check_seat(&catalog, plan)?;
+            self.check_seat(plan).await?;
         }
         let policy = self.client.retry_policy();
         let mut posted = false;
@@ -625,8 +673,7 @@ impl Crm for SuperOfficeCrm {
     ) -> Result<CrmUser, CrmError> {
         self.check_tenant(tenant)?;
         check_person(person)?;
-        let catalog = self.read_catalog().await?;
-        check_settings(&catalog, settings)?;
+        let catalog = self.check_ids(settings).await?;
         let mut tries = 0;
         loop {
             tries += 1;
@@ -647,7 +694,7 @@ impl Crm for SuperOfficeCrm {
                         "CRM user {associate_id} is retired: reactivate it before assigning a plan"
                     )));
                 }
-                check_seat(&catalog, p)?;
+                self.check_seat(p).await?;
             }
             apply(&mut user, person, settings, &catalog);
             let headers: Vec<(&'static str, String)> = last_modified
