@@ -204,7 +204,7 @@ pub enum CrmCommand {
         /// `embedded` or `superoffice`.
         #[arg(long = "crm", value_enum)]
         kind: CrmChoice,
-        /// SuperOffice: the environment's base URL, e.g. https://online.superoffice.com.
+        /// SuperOffice: the environment's base URL, e.g. `https://online.superoffice.com`.
         #[arg(long)]
         url: Option<String>,
         /// SuperOffice: the customer id, e.g. Cust12345.

@@ -828,6 +828,28 @@ async fn retired_users_hold_no_licence_and_reactivate_without_one() {
 }
 
 #[tokio::test]
+async fn remove_licenses_frees_the_plan_and_keeps_the_user_active() {
+    let (so, t, _fake) = on_fake().await;
+    let u = so
+        .create_user(
+            &t,
+            &person("lic@contoso.com"),
+            &plan_only(licences::SERVICE),
+        )
+        .await
+        .unwrap();
+    gateway_reference::crm::superoffice::remove_licenses(&so, u.associate_id)
+        .await
+        .unwrap();
+    let after = so.get_user(&t, u.associate_id).await.unwrap();
+    assert_eq!((after.user_plan, after.retired), (None, false));
+    assert!(matches!(
+        gateway_reference::crm::superoffice::remove_licenses(&so, u.associate_id + 1000).await,
+        Err(CrmError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
 async fn activation_redirects_to_the_sign_in_page() {
     let fake = FakeSuperOffice::start().await;
     let mut c = fake.config();
