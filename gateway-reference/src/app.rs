@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 
 use crate::admin::{self, AdminState};
 use crate::config::Config;
-use crate::crm::connections::{self, ConnectionError, CrmKind, KEY_ENV, SecretKey};
+use crate::crm::connections::{self, CrmKind, KEY_ENV, Keys};
 use crate::crm::{CrmRouter, EmbeddedCrm};
 use crate::db::{Db, DbError};
 use crate::metrics::{Metrics, route_class};
@@ -76,9 +76,6 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
-    /// The key for the CRM credentials at rest is unusable.
-    #[error(transparent)]
-    Key(#[from] ConnectionError),
     /// This build has no PostgreSQL support.
     #[error("this scim-gateway was built without the `postgres` feature")]
     NoPostgres,
@@ -153,11 +150,13 @@ impl Gateway {
                 (storage, db)
             }
         };
-        let key = SecretKey::load(&config.data_dir, std::env::var(KEY_ENV).ok().as_deref())?;
+        // Loaded (or generated in the data directory) when a credential is first sealed or
+        // opened.
+        let keys = Keys::lazy(&config.data_dir, std::env::var(KEY_ENV).ok());
         let crm = Arc::new(CrmRouter::new(
             db.clone(),
             Arc::new(EmbeddedCrm::new(db.clone())),
-            key,
+            keys,
         ));
         let sync = SyncEngine::new(
             db.clone(),

@@ -187,7 +187,7 @@ pub async fn reset_cmd(gateway: &Gateway, name: &str) -> Result<(), String> {
 /// `tenant crm show NAME`.
 pub async fn crm_show(gateway: &Gateway, name: &str, json: bool) -> Result<(), String> {
     let t = tenant(gateway, name).await?;
-    let c = connections::load(gateway.db(), gateway.crm().key(), &t)
+    let c = connections::load(gateway.db(), gateway.crm().keys(), &t)
         .await
         .map_err(|e| with_causes(&e))?;
     let view = ConnectionView::of(&c);
@@ -223,7 +223,7 @@ pub async fn crm_show(gateway: &Gateway, name: &str, json: bool) -> Result<(), S
 /// the environment).
 pub async fn crm_set(gateway: &Gateway, name: &str, input: ConnectionInput) -> Result<(), String> {
     let t = tenant(gateway, name).await?;
-    let key = gateway.crm().key();
+    let key = gateway.crm().keys();
     let before = connections::load(gateway.db(), key, &t)
         .await
         .unwrap_or_default();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use gateway_reference::app::Gateway;
 use gateway_reference::config::{Config, Partial};
-use gateway_reference::crm::connections::{self, CrmConnection, CrmKind, SecretKey, Secrets};
+use gateway_reference::crm::connections::{self, CrmConnection, CrmKind, Keys, SecretKey, Secrets};
 use gateway_reference::crm::superoffice::fake::{
     ACCESS_TOKEN, CUSTOMER_ID, FakeSuperOffice, licences,
 };
@@ -88,6 +88,8 @@ async fn embedded_and_superoffice_tenants_in_one_gateway() {
     let (s, body) = call(&app, "GET", conn, &admin, None).await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(json_of(&body)["kind"], "embedded");
+    let key_file = dir.path().join(connections::KEY_FILE);
+    assert!(!key_file.exists(), "no credential yet, so no key");
 
     // Point demo at SuperOffice.
     let put = json!({
@@ -100,6 +102,7 @@ async fn embedded_and_superoffice_tenants_in_one_gateway() {
     let view = json_of(&body);
     assert_eq!(view["kind"], "superoffice");
     assert_eq!(view["accessTokenSet"], true);
+    assert!(key_file.exists());
     let (s, body) = call(&app, "GET", conn, &admin, None).await;
     assert_eq!(s, 200);
     assert!(!body.contains(ACCESS_TOKEN), "{body}");
@@ -249,7 +252,7 @@ async fn seeding_skips_superoffice_tenants_and_changes_reload() {
         },
         ..CrmConnection::default()
     };
-    connections::save(gw.db(), gw.crm().key(), &beta, &so, "test")
+    connections::save(gw.db(), gw.crm().keys(), &beta, &so, "test")
         .await
         .unwrap();
     gw.seed_crm().await.unwrap();
@@ -269,7 +272,7 @@ async fn seeding_skips_superoffice_tenants_and_changes_reload() {
 
     // Saved by another process (no invalidate): picked up within RELOAD_EVERY.
     assert_eq!(gw.crm().kind(&gamma).await.unwrap(), CrmKind::Embedded);
-    connections::save(gw.db(), gw.crm().key(), &gamma, &so, "other process")
+    connections::save(gw.db(), gw.crm().keys(), &gamma, &so, "other process")
         .await
         .unwrap();
     tokio::time::sleep(
@@ -297,7 +300,7 @@ async fn seeding_skips_superoffice_tenants_and_changes_reload() {
     let stranger = CrmRouter::new(
         gw.db().clone(),
         gw.embedded_crm().clone(),
-        SecretKey::generate(),
+        Keys::fixed(SecretKey::generate()),
     );
     let err = stranger.catalog(&beta).await.unwrap_err();
     assert!(matches!(err, CrmError::Unauthorized(_)), "{err:?}");
@@ -311,7 +314,7 @@ async fn connections_round_trip_on_postgres() {
     };
     tenants::create(&db, "pg").await.unwrap();
     let t = tid("pg");
-    let key = SecretKey::generate();
+    let key = Keys::fixed(SecretKey::generate());
     assert_eq!(
         connections::load(&db, &key, &t).await.unwrap(),
         CrmConnection::default()

@@ -149,7 +149,7 @@ pub async fn get_connection(
     headers: HeaderMap,
 ) -> Result<Json<ConnectionView>, ApiError> {
     let (_, id) = authorize_tenant(&state, &headers, &tenant).await?;
-    let c = connections::load(&state.db, state.crm.key(), &id)
+    let c = connections::load(&state.db, state.crm.keys(), &id)
         .await
         .map_err(connection_error)?;
     Ok(Json(ConnectionView::of(&c)))
@@ -165,11 +165,11 @@ pub async fn put_connection(
     let (scope, id) = authorize_tenant(&state, &headers, &tenant).await?;
     let Json(input) = body?;
     // An unreadable stored connection (another key) is replaced as if none were stored.
-    let before = connections::load(&state.db, state.crm.key(), &id)
+    let before = connections::load(&state.db, state.crm.keys(), &id)
         .await
         .unwrap_or_default();
     let new = merge(&before, input);
-    connections::save(&state.db, state.crm.key(), &id, &new, &scope.label())
+    connections::save(&state.db, state.crm.keys(), &id, &new, &scope.label())
         .await
         .map_err(connection_error)?;
     state.crm.invalidate(&id);
@@ -181,7 +181,7 @@ pub async fn put_connection(
             .await
             .map_err(|e| ApiError::internal(&e))?;
     }
-    let saved = connections::load(&state.db, state.crm.key(), &id)
+    let saved = connections::load(&state.db, state.crm.keys(), &id)
         .await
         .map_err(connection_error)?;
     let view = ConnectionView::of(&saved);
@@ -222,7 +222,7 @@ pub async fn run_test(
     router: &crate::crm::CrmRouter,
     id: &scim_server::TenantId,
 ) -> Result<TestResult, ConnectionError> {
-    let c = connections::load(router.db(), router.key(), id).await?;
+    let c = connections::load(router.db(), router.keys(), id).await?;
     let report = match c.kind {
         CrmKind::Embedded => match router.embedded().catalog(id).await {
             Ok(cat) => ConnectionReport {

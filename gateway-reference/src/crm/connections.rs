@@ -160,6 +160,50 @@ impl SecretKey {
     }
 }
 
+/// The deployment's key as the gateway holds it: fixed, or loaded (the file generated) on
+/// first use, so a gateway whose tenants all use the embedded CRM never makes a key file.
+#[derive(Debug)]
+pub struct Keys {
+    source: Option<(std::path::PathBuf, Option<String>)>,
+    key: std::sync::Mutex<Option<SecretKey>>,
+}
+
+impl Keys {
+    /// This key.
+    pub fn fixed(key: SecretKey) -> Self {
+        Keys {
+            source: None,
+            key: std::sync::Mutex::new(Some(key)),
+        }
+    }
+
+    /// [`SecretKey::load`] of `data_dir` and the value of [`KEY_ENV`], on first use.
+    pub fn lazy(data_dir: &Path, env_value: Option<String>) -> Self {
+        Keys {
+            source: Some((data_dir.to_path_buf(), env_value)),
+            key: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The key, loaded now if it was not yet.
+    pub fn get(&self) -> Result<SecretKey, ConnectionError> {
+        let mut slot = self
+            .key
+            .lock()
+            .map_err(|_| ConnectionError::Key("the key's lock is poisoned".into()))?;
+        if let Some(k) = &*slot {
+            return Ok(k.clone());
+        }
+        let (dir, env) = self
+            .source
+            .as_ref()
+            .ok_or_else(|| ConnectionError::Key("no key".into()))?;
+        let key = SecretKey::load(dir, env.as_deref())?;
+        *slot = Some(key.clone());
+        Ok(key)
+    }
+}
+
 /// Which CRM a tenant uses.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
@@ -348,7 +392,7 @@ fn parse_name<T: serde::de::DeserializeOwned>(name: String) -> Result<T, Connect
 /// The tenant's connection (the embedded CRM when none was saved), secrets decrypted.
 pub async fn load(
     db: &Db,
-    key: &SecretKey,
+    keys: &Keys,
     tenant: &TenantId,
 ) -> Result<CrmConnection, ConnectionError> {
     let Some(row) = db
@@ -368,7 +412,7 @@ pub async fn load(
         .transpose()?
         .unwrap_or_default();
     let secrets = match row.opt_text(5)? {
-        Some(sealed) => serde_json::from_slice(&key.open(tenant.as_str(), &sealed)?)
+        Some(sealed) => serde_json::from_slice(&keys.get()?.open(tenant.as_str(), &sealed)?)
             .map_err(|_| ConnectionError::Decrypt)?,
         None => Secrets::default(),
     };
@@ -386,7 +430,7 @@ pub async fn load(
 /// Saves the tenant's connection (validated; secrets sealed with `key`).
 pub async fn save(
     db: &Db,
-    key: &SecretKey,
+    keys: &Keys,
     tenant: &TenantId,
     c: &CrmConnection,
     by: &str,
@@ -397,7 +441,7 @@ pub async fn save(
     let sealed = if c.secrets == Secrets::default() {
         None
     } else {
-        Some(key.seal(tenant.as_str(), &plain)?)
+        Some(keys.get()?.seal(tenant.as_str(), &plain)?)
     };
     let auth = match c.auth {
         AuthKind::Bearer => "bearer",

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use scim_server::TenantId;
 use tokio::time::Instant;
 
-use super::connections::{self, ConnectionError, CrmKind, SecretKey};
+use super::connections::{self, ConnectionError, CrmKind, Keys};
 use super::superoffice::SuperOfficeConfig;
 use super::{
     Activation, Catalog, Crm, CrmError, CrmUser, EmbeddedCrm, Person, SuperOfficeCrm, UserSettings,
@@ -61,7 +61,7 @@ type Tuning = Arc<dyn Fn(&mut SuperOfficeConfig) + Send + Sync>;
 pub struct CrmRouter {
     db: Db,
     embedded: Arc<EmbeddedCrm>,
-    key: SecretKey,
+    keys: Keys,
     tuning: Option<Tuning>,
     cache: Mutex<HashMap<String, Entry>>,
 }
@@ -84,12 +84,12 @@ impl From<ConnectionError> for CrmError {
 }
 
 impl CrmRouter {
-    /// A router over `db`'s connections, with the embedded CRM and the deployment's `key`.
-    pub fn new(db: Db, embedded: Arc<EmbeddedCrm>, key: SecretKey) -> Self {
+    /// A router over `db`'s connections, with the embedded CRM and the deployment's `keys`.
+    pub fn new(db: Db, embedded: Arc<EmbeddedCrm>, keys: Keys) -> Self {
         CrmRouter {
             db,
             embedded,
-            key,
+            keys,
             tuning: None,
             cache: Mutex::new(HashMap::new()),
         }
@@ -111,8 +111,8 @@ impl CrmRouter {
     }
 
     /// The key the credentials are sealed with.
-    pub fn key(&self) -> &SecretKey {
-        &self.key
+    pub fn keys(&self) -> &Keys {
+        &self.keys
     }
 
     /// The database of the connections.
@@ -150,7 +150,7 @@ impl CrmRouter {
         let backend = match cached {
             Some((v, _, backend)) if v == version => backend,
             _ => {
-                let conn = connections::load(&self.db, &self.key, tenant).await?;
+                let conn = connections::load(&self.db, &self.keys, tenant).await?;
                 match conn.kind {
                     CrmKind::Embedded => Backend::Embedded(self.embedded.clone()),
                     CrmKind::Superoffice => {
