@@ -21,7 +21,8 @@ use tokio::net::TcpListener;
 
 use crate::admin::{self, AdminState};
 use crate::config::Config;
-use crate::crm::EmbeddedCrm;
+use crate::crm::connections::{self, CrmKind, KEY_ENV, Keys};
+use crate::crm::{CrmRouter, EmbeddedCrm};
 use crate::db::{Db, DbError};
 use crate::metrics::{Metrics, route_class};
 use crate::sync::{SyncEngine, WakeOnChange};
@@ -105,7 +106,7 @@ pub struct Gateway {
     storage: Arc<dyn Storage>,
     config: Config,
     metrics: Arc<Metrics>,
-    crm: Arc<EmbeddedCrm>,
+    crm: Arc<CrmRouter>,
     sync: SyncEngine,
     /// Tenants whose demo catalogue this process has seeded (seeding is idempotent; this
     /// keeps it off every sync pass).
@@ -152,7 +153,14 @@ impl Gateway {
                 (storage, db)
             }
         };
-        let crm = Arc::new(EmbeddedCrm::new(db.clone()));
+        // Loaded (or generated in the data directory) when a credential is first sealed or
+        // opened.
+        let keys = Keys::lazy(&config.data_dir, std::env::var(KEY_ENV).ok());
+        let crm = Arc::new(CrmRouter::new(
+            db.clone(),
+            Arc::new(EmbeddedCrm::new(db.clone())),
+            keys,
+        ));
         let sync = SyncEngine::new(
             db.clone(),
             storage.clone(),
@@ -185,14 +193,19 @@ impl Gateway {
         &self.sync
     }
 
-    /// The embedded CRM directory (the default CRM backend).
-    pub fn crm(&self) -> &Arc<EmbeddedCrm> {
+    /// The CRM of each tenant (the embedded CRM by default, or SuperOffice).
+    pub fn crm(&self) -> &Arc<CrmRouter> {
         &self.crm
     }
 
+    /// The embedded CRM directory (the default CRM backend).
+    pub fn embedded_crm(&self) -> &Arc<EmbeddedCrm> {
+        self.crm.embedded()
+    }
+
     /// Seeds the embedded CRM's demo catalogue (plans with seats, roles, user groups, owner
-    /// companies) for every tenant that lacks it; idempotent, and done once per tenant per
-    /// process.
+    /// companies) for every tenant on the embedded CRM that lacks it (tenants on SuperOffice
+    /// have SuperOffice's catalogue); idempotent, and done once per tenant per process.
     pub async fn seed_crm(&self) -> Result<(), AppError> {
         for tenant in tenants::list(&self.db).await? {
             let done = self
@@ -204,7 +217,11 @@ impl Gateway {
                 continue;
             }
             if let Some(id) = tenant.tenant_id() {
+                if connections::kind(&self.db, &id).await? != CrmKind::Embedded {
+                    continue;
+                }
                 self.crm
+                    .embedded()
                     .seed_demo(&id)
                     .await
                     .map_err(|e| AppError::Storage(with_causes(&e)))?;

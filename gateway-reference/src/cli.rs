@@ -154,6 +154,86 @@ pub enum TenantCommand {
     /// A tenant's SCIM tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Which CRM a tenant provisions into: the embedded CRM or SuperOffice CRM Online.
+    #[command(subcommand)]
+    Crm(CrmCommand),
+}
+
+/// Which CRM (`--crm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CrmChoice {
+    /// The embedded CRM directory (the default; the demo catalogue).
+    Embedded,
+    /// SuperOffice CRM Online's Web API.
+    Superoffice,
+}
+
+/// How the gateway signs in to SuperOffice (`--auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthChoice {
+    /// An access token (`Authorization: Bearer`).
+    Bearer,
+    /// A system user ticket and the application token (`SOTICKET`, `SO-AppToken`).
+    Soticket,
+}
+
+/// The variable the access token (or system user ticket) is read from when neither
+/// `--token` nor `--token-stdin` is given.
+pub const CRM_TOKEN_ENV: &str = "SCIM_GATEWAY_CRM_TOKEN";
+/// The variable the application token is read from when `--app-token` is not given.
+pub const CRM_APP_TOKEN_ENV: &str = "SCIM_GATEWAY_CRM_APP_TOKEN";
+
+/// `scim-gateway tenant crm ...`
+#[derive(Debug, Subcommand)]
+pub enum CrmCommand {
+    /// Show the tenant's CRM connection (credentials only as set or not).
+    Show {
+        /// The tenant (id or name).
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Point the tenant at a CRM. Credentials come from standard input (`--token-stdin`),
+    /// or the variables SCIM_GATEWAY_CRM_TOKEN and SCIM_GATEWAY_CRM_APP_TOKEN, or (visible
+    /// to other local users in the process list) `--token`/`--app-token`; left out, the
+    /// stored ones are kept.
+    Set {
+        /// The tenant (id or name).
+        name: String,
+        /// `embedded` or `superoffice`.
+        #[arg(long = "crm", value_enum)]
+        kind: CrmChoice,
+        /// SuperOffice: the environment's base URL, e.g. `https://online.superoffice.com`.
+        #[arg(long)]
+        url: Option<String>,
+        /// SuperOffice: the customer id, e.g. Cust12345.
+        #[arg(long)]
+        customer_id: Option<String>,
+        /// SuperOffice: `bearer` (default) or `soticket`.
+        #[arg(long, value_enum)]
+        auth: Option<AuthChoice>,
+        /// SuperOffice: where users sign in [default: URL/login/].
+        #[arg(long)]
+        sign_in_url: Option<String>,
+        /// The access token (bearer) or the system user ticket (soticket).
+        #[arg(long)]
+        token: Option<String>,
+        /// Read the access token or ticket from the first line of standard input.
+        #[arg(long, conflicts_with = "token")]
+        token_stdin: bool,
+        /// The application token (soticket).
+        #[arg(long)]
+        app_token: Option<String>,
+    },
+    /// Test Connection: reach SuperOffice and read the catalogue; says what is wrong.
+    Test {
+        /// The tenant (id or name).
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `scim-gateway tenant token ...`
@@ -247,5 +327,32 @@ mod tests {
             )))
         ));
         assert!(Cli::try_parse_from(["scim-gateway", "tenant", "token", "rotate"]).is_err());
+        let c = Cli::try_parse_from([
+            "scim-gateway",
+            "tenant",
+            "crm",
+            "set",
+            "acme",
+            "--crm",
+            "superoffice",
+            "--url",
+            "https://online.superoffice.com",
+            "--customer-id",
+            "Cust1",
+            "--token-stdin",
+        ])
+        .unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::Tenant(TenantCommand::Crm(CrmCommand::Set {
+                kind: CrmChoice::Superoffice,
+                token_stdin: true,
+                ..
+            })))
+        ));
+        assert!(
+            Cli::try_parse_from(["scim-gateway", "tenant", "crm", "set", "a", "--crm", "sap"])
+                .is_err()
+        );
     }
 }

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use scim_server::TenantId;
 
+use crate::admin::crm::{ConnectionInput, ConnectionView, merge, run_test};
 use crate::app::{Gateway, with_causes};
+use crate::crm::connections::{self, AuthKind, CrmKind};
 use crate::directory;
 use crate::preview::{PreviewQuery, preview};
 use crate::rules::{RuleSet, versions};
@@ -180,4 +182,93 @@ pub async fn reset_cmd(gateway: &Gateway, name: &str) -> Result<(), String> {
         .map_err(|e| with_causes(&e))?;
     println!("the synced state of {t} is cleared; the rules are kept");
     Ok(())
+}
+
+/// `tenant crm show NAME`.
+pub async fn crm_show(gateway: &Gateway, name: &str, json: bool) -> Result<(), String> {
+    let t = tenant(gateway, name).await?;
+    let c = connections::load(gateway.db(), gateway.crm().keys(), &t)
+        .await
+        .map_err(|e| with_causes(&e))?;
+    let view = ConnectionView::of(&c);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&view).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
+    println!("tenant:       {t}");
+    println!("crm:          {}", view.kind);
+    if view.kind == CrmKind::Superoffice {
+        let set = |b: bool| if b { "set" } else { "not set" };
+        println!("url:          {}", view.base_url.as_deref().unwrap_or("-"));
+        println!(
+            "customer id:  {}",
+            view.customer_id.as_deref().unwrap_or("-")
+        );
+        println!("auth:         {:?}", view.auth);
+        match view.auth {
+            AuthKind::Bearer => println!("access token: {}", set(view.access_token_set)),
+            AuthKind::Soticket => {
+                println!("ticket:       {}", set(view.ticket_set));
+                println!("app token:    {}", set(view.app_token_set));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `tenant crm set NAME ...`: `input`'s credentials as given (the caller reads stdin and
+/// the environment).
+pub async fn crm_set(gateway: &Gateway, name: &str, input: ConnectionInput) -> Result<(), String> {
+    let t = tenant(gateway, name).await?;
+    let key = gateway.crm().keys();
+    let before = connections::load(gateway.db(), key, &t)
+        .await
+        .unwrap_or_default();
+    let new = merge(&before, input);
+    connections::save(gateway.db(), key, &t, &new, "cli")
+        .await
+        .map_err(|e| with_causes(&e))?;
+    if new.kind == CrmKind::Embedded {
+        gateway
+            .embedded_crm()
+            .seed_demo(&t)
+            .await
+            .map_err(|e| with_causes(&e))?;
+    }
+    gateway
+        .sync()
+        .sync_all(&t)
+        .await
+        .map_err(|e| with_causes(&e))?;
+    println!(
+        "{t} now provisions into the {} CRM; running gateways switch within {} s. \
+         Check it: scim-gateway tenant crm test {t}",
+        new.kind,
+        crate::crm::router::RELOAD_EVERY.as_secs()
+    );
+    Ok(())
+}
+
+/// `tenant crm test NAME`: fails (exit code 1) when the connection does not work.
+pub async fn crm_test(gateway: &Gateway, name: &str, json: bool) -> Result<(), String> {
+    let t = tenant(gateway, name).await?;
+    let result = run_test(gateway.crm(), &t)
+        .await
+        .map_err(|e| with_causes(&e))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&result).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("{} CRM of {t}: {}", result.kind, result.report.detail);
+    }
+    if result.report.ok {
+        Ok(())
+    } else {
+        Err(format!("Test Connection failed: {}", result.report.detail))
+    }
 }

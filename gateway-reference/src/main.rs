@@ -3,12 +3,15 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use gateway_reference::admin::crm::ConnectionInput;
 use gateway_reference::app::{self, Gateway, tenant_url, with_causes};
 use gateway_reference::cli::{
-    AdminCommand, AdminTokenCommand, Cli, Command, RulesCommand, TenantCommand, TokenCommand,
+    AdminCommand, AdminTokenCommand, AuthChoice, CRM_APP_TOKEN_ENV, CRM_TOKEN_ENV, Cli, Command,
+    CrmChoice, CrmCommand, RulesCommand, TenantCommand, TokenCommand,
 };
 use gateway_reference::commands;
 use gateway_reference::config::Config;
+use gateway_reference::crm::connections::{AuthKind, CrmKind};
 use gateway_reference::tenants;
 
 #[tokio::main]
@@ -72,6 +75,53 @@ async fn run(cli: Cli) -> Result<(), String> {
             let token = tenants::add_token(db, &id, "cli").await.map_err(err)?;
             print_token(&t.id, &token, json);
             Ok(())
+        }
+        Command::Tenant(TenantCommand::Crm(CrmCommand::Show { name, json })) => {
+            commands::crm_show(&gateway, &name, json).await
+        }
+        Command::Tenant(TenantCommand::Crm(CrmCommand::Test { name, json })) => {
+            commands::crm_test(&gateway, &name, json).await
+        }
+        Command::Tenant(TenantCommand::Crm(CrmCommand::Set {
+            name,
+            kind,
+            url,
+            customer_id,
+            auth,
+            sign_in_url,
+            token,
+            token_stdin,
+            app_token,
+        })) => {
+            let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+            let token = if token_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("reading the token from standard input: {e}"))?;
+                Some(line.trim().to_string()).filter(|t| !t.is_empty())
+            } else {
+                token.or_else(|| env(CRM_TOKEN_ENV))
+            };
+            let auth = auth.map(|a| match a {
+                AuthChoice::Bearer => AuthKind::Bearer,
+                AuthChoice::Soticket => AuthKind::Soticket,
+            });
+            let soticket = auth == Some(AuthKind::Soticket);
+            let input = ConnectionInput {
+                kind: match kind {
+                    CrmChoice::Embedded => CrmKind::Embedded,
+                    CrmChoice::Superoffice => CrmKind::Superoffice,
+                },
+                base_url: url,
+                customer_id,
+                auth,
+                sign_in_url,
+                access_token: token.clone().filter(|_| !soticket),
+                ticket: token.filter(|_| soticket),
+                app_token: app_token.or_else(|| env(CRM_APP_TOKEN_ENV)),
+            };
+            commands::crm_set(&gateway, &name, input).await
         }
         Command::Tenant(TenantCommand::List { json }) => {
             let list = tenants::list(db).await.map_err(|e| with_causes(&e))?;

@@ -18,11 +18,14 @@
 //! | POST | `/admin/tenants/{t}/sync/users/{id}`, `/sync/all`, `/sync/reset` | manual actions |
 //! | GET | `/admin/tenants/{t}/groups` | the groups the SCIM client pushed |
 //! | GET | `/admin/tenants/{t}/crm/catalog`, `/crm/users` | CRM lookups |
+//! | GET, PUT | `/admin/tenants/{t}/crm/connection` | which CRM (embedded or SuperOffice); credentials write-only |
+//! | POST | `/admin/tenants/{t}/crm/test` | Test Connection |
 //! | GET | `/admin/schema` | JSON Schemas of every request and response body |
 //!
 //! Errors are `{"error": "...", "detail": "..."}` with a 4xx status for anything the caller
 //! can fix.
 
+pub mod crm;
 mod error;
 mod log;
 mod preview;
@@ -53,8 +56,8 @@ pub struct AdminState {
     pub db: Db,
     /// The SCIM storage.
     pub storage: Arc<dyn Storage>,
-    /// The embedded CRM directory.
-    pub crm: Arc<crate::crm::EmbeddedCrm>,
+    /// The CRM of each tenant (the embedded CRM or SuperOffice).
+    pub crm: Arc<crate::crm::CrmRouter>,
     /// The sync engine (manual actions, status, waking after a rule change).
     pub sync: crate::sync::SyncEngine,
     /// The public base URL (Tenant URLs are `{public_url}/scim/{tenant}`).
@@ -124,6 +127,14 @@ pub fn router(state: AdminState) -> Router {
         .route("/tenants/{tenant}/groups", get(sync::groups))
         .route("/tenants/{tenant}/crm/catalog", get(sync::catalog))
         .route("/tenants/{tenant}/crm/users", get(sync::crm_users))
+        .route(
+            "/tenants/{tenant}/crm/connection",
+            get(crm::get_connection).put(crm::put_connection),
+        )
+        .route(
+            "/tenants/{tenant}/crm/test",
+            axum::routing::post(crm::test_connection),
+        )
         .fallback(|| async { ApiError::not_found("no such admin API endpoint") })
         .with_state(state)
 }

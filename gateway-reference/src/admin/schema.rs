@@ -117,6 +117,21 @@ pub fn schemas() -> Value {
             "GET /admin/tenants/{t}/crm/users (query parameters)",
             schema_of::<CrmUsersQuery>(),
         ),
+        (
+            "CrmConnection",
+            "GET, PUT /admin/tenants/{t}/crm/connection (response)",
+            schema_of::<super::crm::ConnectionView>(),
+        ),
+        (
+            "CrmConnectionInput",
+            "PUT /admin/tenants/{t}/crm/connection (request)",
+            schema_of::<super::crm::ConnectionInput>(),
+        ),
+        (
+            "CrmTestResult",
+            "POST /admin/tenants/{t}/crm/test",
+            schema_of::<super::crm::TestResult>(),
+        ),
     ];
     let mut out = Map::new();
     for (name, used_by, schema) in entries {
@@ -139,7 +154,7 @@ mod tests {
     fn every_schema_is_an_object_with_properties() {
         let s = super::schemas();
         let map = s.as_object().unwrap();
-        assert_eq!(map.len(), 20);
+        assert_eq!(map.len(), 23);
         assert!(s["SyncStatus"]["schema"]["properties"]["pendingUsers"].is_object());
         for (name, entry) in map {
             let schema = &entry["schema"];

@@ -90,8 +90,10 @@ pub async fn create_tenant(
         .tenant_id()
         .ok_or_else(|| ApiError::bad_request("the tenant id is not valid"))?;
     let token = tenants::add_token(&state.db, &id, "admin-api").await?;
+    // A new tenant starts on the embedded CRM: give it the demo catalogue.
     state
         .crm
+        .embedded()
         .seed_demo(&id)
         .await
         .map_err(|e| ApiError::internal(&e))?;

@@ -1,6 +1,7 @@
 //! The CRM side: the [`Crm`] trait that the sync writes through, and its implementations
-//! (the embedded CRM directory in the gateway's own database; the SuperOffice Web API
-//! client comes with its own module).
+//! (the embedded CRM directory in the gateway's own database, [`superoffice`] for
+//! SuperOffice CRM Online's Web API), and the [`CrmRouter`] that picks one per tenant
+//! ([`connections`]).
 //!
 //! The model follows SuperOffice's User entity (`AssociateId`, `UserName`, `Role`,
 //! `UserGroup`, `OtherGroups`, `LicenseOwners`, `Deleted`) and its catalogue calls
@@ -14,10 +15,15 @@ use serde::{Deserialize, Serialize};
 
 use scim_server::TenantId;
 
+pub mod connections;
 pub mod embedded;
+pub mod router;
 pub mod suite;
+pub mod superoffice;
 
 pub use embedded::EmbeddedCrm;
+pub use router::CrmRouter;
+pub use superoffice::SuperOfficeCrm;
 
 /// A CRM role (`GetAllRoles`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

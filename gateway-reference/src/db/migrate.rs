@@ -205,6 +205,26 @@ CREATE INDEX crm_users_plan ON crm_users (tenant, user_plan);
 ALTER TABLE crm_users ADD COLUMN password_hash TEXT;
 "#,
     },
+    Migration {
+        version: 5,
+        name: "per-tenant CRM connections (embedded or SuperOffice), credentials encrypted",
+        sql: r#"
+-- Which CRM a tenant uses; no row: the embedded CRM. `secrets` is the ChaCha20-Poly1305
+-- sealed JSON of the credentials (crm::connections), never plain text; `updated_at` is the
+-- version running gateways compare to reload a changed connection.
+CREATE TABLE gw_crm_connections (
+    tenant       TEXT PRIMARY KEY REFERENCES gw_tenants (id) ON DELETE CASCADE,
+    kind         TEXT NOT NULL,
+    base_url     TEXT,
+    customer_id  TEXT,
+    auth         TEXT,
+    sign_in_url  TEXT,
+    secrets      TEXT,
+    updated_at   TEXT NOT NULL,
+    updated_by   TEXT NOT NULL
+);
+"#,
+    },
 ];
 
 /// The DDL of `sql` for `dialect`.

@@ -1,0 +1,262 @@
+//! The tenant's CRM connection: `GET|PUT /admin/tenants/{t}/crm/connection` (which CRM,
+//! SuperOffice's URL and customer id, whether each credential is set; credentials are
+//! write-only) and `POST /admin/tenants/{t}/crm/test` (Test Connection).
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+
+use super::{AdminState, ApiError, authorize_tenant};
+use crate::crm::Crm;
+use crate::crm::connections::{self, AuthKind, ConnectionError, CrmConnection, CrmKind, Secrets};
+use crate::crm::superoffice::{CatalogCounts, ConnectionReport, RetryPolicy, SuperOfficeCrm};
+
+/// A tenant's CRM connection as the admin API shows it: never a credential, only whether
+/// each is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionView {
+    /// `embedded` (the default) or `superoffice`.
+    pub kind: CrmKind,
+    /// SuperOffice: the environment's base URL.
+    pub base_url: Option<String>,
+    /// SuperOffice: the customer id.
+    pub customer_id: Option<String>,
+    /// SuperOffice: `bearer` (access token) or `soticket` (system user ticket and
+    /// application token).
+    pub auth: AuthKind,
+    /// SuperOffice: where users sign in (the welcome link forwards there).
+    pub sign_in_url: Option<String>,
+    /// An access token is stored.
+    pub access_token_set: bool,
+    /// A system user ticket is stored.
+    pub ticket_set: bool,
+    /// An application token is stored.
+    pub app_token_set: bool,
+    /// When it was saved (`null`: never; the embedded CRM).
+    pub updated_at: Option<String>,
+}
+
+impl ConnectionView {
+    /// The view of `c`.
+    pub fn of(c: &CrmConnection) -> Self {
+        ConnectionView {
+            kind: c.kind,
+            base_url: c.base_url.clone(),
+            customer_id: c.customer_id.clone(),
+            auth: c.auth,
+            sign_in_url: c.sign_in_url.clone(),
+            access_token_set: c.secrets.access_token.is_some(),
+            ticket_set: c.secrets.ticket.is_some(),
+            app_token_set: c.secrets.app_token.is_some(),
+            updated_at: c
+                .updated_at
+                .as_deref()
+                .map(|v| v.split('#').next().unwrap_or(v).to_string()),
+        }
+    }
+}
+
+/// `PUT /admin/tenants/{t}/crm/connection`. A credential left out keeps the stored one (so
+/// the URL can change without sending the token again); `kind: embedded` drops them all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectionInput {
+    /// `embedded` or `superoffice`.
+    pub kind: CrmKind,
+    /// SuperOffice: the environment's base URL (`https://online.superoffice.com`).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// SuperOffice: the customer id (`Cust12345`).
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    /// SuperOffice: `bearer` (default) or `soticket`.
+    #[serde(default)]
+    pub auth: Option<AuthKind>,
+    /// SuperOffice: where users sign in (default `{baseUrl}/login/`).
+    #[serde(default)]
+    pub sign_in_url: Option<String>,
+    /// The access token (write-only).
+    #[serde(default)]
+    pub access_token: Option<String>,
+    /// The system user ticket (write-only).
+    #[serde(default)]
+    pub ticket: Option<String>,
+    /// The application token (write-only).
+    #[serde(default)]
+    pub app_token: Option<String>,
+}
+
+/// The connection `input` makes of the stored one `before`.
+pub fn merge(before: &CrmConnection, input: ConnectionInput) -> CrmConnection {
+    if input.kind == CrmKind::Embedded {
+        return CrmConnection::default();
+    }
+    let keep = |new: Option<String>, old: &Option<String>| {
+        new.map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .or_else(|| old.clone())
+    };
+    let auth = input.auth.unwrap_or(before.auth);
+    let old = if before.auth == auth {
+        before.secrets.clone()
+    } else {
+        Secrets::default()
+    };
+    CrmConnection {
+        kind: CrmKind::Superoffice,
+        base_url: input
+            .base_url
+            .map(|u| u.trim().trim_end_matches('/').to_string()),
+        customer_id: input.customer_id.map(|c| c.trim().to_string()),
+        auth,
+        sign_in_url: input.sign_in_url.filter(|s| !s.trim().is_empty()),
+        secrets: Secrets {
+            access_token: keep(input.access_token, &old.access_token)
+                .filter(|_| auth == AuthKind::Bearer),
+            ticket: keep(input.ticket, &old.ticket).filter(|_| auth == AuthKind::Soticket),
+            app_token: keep(input.app_token, &old.app_token).filter(|_| auth == AuthKind::Soticket),
+        },
+        updated_at: None,
+    }
+}
+
+/// `POST /admin/tenants/{t}/crm/test`: what Test Connection found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestResult {
+    /// The CRM tested.
+    pub kind: CrmKind,
+    /// The outcome.
+    #[serde(flatten)]
+    pub report: ConnectionReport,
+}
+
+fn connection_error(e: ConnectionError) -> ApiError {
+    match e {
+        ConnectionError::Invalid(_) => ApiError::bad_request(e.to_string()),
+        ConnectionError::Db(db) => ApiError::internal(&db),
+        other => ApiError::internal(&other),
+    }
+}
+
+/// The tenant's connection (no credentials).
+pub async fn get_connection(
+    State(state): State<AdminState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<ConnectionView>, ApiError> {
+    let (_, id) = authorize_tenant(&state, &headers, &tenant).await?;
+    let c = connections::load(&state.db, state.crm.keys(), &id)
+        .await
+        .map_err(connection_error)?;
+    Ok(Json(ConnectionView::of(&c)))
+}
+
+/// Saves the tenant's connection (validated) and switches its backend at once.
+pub async fn put_connection(
+    State(state): State<AdminState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<ConnectionInput>, JsonRejection>,
+) -> Result<Json<ConnectionView>, ApiError> {
+    let (scope, id) = authorize_tenant(&state, &headers, &tenant).await?;
+    let Json(input) = body?;
+    // An unreadable stored connection (another key) is replaced as if none were stored.
+    let before = connections::load(&state.db, state.crm.keys(), &id)
+        .await
+        .unwrap_or_default();
+    let new = merge(&before, input);
+    connections::save(&state.db, state.crm.keys(), &id, &new, &scope.label())
+        .await
+        .map_err(connection_error)?;
+    state.crm.invalidate(&id);
+    if new.kind == CrmKind::Embedded {
+        state
+            .crm
+            .embedded()
+            .seed_demo(&id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+    }
+    let saved = connections::load(&state.db, state.crm.keys(), &id)
+        .await
+        .map_err(connection_error)?;
+    let view = ConnectionView::of(&saved);
+    let entry = crate::log::NewEntry {
+        user_id: None,
+        user_name: None,
+        source: crate::log::Source::Admin,
+        action: "crm-connection-saved",
+        outcome: crate::log::Outcome::Success,
+        reason: Some(&scope.label()),
+        detail: serde_json::to_value(&view).ok(),
+    };
+    crate::log::append(&state.db, &id, &entry).await?;
+    // A new backend: everyone is re-evaluated against it.
+    state
+        .sync
+        .sync_all(&id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(view))
+}
+
+/// Test Connection: the saved connection's catalogue calls, without retries; says what is
+/// wrong (DNS, TLS, unreachable, credentials refused, missing rights on a call).
+pub async fn test_connection(
+    State(state): State<AdminState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<TestResult>, ApiError> {
+    let (_, id) = authorize_tenant(&state, &headers, &tenant).await?;
+    Ok(Json(
+        run_test(&state.crm, &id).await.map_err(connection_error)?,
+    ))
+}
+
+/// Runs Test Connection for the tenant's saved connection.
+pub async fn run_test(
+    router: &crate::crm::CrmRouter,
+    id: &scim_server::TenantId,
+) -> Result<TestResult, ConnectionError> {
+    let c = connections::load(router.db(), router.keys(), id).await?;
+    let report = match c.kind {
+        CrmKind::Embedded => match router.embedded().catalog(id).await {
+            Ok(cat) => ConnectionReport {
+                ok: true,
+                problem: None,
+                failed_call: None,
+                detail: "the embedded CRM directory".into(),
+                counts: Some(CatalogCounts::of(&cat)),
+            },
+            Err(e) => ConnectionReport {
+                ok: false,
+                problem: Some(crate::crm::superoffice::ConnectionProblem::Unexpected),
+                failed_call: None,
+                detail: e.to_string(),
+                counts: None,
+            },
+        },
+        CrmKind::Superoffice => {
+            let mut config = router.tuned(c.superoffice_config()?);
+            config.retry = RetryPolicy::none();
+            match SuperOfficeCrm::new(id.clone(), &config) {
+                Ok(crm) => crm.test_connection().await,
+                Err(e) => ConnectionReport {
+                    ok: false,
+                    problem: Some(crate::crm::superoffice::ConnectionProblem::Unexpected),
+                    failed_call: None,
+                    detail: e.to_string(),
+                    counts: None,
+                },
+            }
+        }
+    };
+    Ok(TestResult {
+        kind: c.kind,
+        report,
+    })
+}

@@ -1,0 +1,549 @@
+//! Which CRM each tenant uses: the embedded CRM (the default) or SuperOffice CRM Online
+//! (base URL, customer id, credentials), stored in `gw_crm_connections` (migration 5).
+//!
+//! The credentials (access token, system user ticket, application token) must be sent to
+//! SuperOffice, so they cannot be hashed: they are encrypted at rest with
+//! ChaCha20-Poly1305 (RFC 8439), a random 96-bit nonce per write, and the tenant id as
+//! associated data (a sealed value copied to another tenant's row does not open). The key
+//! is the deployment's: `SCIM_GATEWAY_SECRET_KEY` (base64 of 32 bytes; give every process
+//! sharing a PostgreSQL database the same), or else the file `secret.key` in the data
+//! directory, generated on first use with mode 0600. Secrets are never logged, never
+//! printed by `Debug`, and never returned by the admin API (which says only whether each is
+//! set).
+
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use scim_server::TenantId;
+use serde::{Deserialize, Serialize};
+
+use super::superoffice::{SuperOfficeAuth, SuperOfficeConfig};
+use crate::db::{Db, DbError, now};
+
+/// The environment variable with the deployment's key (base64 of 32 bytes).
+pub const KEY_ENV: &str = "SCIM_GATEWAY_SECRET_KEY";
+/// The key file in the data directory, when the variable is not set.
+pub const KEY_FILE: &str = "secret.key";
+const SEALED_PREFIX: &str = "v1:";
+
+/// What a connection operation refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// The connection's values are not usable.
+    #[error("invalid CRM connection: {0}")]
+    Invalid(String),
+    /// The key is missing or malformed.
+    #[error("the credentials key: {0}")]
+    Key(String),
+    /// A sealed value does not open with this key (another key, or tampered with).
+    #[error("the stored CRM credentials cannot be decrypted (a different {KEY_ENV}?)")]
+    Decrypt,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// The deployment's key for credentials at rest.
+#[derive(Clone)]
+pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
+}
+
+impl SecretKey {
+    /// A fresh random key (the operating system's generator).
+    pub fn generate() -> Self {
+        let mut key = [0_u8; 32];
+        key.copy_from_slice(&ChaCha20Poly1305::generate_key(&mut OsRng));
+        SecretKey(key)
+    }
+
+    /// The key of its base64 text (32 bytes).
+    pub fn from_base64(text: &str) -> Result<Self, ConnectionError> {
+        let bytes = B64
+            .decode(text.trim())
+            .map_err(|_| ConnectionError::Key(format!("{KEY_ENV} is not base64")))?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| {
+            ConnectionError::Key(format!("{KEY_ENV} must be the base64 of 32 bytes"))
+        })?;
+        Ok(SecretKey(key))
+    }
+
+    /// The key as base64 (to give other processes the same one).
+    pub fn to_base64(&self) -> String {
+        B64.encode(self.0)
+    }
+
+    /// The deployment's key: `env_value` (the value of [`KEY_ENV`]) if given, else the key
+    /// file in `data_dir`, created (mode 0600) with a fresh key if missing.
+    pub fn load(data_dir: &Path, env_value: Option<&str>) -> Result<Self, ConnectionError> {
+        if let Some(v) = env_value.filter(|v| !v.trim().is_empty()) {
+            return Self::from_base64(v);
+        }
+        let path = data_dir.join(KEY_FILE);
+        let io = |e: std::io::Error| ConnectionError::Key(format!("{}: {e}", path.display()));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::from_base64(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(data_dir).map_err(io)?;
+                let key = Self::generate();
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    options.mode(0o600);
+                }
+                match options.open(&path) {
+                    Ok(mut f) => {
+                        use std::io::Write;
+                        f.write_all(format!("{}\n", key.to_base64()).as_bytes())
+                            .map_err(io)?;
+                        Ok(key)
+                    }
+                    // Another process made it first: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::from_base64(&std::fs::read_to_string(&path).map_err(io)?)
+                    }
+                    Err(e) => Err(io(e)),
+                }
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    fn cipher(&self) -> ChaCha20Poly1305 {
+        ChaCha20Poly1305::new(Key::from_slice(&self.0))
+    }
+
+    /// Seals `plain` for `tenant`: `v1:` and the base64 of nonce and ciphertext.
+    pub fn seal(&self, tenant: &str, plain: &[u8]) -> Result<String, ConnectionError> {
+        let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let ct = self
+            .cipher()
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plain,
+                    aad: tenant.as_bytes(),
+                },
+            )
+            .map_err(|_| ConnectionError::Key("encryption failed".into()))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        Ok(format!("{SEALED_PREFIX}{}", B64.encode(out)))
+    }
+
+    /// Opens what [`SecretKey::seal`] sealed for `tenant`.
+    pub fn open(&self, tenant: &str, sealed: &str) -> Result<Vec<u8>, ConnectionError> {
+        let bytes = sealed
+            .strip_prefix(SEALED_PREFIX)
+            .and_then(|b| B64.decode(b).ok())
+            .filter(|b| b.len() > 12)
+            .ok_or(ConnectionError::Decrypt)?;
+        let (nonce, ct) = bytes.split_at(12);
+        self.cipher()
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: tenant.as_bytes(),
+                },
+            )
+            .map_err(|_| ConnectionError::Decrypt)
+    }
+}
+
+/// The deployment's key as the gateway holds it: fixed, or loaded (the file generated) on
+/// first use, so a gateway whose tenants all use the embedded CRM never makes a key file.
+#[derive(Debug)]
+pub struct Keys {
+    source: Option<(std::path::PathBuf, Option<String>)>,
+    key: std::sync::Mutex<Option<SecretKey>>,
+}
+
+impl Keys {
+    /// This key.
+    pub fn fixed(key: SecretKey) -> Self {
+        Keys {
+            source: None,
+            key: std::sync::Mutex::new(Some(key)),
+        }
+    }
+
+    /// [`SecretKey::load`] of `data_dir` and the value of [`KEY_ENV`], on first use.
+    pub fn lazy(data_dir: &Path, env_value: Option<String>) -> Self {
+        Keys {
+            source: Some((data_dir.to_path_buf(), env_value)),
+            key: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The key, loaded now if it was not yet.
+    pub fn get(&self) -> Result<SecretKey, ConnectionError> {
+        let mut slot = self
+            .key
+            .lock()
+            .map_err(|_| ConnectionError::Key("the key's lock is poisoned".into()))?;
+        if let Some(k) = &*slot {
+            return Ok(k.clone());
+        }
+        let (dir, env) = self
+            .source
+            .as_ref()
+            .ok_or_else(|| ConnectionError::Key("no key".into()))?;
+        let key = SecretKey::load(dir, env.as_deref())?;
+        *slot = Some(key.clone());
+        Ok(key)
+    }
+}
+
+/// Which CRM a tenant uses.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum CrmKind {
+    /// The embedded CRM directory in the gateway's database.
+    #[default]
+    Embedded,
+    /// SuperOffice CRM Online's Web API.
+    Superoffice,
+}
+
+impl std::fmt::Display for CrmKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CrmKind::Embedded => "embedded",
+            CrmKind::Superoffice => "superoffice",
+        })
+    }
+}
+
+/// How the gateway signs in to SuperOffice.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthKind {
+    /// An access token (`Authorization: Bearer`).
+    #[default]
+    Bearer,
+    /// A system user ticket with the application token (`SOTICKET`, `SO-AppToken`).
+    Soticket,
+}
+
+/// A connection's credentials (in memory only in plain text).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Secrets {
+    /// The access token (Bearer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    /// The system user ticket (SOTICKET).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    /// The application token (SO-AppToken).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_token: Option<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("access_token", &self.access_token.as_ref().map(|_| "<set>"))
+            .field("ticket", &self.ticket.as_ref().map(|_| "<set>"))
+            .field("app_token", &self.app_token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// A tenant's CRM connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrmConnection {
+    /// Which CRM.
+    pub kind: CrmKind,
+    /// SuperOffice: the environment's base URL (`https://online.superoffice.com`).
+    pub base_url: Option<String>,
+    /// SuperOffice: the customer id (`Cust12345`).
+    pub customer_id: Option<String>,
+    /// SuperOffice: how to sign in.
+    pub auth: AuthKind,
+    /// SuperOffice: where users sign in (default `{base_url}/login/`).
+    pub sign_in_url: Option<String>,
+    /// The credentials.
+    pub secrets: Secrets,
+    /// When it was last saved (`None`: never, the default).
+    pub updated_at: Option<String>,
+}
+
+fn check_url(name: &str, url: &str) -> Result<(), ConnectionError> {
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() > "https://".len()
+        && !url.contains(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(ConnectionError::Invalid(format!(
+            "{name} must be an http(s) URL like https://online.superoffice.com"
+        )))
+    }
+}
+
+impl CrmConnection {
+    /// Checks that a SuperOffice connection has what it needs.
+    pub fn validate(&self) -> Result<(), ConnectionError> {
+        if self.kind == CrmKind::Embedded {
+            return Ok(());
+        }
+        let url = self.base_url.as_deref().ok_or_else(|| {
+            ConnectionError::Invalid("a SuperOffice connection needs a base URL".into())
+        })?;
+        check_url("the base URL", url)?;
+        if let Some(s) = &self.sign_in_url {
+            check_url("the sign-in URL", s)?;
+        }
+        let customer = self.customer_id.as_deref().unwrap_or("");
+        if customer.is_empty()
+            || !customer
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ConnectionError::Invalid(
+                "a SuperOffice connection needs the customer id (letters and digits, e.g. Cust12345)"
+                    .into(),
+            ));
+        }
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+        match self.auth {
+            AuthKind::Bearer if !set(&self.secrets.access_token) => Err(ConnectionError::Invalid(
+                "the bearer sign-in needs an access token".into(),
+            )),
+            AuthKind::Soticket if !set(&self.secrets.ticket) || !set(&self.secrets.app_token) => {
+                Err(ConnectionError::Invalid(
+                    "the SOTICKET sign-in needs the system user ticket and the application token"
+                        .into(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The SuperOffice client configuration (default timeouts, retries and breaker).
+    pub fn superoffice_config(&self) -> Result<SuperOfficeConfig, ConnectionError> {
+        self.validate()?;
+        let secret = |v: &Option<String>| v.clone().unwrap_or_default();
+        let auth = match self.auth {
+            AuthKind::Bearer => SuperOfficeAuth::Bearer {
+                access_token: secret(&self.secrets.access_token),
+            },
+            AuthKind::Soticket => SuperOfficeAuth::SoTicket {
+                ticket: secret(&self.secrets.ticket),
+                app_token: secret(&self.secrets.app_token),
+            },
+        };
+        let mut c = SuperOfficeConfig::new(
+            self.base_url.clone().unwrap_or_default(),
+            self.customer_id.clone().unwrap_or_default(),
+            auth,
+        );
+        c.sign_in_url.clone_from(&self.sign_in_url);
+        Ok(c)
+    }
+}
+
+/// Which CRM the tenant uses (without opening the credentials).
+pub async fn kind(db: &Db, tenant: &TenantId) -> Result<CrmKind, DbError> {
+    let kind = db
+        .query_opt(
+            "SELECT kind FROM gw_crm_connections WHERE tenant = $1",
+            &[tenant.as_str().into()],
+        )
+        .await?
+        .map(|r| r.text(0))
+        .transpose()?;
+    Ok(match kind.as_deref() {
+        Some("superoffice") => CrmKind::Superoffice,
+        _ => CrmKind::Embedded,
+    })
+}
+
+/// When the tenant's connection was last saved (`None`: never); cheap, for reload checks.
+pub async fn version(db: &Db, tenant: &TenantId) -> Result<Option<String>, DbError> {
+    db.query_opt(
+        "SELECT updated_at FROM gw_crm_connections WHERE tenant = $1",
+        &[tenant.as_str().into()],
+    )
+    .await?
+    .map(|r| r.text(0))
+    .transpose()
+}
+
+fn parse_name<T: serde::de::DeserializeOwned>(name: String) -> Result<T, ConnectionError> {
+    serde_json::from_value(serde_json::Value::String(name.clone()))
+        .map_err(|_| ConnectionError::Invalid(format!("unknown value {name:?}")))
+}
+
+/// The tenant's connection (the embedded CRM when none was saved), secrets decrypted.
+pub async fn load(
+    db: &Db,
+    keys: &Keys,
+    tenant: &TenantId,
+) -> Result<CrmConnection, ConnectionError> {
+    let Some(row) = db
+        .query_opt(
+            "SELECT kind, base_url, customer_id, auth, sign_in_url, secrets, updated_at \
+             FROM gw_crm_connections WHERE tenant = $1",
+            &[tenant.as_str().into()],
+        )
+        .await?
+    else {
+        return Ok(CrmConnection::default());
+    };
+    let kind: CrmKind = parse_name(row.text(0)?)?;
+    let auth: AuthKind = row
+        .opt_text(3)?
+        .map(parse_name)
+        .transpose()?
+        .unwrap_or_default();
+    let secrets = match row.opt_text(5)? {
+        Some(sealed) => serde_json::from_slice(&keys.get()?.open(tenant.as_str(), &sealed)?)
+            .map_err(|_| ConnectionError::Decrypt)?,
+        None => Secrets::default(),
+    };
+    Ok(CrmConnection {
+        kind,
+        base_url: row.opt_text(1)?,
+        customer_id: row.opt_text(2)?,
+        auth,
+        sign_in_url: row.opt_text(4)?,
+        secrets,
+        updated_at: Some(row.text(6)?),
+    })
+}
+
+/// Saves the tenant's connection (validated; secrets sealed with `key`).
+pub async fn save(
+    db: &Db,
+    keys: &Keys,
+    tenant: &TenantId,
+    c: &CrmConnection,
+    by: &str,
+) -> Result<(), ConnectionError> {
+    c.validate()?;
+    let plain =
+        serde_json::to_vec(&c.secrets).map_err(|e| ConnectionError::Invalid(e.to_string()))?;
+    let sealed = if c.secrets == Secrets::default() {
+        None
+    } else {
+        Some(keys.get()?.seal(tenant.as_str(), &plain)?)
+    };
+    let auth = match c.auth {
+        AuthKind::Bearer => "bearer",
+        AuthKind::Soticket => "soticket",
+    };
+    db.execute(
+        "INSERT INTO gw_crm_connections (tenant, kind, base_url, customer_id, auth, sign_in_url, \
+         secrets, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (tenant) DO UPDATE SET kind = excluded.kind, base_url = excluded.base_url, \
+         customer_id = excluded.customer_id, auth = excluded.auth, \
+         sign_in_url = excluded.sign_in_url, secrets = excluded.secrets, \
+         updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+        &[
+            tenant.as_str().into(),
+            c.kind.to_string().into(),
+            c.base_url.as_deref().into(),
+            c.customer_id.as_deref().into(),
+            auth.into(),
+            c.sign_in_url.as_deref().into(),
+            sealed.into(),
+            // A new version on every save, even within one millisecond (reload checks).
+            format!("{}#{}", now(), uuid::Uuid::new_v4().simple()).into(),
+            by.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_opens_only_for_its_tenant_and_key() {
+        let k = SecretKey::generate();
+        let sealed = k.seal("contoso", b"token-123").unwrap();
+        assert!(sealed.starts_with("v1:") && !sealed.contains("token-123"));
+        assert_eq!(k.open("contoso", &sealed).unwrap(), b"token-123");
+        assert_ne!(
+            k.seal("contoso", b"token-123").unwrap(),
+            sealed,
+            "nonce reused"
+        );
+        assert!(matches!(
+            k.open("fabrikam", &sealed),
+            Err(ConnectionError::Decrypt)
+        ));
+        let other = SecretKey::generate();
+        assert!(matches!(
+            other.open("contoso", &sealed),
+            Err(ConnectionError::Decrypt)
+        ));
+        assert!(k.open("contoso", "v1:AAAA").is_err());
+        let again = SecretKey::from_base64(&k.to_base64()).unwrap();
+        assert_eq!(again.open("contoso", &sealed).unwrap(), b"token-123");
+        assert!(SecretKey::from_base64("c2hvcnQ=").is_err());
+        assert!(!format!("{k:?}").contains(&k.to_base64()));
+    }
+
+    #[test]
+    fn key_file_is_made_once_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = SecretKey::load(dir.path(), None).unwrap();
+        let b = SecretKey::load(dir.path(), None).unwrap();
+        assert_eq!(a.to_base64(), b.to_base64());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let env = SecretKey::generate().to_base64();
+        let c = SecretKey::load(dir.path(), Some(&env)).unwrap();
+        assert_eq!(c.to_base64(), env);
+    }
+
+    #[test]
+    fn superoffice_needs_url_customer_and_secrets() {
+        let mut c = CrmConnection {
+            kind: CrmKind::Superoffice,
+            base_url: Some("https://online.superoffice.com".into()),
+            customer_id: Some("Cust12345".into()),
+            ..CrmConnection::default()
+        };
+        assert!(c.validate().is_err());
+        c.secrets.access_token = Some("t".into());
+        c.validate().unwrap();
+        c.auth = AuthKind::Soticket;
+        assert!(c.validate().is_err());
+        c.secrets.ticket = Some("x".into());
+        c.secrets.app_token = Some("y".into());
+        c.validate().unwrap();
+        c.base_url = Some("ftp://x".into());
+        assert!(c.validate().is_err());
+        c.base_url = Some("https://online.superoffice.com".into());
+        c.customer_id = Some("../x".into());
+        assert!(c.validate().is_err());
+        assert!(!format!("{c:?}").contains("\"y\""));
+        CrmConnection::default().validate().unwrap();
+    }
+}
