@@ -18,6 +18,9 @@
 //! | POST | `/admin/tenants/{t}/sync/users/{id}`, `/sync/all`, `/sync/reset` | manual actions |
 //! | GET | `/admin/tenants/{t}/groups` | the groups the SCIM client pushed |
 //! | GET | `/admin/tenants/{t}/crm/catalog`, `/crm/users` | CRM lookups |
+//! | GET | `/admin/tenants/{t}/mail/outbox[/{id}]` | the mail outbox (`status`, `kind`, `limit`, `offset`); POST `.../{id}/retry` |
+//! | GET, PUT | `/admin/tenants/{t}/mail/templates` | the from-address and mail templates |
+//! | GET, POST | `/admin/tenants/{t}/mail/preview` | a template rendered with sample data |
 //! | GET | `/admin/schema` | JSON Schemas of every request and response body |
 //!
 //! Errors are `{"error": "...", "detail": "..."}` with a 4xx status for anything the caller
@@ -25,6 +28,7 @@
 
 mod error;
 mod log;
+mod mail;
 mod preview;
 mod rules;
 mod schema;
@@ -59,6 +63,8 @@ pub struct AdminState {
     pub sync: crate::sync::SyncEngine,
     /// The public base URL (Tenant URLs are `{public_url}/scim/{tenant}`).
     pub public_url: String,
+    /// The deployment's mail settings (whether SMTP is configured, the default From).
+    pub mail: crate::mail::MailConfig,
 }
 
 impl AdminState {
@@ -122,6 +128,20 @@ pub fn router(state: AdminState) -> Router {
         .route("/tenants/{tenant}/groups", get(sync::groups))
         .route("/tenants/{tenant}/crm/catalog", get(sync::catalog))
         .route("/tenants/{tenant}/crm/users", get(sync::crm_users))
+        .route("/tenants/{tenant}/mail/outbox", get(mail::list_outbox))
+        .route("/tenants/{tenant}/mail/outbox/{mail}", get(mail::get_mail))
+        .route(
+            "/tenants/{tenant}/mail/outbox/{mail}/retry",
+            axum::routing::post(mail::retry_mail),
+        )
+        .route(
+            "/tenants/{tenant}/mail/templates",
+            get(mail::get_templates).put(mail::put_templates),
+        )
+        .route(
+            "/tenants/{tenant}/mail/preview",
+            get(mail::get_preview).post(mail::post_preview),
+        )
         .fallback(|| async { ApiError::not_found("no such admin API endpoint") })
         .with_state(state)
 }
