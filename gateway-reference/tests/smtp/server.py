@@ -27,7 +27,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 class Sink:
     def __init__(self, out):
         self.out = out
-        self.numbers = itertools.count(1)
+        # Numbered on from what an earlier run left (a restarted server appends).
+        done = [n for n in os.listdir(out) if n.endswith(".json")]
+        self.numbers = itertools.count(len(done) + 1)
         self.lock = threading.Lock()
 
     def write(self, name, data):
@@ -80,7 +82,7 @@ def main():
                 and data.login.decode() == user
                 and data.password.decode() == password
             )
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, auth_data=data)
 
         kwargs.update(authenticator=authenticator, auth_required=True)
     if args.starttls:
