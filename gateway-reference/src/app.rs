@@ -456,20 +456,20 @@ pub async fn serve(mut config: Config) -> Result<(), AppError> {
         Some(_) => "postgres".to_string(),
         None => config.data_dir.display().to_string(),
     };
+    match &config.mail.smtp {
+        Some(smtp) => println!(
+            "Mail: SMTP {}:{} ({:?}); outbox at /admin/tenants/{{tenant}}/mail/outbox",
+            smtp.host, smtp.port, smtp.tls
+        ),
+        None => println!(
+            "Mail: no SMTP server configured: mails stay queued in the outbox \
+             (/admin/tenants/{{tenant}}/mail/outbox)"
+        ),
+    }
     println!("scim-gateway listening on http://{bound} (data: {storage})");
     println!("  SCIM:      {public_url}{SCIM_BASE}/{{tenant}}");
     println!("  Admin API: {public_url}/admin   (GET /admin/schema lists the bodies)");
     println!("  Health:    {public_url}/healthz, {public_url}/readyz, {public_url}/metrics");
-    match &config.mail.smtp {
-        Some(smtp) => println!(
-            "  Mail:      SMTP {}:{} ({:?}); outbox at /admin/tenants/{{tenant}}/mail/outbox",
-            smtp.host, smtp.port, smtp.tls
-        ),
-        None => println!(
-            "  Mail:      no SMTP server configured: mails stay queued in the outbox \
-             (/admin/tenants/{{tenant}}/mail/outbox)"
-        ),
-    }
     let router = gateway.router(&public_url)?;
     gateway.seed_crm().await?;
     let (stop_sync, sync_stopped) = tokio::sync::oneshot::channel::<()>();

@@ -86,11 +86,7 @@ async fn welcome_mail_through_the_binary_and_the_mail_admin_api() {
     let data = dir_arg(&dir.path().join("data"));
     let config = dir_arg(&config);
     let gw = Gateway::start(&["--data-dir", &data, "--config", &config]).await;
-    assert!(
-        gw.banner
-            .iter()
-            .any(|l| l.contains("Mail:      SMTP 127.0.0.1"))
-    );
+    assert!(gw.banner.iter().any(|l| l.contains("Mail: SMTP 127.0.0.1")));
     let admin = gw.printed("Admin token:").unwrap();
     let scim = gw.printed("Secret Token:").unwrap();
     provision(&gw, &admin, &scim).await;
