@@ -733,3 +733,47 @@ async fn the_outbox_claim_is_exclusive_on_postgres() {
     );
     assert!(notify::clear(&db, &mail, &t, &c).await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_login_fails_for_good_and_a_retry_delivers() {
+    let inbox = tempfile::tempdir().unwrap();
+    let options = Options {
+        auth: Some(("gateway".into(), "right".into())),
+        ..Options::default()
+    };
+    let Some(server) = SmtpServer::start(inbox.path(), options).await else {
+        return;
+    };
+    let db = Db::open_sqlite_in_memory().await.unwrap();
+    let t = TenantId::new("contoso").unwrap();
+    let mut cfg = smtp_config(server.port, TlsMode::None);
+    cfg.username = Some("gateway".into());
+    cfg.password = Some(Secret("wrong".into()));
+    let mail = MailConfig {
+        smtp: Some(cfg.clone()),
+        ..MailConfig::default()
+    };
+    // A refused login (535) is permanent: failed at once, with the server's answer.
+    let id = outbox::enqueue(&db, &notification("ops@contoso.com"))
+        .await
+        .unwrap();
+    let r = worker::deliver_due(&db, &Smtp::new(&cfg).unwrap(), &mail, worker::LEASE)
+        .await
+        .unwrap();
+    assert_eq!((r.sent, r.failed), (0, 1));
+    let m = outbox::get(&db, &t, id, false).await.unwrap().unwrap();
+    assert_eq!((m.status.as_str(), m.attempts), ("failed", 1));
+    let error = m.last_error.unwrap();
+    assert!(error.contains("535") && !error.contains("wrong"), "{error}");
+    assert!(server.messages().is_empty());
+    // The right password: delivered after a retry.
+    cfg.password = Some(Secret("right".into()));
+    assert!(outbox::retry(&db, &t, id).await.unwrap());
+    let r = worker::deliver_due(&db, &Smtp::new(&cfg).unwrap(), &mail, worker::LEASE)
+        .await
+        .unwrap();
+    assert_eq!(r.sent, 1);
+    let got = server.messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["auth_user"], "gateway");
+}

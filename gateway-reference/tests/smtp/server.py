@@ -82,7 +82,7 @@ def main():
                 and data.login.decode() == user
                 and data.password.decode() == password
             )
-            return AuthResult(success=ok, auth_data=data)
+            return AuthResult(success=True, auth_data=data) if ok else AuthResult(success=False, handled=False)
 
         kwargs.update(authenticator=authenticator, auth_required=True)
     if args.starttls:
