@@ -28,6 +28,51 @@ use crate::log::{self, NewEntry, Outcome, Source};
 use crate::mail::outbox::{self, ListQuery, MailRecord};
 use crate::mail::templates::{self, Kind, MailTemplates, Rendered, Template, Vars};
 
+fn schema_of<T: schemars::JsonSchema>() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(T)).unwrap_or(serde_json::Value::Null)
+}
+
+/// The mail endpoints' bodies for `GET /admin/schema`: (name, used by, schema).
+pub fn schemas() -> Vec<(&'static str, &'static str, serde_json::Value)> {
+    vec![
+        (
+            "OutboxParams",
+            "GET /admin/tenants/{t}/mail/outbox (query parameters)",
+            schema_of::<OutboxParams>(),
+        ),
+        (
+            "OutboxPage",
+            "GET /admin/tenants/{t}/mail/outbox",
+            schema_of::<OutboxPage>(),
+        ),
+        (
+            "MailRecord",
+            "GET /admin/tenants/{t}/mail/outbox/{id}, POST .../{id}/retry",
+            schema_of::<MailRecord>(),
+        ),
+        (
+            "MailTemplates",
+            "PUT /admin/tenants/{t}/mail/templates (request)",
+            schema_of::<MailTemplates>(),
+        ),
+        (
+            "TemplatesView",
+            "GET and PUT /admin/tenants/{t}/mail/templates (response)",
+            schema_of::<TemplatesView>(),
+        ),
+        (
+            "PreviewRequest",
+            "POST /admin/tenants/{t}/mail/preview (request)",
+            schema_of::<PreviewRequest>(),
+        ),
+        (
+            "MailPreview",
+            "GET and POST /admin/tenants/{t}/mail/preview (response)",
+            schema_of::<Preview>(),
+        ),
+    ]
+}
+
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
 const STATUSES: [&str; 4] = ["queued", "sending", "sent", "failed"];
