@@ -85,9 +85,23 @@ struct State {
     digest: String,
 }
 
+/// Reads the condition's state for the rest of the transaction. On PostgreSQL an advisory
+/// lock on (tenant, condition) first, so two gateway processes never both take a missing row
+/// for a first occurrence (SQLite's `BEGIN IMMEDIATE` already serialises writers).
 async fn load(tx: &mut Tx, tenant: &TenantId, key: &str) -> Result<Option<State>, MailError> {
     let lock = match tx.dialect() {
-        Dialect::Postgres => " FOR UPDATE",
+        Dialect::Postgres => {
+            use sha2::{Digest, Sha256};
+            let h = Sha256::digest(format!("notify\0{}\0{key}", tenant.as_str()).as_bytes());
+            let mut b = [0_u8; 8];
+            b.copy_from_slice(&h[..8]);
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1)",
+                &[i64::from_be_bytes(b).into()],
+            )
+            .await?;
+            " FOR UPDATE"
+        }
         Dialect::Sqlite => "",
     };
     let row = tx
