@@ -10,8 +10,26 @@
 # SCIM_TEST_POSTGRES_CA names the CA's PEM file) and still accepts plain connections.
 # When you set SCIM_TEST_POSTGRES_URL yourself, also set SCIM_TEST_POSTGRES_CA to the CA of
 # that server's certificate: the TLS tests (scim-server/tests/postgres_tls.rs) are required.
+#
+# SMTP: the gateway's mail tests talk to a real SMTP server on loopback, aiosmtpd from PyPI, in a
+# virtualenv at target/smtp-venv (created once, reused; SCIM_TEST_SMTP_PYTHON names its Python).
+# SCIM_REQUIRE_SMTP=1 makes those tests fail instead of skipping without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The version of aiosmtpd the mail tests run against.
+AIOSMTPD_VERSION=1.4.6
+
+setup_smtp() {
+    local venv=target/smtp-venv
+    if ! "$venv/bin/python" -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" \
+        >/dev/null 2>&1; then
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+    fi
+    export SCIM_TEST_SMTP_PYTHON="$PWD/$venv/bin/python"
+    echo "scripts/test.sh: aiosmtpd $AIOSMTPD_VERSION in $venv"
+}
 
 pg_dir=""
 pg_bin=""
@@ -84,5 +102,10 @@ if [ -z "${SCIM_TEST_POSTGRES_URL:-}" ]; then
 fi
 # The PostgreSQL tests fail instead of skipping when no database is given.
 export SCIM_REQUIRE_POSTGRES=1
+if [ -z "${SCIM_TEST_SMTP_PYTHON:-}" ]; then
+    setup_smtp
+fi
+# Likewise the SMTP tests.
+export SCIM_REQUIRE_SMTP=1
 
 cargo test --workspace --all-features --locked "$@"

@@ -32,6 +32,9 @@ use scim_core::schema::SchemaRegistry;
 /// How often the sync looks for work when nothing wakes it.
 pub const SYNC_POLL: Duration = Duration::from_millis(500);
 
+/// How often the mail worker looks for due mails and notification conditions.
+pub const MAIL_POLL: Duration = Duration::from_secs(2);
+
 /// How often the provisioning log is pruned to each tenant's retention.
 pub const LOG_PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -161,11 +164,13 @@ impl Gateway {
             Arc::new(EmbeddedCrm::new(db.clone())),
             keys,
         ));
-        let sync = SyncEngine::new(
+        let public_url = config.public_url_for(config.listen);
+        let sync = SyncEngine::with_mail(
             db.clone(),
             storage.clone(),
             SchemaRegistry::with_builtins(),
             crm.clone(),
+            config.mail_config(&public_url),
         );
         Ok(Gateway {
             db,
@@ -338,6 +343,11 @@ impl Gateway {
             crm: self.crm.clone(),
             sync: self.sync.clone(),
             public_url: public_url.trim_end_matches('/').to_string(),
+            mail: self.config.mail_config(public_url),
+        });
+        let activate = crate::mail::activate::router(crate::mail::activate::ActivateState {
+            db: self.db.clone(),
+            crm: self.crm.clone(),
         });
         let metrics = self.metrics.clone();
         let db = self.db.clone();
@@ -367,6 +377,7 @@ impl Gateway {
             )
             .route_service(&format!("{SCIM_BASE}/{{*rest}}"), scim)
             .nest("/admin", admin)
+            .merge(activate)
             .layer(axum::middleware::from_fn_with_state(
                 self.metrics.clone(),
                 measure,
@@ -455,8 +466,7 @@ pub fn first_start_message(public_url: &str, first: &FirstStart) -> String {
 }
 
 /// Serves until Ctrl-C or SIGTERM, then lets open requests finish (at most 10 s).
-pub async fn serve(config: Config) -> Result<(), AppError> {
-    let gateway = Gateway::open(&config).await?;
+pub async fn serve(mut config: Config) -> Result<(), AppError> {
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| AppError::Listen {
@@ -465,6 +475,9 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         })?;
     let bound = listener.local_addr().unwrap_or(config.listen);
     let public_url = config.public_url_for(bound);
+    // Welcome links point here (the bound port when the listen port was 0).
+    config.public_url = Some(public_url.clone());
+    let gateway = Gateway::open(&config).await?;
     if let Some(first) = gateway.first_start().await? {
         println!("{}", first_start_message(&public_url, &first));
     }
@@ -472,6 +485,16 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         Some(_) => "postgres".to_string(),
         None => config.data_dir.display().to_string(),
     };
+    match &config.mail.smtp {
+        Some(smtp) => println!(
+            "Mail: SMTP {}:{} ({:?}); outbox at /admin/tenants/{{tenant}}/mail/outbox",
+            smtp.host, smtp.port, smtp.tls
+        ),
+        None => println!(
+            "Mail: no SMTP server configured: mails stay queued in the outbox \
+             (/admin/tenants/{{tenant}}/mail/outbox)"
+        ),
+    }
     println!("scim-gateway listening on http://{bound} (data: {storage})");
     println!("  SCIM:      {public_url}{SCIM_BASE}/{{tenant}}");
     println!("  Admin API: {public_url}/admin   (GET /admin/schema lists the bodies)");
@@ -489,6 +512,15 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
                 .await;
         })
     };
+    let (stop_mail, mail_stopped) = tokio::sync::oneshot::channel::<()>();
+    let mail_task = tokio::spawn(crate::mail::worker::run(
+        gateway.db().clone(),
+        config.mail_config(&public_url),
+        MAIL_POLL,
+        async {
+            let _ = mail_stopped.await;
+        },
+    ));
     let builder = hyper::server::conn::http1::Builder::new();
     let graceful = GracefulShutdown::new();
     let mut stop = std::pin::pin!(shutdown_signal());
@@ -518,6 +550,8 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     drop(listener);
     let _ = stop_sync.send(());
     let _ = sync_task.await;
+    let _ = stop_mail.send(());
+    let _ = mail_task.await;
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(Duration::from_secs(10)) => {

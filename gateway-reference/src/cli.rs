@@ -60,6 +60,7 @@ impl Global {
             database_schema: self.database_schema.clone(),
             postgres_ca_file: self.postgres_ca_file.clone(),
             public_url: self.public_url.clone(),
+            ..Partial::default()
         }
     }
 }

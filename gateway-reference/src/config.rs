@@ -9,12 +9,32 @@
 //! # database_url = "postgres://gateway@db.example.com/gateway?sslmode=require"
 //! # database_schema = "scim"
 //! # postgres_ca_file = "/etc/scim-gateway/db-ca.pem"
+//!
+//! # Mail (see `crate::mail`); without [smtp] mails stay queued in the outbox.
+//! [smtp]
+//! host = "smtp.example.com"
+//! port = 587                     # default: 587 starttls, 465 tls, 25 none
+//! tls = "starttls"               # "starttls" | "tls" | "none" (none: loopback relays only)
+//! username = "scim-gateway"      # AUTH; omit for none
+//! password = "..."               # or SCIM_GATEWAY_SMTP_PASSWORD; never logged
+//! # ca_file = "/etc/scim-gateway/smtp-ca.pem"
+//!
+//! [mail]
+//! from = "Contoso IT <it@contoso.com>"   # tenants may set their own
+//! welcome_link_days = 7
+//! notify_window_minutes = 60
+//! crm_unreachable_minutes = 10
+//! user_failures = 5
+//! max_attempts = 8
 //! ```
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use crate::mail::MailConfig;
+use crate::mail::smtp::{Secret, SmtpConfig, TlsMode};
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -40,12 +60,213 @@ pub struct Partial {
     /// The public base URL (`https://scim.example.com`); Tenant URLs are
     /// `{public_url}/scim/{tenant}`.
     pub public_url: Option<String>,
+    /// The SMTP server (`[smtp]`).
+    pub smtp: Option<SmtpPartial>,
+    /// Mail settings (`[mail]`).
+    pub mail: Option<MailPartial>,
+}
+
+/// `[smtp]`: the deployment's SMTP server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpPartial {
+    /// The host name.
+    pub host: Option<String>,
+    /// The port (default by `tls`: 587, 465, 25).
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` or `none`.
+    pub tls: Option<String>,
+    /// The AUTH user name.
+    pub username: Option<String>,
+    /// The AUTH password (never logged).
+    pub password: Option<Secret>,
+    /// Extra CA certificates (PEM) for the server's certificate.
+    pub ca_file: Option<PathBuf>,
+    /// Seconds one delivery may take (default 30).
+    pub timeout_seconds: Option<u64>,
+}
+
+/// `[mail]`: what the gateway mails and when.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailPartial {
+    /// The From of tenants that set none.
+    pub from: Option<String>,
+    /// Days a welcome link stays valid (default 7).
+    pub welcome_link_days: Option<u32>,
+    /// Minutes within which a condition is mailed once (default 60).
+    pub notify_window_minutes: Option<u32>,
+    /// Minutes the CRM must be unreachable before it is notified (default 10).
+    pub crm_unreachable_minutes: Option<u32>,
+    /// Failures in a row of one user before it is notified (default 5).
+    pub user_failures: Option<u32>,
+    /// Attempts to send a mail before it is marked failed (default 8).
+    pub max_attempts: Option<u32>,
+}
+
+impl SmtpPartial {
+    fn or(self, lower: SmtpPartial) -> SmtpPartial {
+        SmtpPartial {
+            host: self.host.or(lower.host),
+            port: self.port.or(lower.port),
+            tls: self.tls.or(lower.tls),
+            username: self.username.or(lower.username),
+            password: self.password.or(lower.password),
+            ca_file: self.ca_file.or(lower.ca_file),
+            timeout_seconds: self.timeout_seconds.or(lower.timeout_seconds),
+        }
+    }
+}
+
+impl MailPartial {
+    fn or(self, lower: MailPartial) -> MailPartial {
+        MailPartial {
+            from: self.from.or(lower.from),
+            welcome_link_days: self.welcome_link_days.or(lower.welcome_link_days),
+            notify_window_minutes: self.notify_window_minutes.or(lower.notify_window_minutes),
+            crm_unreachable_minutes: self
+                .crm_unreachable_minutes
+                .or(lower.crm_unreachable_minutes),
+            user_failures: self.user_failures.or(lower.user_failures),
+            max_attempts: self.max_attempts.or(lower.max_attempts),
+        }
+    }
+}
+
+fn or_nested<T>(a: Option<T>, b: Option<T>, or: impl Fn(T, T) -> T) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(or(a, b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The `[smtp]` and `[mail]` settings of the `SCIM_GATEWAY_SMTP_*` and `SCIM_GATEWAY_MAIL_*`
+/// variables; a number that does not parse is an error.
+fn mail_from_env(
+    var: &impl Fn(&str) -> Option<String>,
+) -> Result<(Option<SmtpPartial>, Option<MailPartial>), ConfigError> {
+    let get = |name: &str| var(&format!("{ENV_PREFIX}{name}")).filter(|v| !v.is_empty());
+    fn num<T: std::str::FromStr>(
+        name: &'static str,
+        v: Option<String>,
+    ) -> Result<Option<T>, ConfigError> {
+        v.map(|v| {
+            v.trim().parse::<T>().map_err(|_| ConfigError::Invalid {
+                name,
+                message: format!("{v:?} is not a number"),
+            })
+        })
+        .transpose()
+    }
+    let smtp = SmtpPartial {
+        host: get("SMTP_HOST"),
+        port: num("SCIM_GATEWAY_SMTP_PORT", get("SMTP_PORT"))?,
+        tls: get("SMTP_TLS"),
+        username: get("SMTP_USERNAME"),
+        password: get("SMTP_PASSWORD").map(Secret),
+        ca_file: get("SMTP_CA_FILE").map(PathBuf::from),
+        timeout_seconds: num(
+            "SCIM_GATEWAY_SMTP_TIMEOUT_SECONDS",
+            get("SMTP_TIMEOUT_SECONDS"),
+        )?,
+    };
+    let mail = MailPartial {
+        from: get("MAIL_FROM"),
+        welcome_link_days: num(
+            "SCIM_GATEWAY_MAIL_WELCOME_LINK_DAYS",
+            get("MAIL_WELCOME_LINK_DAYS"),
+        )?,
+        notify_window_minutes: num(
+            "SCIM_GATEWAY_MAIL_NOTIFY_WINDOW_MINUTES",
+            get("MAIL_NOTIFY_WINDOW_MINUTES"),
+        )?,
+        crm_unreachable_minutes: num(
+            "SCIM_GATEWAY_MAIL_CRM_UNREACHABLE_MINUTES",
+            get("MAIL_CRM_UNREACHABLE_MINUTES"),
+        )?,
+        user_failures: num("SCIM_GATEWAY_MAIL_USER_FAILURES", get("MAIL_USER_FAILURES"))?,
+        max_attempts: num("SCIM_GATEWAY_MAIL_MAX_ATTEMPTS", get("MAIL_MAX_ATTEMPTS"))?,
+    };
+    Ok((
+        Some(smtp).filter(|s| *s != SmtpPartial::default()),
+        Some(mail).filter(|m| *m != MailPartial::default()),
+    ))
+}
+
+fn resolve_smtp(p: Option<SmtpPartial>) -> Result<Option<SmtpConfig>, ConfigError> {
+    let Some(p) = p else { return Ok(None) };
+    let Some(host) = p.host.clone().filter(|h| !h.trim().is_empty()) else {
+        if p != SmtpPartial::default() {
+            return Err(ConfigError::Invalid {
+                name: "smtp",
+                message: "[smtp] needs a host (SCIM_GATEWAY_SMTP_HOST)".into(),
+            });
+        }
+        return Ok(None);
+    };
+    let tls = match p.tls.as_deref() {
+        None => TlsMode::Starttls,
+        Some(t) => TlsMode::parse(t).ok_or_else(|| ConfigError::Invalid {
+            name: "smtp.tls",
+            message: format!("{t:?} is not one of starttls, tls, none"),
+        })?,
+    };
+    if p.username.is_some() != p.password.is_some() {
+        return Err(ConfigError::Invalid {
+            name: "smtp",
+            message: "set both username and password for SMTP AUTH, or neither".into(),
+        });
+    }
+    Ok(Some(SmtpConfig {
+        host: host.trim().to_string(),
+        port: p.port.unwrap_or_else(|| tls.default_port()),
+        tls,
+        username: p.username,
+        password: p.password,
+        ca_file: p.ca_file,
+        timeout: std::time::Duration::from_secs(p.timeout_seconds.unwrap_or(30).max(1)),
+    }))
+}
+
+fn resolve_mail(
+    p: Option<MailPartial>,
+    smtp: Option<SmtpConfig>,
+) -> Result<MailConfig, ConfigError> {
+    let p = p.unwrap_or_default();
+    let d = MailConfig::default();
+    if let Some(from) = &p.from {
+        crate::mail::smtp::mailbox(from).map_err(|e| ConfigError::Invalid {
+            name: "mail.from",
+            message: e.to_string(),
+        })?;
+    }
+    let mins = |v: Option<u32>, d: std::time::Duration| {
+        v.map_or(d, |m| std::time::Duration::from_secs(u64::from(m) * 60))
+    };
+    Ok(MailConfig {
+        public_url: d.public_url,
+        default_from: p.from.unwrap_or(d.default_from),
+        link_ttl: p.welcome_link_days.map_or(d.link_ttl, |days| {
+            std::time::Duration::from_secs(u64::from(days) * 86_400)
+        }),
+        notify_window: mins(p.notify_window_minutes, d.notify_window),
+        unreachable_after: mins(p.crm_unreachable_minutes, d.unreachable_after),
+        user_failures: p
+            .user_failures
+            .map_or(d.user_failures, |n| i64::from(n.max(1))),
+        max_attempts: p
+            .max_attempts
+            .map_or(d.max_attempts, |n| i64::from(n.max(1))),
+        smtp,
+    })
 }
 
 impl Partial {
     /// Each field of `self`, else of `lower`.
     pub fn or(self, lower: Partial) -> Partial {
         Partial {
+            smtp: or_nested(self.smtp, lower.smtp, SmtpPartial::or),
+            mail: or_nested(self.mail, lower.mail, MailPartial::or),
             listen: self.listen.or(lower.listen),
             data_dir: self.data_dir.or(lower.data_dir),
             database_url: self.database_url.or(lower.database_url),
@@ -65,6 +286,8 @@ impl Partial {
             database_schema: get("DATABASE_SCHEMA"),
             postgres_ca_file: get("POSTGRES_CA_FILE").map(PathBuf::from),
             public_url: get("PUBLIC_URL"),
+            smtp: None,
+            mail: None,
         }
     }
 
@@ -96,6 +319,9 @@ pub struct Config {
     pub postgres_ca_file: Option<PathBuf>,
     /// The public base URL, without a trailing `/`; `None`: `http://{listen}`.
     pub public_url: Option<String>,
+    /// Mail: the SMTP server and the mail settings (its `public_url` is set by
+    /// [`Config::mail_config`]).
+    pub mail: MailConfig,
 }
 
 /// A configuration the gateway cannot use.
@@ -144,7 +370,15 @@ impl Config {
             Some(p) => Partial::from_file(&p)?,
             None => Partial::default(),
         };
-        let merged = cli.or(Partial::from_env(&env)).or(file);
+        let (env_smtp, env_mail) = mail_from_env(&env)?;
+        let from_env = Partial {
+            smtp: env_smtp,
+            mail: env_mail,
+            ..Partial::from_env(&env)
+        };
+        let merged = cli.or(from_env).or(file);
+        let smtp = resolve_smtp(merged.smtp.clone())?;
+        let mail = resolve_mail(merged.mail.clone(), smtp)?;
         let listen_text = merged.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
         let listen = listen_text
             .parse::<SocketAddr>()
@@ -184,7 +418,16 @@ impl Config {
             database_schema: merged.database_schema,
             postgres_ca_file: merged.postgres_ca_file,
             public_url,
+            mail,
         })
+    }
+
+    /// The mail settings for a gateway reached at `public_url`.
+    pub fn mail_config(&self, public_url: &str) -> MailConfig {
+        MailConfig {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            ..self.mail.clone()
+        }
     }
 
     /// The public base URL for a server bound to `bound`.
@@ -245,6 +488,48 @@ mod tests {
         let vars = [("SCIM_GATEWAY_CONFIG", path.as_str())];
         let c = Config::resolve(Partial::default(), None, env(&vars)).unwrap();
         assert_eq!(c.listen.port(), 1111);
+    }
+
+    #[test]
+    fn smtp_and_mail_from_file_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gw.toml");
+        std::fs::write(
+            &file,
+            "[smtp]\nhost = \"smtp.example.com\"\ntls = \"tls\"\nusername = \"gw\"\n\
+             password = \"file-secret\"\n[mail]\nfrom = \"IT <it@example.com>\"\n\
+             welcome_link_days = 2\n",
+        )
+        .unwrap();
+        let vars = [
+            ("SCIM_GATEWAY_SMTP_PASSWORD", "env-secret"),
+            ("SCIM_GATEWAY_MAIL_NOTIFY_WINDOW_MINUTES", "5"),
+        ];
+        let c = Config::resolve(Partial::default(), Some(&file), env(&vars)).unwrap();
+        let smtp = c.mail.smtp.clone().unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port), ("smtp.example.com", 465));
+        assert_eq!(smtp.tls, TlsMode::Tls);
+        assert_eq!(smtp.password, Some(Secret("env-secret".into())));
+        assert!(!format!("{c:?}").contains("secret"));
+        assert_eq!(c.mail.default_from, "IT <it@example.com>");
+        assert_eq!(c.mail.link_ttl.as_secs(), 2 * 86_400);
+        assert_eq!(c.mail.notify_window.as_secs(), 300);
+        assert_eq!(c.mail_config("http://x/").public_url, "http://x");
+        // No SMTP by default; bad values are named.
+        let c = Config::resolve(Partial::default(), None, env(&[])).unwrap();
+        assert_eq!(c.mail.smtp, None);
+        for (k, v, named) in [
+            ("SCIM_GATEWAY_SMTP_PORT", "x", "SMTP_PORT"),
+            ("SCIM_GATEWAY_SMTP_TLS", "ssl", "smtp.tls"),
+            ("SCIM_GATEWAY_SMTP_USERNAME", "u", "smtp"),
+            ("SCIM_GATEWAY_MAIL_FROM", "nope", "mail.from"),
+        ] {
+            let vars = [("SCIM_GATEWAY_SMTP_HOST", "h"), (k, v)];
+            let e = Config::resolve(Partial::default(), None, env(&vars))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(named), "{k}: {e}");
+        }
     }
 
     #[test]

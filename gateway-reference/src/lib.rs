@@ -11,6 +11,8 @@
 //! - [`preview`]: what a rule set does to a directory of users, and the diff of two (pure).
 //! - [`crm`]: the [`crm::Crm`] trait and its backends.
 //! - [`settings`]: per-tenant settings; [`log`]: the provisioning log.
+//! - [`mail`]: welcome mails with activation links and critical-error notifications over
+//!   SMTP, through a durable outbox.
 //! - [`tenants`]: tenants, their SCIM tokens and admin tokens (stored hashed).
 //! - [`app`]: the HTTP service (SCIM per tenant, [`admin`] API, health, [`metrics`]);
 //!   [`config`] and [`cli`]: the `scim-gateway` program.
@@ -26,6 +28,7 @@ pub mod crm;
 pub mod db;
 pub mod directory;
 pub mod log;
+pub mod mail;
 pub mod metrics;
 pub mod preview;
 pub mod rules;

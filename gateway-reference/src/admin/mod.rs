@@ -20,6 +20,9 @@
 //! | GET | `/admin/tenants/{t}/crm/catalog`, `/crm/users` | CRM lookups |
 //! | GET, PUT | `/admin/tenants/{t}/crm/connection` | which CRM (embedded or SuperOffice); credentials write-only |
 //! | POST | `/admin/tenants/{t}/crm/test` | Test Connection |
+//! | GET | `/admin/tenants/{t}/mail/outbox[/{id}]` | the mail outbox (`status`, `kind`, `limit`, `offset`); POST `.../{id}/retry` |
+//! | GET, PUT | `/admin/tenants/{t}/mail/templates` | the from-address and mail templates |
+//! | GET, POST | `/admin/tenants/{t}/mail/preview` | a template rendered with sample data |
 //! | GET | `/admin/schema` | JSON Schemas of every request and response body |
 //!
 //! Errors are `{"error": "...", "detail": "..."}` with a 4xx status for anything the caller
@@ -28,6 +31,7 @@
 pub mod crm;
 mod error;
 mod log;
+mod mail;
 mod preview;
 mod rules;
 mod schema;
@@ -62,6 +66,8 @@ pub struct AdminState {
     pub sync: crate::sync::SyncEngine,
     /// The public base URL (Tenant URLs are `{public_url}/scim/{tenant}`).
     pub public_url: String,
+    /// The deployment's mail settings (whether SMTP is configured, the default From).
+    pub mail: crate::mail::MailConfig,
 }
 
 impl AdminState {
@@ -134,6 +140,20 @@ pub fn router(state: AdminState) -> Router {
         .route(
             "/tenants/{tenant}/crm/test",
             axum::routing::post(crm::test_connection),
+        )
+        .route("/tenants/{tenant}/mail/outbox", get(mail::list_outbox))
+        .route("/tenants/{tenant}/mail/outbox/{mail}", get(mail::get_mail))
+        .route(
+            "/tenants/{tenant}/mail/outbox/{mail}/retry",
+            axum::routing::post(mail::retry_mail),
+        )
+        .route(
+            "/tenants/{tenant}/mail/templates",
+            get(mail::get_templates).put(mail::put_templates),
+        )
+        .route(
+            "/tenants/{tenant}/mail/preview",
+            get(mail::get_preview).post(mail::post_preview),
         )
         .fallback(|| async { ApiError::not_found("no such admin API endpoint") })
         .with_state(state)

@@ -134,7 +134,7 @@ pub fn schemas() -> Value {
         ),
     ];
     let mut out = Map::new();
-    for (name, used_by, schema) in entries {
+    for (name, used_by, schema) in entries.into_iter().chain(super::mail::schemas()) {
         out.insert(
             name.to_string(),
             serde_json::json!({ "usedBy": used_by, "schema": schema }),
@@ -154,7 +154,8 @@ mod tests {
     fn every_schema_is_an_object_with_properties() {
         let s = super::schemas();
         let map = s.as_object().unwrap();
-        assert_eq!(map.len(), 23);
+        assert_eq!(map.len(), 23 + super::super::mail::schemas().len());
+        assert!(s["OutboxPage"]["schema"]["properties"]["smtpConfigured"].is_object());
         assert!(s["SyncStatus"]["schema"]["properties"]["pendingUsers"].is_object());
         for (name, entry) in map {
             let schema = &entry["schema"];

@@ -206,6 +206,68 @@ ALTER TABLE crm_users ADD COLUMN password_hash TEXT;
 "#,
     },
     Migration {
+        version: 4,
+        name: "mail: the outbox, welcome links, notification state, per-tenant templates",
+        sql: r#"
+-- Every mail the gateway sends, durable: queued -> sending (claimed with a lease) -> sent, or
+-- back to queued with a backoff, or failed after the last attempt.
+CREATE TABLE gw_mail_outbox (
+    id              {id},
+    tenant          TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    message_id      TEXT NOT NULL UNIQUE,
+    from_addr       TEXT NOT NULL,
+    to_addr         TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    text_body       TEXT NOT NULL,
+    html_body       TEXT NOT NULL,
+    -- A welcome link's token, in clear only until the mail is sent (then NULL); the bodies
+    -- hold a placeholder instead of it.
+    link_token      TEXT,
+    created_at      TEXT NOT NULL,
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    claim           TEXT,
+    lease_until     TEXT,
+    last_error      TEXT,
+    sent_at         TEXT
+);
+CREATE INDEX gw_mail_outbox_due ON gw_mail_outbox (status, next_attempt_at);
+CREATE INDEX gw_mail_outbox_tenant ON gw_mail_outbox (tenant, id);
+-- Welcome links: SHA-256 of the token, never the token.
+CREATE TABLE gw_welcome_links (
+    token_hash    TEXT PRIMARY KEY,
+    tenant        TEXT NOT NULL,
+    user_id       TEXT NOT NULL,
+    associate_id  BIGINT NOT NULL,
+    user_name     TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    expires_at    TEXT NOT NULL,
+    used_at       TEXT
+);
+-- Critical conditions per tenant, for deduplicated notification mails.
+CREATE TABLE gw_notify_state (
+    tenant        TEXT NOT NULL,
+    condition     TEXT NOT NULL,
+    first_seen    TEXT NOT NULL,
+    notified      BIGINT NOT NULL,
+    last_mail_at  TEXT,
+    suppressed    BIGINT NOT NULL,
+    digest        TEXT NOT NULL,
+    detail        TEXT NOT NULL,
+    PRIMARY KEY (tenant, condition)
+);
+-- Per-tenant from-address and templates (mail::templates::MailTemplates as JSON).
+CREATE TABLE gw_mail_templates (
+    tenant      TEXT PRIMARY KEY,
+    json        TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    updated_by  TEXT NOT NULL
+);
+"#,
+    },
+    Migration {
         version: 5,
         name: "per-tenant CRM connections (embedded or SuperOffice), credentials encrypted",
         sql: r#"

@@ -29,12 +29,13 @@ use tokio::sync::{Mutex, Notify};
 
 pub use error::SyncError;
 pub use ingest::{IngestReport, ingest_page};
-pub use reconcile::{ReconcileReport, reconcile_batch};
+pub use reconcile::{ReconcileReport, reconcile_batch, reconcile_batch_with};
 pub use wake::WakeOnChange;
 
 use crate::crm::Crm;
 use crate::db::Db;
 use crate::log::{self, NewEntry, Outcome, Source};
+use crate::mail::MailConfig;
 use crate::rules::{CompiledRules, RuleSet, versions};
 use crate::settings;
 
@@ -54,6 +55,7 @@ struct Inner {
     storage: Arc<dyn Storage>,
     registry: SchemaRegistry,
     crm: Arc<dyn Crm>,
+    mail: MailConfig,
     wake: Notify,
     /// Compiled rules per tenant, keyed by the saved version.
     rules: Mutex<HashMap<TenantId, (i64, Arc<CompiledRules>)>>,
@@ -103,12 +105,25 @@ impl SyncEngine {
         registry: SchemaRegistry,
         crm: Arc<dyn Crm>,
     ) -> SyncEngine {
+        SyncEngine::with_mail(db, storage, registry, crm, MailConfig::default())
+    }
+
+    /// [`SyncEngine::new`] with the deployment's mail settings (welcome links point to its
+    /// public URL; notification thresholds).
+    pub fn with_mail(
+        db: Db,
+        storage: Arc<dyn Storage>,
+        registry: SchemaRegistry,
+        crm: Arc<dyn Crm>,
+        mail: MailConfig,
+    ) -> SyncEngine {
         SyncEngine {
             inner: Arc::new(Inner {
                 db,
                 storage,
                 registry,
                 crm,
+                mail,
                 wake: Notify::new(),
                 rules: Mutex::new(HashMap::new()),
             }),
@@ -158,8 +173,16 @@ impl SyncEngine {
         }
         let rules = self.rules(tenant).await?;
         loop {
-            let r =
-                reconcile_batch(&i.db, &*i.crm, tenant, &rules, &settings, RECONCILE_BATCH).await?;
+            let r = reconcile_batch_with(
+                &i.db,
+                &*i.crm,
+                tenant,
+                &rules,
+                &settings,
+                RECONCILE_BATCH,
+                &i.mail,
+            )
+            .await?;
             pass.written += r.written;
             pass.failed += r.failed;
             if r.crm_unavailable {

@@ -20,6 +20,7 @@ use super::SyncError;
 use crate::crm::{Crm, CrmError, Person, UserSettings};
 use crate::db::{Db, now};
 use crate::log::{self, NewEntry, Outcome, Source};
+use crate::mail::{MailConfig, notify, welcome};
 use crate::rules::{CompiledRules, UserFacts};
 use crate::settings::{TenantSettings, UnmatchedPolicy};
 
@@ -161,7 +162,8 @@ struct Done {
 }
 
 /// Claims up to `limit` due dirty users of the tenant and reconciles each. Does nothing when
-/// User Sync Active is off (the users stay dirty until it is turned on).
+/// User Sync Active is off (the users stay dirty until it is turned on). Mails with the
+/// default [`MailConfig`]; see [`reconcile_batch_with`].
 pub async fn reconcile_batch(
     db: &Db,
     crm: &dyn Crm,
@@ -170,7 +172,32 @@ pub async fn reconcile_batch(
     settings: &TenantSettings,
     limit: usize,
 ) -> Result<ReconcileReport, SyncError> {
+    reconcile_batch_with(
+        db,
+        crm,
+        tenant,
+        rules,
+        settings,
+        limit,
+        &MailConfig::default(),
+    )
+    .await
+}
+
+/// [`reconcile_batch`] with the deployment's mail settings: a created user gets the welcome
+/// mail (with Send Welcome Email on), enqueued in the transaction that records the creation;
+/// critical errors and their recovery go to [`notify::after_batch`].
+pub async fn reconcile_batch_with(
+    db: &Db,
+    crm: &dyn Crm,
+    tenant: &TenantId,
+    rules: &CompiledRules,
+    settings: &TenantSettings,
+    limit: usize,
+    mail: &MailConfig,
+) -> Result<ReconcileReport, SyncError> {
     let mut report = ReconcileReport::default();
+    let mut events = notify::BatchEvents::default();
     if !settings.user_sync_active {
         return Ok(report);
     }
@@ -204,10 +231,14 @@ pub async fn reconcile_batch(
             Ok(done) => {
                 if done.wrote {
                     report.written += 1;
+                    events.succeeded.push(user_id.clone());
                 }
-                finish(db, tenant, &user_id, since, &done).await?;
+                let welcome =
+                    (settings.send_welcome_email && done.action == "create").then_some(mail);
+                finish(db, tenant, &user_id, since, &done, welcome).await?;
             }
             Err(SyncError::Crm(e)) if e.is_transient() => {
+                events.unavailable = Some(e.to_string());
                 retry_later(db, t, &user_id, attempts, &e.to_string()).await?;
                 log::append(
                     db,
@@ -229,6 +260,16 @@ pub async fn reconcile_batch(
             Err(SyncError::Crm(e)) => {
                 report.failed += 1;
                 let message = e.to_string();
+                events.failures.push(notify::UserFailure {
+                    user_id: user_id.clone(),
+                    message: message.clone(),
+                    condition: match e {
+                        CrmError::SeatsExhausted { .. } => Some(notify::Condition::SeatsExhausted),
+                        CrmError::Unauthorized(_) => Some(notify::Condition::CredentialsRefused),
+                        _ => None,
+                    },
+                    attempts: attempts + 1,
+                });
                 retry_later(db, t, &user_id, attempts, &message).await?;
                 db.execute(
                     "INSERT INTO gw_sync_state (tenant, user_id, state, error, updated_at) \
@@ -268,6 +309,9 @@ pub async fn reconcile_batch(
         )
         .await?;
     }
+    if let Err(e) = notify::after_batch(db, mail, tenant, &events, chrono::Utc::now()).await {
+        tracing::warn!(tenant = %tenant, error = %e, "notifications: recording the batch failed");
+    }
     Ok(report)
 }
 
@@ -292,13 +336,15 @@ async fn retry_later(
     Ok(())
 }
 
-/// Records what was done and releases the user (unless a newer change marked it again).
+/// Records what was done and releases the user (unless a newer change marked it again);
+/// with `welcome`, enqueues the created user's welcome mail in the same transaction.
 async fn finish(
     db: &Db,
     tenant: &TenantId,
     user_id: &str,
     since: i64,
     done: &Done,
+    welcome: Option<&MailConfig>,
 ) -> Result<(), SyncError> {
     let t = tenant.as_str();
     let mut tx = db.begin().await?;
@@ -361,7 +407,73 @@ async fn finish(
         )
         .await?;
     }
+    if let (Some(config), Some(id)) = (welcome, done.associate_id) {
+        welcome_mail(&mut tx, config, tenant, user_id, id, done).await?;
+    }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Enqueues the welcome mail of a created user in `tx`, and logs it.
+async fn welcome_mail(
+    tx: &mut crate::db::Tx,
+    config: &MailConfig,
+    tenant: &TenantId,
+    user_id: &str,
+    associate_id: i64,
+    done: &Done,
+) -> Result<(), SyncError> {
+    let person: Option<Person> = done
+        .written
+        .as_ref()
+        .and_then(|w| w.get("person"))
+        .and_then(|p| serde_json::from_value(p.clone()).ok());
+    let Some(person) = person else {
+        return Err(SyncError::State("a created user without a person".into()));
+    };
+    let user = welcome::NewUser {
+        user_id,
+        associate_id,
+        user_name: &person.user_name,
+        first_name: &person.first_name,
+        last_name: &person.last_name,
+        email: person.email.as_deref(),
+    };
+    let queued = welcome::enqueue_tx(tx, config, tenant, &user).await?;
+    log::append_tx(
+        tx,
+        tenant,
+        &NewEntry {
+            user_id: Some(user_id),
+            user_name: Some(&person.user_name),
+            source: Source::Crm,
+            action: "welcome-mail",
+            outcome: if queued.is_some() {
+                Outcome::Success
+            } else {
+                Outcome::Skipped
+            },
+            reason: Some(if queued.is_some() {
+                "queued in the outbox"
+            } else {
+                "the user has no email address"
+            }),
+            detail: queued.map(|id| json!({ "mail": id })),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Remembers, before the CRM's create, that the sync creates this user.
+async fn mark_creating(db: &Db, t: &str, user_id: &str) -> Result<(), SyncError> {
+    db.execute(
+        "INSERT INTO gw_sync_state (tenant, user_id, state, updated_at) \
+         VALUES ($1, $2, 'creating', $3) ON CONFLICT (tenant, user_id) DO UPDATE \
+         SET state = 'creating', updated_at = excluded.updated_at",
+        &[t.into(), user_id.into(), now().into()],
+    )
+    .await?;
     Ok(())
 }
 
@@ -388,6 +500,7 @@ async fn reconcile_user(
     let retired_id = state
         .as_ref()
         .and_then(|s| s.associate_id.filter(|_| s.state == "retired"));
+    let creating = state.as_ref().is_some_and(|s| s.state == "creating");
     let keep = |state: &Option<SyncState>, action: &'static str, reason: &str| Done {
         action,
         associate_id: state.as_ref().and_then(|s| s.associate_id),
@@ -507,12 +620,19 @@ async fn reconcile_user(
                 .await?;
             ("reactivate", u)
         }
+        // A user found by name whose create we had started is ours: it counts as created
+        // (the welcome mail), after a crash between the CRM's create and our record of it.
         Some(u) => (
-            "update",
+            if creating { "create" } else { "update" },
             crm.update_user(tenant, u.associate_id, &person, &desired)
                 .await?,
         ),
-        None => ("create", crm.create_user(tenant, &person, &desired).await?),
+        None => {
+            if settings.send_welcome_email {
+                mark_creating(db, t, user_id).await?;
+            }
+            ("create", crm.create_user(tenant, &person, &desired).await?)
+        }
     };
     Ok(Done {
         action,
