@@ -59,6 +59,25 @@ struct Inner {
     wake: Notify,
     /// Compiled rules per tenant, keyed by the saved version.
     rules: Mutex<HashMap<TenantId, (i64, Arc<CompiledRules>)>>,
+    /// Tenants whose CRM was unavailable: how often in a row, and when to try again.
+    outages: std::sync::Mutex<HashMap<TenantId, Outage>>,
+}
+
+/// A tenant's CRM outage as this process saw it.
+#[derive(Debug, Clone, Copy)]
+struct Outage {
+    failures: u32,
+    retry_at: std::time::Instant,
+}
+
+/// The longest a tenant's reconciling pauses between tries while its CRM is unavailable
+/// (1 s, 2 s, 4 s, ... up to this): an outage costs one request per tenant per interval,
+/// not one per pass, and its end is noticed within it.
+pub const OUTAGE_BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// 1 s after the first failure, doubling, at most [`OUTAGE_BACKOFF_MAX`].
+fn outage_backoff(failures: u32) -> Duration {
+    Duration::from_secs(1_u64 << failures.saturating_sub(1).min(5)).min(OUTAGE_BACKOFF_MAX)
 }
 
 impl std::fmt::Debug for SyncEngine {
@@ -126,6 +145,7 @@ impl SyncEngine {
                 mail,
                 wake: Notify::new(),
                 rules: Mutex::new(HashMap::new()),
+                outages: std::sync::Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -171,7 +191,14 @@ impl SyncEngine {
         if !settings.user_sync_active {
             return Ok(pass);
         }
+        if self.outage_wait(tenant).is_some() {
+            // The CRM was unavailable moments ago: the changes wait (they are durable), the
+            // CRM is not asked again before the backoff ends.
+            pass.crm_unavailable = true;
+            return Ok(pass);
+        }
         let rules = self.rules(tenant).await?;
+        let mut reached = false;
         loop {
             let r = reconcile_batch_with(
                 &i.db,
@@ -189,11 +216,46 @@ impl SyncEngine {
                 pass.crm_unavailable = true;
                 break;
             }
+            reached |= r.claimed > 0;
             if r.claimed < RECONCILE_BATCH {
                 break;
             }
         }
+        if pass.crm_unavailable {
+            self.outage_seen(tenant);
+        } else if reached {
+            self.outage_over(tenant);
+        }
         Ok(pass)
+    }
+
+    /// How long the tenant's reconciling still pauses for a CRM outage, if it does.
+    fn outage_wait(&self, tenant: &TenantId) -> Option<Duration> {
+        let outages = self.inner.outages.lock().ok()?;
+        let o = outages.get(tenant)?;
+        o.retry_at
+            .checked_duration_since(std::time::Instant::now())
+            .filter(|d| !d.is_zero())
+    }
+
+    fn outage_seen(&self, tenant: &TenantId) {
+        if let Ok(mut outages) = self.inner.outages.lock() {
+            let failures = outages.get(tenant).map_or(0, |o| o.failures) + 1;
+            outages.insert(
+                tenant.clone(),
+                Outage {
+                    failures,
+                    retry_at: std::time::Instant::now() + outage_backoff(failures),
+                },
+            );
+        }
+    }
+
+    /// Forgets the tenant's outage: the CRM answered, or an administrator asked for a sync.
+    fn outage_over(&self, tenant: &TenantId) {
+        if let Ok(mut outages) = self.inner.outages.lock() {
+            outages.remove(tenant);
+        }
     }
 
     /// One pass over every tenant; errors of one tenant are logged and do not stop the others.
@@ -267,6 +329,8 @@ impl SyncEngine {
     ) -> Result<TenantPass, SyncError> {
         mark_dirty(&self.inner.db, tenant, Some(user_id)).await?;
         self.audit(tenant, "sync-user", Some(user_id)).await?;
+        // An administrator asks now: try the CRM now, whatever the outage backoff says.
+        self.outage_over(tenant);
         self.run_tenant(tenant).await
     }
 
@@ -275,6 +339,7 @@ impl SyncEngine {
     pub async fn sync_all(&self, tenant: &TenantId) -> Result<u64, SyncError> {
         let n = mark_dirty(&self.inner.db, tenant, None).await?;
         self.audit(tenant, "sync-all", None).await?;
+        self.outage_over(tenant);
         self.wake();
         Ok(n)
     }
@@ -345,4 +410,15 @@ pub async fn mark_dirty(
             .await?
         }
     })
+}
+
+#[cfg(test)]
+mod outage_tests {
+    use super::*;
+
+    #[test]
+    fn outage_backoff_doubles_and_caps() {
+        let secs: Vec<u64> = (1..=8).map(|f| outage_backoff(f).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
 }

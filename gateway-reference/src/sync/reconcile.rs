@@ -48,6 +48,11 @@ fn at(offset: Duration) -> String {
     (chrono::Utc::now() + d).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// The longest a user waits after the CRM was unavailable for it: an outage pushes the user
+/// that met it back (so one user that always gets a 5xx cannot block the others forever), but
+/// after the outage everyone is due again within this.
+pub const UNAVAILABLE_BACKOFF_MAX: Duration = Duration::from_secs(60);
+
 /// Exponential backoff: 2 s, 4 s, ... capped at one hour.
 pub fn backoff(attempts: i64) -> Duration {
     let exp = u32::try_from(attempts.clamp(0, 12)).unwrap_or(12);
@@ -239,7 +244,8 @@ pub async fn reconcile_batch_with(
             }
             Err(SyncError::Crm(e)) if e.is_transient() => {
                 events.unavailable = Some(e.to_string());
-                retry_later(db, t, &user_id, attempts, &e.to_string()).await?;
+                let wait = backoff(attempts).min(UNAVAILABLE_BACKOFF_MAX);
+                retry_later(db, t, &user_id, wait, &e.to_string()).await?;
                 log::append(
                     db,
                     tenant,
@@ -270,7 +276,7 @@ pub async fn reconcile_batch_with(
                     },
                     attempts: attempts + 1,
                 });
-                retry_later(db, t, &user_id, attempts, &message).await?;
+                retry_later(db, t, &user_id, backoff(attempts), &message).await?;
                 db.execute(
                     "INSERT INTO gw_sync_state (tenant, user_id, state, error, updated_at) \
                      VALUES ($1, $2, 'error', $3, $4) ON CONFLICT (tenant, user_id) DO UPDATE \
@@ -319,18 +325,13 @@ async fn retry_later(
     db: &Db,
     t: &str,
     user_id: &str,
-    attempts: i64,
+    wait: Duration,
     error: &str,
 ) -> Result<(), SyncError> {
     db.execute(
         "UPDATE gw_dirty SET attempts = attempts + 1, next_attempt_at = $3, last_error = $4 \
          WHERE tenant = $1 AND user_id = $2",
-        &[
-            t.into(),
-            user_id.into(),
-            at(backoff(attempts)).into(),
-            error.into(),
-        ],
+        &[t.into(), user_id.into(), at(wait).into(), error.into()],
     )
     .await?;
     Ok(())
