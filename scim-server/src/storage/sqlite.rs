@@ -74,6 +74,7 @@
 //! own).
 
 mod changes;
+mod checkpoint;
 mod filter_sql;
 mod pool;
 mod schema;
@@ -141,6 +142,9 @@ pub struct SqliteStorage {
 
 struct Inner {
     writer: Mutex<Connection>,
+    /// The background WAL checkpoints of a database file (`None` in memory, or when its
+    /// thread could not start: SQLite then checkpoints inside commits).
+    checkpointer: Option<checkpoint::Checkpointer>,
     /// `None` for an in-memory database, whose only connection is the writer.
     readers: Option<Readers>,
     /// The `attr_index` layouts known to be current (see [`ensure_layout`]).
@@ -177,6 +181,9 @@ impl Inner {
             .map_err(backend_err)?;
         let out = f(&tx)?;
         tx.commit().map_err(backend_err)?;
+        if let Some(c) = &self.checkpointer {
+            c.after_commit(&conn);
+        }
         Ok(out)
     }
 }
@@ -190,9 +197,14 @@ impl SqliteStorage {
         let path = path.as_ref();
         let mut writer = pool::open_writer(path)?;
         schema::migrate(&mut writer)?;
+        let checkpointer = checkpoint::Checkpointer::start(path);
+        if checkpointer.is_some() {
+            pool::defer_checkpoints(&writer)?;
+        }
         Ok(SqliteStorage {
             inner: Arc::new(Inner {
                 writer: Mutex::new(writer),
+                checkpointer,
                 readers: Some(Readers::new(path.to_path_buf())),
                 layouts: KnownLayouts::default(),
             }),
@@ -207,6 +219,7 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             inner: Arc::new(Inner {
                 writer: Mutex::new(conn),
+                checkpointer: None,
                 readers: None,
                 layouts: KnownLayouts::default(),
             }),
@@ -1727,6 +1740,61 @@ mod tests {
             .unwrap();
         assert_eq!(layouts, 1);
         drop(conn);
+        drop(again);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// On a file, commits do not checkpoint (`wal_autocheckpoint=0`); the background thread
+    /// does, and what was written is all there after reopening.
+    #[tokio::test]
+    async fn checkpoints_run_in_the_background() {
+        let dir = std::env::temp_dir().join(format!(
+            "scim-sqlite-ckpt-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.db");
+        let schema = user_resource_schema();
+        let tenant = TenantId::new("t").unwrap();
+        let storage = SqliteStorage::open(&file).unwrap();
+        let auto: i64 = lock(&storage.inner.writer)
+            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(auto, 0);
+        for i in 0..40 {
+            let user = Resource::from_value(
+                serde_json::json!({"id": format!("u{i}"), "userName": format!("user{i}")}),
+            )
+            .unwrap();
+            let unique =
+                crate::storage::unique::UniquenessPolicy::for_schema(&schema).keys(&schema, &user);
+            let new = NewResource {
+                id: format!("u{i}"),
+                resource: user,
+                members: vec![],
+                unique,
+            };
+            storage
+                .create(Scope::new(&tenant, &schema), new)
+                .await
+                .unwrap();
+        }
+        let checkpointer = storage.inner.checkpointer.as_ref().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while checkpointer.runs() == 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(checkpointer.runs() > 0);
+        drop(storage);
+        let again = SqliteStorage::open(&file).unwrap();
+        let n: i64 = lock(&again.inner.writer)
+            .query_row("SELECT count(*) FROM resources", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 40);
         drop(again);
         let _ = std::fs::remove_dir_all(&dir);
     }
