@@ -76,6 +76,7 @@
 mod changes;
 mod checkpoint;
 mod filter_sql;
+mod group_commit;
 mod pool;
 mod schema;
 
@@ -84,9 +85,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rusqlite::{
-    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
 use scim_core::Resource;
 use scim_core::filter::{CompValue, CompareOp, Filter};
 use scim_core::schema::{ResourceSchema, Uniqueness};
@@ -145,6 +144,8 @@ struct Inner {
     /// The background WAL checkpoints of a database file (`None` in memory, or when its
     /// thread could not start: SQLite then checkpoints inside commits).
     checkpointer: Option<checkpoint::Checkpointer>,
+    /// The writes waiting for the writer (see `group_commit.rs`).
+    queue: group_commit::Queue,
     /// `None` for an in-memory database, whose only connection is the writer.
     readers: Option<Readers>,
     /// The `attr_index` layouts known to be current (see [`ensure_layout`]).
@@ -170,21 +171,18 @@ impl Inner {
         }
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer; commits when it succeeds.
-    fn write<T>(
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer, shared with the other
+    /// writes queued meanwhile (each in its own savepoint, see `group_commit.rs`); returns
+    /// once that transaction committed (or `f` failed).
+    fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError>,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend_err)?;
-        let out = f(&tx)?;
-        tx.commit().map_err(backend_err)?;
-        if let Some(c) = &self.checkpointer {
-            c.after_commit(&conn);
-        }
-        Ok(out)
+        group_commit::write(&self.writer, &self.queue, f, |conn| {
+            if let Some(c) = &self.checkpointer {
+                c.after_commit(conn);
+            }
+        })
     }
 }
 
@@ -205,6 +203,7 @@ impl SqliteStorage {
             inner: Arc::new(Inner {
                 writer: Mutex::new(writer),
                 checkpointer,
+                queue: group_commit::Queue::default(),
                 readers: Some(Readers::new(path.to_path_buf())),
                 layouts: KnownLayouts::default(),
             }),
@@ -220,6 +219,7 @@ impl SqliteStorage {
             inner: Arc::new(Inner {
                 writer: Mutex::new(conn),
                 checkpointer: None,
+                queue: group_commit::Queue::default(),
                 readers: None,
                 layouts: KnownLayouts::default(),
             }),
@@ -262,7 +262,7 @@ impl SqliteStorage {
         let ctx = self.inner.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
         self.blocking(move |inner| {
-            inner.write(|tx| {
+            inner.write(move |tx| {
                 let mut created = Vec::new();
                 for new in items {
                     let id = insert_resource(tx, &ctx, new)?.id;
@@ -283,7 +283,8 @@ impl SqliteStorage {
         };
         let ctx = ctx.clone();
         self.blocking(move |inner| {
-            inner.write(|tx| ensure_layout(tx, &ctx, &wanted))?;
+            let (c, w) = (ctx.clone(), wanted.clone());
+            inner.write(move |tx| ensure_layout(tx, &c, &w))?;
             inner.layouts.mark_current(&ctx.rtype, wanted);
             Ok(())
         })
@@ -337,7 +338,7 @@ impl SqliteStorage {
         self.ensure_index(&ctx).await?;
         let id = id.to_string();
         self.blocking(move |inner| {
-            inner.write(|tx| {
+            inner.write(move |tx| {
                 let resource = strip_members(replacement.resource, &ctx);
                 let json = to_json(&resource)?;
                 let (seq, version, _) = bump(tx, &ctx, &id, Some(&json), expected_version)?;
@@ -1167,7 +1168,7 @@ impl Storage for SqliteStorage {
         let ctx = self.inner.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
         self.blocking(move |inner| {
-            inner.write(|tx| {
+            inner.write(move |tx| {
                 let out = insert_resource(tx, &ctx, new)?;
                 let change = NewChange::new(&ctx.rtype, &out.id, ChangeKind::Created, 1);
                 changes::append(tx, &ctx.tenant, &[change])?;
@@ -1272,7 +1273,7 @@ impl Storage for SqliteStorage {
 
     async fn prune_changes(&self, tenant: &TenantId, through: u64) -> Result<u64, StorageError> {
         let tenant = tenant.as_str().to_string();
-        self.blocking(move |inner| inner.write(|tx| changes::prune(tx, &tenant, through)))
+        self.blocking(move |inner| inner.write(move |tx| changes::prune(tx, &tenant, through)))
             .await
     }
 
@@ -1285,7 +1286,7 @@ impl Storage for SqliteStorage {
         let ctx = self.inner.layouts.ctx(scope);
         let id = id.to_string();
         self.blocking(move |inner| {
-            inner.write(|tx| {
+            inner.write(move |tx| {
                 let expected = expected_version.map(clamp);
                 let deleted: Option<i64> = tx
                     .prepare_cached(
@@ -1406,7 +1407,7 @@ impl Storage for SqliteStorage {
         let ctx = self.inner.layouts.ctx(scope);
         let id = id.to_string();
         self.blocking(move |inner| {
-            inner.write(|tx| {
+            inner.write(move |tx| {
                 let (seq, version, json) = current_row(tx, &ctx, &id, expected_version)?;
                 if !apply_members_change(tx, &ctx, seq, change)? {
                     // RFC 7644 §3.5.2.1: nothing changed, so no new version or lastModified.
