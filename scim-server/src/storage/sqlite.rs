@@ -68,6 +68,13 @@
 //!   `synchronous=NORMAL` (committed writes survive a process crash; `FULL` would also make
 //!   them survive a power failure, at one fsync per commit), `foreign_keys=ON`, a busy
 //!   timeout of 10 s.
+//! - **Write path**: the writes that queue up behind the writer share one transaction, each
+//!   in its own savepoint, and are acknowledged after its commit (group commit, see
+//!   `group_commit.rs`): the WAL pages they have in common are written once. WAL
+//!   checkpoints (copying the WAL back into the file, with two fsyncs) run on a background
+//!   thread, not inside a commit (see `checkpoint.rs`). Neither changes what a crash can
+//!   lose: a write is acknowledged only once its commit returned, i.e. its pages are in the
+//!   WAL.
 //!
 //! The indexed values are derived from the resource type's schema; two processes sharing a
 //! file must use the same schema for a resource type (each would rebuild the rows with its
@@ -1153,7 +1160,8 @@ fn unfiltered_rows(
 #[async_trait]
 impl Storage for SqliteStorage {
     fn can_filter(&self, schema: &ResourceSchema, filter: &Filter) -> bool {
-        super::sql::filter::can_filter::<Sqlite>(schema, filter)
+        let paths = self.inner.layouts.paths(schema);
+        super::sql::filter::can_filter_with::<Sqlite>(schema, &paths, filter)
     }
 
     fn can_sort(&self, schema: &ResourceSchema, sort: &SortSpec) -> bool {
