@@ -153,6 +153,7 @@ pub(crate) fn translate<D: Dialect>(
 
 /// [`crate::storage::Storage::can_filter`] of a SQL backend: the filter compiles (one that
 /// does not is left to the planner, which reports the error) and translates.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn can_filter<D: Dialect>(schema: &ResourceSchema, filter: &Filter) -> bool {
     can_filter_with::<D>(schema, &super::index::indexed_paths(schema), filter)
 }
