@@ -158,9 +158,19 @@ pub(crate) fn translate<D: Dialect>(
 
 /// [`crate::storage::Storage::can_filter`] of a SQL backend: the filter compiles (one that
 /// does not is left to the planner, which reports the error) and translates.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn can_filter<D: Dialect>(schema: &ResourceSchema, filter: &Filter) -> bool {
-    filter.compile(schema).is_ok()
-        && translate::<D>(schema, &super::index::indexed_paths(schema), filter).is_some()
+    can_filter_with::<D>(schema, &super::index::indexed_paths(schema), filter)
+}
+
+/// [`can_filter`] with the resource type's indexed paths already derived (a backend that
+/// caches them per type, see `KnownLayouts::paths`).
+pub(crate) fn can_filter_with<D: Dialect>(
+    schema: &ResourceSchema,
+    paths: &[IndexedPath],
+    filter: &Filter,
+) -> bool {
+    filter.compile(schema).is_ok() && translate::<D>(schema, paths, filter).is_some()
 }
 
 fn lookup<'p>(

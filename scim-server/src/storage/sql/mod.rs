@@ -75,6 +75,22 @@ impl KnownLayouts {
         Ctx::with_shape(scope, shape)
     }
 
+    /// The indexed paths of `schema`, from the same cache as [`KnownLayouts::ctx`] (keyed by
+    /// the resource type's name, checked against the schema by value).
+    pub fn paths(&self, schema: &ResourceSchema) -> Arc<Vec<IndexedPath>> {
+        let rtype = schema.name();
+        let mut shapes = self.shapes.lock().unwrap_or_else(PoisonError::into_inner);
+        match shapes.get(rtype) {
+            Some(shape) if *shape.schema == *schema => Arc::clone(&shape.paths),
+            _ => {
+                let shape = Shape::of(schema);
+                let paths = Arc::clone(&shape.paths);
+                shapes.insert(rtype.to_string(), shape);
+                paths
+            }
+        }
+    }
+
     /// `None` when the layout of `ctx`'s resource type is known to be current; else the
     /// layout to ensure (then [`KnownLayouts::mark_current`]).
     pub fn stale(&self, ctx: &Ctx) -> Option<String> {

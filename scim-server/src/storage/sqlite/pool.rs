@@ -32,6 +32,9 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// lost on a power failure or OS crash (the WAL is fsynced at checkpoints only; the database
 /// is never corrupted). `FULL` would fsync the WAL at every commit, making commits durable
 /// against power loss too, at the cost of one fsync per write.
+///
+/// `journal_size_limit`: the WAL file is truncated back to 64 MiB when it restarts after a
+/// burst of writes.
 pub(super) fn open_writer(path: &Path) -> Result<Connection, StorageError> {
     let conn = Connection::open(path).map_err(backend_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
@@ -44,7 +47,17 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StorageError> {
         )));
     }
     configure(&conn)?;
+    conn.execute_batch("PRAGMA journal_size_limit = 67108864;")
+        .map_err(backend_err)?;
     Ok(conn)
+}
+
+/// Turns off the checkpoints inside the writer's commits (`wal_autocheckpoint=0`): they run
+/// on their own thread (see `checkpoint.rs`).
+pub(super) fn defer_checkpoints(writer: &Connection) -> Result<(), StorageError> {
+    writer
+        .execute_batch("PRAGMA wal_autocheckpoint = 0;")
+        .map_err(backend_err)
 }
 
 /// Opens a private in-memory database (for tests): one connection serves reads and writes.
@@ -58,7 +71,8 @@ fn configure(conn: &Connection) -> Result<(), StorageError> {
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
     )
-    .map_err(backend_err)
+    .map_err(backend_err)?;
+    Ok(())
 }
 
 /// The reader pool of a database file.
