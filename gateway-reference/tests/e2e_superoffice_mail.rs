@@ -133,7 +133,7 @@ async fn env() -> Option<Env> {
         },
         ..CrmConnection::default()
     };
-    connections::save(gw.db(), gw.crm().key(), &tenant, &conn, "test")
+    connections::save(gw.db(), gw.crm().keys(), &tenant, &conn, "test")
         .await
         .unwrap();
     gw.seed_crm().await.unwrap();
