@@ -242,16 +242,7 @@ async fn seeding_skips_superoffice_tenants_and_changes_reload() {
     tenants::create(gw.db(), "beta").await.unwrap();
     tenants::create(gw.db(), "gamma").await.unwrap();
     let (beta, gamma) = (tid("beta"), tid("gamma"));
-    let so = CrmConnection {
-        kind: CrmKind::Superoffice,
-        base_url: Some(fake.base_url()),
-        customer_id: Some(CUSTOMER_ID.into()),
-        secrets: Secrets {
-            access_token: Some(ACCESS_TOKEN.into()),
-            ..Secrets::default()
-        },
-        ..CrmConnection::default()
-    };
+    let so = fake.connection();
     connections::save(gw.db(), gw.crm().keys(), &beta, &so, "test")
         .await
         .unwrap();

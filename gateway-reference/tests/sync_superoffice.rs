@@ -7,10 +7,8 @@
 use axum::body::Body;
 use gateway_reference::app::Gateway;
 use gateway_reference::config::{Config, Partial};
-use gateway_reference::crm::connections::{self, CrmConnection, CrmKind, Secrets};
-use gateway_reference::crm::superoffice::fake::{
-    ACCESS_TOKEN, CUSTOMER_ID, FakeSuperOffice, licences,
-};
+use gateway_reference::crm::connections;
+use gateway_reference::crm::superoffice::fake::{FakeSuperOffice, licences};
 use http_body_util::BodyExt;
 use scim_server::TenantId;
 use serde_json::{Value, json};
@@ -75,16 +73,7 @@ async fn env() -> Env {
     let first = gw.first_start().await.unwrap().unwrap();
     let fake = FakeSuperOffice::start().await;
     let tenant = TenantId::new("demo").unwrap();
-    let conn = CrmConnection {
-        kind: CrmKind::Superoffice,
-        base_url: Some(fake.base_url()),
-        customer_id: Some(CUSTOMER_ID.into()),
-        secrets: Secrets {
-            access_token: Some(ACCESS_TOKEN.into()),
-            ..Secrets::default()
-        },
-        ..CrmConnection::default()
-    };
+    let conn = fake.connection();
     connections::save(gw.db(), gw.crm().keys(), &tenant, &conn, "test")
         .await
         .unwrap();

@@ -250,6 +250,22 @@ impl FakeSuperOffice {
         c
     }
 
+    /// A tenant connection to this fake (access token), to save with
+    /// [`connections::save`](crate::crm::connections::save).
+    pub fn connection(&self) -> crate::crm::connections::CrmConnection {
+        use crate::crm::connections::{CrmConnection, CrmKind, Secrets};
+        CrmConnection {
+            kind: CrmKind::Superoffice,
+            base_url: Some(self.base_url()),
+            customer_id: Some(CUSTOMER_ID.into()),
+            secrets: Secrets {
+                access_token: Some(ACCESS_TOKEN.into()),
+                ..Secrets::default()
+            },
+            ..CrmConnection::default()
+        }
+    }
+
     /// The same with the system user ticket and application token.
     pub fn soticket_config(&self) -> SuperOfficeConfig {
         let mut c = self.config();
