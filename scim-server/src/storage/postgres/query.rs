@@ -1,0 +1,400 @@
+//! Queries: filtered, sorted and paged reads, cursors, and the exact `totalResults` count.
+
+use super::*;
+
+/// The tag of this backend's cursors (so that another backend's cursor is not taken for one).
+pub(super) const CURSOR_TAG: &str = "pg1";
+
+// ---------------------------------------------------------------------------------------
+// Queries
+
+/// The WHERE condition of an unfiltered query over `resources r` (`$1` tenant, `$2`
+/// resource type).
+pub(super) const SCOPE: &str = "r.tenant = $1 AND r.rtype = $2";
+
+/// Statements with at most this many filter parameters are prepared once per connection;
+/// longer (rarer, client-shaped) filters are prepared per call, so that the per-connection
+/// statement cache stays bounded.
+pub(super) const MAX_CACHED_FILTER_PARAMS: usize = 6;
+
+/// The count and one page, in ONE statement (so one snapshot, without a transaction): the
+/// first column is the count; a page with no rows gives one row of NULLs after it.
+pub(super) async fn page_rows<C: deadpool_postgres::GenericClient + Sync>(
+    client: &C,
+    set: Option<&SetSql>,
+    args: &[Param<'_>],
+    cursor: bool,
+) -> Result<Vec<Row>, StorageError> {
+    let (fetch, skip) = (args.len() - 1, args.len());
+    let sql = match set {
+        Some(s) => filtered_page_sql(s, fetch, skip, cursor),
+        None => unfiltered_page_sql(fetch, skip, cursor),
+    };
+    let cached = set.is_none_or(|s| s.params.len() <= MAX_CACHED_FILTER_PARAMS);
+    if cached {
+        let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
+        client.query(&stmt, args).await.map_err(pg_err)
+    } else {
+        client.query(sql.as_str(), args).await.map_err(pg_err)
+    }
+}
+
+/// The statement of [`page_rows`] for a filter. Both the count and the page read the
+/// distinct matching `seq`s. The set reads `attr_index` only: its rows of the scope are
+/// written with their resource, in the same transaction, and go with it (`ON DELETE
+/// CASCADE`), so each `seq` is a resource of the scope.
+///
+/// A set that is one range scan ([`SetSql::one_scan`]) is read twice: the count is an
+/// index-only scan of the range, and the page reads the range again, in `seq` order for
+/// an equality (the covering index `attr_index_lookup` is ordered by `seq` after the value),
+/// stopping after the page, so nothing is materialised or sorted. Any other set is
+/// computed ONCE, in a `MATERIALIZED` CTE that the count and the page both read, rather
+/// than evaluated once for each.
+pub(super) fn filtered_page_sql(set: &SetSql, fetch: usize, skip: usize, cursor: bool) -> String {
+    let (with, m) = if set.one_scan {
+        (
+            String::new(),
+            format!("(SELECT DISTINCT seq FROM ({}) AS s)", set.sql),
+        )
+    } else {
+        (
+            format!(
+                "WITH m AS MATERIALIZED (SELECT DISTINCT seq FROM ({}) AS s) ",
+                set.sql
+            ),
+            "m".to_string(),
+        )
+    };
+    // The page of `seq`s first, then only those resources are read, by `seq = ANY` of the
+    // page as an array: an index scan of `resources_seq_key` whatever the planner estimates
+    // of the set (a prepared statement's generic plan, which knows neither the values nor
+    // the limit, would otherwise hash-join the page with every resource of the scope).
+    let seqs = if cursor {
+        format!("SELECT seq FROM {m} AS pm WHERE seq > ${skip} ORDER BY seq LIMIT ${fetch}")
+    } else {
+        format!("SELECT seq FROM {m} AS pm ORDER BY seq LIMIT ${fetch} OFFSET ${skip}")
+    };
+    let page = format!(
+        "SELECT r.seq, r.id, r.version, r.data FROM resources r WHERE r.seq = ANY(ARRAY({seqs})) \
+         AND r.tenant = $1 AND r.rtype = $2"
+    );
+    format!(
+        "{with}SELECT (SELECT count(*) FROM {m} AS c), p.seq, p.id, p.version, p.data FROM \
+         (VALUES (1)) AS one (x) LEFT JOIN ({page}) AS p ON true ORDER BY p.seq"
+    )
+}
+
+/// The statement of [`page_rows`] without a filter: the count and the page over the scope.
+pub(super) fn unfiltered_page_sql(fetch: usize, skip: usize, cursor: bool) -> String {
+    let cond = SCOPE;
+    let page = if cursor {
+        format!(
+            "SELECT r.seq, r.id, r.version, r.data FROM resources r WHERE {cond} \
+             AND r.seq > ${skip} ORDER BY r.seq LIMIT ${fetch}"
+        )
+    } else {
+        format!(
+            "SELECT r.seq, r.id, r.version, r.data FROM resources r WHERE {cond} \
+             ORDER BY r.seq LIMIT ${fetch} OFFSET ${skip}"
+        )
+    };
+    format!(
+        "SELECT (SELECT count(*) FROM resources r WHERE {cond}), p.seq, p.id, p.version, p.data \
+         FROM (VALUES (1)) AS one (x) LEFT JOIN ({page}) AS p ON true ORDER BY p.seq"
+    )
+}
+
+pub(super) async fn run_query(
+    client: &mut deadpool_postgres::Client,
+    ctx: &Ctx,
+    set: Option<&SetSql>,
+    page: &StoragePage,
+    load: Load,
+    fingerprint: u64,
+) -> Result<QueryPage, StorageError> {
+    let after_seq = match page {
+        StoragePage::Cursor { after: Some(c), .. } => {
+            Some(decode_cursor(CURSOR_TAG, c, fingerprint)?)
+        }
+        StoragePage::Cursor { after: None, .. } => Some(0),
+        StoragePage::Offset { .. } => None,
+    };
+    let (limit, offset_or_after) = match page {
+        StoragePage::Offset { offset, limit } => (*limit, clamp(*offset)),
+        StoragePage::Cursor { limit, .. } => (*limit, after_seq.unwrap_or(0)),
+    };
+    // Cursor paging asks for one more row than the page, to tell whether there is a next.
+    let fetch = if after_seq.is_some() {
+        clamp(limit).saturating_add(1)
+    } else {
+        clamp(limit)
+    };
+    let mut args: Vec<Param<'_>> = vec![&ctx.tenant, &ctx.rtype];
+    if let Some(s) = set {
+        args.extend(s.params.iter().map(|p| p.as_sql()));
+    }
+    args.push(&fetch);
+    args.push(&offset_or_after);
+    let cursor = after_seq.is_some();
+    if !(load.members && ctx.has_members) {
+        let rows = page_rows(&*client, set, &args, cursor).await?;
+        return build_page(&rows, after_seq, limit, fingerprint, HashMap::new());
+    }
+    // With members, one REPEATABLE READ snapshot for the page and its members.
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg_err)?;
+    let rows = page_rows(&tx, set, &args, cursor).await?;
+    let mut seqs = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if let Some(seq) = get::<Option<i64>>(row, 1)? {
+            seqs.push(seq);
+        }
+    }
+    let members = load_members(&tx, &seqs).await?;
+    tx.commit().await.map_err(pg_err)?;
+    build_page(&rows, after_seq, limit, fingerprint, members)
+}
+
+/// A sorted query (see [`crate::storage::sql::sort`]), in one REPEATABLE READ snapshot:
+/// the count of the matches, the page read from the keyed segment and the segment without
+/// keys in the order of `sortOrder` (each an ordered `LIMIT` / `OFFSET`, or keyset with a
+/// cursor, over the index; the keyed segment is counted only when the page reaches past
+/// it, or the segment without keys comes first), then those resources.
+pub(super) async fn run_sorted(
+    client: &mut deadpool_postgres::Client,
+    ctx: &Ctx,
+    set: Option<&SetSql>,
+    sort: &SortPlan,
+    page: &StoragePage,
+    load: Load,
+    fingerprint: u64,
+) -> Result<QueryPage, StorageError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg_err)?;
+    let set_sql = set.map(|s| s.sql.as_str());
+    let mut base: Vec<Param<'_>> = vec![&ctx.tenant, &ctx.rtype];
+    if let Some(s) = set {
+        base.extend(s.params.iter().map(|p| p.as_sql()));
+    }
+    let total: i64 = match set_sql {
+        Some(s) => {
+            let sql = format!("SELECT count(*) FROM (SELECT DISTINCT seq FROM ({s}) AS s) AS m");
+            get(&tx.query_one(sql.as_str(), &base).await.map_err(pg_err)?, 0)?
+        }
+        None => {
+            let sql = format!("SELECT count(*) FROM resources r WHERE {SCOPE}");
+            get(
+                &tx.query_one(sql.as_str(), &base[..2])
+                    .await
+                    .map_err(pg_err)?,
+                0,
+            )?
+        }
+    };
+    let first = base.len() + 1;
+    let mut with_path = base.clone();
+    with_path.push(&sort.path);
+    // The size of the keyed segment is counted only when it is needed: to skip the segment
+    // without keys when it is empty (it is read by an anti-join over the scope, which would
+    // visit every match), and to know how much of an offset the keyed segment takes. A
+    // page that the keyed segment fills (the usual first page of an ascending sort) needs
+    // only `total`.
+    let count_keyed = count_keyed_sql::<Postgres>(set_sql, first);
+    let mut keyed: Option<i64> = None;
+    let segments = sort.segments();
+    let mut out: Vec<Position> = Vec::new();
+    let mut next_cursor = None;
+    let (offset_mode, skip0, limit, pos) = match page {
+        StoragePage::Offset { offset, limit } => (true, clamp(*offset), *limit, None),
+        StoragePage::Cursor { after, limit } => (
+            false,
+            0,
+            *limit,
+            match after {
+                Some(c) => Some(sort_cursor::decode_cursor(CURSOR_TAG, c, fingerprint)?),
+                None => None,
+            },
+        ),
+    };
+    let mut skip = skip0;
+    let mut need = if offset_mode {
+        clamp(limit)
+    } else {
+        clamp(limit).saturating_add(1)
+    };
+    let start = pos.as_ref().map_or(0, |p| p.segment);
+    for (i, seg) in segments.iter().enumerate().skip(start) {
+        if need <= 0 {
+            break;
+        }
+        let keyed_seg = *seg == Segment::Keyed;
+        if !keyed_seg {
+            let k = match keyed {
+                Some(k) => k,
+                None => count(&tx, &count_keyed, &with_path).await?,
+            };
+            keyed = Some(k);
+            let n = total - k;
+            if n <= 0 {
+                continue;
+            }
+            if offset_mode && skip >= n {
+                skip -= n;
+                continue;
+            }
+        }
+        let after = pos.as_ref().filter(|p| p.segment == i);
+        let (after_key, after_seq) = match after {
+            Some(a) => (a.key.clone().unwrap_or_default(), a.seq),
+            None => (Vec::new(), 0),
+        };
+        let mut args = with_path.clone();
+        args.push(&need);
+        args.push(&skip);
+        let sql = if keyed_seg {
+            if after.is_some() {
+                args.push(&after_key);
+                args.push(&after_seq);
+            }
+            keyed_page_sql::<Postgres>(set_sql, sort.desc, after.is_some(), first)
+        } else {
+            if after.is_some() {
+                args.push(&after_seq);
+            }
+            missing_page_sql::<Postgres>(set_sql, after.is_some(), first)
+        };
+        let rows = tx.query(sql.as_str(), &args).await.map_err(pg_err)?;
+        let got = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        if keyed_seg && offset_mode && got < need {
+            // The keyed segment ended inside this page (it holds `skip + got` resources), or
+            // the offset passed its end: then it is counted and takes its size off the offset.
+            if got > 0 || skip == 0 {
+                keyed = Some(skip + got);
+                skip = 0;
+            } else {
+                let k = count(&tx, &count_keyed, &with_path).await?;
+                keyed = Some(k);
+                skip = (skip - k).max(0);
+            }
+        } else {
+            skip = 0;
+        }
+        need -= got;
+        for row in rows {
+            out.push(Position {
+                segment: i,
+                seq: get(&row, 0)?,
+                key: if keyed_seg { get(&row, 1)? } else { None },
+            });
+        }
+    }
+    if !offset_mode {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        if out.len() > limit {
+            out.truncate(limit);
+            next_cursor = out
+                .last()
+                .map(|p| sort_cursor::encode_cursor(CURSOR_TAG, p, fingerprint));
+        }
+    }
+    let seqs: Vec<i64> = out.iter().map(|p| p.seq).collect();
+    let stmt = tx
+        .prepare_cached("SELECT seq, id, version, data FROM resources WHERE seq = ANY($1)")
+        .await
+        .map_err(pg_err)?;
+    let mut by_seq: HashMap<i64, Row> = HashMap::new();
+    for row in tx.query(&stmt, &[&seqs]).await.map_err(pg_err)? {
+        by_seq.insert(get(&row, 0)?, row);
+    }
+    let mut members = if load.members && ctx.has_members {
+        load_members(&tx, &seqs).await?
+    } else {
+        HashMap::new()
+    };
+    tx.commit().await.map_err(pg_err)?;
+    let mut resources = Vec::with_capacity(seqs.len());
+    for seq in seqs {
+        let Some(row) = by_seq.get(&seq) else {
+            continue;
+        };
+        let mut resource = row_data(row, 3)?;
+        if let Some(m) = members.remove(&seq) {
+            resource = with_members(resource, &m);
+        }
+        resources.push(StoredResource {
+            id: get(row, 1)?,
+            version: to_version(get(row, 2)?),
+            resource,
+        });
+    }
+    Ok(QueryPage {
+        resources,
+        total_results: to_version(total),
+        next_cursor,
+    })
+}
+
+/// The `count(*)` that `sql` selects.
+pub(super) async fn count(
+    tx: &Transaction<'_>,
+    sql: &str,
+    args: &[Param<'_>],
+) -> Result<i64, StorageError> {
+    get(&tx.query_one(sql, args).await.map_err(pg_err)?, 0)
+}
+
+/// A [`QueryPage`] from the rows of [`page_rows`] (and the members of its groups).
+pub(super) fn build_page(
+    rows: &[Row],
+    after_seq: Option<i64>,
+    limit: u64,
+    fingerprint: u64,
+    mut members: HashMap<i64, Vec<Member>>,
+) -> Result<QueryPage, StorageError> {
+    let total: i64 = match rows.first() {
+        Some(r) => get(r, 0)?,
+        None => 0,
+    };
+    let mut page: Vec<(i64, &Row)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some(seq) = get::<Option<i64>>(row, 1)? {
+            page.push((seq, row));
+        }
+    }
+    let mut next_cursor = None;
+    if let Some(after) = after_seq {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        if page.len() > limit {
+            page.truncate(limit);
+            let last = page.last().map_or(after, |(seq, _)| *seq);
+            next_cursor = Some(encode_cursor(CURSOR_TAG, last, fingerprint));
+        }
+    }
+    let mut resources = Vec::with_capacity(page.len());
+    for (seq, row) in page {
+        let mut resource = row_data(row, 4)?;
+        if let Some(m) = members.remove(&seq) {
+            resource = with_members(resource, &m);
+        }
+        resources.push(StoredResource {
+            id: get(row, 2)?,
+            version: to_version(get(row, 3)?),
+            resource,
+        });
+    }
+    Ok(QueryPage {
+        resources,
+        total_results: to_version(total),
+        next_cursor,
+    })
+}

@@ -1,0 +1,516 @@
+//! Rows: reading and writing resources, their index rows, uniqueness claims and members.
+
+use super::*;
+
+/// One resource by id (`$1` tenant, `$2` type, `$3` id).
+pub(super) const GET_RESOURCE: &str = "SELECT seq, version, data FROM resources \
+                            WHERE tenant = $1 AND rtype = $2 AND id = $3";
+
+/// The groups of a tenant (`$1`) with a direct member (`$2`), oldest first.
+pub(super) const GROUPS_OF: &str = "SELECT r.id, r.rtype, r.data FROM members m \
+                         JOIN resources r ON r.seq = m.group_seq \
+                         WHERE m.tenant = $1 AND m.member_id = $2 AND r.tenant = $1 \
+                         ORDER BY r.seq";
+
+/// [`GroupRef`]s from rows of [`GROUPS_OF`].
+pub(super) fn group_refs(rows: &[Row]) -> Result<Vec<GroupRef>, StorageError> {
+    rows.iter()
+        .map(|row| {
+            let display = row_data(row, 2)?
+                .get("displayName")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            Ok(GroupRef {
+                id: get(row, 0)?,
+                resource_type: get(row, 1)?,
+                display,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn row_data(row: &Row, idx: usize) -> Result<Resource, StorageError> {
+    let Json(map): Json<Map<String, Value>> = row
+        .try_get(idx)
+        .map_err(|e| StorageError::backend(format!("postgres: corrupt resource JSON: {e}")))?;
+    Ok(Resource::from(map))
+}
+
+pub(super) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a Row,
+    idx: usize,
+) -> Result<T, StorageError> {
+    row.try_get(idx).map_err(pg_err)
+}
+
+/// Loads the members of the groups `seqs`, each group's in the order they were added.
+pub(super) async fn load_members<C: deadpool_postgres::GenericClient + Sync>(
+    client: &C,
+    seqs: &[i64],
+) -> Result<HashMap<i64, Vec<Member>>, StorageError> {
+    let mut out: HashMap<i64, Vec<Member>> = HashMap::new();
+    if seqs.is_empty() {
+        return Ok(out);
+    }
+    let stmt = client
+        .prepare_cached(
+            "SELECT group_seq, member_id, kind, display FROM members \
+             WHERE group_seq = ANY($1) ORDER BY group_seq, ord",
+        )
+        .await
+        .map_err(pg_err)?;
+    for row in client.query(&stmt, &[&seqs]).await.map_err(pg_err)? {
+        out.entry(get(&row, 0)?).or_default().push(Member {
+            value: get(&row, 1)?,
+            kind: get(&row, 2)?,
+            display: get(&row, 3)?,
+        });
+    }
+    Ok(out)
+}
+
+pub(super) async fn insert_members(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    members: &[Member],
+) -> Result<u64, StorageError> {
+    if members.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<&str> = members.iter().map(|m| m.value.as_str()).collect();
+    let kinds: Vec<Option<&str>> = members.iter().map(|m| m.kind.as_deref()).collect();
+    let displays: Vec<Option<&str>> = members.iter().map(|m| m.display.as_deref()).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO members (group_seq, tenant, member_id, kind, display) \
+             SELECT $1, $2, m, k, d FROM unnest($3::text[], $4::text[], $5::text[]) \
+             WITH ORDINALITY AS x (m, k, d, o) ORDER BY o \
+             ON CONFLICT (group_seq, member_id) DO NOTHING",
+        )
+        .await
+        .map_err(pg_err)?;
+    tx.execute(&stmt, &[&seq, &ctx.tenant, &ids, &kinds, &displays])
+        .await
+        .map_err(pg_err)
+}
+
+pub(super) async fn insert_unique(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    keys: &[UniqueKey],
+) -> Result<(), StorageError> {
+    // A fixed order (sorted) keeps concurrent writers from deadlocking on each other's keys.
+    let keys: BTreeSet<&UniqueKey> = keys.iter().collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO unique_values (tenant, rtype, attribute, value, seq) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .await
+        .map_err(pg_err)?;
+    for k in keys {
+        let value = k.value.as_bytes();
+        match tx
+            .execute(
+                &stmt,
+                &[&ctx.tenant, &ctx.rtype, &k.attribute, &value, &seq],
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if unique_violation(&e).is_some() => {
+                return Err(StorageError::uniqueness(&k.attribute));
+            }
+            Err(e) => return Err(pg_err(e)),
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn insert_index(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    resource: &Resource,
+) -> Result<(), StorageError> {
+    let rows = index_rows(&ctx.paths, &ctx.schema, resource);
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut cols = RowColumns::default();
+    cols.push(&ctx.tenant, seq, rows);
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO attr_index (tenant, rtype, path, value_norm, value_num, skey, seq, \
+             elem) SELECT $1, $2, p, v, n, k, $3, e FROM unnest($4::text[], $5::bytea[], \
+             $6::float8[], $7::bytea[], $8::int4[]) AS x (p, v, n, k, e)",
+        )
+        .await
+        .map_err(pg_err)?;
+    tx.execute(
+        &stmt,
+        &[
+            &ctx.tenant,
+            &ctx.rtype,
+            &seq,
+            &cols.path,
+            &cols.value,
+            &cols.num,
+            &cols.skey,
+            &cols.elem,
+        ],
+    )
+    .await
+    .map_err(pg_err)?;
+    Ok(())
+}
+
+pub(super) async fn insert_resource(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    new: NewResource,
+) -> Result<StoredResource, StorageError> {
+    let resource = strip_members(new.resource, ctx);
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO resources (tenant, rtype, id, version, data) \
+             VALUES ($1, $2, $3, 1, $4) RETURNING seq",
+        )
+        .await
+        .map_err(pg_err)?;
+    let data = Json(resource.as_map());
+    let seq: i64 = match tx
+        .query_one(&stmt, &[&ctx.tenant, &ctx.rtype, &new.id, &data])
+        .await
+    {
+        Ok(row) => get(&row, 0)?,
+        Err(e) if unique_violation(&e) == Some("resources_pkey") => {
+            return Err(StorageError::new(
+                StorageErrorKind::IdTaken,
+                format!("a resource with id {} already exists", new.id),
+            ));
+        }
+        Err(e) => return Err(pg_err(e)),
+    };
+    insert_unique(tx, ctx, seq, &new.unique).await?;
+    insert_index(tx, ctx, seq, &resource).await?;
+    let members = dedupe(new.members);
+    insert_members(tx, ctx, seq, &members).await?;
+    let resource = if ctx.has_members {
+        with_members(resource, &members)
+    } else {
+        resource
+    };
+    Ok(StoredResource {
+        id: new.id,
+        version: 1,
+        resource,
+    })
+}
+
+/// Why a batch insert failed.
+pub(super) enum BatchError {
+    /// A unique constraint (id or unique value): replay the batch row by row to name it.
+    Conflict,
+    /// Anything else.
+    Other(StorageError),
+}
+
+impl From<tokio_postgres::Error> for BatchError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if unique_violation(&e).is_some() {
+            BatchError::Conflict
+        } else {
+            BatchError::Other(pg_err(e))
+        }
+    }
+}
+
+impl From<StorageError> for BatchError {
+    fn from(e: StorageError) -> Self {
+        BatchError::Other(e)
+    }
+}
+
+/// Inserts a batch of new resources with one multi-row statement per table.
+pub(super) async fn insert_batch(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    batch: &[NewResource],
+) -> Result<(), BatchError> {
+    let stripped: Vec<Resource> = batch
+        .iter()
+        .map(|n| strip_members(n.resource.clone(), ctx))
+        .collect();
+    let ids: Vec<&str> = batch.iter().map(|n| n.id.as_str()).collect();
+    let data: Vec<Json<&Map<String, Value>>> = stripped.iter().map(|r| Json(r.as_map())).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO resources (tenant, rtype, id, version, data) \
+             SELECT $1, $2, i, 1, d FROM unnest($3::text[], $4::json[]) \
+             WITH ORDINALITY AS x (i, d, o) ORDER BY o RETURNING id, seq",
+        )
+        .await?;
+    let rows = tx
+        .query(&stmt, &[&ctx.tenant, &ctx.rtype, &ids, &data])
+        .await?;
+    if rows.len() != batch.len() {
+        return Err(BatchError::Other(StorageError::backend(
+            "postgres: a batch insert returned an unexpected row count",
+        )));
+    }
+    let by_id = rows
+        .iter()
+        .map(|r| Ok((get::<&str>(r, 0)?, get::<i64>(r, 1)?)))
+        .collect::<Result<HashMap<&str, i64>, StorageError>>()?;
+    let seqs = batch
+        .iter()
+        .map(|n| {
+            by_id
+                .get(n.id.as_str())
+                .copied()
+                .ok_or_else(|| StorageError::backend("postgres: a batch insert lost a row"))
+        })
+        .collect::<Result<Vec<i64>, _>>()?;
+    let (mut u_attr, mut u_value, mut u_seq) = (Vec::new(), Vec::new(), Vec::new());
+    let mut index = RowColumns::default();
+    let (mut m_group, mut m_id, mut m_kind, mut m_display) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for ((new, resource), seq) in batch.iter().zip(&stripped).zip(&seqs) {
+        for k in new.unique.iter().collect::<BTreeSet<_>>() {
+            u_attr.push(k.attribute.as_str());
+            u_value.push(k.value.as_bytes());
+            u_seq.push(*seq);
+        }
+        index.push(
+            &ctx.tenant,
+            *seq,
+            index_rows(&ctx.paths, &ctx.schema, resource),
+        );
+        let mut seen = BTreeSet::new();
+        for m in new.members.iter().filter(|m| seen.insert(m.value.as_str())) {
+            m_group.push(*seq);
+            m_id.push(m.value.as_str());
+            m_kind.push(m.kind.as_deref());
+            m_display.push(m.display.as_deref());
+        }
+    }
+    if !u_seq.is_empty() {
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO unique_values (tenant, rtype, attribute, value, seq) \
+                 SELECT $1, $2, a, v, s FROM unnest($3::text[], $4::bytea[], $5::bigint[]) \
+                 AS x (a, v, s)",
+            )
+            .await?;
+        tx.execute(&stmt, &[&ctx.tenant, &ctx.rtype, &u_attr, &u_value, &u_seq])
+            .await?;
+    }
+    if !index.seq.is_empty() {
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO attr_index (tenant, rtype, path, value_norm, value_num, skey, \
+                 seq, elem) SELECT $1, $2, p, v, n, k, s, e \
+                 FROM unnest($3::text[], $4::bytea[], $5::float8[], $6::bytea[], \
+                 $7::bigint[], $8::int4[]) AS x (p, v, n, k, s, e)",
+            )
+            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &ctx.tenant,
+                &ctx.rtype,
+                &index.path,
+                &index.value,
+                &index.num,
+                &index.skey,
+                &index.seq,
+                &index.elem,
+            ],
+        )
+        .await?;
+    }
+    if !m_group.is_empty() {
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO members (group_seq, tenant, member_id, kind, display) \
+                 SELECT g, $1, m, k, d \
+                 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) \
+                 WITH ORDINALITY AS x (g, m, k, d, o) ORDER BY o",
+            )
+            .await?;
+        tx.execute(&stmt, &[&ctx.tenant, &m_group, &m_id, &m_kind, &m_display])
+            .await?;
+    }
+    Ok(())
+}
+
+/// Bumps the version of `id` (checking `expected` in the same statement) and, with `data`,
+/// sets its JSON. Returns `(seq, new version, the stored JSON when data was None)`;
+/// `NotFound` / `VersionMismatch` otherwise.
+pub(super) async fn bump(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    id: &str,
+    data: Option<&Resource>,
+    expected: Option<u64>,
+) -> Result<(i64, u64, Option<Resource>), StorageError> {
+    let expected = expected.map(clamp);
+    let row = match (data, expected) {
+        (Some(r), None) => {
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE resources SET version = version + 1, data = $4 \
+                     WHERE tenant = $1 AND rtype = $2 AND id = $3 RETURNING seq, version",
+                )
+                .await
+                .map_err(pg_err)?;
+            let data = Json(r.as_map());
+            tx.query_opt(&stmt, &[&ctx.tenant, &ctx.rtype, &id, &data])
+                .await
+        }
+        (Some(r), Some(v)) => {
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE resources SET version = version + 1, data = $4 \
+                     WHERE tenant = $1 AND rtype = $2 AND id = $3 AND version = $5 \
+                     RETURNING seq, version",
+                )
+                .await
+                .map_err(pg_err)?;
+            let data = Json(r.as_map());
+            tx.query_opt(&stmt, &[&ctx.tenant, &ctx.rtype, &id, &data, &v])
+                .await
+        }
+        (None, None) => {
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE resources SET version = version + 1 \
+                     WHERE tenant = $1 AND rtype = $2 AND id = $3 RETURNING seq, version, data",
+                )
+                .await
+                .map_err(pg_err)?;
+            tx.query_opt(&stmt, &[&ctx.tenant, &ctx.rtype, &id]).await
+        }
+        (None, Some(v)) => {
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE resources SET version = version + 1 \
+                     WHERE tenant = $1 AND rtype = $2 AND id = $3 AND version = $4 \
+                     RETURNING seq, version, data",
+                )
+                .await
+                .map_err(pg_err)?;
+            tx.query_opt(&stmt, &[&ctx.tenant, &ctx.rtype, &id, &v])
+                .await
+        }
+    }
+    .map_err(pg_err)?;
+    match row {
+        Some(row) => {
+            let stored = if data.is_none() {
+                Some(row_data(&row, 2)?)
+            } else {
+                None
+            };
+            Ok((get(&row, 0)?, to_version(get(&row, 1)?), stored))
+        }
+        None => Err(not_found_or_mismatch(tx, ctx, id).await?),
+    }
+}
+
+/// The row of `id` as `(seq, version, data)`, locked for the rest of the transaction, with
+/// `expected` checked. `NotFound` / `VersionMismatch` otherwise.
+pub(super) async fn locked_row(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    id: &str,
+    expected: Option<u64>,
+) -> Result<(i64, u64, Resource), StorageError> {
+    let stmt = tx
+        .prepare_cached(
+            "SELECT seq, version, data FROM resources \
+             WHERE tenant = $1 AND rtype = $2 AND id = $3 FOR UPDATE",
+        )
+        .await
+        .map_err(pg_err)?;
+    let Some(row) = tx
+        .query_opt(&stmt, &[&ctx.tenant, &ctx.rtype, &id])
+        .await
+        .map_err(pg_err)?
+    else {
+        return Err(StorageError::not_found(id));
+    };
+    let version = to_version(get(&row, 1)?);
+    match expected {
+        Some(v) if v != version => Err(StorageError::version_mismatch(version)),
+        _ => Ok((get(&row, 0)?, version, row_data(&row, 2)?)),
+    }
+}
+
+/// Applies a membership change to the group at `seq`; returns whether it changed anything
+/// (member ids compare exactly, as the `members` key does).
+pub(super) async fn apply_members_change(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    change: MembersChange,
+) -> Result<bool, StorageError> {
+    Ok(match change {
+        MembersChange::Add(members) => insert_members(tx, ctx, seq, &dedupe(members)).await? > 0,
+        MembersChange::Remove(ids) => {
+            if ids.is_empty() {
+                return Ok(false);
+            }
+            let stmt = tx
+                .prepare_cached("DELETE FROM members WHERE group_seq = $1 AND member_id = ANY($2)")
+                .await
+                .map_err(pg_err)?;
+            tx.execute(&stmt, &[&seq, &ids]).await.map_err(pg_err)? > 0
+        }
+        MembersChange::Replace(members) => {
+            let members = dedupe(members);
+            let current = load_members(tx, &[seq])
+                .await?
+                .remove(&seq)
+                .unwrap_or_default();
+            if current == members {
+                false
+            } else {
+                let stmt = tx
+                    .prepare_cached("DELETE FROM members WHERE group_seq = $1")
+                    .await
+                    .map_err(pg_err)?;
+                tx.execute(&stmt, &[&seq]).await.map_err(pg_err)?;
+                insert_members(tx, ctx, seq, &members).await?;
+                true
+            }
+        }
+    })
+}
+
+pub(super) async fn not_found_or_mismatch(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<StorageError, StorageError> {
+    let stmt = tx
+        .prepare_cached(
+            "SELECT version FROM resources WHERE tenant = $1 AND rtype = $2 AND id = $3",
+        )
+        .await
+        .map_err(pg_err)?;
+    let row = tx
+        .query_opt(&stmt, &[&ctx.tenant, &ctx.rtype, &id])
+        .await
+        .map_err(pg_err)?;
+    Ok(match row {
+        Some(row) => StorageError::version_mismatch(to_version(get(&row, 0)?)),
+        None => StorageError::not_found(id),
+    })
+}

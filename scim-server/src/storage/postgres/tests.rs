@@ -1,0 +1,160 @@
+use super::*;
+use crate::storage::sql::index::layout;
+use crate::storage::sql::upgrade_check;
+
+#[test]
+fn cursors_round_trip_and_bind_to_their_query() {
+    let c = encode_cursor(CURSOR_TAG, 42, 7);
+    assert!(scim_core::messages::is_unreserved(&c));
+    assert_eq!(decode_cursor(CURSOR_TAG, &c, 7).unwrap(), 42);
+    assert_eq!(
+        decode_cursor(CURSOR_TAG, &c, 8).unwrap_err().kind(),
+        &StorageErrorKind::InvalidCursor
+    );
+    assert!(decode_cursor(CURSOR_TAG, "", 7).is_err());
+    assert!(decode_cursor(CURSOR_TAG, "%%%", 7).is_err());
+    // A SQLite cursor is not a PostgreSQL one.
+    let sqlite_like =
+        scim_core::messages::base64url_encode(format!("sq1.42.{:x}", 7u64).as_bytes());
+    assert!(decode_cursor(CURSOR_TAG, &sqlite_like, 7).is_err());
+}
+
+#[test]
+fn config_builder() {
+    let c = PostgresConfig::new("postgres://x@localhost/db")
+        .schema("s1")
+        .max_connections(0);
+    assert_eq!(c.schema, "s1");
+    assert_eq!(c.max_connections, 1);
+}
+
+#[tokio::test]
+async fn bad_settings_are_errors_not_panics() {
+    let e = PostgresStorage::connect_with_schema("postgres://x@127.0.0.1:1/db", "Bad-Name")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), &StorageErrorKind::Backend);
+    let e = PostgresStorage::connect("not a url at all ===")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), &StorageErrorKind::Backend);
+    // Nothing listens on port 1: a connection error, not a panic.
+    let e = PostgresStorage::connect_with(
+        PostgresConfig::new("postgres://x@127.0.0.1:1/db").connect_timeout(Duration::from_secs(2)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind(), &StorageErrorKind::Backend);
+}
+
+/// A schema written at version 1 (its DDL and rows: no `elem`, no `emails.type`) is
+/// migrated to version 2 on connect and, once its rows are rebuilt from the stored JSON,
+/// answers value paths. Needs `SCIM_TEST_POSTGRES_URL` (skipped without it, unless
+/// `SCIM_REQUIRE_POSTGRES=1`).
+#[tokio::test]
+async fn a_version_1_schema_is_migrated_and_answers_value_paths() {
+    let url = match std::env::var("SCIM_TEST_POSTGRES_URL") {
+        Ok(u) if !u.trim().is_empty() => u,
+        _ => {
+            assert!(
+                std::env::var("SCIM_REQUIRE_POSTGRES").map_or(true, |v| v != "1"),
+                "SCIM_REQUIRE_POSTGRES=1 but SCIM_TEST_POSTGRES_URL is not set"
+            );
+            return;
+        }
+    };
+    let name = format!(
+        "scim_v1_{}_{:x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA {name}; SET search_path TO {name}; {}; \
+             CREATE TABLE scim_schema_migrations (version INTEGER PRIMARY KEY, \
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()); \
+             INSERT INTO scim_schema_migrations (version) VALUES (1);",
+            schema::VERSION_1
+        ))
+        .await
+        .unwrap();
+    for (id, json) in upgrade_check::V1_USERS {
+        let data: Value = serde_json::from_str(json).unwrap();
+        let seq: i64 = client
+            .query_one(
+                "INSERT INTO resources (tenant, rtype, id, version, data) \
+                 VALUES ($1, 'User', $2, 1, $3) RETURNING seq",
+                &[&upgrade_check::TENANT, &id, &Json(&data)],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        for (path, value) in upgrade_check::v1_rows(id, json) {
+            client
+                .execute(
+                    "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq) \
+                     VALUES ($1, 'User', $2, $3, $4)",
+                    &[&upgrade_check::TENANT, &path, &value.into_bytes(), &seq],
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let storage = PostgresStorage::connect_with_schema(&url, &name)
+        .await
+        .unwrap();
+    let (schema_name, test_url) = (name.clone(), url.clone());
+    let result = std::panic::AssertUnwindSafe(async move {
+        let (name, url) = (schema_name, test_url);
+        assert_eq!(
+            storage.schema_version().await.unwrap(),
+            schema::SCHEMA_VERSION
+        );
+        upgrade_check::assert_answers_value_paths(&storage).await;
+        let tenant = TenantId::new(upgrade_check::TENANT).unwrap();
+        let schema = scim_core::builtin::user_resource_schema();
+        let scope = Scope::new(&tenant, &schema);
+        // Another handle (another process) finds the layout current: no rebuild.
+        let other = PostgresStorage::connect_with_schema(&url, &name)
+            .await
+            .unwrap();
+        let ctx = Ctx::new(scope);
+        assert!(
+            !ensure_layout(&other.pool, &name, &ctx, &layout(&ctx.paths))
+                .await
+                .unwrap()
+        );
+    })
+    .catch_unwind_fut()
+    .await;
+    client
+        .batch_execute(&format!("DROP SCHEMA {name} CASCADE"))
+        .await
+        .unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// `catch_unwind` for a future, without the `futures` crate.
+trait CatchUnwindFut: std::future::Future + Sized {
+    async fn catch_unwind_fut(self) -> std::thread::Result<Self::Output>
+    where
+        Self: std::panic::UnwindSafe + Send + 'static,
+        Self::Output: Send + 'static,
+    {
+        tokio::spawn(self).await.map_err(|e| {
+            e.try_into_panic()
+                .unwrap_or_else(|_| Box::new("the test task was cancelled"))
+        })
+    }
+}
+
+impl<F: std::future::Future> CatchUnwindFut for F {}
