@@ -1,0 +1,336 @@
+//! Queries: filtered, sorted and paged reads, cursors, and the exact `totalResults` count.
+
+use super::*;
+
+/// The tag of this backend's cursors (so that another backend's cursor is not taken for one).
+pub(super) const CURSOR_TAG: &str = "sq1";
+
+// ---------------------------------------------------------------------------------------
+// Queries
+
+/// The WHERE condition of a query over `resources r`. With a filter, the unary `+` keeps
+/// SQLite from walking the scope index: the matches come from the `attr_index` set and are
+/// looked up by rowid.
+pub(super) fn condition(set: Option<&SetSql>) -> String {
+    match set {
+        Some(s) => format!("+r.tenant = ?1 AND +r.rtype = ?2 AND r.seq IN ({})", s.sql),
+        None => "r.tenant = ?1 AND r.rtype = ?2".to_string(),
+    }
+}
+
+pub(super) fn run_query(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    set: Option<&SetSql>,
+    sort: Option<&SortPlan>,
+    page: &StoragePage,
+    load: Load,
+    fingerprint: u64,
+) -> Result<QueryPage, StorageError> {
+    // One read transaction: the count and the page see the same snapshot.
+    let tx = conn.transaction().map_err(backend_err)?;
+    let mut args: Vec<rusqlite::types::Value> =
+        vec![ctx.tenant.clone().into(), ctx.rtype.clone().into()];
+    if let Some(s) = set {
+        args.extend(s.params.iter().cloned());
+    }
+    let (rows, next_cursor) = match sort {
+        Some(sort) => sorted_rows(&tx, set, &args, sort, page, fingerprint)?,
+        None => unsorted_rows(&tx, set, args, page, fingerprint)?,
+    };
+    let mut resources = Vec::with_capacity(rows.page.len());
+    for (seq, id, version, json) in rows.page {
+        let mut resource = parse_json(&json)?;
+        if load.members && ctx.has_members {
+            resource = with_members(resource, &load_members(&tx, seq)?);
+        }
+        resources.push(StoredResource {
+            id,
+            version: to_version(version),
+            resource,
+        });
+    }
+    tx.commit().map_err(backend_err)?;
+    Ok(QueryPage {
+        resources,
+        total_results: to_version(rows.total),
+        next_cursor,
+    })
+}
+
+/// The rows of a query in creation order (`seq`), and the next cursor.
+pub(super) fn unsorted_rows(
+    tx: &Transaction<'_>,
+    set: Option<&SetSql>,
+    mut args: Vec<rusqlite::types::Value>,
+    page: &StoragePage,
+    fingerprint: u64,
+) -> Result<(Rows, Option<String>), StorageError> {
+    let after = match page {
+        StoragePage::Cursor { after, .. } => Some(match after {
+            Some(c) => decode_cursor(CURSOR_TAG, c, fingerprint)?,
+            None => 0,
+        }),
+        StoragePage::Offset { .. } => None,
+    };
+    let limit = match page {
+        StoragePage::Offset { limit, .. } | StoragePage::Cursor { limit, .. } => *limit,
+    };
+    let mut rows = match set {
+        Some(s) => filtered_rows(tx, s, &args, page, after)?,
+        None => unfiltered_rows(tx, &mut args, page, after)?,
+    };
+    let mut next_cursor = None;
+    if let Some(after_seq) = after {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        if rows.page.len() > limit {
+            rows.page.truncate(limit);
+            let last = rows.page.last().map_or(after_seq, |r| r.0);
+            next_cursor = Some(encode_cursor(CURSOR_TAG, last, fingerprint));
+        }
+    }
+    Ok((rows, next_cursor))
+}
+
+/// The rows of a sorted query (see [`crate::storage::sql::sort`]): the count of the
+/// matches and of those with a sort key, then the page read from the keyed segment and the
+/// segment without keys in the order of `sortOrder`, each an ordered `LIMIT` / `OFFSET`
+/// (or keyset, with a cursor) over the index.
+pub(super) fn sorted_rows(
+    tx: &Transaction<'_>,
+    set: Option<&SetSql>,
+    base: &[rusqlite::types::Value],
+    sort: &SortPlan,
+    page: &StoragePage,
+    fingerprint: u64,
+) -> Result<(Rows, Option<String>), StorageError> {
+    use rusqlite::types::Value as V;
+    let set_sql = set.map(|s| s.sql.as_str());
+    let count = |sql: &str, args: &[V]| -> Result<i64, StorageError> {
+        tx.prepare_cached(sql)
+            .and_then(|mut st| st.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0)))
+            .map_err(backend_err)
+    };
+    let total = match set {
+        Some(s) => count(&format!("SELECT count(*) FROM ({})", matches_sql(s)), base)?,
+        None => count(
+            &format!("SELECT count(*) FROM resources r WHERE {}", condition(None)),
+            &base[..2],
+        )?,
+    };
+    let first = base.len() + 1;
+    let mut with_path = base.to_vec();
+    with_path.push(V::Text(sort.path.clone()));
+    let keyed = count(&count_keyed_sql::<Sqlite>(set_sql, first), &with_path)?;
+    let segments = sort.segments();
+    let size = |seg: Segment| match seg {
+        Segment::Keyed => keyed,
+        Segment::Missing => total - keyed,
+    };
+    // (segment index, seq, key)
+    let fetch = |i: usize, limit: i64, offset: i64, after: Option<&Position>| {
+        let mut args = with_path.clone();
+        args.push(V::Integer(limit));
+        args.push(V::Integer(offset));
+        let sql = match segments[i] {
+            Segment::Keyed => {
+                if let Some(a) = after {
+                    args.push(V::Blob(a.key.clone().unwrap_or_default()));
+                    args.push(V::Integer(a.seq));
+                }
+                keyed_page_sql::<Sqlite>(set_sql, sort.desc, after.is_some(), first)
+            }
+            Segment::Missing => {
+                if let Some(a) = after {
+                    args.push(V::Integer(a.seq));
+                }
+                missing_page_sql::<Sqlite>(set_sql, after.is_some(), first)
+            }
+        };
+        let mut stmt = tx.prepare_cached(&sql).map_err(backend_err)?;
+        let keyed = segments[i] == Segment::Keyed;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok(Position {
+                    segment: i,
+                    seq: r.get(0)?,
+                    key: if keyed { r.get(1)? } else { None },
+                })
+            })
+            .map_err(backend_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(backend_err)
+    };
+    let mut out: Vec<Position> = Vec::new();
+    let mut next_cursor = None;
+    match page {
+        StoragePage::Offset { offset, limit } => {
+            let mut skip = clamp(*offset);
+            let mut need = clamp(*limit);
+            for (i, seg) in segments.iter().enumerate() {
+                let n = size(*seg);
+                if need <= 0 {
+                    break;
+                }
+                if skip >= n {
+                    skip -= n;
+                    continue;
+                }
+                let got = fetch(i, need, skip, None)?;
+                skip = 0;
+                need -= i64::try_from(got.len()).unwrap_or(i64::MAX);
+                out.extend(got);
+            }
+        }
+        StoragePage::Cursor { after, limit } => {
+            let pos = match after {
+                Some(c) => Some(sort_cursor::decode_cursor(CURSOR_TAG, c, fingerprint)?),
+                None => None,
+            };
+            let start = pos.as_ref().map_or(0, |p| p.segment);
+            let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
+            let mut need = limit.saturating_add(1);
+            for (i, seg) in segments.iter().enumerate().skip(start) {
+                if need == 0 {
+                    break;
+                }
+                if size(*seg) == 0 {
+                    continue;
+                }
+                let after = pos.as_ref().filter(|p| p.segment == i);
+                let got = fetch(i, clamp(need as u64), 0, after)?;
+                need -= got.len().min(need);
+                out.extend(got);
+            }
+            if out.len() > limit {
+                out.truncate(limit);
+                next_cursor = out
+                    .last()
+                    .map(|p| sort_cursor::encode_cursor(CURSOR_TAG, p, fingerprint));
+            }
+        }
+    }
+    let mut stmt = tx
+        .prepare_cached("SELECT r.id, r.version, r.json FROM resources r WHERE r.seq = ?1")
+        .map_err(backend_err)?;
+    let mut rows = Vec::with_capacity(out.len());
+    for p in out {
+        let (id, version, json) = stmt
+            .query_row([p.seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(backend_err)?;
+        rows.push((p.seq, id, version, json));
+    }
+    Ok((Rows { total, page: rows }, next_cursor))
+}
+
+/// The count of a query's matches and its page (`(seq, id, version, json)`; with cursor
+/// paging, one row more than the page when there is a next page).
+pub(super) struct Rows {
+    total: i64,
+    page: Vec<(i64, String, i64, String)>,
+}
+
+/// The page size as a `usize`, plus one with cursor paging (to tell whether there is a
+/// next page).
+pub(super) fn fetch_size(page: &StoragePage) -> usize {
+    match page {
+        StoragePage::Offset { limit, .. } => usize::try_from(*limit).unwrap_or(usize::MAX),
+        StoragePage::Cursor { limit, .. } => usize::try_from(*limit)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1),
+    }
+}
+
+/// The statement listing the distinct matching `seq`s of a filter in order. It reads
+/// `attr_index` only: its rows of the scope (tenant and resource type, parameters 1 and 2)
+/// are written with their resource, in the same transaction, and go with it (`ON DELETE
+/// CASCADE`, `foreign_keys=ON`), so each `seq` is a resource of the scope and a join with
+/// `resources` (one lookup per match) would change nothing.
+pub(super) fn matches_sql(set: &SetSql) -> String {
+    format!("SELECT DISTINCT seq FROM ({}) ORDER BY seq", set.sql)
+}
+
+/// A filtered query: the matching `seq`s are computed ONCE, in order (the translated set,
+/// whatever it costs, is evaluated by one statement, not once for the count and again for
+/// the page); the count is their number and the page a slice of them, read by `seq`.
+pub(super) fn filtered_rows(
+    tx: &Transaction<'_>,
+    set: &SetSql,
+    args: &[rusqlite::types::Value],
+    page: &StoragePage,
+    after: Option<i64>,
+) -> Result<Rows, StorageError> {
+    let seqs: Vec<i64> = {
+        let mut stmt = tx.prepare_cached(&matches_sql(set)).map_err(backend_err)?;
+        let it = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+            .map_err(backend_err)?;
+        it.collect::<Result<_, _>>().map_err(backend_err)?
+    };
+    let start = match (page, after) {
+        (_, Some(after_seq)) => seqs.partition_point(|s| *s <= after_seq),
+        (StoragePage::Offset { offset, .. }, None) => usize::try_from(*offset)
+            .unwrap_or(usize::MAX)
+            .min(seqs.len()),
+        (StoragePage::Cursor { .. }, None) => 0,
+    };
+    let end = start.saturating_add(fetch_size(page)).min(seqs.len());
+    let mut stmt = tx
+        .prepare_cached("SELECT r.id, r.version, r.json FROM resources r WHERE r.seq = ?1")
+        .map_err(backend_err)?;
+    let mut rows = Vec::with_capacity(end - start);
+    for &seq in seqs.get(start..end).unwrap_or_default() {
+        let (id, version, json) = stmt
+            .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(backend_err)?;
+        rows.push((seq, id, version, json));
+    }
+    Ok(Rows {
+        total: i64::try_from(seqs.len()).unwrap_or(i64::MAX),
+        page: rows,
+    })
+}
+
+/// A query without a filter: `COUNT(*)` and `LIMIT` over the scope index.
+pub(super) fn unfiltered_rows(
+    tx: &Transaction<'_>,
+    args: &mut Vec<rusqlite::types::Value>,
+    page: &StoragePage,
+    after: Option<i64>,
+) -> Result<Rows, StorageError> {
+    let cond = condition(None);
+    let total: i64 = tx
+        .prepare_cached(&format!("SELECT count(*) FROM resources r WHERE {cond}"))
+        .and_then(|mut s| s.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0)))
+        .map_err(backend_err)?;
+    let n = args.len();
+    let sql = match (page, after) {
+        (StoragePage::Offset { offset, .. }, _) => {
+            args.push(clamp(fetch_size(page) as u64).into());
+            args.push(clamp(*offset).into());
+            format!(
+                "SELECT r.seq, r.id, r.version, r.json FROM resources r WHERE {cond} \
+                 ORDER BY r.seq LIMIT ?{} OFFSET ?{}",
+                n + 1,
+                n + 2
+            )
+        }
+        (StoragePage::Cursor { .. }, after_seq) => {
+            args.push(after_seq.unwrap_or(0).into());
+            args.push(clamp(fetch_size(page) as u64).into());
+            format!(
+                "SELECT r.seq, r.id, r.version, r.json FROM resources r WHERE {cond} \
+                 AND r.seq > ?{} ORDER BY r.seq LIMIT ?{}",
+                n + 1,
+                n + 2
+            )
+        }
+    };
+    let mut stmt = tx.prepare_cached(&sql).map_err(backend_err)?;
+    let it = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .map_err(backend_err)?;
+    let page = it.collect::<Result<Vec<_>, _>>().map_err(backend_err)?;
+    Ok(Rows { total, page })
+}

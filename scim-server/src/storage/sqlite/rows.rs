@@ -1,0 +1,430 @@
+//! Rows: reading and writing resources, their index rows, uniqueness claims and members.
+
+use super::*;
+
+pub(super) fn parse_json(json: &str) -> Result<Resource, StorageError> {
+    let map: Map<String, Value> = serde_json::from_str(json)
+        .map_err(|e| StorageError::backend(format!("sqlite: corrupt resource JSON: {e}")))?;
+    Ok(Resource::from(map))
+}
+
+pub(super) fn to_json(resource: &Resource) -> Result<String, StorageError> {
+    serde_json::to_string(resource.as_map())
+        .map_err(|e| StorageError::backend(format!("sqlite: cannot serialise a resource: {e}")))
+}
+
+/// The most members whose groups [`Storage::groups_of_many`] reads as a point read (see
+/// [`SqliteStorage::inline_point_reads`]): one index probe each.
+pub(super) const POINT_READ_MEMBERS: usize = 10;
+
+/// Is `query` a lookup by one value of a unique attribute (`userName eq "x"`, `id eq "x"`:
+/// RFC 7643 §2.1 `uniqueness` `server` or `global`, single-valued)? It then reads at most a
+/// handful of rows through one index probe, so it runs as a point read.
+pub(super) fn is_unique_lookup(schema: &ResourceSchema, query: &StorageQuery<'_>) -> bool {
+    let Some(Filter::Compare {
+        path,
+        op: CompareOp::Eq,
+        value: CompValue::String(_),
+    }) = query.filter
+    else {
+        return false;
+    };
+    query.sort.is_none()
+        && schema.resolve(path).is_some_and(|r| {
+            r.sub_attribute.is_none()
+                && !r.attribute.multi_valued
+                && r.attribute.uniqueness != Uniqueness::None
+        })
+}
+
+/// What [`read_resource`] reads: one resource of one tenant and type, owned so that it can
+/// move to a blocking thread.
+pub(super) struct ResourceKey {
+    pub(super) tenant: String,
+    pub(super) rtype: String,
+    pub(super) id: String,
+    pub(super) with_members: bool,
+}
+
+impl ResourceKey {
+    pub(super) fn new(scope: Scope<'_>, id: &str, load: Load) -> Self {
+        ResourceKey {
+            tenant: scope.tenant.as_str().to_string(),
+            rtype: scope.resource_type().to_string(),
+            id: id.to_string(),
+            with_members: load.members && has_members(scope.schema),
+        }
+    }
+}
+
+/// One resource (with its members when asked and the type has them); `NotFound` when absent.
+pub(super) fn read_resource(
+    conn: &Connection,
+    key: &ResourceKey,
+) -> Result<StoredResource, StorageError> {
+    let row: Option<(i64, i64, String)> = conn
+        .prepare_cached(
+            "SELECT seq, version, json FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![key.tenant, key.rtype, key.id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(backend_err)?;
+    let Some((seq, version, json)) = row else {
+        return Err(StorageError::not_found(&key.id));
+    };
+    let mut resource = parse_json(&json)?;
+    if key.with_members {
+        resource = with_members(resource, &load_members(conn, seq)?);
+    }
+    Ok(StoredResource {
+        id: key.id.clone(),
+        version: to_version(version),
+        resource,
+    })
+}
+
+/// The groups of the tenant that have `member_id` as a direct member, oldest first.
+pub(super) fn read_groups_of(
+    conn: &Connection,
+    tenant: &str,
+    member_id: &str,
+) -> Result<Vec<GroupRef>, StorageError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT r.id, r.rtype, r.json FROM members m \
+             JOIN resources r ON r.seq = m.group_seq \
+             WHERE m.tenant = ?1 AND m.member_id = ?2 AND r.tenant = ?1 \
+             ORDER BY r.seq",
+        )
+        .map_err(backend_err)?;
+    let rows = stmt
+        .query_map(params![tenant, member_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .map_err(backend_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend_err)?;
+    rows.into_iter()
+        .map(|(id, rtype, json)| {
+            let display = parse_json(&json)?
+                .get("displayName")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            Ok(GroupRef {
+                id,
+                resource_type: rtype,
+                display,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn load_members(conn: &Connection, seq: i64) -> Result<Vec<Member>, StorageError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT member_id, kind, display FROM members WHERE group_seq = ?1 ORDER BY rowid",
+        )
+        .map_err(backend_err)?;
+    let rows = stmt
+        .query_map([seq], |r| {
+            Ok(Member {
+                value: r.get(0)?,
+                kind: r.get(1)?,
+                display: r.get(2)?,
+            })
+        })
+        .map_err(backend_err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(backend_err)
+}
+
+pub(super) fn insert_members(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    members: &[Member],
+) -> Result<usize, StorageError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO members (group_seq, tenant, member_id, kind, display) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (group_seq, member_id) DO NOTHING",
+        )
+        .map_err(backend_err)?;
+    let mut inserted = 0;
+    for m in members {
+        inserted += stmt
+            .execute(params![seq, ctx.tenant, m.value, m.kind, m.display])
+            .map_err(backend_err)?;
+    }
+    Ok(inserted)
+}
+
+pub(super) fn insert_unique(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    keys: &[UniqueKey],
+) -> Result<(), StorageError> {
+    let keys: BTreeSet<&UniqueKey> = keys.iter().collect();
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO unique_values (tenant, rtype, attribute, value, seq) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(backend_err)?;
+    for k in keys {
+        match stmt.execute(params![ctx.tenant, ctx.rtype, k.attribute, k.value, seq]) {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StorageError::uniqueness(&k.attribute));
+            }
+            Err(e) => return Err(backend_err(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Inserts the `attr_index` rows of one resource of `tenant` (and `ctx`'s resource type).
+pub(super) fn insert_rows(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    ctx: &Ctx,
+    seq: i64,
+    resource: &Resource,
+) -> Result<(), StorageError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO attr_index (tenant, rtype, path, value_norm, value_num, skey, seq, \
+             elem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .map_err(backend_err)?;
+    for row in index_rows(&ctx.paths, &ctx.schema, resource) {
+        stmt.execute(params![
+            tenant,
+            ctx.rtype,
+            row.key,
+            row.norm,
+            row.num.map(|n| n.0),
+            row.skey,
+            seq,
+            row.elem
+        ])
+        .map_err(backend_err)?;
+    }
+    Ok(())
+}
+
+/// Makes the `attr_index` rows of `ctx`'s resource type (in every tenant) follow `layout`
+/// (see `index_layouts` in `schema.rs`): when the recorded layout differs or is missing
+/// (a database migrated from version 1, or a schema whose indexed paths or `caseExact`
+/// changed), the rows are rebuilt from the stored JSON, in this one write transaction.
+/// Returns whether it rebuilt.
+pub(super) fn ensure_layout(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    layout: &str,
+) -> Result<bool, StorageError> {
+    let current: Option<String> = tx
+        .prepare_cached("SELECT layout FROM index_layouts WHERE rtype = ?1")
+        .and_then(|mut s| s.query_row([&ctx.rtype], |r| r.get(0)).optional())
+        .map_err(backend_err)?;
+    if current.as_deref() == Some(layout) {
+        return Ok(false);
+    }
+    tx.execute("DELETE FROM attr_index WHERE rtype = ?1", [&ctx.rtype])
+        .map_err(backend_err)?;
+    {
+        let mut select = tx
+            .prepare("SELECT seq, tenant, json FROM resources WHERE rtype = ?1")
+            .map_err(backend_err)?;
+        let mut rows = select.query([&ctx.rtype]).map_err(backend_err)?;
+        while let Some(row) = rows.next().map_err(backend_err)? {
+            let seq: i64 = row.get(0).map_err(backend_err)?;
+            let tenant: String = row.get(1).map_err(backend_err)?;
+            let json: String = row.get(2).map_err(backend_err)?;
+            insert_rows(tx, &tenant, ctx, seq, &parse_json(&json)?)?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO index_layouts (rtype, layout) VALUES (?1, ?2) \
+         ON CONFLICT (rtype) DO UPDATE SET layout = excluded.layout",
+        params![ctx.rtype, layout],
+    )
+    .map_err(backend_err)?;
+    Ok(true)
+}
+
+pub(super) fn insert_resource(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    new: NewResource,
+) -> Result<StoredResource, StorageError> {
+    let resource = strip_members(new.resource, ctx);
+    let json = to_json(&resource)?;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO resources (tenant, rtype, id, version, json) VALUES (?1, ?2, ?3, 1, ?4)",
+        )
+        .and_then(|mut s| s.execute(params![ctx.tenant, ctx.rtype, new.id, json]));
+    match inserted {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StorageError::new(
+                StorageErrorKind::IdTaken,
+                format!("a resource with id {} already exists", new.id),
+            ));
+        }
+        Err(e) => return Err(backend_err(e)),
+    }
+    let seq = tx.last_insert_rowid();
+    insert_unique(tx, ctx, seq, &new.unique)?;
+    insert_rows(tx, &ctx.tenant, ctx, seq, &resource)?;
+    let members = dedupe(new.members);
+    insert_members(tx, ctx, seq, &members)?;
+    let resource = if ctx.has_members {
+        with_members(resource, &members)
+    } else {
+        resource
+    };
+    Ok(StoredResource {
+        id: new.id,
+        version: 1,
+        resource,
+    })
+}
+
+/// Bumps the version of `id` (checking `expected` in the same statement) and optionally sets
+/// its JSON; returns `(seq, new version, json)`. `NotFound` / `VersionMismatch` otherwise.
+pub(super) fn bump(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    id: &str,
+    json: Option<&str>,
+    expected: Option<u64>,
+) -> Result<(i64, u64, String), StorageError> {
+    let expected = expected.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+    let row = tx
+        .prepare_cached(
+            "UPDATE resources SET version = version + 1, json = coalesce(?4, json) \
+             WHERE tenant = ?1 AND rtype = ?2 AND id = ?3 AND (?5 IS NULL OR version = ?5) \
+             RETURNING seq, version, json",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![ctx.tenant, ctx.rtype, id, json, expected], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(backend_err)?;
+    match row {
+        Some((seq, v, json)) => Ok((seq, to_version(v), json)),
+        None => Err(not_found_or_mismatch(tx, ctx, id)?),
+    }
+}
+
+/// The row of `id` as `(seq, version, json)`, checking `expected` (in the write's
+/// transaction). `NotFound` / `VersionMismatch` otherwise.
+pub(super) fn current_row(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    id: &str,
+    expected: Option<u64>,
+) -> Result<(i64, u64, String), StorageError> {
+    let row = tx
+        .prepare_cached(
+            "SELECT seq, version, json FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![ctx.tenant, ctx.rtype, id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(backend_err)?;
+    let Some((seq, version, json)) = row else {
+        return Err(StorageError::not_found(id));
+    };
+    let version = to_version(version);
+    match expected {
+        Some(v) if v != version => Err(StorageError::version_mismatch(version)),
+        _ => Ok((seq, version, json)),
+    }
+}
+
+/// Applies a membership change to the group at `seq`; returns whether it changed anything
+/// (member ids compare exactly, as the `members` key does).
+pub(super) fn apply_members_change(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    seq: i64,
+    change: MembersChange,
+) -> Result<bool, StorageError> {
+    Ok(match change {
+        MembersChange::Add(members) => insert_members(tx, ctx, seq, &members)? > 0,
+        MembersChange::Remove(ids) => {
+            let mut stmt = tx
+                .prepare_cached("DELETE FROM members WHERE group_seq = ?1 AND member_id = ?2")
+                .map_err(backend_err)?;
+            let mut removed = 0;
+            for m in ids {
+                removed += stmt.execute(params![seq, m]).map_err(backend_err)?;
+            }
+            removed > 0
+        }
+        MembersChange::Replace(members) => {
+            let members = dedupe(members);
+            if load_members(tx, seq)? == members {
+                false
+            } else {
+                tx.prepare_cached("DELETE FROM members WHERE group_seq = ?1")
+                    .and_then(|mut s| s.execute([seq]))
+                    .map_err(backend_err)?;
+                insert_members(tx, ctx, seq, &members)?;
+                true
+            }
+        }
+    })
+}
+
+/// The groups of many members at once: `?1` the tenant, `?2` the member ids as a JSON array.
+/// The `members_member` index is probed once per id.
+pub(super) const GROUPS_OF_MANY: &str = "SELECT m.member_id, r.id, r.rtype, r.json FROM members m \
+     JOIN resources r ON r.seq = m.group_seq \
+     WHERE m.tenant = ?1 AND r.tenant = ?1 AND m.member_id IN \
+     (SELECT value FROM json_each(?2)) \
+     ORDER BY r.seq";
+
+pub(super) fn not_found_or_mismatch(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<StorageError, StorageError> {
+    let current: Option<i64> = tx
+        .prepare_cached(
+            "SELECT version FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![ctx.tenant, ctx.rtype, id], |r| r.get(0))
+                .optional()
+        })
+        .map_err(backend_err)?;
+    Ok(match current {
+        Some(v) => StorageError::version_mismatch(to_version(v)),
+        None => StorageError::not_found(id),
+    })
+}

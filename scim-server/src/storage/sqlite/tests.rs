@@ -1,0 +1,331 @@
+use super::*;
+use crate::storage::sql::filter::translate;
+use crate::storage::sql::index::indexed_paths;
+use crate::storage::sql::upgrade_check;
+use scim_core::builtin::user_resource_schema;
+
+/// Only an `eq` on a single-valued attribute with `uniqueness` server/global (RFC 7643
+/// §2.1; `userName` §4.1.1, `id` §3.1) is a point query; anything that can match many
+/// rows stays on the blocking pool.
+#[test]
+fn unique_lookups_are_point_queries() {
+    let schema = user_resource_schema();
+    let page = StoragePage::Offset {
+        offset: 0,
+        limit: 100,
+    };
+    let point = |text: &str| {
+        let f: Filter = text.parse().unwrap();
+        let q = StorageQuery {
+            filter: Some(&f),
+            sort: None,
+            page: &page,
+            load: Load::WITHOUT_MEMBERS,
+        };
+        is_unique_lookup(&schema, &q)
+    };
+    assert!(point(r#"userName eq "bjensen""#));
+    assert!(point(r#"USERNAME eq "bjensen""#));
+    assert!(point(r#"id eq "2819c223""#));
+    for no in [
+        r#"displayName eq "Babs""#,
+        r#"emails.value eq "a@b""#,
+        r#"externalId eq "e-1""#,
+        r#"userName sw "b""#,
+        r#"userName eq "a" or userName eq "b""#,
+        r#"userName eq "a" and displayName eq "b""#,
+        r#"userName pr"#,
+    ] {
+        assert!(!point(no), "{no}");
+    }
+    let q = StorageQuery {
+        filter: None,
+        sort: None,
+        page: &page,
+        load: Load::WITHOUT_MEMBERS,
+    };
+    assert!(!is_unique_lookup(&schema, &q), "no filter: a full list");
+}
+
+/// The query plan of a filtered query: every resource lookup goes through an index and
+/// the `resources` table is never scanned (the 1M-users target depends on it).
+fn plan(conn: &Connection, set: &SetSql) -> String {
+    let sql = format!(
+        "EXPLAIN QUERY PLAN SELECT r.seq, r.id, r.version, r.json FROM resources r \
+         WHERE {} ORDER BY r.seq LIMIT 100 OFFSET 0",
+        condition(Some(set))
+    );
+    let mut args: Vec<rusqlite::types::Value> =
+        vec!["t".to_string().into(), "User".to_string().into()];
+    args.extend(set.params.iter().cloned());
+    let mut stmt = conn.prepare(&sql).unwrap();
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            r.get::<_, String>(3)
+        })
+        .unwrap();
+    rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn filtered_queries_use_the_index_not_a_scan() {
+    let storage = SqliteStorage::open_in_memory().unwrap();
+    let conn = lock(&storage.inner.writer);
+    let schema = user_resource_schema();
+    let paths = indexed_paths(&schema);
+    for text in [
+        r#"userName eq "bjensen""#,
+        r#"userName sw "bj""#,
+        r#"userName eq "a" and externalId eq "b""#,
+        r#"userName eq "a" or emails.value eq "b""#,
+        r#"externalId pr"#,
+        r#"emails[value eq "a@x.example"]"#,
+        r#"emails[type eq "work" and value eq "a@x.example"]"#,
+        r#"emails[type eq "work" or value sw "a"] and userName eq "a""#,
+        r#"emails[type eq "work" and value co "x"]"#,
+        r#"userName ew "x""#,
+        r#"userName eq "a" and emails[type eq "work" and value co "x"]"#,
+        r#"emails[type eq "work" and value co "x"] and (userName sw "a" or userName co "b")"#,
+    ] {
+        let set = translate::<Sqlite>(&schema, &paths, &text.parse::<Filter>().unwrap()).unwrap();
+        let plan = plan(&conn, &set);
+        // Every attr_index access is a search of the covering index (never the table).
+        assert!(
+            plan.contains("COVERING INDEX attr_index_lookup"),
+            "{text}:\n{plan}"
+        );
+        assert!(
+            !plan.lines().any(|l| l.contains("SCAN attr_index")
+                || (l.contains("attr_index") && !l.contains("COVERING INDEX"))),
+            "{text}:\n{plan}"
+        );
+        assert!(
+            !plan
+                .lines()
+                .any(|l| l.starts_with("SCAN r") || l.starts_with("SCAN resources")),
+            "{text}:\n{plan}"
+        );
+    }
+}
+
+/// An indexed lookup AND-ed with a substring test inside a value path: attr_index is
+/// searched by the userName key, then by `seq` for the candidate's rows (the value path
+/// and its `co` checked per candidate); no pass over the rows of every email.
+#[test]
+fn a_cheap_conjunct_drives_the_scanning_one() {
+    let storage = SqliteStorage::open_in_memory().unwrap();
+    let conn = lock(&storage.inner.writer);
+    let schema = user_resource_schema();
+    let paths = indexed_paths(&schema);
+    let f: Filter = r#"userName eq "x" and emails[type eq "work" and value co "y"]"#
+        .parse()
+        .unwrap();
+    let set = translate::<Sqlite>(&schema, &paths, &f).unwrap();
+    let plan = plan(&conn, &set);
+    let lines: Vec<&str> = plan.lines().collect();
+    // The candidates: one search of the lookup index by the userName key and value.
+    let lookups: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("attr_index_lookup"))
+        .collect();
+    assert_eq!(
+        lookups,
+        [
+            &"SEARCH attr_index USING COVERING INDEX attr_index_lookup (tenant=? AND rtype=? \
+           AND path=? AND value_norm=?)"
+        ],
+        "{plan}"
+    );
+    // Then the candidate's own rows, by seq: its elements, and each leaf on an element.
+    let by_seq = lines
+        .iter()
+        .filter(|l| l.contains("USING COVERING INDEX attr_index_seq (seq=? AND path=?"))
+        .count();
+    assert_eq!(by_seq, 3, "{plan}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("attr_index_seq (seq=? AND path=? AND elem=?)")),
+        "{plan}"
+    );
+    assert!(!lines.iter().any(|l| l.starts_with("SCAN")), "{plan}");
+    // The statement that lists the matches (their number is totalResults, the page a
+    // slice of them) uses the same form.
+    let listed = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", matches_sql(&set)))
+        .unwrap()
+        .query_map(
+            rusqlite::params_from_iter(
+                ["t", "User"]
+                    .into_iter()
+                    .map(|s| rusqlite::types::Value::Text(s.to_string()))
+                    .chain(set.params.iter().cloned()),
+            ),
+            |r| r.get::<_, String>(3),
+        )
+        .unwrap()
+        .map(Result::unwrap)
+        .collect::<Vec<_>>();
+    assert_eq!(
+        listed
+            .iter()
+            .filter(|l| l.contains("attr_index_lookup"))
+            .collect::<Vec<_>>(),
+        lookups,
+        "{listed:?}"
+    );
+    assert_eq!(
+        listed
+            .iter()
+            .filter(|l| l.contains("COVERING INDEX attr_index_seq (seq=? AND path=?"))
+            .count(),
+        3,
+        "{listed:?}"
+    );
+    assert!(!listed.iter().any(|l| l.starts_with("SCAN")), "{listed:?}");
+}
+
+/// A database written at schema version 1 (its DDL and rows, no `elem`, no
+/// `emails.type`) opened by this code is migrated to version 2 and answers value paths
+/// after its rows are rebuilt from the stored JSON.
+#[tokio::test]
+async fn a_version_1_database_is_migrated_and_answers_value_paths() {
+    let dir = std::env::temp_dir().join(format!(
+        "scim-sqlite-v1-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("v1.db");
+    {
+        let conn = Connection::open(&file).unwrap();
+        conn.execute_batch(schema::VERSION_1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        for (seq, (id, json)) in upgrade_check::V1_USERS.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO resources (seq, tenant, rtype, id, version, json) \
+                 VALUES (?1, ?2, 'User', ?3, 1, ?4)",
+                params![seq as i64 + 1, upgrade_check::TENANT, id, json],
+            )
+            .unwrap();
+            for (path, value) in upgrade_check::v1_rows(id, json) {
+                conn.execute(
+                    "INSERT INTO attr_index (tenant, rtype, path, value_norm, seq) \
+                     VALUES (?1, 'User', ?2, ?3, ?4)",
+                    params![upgrade_check::TENANT, path, value, seq as i64 + 1],
+                )
+                .unwrap();
+            }
+        }
+    }
+    let storage = SqliteStorage::open(&file).unwrap();
+    assert_eq!(
+        storage.schema_version().await.unwrap(),
+        schema::SCHEMA_VERSION
+    );
+    upgrade_check::assert_answers_value_paths(&storage).await;
+    drop(storage);
+    // Reopening neither migrates nor rebuilds again.
+    let again = SqliteStorage::open(&file).unwrap();
+    let conn = again.inner.writer.lock().unwrap();
+    let layouts: i64 = conn
+        .query_row("SELECT count(*) FROM index_layouts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(layouts, 1);
+    drop(conn);
+    drop(again);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// On a file, commits do not checkpoint (`wal_autocheckpoint=0`); the background thread
+/// does, and what was written is all there after reopening.
+#[tokio::test]
+async fn checkpoints_run_in_the_background() {
+    let dir = std::env::temp_dir().join(format!(
+        "scim-sqlite-ckpt-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("c.db");
+    let schema = user_resource_schema();
+    let tenant = TenantId::new("t").unwrap();
+    let storage = SqliteStorage::open(&file).unwrap();
+    let auto: i64 = lock(&storage.inner.writer)
+        .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(auto, 0);
+    for i in 0..40 {
+        let user = Resource::from_value(
+            serde_json::json!({"id": format!("u{i}"), "userName": format!("user{i}")}),
+        )
+        .unwrap();
+        let unique =
+            crate::storage::unique::UniquenessPolicy::for_schema(&schema).keys(&schema, &user);
+        let new = NewResource {
+            id: format!("u{i}"),
+            resource: user,
+            members: vec![],
+            unique,
+        };
+        storage
+            .create(Scope::new(&tenant, &schema), new)
+            .await
+            .unwrap();
+    }
+    let checkpointer = storage.inner.checkpointer.as_ref().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while checkpointer.runs() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(checkpointer.runs() > 0);
+    drop(storage);
+    let again = SqliteStorage::open(&file).unwrap();
+    let n: i64 = lock(&again.inner.writer)
+        .query_row("SELECT count(*) FROM resources", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 40);
+    drop(again);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn groups_of_many_probes_the_members_index() {
+    let storage = SqliteStorage::open_in_memory().unwrap();
+    let conn = lock(&storage.inner.writer);
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {GROUPS_OF_MANY}"))
+        .unwrap();
+    let plan = stmt
+        .query_map(params!["t", r#"["u1","u2"]"#], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(plan.contains("members_member"), "{plan}");
+    assert!(
+        !plan
+            .lines()
+            .any(|l| l.contains("SCAN m") || l.contains("SCAN members") || l.contains("SCAN r")),
+        "{plan}"
+    );
+}
+
+#[test]
+fn cursors_round_trip_and_bind_to_their_query() {
+    let c = encode_cursor(CURSOR_TAG, 42, 7);
+    assert!(scim_core::messages::is_unreserved(&c));
+    assert_eq!(decode_cursor(CURSOR_TAG, &c, 7).unwrap(), 42);
+    assert_eq!(
+        decode_cursor(CURSOR_TAG, &c, 8).unwrap_err().kind(),
+        &StorageErrorKind::InvalidCursor
+    );
+    assert!(decode_cursor(CURSOR_TAG, "", 7).is_err());
+    assert!(decode_cursor(CURSOR_TAG, "%%%", 7).is_err());
+}
