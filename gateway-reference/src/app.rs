@@ -212,27 +212,22 @@ impl Gateway {
     /// companies) for every tenant on the embedded CRM that lacks it (tenants on SuperOffice
     /// have SuperOffice's catalogue); idempotent, and done once per tenant per process.
     pub async fn seed_crm(&self) -> Result<(), AppError> {
-        for tenant in tenants::list(&self.db).await? {
+        for id in tenants::ids(&self.db).await? {
             let done = self
                 .seeded
                 .lock()
-                .map(|s| s.contains(&tenant.id))
+                .map(|s| s.contains(id.as_str()))
                 .unwrap_or(false);
-            if done {
+            if done || connections::kind(&self.db, &id).await? != CrmKind::Embedded {
                 continue;
             }
-            if let Some(id) = tenant.tenant_id() {
-                if connections::kind(&self.db, &id).await? != CrmKind::Embedded {
-                    continue;
-                }
-                self.crm
-                    .embedded()
-                    .seed_demo(&id)
-                    .await
-                    .map_err(|e| AppError::Storage(with_causes(&e)))?;
-                if let Ok(mut seeded) = self.seeded.lock() {
-                    seeded.insert(tenant.id);
-                }
+            self.crm
+                .embedded()
+                .seed_demo(&id)
+                .await
+                .map_err(|e| AppError::Storage(with_causes(&e)))?;
+            if let Ok(mut seeded) = self.seeded.lock() {
+                seeded.insert(id.as_str().to_string());
             }
         }
         Ok(())
@@ -241,13 +236,11 @@ impl Gateway {
     /// Removes every tenant's provisioning log entries older than its `logRetentionDays`.
     pub async fn prune_logs(&self) -> Result<u64, AppError> {
         let mut removed = 0;
-        for tenant in tenants::list(&self.db).await? {
-            if let Some(id) = tenant.tenant_id() {
-                let days = crate::settings::load(&self.db, &id)
-                    .await?
-                    .log_retention_days;
-                removed += crate::log::prune(&self.db, &id, days).await?;
-            }
+        for id in tenants::ids(&self.db).await? {
+            let days = crate::settings::load(&self.db, &id)
+                .await?
+                .log_retention_days;
+            removed += crate::log::prune(&self.db, &id, days).await?;
         }
         Ok(removed)
     }

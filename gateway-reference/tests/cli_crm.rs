@@ -103,6 +103,7 @@ async fn tenant_crm_set_show_test() {
     assert!(stderr.contains("401"), "{stderr}");
 
     // At rest: neither token in the database files; the key file is private.
+    assert!(dir.path().join("gateway.db").exists());
     for name in ["gateway.db", "gateway.db-wal"] {
         if let Ok(bytes) = std::fs::read(dir.path().join(name)) {
             let text = String::from_utf8_lossy(&bytes);

@@ -313,13 +313,24 @@ async fn entra_cycle_into_superoffice_with_welcome_mails_and_an_outage() {
         )
         .await;
     assert_eq!(s, 200);
-    for _ in 0..3 {
+    for k in 0..3 {
         let pass = e.gw.sync().run_tenant(&e.tenant).await.unwrap();
         assert!(pass.crm_unavailable);
         e.deliver().await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Past the sync's outage backoff (1 s, then 2 s): the next pass asks the CRM again.
+        tokio::time::sleep(Duration::from_millis(1100 << k)).await;
     }
-    // One notification, however many passes failed.
+    // Each pass reached the CRM and was logged as retrying ...
+    let (_, log) = e
+        .call(
+            "GET",
+            "/admin/tenants/demo/log?outcome=retrying",
+            &e.admin,
+            None,
+        )
+        .await;
+    assert_eq!(log["entries"].as_array().unwrap().len(), 3, "{log}");
+    // ... and there is one notification, however many passes failed.
     let alerts = e.mails_to("ops@contoso.com");
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     let subject = alerts[0]["headers"]["subject"].as_str().unwrap();

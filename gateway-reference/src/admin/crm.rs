@@ -169,7 +169,7 @@ pub async fn put_connection(
         .await
         .unwrap_or_default();
     let new = merge(&before, input);
-    connections::save(&state.db, state.crm.keys(), &id, &new, &scope.label())
+    let version = connections::save(&state.db, state.crm.keys(), &id, &new, &scope.label())
         .await
         .map_err(connection_error)?;
     state.crm.invalidate(&id);
@@ -181,9 +181,10 @@ pub async fn put_connection(
             .await
             .map_err(|e| ApiError::internal(&e))?;
     }
-    let saved = connections::load(&state.db, state.crm.keys(), &id)
-        .await
-        .map_err(connection_error)?;
+    let saved = CrmConnection {
+        updated_at: Some(version),
+        ..new
+    };
     let view = ConnectionView::of(&saved);
     let entry = crate::log::NewEntry {
         user_id: None,

@@ -427,14 +427,15 @@ pub async fn load(
     })
 }
 
-/// Saves the tenant's connection (validated; secrets sealed with `key`).
+/// Saves the tenant's connection (validated; secrets sealed with `key`); returns the version
+/// it stored (`updated_at`).
 pub async fn save(
     db: &Db,
     keys: &Keys,
     tenant: &TenantId,
     c: &CrmConnection,
     by: &str,
-) -> Result<(), ConnectionError> {
+) -> Result<String, ConnectionError> {
     c.validate()?;
     let plain =
         serde_json::to_vec(&c.secrets).map_err(|e| ConnectionError::Invalid(e.to_string()))?;
@@ -447,6 +448,8 @@ pub async fn save(
         AuthKind::Bearer => "bearer",
         AuthKind::Soticket => "soticket",
     };
+    // A new version on every save, even within one millisecond (reload checks).
+    let version = format!("{}#{}", now(), uuid::Uuid::new_v4().simple());
     db.execute(
         "INSERT INTO gw_crm_connections (tenant, kind, base_url, customer_id, auth, sign_in_url, \
          secrets, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -462,13 +465,12 @@ pub async fn save(
             auth.into(),
             c.sign_in_url.as_deref().into(),
             sealed.into(),
-            // A new version on every save, even within one millisecond (reload checks).
-            format!("{}#{}", now(), uuid::Uuid::new_v4().simple()).into(),
+            version.as_str().into(),
             by.into(),
         ],
     )
     .await?;
-    Ok(())
+    Ok(version)
 }
 
 #[cfg(test)]

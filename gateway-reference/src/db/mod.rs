@@ -289,7 +289,12 @@ impl Tx {
 /// The current time as the gateway stores it: RFC 3339 in UTC with milliseconds and a `Z`
 /// (fixed width, so text order is time order).
 pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    stamp(chrono::Utc::now())
+}
+
+/// `at` in the stored time form of [`now`].
+pub fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]

@@ -81,10 +81,7 @@ pub enum MailError {
     },
 }
 
-/// `now + d` in the stored time form.
-pub(crate) fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+pub(crate) use crate::db::stamp;
 
 /// A stored time, parsed.
 pub(crate) fn parse_stamp(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {

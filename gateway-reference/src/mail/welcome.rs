@@ -6,7 +6,7 @@
 //! race.
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
+use scim_server::auth::TokenHash;
 
 use super::outbox::{self, LINK_PLACEHOLDER, NewMail};
 use super::templates::{self, Kind, Vars};
@@ -14,20 +14,15 @@ use super::{MailConfig, MailError, recipient, span, stamp};
 use crate::db::{Db, DbError, Tx};
 use scim_server::TenantId;
 
-/// A new random token: 32 bytes as 64 lower-case hex digits.
+/// A new random token, made like the SCIM and admin tokens
+/// ([`crate::tenants::generate_token`]): 64 lower-case hex digits.
 pub fn new_token() -> Result<String, MailError> {
-    let mut bytes = [0_u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| MailError::Invalid(format!("no random bytes from the OS: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::tenants::generate_token())
 }
 
-/// The stored form of a token: its SHA-256 in hex.
+/// The stored form of a token: its SHA-256 in hex, as for the SCIM and admin tokens.
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    TokenHash::of(token).to_hex()
 }
 
 /// The CRM user a welcome mail is for.

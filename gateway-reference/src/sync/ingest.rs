@@ -105,20 +105,28 @@ pub async fn ingest_page(
     limit: usize,
 ) -> Result<IngestReport, SyncError> {
     let t = tenant.as_str();
-    db.execute(
-        "INSERT INTO gw_feed_positions (tenant, seq, updated_at) VALUES ($1, 0, $2) \
-         ON CONFLICT (tenant) DO NOTHING",
-        &[t.into(), now().into()],
-    )
-    .await?;
-    let mut tx = db.begin().await?;
-    let lock = match tx.dialect() {
+    let lock = match db.dialect() {
         Dialect::Postgres => {
             "SELECT seq FROM gw_feed_positions WHERE tenant = $1 FOR UPDATE SKIP LOCKED"
         }
         Dialect::Sqlite => "SELECT seq FROM gw_feed_positions WHERE tenant = $1",
     };
-    let Some(row) = tx.query_opt(lock, &[t.into()]).await? else {
+    let mut tx = db.begin().await?;
+    let mut row = tx.query_opt(lock, &[t.into()]).await?;
+    if row.is_none() {
+        // The tenant's first pass (or, on PostgreSQL, another process holds the row): make
+        // sure the row exists, then look again; only a held row stays `None`.
+        drop(tx);
+        db.execute(
+            "INSERT INTO gw_feed_positions (tenant, seq, updated_at) VALUES ($1, 0, $2) \
+             ON CONFLICT (tenant) DO NOTHING",
+            &[t.into(), now().into()],
+        )
+        .await?;
+        tx = db.begin().await?;
+        row = tx.query_opt(lock, &[t.into()]).await?;
+    }
+    let Some(row) = row else {
         return Ok(IngestReport {
             busy: true,
             ..IngestReport::default()

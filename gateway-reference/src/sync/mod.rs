@@ -29,7 +29,7 @@ use tokio::sync::{Mutex, Notify};
 
 pub use error::SyncError;
 pub use ingest::{IngestReport, ingest_page};
-pub use reconcile::{ReconcileReport, reconcile_batch, reconcile_batch_with};
+pub use reconcile::{ReconcileReport, reconcile_batch};
 pub use wake::WakeOnChange;
 
 use crate::crm::Crm;
@@ -200,7 +200,7 @@ impl SyncEngine {
         let rules = self.rules(tenant).await?;
         let mut reached = false;
         loop {
-            let r = reconcile_batch_with(
+            let r = reconcile_batch(
                 &i.db,
                 &*i.crm,
                 tenant,
@@ -260,16 +260,8 @@ impl SyncEngine {
 
     /// One pass over every tenant; errors of one tenant are logged and do not stop the others.
     pub async fn run_once(&self) -> Result<Vec<(TenantId, TenantPass)>, SyncError> {
-        let rows = self
-            .inner
-            .db
-            .query("SELECT id FROM gw_tenants ORDER BY id", &[])
-            .await?;
         let mut out = Vec::new();
-        for row in rows {
-            let Some(tenant) = TenantId::new(&row.text(0)?) else {
-                continue;
-            };
+        for tenant in crate::tenants::ids(&self.inner.db).await? {
             match self.run_tenant(&tenant).await {
                 Ok(pass) => out.push((tenant, pass)),
                 Err(e) => tracing::warn!(tenant = %tenant, error = %e, "sync pass failed"),

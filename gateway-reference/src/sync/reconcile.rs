@@ -45,7 +45,7 @@ pub struct ReconcileReport {
 
 fn at(offset: Duration) -> String {
     let d = chrono::Duration::from_std(offset).unwrap_or(chrono::Duration::zero());
-    (chrono::Utc::now() + d).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    crate::db::stamp(chrono::Utc::now() + d)
 }
 
 /// The longest a user waits after the CRM was unavailable for it: an outage pushes the user
@@ -167,32 +167,11 @@ struct Done {
 }
 
 /// Claims up to `limit` due dirty users of the tenant and reconciles each. Does nothing when
-/// User Sync Active is off (the users stay dirty until it is turned on). Mails with the
-/// default [`MailConfig`]; see [`reconcile_batch_with`].
+/// User Sync Active is off (the users stay dirty until it is turned on). With the
+/// deployment's `mail` settings: a created user gets the welcome mail (with Send Welcome
+/// Email on), enqueued in the transaction that records the creation; critical errors and
+/// their recovery go to [`notify::after_batch`].
 pub async fn reconcile_batch(
-    db: &Db,
-    crm: &dyn Crm,
-    tenant: &TenantId,
-    rules: &CompiledRules,
-    settings: &TenantSettings,
-    limit: usize,
-) -> Result<ReconcileReport, SyncError> {
-    reconcile_batch_with(
-        db,
-        crm,
-        tenant,
-        rules,
-        settings,
-        limit,
-        &MailConfig::default(),
-    )
-    .await
-}
-
-/// [`reconcile_batch`] with the deployment's mail settings: a created user gets the welcome
-/// mail (with Send Welcome Email on), enqueued in the transaction that records the creation;
-/// critical errors and their recovery go to [`notify::after_batch`].
-pub async fn reconcile_batch_with(
     db: &Db,
     crm: &dyn Crm,
     tenant: &TenantId,

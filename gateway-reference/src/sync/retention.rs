@@ -42,16 +42,8 @@ impl SyncEngine {
     /// [`SyncEngine::prune_consumed_changes`] for every tenant; the total removed. A tenant
     /// that fails is logged and skipped.
     pub async fn prune_all_consumed_changes(&self) -> Result<u64, SyncError> {
-        let rows = self
-            .inner
-            .db
-            .query("SELECT id FROM gw_tenants ORDER BY id", &[])
-            .await?;
         let mut removed = 0;
-        for row in rows {
-            let Some(tenant) = TenantId::new(&row.text(0)?) else {
-                continue;
-            };
+        for tenant in crate::tenants::ids(&self.inner.db).await? {
             match self.prune_consumed_changes(&tenant).await {
                 Ok(n) => removed += n,
                 Err(e) => {

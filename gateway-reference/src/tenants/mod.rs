@@ -150,6 +150,15 @@ pub async fn list(db: &Db) -> Result<Vec<Tenant>, DbError> {
     .collect()
 }
 
+/// The ids of every tenant, ordered (for loops over all tenants: the sync, pruning, seeding).
+pub async fn ids(db: &Db) -> Result<Vec<TenantId>, DbError> {
+    Ok(list(db)
+        .await?
+        .iter()
+        .filter_map(Tenant::tenant_id)
+        .collect())
+}
+
 /// The tenant with this id, if any.
 pub async fn get(db: &Db, id: &str) -> Result<Option<Tenant>, DbError> {
     db.query_opt(

@@ -611,6 +611,8 @@ impl Crm for SuperOfficeCrm {
         let policy = self.client.retry_policy();
         let mut posted = false;
         let mut attempt = 1;
+        // The default user, fetched once: a retried create reuses it.
+        let mut template: Option<UserEntity> = None;
         loop {
             if let Some(found) = self.find(&person.user_name).await? {
                 if !posted {
@@ -626,12 +628,17 @@ impl Crm for SuperOfficeCrm {
                     .update_user(tenant, found.associate_id, person, settings)
                     .await;
             }
-            let template: UserEntity = self
-                .client
-                .get("User/Default?userType=InternalAssociate")
-                .await?
-                .body;
-            let mut user = template;
+            let mut user = match &template {
+                Some(t) => t.clone(),
+                None => {
+                    let t: UserEntity = self
+                        .client
+                        .get("User/Default?userType=InternalAssociate")
+                        .await?
+                        .body;
+                    template.insert(t).clone()
+                }
+            };
             user.associate_id = 0;
             user.user_type = "InternalAssociate".into();
             user.deleted = false;

@@ -680,7 +680,8 @@ impl RowColumns {
 #[async_trait]
 impl Storage for PostgresStorage {
     fn can_filter(&self, schema: &ResourceSchema, filter: &Filter) -> bool {
-        super::sql::filter::can_filter::<Postgres>(schema, filter)
+        let paths = self.layouts.paths(schema);
+        super::sql::filter::can_filter_with::<Postgres>(schema, &paths, filter)
     }
 
     fn can_sort(&self, schema: &ResourceSchema, sort: &SortSpec) -> bool {

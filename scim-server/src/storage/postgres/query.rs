@@ -39,6 +39,11 @@ pub(super) async fn page_rows<C: deadpool_postgres::GenericClient + Sync>(
     }
 }
 
+/// The distinct `seq`s of a set's SQL, as a parenthesised subquery.
+fn distinct_seqs(set_sql: &str) -> String {
+    format!("(SELECT DISTINCT seq FROM ({set_sql}) AS s)")
+}
+
 /// The statement of [`page_rows`] for a filter. Both the count and the page read the
 /// distinct matching `seq`s. The set reads `attr_index` only: its rows of the scope are
 /// written with their resource, in the same transaction, and go with it (`ON DELETE
@@ -51,17 +56,12 @@ pub(super) async fn page_rows<C: deadpool_postgres::GenericClient + Sync>(
 /// computed ONCE, in a `MATERIALIZED` CTE that the count and the page both read, rather
 /// than evaluated once for each.
 pub(super) fn filtered_page_sql(set: &SetSql, fetch: usize, skip: usize, cursor: bool) -> String {
+    let distinct = distinct_seqs(&set.sql);
     let (with, m) = if set.one_scan {
-        (
-            String::new(),
-            format!("(SELECT DISTINCT seq FROM ({}) AS s)", set.sql),
-        )
+        (String::new(), distinct)
     } else {
         (
-            format!(
-                "WITH m AS MATERIALIZED (SELECT DISTINCT seq FROM ({}) AS s) ",
-                set.sql
-            ),
+            format!("WITH m AS MATERIALIZED {distinct} "),
             "m".to_string(),
         )
     };
@@ -188,7 +188,7 @@ pub(super) async fn run_sorted(
     }
     let total: i64 = match set_sql {
         Some(s) => {
-            let sql = format!("SELECT count(*) FROM (SELECT DISTINCT seq FROM ({s}) AS s) AS m");
+            let sql = format!("SELECT count(*) FROM {} AS m", distinct_seqs(s));
             get(&tx.query_one(sql.as_str(), &base).await.map_err(pg_err)?, 0)?
         }
         None => {

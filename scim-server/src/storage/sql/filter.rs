@@ -157,14 +157,8 @@ pub(crate) fn translate<D: Dialect>(
 }
 
 /// [`crate::storage::Storage::can_filter`] of a SQL backend: the filter compiles (one that
-/// does not is left to the planner, which reports the error) and translates.
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-pub(crate) fn can_filter<D: Dialect>(schema: &ResourceSchema, filter: &Filter) -> bool {
-    can_filter_with::<D>(schema, &super::index::indexed_paths(schema), filter)
-}
-
-/// [`can_filter`] with the resource type's indexed paths already derived (a backend that
-/// caches them per type, see `KnownLayouts::paths`).
+/// does not is left to the planner, which reports the error) and translates, given the
+/// resource type's indexed paths (cached per type by `KnownLayouts::paths`).
 pub(crate) fn can_filter_with<D: Dialect>(
     schema: &ResourceSchema,
     paths: &[IndexedPath],
@@ -849,7 +843,10 @@ mod tests {
         let ok = |f: &str| {
             let f = f.parse::<Filter>().unwrap();
             let translated = translate::<Test>(&schema, &paths, &f).is_some();
-            assert_eq!(translated, can_filter::<Test>(&schema, &f));
+            assert_eq!(
+                translated,
+                can_filter_with::<Test>(&schema, &super::super::index::indexed_paths(&schema), &f)
+            );
             translated
         };
         assert!(ok(r#"userName eq "bjensen""#));

@@ -61,32 +61,26 @@ impl KnownLayouts {
     /// type's schema is the one it was computed for (compared by value, so a changed schema
     /// is never served a stale shape).
     pub fn ctx(&self, scope: Scope<'_>) -> Ctx {
-        let rtype = scope.resource_type();
-        let mut shapes = self.shapes.lock().unwrap_or_else(PoisonError::into_inner);
-        let shape = match shapes.get(rtype) {
-            Some(shape) if *shape.schema == *scope.schema => shape.clone(),
-            _ => {
-                let shape = Shape::of(scope.schema);
-                shapes.insert(rtype.to_string(), shape.clone());
-                shape
-            }
-        };
-        drop(shapes);
-        Ctx::with_shape(scope, shape)
+        Ctx::with_shape(scope, self.shape(scope.schema))
     }
 
     /// The indexed paths of `schema`, from the same cache as [`KnownLayouts::ctx`] (keyed by
     /// the resource type's name, checked against the schema by value).
     pub fn paths(&self, schema: &ResourceSchema) -> Arc<Vec<IndexedPath>> {
+        self.shape(schema).paths
+    }
+
+    /// The cached per-type part of `schema` (a clone shares its `Arc`s), computed and cached
+    /// when missing or computed for another schema.
+    fn shape(&self, schema: &ResourceSchema) -> Shape {
         let rtype = schema.name();
         let mut shapes = self.shapes.lock().unwrap_or_else(PoisonError::into_inner);
         match shapes.get(rtype) {
-            Some(shape) if *shape.schema == *schema => Arc::clone(&shape.paths),
+            Some(shape) if *shape.schema == *schema => shape.clone(),
             _ => {
                 let shape = Shape::of(schema);
-                let paths = Arc::clone(&shape.paths);
-                shapes.insert(rtype.to_string(), shape);
-                paths
+                shapes.insert(rtype.to_string(), shape.clone());
+                shape
             }
         }
     }
@@ -234,7 +228,7 @@ pub(crate) struct PushDown<P> {
 /// What a SQL backend pushes down of `query`: the filter translated to SQL in dialect `D`,
 /// and the fingerprint of the query.
 ///
-/// The planner only hands a backend what [`filter::can_filter`] and [`can_sort`] accept;
+/// The planner only hands a backend what [`filter::can_filter_with`] and [`can_sort`] accept;
 /// anything else is refused with an `UnsupportedFilter` error, never answered by a scan.
 pub(crate) fn push_down<D: Dialect>(
     schema: &ResourceSchema,
