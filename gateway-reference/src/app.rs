@@ -309,6 +309,26 @@ impl Gateway {
         }))
     }
 
+    /// On a database without Identity Manager accounts: creates the account `admin` for
+    /// every tenant with a random password and returns the name and the password (shown
+    /// once; stored as an argon2id hash). `None` when an account exists.
+    pub async fn first_admin(&self) -> Result<Option<(String, String)>, AppError> {
+        use crate::ui::accounts::{self, Access, AccountError};
+        if accounts::any(&self.db).await? {
+            return Ok(None);
+        }
+        let password: String = tenants::generate_token().chars().take(24).collect();
+        match accounts::create(&self.db, "admin", Some(&password), Access::All, "first-start")
+            .await
+        {
+            Ok(a) => Ok(Some((a.user_name, password))),
+            // Another process sharing the database created it first.
+            Err(AccountError::Exists(_)) => Ok(None),
+            Err(AccountError::Db(e)) => Err(e.into()),
+            Err(e) => Err(AppError::Storage(e.to_string())),
+        }
+    }
+
     /// The SCIM server's builder as the gateway configures it: the storage, the
     /// [`TenantTokens`] authenticator, [`PathPrefixTenants`] under [`SCIM_BASE`] and the
     /// public URL. Add provisioning hooks to it and pass the built server to
@@ -330,14 +350,16 @@ impl Gateway {
 
     /// The whole HTTP service around the SCIM server `scim` (see [`Gateway::scim_builder`]).
     pub fn router_with(&self, public_url: &str, scim: ScimServer) -> Router {
-        let admin = admin::router(AdminState {
+        let admin_state = AdminState {
             db: self.db.clone(),
             storage: self.storage.clone(),
             crm: self.crm.clone(),
             sync: self.sync.clone(),
             public_url: public_url.trim_end_matches('/').to_string(),
             mail: self.config.mail_config(public_url),
-        });
+        };
+        let ui = crate::ui::router(crate::ui::UiState::new(admin_state.clone()));
+        let admin = admin::router(admin_state);
         let activate = crate::mail::activate::router(crate::mail::activate::ActivateState {
             db: self.db.clone(),
             crm: self.crm.clone(),
@@ -371,6 +393,7 @@ impl Gateway {
             .route_service(&format!("{SCIM_BASE}/{{*rest}}"), scim)
             .nest("/admin", admin)
             .merge(activate)
+            .merge(ui)
             .layer(axum::middleware::from_fn_with_state(
                 self.metrics.clone(),
                 measure,
@@ -458,6 +481,23 @@ pub fn first_start_message(public_url: &str, first: &FirstStart) -> String {
     .join("\n")
 }
 
+/// The message that shows the first Identity Manager account.
+pub fn first_admin_message(public_url: &str, name: &str, password: &str) -> String {
+    let ui = format!("{}/ui/", public_url.trim_end_matches('/'));
+    [
+        String::new(),
+        "=== Identity Manager: first administrator ===============================".into(),
+        format!("  Sign in at:  {ui}"),
+        format!("  Name:        {name}"),
+        format!("  Password:    {password}"),
+        String::new(),
+        "Shown only now (stored as an argon2id hash). Lost it?".into(),
+        format!("`scim-gateway admin password {name}`; more accounts: `scim-gateway admin create`."),
+        "==========================================================================".into(),
+    ]
+    .join("\n")
+}
+
 /// Serves until Ctrl-C or SIGTERM, then lets open requests finish (at most 10 s).
 pub async fn serve(mut config: Config) -> Result<(), AppError> {
     let listener = TcpListener::bind(config.listen)
@@ -473,6 +513,9 @@ pub async fn serve(mut config: Config) -> Result<(), AppError> {
     let gateway = Gateway::open(&config).await?;
     if let Some(first) = gateway.first_start().await? {
         println!("{}", first_start_message(&public_url, &first));
+    }
+    if let Some((name, password)) = gateway.first_admin().await? {
+        println!("{}", first_admin_message(&public_url, &name, &password));
     }
     let storage = match config.database_url {
         Some(_) => "postgres".to_string(),
@@ -490,6 +533,7 @@ pub async fn serve(mut config: Config) -> Result<(), AppError> {
     }
     println!("scim-gateway listening on http://{bound} (data: {storage})");
     println!("  SCIM:      {public_url}{SCIM_BASE}/{{tenant}}");
+    println!("  Identity Manager: {public_url}/ui/");
     println!("  Admin API: {public_url}/admin   (GET /admin/schema lists the bodies)");
     println!("  Health:    {public_url}/healthz, {public_url}/readyz, {public_url}/metrics");
     let router = gateway.router(&public_url)?;
@@ -520,7 +564,7 @@ pub async fn serve(mut config: Config) -> Result<(), AppError> {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _peer) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
@@ -528,7 +572,14 @@ pub async fn serve(mut config: Config) -> Result<(), AppError> {
                         continue;
                     }
                 };
-                let svc = TowerToHyperService::new(router.clone());
+                // The peer's address for the handlers that count per client (sign-in).
+                let svc = TowerToHyperService::new(tower::ServiceExt::map_request(
+                    router.clone(),
+                    move |mut req: http::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                        req
+                    },
+                ));
                 let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), svc));
                 tokio::spawn(async move {
                     let _ = conn.await;

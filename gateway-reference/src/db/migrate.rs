@@ -287,6 +287,39 @@ CREATE TABLE gw_crm_connections (
 );
 "#,
     },
+    Migration {
+        version: 6,
+        name: "Identity Manager: admin accounts, the tenants they administer, sign-in sessions",
+        sql: r#"
+-- The web UI's administrators. `password_hash` is an argon2id PHC string (NULL: the account
+-- signs in only through OpenID Connect); `user_name_folded` is the case-folded sign-in name.
+CREATE TABLE gw_ui_accounts (
+    id                {id},
+    user_name         TEXT NOT NULL,
+    user_name_folded  TEXT NOT NULL UNIQUE,
+    password_hash     TEXT,
+    all_tenants       BIGINT NOT NULL,
+    created_at        TEXT NOT NULL,
+    created_by        TEXT NOT NULL,
+    disabled_at       TEXT
+);
+-- The tenants an account administers (accounts with all_tenants = 1 have no rows).
+CREATE TABLE gw_ui_account_tenants (
+    account  BIGINT NOT NULL REFERENCES gw_ui_accounts (id) ON DELETE CASCADE,
+    tenant   TEXT NOT NULL REFERENCES gw_tenants (id) ON DELETE CASCADE,
+    PRIMARY KEY (account, tenant)
+);
+-- Signed-in sessions: SHA-256 of the cookie's token, never the token.
+CREATE TABLE gw_ui_sessions (
+    token_hash   TEXT PRIMARY KEY,
+    account      BIGINT NOT NULL REFERENCES gw_ui_accounts (id) ON DELETE CASCADE,
+    created_at   TEXT NOT NULL,
+    last_seen    TEXT NOT NULL,
+    expires_at   TEXT NOT NULL
+);
+CREATE INDEX gw_ui_sessions_account ON gw_ui_sessions (account);
+"#,
+    },
 ];
 
 /// The DDL of `sql` for `dialect`.

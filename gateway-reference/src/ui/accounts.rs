@@ -1,0 +1,438 @@
+//! The Identity Manager's administrator accounts: a sign-in name, an argon2id password hash
+//! (or none, for accounts that sign in only through OpenID Connect) and the tenants the
+//! account administers (every tenant, or a list).
+//!
+//! Sign-in names compare case-insensitively with the same folding as SCIM `userName`
+//! ([`scim_core::casefold::fold`]).
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use gateway_reference::db::{Db, migrate};
+//! use gateway_reference::ui::accounts::{self, Access};
+//!
+//! let db = Db::open_sqlite_in_memory().await.unwrap();
+//! migrate::migrate(&db).await.unwrap();
+//! let admin = accounts::create(&db, "Ada@Example.com", Some("correct horse battery"), Access::All, "cli")
+//!     .await
+//!     .unwrap();
+//! let signed_in = accounts::verify(&db, "ada@example.com", "correct horse battery").await.unwrap();
+//! assert_eq!(signed_in.map(|a| a.id), Some(admin.id));
+//! assert!(accounts::verify(&db, "ada@example.com", "wrong").await.unwrap().is_none());
+//! # });
+//! ```
+
+use scim_core::casefold::fold;
+use scim_server::server::password::{hash_password, verify_password};
+
+use crate::db::{Db, DbError, now};
+use crate::tenants;
+
+/// The shortest password an account may have (NIST SP 800-63B §5.1.1.2 asks for at least 8).
+pub const MIN_PASSWORD: usize = 12;
+/// The longest (argon2 takes any length; this bounds the work a sign-in can ask for).
+pub const MAX_PASSWORD: usize = 256;
+/// The longest sign-in name.
+pub const MAX_USER_NAME: usize = 254;
+
+/// The tenants an account administers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Every tenant, present and future.
+    All,
+    /// These tenants (ids).
+    Tenants(Vec<String>),
+}
+
+impl Access {
+    /// May the account see `tenant`?
+    pub fn allows(&self, tenant: &str) -> bool {
+        match self {
+            Access::All => true,
+            Access::Tenants(list) => list.iter().any(|t| t == tenant),
+        }
+    }
+}
+
+/// An administrator account (never its password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The account's number.
+    pub id: i64,
+    /// The sign-in name as created.
+    pub user_name: String,
+    /// Whether it can sign in with a password (otherwise only through OpenID Connect).
+    pub has_password: bool,
+    /// The tenants it administers.
+    pub access: Access,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// Disabled accounts cannot sign in and their sessions end.
+    pub disabled: bool,
+}
+
+/// Why an account could not be created or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The sign-in name is empty, too long or has control characters.
+    #[error("the sign-in name must be 1 to {MAX_USER_NAME} characters without spaces or control characters")]
+    InvalidUserName,
+    /// An account with this name (case-insensitively) exists.
+    #[error("an account named {0:?} exists already")]
+    Exists(String),
+    /// The password is too short or too long.
+    #[error("the password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long")]
+    WeakPassword,
+    /// A tenant in the access list does not exist.
+    #[error("no tenant is named {0:?}")]
+    UnknownTenant(String),
+    /// No account has this name.
+    #[error("no account is named {0:?}")]
+    NotFound(String),
+    /// Hashing the password failed.
+    #[error("hashing the password failed: {0}")]
+    Hash(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+fn check_user_name(name: &str) -> Result<&str, AccountError> {
+    let name = name.trim();
+    let ok = !name.is_empty()
+        && name.chars().count() <= MAX_USER_NAME
+        && !name.chars().any(|c| c.is_control() || c.is_whitespace());
+    if ok {
+        Ok(name)
+    } else {
+        Err(AccountError::InvalidUserName)
+    }
+}
+
+/// Checks a new password's length (in characters).
+pub fn check_password(password: &str) -> Result<(), AccountError> {
+    let n = password.chars().count();
+    if (MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
+        Ok(())
+    } else {
+        Err(AccountError::WeakPassword)
+    }
+}
+
+/// argon2id costs tens of milliseconds of CPU: it runs off the async workers.
+async fn hash(password: &str) -> Result<String, AccountError> {
+    let plain = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&plain))
+        .await
+        .map_err(|e| AccountError::Hash(e.to_string()))?
+        .map_err(|e| AccountError::Hash(e.to_string()))
+}
+
+/// Creates an account. `password` `None`: it signs in only through OpenID Connect. Every
+/// tenant in `access` must exist.
+pub async fn create(
+    db: &Db,
+    user_name: &str,
+    password: Option<&str>,
+    access: Access,
+    created_by: &str,
+) -> Result<Account, AccountError> {
+    let user_name = check_user_name(user_name)?;
+    let password_hash = match password {
+        Some(p) => {
+            check_password(p)?;
+            Some(hash(p).await?)
+        }
+        None => None,
+    };
+    if let Access::Tenants(list) = &access {
+        for t in list {
+            if tenants::get(db, t).await?.is_none() {
+                return Err(AccountError::UnknownTenant(t.clone()));
+            }
+        }
+    }
+    let created_at = now();
+    let mut tx = db.begin().await?;
+    let inserted = tx
+        .query_opt(
+            "INSERT INTO gw_ui_accounts \
+             (user_name, user_name_folded, password_hash, all_tenants, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[
+                user_name.into(),
+                fold(user_name).as_ref().into(),
+                password_hash.clone().into(),
+                matches!(access, Access::All).into(),
+                created_at.clone().into(),
+                created_by.into(),
+            ],
+        )
+        .await;
+    let id = match inserted {
+        Ok(Some(row)) => row.int(0)?,
+        Ok(None) => return Err(AccountError::Db(DbError::Decode("INSERT returned no id".into()))),
+        Err(e) if e.is_unique_violation() => {
+            return Err(AccountError::Exists(user_name.to_string()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Access::Tenants(list) = &access {
+        for t in list {
+            tx.execute(
+                "INSERT INTO gw_ui_account_tenants (account, tenant) VALUES ($1, $2)",
+                &[id.into(), t.as_str().into()],
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(Account {
+        id,
+        user_name: user_name.to_string(),
+        has_password: password_hash.is_some(),
+        access,
+        created_at,
+        disabled: false,
+    })
+}
+
+/// Sets (or replaces) an account's password.
+pub async fn set_password(db: &Db, user_name: &str, password: &str) -> Result<(), AccountError> {
+    check_password(password)?;
+    let hashed = hash(password).await?;
+    let changed = db
+        .execute(
+            "UPDATE gw_ui_accounts SET password_hash = $2 WHERE user_name_folded = $1",
+            &[fold(user_name.trim()).as_ref().into(), hashed.into()],
+        )
+        .await?;
+    if changed == 0 {
+        return Err(AccountError::NotFound(user_name.to_string()));
+    }
+    Ok(())
+}
+
+/// Disables an account (it cannot sign in; its sessions end at their next request).
+pub async fn disable(db: &Db, user_name: &str) -> Result<(), AccountError> {
+    let changed = db
+        .execute(
+            "UPDATE gw_ui_accounts SET disabled_at = $2 \
+             WHERE user_name_folded = $1 AND disabled_at IS NULL",
+            &[fold(user_name.trim()).as_ref().into(), now().into()],
+        )
+        .await?;
+    if changed == 0 {
+        return Err(AccountError::NotFound(user_name.to_string()));
+    }
+    db.execute(
+        "DELETE FROM gw_ui_sessions WHERE account IN \
+         (SELECT id FROM gw_ui_accounts WHERE user_name_folded = $1)",
+        &[fold(user_name.trim()).as_ref().into()],
+    )
+    .await?;
+    Ok(())
+}
+
+const COLUMNS: &str = "id, user_name, password_hash IS NOT NULL, all_tenants, created_at, \
+                       disabled_at IS NOT NULL";
+
+async fn from_row(db: &Db, row: &crate::db::Row) -> Result<Account, DbError> {
+    let id = row.int(0)?;
+    let access = if row.int(3)? != 0 {
+        Access::All
+    } else {
+        let rows = db
+            .query(
+                "SELECT tenant FROM gw_ui_account_tenants WHERE account = $1 ORDER BY tenant",
+                &[id.into()],
+            )
+            .await?;
+        Access::Tenants(rows.iter().map(|r| r.text(0)).collect::<Result<_, _>>()?)
+    };
+    Ok(Account {
+        id,
+        user_name: row.text(1)?,
+        has_password: row.int(2)? != 0,
+        access,
+        created_at: row.text(4)?,
+        disabled: row.int(5)? != 0,
+    })
+}
+
+/// The account numbered `id`.
+pub async fn get(db: &Db, id: i64) -> Result<Option<Account>, DbError> {
+    let row = db
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM gw_ui_accounts WHERE id = $1"),
+            &[id.into()],
+        )
+        .await?;
+    match row {
+        Some(row) => Ok(Some(from_row(db, &row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The account signing in as `user_name` (case-insensitively), enabled or not.
+pub async fn find(db: &Db, user_name: &str) -> Result<Option<Account>, DbError> {
+    let row = db
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM gw_ui_accounts WHERE user_name_folded = $1"),
+            &[fold(user_name.trim()).as_ref().into()],
+        )
+        .await?;
+    match row {
+        Some(row) => Ok(Some(from_row(db, &row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Every account, by name.
+pub async fn list(db: &Db) -> Result<Vec<Account>, DbError> {
+    let rows = db
+        .query(
+            &format!("SELECT {COLUMNS} FROM gw_ui_accounts ORDER BY user_name_folded"),
+            &[],
+        )
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        out.push(from_row(db, row).await?);
+    }
+    Ok(out)
+}
+
+/// Whether any account exists (the first start creates one when none does).
+pub async fn any(db: &Db) -> Result<bool, DbError> {
+    Ok(db
+        .query_opt("SELECT 1 FROM gw_ui_accounts LIMIT 1", &[])
+        .await?
+        .is_some())
+}
+
+/// A hash of a password nobody has, verified when the name is unknown so that a wrong name
+/// costs the same time as a wrong password (no account enumeration by timing).
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&tenants::generate_token()).unwrap_or_default())
+}
+
+/// The enabled account `user_name` if `password` is its password.
+pub async fn verify(db: &Db, user_name: &str, password: &str) -> Result<Option<Account>, DbError> {
+    if password.chars().count() > MAX_PASSWORD {
+        return Ok(None);
+    }
+    let row = db
+        .query_opt(
+            "SELECT id, password_hash FROM gw_ui_accounts \
+             WHERE user_name_folded = $1 AND disabled_at IS NULL",
+            &[fold(user_name.trim()).as_ref().into()],
+        )
+        .await?;
+    let (id, stored) = match &row {
+        Some(row) => (Some(row.int(0)?), row.opt_text(1)?),
+        None => (None, None),
+    };
+    let candidate = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || match stored {
+        Some(stored) => verify_password(&stored, &candidate),
+        None => {
+            let _ = verify_password(decoy_hash(), &candidate);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false);
+    match (ok, id) {
+        (true, Some(id)) => get(db, id).await,
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::migrate;
+
+    async fn db() -> Db {
+        let db = Db::open_sqlite_in_memory().await.unwrap();
+        migrate::migrate(&db).await.unwrap();
+        db
+    }
+
+    #[tokio::test]
+    async fn names_fold_like_scim_user_names() {
+        let db = db().await;
+        create(&db, "ΟΔΟΣ", Some("twelve chars!"), Access::All, "t")
+            .await
+            .unwrap();
+        assert!(verify(&db, "οδος", "twelve chars!").await.unwrap().is_some());
+        let again = create(&db, "οδος", Some("twelve chars!"), Access::All, "t").await;
+        assert!(matches!(again, Err(AccountError::Exists(_))), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn the_password_is_stored_only_as_an_argon2id_hash() {
+        let db = db().await;
+        create(&db, "ada", Some("correct horse battery"), Access::All, "t")
+            .await
+            .unwrap();
+        let row = db
+            .query_opt("SELECT password_hash FROM gw_ui_accounts", &[])
+            .await
+            .unwrap()
+            .unwrap();
+        let stored = row.text(0).unwrap();
+        assert!(stored.starts_with("$argon2id$"), "{stored}");
+        assert!(!stored.contains("correct horse"));
+    }
+
+    #[tokio::test]
+    async fn short_passwords_unknown_tenants_and_bad_names_are_refused() {
+        let db = db().await;
+        let short = create(&db, "ada", Some("short"), Access::All, "t").await;
+        assert!(matches!(short, Err(AccountError::WeakPassword)), "{short:?}");
+        let tenant = create(
+            &db,
+            "ada",
+            Some("correct horse battery"),
+            Access::Tenants(vec!["nope".into()]),
+            "t",
+        )
+        .await;
+        assert!(matches!(tenant, Err(AccountError::UnknownTenant(_))), "{tenant:?}");
+        let name = create(&db, "a b", None, Access::All, "t").await;
+        assert!(matches!(name, Err(AccountError::InvalidUserName)), "{name:?}");
+    }
+
+    #[tokio::test]
+    async fn access_lists_the_tenants_and_disabled_accounts_cannot_sign_in() {
+        let db = db().await;
+        tenants::create(&db, "acme").await.unwrap();
+        tenants::create(&db, "globex").await.unwrap();
+        let a = create(
+            &db,
+            "ops",
+            Some("correct horse battery"),
+            Access::Tenants(vec!["acme".into()]),
+            "t",
+        )
+        .await
+        .unwrap();
+        let read = get(&db, a.id).await.unwrap().unwrap();
+        assert!(read.access.allows("acme"));
+        assert!(!read.access.allows("globex"));
+        disable(&db, "OPS").await.unwrap();
+        assert!(verify(&db, "ops", "correct horse battery").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn oidc_only_accounts_have_no_password_to_guess() {
+        let db = db().await;
+        create(&db, "sso@example.com", None, Access::All, "t")
+            .await
+            .unwrap();
+        assert!(verify(&db, "sso@example.com", "").await.unwrap().is_none());
+        assert!(!find(&db, "SSO@example.com").await.unwrap().unwrap().has_password);
+    }
+}

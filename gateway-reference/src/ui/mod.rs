@@ -1,0 +1,89 @@
+//! The Identity Manager: the gateway's web UI, served by the gateway itself under `/ui/`.
+//!
+//! Pages are rendered on the server from the templates in `templates/ui/` (compiled into the
+//! binary by [askama](https://docs.rs/askama)); `assets/ui.js` only enhances them (drag and
+//! drop, live validation, copy buttons), so every page works without it and there is no
+//! front-end build.
+//!
+//! | path | what |
+//! |---|---|
+//! | `/ui/signin`, `/ui/signout` | sign-in with a local account; sign-out |
+//! | `/ui/` | the tenants the account administers |
+//! | `/ui/t/{tenant}/configurations` | User Sync Rules, SCIM users, the selected user's preview |
+//! | `/ui/t/{tenant}/preview` | every user's resulting settings |
+//! | `/ui/t/{tenant}/settings` | sync settings, the SCIM configuration, manual actions |
+//! | `/ui/t/{tenant}/log`, `/ui/t/{tenant}/mail` | the provisioning log, the mail outbox |
+//!
+//! Access: an account administers every tenant or a list of them ([`accounts`]); another
+//! tenant's pages answer 404, as a tenant that does not exist. Sessions, CSRF and the
+//! security headers are in [`session`] and [`security`].
+
+pub mod accounts;
+pub mod assets;
+pub mod chrome;
+pub mod error;
+mod pages;
+pub mod security;
+pub mod session;
+pub mod signin;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::response::Redirect;
+use axum::routing::{get, post};
+
+use crate::admin::AdminState;
+use error::UiError;
+use signin::SignInLimiter;
+
+/// What the pages share.
+#[derive(Clone)]
+pub struct UiState {
+    /// The admin API's state: the database, the storage, the CRM, the sync engine.
+    pub admin: AdminState,
+    /// Whether the gateway is reached over HTTPS (cookies get `Secure` and `__Host-`).
+    pub secure_cookies: bool,
+    /// Failed sign-ins.
+    pub limiter: Arc<SignInLimiter>,
+    /// The label of the OpenID Connect sign-in button, when an issuer is configured.
+    pub oidc_label: Option<String>,
+}
+
+impl UiState {
+    /// The state for an admin API state; cookies are `Secure` when the public URL is HTTPS.
+    pub fn new(admin: AdminState) -> Self {
+        let secure_cookies = admin.public_url.starts_with("https://");
+        UiState {
+            admin,
+            secure_cookies,
+            limiter: Arc::new(SignInLimiter::default()),
+            oidc_label: None,
+        }
+    }
+}
+
+/// The Identity Manager's routes (to merge into the gateway's router).
+pub fn router(state: UiState) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/ui/") }))
+        .route("/ui", get(|| async { Redirect::to("/ui/") }))
+        .route("/ui/", get(pages::tenants::index))
+        .route("/ui/signin", get(signin::form).post(signin::submit))
+        .route("/ui/signout", post(signin::sign_out))
+        .route("/ui/assets/{name}", get(assets::serve))
+        .route("/ui/t/{tenant}", get(pages::tenants::tenant_home))
+        .route(
+            "/ui/{*rest}",
+            get(|| async { UiError::NotFound("There is no such page.".into()) }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::csrf,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::headers,
+        ))
+        .with_state(state)
+}

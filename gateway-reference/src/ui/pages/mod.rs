@@ -1,0 +1,3 @@
+//! The Identity Manager's pages, one module per page.
+
+pub mod tenants;
