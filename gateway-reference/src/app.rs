@@ -171,6 +171,7 @@ impl Gateway {
             SchemaRegistry::with_builtins(),
             crm.clone(),
             config.mail_config(&public_url),
+            crm.shared_keys(),
         );
         Ok(Gateway {
             db,
@@ -380,6 +381,10 @@ impl Gateway {
                             Ok(sync) => text.push_str(&sync),
                             Err(e) => tracing::warn!(error = %e, "metrics: sync gauges"),
                         }
+                        match crate::metrics::render_mail(&db).await {
+                            Ok(mail) => text.push_str(&mail),
+                            Err(e) => tracing::warn!(error = %e, "metrics: mail gauges"),
+                        }
                         (
                             [(
                                 axum::http::header::CONTENT_TYPE,
@@ -553,6 +558,7 @@ pub async fn serve(mut config: Config) -> Result<(), AppError> {
     let mail_task = tokio::spawn(crate::mail::worker::run(
         gateway.db().clone(),
         config.mail_config(&public_url),
+        gateway.crm().shared_keys(),
         MAIL_POLL,
         async {
             let _ = mail_stopped.await;

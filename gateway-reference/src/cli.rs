@@ -108,6 +108,43 @@ pub enum Command {
         #[arg(long, default_value = "demo")]
         tenant: String,
     },
+    /// The mail outbox (welcome mails and notifications).
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+/// `scim-gateway mail ...`
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// The durable outbox of mails to send.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+/// `scim-gateway mail outbox ...`
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List the mails, newest first (welcome links masked).
+    List {
+        /// Only this tenant (id or name) [default: every tenant].
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only this status: queued, sending, sent or failed.
+        #[arg(long, value_parser = ["queued", "sending", "sent", "failed"])]
+        status: Option<String>,
+        /// At most this many per tenant.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a failed mail back into the queue (due now, attempts reset); the running
+    /// gateway sends it at its next poll.
+    Retry {
+        /// The mail's id (`mail outbox list` shows it).
+        id: i64,
+    },
 }
 
 /// `scim-gateway rules ...`
@@ -355,5 +392,39 @@ mod tests {
             Cli::try_parse_from(["scim-gateway", "tenant", "crm", "set", "a", "--crm", "sap"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn parses_the_mail_outbox_commands() {
+        let c = Cli::try_parse_from([
+            "scim-gateway",
+            "mail",
+            "outbox",
+            "list",
+            "--tenant",
+            "acme",
+            "--status",
+            "failed",
+        ])
+        .unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::Mail(MailCommand::Outbox(OutboxCommand::List {
+                tenant: Some(ref t),
+                status: Some(ref s),
+                limit: 100,
+                json: false,
+            }))) if t == "acme" && s == "failed"
+        ));
+        let c = Cli::try_parse_from(["scim-gateway", "mail", "outbox", "retry", "42"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::Mail(MailCommand::Outbox(OutboxCommand::Retry {
+                id: 42
+            })))
+        ));
+        let bad = ["scim-gateway", "mail", "outbox", "list", "--status", "lost"];
+        assert!(Cli::try_parse_from(bad).is_err());
+        assert!(Cli::try_parse_from(["scim-gateway", "mail", "outbox", "retry", "x"]).is_err());
     }
 }

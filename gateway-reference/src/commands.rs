@@ -1,5 +1,5 @@
-//! The CLI's rule, preview and sync commands (`scim-gateway rules|preview|sync|reset`), run
-//! in the calling process on the gateway's database.
+//! The CLI's rule, preview, sync and mail outbox commands (`scim-gateway
+//! rules|preview|sync|reset|mail`), run in the calling process on the gateway's database.
 
 use std::path::Path;
 
@@ -270,5 +270,94 @@ pub async fn crm_test(gateway: &Gateway, name: &str, json: bool) -> Result<(), S
         Ok(())
     } else {
         Err(format!("Test Connection failed: {}", result.report.detail))
+    }
+}
+
+/// `mail outbox list|retry`.
+pub async fn outbox_cmd(gateway: &Gateway, cmd: crate::cli::OutboxCommand) -> Result<(), String> {
+    use crate::cli::OutboxCommand;
+    match cmd {
+        OutboxCommand::List {
+            tenant,
+            status,
+            limit,
+            json,
+        } => outbox_list(gateway, tenant.as_deref(), status, limit, json).await,
+        OutboxCommand::Retry { id } => outbox_retry(gateway, id).await,
+    }
+}
+
+/// `mail outbox list`: the mails of one tenant or of all, newest first, welcome links masked.
+async fn outbox_list(
+    gateway: &Gateway,
+    name: Option<&str>,
+    status: Option<String>,
+    limit: u32,
+    json: bool,
+) -> Result<(), String> {
+    use crate::mail::outbox::{self, ListQuery};
+    let ids = match name {
+        Some(n) => vec![tenant(gateway, n).await?],
+        None => tenants::ids(gateway.db())
+            .await
+            .map_err(|e| with_causes(&e))?,
+    };
+    let q = ListQuery {
+        status,
+        limit,
+        ..ListQuery::default()
+    };
+    let mut all = Vec::new();
+    for t in ids {
+        let mails = outbox::list(gateway.db(), &t, &q)
+            .await
+            .map_err(|e| with_causes(&e))?;
+        all.extend(mails.into_iter().map(|m| (t.clone(), m)));
+    }
+    if json {
+        let rows: Vec<_> = all
+            .iter()
+            .map(|(t, m)| {
+                let mut v = serde_json::to_value(m).unwrap_or_default();
+                v["tenant"] = serde_json::Value::from(t.as_str());
+                v
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(());
+    }
+    println!("ID\tTENANT\tKIND\tSTATUS\tATTEMPTS\tTO\tSUBJECT\tNEXT/SENT\tLAST ERROR");
+    for (t, m) in &all {
+        let when = m.sent_at.as_deref().or(m.next_attempt_at.as_deref());
+        println!(
+            "{}\t{t}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            m.id,
+            m.kind,
+            m.status,
+            m.attempts,
+            m.to,
+            m.subject,
+            when.unwrap_or("-"),
+            m.last_error.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
+}
+
+/// `mail outbox retry ID`: a failed mail back into the queue; an error when there is no
+/// failed mail with this id.
+async fn outbox_retry(gateway: &Gateway, id: i64) -> Result<(), String> {
+    match crate::mail::outbox::retry_any(gateway.db(), id)
+        .await
+        .map_err(|e| with_causes(&e))?
+    {
+        Some(t) => {
+            println!("mail {id} of {t} queued again; the gateway sends it at its next poll");
+            Ok(())
+        }
+        None => Err(format!(
+            "no failed mail {id} (only a failed mail can be retried; see `mail outbox list \
+             --status failed`)"
+        )),
     }
 }

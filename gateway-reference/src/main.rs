@@ -7,7 +7,7 @@ use gateway_reference::admin::crm::ConnectionInput;
 use gateway_reference::app::{self, Gateway, tenant_url, with_causes};
 use gateway_reference::cli::{
     AdminCommand, AdminTokenCommand, AuthChoice, CRM_APP_TOKEN_ENV, CRM_TOKEN_ENV, Cli, Command,
-    CrmChoice, CrmCommand, RulesCommand, TenantCommand, TokenCommand,
+    CrmChoice, CrmCommand, MailCommand, RulesCommand, TenantCommand, TokenCommand,
 };
 use gateway_reference::commands;
 use gateway_reference::config::Config;
@@ -69,6 +69,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => commands::preview_cmd(&gateway, &tenant, search, json).await,
         Command::Sync { user, tenant } => commands::sync_cmd(&gateway, &tenant, &user).await,
         Command::Reset { tenant } => commands::reset_cmd(&gateway, &tenant).await,
+        Command::Mail(MailCommand::Outbox(c)) => commands::outbox_cmd(&gateway, c).await,
         Command::Tenant(TenantCommand::Create { name, json }) => {
             let t = tenants::create(db, &name).await.map_err(err)?;
             let id = t.tenant_id().ok_or("invalid tenant id")?;

@@ -1,5 +1,6 @@
 //! `/metrics` in the Prometheus text exposition format (version 0.0.4): requests by route
-//! class and status, and a latency histogram by route class.
+//! class and status, and a latency histogram by route class; the sync's gauges
+//! ([`render_sync`]) and the mail outbox's ([`render_mail`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -223,6 +224,34 @@ pub async fn render_sync(db: &crate::db::Db) -> Result<String, crate::db::DbErro
     Ok(out)
 }
 
+/// The mail outbox's gauges, read from the gateway's database at scrape time: mails per
+/// tenant and status (`queued`, `sending`, `sent`, `failed`; a status without mails is left
+/// out). A growing `queued` means the SMTP server is down or not configured; `failed` mails
+/// wait for an operator (`scim-gateway mail outbox retry`).
+pub async fn render_mail(db: &crate::db::Db) -> Result<String, crate::db::DbError> {
+    let rows = db
+        .query(
+            "SELECT tenant, status, CAST(COUNT(*) AS BIGINT) FROM gw_mail_outbox \
+             GROUP BY tenant, status ORDER BY tenant, status",
+            &[],
+        )
+        .await?;
+    let mut out = String::from(
+        "# HELP scim_gateway_mail_outbox Mails in the outbox by tenant and status.\n\
+         # TYPE scim_gateway_mail_outbox gauge\n",
+    );
+    for r in &rows {
+        let _ = writeln!(
+            out,
+            "scim_gateway_mail_outbox{{tenant=\"{}\",status=\"{}\"}} {}",
+            r.text(0)?,
+            r.text(1)?,
+            r.int(2)?
+        );
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod sync_gauge_tests {
     use super::render_sync;
@@ -259,5 +288,45 @@ mod sync_gauge_tests {
             text.contains("scim_gateway_crm_errors{tenant=\"a\",outcome=\"retrying\"} 1\n"),
             "{text}"
         );
+    }
+    #[tokio::test]
+    async fn outbox_mails_per_tenant_and_status() {
+        use crate::mail::outbox::{self, NewMail};
+        use crate::mail::templates::Kind;
+        let db = Db::open_sqlite_in_memory().await.unwrap();
+        let mail = |tenant: &str| NewMail {
+            tenant: tenant.into(),
+            kind: Kind::Notification,
+            from: "it@contoso.com".into(),
+            to: "ops@contoso.com".into(),
+            subject: "s".into(),
+            text: "t".into(),
+            html: "h".into(),
+            sealed_link: None,
+        };
+        for t in ["a", "a", "a", "b"] {
+            outbox::enqueue(&db, &mail(t)).await.unwrap();
+        }
+        let now = chrono::Utc::now();
+        let claimed = outbox::claim(&db, now, std::time::Duration::from_secs(60), 2)
+            .await
+            .unwrap();
+        outbox::mark_sent(&db, &claimed[0], now).await.unwrap();
+        outbox::mark_failed(&db, &claimed[1], "550 no", true, 8, now)
+            .await
+            .unwrap();
+        let text = super::render_mail(&db).await.unwrap();
+        assert!(
+            text.contains("# TYPE scim_gateway_mail_outbox gauge\n"),
+            "{text}"
+        );
+        for line in [
+            "scim_gateway_mail_outbox{tenant=\"a\",status=\"failed\"} 1\n",
+            "scim_gateway_mail_outbox{tenant=\"a\",status=\"queued\"} 1\n",
+            "scim_gateway_mail_outbox{tenant=\"a\",status=\"sent\"} 1\n",
+            "scim_gateway_mail_outbox{tenant=\"b\",status=\"queued\"} 1\n",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
     }
 }

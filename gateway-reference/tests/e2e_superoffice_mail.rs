@@ -81,7 +81,12 @@ impl Env {
     }
 
     async fn deliver(&self) {
-        worker::deliver_due(self.gw.db(), &self.smtp, &self.mail, worker::LEASE)
+        let sender = worker::Sender {
+            smtp: &self.smtp,
+            config: &self.mail,
+            keys: self.gw.crm().keys(),
+        };
+        worker::deliver_due(self.gw.db(), sender, worker::LEASE)
             .await
             .unwrap();
     }

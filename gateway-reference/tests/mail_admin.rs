@@ -128,6 +128,19 @@ async fn welcome_mail_through_the_binary_and_the_mail_admin_api() {
     );
     assert!(!mail["text"].as_str().unwrap().contains(&link));
     assert_eq!(mail["messageId"], m["headers"]["message-id"]);
+    // The outbox gauge of /metrics counts it.
+    let metrics = client()
+        .get(format!("{}/metrics", gw.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("scim_gateway_mail_outbox{tenant=\"demo\",status=\"sent\"} 1\n"),
+        "{metrics}"
+    );
     assert_eq!(
         outbox(&gw, &admin, "?status=failed").await["mails"],
         json!([])

@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::Utc;
 use gateway_reference::crm::Crm;
+use gateway_reference::crm::connections::{Keys, SecretKey};
 use gateway_reference::crm::embedded::EmbeddedCrm;
 use gateway_reference::db::Db;
 use gateway_reference::mail::activate::{ActivateState, router};
@@ -31,6 +32,24 @@ use smtp::{Options, SmtpServer};
 use tower::ServiceExt;
 
 const TOKEN: &str = "entra-secret-token-0123456789abcdef";
+
+/// The deployment's key of these tests (welcome links are sealed with it).
+fn shared_keys() -> &'static Arc<Keys> {
+    static KEYS: std::sync::OnceLock<Arc<Keys>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| Arc::new(Keys::fixed(SecretKey::generate())))
+}
+
+fn keys() -> Arc<Keys> {
+    shared_keys().clone()
+}
+
+fn sender<'a>(smtp: &'a Smtp, mail: &'a MailConfig) -> worker::Sender<'a> {
+    worker::Sender {
+        smtp,
+        config: mail,
+        keys: shared_keys(),
+    }
+}
 
 fn smtp_config(port: u16, tls: TlsMode) -> SmtpConfig {
     SmtpConfig {
@@ -98,6 +117,7 @@ impl World {
             self.scim.registry().clone(),
             Arc::new(self.crm.clone()),
             mail,
+            keys(),
         )
     }
 
@@ -223,9 +243,13 @@ async fn welcome_mail_over_starttls_with_auth_and_its_link_works_once() {
     engine.run_tenant(&w.tenant).await.unwrap();
     assert_eq!(outbox::list(&w.db, &w.tenant, &q).await.unwrap().len(), 1);
 
-    let sent = worker::deliver_due(&w.db, &Smtp::new(&smtp).unwrap(), &mail, worker::LEASE)
-        .await
-        .unwrap();
+    let sent = worker::deliver_due(
+        &w.db,
+        sender(&Smtp::new(&smtp).unwrap(), &mail),
+        worker::LEASE,
+    )
+    .await
+    .unwrap();
     assert_eq!((sent.sent, sent.retried, sent.failed), (1, 0, 0));
     let got = server.messages();
     assert_eq!(got.len(), 1);
@@ -243,7 +267,7 @@ async fn welcome_mail_over_starttls_with_auth_and_its_link_works_once() {
             .starts_with("Welcome, Ada O'Hara & <Co>"),
         "{h}"
     );
-    let stored = outbox::get(&w.db, &w.tenant, listed[0].id, true)
+    let stored = outbox::get(&w.db, &w.tenant, listed[0].id, Some(&keys()))
         .await
         .unwrap()
         .unwrap();
@@ -341,6 +365,7 @@ async fn welcome_mail_over_starttls_with_auth_and_its_link_works_once() {
     welcome::enqueue_tx(
         &mut tx,
         &short,
+        &keys(),
         &w.tenant,
         &welcome::NewUser {
             user_id: "x",
@@ -354,7 +379,7 @@ async fn welcome_mail_over_starttls_with_auth_and_its_link_works_once() {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let token2 =
+    let sealed2 =
         w.db.query_opt(
             "SELECT link_token FROM gw_mail_outbox WHERE link_token IS NOT NULL",
             &[],
@@ -364,6 +389,7 @@ async fn welcome_mail_over_starttls_with_auth_and_its_link_works_once() {
         .unwrap()
         .text(0)
         .unwrap();
+    let token2 = outbox::open_link(&keys(), "contoso", &sealed2).unwrap();
     let (s, _, body) = call(&app, "GET", &format!("/activate/{token2}"), None).await;
     assert_eq!(s, 410);
     assert!(body.contains("expired"), "{body}");
@@ -384,7 +410,7 @@ fn notification(to: &str) -> NewMail {
         subject: "outage test".into(),
         text: "plain".into(),
         html: "<p>html</p>".into(),
-        link_token: None,
+        sealed_link: None,
     }
 }
 
@@ -417,27 +443,27 @@ async fn the_outbox_survives_an_smtp_outage_and_a_worker_that_died() {
     let id = outbox::enqueue(&db, &notification("ops@contoso.com"))
         .await
         .unwrap();
-    let r = worker::deliver_due(&db, &smtp, &mail, worker::LEASE)
+    let r = worker::deliver_due(&db, sender(&smtp, &mail), worker::LEASE)
         .await
         .unwrap();
     assert_eq!((r.sent, r.retried), (0, 1));
-    let m = outbox::get(&db, &t, id, false).await.unwrap().unwrap();
+    let m = outbox::get(&db, &t, id, None).await.unwrap().unwrap();
     assert_eq!((m.status.as_str(), m.attempts), ("queued", 1));
     assert!(m.last_error.is_some());
     assert!(m.next_attempt_at.unwrap() > gateway_reference::db::now());
     // Not due yet: nothing happens.
-    let r = worker::deliver_due(&db, &smtp, &mail, worker::LEASE)
+    let r = worker::deliver_due(&db, sender(&smtp, &mail), worker::LEASE)
         .await
         .unwrap();
     assert_eq!((r.sent, r.retried), (0, 0));
     // The server is back and the backoff has passed: delivered exactly once.
     server.restart().await;
     make_due(&db).await;
-    let r = worker::deliver_due(&db, &smtp, &mail, worker::LEASE)
+    let r = worker::deliver_due(&db, sender(&smtp, &mail), worker::LEASE)
         .await
         .unwrap();
     assert_eq!(r.sent, 1);
-    let r = worker::deliver_due(&db, &smtp, &mail, worker::LEASE)
+    let r = worker::deliver_due(&db, sender(&smtp, &mail), worker::LEASE)
         .await
         .unwrap();
     assert_eq!(r.sent, 0);
@@ -455,17 +481,17 @@ async fn the_outbox_survives_an_smtp_outage_and_a_worker_that_died() {
         .unwrap();
     assert_eq!(claimed.len(), 1);
     drop(claimed);
-    let r = worker::deliver_due(&db, &smtp, &mail, worker::LEASE)
+    let r = worker::deliver_due(&db, sender(&smtp, &mail), worker::LEASE)
         .await
         .unwrap();
     assert_eq!(r.sent, 0, "still leased to the dead worker");
     tokio::time::sleep(Duration::from_millis(900)).await;
-    let r = worker::deliver_due(&db, &smtp, &mail, worker::LEASE)
+    let r = worker::deliver_due(&db, sender(&smtp, &mail), worker::LEASE)
         .await
         .unwrap();
     assert_eq!(r.sent, 1);
     assert_eq!(server.messages().len(), 2);
-    let m2 = outbox::get(&db, &t, id2, false).await.unwrap().unwrap();
+    let m2 = outbox::get(&db, &t, id2, None).await.unwrap().unwrap();
     assert_eq!((m2.status.as_str(), m2.attempts), ("sent", 2));
 
     // A mail that keeps failing ends as failed, visible; a retry sends it.
@@ -475,11 +501,11 @@ async fn the_outbox_survives_an_smtp_outage_and_a_worker_that_died() {
         .unwrap();
     for _ in 0..3 {
         make_due(&db).await;
-        worker::deliver_due(&db, &smtp, &mail, worker::LEASE)
+        worker::deliver_due(&db, sender(&smtp, &mail), worker::LEASE)
             .await
             .unwrap();
     }
-    let m3 = outbox::get(&db, &t, id3, false).await.unwrap().unwrap();
+    let m3 = outbox::get(&db, &t, id3, None).await.unwrap().unwrap();
     assert_eq!((m3.status.as_str(), m3.attempts), ("failed", 3));
     let failed = ListQuery {
         status: Some("failed".into()),
@@ -490,7 +516,7 @@ async fn the_outbox_survives_an_smtp_outage_and_a_worker_that_died() {
     server.restart().await;
     make_due(&db).await;
     assert_eq!(
-        worker::deliver_due(&db, &smtp, &mail, worker::LEASE)
+        worker::deliver_due(&db, sender(&smtp, &mail), worker::LEASE)
             .await
             .unwrap()
             .sent,
@@ -498,7 +524,7 @@ async fn the_outbox_survives_an_smtp_outage_and_a_worker_that_died() {
         "a failed mail waits for an administrator"
     );
     assert!(outbox::retry(&db, &t, id3).await.unwrap());
-    let r = worker::deliver_due(&db, &smtp, &mail, worker::LEASE)
+    let r = worker::deliver_due(&db, sender(&smtp, &mail), worker::LEASE)
         .await
         .unwrap();
     assert_eq!(r.sent, 1);
@@ -529,7 +555,7 @@ async fn notifications_from_the_sync_deduplicated_with_a_digest_and_a_recovery_m
     // One seat for three users: two fail in the same batch; one notification.
     let pass = engine.run_tenant(&w.tenant).await.unwrap();
     assert_eq!((pass.written, pass.failed), (1, 2));
-    worker::deliver_due(&w.db, &smtp, &mail, worker::LEASE)
+    worker::deliver_due(&w.db, sender(&smtp, &mail), worker::LEASE)
         .await
         .unwrap();
     let got = server.messages();
@@ -562,13 +588,13 @@ async fn notifications_from_the_sync_deduplicated_with_a_digest_and_a_recovery_m
     )
     .await
     .unwrap();
-    worker::deliver_due(&w.db, &smtp, &mail, worker::LEASE)
+    worker::deliver_due(&w.db, sender(&smtp, &mail), worker::LEASE)
         .await
         .unwrap();
     assert_eq!(server.messages().len(), 1);
     let later = now + chrono::Duration::minutes(61);
     assert_eq!(notify::tick(&w.db, &mail, later).await.unwrap(), 1);
-    worker::deliver_due(&w.db, &smtp, &mail, worker::LEASE)
+    worker::deliver_due(&w.db, sender(&smtp, &mail), worker::LEASE)
         .await
         .unwrap();
     let got = server.messages();
@@ -581,7 +607,7 @@ async fn notifications_from_the_sync_deduplicated_with_a_digest_and_a_recovery_m
     engine.sync_all(&w.tenant).await.unwrap();
     let pass = engine.run_tenant(&w.tenant).await.unwrap();
     assert_eq!((pass.written, pass.failed), (2, 0));
-    worker::deliver_due(&w.db, &smtp, &mail, worker::LEASE)
+    worker::deliver_due(&w.db, sender(&smtp, &mail), worker::LEASE)
         .await
         .unwrap();
     let got = server.messages();
@@ -598,7 +624,7 @@ async fn notifications_from_the_sync_deduplicated_with_a_digest_and_a_recovery_m
     );
     // Nothing more to say.
     engine.run_tenant(&w.tenant).await.unwrap();
-    worker::deliver_due(&w.db, &smtp, &mail, worker::LEASE)
+    worker::deliver_due(&w.db, sender(&smtp, &mail), worker::LEASE)
         .await
         .unwrap();
     assert_eq!(server.messages().len(), 3);
@@ -683,6 +709,7 @@ async fn the_outbox_claim_is_exclusive_on_postgres() {
     welcome::enqueue_tx(
         &mut tx,
         &mail,
+        &keys(),
         &t,
         &welcome::NewUser {
             user_id: "u1",
@@ -696,7 +723,7 @@ async fn the_outbox_claim_is_exclusive_on_postgres() {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let token = db
+    let sealed = db
         .query_opt(
             "SELECT link_token FROM gw_mail_outbox WHERE kind = 'welcome'",
             &[],
@@ -706,6 +733,8 @@ async fn the_outbox_claim_is_exclusive_on_postgres() {
         .unwrap()
         .text(0)
         .unwrap();
+    assert!(sealed.starts_with("v1:"), "{sealed}");
+    let token = outbox::open_link(&keys(), "contoso", &sealed).unwrap();
     assert!(
         welcome::consume(&db, &token, Utc::now())
             .await
@@ -757,11 +786,11 @@ async fn a_refused_login_fails_for_good_and_a_retry_delivers() {
     let id = outbox::enqueue(&db, &notification("ops@contoso.com"))
         .await
         .unwrap();
-    let r = worker::deliver_due(&db, &Smtp::new(&cfg).unwrap(), &mail, worker::LEASE)
+    let r = worker::deliver_due(&db, sender(&Smtp::new(&cfg).unwrap(), &mail), worker::LEASE)
         .await
         .unwrap();
     assert_eq!((r.sent, r.failed), (0, 1));
-    let m = outbox::get(&db, &t, id, false).await.unwrap().unwrap();
+    let m = outbox::get(&db, &t, id, None).await.unwrap().unwrap();
     assert_eq!((m.status.as_str(), m.attempts), ("failed", 1));
     let error = m.last_error.unwrap();
     assert!(error.contains("535") && !error.contains("wrong"), "{error}");
@@ -769,7 +798,7 @@ async fn a_refused_login_fails_for_good_and_a_retry_delivers() {
     // The right password: delivered after a retry.
     cfg.password = Some(Secret("right".into()));
     assert!(outbox::retry(&db, &t, id).await.unwrap());
-    let r = worker::deliver_due(&db, &Smtp::new(&cfg).unwrap(), &mail, worker::LEASE)
+    let r = worker::deliver_due(&db, sender(&Smtp::new(&cfg).unwrap(), &mail), worker::LEASE)
         .await
         .unwrap();
     assert_eq!(r.sent, 1);

@@ -13,7 +13,8 @@
 //! outbox listing (which support staff and tools read) never hands out a way into a user's
 //! account. An administrator who has to pass a link on by hand (no SMTP server yet) asks for
 //! one mail with `?reveal=true`: that works only until the mail is sent (then the token is
-//! gone from the database) and is recorded in the provisioning log.
+//! gone from the database) and is recorded in the provisioning log. The database holds the
+//! token only sealed with the deployment's key; the reveal opens it.
 
 use std::collections::BTreeMap;
 
@@ -168,7 +169,8 @@ pub async fn get_mail(
     let (scope, id) = authorize_tenant(&state, &headers, &tenant).await?;
     let Query(p) = params?;
     let reveal = p.reveal.unwrap_or(false);
-    let record = outbox::get(&state.db, &id, mail, reveal)
+    let keys = reveal.then(|| state.crm.keys());
+    let record = outbox::get(&state.db, &id, mail, keys)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no mail {mail} in this tenant's outbox")))?;
     if reveal && record.kind == Kind::Welcome.as_str() {
@@ -198,7 +200,7 @@ pub async fn retry_mail(
     headers: HeaderMap,
 ) -> Result<Json<MailRecord>, ApiError> {
     let (_, id) = authorize_tenant(&state, &headers, &tenant).await?;
-    let record = outbox::get(&state.db, &id, mail, false)
+    let record = outbox::get(&state.db, &id, mail, None)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no mail {mail} in this tenant's outbox")))?;
     if !outbox::retry(&state.db, &id, mail).await? {
@@ -207,7 +209,7 @@ pub async fn retry_mail(
             record.status
         )));
     }
-    let record = outbox::get(&state.db, &id, mail, false)
+    let record = outbox::get(&state.db, &id, mail, None)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no mail {mail} in this tenant's outbox")))?;
     Ok(Json(record))

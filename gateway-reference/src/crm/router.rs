@@ -61,7 +61,7 @@ type Tuning = Arc<dyn Fn(&mut SuperOfficeConfig) + Send + Sync>;
 pub struct CrmRouter {
     db: Db,
     embedded: Arc<EmbeddedCrm>,
-    keys: Keys,
+    keys: Arc<Keys>,
     tuning: Option<Tuning>,
     cache: Mutex<HashMap<String, Entry>>,
 }
@@ -89,7 +89,7 @@ impl CrmRouter {
         CrmRouter {
             db,
             embedded,
-            keys,
+            keys: Arc::new(keys),
             tuning: None,
             cache: Mutex::new(HashMap::new()),
         }
@@ -113,6 +113,12 @@ impl CrmRouter {
     /// The key the credentials are sealed with.
     pub fn keys(&self) -> &Keys {
         &self.keys
+    }
+
+    /// The same key, to share with the mail worker and the sync (welcome links are sealed
+    /// with it while they wait in the outbox).
+    pub fn shared_keys(&self) -> Arc<Keys> {
+        self.keys.clone()
     }
 
     /// The database of the connections.

@@ -62,6 +62,16 @@ impl Default for MailConfig {
     }
 }
 
+/// What enqueuing a welcome mail needs: the deployment's mail settings and its key (the
+/// link's token waits in the outbox sealed with it, see [`outbox::seal_link`]).
+#[derive(Debug, Clone, Copy)]
+pub struct MailContext<'a> {
+    /// The mail settings.
+    pub config: &'a MailConfig,
+    /// The deployment's key.
+    pub keys: &'a crate::crm::connections::Keys,
+}
+
 /// Why a mail operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -71,6 +81,9 @@ pub enum MailError {
     /// An address, a template or a message could not be built.
     #[error("invalid mail: {0}")]
     Invalid(String),
+    /// A welcome link could not be sealed or opened with the deployment's key.
+    #[error("the welcome link's seal: {0}")]
+    Seal(#[source] crate::crm::connections::ConnectionError),
     /// The SMTP server could not be used (the message never holds the password).
     #[error("SMTP: {message}")]
     Smtp {

@@ -187,7 +187,7 @@ async fn mail(
             subject: r.subject,
             text: r.text,
             html: r.html,
-            link_token: None,
+            sealed_link: None,
         },
     )
     .await?;

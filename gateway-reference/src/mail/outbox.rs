@@ -17,6 +17,11 @@
 //! milliseconds between the server's `250` and the commit. Such a resend is the same mail:
 //! the same `Message-ID`, `Date`, bodies and welcome link (the token is kept until the mail
 //! is marked sent), which mail clients and many servers treat as one message.
+//!
+//! A welcome link's token is a secret until it reaches the user, so the row keeps it sealed
+//! ([`seal_link`]: ChaCha20-Poly1305 with the deployment's key, the key of the CRM
+//! credentials, bound to the tenant), never in clear; it is opened only to send the mail
+//! ([`Claimed::open`]) or for an administrator's explicit reveal, and dropped once sent.
 
 use std::time::Duration;
 
@@ -24,7 +29,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::templates::Kind;
-use super::{parse_stamp, span, stamp};
+use super::{MailError, parse_stamp, span, stamp};
+use crate::crm::connections::Keys;
 use crate::db::{Db, DbError, Dialect, Row, Tx};
 use scim_server::TenantId;
 
@@ -50,8 +56,59 @@ pub struct NewMail {
     pub text: String,
     /// HTML body (may hold [`LINK_PLACEHOLDER`]).
     pub html: String,
-    /// The welcome link's token that replaces [`LINK_PLACEHOLDER`] when sending.
-    pub link_token: Option<String>,
+    /// The welcome link's token, sealed with [`seal_link`]; opened to replace
+    /// [`LINK_PLACEHOLDER`] when sending.
+    pub sealed_link: Option<String>,
+}
+
+/// The additional data a welcome token is sealed with: the tenant and the purpose, so a
+/// sealed token opens only as a link of its own tenant.
+fn link_aad(tenant: &str) -> String {
+    format!("{tenant}/welcome-link")
+}
+
+/// Seals a welcome link's `token` for the tenant's outbox row.
+pub fn seal_link(keys: &Keys, tenant: &str, token: &str) -> Result<String, MailError> {
+    keys.get()
+        .and_then(|k| k.seal(&link_aad(tenant), token.as_bytes()))
+        .map_err(MailError::Seal)
+}
+
+/// Opens what [`seal_link`] sealed. A stored value without the seal's `v1:` prefix is a
+/// token stored in clear by an older version, used as it is (the worker seals those at
+/// start, [`seal_clear_links`]).
+pub fn open_link(keys: &Keys, tenant: &str, stored: &str) -> Result<String, MailError> {
+    if !stored.starts_with("v1:") {
+        return Ok(stored.to_string());
+    }
+    let plain = keys
+        .get()
+        .and_then(|k| k.open(&link_aad(tenant), stored))
+        .map_err(MailError::Seal)?;
+    String::from_utf8(plain).map_err(|_| MailError::Invalid("a sealed welcome link".into()))
+}
+
+/// Seals the welcome tokens an older version kept in clear; returns how many.
+pub async fn seal_clear_links(db: &Db, keys: &Keys) -> Result<usize, MailError> {
+    let rows = db
+        .query(
+            "SELECT id, tenant, link_token FROM gw_mail_outbox \
+             WHERE link_token IS NOT NULL AND link_token NOT LIKE 'v1:%'",
+            &[],
+        )
+        .await?;
+    let mut n = 0;
+    for r in &rows {
+        let (id, tenant, clear) = (r.int(0)?, r.text(1)?, r.text(2)?);
+        let sealed = seal_link(keys, &tenant, &clear)?;
+        n += db
+            .execute(
+                "UPDATE gw_mail_outbox SET link_token = $2 WHERE id = $1 AND link_token = $3",
+                &[id.into(), sealed.into(), clear.into()],
+            )
+            .await?;
+    }
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// A `Message-ID` (RFC 5322 §3.6.4) in the domain of `from`.
@@ -82,7 +139,7 @@ fn insert_params(m: &NewMail, at: DateTime<Utc>) -> Vec<crate::db::Value> {
         m.subject.as_str().into(),
         m.text.as_str().into(),
         m.html.as_str().into(),
-        m.link_token.as_deref().into(),
+        m.sealed_link.as_deref().into(),
         stamp(at).into(),
     ]
 }
@@ -114,8 +171,28 @@ pub struct Claimed {
     pub claim: String,
     /// Attempts including this one.
     pub attempts: i64,
-    /// The mail as it goes out (the welcome link's token filled in).
+    /// Until when the claim is ours.
+    pub lease_until: DateTime<Utc>,
+    /// The tenant.
+    pub tenant: String,
+    /// The mail, a welcome link's token still as [`LINK_PLACEHOLDER`] (see
+    /// [`Claimed::open`]).
     pub mail: super::smtp::OutgoingMail,
+    /// The welcome link's sealed token.
+    pub sealed_link: Option<String>,
+}
+
+impl Claimed {
+    /// The mail as it goes out: the welcome link's token opened with `keys` and filled in.
+    pub fn open(&self, keys: &Keys) -> Result<super::smtp::OutgoingMail, MailError> {
+        let mut mail = self.mail.clone();
+        if let Some(sealed) = &self.sealed_link {
+            let token = open_link(keys, &self.tenant, sealed)?;
+            mail.text = mail.text.replace(LINK_PLACEHOLDER, &token);
+            mail.html = mail.html.replace(LINK_PLACEHOLDER, &token);
+        }
+        Ok(mail)
+    }
 }
 
 const CLAIM: &str = "UPDATE gw_mail_outbox SET status = 'sending', claim = $3, lease_until = $2, \
@@ -123,14 +200,9 @@ const CLAIM: &str = "UPDATE gw_mail_outbox SET status = 'sending', claim = $3, l
      OR (status = 'sending' AND lease_until <= $1)) AND id IN (SELECT id FROM gw_mail_outbox \
      WHERE (status = 'queued' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until <= $1) \
      ORDER BY id LIMIT $4{lock}) RETURNING id, attempts, message_id, created_at, from_addr, \
-     to_addr, subject, text_body, html_body, link_token";
+     to_addr, subject, text_body, html_body, link_token, tenant";
 
-fn claimed_from_row(r: &Row, claim: &str) -> Result<Claimed, DbError> {
-    let token = r.opt_text(9)?;
-    let fill = |body: String| match &token {
-        Some(t) => body.replace(LINK_PLACEHOLDER, t),
-        None => body,
-    };
+fn claimed_from_row(r: &Row, claim: &str, lease_until: DateTime<Utc>) -> Result<Claimed, DbError> {
     let created = r.text(3)?;
     let date = parse_stamp(&created)
         .map(std::time::SystemTime::from)
@@ -139,14 +211,17 @@ fn claimed_from_row(r: &Row, claim: &str) -> Result<Claimed, DbError> {
         id: r.int(0)?,
         claim: claim.to_string(),
         attempts: r.int(1)?,
+        lease_until,
+        tenant: r.text(10)?,
+        sealed_link: r.opt_text(9)?,
         mail: super::smtp::OutgoingMail {
             message_id: r.text(2)?,
             date,
             from: r.text(4)?,
             to: r.text(5)?,
             subject: r.text(6)?,
-            text: fill(r.text(7)?),
-            html: fill(r.text(8)?),
+            text: r.text(7)?,
+            html: r.text(8)?,
         },
     })
 }
@@ -176,7 +251,7 @@ pub async fn claim(
         .await?;
     let mut out = rows
         .iter()
-        .map(|r| claimed_from_row(r, &claim_id))
+        .map(|r| claimed_from_row(r, &claim_id, now + span(lease)))
         .collect::<Result<Vec<_>, _>>()?;
     out.sort_by_key(|c| c.id);
     Ok(out)
@@ -191,6 +266,20 @@ pub async fn mark_sent(db: &Db, c: &Claimed, now: DateTime<Utc>) -> Result<bool,
              lease_until = NULL, link_token = NULL, last_error = NULL \
              WHERE id = $1 AND claim = $2",
             &[c.id.into(), c.claim.as_str().into(), stamp(now).into()],
+        )
+        .await?
+        == 1)
+}
+
+/// Gives a claimed mail back unattempted: `queued`, due at once, its attempt not counted
+/// (the worker had no time left in its lease to try it, or stopped after the SMTP server
+/// failed). `false` when the claim was lost.
+pub async fn release(db: &Db, c: &Claimed) -> Result<bool, DbError> {
+    Ok(db
+        .execute(
+            "UPDATE gw_mail_outbox SET status = 'queued', attempts = attempts - 1, \
+             claim = NULL, lease_until = NULL WHERE id = $1 AND claim = $2",
+            &[c.id.into(), c.claim.as_str().into()],
         )
         .await?
         == 1)
@@ -245,6 +334,19 @@ pub async fn retry(db: &Db, tenant: &TenantId, id: i64) -> Result<bool, DbError>
         == 1)
 }
 
+/// [`retry`] by id alone, for the operator's command line: the tenant of the failed mail,
+/// or `None` when there is no failed mail with this id.
+pub async fn retry_any(db: &Db, id: i64) -> Result<Option<String>, DbError> {
+    let row = db
+        .query_opt(
+            "UPDATE gw_mail_outbox SET status = 'queued', attempts = 0, next_attempt_at = $2 \
+             WHERE id = $1 AND status = 'failed' RETURNING tenant",
+            &[id.into(), crate::db::now().into()],
+        )
+        .await?;
+    row.map(|r| r.text(0)).transpose()
+}
+
 /// One mail as the admin API lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -293,17 +395,18 @@ pub struct ListQuery {
 }
 
 const COLUMNS: &str = "id, kind, status, message_id, from_addr, to_addr, subject, text_body, \
-     html_body, created_at, attempts, next_attempt_at, last_error, sent_at, link_token";
+     html_body, created_at, attempts, next_attempt_at, last_error, sent_at, link_token, tenant";
 
-fn record(r: &Row, reveal: bool) -> Result<MailRecord, DbError> {
-    let token = r.opt_text(14)?;
-    let shown = match (&token, reveal) {
-        (Some(t), true) => t.clone(),
+fn record(r: &Row, reveal: Option<&Keys>) -> Result<MailRecord, DbError> {
+    let id = r.int(0)?;
+    let shown = match (r.opt_text(14)?, reveal) {
+        (Some(sealed), Some(keys)) => open_link(keys, &r.text(15)?, &sealed)
+            .map_err(|e| DbError::Decode(format!("the welcome link of mail {id}: {e}")))?,
         _ => LINK_REDACTED.to_string(),
     };
     let status = r.text(2)?;
     Ok(MailRecord {
-        id: r.int(0)?,
+        id,
         kind: r.text(1)?,
         next_attempt_at: r.opt_text(11)?.filter(|_| status == "queued"),
         status,
@@ -338,15 +441,16 @@ pub async fn list(db: &Db, tenant: &TenantId, q: &ListQuery) -> Result<Vec<MailR
             ],
         )
         .await?;
-    rows.iter().map(|r| record(r, false)).collect()
+    rows.iter().map(|r| record(r, None)).collect()
 }
 
-/// One mail of the tenant; with `reveal`, an unsent welcome mail shows its usable link.
+/// One mail of the tenant; with `reveal` (the deployment's key), an unsent welcome mail
+/// shows its usable link.
 pub async fn get(
     db: &Db,
     tenant: &TenantId,
     id: i64,
-    reveal: bool,
+    reveal: Option<&Keys>,
 ) -> Result<Option<MailRecord>, DbError> {
     db.query_opt(
         &format!("SELECT {COLUMNS} FROM gw_mail_outbox WHERE tenant = $1 AND id = $2"),

@@ -1,4 +1,10 @@
 use super::*;
+use crate::crm::connections::SecretKey;
+
+fn keys() -> &'static Keys {
+    static KEYS: std::sync::OnceLock<Keys> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| Keys::fixed(SecretKey::generate()))
+}
 
 fn mail(to: &str, token: Option<&str>) -> NewMail {
     NewMail {
@@ -13,7 +19,7 @@ fn mail(to: &str, token: Option<&str>) -> NewMail {
         subject: "s".into(),
         text: format!("go to https://gw/activate/{LINK_PLACEHOLDER}"),
         html: format!("<a href=\"https://gw/activate/{LINK_PLACEHOLDER}\">x</a>"),
-        link_token: token.map(str::to_string),
+        sealed_link: token.map(|t| seal_link(keys(), "t", t).unwrap()),
     }
 }
 
@@ -29,7 +35,21 @@ async fn claim_lease_backoff_and_failure() {
     let lease = Duration::from_secs(60);
     let got = claim(&db, now, lease, 10).await.unwrap();
     assert_eq!(got.iter().map(|c| c.id).collect::<Vec<_>>(), [a, b]);
-    assert!(got[0].mail.text.ends_with("/activate/tok123"));
+    assert!(
+        got[0]
+            .mail
+            .text
+            .ends_with(&format!("/activate/{LINK_PLACEHOLDER}"))
+    );
+    assert!(
+        got[0]
+            .open(keys())
+            .unwrap()
+            .text
+            .ends_with("/activate/tok123")
+    );
+    let stranger = Keys::fixed(SecretKey::generate());
+    assert!(matches!(got[0].open(&stranger), Err(MailError::Seal(_))));
     assert!(got[0].mail.message_id.ends_with("@contoso.com>"));
     // Leased: nobody else gets them, until the lease runs out.
     assert!(claim(&db, now, lease, 10).await.unwrap().is_empty());
@@ -42,7 +62,7 @@ async fn claim_lease_backoff_and_failure() {
     assert!(!mark_sent(&db, &got[0], later).await.unwrap());
     assert!(mark_sent(&db, &again[0], later).await.unwrap());
     // Sent: the token is forgotten; the admin view is redacted either way.
-    let sent = get(&db, &t, a, true).await.unwrap().unwrap();
+    let sent = get(&db, &t, a, Some(keys())).await.unwrap().unwrap();
     assert_eq!(sent.status, "sent");
     assert!(sent.text.ends_with(&format!("/activate/{LINK_REDACTED}")));
     // A failure goes back to the queue with a backoff, then fails for good.
@@ -108,9 +128,46 @@ async fn listing_redacts_until_revealed_and_filters() {
         ..ListQuery::default()
     };
     assert_eq!(list(&db, &t, &q).await.unwrap()[0].id, id);
-    let shown = get(&db, &t, id, true).await.unwrap().unwrap();
+    let stored = db
+        .query_opt(
+            "SELECT link_token FROM gw_mail_outbox WHERE id = $1",
+            &[id.into()],
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .text(0)
+        .unwrap();
+    assert!(stored.starts_with("v1:") && !stored.contains("secret-token"));
+    let hidden = get(&db, &t, id, None).await.unwrap().unwrap();
+    assert!(hidden.text.ends_with(&format!("/activate/{LINK_REDACTED}")));
+    let shown = get(&db, &t, id, Some(keys())).await.unwrap().unwrap();
     assert!(shown.text.ends_with("/activate/secret-token"));
     assert_eq!(counts(&db, &t).await.unwrap(), [("queued".to_string(), 2)]);
+}
+
+#[tokio::test]
+async fn tokens_an_older_version_stored_in_clear_are_sealed() {
+    let db = Db::open_sqlite_in_memory().await.unwrap();
+    let mut old = mail("a@x.com", None);
+    old.kind = Kind::Welcome;
+    old.sealed_link = Some("cleartoken".into());
+    let id = enqueue(&db, &old).await.unwrap();
+    assert_eq!(seal_clear_links(&db, keys()).await.unwrap(), 1);
+    assert_eq!(seal_clear_links(&db, keys()).await.unwrap(), 0);
+    let got = claim(&db, Utc::now(), Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(got[0].id, id);
+    let sealed = got[0].sealed_link.clone().unwrap();
+    assert!(sealed.starts_with("v1:") && !sealed.contains("cleartoken"));
+    assert!(
+        got[0]
+            .open(keys())
+            .unwrap()
+            .text
+            .ends_with("/activate/cleartoken")
+    );
 }
 
 #[test]

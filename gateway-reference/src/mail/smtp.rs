@@ -132,6 +132,7 @@ pub fn build_message(mail: &OutgoingMail) -> Result<Message, MailError> {
 #[derive(Clone)]
 pub struct Smtp {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    timeout: Duration,
 }
 
 impl fmt::Debug for Smtp {
@@ -174,20 +175,37 @@ impl Smtp {
         }
         Ok(Smtp {
             transport: builder.build(),
+            timeout: config.timeout,
         })
     }
 
+    /// How long one connection and delivery may take ([`SmtpConfig::timeout`]).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Sends one mail; `Smtp { permanent: true }` when the server refused it for good.
+    ///
+    /// The whole exchange (connecting, TLS, the greeting, every command and the message)
+    /// must end within [`Smtp::timeout`]: `lettre` bounds only the TCP connect, so a server
+    /// that accepts and then stays silent (or stalls mid-DATA) would hold the worker
+    /// forever. After the timeout the connection is dropped and the attempt is a transient
+    /// failure (the outbox tries again later).
     pub async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
         let message = build_message(mail)?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| MailError::Smtp {
+        match tokio::time::timeout(self.timeout, self.transport.send(message)).await {
+            Ok(sent) => sent.map(|_| ()).map_err(|e| MailError::Smtp {
                 message: crate::app::with_causes(&e),
                 permanent: e.is_permanent(),
-            })
+            }),
+            Err(_) => Err(MailError::Smtp {
+                message: format!(
+                    "the SMTP server did not complete the delivery within {} s",
+                    self.timeout.as_secs_f64()
+                ),
+                permanent: false,
+            }),
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! Welcome mails: a newly created CRM user (with Send Welcome Email on) gets a mail with a
 //! single-use, expiring activation link `{public_url}/activate/{token}`. The token is 32
 //! random bytes from the operating system (64 hex digits); the database keeps only its
-//! SHA-256 (`gw_welcome_links`) and, until the mail is sent, the outbox row that carries it.
+//! SHA-256 (`gw_welcome_links`) and, until the mail is sent, the outbox row that carries it
+//! sealed with the deployment's key ([`outbox::seal_link`]): nothing in the database opens
+//! an account without that key.
 //! A link is consumed with one conditional `UPDATE`, so it works once even when two requests
 //! race.
 
@@ -11,6 +13,7 @@ use scim_server::auth::TokenHash;
 use super::outbox::{self, LINK_PLACEHOLDER, NewMail};
 use super::templates::{self, Kind, Vars};
 use super::{MailConfig, MailError, recipient, span, stamp};
+use crate::crm::connections::Keys;
 use crate::db::{Db, DbError, Tx};
 use scim_server::TenantId;
 
@@ -42,11 +45,13 @@ pub struct NewUser<'a> {
     pub email: Option<&'a str>,
 }
 
-/// Creates the user's link and enqueues the welcome mail in `tx`; `None` when the user has
-/// no address to mail (neither an email nor a user name that is one).
+/// Creates the user's link and enqueues the welcome mail in `tx`, its token sealed with
+/// `keys`; `None` when the user has no address to mail (neither an email nor a user name
+/// that is one).
 pub async fn enqueue_tx(
     tx: &mut Tx,
     config: &MailConfig,
+    keys: &Keys,
     tenant: &TenantId,
     user: &NewUser<'_>,
 ) -> Result<Option<i64>, MailError> {
@@ -54,6 +59,7 @@ pub async fn enqueue_tx(
         return Ok(None);
     };
     let token = new_token()?;
+    let sealed = outbox::seal_link(keys, tenant.as_str(), &token)?;
     let now = Utc::now();
     let expires = now + span(config.link_ttl);
     tx.execute(
@@ -98,7 +104,7 @@ pub async fn enqueue_tx(
             subject: rendered.subject,
             text: rendered.text,
             html: rendered.html,
-            link_token: Some(token),
+            sealed_link: Some(sealed),
         },
     )
     .await?;
@@ -211,6 +217,7 @@ mod tests {
         let db = Db::open_sqlite_in_memory().await.unwrap();
         let t = TenantId::new("t").unwrap();
         let config = MailConfig::default();
+        let keys = Keys::fixed(crate::crm::connections::SecretKey::generate());
         let user = NewUser {
             user_id: "u1",
             associate_id: 7,
@@ -220,16 +227,24 @@ mod tests {
             email: None,
         };
         let mut tx = db.begin().await.unwrap();
-        let id = enqueue_tx(&mut tx, &config, &t, &user).await.unwrap();
+        let id = enqueue_tx(&mut tx, &config, &keys, &t, &user)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         assert!(id.is_some());
-        let token = db
+        let sealed = db
             .query_opt("SELECT link_token FROM gw_mail_outbox", &[])
             .await
             .unwrap()
             .unwrap()
             .text(0)
             .unwrap();
+        // Sealed at rest, bound to its tenant.
+        assert!(sealed.starts_with("v1:"), "{sealed}");
+        let token = outbox::open_link(&keys, "t", &sealed).unwrap();
+        assert_eq!(token.len(), 64);
+        assert!(!sealed.contains(&token));
+        assert!(outbox::open_link(&keys, "other", &sealed).is_err());
         // Only the hash is in the links table.
         let stored = db
             .query_opt("SELECT token_hash FROM gw_welcome_links", &[])
@@ -267,6 +282,11 @@ mod tests {
             user_name: "ada",
             ..user
         };
-        assert_eq!(enqueue_tx(&mut tx, &config, &t, &none).await.unwrap(), None);
+        assert_eq!(
+            enqueue_tx(&mut tx, &config, &keys, &t, &none)
+                .await
+                .unwrap(),
+            None
+        );
     }
 }

@@ -2,6 +2,11 @@
 //! and, with an SMTP server configured, claims due mails from the outbox, sends them and
 //! records the outcome. Without SMTP the mails stay `queued` (the admin API lists them) and
 //! go out once the gateway runs with an SMTP server.
+//!
+//! A welcome mail's token is opened with the deployment's key only for the send. An SMTP
+//! server that does not answer (or stops mid-transfer) costs one `[smtp] timeout_seconds`
+//! per attempt: the attempt fails, the mail is queued again with a backoff, under the same
+//! `Message-ID`.
 
 use std::time::Duration;
 
@@ -10,10 +15,11 @@ use chrono::Utc;
 use super::outbox::{self, Claimed};
 use super::smtp::Smtp;
 use super::{MailConfig, MailError, notify};
+use crate::crm::connections::Keys;
 use crate::db::Db;
 
-/// How long a claimed mail is ours before another worker may take it (a sending attempt
-/// times out well before).
+/// How long a claimed mail is ours before another worker may take it, at least (a sending
+/// attempt times out well before; see [`lease_for`]).
 pub const LEASE: Duration = Duration::from_secs(120);
 /// Mails claimed at once.
 pub const BATCH: usize = 20;
@@ -27,21 +33,54 @@ pub struct Delivery {
     pub retried: usize,
     /// Failed for good.
     pub failed: usize,
+    /// Claimed but given back untried (the SMTP server just failed, or too little of the
+    /// lease was left): due again at once, their attempts not counted.
+    pub deferred: usize,
 }
 
+/// The lease [`run`] claims with: [`LEASE`], or more for a long SMTP timeout, so that a
+/// claimed mail is always tried well within its lease.
+pub fn lease_for(smtp: &Smtp) -> Duration {
+    LEASE.max(smtp.timeout().saturating_mul(4))
+}
+
+/// Whether a mail whose lease ends at `until` may still be tried: the attempt (bounded by
+/// the SMTP timeout) must end before another worker may take the mail, or both would send it.
+fn time_left(until: chrono::DateTime<Utc>, smtp: &Smtp) -> bool {
+    let margin = super::span(smtp.timeout() + Duration::from_secs(2));
+    Utc::now() + margin < until
+}
+
+/// The SMTP server, the deployment's mail settings and its key: what sending needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    /// The SMTP transport.
+    pub smtp: &'a Smtp,
+    /// The mail settings (attempts).
+    pub config: &'a MailConfig,
+    /// The deployment's key (opens the welcome links).
+    pub keys: &'a Keys,
+}
+
+/// Sends one claimed mail and records the outcome; `false` after a transient SMTP failure
+/// (the server is down, refuses for now or does not answer).
 async fn send_one(
     db: &Db,
-    smtp: &Smtp,
-    config: &MailConfig,
+    s: Sender<'_>,
     c: &Claimed,
     report: &mut Delivery,
-) -> Result<(), MailError> {
-    match smtp.send(&c.mail).await {
+) -> Result<bool, MailError> {
+    let sent = match c.open(s.keys) {
+        Ok(mail) => s.smtp.send(&mail).await,
+        Err(e) => Err(e),
+    };
+    match sent {
         Ok(()) => {
             if !outbox::mark_sent(db, c, Utc::now()).await? {
                 tracing::warn!(mail = c.id, "mail sent after its lease ran out");
             }
             report.sent += 1;
+            Ok(true)
         }
         Err(e) => {
             let permanent = matches!(
@@ -50,13 +89,13 @@ async fn send_one(
                     permanent: true,
                     ..
                 }
-            ) || matches!(e, MailError::Invalid(_));
+            ) || matches!(e, MailError::Invalid(_) | MailError::Seal(_));
             let status = outbox::mark_failed(
                 db,
                 c,
                 &e.to_string(),
                 permanent,
-                config.max_attempts,
+                s.config.max_attempts,
                 Utc::now(),
             )
             .await?;
@@ -66,26 +105,40 @@ async fn send_one(
             } else {
                 report.retried += 1;
             }
+            Ok(permanent)
         }
     }
-    Ok(())
 }
 
-/// Claims the due mails (with `lease`) and sends them, until none is due.
-pub async fn deliver_due(
-    db: &Db,
-    smtp: &Smtp,
-    config: &MailConfig,
-    lease: Duration,
-) -> Result<Delivery, MailError> {
+/// Claims the due mails (with `lease`) and sends them one after the other, until none is
+/// due. After a transient SMTP failure the rest of the batch is given back untried
+/// ([`outbox::release`]) and the round ends: the next round tries again, without one
+/// timeout per queued mail against a server that is down. A mail whose lease is too short
+/// for one more attempt is given back as well, so it is never sent by two workers.
+pub async fn deliver_due(db: &Db, s: Sender<'_>, lease: Duration) -> Result<Delivery, MailError> {
     let mut report = Delivery::default();
     loop {
         let batch = outbox::claim(db, Utc::now(), lease, BATCH).await?;
         let n = batch.len();
-        for c in &batch {
-            send_one(db, smtp, config, c, &mut report).await?;
+        let mut rest = batch.iter();
+        let mut go_on = true;
+        for c in rest.by_ref() {
+            if !time_left(c.lease_until, s.smtp) {
+                outbox::release(db, c).await?;
+                report.deferred += 1;
+                go_on = false;
+                break;
+            }
+            if !send_one(db, s, c, &mut report).await? {
+                go_on = false;
+                break;
+            }
         }
-        if n < BATCH {
+        for c in rest {
+            outbox::release(db, c).await?;
+            report.deferred += 1;
+        }
+        if !go_on || n < BATCH {
             return Ok(report);
         }
     }
@@ -96,6 +149,7 @@ pub async fn deliver_due(
 pub async fn run(
     db: Db,
     config: MailConfig,
+    keys: std::sync::Arc<Keys>,
     poll: Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
@@ -106,13 +160,27 @@ pub async fn run(
             None
         }
     };
+    match outbox::seal_clear_links(&db, &keys).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(mails = n, "sealed the welcome links stored in clear"),
+        Err(e) => tracing::warn!(error = %e, "sealing the welcome links stored in clear failed"),
+    }
     tokio::pin!(shutdown);
     loop {
         if let Err(e) = notify::tick(&db, &config, Utc::now()).await {
             tracing::warn!(error = %e, "notifications: tick failed");
         }
         if let Some(smtp) = &smtp
-            && let Err(e) = deliver_due(&db, smtp, &config, LEASE).await
+            && let Err(e) = deliver_due(
+                &db,
+                Sender {
+                    smtp,
+                    config: &config,
+                    keys: &keys,
+                },
+                lease_for(smtp),
+            )
+            .await
         {
             tracing::warn!(error = %e, "mail delivery failed");
         }

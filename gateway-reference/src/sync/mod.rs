@@ -33,9 +33,10 @@ pub use reconcile::{ReconcileReport, reconcile_batch};
 pub use wake::WakeOnChange;
 
 use crate::crm::Crm;
+use crate::crm::connections::{Keys, SecretKey};
 use crate::db::Db;
 use crate::log::{self, NewEntry, Outcome, Source};
-use crate::mail::MailConfig;
+use crate::mail::{MailConfig, MailContext};
 use crate::rules::{CompiledRules, RuleSet, versions};
 use crate::settings;
 
@@ -56,6 +57,8 @@ struct Inner {
     registry: SchemaRegistry,
     crm: Arc<dyn Crm>,
     mail: MailConfig,
+    /// The deployment's key (welcome links wait in the outbox sealed with it).
+    keys: Arc<Keys>,
     wake: Notify,
     /// Compiled rules per tenant, keyed by the saved version.
     rules: Mutex<HashMap<TenantId, (i64, Arc<CompiledRules>)>>,
@@ -124,17 +127,22 @@ impl SyncEngine {
         registry: SchemaRegistry,
         crm: Arc<dyn Crm>,
     ) -> SyncEngine {
-        SyncEngine::with_mail(db, storage, registry, crm, MailConfig::default())
+        // A key of this engine alone: its welcome links open only with it (the gateway
+        // passes the deployment's key to `with_mail`).
+        let keys = Arc::new(Keys::fixed(SecretKey::generate()));
+        SyncEngine::with_mail(db, storage, registry, crm, MailConfig::default(), keys)
     }
 
     /// [`SyncEngine::new`] with the deployment's mail settings (welcome links point to its
-    /// public URL; notification thresholds).
+    /// public URL; notification thresholds) and key (the welcome links' tokens wait in the
+    /// outbox sealed with it; the mail worker needs the same key to send them).
     pub fn with_mail(
         db: Db,
         storage: Arc<dyn Storage>,
         registry: SchemaRegistry,
         crm: Arc<dyn Crm>,
         mail: MailConfig,
+        keys: Arc<Keys>,
     ) -> SyncEngine {
         SyncEngine {
             inner: Arc::new(Inner {
@@ -143,6 +151,7 @@ impl SyncEngine {
                 registry,
                 crm,
                 mail,
+                keys,
                 wake: Notify::new(),
                 rules: Mutex::new(HashMap::new()),
                 outages: std::sync::Mutex::new(HashMap::new()),
@@ -207,7 +216,10 @@ impl SyncEngine {
                 &rules,
                 &settings,
                 RECONCILE_BATCH,
-                &i.mail,
+                MailContext {
+                    config: &i.mail,
+                    keys: &i.keys,
+                },
             )
             .await?;
             pass.written += r.written;

@@ -20,7 +20,7 @@ use super::SyncError;
 use crate::crm::{Crm, CrmError, Person, UserSettings};
 use crate::db::{Db, now};
 use crate::log::{self, NewEntry, Outcome, Source};
-use crate::mail::{MailConfig, notify, welcome};
+use crate::mail::{MailContext, notify, welcome};
 use crate::rules::{CompiledRules, UserFacts};
 use crate::settings::{TenantSettings, UnmatchedPolicy};
 
@@ -178,7 +178,7 @@ pub async fn reconcile_batch(
     rules: &CompiledRules,
     settings: &TenantSettings,
     limit: usize,
-    mail: &MailConfig,
+    mail: MailContext<'_>,
 ) -> Result<ReconcileReport, SyncError> {
     let mut report = ReconcileReport::default();
     let mut events = notify::BatchEvents::default();
@@ -294,7 +294,8 @@ pub async fn reconcile_batch(
         )
         .await?;
     }
-    if let Err(e) = notify::after_batch(db, mail, tenant, &events, chrono::Utc::now()).await {
+    if let Err(e) = notify::after_batch(db, mail.config, tenant, &events, chrono::Utc::now()).await
+    {
         tracing::warn!(tenant = %tenant, error = %e, "notifications: recording the batch failed");
     }
     Ok(report)
@@ -324,7 +325,7 @@ async fn finish(
     user_id: &str,
     since: i64,
     done: &Done,
-    welcome: Option<&MailConfig>,
+    welcome: Option<MailContext<'_>>,
 ) -> Result<(), SyncError> {
     let t = tenant.as_str();
     let mut tx = db.begin().await?;
@@ -387,8 +388,8 @@ async fn finish(
         )
         .await?;
     }
-    if let (Some(config), Some(id)) = (welcome, done.associate_id) {
-        welcome_mail(&mut tx, config, tenant, user_id, id, done).await?;
+    if let (Some(mail), Some(id)) = (welcome, done.associate_id) {
+        welcome_mail(&mut tx, mail, tenant, user_id, id, done).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -397,7 +398,7 @@ async fn finish(
 /// Enqueues the welcome mail of a created user in `tx`, and logs it.
 async fn welcome_mail(
     tx: &mut crate::db::Tx,
-    config: &MailConfig,
+    mail: MailContext<'_>,
     tenant: &TenantId,
     user_id: &str,
     associate_id: i64,
@@ -419,7 +420,7 @@ async fn welcome_mail(
         last_name: &person.last_name,
         email: person.email.as_deref(),
     };
-    let queued = welcome::enqueue_tx(tx, config, tenant, &user).await?;
+    let queued = welcome::enqueue_tx(tx, mail.config, mail.keys, tenant, &user).await?;
     log::append_tx(
         tx,
         tenant,

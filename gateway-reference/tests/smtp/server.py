@@ -50,7 +50,9 @@ class Sink:
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
             "auth_user": auth.login.decode() if isinstance(auth, LoginPassword) else None,
-            "tls": session.ssl is not None,
+            # STARTTLS sets session.ssl; implicit TLS only shows on the transport.
+            "tls": session.ssl is not None
+            or server.transport.get_extra_info("ssl_object") is not None,
             "headers": {k.lower(): str(v) for k, v in msg.items()},
             "content_type": msg.get_content_type(),
             "parts": [p.get_content_type() for p in msg.iter_parts()] if msg.is_multipart() else [],
