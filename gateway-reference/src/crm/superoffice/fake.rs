@@ -1,7 +1,11 @@
 //! Test support: a stateful fake of a SuperOffice CRM Online tenant's Web API, served by
 //! axum on `127.0.0.1:0`. It keeps users, persons, module licences and seat counts, answers
 //! the documented payloads of the calls [`SuperOfficeCrm`](super::SuperOfficeCrm) makes,
-//! enforces the credentials (Bearer access token, or `SOTICKET` with `SO-AppToken`), and can
+//! enforces the credentials (Bearer access token, or `SOTICKET` with `SO-AppToken`), serves
+//! the system user sign-in (`Login/api/PartnerSystemUser/Authenticate`: it verifies the
+//! signed system user token against the partner's public key and answers with a JWT signed
+//! by its own key) and the OAuth token endpoint (`login/common/oauth/tokens`, refresh-token
+//! grant) once [`FakeSuperOffice::enable_sign_in`] gave it the keys, and can
 //! be told to fail (the next N requests or for a while with a status, 429 with
 //! `Retry-After`, a lost create answer, 403 on one call) so tests can simulate an outage.
 //!
@@ -37,13 +41,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::time::Instant;
 
+use super::auth::{OAuthCredentials, SystemUserCredentials, TICKET_CLAIM, WEBAPI_URL_CLAIM};
 use super::client::{SuperOfficeAuth, SuperOfficeConfig};
+use super::keys::{PartnerKey, PublicKey, sign_jwt};
 use super::model::{
     ArchivePage, ArchiveRow, AssociateRequest, ContactRef, ErrorBody, LicenseOwner, ListItem,
     MakeRetiredRequest, ModuleLicense, PLAN_FLAG, PersonEntity, RoleEntity, UserEntity,
     UserGroupEntity, UserNameRequest,
 };
 use super::retry::RetryPolicy;
+
+mod sign_in;
 
 /// The fake's customer id.
 pub const CUSTOMER_ID: &str = "Cust12345";
@@ -53,6 +61,12 @@ pub const ACCESS_TOKEN: &str = "fake-access-token";
 pub const TICKET: &str = "fake-system-user-ticket";
 /// The application token it wants with a ticket (`SO-AppToken`).
 pub const APP_TOKEN: &str = "fake-app-token";
+/// The system user token its sign-in service accepts (signed).
+pub const SYSTEM_USER_TOKEN: &str = "Fake App-sut0123456789";
+/// The OAuth client id its token endpoint accepts.
+pub const CLIENT_ID: &str = "fake-client-id";
+/// The refresh token its token endpoint accepts.
+pub const REFRESH_TOKEN: &str = "fake-refresh-token";
 
 /// The module licence ids of the fake's user plans (and one licence that is not a plan).
 pub mod licences {
@@ -94,8 +108,23 @@ struct Faults {
     forbidden: Vec<String>,
 }
 
+/// The sign-in side: keys, what it issued, what it was sent.
+#[derive(Debug, Default)]
+struct SignIn {
+    partner_key: Option<PublicKey>,
+    signer: Option<PartnerKey>,
+    refuse: bool,
+    expires_in: u64,
+    issued: Vec<String>,
+    system_user_sign_ins: u64,
+    refreshes: u64,
+    last_signed_token: Option<String>,
+}
+
 #[derive(Debug)]
 struct FakeState {
+    base_url: String,
+    sign_in: SignIn,
     roles: Vec<(i64, String)>,
     groups: Vec<(i64, String)>,
     owners: Vec<(i64, String)>,
@@ -163,7 +192,18 @@ impl FakeSuperOffice {
             seats,
             flags,
         };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("fake SuperOffice: bind: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("fake SuperOffice: {e}"));
         let state = Arc::new(Mutex::new(FakeState {
+            base_url: format!("http://{addr}"),
+            sign_in: SignIn {
+                expires_in: 3600,
+                ..SignIn::default()
+            },
             roles: names(&[
                 (1, "User"),
                 (2, "Sales Manager"),
@@ -208,17 +248,18 @@ impl FakeSuperOffice {
             .route("/Agents/User/GetAllUserGroups", post(all_groups))
             .route("/Agents/User/GetOwnerContacts", post(owner_contacts))
             .route("/Agents/License/GetUserLicenses", post(user_licences));
-        let app = Router::new()
+        let gated = Router::new()
             .nest(&format!("/{CUSTOMER_ID}/api/v1"), api)
             .fallback(|| async { error(StatusCode::NOT_FOUND, "NotFound", "no such endpoint") })
-            .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
+            .layer(axum::middleware::from_fn_with_state(state.clone(), gate));
+        let app = Router::new()
+            .route(
+                "/Login/api/PartnerSystemUser/Authenticate",
+                post(sign_in::system_user),
+            )
+            .route("/login/common/oauth/tokens", post(sign_in::tokens))
+            .merge(gated)
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("fake SuperOffice: bind: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("fake SuperOffice: {e}"));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -274,6 +315,82 @@ impl FakeSuperOffice {
             app_token: APP_TOKEN.into(),
         };
         c
+    }
+
+    /// Enables the sign-in service and token endpoint: `partner_public_key` (PEM) verifies
+    /// the signed system user tokens, `signer` (a PEM private key) signs the JWTs.
+    pub fn enable_sign_in(&self, partner_public_key: &str, signer: &str) {
+        let mut s = lock(&self.state);
+        s.sign_in.partner_key = Some(
+            PublicKey::parse(partner_public_key)
+                .unwrap_or_else(|e| panic!("fake SuperOffice: the partner key: {e}")),
+        );
+        s.sign_in.signer = Some(
+            PartnerKey::parse(signer)
+                .unwrap_or_else(|e| panic!("fake SuperOffice: the signing key: {e}")),
+        );
+    }
+
+    /// A system user flow configuration with `private_key` (and, to verify the JWT,
+    /// `certificate`).
+    pub fn system_user_config(
+        &self,
+        private_key: &str,
+        certificate: Option<&str>,
+    ) -> SuperOfficeConfig {
+        let mut c = self.config();
+        c.auth = SuperOfficeAuth::SystemUser(SystemUserCredentials {
+            login_url: self.base_url(),
+            system_user_token: SYSTEM_USER_TOKEN.into(),
+            app_token: APP_TOKEN.into(),
+            private_key: private_key.into(),
+            context_identifier: CUSTOMER_ID.into(),
+            jwt_certificate: certificate.map(str::to_string),
+        });
+        c
+    }
+
+    /// An OAuth refresh-token flow configuration.
+    pub fn oauth_config(&self) -> SuperOfficeConfig {
+        let mut c = self.config();
+        c.auth = SuperOfficeAuth::OAuth(OAuthCredentials {
+            login_url: self.base_url(),
+            client_id: CLIENT_ID.into(),
+            client_secret: APP_TOKEN.into(),
+            refresh_token: REFRESH_TOKEN.into(),
+        });
+        c
+    }
+
+    /// Refuses (`true`) or accepts every sign-in from now on.
+    pub fn refuse_sign_in(&self, refuse: bool) {
+        lock(&self.state).sign_in.refuse = refuse;
+    }
+
+    /// The `expires_in` of the access tokens it issues (default 3600).
+    pub fn set_expires_in(&self, secs: u64) {
+        lock(&self.state).sign_in.expires_in = secs;
+    }
+
+    /// Every ticket and access token it issued stops working (they expired): the Web API
+    /// answers 401 to them.
+    pub fn expire_issued(&self) {
+        lock(&self.state).sign_in.issued.clear();
+    }
+
+    /// System user sign-ins received (accepted or not).
+    pub fn system_user_sign_ins(&self) -> u64 {
+        lock(&self.state).sign_in.system_user_sign_ins
+    }
+
+    /// Refresh-token grants received (accepted or not).
+    pub fn refreshes(&self) -> u64 {
+        lock(&self.state).sign_in.refreshes
+    }
+
+    /// The last `SignedSystemToken` it was sent.
+    pub fn last_signed_token(&self) -> Option<String> {
+        lock(&self.state).sign_in.last_signed_token.clone()
     }
 
     /// The next `n` requests are answered with `status` (and change nothing).
@@ -457,6 +574,7 @@ async fn gate(State(state): State<Shared>, req: Request, next: Next) -> Response
     {
         let mut s = lock(&state);
         s.requests += 1;
+        let issued = s.sign_in.issued.clone();
         let f = &mut s.faults;
         if let Some((until, status)) = f.fail_until {
             if Instant::now() < until {
@@ -480,7 +598,7 @@ async fn gate(State(state): State<Shared>, req: Request, next: Next) -> Response
             }
             return r;
         }
-        if !authorized(req.headers()) {
+        if !authorized(req.headers(), &issued) {
             return error(
                 StatusCode::UNAUTHORIZED,
                 "Unauthorized",
@@ -503,16 +621,18 @@ fn failure(status: u16) -> Response {
     error(status, "Unavailable", "injected failure")
 }
 
-fn authorized(h: &HeaderMap) -> bool {
+fn authorized(h: &HeaderMap, issued: &[String]) -> bool {
     let auth = h
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let app = h.get("so-apptoken").and_then(|v| v.to_str().ok());
     match auth.split_once(' ') {
-        Some((scheme, v)) if scheme.eq_ignore_ascii_case("bearer") => v == ACCESS_TOKEN,
+        Some((scheme, v)) if scheme.eq_ignore_ascii_case("bearer") => {
+            v == ACCESS_TOKEN || issued.iter().any(|t| t == v)
+        }
         Some((scheme, v)) if scheme.eq_ignore_ascii_case("soticket") => {
-            v == TICKET && app == Some(APP_TOKEN)
+            (v == TICKET || issued.iter().any(|t| t == v)) && app == Some(APP_TOKEN)
         }
         _ => false,
     }
