@@ -231,18 +231,9 @@ pub enum CrmCommand {
         /// The application token, or client secret (soticket, system-user, oauth).
         #[arg(long)]
         app_token: Option<String>,
-        /// system-user: the application's RSA private key file (.NET XML or PEM).
-        #[arg(long)]
-        private_key_file: Option<std::path::PathBuf>,
-        /// system-user, oauth: `sod`, `stage`, `online` or a URL [default: URL].
-        #[arg(long)]
-        environment: Option<String>,
-        /// oauth: the application's client id.
-        #[arg(long)]
-        client_id: Option<String>,
-        /// system-user: SuperOffice's certificate (PEM) to verify the sign-in with.
-        #[arg(long)]
-        jwt_certificate_file: Option<std::path::PathBuf>,
+        /// The system user and OAuth flows' settings.
+        #[command(flatten)]
+        sign_in: Box<SignInArgs>,
     },
     /// Test Connection: reach SuperOffice and read the catalogue; says what is wrong.
     Test {
@@ -252,6 +243,23 @@ pub enum CrmCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `tenant crm set`: the system user and OAuth flows' settings.
+#[derive(Debug, Default, clap::Args)]
+pub struct SignInArgs {
+    /// system-user: the application's RSA private key file (.NET XML or PEM).
+    #[arg(long)]
+    pub private_key_file: Option<std::path::PathBuf>,
+    /// system-user, oauth: `sod`, `stage`, `online` or a URL [default: URL].
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// oauth: the application's client id.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// system-user: SuperOffice's certificate (PEM) to verify the sign-in with.
+    #[arg(long)]
+    pub jwt_certificate_file: Option<std::path::PathBuf>,
 }
 
 /// `scim-gateway tenant token ...`

@@ -7,7 +7,7 @@ use gateway_reference::admin::crm::ConnectionInput;
 use gateway_reference::app::{self, Gateway, tenant_url, with_causes};
 use gateway_reference::cli::{
     AdminCommand, AdminTokenCommand, AuthChoice, CRM_APP_TOKEN_ENV, CRM_TOKEN_ENV, Cli, Command,
-    CrmChoice, CrmCommand, RulesCommand, TenantCommand, TokenCommand,
+    CrmChoice, CrmCommand, RulesCommand, SignInArgs, TenantCommand, TokenCommand,
 };
 use gateway_reference::commands;
 use gateway_reference::config::Config;
@@ -92,11 +92,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             token,
             token_stdin,
             app_token,
-            private_key_file,
-            environment,
-            client_id,
-            jwt_certificate_file,
+            sign_in,
         })) => {
+            let SignInArgs {
+                private_key_file,
+                environment,
+                client_id,
+                jwt_certificate_file,
+            } = *sign_in;
             let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
             let token = if token_stdin {
                 let mut line = String::new();

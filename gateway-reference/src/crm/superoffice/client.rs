@@ -7,7 +7,9 @@
 //! `Authorization: Bearer <access token>`, or `Authorization: SOTICKET <ticket>` with the
 //! application's `SO-AppToken` header for a system user
 //! (<https://docs.superoffice.com/en/api/reference/restful/rest/index.html>, "Request
-//! Headers").
+//! Headers"). Where the credential comes from, and when it is renewed, is
+//! [`auth`](super::auth)'s business; a 401 with a renewable credential is answered by signing
+//! in again and repeating the request once.
 
 use std::time::Duration;
 

@@ -8,6 +8,11 @@
 //! as a plan (`ExtraFlags` 1) among `LicenseOwners`; "Confidential" is the extra field
 //! [`model::CONFIDENTIAL_FIELD`]; retired is `Deleted`.
 //!
+//! Signing in ([`auth`]): a ready access token or system user ticket, or the gateway gets
+//! and renews the credential itself with the system user flow (the system user token signed
+//! with the application's RSA key, [`keys`]) or the OAuth refresh-token flow; a 401 from the
+//! Web API then signs in again once and repeats the request.
+//!
 //! Safe to repeat, as [`Crm`] asks:
 //! - a create looks the user up by name (`GetUserFromName`) first; when the `POST User` of
 //!   an earlier attempt failed transiently (its answer may have been lost after SuperOffice
