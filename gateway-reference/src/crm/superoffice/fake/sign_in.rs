@@ -8,7 +8,88 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::{APP_TOKEN, CLIENT_ID, CUSTOMER_ID, REFRESH_TOKEN, SYSTEM_USER_TOKEN, Shared, lock};
-use super::{TICKET_CLAIM, WEBAPI_URL_CLAIM, sign_jwt};
+use super::{
+    OAuthCredentials, PartnerKey, PublicKey, SuperOfficeAuth, SuperOfficeConfig,
+    SystemUserCredentials, TICKET_CLAIM, WEBAPI_URL_CLAIM, sign_jwt,
+};
+
+impl super::FakeSuperOffice {
+    /// Enables the sign-in service and token endpoint: `partner_public_key` (PEM) verifies
+    /// the signed system user tokens, `signer` (a PEM private key) signs the JWTs.
+    pub fn enable_sign_in(&self, partner_public_key: &str, signer: &str) {
+        let mut s = lock(&self.state);
+        s.sign_in.partner_key = Some(
+            PublicKey::parse(partner_public_key)
+                .unwrap_or_else(|e| panic!("fake SuperOffice: the partner key: {e}")),
+        );
+        s.sign_in.signer = Some(
+            PartnerKey::parse(signer)
+                .unwrap_or_else(|e| panic!("fake SuperOffice: the signing key: {e}")),
+        );
+    }
+
+    /// A system user flow configuration with `private_key` (and, to verify the JWT,
+    /// `certificate`).
+    pub fn system_user_config(
+        &self,
+        private_key: &str,
+        certificate: Option<&str>,
+    ) -> SuperOfficeConfig {
+        let mut c = self.config();
+        c.auth = SuperOfficeAuth::SystemUser(SystemUserCredentials {
+            login_url: self.base_url(),
+            system_user_token: SYSTEM_USER_TOKEN.into(),
+            app_token: APP_TOKEN.into(),
+            private_key: private_key.into(),
+            context_identifier: CUSTOMER_ID.into(),
+            jwt_certificate: certificate.map(str::to_string),
+        });
+        c
+    }
+
+    /// An OAuth refresh-token flow configuration.
+    pub fn oauth_config(&self) -> SuperOfficeConfig {
+        let mut c = self.config();
+        c.auth = SuperOfficeAuth::OAuth(OAuthCredentials {
+            login_url: self.base_url(),
+            client_id: CLIENT_ID.into(),
+            client_secret: APP_TOKEN.into(),
+            refresh_token: REFRESH_TOKEN.into(),
+        });
+        c
+    }
+
+    /// Refuses (`true`) or accepts every sign-in from now on.
+    pub fn refuse_sign_in(&self, refuse: bool) {
+        lock(&self.state).sign_in.refuse = refuse;
+    }
+
+    /// The `expires_in` of the access tokens it issues (default 3600).
+    pub fn set_expires_in(&self, secs: u64) {
+        lock(&self.state).sign_in.expires_in = secs;
+    }
+
+    /// Every ticket and access token it issued stops working (they expired): the Web API
+    /// answers 401 to them.
+    pub fn expire_issued(&self) {
+        lock(&self.state).sign_in.issued.clear();
+    }
+
+    /// System user sign-ins received (accepted or not).
+    pub fn system_user_sign_ins(&self) -> u64 {
+        lock(&self.state).sign_in.system_user_sign_ins
+    }
+
+    /// Refresh-token grants received (accepted or not).
+    pub fn refreshes(&self) -> u64 {
+        lock(&self.state).sign_in.refreshes
+    }
+
+    /// The last `SignedSystemToken` it was sent.
+    pub fn last_signed_token(&self) -> Option<String> {
+        lock(&self.state).sign_in.last_signed_token.clone()
+    }
+}
 
 /// How far the signed token's timestamp may be from the fake's clock.
 const CLOCK_SKEW_MINUTES: i64 = 5;
