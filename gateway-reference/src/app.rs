@@ -319,8 +319,14 @@ impl Gateway {
             return Ok(None);
         }
         let password: String = tenants::generate_token().chars().take(24).collect();
-        match accounts::create(&self.db, "admin", Some(&password), Access::All, "first-start")
-            .await
+        match accounts::create(
+            &self.db,
+            "admin",
+            Some(&password),
+            Access::All,
+            "first-start",
+        )
+        .await
         {
             Ok(a) => Ok(Some((a.user_name, password))),
             // Another process sharing the database created it first.
@@ -497,7 +503,9 @@ pub fn first_admin_message(public_url: &str, name: &str, password: &str) -> Stri
         format!("  Password:    {password}"),
         String::new(),
         "Shown only now (stored as an argon2id hash). Lost it?".into(),
-        format!("`scim-gateway admin password {name}`; more accounts: `scim-gateway admin create`."),
+        format!(
+            "`scim-gateway admin password {name}`; more accounts: `scim-gateway admin create`."
+        ),
         "==========================================================================".into(),
     ]
     .join("\n")

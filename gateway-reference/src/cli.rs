@@ -213,6 +213,10 @@ pub enum AuthChoice {
     Bearer,
     /// A system user ticket and the application token (`SOTICKET`, `SO-AppToken`).
     Soticket,
+    /// The system user flow: the gateway gets the ticket (token: the system user token).
+    SystemUser,
+    /// The OAuth refresh-token flow (token: the refresh token).
+    Oauth,
 }
 
 /// The variable the access token (or system user ticket) is read from when neither
@@ -248,21 +252,25 @@ pub enum CrmCommand {
         /// SuperOffice: the customer id, e.g. Cust12345.
         #[arg(long)]
         customer_id: Option<String>,
-        /// SuperOffice: `bearer` (default) or `soticket`.
+        /// SuperOffice: `bearer` (default), `soticket`, `system-user` or `oauth`.
         #[arg(long, value_enum)]
         auth: Option<AuthChoice>,
         /// SuperOffice: where users sign in [default: URL/login/].
         #[arg(long)]
         sign_in_url: Option<String>,
-        /// The access token (bearer) or the system user ticket (soticket).
+        /// The access token (bearer), the system user ticket (soticket), the system user
+        /// token (system-user) or the refresh token (oauth).
         #[arg(long)]
         token: Option<String>,
         /// Read the access token or ticket from the first line of standard input.
         #[arg(long, conflicts_with = "token")]
         token_stdin: bool,
-        /// The application token (soticket).
+        /// The application token, or client secret (soticket, system-user, oauth).
         #[arg(long)]
         app_token: Option<String>,
+        /// The system user and OAuth flows' settings.
+        #[command(flatten)]
+        sign_in: Box<SignInArgs>,
     },
     /// Test Connection: reach SuperOffice and read the catalogue; says what is wrong.
     Test {
@@ -272,6 +280,23 @@ pub enum CrmCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `tenant crm set`: the system user and OAuth flows' settings.
+#[derive(Debug, Default, clap::Args)]
+pub struct SignInArgs {
+    /// system-user: the application's RSA private key file (.NET XML or PEM).
+    #[arg(long)]
+    pub private_key_file: Option<std::path::PathBuf>,
+    /// system-user, oauth: `sod`, `stage`, `online` or a URL [default: URL].
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// oauth: the application's client id.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// system-user: SuperOffice's certificate (PEM) to verify the sign-in with.
+    #[arg(long)]
+    pub jwt_certificate_file: Option<std::path::PathBuf>,
 }
 
 /// `scim-gateway tenant token ...`

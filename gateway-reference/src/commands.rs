@@ -214,6 +214,20 @@ pub async fn crm_show(gateway: &Gateway, name: &str, json: bool) -> Result<(), S
                 println!("ticket:       {}", set(view.ticket_set));
                 println!("app token:    {}", set(view.app_token_set));
             }
+            AuthKind::SystemUser => {
+                println!("system user token: {}", set(view.system_user_token_set));
+                println!("app token:    {}", set(view.app_token_set));
+                println!("private key:  {}", set(view.private_key_set));
+                println!("certificate:  {}", set(view.jwt_certificate_set));
+            }
+            AuthKind::Oauth => {
+                println!("client id:    {}", view.client_id.as_deref().unwrap_or("-"));
+                println!("app token:    {}", set(view.app_token_set));
+                println!("refresh token: {}", set(view.refresh_token_set));
+            }
+        }
+        if let Some(env) = &view.environment {
+            println!("environment:  {env}");
         }
     }
     Ok(())

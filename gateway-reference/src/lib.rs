@@ -35,6 +35,6 @@ pub mod rules;
 pub mod settings;
 pub mod sync;
 pub mod tenants;
-pub mod ui;
 #[doc(hidden)]
 pub mod testing;
+pub mod ui;

@@ -7,7 +7,7 @@ use gateway_reference::admin::crm::ConnectionInput;
 use gateway_reference::app::{self, Gateway, tenant_url, with_causes};
 use gateway_reference::cli::{
     AdminCommand, AdminTokenCommand, AuthChoice, CRM_APP_TOKEN_ENV, CRM_TOKEN_ENV, Cli, Command,
-    CrmChoice, CrmCommand, MailCommand, RulesCommand, TenantCommand, TokenCommand,
+    CrmChoice, CrmCommand, MailCommand, RulesCommand, SignInArgs, TenantCommand, TokenCommand,
 };
 use gateway_reference::commands;
 use gateway_reference::config::Config;
@@ -93,7 +93,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             token,
             token_stdin,
             app_token,
+            sign_in,
         })) => {
+            let SignInArgs {
+                private_key_file,
+                environment,
+                client_id,
+                jwt_certificate_file,
+            } = *sign_in;
             let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
             let token = if token_stdin {
                 let mut line = String::new();
@@ -107,8 +114,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             let auth = auth.map(|a| match a {
                 AuthChoice::Bearer => AuthKind::Bearer,
                 AuthChoice::Soticket => AuthKind::Soticket,
+                AuthChoice::SystemUser => AuthKind::SystemUser,
+                AuthChoice::Oauth => AuthKind::Oauth,
             });
-            let soticket = auth == Some(AuthKind::Soticket);
+            let read = |p: Option<std::path::PathBuf>| {
+                p.map(|p| std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display())))
+                    .transpose()
+            };
+            let token_for =
+                |kind: AuthKind| token.clone().filter(|_| auth.unwrap_or_default() == kind);
             let input = ConnectionInput {
                 kind: match kind {
                     CrmChoice::Embedded => CrmKind::Embedded,
@@ -118,9 +132,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                 customer_id,
                 auth,
                 sign_in_url,
-                access_token: token.clone().filter(|_| !soticket),
-                ticket: token.filter(|_| soticket),
+                access_token: token_for(AuthKind::Bearer),
+                ticket: token_for(AuthKind::Soticket),
+                system_user_token: token_for(AuthKind::SystemUser),
+                refresh_token: token_for(AuthKind::Oauth),
                 app_token: app_token.or_else(|| env(CRM_APP_TOKEN_ENV)),
+                private_key: read(private_key_file)?,
+                environment,
+                client_id,
+                jwt_certificate: read(jwt_certificate_file)?,
             };
             commands::crm_set(&gateway, &name, input).await
         }

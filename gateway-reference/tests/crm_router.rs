@@ -344,3 +344,68 @@ async fn connections_round_trip_on_postgres() {
         CrmKind::Superoffice
     );
 }
+
+/// The system user flow through the admin API: the new fields are accepted, never
+/// returned, sealed at rest; the backend signs in once for many calls; a bad key is a 400.
+#[tokio::test]
+async fn system_user_connection_through_the_admin_api() {
+    use gateway_reference::crm::superoffice::fake::{APP_TOKEN, SYSTEM_USER_TOKEN};
+    let dir = tempfile::tempdir().unwrap();
+    let gw = open(dir.path()).await;
+    let admin = gw.first_start().await.unwrap().unwrap().admin_token;
+    gw.seed_crm().await.unwrap();
+    let app = gw.router("http://gw.test").unwrap();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/superoffice/");
+    let read = |name: &str| std::fs::read_to_string(format!("{fixtures}{name}")).unwrap();
+    let fake = FakeSuperOffice::start().await;
+    fake.enable_sign_in(
+        &read("test-only-partner-key.pub.pem"),
+        &read("test-only-superoffice-signing-key.pem"),
+    );
+    let key = read("test-only-partner-key.pkcs1.pem");
+    let conn = "/admin/tenants/demo/crm/connection";
+    let mut put = json!({
+        "kind": "superoffice", "baseUrl": fake.base_url(), "customerId": CUSTOMER_ID,
+        "auth": "system-user", "environment": fake.base_url(),
+        "systemUserToken": SYSTEM_USER_TOKEN, "appToken": APP_TOKEN,
+        "privateKey": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+        "jwtCertificate": read("test-only-superoffice-signing-cert.pem"),
+    });
+    let (s, body) = call(&app, "PUT", conn, &admin, Some(put.clone())).await;
+    assert_eq!(s, 400, "an unusable key: {body}");
+    put["privateKey"] = json!(key);
+    let (s, body) = call(&app, "PUT", conn, &admin, Some(put)).await;
+    assert_eq!(s, 200, "{body}");
+    let (_, body) = call(&app, "GET", conn, &admin, None).await;
+    for secret in [SYSTEM_USER_TOKEN, APP_TOKEN, "PRIVATE KEY", &key[40..80]] {
+        assert!(!body.contains(secret), "{secret} in {body}");
+    }
+    let v = json_of(&body);
+    assert_eq!(v["auth"], "system-user");
+    assert_eq!(
+        (v["systemUserTokenSet"].clone(), v["privateKeySet"].clone()),
+        (json!(true), json!(true))
+    );
+    let rows = gw
+        .db()
+        .query("SELECT * FROM gw_crm_connections", &[])
+        .await
+        .unwrap();
+    for cell in rows[0].cells() {
+        if let DbValue::Text(t) = cell {
+            assert!(
+                !t.contains(SYSTEM_USER_TOKEN) && !t.contains(&key[40..80]),
+                "{t}"
+            );
+        }
+    }
+    let (s, body) = call(&app, "POST", "/admin/tenants/demo/crm/test", &admin, None).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(json_of(&body)["ok"], true, "{body}");
+    let crm = gw.crm();
+    for _ in 0..3 {
+        crm.catalog(&tid("demo")).await.unwrap();
+    }
+    // Test Connection signs in with its own client; the backend once for its calls.
+    assert_eq!(fake.system_user_sign_ins(), 2);
+}

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{AdminState, ApiError, authorize_tenant};
 use crate::crm::Crm;
-use crate::crm::connections::{self, AuthKind, ConnectionError, CrmConnection, CrmKind, Secrets};
+use crate::crm::connections::{
+    self, AuthKind, ConnectionError, CrmConnection, CrmKind, Secrets, SignInSettings,
+};
 use crate::crm::superoffice::{CatalogCounts, ConnectionReport, RetryPolicy, SuperOfficeCrm};
 
 /// A tenant's CRM connection as the admin API shows it: never a credential, only whether
@@ -24,8 +26,9 @@ pub struct ConnectionView {
     pub base_url: Option<String>,
     /// SuperOffice: the customer id.
     pub customer_id: Option<String>,
-    /// SuperOffice: `bearer` (access token) or `soticket` (system user ticket and
-    /// application token).
+    /// SuperOffice: `bearer` (access token), `soticket` (system user ticket and
+    /// application token), `system-user` (the gateway gets the ticket) or `oauth` (the
+    /// gateway refreshes access tokens).
     pub auth: AuthKind,
     /// SuperOffice: where users sign in (the welcome link forwards there).
     pub sign_in_url: Option<String>,
@@ -33,8 +36,21 @@ pub struct ConnectionView {
     pub access_token_set: bool,
     /// A system user ticket is stored.
     pub ticket_set: bool,
-    /// An application token is stored.
+    /// An application token (client secret) is stored.
     pub app_token_set: bool,
+    /// A system user token is stored.
+    pub system_user_token_set: bool,
+    /// The application's private key is stored.
+    pub private_key_set: bool,
+    /// A refresh token is stored.
+    pub refresh_token_set: bool,
+    /// SuperOffice's certificate to verify the system user sign-in with is stored.
+    pub jwt_certificate_set: bool,
+    /// Where the sign-in service is: `sod`, `stage`, `online` or a URL (`null`: the base
+    /// URL).
+    pub environment: Option<String>,
+    /// The OAuth client id.
+    pub client_id: Option<String>,
     /// When it was saved (`null`: never; the embedded CRM).
     pub updated_at: Option<String>,
 }
@@ -51,6 +67,12 @@ impl ConnectionView {
             access_token_set: c.secrets.access_token.is_some(),
             ticket_set: c.secrets.ticket.is_some(),
             app_token_set: c.secrets.app_token.is_some(),
+            system_user_token_set: c.secrets.system_user_token.is_some(),
+            private_key_set: c.secrets.private_key.is_some(),
+            refresh_token_set: c.secrets.refresh_token.is_some(),
+            jwt_certificate_set: c.settings.jwt_certificate.is_some(),
+            environment: c.settings.environment.clone(),
+            client_id: c.settings.client_id.clone(),
             updated_at: c
                 .updated_at
                 .as_deref()
@@ -72,7 +94,7 @@ pub struct ConnectionInput {
     /// SuperOffice: the customer id (`Cust12345`).
     #[serde(default)]
     pub customer_id: Option<String>,
-    /// SuperOffice: `bearer` (default) or `soticket`.
+    /// SuperOffice: `bearer` (default), `soticket`, `system-user` or `oauth`.
     #[serde(default)]
     pub auth: Option<AuthKind>,
     /// SuperOffice: where users sign in (default `{baseUrl}/login/`).
@@ -84,9 +106,30 @@ pub struct ConnectionInput {
     /// The system user ticket (write-only).
     #[serde(default)]
     pub ticket: Option<String>,
-    /// The application token (write-only).
+    /// The application token, or client secret (write-only; `soticket`, `system-user`,
+    /// `oauth`).
     #[serde(default)]
     pub app_token: Option<String>,
+    /// The system user token (write-only; `system-user`).
+    #[serde(default)]
+    pub system_user_token: Option<String>,
+    /// The application's RSA private key, .NET XML or PEM (write-only; `system-user`).
+    #[serde(default)]
+    pub private_key: Option<String>,
+    /// The refresh token (write-only; `oauth`).
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// Where the sign-in service is: `sod`, `stage`, `online` or a URL (default: the base
+    /// URL; `system-user`, `oauth`).
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// The application's client id (`oauth`).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// SuperOffice's certificate or public key (PEM) to verify the system user sign-in's
+    /// JWT with (`system-user`; optional; left out keeps the stored one).
+    #[serde(default)]
+    pub jwt_certificate: Option<String>,
 }
 
 /// The connection `input` makes of the stored one `before`.
@@ -100,11 +143,13 @@ pub fn merge(before: &CrmConnection, input: ConnectionInput) -> CrmConnection {
             .or_else(|| old.clone())
     };
     let auth = input.auth.unwrap_or(before.auth);
-    let old = if before.auth == auth {
-        before.secrets.clone()
+    let (old, old_settings) = if before.auth == auth {
+        (before.secrets.clone(), before.settings.clone())
     } else {
-        Secrets::default()
+        (Secrets::default(), SignInSettings::default())
     };
+    let flow = matches!(auth, AuthKind::SystemUser | AuthKind::Oauth);
+    let trimmed = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
     CrmConnection {
         kind: CrmKind::Superoffice,
         base_url: input
@@ -117,7 +162,19 @@ pub fn merge(before: &CrmConnection, input: ConnectionInput) -> CrmConnection {
             access_token: keep(input.access_token, &old.access_token)
                 .filter(|_| auth == AuthKind::Bearer),
             ticket: keep(input.ticket, &old.ticket).filter(|_| auth == AuthKind::Soticket),
-            app_token: keep(input.app_token, &old.app_token).filter(|_| auth == AuthKind::Soticket),
+            app_token: keep(input.app_token, &old.app_token).filter(|_| auth != AuthKind::Bearer),
+            system_user_token: keep(input.system_user_token, &old.system_user_token)
+                .filter(|_| auth == AuthKind::SystemUser),
+            private_key: keep(input.private_key, &old.private_key)
+                .filter(|_| auth == AuthKind::SystemUser),
+            refresh_token: keep(input.refresh_token, &old.refresh_token)
+                .filter(|_| auth == AuthKind::Oauth),
+        },
+        settings: SignInSettings {
+            environment: trimmed(input.environment).filter(|_| flow),
+            client_id: trimmed(input.client_id).filter(|_| auth == AuthKind::Oauth),
+            jwt_certificate: keep(input.jwt_certificate, &old_settings.jwt_certificate)
+                .filter(|_| auth == AuthKind::SystemUser),
         },
         updated_at: None,
     }

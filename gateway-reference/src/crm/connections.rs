@@ -1,8 +1,15 @@
 //! Which CRM each tenant uses: the embedded CRM (the default) or SuperOffice CRM Online
 //! (base URL, customer id, credentials), stored in `gw_crm_connections` (migration 5).
 //!
-//! The credentials (access token, system user ticket, application token) must be sent to
-//! SuperOffice, so they cannot be hashed: they are encrypted at rest with
+//! Four ways to sign in ([`AuthKind`]): a ready access token (`bearer`), a ready system
+//! user ticket with the application token (`soticket`), the system user flow
+//! (`system-user`: the system user token, the application token, the application's RSA
+//! private key; the gateway gets and renews the ticket) and the OAuth refresh-token flow
+//! (`oauth`: client id, application token as the client secret, refresh token; the gateway
+//! gets and renews access tokens); see [`superoffice::auth`](super::superoffice::auth).
+//!
+//! The credentials (access token, ticket, application token, system user token, private
+//! key, refresh token) must be sent to or used with SuperOffice, so they cannot be hashed: they are encrypted at rest with
 //! ChaCha20-Poly1305 (RFC 8439), a random 96-bit nonce per write, and the tenant id as
 //! associated data (a sealed value copied to another tenant's row does not open). The key
 //! is the deployment's: `SCIM_GATEWAY_SECRET_KEY` (base64 of 32 bytes; give every process
@@ -20,6 +27,8 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use scim_server::TenantId;
 use serde::{Deserialize, Serialize};
 
+use super::superoffice::auth::{OAuthCredentials, SystemUserCredentials, environment_url};
+use super::superoffice::keys::{PartnerKey, PublicKey};
 use super::superoffice::{SuperOfficeAuth, SuperOfficeConfig};
 use crate::db::{Db, DbError, now};
 
@@ -230,13 +239,30 @@ impl std::fmt::Display for CrmKind {
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
 )]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum AuthKind {
-    /// An access token (`Authorization: Bearer`).
+    /// A ready access token (`Authorization: Bearer`), used until it expires.
     #[default]
     Bearer,
-    /// A system user ticket with the application token (`SOTICKET`, `SO-AppToken`).
+    /// A ready system user ticket with the application token (`SOTICKET`, `SO-AppToken`).
     Soticket,
+    /// The system user flow: the gateway signs the system user token with the
+    /// application's private key and gets (and renews) the ticket.
+    SystemUser,
+    /// The OAuth refresh-token flow: the gateway gets (and renews) access tokens.
+    Oauth,
+}
+
+impl AuthKind {
+    /// Its name in the database and the admin API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthKind::Bearer => "bearer",
+            AuthKind::Soticket => "soticket",
+            AuthKind::SystemUser => "system-user",
+            AuthKind::Oauth => "oauth",
+        }
+    }
 }
 
 /// A connection's credentials (in memory only in plain text).
@@ -248,19 +274,59 @@ pub struct Secrets {
     /// The system user ticket (SOTICKET).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<String>,
-    /// The application token (SO-AppToken).
+    /// The application token, also called the client secret (SO-AppToken; the system user
+    /// sign-in's `ApplicationToken`; the OAuth `client_secret`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_token: Option<String>,
+    /// The system user token (system user flow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_user_token: Option<String>,
+    /// The application's RSA private key, XML or PEM (system user flow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+    /// The refresh token (OAuth flow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| v.as_ref().map(|_| "<set>");
         f.debug_struct("Secrets")
-            .field("access_token", &self.access_token.as_ref().map(|_| "<set>"))
-            .field("ticket", &self.ticket.as_ref().map(|_| "<set>"))
-            .field("app_token", &self.app_token.as_ref().map(|_| "<set>"))
+            .field("access_token", &set(&self.access_token))
+            .field("ticket", &set(&self.ticket))
+            .field("app_token", &set(&self.app_token))
+            .field("system_user_token", &set(&self.system_user_token))
+            .field("private_key", &set(&self.private_key))
+            .field("refresh_token", &set(&self.refresh_token))
             .finish()
     }
+}
+
+/// The sign-in flows' settings (not secret; stored in the sealed value with the secrets,
+/// so they need no column of their own).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInSettings {
+    /// Where the sign-in service and token endpoint are: `sod`, `stage`, `online` or a URL
+    /// (default: the base URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The application's client id (OAuth flow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// SuperOffice's certificate or public key (PEM), to verify the system user sign-in's
+    /// JWT with (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_certificate: Option<String>,
+}
+
+/// What the sealed column holds.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    #[serde(flatten)]
+    secrets: Secrets,
+    #[serde(default)]
+    settings: SignInSettings,
 }
 
 /// A tenant's CRM connection.
@@ -278,6 +344,8 @@ pub struct CrmConnection {
     pub sign_in_url: Option<String>,
     /// The credentials.
     pub secrets: Secrets,
+    /// The sign-in flows' settings.
+    pub settings: SignInSettings,
     /// When it was last saved (`None`: never, the default).
     pub updated_at: Option<String>,
 }
@@ -330,8 +398,60 @@ impl CrmConnection {
                         .into(),
                 ))
             }
-            _ => Ok(()),
+            AuthKind::SystemUser
+                if !set(&self.secrets.system_user_token)
+                    || !set(&self.secrets.app_token)
+                    || !set(&self.secrets.private_key) =>
+            {
+                Err(ConnectionError::Invalid(
+                    "the system user sign-in needs the system user token, the application token \
+                     and the application's private key"
+                        .into(),
+                ))
+            }
+            AuthKind::Oauth
+                if !set(&self.settings.client_id)
+                    || !set(&self.secrets.app_token)
+                    || !set(&self.secrets.refresh_token) =>
+            {
+                Err(ConnectionError::Invalid(
+                    "the OAuth sign-in needs the client id, the application token (client \
+                     secret) and the refresh token"
+                        .into(),
+                ))
+            }
+            _ => self.validate_sign_in(),
         }
+    }
+
+    /// The environment, the private key and the certificate are readable.
+    fn validate_sign_in(&self) -> Result<(), ConnectionError> {
+        if let Some(env) = &self.settings.environment
+            && environment_url(env).is_none()
+        {
+            return Err(ConnectionError::Invalid(
+                "the environment must be sod, stage, online or an http(s) URL".into(),
+            ));
+        }
+        if self.auth == AuthKind::SystemUser {
+            if let Some(key) = &self.secrets.private_key {
+                PartnerKey::parse(key).map_err(|e| ConnectionError::Invalid(e.0))?;
+            }
+            if let Some(cert) = &self.settings.jwt_certificate {
+                PublicKey::parse(cert).map_err(|e| ConnectionError::Invalid(e.0))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the sign-in service and token endpoint are: the environment's address, else
+    /// the base URL.
+    pub fn login_url(&self) -> String {
+        self.settings
+            .environment
+            .as_deref()
+            .and_then(environment_url)
+            .unwrap_or_else(|| self.base_url.clone().unwrap_or_default())
     }
 
     /// The SuperOffice client configuration (default timeouts, retries and breaker).
@@ -346,6 +466,20 @@ impl CrmConnection {
                 ticket: secret(&self.secrets.ticket),
                 app_token: secret(&self.secrets.app_token),
             },
+            AuthKind::SystemUser => SuperOfficeAuth::SystemUser(SystemUserCredentials {
+                login_url: self.login_url(),
+                system_user_token: secret(&self.secrets.system_user_token),
+                app_token: secret(&self.secrets.app_token),
+                private_key: secret(&self.secrets.private_key),
+                context_identifier: self.customer_id.clone().unwrap_or_default(),
+                jwt_certificate: self.settings.jwt_certificate.clone(),
+            }),
+            AuthKind::Oauth => SuperOfficeAuth::OAuth(OAuthCredentials {
+                login_url: self.login_url(),
+                client_id: secret(&self.settings.client_id),
+                client_secret: secret(&self.secrets.app_token),
+                refresh_token: secret(&self.secrets.refresh_token),
+            }),
         };
         let mut c = SuperOfficeConfig::new(
             self.base_url.clone().unwrap_or_default(),
@@ -411,10 +545,13 @@ pub async fn load(
         .map(parse_name)
         .transpose()?
         .unwrap_or_default();
-    let secrets = match row.opt_text(5)? {
+    let sealed = match row.opt_text(5)? {
         Some(sealed) => serde_json::from_slice(&keys.get()?.open(tenant.as_str(), &sealed)?)
             .map_err(|_| ConnectionError::Decrypt)?,
-        None => Secrets::default(),
+        None => Sealed {
+            secrets: Secrets::default(),
+            settings: SignInSettings::default(),
+        },
     };
     Ok(CrmConnection {
         kind,
@@ -422,7 +559,8 @@ pub async fn load(
         customer_id: row.opt_text(2)?,
         auth,
         sign_in_url: row.opt_text(4)?,
-        secrets,
+        secrets: sealed.secrets,
+        settings: sealed.settings,
         updated_at: Some(row.text(6)?),
     })
 }
@@ -437,17 +575,17 @@ pub async fn save(
     by: &str,
 ) -> Result<String, ConnectionError> {
     c.validate()?;
-    let plain =
-        serde_json::to_vec(&c.secrets).map_err(|e| ConnectionError::Invalid(e.to_string()))?;
-    let sealed = if c.secrets == Secrets::default() {
+    let plain = serde_json::to_vec(&Sealed {
+        secrets: c.secrets.clone(),
+        settings: c.settings.clone(),
+    })
+    .map_err(|e| ConnectionError::Invalid(e.to_string()))?;
+    let sealed = if c.secrets == Secrets::default() && c.settings == SignInSettings::default() {
         None
     } else {
         Some(keys.get()?.seal(tenant.as_str(), &plain)?)
     };
-    let auth = match c.auth {
-        AuthKind::Bearer => "bearer",
-        AuthKind::Soticket => "soticket",
-    };
+    let auth = c.auth.as_str();
     // A new version on every save, even within one millisecond (reload checks).
     let version = format!("{}#{}", now(), uuid::Uuid::new_v4().simple());
     db.execute(

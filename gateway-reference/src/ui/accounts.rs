@@ -74,7 +74,9 @@ pub struct Account {
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     /// The sign-in name is empty, too long or has control characters.
-    #[error("the sign-in name must be 1 to {MAX_USER_NAME} characters without spaces or control characters")]
+    #[error(
+        "the sign-in name must be 1 to {MAX_USER_NAME} characters without spaces or control characters"
+    )]
     InvalidUserName,
     /// An account with this name (case-insensitively) exists.
     #[error("an account named {0:?} exists already")]
@@ -170,7 +172,11 @@ pub async fn create(
         .await;
     let id = match inserted {
         Ok(Some(row)) => row.int(0)?,
-        Ok(None) => return Err(AccountError::Db(DbError::Decode("INSERT returned no id".into()))),
+        Ok(None) => {
+            return Err(AccountError::Db(DbError::Decode(
+                "INSERT returned no id".into(),
+            )));
+        }
         Err(e) if e.is_unique_violation() => {
             return Err(AccountError::Exists(user_name.to_string()));
         }
@@ -366,7 +372,12 @@ mod tests {
         create(&db, "ΟΔΟΣ", Some("twelve chars!"), Access::All, "t")
             .await
             .unwrap();
-        assert!(verify(&db, "οδος", "twelve chars!").await.unwrap().is_some());
+        assert!(
+            verify(&db, "οδος", "twelve chars!")
+                .await
+                .unwrap()
+                .is_some()
+        );
         let again = create(&db, "οδος", Some("twelve chars!"), Access::All, "t").await;
         assert!(matches!(again, Err(AccountError::Exists(_))), "{again:?}");
     }
@@ -391,7 +402,10 @@ mod tests {
     async fn short_passwords_unknown_tenants_and_bad_names_are_refused() {
         let db = db().await;
         let short = create(&db, "ada", Some("short"), Access::All, "t").await;
-        assert!(matches!(short, Err(AccountError::WeakPassword)), "{short:?}");
+        assert!(
+            matches!(short, Err(AccountError::WeakPassword)),
+            "{short:?}"
+        );
         let tenant = create(
             &db,
             "ada",
@@ -400,9 +414,15 @@ mod tests {
             "t",
         )
         .await;
-        assert!(matches!(tenant, Err(AccountError::UnknownTenant(_))), "{tenant:?}");
+        assert!(
+            matches!(tenant, Err(AccountError::UnknownTenant(_))),
+            "{tenant:?}"
+        );
         let name = create(&db, "a b", None, Access::All, "t").await;
-        assert!(matches!(name, Err(AccountError::InvalidUserName)), "{name:?}");
+        assert!(
+            matches!(name, Err(AccountError::InvalidUserName)),
+            "{name:?}"
+        );
     }
 
     #[tokio::test]
@@ -423,7 +443,12 @@ mod tests {
         assert!(read.access.allows("acme"));
         assert!(!read.access.allows("globex"));
         disable(&db, "OPS").await.unwrap();
-        assert!(verify(&db, "ops", "correct horse battery").await.unwrap().is_none());
+        assert!(
+            verify(&db, "ops", "correct horse battery")
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]
@@ -433,6 +458,12 @@ mod tests {
             .await
             .unwrap();
         assert!(verify(&db, "sso@example.com", "").await.unwrap().is_none());
-        assert!(!find(&db, "SSO@example.com").await.unwrap().unwrap().has_password);
+        assert!(
+            !find(&db, "SSO@example.com")
+                .await
+                .unwrap()
+                .unwrap()
+                .has_password
+        );
     }
 }

@@ -48,7 +48,11 @@ impl Asset {
 }
 
 /// The stylesheet.
-pub static CSS: Asset = Asset::new("ui.css", include_str!("../../assets/ui.css"), "text/css; charset=utf-8");
+pub static CSS: Asset = Asset::new(
+    "ui.css",
+    include_str!("../../assets/ui.css"),
+    "text/css; charset=utf-8",
+);
 /// The script.
 pub static JS: Asset = Asset::new(
     "ui.js",
@@ -76,7 +80,10 @@ pub async fn serve(Path(name): Path<String>, Query(q): Query<Version>) -> Respon
     };
     let mut response = asset.body.into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }

@@ -75,7 +75,10 @@ pub async fn plain(state: &UiState, admin: &Admin, title: &str) -> Result<Chrome
         csrf: admin.csrf.clone(),
         tenants: tenants
             .into_iter()
-            .map(|t| TenantLink { id: t.id, name: t.name })
+            .map(|t| TenantLink {
+                id: t.id,
+                name: t.name,
+            })
             .collect(),
         tenant: None,
         tab: "",

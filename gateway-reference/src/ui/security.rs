@@ -37,7 +37,10 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 pub async fn headers(State(state): State<UiState>, req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -64,7 +67,11 @@ pub async fn headers(State(state): State<UiState>, req: Request, next: Next) -> 
 }
 
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// The origin (`scheme://host[:port]`) of a URL.
@@ -81,7 +88,13 @@ pub async fn csrf(State(state): State<UiState>, req: Request, next: Next) -> Res
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let forged = || UiError::Forbidden("This form came from another site or an old page. Reload the page and try again.".into()).into_response();
+    let forged = || {
+        UiError::Forbidden(
+            "This form came from another site or an old page. Reload the page and try again."
+                .into(),
+        )
+        .into_response()
+    };
     let h = req.headers();
     if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && site != "same-origin"
@@ -134,7 +147,8 @@ pub async fn csrf(State(state): State<UiState>, req: Request, next: Next) -> Res
     if !ok {
         return forged();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 #[cfg(test)]
@@ -143,7 +157,10 @@ mod tests {
 
     #[test]
     fn origins_drop_the_path() {
-        assert_eq!(origin_of("https://gw.example.com/x/y"), "https://gw.example.com");
+        assert_eq!(
+            origin_of("https://gw.example.com/x/y"),
+            "https://gw.example.com"
+        );
         assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
     }
 

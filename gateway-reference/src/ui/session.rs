@@ -30,7 +30,11 @@ const TOUCH_EVERY: Duration = Duration::minutes(1);
 
 /// The session cookie's name: with the `__Host-` prefix over HTTPS.
 pub fn cookie_name(secure: bool) -> &'static str {
-    if secure { "__Host-gw_session" } else { "gw_session" }
+    if secure {
+        "__Host-gw_session"
+    } else {
+        "gw_session"
+    }
 }
 
 /// A cookie's value from the request's `Cookie` headers (RFC 6265 §5.4).
@@ -123,7 +127,8 @@ pub async fn load(db: &Db, token: &str) -> Result<Option<Account>, DbError> {
     let now = Utc::now();
     let last_seen = parse(&row.text(1)?);
     let expires = parse(&row.text(2)?);
-    let live = matches!((last_seen, expires), (Some(seen), Some(end)) if now < end && now - seen < IDLE);
+    let live =
+        matches!((last_seen, expires), (Some(seen), Some(end)) if now < end && now - seen < IDLE);
     if !live {
         db.execute(
             "DELETE FROM gw_ui_sessions WHERE token_hash = $1",
@@ -201,7 +206,10 @@ mod tests {
     #[test]
     fn secure_cookies_use_the_host_prefix_and_the_secure_attribute() {
         let c = set_cookie(cookie_name(true), "t", true, Some(IDLE));
-        assert!(c.starts_with("__Host-gw_session=t; Path=/; HttpOnly; SameSite=Lax"), "{c}");
+        assert!(
+            c.starts_with("__Host-gw_session=t; Path=/; HttpOnly; SameSite=Lax"),
+            "{c}"
+        );
         assert!(c.ends_with("; Secure"), "{c}");
         assert!(!set_cookie(cookie_name(false), "t", false, None).contains("Secure"));
     }

@@ -242,7 +242,12 @@ pub async fn sign_out(
         session::destroy(&state.admin.db, token).await?;
     }
     let mut response = Redirect::to("/ui/signin").into_response();
-    let cookie = set_cookie(cookie_name(state.secure_cookies), "", state.secure_cookies, None);
+    let cookie = set_cookie(
+        cookie_name(state.secure_cookies),
+        "",
+        state.secure_cookies,
+        None,
+    );
     if let Ok(v) = cookie.parse() {
         response.headers_mut().append(header::SET_COOKIE, v);
     }

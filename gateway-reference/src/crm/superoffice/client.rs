@@ -7,7 +7,9 @@
 //! `Authorization: Bearer <access token>`, or `Authorization: SOTICKET <ticket>` with the
 //! application's `SO-AppToken` header for a system user
 //! (<https://docs.superoffice.com/en/api/reference/restful/rest/index.html>, "Request
-//! Headers").
+//! Headers"). Where the credential comes from, and when it is renewed, is
+//! [`auth`](super::auth)'s business; a 401 with a renewable credential is answered by signing
+//! in again and repeating the request once.
 
 use std::time::Duration;
 
@@ -15,6 +17,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::auth::{
+    Authenticator, DEFAULT_TICKET_LIFETIME, OAuthCredentials, Session, SystemUserCredentials,
+};
 use super::breaker::{BreakerConfig, CircuitBreaker};
 use super::model::ErrorBody;
 use super::retry::{RetryPolicy, parse_retry_after};
@@ -35,6 +40,11 @@ pub enum SuperOfficeAuth {
         /// The application token (the app's client secret).
         app_token: String,
     },
+    /// The system user flow: the gateway signs the system user token and gets (and renews)
+    /// the ticket itself ([`auth`](super::auth)).
+    SystemUser(SystemUserCredentials),
+    /// The OAuth refresh-token flow: the gateway gets (and renews) access tokens itself.
+    OAuth(OAuthCredentials),
 }
 
 impl std::fmt::Debug for SuperOfficeAuth {
@@ -43,6 +53,8 @@ impl std::fmt::Debug for SuperOfficeAuth {
         match self {
             SuperOfficeAuth::Bearer { .. } => f.write_str("Bearer(<redacted>)"),
             SuperOfficeAuth::SoTicket { .. } => f.write_str("SoTicket(<redacted>)"),
+            SuperOfficeAuth::SystemUser(c) => write!(f, "SystemUser({c:?})"),
+            SuperOfficeAuth::OAuth(c) => write!(f, "OAuth({c:?})"),
         }
     }
 }
@@ -66,6 +78,8 @@ pub struct SuperOfficeConfig {
     pub retry: RetryPolicy,
     /// The tenant's circuit breaker.
     pub breaker: BreakerConfig,
+    /// How long a system user ticket is used before the gateway gets a new one.
+    pub ticket_lifetime: Duration,
 }
 
 impl SuperOfficeConfig {
@@ -84,6 +98,7 @@ impl SuperOfficeConfig {
             connect_timeout: Duration::from_secs(5),
             retry: RetryPolicy::default(),
             breaker: BreakerConfig::default(),
+            ticket_lifetime: DEFAULT_TICKET_LIFETIME,
         }
     }
 
@@ -131,6 +146,20 @@ impl std::fmt::Display for TransportKind {
     }
 }
 
+/// Why signing in (system user or OAuth refresh) failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInFailure {
+    /// The sign-in service or token endpoint refused the credentials.
+    Refused,
+    /// It could not be reached.
+    Unreachable(TransportKind),
+    /// It answered with a server error or 429.
+    ServerError,
+    /// Its answer could not be used (not its JSON, a JWT that does not verify), or the
+    /// stored key cannot sign.
+    Invalid,
+}
+
 /// What a SuperOffice call failed with. The messages never hold a credential.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -162,6 +191,16 @@ pub enum ApiError {
         /// Until the next probe.
         retry_in: Duration,
     },
+    /// Signing in failed (the Web API call was not made).
+    #[error("signing in to SuperOffice failed on {step}: {message}")]
+    SignIn {
+        /// The sign-in call (`POST Login/api/PartnerSystemUser/Authenticate`).
+        step: String,
+        /// Why.
+        failure: SignInFailure,
+        /// What happened (never a credential).
+        message: String,
+    },
     /// The answer was not what the API documents.
     #[error("unexpected answer from SuperOffice to {call}: {message}")]
     Decode {
@@ -191,6 +230,10 @@ impl ApiError {
         match self {
             ApiError::Status { status, .. } => *status == 429 || *status >= 500,
             ApiError::Transport { .. } | ApiError::CircuitOpen { .. } => true,
+            ApiError::SignIn { failure, .. } => matches!(
+                failure,
+                SignInFailure::Unreachable(_) | SignInFailure::ServerError
+            ),
             ApiError::Decode { .. } => false,
         }
     }
@@ -227,6 +270,9 @@ impl From<ApiError> for CrmError {
         if e.is_transient() {
             return CrmError::Unavailable(e.to_string());
         }
+        if matches!(e, ApiError::SignIn { .. }) {
+            return CrmError::Unauthorized(e.to_string());
+        }
         match e.status() {
             Some(401 | 403) => CrmError::Unauthorized(e.to_string()),
             Some(400 | 404 | 409 | 422) => CrmError::Invalid(e.to_string()),
@@ -261,13 +307,13 @@ pub enum Retry {
 pub struct Client {
     http: reqwest::Client,
     api: String,
-    auth: SuperOfficeAuth,
+    auth: Authenticator,
     retry: RetryPolicy,
     breaker: CircuitBreaker,
 }
 
 impl Client {
-    /// A client for `config`.
+    /// A client for `config`; refuses a private key or certificate it cannot read.
     pub fn new(config: &SuperOfficeConfig) -> Result<Client, CrmError> {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
@@ -278,10 +324,12 @@ impl Client {
                 message: format!("building the SuperOffice HTTP client: {e}"),
                 source: Some(Box::new(e)),
             })?;
+        let auth = Authenticator::new(http.clone(), config.auth.clone(), config.ticket_lifetime)
+            .map_err(|e| CrmError::Invalid(format!("the SuperOffice sign-in: {e}")))?;
         Ok(Client {
             http,
             api: config.api_url(),
-            auth: config.auth.clone(),
+            auth,
             retry: config.retry,
             breaker: CircuitBreaker::new(config.breaker),
         })
@@ -295,6 +343,11 @@ impl Client {
     /// The retry policy.
     pub fn retry_policy(&self) -> RetryPolicy {
         self.retry
+    }
+
+    /// How the client signs in.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.auth
     }
 
     /// `GET {path}` (retried).
@@ -316,7 +369,9 @@ impl Client {
             .body)
     }
 
-    /// A request with retries per `retry`, through the breaker.
+    /// A request with retries per `retry`, through the breaker. A 401 with a renewable
+    /// credential (system user, OAuth refresh) signs in again and repeats the request once
+    /// (a refused request changed nothing, so this holds for [`Retry::Once`] too).
     pub async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
@@ -327,11 +382,30 @@ impl Client {
     ) -> Result<Fetched<T>, ApiError> {
         let call = format!("{method} {}", path.split('?').next().unwrap_or(path));
         let mut attempt = 1;
+        let mut signed_in_again = false;
         loop {
             if let Err(retry_in) = self.breaker.acquire() {
                 return Err(ApiError::CircuitOpen { retry_in });
             }
-            let outcome = self.once(&method, path, body, headers, &call).await;
+            let outcome = match self.auth.session().await {
+                Ok(session) => {
+                    let outcome = self
+                        .once(&session, &method, path, body, headers, &call)
+                        .await;
+                    if !signed_in_again
+                        && self.auth.renewable()
+                        && matches!(&outcome, Err(e) if e.status() == Some(401))
+                    {
+                        tracing::info!(call = %call, "SuperOffice refused the credential (401): signing in again");
+                        self.breaker.record(false);
+                        self.auth.forget(session.serial()).await;
+                        signed_in_again = true;
+                        continue;
+                    }
+                    outcome
+                }
+                Err(e) => Err(e),
+            };
             let transient = matches!(&outcome, Err(e) if e.is_transient());
             self.breaker.record(transient);
             let err = match outcome {
@@ -352,7 +426,7 @@ impl Client {
         }
     }
 
-    fn headers(&self) -> Result<HeaderMap, ApiError> {
+    fn headers(session: &Session) -> Result<HeaderMap, ApiError> {
         let bad = |_| ApiError::Decode {
             call: "credentials".into(),
             message: "a credential holds characters a header cannot carry".into(),
@@ -362,37 +436,31 @@ impl Client {
             reqwest::header::ACCEPT,
             HeaderValue::from_static("application/json"),
         );
-        match &self.auth {
-            SuperOfficeAuth::Bearer { access_token } => {
-                let mut v =
-                    HeaderValue::from_str(&format!("Bearer {access_token}")).map_err(bad)?;
-                v.set_sensitive(true);
-                h.insert(reqwest::header::AUTHORIZATION, v);
-            }
-            SuperOfficeAuth::SoTicket { ticket, app_token } => {
-                let mut v = HeaderValue::from_str(&format!("SOTICKET {ticket}")).map_err(bad)?;
-                v.set_sensitive(true);
-                h.insert(reqwest::header::AUTHORIZATION, v);
-                let mut v = HeaderValue::from_str(app_token).map_err(bad)?;
-                v.set_sensitive(true);
-                h.insert(HeaderName::from_static("so-apptoken"), v);
-            }
+        let mut v = HeaderValue::from_str(&session.authorization).map_err(bad)?;
+        v.set_sensitive(true);
+        h.insert(reqwest::header::AUTHORIZATION, v);
+        if let Some(app_token) = &session.app_token {
+            let mut v = HeaderValue::from_str(app_token).map_err(bad)?;
+            v.set_sensitive(true);
+            h.insert(HeaderName::from_static("so-apptoken"), v);
         }
         Ok(h)
     }
 
     async fn once<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
+        session: &Session,
         method: &reqwest::Method,
         path: &str,
         body: Option<&B>,
         extra: &[(&'static str, String)],
         call: &str,
     ) -> Result<Fetched<T>, ApiError> {
+        let api = session.api_url.as_deref().unwrap_or(&self.api);
         let mut req = self
             .http
-            .request(method.clone(), format!("{}/{path}", self.api))
-            .headers(self.headers()?);
+            .request(method.clone(), format!("{api}/{path}"))
+            .headers(Self::headers(session)?);
         for (name, value) in extra {
             req = req.header(*name, value);
         }
@@ -442,6 +510,16 @@ impl Client {
 
 /// Classifies a client error by its kind and the messages of its causes.
 fn transport(call: &str, e: &reqwest::Error) -> ApiError {
+    let (kind, message) = transport_kind(e);
+    ApiError::Transport {
+        kind,
+        call: call.to_string(),
+        message,
+    }
+}
+
+/// Why a request did not get an answer, and the messages of the error's causes.
+pub(crate) fn transport_kind(e: &reqwest::Error) -> (TransportKind, String) {
     let mut chain = e.to_string();
     let mut next = std::error::Error::source(e);
     while let Some(cause) = next {
@@ -469,9 +547,5 @@ fn transport(call: &str, e: &reqwest::Error) -> ApiError {
     } else {
         TransportKind::Reset
     };
-    ApiError::Transport {
-        kind,
-        call: call.to_string(),
-        message: chain,
-    }
+    (kind, chain)
 }

@@ -1,7 +1,11 @@
 //! Test support: a stateful fake of a SuperOffice CRM Online tenant's Web API, served by
 //! axum on `127.0.0.1:0`. It keeps users, persons, module licences and seat counts, answers
 //! the documented payloads of the calls [`SuperOfficeCrm`](super::SuperOfficeCrm) makes,
-//! enforces the credentials (Bearer access token, or `SOTICKET` with `SO-AppToken`), and can
+//! enforces the credentials (Bearer access token, or `SOTICKET` with `SO-AppToken`), serves
+//! the system user sign-in (`Login/api/PartnerSystemUser/Authenticate`: it verifies the
+//! signed system user token against the partner's public key and answers with a JWT signed
+//! by its own key) and the OAuth token endpoint (`login/common/oauth/tokens`, refresh-token
+//! grant) once [`FakeSuperOffice::enable_sign_in`] gave it the keys, and can
 //! be told to fail (the next N requests or for a while with a status, 429 with
 //! `Retry-After`, a lost create answer, 403 on one call) so tests can simulate an outage.
 //!
@@ -37,13 +41,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::time::Instant;
 
+use super::auth::{OAuthCredentials, SystemUserCredentials, TICKET_CLAIM, WEBAPI_URL_CLAIM};
 use super::client::{SuperOfficeAuth, SuperOfficeConfig};
+use super::keys::{PartnerKey, PublicKey, sign_jwt};
 use super::model::{
     ArchivePage, ArchiveRow, AssociateRequest, ContactRef, ErrorBody, LicenseOwner, ListItem,
     MakeRetiredRequest, ModuleLicense, PLAN_FLAG, PersonEntity, RoleEntity, UserEntity,
     UserGroupEntity, UserNameRequest,
 };
 use super::retry::RetryPolicy;
+
+mod sign_in;
 
 /// The fake's customer id.
 pub const CUSTOMER_ID: &str = "Cust12345";
@@ -53,6 +61,12 @@ pub const ACCESS_TOKEN: &str = "fake-access-token";
 pub const TICKET: &str = "fake-system-user-ticket";
 /// The application token it wants with a ticket (`SO-AppToken`).
 pub const APP_TOKEN: &str = "fake-app-token";
+/// The system user token its sign-in service accepts (signed).
+pub const SYSTEM_USER_TOKEN: &str = "Fake App-sut0123456789";
+/// The OAuth client id its token endpoint accepts.
+pub const CLIENT_ID: &str = "fake-client-id";
+/// The refresh token its token endpoint accepts.
+pub const REFRESH_TOKEN: &str = "fake-refresh-token";
 
 /// The module licence ids of the fake's user plans (and one licence that is not a plan).
 pub mod licences {
@@ -94,8 +108,23 @@ struct Faults {
     forbidden: Vec<String>,
 }
 
+/// The sign-in side: keys, what it issued, what it was sent.
+#[derive(Debug, Default)]
+struct SignIn {
+    partner_key: Option<PublicKey>,
+    signer: Option<PartnerKey>,
+    refuse: bool,
+    expires_in: u64,
+    issued: Vec<String>,
+    system_user_sign_ins: u64,
+    refreshes: u64,
+    last_signed_token: Option<String>,
+}
+
 #[derive(Debug)]
 struct FakeState {
+    base_url: String,
+    sign_in: SignIn,
     roles: Vec<(i64, String)>,
     groups: Vec<(i64, String)>,
     owners: Vec<(i64, String)>,
@@ -163,7 +192,18 @@ impl FakeSuperOffice {
             seats,
             flags,
         };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("fake SuperOffice: bind: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("fake SuperOffice: {e}"));
         let state = Arc::new(Mutex::new(FakeState {
+            base_url: format!("http://{addr}"),
+            sign_in: SignIn {
+                expires_in: 3600,
+                ..SignIn::default()
+            },
             roles: names(&[
                 (1, "User"),
                 (2, "Sales Manager"),
@@ -208,17 +248,18 @@ impl FakeSuperOffice {
             .route("/Agents/User/GetAllUserGroups", post(all_groups))
             .route("/Agents/User/GetOwnerContacts", post(owner_contacts))
             .route("/Agents/License/GetUserLicenses", post(user_licences));
-        let app = Router::new()
+        let gated = Router::new()
             .nest(&format!("/{CUSTOMER_ID}/api/v1"), api)
             .fallback(|| async { error(StatusCode::NOT_FOUND, "NotFound", "no such endpoint") })
-            .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
+            .layer(axum::middleware::from_fn_with_state(state.clone(), gate));
+        let app = Router::new()
+            .route(
+                "/Login/api/PartnerSystemUser/Authenticate",
+                post(sign_in::system_user),
+            )
+            .route("/login/common/oauth/tokens", post(sign_in::tokens))
+            .merge(gated)
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("fake SuperOffice: bind: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("fake SuperOffice: {e}"));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -457,6 +498,7 @@ async fn gate(State(state): State<Shared>, req: Request, next: Next) -> Response
     {
         let mut s = lock(&state);
         s.requests += 1;
+        let issued = s.sign_in.issued.clone();
         let f = &mut s.faults;
         if let Some((until, status)) = f.fail_until {
             if Instant::now() < until {
@@ -480,7 +522,7 @@ async fn gate(State(state): State<Shared>, req: Request, next: Next) -> Response
             }
             return r;
         }
-        if !authorized(req.headers()) {
+        if !authorized(req.headers(), &issued) {
             return error(
                 StatusCode::UNAUTHORIZED,
                 "Unauthorized",
@@ -503,16 +545,18 @@ fn failure(status: u16) -> Response {
     error(status, "Unavailable", "injected failure")
 }
 
-fn authorized(h: &HeaderMap) -> bool {
+fn authorized(h: &HeaderMap, issued: &[String]) -> bool {
     let auth = h
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let app = h.get("so-apptoken").and_then(|v| v.to_str().ok());
     match auth.split_once(' ') {
-        Some((scheme, v)) if scheme.eq_ignore_ascii_case("bearer") => v == ACCESS_TOKEN,
+        Some((scheme, v)) if scheme.eq_ignore_ascii_case("bearer") => {
+            v == ACCESS_TOKEN || issued.iter().any(|t| t == v)
+        }
         Some((scheme, v)) if scheme.eq_ignore_ascii_case("soticket") => {
-            v == TICKET && app == Some(APP_TOKEN)
+            (v == TICKET || issued.iter().any(|t| t == v)) && app == Some(APP_TOKEN)
         }
         _ => false,
     }

@@ -8,6 +8,11 @@
 //! as a plan (`ExtraFlags` 1) among `LicenseOwners`; "Confidential" is the extra field
 //! [`model::CONFIDENTIAL_FIELD`]; retired is `Deleted`.
 //!
+//! Signing in ([`auth`]): a ready access token or system user ticket, or the gateway gets
+//! and renews the credential itself with the system user flow (the system user token signed
+//! with the application's RSA key, [`keys`]) or the OAuth refresh-token flow; a 401 from the
+//! Web API then signs in again once and repeats the request.
+//!
 //! Safe to repeat, as [`Crm`] asks:
 //! - a create looks the user up by name (`GetUserFromName`) first; when the `POST User` of
 //!   an earlier attempt failed transiently (its answer may have been lost after SuperOffice
@@ -24,9 +29,11 @@
 //! written; SuperOffice's own
 //! refusal (another writer took the last seat) maps to `SeatsExhausted` as well.
 
+pub mod auth;
 pub mod breaker;
 pub mod client;
 pub mod fake;
+pub mod keys;
 pub mod model;
 pub mod retry;
 
@@ -86,8 +93,14 @@ pub enum ConnectionProblem {
     Tls,
     /// Connection refused, host unreachable, reset, or no answer in time.
     Unreachable,
-    /// SuperOffice refused the credentials (401).
+    /// SuperOffice's Web API refused the credentials (401): the access token or ticket,
+    /// also when the gateway had just signed in.
     CredentialsRefused,
+    /// The sign-in service (system user) or token endpoint (OAuth refresh) refused the
+    /// signed system user token or the refresh token.
+    SignInRefused,
+    /// The sign-in service or token endpoint could not be reached or failed (5xx, 429).
+    SignInUnreachable,
     /// The credentials lack the rights for a call (403).
     MissingRights,
     /// SuperOffice answered with a server error or 429.
@@ -507,6 +520,7 @@ impl SuperOfficeCrm {
     /// Runs Test Connection: every catalogue call in turn; the first failure says what is
     /// wrong (DNS, TLS, unreachable, credentials refused, missing rights on a call).
     pub async fn test_connection(&self) -> ConnectionReport {
+        let auth = self.client.authenticator();
         match self.read_catalog().await {
             Ok(c) => ConnectionReport {
                 ok: true,
@@ -521,13 +535,47 @@ impl SuperOfficeCrm {
                 ),
                 counts: Some(CatalogCounts::of(&c)),
             },
-            Err(e) => report_problem(&e),
+            Err(e) => report_problem(&e, auth.renewable()),
         }
+    }
+
+    /// How often the backend signed in (system user or OAuth refresh) since it was made.
+    pub fn sign_ins(&self) -> u64 {
+        self.client.authenticator().sign_ins()
     }
 }
 
-fn report_problem(e: &ApiError) -> ConnectionReport {
+fn report_problem(e: &ApiError, renewable: bool) -> ConnectionReport {
     let (problem, call, detail) = match e {
+        ApiError::SignIn {
+            step,
+            failure,
+            message,
+        } => (
+            match failure {
+                client::SignInFailure::Refused => ConnectionProblem::SignInRefused,
+                client::SignInFailure::Unreachable(_) | client::SignInFailure::ServerError => {
+                    ConnectionProblem::SignInUnreachable
+                }
+                client::SignInFailure::Invalid => ConnectionProblem::Unexpected,
+            },
+            Some(step.clone()),
+            match failure {
+                client::SignInFailure::Unreachable(kind) => {
+                    format!("the SuperOffice sign-in is unreachable: {kind} ({message})")
+                }
+                _ => format!("signing in to SuperOffice failed: {message}"),
+            },
+        ),
+        ApiError::Status {
+            status: 401, call, ..
+        } if renewable => (
+            ConnectionProblem::CredentialsRefused,
+            Some(call.clone()),
+            "the sign-in succeeded, but SuperOffice's Web API refused the new credential (401), \
+             also after signing in again: check the customer id and the application's rights"
+                .to_string(),
+        ),
         ApiError::Transport { kind, call, .. } => (
             match kind {
                 TransportKind::Dns => ConnectionProblem::Dns,
