@@ -83,9 +83,10 @@ fn user_from_row(row: &Row) -> Result<CrmUser, DbError> {
     })
 }
 
-/// The case-folded form of a user name (what uniqueness and `find_user` compare).
+/// The case-folded form of a user name (what uniqueness and `find_user` compare): the same
+/// folding as SCIM `userName` ([`scim_core::casefold::fold`]).
 fn fold(user_name: &str) -> String {
-    user_name.to_lowercase()
+    scim_core::casefold::fold(user_name).into_owned()
 }
 
 /// ` FOR UPDATE` on PostgreSQL (row locks); nothing on SQLite, where the transaction

@@ -417,10 +417,10 @@ impl FakeState {
     }
 
     fn find_name(&self, name: &str) -> Option<&FakeUser> {
-        let folded = name.trim().to_lowercase();
+        let folded = scim_core::casefold::fold(name.trim());
         self.users
             .values()
-            .find(|u| u.entity.user_name.trim().to_lowercase() == folded)
+            .find(|u| scim_core::casefold::fold(u.entity.user_name.trim()) == folded)
     }
 
     /// Validates a written entity against the catalogue, the names and the seats; returns
