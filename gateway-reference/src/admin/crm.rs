@@ -191,7 +191,8 @@ pub struct TestResult {
     pub report: ConnectionReport,
 }
 
-fn connection_error(e: ConnectionError) -> ApiError {
+/// The admin API error of a connection failure.
+pub fn connection_error(e: ConnectionError) -> ApiError {
     match e {
         ConnectionError::Invalid(_) => ApiError::bad_request(e.to_string()),
         ConnectionError::Db(db) => ApiError::internal(&db),

@@ -35,7 +35,7 @@ mod mail;
 mod preview;
 mod rules;
 mod schema;
-mod settings;
+pub mod settings;
 mod sync;
 mod tenants;
 mod tokens;

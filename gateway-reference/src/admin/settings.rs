@@ -46,6 +46,19 @@ pub async fn put_settings(
     let (scope, id) = authorize_tenant(&state, &headers, &tenant).await?;
     let Json(body) = body?;
     let new = parse(body)?;
+    save_settings(&state, &id, &new, &scope.label()).await?;
+    Ok(Json(new))
+}
+
+/// Checks and saves `new` as the tenant's settings on behalf of `by`, logs it, and queues
+/// everyone when User Sync Active was turned on or the unmatched policy changed (shared by
+/// the admin API and the Identity Manager).
+pub async fn save_settings(
+    state: &AdminState,
+    id: &scim_server::TenantId,
+    new: &TenantSettings,
+    by: &str,
+) -> Result<(), ApiError> {
     if let Some(mail) = &new.notifications_email {
         if !mail.contains('@') || mail.trim() != mail || mail.len() > 254 {
             return Err(ApiError::bad_request(format!(
@@ -56,15 +69,15 @@ pub async fn put_settings(
     if new.log_retention_days == 0 {
         return Err(ApiError::bad_request("logRetentionDays must be at least 1"));
     }
-    let before = settings::load(&state.db, &id).await?;
-    settings::save(&state.db, &id, &new, &scope.label()).await?;
+    let before = settings::load(&state.db, id).await?;
+    settings::save(&state.db, id, new, by).await?;
     // Turning User Sync Active on (or changing the unmatched policy) re-evaluates everyone.
     if (new.user_sync_active && !before.user_sync_active)
         || new.unmatched_policy != before.unmatched_policy
     {
         state
             .sync
-            .sync_all(&id)
+            .sync_all(id)
             .await
             .map_err(|e| ApiError::internal(&e))?;
     }
@@ -74,9 +87,9 @@ pub async fn put_settings(
         source: crate::log::Source::Admin,
         action: "settings-saved",
         outcome: crate::log::Outcome::Success,
-        reason: Some(&scope.label()),
-        detail: serde_json::to_value(&new).ok(),
+        reason: Some(by),
+        detail: serde_json::to_value(new).ok(),
     };
-    crate::log::append(&state.db, &id, &entry).await?;
-    Ok(Json(new))
+    crate::log::append(&state.db, id, &entry).await?;
+    Ok(())
 }

@@ -73,6 +73,36 @@ pub fn router(state: UiState) -> Router {
         .route("/ui/signout", post(signin::sign_out))
         .route("/ui/assets/{name}", get(assets::serve))
         .route("/ui/t/{tenant}", get(pages::tenants::tenant_home))
+        .route("/ui/t/{tenant}/preview", get(pages::preview::page))
+        .route("/ui/t/{tenant}/preview.csv", get(pages::preview::export))
+        .route(
+            "/ui/t/{tenant}/settings",
+            get(pages::settings::page).post(pages::settings::save),
+        )
+        .route(
+            "/ui/t/{tenant}/settings/token",
+            post(pages::settings::rotate_token),
+        )
+        .route(
+            "/ui/t/{tenant}/settings/token/revoke",
+            post(pages::settings::revoke_tokens),
+        )
+        .route(
+            "/ui/t/{tenant}/settings/sync-all",
+            post(pages::settings::sync_all),
+        )
+        .route(
+            "/ui/t/{tenant}/settings/reset",
+            post(pages::settings::reset),
+        )
+        .route(
+            "/ui/t/{tenant}/settings/crm-test",
+            post(pages::settings::crm_test),
+        )
+        .route("/ui/t/{tenant}/log", get(pages::log::page))
+        .route("/ui/t/{tenant}/mail", get(pages::mail::page))
+        .route("/ui/t/{tenant}/mail/{id}", get(pages::mail::detail))
+        .route("/ui/t/{tenant}/mail/{id}/retry", post(pages::mail::retry))
         .route(
             "/ui/{*rest}",
             get(|| async { UiError::NotFound("There is no such page.".into()) }),

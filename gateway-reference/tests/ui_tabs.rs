@@ -1,0 +1,474 @@
+//! The Identity Manager's Preview, Settings, Provisioning log and Mail tabs over HTTP,
+//! against the gateway's whole router: a signed-in account, users pushed through SCIM, rules
+//! saved through the admin API.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::Body;
+use gateway_reference::app::Gateway;
+use gateway_reference::config::{Config, Partial};
+use gateway_reference::mail::outbox::{self, NewMail};
+use gateway_reference::mail::templates::Kind;
+use gateway_reference::tenants;
+use gateway_reference::ui::{accounts, session};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const PUBLIC: &str = "http://127.0.0.1:8080";
+
+struct Env {
+    gw: Gateway,
+    app: axum::Router,
+    cookie: String,
+    csrf: String,
+    admin: String,
+    scim: String,
+    _dir: tempfile::TempDir,
+}
+
+struct Answer {
+    status: u16,
+    headers: http::HeaderMap,
+    body: String,
+}
+
+impl Env {
+    async fn new(access: accounts::Access) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let partial = Partial {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Partial::default()
+        };
+        let config = Config::resolve(partial, None, |_| None).unwrap();
+        let gw = Gateway::open(&config).await.unwrap();
+        let first = gw.first_start().await.unwrap().unwrap();
+        gw.seed_crm().await.unwrap();
+        let account = accounts::create(gw.db(), "ada", Some("a long passphrase 1"), access, "t")
+            .await
+            .unwrap();
+        let token = session::create(gw.db(), account.id).await.unwrap();
+        let app = gw.router(PUBLIC).unwrap();
+        Env {
+            app,
+            cookie: format!("gw_session={token}"),
+            csrf: session::csrf_token(&token),
+            admin: first.admin_token,
+            scim: first.token,
+            gw,
+            _dir: dir,
+        }
+    }
+
+    async fn send(&self, req: http::request::Builder, body: Body) -> Answer {
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&self, uri: &str) -> Answer {
+        self.send(
+            http::Request::get(uri).header("cookie", &self.cookie),
+            Body::empty(),
+        )
+        .await
+    }
+
+    /// A form post as the browser sends it from the page (with the CSRF field).
+    async fn post(&self, uri: &str, fields: &[(&str, &str)]) -> Answer {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("csrf", &self.csrf);
+        for (k, v) in fields {
+            form.append_pair(k, v);
+        }
+        self.post_raw(uri, form.finish()).await
+    }
+
+    async fn post_raw(&self, uri: &str, body: String) -> Answer {
+        self.send(
+            http::Request::post(uri)
+                .header("cookie", &self.cookie)
+                .header("sec-fetch-site", "same-origin")
+                .header("origin", PUBLIC)
+                .header("content-type", "application/x-www-form-urlencoded"),
+            Body::from(body),
+        )
+        .await
+    }
+
+    async fn api(&self, method: &str, uri: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"));
+        let body = match body {
+            Some(v) => {
+                req = req.header("content-type", "application/scim+json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        let a = self.send(req, body).await;
+        (
+            a.status,
+            serde_json::from_str(&a.body).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn scim_user(&self, user_name: &str, display: &str, active: bool) {
+        let (s, body) = self
+            .api(
+                "POST",
+                "/scim/demo/Users",
+                &self.scim.clone(),
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": user_name, "displayName": display, "active": active,
+                    "name": {"givenName": "G", "familyName": "F"}
+                })),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+    }
+
+    async fn rules(&self) {
+        let rules = json!({"rules": [
+            {"id": "everyone", "name": "Everyone", "scope": {"kind": "allUsers"},
+             "settings": {"role": {"value": 2, "apply": "always"},
+                          "confidential": {"value": true, "apply": "always"}}}
+        ]});
+        let a = self
+            .send(
+                http::Request::put("/admin/tenants/demo/rules")
+                    .header("authorization", format!("Bearer {}", self.admin))
+                    .header("content-type", "application/json"),
+                Body::from(rules.to_string()),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+}
+
+fn rows(html: &str) -> usize {
+    html.split("<tbody>")
+        .nth(1)
+        .unwrap()
+        .split("</tbody>")
+        .next()
+        .unwrap()
+        .matches("<tr>")
+        .count()
+}
+
+#[tokio::test]
+async fn preview_table_filters_and_csv() {
+    let e = Env::new(accounts::Access::All).await;
+    e.scim_user("ann@example.com", "Ann Able", true).await;
+    e.scim_user("bob@example.com", "=HYPERLINK(\"x\"), Bob", true)
+        .await;
+    e.scim_user("cy@example.com", "Cy Gone", false).await;
+    e.rules().await;
+    // The gateway mirrors what the SCIM client pushed within a sync pass.
+    let demo = scim_server::TenantId::new("demo").unwrap();
+    e.gw.sync().run_tenant(&demo).await.unwrap();
+
+    let a = e.get("/ui/t/demo/preview").await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        a.body.contains("<strong>3</strong> users received"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("<strong>2</strong> users to be synced"));
+    assert!(a.body.contains("<th scope=\"col\">Primary group</th>"));
+    assert_eq!(rows(&a.body), 3);
+    assert!(
+        a.body.contains("(everyone)"),
+        "the rule that set a value is named"
+    );
+    assert!(!a.body.contains("style="));
+
+    // A column filter narrows the table: synced is yes.
+    let a = e
+        .get("/ui/t/demo/preview?f.synced.op=is&f.synced.value=yes")
+        .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(rows(&a.body), 2);
+    assert!(!a.body.contains("cy@example.com"));
+    let a = e
+        .get("/ui/t/demo/preview?f.username.op=starts&f.username.value=ANN")
+        .await;
+    assert_eq!(rows(&a.body), 1);
+    assert!(a.body.contains("ann@example.com"));
+    let a = e.get("/ui/t/demo/preview?f.role.op=empty").await;
+    assert_eq!(rows(&a.body), 1, "only the inactive user has no role");
+    assert_eq!(e.get("/ui/t/demo/preview?f.role.op=like").await.status, 400);
+
+    // CSV: header, filtered rows, RFC 4180 quoting and the formula guard.
+    let a = e
+        .get("/ui/t/demo/preview.csv?f.synced.op=is&f.synced.value=yes")
+        .await;
+    assert_eq!(a.status, 200);
+    assert!(
+        a.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert!(
+        a.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let lines: Vec<&str> = a.body.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{}", a.body);
+    assert!(lines[0].starts_with("Name,Username,Synced,User plan,Role"));
+    assert!(
+        a.body
+            .contains("\"'=HYPERLINK(\"\"x\"\"), Bob\",bob@example.com,yes"),
+        "{}",
+        a.body
+    );
+    assert!(!a.body.contains("cy@example.com"));
+}
+
+#[tokio::test]
+async fn settings_tokens_and_confirmed_actions() {
+    let e = Env::new(accounts::Access::All).await;
+    let a = e.get("/ui/t/demo/settings").await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("http://127.0.0.1:8080/scim/demo"));
+    assert!(a.body.contains("data-copy=\"tenant-url\""));
+
+    // The form saves; the admin API sees it.
+    let a = e
+        .post(
+            "/ui/t/demo/settings",
+            &[
+                ("send_welcome_email", "on"),
+                ("notifications_email", "ops@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("The settings are saved."));
+    let (s, body) = e
+        .api(
+            "GET",
+            "/admin/tenants/demo/settings",
+            &e.admin.clone(),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(body["sendWelcomeEmail"], true);
+    assert_eq!(body["userSyncActive"], false);
+    assert_eq!(body["notificationsEmail"], "ops@example.com");
+    let a = e
+        .post("/ui/t/demo/settings", &[("notifications_email", "nope")])
+        .await;
+    assert_eq!(a.status, 200);
+    assert!(a.body.contains("class=\"error\""), "{}", a.body);
+
+    // Rotation: refused unconfirmed; then the new token once, the old one refused.
+    assert_eq!(e.post("/ui/t/demo/settings/token", &[]).await.status, 400);
+    let (s, _) = e
+        .api("GET", "/scim/demo/Users", &e.scim.clone(), None)
+        .await;
+    assert_eq!(s, 200);
+    let a = e
+        .post("/ui/t/demo/settings/token", &[("confirm", "yes")])
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let new = a
+        .body
+        .split("id=\"new-token\" class=\"secret\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(new.len() >= 32);
+    assert_eq!(a.headers["cache-control"], "no-store");
+    // The token cache of the SCIM endpoint may keep the old token a short while.
+    let (s, _) = e.api("GET", "/scim/demo/Users", &new, None).await;
+    assert_eq!(s, 200);
+    let mut refused = false;
+    for _ in 0..40 {
+        if e.api("GET", "/scim/demo/Users", &e.scim.clone(), None)
+            .await
+            .0
+            == 401
+        {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(refused, "the old token still works");
+    for page in ["settings", "preview", "log", "mail"] {
+        let a = e.get(&format!("/ui/t/demo/{page}")).await;
+        assert_eq!(a.status, 200, "{page}");
+        assert!(!a.body.contains(&new), "the token shows again on {page}");
+    }
+
+    // Sync all and Reset need the confirmation.
+    for action in ["sync-all", "reset", "token/revoke"] {
+        let uri = format!("/ui/t/demo/settings/{action}");
+        assert_eq!(e.post(&uri, &[]).await.status, 400, "{action}");
+        let a = e.post(&uri, &[("confirm", "yes")]).await;
+        assert_eq!(a.status, 200, "{action}: {}", a.body);
+        assert!(a.body.contains("class=\"notice\""), "{action}");
+    }
+
+    // Without the CSRF field: 403, nothing done.
+    let a = e
+        .post_raw("/ui/t/demo/settings", "notifications_email=x%40y.z".into())
+        .await;
+    assert_eq!(a.status, 403);
+    let (_, body) = e
+        .api(
+            "GET",
+            "/admin/tenants/demo/settings",
+            &e.admin.clone(),
+            None,
+        )
+        .await;
+    assert_eq!(body["notificationsEmail"], "ops@example.com");
+
+    // Test Connection on the embedded CRM.
+    let a = e.post("/ui/t/demo/settings/crm-test", &[]).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("The connection works"), "{}", a.body);
+}
+
+#[tokio::test]
+async fn log_filters_and_mail_retry() {
+    let e = Env::new(accounts::Access::All).await;
+    e.scim_user("ann@example.com", "Ann", true).await;
+    e.post(
+        "/ui/t/demo/settings",
+        &[("notifications_email", "ops@example.com")],
+    )
+    .await;
+    let a = e.get("/ui/t/demo/log").await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("settings-saved"));
+    let a = e
+        .get("/ui/t/demo/log?action=settings-saved&outcome=success")
+        .await;
+    assert!(a.body.contains("settings-saved"));
+    assert_eq!(rows(&a.body), 1, "{}", a.body);
+    let a = e.get("/ui/t/demo/log?action=no-such-action").await;
+    assert!(a.body.contains("No entry matches."));
+    let a = e.get("/ui/t/demo/log?since=2999-01-01T00:00").await;
+    assert!(a.body.contains("No entry matches."));
+    let a = e.get("/ui/t/demo/log?until=2999-01-01T00:00").await;
+    assert!(a.body.contains("settings-saved"));
+    assert_eq!(e.get("/ui/t/demo/log?since=yesterday").await.status, 400);
+    assert_eq!(e.get("/ui/t/demo/log?outcome=maybe").await.status, 400);
+
+    // A failed welcome mail: listed, its link masked, retried.
+    let id = outbox::enqueue(
+        e.gw.db(),
+        &NewMail {
+            tenant: "demo".into(),
+            kind: Kind::Welcome,
+            from: "gw@example.com".into(),
+            to: "ann@example.com".into(),
+            subject: "Welcome".into(),
+            text: format!("Open {}", outbox::LINK_PLACEHOLDER),
+            html: String::new(),
+            sealed_link: None,
+        },
+    )
+    .await
+    .unwrap();
+    e.gw.db()
+        .execute(
+            "UPDATE gw_mail_outbox SET status = 'failed', attempts = 5, last_error = 'refused' \
+             WHERE id = $1",
+            &[id.into()],
+        )
+        .await
+        .unwrap();
+    let a = e.get("/ui/t/demo/mail?status=failed").await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("ann@example.com"));
+    assert!(
+        e.get("/ui/t/demo/mail?status=sent")
+            .await
+            .body
+            .contains("No mail matches.")
+    );
+    let a = e.get(&format!("/ui/t/demo/mail/{id}")).await;
+    assert_eq!(a.status, 200);
+    assert!(a.body.contains("refused") && a.body.contains(outbox::LINK_REDACTED));
+    let a = e.post(&format!("/ui/t/demo/mail/{id}/retry"), &[]).await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let m = outbox::get(
+        e.gw.db(),
+        &scim_server::TenantId::new("demo").unwrap(),
+        id,
+        None,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(m.status, "queued");
+    assert_eq!(m.attempts, 0);
+    // Again: it is no longer failed.
+    assert_eq!(
+        e.post(&format!("/ui/t/demo/mail/{id}/retry"), &[])
+            .await
+            .status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn another_tenants_pages_are_404() {
+    let e = Env::new(accounts::Access::Tenants(vec!["demo".into()])).await;
+    tenants::create(e.gw.db(), "other").await.unwrap();
+    for page in [
+        "preview",
+        "preview.csv",
+        "settings",
+        "log",
+        "mail",
+        "mail/1",
+    ] {
+        assert_eq!(
+            e.get(&format!("/ui/t/demo/{page}")).await.status == 404,
+            page == "mail/1"
+        );
+        assert_eq!(
+            e.get(&format!("/ui/t/other/{page}")).await.status,
+            404,
+            "{page}"
+        );
+    }
+    for action in [
+        "settings",
+        "settings/token",
+        "settings/sync-all",
+        "mail/1/retry",
+    ] {
+        let a = e
+            .post(&format!("/ui/t/other/{action}"), &[("confirm", "yes")])
+            .await;
+        assert_eq!(a.status, 404, "{action}");
+    }
+}
