@@ -365,7 +365,9 @@ impl Gateway {
             public_url: public_url.trim_end_matches('/').to_string(),
             mail: self.config.mail_config(public_url),
         };
-        let ui = crate::ui::router(crate::ui::UiState::new(admin_state.clone()));
+        let ui = crate::ui::router(
+            crate::ui::UiState::new(admin_state.clone()).with_oidc(self.config.oidc.clone()),
+        );
         let admin = admin::router(admin_state);
         let activate = crate::mail::activate::router(crate::mail::activate::ActivateState {
             db: self.db.clone(),

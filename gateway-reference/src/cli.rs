@@ -323,6 +323,50 @@ pub enum AdminCommand {
     /// Admin API tokens.
     #[command(subcommand)]
     Token(AdminTokenCommand),
+    /// Identity Manager accounts (`admin create|list|password|disable`).
+    #[command(flatten)]
+    Account(AccountCommand),
+}
+
+/// `scim-gateway admin create|list|password|disable`: the Identity Manager's administrator
+/// accounts.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an Identity Manager account; without --password-stdin or --oidc-only a password
+    /// is generated and printed once.
+    Create {
+        /// The sign-in name (for OpenID Connect: the value of the configured claim, e.g. the
+        /// e-mail address).
+        name: String,
+        /// A tenant (id or name) it administers; repeat for more; none: every tenant.
+        #[arg(long = "tenant")]
+        tenants: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, conflicts_with = "oidc_only")]
+        password_stdin: bool,
+        /// No password: the account signs in only through OpenID Connect.
+        #[arg(long)]
+        oidc_only: bool,
+    },
+    /// List the accounts (names, tenants, sign-in methods, disabled; never passwords).
+    List {
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set an account's password (generated and printed once without --password-stdin).
+    Password {
+        /// The sign-in name.
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable an account: it cannot sign in and its sessions end.
+    Disable {
+        /// The sign-in name.
+        name: String,
+    },
 }
 
 /// `scim-gateway admin token ...`

@@ -375,3 +375,131 @@ async fn outbox_retry(gateway: &Gateway, id: i64) -> Result<(), String> {
         )),
     }
 }
+
+/// A password for an account: the first line of standard input, or a generated one (96
+/// random bits) that is printed once.
+fn account_password(from_stdin: bool) -> Result<(String, bool), String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the password from standard input: {e}"))?;
+        Ok((line.trim_end_matches(['\r', '\n']).to_string(), false))
+    } else {
+        Ok((tenants::generate_token().chars().take(24).collect(), true))
+    }
+}
+
+/// `admin create|list|password|disable`: the Identity Manager's accounts.
+pub async fn account_cmd(gateway: &Gateway, cmd: crate::cli::AccountCommand) -> Result<(), String> {
+    use crate::cli::AccountCommand;
+    use crate::ui::accounts::{self, Access};
+    let db = gateway.db();
+    let err = |e: accounts::AccountError| with_causes(&e);
+    match cmd {
+        AccountCommand::Create {
+            name,
+            tenants: names,
+            password_stdin,
+            oidc_only,
+        } => {
+            let access = if names.is_empty() {
+                Access::All
+            } else {
+                let mut ids = Vec::with_capacity(names.len());
+                for n in &names {
+                    ids.push(tenant(gateway, n).await?.as_str().to_string());
+                }
+                Access::Tenants(ids)
+            };
+            let password = if oidc_only {
+                None
+            } else {
+                Some(account_password(password_stdin)?)
+            };
+            let a = accounts::create(
+                db,
+                &name,
+                password.as_ref().map(|(p, _)| p.as_str()),
+                access,
+                "cli",
+            )
+            .await
+            .map_err(err)?;
+            println!("Created the Identity Manager account `{}`.", a.user_name);
+            match &password {
+                Some((p, true)) => {
+                    println!("Password:  {p}");
+                    println!("(shown once: only its argon2id hash is stored)");
+                }
+                Some((_, false)) => {}
+                None => println!("It signs in only through OpenID Connect."),
+            }
+            Ok(())
+        }
+        AccountCommand::List { json } => {
+            let list = accounts::list(db).await.map_err(|e| with_causes(&e))?;
+            let access = |a: &Access| match a {
+                Access::All => None,
+                Access::Tenants(t) => Some(t.clone()),
+            };
+            if json {
+                let items: Vec<_> = list
+                    .iter()
+                    .map(|a| {
+                        serde_json::json!({
+                            "user_name": a.user_name,
+                            "tenants": access(&a.access),
+                            "password": a.has_password,
+                            "disabled": a.disabled,
+                            "created_at": a.created_at,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(items));
+            } else {
+                println!(
+                    "{:<30}  {:<24}  {:<16}  disabled",
+                    "name", "tenants", "sign-in"
+                );
+                for a in list {
+                    println!(
+                        "{:<30}  {:<24}  {:<16}  {}",
+                        a.user_name,
+                        access(&a.access).map_or_else(|| "(every tenant)".into(), |t| t.join(",")),
+                        if a.has_password {
+                            "password, OIDC"
+                        } else {
+                            "OIDC only"
+                        },
+                        if a.disabled { "yes" } else { "no" }
+                    );
+                }
+            }
+            Ok(())
+        }
+        AccountCommand::Password {
+            name,
+            password_stdin,
+        } => {
+            let (password, generated) = account_password(password_stdin)?;
+            accounts::set_password(db, &name, &password)
+                .await
+                .map_err(err)?;
+            println!("Set the password of `{}`.", name.trim());
+            if generated {
+                println!("Password:  {password}");
+                println!("(shown once: only its argon2id hash is stored)");
+            }
+            Ok(())
+        }
+        AccountCommand::Disable { name } => {
+            accounts::disable(db, &name).await.map_err(err)?;
+            println!(
+                "Disabled `{}`: it cannot sign in and its sessions have ended.",
+                name.trim()
+            );
+            Ok(())
+        }
+    }
+}

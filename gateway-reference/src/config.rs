@@ -26,6 +26,15 @@
 //! crm_unreachable_minutes = 10
 //! user_failures = 5
 //! max_attempts = 8
+//!
+//! # Identity Manager sign-in through OpenID Connect (see `crate::ui::oidc`).
+//! [ui.oidc]
+//! issuer = "https://login.microsoftonline.com/{tenant-id}/v2.0"
+//! client_id = "..."
+//! client_secret = "..."          # or SCIM_GATEWAY_UI_OIDC_CLIENT_SECRET; omit for a public client
+//! scopes = "openid email profile"
+//! label = "Microsoft"            # the button says "Sign in with Microsoft"
+//! claim = "preferred_username"   # which claim names the account (default "email")
 //! ```
 
 use std::net::SocketAddr;
@@ -64,6 +73,136 @@ pub struct Partial {
     pub smtp: Option<SmtpPartial>,
     /// Mail settings (`[mail]`).
     pub mail: Option<MailPartial>,
+    /// Identity Manager settings (`[ui]`).
+    pub ui: Option<UiPartial>,
+}
+
+/// `[ui]`: the Identity Manager.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiPartial {
+    /// Sign-in through an OpenID Connect issuer (`[ui.oidc]`).
+    pub oidc: Option<OidcPartial>,
+}
+
+/// `[ui.oidc]`: the OpenID Connect issuer administrators sign in with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcPartial {
+    /// The issuer URL (its discovery document is `{issuer}/.well-known/openid-configuration`).
+    pub issuer: Option<String>,
+    /// The client id registered at the issuer.
+    pub client_id: Option<String>,
+    /// The client secret; none for a public client (PKCE protects the code).
+    pub client_secret: Option<Secret>,
+    /// The scopes asked for (default `openid email profile`).
+    pub scopes: Option<String>,
+    /// The sign-in button's label (default `OpenID Connect`).
+    pub label: Option<String>,
+    /// The ID token claim that names the account (default `email`).
+    pub claim: Option<String>,
+}
+
+impl OidcPartial {
+    fn or(self, lower: OidcPartial) -> OidcPartial {
+        OidcPartial {
+            issuer: self.issuer.or(lower.issuer),
+            client_id: self.client_id.or(lower.client_id),
+            client_secret: self.client_secret.or(lower.client_secret),
+            scopes: self.scopes.or(lower.scopes),
+            label: self.label.or(lower.label),
+            claim: self.claim.or(lower.claim),
+        }
+    }
+}
+
+impl UiPartial {
+    fn or(self, lower: UiPartial) -> UiPartial {
+        UiPartial {
+            oidc: or_nested(self.oidc, lower.oidc, OidcPartial::or),
+        }
+    }
+}
+
+/// The `[ui.oidc]` settings of the `SCIM_GATEWAY_UI_OIDC_*` variables.
+fn ui_from_env(var: &impl Fn(&str) -> Option<String>) -> Option<UiPartial> {
+    let get = |name: &str| var(&format!("{ENV_PREFIX}UI_OIDC_{name}")).filter(|v| !v.is_empty());
+    let oidc = OidcPartial {
+        issuer: get("ISSUER"),
+        client_id: get("CLIENT_ID"),
+        client_secret: get("CLIENT_SECRET").map(Secret),
+        scopes: get("SCOPES"),
+        label: get("LABEL"),
+        claim: get("CLAIM"),
+    };
+    (oidc != OidcPartial::default()).then_some(UiPartial { oidc: Some(oidc) })
+}
+
+/// The resolved `[ui.oidc]` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcConfig {
+    /// The issuer URL, without a trailing `/`.
+    pub issuer: String,
+    /// The client id.
+    pub client_id: String,
+    /// The client secret, if the client is confidential.
+    pub client_secret: Option<Secret>,
+    /// The scopes, space-separated (always with `openid`).
+    pub scopes: String,
+    /// The sign-in button's label.
+    pub label: String,
+    /// The claim that names the account.
+    pub claim: String,
+}
+
+fn resolve_oidc(p: Option<UiPartial>) -> Result<Option<OidcConfig>, ConfigError> {
+    let Some(p) = p.and_then(|u| u.oidc) else {
+        return Ok(None);
+    };
+    let invalid = |message: &str| ConfigError::Invalid {
+        name: "ui.oidc",
+        message: message.to_string(),
+    };
+    let issuer = p
+        .issuer
+        .map(|i| i.trim().trim_end_matches('/').to_string())
+        .filter(|i| !i.is_empty())
+        .ok_or_else(|| invalid("[ui.oidc] needs an issuer (SCIM_GATEWAY_UI_OIDC_ISSUER)"))?;
+    let local = issuer.starts_with("http://127.0.0.1") || issuer.starts_with("http://localhost");
+    if !(issuer.starts_with("https://") || local) {
+        return Err(invalid(
+            "the issuer must be an https:// URL (http:// only for 127.0.0.1 and localhost)",
+        ));
+    }
+    let client_id = p
+        .client_id
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| invalid("[ui.oidc] needs a client_id (SCIM_GATEWAY_UI_OIDC_CLIENT_ID)"))?;
+    let mut scopes: Vec<String> = p
+        .scopes
+        .as_deref()
+        .unwrap_or("openid email profile")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".into());
+    }
+    Ok(Some(OidcConfig {
+        issuer,
+        client_id,
+        client_secret: p.client_secret.filter(|s| !s.0.is_empty()),
+        scopes: scopes.join(" "),
+        label: p
+            .label
+            .filter(|l| !l.trim().is_empty())
+            .unwrap_or_else(|| "OpenID Connect".into()),
+        claim: p
+            .claim
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| "email".into()),
+    }))
 }
 
 /// `[smtp]`: the deployment's SMTP server.
@@ -267,6 +406,7 @@ impl Partial {
         Partial {
             smtp: or_nested(self.smtp, lower.smtp, SmtpPartial::or),
             mail: or_nested(self.mail, lower.mail, MailPartial::or),
+            ui: or_nested(self.ui, lower.ui, UiPartial::or),
             listen: self.listen.or(lower.listen),
             data_dir: self.data_dir.or(lower.data_dir),
             database_url: self.database_url.or(lower.database_url),
@@ -288,6 +428,7 @@ impl Partial {
             public_url: get("PUBLIC_URL"),
             smtp: None,
             mail: None,
+            ui: None,
         }
     }
 
@@ -322,6 +463,8 @@ pub struct Config {
     /// Mail: the SMTP server and the mail settings (its `public_url` is set by
     /// [`Config::mail_config`]).
     pub mail: MailConfig,
+    /// The Identity Manager's OpenID Connect issuer, if one is configured.
+    pub oidc: Option<OidcConfig>,
 }
 
 /// A configuration the gateway cannot use.
@@ -374,11 +517,13 @@ impl Config {
         let from_env = Partial {
             smtp: env_smtp,
             mail: env_mail,
+            ui: ui_from_env(&env),
             ..Partial::from_env(&env)
         };
         let merged = cli.or(from_env).or(file);
         let smtp = resolve_smtp(merged.smtp.clone())?;
         let mail = resolve_mail(merged.mail.clone(), smtp)?;
+        let oidc = resolve_oidc(merged.ui.clone())?;
         let listen_text = merged.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
         let listen = listen_text
             .parse::<SocketAddr>()
@@ -419,6 +564,7 @@ impl Config {
             postgres_ca_file: merged.postgres_ca_file,
             public_url,
             mail,
+            oidc,
         })
     }
 
@@ -529,6 +675,56 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(named), "{k}: {e}");
+        }
+    }
+
+    #[test]
+    fn oidc_from_file_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gw.toml");
+        std::fs::write(
+            &file,
+            "[ui.oidc]\nissuer = \"https://login.example.com/t/v2.0/\"\nclient_id = \"app\"\n\
+             label = \"Microsoft\"\n",
+        )
+        .unwrap();
+        let vars = [
+            ("SCIM_GATEWAY_UI_OIDC_CLAIM", "preferred_username"),
+            ("SCIM_GATEWAY_UI_OIDC_CLIENT_SECRET", "env-secret"),
+        ];
+        let c = Config::resolve(Partial::default(), Some(&file), env(&vars)).unwrap();
+        let o = c.oidc.clone().unwrap();
+        assert_eq!(o.issuer, "https://login.example.com/t/v2.0");
+        assert_eq!(o.client_id, "app");
+        assert_eq!(o.scopes, "openid email profile");
+        assert_eq!(o.label, "Microsoft");
+        assert_eq!(o.claim, "preferred_username");
+        assert_eq!(o.client_secret, Some(Secret("env-secret".into())));
+        assert!(!format!("{c:?}").contains("env-secret"));
+        assert_eq!(
+            Config::resolve(Partial::default(), None, env(&[]))
+                .unwrap()
+                .oidc,
+            None
+        );
+        for (vars, named) in [
+            (vec![("SCIM_GATEWAY_UI_OIDC_CLIENT_ID", "a")], "issuer"),
+            (
+                vec![("SCIM_GATEWAY_UI_OIDC_ISSUER", "https://i")],
+                "client_id",
+            ),
+            (
+                vec![
+                    ("SCIM_GATEWAY_UI_OIDC_ISSUER", "http://i.example"),
+                    ("SCIM_GATEWAY_UI_OIDC_CLIENT_ID", "a"),
+                ],
+                "https://",
+            ),
+        ] {
+            let e = Config::resolve(Partial::default(), None, env(&vars))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(named), "{e}");
         }
     }
 

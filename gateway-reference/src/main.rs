@@ -187,6 +187,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Admin(AdminCommand::Account(cmd)) => commands::account_cmd(&gateway, cmd).await,
         Command::Admin(AdminCommand::Token(AdminTokenCommand::Create { tenant, json })) => {
             let scope = match &tenant {
                 Some(name) => Some(

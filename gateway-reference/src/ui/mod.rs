@@ -8,6 +8,7 @@
 //! | path | what |
 //! |---|---|
 //! | `/ui/signin`, `/ui/signout` | sign-in with a local account; sign-out |
+//! | `/ui/oidc/start`, `/ui/oidc/callback` | sign-in through an OpenID Connect issuer ([`oidc`]) |
 //! | `/ui/` | the tenants the account administers |
 //! | `/ui/t/{tenant}/configurations` | User Sync Rules, SCIM users, the selected user's preview |
 //! | `/ui/t/{tenant}/preview` | every user's resulting settings |
@@ -22,6 +23,7 @@ pub mod accounts;
 pub mod assets;
 pub mod chrome;
 pub mod error;
+pub mod oidc;
 mod pages;
 pub mod security;
 pub mod session;
@@ -48,6 +50,8 @@ pub struct UiState {
     pub limiter: Arc<SignInLimiter>,
     /// The label of the OpenID Connect sign-in button, when an issuer is configured.
     pub oidc_label: Option<String>,
+    /// The OpenID Connect issuer, when one is configured ([`oidc`]).
+    pub oidc: Option<Arc<oidc::provider::Provider>>,
 }
 
 impl UiState {
@@ -59,7 +63,15 @@ impl UiState {
             secure_cookies,
             limiter: Arc::new(SignInLimiter::default()),
             oidc_label: None,
+            oidc: None,
         }
+    }
+
+    /// Administrators may also sign in through the OpenID Connect issuer `config`.
+    pub fn with_oidc(mut self, config: Option<crate::config::OidcConfig>) -> Self {
+        self.oidc_label = config.as_ref().map(|c| c.label.clone());
+        self.oidc = config.map(|c| Arc::new(oidc::provider::Provider::new(c)));
+        self
     }
 }
 
@@ -72,6 +84,8 @@ pub fn router(state: UiState) -> Router {
         .route("/ui/signin", get(signin::form).post(signin::submit))
         .route("/ui/signout", post(signin::sign_out))
         .route("/ui/assets/{name}", get(assets::serve))
+        .route("/ui/oidc/start", get(oidc::start))
+        .route("/ui/oidc/callback", get(oidc::callback))
         .route("/ui/t/{tenant}", get(pages::tenants::tenant_home))
         .route("/ui/t/{tenant}/preview", get(pages::preview::page))
         .route("/ui/t/{tenant}/preview.csv", get(pages::preview::export))

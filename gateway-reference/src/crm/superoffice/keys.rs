@@ -204,6 +204,28 @@ impl PublicKey {
         Ok(PublicKey(key))
     }
 
+    /// The key of its modulus and public exponent (unsigned big-endian, as in a JSON Web
+    /// Key's `n` and `e`, RFC 7518 §6.3.1).
+    pub fn from_components(n: &[u8], e: &[u8]) -> Self {
+        let mut seq = der_uint(n);
+        seq.extend(der_uint(e));
+        PublicKey(der_encode(0x30, &seq))
+    }
+
+    /// Its modulus and public exponent (unsigned big-endian, without leading zeros).
+    pub fn components(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+        let (_, seq, _) = der(&self.0)?;
+        let (_, n, rest) = der(seq)?;
+        let (_, e, _) = der(rest)?;
+        let strip = |b: &[u8]| {
+            b.iter()
+                .copied()
+                .skip_while(|x| *x == 0)
+                .collect::<Vec<u8>>()
+        };
+        Some((strip(n), strip(e)))
+    }
+
     /// Does `sig` sign `msg` (RSASSA-PKCS1-v1_5, SHA-256, 2048 bits or more)?
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
         signature::UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &self.0)
@@ -295,5 +317,7 @@ mod tests {
         assert!(jwt_claims(&forged, Some(&cert)).is_err());
         assert!(jwt_claims(&forged, None).is_ok());
         assert!(jwt_claims("a.b", None).is_err());
+        let (n, e) = cert.components().unwrap();
+        assert_eq!(PublicKey::from_components(&n, &e), cert);
     }
 }
