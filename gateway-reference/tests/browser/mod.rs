@@ -309,12 +309,7 @@ impl Ui {
             .at_most(Duration::from_secs(10))
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "no {css} on {}: {e}",
-                    self.client.current_url().await.unwrap()
-                )
-            })
+            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
     }
 
     /// The form control labelled `label` (a `<label for=ID>` with that text), as a user finds it.
