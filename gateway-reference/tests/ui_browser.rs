@@ -134,7 +134,7 @@ async fn sign_out() {
     assert_eq!(ui.path().await, "/ui/signin");
     ui.goto("/ui/").await;
     ui.wait_for_path("/ui/signin").await;
-    ui.goto("/ui/t/demo/configurations").await;
+    ui.goto("/ui/t/demo").await;
     ui.wait_for_path("/ui/signin").await;
     ui.close().await;
 }
@@ -161,11 +161,6 @@ async fn an_account_limited_to_demo_cannot_see_another_tenant() {
         ui.goto(path).await;
         assert_eq!(ui.path().await, path);
         let title = ui.client.title().await.unwrap();
-        let body = ui.find("main").await.text().await.unwrap();
-        assert!(
-            !body.contains("other") || path.contains("nope"),
-            "{path}: {body}"
-        );
         pages.push((title, ui.heading().await));
     }
     assert_eq!(
