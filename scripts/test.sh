@@ -107,5 +107,7 @@ if [ -z "${SCIM_TEST_SMTP_PYTHON:-}" ]; then
 fi
 # Likewise the SMTP tests.
 export SCIM_REQUIRE_SMTP=1
+# The browser tests (Chromium + chromedriver, from .ci/run or apt) fail instead of skipping.
+export SCIM_REQUIRE_BROWSER=1
 
 cargo test --workspace --all-features --locked "$@"
