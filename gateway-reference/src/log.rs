@@ -161,6 +161,8 @@ pub struct LogQuery {
     pub until: Option<String>,
     /// At most this many, newest first.
     pub limit: u32,
+    /// Skip this many of the newest first (paging).
+    pub offset: u32,
 }
 
 impl Outcome {
@@ -224,6 +226,12 @@ pub async fn query(db: &Db, tenant: &TenantId, q: &LogQuery) -> Result<Vec<LogEn
     add(
         " ORDER BY at DESC, id DESC LIMIT ?",
         i64::from(q.limit).into(),
+        &mut params,
+        &mut sql,
+    );
+    add(
+        " OFFSET ?",
+        i64::from(q.offset).into(),
         &mut params,
         &mut sql,
     );
@@ -319,6 +327,14 @@ mod tests {
             ..LogQuery::default()
         };
         assert_eq!(query(&db, &t, &q).await.unwrap().len(), 1);
+        let q = LogQuery {
+            limit: 10,
+            offset: 1,
+            ..LogQuery::default()
+        };
+        let older = query(&db, &t, &q).await.unwrap();
+        assert_eq!(older.len(), 1);
+        assert_eq!(older[0].user_id.as_deref(), Some("u1"));
         let q = LogQuery {
             since: normalize_time("2999-01-01T00:00:00Z"),
             limit: 10,

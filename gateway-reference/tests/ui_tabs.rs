@@ -159,6 +159,7 @@ impl Env {
     }
 }
 
+/// The table's data rows (not the "No ... matches." placeholder, a single `colspan` cell).
 fn rows(html: &str) -> usize {
     html.split("<tbody>")
         .nth(1)
@@ -166,7 +167,9 @@ fn rows(html: &str) -> usize {
         .split("</tbody>")
         .next()
         .unwrap()
-        .matches("<tr>")
+        .split("<tr>")
+        .skip(1)
+        .filter(|row| !row.trim_start().starts_with("<td colspan"))
         .count()
 }
 
@@ -204,14 +207,23 @@ async fn preview_table_filters_and_csv() {
         .await;
     assert_eq!(a.status, 200);
     assert_eq!(rows(&a.body), 2);
+    assert!(a.body.contains("ann@example.com") && a.body.contains("bob@example.com"));
     assert!(!a.body.contains("cy@example.com"));
     let a = e
         .get("/ui/t/demo/preview?f.username.op=starts&f.username.value=ANN")
         .await;
     assert_eq!(rows(&a.body), 1);
     assert!(a.body.contains("ann@example.com"));
+    assert!(!a.body.contains("bob@example.com"));
     let a = e.get("/ui/t/demo/preview?f.role.op=empty").await;
     assert_eq!(rows(&a.body), 1, "only the inactive user has no role");
+    assert!(a.body.contains("cy@example.com"), "{}", a.body);
+    assert!(!a.body.contains("ann@example.com"));
+    let a = e
+        .get("/ui/t/demo/preview?f.username.op=is&f.username.value=nobody")
+        .await;
+    assert_eq!(rows(&a.body), 0);
+    assert!(a.body.contains("No user matches."));
     assert_eq!(e.get("/ui/t/demo/preview?f.role.op=like").await.status, 400);
 
     // CSV: header, filtered rows, RFC 4180 quoting and the formula guard.
@@ -363,20 +375,29 @@ async fn log_filters_and_mail_retry() {
         &[("notifications_email", "ops@example.com")],
     )
     .await;
+    // An entry's action, as its cell shows it (not the filter's echoed value).
+    let saved = "<td>settings-saved</td>";
     let a = e.get("/ui/t/demo/log").await;
     assert_eq!(a.status, 200, "{}", a.body);
-    assert!(a.body.contains("settings-saved"));
+    assert!(a.body.contains(saved), "{}", a.body);
     let a = e
         .get("/ui/t/demo/log?action=settings-saved&outcome=success")
         .await;
-    assert!(a.body.contains("settings-saved"));
+    assert!(a.body.contains(saved), "{}", a.body);
     assert_eq!(rows(&a.body), 1, "{}", a.body);
+    let a = e
+        .get("/ui/t/demo/log?action=settings-saved&outcome=failure")
+        .await;
+    assert!(!a.body.contains(saved));
+    assert_eq!(rows(&a.body), 0, "{}", a.body);
     let a = e.get("/ui/t/demo/log?action=no-such-action").await;
     assert!(a.body.contains("No entry matches."));
+    assert_eq!(rows(&a.body), 0);
     let a = e.get("/ui/t/demo/log?since=2999-01-01T00:00").await;
     assert!(a.body.contains("No entry matches."));
+    assert_eq!(rows(&a.body), 0);
     let a = e.get("/ui/t/demo/log?until=2999-01-01T00:00").await;
-    assert!(a.body.contains("settings-saved"));
+    assert!(a.body.contains(saved));
     assert_eq!(e.get("/ui/t/demo/log?since=yesterday").await.status, 400);
     assert_eq!(e.get("/ui/t/demo/log?outcome=maybe").await.status, 400);
 
@@ -442,17 +463,42 @@ async fn log_filters_and_mail_retry() {
 async fn another_tenants_pages_are_404() {
     let e = Env::new(accounts::Access::Tenants(vec!["demo".into()])).await;
     tenants::create(e.gw.db(), "other").await.unwrap();
+    // A failed mail of "other": retrying it would succeed for an account allowed there.
+    let id = outbox::enqueue(
+        e.gw.db(),
+        &NewMail {
+            tenant: "other".into(),
+            kind: Kind::Notification,
+            from: "gw@example.com".into(),
+            to: "ops@other.example".into(),
+            subject: "Other's mail".into(),
+            text: "for other only".into(),
+            html: String::new(),
+            sealed_link: None,
+        },
+    )
+    .await
+    .unwrap();
+    e.gw.db()
+        .execute(
+            "UPDATE gw_mail_outbox SET status = 'failed' WHERE id = $1",
+            &[id.into()],
+        )
+        .await
+        .unwrap();
+    let mail = format!("mail/{id}");
     for page in [
         "preview",
         "preview.csv",
         "settings",
         "log",
         "mail",
-        "mail/1",
+        mail.as_str(),
     ] {
+        // The mail is not demo's: 404 there too.
         assert_eq!(
             e.get(&format!("/ui/t/demo/{page}")).await.status == 404,
-            page == "mail/1"
+            page == mail
         );
         assert_eq!(
             e.get(&format!("/ui/t/other/{page}")).await.status,
@@ -460,15 +506,31 @@ async fn another_tenants_pages_are_404() {
             "{page}"
         );
     }
+    let retry = format!("mail/{id}/retry");
     for action in [
         "settings",
         "settings/token",
         "settings/sync-all",
-        "mail/1/retry",
+        retry.as_str(),
     ] {
         let a = e
             .post(&format!("/ui/t/other/{action}"), &[("confirm", "yes")])
             .await;
         assert_eq!(a.status, 404, "{action}");
     }
+    let a = e.post(&format!("/ui/t/demo/{retry}"), &[]).await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    let m = outbox::get(
+        e.gw.db(),
+        &scim_server::TenantId::new("other").unwrap(),
+        id,
+        None,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        m.status, "failed",
+        "no retry reached the other tenant's mail"
+    );
 }

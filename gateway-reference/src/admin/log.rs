@@ -81,6 +81,7 @@ pub async fn get_log(
         since: time("since", p.since.as_ref())?,
         until: time("until", p.until.as_ref())?,
         limit,
+        offset: 0,
     };
     Ok(Json(LogPage {
         entries: log::query(&state.db, &id, &q).await?,

@@ -76,7 +76,10 @@ pub fn schemas() -> Vec<(&'static str, &'static str, serde_json::Value)> {
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
-const STATUSES: [&str; 4] = ["queued", "sending", "sent", "failed"];
+/// The outbox's statuses, as the `status` filter names them.
+pub(crate) const STATUSES: [&str; 4] = ["queued", "sending", "sent", "failed"];
+/// The mail kinds, as the `kind` filter names them.
+pub(crate) const KINDS: [&str; 3] = ["welcome", "notification", "recovery"];
 
 /// `GET .../mail/outbox` query parameters.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -103,13 +106,29 @@ pub struct OutboxPage {
     pub mails: Vec<MailRecord>,
 }
 
+/// The outbox filters `status` and `kind` (empty: not filtered) checked: 400 naming the
+/// allowed values otherwise. The admin API's list and the Identity Manager's Mail tab.
+pub(crate) fn outbox_filter(
+    status: Option<&str>,
+    kind: Option<&str>,
+) -> Result<(Option<String>, Option<Kind>), ApiError> {
+    let status = status.filter(|s| !s.is_empty());
+    if let Some(s) = status
+        && !STATUSES.contains(&s)
+    {
+        return Err(ApiError::bad_request(format!(
+            "status {s:?} is not one of {}",
+            STATUSES.join(", ")
+        )));
+    }
+    Ok((status.map(str::to_string), kind_param(kind)?))
+}
+
 fn kind_param(k: Option<&str>) -> Result<Option<Kind>, ApiError> {
     k.filter(|k| !k.is_empty())
         .map(|k| {
             Kind::parse(k).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "kind {k:?} is not one of welcome, notification, recovery"
-                ))
+                ApiError::bad_request(format!("kind {k:?} is not one of {}", KINDS.join(", ")))
             })
         })
         .transpose()
@@ -124,15 +143,7 @@ pub async fn list_outbox(
 ) -> Result<Json<OutboxPage>, ApiError> {
     let (_, id) = authorize_tenant(&state, &headers, &tenant).await?;
     let Query(p) = params?;
-    let status = p.status.filter(|s| !s.is_empty());
-    if let Some(s) = &status
-        && !STATUSES.contains(&s.as_str())
-    {
-        return Err(ApiError::bad_request(format!(
-            "status {s:?} is not one of {}",
-            STATUSES.join(", ")
-        )));
-    }
+    let (status, kind) = outbox_filter(p.status.as_deref(), p.kind.as_deref())?;
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(ApiError::bad_request(format!(
@@ -141,7 +152,7 @@ pub async fn list_outbox(
     }
     let q = ListQuery {
         status,
-        kind: kind_param(p.kind.as_deref())?,
+        kind,
         limit,
         offset: p.offset.unwrap_or(0),
     };

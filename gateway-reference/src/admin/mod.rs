@@ -31,12 +31,12 @@
 pub mod crm;
 mod error;
 mod log;
-mod mail;
+pub(crate) mod mail;
 mod preview;
 mod rules;
 mod schema;
 pub mod settings;
-mod sync;
+pub(crate) mod sync;
 mod tenants;
 mod tokens;
 mod users;

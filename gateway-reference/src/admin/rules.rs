@@ -99,42 +99,20 @@ pub async fn get_rules(
     ))
 }
 
-/// Why [`save_and_queue`] failed: the rules (every problem named), or the gateway.
-#[derive(Debug)]
-pub(crate) enum SaveFailed {
-    /// Validation or the CRM catalogue.
-    Rules(SaveError),
-    /// Anything else, as the API answers it.
-    Other(ApiError),
-}
-
-impl SaveFailed {
-    fn into_response(self) -> axum::response::Response {
-        use axum::response::IntoResponse;
-        match self {
-            SaveFailed::Rules(e) => save_error(e),
-            SaveFailed::Other(e) => e.into_response(),
-        }
-    }
-}
-
-/// Validates and saves `rules` as a new version, queues every user for re-evaluation and
-/// logs the save: what `PUT /rules`, a restore and the Identity Manager's Save do.
-pub(crate) async fn save_and_queue(
+async fn save_and_queue(
     state: &AdminState,
     id: &scim_server::TenantId,
     rules: &RuleSet,
     by: &str,
     comment: Option<&str>,
-) -> Result<Saved, SaveFailed> {
+) -> Result<Saved, axum::response::Response> {
     let version = versions::save_checked(&state.db, &*state.crm, id, rules, by, comment)
         .await
-        .map_err(SaveFailed::Rules)?;
-    let users_queued = state
-        .sync
-        .sync_all(id)
-        .await
-        .map_err(|e| SaveFailed::Other(ApiError::internal(&e)))?;
+        .map_err(save_error)?;
+    let users_queued = state.sync.sync_all(id).await.map_err(|e| {
+        use axum::response::IntoResponse;
+        ApiError::internal(&e).into_response()
+    })?;
     let entry = crate::log::NewEntry {
         user_id: None,
         user_name: None,
@@ -146,28 +124,14 @@ pub(crate) async fn save_and_queue(
     };
     crate::log::append(&state.db, id, &entry)
         .await
-        .map_err(|e| SaveFailed::Other(ApiError::from(e)))?;
+        .map_err(|e| {
+            use axum::response::IntoResponse;
+            ApiError::from(e).into_response()
+        })?;
     Ok(Saved {
         version,
         users_queued,
     })
-}
-
-/// Saves version `version` again as the newest (validated against today's catalogue).
-pub(crate) async fn restore(
-    state: &AdminState,
-    id: &scim_server::TenantId,
-    version: i64,
-    by: &str,
-) -> Result<Saved, SaveFailed> {
-    let old = versions::get(&state.db, id, version)
-        .await
-        .map_err(|e| SaveFailed::Other(ApiError::from(e)))?
-        .ok_or_else(|| {
-            SaveFailed::Other(ApiError::not_found(format!("no saved version {version}")))
-        })?;
-    let comment = format!("restored version {version}");
-    save_and_queue(state, id, &old.rules, by, Some(&comment)).await
 }
 
 /// Validates and saves a new version.
@@ -186,7 +150,6 @@ pub async fn put_rules(
     save_and_queue(&state, &id, &rules, &scope.label(), body.comment.as_deref())
         .await
         .map(Json)
-        .map_err(SaveFailed::into_response)
 }
 
 /// Every saved version.
@@ -222,8 +185,14 @@ pub async fn restore_version(
     let (scope, id) = authorize_tenant(&state, &headers, &tenant)
         .await
         .map_err(IntoResponse::into_response)?;
-    restore(&state, &id, version, &scope.label())
+    let old = versions::get(&state.db, &id, version)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("no saved version {version}")).into_response()
+        })?;
+    let comment = format!("restored version {version}");
+    save_and_queue(&state, &id, &old.rules, &scope.label(), Some(&comment))
         .await
         .map(Json)
-        .map_err(SaveFailed::into_response)
 }

@@ -20,7 +20,7 @@ use crate::crm::{Catalog, Crm, CrmUser};
 use crate::directory::{self, DirectoryGroup};
 use crate::sync::SyncStatus;
 
-fn sync_err(e: crate::sync::SyncError) -> ApiError {
+pub(crate) fn sync_err(e: crate::sync::SyncError) -> ApiError {
     match e {
         crate::sync::SyncError::Crm(e) if e.is_transient() => {
             ApiError::unavailable(format!("the CRM is unavailable: {e}"))
@@ -56,21 +56,12 @@ pub async fn sync_user(
     headers: HeaderMap,
 ) -> Result<Json<ActionResult>, ApiError> {
     let (_, id) = authorize_tenant(&state, &headers, &tenant).await?;
-    sync_one(&state, &id, &user).await.map(Json)
-}
-
-/// Reconciles one SCIM user now (404 when the tenant never received it): Sync user.
-pub(crate) async fn sync_one(
-    state: &AdminState,
-    id: &scim_server::TenantId,
-    user: &str,
-) -> Result<ActionResult, ApiError> {
     let known = state
         .db
         .query_opt(
             "SELECT 1 FROM gw_users WHERE tenant = $1 AND id = $2 \
              UNION SELECT 1 FROM gw_sync_state WHERE tenant = $1 AND user_id = $2",
-            &[id.as_str().into(), user.into()],
+            &[id.as_str().into(), user.as_str().into()],
         )
         .await?;
     if known.is_none() {
@@ -78,15 +69,15 @@ pub(crate) async fn sync_one(
             "no SCIM user {user:?} in this tenant"
         )));
     }
-    let pass = state.sync.sync_user(id, user).await.map_err(sync_err)?;
-    Ok(ActionResult {
+    let pass = state.sync.sync_user(&id, &user).await.map_err(sync_err)?;
+    Ok(Json(ActionResult {
         users: pass.written as u64,
         detail: if pass.crm_unavailable {
             "the CRM is unavailable; the user stays queued and is retried".into()
         } else {
             format!("{} user(s) written to the CRM", pass.written)
         },
-    })
+    }))
 }
 
 /// Sync all.

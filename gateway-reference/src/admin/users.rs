@@ -104,16 +104,6 @@ pub async fn get_users(
 ) -> Result<Json<UserPage>, ApiError> {
     let (_, id) = authorize_tenant(&state, &headers, &tenant).await?;
     let Query(p) = params?;
-    find_users(&state, &id, &p).await.map(Json)
-}
-
-/// The tenant's SCIM users matching `p` (group, search, a page), filtered and paged by the
-/// storage: the admin API's list and the Identity Manager's users pane.
-pub(crate) async fn find_users(
-    state: &AdminState,
-    id: &TenantId,
-    p: &UserParams,
-) -> Result<UserPage, ApiError> {
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(ApiError::bad_request(format!(
@@ -122,7 +112,7 @@ pub(crate) async fn find_users(
     }
     let mut clauses = Vec::new();
     if let Some(g) = p.group.as_deref().filter(|g| !g.is_empty()) {
-        let gid = group_id(state, id, g).await?;
+        let gid = group_id(&state, &id, g).await?;
         clauses.push(format!("groups.value eq {}", literal(&gid)));
     }
     if let Some(s) = p.search.as_deref().filter(|s| !s.is_empty()) {
@@ -140,7 +130,7 @@ pub(crate) async fn find_users(
     let schema = builtin::user_resource_schema();
     let page = execute(
         state.storage.as_ref(),
-        Scope::new(id, &schema),
+        Scope::new(&id, &schema),
         filter.as_ref(),
         None,
         &StoragePage::Offset {
@@ -176,8 +166,8 @@ pub(crate) async fn find_users(
                 .unwrap_or(true),
         })
         .collect();
-    Ok(UserPage {
+    Ok(Json(UserPage {
         total_results: page.total_results,
         users,
-    })
+    }))
 }

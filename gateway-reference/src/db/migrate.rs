@@ -320,20 +320,6 @@ CREATE TABLE gw_ui_sessions (
 CREATE INDEX gw_ui_sessions_account ON gw_ui_sessions (account);
 "#,
     },
-    Migration {
-        version: 7,
-        name: "Identity Manager: a draft of each tenant's User Sync Rules",
-        sql: r#"
--- The rule set being edited in the Identity Manager, not yet saved as a version
--- (rules::drafts); at most one per tenant.
-CREATE TABLE gw_rule_drafts (
-    tenant      TEXT PRIMARY KEY REFERENCES gw_tenants (id) ON DELETE CASCADE,
-    json        TEXT NOT NULL,
-    updated_at  TEXT NOT NULL,
-    updated_by  TEXT NOT NULL
-);
-"#,
-    },
 ];
 
 /// The DDL of `sql` for `dialect`.

@@ -14,7 +14,6 @@
 //! This module is pure (no I/O): the model here, validation against a CRM catalogue in
 //! `validate`, evaluation for one user in `evaluate`.
 
-pub mod drafts;
 pub mod versions;
 
 use serde::{Deserialize, Serialize};

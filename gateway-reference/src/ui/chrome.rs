@@ -5,7 +5,6 @@
 use scim_server::TenantId;
 
 use super::UiState;
-use super::accounts::Access;
 use super::assets;
 use super::error::UiError;
 use super::session::Admin;
@@ -59,17 +58,17 @@ impl Chrome {
 
 /// The tenants `admin` administers, by name.
 pub async fn visible_tenants(state: &UiState, admin: &Admin) -> Result<Vec<Tenant>, UiError> {
-    let all = tenants::list(&state.admin.db).await?;
-    Ok(match &admin.account.access {
-        Access::All => all,
-        access => all.into_iter().filter(|t| access.allows(&t.id)).collect(),
-    })
+    let access = &admin.account.access;
+    Ok(tenants::list(&state.admin.db)
+        .await?
+        .into_iter()
+        .filter(|t| access.allows(&t.id))
+        .collect())
 }
 
-/// The frame of a page that is not about one tenant.
-pub async fn plain(state: &UiState, admin: &Admin, title: &str) -> Result<Chrome, UiError> {
-    let tenants = visible_tenants(state, admin).await?;
-    Ok(Chrome {
+/// The frame around `tenants` (the switcher), with no tenant chosen.
+fn frame(admin: &Admin, title: &str, tenants: Vec<Tenant>) -> Chrome {
+    Chrome {
         title: title.to_string(),
         user_name: admin.account.user_name.clone(),
         csrf: admin.csrf.clone(),
@@ -84,7 +83,29 @@ pub async fn plain(state: &UiState, admin: &Admin, title: &str) -> Result<Chrome
         tab: "",
         css: assets::CSS.path(),
         js: assets::JS.path(),
-    })
+    }
+}
+
+/// The frame of a page that is not about one tenant.
+pub async fn plain(state: &UiState, admin: &Admin, title: &str) -> Result<Chrome, UiError> {
+    Ok(frame(admin, title, visible_tenants(state, admin).await?))
+}
+
+fn no_tenant(tenant: &str) -> UiError {
+    UiError::NotFound(format!("There is no tenant {tenant:?}."))
+}
+
+/// The id of `tenant`, without a frame (for answers that are not pages, and posts that
+/// redirect): 404 when the tenant does not exist or `admin` does not administer it, as
+/// [`for_tenant`] answers.
+pub async fn tenant_id(state: &UiState, admin: &Admin, tenant: &str) -> Result<TenantId, UiError> {
+    if !admin.account.access.allows(tenant) {
+        return Err(no_tenant(tenant));
+    }
+    tenants::get(&state.admin.db, tenant)
+        .await?
+        .and_then(|t| t.tenant_id())
+        .ok_or_else(|| no_tenant(tenant))
 }
 
 /// The frame of tab `tab` of `tenant`, and the tenant's id: 404 when the tenant does not
@@ -96,19 +117,17 @@ pub async fn for_tenant(
     tab: &'static str,
     title: &str,
 ) -> Result<(Chrome, TenantId), UiError> {
-    let not_found = || UiError::NotFound(format!("There is no tenant {tenant:?}."));
     if !admin.account.access.allows(tenant) {
-        return Err(not_found());
+        return Err(no_tenant(tenant));
     }
-    let id = TenantId::new(tenant).ok_or_else(not_found)?;
-    let mut chrome = plain(state, admin, title).await?;
-    let current = chrome
-        .tenants
+    let tenants = visible_tenants(state, admin).await?;
+    let id = tenants
         .iter()
         .find(|t| t.id == tenant)
-        .cloned()
-        .ok_or_else(not_found)?;
-    chrome.tenant = Some(current);
+        .and_then(Tenant::tenant_id)
+        .ok_or_else(|| no_tenant(tenant))?;
+    let mut chrome = frame(admin, title, tenants);
+    chrome.tenant = chrome.tenants.iter().find(|t| t.id == tenant).cloned();
     chrome.tab = tab;
     Ok((chrome, id))
 }

@@ -1,6 +1,6 @@
 //! `GET /ui/t/{tenant}/log`: the provisioning log, newest first, filtered by user, action,
-//! outcome and time range (a GET form), 50 entries a page. Reads [`crate::log::query`], as
-//! the admin API's log does.
+//! outcome and time range (a GET form), 50 entries a page (each page read on its own, with
+//! an offset). Reads [`crate::log::query`], as the admin API's log does.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -11,12 +11,11 @@ use crate::log::{self, LogEntry, LogQuery, Outcome, normalize_time};
 use crate::ui::UiState;
 use crate::ui::chrome::{self, Chrome};
 use crate::ui::error::UiError;
+use crate::ui::pages::query_prefix;
 use crate::ui::session::Admin;
 
 /// Entries per page.
 const PAGE: u32 = 50;
-/// The last page reachable (the log's newest 1,000 entries; narrow the filters for older).
-const MAX_PAGE: u32 = 20;
 
 /// The filter form.
 #[derive(Debug, Default, Deserialize)]
@@ -93,38 +92,26 @@ pub async fn page(
             ))
         })?),
     };
-    let page = form.page.unwrap_or(1).clamp(1, MAX_PAGE);
+    let page = form.page.unwrap_or(1).max(1);
     let q = LogQuery {
         user: non_empty(&form.user),
         action: non_empty(&form.action),
         outcome,
         since: time("From", &form.since)?,
         until: time("To", &form.until)?,
-        limit: page * PAGE + 1,
+        limit: PAGE + 1,
+        offset: (page - 1).saturating_mul(PAGE),
     };
     let mut entries = log::query(&state.admin.db, &id, &q).await?;
-    let more = entries.len() > (page * PAGE) as usize && page < MAX_PAGE;
-    entries.truncate((page * PAGE) as usize);
-    let entries: Vec<LogEntry> = entries
-        .into_iter()
-        .skip(((page - 1) * PAGE) as usize)
-        .collect();
-    let mut qs = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in [
-        ("user", &form.user),
-        ("action", &form.action),
-        ("outcome", &form.outcome),
-        ("since", &form.since),
-        ("until", &form.until),
-    ] {
-        if !v.is_empty() {
-            qs.append_pair(k, v);
-        }
-    }
-    let mut query = qs.finish();
-    if !query.is_empty() {
-        query.push('&');
-    }
+    let more = entries.len() > PAGE as usize;
+    entries.truncate(PAGE as usize);
+    let query = query_prefix(&[
+        ("user", form.user.as_str()),
+        ("action", form.action.as_str()),
+        ("outcome", form.outcome.as_str()),
+        ("since", form.since.as_str()),
+        ("until", form.until.as_str()),
+    ]);
     let body = LogPage {
         chrome,
         form,

@@ -8,17 +8,16 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::admin::mail::{KINDS, STATUSES, outbox_filter};
 use crate::mail::outbox::{self, ListQuery, MailRecord};
-use crate::mail::templates::Kind;
 use crate::ui::UiState;
 use crate::ui::chrome::{self, Chrome};
 use crate::ui::error::UiError;
+use crate::ui::pages::query_prefix;
 use crate::ui::session::Admin;
 
 /// Mails per page.
 const PAGE: u32 = 50;
-const STATUSES: [&str; 4] = ["queued", "sending", "sent", "failed"];
-const KINDS: [&str; 3] = ["welcome", "notification", "recovery"];
 
 /// The filter form.
 #[derive(Debug, Default, Deserialize)]
@@ -60,21 +59,7 @@ pub async fn page(
     Query(form): Query<MailForm>,
 ) -> Result<Response, UiError> {
     let (chrome, id) = chrome::for_tenant(&state, &admin, &tenant, "mail", "Mail").await?;
-    let status = Some(form.status.clone()).filter(|s| !s.is_empty());
-    if let Some(s) = &status
-        && !STATUSES.contains(&s.as_str())
-    {
-        return Err(UiError::BadRequest(format!(
-            "status {s:?} is not one of {}",
-            STATUSES.join(", ")
-        )));
-    }
-    let kind = match form.kind.as_str() {
-        "" => None,
-        k => Some(Kind::parse(k).ok_or_else(|| {
-            UiError::BadRequest(format!("kind {k:?} is not one of {}", KINDS.join(", ")))
-        })?),
-    };
+    let (status, kind) = outbox_filter(Some(&form.status), Some(&form.kind))?;
     let page = form.page.unwrap_or(1).max(1);
     let q = ListQuery {
         status,
@@ -86,16 +71,10 @@ pub async fn page(
     let more = mails.len() > PAGE as usize;
     mails.truncate(PAGE as usize);
     let counts = outbox::counts(&state.admin.db, &id).await?;
-    let mut qs = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in [("status", &form.status), ("kind", &form.kind)] {
-        if !v.is_empty() {
-            qs.append_pair(k, v);
-        }
-    }
-    let mut query = qs.finish();
-    if !query.is_empty() {
-        query.push('&');
-    }
+    let query = query_prefix(&[
+        ("status", form.status.as_str()),
+        ("kind", form.kind.as_str()),
+    ]);
     let body = MailPage {
         chrome,
         form,
@@ -146,9 +125,10 @@ pub async fn retry(
     admin: Admin,
     Path((tenant, mail)): Path<(String, i64)>,
 ) -> Result<Response, UiError> {
-    let (_, id) = chrome::for_tenant(&state, &admin, &tenant, "mail", "Mail").await?;
-    let record = find(&state, &id, mail).await?;
+    let id = chrome::tenant_id(&state, &admin, &tenant).await?;
     if !outbox::retry(&state.admin.db, &id, mail).await? {
+        // Not retried: a 404 when there is no such mail, else why not.
+        let record = find(&state, &id, mail).await?;
         return Err(UiError::BadRequest(format!(
             "Mail {mail} is {}; only a failed mail can be retried.",
             record.status

@@ -24,6 +24,7 @@ use scim_server::TenantId;
 use serde::Deserialize;
 
 use crate::admin::crm::{ConnectionView, connection_error, run_test};
+use crate::admin::sync::sync_err;
 use crate::crm::connections;
 use crate::settings::{self, TenantSettings};
 use crate::tenants;
@@ -48,7 +49,6 @@ struct SettingsPage {
     settings: TenantSettings,
     tenant_url: String,
     crm: ConnectionView,
-    crm_kind: String,
     outcome: Outcome,
 }
 
@@ -56,41 +56,39 @@ fn who(admin: &Admin) -> String {
     format!("ui:{}", admin.account.user_name)
 }
 
-async fn render(
+/// The frame of this tab and the tenant's id (404 as [`chrome::for_tenant`]).
+async fn frame(
     state: &UiState,
     admin: &Admin,
     tenant: &str,
+) -> Result<(Chrome, TenantId), UiError> {
+    chrome::for_tenant(state, admin, tenant, "settings", "Settings").await
+}
+
+/// The page in `chrome`, showing `settings` (`None`: read them) and `outcome`.
+async fn render(
+    state: &UiState,
+    (chrome, id): (Chrome, TenantId),
+    settings: Option<TenantSettings>,
     outcome: Outcome,
 ) -> Result<Response, UiError> {
-    let (chrome, id) = chrome::for_tenant(state, admin, tenant, "settings", "Settings").await?;
-    let settings = settings::load(&state.admin.db, &id).await?;
+    let settings = match settings {
+        Some(s) => s,
+        None => settings::load(&state.admin.db, &id).await?,
+    };
     let router = &state.admin.crm;
     let conn = connections::load(router.db(), router.keys(), &id)
         .await
         .map_err(connection_error)?;
-    let crm = ConnectionView::of(&conn);
-    let crm_kind = serde_json::to_value(crm.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
     let page = SettingsPage {
         base: format!("/ui/t/{}/settings", id.as_str()),
         chrome,
         settings,
         tenant_url: state.admin.tenant_url(id.as_str()),
-        crm,
-        crm_kind,
+        crm: ConnectionView::of(&conn),
         outcome,
     };
     Ok(Html(page.render()?).into_response())
-}
-
-async fn tenant_id(state: &UiState, admin: &Admin, tenant: &str) -> Result<TenantId, UiError> {
-    Ok(
-        chrome::for_tenant(state, admin, tenant, "settings", "Settings")
-            .await?
-            .1,
-    )
 }
 
 /// `GET /ui/t/{tenant}/settings`.
@@ -99,7 +97,8 @@ pub async fn page(
     admin: Admin,
     Path(tenant): Path<String>,
 ) -> Result<Response, UiError> {
-    render(&state, &admin, &tenant, Outcome::default()).await
+    let frame = frame(&state, &admin, &tenant).await?;
+    render(&state, frame, None, Outcome::default()).await
 }
 
 /// The settings form.
@@ -123,25 +122,33 @@ pub async fn save(
     Path(tenant): Path<String>,
     Form(form): Form<SettingsForm>,
 ) -> Result<Response, UiError> {
-    let id = tenant_id(&state, &admin, &tenant).await?;
-    let mut new = settings::load(&state.admin.db, &id).await?;
+    let frame = frame(&state, &admin, &tenant).await?;
+    let id = &frame.1;
+    let old = settings::load(&state.admin.db, id).await?;
+    let mut new = old.clone();
     new.user_sync_active = form.user_sync_active.is_some();
     new.send_welcome_email = form.send_welcome_email.is_some();
     let mail = form.notifications_email.trim();
     new.notifications_email = (!mail.is_empty()).then(|| mail.to_string());
-    let outcome =
-        match crate::admin::settings::save_settings(&state.admin, &id, &new, &who(&admin)).await {
-            Ok(()) => Outcome {
-                notice: Some("The settings are saved.".into()),
-                ..Outcome::default()
-            },
-            Err(e) if e.status == 400 => Outcome {
-                error: Some(e.detail),
-                ..Outcome::default()
-            },
+    let (shown, outcome) =
+        match crate::admin::settings::save_settings(&state.admin, id, &new, &who(&admin)).await {
+            Ok(()) => (
+                new,
+                Outcome {
+                    notice: Some("The settings are saved.".into()),
+                    ..Outcome::default()
+                },
+            ),
+            Err(e) if e.status == 400 => (
+                old,
+                Outcome {
+                    error: Some(e.detail),
+                    ..Outcome::default()
+                },
+            ),
             Err(e) => return Err(e.into()),
         };
-    render(&state, &admin, &tenant, outcome).await
+    render(&state, frame, Some(shown), outcome).await
 }
 
 /// A confirmed action's form.
@@ -152,13 +159,34 @@ pub struct ConfirmForm {
     confirm: Option<String>,
 }
 
-fn confirmed(form: &ConfirmForm, what: &str) -> Result<(), UiError> {
-    if form.confirm.as_deref() == Some("yes") {
-        Ok(())
-    } else {
-        Err(UiError::BadRequest(format!(
+/// Runs a destructive action on `tenant` once the form confirms it (`what` names it in the
+/// 400 otherwise), then shows the page with the notice `act` returns.
+async fn confirmed_action<F, Fut>(
+    state: &UiState,
+    admin: &Admin,
+    tenant: &str,
+    form: &ConfirmForm,
+    what: &str,
+    act: F,
+) -> Result<Response, UiError>
+where
+    F: FnOnce(TenantId) -> Fut,
+    Fut: Future<Output = Result<Outcome, UiError>>,
+{
+    let frame = frame(state, admin, tenant).await?;
+    if form.confirm.as_deref() != Some("yes") {
+        return Err(UiError::BadRequest(format!(
             "{what} needs confirming: tick the box beside the button."
-        )))
+        )));
+    }
+    let outcome = act(frame.1.clone()).await?;
+    render(state, frame, None, outcome).await
+}
+
+fn notice(text: String) -> Outcome {
+    Outcome {
+        notice: Some(text),
+        ..Outcome::default()
     }
 }
 
@@ -169,17 +197,25 @@ pub async fn rotate_token(
     Path(tenant): Path<String>,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, UiError> {
-    let id = tenant_id(&state, &admin, &tenant).await?;
-    confirmed(&form, "A new Secret Token")?;
-    let token = tenants::rotate_token(&state.admin.db, &id, &who(&admin))
-        .await
-        .map_err(|e| UiError::Internal(e.to_string()))?;
-    let outcome = Outcome {
-        notice: Some("A new Secret Token is ready; every earlier token is revoked.".into()),
-        new_token: Some(token),
-        ..Outcome::default()
-    };
-    render(&state, &admin, &tenant, outcome).await
+    let by = who(&admin);
+    let db = &state.admin.db;
+    confirmed_action(
+        &state,
+        &admin,
+        &tenant,
+        &form,
+        "A new Secret Token",
+        |id| async move {
+            let token = tenants::rotate_token(db, &id, &by)
+                .await
+                .map_err(|e| UiError::Internal(e.to_string()))?;
+            Ok(Outcome {
+                new_token: Some(token),
+                ..notice("A new Secret Token is ready; every earlier token is revoked.".into())
+            })
+        },
+    )
+    .await
 }
 
 /// `POST /ui/t/{tenant}/settings/token/revoke`.
@@ -189,28 +225,19 @@ pub async fn revoke_tokens(
     Path(tenant): Path<String>,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, UiError> {
-    let id = tenant_id(&state, &admin, &tenant).await?;
-    confirmed(&form, "Revoking the Secret Tokens")?;
-    let n = tenants::revoke_tokens(&state.admin.db, &id, &who(&admin))
-        .await
-        .map_err(|e| UiError::Internal(e.to_string()))?;
-    let outcome = Outcome {
-        notice: Some(format!(
+    let by = who(&admin);
+    let db = &state.admin.db;
+    let what = "Revoking the Secret Tokens";
+    confirmed_action(&state, &admin, &tenant, &form, what, |id| async move {
+        let n = tenants::revoke_tokens(db, &id, &by)
+            .await
+            .map_err(|e| UiError::Internal(e.to_string()))?;
+        Ok(notice(format!(
             "{n} token(s) revoked; running gateways stop accepting them within {} s.",
             tenants::TOKEN_CACHE_TTL.as_secs()
-        )),
-        ..Outcome::default()
-    };
-    render(&state, &admin, &tenant, outcome).await
-}
-
-fn sync_error(e: crate::sync::SyncError) -> UiError {
-    match e {
-        crate::sync::SyncError::Crm(e) if e.is_transient() => {
-            UiError::Unavailable(format!("The CRM is unavailable: {e}"))
-        }
-        e => UiError::Internal(crate::app::with_causes(&e)),
-    }
+        )))
+    })
+    .await
 }
 
 /// `POST /ui/t/{tenant}/settings/sync-all`.
@@ -220,14 +247,19 @@ pub async fn sync_all(
     Path(tenant): Path<String>,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, UiError> {
-    let id = tenant_id(&state, &admin, &tenant).await?;
-    confirmed(&form, "Sync all")?;
-    let n = state.admin.sync.sync_all(&id).await.map_err(sync_error)?;
-    let outcome = Outcome {
-        notice: Some(format!("{n} user(s) queued for sync.")),
-        ..Outcome::default()
-    };
-    render(&state, &admin, &tenant, outcome).await
+    let sync = &state.admin.sync;
+    confirmed_action(
+        &state,
+        &admin,
+        &tenant,
+        &form,
+        "Sync all",
+        |id| async move {
+            let n = sync.sync_all(&id).await.map_err(sync_err)?;
+            Ok(notice(format!("{n} user(s) queued for sync.")))
+        },
+    )
+    .await
 }
 
 /// `POST /ui/t/{tenant}/settings/reset`.
@@ -237,14 +269,14 @@ pub async fn reset(
     Path(tenant): Path<String>,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, UiError> {
-    let id = tenant_id(&state, &admin, &tenant).await?;
-    confirmed(&form, "Reset")?;
-    state.admin.sync.reset(&id).await.map_err(sync_error)?;
-    let outcome = Outcome {
-        notice: Some("The synced state is cleared; the rules are kept.".into()),
-        ..Outcome::default()
-    };
-    render(&state, &admin, &tenant, outcome).await
+    let sync = &state.admin.sync;
+    confirmed_action(&state, &admin, &tenant, &form, "Reset", |id| async move {
+        sync.reset(&id).await.map_err(sync_err)?;
+        Ok(notice(
+            "The synced state is cleared; the rules are kept.".into(),
+        ))
+    })
+    .await
 }
 
 /// `POST /ui/t/{tenant}/settings/crm-test`: Test Connection.
@@ -253,16 +285,13 @@ pub async fn crm_test(
     admin: Admin,
     Path(tenant): Path<String>,
 ) -> Result<Response, UiError> {
-    let id = tenant_id(&state, &admin, &tenant).await?;
-    let result = run_test(&state.admin.crm, &id)
+    let frame = frame(&state, &admin, &tenant).await?;
+    let result = run_test(&state.admin.crm, &frame.1)
         .await
         .map_err(connection_error)?;
     let r = result.report;
     let outcome = if r.ok {
-        Outcome {
-            notice: Some(format!("The connection works: {}.", r.detail)),
-            ..Outcome::default()
-        }
+        notice(format!("The connection works: {}.", r.detail))
     } else {
         let call = r
             .failed_call
@@ -273,5 +302,5 @@ pub async fn crm_test(
             ..Outcome::default()
         }
     };
-    render(&state, &admin, &tenant, outcome).await
+    render(&state, frame, None, outcome).await
 }

@@ -36,27 +36,19 @@ pub enum Op {
     IsEmpty,
 }
 
-/// The operators: (form value, label).
-pub const OPS: [(&str, &str); 6] = [
-    ("contains", "contains"),
-    ("is", "is"),
-    ("is-not", "is not"),
-    ("starts", "starts with"),
-    ("ends", "ends with"),
-    ("empty", "is empty"),
+/// The operators, in the form's order: (form value, label, operator).
+pub const OPS: [(&str, &str, Op); 6] = [
+    ("contains", "contains", Op::Contains),
+    ("is", "is", Op::Is),
+    ("is-not", "is not", Op::IsNot),
+    ("starts", "starts with", Op::StartsWith),
+    ("ends", "ends with", Op::EndsWith),
+    ("empty", "is empty", Op::IsEmpty),
 ];
 
 impl Op {
     fn parse(s: &str) -> Option<Op> {
-        Some(match s {
-            "is" => Op::Is,
-            "is-not" => Op::IsNot,
-            "contains" => Op::Contains,
-            "starts" => Op::StartsWith,
-            "ends" => Op::EndsWith,
-            "empty" => Op::IsEmpty,
-            _ => return None,
-        })
+        OPS.iter().find(|(v, ..)| *v == s).map(|(.., op)| *op)
     }
 }
 

@@ -41,59 +41,49 @@ pub struct Cell {
 /// A table row: one cell per column of [`COLUMNS`].
 pub type TableRow = Vec<Cell>;
 
-/// Names of the CRM's ids.
+/// Names of the CRM's ids: one map per catalogue list, built once per table (empty when
+/// the CRM could not be reached: the ids are shown).
 struct Names {
-    catalog: Option<Catalog>,
+    plans: HashMap<i64, String>,
+    roles: HashMap<i64, String>,
+    groups: HashMap<i64, String>,
+    companies: HashMap<i64, String>,
+}
+
+/// `(id, name)` of a catalogue list as a map; the first of a repeated id wins, as a scan
+/// would find it.
+fn by_id<'a>(items: impl DoubleEndedIterator<Item = (i64, &'a str)>) -> HashMap<i64, String> {
+    items.rev().map(|(id, n)| (id, n.to_string())).collect()
 }
 
 impl Names {
-    fn of(&self, list: impl Fn(&Catalog) -> Option<String>, id: i64) -> String {
-        self.catalog
-            .as_ref()
-            .and_then(list)
-            .unwrap_or_else(|| format!("#{id}"))
+    fn new(catalog: Option<&Catalog>) -> Names {
+        let Some(c) = catalog else {
+            return Names {
+                plans: HashMap::new(),
+                roles: HashMap::new(),
+                groups: HashMap::new(),
+                companies: HashMap::new(),
+            };
+        };
+        Names {
+            plans: by_id(c.user_plans.iter().map(|x| (x.id, x.name.as_str()))),
+            roles: by_id(c.roles.iter().map(|x| (x.id, x.name.as_str()))),
+            groups: by_id(c.user_groups.iter().map(|x| (x.id, x.name.as_str()))),
+            companies: by_id(c.owner_companies.iter().map(|x| (x.id, x.name.as_str()))),
+        }
     }
+
+    /// The name of `id` in `list`, or `#id`.
+    fn of(list: &HashMap<i64, String>, id: i64) -> String {
+        list.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+    }
+
     fn plan(&self, p: &PlanChoice) -> String {
         match p {
             PlanChoice::NotSelected => "Not selected".into(),
-            PlanChoice::Plan { id } => self.of(
-                |c| {
-                    c.user_plans
-                        .iter()
-                        .find(|x| x.id == *id)
-                        .map(|x| x.name.clone())
-                },
-                *id,
-            ),
+            PlanChoice::Plan { id } => Names::of(&self.plans, *id),
         }
-    }
-    fn role(&self, id: i64) -> String {
-        self.of(
-            |c| c.roles.iter().find(|x| x.id == id).map(|x| x.name.clone()),
-            id,
-        )
-    }
-    fn group(&self, id: i64) -> String {
-        self.of(
-            |c| {
-                c.user_groups
-                    .iter()
-                    .find(|x| x.id == id)
-                    .map(|x| x.name.clone())
-            },
-            id,
-        )
-    }
-    fn company(&self, id: i64) -> String {
-        self.of(
-            |c| {
-                c.owner_companies
-                    .iter()
-                    .find(|x| x.id == id)
-                    .map(|x| x.name.clone())
-            },
-            id,
-        )
     }
 }
 
@@ -121,15 +111,15 @@ fn table_row(r: &PreviewRow, names: &Names) -> TableRow {
         text(r.user_name.clone()),
         text(if r.synced { "yes" } else { "no" }),
         cell(&s.user_plan, |p| names.plan(p)),
-        cell(&s.role, |id| names.role(*id)),
-        cell(&s.primary_group, |id| names.group(*id)),
+        cell(&s.role, |id| Names::of(&names.roles, *id)),
+        cell(&s.primary_group, |id| Names::of(&names.groups, *id)),
         cell(&s.secondary_groups, |ids| {
             ids.iter()
-                .map(|id| names.group(*id))
+                .map(|id| Names::of(&names.groups, *id))
                 .collect::<Vec<_>>()
                 .join(", ")
         }),
-        cell(&s.owner_company, |id| names.company(*id)),
+        cell(&s.owner_company, |id| Names::of(&names.companies, *id)),
         cell(&s.confidential, |c| {
             if *c { "yes" } else { "no" }.to_string()
         }),
@@ -161,7 +151,7 @@ async fn table(
     let users = directory::users(&state.admin.db, id, rules.needs_resource()).await?;
     let p = preview(&users, &rules);
     let catalog = state.admin.crm.catalog(id).await.ok();
-    let names = Names { catalog };
+    let names = Names::new(catalog.as_ref());
     let rows = p
         .rows
         .iter()
@@ -173,7 +163,7 @@ async fn table(
         synced: p.users_synced,
         rows,
         form,
-        catalog_missing: names.catalog.is_none(),
+        catalog_missing: catalog.is_none(),
     })
 }
 
@@ -194,7 +184,7 @@ struct PreviewPage {
     matching: usize,
     headers: Vec<&'static str>,
     filters: Vec<FilterControl>,
-    ops: &'static [(&'static str, &'static str)],
+    ops: &'static [(&'static str, &'static str, filter::Op)],
     rows: Vec<TableRow>,
     page: usize,
     pages: usize,
@@ -268,7 +258,7 @@ pub async fn export(
     Path(tenant): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
-    let (_, id) = chrome::for_tenant(&state, &admin, &tenant, "preview", "Preview").await?;
+    let id = chrome::tenant_id(&state, &admin, &tenant).await?;
     let t = table(&state, &id, &params).await?;
     let body = csv::write(&COLUMNS.map(|(_, l)| l), &t.rows);
     let disposition = format!("attachment; filename=\"preview-{}.csv\"", id.as_str());
