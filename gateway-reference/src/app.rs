@@ -385,14 +385,7 @@ impl Gateway {
                     let db = db.clone();
                     async move {
                         let mut text = m.render();
-                        match crate::metrics::render_sync(&db).await {
-                            Ok(sync) => text.push_str(&sync),
-                            Err(e) => tracing::warn!(error = %e, "metrics: sync gauges"),
-                        }
-                        match crate::metrics::render_mail(&db).await {
-                            Ok(mail) => text.push_str(&mail),
-                            Err(e) => tracing::warn!(error = %e, "metrics: mail gauges"),
-                        }
+                        text.push_str(&crate::metrics::render_db_gauges(&db).await);
                         (
                             [(
                                 axum::http::header::CONTENT_TYPE,

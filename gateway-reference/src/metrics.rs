@@ -159,69 +159,90 @@ mod tests {
     }
 }
 
+/// A gauge read from the gateway's database at scrape time: `sql` yields one row per
+/// sample, the values of `labels` then the count.
+struct DbGauge {
+    name: &'static str,
+    help: &'static str,
+    labels: &'static [&'static str],
+    sql: &'static str,
+}
+
+/// The sync's gauges: users waiting to be reconciled per tenant (the queue depth), users
+/// whose last CRM write failed, and the CRM errors recorded in the provisioning log (within
+/// its retention) by outcome.
+const SYNC_GAUGES: [DbGauge; 3] = [
+    DbGauge {
+        name: "scim_gateway_sync_queue_depth",
+        help: "Users waiting to be reconciled into the CRM.",
+        labels: &["tenant"],
+        sql: "SELECT tenant, CAST(COUNT(*) AS BIGINT) FROM gw_dirty GROUP BY tenant ORDER BY tenant",
+    },
+    DbGauge {
+        name: "scim_gateway_sync_users_in_error",
+        help: "Users whose last CRM write failed.",
+        labels: &["tenant"],
+        sql: "SELECT tenant, CAST(COUNT(*) AS BIGINT) FROM gw_sync_state WHERE error IS NOT NULL \
+              GROUP BY tenant ORDER BY tenant",
+    },
+    DbGauge {
+        name: "scim_gateway_crm_errors",
+        help: "CRM errors in the provisioning log (within its retention).",
+        labels: &["tenant", "outcome"],
+        sql: "SELECT tenant, outcome, CAST(COUNT(*) AS BIGINT) FROM gw_log WHERE source = 'crm' \
+              AND outcome IN ('failure', 'retrying') GROUP BY tenant, outcome ORDER BY tenant, outcome",
+    },
+];
+
+/// The mail outbox's gauge: mails per tenant and status.
+const MAIL_GAUGES: [DbGauge; 1] = [DbGauge {
+    name: "scim_gateway_mail_outbox",
+    help: "Mails in the outbox by tenant and status.",
+    labels: &["tenant", "status"],
+    sql: "SELECT tenant, status, CAST(COUNT(*) AS BIGINT) FROM gw_mail_outbox \
+          GROUP BY tenant, status ORDER BY tenant, status",
+}];
+
+/// Appends the gauge `name`: its `# HELP` and `# TYPE` lines, then one sample per row of
+/// `rows` (the values of `labels`, then the count).
+fn gauge(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    rows: &[crate::db::Row],
+) -> Result<(), crate::db::DbError> {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for r in rows {
+        let mut set = Vec::with_capacity(labels.len());
+        for (i, label) in labels.iter().enumerate() {
+            set.push(format!("{label}=\"{}\"", r.text(i)?));
+        }
+        let _ = writeln!(out, "{name}{{{}}} {}", set.join(","), r.int(labels.len())?);
+    }
+    Ok(())
+}
+
+/// Reads `gauges` from `db` and renders them.
+async fn render_gauges(
+    db: &crate::db::Db,
+    gauges: &[DbGauge],
+) -> Result<String, crate::db::DbError> {
+    let mut out = String::new();
+    for g in gauges {
+        let rows = db.query(g.sql, &[]).await?;
+        gauge(&mut out, g.name, g.help, g.labels, &rows)?;
+    }
+    Ok(out)
+}
+
 /// The sync's gauges, read from the gateway's database at scrape time (so every process
 /// sharing a database reports the same, current figures): users waiting to be reconciled
 /// per tenant (the queue depth), users whose last CRM write failed, and the CRM errors
 /// recorded in the provisioning log (within its retention) by outcome.
 pub async fn render_sync(db: &crate::db::Db) -> Result<String, crate::db::DbError> {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let pending = db
-        .query(
-            "SELECT tenant, CAST(COUNT(*) AS BIGINT) FROM gw_dirty GROUP BY tenant ORDER BY tenant",
-            &[],
-        )
-        .await?;
-    out.push_str(
-        "# HELP scim_gateway_sync_queue_depth Users waiting to be reconciled into the CRM.\n",
-    );
-    out.push_str("# TYPE scim_gateway_sync_queue_depth gauge\n");
-    for r in &pending {
-        let _ = writeln!(
-            out,
-            "scim_gateway_sync_queue_depth{{tenant=\"{}\"}} {}",
-            r.text(0)?,
-            r.int(1)?
-        );
-    }
-    let failing = db
-        .query(
-            "SELECT tenant, CAST(COUNT(*) AS BIGINT) FROM gw_sync_state WHERE error IS NOT NULL \
-             GROUP BY tenant ORDER BY tenant",
-            &[],
-        )
-        .await?;
-    out.push_str("# HELP scim_gateway_sync_users_in_error Users whose last CRM write failed.\n");
-    out.push_str("# TYPE scim_gateway_sync_users_in_error gauge\n");
-    for r in &failing {
-        let _ = writeln!(
-            out,
-            "scim_gateway_sync_users_in_error{{tenant=\"{}\"}} {}",
-            r.text(0)?,
-            r.int(1)?
-        );
-    }
-    let errors = db
-        .query(
-            "SELECT tenant, outcome, CAST(COUNT(*) AS BIGINT) FROM gw_log WHERE source = 'crm' \
-             AND outcome IN ('failure', 'retrying') GROUP BY tenant, outcome ORDER BY tenant, outcome",
-            &[],
-        )
-        .await?;
-    out.push_str(
-        "# HELP scim_gateway_crm_errors CRM errors in the provisioning log (within its retention).\n",
-    );
-    out.push_str("# TYPE scim_gateway_crm_errors gauge\n");
-    for r in &errors {
-        let _ = writeln!(
-            out,
-            "scim_gateway_crm_errors{{tenant=\"{}\",outcome=\"{}\"}} {}",
-            r.text(0)?,
-            r.text(1)?,
-            r.int(2)?
-        );
-    }
-    Ok(out)
+    render_gauges(db, &SYNC_GAUGES).await
 }
 
 /// The mail outbox's gauges, read from the gateway's database at scrape time: mails per
@@ -229,31 +250,26 @@ pub async fn render_sync(db: &crate::db::Db) -> Result<String, crate::db::DbErro
 /// out). A growing `queued` means the SMTP server is down or not configured; `failed` mails
 /// wait for an operator (`scim-gateway mail outbox retry`).
 pub async fn render_mail(db: &crate::db::Db) -> Result<String, crate::db::DbError> {
-    let rows = db
-        .query(
-            "SELECT tenant, status, CAST(COUNT(*) AS BIGINT) FROM gw_mail_outbox \
-             GROUP BY tenant, status ORDER BY tenant, status",
-            &[],
-        )
-        .await?;
-    let mut out = String::from(
-        "# HELP scim_gateway_mail_outbox Mails in the outbox by tenant and status.\n\
-         # TYPE scim_gateway_mail_outbox gauge\n",
-    );
-    for r in &rows {
-        let _ = writeln!(
-            out,
-            "scim_gateway_mail_outbox{{tenant=\"{}\",status=\"{}\"}} {}",
-            r.text(0)?,
-            r.text(1)?,
-            r.int(2)?
-        );
+    render_gauges(db, &MAIL_GAUGES).await
+}
+
+/// All the gauges read from the database ([`render_sync`], then [`render_mail`]); a part
+/// whose query fails is left out (and logged), so the rest is still scraped.
+pub async fn render_db_gauges(db: &crate::db::Db) -> String {
+    let mut out = String::new();
+    match render_sync(db).await {
+        Ok(sync) => out.push_str(&sync),
+        Err(e) => tracing::warn!(error = %e, "metrics: sync gauges"),
     }
-    Ok(out)
+    match render_mail(db).await {
+        Ok(mail) => out.push_str(&mail),
+        Err(e) => tracing::warn!(error = %e, "metrics: mail gauges"),
+    }
+    out
 }
 
 #[cfg(test)]
-mod sync_gauge_tests {
+mod gauge_tests {
     use super::render_sync;
     use crate::db::Db;
 
@@ -286,6 +302,25 @@ mod sync_gauge_tests {
         );
         assert!(
             text.contains("scim_gateway_crm_errors{tenant=\"a\",outcome=\"retrying\"} 1\n"),
+            "{text}"
+        );
+        // Every gauge has its HELP and TYPE lines, also without samples.
+        assert!(
+            text.contains(
+                "# HELP scim_gateway_sync_users_in_error Users whose last CRM write failed.\n\
+                 # TYPE scim_gateway_sync_users_in_error gauge\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("scim_gateway_sync_users_in_error{"),
+            "{text}"
+        );
+        assert!(
+            text.starts_with(
+                "# HELP scim_gateway_sync_queue_depth Users waiting to be reconciled into the CRM.\n\
+                 # TYPE scim_gateway_sync_queue_depth gauge\n"
+            ),
             "{text}"
         );
     }
@@ -328,5 +363,11 @@ mod sync_gauge_tests {
         ] {
             assert!(text.contains(line), "{line} in {text}");
         }
+        let all = super::render_db_gauges(&db).await;
+        assert!(all.ends_with(&text), "{all}");
+        assert!(
+            all.contains("# TYPE scim_gateway_sync_queue_depth gauge\n"),
+            "{all}"
+        );
     }
 }

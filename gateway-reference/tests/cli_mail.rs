@@ -3,7 +3,9 @@
 //! back into the queue; anything else refused with exit code 1).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
+mod common;
+
+use common::cli_status_in;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -11,20 +13,6 @@ use gateway_reference::db::Db;
 use gateway_reference::mail::outbox::{self, LINK_PLACEHOLDER, NewMail};
 use gateway_reference::mail::templates::Kind;
 use serde_json::Value;
-
-fn gateway(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_scim-gateway"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn mail(tenant: &str, subject: &str, sealed_link: Option<&str>) -> NewMail {
     NewMail {
@@ -48,7 +36,7 @@ async fn mail_outbox_list_and_retry() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     for t in ["acme", "globex"] {
-        let (ok, _, err) = gateway(&data, &["tenant", "create", t, "--json"]);
+        let (ok, _, err) = cli_status_in(&data, &["tenant", "create", t, "--json"]).await;
         assert!(ok, "{err}");
     }
     // Three mails: one of acme fails for good, one of acme waits, one of globex waits.
@@ -74,7 +62,7 @@ async fn mail_outbox_list_and_retry() {
     };
 
     // Every tenant, as a table.
-    let (ok, out, err) = gateway(&data, &["mail", "outbox", "list"]);
+    let (ok, out, err) = cli_status_in(&data, &["mail", "outbox", "list"]).await;
     assert!(ok, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 4, "{out}");
@@ -89,54 +77,59 @@ async fn mail_outbox_list_and_retry() {
     assert!(out.contains(&format!("{other}\tglobex\t")), "{out}");
 
     // One tenant and one status, as JSON; the welcome link masked.
-    let (ok, out, err) = gateway(
+    let (ok, out, err) = cli_status_in(
         &data,
         &["mail", "outbox", "list", "--tenant", "acme", "--json"],
-    );
+    )
+    .await;
     assert!(ok, "{err}");
     let all: Vec<Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(all.len(), 2, "{out}");
     assert_eq!(all[0]["id"], queued);
     assert_eq!(all[0]["tenant"], "acme");
     assert_eq!(all[0]["text"], "go to http://gw/activate/REDACTED");
-    let (ok, out, err) = gateway(
+    let (ok, out, err) = cli_status_in(
         &data,
         &[
             "mail", "outbox", "list", "--tenant", "acme", "--status", "failed", "--json",
         ],
-    );
+    )
+    .await;
     assert!(ok, "{err}");
     let failed_list: Vec<Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(failed_list.len(), 1, "{out}");
     assert_eq!(failed_list[0]["id"], failed);
     assert_eq!(failed_list[0]["lastError"], "550 mailbox unknown");
-    let (ok, _, err) = gateway(&data, &["mail", "outbox", "list", "--tenant", "nobody"]);
+    let (ok, _, err) =
+        cli_status_in(&data, &["mail", "outbox", "list", "--tenant", "nobody"]).await;
     assert!(!ok);
     assert!(!err.is_empty());
 
     // Retry: the failed mail is queued again, due now, its attempts reset; only once.
     let id = failed.to_string();
-    let (ok, out, err) = gateway(&data, &["mail", "outbox", "retry", &id]);
+    let (ok, out, err) = cli_status_in(&data, &["mail", "outbox", "retry", &id]).await;
     assert!(ok, "{err}");
     assert!(
         out.contains(&format!("mail {failed} of acme queued again")),
         "{out}"
     );
-    let (ok, out, _) = gateway(
+    let (ok, out, _) = cli_status_in(
         &data,
         &[
             "mail", "outbox", "list", "--tenant", "acme", "--status", "queued", "--json",
         ],
-    );
+    )
+    .await;
     assert!(ok);
     let now_queued: Vec<Value> = serde_json::from_str(&out).unwrap();
     let retried = now_queued.iter().find(|m| m["id"] == failed).unwrap();
     assert_eq!(retried["attempts"], 0);
-    let (ok, _, err) = gateway(&data, &["mail", "outbox", "retry", &id]);
+    let (ok, _, err) = cli_status_in(&data, &["mail", "outbox", "retry", &id]).await;
     assert!(!ok, "a queued mail is not retried");
     assert!(err.contains(&format!("no failed mail {failed}")), "{err}");
-    let (ok, _, err) = gateway(&data, &["mail", "outbox", "retry", &queued.to_string()]);
+    let (ok, _, err) =
+        cli_status_in(&data, &["mail", "outbox", "retry", &queued.to_string()]).await;
     assert!(!ok, "{err}");
-    let (ok, _, _) = gateway(&data, &["mail", "outbox", "retry", "999999"]);
+    let (ok, _, _) = cli_status_in(&data, &["mail", "outbox", "retry", "999999"]).await;
     assert!(!ok);
 }

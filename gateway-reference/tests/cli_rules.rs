@@ -2,27 +2,15 @@
 //! rule and field, nothing saved), export round-trips, preview and reset run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
+mod common;
 
-fn gateway(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_scim-gateway"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::cli_status_in;
 
-#[test]
-fn rules_import_export_preview_reset() {
+#[tokio::test]
+async fn rules_import_export_preview_reset() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let (ok, _, err) = gateway(&data, &["tenant", "create", "acme", "--json"]);
+    let (ok, _, err) = cli_status_in(&data, &["tenant", "create", "acme", "--json"]).await;
     assert!(ok, "{err}");
 
     let bad = dir.path().join("bad.json");
@@ -32,10 +20,11 @@ fn rules_import_export_preview_reset() {
             "settings":{"role":{"value":999,"apply":"always"}}}]}"#,
     )
     .unwrap();
-    let (ok, _, err) = gateway(
+    let (ok, _, err) = cli_status_in(
         &data,
         &["rules", "import", "--tenant", "acme", bad.to_str().unwrap()],
-    );
+    )
+    .await;
     assert!(!ok);
     assert!(err.contains("rule 1 (sales), settings.role"), "{err}");
 
@@ -47,7 +36,7 @@ fn rules_import_export_preview_reset() {
                         "userPlan":{"value":{"kind":"notSelected"},"apply":"ifNotSet"}}}]}"#,
     )
     .unwrap();
-    let (ok, out, err) = gateway(
+    let (ok, out, err) = cli_status_in(
         &data,
         &[
             "rules",
@@ -56,11 +45,12 @@ fn rules_import_export_preview_reset() {
             "acme",
             good.to_str().unwrap(),
         ],
-    );
+    )
+    .await;
     assert!(ok, "{err}");
     assert!(out.contains("saved version 1"), "{out}");
 
-    let (ok, out, err) = gateway(&data, &["rules", "export", "--tenant", "acme", "-"]);
+    let (ok, out, err) = cli_status_in(&data, &["rules", "export", "--tenant", "acme", "-"]).await;
     assert!(ok, "{err}");
     let exported: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(exported["rules"][0]["settings"]["role"]["value"], 2);
@@ -69,14 +59,15 @@ fn rules_import_export_preview_reset() {
         "notSelected"
     );
 
-    let (ok, out, err) = gateway(&data, &["preview", "--tenant", "acme", "--json"]);
+    let (ok, out, err) = cli_status_in(&data, &["preview", "--tenant", "acme", "--json"]).await;
     assert!(ok, "{err}");
     let p: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(p["usersReceived"], 0);
 
-    let (ok, _, err) = gateway(&data, &["reset", "--tenant", "acme"]);
+    let (ok, _, err) = cli_status_in(&data, &["reset", "--tenant", "acme"]).await;
     assert!(ok, "{err}");
-    let (ok, _, err) = gateway(&data, &["sync", "nobody@example.com", "--tenant", "acme"]);
+    let (ok, _, err) =
+        cli_status_in(&data, &["sync", "nobody@example.com", "--tenant", "acme"]).await;
     assert!(!ok);
     assert!(err.contains("no SCIM user"), "{err}");
 }

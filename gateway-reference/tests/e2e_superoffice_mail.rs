@@ -17,7 +17,7 @@ use gateway_reference::config::{Config, MailPartial, Partial, SmtpPartial};
 use gateway_reference::crm::connections;
 use gateway_reference::crm::superoffice::fake::{FakeSuperOffice, licences};
 use gateway_reference::mail::smtp::Smtp;
-use gateway_reference::mail::{MailConfig, worker};
+use gateway_reference::mail::{MailConfig, MailContext, worker};
 use http_body_util::BodyExt;
 use scim_server::TenantId;
 use serde_json::{Value, json};
@@ -83,8 +83,10 @@ impl Env {
     async fn deliver(&self) {
         let sender = worker::Sender {
             smtp: &self.smtp,
-            config: &self.mail,
-            keys: self.gw.crm().keys(),
+            mail: MailContext {
+                config: &self.mail,
+                keys: self.gw.crm().keys(),
+            },
         };
         worker::deliver_due(self.gw.db(), sender, worker::LEASE)
             .await

@@ -11,7 +11,7 @@ use gateway_reference::app::Gateway;
 use gateway_reference::config::{Config, Partial, SmtpPartial};
 use gateway_reference::crm::Crm;
 use gateway_reference::mail::smtp::Smtp;
-use gateway_reference::mail::worker;
+use gateway_reference::mail::{MailContext, worker};
 use http_body_util::BodyExt;
 use scim_server::TenantId;
 use serde_json::{Value, json};
@@ -143,12 +143,14 @@ async fn the_welcome_token_is_sealed_at_rest_and_the_mailed_link_works_once() {
         "{listing}"
     );
 
-    let smtp = Smtp::new(config.mail_config("http://gw.test").smtp.as_ref().unwrap()).unwrap();
     let mail = config.mail_config("http://gw.test");
+    let smtp = Smtp::new(mail.smtp.as_ref().unwrap()).unwrap();
     let sender = worker::Sender {
         smtp: &smtp,
-        config: &mail,
-        keys: gw.crm().keys(),
+        mail: MailContext {
+            config: &mail,
+            keys: gw.crm().keys(),
+        },
     };
     let r = worker::deliver_due(gw.db(), sender, worker::LEASE)
         .await

@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::Utc;
 use gateway_reference::crm::Crm;
-use gateway_reference::crm::connections::{Keys, SecretKey};
+use gateway_reference::crm::connections::Keys;
 use gateway_reference::crm::embedded::EmbeddedCrm;
 use gateway_reference::db::Db;
 use gateway_reference::mail::activate::{ActivateState, router};
@@ -20,7 +20,7 @@ use gateway_reference::mail::notify::{self, Condition};
 use gateway_reference::mail::outbox::{self, ListQuery, NewMail};
 use gateway_reference::mail::smtp::{Secret, Smtp, SmtpConfig, TlsMode};
 use gateway_reference::mail::templates::Kind;
-use gateway_reference::mail::{MailConfig, welcome, worker};
+use gateway_reference::mail::{MailConfig, MailContext, welcome, worker};
 use gateway_reference::rules::{RuleSet, versions};
 use gateway_reference::settings::{self, TenantSettings};
 use gateway_reference::sync::SyncEngine;
@@ -34,20 +34,18 @@ use tower::ServiceExt;
 const TOKEN: &str = "entra-secret-token-0123456789abcdef";
 
 /// The deployment's key of these tests (welcome links are sealed with it).
-fn shared_keys() -> &'static Arc<Keys> {
+fn keys() -> &'static Arc<Keys> {
     static KEYS: std::sync::OnceLock<Arc<Keys>> = std::sync::OnceLock::new();
-    KEYS.get_or_init(|| Arc::new(Keys::fixed(SecretKey::generate())))
+    KEYS.get_or_init(|| Arc::new(Keys::random()))
 }
 
-fn keys() -> Arc<Keys> {
-    shared_keys().clone()
-}
-
-fn sender<'a>(smtp: &'a Smtp, mail: &'a MailConfig) -> worker::Sender<'a> {
+fn sender<'a>(smtp: &'a Smtp, config: &'a MailConfig) -> worker::Sender<'a> {
     worker::Sender {
         smtp,
-        config: mail,
-        keys: shared_keys(),
+        mail: MailContext {
+            config,
+            keys: keys(),
+        },
     }
 }
 
@@ -117,7 +115,7 @@ impl World {
             self.scim.registry().clone(),
             Arc::new(self.crm.clone()),
             mail,
-            keys(),
+            keys().clone(),
         )
     }
 
@@ -267,7 +265,7 @@ async fn welcome_mail_over_starttls_with_auth_and_its_link_works_once() {
             .starts_with("Welcome, Ada O'Hara & <Co>"),
         "{h}"
     );
-    let stored = outbox::get(&w.db, &w.tenant, listed[0].id, Some(&keys()))
+    let stored = outbox::get(&w.db, &w.tenant, listed[0].id, Some(keys().as_ref()))
         .await
         .unwrap()
         .unwrap();
@@ -364,8 +362,10 @@ async fn welcome_mail_over_starttls_with_auth_and_its_link_works_once() {
     };
     welcome::enqueue_tx(
         &mut tx,
-        &short,
-        &keys(),
+        MailContext {
+            config: &short,
+            keys: keys(),
+        },
         &w.tenant,
         &welcome::NewUser {
             user_id: "x",
@@ -389,7 +389,7 @@ async fn welcome_mail_over_starttls_with_auth_and_its_link_works_once() {
         .unwrap()
         .text(0)
         .unwrap();
-    let token2 = outbox::open_link(&keys(), "contoso", &sealed2).unwrap();
+    let token2 = outbox::open_link(keys(), "contoso", &sealed2).unwrap();
     let (s, _, body) = call(&app, "GET", &format!("/activate/{token2}"), None).await;
     assert_eq!(s, 410);
     assert!(body.contains("expired"), "{body}");
@@ -708,8 +708,10 @@ async fn the_outbox_claim_is_exclusive_on_postgres() {
     let mut tx = db.begin().await.unwrap();
     welcome::enqueue_tx(
         &mut tx,
-        &mail,
-        &keys(),
+        MailContext {
+            config: &mail,
+            keys: keys(),
+        },
         &t,
         &welcome::NewUser {
             user_id: "u1",
@@ -734,7 +736,7 @@ async fn the_outbox_claim_is_exclusive_on_postgres() {
         .text(0)
         .unwrap();
     assert!(sealed.starts_with("v1:"), "{sealed}");
-    let token = outbox::open_link(&keys(), "contoso", &sealed).unwrap();
+    let token = outbox::open_link(keys(), "contoso", &sealed).unwrap();
     assert!(
         welcome::consume(&db, &token, Utc::now())
             .await

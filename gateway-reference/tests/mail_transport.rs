@@ -11,12 +11,12 @@ mod smtp;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use gateway_reference::crm::connections::{Keys, SecretKey};
+use gateway_reference::crm::connections::Keys;
 use gateway_reference::db::Db;
 use gateway_reference::mail::outbox::{self, NewMail};
 use gateway_reference::mail::smtp::{Smtp, SmtpConfig, TlsMode};
 use gateway_reference::mail::templates::Kind;
-use gateway_reference::mail::{MailConfig, worker};
+use gateway_reference::mail::{MailConfig, MailContext, worker};
 use scim_server::TenantId;
 use smtp::{Options, SmtpServer};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -46,9 +46,10 @@ fn notification(subject: &str) -> NewMail {
     }
 }
 
-/// Delivers what is due with `cfg`, within 30 s (a hang fails the test instead of stalling it).
-async fn deliver(db: &Db, cfg: &SmtpConfig) -> worker::Delivery {
-    let keys = Keys::fixed(SecretKey::generate());
+/// Delivers what is due with `cfg`, claiming with `lease`, within 30 s (a hang fails the
+/// test instead of stalling it).
+async fn deliver(db: &Db, cfg: &SmtpConfig, lease: Duration) -> worker::Delivery {
+    let keys = Keys::random();
     let mail = MailConfig {
         smtp: Some(cfg.clone()),
         ..MailConfig::default()
@@ -56,12 +57,14 @@ async fn deliver(db: &Db, cfg: &SmtpConfig) -> worker::Delivery {
     let smtp = Smtp::new(cfg).unwrap();
     let sender = worker::Sender {
         smtp: &smtp,
-        config: &mail,
-        keys: &keys,
+        mail: MailContext {
+            config: &mail,
+            keys: &keys,
+        },
     };
     tokio::time::timeout(
         Duration::from_secs(30),
-        worker::deliver_due(db, sender, worker::LEASE),
+        worker::deliver_due(db, sender, lease),
     )
     .await
     .expect("the delivery hung")
@@ -111,7 +114,7 @@ async fn private_ca(mode: TlsMode) {
     // Neither the system's roots nor another CA vouch for the server: refused, kept.
     for wrong in [None, Some(other_ca)] {
         make_due(&db).await;
-        let r = deliver(&db, &smtp_config(server.port, mode, wrong)).await;
+        let r = deliver(&db, &smtp_config(server.port, mode, wrong), worker::LEASE).await;
         assert_eq!((r.sent, r.retried, r.failed), (0, 1, 0), "{mode:?}");
         let m = outbox::get(&db, &tenant(), id, None)
             .await
@@ -126,9 +129,9 @@ async fn private_ca(mode: TlsMode) {
     // The CA that signed it: delivered once, over TLS.
     make_due(&db).await;
     let right = smtp_config(server.port, mode, Some(ca));
-    let r = deliver(&db, &right).await;
+    let r = deliver(&db, &right, worker::LEASE).await;
     assert_eq!((r.sent, r.retried), (1, 0), "{mode:?}");
-    assert_eq!(deliver(&db, &right).await.sent, 0);
+    assert_eq!(deliver(&db, &right, worker::LEASE).await.sent, 0);
     let got = server.messages();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["tls"], true);
@@ -207,10 +210,6 @@ async fn stalls_after_data(seen: tokio::sync::mpsc::UnboundedSender<String>) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_server_times_out_and_the_mail_goes_out_later_once() {
-    let inbox = tempfile::tempdir().unwrap();
-    let Some(server) = SmtpServer::start(inbox.path(), Options::default()).await else {
-        return;
-    };
     let db = Db::open_sqlite_in_memory().await.unwrap();
     let first = outbox::enqueue(&db, &notification("first")).await.unwrap();
     let second = outbox::enqueue(&db, &notification("second")).await.unwrap();
@@ -219,7 +218,7 @@ async fn a_stalled_server_times_out_and_the_mail_goes_out_later_once() {
     // again with the error, the second is given back untried (no timeout per queued mail).
     let mut silent = smtp_config(silent_server().await, TlsMode::None, None);
     silent.timeout = Duration::from_secs(1);
-    let r = deliver(&db, &silent).await;
+    let r = deliver(&db, &silent, worker::LEASE).await;
     assert_eq!((r.sent, r.retried, r.failed, r.deferred), (0, 1, 0, 1));
     let m1 = outbox::get(&db, &tenant(), first, None)
         .await
@@ -240,7 +239,7 @@ async fn a_stalled_server_times_out_and_the_mail_goes_out_later_once() {
     // Also over implicit TLS (the handshake never starts).
     let mut silent_tls = silent.clone();
     silent_tls.tls = TlsMode::Tls;
-    let r = deliver(&db, &silent_tls).await;
+    let r = deliver(&db, &silent_tls, worker::LEASE).await;
     assert_eq!(
         (r.sent, r.retried, r.deferred),
         (0, 1, 0),
@@ -252,18 +251,22 @@ async fn a_stalled_server_times_out_and_the_mail_goes_out_later_once() {
     let mut stall = smtp_config(stalls_after_data(seen_tx).await, TlsMode::None, None);
     stall.timeout = Duration::from_secs(1);
     make_due(&db).await;
-    let r = deliver(&db, &stall).await;
+    let r = deliver(&db, &stall, worker::LEASE).await;
     assert_eq!((r.sent, r.retried, r.deferred), (0, 1, 1));
     let body = seen.try_recv().unwrap();
     assert!(body.contains("Subject: first"), "{body}");
     assert!(seen.try_recv().is_err());
 
     // A server that answers: both go out, once each, with the Message-IDs they always had.
+    let inbox = tempfile::tempdir().unwrap();
+    let Some(server) = SmtpServer::start(inbox.path(), Options::default()).await else {
+        return;
+    };
     make_due(&db).await;
     let good = smtp_config(server.port, TlsMode::None, None);
-    let r = deliver(&db, &good).await;
+    let r = deliver(&db, &good, worker::LEASE).await;
     assert_eq!((r.sent, r.retried, r.deferred), (2, 0, 0));
-    assert_eq!(deliver(&db, &good).await.sent, 0);
+    assert_eq!(deliver(&db, &good, worker::LEASE).await.sent, 0);
     let got = server.messages();
     assert_eq!(got.len(), 2);
     let m1 = outbox::get(&db, &tenant(), first, None)
@@ -300,24 +303,14 @@ async fn a_claim_without_time_left_for_an_attempt_is_given_back() {
     // A lease shorter than one attempt may take: never tried (another worker could take the
     // mail mid-send), given back due, its attempt not counted.
     let cfg = smtp_config(silent_server().await, TlsMode::None, None);
-    let keys = Keys::fixed(SecretKey::generate());
-    let mail = MailConfig::default();
-    let smtp = Smtp::new(&cfg).unwrap();
-    let sender = worker::Sender {
-        smtp: &smtp,
-        config: &mail,
-        keys: &keys,
-    };
-    let r = worker::deliver_due(&db, sender, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let r = deliver(&db, &cfg, Duration::from_secs(5)).await;
     assert_eq!((r.sent, r.retried, r.deferred), (0, 0, 1));
     let m = outbox::get(&db, &tenant(), id, None)
         .await
         .unwrap()
         .unwrap();
     assert_eq!((m.status.as_str(), m.attempts), ("queued", 0));
-    assert_eq!(worker::lease_for(&smtp), worker::LEASE);
+    assert_eq!(worker::lease_for(&Smtp::new(&cfg).unwrap()), worker::LEASE);
     let mut slow = cfg.clone();
     slow.timeout = Duration::from_secs(300);
     assert_eq!(

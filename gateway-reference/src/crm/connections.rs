@@ -186,6 +186,11 @@ impl Keys {
         }
     }
 
+    /// A new random key ([`SecretKey::generate`]), for tests and one-off deployments.
+    pub fn random() -> Self {
+        Keys::fixed(SecretKey::generate())
+    }
+
     /// [`SecretKey::load`] of `data_dir` and the value of [`KEY_ENV`], on first use.
     pub fn lazy(data_dir: &Path, env_value: Option<String>) -> Self {
         Keys {

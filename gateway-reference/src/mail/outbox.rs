@@ -74,41 +74,13 @@ pub fn seal_link(keys: &Keys, tenant: &str, token: &str) -> Result<String, MailE
         .map_err(MailError::Seal)
 }
 
-/// Opens what [`seal_link`] sealed. A stored value without the seal's `v1:` prefix is a
-/// token stored in clear by an older version, used as it is (the worker seals those at
-/// start, [`seal_clear_links`]).
+/// Opens what [`seal_link`] sealed.
 pub fn open_link(keys: &Keys, tenant: &str, stored: &str) -> Result<String, MailError> {
-    if !stored.starts_with("v1:") {
-        return Ok(stored.to_string());
-    }
     let plain = keys
         .get()
         .and_then(|k| k.open(&link_aad(tenant), stored))
         .map_err(MailError::Seal)?;
     String::from_utf8(plain).map_err(|_| MailError::Invalid("a sealed welcome link".into()))
-}
-
-/// Seals the welcome tokens an older version kept in clear; returns how many.
-pub async fn seal_clear_links(db: &Db, keys: &Keys) -> Result<usize, MailError> {
-    let rows = db
-        .query(
-            "SELECT id, tenant, link_token FROM gw_mail_outbox \
-             WHERE link_token IS NOT NULL AND link_token NOT LIKE 'v1:%'",
-            &[],
-        )
-        .await?;
-    let mut n = 0;
-    for r in &rows {
-        let (id, tenant, clear) = (r.int(0)?, r.text(1)?, r.text(2)?);
-        let sealed = seal_link(keys, &tenant, &clear)?;
-        n += db
-            .execute(
-                "UPDATE gw_mail_outbox SET link_token = $2 WHERE id = $1 AND link_token = $3",
-                &[id.into(), sealed.into(), clear.into()],
-            )
-            .await?;
-    }
-    Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// A `Message-ID` (RFC 5322 §3.6.4) in the domain of `from`.
@@ -271,18 +243,17 @@ pub async fn mark_sent(db: &Db, c: &Claimed, now: DateTime<Utc>) -> Result<bool,
         == 1)
 }
 
-/// Gives a claimed mail back unattempted: `queued`, due at once, its attempt not counted
-/// (the worker had no time left in its lease to try it, or stopped after the SMTP server
-/// failed). `false` when the claim was lost.
-pub async fn release(db: &Db, c: &Claimed) -> Result<bool, DbError> {
-    Ok(db
-        .execute(
-            "UPDATE gw_mail_outbox SET status = 'queued', attempts = attempts - 1, \
-             claim = NULL, lease_until = NULL WHERE id = $1 AND claim = $2",
-            &[c.id.into(), c.claim.as_str().into()],
-        )
-        .await?
-        == 1)
+/// Gives back every mail of the `claim` (a [`Claimed::claim`]) still `sending` (the ones not tried yet):
+/// `queued`, due at once, their attempt not counted (the worker had no time left in its
+/// lease to try them, or stopped after the SMTP server failed). Returns how many; a mail
+/// already marked sent or failed, or whose claim was lost, is left alone.
+pub async fn release_claim(db: &Db, claim: &str) -> Result<u64, DbError> {
+    db.execute(
+        "UPDATE gw_mail_outbox SET status = 'queued', attempts = attempts - 1, \
+         claim = NULL, lease_until = NULL WHERE claim = $1 AND status = 'sending'",
+        &[claim.into()],
+    )
+    .await
 }
 
 /// The wait before attempt `attempts + 1`: 30 s doubling, at most one hour.
@@ -324,24 +295,23 @@ pub async fn mark_failed(
 /// Puts a `failed` mail of the tenant back in the queue, due now, with its attempts reset;
 /// `false` when there is no failed mail with this id.
 pub async fn retry(db: &Db, tenant: &TenantId, id: i64) -> Result<bool, DbError> {
-    Ok(db
-        .execute(
-            "UPDATE gw_mail_outbox SET status = 'queued', attempts = 0, next_attempt_at = $3 \
-             WHERE tenant = $1 AND id = $2 AND status = 'failed'",
-            &[tenant.as_str().into(), id.into(), crate::db::now().into()],
-        )
-        .await?
-        == 1)
+    Ok(requeue(db, tenant.as_str(), id).await?.is_some())
 }
 
 /// [`retry`] by id alone, for the operator's command line: the tenant of the failed mail,
 /// or `None` when there is no failed mail with this id.
 pub async fn retry_any(db: &Db, id: i64) -> Result<Option<String>, DbError> {
+    requeue(db, "", id).await
+}
+
+/// Requeues the failed mail `id` (of `tenant`, or of any tenant when `tenant` is empty);
+/// its tenant, or `None` when there is no such failed mail.
+async fn requeue(db: &Db, tenant: &str, id: i64) -> Result<Option<String>, DbError> {
     let row = db
         .query_opt(
             "UPDATE gw_mail_outbox SET status = 'queued', attempts = 0, next_attempt_at = $2 \
-             WHERE id = $1 AND status = 'failed' RETURNING tenant",
-            &[id.into(), crate::db::now().into()],
+             WHERE id = $1 AND status = 'failed' AND ($3 = '' OR tenant = $3) RETURNING tenant",
+            &[id.into(), crate::db::now().into(), tenant.into()],
         )
         .await?;
     row.map(|r| r.text(0)).transpose()

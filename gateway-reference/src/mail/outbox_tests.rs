@@ -1,9 +1,8 @@
 use super::*;
-use crate::crm::connections::SecretKey;
 
 fn keys() -> &'static Keys {
     static KEYS: std::sync::OnceLock<Keys> = std::sync::OnceLock::new();
-    KEYS.get_or_init(|| Keys::fixed(SecretKey::generate()))
+    KEYS.get_or_init(Keys::random)
 }
 
 fn mail(to: &str, token: Option<&str>) -> NewMail {
@@ -48,7 +47,7 @@ async fn claim_lease_backoff_and_failure() {
             .text
             .ends_with("/activate/tok123")
     );
-    let stranger = Keys::fixed(SecretKey::generate());
+    let stranger = Keys::random();
     assert!(matches!(got[0].open(&stranger), Err(MailError::Seal(_))));
     assert!(got[0].mail.message_id.ends_with("@contoso.com>"));
     // Leased: nobody else gets them, until the lease runs out.
@@ -147,26 +146,43 @@ async fn listing_redacts_until_revealed_and_filters() {
 }
 
 #[tokio::test]
-async fn tokens_an_older_version_stored_in_clear_are_sealed() {
+async fn a_released_claim_gives_back_only_its_untried_mails() {
     let db = Db::open_sqlite_in_memory().await.unwrap();
-    let mut old = mail("a@x.com", None);
-    old.kind = Kind::Welcome;
-    old.sealed_link = Some("cleartoken".into());
-    let id = enqueue(&db, &old).await.unwrap();
-    assert_eq!(seal_clear_links(&db, keys()).await.unwrap(), 1);
-    assert_eq!(seal_clear_links(&db, keys()).await.unwrap(), 0);
-    let got = claim(&db, Utc::now(), Duration::from_secs(60), 10)
+    let t = TenantId::new("t").unwrap();
+    let mut ids = Vec::new();
+    for to in ["a@x.com", "b@x.com", "c@x.com", "d@x.com"] {
+        ids.push(enqueue(&db, &mail(to, None)).await.unwrap());
+    }
+    let now = Utc::now();
+    let lease = Duration::from_secs(60);
+    let got = claim(&db, now, lease, 3).await.unwrap();
+    assert_eq!(got.len(), 3);
+    let other = claim(&db, now, lease, 3).await.unwrap();
+    assert_eq!(other.iter().map(|c| c.id).collect::<Vec<_>>(), [ids[3]]);
+    assert!(mark_sent(&db, &got[0], now).await.unwrap());
+    mark_failed(&db, &got[1], "450 busy", false, 8, now)
         .await
         .unwrap();
-    assert_eq!(got[0].id, id);
-    let sealed = got[0].sealed_link.clone().unwrap();
-    assert!(sealed.starts_with("v1:") && !sealed.contains("cleartoken"));
-    assert!(
-        got[0]
-            .open(keys())
-            .unwrap()
-            .text
-            .ends_with("/activate/cleartoken")
+    // Only the untried mail of this claim: not the sent one, the failed one or another
+    // claim's.
+    assert_eq!(release_claim(&db, &got[0].claim).await.unwrap(), 1);
+    assert_eq!(release_claim(&db, &got[0].claim).await.unwrap(), 0);
+    let status = |id| {
+        let (db, t) = (&db, &t);
+        async move {
+            let m = get(db, t, id, None).await.unwrap().unwrap();
+            (m.status, m.attempts)
+        }
+    };
+    assert_eq!(status(ids[0]).await, ("sent".to_string(), 1));
+    assert_eq!(status(ids[1]).await, ("queued".to_string(), 1));
+    assert_eq!(status(ids[2]).await, ("queued".to_string(), 0));
+    assert_eq!(status(ids[3]).await, ("sending".to_string(), 1));
+    // Due at once, its attempt not counted.
+    let again = claim(&db, now, lease, 10).await.unwrap();
+    assert_eq!(
+        again.iter().map(|c| (c.id, c.attempts)).collect::<Vec<_>>(),
+        [(ids[2], 1)]
     );
 }
 

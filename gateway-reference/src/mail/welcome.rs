@@ -12,8 +12,7 @@ use scim_server::auth::TokenHash;
 
 use super::outbox::{self, LINK_PLACEHOLDER, NewMail};
 use super::templates::{self, Kind, Vars};
-use super::{MailConfig, MailError, recipient, span, stamp};
-use crate::crm::connections::Keys;
+use super::{MailContext, MailError, recipient, span, stamp};
 use crate::db::{Db, DbError, Tx};
 use scim_server::TenantId;
 
@@ -46,15 +45,15 @@ pub struct NewUser<'a> {
 }
 
 /// Creates the user's link and enqueues the welcome mail in `tx`, its token sealed with
-/// `keys`; `None` when the user has no address to mail (neither an email nor a user name
+/// the deployment's key (`mail.keys`); `None` when the user has no address to mail (neither an email nor a user name
 /// that is one).
 pub async fn enqueue_tx(
     tx: &mut Tx,
-    config: &MailConfig,
-    keys: &Keys,
+    mail: MailContext<'_>,
     tenant: &TenantId,
     user: &NewUser<'_>,
 ) -> Result<Option<i64>, MailError> {
+    let MailContext { config, keys } = mail;
     let Some(to) = recipient(user.email, user.user_name) else {
         return Ok(None);
     };
@@ -198,6 +197,8 @@ pub async fn release(db: &Db, token: &str, used_at: &str) -> Result<(), DbError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crm::connections::Keys;
+    use crate::mail::MailConfig;
 
     #[test]
     fn tokens_are_random_hex_and_hashed() {
@@ -217,7 +218,11 @@ mod tests {
         let db = Db::open_sqlite_in_memory().await.unwrap();
         let t = TenantId::new("t").unwrap();
         let config = MailConfig::default();
-        let keys = Keys::fixed(crate::crm::connections::SecretKey::generate());
+        let keys = Keys::random();
+        let mail = MailContext {
+            config: &config,
+            keys: &keys,
+        };
         let user = NewUser {
             user_id: "u1",
             associate_id: 7,
@@ -227,9 +232,7 @@ mod tests {
             email: None,
         };
         let mut tx = db.begin().await.unwrap();
-        let id = enqueue_tx(&mut tx, &config, &keys, &t, &user)
-            .await
-            .unwrap();
+        let id = enqueue_tx(&mut tx, mail, &t, &user).await.unwrap();
         tx.commit().await.unwrap();
         assert!(id.is_some());
         let sealed = db
@@ -282,11 +285,6 @@ mod tests {
             user_name: "ada",
             ..user
         };
-        assert_eq!(
-            enqueue_tx(&mut tx, &config, &keys, &t, &none)
-                .await
-                .unwrap(),
-            None
-        );
+        assert_eq!(enqueue_tx(&mut tx, mail, &t, &none).await.unwrap(), None);
     }
 }

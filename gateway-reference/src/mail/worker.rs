@@ -14,7 +14,7 @@ use chrono::Utc;
 
 use super::outbox::{self, Claimed};
 use super::smtp::Smtp;
-use super::{MailConfig, MailError, notify};
+use super::{MailConfig, MailContext, MailError, notify};
 use crate::crm::connections::Keys;
 use crate::db::Db;
 
@@ -56,10 +56,8 @@ fn time_left(until: chrono::DateTime<Utc>, smtp: &Smtp) -> bool {
 pub struct Sender<'a> {
     /// The SMTP transport.
     pub smtp: &'a Smtp,
-    /// The mail settings (attempts).
-    pub config: &'a MailConfig,
-    /// The deployment's key (opens the welcome links).
-    pub keys: &'a Keys,
+    /// The mail settings (attempts) and the deployment's key (opens the welcome links).
+    pub mail: MailContext<'a>,
 }
 
 /// Sends one claimed mail and records the outcome; `false` after a transient SMTP failure
@@ -70,7 +68,7 @@ async fn send_one(
     c: &Claimed,
     report: &mut Delivery,
 ) -> Result<bool, MailError> {
-    let sent = match c.open(s.keys) {
+    let sent = match c.open(s.mail.keys) {
         Ok(mail) => s.smtp.send(&mail).await,
         Err(e) => Err(e),
     };
@@ -95,7 +93,7 @@ async fn send_one(
                 c,
                 &e.to_string(),
                 permanent,
-                s.config.max_attempts,
+                s.mail.config.max_attempts,
                 Utc::now(),
             )
             .await?;
@@ -112,33 +110,21 @@ async fn send_one(
 
 /// Claims the due mails (with `lease`) and sends them one after the other, until none is
 /// due. After a transient SMTP failure the rest of the batch is given back untried
-/// ([`outbox::release`]) and the round ends: the next round tries again, without one
+/// ([`outbox::release_claim`]) and the round ends: the next round tries again, without one
 /// timeout per queued mail against a server that is down. A mail whose lease is too short
 /// for one more attempt is given back as well, so it is never sent by two workers.
 pub async fn deliver_due(db: &Db, s: Sender<'_>, lease: Duration) -> Result<Delivery, MailError> {
     let mut report = Delivery::default();
     loop {
         let batch = outbox::claim(db, Utc::now(), lease, BATCH).await?;
-        let n = batch.len();
-        let mut rest = batch.iter();
-        let mut go_on = true;
-        for c in rest.by_ref() {
-            if !time_left(c.lease_until, s.smtp) {
-                outbox::release(db, c).await?;
-                report.deferred += 1;
-                go_on = false;
-                break;
-            }
-            if !send_one(db, s, c, &mut report).await? {
-                go_on = false;
-                break;
+        for c in &batch {
+            if !time_left(c.lease_until, s.smtp) || !send_one(db, s, c, &mut report).await? {
+                let released = outbox::release_claim(db, &c.claim).await?;
+                report.deferred += usize::try_from(released).unwrap_or(usize::MAX);
+                return Ok(report);
             }
         }
-        for c in rest {
-            outbox::release(db, c).await?;
-            report.deferred += 1;
-        }
-        if !go_on || n < BATCH {
+        if batch.len() < BATCH {
             return Ok(report);
         }
     }
@@ -160,11 +146,6 @@ pub async fn run(
             None
         }
     };
-    match outbox::seal_clear_links(&db, &keys).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(mails = n, "sealed the welcome links stored in clear"),
-        Err(e) => tracing::warn!(error = %e, "sealing the welcome links stored in clear failed"),
-    }
     tokio::pin!(shutdown);
     loop {
         if let Err(e) = notify::tick(&db, &config, Utc::now()).await {
@@ -175,8 +156,10 @@ pub async fn run(
                 &db,
                 Sender {
                     smtp,
-                    config: &config,
-                    keys: &keys,
+                    mail: MailContext {
+                        config: &config,
+                        keys: &keys,
+                    },
                 },
                 lease_for(smtp),
             )

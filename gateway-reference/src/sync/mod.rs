@@ -33,7 +33,7 @@ pub use reconcile::{ReconcileReport, reconcile_batch};
 pub use wake::WakeOnChange;
 
 use crate::crm::Crm;
-use crate::crm::connections::{Keys, SecretKey};
+use crate::crm::connections::Keys;
 use crate::db::Db;
 use crate::log::{self, NewEntry, Outcome, Source};
 use crate::mail::{MailConfig, MailContext};
@@ -129,7 +129,7 @@ impl SyncEngine {
     ) -> SyncEngine {
         // A key of this engine alone: its welcome links open only with it (the gateway
         // passes the deployment's key to `with_mail`).
-        let keys = Arc::new(Keys::fixed(SecretKey::generate()));
+        let keys = Arc::new(Keys::random());
         SyncEngine::with_mail(db, storage, registry, crm, MailConfig::default(), keys)
     }
 

@@ -420,7 +420,7 @@ async fn welcome_mail(
         last_name: &person.last_name,
         email: person.email.as_deref(),
     };
-    let queued = welcome::enqueue_tx(tx, mail.config, mail.keys, tenant, &user).await?;
+    let queued = welcome::enqueue_tx(tx, mail, tenant, &user).await?;
     log::append_tx(
         tx,
         tenant,

@@ -103,6 +103,14 @@ pub async fn cli_status(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// [`cli_status`] of `args` with `--data-dir dir`.
+pub async fn cli_status_in(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let dir = dir_arg(dir);
+    let mut all = args.to_vec();
+    all.extend(["--data-dir", dir.as_str()]);
+    cli_status(&all).await
+}
+
 pub fn dir_arg(dir: &Path) -> String {
     dir.display().to_string()
 }
