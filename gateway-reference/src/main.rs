@@ -6,8 +6,8 @@ use clap::Parser;
 use gateway_reference::admin::crm::ConnectionInput;
 use gateway_reference::app::{self, Gateway, tenant_url, with_causes};
 use gateway_reference::cli::{
-    AdminCommand, AdminTokenCommand, AuthChoice, CRM_APP_TOKEN_ENV, CRM_TOKEN_ENV, Cli, Command,
-    CrmChoice, CrmCommand, MailCommand, RulesCommand, SignInArgs, TenantCommand, TokenCommand,
+    AdminCommand, AdminTokenCommand, CRM_APP_TOKEN_ENV, CRM_TOKEN_ENV, Cli, Command, CrmChoice,
+    CrmCommand, MailCommand, RulesCommand, SignInArgs, TenantCommand, TokenCommand,
 };
 use gateway_reference::commands;
 use gateway_reference::config::Config;
@@ -111,12 +111,6 @@ async fn run(cli: Cli) -> Result<(), String> {
             } else {
                 token.or_else(|| env(CRM_TOKEN_ENV))
             };
-            let auth = auth.map(|a| match a {
-                AuthChoice::Bearer => AuthKind::Bearer,
-                AuthChoice::Soticket => AuthKind::Soticket,
-                AuthChoice::SystemUser => AuthKind::SystemUser,
-                AuthChoice::Oauth => AuthKind::Oauth,
-            });
             let read = |p: Option<std::path::PathBuf>| {
                 p.map(|p| std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display())))
                     .transpose()

@@ -252,6 +252,7 @@ async fn tenant_crm_set_system_user_and_oauth() {
     assert_eq!(fake.refreshes(), 1);
 
     let key_body = read("test-only-partner-key.xml");
+    assert!(dir.path().join("gateway.db").exists());
     for name in ["gateway.db", "gateway.db-wal"] {
         if let Ok(bytes) = std::fs::read(dir.path().join(name)) {
             let text = String::from_utf8_lossy(&bytes);
