@@ -206,19 +206,6 @@ pub enum CrmChoice {
     Superoffice,
 }
 
-/// How the gateway signs in to SuperOffice (`--auth`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum AuthChoice {
-    /// An access token (`Authorization: Bearer`).
-    Bearer,
-    /// A system user ticket and the application token (`SOTICKET`, `SO-AppToken`).
-    Soticket,
-    /// The system user flow: the gateway gets the ticket (token: the system user token).
-    SystemUser,
-    /// The OAuth refresh-token flow (token: the refresh token).
-    Oauth,
-}
-
 /// The variable the access token (or system user ticket) is read from when neither
 /// `--token` nor `--token-stdin` is given.
 pub const CRM_TOKEN_ENV: &str = "SCIM_GATEWAY_CRM_TOKEN";
@@ -254,7 +241,7 @@ pub enum CrmCommand {
         customer_id: Option<String>,
         /// SuperOffice: `bearer` (default), `soticket`, `system-user` or `oauth`.
         #[arg(long, value_enum)]
-        auth: Option<AuthChoice>,
+        auth: Option<crate::crm::connections::AuthKind>,
         /// SuperOffice: where users sign in [default: URL/login/].
         #[arg(long)]
         sign_in_url: Option<String>,

@@ -233,15 +233,40 @@ pub async fn crm_show(gateway: &Gateway, name: &str, json: bool) -> Result<(), S
     Ok(())
 }
 
-/// `tenant crm set NAME ...`: `input`'s credentials as given (the caller reads stdin and
-/// the environment).
-pub async fn crm_set(gateway: &Gateway, name: &str, input: ConnectionInput) -> Result<(), String> {
+/// `input` with `token` (`--token`) as the credential of the sign-in it is for: the one
+/// `--auth` names, else the stored connection's (so a new token without `--auth` replaces
+/// the stored one of that kind).
+fn with_token(
+    mut input: ConnectionInput,
+    before: &connections::CrmConnection,
+    token: Option<String>,
+) -> ConnectionInput {
+    if token.is_some() {
+        let field = match input.auth.unwrap_or(before.auth) {
+            AuthKind::Bearer => &mut input.access_token,
+            AuthKind::Soticket => &mut input.ticket,
+            AuthKind::SystemUser => &mut input.system_user_token,
+            AuthKind::Oauth => &mut input.refresh_token,
+        };
+        *field = token;
+    }
+    input
+}
+
+/// `tenant crm set NAME ...`: `input`'s credentials as given, with `token` for the
+/// effective sign-in (the caller reads stdin and the environment).
+pub async fn crm_set(
+    gateway: &Gateway,
+    name: &str,
+    input: ConnectionInput,
+    token: Option<String>,
+) -> Result<(), String> {
     let t = tenant(gateway, name).await?;
     let key = gateway.crm().keys();
     let before = connections::load(gateway.db(), key, &t)
         .await
         .unwrap_or_default();
-    let new = merge(&before, input);
+    let new = merge(&before, with_token(input, &before, token));
     connections::save(gateway.db(), key, &t, &new, "cli")
         .await
         .map_err(|e| with_causes(&e))?;

@@ -27,6 +27,7 @@ pub mod config;
 pub mod crm;
 pub mod db;
 pub mod directory;
+pub mod jose;
 pub mod log;
 pub mod mail;
 pub mod metrics;

@@ -6,12 +6,12 @@ use clap::Parser;
 use gateway_reference::admin::crm::ConnectionInput;
 use gateway_reference::app::{self, Gateway, tenant_url, with_causes};
 use gateway_reference::cli::{
-    AdminCommand, AdminTokenCommand, AuthChoice, CRM_APP_TOKEN_ENV, CRM_TOKEN_ENV, Cli, Command,
-    CrmChoice, CrmCommand, MailCommand, RulesCommand, SignInArgs, TenantCommand, TokenCommand,
+    AdminCommand, AdminTokenCommand, CRM_APP_TOKEN_ENV, CRM_TOKEN_ENV, Cli, Command, CrmChoice,
+    CrmCommand, MailCommand, RulesCommand, SignInArgs, TenantCommand, TokenCommand,
 };
 use gateway_reference::commands;
 use gateway_reference::config::Config;
-use gateway_reference::crm::connections::{AuthKind, CrmKind};
+use gateway_reference::crm::connections::CrmKind;
 use gateway_reference::tenants;
 
 #[tokio::main]
@@ -111,18 +111,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             } else {
                 token.or_else(|| env(CRM_TOKEN_ENV))
             };
-            let auth = auth.map(|a| match a {
-                AuthChoice::Bearer => AuthKind::Bearer,
-                AuthChoice::Soticket => AuthKind::Soticket,
-                AuthChoice::SystemUser => AuthKind::SystemUser,
-                AuthChoice::Oauth => AuthKind::Oauth,
-            });
             let read = |p: Option<std::path::PathBuf>| {
                 p.map(|p| std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display())))
                     .transpose()
             };
-            let token_for =
-                |kind: AuthKind| token.clone().filter(|_| auth.unwrap_or_default() == kind);
             let input = ConnectionInput {
                 kind: match kind {
                     CrmChoice::Embedded => CrmKind::Embedded,
@@ -132,17 +124,18 @@ async fn run(cli: Cli) -> Result<(), String> {
                 customer_id,
                 auth,
                 sign_in_url,
-                access_token: token_for(AuthKind::Bearer),
-                ticket: token_for(AuthKind::Soticket),
-                system_user_token: token_for(AuthKind::SystemUser),
-                refresh_token: token_for(AuthKind::Oauth),
+                // crm_set puts the token where the effective sign-in wants it.
+                access_token: None,
+                ticket: None,
+                system_user_token: None,
+                refresh_token: None,
                 app_token: app_token.or_else(|| env(CRM_APP_TOKEN_ENV)),
                 private_key: read(private_key_file)?,
                 environment,
                 client_id,
                 jwt_certificate: read(jwt_certificate_file)?,
             };
-            commands::crm_set(&gateway, &name, input).await
+            commands::crm_set(&gateway, &name, input, token).await
         }
         Command::Tenant(TenantCommand::List { json }) => {
             let list = tenants::list(db).await.map_err(|e| with_causes(&e))?;

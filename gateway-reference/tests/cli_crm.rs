@@ -251,7 +251,67 @@ async fn tenant_crm_set_system_user_and_oauth() {
     assert!(tested.contains("4 user plans"), "{tested}");
     assert_eq!(fake.refreshes(), 1);
 
+    // A new token without --auth is the stored connection's kind of token (here the
+    // refresh token), not an access token that is then dropped.
+    let set_token = |token: &'static str| {
+        tokio::process::Command::new(BIN)
+            .args([
+                "tenant",
+                "crm",
+                "set",
+                "acme",
+                "--crm",
+                "superoffice",
+                "--url",
+                &url,
+                "--customer-id",
+                CUSTOMER_ID,
+                "--environment",
+                &url,
+                "--client-id",
+                CLIENT_ID,
+                "--token",
+                token,
+                "--data-dir",
+                &data,
+            ])
+            .output()
+    };
+    let out = set_token("a-revoked-refresh-token").await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = cli(&[
+        "tenant",
+        "crm",
+        "show",
+        "acme",
+        "--json",
+        "--data-dir",
+        &data,
+    ])
+    .await;
+    let v: Value = serde_json::from_str(shown.trim()).unwrap();
+    assert_eq!(v["auth"], "oauth");
+    assert_eq!(v["refreshTokenSet"], true);
+    let (ok, _, stderr) = cli_status(&["tenant", "crm", "test", "acme", "--data-dir", &data]).await;
+    assert!(!ok, "the stored refresh token was kept");
+    assert!(stderr.contains("refused the refresh token"), "{stderr}");
+    assert_eq!(fake.refreshes(), 2);
+    let out = set_token(REFRESH_TOKEN).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tested = cli(&["tenant", "crm", "test", "acme", "--data-dir", &data]).await;
+    assert!(tested.contains("4 user plans"), "{tested}");
+    assert_eq!(fake.refreshes(), 3);
+
     let key_body = read("test-only-partner-key.xml");
+    assert!(dir.path().join("gateway.db").exists());
     for name in ["gateway.db", "gateway.db-wal"] {
         if let Ok(bytes) = std::fs::read(dir.path().join(name)) {
             let text = String::from_utf8_lossy(&bytes);

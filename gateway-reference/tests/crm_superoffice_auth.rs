@@ -112,30 +112,45 @@ async fn every_key_form_signs_in() {
 async fn a_refused_ticket_signs_in_again_once_and_the_call_succeeds() {
     let (crm, t, fake) = on_fake_system_user().await;
     crm.catalog(&t).await.unwrap();
-    let requests = fake.requests();
+    let create = |user_name: &'static str| {
+        let crm = &crm;
+        let t = &t;
+        async move {
+            crm.create_user(
+                t,
+                &gateway_reference::crm::Person {
+                    user_name: user_name.into(),
+                    first_name: "A".into(),
+                    last_name: "B".into(),
+                    email: None,
+                },
+                &gateway_reference::crm::UserSettings::default(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // A create with a good ticket, to compare with.
+    let before = fake.requests();
+    create("baseline@x.com").await;
+    let baseline = fake.requests() - before;
+    assert_eq!(fake.unauthorized(), 0);
+    assert_eq!(fake.system_user_sign_ins(), 1);
+
+    let before = fake.requests();
     fake.expire_issued();
-    let u = crm
-        .create_user(
-            &t,
-            &gateway_reference::crm::Person {
-                user_name: "a@x.com".into(),
-                first_name: "A".into(),
-                last_name: "B".into(),
-                email: None,
-            },
-            &gateway_reference::crm::UserSettings::default(),
-        )
-        .await
-        .unwrap();
+    let u = create("a@x.com").await;
     assert_eq!(u.user_name, "a@x.com");
     assert_eq!(
         fake.system_user_sign_ins(),
         2,
         "exactly one re-authentication"
     );
-    assert_eq!(fake.creates(), 1);
-    // The refused request, then the retried one and the rest of the create.
-    assert!(fake.requests() > requests + 1);
+    assert_eq!(fake.creates(), 2);
+    // The refused request is the only Web API request more than with a good ticket (the
+    // sign-in goes to the sign-in service).
+    assert_eq!(fake.unauthorized(), 1, "one refused request");
+    assert_eq!(fake.requests() - before, baseline + 1);
     crm.get_user(&t, u.associate_id).await.unwrap();
     assert_eq!(fake.system_user_sign_ins(), 2);
 }

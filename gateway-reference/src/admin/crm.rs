@@ -137,11 +137,6 @@ pub fn merge(before: &CrmConnection, input: ConnectionInput) -> CrmConnection {
     if input.kind == CrmKind::Embedded {
         return CrmConnection::default();
     }
-    let keep = |new: Option<String>, old: &Option<String>| {
-        new.map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .or_else(|| old.clone())
-    };
     let auth = input.auth.unwrap_or(before.auth);
     let (old, old_settings) = if before.auth == auth {
         (before.secrets.clone(), before.settings.clone())
@@ -150,6 +145,7 @@ pub fn merge(before: &CrmConnection, input: ConnectionInput) -> CrmConnection {
     };
     let flow = matches!(auth, AuthKind::SystemUser | AuthKind::Oauth);
     let trimmed = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let keep = |new: Option<String>, old: &Option<String>| trimmed(new).or_else(|| old.clone());
     CrmConnection {
         kind: CrmKind::Superoffice,
         base_url: input

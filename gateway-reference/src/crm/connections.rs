@@ -242,7 +242,16 @@ impl std::fmt::Display for CrmKind {
 
 /// How the gateway signs in to SuperOffice.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum AuthKind {
@@ -355,11 +364,16 @@ pub struct CrmConnection {
     pub updated_at: Option<String>,
 }
 
+/// Is `url` an http(s) URL: the scheme, something after it and no whitespace?
+pub fn is_http_url(url: &str) -> bool {
+    url.strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .is_some_and(|rest| !rest.is_empty())
+        && !url.contains(char::is_whitespace)
+}
+
 fn check_url(name: &str, url: &str) -> Result<(), ConnectionError> {
-    let ok = (url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() > "https://".len()
-        && !url.contains(char::is_whitespace);
-    if ok {
+    if is_http_url(url) {
         Ok(())
     } else {
         Err(ConnectionError::Invalid(format!(
@@ -619,6 +633,40 @@ pub async fn save(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cli_names_of_the_auth_kinds_are_their_stored_names() {
+        use clap::ValueEnum as _;
+        let names: Vec<String> = AuthKind::value_variants()
+            .iter()
+            .map(|k| {
+                let name = k.to_possible_value().unwrap().get_name().to_string();
+                assert_eq!(name, k.as_str());
+                name
+            })
+            .collect();
+        assert_eq!(names, ["bearer", "soticket", "system-user", "oauth"]);
+    }
+
+    #[test]
+    fn an_http_url_has_a_scheme_a_rest_and_no_whitespace() {
+        for ok in [
+            "https://online.superoffice.com",
+            "http://127.0.0.1:9/",
+            "http://x",
+        ] {
+            assert!(is_http_url(ok), "{ok}");
+        }
+        for bad in [
+            "https://",
+            "http://",
+            "ftp://x",
+            "online.superoffice.com",
+            "https://a b",
+        ] {
+            assert!(!is_http_url(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn seal_opens_only_for_its_tenant_and_key() {

@@ -32,6 +32,7 @@ use tokio::time::Instant;
 
 use super::client::{ApiError, SignInFailure, SuperOfficeAuth, transport_kind};
 use super::keys::{PartnerKey, PublicKey, jwt_claims};
+use crate::crm::connections::is_http_url;
 
 /// The JWT claim holding the system user ticket.
 pub const TICKET_CLAIM: &str = "http://schemes.superoffice.net/identity/ticket";
@@ -52,11 +53,7 @@ pub fn environment_url(environment: &str) -> Option<String> {
     let e = environment.trim();
     match e {
         "sod" | "stage" | "online" => Some(format!("https://{e}.superoffice.com")),
-        _ if (e.starts_with("https://") || e.starts_with("http://"))
-            && !e.contains(char::is_whitespace) =>
-        {
-            Some(e.trim_end_matches('/').to_string())
-        }
+        _ if is_http_url(e) => Some(e.trim_end_matches('/').to_string()),
         _ => None,
     }
 }
@@ -174,12 +171,37 @@ struct TokenResponse {
     error_description: Option<String>,
 }
 
+/// Where an [`Authenticator`]'s credential comes from.
+enum Flow {
+    /// A ready access token or ticket, used as given.
+    Fixed(Session),
+    /// The system user flow, with the keys read once.
+    SystemUser {
+        creds: SystemUserCredentials,
+        /// The application's key, which signs the system user token.
+        key: PartnerKey,
+        /// SuperOffice's key, which verifies the answer's JWT (when configured).
+        jwt_key: Option<PublicKey>,
+    },
+    /// The OAuth refresh-token flow.
+    OAuth(OAuthCredentials),
+}
+
+impl std::fmt::Debug for Flow {
+    /// Never prints a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Flow::Fixed(session) => f.debug_tuple("Fixed").field(session).finish(),
+            Flow::SystemUser { creds, .. } => f.debug_tuple("SystemUser").field(creds).finish(),
+            Flow::OAuth(creds) => f.debug_tuple("OAuth").field(creds).finish(),
+        }
+    }
+}
+
 /// Gets and renews one tenant's credential.
 pub struct Authenticator {
     http: reqwest::Client,
-    auth: SuperOfficeAuth,
-    key: Option<PartnerKey>,
-    jwt_key: Option<PublicKey>,
+    flow: Flow,
     ticket_lifetime: Duration,
     session: tokio::sync::Mutex<Option<Session>>,
     /// A refresh token the token endpoint handed back in place of the stored one.
@@ -190,7 +212,7 @@ pub struct Authenticator {
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
-            .field("auth", &self.auth)
+            .field("flow", &self.flow)
             .field("sign_ins", &self.sign_ins.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -211,21 +233,36 @@ impl Authenticator {
         auth: SuperOfficeAuth,
         ticket_lifetime: Duration,
     ) -> Result<Self, super::keys::KeyError> {
-        let (key, jwt_key) = match &auth {
-            SuperOfficeAuth::SystemUser(c) => (
-                Some(PartnerKey::parse(&c.private_key)?),
-                c.jwt_certificate
+        let fixed = |authorization: String, app_token: Option<String>| {
+            Flow::Fixed(Session {
+                authorization,
+                app_token,
+                api_url: None,
+                serial: 0,
+                renew_at: None,
+            })
+        };
+        let flow = match auth {
+            SuperOfficeAuth::Bearer { access_token } => {
+                fixed(format!("Bearer {access_token}"), None)
+            }
+            SuperOfficeAuth::SoTicket { ticket, app_token } => {
+                fixed(format!("SOTICKET {ticket}"), Some(app_token))
+            }
+            SuperOfficeAuth::SystemUser(creds) => Flow::SystemUser {
+                key: PartnerKey::parse(&creds.private_key)?,
+                jwt_key: creds
+                    .jwt_certificate
                     .as_deref()
                     .map(PublicKey::parse)
                     .transpose()?,
-            ),
-            _ => (None, None),
+                creds,
+            },
+            SuperOfficeAuth::OAuth(creds) => Flow::OAuth(creds),
         };
         Ok(Authenticator {
             http,
-            auth,
-            key,
-            jwt_key,
+            flow,
             ticket_lifetime,
             session: tokio::sync::Mutex::new(None),
             rotated_refresh: std::sync::Mutex::new(None),
@@ -235,10 +272,7 @@ impl Authenticator {
 
     /// Can a refused credential be replaced (system user, OAuth refresh)?
     pub fn renewable(&self) -> bool {
-        matches!(
-            self.auth,
-            SuperOfficeAuth::SystemUser(_) | SuperOfficeAuth::OAuth(_)
-        )
+        !matches!(self.flow, Flow::Fixed(_))
     }
 
     /// How often the gateway signed in (system user or refresh).
@@ -269,22 +303,14 @@ impl Authenticator {
     }
 
     async fn sign_in(&self) -> Result<Session, ApiError> {
-        let fixed = |authorization: String, app_token: Option<String>| Session {
-            authorization,
-            app_token,
-            api_url: None,
-            serial: 0,
-            renew_at: None,
-        };
-        match &self.auth {
-            SuperOfficeAuth::Bearer { access_token } => {
-                Ok(fixed(format!("Bearer {access_token}"), None))
-            }
-            SuperOfficeAuth::SoTicket { ticket, app_token } => {
-                Ok(fixed(format!("SOTICKET {ticket}"), Some(app_token.clone())))
-            }
-            SuperOfficeAuth::SystemUser(c) => self.system_user(c).await,
-            SuperOfficeAuth::OAuth(c) => self.refresh(c).await,
+        match &self.flow {
+            Flow::Fixed(session) => Ok(session.clone()),
+            Flow::SystemUser {
+                creds,
+                key,
+                jwt_key,
+            } => self.system_user(creds, key, jwt_key.as_ref()).await,
+            Flow::OAuth(creds) => self.refresh(creds).await,
         }
     }
 
@@ -311,11 +337,13 @@ impl Authenticator {
         Ok((status, body.to_vec()))
     }
 
-    async fn system_user(&self, c: &SystemUserCredentials) -> Result<Session, ApiError> {
+    async fn system_user(
+        &self,
+        c: &SystemUserCredentials,
+        key: &PartnerKey,
+        jwt_key: Option<&PublicKey>,
+    ) -> Result<Session, ApiError> {
         const STEP: &str = "POST Login/api/PartnerSystemUser/Authenticate";
-        let key = self.key.as_ref().ok_or_else(|| {
-            sign_in_error(STEP, SignInFailure::Invalid, "no private key to sign with")
-        })?;
         let signed = signed_system_token(&c.system_user_token, key, chrono::Utc::now())
             .map_err(|e| sign_in_error(STEP, SignInFailure::Invalid, e.0))?;
         let body = serde_json::json!({
@@ -359,8 +387,8 @@ impl Authenticator {
             None => return Err(refused(None)),
         };
         let jwt = answer.token.unwrap_or_default();
-        let claims = jwt_claims(&jwt, self.jwt_key.as_ref())
-            .map_err(|e| sign_in_error(STEP, SignInFailure::Invalid, e.0))?;
+        let claims = jwt_claims(&jwt, jwt_key)
+            .map_err(|e| sign_in_error(STEP, SignInFailure::Invalid, e.to_string()))?;
         let ticket = claims
             .get(TICKET_CLAIM)
             .and_then(|t| t.as_str())
@@ -371,7 +399,7 @@ impl Authenticator {
         let api_url = claims
             .get(WEBAPI_URL_CLAIM)
             .and_then(|u| u.as_str())
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .filter(|u| is_http_url(u))
             .map(|u| {
                 let u = u.trim_end_matches('/');
                 if u.ends_with("/v1") {
@@ -416,35 +444,40 @@ impl Authenticator {
         self.sign_ins.fetch_add(1, Ordering::Relaxed);
         let (status, bytes) = self.send(STEP, req).await?;
         let answer: Option<TokenResponse> = serde_json::from_slice(&bytes).ok();
-        let access = answer
-            .as_ref()
-            .filter(|_| (200..300).contains(&status))
-            .and_then(|a| a.access_token.clone())
-            .filter(|t| !t.is_empty());
-        let (Some(access), Some(answer)) = (access, answer.as_ref()) else {
-            let detail = answer
-                .and_then(|a| {
-                    a.error
-                        .map(|e| format!("{e} {}", a.error_description.unwrap_or_default()))
-                })
-                .unwrap_or_default();
-            return Err(sign_in_error(
-                STEP,
-                SignInFailure::Refused,
-                format!(
-                    "the token endpoint refused the refresh token ({status}) {}",
-                    detail.trim()
-                )
-                .trim()
-                .to_string(),
-            ));
+        let (access, expires_in, rotated) = match answer {
+            Some(TokenResponse {
+                access_token: Some(access),
+                expires_in,
+                refresh_token,
+                ..
+            }) if (200..300).contains(&status) && !access.is_empty() => {
+                (access, expires_in, refresh_token)
+            }
+            other => {
+                let detail = other
+                    .and_then(|a| {
+                        a.error
+                            .map(|e| format!("{e} {}", a.error_description.unwrap_or_default()))
+                    })
+                    .unwrap_or_default();
+                return Err(sign_in_error(
+                    STEP,
+                    SignInFailure::Refused,
+                    format!(
+                        "the token endpoint refused the refresh token ({status}) {}",
+                        detail.trim()
+                    )
+                    .trim()
+                    .to_string(),
+                ));
+            }
         };
-        if let Some(new) = answer.refresh_token.clone().filter(|t| !t.is_empty())
+        if let Some(new) = rotated.filter(|t| !t.is_empty())
             && let Ok(mut slot) = self.rotated_refresh.lock()
         {
             *slot = Some(new);
         }
-        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(3600));
+        let lifetime = Duration::from_secs(expires_in.unwrap_or(3600));
         Ok(Session {
             authorization: format!("Bearer {access}"),
             app_token: None,

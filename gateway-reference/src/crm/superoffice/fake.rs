@@ -134,6 +134,7 @@ struct FakeState {
     next_person: i64,
     faults: Faults,
     requests: u64,
+    unauthorized: u64,
     creates: u64,
 }
 
@@ -235,6 +236,7 @@ impl FakeSuperOffice {
             next_person: 1000,
             faults: Faults::default(),
             requests: 0,
+            unauthorized: 0,
             creates: 0,
         }));
         let api = Router::new()
@@ -374,6 +376,11 @@ impl FakeSuperOffice {
     pub fn requests(&self) -> u64 {
         lock(&self.state).requests
     }
+
+    /// Web API requests answered 401 (their credential was unknown or expired).
+    pub fn unauthorized(&self) -> u64 {
+        lock(&self.state).unauthorized
+    }
 }
 
 impl FakeState {
@@ -496,9 +503,9 @@ impl FakeState {
 async fn gate(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     {
-        let mut s = lock(&state);
+        let mut guard = lock(&state);
+        let s = &mut *guard;
         s.requests += 1;
-        let issued = s.sign_in.issued.clone();
         let f = &mut s.faults;
         if let Some((until, status)) = f.fail_until {
             if Instant::now() < until {
@@ -522,7 +529,8 @@ async fn gate(State(state): State<Shared>, req: Request, next: Next) -> Response
             }
             return r;
         }
-        if !authorized(req.headers(), &issued) {
+        if !authorized(req.headers(), &s.sign_in.issued) {
+            s.unauthorized += 1;
             return error(
                 StatusCode::UNAUTHORIZED,
                 "Unauthorized",

@@ -9,79 +9,19 @@
 //! The public key may be a certificate (`BEGIN CERTIFICATE`), a SubjectPublicKeyInfo
 //! (`BEGIN PUBLIC KEY`) or PKCS#1 (`BEGIN RSA PUBLIC KEY`).
 //!
-//! Signatures are RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 §8.2), through `ring`.
+//! Signatures are RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 §8.2), through `ring`; the
+//! public key and the JWT check are the generic ones of [`crate::jose`].
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+
 use ring::signature::{self, KeyPair as _, RsaKeyPair};
 
-/// A key that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct KeyError(pub String);
+use crate::jose::{Jwt, JwtError, der_encode, der_uint, pem};
+pub use crate::jose::{KeyError, PublicKey};
 
 fn bad(what: &str) -> KeyError {
     KeyError(what.to_string())
-}
-
-/// The first PEM block of `text`: its label and its decoded body.
-fn pem(text: &str) -> Option<(String, Vec<u8>)> {
-    let start = text.find("-----BEGIN ")? + "-----BEGIN ".len();
-    let rest = &text[start..];
-    let label_end = rest.find("-----")?;
-    let label = rest[..label_end].to_string();
-    let body = &rest[label_end + 5..];
-    let end = body.find(&format!("-----END {label}-----"))?;
-    let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
-    Some((label, B64.decode(b64).ok()?))
-}
-
-/// One DER element: (tag, contents, the rest after it).
-fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0_usize, |acc, b| (acc << 8) | usize::from(*b));
-        (len, &rest[n..])
-    };
-    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
-}
-
-fn der_encode(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-/// A DER INTEGER of an unsigned big-endian number.
-fn der_uint(bytes: &[u8]) -> Vec<u8> {
-    let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
-    let mut content = Vec::with_capacity(trimmed.len() + 1);
-    if trimmed.first().is_none_or(|b| b & 0x80 != 0) {
-        content.push(0);
-    }
-    content.extend(trimmed);
-    der_encode(0x02, &content)
 }
 
 /// The PKCS#1 `RSAPrivateKey` of a .NET `<RSAKeyValue>` document.
@@ -163,74 +103,7 @@ impl PartnerKey {
 
     /// Its public key (PKCS#1 `RSAPublicKey`).
     pub fn public_key(&self) -> PublicKey {
-        PublicKey(self.0.public_key().as_ref().to_vec())
-    }
-}
-
-/// An RSA public key (PKCS#1 `RSAPublicKey` DER).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicKey(Vec<u8>);
-
-impl PublicKey {
-    /// Reads a PEM certificate, SubjectPublicKeyInfo or PKCS#1 public key.
-    pub fn parse(text: &str) -> Result<Self, KeyError> {
-        let unusable = || bad("the certificate or public key is not an RSA key in PEM form");
-        let (label, der_bytes) = pem(text).ok_or_else(unusable)?;
-        let spki_to_pkcs1 = |spki: &[u8]| -> Option<Vec<u8>> {
-            let (_, content, _) = der(spki)?;
-            let (_, _algorithm, rest) = der(content)?;
-            let (tag, bits, _) = der(rest)?;
-            (tag == 0x03 && bits.first() == Some(&0)).then(|| bits[1..].to_vec())
-        };
-        let key = match label.as_str() {
-            "RSA PUBLIC KEY" => Some(der_bytes),
-            "PUBLIC KEY" => spki_to_pkcs1(&der_bytes),
-            "CERTIFICATE" => (|| {
-                let (_, cert, _) = der(&der_bytes)?;
-                let (_, mut tbs, _) = der(cert)?;
-                if tbs.first() == Some(&0xa0) {
-                    tbs = der(tbs)?.2; // the explicit version
-                }
-                // serial, signature algorithm, issuer, validity, subject
-                for _ in 0..5 {
-                    tbs = der(tbs)?.2;
-                }
-                let rest_len = der(tbs)?.2.len();
-                spki_to_pkcs1(&tbs[..tbs.len() - rest_len])
-            })(),
-            _ => None,
-        }
-        .ok_or_else(unusable)?;
-        Ok(PublicKey(key))
-    }
-
-    /// The key of its modulus and public exponent (unsigned big-endian, as in a JSON Web
-    /// Key's `n` and `e`, RFC 7518 §6.3.1).
-    pub fn from_components(n: &[u8], e: &[u8]) -> Self {
-        let mut seq = der_uint(n);
-        seq.extend(der_uint(e));
-        PublicKey(der_encode(0x30, &seq))
-    }
-
-    /// Its modulus and public exponent (unsigned big-endian, without leading zeros).
-    pub fn components(&self) -> Option<(Vec<u8>, Vec<u8>)> {
-        let (_, seq, _) = der(&self.0)?;
-        let (_, n, rest) = der(seq)?;
-        let (_, e, _) = der(rest)?;
-        let strip = |b: &[u8]| {
-            b.iter()
-                .copied()
-                .skip_while(|x| *x == 0)
-                .collect::<Vec<u8>>()
-        };
-        Some((strip(n), strip(e)))
-    }
-
-    /// Does `sig` sign `msg` (RSASSA-PKCS1-v1_5, SHA-256, 2048 bits or more)?
-    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
-        signature::UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &self.0)
-            .verify(msg, sig)
-            .is_ok()
+        PublicKey::from_pkcs1_der(self.0.public_key().as_ref().to_vec())
     }
 }
 
@@ -239,30 +112,12 @@ impl PublicKey {
 pub fn jwt_claims(
     jwt: &str,
     key: Option<&PublicKey>,
-) -> Result<serde_json::Map<String, serde_json::Value>, KeyError> {
-    let parts: Vec<&str> = jwt.trim().split('.').collect();
-    let [header, payload, sig] = parts[..] else {
-        return Err(bad("the answer's token is not a JWT"));
-    };
-    let decode = |p: &str| {
-        B64URL
-            .decode(p.trim_end_matches('='))
-            .map_err(|_| bad("the JWT is not base64url"))
-    };
+) -> Result<serde_json::Map<String, serde_json::Value>, JwtError> {
+    let jwt = Jwt::parse(jwt)?;
     if let Some(key) = key {
-        let header: serde_json::Value = serde_json::from_slice(&decode(header)?)
-            .map_err(|_| bad("the JWT header is not JSON"))?;
-        if header.get("alg").and_then(|a| a.as_str()) != Some("RS256") {
-            return Err(bad("the JWT is not signed with RS256"));
-        }
-        let signed = format!("{}.{payload}", parts[0]);
-        if !key.verify(signed.as_bytes(), &decode(sig)?) {
-            return Err(bad(
-                "the JWT's signature does not verify with the configured SuperOffice certificate",
-            ));
-        }
+        jwt.verify_rs256(key)?;
     }
-    serde_json::from_slice(&decode(payload)?).map_err(|_| bad("the JWT claims are not JSON"))
+    jwt.claims()
 }
 
 /// A JWT of `claims` signed RS256 with `key` (for tests and the fake SuperOffice).

@@ -316,6 +316,11 @@ impl SuperOfficeCrm {
         self.client.breaker().state()
     }
 
+    /// How often the backend signed in (system user or OAuth refresh) since it was made.
+    pub fn sign_ins(&self) -> u64 {
+        self.client.authenticator().sign_ins()
+    }
+
     fn check_tenant(&self, tenant: &TenantId) -> Result<(), CrmError> {
         if tenant == &self.tenant {
             Ok(())

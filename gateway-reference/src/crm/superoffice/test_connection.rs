@@ -102,11 +102,6 @@ impl SuperOfficeCrm {
             Err(e) => report_problem(&e, auth.renewable()),
         }
     }
-
-    /// How often the backend signed in (system user or OAuth refresh) since it was made.
-    pub fn sign_ins(&self) -> u64 {
-        self.client.authenticator().sign_ins()
-    }
 }
 
 fn report_problem(e: &ApiError, renewable: bool) -> ConnectionReport {

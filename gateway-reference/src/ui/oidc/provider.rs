@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::config::OidcConfig;
-use crate::crm::superoffice::keys::PublicKey;
+use crate::jose::{Jwt, PublicKey};
 
 /// How long the discovery document and the keys are kept before they are fetched again
 /// (an unknown key id fetches the keys at once: the issuer rolled its keys).
@@ -226,20 +226,9 @@ impl Provider {
         nonce: &str,
     ) -> Result<Map<String, Value>, OidcError> {
         let invalid = |m: &str| OidcError::Invalid(m.to_string());
-        let parts: Vec<&str> = id_token.trim().split('.').collect();
-        let [header, payload, sig] = parts[..] else {
-            return Err(invalid("the ID token is not a JWT"));
-        };
-        let decode = |p: &str| {
-            B64URL
-                .decode(p)
-                .map_err(|_| invalid("the ID token is not base64url"))
-        };
-        let header: Value = serde_json::from_slice(&decode(header)?)
-            .map_err(|_| invalid("the ID token's header is not JSON"))?;
-        if header.get("alg").and_then(Value::as_str) != Some("RS256") {
-            return Err(invalid("the ID token is not signed with RS256"));
-        }
+        let refused = |e: crate::jose::JwtError| OidcError::Invalid(format!("the ID token: {e}"));
+        let jwt = Jwt::parse(id_token).map_err(refused)?;
+        let header = jwt.rs256_header().map_err(refused)?;
         let kid = header.get("kid").and_then(Value::as_str);
         let mut cached = self.cached(false).await?;
         let mut key = Self::key(&cached.keys, kid);
@@ -248,12 +237,8 @@ impl Provider {
             key = Self::key(&cached.keys, kid);
         }
         let key = key.ok_or_else(|| invalid("the issuer has no key with the ID token's key id"))?;
-        let signed = format!("{}.{payload}", parts[0]);
-        if !key.verify(signed.as_bytes(), &decode(sig)?) {
-            return Err(invalid("the ID token's signature does not verify"));
-        }
-        let claims: Map<String, Value> = serde_json::from_slice(&decode(payload)?)
-            .map_err(|_| invalid("the ID token's claims are not JSON"))?;
+        jwt.verify_rs256(&key).map_err(refused)?;
+        let claims = jwt.claims().map_err(refused)?;
         let text = |name: &str| claims.get(name).and_then(Value::as_str);
         if text("iss") != Some(cached.discovery.issuer.as_str()) {
             return Err(invalid("the ID token is from another issuer"));

@@ -155,8 +155,7 @@ pub(super) async fn system_user(
     if let Err(why) = check_signed_token(field("SignedSystemToken"), key) {
         return refused(why);
     }
-    let n = s.sign_in.issued.len() + usize::try_from(s.sign_in.system_user_sign_ins).unwrap_or(0);
-    let ticket = format!("7T:fake-ticket-{n}");
+    let ticket = format!("7T:fake-ticket-{}", s.sign_in.system_user_sign_ins);
     let claims = serde_json::json!({
         TICKET_CLAIM: ticket,
         WEBAPI_URL_CLAIM: format!("{}/{CUSTOMER_ID}/api/", s.base_url),
