@@ -14,7 +14,11 @@ use serde_json::Value;
 /// `scim-gateway ARGS --data-dir DIR` with `stdin` on its standard input.
 async fn run(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     let dir = common::dir_arg(dir);
-    let args: Vec<&str> = args.iter().copied().chain(["--data-dir", &dir]).collect();
+    let args: Vec<&str> = args
+        .iter()
+        .copied()
+        .chain(["--data-dir", dir.as_str()])
+        .collect();
     common::cli_status_with_input(&args, stdin).await
 }
 

@@ -183,7 +183,7 @@ impl Gateway {
     pub async fn create_account(&self, name: &str, password: &str, tenants: &[&str]) {
         let dir = common::dir_arg(self.data.path());
         let mut args = vec!["admin", "create", name, "--password-stdin"];
-        for t in tenants {
+        for &t in tenants {
             args.extend(["--tenant", t]);
         }
         let (ok, _, err) = common::cli_status_with_input(
