@@ -83,7 +83,8 @@ async fn admin_account_commands() {
         &dir,
         &["admin", "create", "short", "--password-stdin"],
         Some("short\n"),
-    );
+    )
+    .await;
     assert!(!ok && err.contains("12"), "{err}");
 
     // From standard input (not echoed); OpenID Connect only (no password at all).
@@ -100,7 +101,8 @@ async fn admin_account_commands() {
             "globex",
         ],
         Some("a password from stdin\n"),
-    );
+    )
+    .await;
     assert!(ok, "{err}");
     assert!(printed_password(&out).is_none(), "{out}");
     assert!(!out.contains("a password from stdin"));
@@ -109,14 +111,16 @@ async fn admin_account_commands() {
         &dir,
         &["admin", "create", "sso@example.com", "--oidc-only"],
         None,
-    );
+    )
+    .await;
     assert!(ok, "{err}");
     assert!(printed_password(&out).is_none(), "{out}");
     let (ok, _, _) = run(
         &dir,
         &["admin", "create", "y", "--oidc-only", "--password-stdin"],
         Some("whatever whatever\n"),
-    );
+    )
+    .await;
     assert!(!ok, "--oidc-only and --password-stdin exclude each other");
 
     // The list: names, tenants, sign-in methods; never a hash.
@@ -146,7 +150,8 @@ async fn admin_account_commands() {
         &dir,
         &["admin", "password", "sso@example.com", "--password-stdin"],
         Some("now with a password\n"),
-    );
+    )
+    .await;
     assert!(ok, "{err}");
     assert!(verify(db, "sso@example.com", "now with a password").await);
     let (ok, _, err) = run(&dir, &["admin", "password", "nobody"], None).await;
