@@ -1,33 +1,12 @@
 // The Identity Manager's script: progressive enhancement only. Every page works without it;
-// with it, forms confirm destructive actions, copy buttons copy, and pages may call
-// `gw.post(url, body)`, which sends the session's CSRF token as `X-CSRF-Token`.
+// with it, forms confirm destructive actions and copy buttons copy.
 "use strict";
 (function () {
-  const csrf = () => {
-    const m = document.querySelector('meta[name="csrf-token"]');
-    return m ? m.content : "";
+  // Announces a message to screen readers through the page's live region, if any.
+  const announce = (text) => {
+    const live = document.getElementById("live");
+    if (live) { live.textContent = text; }
   };
-
-  const gw = {
-    csrf,
-    // fetch() with the CSRF header and same-origin credentials.
-    async request(method, url, body, headers) {
-      const h = Object.assign({ "X-CSRF-Token": csrf() }, headers || {});
-      let payload = body;
-      if (body && typeof body === "object" && !(body instanceof FormData) && !(body instanceof URLSearchParams)) {
-        h["Content-Type"] = "application/json";
-        payload = JSON.stringify(body);
-      }
-      return fetch(url, { method, headers: h, body: payload, credentials: "same-origin" });
-    },
-    post(url, body, headers) { return gw.request("POST", url, body, headers); },
-    // Announces a message to screen readers through the page's live region, if any.
-    announce(text) {
-      const live = document.getElementById("live");
-      if (live) { live.textContent = text; }
-    },
-  };
-  window.gw = gw;
 
   document.addEventListener("submit", (e) => {
     const form = e.target;
@@ -45,7 +24,7 @@
       await navigator.clipboard.writeText(text.trim());
       const was = b.textContent;
       b.textContent = "Copied";
-      gw.announce("Copied to the clipboard");
+      announce("Copied to the clipboard");
       setTimeout(() => { b.textContent = was; }, 1500);
     } catch (_) {
       if (src.select) { src.select(); }

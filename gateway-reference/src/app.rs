@@ -267,6 +267,13 @@ impl Gateway {
                 if let Err(e) = self.prune_logs().await {
                     tracing::warn!(error = %e, "pruning the provisioning log failed");
                 }
+                match crate::ui::session::prune(&self.db).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::debug!(removed = n, "deleted ended Identity Manager sessions")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "deleting ended sessions failed"),
+                }
             }
             if let Err(e) = self.seed_crm().await {
                 tracing::warn!(error = %e, "seeding the embedded CRM failed");
@@ -318,7 +325,7 @@ impl Gateway {
         if accounts::any(&self.db).await? {
             return Ok(None);
         }
-        let password: String = tenants::generate_token().chars().take(24).collect();
+        let password = accounts::generate_password();
         match accounts::create(
             &self.db,
             "admin",

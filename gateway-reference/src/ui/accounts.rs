@@ -129,6 +129,41 @@ async fn hash(password: &str) -> Result<String, AccountError> {
         .map_err(|e| AccountError::Hash(e.to_string()))
 }
 
+/// A new random password (24 characters, 144 random bits), shown once to whoever asked.
+pub fn generate_password() -> String {
+    tenants::generate_token().chars().take(24).collect()
+}
+
+/// `$first, $first+1, …` for `n` parameters.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first tenant of `list` that does not exist (one query for the whole list).
+async fn first_unknown_tenant(db: &Db, list: &[String]) -> Result<Option<String>, DbError> {
+    if list.is_empty() {
+        return Ok(None);
+    }
+    let params: Vec<crate::db::Value> = list.iter().map(|t| t.as_str().into()).collect();
+    let rows = db
+        .query(
+            &format!(
+                "SELECT id FROM gw_tenants WHERE id IN ({})",
+                placeholders(1, list.len())
+            ),
+            &params,
+        )
+        .await?;
+    let found = rows
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<std::collections::HashSet<_>, _>>()?;
+    Ok(list.iter().find(|t| !found.contains(*t)).cloned())
+}
+
 /// Creates an account. `password` `None`: it signs in only through OpenID Connect. Every
 /// tenant in `access` must exist.
 pub async fn create(
@@ -146,12 +181,10 @@ pub async fn create(
         }
         None => None,
     };
-    if let Access::Tenants(list) = &access {
-        for t in list {
-            if tenants::get(db, t).await?.is_none() {
-                return Err(AccountError::UnknownTenant(t.clone()));
-            }
-        }
+    if let Access::Tenants(list) = &access
+        && let Some(unknown) = first_unknown_tenant(db, list).await?
+    {
+        return Err(AccountError::UnknownTenant(unknown));
     }
     let created_at = now();
     let mut tx = db.begin().await?;
@@ -239,42 +272,83 @@ pub async fn disable(db: &Db, user_name: &str) -> Result<(), AccountError> {
     Ok(())
 }
 
-const COLUMNS: &str = "id, user_name, password_hash IS NOT NULL, all_tenants, created_at, \
-                       disabled_at IS NOT NULL";
+/// The account columns [`from_row`] reads, in its order, of the table aliased `a`
+/// (`FROM gw_ui_accounts a`, so that they also name the account's columns in a join).
+pub(super) const COLUMNS: &str = "a.id, a.user_name, a.password_hash IS NOT NULL, \
+                                  a.all_tenants, a.created_at, a.disabled_at IS NOT NULL";
 
-async fn from_row(db: &Db, row: &crate::db::Row) -> Result<Account, DbError> {
-    let id = row.int(0)?;
-    let access = if row.int(3)? != 0 {
+/// The tenants of the accounts `ids` that do not administer every tenant, by account (one
+/// query for all of them).
+async fn tenants_of(
+    db: &Db,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<String>>, DbError> {
+    let mut out = std::collections::HashMap::<i64, Vec<String>>::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let params: Vec<crate::db::Value> = ids.iter().map(|&id| id.into()).collect();
+    let rows = db
+        .query(
+            &format!(
+                "SELECT account, tenant FROM gw_ui_account_tenants WHERE account IN ({}) \
+                 ORDER BY account, tenant",
+                placeholders(1, ids.len())
+            ),
+            &params,
+        )
+        .await?;
+    for r in &rows {
+        out.entry(r.int(0)?).or_default().push(r.text(1)?);
+    }
+    Ok(out)
+}
+
+/// The account whose [`COLUMNS`] start at column `at` of `row`, with its tenants from
+/// `tenants` (see [`tenants_of`]).
+fn build(
+    row: &crate::db::Row,
+    at: usize,
+    tenants: &mut std::collections::HashMap<i64, Vec<String>>,
+) -> Result<Account, DbError> {
+    let id = row.int(at)?;
+    let access = if row.int(at + 3)? != 0 {
         Access::All
     } else {
-        let rows = db
-            .query(
-                "SELECT tenant FROM gw_ui_account_tenants WHERE account = $1 ORDER BY tenant",
-                &[id.into()],
-            )
-            .await?;
-        Access::Tenants(rows.iter().map(|r| r.text(0)).collect::<Result<_, _>>()?)
+        Access::Tenants(tenants.remove(&id).unwrap_or_default())
     };
     Ok(Account {
         id,
-        user_name: row.text(1)?,
-        has_password: row.int(2)? != 0,
+        user_name: row.text(at + 1)?,
+        has_password: row.int(at + 2)? != 0,
         access,
-        created_at: row.text(4)?,
-        disabled: row.int(5)? != 0,
+        created_at: row.text(at + 4)?,
+        disabled: row.int(at + 5)? != 0,
     })
+}
+
+/// The account whose [`COLUMNS`] start at column `at` of `row` (one more query for its
+/// tenants when it does not administer every tenant).
+pub(super) async fn from_row(db: &Db, row: &crate::db::Row, at: usize) -> Result<Account, DbError> {
+    let id = row.int(at)?;
+    let mut tenants = if row.int(at + 3)? != 0 {
+        std::collections::HashMap::new()
+    } else {
+        tenants_of(db, &[id]).await?
+    };
+    build(row, at, &mut tenants)
 }
 
 /// The account numbered `id`.
 pub async fn get(db: &Db, id: i64) -> Result<Option<Account>, DbError> {
     let row = db
         .query_opt(
-            &format!("SELECT {COLUMNS} FROM gw_ui_accounts WHERE id = $1"),
+            &format!("SELECT {COLUMNS} FROM gw_ui_accounts a WHERE id = $1"),
             &[id.into()],
         )
         .await?;
     match row {
-        Some(row) => Ok(Some(from_row(db, &row).await?)),
+        Some(row) => Ok(Some(from_row(db, &row, 0).await?)),
         None => Ok(None),
     }
 }
@@ -283,12 +357,12 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Account>, DbError> {
 pub async fn find(db: &Db, user_name: &str) -> Result<Option<Account>, DbError> {
     let row = db
         .query_opt(
-            &format!("SELECT {COLUMNS} FROM gw_ui_accounts WHERE user_name_folded = $1"),
+            &format!("SELECT {COLUMNS} FROM gw_ui_accounts a WHERE user_name_folded = $1"),
             &[fold(user_name.trim()).as_ref().into()],
         )
         .await?;
     match row {
-        Some(row) => Ok(Some(from_row(db, &row).await?)),
+        Some(row) => Ok(Some(from_row(db, &row, 0).await?)),
         None => Ok(None),
     }
 }
@@ -297,15 +371,21 @@ pub async fn find(db: &Db, user_name: &str) -> Result<Option<Account>, DbError> 
 pub async fn list(db: &Db) -> Result<Vec<Account>, DbError> {
     let rows = db
         .query(
-            &format!("SELECT {COLUMNS} FROM gw_ui_accounts ORDER BY user_name_folded"),
+            &format!("SELECT {COLUMNS} FROM gw_ui_accounts a ORDER BY user_name_folded"),
             &[],
         )
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        out.push(from_row(db, row).await?);
+    let mut tenants = std::collections::HashMap::<i64, Vec<String>>::new();
+    for r in db
+        .query(
+            "SELECT account, tenant FROM gw_ui_account_tenants ORDER BY account, tenant",
+            &[],
+        )
+        .await?
+    {
+        tenants.entry(r.int(0)?).or_default().push(r.text(1)?);
     }
-    Ok(out)
+    rows.iter().map(|row| build(row, 0, &mut tenants)).collect()
 }
 
 /// Whether any account exists (the first start creates one when none does).
@@ -330,14 +410,16 @@ pub async fn verify(db: &Db, user_name: &str, password: &str) -> Result<Option<A
     }
     let row = db
         .query_opt(
-            "SELECT id, password_hash FROM gw_ui_accounts \
-             WHERE user_name_folded = $1 AND disabled_at IS NULL",
+            &format!(
+                "SELECT {COLUMNS}, a.password_hash FROM gw_ui_accounts a \
+                 WHERE user_name_folded = $1 AND disabled_at IS NULL"
+            ),
             &[fold(user_name.trim()).as_ref().into()],
         )
         .await?;
-    let (id, stored) = match &row {
-        Some(row) => (Some(row.int(0)?), row.opt_text(1)?),
-        None => (None, None),
+    let stored = match &row {
+        Some(row) => row.opt_text(6)?,
+        None => None,
     };
     let candidate = password.to_string();
     let ok = tokio::task::spawn_blocking(move || match stored {
@@ -349,8 +431,8 @@ pub async fn verify(db: &Db, user_name: &str, password: &str) -> Result<Option<A
     })
     .await
     .unwrap_or(false);
-    match (ok, id) {
-        (true, Some(id)) => get(db, id).await,
+    match (ok, row) {
+        (true, Some(row)) => Ok(Some(from_row(db, &row, 0).await?)),
         _ => Ok(None),
     }
 }
@@ -449,6 +531,52 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[tokio::test]
+    async fn list_and_get_read_each_accounts_own_tenants() {
+        let db = db().await;
+        for t in ["acme", "globex", "initech"] {
+            tenants::create(&db, t).await.unwrap();
+        }
+        let tenants = |list: &[&str]| Access::Tenants(list.iter().map(|t| t.to_string()).collect());
+        let pw = Some("correct horse battery");
+        create(&db, "b", pw, tenants(&["initech", "acme"]), "t")
+            .await
+            .unwrap();
+        create(&db, "a", pw, Access::All, "t").await.unwrap();
+        let c = create(&db, "c", pw, tenants(&["globex"]), "t")
+            .await
+            .unwrap();
+        let unknown = create(&db, "d", pw, tenants(&["acme", "nope", "globex"]), "t").await;
+        assert!(
+            matches!(&unknown, Err(AccountError::UnknownTenant(t)) if t == "nope"),
+            "{unknown:?}"
+        );
+        let listed: Vec<_> = list(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.user_name, a.access))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                ("a".to_string(), Access::All),
+                ("b".to_string(), tenants(&["acme", "initech"])),
+                ("c".to_string(), tenants(&["globex"])),
+            ]
+        );
+        assert_eq!(
+            get(&db, c.id).await.unwrap().unwrap().access,
+            tenants(&["globex"])
+        );
+        let signed_in = verify(&db, "B", "correct horse battery")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(signed_in.access, tenants(&["acme", "initech"]));
+        assert!(signed_in.has_password && !signed_in.disabled);
     }
 
     #[tokio::test]

@@ -48,8 +48,6 @@ pub struct UiState {
     pub secure_cookies: bool,
     /// Failed sign-ins.
     pub limiter: Arc<SignInLimiter>,
-    /// The label of the OpenID Connect sign-in button, when an issuer is configured.
-    pub oidc_label: Option<String>,
     /// The OpenID Connect issuer, when one is configured ([`oidc`]).
     pub oidc: Option<Arc<oidc::provider::Provider>>,
 }
@@ -62,14 +60,12 @@ impl UiState {
             admin,
             secure_cookies,
             limiter: Arc::new(SignInLimiter::default()),
-            oidc_label: None,
             oidc: None,
         }
     }
 
     /// Administrators may also sign in through the OpenID Connect issuer `config`.
     pub fn with_oidc(mut self, config: Option<crate::config::OidcConfig>) -> Self {
-        self.oidc_label = config.as_ref().map(|c| c.label.clone());
         self.oidc = config.map(|c| Arc::new(oidc::provider::Provider::new(c)));
         self
     }

@@ -21,6 +21,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -28,7 +29,8 @@ use sha2::{Digest, Sha256};
 use super::UiState;
 use super::accounts;
 use super::error::UiError;
-use super::session::read_cookie;
+use super::security::same;
+use super::session::{read_cookie, set_cookie};
 use super::signin::{safe_next, signed_in};
 use crate::tenants::generate_token;
 use provider::OidcError;
@@ -41,15 +43,6 @@ const SEAL_LABEL: &str = "ui-oidc-flow";
 /// The flow cookie's name: with the `__Host-` prefix over HTTPS.
 pub fn cookie_name(secure: bool) -> &'static str {
     if secure { "__Host-gw_oidc" } else { "gw_oidc" }
-}
-
-/// Compares two secrets in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0_u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 /// What the flow cookie holds.
@@ -73,11 +66,13 @@ pub fn redirect_uri(public_url: &str) -> String {
 }
 
 fn flow_cookie(state: &UiState, value: &str, max_age: i64) -> Option<HeaderValue> {
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
-    // SameSite=Lax: the issuer sends the browser back with a top-level GET from its site.
-    format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-        cookie_name(state.secure_cookies)
+    // SameSite=Lax (as the session cookie): the issuer sends the browser back with a
+    // top-level GET from its site.
+    set_cookie(
+        cookie_name(state.secure_cookies),
+        value,
+        state.secure_cookies,
+        Some(Duration::seconds(max_age)),
     )
     .parse()
     .ok()

@@ -66,7 +66,8 @@ pub async fn headers(State(state): State<UiState>, req: Request, next: Next) -> 
     response
 }
 
-fn same(a: &str, b: &str) -> bool {
+/// Compares two secrets in time independent of where they differ.
+pub(super) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

@@ -115,9 +115,12 @@ pub async fn load(db: &Db, token: &str) -> Result<Option<Account>, DbError> {
     let hash = TokenHash::of(token).to_hex();
     let Some(row) = db
         .query_opt(
-            "SELECT s.account, s.last_seen, s.expires_at FROM gw_ui_sessions s \
-             JOIN gw_ui_accounts a ON a.id = s.account \
-             WHERE s.token_hash = $1 AND a.disabled_at IS NULL",
+            &format!(
+                "SELECT s.last_seen, s.expires_at, {} FROM gw_ui_sessions s \
+                 JOIN gw_ui_accounts a ON a.id = s.account \
+                 WHERE s.token_hash = $1 AND a.disabled_at IS NULL",
+                accounts::COLUMNS
+            ),
             &[hash.clone().into()],
         )
         .await?
@@ -125,8 +128,8 @@ pub async fn load(db: &Db, token: &str) -> Result<Option<Account>, DbError> {
         return Ok(None);
     };
     let now = Utc::now();
-    let last_seen = parse(&row.text(1)?);
-    let expires = parse(&row.text(2)?);
+    let last_seen = parse(&row.text(0)?);
+    let expires = parse(&row.text(1)?);
     let live =
         matches!((last_seen, expires), (Some(seen), Some(end)) if now < end && now - seen < IDLE);
     if !live {
@@ -144,7 +147,7 @@ pub async fn load(db: &Db, token: &str) -> Result<Option<Account>, DbError> {
         )
         .await?;
     }
-    accounts::get(db, row.int(0)?).await
+    accounts::from_row(db, &row, 2).await.map(Some)
 }
 
 /// The signed-in administrator of a request: the extractor every page but sign-in uses.
@@ -254,5 +257,41 @@ mod tests {
         let live = create(&db, a.id).await.unwrap();
         accounts::disable(&db, "ada").await.unwrap();
         assert!(load(&db, &live).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn prune_deletes_only_ended_sessions() {
+        let db = Db::open_sqlite_in_memory().await.unwrap();
+        migrate::migrate(&db).await.unwrap();
+        let a = accounts::create(&db, "ada", Some("correct horse battery"), Access::All, "t")
+            .await
+            .unwrap();
+        let idle = create(&db, a.id).await.unwrap();
+        let old = create(&db, a.id).await.unwrap();
+        let live = create(&db, a.id).await.unwrap();
+        async fn set(db: &Db, column: &str, at: DateTime<Utc>, token: &str) {
+            db.execute(
+                &format!("UPDATE gw_ui_sessions SET {column} = $1 WHERE token_hash = $2"),
+                &[stamp(at).into(), TokenHash::of(token).to_hex().into()],
+            )
+            .await
+            .unwrap();
+        }
+        set(
+            &db,
+            "last_seen",
+            Utc::now() - IDLE - Duration::minutes(1),
+            &idle,
+        )
+        .await;
+        set(&db, "expires_at", Utc::now() - Duration::minutes(1), &old).await;
+        assert_eq!(prune(&db).await.unwrap(), 2);
+        let left = db
+            .query("SELECT token_hash FROM gw_ui_sessions", &[])
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].text(0).unwrap(), TokenHash::of(&live).to_hex());
+        assert_eq!(load(&db, &live).await.unwrap().map(|a| a.id), Some(a.id));
     }
 }

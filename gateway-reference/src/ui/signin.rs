@@ -140,7 +140,7 @@ fn render(
         next,
         user_name,
         error,
-        oidc: state.oidc_label.as_deref(),
+        oidc: state.oidc.as_deref().map(|p| p.config.label.as_str()),
     };
     Ok((status, Html(page.render()?)).into_response())
 }

@@ -26,9 +26,10 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use tokio::sync::{Mutex, MutexGuard};
+
+#[path = "../common/mod.rs"]
+pub mod common;
 
 /// axe-core, run in the page by [`Ui::axe`].
 const AXE: &str = include_str!("vendor/axe.min.js");
@@ -38,9 +39,6 @@ const AXE_RULES: &str = "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-prac
 
 /// One browser test at a time in a test binary.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
-
-/// The gateway's path to the binary under test.
-const GATEWAY: &str = env!("CARGO_BIN_EXE_scim-gateway");
 
 /// `(chromium, chromedriver)`, or `None` to skip (panics if `SCIM_REQUIRE_BROWSER=1`).
 pub fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
@@ -134,7 +132,8 @@ impl Drop for Driver {
 /// A running `scim-gateway serve` on a temporary data directory, and the first administrator
 /// it printed.
 pub struct Gateway {
-    child: Child,
+    /// The process ([`common::Gateway`]).
+    process: common::Gateway,
     /// `http://127.0.0.1:PORT`
     pub base: String,
     /// The data directory (`gateway.db`, `scim.db`).
@@ -149,81 +148,50 @@ impl Gateway {
     /// Starts the gateway on a free port and reads its first-start output.
     pub async fn start() -> Gateway {
         let data = tempfile::tempdir().unwrap();
-        let listen = format!("127.0.0.1:{}", free_port());
-        let mut child = Command::new(GATEWAY)
-            .arg("serve")
-            .args(["--listen", &listen])
-            .arg("--data-dir")
-            .arg(data.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn scim-gateway");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut banner = Vec::new();
-        let base = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(rest) = line.strip_prefix("scim-gateway listening on ") {
-                    return rest.split_whitespace().next().map(str::to_string);
-                }
-                banner.push(line);
-            }
-            None
-        })
-        .await
-        .expect("the gateway did not start in 60 s")
-        .unwrap_or_else(|| panic!("the gateway did not start; it printed {banner:#?}"));
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let admin = banner
-            .iter()
-            .skip_while(|l| !l.contains("Identity Manager: first administrator"))
-            .collect::<Vec<_>>();
+        let process = common::Gateway::start(&["--data-dir", &common::dir_arg(data.path())]).await;
         let printed = |label: &str| {
-            admin
-                .iter()
-                .find_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_string()))
-                .unwrap_or_else(|| panic!("no {label} after the first administrator: {banner:#?}"))
+            process.printed(label).unwrap_or_else(|| {
+                panic!(
+                    "no {label} for the first administrator: {:#?}",
+                    process.banner
+                )
+            })
         };
         Gateway {
             admin_name: printed("Name:"),
             admin_password: printed("Password:"),
-            child,
-            base,
+            base: process.base.clone(),
+            process,
             data,
         }
+    }
+
+    /// `ARGS --data-dir DATA`.
+    fn with_data_dir<'a>(&self, args: &[&'a str], dir: &'a str) -> Vec<&'a str> {
+        args.iter().copied().chain(["--data-dir", dir]).collect()
     }
 
     /// Runs `scim-gateway ARGS --data-dir DATA` (e.g. `tenant create other`) and returns its
     /// standard output; panics when it fails.
     pub async fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(GATEWAY)
-            .args(args)
-            .arg("--data-dir")
-            .arg(self.data.path())
-            .output()
-            .await
-            .expect("run scim-gateway");
-        assert!(
-            out.status.success(),
-            "scim-gateway {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let dir = common::dir_arg(self.data.path());
+        common::cli(&self.with_data_dir(args, &dir)).await
     }
 
-    /// Creates an Identity Manager account on the running gateway's database (the library's
-    /// `ui::accounts::create`, as the CLI would).
+    /// Creates an Identity Manager account for `tenants` as an operator does:
+    /// `admin create NAME --tenant T… --password-stdin`.
     pub async fn create_account(&self, name: &str, password: &str, tenants: &[&str]) {
-        use gateway_reference::db::Db;
-        use gateway_reference::ui::accounts::{self, Access};
-        let db = Db::open_sqlite(&self.data.path().join("gateway.db"))
-            .await
-            .expect("open gateway.db");
-        let access = Access::Tenants(tenants.iter().map(|t| t.to_string()).collect());
-        accounts::create(&db, name, Some(password), access, "browser test")
-            .await
-            .expect("create the account");
+        let dir = common::dir_arg(self.data.path());
+        let mut args = vec!["admin", "create", name, "--password-stdin"];
+        for &t in tenants {
+            args.extend(["--tenant", t]);
+        }
+        let (ok, _, err) = common::cli_status_with_input(
+            &self.with_data_dir(&args, &dir),
+            Some(&format!("{password}\n")),
+        )
+        .await;
+        assert!(ok, "admin create {name}: {err}");
     }
 }
 

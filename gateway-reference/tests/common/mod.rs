@@ -1,6 +1,8 @@
 //! The real `scim-gateway` binary as a child process.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod ui;
+
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -95,7 +97,26 @@ pub async fn cli(args: &[&str]) -> String {
 
 /// Runs a CLI command and returns (success, stdout, stderr).
 pub async fn cli_status(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN).args(args).output().await.unwrap();
+    cli_status_with_input(args, None).await
+}
+
+/// Runs a CLI command with `input` (if any) on its standard input, which is then closed;
+/// returns (success, stdout, stderr).
+pub async fn cli_status_with_input(args: &[&str], input: Option<&str>) -> (bool, String, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(text) = input {
+        stdin.write_all(text.as_bytes()).await.unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
     (
         out.status.success(),
         String::from_utf8(out.stdout).unwrap(),
