@@ -177,7 +177,7 @@ enum Flow {
     Fixed(Session),
     /// The system user flow, with the keys read once.
     SystemUser {
-        creds: SystemUserCredentials,
+        creds: Box<SystemUserCredentials>,
         /// The application's key, which signs the system user token.
         key: PartnerKey,
         /// SuperOffice's key, which verifies the answer's JWT (when configured).
@@ -256,7 +256,7 @@ impl Authenticator {
                     .as_deref()
                     .map(PublicKey::parse)
                     .transpose()?,
-                creds,
+                creds: Box::new(creds),
             },
             SuperOfficeAuth::OAuth(creds) => Flow::OAuth(creds),
         };
