@@ -58,15 +58,12 @@ pub async fn rules_import(
         )
     })?;
     gateway.seed_crm().await.map_err(|e| with_causes(&e))?;
-    let version =
-        versions::save_checked(gateway.db(), &**gateway.crm(), &t, &rules, "cli", comment)
-            .await
-            .map_err(|e| with_causes(&e))?;
-    let queued = gateway
+    let saved = gateway
         .sync()
-        .sync_all(&t)
+        .save_rules(&t, &rules, "cli", comment)
         .await
         .map_err(|e| with_causes(&e))?;
+    let (version, queued) = (saved.version, saved.users_queued);
     println!(
         "saved version {version} ({} rules); {queued} user(s) queued for re-evaluation",
         rules.rules.len()

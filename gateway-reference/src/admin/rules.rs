@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::{AdminState, ApiError, authorize_tenant};
 use crate::rules::versions::{self, SaveError, SavedRules};
 use crate::rules::{Rule, RuleError, RuleSet};
+use crate::sync::{RulesSaved as Saved, SaveRulesError};
 
 /// The body of `PUT /rules`.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -40,16 +41,6 @@ pub struct InvalidRules {
     pub detail: String,
     /// Each problem: `ruleIndex` (0-based), `ruleId`, `field`, `message`.
     pub problems: Vec<RuleError>,
-}
-
-/// The response of a save.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Saved {
-    /// The new version.
-    pub version: i64,
-    /// Users queued for re-evaluation.
-    pub users_queued: u64,
 }
 
 pub(crate) fn save_error(e: SaveError) -> axum::response::Response {
@@ -106,32 +97,15 @@ async fn save_and_queue(
     by: &str,
     comment: Option<&str>,
 ) -> Result<Saved, axum::response::Response> {
-    let version = versions::save_checked(&state.db, &*state.crm, id, rules, by, comment)
+    use axum::response::IntoResponse;
+    state
+        .sync
+        .save_rules(id, rules, by, comment)
         .await
-        .map_err(save_error)?;
-    let users_queued = state.sync.sync_all(id).await.map_err(|e| {
-        use axum::response::IntoResponse;
-        ApiError::internal(&e).into_response()
-    })?;
-    let entry = crate::log::NewEntry {
-        user_id: None,
-        user_name: None,
-        source: crate::log::Source::Admin,
-        action: "rules-saved",
-        outcome: crate::log::Outcome::Success,
-        reason: Some(by),
-        detail: Some(serde_json::json!({ "version": version })),
-    };
-    crate::log::append(&state.db, id, &entry)
-        .await
-        .map_err(|e| {
-            use axum::response::IntoResponse;
-            ApiError::from(e).into_response()
-        })?;
-    Ok(Saved {
-        version,
-        users_queued,
-    })
+        .map_err(|e| match e {
+            SaveRulesError::Save(e) => save_error(e),
+            e @ SaveRulesError::Queue { .. } => ApiError::internal(&e).into_response(),
+        })
 }
 
 /// Validates and saves a new version.

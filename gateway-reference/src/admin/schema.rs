@@ -6,12 +6,14 @@ use serde_json::{Map, Value};
 use super::ApiError;
 use super::log::{LogPage, LogParams};
 use super::preview::{DraftRules, PreviewResponse};
-use super::rules::{InvalidRules, SaveRules, Saved};
+use super::rules::{InvalidRules, SaveRules};
 use super::sync::{ActionResult, CrmUsersQuery};
 use super::tenants::{CreateTenant, CreatedTenant, TenantList};
 use super::tokens::{RevokedTokens, RotatedToken};
-use super::users::{UserPage, UserParams};
+use super::users::UserParams;
+use crate::directory::UserPage;
 use crate::settings::TenantSettings;
+use crate::sync::RulesSaved as Saved;
 use crate::sync::SyncStatus;
 
 fn schema_of<T: schemars::JsonSchema>() -> Value {

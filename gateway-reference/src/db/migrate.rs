@@ -320,6 +320,21 @@ CREATE TABLE gw_ui_sessions (
 CREATE INDEX gw_ui_sessions_account ON gw_ui_sessions (account);
 "#,
     },
+    Migration {
+        version: 7,
+        name: "Identity Manager: the rules being edited (a draft per tenant)",
+        sql: r#"
+-- The User Sync Rules an administrator is editing and has not saved yet (rules::drafts):
+-- the whole RuleSet as JSON, and the saved version it started from.
+CREATE TABLE gw_rule_drafts (
+    tenant        TEXT PRIMARY KEY REFERENCES gw_tenants (id) ON DELETE CASCADE,
+    json          TEXT NOT NULL,
+    base_version  BIGINT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    updated_by    TEXT NOT NULL
+);
+"#,
+    },
 ];
 
 /// The DDL of `sql` for `dialect`.

@@ -14,6 +14,8 @@
 //! This module is pure (no I/O): the model here, validation against a CRM catalogue in
 //! `validate`, evaluation for one user in `evaluate`.
 
+pub mod drafts;
+mod edit;
 pub mod versions;
 
 use serde::{Deserialize, Serialize};
@@ -23,10 +25,11 @@ mod evaluate;
 mod outcome;
 mod validate;
 
+pub use edit::EditError;
 pub use error::RuleError;
 pub use evaluate::{CompiledRules, UserFacts};
 pub use outcome::{Outcome, Resolved, ResolvedSettings};
-pub use validate::validate;
+pub use validate::{check_condition, validate};
 
 /// A tenant's ordered list of rules.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -62,6 +62,20 @@ pub fn validate(
     }
 }
 
+/// Checks one condition as [`validate`] does (the rules wizard checks it as the
+/// administrator types): `Err` holds the parser's or resolver's message.
+///
+/// ```
+/// use gateway_reference::rules::check_condition;
+///
+/// assert!(check_condition(r#"title eq "Sales""#).is_ok());
+/// assert!(check_condition(r#"title eq"#).is_err());
+/// assert!(check_condition(r#"noSuchAttribute pr"#).is_err());
+/// ```
+pub fn check_condition(condition: &str) -> Result<(), String> {
+    compile_condition(condition, &builtin::user_resource_schema()).map(|_| ())
+}
+
 fn id_well_formed(id: &str) -> bool {
     (1..=64).contains(&id.len())
         && id

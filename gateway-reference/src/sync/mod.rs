@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod ingest;
+mod publish;
 pub mod reconcile;
 pub mod retention;
 pub mod wake;
@@ -29,6 +30,7 @@ use tokio::sync::{Mutex, Notify};
 
 pub use error::SyncError;
 pub use ingest::{IngestReport, ingest_page};
+pub use publish::{RulesSaved, SaveRulesError};
 pub use reconcile::{ReconcileReport, reconcile_batch};
 pub use wake::WakeOnChange;
 
@@ -103,6 +105,21 @@ pub struct SyncStatus {
     pub users_synced: i64,
     /// Users whose last CRM write failed.
     pub users_in_error: i64,
+}
+
+/// What the sync last did for one SCIM user.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSyncState {
+    /// `synced` (a CRM user with the rules' settings), `retired` (deactivated in the CRM),
+    /// `freed` (kept, licence removed), `creating` (a create in flight) or `error`.
+    pub state: String,
+    /// The CRM user's id (`AssociateId`), once there is one.
+    pub associate_id: Option<i64>,
+    /// The last failure, if the last attempt failed.
+    pub error: Option<String>,
+    /// When (RFC 3339, UTC).
+    pub updated_at: String,
 }
 
 /// What [`SyncEngine::run_tenant`] did.
@@ -336,6 +353,33 @@ impl SyncEngine {
         // An administrator asks now: try the CRM now, whatever the outage backoff says.
         self.outage_over(tenant);
         self.run_tenant(tenant).await
+    }
+
+    /// What the sync last did for one user (`None`: nothing yet).
+    pub async fn user_state(
+        &self,
+        tenant: &TenantId,
+        user_id: &str,
+    ) -> Result<Option<UserSyncState>, SyncError> {
+        let row = self
+            .inner
+            .db
+            .query_opt(
+                "SELECT state, associate_id, error, updated_at FROM gw_sync_state \
+                 WHERE tenant = $1 AND user_id = $2",
+                &[tenant.as_str().into(), user_id.into()],
+            )
+            .await?;
+        Ok(row
+            .map(|r| {
+                Ok::<_, crate::db::DbError>(UserSyncState {
+                    state: r.text(0)?,
+                    associate_id: r.opt_int(1)?,
+                    error: r.opt_text(2)?,
+                    updated_at: r.text(3)?,
+                })
+            })
+            .transpose()?)
     }
 
     /// Sync all: marks every user of the mirror (and every user the sync ever wrote) dirty

@@ -142,6 +142,8 @@ pub struct Gateway {
     pub admin_name: String,
     /// The first administrator's password, as printed once on the first start.
     pub admin_password: String,
+    /// The `demo` tenant's Secret Token, as printed once on the first start.
+    pub scim_token: String,
 }
 
 impl Gateway {
@@ -160,6 +162,7 @@ impl Gateway {
         Gateway {
             admin_name: printed("Name:"),
             admin_password: printed("Password:"),
+            scim_token: printed("Secret Token:"),
             base: process.base.clone(),
             process,
             data,
@@ -473,6 +476,61 @@ impl Ui {
             .await
             .unwrap();
         v.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Chooses the option whose text is `text` in the select labelled `label`.
+    pub async fn choose(&self, label: &str, text: &str) {
+        self.field(label)
+            .await
+            .select_by_label(text)
+            .await
+            .unwrap_or_else(|e| panic!("no option {text:?} in {label:?}: {e}"));
+    }
+
+    /// Clicks the `<label>` whose text is `text` (a radio button or a checkbox inside it).
+    pub async fn tick(&self, text: &str) {
+        let xpath = format!("//label[normalize-space()='{text}']");
+        self.client
+            .find(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|e| panic!("no label {text:?}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// The first link whose text contains `text`.
+    pub async fn link(&self, text: &str) -> Element {
+        let xpath = format!("//a[contains(normalize-space(), '{text}')]");
+        self.client
+            .find(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|e| panic!("no link {text:?}: {e}"))
+    }
+
+    /// The text of the element `css` selects ("" when there is none).
+    pub async fn text_of(&self, css: &str) -> String {
+        match self.client.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Reloads `path` until the element `css` contains `text` (up to `seconds`).
+    pub async fn wait_for_text(&self, path: &str, css: &str, text: &str, seconds: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+        loop {
+            self.goto(path).await;
+            let now = self.text_of(css).await;
+            if now.contains(text) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{css} on {path} never showed {text:?}; it shows {now:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
     }
 
     /// Ends the WebDriver session (the browser exits), then the rest is dropped.

@@ -1,6 +1,7 @@
 //! The real `scim-gateway` binary as a child process.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod signed_in;
 pub mod ui;
 
 use std::path::Path;

@@ -1,7 +1,9 @@
 //! The Identity Manager's pages, one module per page.
 
+pub mod configurations;
 pub mod log;
 pub mod mail;
+pub mod names;
 pub mod preview;
 pub mod settings;
 pub mod tenants;

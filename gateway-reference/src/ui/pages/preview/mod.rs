@@ -16,13 +16,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::crm::{Catalog, Crm};
+use crate::crm::Crm;
 use crate::directory;
-use crate::preview::{PreviewRow, preview};
-use crate::rules::PlanChoice;
+use crate::preview::{PreviewDiff, PreviewRow, diff, preview};
+use crate::rules::{drafts, versions};
 use crate::ui::UiState;
 use crate::ui::chrome::{self, Chrome};
 use crate::ui::error::UiError;
+use crate::ui::pages::names::{Names, RuleNames};
 use crate::ui::session::Admin;
 use filter::{COLUMNS, FormState, OPS};
 
@@ -41,62 +42,6 @@ pub struct Cell {
 /// A table row: one cell per column of [`COLUMNS`].
 pub type TableRow = Vec<Cell>;
 
-/// Names of the CRM's ids: one map per catalogue list, built once per table (empty when
-/// the CRM could not be reached: the ids are shown).
-struct Names {
-    plans: HashMap<i64, String>,
-    roles: HashMap<i64, String>,
-    groups: HashMap<i64, String>,
-    companies: HashMap<i64, String>,
-}
-
-/// `(id, name)` of a catalogue list as a map; the first of a repeated id wins, as a scan
-/// would find it.
-fn by_id<'a>(items: impl DoubleEndedIterator<Item = (i64, &'a str)>) -> HashMap<i64, String> {
-    items.rev().map(|(id, n)| (id, n.to_string())).collect()
-}
-
-impl Names {
-    fn new(catalog: Option<&Catalog>) -> Names {
-        let Some(c) = catalog else {
-            return Names {
-                plans: HashMap::new(),
-                roles: HashMap::new(),
-                groups: HashMap::new(),
-                companies: HashMap::new(),
-            };
-        };
-        Names {
-            plans: by_id(c.user_plans.iter().map(|x| (x.id, x.name.as_str()))),
-            roles: by_id(c.roles.iter().map(|x| (x.id, x.name.as_str()))),
-            groups: by_id(c.user_groups.iter().map(|x| (x.id, x.name.as_str()))),
-            companies: by_id(c.owner_companies.iter().map(|x| (x.id, x.name.as_str()))),
-        }
-    }
-
-    /// The name of `id` in `list`, or `#id`.
-    fn of(list: &HashMap<i64, String>, id: i64) -> String {
-        list.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
-    }
-
-    fn plan(&self, p: &PlanChoice) -> String {
-        match p {
-            PlanChoice::NotSelected => "Not selected".into(),
-            PlanChoice::Plan { id } => Names::of(&self.plans, *id),
-        }
-    }
-}
-
-fn cell<T>(r: &Option<crate::rules::Resolved<T>>, show: impl Fn(&T) -> String) -> Cell {
-    match r {
-        Some(r) => Cell {
-            text: show(&r.value),
-            rule: Some(r.rule.clone()),
-        },
-        None => Cell::default(),
-    }
-}
-
 fn text(s: impl Into<String>) -> Cell {
     Cell {
         text: s.into(),
@@ -104,27 +49,27 @@ fn text(s: impl Into<String>) -> Cell {
     }
 }
 
-fn table_row(r: &PreviewRow, names: &Names) -> TableRow {
-    let s = &r.settings;
-    vec![
+fn table_row(r: &PreviewRow, names: &Names, rules: &RuleNames) -> TableRow {
+    let mut row = vec![
         text(r.display_name.clone().unwrap_or_default()),
         text(r.user_name.clone()),
         text(if r.synced { "yes" } else { "no" }),
-        cell(&s.user_plan, |p| names.plan(p)),
-        cell(&s.role, |id| Names::of(&names.roles, *id)),
-        cell(&s.primary_group, |id| Names::of(&names.groups, *id)),
-        cell(&s.secondary_groups, |ids| {
-            ids.iter()
-                .map(|id| Names::of(&names.groups, *id))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }),
-        cell(&s.owner_company, |id| Names::of(&names.companies, *id)),
-        cell(&s.confidential, |c| {
-            if *c { "yes" } else { "no" }.to_string()
-        }),
-        text(r.matched.join(", ")),
-    ]
+    ];
+    row.extend(names.resolved(&r.settings).into_iter().map(|c| match c {
+        Some((text, rule)) => Cell {
+            text,
+            rule: Some(rules.of(&rule)),
+        },
+        None => Cell::default(),
+    }));
+    row.push(text(
+        r.matched
+            .iter()
+            .map(|id| rules.of(id))
+            .collect::<Vec<_>>()
+            .join(", "),
+    ));
+    row
 }
 
 /// The whole filtered table.
@@ -134,6 +79,7 @@ struct Table {
     rows: Vec<TableRow>,
     form: FormState,
     catalog_missing: bool,
+    draft: Option<DraftChanges>,
 }
 
 async fn table(
@@ -148,23 +94,101 @@ async fn table(
         .rules(id)
         .await
         .map_err(|e| UiError::BadRequest(e.to_string()))?;
-    let users = directory::users(&state.admin.db, id, rules.needs_resource()).await?;
+    let db = &state.admin.db;
+    let saved = versions::current(db, id).await?.map(|s| s.rules);
+    let draft = drafts::load(db, id).await?;
+    let compiled_draft = draft.as_ref().map(|d| d.rules.compile());
+    let needs_resource =
+        rules.needs_resource() || matches!(&compiled_draft, Some(Ok(d)) if d.needs_resource());
+    let users = directory::users(db, id, needs_resource).await?;
     let p = preview(&users, &rules);
     let catalog = state.admin.crm.catalog(id).await.ok();
     let names = Names::new(catalog.as_ref());
+    let rule_names = RuleNames::new(&saved.unwrap_or_default());
     let rows = p
         .rows
         .iter()
-        .map(|r| table_row(r, &names))
+        .map(|r| table_row(r, &names, &rule_names))
         .filter(|row| filters.iter().all(|f| f.accepts(&row[f.column].text)))
         .collect();
+    let draft = match compiled_draft {
+        None => None,
+        Some(Ok(d)) => Some(DraftChanges::of(&diff(&users, &rules, &d), &names)),
+        Some(Err(e)) => Some(DraftChanges::broken(e.to_string())),
+    };
     Ok(Table {
         received: p.users_received,
         synced: p.users_synced,
         rows,
         form,
         catalog_missing: catalog.is_none(),
+        draft,
     })
+}
+
+/// At most this many users of each list of [`DraftChanges`] are shown.
+const CHANGES_SHOWN: usize = 100;
+
+/// What saving the rules being edited would change.
+pub struct DraftChanges {
+    /// Why the draft cannot be previewed (a condition that does not compile).
+    pub error: Option<String>,
+    /// How many users would start syncing, and the first of them.
+    pub starts: (usize, Vec<String>),
+    /// How many would stop, and the first of them.
+    pub stops: (usize, Vec<String>),
+    /// How many would have settings changed, and the first of them with each change.
+    pub changed: (usize, Vec<(String, Vec<String>)>),
+}
+
+impl DraftChanges {
+    fn of(d: &PreviewDiff, names: &Names) -> DraftChanges {
+        let users = |list: &[crate::preview::DiffUser]| {
+            (
+                list.len(),
+                list.iter()
+                    .take(CHANGES_SHOWN)
+                    .map(|u| u.user_name.clone())
+                    .collect(),
+            )
+        };
+        DraftChanges {
+            error: None,
+            starts: users(&d.starts),
+            stops: users(&d.stops),
+            changed: (
+                d.changed.len(),
+                d.changed
+                    .iter()
+                    .take(CHANGES_SHOWN)
+                    .map(|u| {
+                        let changes = u
+                            .changes
+                            .iter()
+                            .map(|c| {
+                                format!(
+                                    "{}: {} → {}",
+                                    Names::setting_label(&c.setting),
+                                    names.change_value(&c.setting, &c.before),
+                                    names.change_value(&c.setting, &c.after)
+                                )
+                            })
+                            .collect();
+                        (u.user_name.clone(), changes)
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    fn broken(error: String) -> DraftChanges {
+        DraftChanges {
+            error: Some(error),
+            starts: (0, Vec::new()),
+            stops: (0, Vec::new()),
+            changed: (0, Vec::new()),
+        }
+    }
 }
 
 /// A filter control of the form.
@@ -190,6 +214,7 @@ struct PreviewPage {
     pages: usize,
     query: String,
     catalog_missing: bool,
+    draft: Option<DraftChanges>,
 }
 
 impl PreviewPage {
@@ -247,6 +272,7 @@ pub async fn page(
         pages,
         query: filter::query_string(&t.form),
         catalog_missing: t.catalog_missing,
+        draft: t.draft,
     };
     Ok(Html(body.render()?).into_response())
 }

@@ -1,6 +1,11 @@
 //! Reads of the directory mirror (`gw_users`, `gw_groups`, `gw_members`): what the
 //! tenant's SCIM client pushed, as of the sync's feed position. The preview, the admin API's
-//! user lists and the CLI read it here.
+//! user lists and the CLI read it here. [`search_users`] pages through the SCIM users
+//! themselves, in the SCIM storage.
+
+mod search;
+
+pub use search::{MAX_LIMIT, SearchError, UserPage, UserQuery, UserSummary, search_users};
 
 use std::collections::HashMap;
 
@@ -66,6 +71,41 @@ pub async fn users(
         }
     }
     Ok(users)
+}
+
+/// One user of the mirror, with the `externalId`s of their groups and their SCIM JSON (what
+/// the rules need to decide about them); `None` when the mirror has no such user.
+pub async fn user(db: &Db, tenant: &TenantId, id: &str) -> Result<Option<DirectoryUser>, DbError> {
+    let t = tenant.as_str();
+    let Some(row) = db
+        .query_opt(
+            "SELECT id, user_name, display_name, active, json FROM gw_users \
+             WHERE tenant = $1 AND id = $2",
+            &[t.into(), id.into()],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let groups = db
+        .query(
+            "SELECT g.external_id FROM gw_members m JOIN gw_groups g \
+             ON g.tenant = m.tenant AND g.id = m.group_id \
+             WHERE m.tenant = $1 AND m.user_id = $2 AND g.external_id IS NOT NULL",
+            &[t.into(), id.into()],
+        )
+        .await?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<_, _>>()?;
+    Ok(Some(DirectoryUser {
+        id: row.text(0)?,
+        user_name: row.text(1)?,
+        display_name: row.opt_text(2)?,
+        active: row.bool(3)?,
+        groups,
+        resource: Some(row.json(4)?),
+    }))
 }
 
 /// The tenant's groups, by display name.
