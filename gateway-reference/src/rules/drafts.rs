@@ -122,6 +122,19 @@ pub async fn discard(db: &Db, tenant: &TenantId) -> Result<bool, DbError> {
         > 0)
 }
 
+/// Drops the tenant's draft only if it is still the one read at `updated_at` (after saving
+/// it: a change made meanwhile by another administrator stays as the new draft). Returns
+/// whether it was dropped.
+pub async fn discard_saved(db: &Db, tenant: &TenantId, updated_at: &str) -> Result<bool, DbError> {
+    Ok(db
+        .execute(
+            "DELETE FROM gw_rule_drafts WHERE tenant = $1 AND updated_at = $2",
+            &[tenant.as_str().into(), updated_at.into()],
+        )
+        .await?
+        > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +186,14 @@ mod tests {
         assert_eq!(w.draft.as_ref().map(|d| d.base_version), Some(1));
         assert!(w.behind());
 
+        // Saved as read, but changed meanwhile: the newer draft stays.
+        let read = load(&db, &t).await.unwrap().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        store(&db, &t, &saved, 2, "dan").await.unwrap();
+        assert!(!discard_saved(&db, &t, &read.updated_at).await.unwrap());
+        let newer = load(&db, &t).await.unwrap().unwrap();
+        assert!(discard_saved(&db, &t, &newer.updated_at).await.unwrap());
+        store(&db, &t, &edited, 2, "bob").await.unwrap();
         assert!(discard(&db, &t).await.unwrap());
         assert!(!discard(&db, &t).await.unwrap());
         assert_eq!(working(&db, &t).await.unwrap().rules, saved);

@@ -153,7 +153,7 @@ pub async fn save(
         .await
     {
         Ok(_) => {
-            drafts::discard(db, &id).await?;
+            drafts::discard_saved(db, &id, &draft.updated_at).await?;
             Ok(back(&id, "saved"))
         }
         Err(SaveRulesError::Save(SaveError::Invalid(problems))) => {
@@ -171,7 +171,7 @@ pub async fn save(
         ))),
         Err(SaveRulesError::Save(SaveError::Db(e))) => Err(e.into()),
         Err(e @ SaveRulesError::Queue { .. }) => {
-            drafts::discard(db, &id).await?;
+            drafts::discard_saved(db, &id, &draft.updated_at).await?;
             Err(UiError::Internal(e.to_string()))
         }
     }
