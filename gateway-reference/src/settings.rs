@@ -90,14 +90,7 @@ mod tests {
 
     #[tokio::test]
     async fn defaults_then_saved() {
-        let db = Db::open_sqlite_in_memory().await.unwrap();
-        db.execute(
-            "INSERT INTO gw_tenants (id, name, created_at) VALUES ('t', 'T', $1)",
-            &[now().into()],
-        )
-        .await
-        .unwrap();
-        let t = TenantId::new("t").unwrap();
+        let (db, t) = crate::db::test_tenant().await;
         let s = load(&db, &t).await.unwrap();
         assert!(!s.user_sync_active);
         assert_eq!(s.unmatched_policy, UnmatchedPolicy::Retire);

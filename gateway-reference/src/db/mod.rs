@@ -299,3 +299,16 @@ pub fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// An in-memory database holding one tenant `t` (unit tests).
+#[cfg(test)]
+pub(crate) async fn test_tenant() -> (Db, scim_server::TenantId) {
+    let db = Db::open_sqlite_in_memory().await.unwrap();
+    db.execute(
+        "INSERT INTO gw_tenants (id, name, created_at) VALUES ('t', 'T', $1)",
+        &[now().into()],
+    )
+    .await
+    .unwrap();
+    (db, scim_server::TenantId::new("t").unwrap())
+}

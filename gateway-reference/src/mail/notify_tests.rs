@@ -2,14 +2,7 @@ use super::*;
 use crate::settings::TenantSettings;
 
 async fn setup() -> (Db, TenantId, MailConfig) {
-    let db = Db::open_sqlite_in_memory().await.unwrap();
-    db.execute(
-        "INSERT INTO gw_tenants (id, name, created_at) VALUES ('t', 'T', $1)",
-        &[crate::db::now().into()],
-    )
-    .await
-    .unwrap();
-    let t = TenantId::new("t").unwrap();
+    let (db, t) = crate::db::test_tenant().await;
     let s = TenantSettings {
         notifications_email: Some("ops@contoso.com".into()),
         ..TenantSettings::default()

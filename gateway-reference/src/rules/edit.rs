@@ -151,18 +151,8 @@ impl RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{RuleScope, RuleSettings};
 
-    fn rule(id: &str) -> Rule {
-        Rule {
-            id: id.into(),
-            name: id.into(),
-            enabled: true,
-            scope: RuleScope::AllUsers,
-            condition: None,
-            settings: RuleSettings::default(),
-        }
-    }
+    use crate::rules::test_rule as rule;
 
     fn set(ids: &[&str]) -> RuleSet {
         RuleSet {

@@ -142,3 +142,16 @@ pub struct RuleSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidential: Option<Setting<bool>>,
 }
+
+/// An enabled rule `id` (named `id`) for all users that sets nothing (unit tests).
+#[cfg(test)]
+pub(crate) fn test_rule(id: &str) -> Rule {
+    Rule {
+        id: id.into(),
+        name: id.into(),
+        enabled: true,
+        scope: RuleScope::AllUsers,
+        condition: None,
+        settings: RuleSettings::default(),
+    }
+}

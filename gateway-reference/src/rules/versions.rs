@@ -172,29 +172,12 @@ pub async fn save_checked(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{Rule, RuleScope, RuleSettings};
 
-    fn rule(id: &str) -> Rule {
-        Rule {
-            id: id.into(),
-            name: id.into(),
-            enabled: true,
-            scope: RuleScope::AllUsers,
-            condition: None,
-            settings: RuleSettings::default(),
-        }
-    }
+    use crate::rules::test_rule as rule;
 
     #[tokio::test]
     async fn versions_grow_and_are_kept() {
-        let db = Db::open_sqlite_in_memory().await.unwrap();
-        db.execute(
-            "INSERT INTO gw_tenants (id, name, created_at) VALUES ('t', 'T', $1)",
-            &[now().into()],
-        )
-        .await
-        .unwrap();
-        let t = TenantId::new("t").unwrap();
+        let (db, t) = crate::db::test_tenant().await;
         assert!(current(&db, &t).await.unwrap().is_none());
         let one = RuleSet {
             rules: vec![rule("a")],

@@ -67,33 +67,19 @@ struct MirrorUser {
     groups: HashSet<String>,
 }
 
-async fn mirror_user(db: &Db, t: &str, id: &str) -> Result<Option<MirrorUser>, SyncError> {
-    let Some(row) = db
-        .query_opt(
-            "SELECT user_name, active, json FROM gw_users WHERE tenant = $1 AND id = $2",
-            &[t.into(), id.into()],
-        )
+async fn mirror_user(
+    db: &Db,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<Option<MirrorUser>, SyncError> {
+    Ok(crate::directory::user(db, tenant, id)
         .await?
-    else {
-        return Ok(None);
-    };
-    let groups = db
-        .query(
-            "SELECT g.external_id FROM gw_members m JOIN gw_groups g \
-             ON g.tenant = m.tenant AND g.id = m.group_id \
-             WHERE m.tenant = $1 AND m.user_id = $2 AND g.external_id IS NOT NULL",
-            &[t.into(), id.into()],
-        )
-        .await?
-        .iter()
-        .map(|r| r.text(0))
-        .collect::<Result<_, _>>()?;
-    Ok(Some(MirrorUser {
-        user_name: row.text(0)?,
-        active: row.bool(1)?,
-        json: row.json(2)?,
-        groups,
-    }))
+        .map(|u| MirrorUser {
+            user_name: u.user_name,
+            active: u.active,
+            json: u.resource.unwrap_or(Value::Null),
+            groups: u.groups,
+        }))
 }
 
 /// The CRM person of a SCIM user: the login is the userName (Entra's UPN), the names from
@@ -473,7 +459,7 @@ async fn reconcile_user(
     user_id: &str,
 ) -> Result<Done, SyncError> {
     let t = tenant.as_str();
-    let user = mirror_user(db, t, user_id).await?;
+    let user = mirror_user(db, tenant, user_id).await?;
     let state = sync_state(db, t, user_id).await?;
     let held = state
         .as_ref()
