@@ -39,9 +39,15 @@ pub(super) async fn page_rows<C: deadpool_postgres::GenericClient + Sync>(
     }
 }
 
-/// The distinct `seq`s of a set's SQL, as a parenthesised subquery.
-fn distinct_seqs(set_sql: &str) -> String {
-    format!("(SELECT DISTINCT seq FROM ({set_sql}) AS s)")
+/// The distinct `seq`s of a set's SQL, as a parenthesised subquery (without `DISTINCT` when
+/// the set yields each `seq` once, [`SetSql::distinct`]).
+fn distinct_seqs(set: &SetSql) -> String {
+    let sql = &set.sql;
+    if set.distinct {
+        format!("(SELECT seq FROM ({sql}) AS s)")
+    } else {
+        format!("(SELECT DISTINCT seq FROM ({sql}) AS s)")
+    }
 }
 
 /// The statement of [`page_rows`] for a filter. Both the count and the page read the
@@ -56,7 +62,7 @@ fn distinct_seqs(set_sql: &str) -> String {
 /// computed ONCE, in a `MATERIALIZED` CTE that the count and the page both read, rather
 /// than evaluated once for each.
 pub(super) fn filtered_page_sql(set: &SetSql, fetch: usize, skip: usize, cursor: bool) -> String {
-    let distinct = distinct_seqs(&set.sql);
+    let distinct = distinct_seqs(set);
     let (with, m) = if set.one_scan {
         (String::new(), distinct)
     } else {
@@ -186,7 +192,7 @@ pub(super) async fn run_sorted(
     if let Some(s) = set {
         base.extend(s.params.iter().map(|p| p.as_sql()));
     }
-    let total: i64 = match set_sql {
+    let total: i64 = match set {
         Some(s) => {
             let sql = format!("SELECT count(*) FROM {} AS m", distinct_seqs(s));
             get(&tx.query_one(sql.as_str(), &base).await.map_err(pg_err)?, 0)?

@@ -124,6 +124,10 @@ pub(crate) struct SetSql<P> {
     /// `ew`): reading it twice (to count, and for a page, which an equality delivers in
     /// `seq` order) costs less than materialising it once.
     pub one_scan: bool,
+    /// `sql` yields each `seq` at most once (a comparison or `pr` on one single-valued,
+    /// non-complex attribute has at most one `attr_index` row per resource), so its `seq`s
+    /// need no `DISTINCT`: counting 50,000 matches then reads the index and nothing else.
+    pub distinct: bool,
 }
 
 /// The smallest string greater than every string that starts with `prefix`, or `None` when
@@ -153,6 +157,7 @@ pub(crate) fn translate<D: Dialect>(
         sql: set::<D>(&root, Level::Resource),
         params,
         one_scan: matches!(root, Node::Leaf { scans: false, .. }),
+        distinct: matches!(root, Node::Leaf { single: true, .. }),
     })
 }
 
@@ -420,9 +425,12 @@ fn node<D: Dialect>(
             Level::Element(_) => None,
         },
         Filter::Present(path) => {
-            let keys = match leaf_keys(schema, paths, path, level, false) {
-                Some((keys, _)) => keys,
-                None => complex_keys(schema, paths, path, level)?,
+            let (keys, single) = match leaf_keys(schema, paths, path, level, false) {
+                Some((keys, ip)) => {
+                    let single = single_row(level, &keys, ip);
+                    (keys, single)
+                }
+                None => (complex_keys(schema, paths, path, level)?, false),
             };
             let keys = bind_keys::<D>(keys, params);
             Some(Node::Leaf {
@@ -430,6 +438,7 @@ fn node<D: Dialect>(
                 cond: D::PRESENT.to_string(),
                 scans: false,
                 narrows: false,
+                single,
             })
         }
         Filter::Compare {
@@ -447,6 +456,7 @@ fn node<D: Dialect>(
         }
         Filter::Compare { path, op, value } => {
             let (keys, ip) = leaf_keys(schema, paths, path, level, true)?;
+            let single = single_row(level, &keys, ip);
             let keys = bind_keys::<D>(keys, params);
             let (cond, narrows) = condition::<D>(ip.kind, *op, value, params)?;
             let full = match level {
@@ -468,6 +478,7 @@ fn node<D: Dialect>(
                 cond,
                 scans: matches!(op, CompareOp::Co | CompareOp::Ew),
                 narrows: narrows && !enumerated,
+                single,
             })
         }
         Filter::ValuePath { path, filter } => {
@@ -491,6 +502,13 @@ fn node<D: Dialect>(
             Some(Node::ValuePath(Box::new(inner)))
         }
     }
+}
+
+/// Whether a leaf reading `keys` at `level` has at most one `attr_index` row per resource:
+/// one key, at the resource level, of an attribute that is not multi-valued (nor a
+/// sub-attribute of a multi-valued one).
+fn single_row(level: Level<'_>, keys: &[String], ip: &IndexedPath) -> bool {
+    matches!(level, Level::Resource) && keys.len() == 1 && !ip.multi_valued
 }
 
 /// The keys of every indexed sub-attribute (and of the primitive elements) of the complex
@@ -546,6 +564,9 @@ enum Node {
         /// `eq` / `sw` on an attribute without `canonicalValues`: expected to select few
         /// rows (see [`Node::narrows`]).
         narrows: bool,
+        /// One key of a single-valued attribute at the resource level: at most one row per
+        /// resource ([`SetSql::distinct`]).
+        single: bool,
     },
     /// `ne` at the resource level: a row whose value satisfies `cond` (not equal), or no
     /// row at all under `keys`.
@@ -834,6 +855,42 @@ mod tests {
         assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
         assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
         assert_eq!(prefix_upper_bound("\u{D7FF}").as_deref(), Some("\u{E000}"));
+    }
+
+    /// A set needs no `DISTINCT` only when a resource cannot have two rows in it: one
+    /// comparison or `pr` on a single-valued attribute (RFC 7643 §2.4: a single-valued
+    /// attribute holds one value), never a multi-valued one or a combination.
+    #[test]
+    fn distinct_only_for_single_valued_leaves() {
+        let schema = user_resource_schema();
+        let paths = indexed_paths(&schema);
+        let distinct = |f: &str| {
+            translate::<Test>(&schema, &paths, &f.parse::<Filter>().unwrap())
+                .unwrap()
+                .distinct
+        };
+        for f in [
+            "active eq true",
+            "name.familyName eq \"x\"",
+            "userName sw \"a\"",
+            "title pr",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"7\"",
+            "meta.lastModified gt \"2011-05-13T04:42:34Z\"",
+        ] {
+            assert!(distinct(f), "{f}");
+        }
+        for f in [
+            "emails.value eq \"a@example.com\"",
+            "emails eq \"a@example.com\"",
+            "name pr",
+            "emails[type eq \"work\"]",
+            "active eq true and title pr",
+            "active eq true or title pr",
+            "not (active eq true)",
+            "title ne \"x\"",
+        ] {
+            assert!(!distinct(f), "{f}");
+        }
     }
 
     #[test]

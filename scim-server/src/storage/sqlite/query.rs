@@ -246,7 +246,8 @@ pub(super) fn fetch_size(page: &StoragePage) -> usize {
 /// CASCADE`, `foreign_keys=ON`), so each `seq` is a resource of the scope and a join with
 /// `resources` (one lookup per match) would change nothing.
 pub(super) fn matches_sql(set: &SetSql) -> String {
-    format!("SELECT DISTINCT seq FROM ({}) ORDER BY seq", set.sql)
+    let distinct = if set.distinct { "" } else { "DISTINCT " };
+    format!("SELECT {distinct}seq FROM ({}) ORDER BY seq", set.sql)
 }
 
 /// A filtered query: the matching `seq`s are computed ONCE, in order (the translated set,
