@@ -39,14 +39,21 @@ pub(super) async fn page_rows<C: deadpool_postgres::GenericClient + Sync>(
     }
 }
 
-/// The distinct `seq`s of a set's SQL, as a parenthesised subquery (without `DISTINCT` when
-/// the set yields each `seq` once, [`SetSql::distinct`]).
-fn distinct_seqs(set: &SetSql) -> String {
-    let sql = &set.sql;
+/// The distinct `seq`s of a set's SQL, as a parenthesised subquery.
+fn distinct_seqs(set_sql: &str) -> String {
+    format!("(SELECT DISTINCT seq FROM ({set_sql}) AS s)")
+}
+
+/// The `seq`s of a set to count, as a parenthesised subquery: without `DISTINCT` when the
+/// set yields each `seq` once ([`SetSql::distinct`]), so that counting is an index-only scan
+/// and nothing else. (Pages keep [`distinct_seqs`]: with it, the plan of a prepared range
+/// comparison reads the range and sorts it, without it the planner may walk every row in
+/// `seq` order instead.)
+fn counted_seqs(set: &SetSql) -> String {
     if set.distinct {
-        format!("(SELECT seq FROM ({sql}) AS s)")
+        format!("(SELECT seq FROM ({}) AS s)", set.sql)
     } else {
-        format!("(SELECT DISTINCT seq FROM ({sql}) AS s)")
+        distinct_seqs(&set.sql)
     }
 }
 
@@ -62,12 +69,13 @@ fn distinct_seqs(set: &SetSql) -> String {
 /// computed ONCE, in a `MATERIALIZED` CTE that the count and the page both read, rather
 /// than evaluated once for each.
 pub(super) fn filtered_page_sql(set: &SetSql, fetch: usize, skip: usize, cursor: bool) -> String {
-    let distinct = distinct_seqs(set);
-    let (with, m) = if set.one_scan {
-        (String::new(), distinct)
+    let distinct = distinct_seqs(&set.sql);
+    let (with, m, counted) = if set.one_scan {
+        (String::new(), distinct, counted_seqs(set))
     } else {
         (
             format!("WITH m AS MATERIALIZED {distinct} "),
+            "m".to_string(),
             "m".to_string(),
         )
     };
@@ -85,7 +93,7 @@ pub(super) fn filtered_page_sql(set: &SetSql, fetch: usize, skip: usize, cursor:
          AND r.tenant = $1 AND r.rtype = $2"
     );
     format!(
-        "{with}SELECT (SELECT count(*) FROM {m} AS c), p.seq, p.id, p.version, p.data FROM \
+        "{with}SELECT (SELECT count(*) FROM {counted} AS c), p.seq, p.id, p.version, p.data FROM \
          (VALUES (1)) AS one (x) LEFT JOIN ({page}) AS p ON true ORDER BY p.seq"
     )
 }
@@ -194,7 +202,7 @@ pub(super) async fn run_sorted(
     }
     let total: i64 = match set {
         Some(s) => {
-            let sql = format!("SELECT count(*) FROM {} AS m", distinct_seqs(s));
+            let sql = format!("SELECT count(*) FROM {} AS m", counted_seqs(s));
             get(&tx.query_one(sql.as_str(), &base).await.map_err(pg_err)?, 0)?
         }
         None => {
