@@ -14,6 +14,12 @@ use gateway_reference::config::Config;
 use gateway_reference::crm::connections::CrmKind;
 use gateway_reference::tenants;
 
+/// mimalloc as the global allocator: 9-23 % more requests per second than glibc's malloc on
+/// the SCIM read paths in the load harness (`loadtest/README.md`), for about 70 MiB more
+/// resident memory.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
