@@ -239,7 +239,7 @@ impl RuleForm {
     }
 
     /// The rule the form describes, with id `id`; or else the form's errors are filled in.
-    pub fn check_into_rule(&mut self, id: String) -> Option<Rule> {
+    pub fn validated_rule(&mut self, id: String) -> Option<Rule> {
         let mut errors = BTreeMap::new();
         if self.name.is_empty() {
             errors.insert("name".into(), "Give the rule a name.".into());
@@ -398,7 +398,7 @@ mod tests {
             }
         }
         let mut back = RuleForm::submitted(&body, None, &[]);
-        assert_eq!(back.check_into_rule("sales".into()), Some(rule));
+        assert_eq!(back.validated_rule("sales".into()), Some(rule));
     }
 
     #[test]
@@ -415,7 +415,7 @@ mod tests {
             ("value.userPlan", "7"),
         ]);
         let mut form = RuleForm::submitted(&body, None, &[]);
-        assert_eq!(form.check_into_rule("x".into()), None);
+        assert_eq!(form.validated_rule("x".into()), None);
         let fields: Vec<&str> = form.errors.keys().map(String::as_str).collect();
         assert_eq!(
             fields,

@@ -116,7 +116,7 @@ pub async fn submit(
     let rule_id = replacing
         .clone()
         .unwrap_or_else(|| set.fresh_id(&form.name));
-    let Some(rule) = form.check_into_rule(rule_id.clone()) else {
+    let Some(rule) = form.validated_rule(rule_id.clone()) else {
         chrome.title = "Rule".into();
         return render(chrome, id.as_str(), form, catalog.is_none()).await;
     };
