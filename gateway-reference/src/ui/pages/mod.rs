@@ -23,3 +23,30 @@ pub fn query_prefix(fields: &[(&str, &str)]) -> String {
     }
     query
 }
+
+/// Who acts, as the provisioning log, the rule versions and drafts record it: `ui:NAME`.
+pub fn who(admin: &crate::ui::session::Admin) -> String {
+    format!("ui:{}", admin.account.user_name)
+}
+
+/// The form of a destructive action: a checkbox `confirm=yes` beside the button, so that it
+/// is confirmed without JavaScript too (`data-confirm` asks again in the browser).
+#[derive(Debug, serde::Deserialize)]
+pub struct ConfirmForm {
+    /// `yes` when the administrator ticked the confirmation.
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+impl ConfirmForm {
+    /// `Ok` when ticked; a 400 naming `what` otherwise.
+    pub fn check(&self, what: &str) -> Result<(), crate::ui::error::UiError> {
+        if self.confirm.as_deref() == Some("yes") {
+            Ok(())
+        } else {
+            Err(crate::ui::error::UiError::BadRequest(format!(
+                "{what} needs confirming: tick the box beside the button."
+            )))
+        }
+    }
+}

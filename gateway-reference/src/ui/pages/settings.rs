@@ -31,6 +31,7 @@ use crate::tenants;
 use crate::ui::UiState;
 use crate::ui::chrome::{self, Chrome};
 use crate::ui::error::UiError;
+use crate::ui::pages::{ConfirmForm, who};
 use crate::ui::session::Admin;
 
 /// What a POST left to show on the page.
@@ -50,10 +51,6 @@ struct SettingsPage {
     tenant_url: String,
     crm: ConnectionView,
     outcome: Outcome,
-}
-
-fn who(admin: &Admin) -> String {
-    format!("ui:{}", admin.account.user_name)
 }
 
 /// The frame of this tab and the tenant's id (404 as [`chrome::for_tenant`]).
@@ -151,14 +148,6 @@ pub async fn save(
     render(&state, frame, Some(shown), outcome).await
 }
 
-/// A confirmed action's form.
-#[derive(Debug, Deserialize)]
-pub struct ConfirmForm {
-    /// `yes` when the administrator ticked the confirmation.
-    #[serde(default)]
-    confirm: Option<String>,
-}
-
 /// Runs a destructive action on `tenant` once the form confirms it (`what` names it in the
 /// 400 otherwise), then shows the page with the notice `act` returns.
 async fn confirmed_action<F, Fut>(
@@ -174,11 +163,7 @@ where
     Fut: Future<Output = Result<Outcome, UiError>>,
 {
     let frame = frame(state, admin, tenant).await?;
-    if form.confirm.as_deref() != Some("yes") {
-        return Err(UiError::BadRequest(format!(
-            "{what} needs confirming: tick the box beside the button."
-        )));
-    }
+    form.check(what)?;
     let outcome = act(frame.1.clone()).await?;
     render(state, frame, None, outcome).await
 }

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use scim_server::TenantId;
 use serde::Deserialize;
 
-use super::wizard::who;
 use super::{Flash, frame, render};
 use crate::admin::sync::sync_err;
 use crate::rules::drafts;
@@ -19,6 +18,7 @@ use crate::rules::versions::{self, SaveError};
 use crate::sync::SaveRulesError;
 use crate::ui::UiState;
 use crate::ui::error::UiError;
+use crate::ui::pages::{ConfirmForm, who};
 use crate::ui::session::Admin;
 
 fn back(tenant: &TenantId, notice: &str) -> Response {
@@ -177,24 +177,6 @@ pub async fn save(
     }
 }
 
-/// A confirmed action's form.
-#[derive(Debug, Deserialize)]
-pub struct ConfirmForm {
-    /// `yes` when the administrator ticked the confirmation.
-    #[serde(default)]
-    confirm: Option<String>,
-}
-
-fn confirmed(form: &ConfirmForm, what: &str) -> Result<(), UiError> {
-    if form.confirm.as_deref() == Some("yes") {
-        Ok(())
-    } else {
-        Err(UiError::BadRequest(format!(
-            "{what} needs confirming: tick the box beside the button."
-        )))
-    }
-}
-
 /// `POST .../configurations/discard`.
 pub async fn discard(
     State(state): State<UiState>,
@@ -203,7 +185,7 @@ pub async fn discard(
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, UiError> {
     let (_, id) = frame(&state, &admin, &tenant).await?;
-    confirmed(&form, "Discarding the changes")?;
+    form.check("Discarding the changes")?;
     drafts::discard(&state.admin.db, &id).await?;
     Ok(back(&id, "discarded"))
 }
@@ -218,7 +200,7 @@ pub async fn restore(
 ) -> Result<Response, UiError> {
     let frame = frame(&state, &admin, &tenant).await?;
     let id = frame.1.clone();
-    confirmed(&form, "Restoring a version")?;
+    form.check("Restoring a version")?;
     let db = &state.admin.db;
     let old = versions::get(db, &id, version)
         .await?

@@ -20,6 +20,7 @@ use crate::rules::{self, check_condition, drafts};
 use crate::ui::UiState;
 use crate::ui::chrome::Chrome;
 use crate::ui::error::UiError;
+use crate::ui::pages::who;
 use crate::ui::session::Admin;
 
 #[derive(Template)]
@@ -29,11 +30,6 @@ struct RulePage {
     base: String,
     form: RuleForm,
     catalog_missing: bool,
-}
-
-/// Who changes the draft, as the log and the draft record it.
-pub fn who(admin: &Admin) -> String {
-    format!("ui:{}", admin.account.user_name)
 }
 
 async fn render(
