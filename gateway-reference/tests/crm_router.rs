@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use gateway_reference::app::Gateway;
 use gateway_reference::config::{Config, Partial};
-use gateway_reference::crm::connections::{self, CrmConnection, CrmKind, Keys, SecretKey, Secrets};
+use gateway_reference::crm::connections::{self, CrmConnection, CrmKind, Keys, Secrets};
 use gateway_reference::crm::superoffice::fake::{
     ACCESS_TOKEN, CUSTOMER_ID, FakeSuperOffice, licences,
 };
@@ -288,11 +288,7 @@ async fn seeding_skips_superoffice_tenants_and_changes_reload() {
     }
 
     // Another key cannot open the credentials: critical, not a silent fallback.
-    let stranger = CrmRouter::new(
-        gw.db().clone(),
-        gw.embedded_crm().clone(),
-        Keys::fixed(SecretKey::generate()),
-    );
+    let stranger = CrmRouter::new(gw.db().clone(), gw.embedded_crm().clone(), Keys::random());
     let err = stranger.catalog(&beta).await.unwrap_err();
     assert!(matches!(err, CrmError::Unauthorized(_)), "{err:?}");
     assert!(err.is_critical());
@@ -305,7 +301,7 @@ async fn connections_round_trip_on_postgres() {
     };
     tenants::create(&db, "pg").await.unwrap();
     let t = tid("pg");
-    let key = Keys::fixed(SecretKey::generate());
+    let key = Keys::random();
     assert_eq!(
         connections::load(&db, &key, &t).await.unwrap(),
         CrmConnection::default()

@@ -56,15 +56,7 @@ pub async fn sync_user(
     headers: HeaderMap,
 ) -> Result<Json<ActionResult>, ApiError> {
     let (_, id) = authorize_tenant(&state, &headers, &tenant).await?;
-    let known = state
-        .db
-        .query_opt(
-            "SELECT 1 FROM gw_users WHERE tenant = $1 AND id = $2 \
-             UNION SELECT 1 FROM gw_sync_state WHERE tenant = $1 AND user_id = $2",
-            &[id.as_str().into(), user.as_str().into()],
-        )
-        .await?;
-    if known.is_none() {
+    if !state.sync.knows_user(&id, &user).await.map_err(sync_err)? {
         return Err(ApiError::not_found(format!(
             "no SCIM user {user:?} in this tenant"
         )));

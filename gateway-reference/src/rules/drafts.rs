@@ -68,19 +68,26 @@ pub async fn load(db: &Db, tenant: &TenantId) -> Result<Option<Draft>, DbError> 
 /// The rules to edit: the draft, or else the saved rules (none before the first save).
 pub async fn working(db: &Db, tenant: &TenantId) -> Result<Working, DbError> {
     let saved = versions::current(db, tenant).await?;
-    let saved_version = saved.as_ref().map_or(0, |s| s.version);
-    Ok(match load(db, tenant).await? {
-        Some(d) => Working {
-            rules: d.rules.clone(),
-            draft: Some(d),
-            saved_version,
-        },
-        None => Working {
-            rules: saved.map(|s| s.rules).unwrap_or_default(),
-            draft: None,
-            saved_version,
-        },
-    })
+    Ok(Working::new(load(db, tenant).await?, saved.as_ref()))
+}
+
+impl Working {
+    /// The rules to edit given the tenant's draft and its current saved version.
+    pub fn new(draft: Option<Draft>, current: Option<&versions::SavedRules>) -> Working {
+        let saved_version = current.map_or(0, |s| s.version);
+        match draft {
+            Some(d) => Working {
+                rules: d.rules.clone(),
+                draft: Some(d),
+                saved_version,
+            },
+            None => Working {
+                rules: current.map(|s| s.rules.clone()).unwrap_or_default(),
+                draft: None,
+                saved_version,
+            },
+        }
+    }
 }
 
 /// Stores `rules` as the tenant's draft. A new draft starts from `base_version`; an existing

@@ -94,17 +94,27 @@ impl ResolvedSettings {
         }
     }
 
-    /// Each setting by its JSON name (`userPlan`, `role`, `primaryGroup`, `secondaryGroups`,
-    /// `ownerCompany`, `confidential`) with its value as JSON (`null` when unset), in that
-    /// order.
+    /// The settings' JSON names, in the order of [`ResolvedSettings::values`].
+    pub const KEYS: [&'static str; 6] = [
+        "userPlan",
+        "role",
+        "primaryGroup",
+        "secondaryGroups",
+        "ownerCompany",
+        "confidential",
+    ];
+
+    /// Each setting by its JSON name ([`ResolvedSettings::KEYS`]) with its value as JSON
+    /// (`null` when unset), in that order.
     pub fn values(&self) -> [(&'static str, Value); 6] {
+        let [plan, role, primary, secondary, company, confidential] = Self::KEYS;
         [
-            ("userPlan", value_of(&self.user_plan)),
-            ("role", value_of(&self.role)),
-            ("primaryGroup", value_of(&self.primary_group)),
-            ("secondaryGroups", value_of(&self.secondary_groups)),
-            ("ownerCompany", value_of(&self.owner_company)),
-            ("confidential", value_of(&self.confidential)),
+            (plan, value_of(&self.user_plan)),
+            (role, value_of(&self.role)),
+            (primary, value_of(&self.primary_group)),
+            (secondary, value_of(&self.secondary_groups)),
+            (company, value_of(&self.owner_company)),
+            (confidential, value_of(&self.confidential)),
         ]
     }
 }

@@ -81,6 +81,18 @@ pub async fn list(db: &Db, tenant: &TenantId) -> Result<Vec<SavedRules>, DbError
     rows.iter().map(saved).collect()
 }
 
+/// The newest `limit` versions, newest first (the first is the current one).
+pub async fn recent(db: &Db, tenant: &TenantId, limit: i64) -> Result<Vec<SavedRules>, DbError> {
+    let rows = db
+        .query(
+            "SELECT version, json, saved_at, saved_by, comment FROM gw_rule_versions \
+             WHERE tenant = $1 ORDER BY version DESC LIMIT $2",
+            &[tenant.as_str().into(), limit.into()],
+        )
+        .await?;
+    rows.iter().map(saved).collect()
+}
+
 /// Saves `rules` as the tenant's new current version and returns its number. The caller
 /// validates first (`rules::validate`); this only stores. Two concurrent saves get distinct
 /// versions (the primary key refuses a duplicate, and the save retries).

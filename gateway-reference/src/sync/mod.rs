@@ -355,6 +355,21 @@ impl SyncEngine {
         self.run_tenant(tenant).await
     }
 
+    /// Whether Sync user can act on `user_id`: a user of the mirror, or one the sync wrote
+    /// before (a user since deleted in SCIM, whose CRM user is still to retire).
+    pub async fn knows_user(&self, tenant: &TenantId, user_id: &str) -> Result<bool, SyncError> {
+        Ok(self
+            .inner
+            .db
+            .query_opt(
+                "SELECT 1 FROM gw_users WHERE tenant = $1 AND id = $2 \
+                 UNION SELECT 1 FROM gw_sync_state WHERE tenant = $1 AND user_id = $2",
+                &[tenant.as_str().into(), user_id.into()],
+            )
+            .await?
+            .is_some())
+    }
+
     /// What the sync last did for one user (`None`: nothing yet).
     pub async fn user_state(
         &self,

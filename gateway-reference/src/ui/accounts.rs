@@ -7,11 +7,10 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use gateway_reference::db::{Db, migrate};
+//! use gateway_reference::db::Db;
 //! use gateway_reference::ui::accounts::{self, Access};
 //!
 //! let db = Db::open_sqlite_in_memory().await.unwrap();
-//! migrate::migrate(&db).await.unwrap();
 //! let admin = accounts::create(&db, "Ada@Example.com", Some("correct horse battery"), Access::All, "cli")
 //!     .await
 //!     .unwrap();
@@ -440,12 +439,8 @@ pub async fn verify(db: &Db, user_name: &str, password: &str) -> Result<Option<A
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::migrate;
-
     async fn db() -> Db {
-        let db = Db::open_sqlite_in_memory().await.unwrap();
-        migrate::migrate(&db).await.unwrap();
-        db
+        Db::open_sqlite_in_memory().await.unwrap()
     }
 
     #[tokio::test]

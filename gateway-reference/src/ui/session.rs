@@ -193,7 +193,15 @@ impl FromRequestParts<UiState> for Admin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::migrate;
+
+    /// A database with the account `ada`.
+    async fn ada() -> (Db, accounts::Account) {
+        let db = Db::open_sqlite_in_memory().await.unwrap();
+        let a = accounts::create(&db, "ada", Some("correct horse battery"), Access::All, "t")
+            .await
+            .unwrap();
+        (db, a)
+    }
     use crate::ui::accounts::Access;
 
     #[test]
@@ -219,11 +227,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_session_stores_only_its_hash_and_ends_at_sign_out() {
-        let db = Db::open_sqlite_in_memory().await.unwrap();
-        migrate::migrate(&db).await.unwrap();
-        let a = accounts::create(&db, "ada", Some("correct horse battery"), Access::All, "t")
-            .await
-            .unwrap();
+        let (db, a) = ada().await;
         let token = create(&db, a.id).await.unwrap();
         let stored = db
             .query_opt("SELECT token_hash FROM gw_ui_sessions", &[])
@@ -241,11 +245,7 @@ mod tests {
 
     #[tokio::test]
     async fn idle_and_disabled_sessions_end() {
-        let db = Db::open_sqlite_in_memory().await.unwrap();
-        migrate::migrate(&db).await.unwrap();
-        let a = accounts::create(&db, "ada", Some("correct horse battery"), Access::All, "t")
-            .await
-            .unwrap();
+        let (db, a) = ada().await;
         let idle = create(&db, a.id).await.unwrap();
         db.execute(
             "UPDATE gw_ui_sessions SET last_seen = $1",
@@ -261,11 +261,7 @@ mod tests {
 
     #[tokio::test]
     async fn prune_deletes_only_ended_sessions() {
-        let db = Db::open_sqlite_in_memory().await.unwrap();
-        migrate::migrate(&db).await.unwrap();
-        let a = accounts::create(&db, "ada", Some("correct horse battery"), Access::All, "t")
-            .await
-            .unwrap();
+        let (db, a) = ada().await;
         let idle = create(&db, a.id).await.unwrap();
         let old = create(&db, a.id).await.unwrap();
         let live = create(&db, a.id).await.unwrap();

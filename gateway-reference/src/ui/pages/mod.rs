@@ -50,3 +50,19 @@ impl ConfirmForm {
         }
     }
 }
+
+/// The 1-based `page` query parameter (1 when absent or empty); a 400 otherwise.
+pub fn page_number(
+    params: &std::collections::HashMap<String, String>,
+) -> Result<usize, crate::ui::error::UiError> {
+    match params
+        .get("page")
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+    {
+        None => Ok(1),
+        Some(p) => p.parse::<usize>().ok().filter(|&n| n >= 1).ok_or_else(|| {
+            crate::ui::error::UiError::BadRequest("page must be a number from 1".into())
+        }),
+    }
+}

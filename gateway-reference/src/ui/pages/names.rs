@@ -8,6 +8,7 @@ use crate::rules::{Apply, PlanChoice, Resolved, ResolvedSettings, RuleSet, RuleS
 
 /// Names of the CRM's ids: one map per catalogue list, built once per table (empty when
 /// the CRM could not be reached: the ids are shown).
+#[derive(Default)]
 pub struct Names {
     /// User plans.
     pub plans: HashMap<i64, String>,
@@ -29,12 +30,7 @@ impl Names {
     /// The names in `catalog` (`None`: the CRM could not be reached, ids are shown).
     pub fn new(catalog: Option<&Catalog>) -> Names {
         let Some(c) = catalog else {
-            return Names {
-                plans: HashMap::new(),
-                roles: HashMap::new(),
-                groups: HashMap::new(),
-                companies: HashMap::new(),
-            };
+            return Names::default();
         };
         Names {
             plans: by_id(c.user_plans.iter().map(|x| (x.id, x.name.as_str()))),
@@ -150,16 +146,9 @@ impl Names {
 
     /// The label of a setting's JSON name (`userPlan`: "User plan").
     pub fn setting_label(setting: &str) -> &'static str {
-        const JSON: [&str; 6] = [
-            "userPlan",
-            "role",
-            "primaryGroup",
-            "secondaryGroups",
-            "ownerCompany",
-            "confidential",
-        ];
-        JSON.iter()
-            .position(|j| *j == setting)
+        ResolvedSettings::KEYS
+            .iter()
+            .position(|k| *k == setting)
             .map_or("Setting", |i| SETTINGS[i])
     }
 }

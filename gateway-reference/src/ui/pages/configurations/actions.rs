@@ -247,27 +247,16 @@ pub async fn sync_user(
 ) -> Result<Response, UiError> {
     let frame = frame(&state, &admin, &tenant).await?;
     let id = frame.1.clone();
-    if crate::directory::user(&state.admin.db, &id, &form.user)
-        .await?
-        .is_none()
-    {
+    let sync = &state.admin.sync;
+    let failed = |e| UiError::from(sync_err(e));
+    if !sync.knows_user(&id, &form.user).await.map_err(failed)? {
         return Err(UiError::NotFound(format!(
             "There is no SCIM user {:?} in this tenant.",
             form.user
         )));
     }
-    let pass = state
-        .admin
-        .sync
-        .sync_user(&id, &form.user)
-        .await
-        .map_err(|e| UiError::from(sync_err(e)))?;
-    let after = state
-        .admin
-        .sync
-        .user_state(&id, &form.user)
-        .await
-        .map_err(|e| UiError::from(sync_err(e)))?;
+    let pass = sync.sync_user(&id, &form.user).await.map_err(failed)?;
+    let after = sync.user_state(&id, &form.user).await.map_err(failed)?;
     let fail = |text: String| Flash {
         notice: None,
         error: Some((text, Vec::new())),

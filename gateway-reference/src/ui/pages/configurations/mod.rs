@@ -44,13 +44,13 @@ use crate::ui::UiState;
 use crate::ui::chrome::{self, Chrome};
 use crate::ui::error::UiError;
 use crate::ui::pages::names::{Names, RuleNames, SETTINGS};
-use crate::ui::pages::query_prefix;
+use crate::ui::pages::{page_number, query_prefix};
 use crate::ui::session::Admin;
 
 /// Users per page of the SCIM users pane.
 pub const USERS_PER_PAGE: u64 = 50;
 /// Saved versions listed.
-const VERSIONS_SHOWN: usize = 20;
+const VERSIONS_SHOWN: i64 = 20;
 
 /// A rule in the list.
 pub struct RuleRow {
@@ -275,21 +275,15 @@ pub async fn render(
     flash: Flash,
 ) -> Result<Response, UiError> {
     let db = &state.admin.db;
-    let working = drafts::working(db, &id).await?;
-    let saved = versions::list(db, &id).await?;
+    // The versions the tab lists; the first is the current one (none before the first save).
+    let saved = versions::recent(db, &id, VERSIONS_SHOWN).await?;
+    let working = Working::new(drafts::load(db, &id).await?, saved.first());
     let groups = directory::groups(db, &id).await?;
     let catalog = state.admin.crm.catalog(&id).await.ok();
     let names = Names::new(catalog.as_ref());
 
     let (group, search) = (param(params, "group"), param(params, "q"));
-    let page = match param(params, "page") {
-        "" => 1,
-        p => p
-            .parse::<u64>()
-            .ok()
-            .filter(|&p| p >= 1)
-            .ok_or_else(|| UiError::BadRequest("page must be a number from 1".into()))?,
-    };
+    let page = page_number(params)? as u64;
     let query = UserQuery {
         group: Some(group),
         search: Some(search),
@@ -336,9 +330,12 @@ pub async fn render(
             None => (None, true),
         }
     };
+    // Versions are numbered 1, 2, ... without gaps: the current one is their count.
+    let more_versions = usize::try_from(working.saved_version)
+        .unwrap_or(0)
+        .saturating_sub(saved.len());
     let versions = saved
         .iter()
-        .take(VERSIONS_SHOWN)
         .map(|v| VersionRow {
             current: v.version == working.saved_version,
             version: v.clone(),
@@ -350,7 +347,7 @@ pub async fn render(
         flash,
         rules: rule_rows(&working.rules, &names, &groups),
         working,
-        more_versions: saved.len().saturating_sub(VERSIONS_SHOWN),
+        more_versions,
         versions,
         groups,
         group: group.to_owned(),

@@ -24,6 +24,7 @@ use crate::ui::UiState;
 use crate::ui::chrome::{self, Chrome};
 use crate::ui::error::UiError;
 use crate::ui::pages::names::{Names, RuleNames};
+use crate::ui::pages::page_number;
 use crate::ui::session::Admin;
 use filter::{COLUMNS, FormState, OPS};
 
@@ -237,11 +238,7 @@ pub async fn page(
     let (chrome, id) = chrome::for_tenant(&state, &admin, &tenant, "preview", "Preview").await?;
     let t = table(&state, &id, &params).await?;
     let pages = t.rows.len().div_ceil(PAGE).max(1);
-    let page = match params.get("page").map(|p| p.parse::<usize>()) {
-        None => 1,
-        Some(Ok(n)) if n >= 1 => n.min(pages),
-        Some(_) => return Err(UiError::BadRequest("page must be a number from 1".into())),
-    };
+    let page = page_number(&params)?.min(pages);
     let matching = t.rows.len();
     let rows = t
         .rows
