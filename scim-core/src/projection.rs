@@ -64,6 +64,8 @@
 //! }));
 //! ```
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::error::{ScimError, ScimResult};
@@ -329,28 +331,46 @@ pub fn project_with(
     let plan = Plan::new(schema, projection, supplied);
     let mut out = Map::with_capacity(resource.as_map().len());
     for (key, value) in resource.as_map() {
-        if key.eq_ignore_ascii_case("schemas") {
-            out.insert(key.clone(), value.clone());
-            continue;
-        }
-        if let (Some(ext), Value::Object(obj)) = (schema.extension(key), value) {
-            let mut ext_out = Map::new();
-            for (k, v) in obj {
-                if let Some(v) = plan.project_attr(&ext.id, k, ext.attribute(k), v) {
-                    ext_out.insert(k.clone(), v);
-                }
-            }
-            if !ext_out.is_empty() {
-                out.insert(key.clone(), Value::Object(ext_out));
-            }
-            continue;
-        }
-        let def = schema
-            .core
-            .attribute(key)
-            .or_else(|| common_attribute(schema, key));
-        if let Some(v) = plan.project_attr(&schema.core.id, key, def, value) {
+        if let Some(v) = plan.project_member(schema, key, Cow::Borrowed(value)) {
             out.insert(key.clone(), v);
+        }
+    }
+    Resource::from(out)
+}
+
+/// [`project_with`] that consumes `resource`: what is returned whole moves into the result
+/// instead of being copied (a response rendered from a resource read for it).
+///
+/// ```
+/// use scim_core::projection::{Projection, RequestedAttrs, project_into, project_with};
+/// use scim_core::{Resource, builtin};
+///
+/// let schema = builtin::user_resource_schema();
+/// let user = Resource::from_value(serde_json::json!({
+///     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+///     "id": "2819c223", "userName": "bjensen", "password": "t1meMa$heen",
+///     "name": {"givenName": "Barbara", "familyName": "Jensen"}
+/// })).unwrap();
+/// let projection = Projection::default();
+/// let expected = project_with(&user, &schema, &projection, &RequestedAttrs::none());
+/// let projected = project_into(user, &schema, &projection, &RequestedAttrs::none());
+/// assert_eq!(projected, expected);
+/// // RFC 7643 §4.1.1: password is `returned: never`.
+/// assert!(projected.get("password").is_none());
+/// assert_eq!(projected.get("userName").unwrap(), "bjensen");
+/// ```
+pub fn project_into(
+    resource: Resource,
+    schema: &ResourceSchema,
+    projection: &Projection,
+    supplied: &RequestedAttrs,
+) -> Resource {
+    let plan = Plan::new(schema, projection, supplied);
+    let map = resource.into_map();
+    let mut out = Map::with_capacity(map.len());
+    for (key, value) in map {
+        if let Some(v) = plan.project_member(schema, &key, Cow::Owned(value)) {
+            out.insert(key, v);
         }
     }
     Resource::from(out)
@@ -545,16 +565,42 @@ impl<'a> Plan<'a> {
         Some(Selection { only, minus })
     }
 
+    /// The top-level member `key` of a resource as returned (`None`: not returned).
+    fn project_member(
+        &self,
+        schema: &ResourceSchema,
+        key: &str,
+        value: Cow<'_, Value>,
+    ) -> Option<Value> {
+        if key.eq_ignore_ascii_case("schemas") {
+            return Some(value.into_owned());
+        }
+        if let (Some(ext), Value::Object(obj)) = (schema.extension(key), value.as_ref()) {
+            let mut ext_out = Map::new();
+            for (k, v) in obj {
+                if let Some(v) = self.project_attr(&ext.id, k, ext.attribute(k), Cow::Borrowed(v)) {
+                    ext_out.insert(k.clone(), v);
+                }
+            }
+            return (!ext_out.is_empty()).then_some(Value::Object(ext_out));
+        }
+        let def = schema
+            .core
+            .attribute(key)
+            .or_else(|| common_attribute(schema, key));
+        self.project_attr(&schema.core.id, key, def, value)
+    }
+
     fn project_attr(
         &self,
         urn: &str,
         name: &str,
         def: Option<&Attribute>,
-        value: &Value,
+        value: Cow<'_, Value>,
     ) -> Option<Value> {
         let selection = self.select(urn, name, def)?;
         let complex = def.is_some_and(Attribute::is_complex)
-            || match value {
+            || match value.as_ref() {
                 Value::Object(_) => true,
                 Value::Array(items) => items.first().is_some_and(Value::is_object),
                 _ => false,
@@ -563,7 +609,7 @@ impl<'a> Plan<'a> {
             // A simple attribute survives only when selected as a whole.
             return match selection.only {
                 Some(_) => None,
-                None => Some(value.clone()),
+                None => Some(value.into_owned()),
             };
         }
         let trivial = selection.only.is_none()
@@ -574,7 +620,7 @@ impl<'a> Plan<'a> {
                     .all(|s| effective_returned(s) == Returned::Default)
             });
         if trivial {
-            return Some(value.clone());
+            return Some(value.into_owned());
         }
         let project_obj = |obj: &Map<String, Value>| -> Option<Value> {
             let mut out = Map::new();
@@ -586,7 +632,7 @@ impl<'a> Plan<'a> {
             }
             (!out.is_empty()).then_some(Value::Object(out))
         };
-        match value {
+        match value.as_ref() {
             Value::Object(obj) => project_obj(obj),
             Value::Array(items) => {
                 let kept: Vec<Value> = items
@@ -697,6 +743,34 @@ mod tests {
         Projection {
             attributes: attrs.to_vec(),
             excluded_attributes: excl.to_vec(),
+        }
+    }
+
+    /// The consuming projection returns what the copying one returns, for every kind of
+    /// projection: none, `attributes` (whole, sub-attribute, extension, `returned: request`),
+    /// `excludedAttributes`, and `returned: request` attributes the client supplied.
+    #[test]
+    fn project_into_equals_project_with() {
+        let path = |s: &str| s.parse::<AttrPath>().unwrap();
+        let projections = [
+            p(&[], &[]),
+            p(&[path("userName")], &[]),
+            p(&[path("name.givenName"), path("emails.value")], &[]),
+            p(&[path(&format!("{EXT}:manager.value"))], &[]),
+            p(&[path("secretQuestion")], &[]),
+            p(&[], &[path("emails"), path("name.familyName")]),
+            p(&[], &[path(EXT)]),
+        ];
+        let mut supplied = RequestedAttrs::none();
+        supplied.push(path("secretQuestion"));
+        for projection in &projections {
+            for asked in [&RequestedAttrs::none(), &supplied] {
+                assert_eq!(
+                    project_into(user(), &schema(), projection, asked),
+                    project_with(&user(), &schema(), projection, asked),
+                    "{projection:?} {asked:?}"
+                );
+            }
         }
     }
 

@@ -6,7 +6,6 @@ use http::header::{ALLOW, CONTENT_TYPE, ETAG, LOCATION, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use scim_core::ScimError;
-use serde_json::Value;
 
 /// The response type of [`ScimServer`](super::ScimServer).
 pub type ScimResponse = Response<Full<Bytes>>;
@@ -24,7 +23,7 @@ fn status(code: u16) -> StatusCode {
 }
 
 /// A JSON response.
-pub(crate) fn json(code: StatusCode, value: &Value) -> ScimResponse {
+pub(crate) fn json(code: StatusCode, value: &(impl serde::Serialize + ?Sized)) -> ScimResponse {
     let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     let mut res = Response::new(Full::new(Bytes::from(body)));
     *res.status_mut() = code;

@@ -302,6 +302,28 @@ pub trait Storage: Send + Sync + 'static {
         }
         Ok(out)
     }
+
+    /// [`Storage::query`] and [`Storage::groups_of_many`] of the page's resources in one step:
+    /// what a list response of Users needs to render their computed `groups` (RFC 7643
+    /// §4.1.2). Errors as for `query`; the map is what `groups_of_many` returns for the ids
+    /// of the page.
+    ///
+    /// The default makes the two calls. The SQLite backend answers both in one read
+    /// transaction (one snapshot, one lock of the database instead of two).
+    async fn query_with_groups(
+        &self,
+        scope: Scope<'_>,
+        query: StorageQuery<'_>,
+    ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
+        let page = self.query(scope, query).await?;
+        let ids: Vec<&str> = page.resources.iter().map(|r| r.id.as_str()).collect();
+        let groups = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            self.groups_of_many(scope.tenant, &ids).await?
+        };
+        Ok((page, groups))
+    }
 }
 
 /// The current time as a backend writes it into `meta.lastModified`: RFC 3339 in UTC with

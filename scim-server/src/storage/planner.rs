@@ -32,6 +32,7 @@
 //! once, even when other resources are created or deleted between pages.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use scim_core::Filter;
 use scim_core::messages::{base64url_decode, base64url_encode};
@@ -39,8 +40,8 @@ use scim_core::sort::{SortKey, SortOrder, SortSpec, compare_keys, sort_key};
 use serde_json::Value;
 
 use super::{
-    Load, QueryPage, Scope, Storage, StorageError, StorageErrorKind, StoragePage, StorageQuery,
-    StoredResource,
+    GroupRef, Load, QueryPage, Scope, Storage, StorageError, StorageErrorKind, StoragePage,
+    StorageQuery, StoredResource,
 };
 
 /// Bounds on what the planner evaluates in memory.
@@ -117,10 +118,7 @@ pub async fn execute(
 ) -> Result<QueryPage, StorageError> {
     let page = cap_page(page, limits.max_page_size);
     let filter_ok = filter.is_none_or(|f| storage.can_filter(scope.schema, f));
-    let sort_ok = sort.is_none_or(|s| storage.can_sort(scope.schema, s));
-    let planner_cursor =
-        matches!(&page, StoragePage::Cursor { after: Some(c), .. } if c.starts_with(CURSOR_PREFIX));
-    if filter_ok && sort_ok && !planner_cursor {
+    if pushes_down(storage, scope, filter_ok, sort, &page) {
         return storage
             .query(
                 scope,
@@ -134,6 +132,55 @@ pub async fn execute(
             .await;
     }
     fallback(storage, scope, filter, filter_ok, sort, &page, load, limits).await
+}
+
+/// [`execute`], and the computed `User.groups` (RFC 7643 §4.1.2) of the page's resources
+/// as [`Storage::groups_of_many`] returns them: when the query goes to the backend as it is,
+/// both come from one [`Storage::query_with_groups`] call (one read on SQLite); after the
+/// fallback, from one `groups_of_many` call.
+pub async fn execute_with_groups(
+    storage: &dyn Storage,
+    scope: Scope<'_>,
+    filter: Option<&Filter>,
+    sort: Option<&SortSpec>,
+    page: &StoragePage,
+    load: Load,
+    limits: &PlannerLimits,
+) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
+    let page = cap_page(page, limits.max_page_size);
+    let filter_ok = filter.is_none_or(|f| storage.can_filter(scope.schema, f));
+    if pushes_down(storage, scope, filter_ok, sort, &page) {
+        let query = StorageQuery {
+            filter,
+            sort,
+            page: &page,
+            load,
+        };
+        return storage.query_with_groups(scope, query).await;
+    }
+    let found = fallback(storage, scope, filter, filter_ok, sort, &page, load, limits).await?;
+    let ids: Vec<&str> = found.resources.iter().map(|r| r.id.as_str()).collect();
+    let groups = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        storage.groups_of_many(scope.tenant, &ids).await?
+    };
+    Ok((found, groups))
+}
+
+/// Does the query go to the backend as it is (filter and sort supported, and not a cursor
+/// the planner issued)?
+fn pushes_down(
+    storage: &dyn Storage,
+    scope: Scope<'_>,
+    filter_ok: bool,
+    sort: Option<&SortSpec>,
+    page: &StoragePage,
+) -> bool {
+    let sort_ok = sort.is_none_or(|s| storage.can_sort(scope.schema, s));
+    let planner_cursor =
+        matches!(page, StoragePage::Cursor { after: Some(c), .. } if c.starts_with(CURSOR_PREFIX));
+    filter_ok && sort_ok && !planner_cursor
 }
 
 fn cap_page(page: &StoragePage, max: u64) -> StoragePage {

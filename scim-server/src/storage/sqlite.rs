@@ -105,7 +105,7 @@ use scim_core::sort::SortSpec;
 use serde_json::{Map, Value};
 
 use self::filter_sql::{SetSql, Sqlite};
-use self::pool::{Readers, lock};
+use self::pool::{Readers, lock, read_tx};
 use super::changes::NewChange;
 use super::sql::index::index_rows;
 use super::sql::sort::{
@@ -389,6 +389,51 @@ impl SqliteStorage {
         .await
     }
 
+    /// Runs `query`, then `and_then` on its page, in one read transaction; a lookup by a
+    /// unique value is a point read (see [`SqliteStorage::inline_point_reads`]).
+    async fn query_then<T: Send + 'static>(
+        &self,
+        scope: Scope<'_>,
+        query: StorageQuery<'_>,
+        and_then: impl FnOnce(&Connection, &QueryPage) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<(QueryPage, T), StorageError> {
+        let ctx = self.inner.layouts.ctx(scope);
+        let PushDown {
+            set,
+            sort,
+            fingerprint,
+        } = push_down::<Sqlite>(scope.schema, &ctx, &query)?;
+        if set.is_some() || sort.is_some() {
+            self.ensure_index(&ctx).await?;
+        }
+        let point =
+            is_unique_lookup(scope.schema, &query) && !(query.load.members && ctx.has_members);
+        let page = query.page.clone();
+        let load = query.load;
+        let run = move |inner: &Inner| {
+            inner.read(|conn| {
+                read_tx(conn, |tx| {
+                    let found = run_query(
+                        tx,
+                        &ctx,
+                        set.as_ref(),
+                        sort.as_ref(),
+                        &page,
+                        load,
+                        fingerprint,
+                    )?;
+                    let more = and_then(tx, &found)?;
+                    Ok((found, more))
+                })
+            })
+        };
+        if point {
+            self.point_read(run).await
+        } else {
+            self.blocking(run).await
+        }
+    }
+
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Inner) -> Result<T, StorageError> + Send + 'static,
@@ -455,23 +500,23 @@ impl Storage for SqliteStorage {
         load: Load,
     ) -> Result<(StoredResource, Vec<GroupRef>), StorageError> {
         let key = ResourceKey::new(scope, id, load);
-        // One call and one read transaction: the resource and its groups come from the same
-        // snapshot.
-        let with_members = key.with_members;
-        let read = move |inner: &Inner| {
-            inner.read(|conn| {
-                let tx = conn.transaction().map_err(backend_err)?;
-                let stored = read_resource(&tx, &key)?;
-                let groups = read_groups_of(&tx, &key.tenant, &key.id)?;
-                tx.commit().map_err(backend_err)?;
-                Ok((stored, groups))
-            })
-        };
-        if with_members {
-            self.blocking(read).await
-        } else {
-            self.point_read(read).await
+        // One call and one snapshot: without members, one statement (no transaction around
+        // it); with them, one read transaction over the resource, its members and its groups.
+        if !key.with_members {
+            return self
+                .point_read(move |inner| inner.read(|conn| read_resource_with_groups(conn, &key)))
+                .await;
         }
+        self.blocking(move |inner| {
+            inner.read(|conn| {
+                read_tx(conn, |tx| {
+                    let stored = read_resource(tx, &key)?;
+                    let groups = read_groups_of(tx, &key.tenant, &key.id)?;
+                    Ok((stored, groups))
+                })
+            })
+        })
+        .await
     }
 
     async fn replace(
@@ -618,37 +663,24 @@ impl Storage for SqliteStorage {
         scope: Scope<'_>,
         query: StorageQuery<'_>,
     ) -> Result<QueryPage, StorageError> {
-        let ctx = self.inner.layouts.ctx(scope);
-        let PushDown {
-            set,
-            sort,
-            fingerprint,
-        } = push_down::<Sqlite>(scope.schema, &ctx, &query)?;
-        if set.is_some() || sort.is_some() {
-            self.ensure_index(&ctx).await?;
-        }
-        let point =
-            is_unique_lookup(scope.schema, &query) && !(query.load.members && ctx.has_members);
-        let page = query.page.clone();
-        let load = query.load;
-        let run = move |inner: &Inner| {
-            inner.read(|conn| {
-                run_query(
-                    conn,
-                    &ctx,
-                    set.as_ref(),
-                    sort.as_ref(),
-                    &page,
-                    load,
-                    fingerprint,
-                )
-            })
-        };
-        if point {
-            self.point_read(run).await
-        } else {
-            self.blocking(run).await
-        }
+        self.query_then(scope, query, |_, _| Ok(()))
+            .await
+            .map(|(page, ())| page)
+    }
+
+    /// The page and the groups of its resources in one read transaction (one snapshot, one
+    /// lock of the database).
+    async fn query_with_groups(
+        &self,
+        scope: Scope<'_>,
+        query: StorageQuery<'_>,
+    ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
+        let tenant = scope.tenant.as_str().to_string();
+        self.query_then(scope, query, move |conn, page| {
+            let ids: Vec<&str> = page.resources.iter().map(|r| r.id.as_str()).collect();
+            read_groups_of_many(conn, &tenant, &ids)
+        })
+        .await
     }
 
     async fn modify_members(
@@ -695,51 +727,24 @@ impl Storage for SqliteStorage {
         tenant: &TenantId,
         member_ids: &[&str],
     ) -> Result<HashMap<String, Vec<GroupRef>>, StorageError> {
-        let mut out: HashMap<String, Vec<GroupRef>> = member_ids
-            .iter()
-            .map(|id| ((*id).to_string(), Vec::new()))
-            .collect();
         if member_ids.is_empty() {
-            return Ok(out);
+            return Ok(HashMap::new());
         }
         let tenant = tenant.as_str().to_string();
-        let ids = serde_json::to_string(member_ids)
-            .map_err(|e| StorageError::backend(format!("sqlite: member ids: {e}")))?;
+        let ids: Vec<String> = member_ids.iter().map(|id| (*id).to_string()).collect();
         let read = move |inner: &Inner| {
             inner.read(|conn| {
-                let mut stmt = conn.prepare_cached(GROUPS_OF_MANY).map_err(backend_err)?;
-                stmt.query_map(params![tenant, ids], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                })
-                .map_err(backend_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(backend_err)
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                read_groups_of_many(conn, &tenant, &ids)
             })
         };
         // The groups of a few members (the page of a lookup) are a few index probes: a point
         // read.
-        let rows = if member_ids.len() <= POINT_READ_MEMBERS {
-            self.point_read(read).await?
+        if member_ids.len() <= POINT_READ_MEMBERS {
+            self.point_read(read).await
         } else {
-            self.blocking(read).await?
-        };
-        for (member, id, rtype, json) in rows {
-            let display = parse_json(&json)?
-                .get("displayName")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            out.entry(member).or_default().push(GroupRef {
-                id,
-                resource_type: rtype,
-                display,
-            });
+            self.blocking(read).await
         }
-        Ok(out)
     }
 
     async fn groups_of(

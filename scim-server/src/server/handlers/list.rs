@@ -8,12 +8,11 @@ use scim_core::projection::RequestedAttrs;
 use scim_core::schema::ResourceSchema;
 use serde_json::Value;
 
-use super::{Ctx, load_for};
+use super::Ctx;
 use crate::server::Inner;
 use crate::server::request::parse_json;
 use crate::server::response::{self, ScimResponse};
 use crate::storage::StoragePage;
-use crate::storage::planner;
 
 /// GET /{type}.
 pub(crate) async fn list(
@@ -59,7 +58,7 @@ async fn run(
     ctx: &Ctx,
     schema: &ResourceSchema,
     query: &Query,
-) -> Result<Value, ScimError> {
+) -> Result<ListResponse<Value>, ScimError> {
     if let Some(sort) = &query.sort {
         sort.validate(schema)?;
     }
@@ -87,30 +86,27 @@ async fn run(
         },
     };
     let supplied = RequestedAttrs::none();
-    let load = load_for(schema, &query.projection, &supplied);
-    let result = planner::execute(
-        inner.storage.as_ref(),
-        ctx.scope(schema),
-        query.filter.as_ref(),
-        query.sort.as_ref(),
-        &storage_page,
-        load,
-        &inner.limits,
-    )
-    .await?;
-    let total = usize::try_from(result.total_results).unwrap_or(usize::MAX);
-    // One storage call for the page's `User.groups`, none when they are not returned.
-    let resources = inner
-        .render_page(ctx, schema, result.resources, &query.projection, &supplied)
+    let found = inner
+        .query_rendered(
+            ctx,
+            schema,
+            query.filter.as_ref(),
+            query.sort.as_ref(),
+            &storage_page,
+            &query.projection,
+            &supplied,
+        )
         .await?;
+    let total = usize::try_from(found.total_results).unwrap_or(usize::MAX);
+    let resources = found.resources;
     let list = match page {
         PageRequest::Cursor(_) => {
-            ListResponse::cursor_page(Some(total), resources, result.next_cursor, None)
+            ListResponse::cursor_page(Some(total), resources, found.next_cursor, None)
         }
         PageRequest::Index(p) => ListResponse::page(total, p.start_index, resources),
         PageRequest::Unspecified { .. } => ListResponse::page(total, 1, resources),
     };
-    serde_json::to_value(&list).map_err(|e| ScimError::internal(format!("list response: {e}")))
+    Ok(list)
 }
 
 /// POST /.search: a search over every resource type (RFC 7644 §3.4.3: "If the search is
@@ -161,30 +157,22 @@ pub(crate) async fn root_search(
             offset: skip,
             limit: need,
         };
-        let load = load_for(schema, &query.projection, &supplied);
-        let result = planner::execute(
-            inner.storage.as_ref(),
-            ctx.scope(schema),
-            query.filter.as_ref(),
-            None,
-            &page,
-            load,
-            &inner.limits,
-        )
-        .await;
-        let result = match result {
-            Ok(r) => r,
-            Err(e) => return Err(ScimError::from(e)),
-        };
+        let result = inner
+            .query_rendered(
+                ctx,
+                schema,
+                query.filter.as_ref(),
+                None,
+                &page,
+                &query.projection,
+                &supplied,
+            )
+            .await?;
         any_ok = true;
         total += result.total_results;
         skip = skip.saturating_sub(result.total_results);
         need = need.saturating_sub(result.resources.len() as u64);
-        resources.extend(
-            inner
-                .render_page(ctx, schema, result.resources, &query.projection, &supplied)
-                .await?,
-        );
+        resources.extend(result.resources);
     }
     if !any_ok {
         if let Some(e) = last_filter_error {
@@ -196,7 +184,5 @@ pub(crate) async fn root_search(
         start_index,
         resources,
     );
-    let value = serde_json::to_value(&list)
-        .map_err(|e| ScimError::internal(format!("list response: {e}")))?;
-    Ok(response::json(StatusCode::OK, &value))
+    Ok(response::json(StatusCode::OK, &list))
 }

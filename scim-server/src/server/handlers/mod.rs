@@ -9,10 +9,11 @@ pub(crate) mod members;
 pub(crate) mod resource;
 
 use http::{HeaderMap, Method};
-use scim_core::projection::{Projection, RequestedAttrs, project_with};
+use scim_core::projection::{Projection, RequestedAttrs, project_into};
 use scim_core::resource::get_ci_mut;
 use scim_core::schema::ResourceSchema;
-use scim_core::{AttrPath, Resource, ScimError};
+use scim_core::sort::SortSpec;
+use scim_core::{AttrPath, Filter, Resource, ScimError};
 use serde_json::{Map, Value, json};
 
 use super::Inner;
@@ -20,7 +21,8 @@ use super::request::query_param;
 use super::response::etag;
 use crate::auth::AuthContext;
 use crate::provisioning::Change;
-use crate::storage::{GroupRef, Load, Member, Scope, StoredResource, UniqueKey};
+use crate::storage::planner;
+use crate::storage::{GroupRef, Load, Member, Scope, StoragePage, StoredResource, UniqueKey};
 use crate::tenancy::TenantId;
 
 /// What a handler knows about the request.
@@ -110,34 +112,56 @@ impl Inner {
         self.render_with_groups(ctx, schema, stored, projection, supplied, groups)
     }
 
-    /// A page of stored resources as [`Inner::render`] renders each, with the computed
-    /// `groups` of the whole page read in ONE storage call ([`Storage::groups_of_many`]), not
-    /// one per resource (a page of N users must not cost N queries), and not at all when the projection leaves `groups`
-    /// out.
-    ///
-    /// [`Storage::groups_of_many`]: crate::storage::Storage::groups_of_many
-    pub(crate) async fn render_page(
+    /// Runs a query through the planner and renders its page as [`Inner::render`] renders
+    /// each resource. The computed `groups` of the whole page come with the page from ONE
+    /// storage call ([`planner::execute_with_groups`]), not one per resource (a page of N
+    /// users must not cost N queries), and are not read at all when the projection leaves
+    /// `groups` out.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn query_rendered(
         &self,
         ctx: &Ctx,
         schema: &ResourceSchema,
-        page: Vec<StoredResource>,
+        filter: Option<&Filter>,
+        sort: Option<&SortSpec>,
+        page: &StoragePage,
         projection: &Projection,
         supplied: &RequestedAttrs,
-    ) -> Result<Vec<Value>, ScimError> {
-        let mut groups = if wants_groups(schema, projection, supplied) && !page.is_empty() {
-            let ids: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
-            Some(self.storage.groups_of_many(&ctx.tenant, &ids).await?)
+    ) -> Result<RenderedPage, ScimError> {
+        let (storage, scope) = (self.storage.as_ref(), ctx.scope(schema));
+        let load = load_for(schema, projection, supplied);
+        let (found, mut groups) = if wants_groups(schema, projection, supplied) {
+            let (found, groups) = planner::execute_with_groups(
+                storage,
+                scope,
+                filter,
+                sort,
+                page,
+                load,
+                &self.limits,
+            )
+            .await?;
+            (found, Some(groups))
         } else {
-            None
+            let found =
+                planner::execute(storage, scope, filter, sort, page, load, &self.limits).await?;
+            (found, None)
         };
-        page.into_iter()
+        let resources = found
+            .resources
+            .into_iter()
             .map(|stored| {
                 let of = groups
                     .as_mut()
                     .map(|g| g.remove(&stored.id).unwrap_or_default());
                 self.render_with_groups(ctx, schema, stored, projection, supplied, of)
             })
-            .collect()
+            .collect::<Result<Vec<Value>, ScimError>>()?;
+        Ok(RenderedPage {
+            resources,
+            total_results: found.total_results,
+            next_cursor: found.next_cursor,
+        })
     }
 
     /// [`Inner::render`] with the resource's groups already read (`None`: the projection
@@ -201,7 +225,7 @@ impl Inner {
                 add_member_ref(self, ctx, m);
             }
         }
-        Ok(project_with(&resource, schema, projection, supplied).into_value())
+        Ok(project_into(resource, schema, projection, supplied).into_value())
     }
 }
 
@@ -218,6 +242,16 @@ fn add_member_ref(inner: &Inner, ctx: &Ctx, member: &mut Value) {
         let r = ctx.location(s, id);
         o.insert("$ref".into(), Value::String(r));
     }
+}
+
+/// A page of a query, rendered ([`Inner::query_rendered`]).
+pub(crate) struct RenderedPage {
+    /// The resources as the client sees them.
+    pub resources: Vec<Value>,
+    /// The number of matches (`totalResults`).
+    pub total_results: u64,
+    /// The cursor of the next page, with cursor paging.
+    pub next_cursor: Option<String>,
 }
 
 /// Does a response under `projection` return the computed `groups` (the schema has it and

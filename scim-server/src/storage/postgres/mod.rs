@@ -990,12 +990,7 @@ impl Storage for PostgresStorage {
         }
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(
-                "SELECT m.member_id, r.id, r.rtype, r.data FROM members m \
-                 JOIN resources r ON r.seq = m.group_seq \
-                 WHERE m.tenant = $1 AND m.member_id = ANY($2) AND r.tenant = $1 \
-                 ORDER BY r.seq",
-            )
+            .prepare_cached(GROUPS_OF_MANY)
             .await
             .map_err(pg_err)?;
         let rows = client
@@ -1003,16 +998,8 @@ impl Storage for PostgresStorage {
             .await
             .map_err(pg_err)?;
         for row in &rows {
-            let member: String = get(row, 0)?;
-            let display = row_data(row, 3)?
-                .get("displayName")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            out.entry(member).or_default().push(GroupRef {
-                id: get(row, 1)?,
-                resource_type: get(row, 2)?,
-                display,
-            });
+            let member: String = get(row, 3)?;
+            out.entry(member).or_default().push(group_ref(row, 0)?);
         }
         Ok(out)
     }
@@ -1047,29 +1034,21 @@ impl Storage for PostgresStorage {
         let tenant = scope.tenant.as_str();
         let rtype = scope.resource_type();
         let client = self.client().await?;
-        // Both statements and both queries are pipelined on one connection: one round trip
-        // to the server instead of two.
-        let (get_stmt, groups_stmt) = tokio::try_join!(
-            client.prepare_cached(GET_RESOURCE),
-            client.prepare_cached(GROUPS_OF)
-        )
-        .map_err(pg_err)?;
-        let get_args: [Param<'_>; 3] = [&tenant, &rtype, &id];
-        let groups_args: [Param<'_>; 2] = [&tenant, &id];
-        let (row, rows) = tokio::try_join!(
-            client.query_opt(&get_stmt, &get_args),
-            client.query(&groups_stmt, &groups_args)
-        )
-        .map_err(pg_err)?;
-        let Some(row) = row else {
+        // One statement: one round trip and one query for the server to run.
+        let stmt = client
+            .prepare_cached(RESOURCE_WITH_GROUPS)
+            .await
+            .map_err(pg_err)?;
+        let args: [Param<'_>; 3] = [&tenant, &rtype, &id];
+        let Some(row) = client.query_opt(&stmt, &args).await.map_err(pg_err)? else {
             return Err(StorageError::not_found(id));
         };
         let stored = StoredResource {
             id: id.to_string(),
-            version: to_version(get(&row, 1)?),
-            resource: row_data(&row, 2)?,
+            version: to_version(get(&row, 0)?),
+            resource: row_data(&row, 1)?,
         };
-        Ok((stored, group_refs(&rows)?))
+        Ok((stored, aggregated_groups(&row, 2)?))
     }
 }
 

@@ -6,27 +6,74 @@ use super::*;
 pub(super) const GET_RESOURCE: &str = "SELECT seq, version, data FROM resources \
                             WHERE tenant = $1 AND rtype = $2 AND id = $3";
 
+/// The `displayName` of the group row `g`, when it is a string: taken out by the server, so
+/// a group's JSON is neither sent nor parsed to render a member's `groups`.
+macro_rules! group_display {
+    () => {
+        "CASE json_typeof(g.data -> 'displayName') WHEN 'string' \
+         THEN g.data ->> 'displayName' END"
+    };
+}
+
 /// The groups of a tenant (`$1`) with a direct member (`$2`), oldest first.
-pub(super) const GROUPS_OF: &str = "SELECT r.id, r.rtype, r.data FROM members m \
-                         JOIN resources r ON r.seq = m.group_seq \
-                         WHERE m.tenant = $1 AND m.member_id = $2 AND r.tenant = $1 \
-                         ORDER BY r.seq";
+pub(super) const GROUPS_OF: &str = concat!(
+    "SELECT g.id, g.rtype, ",
+    group_display!(),
+    " FROM members m JOIN resources g ON g.seq = m.group_seq \
+     WHERE m.tenant = $1 AND m.member_id = $2 AND g.tenant = $1 ORDER BY g.seq"
+);
+
+/// The groups of a tenant (`$1`) with a direct member among `$2` (an array), oldest first.
+pub(super) const GROUPS_OF_MANY: &str = concat!(
+    "SELECT g.id, g.rtype, ",
+    group_display!(),
+    ", m.member_id FROM members m JOIN resources g ON g.seq = m.group_seq \
+     WHERE m.tenant = $1 AND m.member_id = ANY($2) AND g.tenant = $1 ORDER BY g.seq"
+);
+
+/// One resource (`$1` tenant, `$2` type, `$3` id) and its groups in one statement and one
+/// row: the groups, oldest first, as a JSON array of `[id, type, display]` (NULL for none),
+/// so the resource's JSON is sent once however many groups it is in.
+pub(super) const RESOURCE_WITH_GROUPS: &str = concat!(
+    "SELECT r.version, r.data, \
+     (SELECT json_agg(json_build_array(g.id, g.rtype, ",
+    group_display!(),
+    ") ORDER BY g.seq) FROM members m JOIN resources g ON g.seq = m.group_seq \
+     WHERE m.tenant = $1 AND m.member_id = r.id AND g.tenant = $1) \
+     FROM resources r WHERE r.tenant = $1 AND r.rtype = $2 AND r.id = $3"
+);
+
+/// The groups of a row of [`RESOURCE_WITH_GROUPS`] (column `idx`).
+pub(super) fn aggregated_groups(row: &Row, idx: usize) -> Result<Vec<GroupRef>, StorageError> {
+    type Agg = Vec<(String, String, Option<String>)>;
+    let groups: Option<Json<Agg>> = row
+        .try_get(idx)
+        .map_err(|e| StorageError::backend(format!("postgres: groups of a resource: {e}")))?;
+    Ok(groups
+        .map(|Json(groups)| groups)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(id, resource_type, display)| GroupRef {
+            id,
+            resource_type,
+            display,
+        })
+        .collect())
+}
+
+/// The [`GroupRef`] of a row of [`GROUPS_OF`] or [`GROUPS_OF_MANY`] (id, type and display
+/// from column `first` on).
+pub(super) fn group_ref(row: &Row, first: usize) -> Result<GroupRef, StorageError> {
+    Ok(GroupRef {
+        id: get(row, first)?,
+        resource_type: get(row, first + 1)?,
+        display: get(row, first + 2)?,
+    })
+}
 
 /// [`GroupRef`]s from rows of [`GROUPS_OF`].
 pub(super) fn group_refs(rows: &[Row]) -> Result<Vec<GroupRef>, StorageError> {
-    rows.iter()
-        .map(|row| {
-            let display = row_data(row, 2)?
-                .get("displayName")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            Ok(GroupRef {
-                id: get(row, 0)?,
-                resource_type: get(row, 1)?,
-                display,
-            })
-        })
-        .collect()
+    rows.iter().map(|row| group_ref(row, 0)).collect()
 }
 
 pub(super) fn row_data(row: &Row, idx: usize) -> Result<Resource, StorageError> {

@@ -18,8 +18,10 @@ pub(super) fn condition(set: Option<&SetSql>) -> String {
     }
 }
 
+/// A query's page, read inside the caller's read transaction (see [`read_tx`]): the count
+/// and the page see the same snapshot.
 pub(super) fn run_query(
-    conn: &mut Connection,
+    tx: &Connection,
     ctx: &Ctx,
     set: Option<&SetSql>,
     sort: Option<&SortPlan>,
@@ -27,22 +29,20 @@ pub(super) fn run_query(
     load: Load,
     fingerprint: u64,
 ) -> Result<QueryPage, StorageError> {
-    // One read transaction: the count and the page see the same snapshot.
-    let tx = conn.transaction().map_err(backend_err)?;
     let mut args: Vec<rusqlite::types::Value> =
         vec![ctx.tenant.clone().into(), ctx.rtype.clone().into()];
     if let Some(s) = set {
         args.extend(s.params.iter().cloned());
     }
     let (rows, next_cursor) = match sort {
-        Some(sort) => sorted_rows(&tx, set, &args, sort, page, fingerprint)?,
-        None => unsorted_rows(&tx, set, args, page, fingerprint)?,
+        Some(sort) => sorted_rows(tx, set, &args, sort, page, fingerprint)?,
+        None => unsorted_rows(tx, set, args, page, fingerprint)?,
     };
     let mut resources = Vec::with_capacity(rows.page.len());
     for (seq, id, version, json) in rows.page {
         let mut resource = parse_json(&json)?;
         if load.members && ctx.has_members {
-            resource = with_members(resource, &load_members(&tx, seq)?);
+            resource = with_members(resource, &load_members(tx, seq)?);
         }
         resources.push(StoredResource {
             id,
@@ -50,7 +50,6 @@ pub(super) fn run_query(
             resource,
         });
     }
-    tx.commit().map_err(backend_err)?;
     Ok(QueryPage {
         resources,
         total_results: to_version(rows.total),
@@ -60,7 +59,7 @@ pub(super) fn run_query(
 
 /// The rows of a query in creation order (`seq`), and the next cursor.
 pub(super) fn unsorted_rows(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     set: Option<&SetSql>,
     mut args: Vec<rusqlite::types::Value>,
     page: &StoragePage,
@@ -97,7 +96,7 @@ pub(super) fn unsorted_rows(
 /// segment without keys in the order of `sortOrder`, each an ordered `LIMIT` / `OFFSET`
 /// (or keyset, with a cursor) over the index.
 pub(super) fn sorted_rows(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     set: Option<&SetSql>,
     base: &[rusqlite::types::Value],
     sort: &SortPlan,
@@ -254,7 +253,7 @@ pub(super) fn matches_sql(set: &SetSql) -> String {
 /// whatever it costs, is evaluated by one statement, not once for the count and again for
 /// the page); the count is their number and the page a slice of them, read by `seq`.
 pub(super) fn filtered_rows(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     set: &SetSql,
     args: &[rusqlite::types::Value],
     page: &StoragePage,
@@ -293,7 +292,7 @@ pub(super) fn filtered_rows(
 
 /// A query without a filter: `COUNT(*)` and `LIMIT` over the scope index.
 pub(super) fn unfiltered_rows(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     args: &mut Vec<rusqlite::types::Value>,
     page: &StoragePage,
     after: Option<i64>,

@@ -87,6 +87,37 @@ pub(super) fn read_resource(
     })
 }
 
+/// The `displayName` of the group row `g`, when it is a string: taken out of the stored
+/// JSON by SQLite, so a group is not parsed into a Rust value to render a member's `groups`.
+macro_rules! group_display {
+    () => {
+        "CASE json_type(g.json, '$.displayName') WHEN 'text' \
+         THEN json_extract(g.json, '$.displayName') END"
+    };
+}
+
+/// A group of a member, with the group's `seq` (its creation order).
+type SeqGroup = (i64, GroupRef);
+
+/// A `(seq, id, rtype, display)` row of the group statements below.
+fn seq_group(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<SeqGroup> {
+    Ok((
+        r.get(first)?,
+        GroupRef {
+            id: r.get(first + 1)?,
+            resource_type: r.get(first + 2)?,
+            display: r.get(first + 3)?,
+        },
+    ))
+}
+
+/// The groups oldest first. The statements leave out `ORDER BY`: a member is in a few
+/// groups, and sorting them here spares SQLite a temporary B-tree per read.
+fn oldest_first(mut groups: Vec<SeqGroup>) -> Vec<GroupRef> {
+    groups.sort_unstable_by_key(|(seq, _)| *seq);
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
 /// The groups of the tenant that have `member_id` as a direct member, oldest first.
 pub(super) fn read_groups_of(
     conn: &Connection,
@@ -94,37 +125,69 @@ pub(super) fn read_groups_of(
     member_id: &str,
 ) -> Result<Vec<GroupRef>, StorageError> {
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT r.id, r.rtype, r.json FROM members m \
-             JOIN resources r ON r.seq = m.group_seq \
-             WHERE m.tenant = ?1 AND m.member_id = ?2 AND r.tenant = ?1 \
-             ORDER BY r.seq",
-        )
+        .prepare_cached(concat!(
+            "SELECT g.seq, g.id, g.rtype, ",
+            group_display!(),
+            " FROM members m JOIN resources g ON g.seq = m.group_seq \
+             WHERE m.tenant = ?1 AND m.member_id = ?2 AND g.tenant = ?1"
+        ))
         .map_err(backend_err)?;
-    let rows = stmt
-        .query_map(params![tenant, member_id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })
+    let groups = stmt
+        .query_map(params![tenant, member_id], |r| seq_group(r, 0))
         .map_err(backend_err)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(backend_err)?;
-    rows.into_iter()
-        .map(|(id, rtype, json)| {
-            let display = parse_json(&json)?
-                .get("displayName")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            Ok(GroupRef {
-                id,
-                resource_type: rtype,
-                display,
-            })
-        })
-        .collect()
+    Ok(oldest_first(groups))
+}
+
+/// The statement of [`read_resource_with_groups`].
+pub(super) const RESOURCE_WITH_GROUPS: &str = concat!(
+    "SELECT r.version, r.json, g.seq, g.id, g.rtype, ",
+    group_display!(),
+    " FROM resources r \
+     LEFT JOIN members m ON m.tenant = r.tenant AND m.member_id = r.id \
+     LEFT JOIN resources g ON g.seq = m.group_seq AND g.tenant = r.tenant \
+     WHERE r.tenant = ?1 AND r.rtype = ?2 AND r.id = ?3"
+);
+
+/// One resource without its members and the groups that have it as a direct member (as
+/// [`read_groups_of`]) in ONE statement: one snapshot without a `BEGIN`/`COMMIT` around it,
+/// one row per group (one row with no group when it is in none). `NotFound` when absent.
+pub(super) fn read_resource_with_groups(
+    conn: &Connection,
+    key: &ResourceKey,
+) -> Result<(StoredResource, Vec<GroupRef>), StorageError> {
+    let mut stmt = conn
+        .prepare_cached(RESOURCE_WITH_GROUPS)
+        .map_err(backend_err)?;
+    let mut rows = stmt
+        .query(params![key.tenant, key.rtype, key.id])
+        .map_err(backend_err)?;
+    let mut found: Option<(i64, Resource)> = None;
+    let mut groups = Vec::new();
+    while let Some(row) = rows.next().map_err(backend_err)? {
+        if found.is_none() {
+            let json = row
+                .get_ref(1)
+                .map_err(backend_err)?
+                .as_str()
+                .map_err(|e| StorageError::backend(format!("sqlite: resource JSON: {e}")))?;
+            found = Some((row.get(0).map_err(backend_err)?, parse_json(json)?));
+        }
+        // No group: the LEFT JOIN's one row of NULLs.
+        if row.get_ref(2).map_err(backend_err)? != rusqlite::types::ValueRef::Null {
+            groups.push(seq_group(row, 2).map_err(backend_err)?);
+        }
+    }
+    let Some((version, resource)) = found else {
+        return Err(StorageError::not_found(&key.id));
+    };
+    let stored = StoredResource {
+        id: key.id.clone(),
+        version: to_version(version),
+        resource,
+    };
+    Ok((stored, oldest_first(groups)))
 }
 
 pub(super) fn load_members(conn: &Connection, seq: i64) -> Result<Vec<Member>, StorageError> {
@@ -403,11 +466,48 @@ pub(super) fn apply_members_change(
 
 /// The groups of many members at once: `?1` the tenant, `?2` the member ids as a JSON array.
 /// The `members_member` index is probed once per id.
-pub(super) const GROUPS_OF_MANY: &str = "SELECT m.member_id, r.id, r.rtype, r.json FROM members m \
-     JOIN resources r ON r.seq = m.group_seq \
-     WHERE m.tenant = ?1 AND r.tenant = ?1 AND m.member_id IN \
-     (SELECT value FROM json_each(?2)) \
-     ORDER BY r.seq";
+pub(super) const GROUPS_OF_MANY: &str = concat!(
+    "SELECT m.member_id, g.seq, g.id, g.rtype, ",
+    group_display!(),
+    " FROM members m JOIN resources g ON g.seq = m.group_seq \
+     WHERE m.tenant = ?1 AND g.tenant = ?1 AND m.member_id IN \
+     (SELECT value FROM json_each(?2))"
+);
+
+/// The groups of each of `member_ids` (a JSON array of ids) as [`read_groups_of`] reads
+/// them, one entry per distinct id (an empty list for a member of no group).
+pub(super) fn read_groups_of_many(
+    conn: &Connection,
+    tenant: &str,
+    member_ids: &[&str],
+) -> Result<HashMap<String, Vec<GroupRef>>, StorageError> {
+    let mut out: HashMap<String, Vec<GroupRef>> = member_ids
+        .iter()
+        .map(|id| ((*id).to_string(), Vec::new()))
+        .collect();
+    if out.len() <= 1 {
+        // One member (the page of a lookup such as `userName eq`): the single-member
+        // statement, without the `json_each` table and the sort of the batch statement.
+        for (id, groups) in &mut out {
+            *groups = read_groups_of(conn, tenant, id)?;
+        }
+        return Ok(out);
+    }
+    let ids = serde_json::to_string(member_ids)
+        .map_err(|e| StorageError::backend(format!("sqlite: member ids: {e}")))?;
+    let mut stmt = conn.prepare_cached(GROUPS_OF_MANY).map_err(backend_err)?;
+    let mut rows = stmt.query(params![tenant, ids]).map_err(backend_err)?;
+    let mut found: HashMap<String, Vec<SeqGroup>> = HashMap::new();
+    while let Some(row) = rows.next().map_err(backend_err)? {
+        let member: String = row.get(0).map_err(backend_err)?;
+        let group = seq_group(row, 1).map_err(backend_err)?;
+        found.entry(member).or_default().push(group);
+    }
+    for (member, groups) in found {
+        out.insert(member, oldest_first(groups));
+    }
+    Ok(out)
+}
 
 pub(super) fn not_found_or_mismatch(
     tx: &Transaction<'_>,

@@ -204,6 +204,79 @@ pub async fn groups_of_lists_direct_groups<S: Storage>(s: S) {
     assert!(s.groups_of(&t, "u3").await.unwrap().is_empty());
 }
 
+/// `query_with_groups` answers what `query` and `groups_of_many` of the page's ids answer:
+/// the same page (filtered or not, offset or cursor), and the groups of each resource on it.
+pub async fn query_with_groups_equals_query_and_groups_of_many<S: Storage>(s: S) {
+    let t = tenant("t1");
+    users_and_group(&s, &t, &["u1", "u2"]).await;
+    let (us, gs) = (users(), groups());
+    s.create(Scope::new(&t, &gs), new_group("g2", "Group Two", &["u1"]))
+        .await
+        .unwrap();
+    let other = tenant("t2");
+    s.create(
+        Scope::new(&other, &gs),
+        new_group("g9", "Elsewhere", &["u1"]),
+    )
+    .await
+    .unwrap();
+    let sc = Scope::new(&t, &us);
+    let by_name: Filter = r#"userName eq "ALICE""#.parse().unwrap();
+    let cursor = StoragePage::Cursor {
+        after: None,
+        limit: 2,
+    };
+    let pages = [
+        (None, offset(0, 10)),
+        (Some(&by_name), offset(0, 10)),
+        (None, offset(1, 1)),
+        (None, cursor),
+    ];
+    for (filter, page) in &pages {
+        let query = || StorageQuery {
+            filter: *filter,
+            sort: None,
+            page,
+            load: Load::WITHOUT_MEMBERS,
+        };
+        let (found, groups) = s.query_with_groups(sc, query()).await.unwrap();
+        let plain = s.query(sc, query()).await.unwrap();
+        assert_eq!(found, plain, "the page of {filter:?} {page:?}");
+        let ids: Vec<&str> = found.resources.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(groups, s.groups_of_many(&t, &ids).await.unwrap());
+    }
+    let (found, groups) = s
+        .query_with_groups(
+            sc,
+            StorageQuery {
+                filter: Some(&by_name),
+                sort: None,
+                page: &offset(0, 10),
+                load: Load::WITHOUT_MEMBERS,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&found), ["u1"]);
+    let mut of_u1: Vec<&str> = groups["u1"].iter().map(|g| g.id.as_str()).collect();
+    of_u1.sort_unstable();
+    assert_eq!(of_u1, ["g1", "g2"], "u1 is in g1 and g2 of t1 only");
+    let nobody: Filter = r#"userName eq "nobody""#.parse().unwrap();
+    let (empty, none) = s
+        .query_with_groups(
+            sc,
+            StorageQuery {
+                filter: Some(&nobody),
+                sort: None,
+                page: &offset(0, 10),
+                load: Load::WITHOUT_MEMBERS,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(empty.resources.is_empty() && none.is_empty());
+}
+
 /// `get_with_groups` answers what `get` and `groups_of` answer for the same resource, in
 /// every tenant, with or without members, and `NotFound` for an unknown id or another
 /// tenant's resource.
