@@ -108,6 +108,18 @@ pub fn parse_wrk(output: &str) -> Result<WrkReport, ParseError> {
     })
 }
 
+/// The CPU time a process has used (user and system, all its threads), in clock ticks, from
+/// the text of `/proc/PID/stat` (fields 14 and 15, counted after the parenthesised command
+/// name, which may itself hold spaces and parentheses). See proc(5).
+pub fn cpu_ticks(stat: &str) -> Option<u64> {
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    // The first field after the command name is field 3 (`state`).
+    let utime: u64 = fields.get(14 - 3)?.parse().ok()?;
+    let stime: u64 = fields.get(15 - 3)?.parse().ok()?;
+    Some(utime + stime)
+}
+
 /// A Lua string literal for wrk scripts.
 pub fn lua_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -184,6 +196,16 @@ mod tests {
         assert_eq!(parse_duration_ms("2.00s"), Some(2000.0));
         assert_eq!(parse_duration_ms("1.00m"), Some(60_000.0));
         assert_eq!(parse_duration_ms("fast"), None);
+    }
+
+    #[test]
+    fn cpu_ticks_of_a_proc_stat_line() {
+        // proc(5): pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt
+        // majflt cmajflt utime stime ...
+        let line = "4242 (tokio rt) (x)) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 70 0 0 20 0 3 0";
+        assert_eq!(cpu_ticks(line), Some(320));
+        assert_eq!(cpu_ticks("4242 (short) S 1"), None);
+        assert_eq!(cpu_ticks("no parenthesis"), None);
     }
 
     #[test]

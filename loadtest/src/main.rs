@@ -22,7 +22,9 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use scim_loadtest::{Captured, WrkReport, parse_wrk, post_users_script, random_get_script};
+use scim_loadtest::{
+    Captured, WrkReport, cpu_ticks, parse_wrk, post_users_script, random_get_script,
+};
 
 const TOKEN: &str = "load-test-token-0123456789";
 
@@ -75,6 +77,10 @@ struct Row {
     server: WrkReport,
     bare: Option<WrkReport>,
     matches: Option<u64>,
+    /// The server's CPU time per request during its wrk run, in microseconds.
+    server_cpu_us: Option<f64>,
+    /// Bare hyper's CPU time per request during its wrk run, in microseconds.
+    bare_cpu_us: Option<f64>,
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -193,6 +199,42 @@ fn storage_spec(args: &Args, backend: &str, dir: &Path) -> Result<String, Error>
     }
 }
 
+/// The CPU time (user and system) of process `pid`, in seconds.
+fn cpu_seconds(pid: Option<u32>, ticks_per_second: f64) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
+    Some(cpu_ticks(&stat)? as f64 / ticks_per_second)
+}
+
+/// The clock ticks per second of `/proc/PID/stat` (`getconf CLK_TCK`; 100 on Linux when it
+/// cannot be asked).
+fn ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// Runs wrk against `base` and measures the CPU time process `pid` spent meanwhile, per
+/// completed request, in microseconds.
+async fn run_wrk_with_cpu(
+    args: &Args,
+    base: &str,
+    script: &Path,
+    pid: Option<u32>,
+) -> Result<(WrkReport, Option<f64>), Error> {
+    let hz = ticks_per_second();
+    let before = cpu_seconds(pid, hz);
+    let report = run_wrk(args, base, script).await?;
+    let after = cpu_seconds(pid, hz);
+    let per_request = match (before, after) {
+        (Some(b), Some(a)) if report.requests > 0 => Some((a - b) * 1e6 / report.requests as f64),
+        _ => None,
+    };
+    Ok((report, per_request))
+}
+
 /// Resident memory of a process in MiB (`VmRSS` of `/proc/PID/status`).
 fn rss_mib(pid: Option<u32>) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
@@ -274,8 +316,9 @@ async fn measure(
         };
         let script_path = dir.join(format!("{w}.lua"));
         std::fs::write(&script_path, &script)?;
-        let server_report = run_wrk(args, &base, &script_path).await?;
-        let (bare_report, matches) = match &sample {
+        let (server_report, server_cpu_us) =
+            run_wrk_with_cpu(args, &base, &script_path, server.0.id()).await?;
+        let (bare_report, matches, bare_cpu_us) = match &sample {
             Some(path) => {
                 let captured = capture(&base, path).await?;
                 let matches = serde_json::from_str::<serde_json::Value>(&captured.body)
@@ -286,11 +329,12 @@ async fn measure(
                 let mut cmd = Command::new(bare);
                 cmd.arg("--response").arg(&file);
                 let (bare_proc, bare_base) = spawn(cmd, "listening on ", false).await?;
-                let report = run_wrk(args, &bare_base, &script_path).await?;
+                let (report, cpu) =
+                    run_wrk_with_cpu(args, &bare_base, &script_path, bare_proc.0.id()).await?;
                 drop(bare_proc);
-                (Some(report), matches)
+                (Some(report), matches, cpu)
             }
-            None => (None, None),
+            None => (None, None, None),
         };
         eprintln!(
             "   {name}: {:.0} req/s{}",
@@ -308,6 +352,8 @@ async fn measure(
             server: server_report,
             bare: bare_report,
             matches,
+            server_cpu_us,
+            bare_cpu_us,
         });
     }
     eprintln!(
@@ -424,16 +470,17 @@ fn print_table(args: &Args, rows: &[Row]) {
         args.threads, args.connections, args.duration
     );
     println!(
-        "| backend | users | workload | bare hyper req/s | server req/s | ratio | p50 ms | p99 ms | non-2xx |"
+        "| backend | users | workload | bare hyper req/s | server req/s | ratio | p50 ms | p99 ms | non-2xx | bare CPU µs/req | server CPU µs/req |"
     );
-    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let micros = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0}"));
     for r in rows {
         let workload = match r.matches {
             Some(m) if r.workload.contains("co") => format!("{} ({m} matches)", r.workload),
             _ => r.workload.to_string(),
         };
         println!(
-            "| {} | {} | {} | {} | {:.0} | {} | {:.2} | {:.2} | {} |",
+            "| {} | {} | {} | {} | {:.0} | {} | {:.2} | {:.2} | {} | {} | {} |",
             r.backend,
             r.users,
             workload.replace('|', "\\|"),
@@ -447,6 +494,8 @@ fn print_table(args: &Args, rows: &[Row]) {
             r.server.p50_ms,
             r.server.p99_ms,
             r.server.errors,
+            micros(r.bare_cpu_us),
+            micros(r.server_cpu_us),
         );
     }
 }

@@ -752,8 +752,7 @@ fn immutable_attribute_may_be_added_only_when_unset() {
     // "immutable". However, a client MAY "add" a value to an "immutable" attribute if the
     // attribute had no previous value."
     let mut schema = builtin::user_resource_schema();
-    let nick = schema
-        .core
+    let nick = std::sync::Arc::make_mut(&mut schema.core)
         .attributes
         .iter_mut()
         .find(|a| a.name == "nickName")

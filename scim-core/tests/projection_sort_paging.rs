@@ -307,7 +307,9 @@ fn write_responses_include_supplied_request_attributes() {
     let mut extra =
         scim_core::schema::Attribute::new("secret", scim_core::schema::AttributeType::String);
     extra.returned = scim_core::schema::Returned::Request;
-    schema.core.attributes.push(extra);
+    std::sync::Arc::make_mut(&mut schema.core)
+        .attributes
+        .push(extra);
     let mut user = full_user();
     user.as_map_mut().insert("secret".into(), json!("s"));
     assert!(

@@ -208,8 +208,7 @@ fn missing_required_attribute_is_invalid_value() {
     // What is enforced is what the schema publishes: a Group schema as §8.7.1 prints it
     // ("required" : false) does not require displayName.
     let mut printed = group();
-    let display_name = printed
-        .core
+    let display_name = std::sync::Arc::make_mut(&mut printed.core)
         .attributes
         .iter_mut()
         .find(|a| a.name == "displayName")

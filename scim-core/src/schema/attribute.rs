@@ -98,7 +98,7 @@ fn is_false(b: &bool) -> bool {
 /// assert_eq!(a.attr_type, AttributeType::String);
 /// assert!(a.required);
 /// ```
-#[derive(Debug, Clone, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Attribute {
     /// The attribute's name (case-insensitive when matched).

@@ -1,7 +1,7 @@
 //! Schema documents (RFC 7643 §7), resource types (RFC 7643 §6) and the resolved view of a
 //! resource type's schemas that filters, PATCH, projection and validation work against.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,7 +11,7 @@ use crate::path::AttrPath;
 
 /// A schema document (RFC 7643 §7): an id (URN), a name, a description and attribute
 /// definitions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Schema {
     /// `["urn:ietf:params:scim:schemas:core:2.0:Schema"]` when served from `/Schemas`.
@@ -103,15 +103,36 @@ impl ResolvedAttribute<'_> {
 /// A resource type with its schemas resolved: the core schema, the extensions, and the
 /// common attributes of RFC 7643 §3.1 (`id`, `externalId`, `meta`). Filters, PATCH,
 /// projection, sorting and validation all work against it.
+///
+/// The schemas are shared (`Arc`): a clone costs a few reference counts, and two clones
+/// compare equal without walking the attributes (`Arc` of a type that is `Eq` compares the
+/// pointers first). To change a schema of a `ResourceSchema`, use [`Arc::make_mut`], which
+/// copies it first when it is shared, so a clone never sees the change:
+///
+/// ```
+/// use std::sync::Arc;
+/// use scim_core::builtin;
+/// use scim_core::schema::{Attribute, AttributeType};
+///
+/// let original = builtin::user_resource_schema();
+/// let mut changed = original.clone();
+/// assert_eq!(changed, original);
+/// Arc::make_mut(&mut changed.core)
+///     .attributes
+///     .push(Attribute::new("badgeNumber", AttributeType::String));
+/// assert!(changed.core.attribute("badgeNumber").is_some());
+/// assert!(original.core.attribute("badgeNumber").is_none());
+/// assert_ne!(changed, original);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceSchema {
     /// The resource type (name, endpoint, schema URNs).
     pub resource_type: ResourceType,
     /// The core schema.
-    pub core: Schema,
+    pub core: Arc<Schema>,
     /// Extension schemas with their `required` flag.
-    pub extensions: Vec<(Schema, bool)>,
-    common: Vec<Attribute>,
+    pub extensions: Vec<(Arc<Schema>, bool)>,
+    common: Arc<Vec<Attribute>>,
 }
 
 impl ResourceSchema {
@@ -125,14 +146,14 @@ impl ResourceSchema {
                 extensions
                     .iter()
                     .find(|s| s.id.eq_ignore_ascii_case(&ext.schema))
-                    .map(|s| (s.clone(), ext.required))
+                    .map(|s| (Arc::new(s.clone()), ext.required))
             })
             .collect();
         ResourceSchema {
             resource_type,
-            core,
+            core: Arc::new(core),
             extensions,
-            common: common_attributes(),
+            common: Arc::new(common_attributes()),
         }
     }
 
@@ -150,7 +171,7 @@ impl ResourceSchema {
     pub fn extension(&self, urn: &str) -> Option<&Schema> {
         self.extensions
             .iter()
-            .map(|(s, _)| s)
+            .map(|(s, _)| &**s)
             .find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 
@@ -166,7 +187,7 @@ impl ResourceSchema {
             return None;
         }
         let uri = path.uri.as_deref()?;
-        self.extensions.iter().map(|(s, _)| s).find(|s| {
+        self.extensions.iter().map(|(s, _)| &**s).find(|s| {
             s.id.len() == uri.len() + 1 + path.name.len()
                 && s.id[..uri.len()].eq_ignore_ascii_case(uri)
                 && s.id.as_bytes()[uri.len()] == b':'

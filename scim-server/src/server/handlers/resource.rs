@@ -506,8 +506,7 @@ fn exact_member_ids(schema: &ResourceSchema) -> Option<ResourceSchema> {
         return None;
     }
     let mut exact = schema.clone();
-    for a in exact
-        .core
+    for a in std::sync::Arc::make_mut(&mut exact.core)
         .attributes
         .iter_mut()
         .filter(|a| a.name.eq_ignore_ascii_case("members"))

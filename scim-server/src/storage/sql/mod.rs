@@ -59,7 +59,8 @@ impl Shape {
 impl KnownLayouts {
     /// The context of `scope`, its per-type part taken from the cache when the resource
     /// type's schema is the one it was computed for (compared by value, so a changed schema
-    /// is never served a stale shape).
+    /// is never served a stale shape; a clone of the same schema compares in a few pointer
+    /// comparisons, since its schemas are shared `Arc`s).
     pub fn ctx(&self, scope: Scope<'_>) -> Ctx {
         Ctx::with_shape(scope, self.shape(scope.schema))
     }
