@@ -40,38 +40,29 @@ pub(super) async fn append(
         return Ok(());
     }
     let n = clamp(changes.len() as u64);
-    let head = tx
-        .prepare_cached(
-            "INSERT INTO change_heads (tenant, last_seq) VALUES ($1, $2) \
-             ON CONFLICT (tenant) DO UPDATE SET last_seq = change_heads.last_seq + $2 \
-             RETURNING last_seq",
-        )
-        .await
-        .map_err(pg_err)?;
-    let row = tx.query_one(&head, &[&tenant, &n]).await.map_err(pg_err)?;
-    let last: i64 = get(&row, 0)?;
-    let first = last - n + 1;
-    let seqs: Vec<i64> = (0..n).map(|i| first + i).collect();
     let rtypes: Vec<&str> = changes.iter().map(|c| c.resource_type.as_str()).collect();
     let ids: Vec<&str> = changes.iter().map(|c| c.id.as_str()).collect();
     let kinds: Vec<&str> = changes.iter().map(|c| c.kind.as_str()).collect();
     let versions: Vec<i64> = changes.iter().map(|c| clamp(c.version)).collect();
     let at = last_modified_now();
-    let insert = tx
+    // One statement, one round trip: the counter upsert (its row lock held to the commit)
+    // and the change rows numbered from it, `last_seq - n + 1` to `last_seq` in order.
+    let stmt = tx
         .prepare_cached(
-            "INSERT INTO changes (tenant, seq, rtype, id, kind, version, at) \
-             SELECT $1, s, r, i, k, v, $7 \
-             FROM unnest($2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[]) \
-             AS x (s, r, i, k, v)",
+            "WITH head AS (\
+               INSERT INTO change_heads (tenant, last_seq) VALUES ($1, $2) \
+               ON CONFLICT (tenant) DO UPDATE SET last_seq = change_heads.last_seq + $2 \
+               RETURNING last_seq) \
+             INSERT INTO changes (tenant, seq, rtype, id, kind, version, at) \
+             SELECT $1, head.last_seq - $2 + x.o, x.r, x.i, x.k, x.v, $7 \
+             FROM head, unnest($3::text[], $4::text[], $5::text[], $6::int8[]) \
+             WITH ORDINALITY AS x (r, i, k, v, o)",
         )
         .await
         .map_err(pg_err)?;
-    tx.execute(
-        &insert,
-        &[&tenant, &seqs, &rtypes, &ids, &kinds, &versions, &at],
-    )
-    .await
-    .map_err(pg_err)?;
+    tx.execute(&stmt, &[&tenant, &n, &rtypes, &ids, &kinds, &versions, &at])
+        .await
+        .map_err(pg_err)?;
     Ok(())
 }
 
