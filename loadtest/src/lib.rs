@@ -157,9 +157,9 @@ pub fn random_get_script(token: &str, paths: &[String]) -> String {
     s
 }
 
-/// A wrk script that POSTs new users to `/Users`, each with a unique `userName` (a run tag,
-/// the thread and a counter), as Entra ID creates them.
-pub fn post_users_script(token: &str, run: &str) -> String {
+/// A wrk script that POSTs new users to `path` (the server's `/Users`), each with a unique
+/// `userName` (a run tag, the thread and a counter), as Entra ID creates them.
+pub fn post_users_script(token: &str, path: &str, run: &str) -> String {
     format!(
         r#"wrk.headers["Authorization"] = {auth}
 wrk.headers["Content-Type"] = "application/scim+json"
@@ -177,10 +177,11 @@ function request()
   local body = '{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"' .. name ..
     '","active":true,"name":{{"givenName":"Load","familyName":"Test"}},' ..
     '"emails":[{{"type":"work","primary":true,"value":"' .. name .. '"}}]}}'
-  return wrk.format("POST", "/Users", nil, body)
+  return wrk.format("POST", {path}, nil, body)
 end
 "#,
         auth = lua_string(&format!("Bearer {token}")),
+        path = lua_string(path),
         run = lua_string(run),
     )
 }

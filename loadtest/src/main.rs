@@ -1,5 +1,6 @@
 //! `scim-load`: measures a SCIM server as its users do. For each storage backend it starts
-//! the real `example-standalone` binary as its own process, seeds it with users over HTTP,
+//! the real `example-standalone` binary (or `scim-gateway`, with `--servers gateway`) as its
+//! own process, seeds it with users over HTTP,
 //! and drives it with `wrk` (an external load generator: C, epoll, Lua-scripted requests;
 //! Debian's `wrk` package). Each GET workload is then replayed against `bare-hyper`, a
 //! separate process answering the exact bytes the server returned, in the same run: the
@@ -9,6 +10,7 @@
 //! scripts/load.sh                       # memory and SQLite, 1,000 users, 8 s per run
 //! scripts/load.sh --users 10000,100000 --backends sqlite
 //! scripts/load.sh --backends postgres --postgres-url postgres://user@127.0.0.1:5432/db
+//! scripts/load.sh --servers standalone,gateway --backends sqlite
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -28,10 +30,14 @@ use scim_loadtest::{
 
 const TOKEN: &str = "load-test-token-0123456789";
 
-/// Measure example-standalone against a bare hyper ceiling with wrk.
+/// Measure example-standalone (and scim-gateway) against a bare hyper ceiling with wrk.
 #[derive(Debug, Parser)]
 #[command(name = "scim-load")]
 struct Args {
+    /// Servers: `standalone` (example-standalone), `gateway` (scim-gateway: a tenant's SCIM
+    /// endpoint; its backends are `sqlite` and `postgres`).
+    #[arg(long, value_delimiter = ',', default_value = "standalone")]
+    servers: Vec<String>,
     /// Storage backends: `memory`, `sqlite`, `postgres` (needs --postgres-url).
     #[arg(long, value_delimiter = ',', default_value = "memory,sqlite")]
     backends: Vec<String>,
@@ -67,10 +73,26 @@ struct Args {
     /// The `bare-hyper` binary (default: next to this one).
     #[arg(long)]
     bare: Option<PathBuf>,
+    /// The `scim-gateway` binary (default: next to this one).
+    #[arg(long)]
+    gateway: Option<PathBuf>,
+}
+
+/// A SCIM server under test, started for one run.
+struct Target {
+    /// The process.
+    proc: Proc,
+    /// The SCIM base URL's scheme and authority (`http://127.0.0.1:PORT`).
+    base: String,
+    /// The SCIM base URL's path (`""`, or `/scim/TENANT` on the gateway).
+    prefix: String,
+    /// The bearer token.
+    token: String,
 }
 
 /// One row of the results.
 struct Row {
+    target: &'static str,
     backend: String,
     users: usize,
     workload: &'static str,
@@ -111,10 +133,21 @@ async fn run(args: Args) -> Result<(), Error> {
         Some(p) => p.clone(),
         None => sibling("bare-hyper")?,
     };
-    for (what, path) in [("example-standalone", &standalone), ("bare-hyper", &bare)] {
+    let gateway = match &args.gateway {
+        Some(p) => p.clone(),
+        None => sibling("scim-gateway")?,
+    };
+    let mut needed = vec![("bare-hyper", &bare)];
+    if args.servers.iter().any(|s| s == "standalone") {
+        needed.push(("example-standalone", &standalone));
+    }
+    if args.servers.iter().any(|s| s == "gateway") {
+        needed.push(("scim-gateway", &gateway));
+    }
+    for (what, path) in needed {
         if !path.exists() {
             return Err(format!(
-                "{what} not found at {}: build it with `cargo build --release -p example-standalone -p scim-loadtest` (scripts/load.sh does)",
+                "{what} not found at {}: build it with `cargo build --release -p example-standalone -p gateway-reference -p scim-loadtest` (scripts/load.sh does)",
                 path.display()
             )
             .into());
@@ -127,12 +160,34 @@ async fn run(args: Args) -> Result<(), Error> {
     let work = std::env::temp_dir().join(format!("scim-load-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let mut rows = Vec::new();
-    for backend in &args.backends {
-        for &users in &args.users {
-            eprintln!("== {backend}, {users} users");
-            match measure(&args, &standalone, &bare, &work, backend, users).await {
-                Ok(mut r) => rows.append(&mut r),
-                Err(e) => eprintln!("   {backend} with {users} users failed: {e}"),
+    for server in &args.servers {
+        let (server, binary): (&'static str, &Path) = match server.as_str() {
+            "standalone" => ("standalone", &standalone),
+            "gateway" => ("gateway", &gateway),
+            other => return Err(format!("unknown server {other:?} (standalone, gateway)").into()),
+        };
+        for backend in &args.backends {
+            if server == "gateway" && backend == "memory" {
+                eprintln!(
+                    "== gateway, memory: skipped (the gateway stores on SQLite or PostgreSQL)"
+                );
+                continue;
+            }
+            for &users in &args.users {
+                eprintln!("== {server}, {backend}, {users} users");
+                let dir = work.join(format!("{server}-{backend}-{users}"));
+                let run = async {
+                    std::fs::create_dir_all(&dir)?;
+                    let target = match server {
+                        "gateway" => start_gateway(&args, binary, &dir, backend).await?,
+                        _ => start_standalone(&args, binary, &dir, backend).await?,
+                    };
+                    measure(&args, target, server, &bare, &dir, backend, users).await
+                };
+                match run.await {
+                    Ok(mut r) => rows.append(&mut r),
+                    Err(e) => eprintln!("   {server} on {backend} with {users} users failed: {e}"),
+                }
             }
         }
     }
@@ -248,26 +303,98 @@ fn rss_mib(pid: Option<u32>) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-async fn measure(
+/// Starts `example-standalone` on `backend`.
+async fn start_standalone(
     args: &Args,
-    standalone: &Path,
-    bare: &Path,
-    work: &Path,
+    binary: &Path,
+    dir: &Path,
     backend: &str,
-    users: usize,
-) -> Result<Vec<Row>, Error> {
-    let dir = work.join(format!("{backend}-{users}"));
-    std::fs::create_dir_all(&dir)?;
-    let mut cmd = Command::new(standalone);
+) -> Result<Target, Error> {
+    let mut cmd = Command::new(binary);
     cmd.args(["--listen", "127.0.0.1:0", "--token", TOKEN, "--storage"])
-        .arg(storage_spec(args, backend, &dir)?);
+        .arg(storage_spec(args, backend, dir)?);
     if let Some(ca) = &args.postgres_ca_file {
         cmd.arg("--postgres-ca-file").arg(ca);
     }
-    let (server, base) = spawn(cmd, "SCIM server on ", true).await?;
+    let (proc, base) = spawn(cmd, "SCIM server on ", true).await?;
+    Ok(Target {
+        proc,
+        base,
+        prefix: String::new(),
+        token: TOKEN.to_string(),
+    })
+}
+
+/// Starts `scim-gateway` on `backend` (its data directory in `dir`, or the PostgreSQL
+/// database) with one tenant, `load`, created by its CLI first; the SCIM endpoint is the
+/// tenant's, `/scim/load`, with the token the CLI printed.
+async fn start_gateway(
+    args: &Args,
+    binary: &Path,
+    dir: &Path,
+    backend: &str,
+) -> Result<Target, Error> {
+    let global = |cmd: &mut Command| -> Result<(), Error> {
+        cmd.arg("--data-dir").arg(dir);
+        match backend {
+            "sqlite" => {}
+            "postgres" => {
+                cmd.arg("--database-url")
+                    .arg(storage_spec(args, backend, dir)?);
+            }
+            other => return Err(format!("the gateway has no {other:?} backend").into()),
+        }
+        Ok(())
+    };
+    let mut create = Command::new(binary);
+    global(&mut create)?;
+    let out = create
+        .args(["tenant", "create", "load", "--json"])
+        .output()
+        .await?;
+    if !out.status.success() {
+        return Err(format!(
+            "scim-gateway tenant create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let token = created["token"]
+        .as_str()
+        .ok_or("scim-gateway tenant create printed no token")?
+        .to_string();
+    let mut serve = Command::new(binary);
+    global(&mut serve)?;
+    serve.args(["serve", "--listen", "127.0.0.1:0"]);
+    let (proc, base) = spawn(serve, "scim-gateway listening on ", false).await?;
+    Ok(Target {
+        proc,
+        base,
+        prefix: "/scim/load".to_string(),
+        token,
+    })
+}
+
+async fn measure(
+    args: &Args,
+    target: Target,
+    server_name: &'static str,
+    bare: &Path,
+    dir: &Path,
+    backend: &str,
+    users: usize,
+) -> Result<Vec<Row>, Error> {
+    let Target {
+        proc: server,
+        base: host,
+        prefix,
+        token,
+    } = target;
+    let base = format!("{host}{prefix}");
     let run_tag = format!("r{}", std::process::id());
     let started = Instant::now();
-    let ids = seed(&base, users, &run_tag).await?;
+    let ids = seed(&base, &token, users, &run_tag).await?;
     let seed_secs = started.elapsed().as_secs_f64();
     eprintln!(
         "   seeded {users} users in {seed_secs:.1} s ({:.0} users/s); server RSS {}",
@@ -281,10 +408,10 @@ async fn measure(
                 let paths: Vec<String> = ids
                     .iter()
                     .step_by((ids.len() / 10_000).max(1))
-                    .map(|id| format!("/Users/{id}"))
+                    .map(|id| format!("{prefix}/Users/{id}"))
                     .collect();
                 let sample = paths.first().cloned();
-                ("GET /Users/{id}", random_get_script(TOKEN, &paths), sample)
+                ("GET /Users/{id}", random_get_script(&token, &paths), sample)
             }
             "filter-username" => {
                 let step = (users / 10_000).max(1);
@@ -292,35 +419,41 @@ async fn measure(
                     .step_by(step)
                     .map(|i| {
                         format!(
-                            "/Users?filter=userName%20eq%20%22user{i}-{run_tag}%40example.com%22"
+                            "{prefix}/Users?filter=userName%20eq%20%22user{i}-{run_tag}%40example.com%22"
                         )
                     })
                     .collect();
                 let sample = paths.first().cloned();
                 (
                     "GET /Users?filter=userName eq \"…\"",
-                    random_get_script(TOKEN, &paths),
+                    random_get_script(&token, &paths),
                     sample,
                 )
             }
             "filter-emails" => {
-                let path = "/Users?filter=emails%5Btype%20eq%20%22work%22%20and%20value%20co%20%22u50%22%5D".to_string();
+                let path = format!(
+                    "{prefix}/Users?filter=emails%5Btype%20eq%20%22work%22%20and%20value%20co%20%22u50%22%5D"
+                );
                 (
                     "GET /Users?filter=emails[type eq \"work\" and value co \"u50\"]",
-                    random_get_script(TOKEN, std::slice::from_ref(&path)),
+                    random_get_script(&token, std::slice::from_ref(&path)),
                     Some(path),
                 )
             }
-            "post" => ("POST /Users", post_users_script(TOKEN, &run_tag), None),
+            "post" => (
+                "POST /Users",
+                post_users_script(&token, &format!("{prefix}/Users"), &run_tag),
+                None,
+            ),
             other => return Err(format!("unknown workload {other:?}").into()),
         };
         let script_path = dir.join(format!("{w}.lua"));
         std::fs::write(&script_path, &script)?;
         let (server_report, server_cpu_us) =
-            run_wrk_with_cpu(args, &base, &script_path, server.0.id()).await?;
+            run_wrk_with_cpu(args, &host, &script_path, server.0.id()).await?;
         let (bare_report, matches, bare_cpu_us) = match &sample {
             Some(path) => {
-                let captured = capture(&base, path).await?;
+                let captured = capture(&host, path, &token).await?;
                 let matches = serde_json::from_str::<serde_json::Value>(&captured.body)
                     .ok()
                     .and_then(|v| v["totalResults"].as_u64());
@@ -346,6 +479,7 @@ async fn measure(
             ))
         );
         rows.push(Row {
+            target: server_name,
             backend: backend.to_string(),
             users,
             workload: name,
@@ -365,7 +499,7 @@ async fn measure(
 }
 
 /// Creates `users` users over HTTP, 32 requests in flight; returns their ids in order.
-async fn seed(base: &str, users: usize, run_tag: &str) -> Result<Vec<String>, Error> {
+async fn seed(base: &str, token: &str, users: usize, run_tag: &str) -> Result<Vec<String>, Error> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
@@ -375,6 +509,7 @@ async fn seed(base: &str, users: usize, run_tag: &str) -> Result<Vec<String>, Er
         let client = client.clone();
         let next = Arc::clone(&next);
         let base = base.to_string();
+        let token = token.to_string();
         let run_tag = run_tag.to_string();
         tasks.push(tokio::spawn(async move {
             let mut made = Vec::new();
@@ -394,7 +529,7 @@ async fn seed(base: &str, users: usize, run_tag: &str) -> Result<Vec<String>, Er
                 });
                 let r = client
                     .post(format!("{base}/Users"))
-                    .bearer_auth(TOKEN)
+                    .bearer_auth(&token)
                     .header("content-type", "application/scim+json")
                     .body(body.to_string())
                     .send()
@@ -418,10 +553,10 @@ async fn seed(base: &str, users: usize, run_tag: &str) -> Result<Vec<String>, Er
     Ok(all.into_iter().map(|(_, id)| id).collect())
 }
 
-async fn capture(base: &str, path: &str) -> Result<Captured, Error> {
+async fn capture(base: &str, path: &str, token: &str) -> Result<Captured, Error> {
     let r = reqwest::Client::new()
         .get(format!("{base}{path}"))
-        .bearer_auth(TOKEN)
+        .bearer_auth(token)
         .header("accept", "application/scim+json")
         .send()
         .await?;
@@ -470,9 +605,9 @@ fn print_table(args: &Args, rows: &[Row]) {
         args.threads, args.connections, args.duration
     );
     println!(
-        "| backend | users | workload | bare hyper req/s | server req/s | ratio | p50 ms | p99 ms | non-2xx | bare CPU µs/req | server CPU µs/req |"
+        "| server | backend | users | workload | bare hyper req/s | server req/s | ratio | p50 ms | p99 ms | non-2xx | bare CPU µs/req | server CPU µs/req |"
     );
-    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let micros = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0}"));
     for r in rows {
         let workload = match r.matches {
@@ -480,7 +615,8 @@ fn print_table(args: &Args, rows: &[Row]) {
             _ => r.workload.to_string(),
         };
         println!(
-            "| {} | {} | {} | {} | {:.0} | {} | {:.2} | {:.2} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.0} | {} | {:.2} | {:.2} | {} | {} | {} |",
+            r.target,
             r.backend,
             r.users,
             workload.replace('|', "\\|"),
