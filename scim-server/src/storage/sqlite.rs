@@ -60,6 +60,10 @@
 //!   `totalResults` and the page is read by `seq` (the set is not evaluated twice).
 //! - **Membership**: adding or removing one member is one indexed row plus a version bump
 //!   (O(log n)); reading a resource without members never touches the `members` table.
+//!   A User and its computed `groups` are read by one statement (no transaction around it);
+//!   a list page and the groups of its resources in one read transaction
+//!   ([`Storage::query_with_groups`]); the groups' `displayName` comes out of SQLite's JSON
+//!   functions, so a group is never parsed to render a member.
 //! - **Connections**: one writer connection behind a mutex and a small pool of read-only
 //!   connections, used from `tokio::task::spawn_blocking`, except point reads (one resource
 //!   by id, the groups of a few members, a lookup by a unique attribute such as
