@@ -316,14 +316,22 @@ pub trait Storage: Send + Sync + 'static {
         query: StorageQuery<'_>,
     ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
         let page = self.query(scope, query).await?;
-        let ids: Vec<&str> = page.resources.iter().map(|r| r.id.as_str()).collect();
-        let groups = if ids.is_empty() {
-            HashMap::new()
-        } else {
-            self.groups_of_many(scope.tenant, &ids).await?
-        };
+        let groups = groups_of_page(self, scope.tenant, &page).await?;
         Ok((page, groups))
     }
+}
+
+/// [`Storage::groups_of_many`] of the resources of `page` (no call for an empty page).
+pub async fn groups_of_page<S: Storage + ?Sized>(
+    storage: &S,
+    tenant: &TenantId,
+    page: &QueryPage,
+) -> Result<HashMap<String, Vec<GroupRef>>, StorageError> {
+    if page.resources.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<&str> = page.resources.iter().map(|r| r.id.as_str()).collect();
+    storage.groups_of_many(tenant, &ids).await
 }
 
 /// The current time as a backend writes it into `meta.lastModified`: RFC 3339 in UTC with

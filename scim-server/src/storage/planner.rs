@@ -41,7 +41,7 @@ use serde_json::Value;
 
 use super::{
     GroupRef, Load, QueryPage, Scope, Storage, StorageError, StorageErrorKind, StoragePage,
-    StorageQuery, StoredResource,
+    StorageQuery, StoredResource, groups_of_page,
 };
 
 /// Bounds on what the planner evaluates in memory.
@@ -116,20 +116,15 @@ pub async fn execute(
     load: Load,
     limits: &PlannerLimits,
 ) -> Result<QueryPage, StorageError> {
-    let page = cap_page(page, limits.max_page_size);
-    let filter_ok = filter.is_none_or(|f| storage.can_filter(scope.schema, f));
-    if pushes_down(storage, scope, filter_ok, sort, &page) {
-        return storage
-            .query(
-                scope,
-                StorageQuery {
-                    filter,
-                    sort,
-                    page: &page,
-                    load,
-                },
-            )
-            .await;
+    let (page, filter_ok, direct) = plan(storage, scope, filter, sort, page, limits);
+    let query = StorageQuery {
+        filter,
+        sort,
+        page: &page,
+        load,
+    };
+    if direct {
+        return storage.query(scope, query).await;
     }
     fallback(storage, scope, filter, filter_ok, sort, &page, load, limits).await
 }
@@ -147,40 +142,39 @@ pub async fn execute_with_groups(
     load: Load,
     limits: &PlannerLimits,
 ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
-    let page = cap_page(page, limits.max_page_size);
-    let filter_ok = filter.is_none_or(|f| storage.can_filter(scope.schema, f));
-    if pushes_down(storage, scope, filter_ok, sort, &page) {
-        let query = StorageQuery {
-            filter,
-            sort,
-            page: &page,
-            load,
-        };
+    let (page, filter_ok, direct) = plan(storage, scope, filter, sort, page, limits);
+    let query = StorageQuery {
+        filter,
+        sort,
+        page: &page,
+        load,
+    };
+    if direct {
         return storage.query_with_groups(scope, query).await;
     }
     let found = fallback(storage, scope, filter, filter_ok, sort, &page, load, limits).await?;
-    let ids: Vec<&str> = found.resources.iter().map(|r| r.id.as_str()).collect();
-    let groups = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        storage.groups_of_many(scope.tenant, &ids).await?
-    };
+    let groups = groups_of_page(storage, scope.tenant, &found).await?;
     Ok((found, groups))
 }
 
-/// Does the query go to the backend as it is (filter and sort supported, and not a cursor
-/// the planner issued)?
-fn pushes_down(
+/// How a query runs: its page capped at `limits.max_page_size`, whether the backend
+/// evaluates the whole filter, and whether the query goes to the backend as it is (filter
+/// and sort supported, and not a cursor the planner issued).
+fn plan(
     storage: &dyn Storage,
     scope: Scope<'_>,
-    filter_ok: bool,
+    filter: Option<&Filter>,
     sort: Option<&SortSpec>,
     page: &StoragePage,
-) -> bool {
+    limits: &PlannerLimits,
+) -> (StoragePage, bool, bool) {
+    let page = cap_page(page, limits.max_page_size);
+    let filter_ok = filter.is_none_or(|f| storage.can_filter(scope.schema, f));
     let sort_ok = sort.is_none_or(|s| storage.can_sort(scope.schema, s));
     let planner_cursor =
-        matches!(page, StoragePage::Cursor { after: Some(c), .. } if c.starts_with(CURSOR_PREFIX));
-    filter_ok && sort_ok && !planner_cursor
+        matches!(&page, StoragePage::Cursor { after: Some(c), .. } if c.starts_with(CURSOR_PREFIX));
+    let direct = filter_ok && sort_ok && !planner_cursor;
+    (page, filter_ok, direct)
 }
 
 fn cap_page(page: &StoragePage, max: u64) -> StoragePage {

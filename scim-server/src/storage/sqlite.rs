@@ -118,7 +118,7 @@ use super::sql::sort::{
 };
 use super::sql::{
     Ctx, KnownLayouts, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members,
-    push_down, strip_members, to_version, with_members,
+    no_groups, push_down, strip_members, to_version, with_members,
 };
 use super::{
     ChangeKind, ChangeRecord, GroupRef, Load, Member, MembersChange, NewResource, QueryPage,

@@ -99,7 +99,7 @@ use super::sql::sort::{
 };
 use super::sql::{
     Ctx, KnownLayouts, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members,
-    push_down, strip_members, to_version, with_members,
+    no_groups, push_down, strip_members, to_version, with_members,
 };
 use super::{
     ChangeKind, ChangeRecord, GroupRef, Load, Member, MembersChange, NewResource, QueryPage,
@@ -981,10 +981,7 @@ impl Storage for PostgresStorage {
         tenant: &TenantId,
         member_ids: &[&str],
     ) -> Result<HashMap<String, Vec<GroupRef>>, StorageError> {
-        let mut out: HashMap<String, Vec<GroupRef>> = member_ids
-            .iter()
-            .map(|id| ((*id).to_string(), Vec::new()))
-            .collect();
+        let mut out = no_groups(member_ids);
         if member_ids.is_empty() {
             return Ok(out);
         }

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use self::filter::{Dialect, SetSql};
 use self::index::{IndexedPath, indexed_paths, layout};
 use self::sort::SortPlan;
-use super::{Member, Scope, StorageError, StorageErrorKind, StorageQuery};
+use super::{GroupRef, Member, Scope, StorageError, StorageErrorKind, StorageQuery};
 
 /// The `attr_index` layouts ([`index::layout`]) a storage handle knows to be current in its
 /// database, per resource type, so that each backend's `ensure_layout` (a read of
@@ -194,6 +194,15 @@ pub(crate) fn dedupe(members: Vec<Member>) -> Vec<Member> {
     members
         .into_iter()
         .filter(|m| seen.insert(m.value.clone()))
+        .collect()
+}
+
+/// The answer of `groups_of_many` before any group is read: one empty list per distinct
+/// member id.
+pub(crate) fn no_groups(member_ids: &[&str]) -> HashMap<String, Vec<GroupRef>> {
+    member_ids
+        .iter()
+        .map(|id| ((*id).to_string(), Vec::new()))
         .collect()
 }
 

@@ -481,10 +481,7 @@ pub(super) fn read_groups_of_many(
     tenant: &str,
     member_ids: &[&str],
 ) -> Result<HashMap<String, Vec<GroupRef>>, StorageError> {
-    let mut out: HashMap<String, Vec<GroupRef>> = member_ids
-        .iter()
-        .map(|id| ((*id).to_string(), Vec::new()))
-        .collect();
+    let mut out = no_groups(member_ids);
     if out.len() <= 1 {
         // One member (the page of a lookup such as `userName eq`): the single-member
         // statement, without the `json_each` table and the sort of the batch statement.
