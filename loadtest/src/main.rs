@@ -47,6 +47,11 @@ struct Args {
     /// Seconds per wrk run.
     #[arg(long, default_value_t = 8)]
     duration: u64,
+    /// Seconds of the same GET workload run before each measured server run and not
+    /// counted: after seeding, PostgreSQL is still busy with the fresh rows (autovacuum,
+    /// hint bits on first reads), which cost it several times a steady read.
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
     /// wrk connections.
     #[arg(long, default_value_t = 32)]
     connections: usize,
@@ -449,6 +454,9 @@ async fn measure(
         };
         let script_path = dir.join(format!("{w}.lua"));
         std::fs::write(&script_path, &script)?;
+        if sample.is_some() && args.warmup > 0 {
+            run_wrk_for(args, &host, &script_path, args.warmup).await?;
+        }
         let (server_report, server_cpu_us) =
             run_wrk_with_cpu(args, &host, &script_path, server.0.id()).await?;
         let (bare_report, matches, bare_cpu_us) = match &sample {
@@ -578,10 +586,19 @@ async fn capture(base: &str, path: &str, token: &str) -> Result<Captured, Error>
 }
 
 async fn run_wrk(args: &Args, base: &str, script: &Path) -> Result<WrkReport, Error> {
+    run_wrk_for(args, base, script, args.duration).await
+}
+
+async fn run_wrk_for(
+    args: &Args,
+    base: &str,
+    script: &Path,
+    seconds: u64,
+) -> Result<WrkReport, Error> {
     let out = Command::new("wrk")
         .arg(format!("-t{}", args.threads))
         .arg(format!("-c{}", args.connections))
-        .arg(format!("-d{}s", args.duration))
+        .arg(format!("-d{seconds}s"))
         .arg("--latency")
         .arg("-s")
         .arg(script)
