@@ -123,25 +123,20 @@ async fn main() -> ExitCode {
     }
 }
 
-fn sibling(name: &str) -> Result<PathBuf, Error> {
+/// The binary given on the command line, or else `name` next to this one.
+fn binary(given: &Option<PathBuf>, name: &str) -> Result<PathBuf, Error> {
+    if let Some(p) = given {
+        return Ok(p.clone());
+    }
     let exe = std::env::current_exe()?;
     let dir = exe.parent().ok_or("no directory of the running binary")?;
     Ok(dir.join(name))
 }
 
 async fn run(args: Args) -> Result<(), Error> {
-    let standalone = match &args.standalone {
-        Some(p) => p.clone(),
-        None => sibling("example-standalone")?,
-    };
-    let bare = match &args.bare {
-        Some(p) => p.clone(),
-        None => sibling("bare-hyper")?,
-    };
-    let gateway = match &args.gateway {
-        Some(p) => p.clone(),
-        None => sibling("scim-gateway")?,
-    };
+    let standalone = binary(&args.standalone, "example-standalone")?;
+    let bare = binary(&args.bare, "bare-hyper")?;
+    let gateway = binary(&args.gateway, "scim-gateway")?;
     let mut needed = vec![("bare-hyper", &bare)];
     if args.servers.iter().any(|s| s == "standalone") {
         needed.push(("example-standalone", &standalone));
@@ -265,15 +260,18 @@ fn cpu_seconds(pid: Option<u32>, ticks_per_second: f64) -> Option<f64> {
     Some(cpu_ticks(&stat)? as f64 / ticks_per_second)
 }
 
-/// The clock ticks per second of `/proc/PID/stat` (`getconf CLK_TCK`; 100 on Linux when it
-/// cannot be asked).
+/// The clock ticks per second of `/proc/PID/stat` (`getconf CLK_TCK`, asked once; 100 on
+/// Linux when it cannot be asked).
 fn ticks_per_second() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }
 
 /// Runs wrk against `base` and measures the CPU time process `pid` spent meanwhile, per

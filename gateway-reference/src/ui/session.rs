@@ -193,6 +193,7 @@ impl FromRequestParts<UiState> for Admin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::accounts::Access;
 
     /// A database with the account `ada`.
     async fn ada() -> (Db, accounts::Account) {
@@ -202,7 +203,6 @@ mod tests {
             .unwrap();
         (db, a)
     }
-    use crate::ui::accounts::Access;
 
     #[test]
     fn cookies_are_read_from_every_cookie_header() {

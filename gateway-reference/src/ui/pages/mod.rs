@@ -8,6 +8,11 @@ pub mod preview;
 pub mod settings;
 pub mod tenants;
 
+use std::collections::HashMap;
+
+use crate::ui::error::UiError;
+use crate::ui::session::Admin;
+
 /// The non-empty `fields` as a URL-encoded query string ending in `&` (empty when none), to
 /// which a pager appends `page=N`.
 pub fn query_prefix(fields: &[(&str, &str)]) -> String {
@@ -25,7 +30,7 @@ pub fn query_prefix(fields: &[(&str, &str)]) -> String {
 }
 
 /// Who acts, as the provisioning log, the rule versions and drafts record it: `ui:NAME`.
-pub fn who(admin: &crate::ui::session::Admin) -> String {
+pub fn who(admin: &Admin) -> String {
     format!("ui:{}", admin.account.user_name)
 }
 
@@ -40,11 +45,11 @@ pub struct ConfirmForm {
 
 impl ConfirmForm {
     /// `Ok` when ticked; a 400 naming `what` otherwise.
-    pub fn check(&self, what: &str) -> Result<(), crate::ui::error::UiError> {
+    pub fn check(&self, what: &str) -> Result<(), UiError> {
         if self.confirm.as_deref() == Some("yes") {
             Ok(())
         } else {
-            Err(crate::ui::error::UiError::BadRequest(format!(
+            Err(UiError::BadRequest(format!(
                 "{what} needs confirming: tick the box beside the button."
             )))
         }
@@ -52,17 +57,17 @@ impl ConfirmForm {
 }
 
 /// The 1-based `page` query parameter (1 when absent or empty); a 400 otherwise.
-pub fn page_number(
-    params: &std::collections::HashMap<String, String>,
-) -> Result<usize, crate::ui::error::UiError> {
+pub fn page_number(params: &HashMap<String, String>) -> Result<usize, UiError> {
     match params
         .get("page")
         .map(|p| p.trim())
         .filter(|p| !p.is_empty())
     {
         None => Ok(1),
-        Some(p) => p.parse::<usize>().ok().filter(|&n| n >= 1).ok_or_else(|| {
-            crate::ui::error::UiError::BadRequest("page must be a number from 1".into())
-        }),
+        Some(p) => p
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| UiError::BadRequest("page must be a number from 1".into())),
     }
 }

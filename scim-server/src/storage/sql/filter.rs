@@ -848,6 +848,13 @@ mod tests {
         }
     }
 
+    /// `f` translated against the built-in User schema (it must translate).
+    fn user_set(f: &str) -> SetSql<String> {
+        let schema = user_resource_schema();
+        let f = f.parse::<Filter>().unwrap();
+        translate::<Test>(&schema, &indexed_paths(&schema), &f).unwrap()
+    }
+
     #[test]
     fn prefix_bounds() {
         assert_eq!(prefix_upper_bound("abc").as_deref(), Some("abd"));
@@ -862,13 +869,7 @@ mod tests {
     /// attribute holds one value), never a multi-valued one or a combination.
     #[test]
     fn distinct_only_for_single_valued_leaves() {
-        let schema = user_resource_schema();
-        let paths = indexed_paths(&schema);
-        let distinct = |f: &str| {
-            translate::<Test>(&schema, &paths, &f.parse::<Filter>().unwrap())
-                .unwrap()
-                .distinct
-        };
+        let distinct = |f: &str| user_set(f).distinct;
         for f in [
             "active eq true",
             "name.familyName eq \"x\"",
@@ -965,10 +966,7 @@ mod tests {
 
     #[test]
     fn typed_comparisons_use_their_column() {
-        let schema = user_resource_schema();
-        let paths = indexed_paths(&schema);
-        let sql =
-            |f: &str| translate::<Test>(&schema, &paths, &f.parse::<Filter>().unwrap()).unwrap();
+        let sql = user_set;
         let head = "SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path = :3";
         let t = sql("active eq true");
         assert_eq!(t.sql, format!("{head} AND value_norm = :4"));
@@ -1032,12 +1030,7 @@ mod tests {
 
     #[test]
     fn parameters_are_numbered_in_order_after_tenant_and_type() {
-        let schema = user_resource_schema();
-        let paths = indexed_paths(&schema);
-        let f: Filter = r#"userName sw "BJ" and (externalId eq "X" or emails.value pr)"#
-            .parse()
-            .unwrap();
-        let set = translate::<Test>(&schema, &paths, &f).unwrap();
+        let set = user_set(r#"userName sw "BJ" and (externalId eq "X" or emails.value pr)"#);
         let head = |p: usize| {
             format!(
                 "SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path = :{p} AND "
@@ -1067,10 +1060,7 @@ mod tests {
 
     #[test]
     fn value_paths_work_on_element_pairs() {
-        let schema = user_resource_schema();
-        let paths = indexed_paths(&schema);
-        let f: Filter = r#"emails[type eq "Work" and value co "X"]"#.parse().unwrap();
-        let set = translate::<Test>(&schema, &paths, &f).unwrap();
+        let set = user_set(r#"emails[type eq "Work" and value co "X"]"#);
         let pairs = "SELECT seq, elem FROM attr_index WHERE tenant = :1 AND rtype = :2 AND ";
         assert_eq!(
             set.sql,
@@ -1091,8 +1081,7 @@ mod tests {
                 "v:x"
             ]
         );
-        let f: Filter = r#"emails.value ew "Ä""#.parse().unwrap();
-        let set = translate::<Test>(&schema, &paths, &f).unwrap();
+        let set = user_set(r#"emails.value ew "Ä""#);
         assert_eq!(
             set.sql,
             "SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path = :3 AND \
@@ -1103,13 +1092,7 @@ mod tests {
 
     #[test]
     fn scanning_conjuncts_are_checked_per_candidate_of_the_cheap_ones() {
-        let schema = user_resource_schema();
-        let paths = indexed_paths(&schema);
-        let sql = |f: &str| {
-            translate::<Test>(&schema, &paths, &f.parse::<Filter>().unwrap())
-                .unwrap()
-                .sql
-        };
+        let sql = |f: &str| user_set(f).sql;
         assert_eq!(
             sql(r#"userName eq "x" and emails[type eq "work" and value co "y"]"#),
             "SELECT seq FROM (SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND \

@@ -474,8 +474,8 @@ pub(super) const GROUPS_OF_MANY: &str = concat!(
      (SELECT value FROM json_each(?2))"
 );
 
-/// The groups of each of `member_ids` (a JSON array of ids) as [`read_groups_of`] reads
-/// them, one entry per distinct id (an empty list for a member of no group).
+/// The groups of each of `member_ids` as [`read_groups_of`] reads them, one entry per
+/// distinct id (an empty list for a member of no group).
 pub(super) fn read_groups_of_many(
     conn: &Connection,
     tenant: &str,
@@ -484,7 +484,7 @@ pub(super) fn read_groups_of_many(
     let mut out = no_groups(member_ids);
     if out.len() <= 1 {
         // One member (the page of a lookup such as `userName eq`): the single-member
-        // statement, without the `json_each` table and the sort of the batch statement.
+        // statement, without the `json_each` table of the batch statement.
         for (id, groups) in &mut out {
             *groups = read_groups_of(conn, tenant, id)?;
         }
