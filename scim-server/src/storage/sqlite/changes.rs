@@ -7,6 +7,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::backend_err;
+use super::pool::read_tx;
 use crate::storage::changes::NewChange;
 use crate::storage::sql::{clamp, to_version};
 use crate::storage::{ChangeKind, ChangeRecord, StorageError, last_modified_now};
@@ -56,17 +57,16 @@ pub(super) fn append(
 
 /// The changes after `since` (one read transaction: the pruning mark and the rows agree).
 pub(super) fn since(
-    conn: &mut Connection,
+    conn: &Connection,
     tenant: &TenantId,
     since: u64,
     limit: usize,
 ) -> Result<Vec<ChangeRecord>, StorageError> {
-    let tx = conn.transaction().map_err(backend_err)?;
-    let pruned = pruned_through(&tx, tenant.as_str())?;
-    if since < pruned {
-        return Err(StorageError::changes_pruned(since, pruned));
-    }
-    let rows = {
+    let rows = read_tx(conn, |tx| {
+        let pruned = pruned_through(tx, tenant.as_str())?;
+        if since < pruned {
+            return Err(StorageError::changes_pruned(since, pruned));
+        }
         let mut stmt = tx
             .prepare_cached(
                 "SELECT seq, rtype, id, kind, version, at FROM changes \
@@ -88,9 +88,8 @@ pub(super) fn since(
         )
         .map_err(backend_err)?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(backend_err)?
-    };
-    tx.commit().map_err(backend_err)?;
+        .map_err(backend_err)
+    })?;
     rows.into_iter()
         .map(|(seq, rtype, id, kind, version, at)| {
             Ok(ChangeRecord {

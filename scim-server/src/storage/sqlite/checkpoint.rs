@@ -65,15 +65,20 @@ pub(super) struct Checkpointer {
 
 impl Checkpointer {
     /// Starts the checkpoint thread for the database at `path`, with its own connection.
-    /// `None` when that connection or the thread cannot be had: the writer then keeps
-    /// SQLite's own autocheckpoint.
-    pub(super) fn start(path: &Path) -> Option<Checkpointer> {
+    /// `release_snapshots` runs before each checkpoint and at least every
+    /// [`IDLE_CHECKPOINT`]: it ends the read snapshots of this process that would hold the
+    /// checkpoint back (see `readers.rs`). `None` when that connection or the thread cannot
+    /// be had: the writer then keeps SQLite's own autocheckpoint.
+    pub(super) fn start(
+        path: &Path,
+        release_snapshots: impl Fn() + Send + 'static,
+    ) -> Option<Checkpointer> {
         let conn = open(path)?;
         let shared = Arc::new(Shared::default());
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("scim-sqlite-checkpoint".into())
-            .spawn(move || run(&conn, &thread_shared))
+            .spawn(move || run(&conn, &thread_shared, &release_snapshots))
             .ok()?;
         Some(Checkpointer {
             shared,
@@ -145,24 +150,53 @@ fn open(path: &Path) -> Option<Connection> {
     Some(conn)
 }
 
-fn run(conn: &Connection, shared: &Shared) {
+/// What the checkpoint thread woke up for.
+enum Wake {
+    Stop,
+    /// Commits are pending: checkpoint.
+    Checkpoint,
+    /// [`IDLE_CHECKPOINT`] passed without a commit.
+    Idle,
+}
+
+/// Waits until enough commits are pending, or [`IDLE_CHECKPOINT`] passed.
+fn wait(shared: &Shared) -> Wake {
+    let mut pending = lock(&shared.pending);
     loop {
-        {
-            let mut pending = lock(&shared.pending);
-            while *pending < COMMITS_PER_CHECKPOINT && !shared.stop.load(Ordering::Relaxed) {
-                let (guard, timeout) = shared
-                    .wake
-                    .wait_timeout(pending, IDLE_CHECKPOINT)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                pending = guard;
-                if timeout.timed_out() && *pending > 0 {
-                    break;
-                }
-            }
-            if shared.stop.load(Ordering::Relaxed) {
-                return;
+        if shared.stop.load(Ordering::Relaxed) {
+            return Wake::Stop;
+        }
+        if *pending >= COMMITS_PER_CHECKPOINT {
+            *pending = 0;
+            return Wake::Checkpoint;
+        }
+        let (guard, timeout) = shared
+            .wake
+            .wait_timeout(pending, IDLE_CHECKPOINT)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        pending = guard;
+        if timeout.timed_out() && !shared.stop.load(Ordering::Relaxed) {
+            if *pending == 0 {
+                return Wake::Idle;
             }
             *pending = 0;
+            return Wake::Checkpoint;
+        }
+    }
+}
+
+fn run(conn: &Connection, shared: &Shared, release_snapshots: &dyn Fn()) {
+    loop {
+        let wake = wait(shared);
+        if matches!(wake, Wake::Stop) {
+            return;
+        }
+        // Idle readers' snapshots that are no longer current would hold the checkpoint
+        // back (and keep the WAL from restarting); they end here at least every
+        // IDLE_CHECKPOINT.
+        release_snapshots();
+        if matches!(wake, Wake::Idle) {
+            continue;
         }
         if let Some((log, _)) = checkpoint(conn, "PASSIVE") {
             shared.wal_frames.store(log, Ordering::Relaxed);

@@ -1,11 +1,11 @@
-//! Connections: one writer behind a mutex, and a small pool of read-only readers (WAL lets
-//! readers run while the writer writes). All are used from `spawn_blocking` tasks only.
+//! Connections: opening and configuring them, and the helpers every connection uses. The
+//! writer is one connection behind a mutex; the readers are pooled in `readers.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
 use crate::storage::StorageError;
 
@@ -15,23 +15,24 @@ use super::backend_err;
 /// process) before failing with `SQLITE_BUSY`.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How many idle readers are kept.
-const MAX_IDLE_READERS: usize = 4;
-
 /// How many prepared statements each connection keeps (rusqlite keeps 16 by default; the
 /// reads of several filter shapes, sorts and the write path use more, and a statement
 /// evicted from the cache is parsed again on its next use).
-const STATEMENT_CACHE: usize = 64;
+pub(super) const STATEMENT_CACHE: usize = 64;
 
 /// Runs `f` in one read transaction on `conn`: every statement of `f` sees the same
-/// snapshot. `BEGIN` and `COMMIT` are cached prepared statements (rusqlite's
+/// snapshot. A pooled reader is already inside one (see `readers.rs`), which `f` then runs
+/// in; otherwise `BEGIN` and `COMMIT` are cached prepared statements (rusqlite's
 /// `Connection::transaction` parses both again on every call, a measurable share of a point
 /// read). On an error the transaction is rolled back; a connection left inside a
-/// transaction (the rollback failed too) is not returned to the pool (see [`Readers::with`]).
+/// transaction (the rollback failed too) is not returned to the pool.
 pub(super) fn read_tx<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, StorageError>,
 ) -> Result<T, StorageError> {
+    if !conn.is_autocommit() {
+        return f(conn);
+    }
     run_cached(conn, "BEGIN")?;
     match f(conn) {
         Ok(value) => {
@@ -111,56 +112,4 @@ fn configure(conn: &Connection) -> Result<(), StorageError> {
     )
     .map_err(backend_err)?;
     Ok(())
-}
-
-/// The reader pool of a database file.
-pub(super) struct Readers {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
-}
-
-impl Readers {
-    pub(super) fn new(path: PathBuf) -> Self {
-        Readers {
-            path,
-            idle: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn open(&self) -> Result<Connection, StorageError> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI,
-        )
-        .map_err(backend_err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")
-            .map_err(backend_err)?;
-        Ok(conn)
-    }
-
-    /// Runs `f` on an idle reader (or a new one), then returns the reader to the pool.
-    pub(super) fn with<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
-    ) -> Result<T, StorageError> {
-        let taken = lock(&self.idle).pop();
-        let mut conn = match taken {
-            Some(c) => c,
-            None => self.open()?,
-        };
-        let out = f(&mut conn);
-        // A connection is kept only when it is not inside a transaction (an error may have
-        // left one open) and the pool has room.
-        if conn.is_autocommit() {
-            let mut idle = lock(&self.idle);
-            if idle.len() < MAX_IDLE_READERS {
-                idle.push(conn);
-            }
-        }
-        out
-    }
 }

@@ -1,0 +1,337 @@
+//! The read-only connections of a database file, pooled, each keeping its snapshot between
+//! reads while nothing changed.
+//!
+//! In WAL mode a read transaction (a snapshot) begins with a shared lock on a read mark of
+//! the `-shm` file and ends by releasing it (<https://sqlite.org/wal.html>, "Concurrency"):
+//! `fcntl` calls and SQLite's process-wide lock mutex, about a tenth of a point read's CPU
+//! in a profile of `GET /Users/{id}`, and most of its system calls besides the socket's.
+//! So a reader returned to the pool keeps its read transaction open, and the next read on
+//! it runs inside that snapshot when the snapshot is still current:
+//!
+//! - **No commit of this process since it began.** Every write of a [`SqliteStorage`] (any
+//!   handle, any file, in this process) counts its commit in [`COMMITS`] before the write
+//!   is acknowledged; a snapshot that began before the last count is ended and a new one
+//!   begun. A read therefore sees every write this process acknowledged before the read
+//!   started, as with a snapshot per read.
+//! - **Younger than the pool's maximum age** ([`DEFAULT_MAX_AGE`], 1 ms by default, see
+//!   [`SqliteStorage::read_snapshot_age`]): the bound on how late a write of *another
+//!   process* on the same file is seen. `Duration::ZERO` gives every read its own snapshot.
+//!
+//! A snapshot held open keeps the WAL frames it reads from being overwritten, so
+//! checkpoints could not copy past it nor restart the WAL. The checkpoint thread therefore
+//! ends the snapshots of idle readers that are no longer current before each checkpoint and
+//! at least every half second ([`Readers::end_stale_snapshots`]).
+//!
+//! [`SqliteStorage`]: super::SqliteStorage
+//! [`SqliteStorage::read_snapshot_age`]: super::SqliteStorage::read_snapshot_age
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::backend_err;
+use super::pool::{BUSY_TIMEOUT, STATEMENT_CACHE, lock, run_cached};
+use crate::storage::StorageError;
+
+/// How many idle readers are kept.
+const MAX_IDLE_READERS: usize = 4;
+
+/// How long a reader keeps a snapshot when no commit of this process came meanwhile.
+pub(super) const DEFAULT_MAX_AGE: Duration = Duration::from_millis(1);
+
+/// The commits of every SQLite writer of this process, counted before their writes are
+/// acknowledged (see [`note_commit`]).
+static COMMITS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a commit of this process: snapshots that began before it are no longer current.
+/// Called by the writer after each commit, before any write of it is acknowledged.
+pub(super) fn note_commit() {
+    COMMITS.fetch_add(1, Ordering::Release);
+}
+
+/// When a reader's open snapshot began: the process's commit count and the time.
+#[derive(Clone, Copy)]
+struct Snapshot {
+    commits: u64,
+    began: Instant,
+}
+
+impl Snapshot {
+    fn is_current(&self, commits: u64, now: Instant, max_age: Duration) -> bool {
+        self.commits == commits && now.saturating_duration_since(self.began) < max_age
+    }
+}
+
+/// A pooled connection and its open snapshot (`None`: no transaction is open).
+struct Reader {
+    conn: Connection,
+    snapshot: Option<Snapshot>,
+}
+
+impl Reader {
+    /// Ends the open snapshot. A connection whose transaction cannot be ended is not
+    /// reused (it is dropped, which closes it).
+    fn end_snapshot(&mut self) -> Result<(), StorageError> {
+        if self.snapshot.take().is_some() && !self.conn.is_autocommit() {
+            run_cached(&self.conn, "COMMIT")?;
+        }
+        Ok(())
+    }
+
+    /// Whether the connection is in the state its `snapshot` says (a failed statement may
+    /// have ended or left a transaction).
+    fn is_consistent(&self) -> bool {
+        self.conn.is_autocommit() == self.snapshot.is_none()
+    }
+}
+
+struct Pool {
+    path: PathBuf,
+    /// The commit count snapshots are checked against: [`COMMITS`] (tests use their own).
+    commits: &'static AtomicU64,
+    idle: Mutex<Vec<Reader>>,
+    /// [`Readers::set_max_age`], in nanoseconds.
+    max_age_nanos: AtomicU64,
+}
+
+/// The reader pool of a database file. Clones share the pool.
+#[derive(Clone)]
+pub(super) struct Readers(Arc<Pool>);
+
+impl Readers {
+    pub(super) fn new(path: PathBuf) -> Self {
+        Self::counting(path, &COMMITS)
+    }
+
+    fn counting(path: PathBuf, commits: &'static AtomicU64) -> Self {
+        Readers(Arc::new(Pool {
+            path,
+            commits,
+            idle: Mutex::new(Vec::new()),
+            max_age_nanos: AtomicU64::new(nanos(DEFAULT_MAX_AGE)),
+        }))
+    }
+
+    /// How long a snapshot may be reused when no commit of this process came meanwhile;
+    /// `Duration::ZERO` begins a snapshot for every read.
+    pub(super) fn set_max_age(&self, max_age: Duration) {
+        self.0
+            .max_age_nanos
+            .store(nanos(max_age), Ordering::Relaxed);
+    }
+
+    fn max_age(&self) -> Duration {
+        Duration::from_nanos(self.0.max_age_nanos.load(Ordering::Relaxed))
+    }
+
+    fn open(&self) -> Result<Connection, StorageError> {
+        let conn = Connection::open_with_flags(
+            &self.0.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(backend_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")
+            .map_err(backend_err)?;
+        Ok(conn)
+    }
+
+    /// Runs `f` on an idle reader (or a new one), inside a current snapshot, then returns
+    /// the reader to the pool with its snapshot open. `f` may run several statements: they
+    /// all see the same snapshot.
+    pub(super) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        // The count is read before the snapshot begins: a commit in between makes the
+        // snapshot newer than recorded, never older.
+        let commits = self.0.commits.load(Ordering::Acquire);
+        let now = Instant::now();
+        let max_age = self.max_age();
+        let taken = lock(&self.0.idle).pop();
+        let mut reader = match taken {
+            Some(r) => r,
+            None => Reader {
+                conn: self.open()?,
+                snapshot: None,
+            },
+        };
+        if reader
+            .snapshot
+            .is_some_and(|s| !s.is_current(commits, now, max_age))
+        {
+            reader.end_snapshot()?;
+        }
+        if reader.snapshot.is_none() && !max_age.is_zero() {
+            run_cached(&reader.conn, "BEGIN")?;
+            reader.snapshot = Some(Snapshot {
+                commits,
+                began: now,
+            });
+        }
+        let out = f(&mut reader.conn);
+        // After a failed read the snapshot is not trusted: it is ended (rolled back).
+        if out.is_err() && reader.snapshot.take().is_some() && !reader.conn.is_autocommit() {
+            let _ = run_cached(&reader.conn, "ROLLBACK");
+        }
+        if reader.is_consistent() {
+            let mut idle = lock(&self.0.idle);
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(reader);
+            }
+        }
+        out
+    }
+
+    /// Ends the snapshots of the idle readers that are no longer current (a commit of this
+    /// process came after them, or they are older than the maximum age), so that
+    /// checkpoints can copy the whole WAL and the WAL can restart. Readers in use keep
+    /// theirs until they return. A reader whose transaction cannot be ended is dropped.
+    pub(super) fn end_stale_snapshots(&self) {
+        let commits = self.0.commits.load(Ordering::Acquire);
+        let now = Instant::now();
+        let max_age = self.max_age();
+        let mut idle = lock(&self.0.idle);
+        idle.retain_mut(|r| {
+            if r.snapshot
+                .is_some_and(|s| s.is_current(commits, now, max_age))
+            {
+                return true;
+            }
+            r.end_snapshot().is_ok() && r.is_consistent()
+        });
+    }
+
+    /// How many idle readers hold an open snapshot (for tests).
+    #[cfg(test)]
+    pub(super) fn open_snapshots(&self) -> usize {
+        lock(&self.0.idle)
+            .iter()
+            .filter(|r| r.snapshot.is_some())
+            .count()
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pool counting commits on its own counter, which other tests do not touch.
+    fn pool(path: PathBuf) -> (Readers, &'static AtomicU64) {
+        let commits: &'static AtomicU64 = Box::leak(Box::new(AtomicU64::new(0)));
+        (Readers::counting(path, commits), commits)
+    }
+
+    /// A directory removed on drop.
+    struct Dir(PathBuf);
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A WAL database with one table, and a writer connection to it.
+    fn file(name: &str) -> (Dir, PathBuf, Connection) {
+        let dir =
+            std::env::temp_dir().join(format!("scim-sqlite-readers-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        let dir = Dir(dir);
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (x INTEGER);")
+            .unwrap();
+        (dir, path, conn)
+    }
+
+    fn count(readers: &Readers) -> i64 {
+        readers
+            .with(|c| {
+                c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                    .map_err(backend_err)
+            })
+            .unwrap()
+    }
+
+    /// A snapshot is reused until this process commits: a write made by another connection
+    /// without counting its commit (as another process would) is seen once the snapshot
+    /// is older than the maximum age, and at once after a counted commit.
+    #[test]
+    fn a_snapshot_lasts_until_a_commit_of_this_process_or_its_maximum_age() {
+        let (_dir, path, other) = file("age.db");
+        let (readers, commits) = pool(path);
+        readers.set_max_age(Duration::from_secs(3600));
+        assert_eq!(count(&readers), 0);
+        assert_eq!(readers.open_snapshots(), 1);
+        other.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        assert_eq!(count(&readers), 0, "the snapshot is reused");
+        commits.fetch_add(1, Ordering::Release);
+        assert_eq!(count(&readers), 1, "a commit of this process ends it");
+
+        readers.set_max_age(Duration::from_millis(5));
+        other.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+        assert_eq!(count(&readers), 2, "older than the maximum age: ended");
+
+        readers.set_max_age(Duration::ZERO);
+        other.execute("INSERT INTO t VALUES (3)", []).unwrap();
+        assert_eq!(count(&readers), 3);
+        assert_eq!(readers.open_snapshots(), 0, "no snapshot is kept");
+    }
+
+    /// The idle readers' snapshots that are not current are ended, so that a checkpoint
+    /// can copy the whole WAL; current ones are kept.
+    #[test]
+    fn stale_idle_snapshots_are_ended_for_checkpoints() {
+        let (_dir, path, other) = file("sweep.db");
+        other.execute_batch("PRAGMA wal_autocheckpoint=0;").unwrap();
+        let (readers, commits) = pool(path);
+        readers.set_max_age(Duration::from_secs(3600));
+        assert_eq!(count(&readers), 0);
+        readers.end_stale_snapshots();
+        assert_eq!(readers.open_snapshots(), 1, "still current: kept");
+
+        for x in 0..10 {
+            other.execute("INSERT INTO t VALUES (?1)", [x]).unwrap();
+        }
+        commits.fetch_add(1, Ordering::Release);
+        let (log, done): (i64, i64) = other
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert!(done < log, "the open snapshot holds the checkpoint back");
+        readers.end_stale_snapshots();
+        assert_eq!(readers.open_snapshots(), 0);
+        let (log, done): (i64, i64) = other
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(done, log, "the whole WAL is copied");
+    }
+
+    /// A failed read ends its snapshot, and the reader stays usable.
+    #[test]
+    fn a_failed_read_ends_its_snapshot() {
+        let (_dir, path, _other) = file("fail.db");
+        let (readers, _) = pool(path);
+        let e = readers.with(|c| {
+            c.query_row("SELECT nope FROM t", [], |r| r.get::<_, i64>(0))
+                .map_err(backend_err)
+        });
+        assert!(e.is_err());
+        assert_eq!(readers.open_snapshots(), 0);
+        assert_eq!(count(&readers), 0);
+    }
+}
