@@ -226,9 +226,16 @@ pub async fn query_with_groups_equals_query_and_groups_of_many<S: Storage>(s: S)
         after: None,
         limit: 2,
     };
+    let one = StoragePage::Cursor {
+        after: None,
+        limit: 1,
+    };
     let pages = [
         (None, offset(0, 10)),
         (Some(&by_name), offset(0, 10)),
+        (Some(&by_name), offset(0, 0)),
+        (Some(&by_name), offset(1, 10)),
+        (Some(&by_name), one.clone()),
         (None, offset(1, 1)),
         (None, cursor),
     ];
