@@ -199,6 +199,9 @@ impl Inner {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
+        if let Some(readers) = &self.readers {
+            readers.end_idle_snapshots();
+        }
         group_commit::write(&self.writer, &self.queue, f, |conn| {
             readers::note_commit();
             if let Some(c) = &self.checkpointer {

@@ -18,8 +18,9 @@
 //!   process* on the same file is seen. `Duration::ZERO` gives every read its own snapshot.
 //!
 //! A snapshot held open keeps the WAL frames it reads from being overwritten, so
-//! checkpoints could not copy past it nor restart the WAL. The checkpoint thread therefore
-//! ends the snapshots of idle readers that are no longer current before each checkpoint and
+//! checkpoints could not copy past it nor the WAL restart from its beginning. So the writer
+//! ends the idle readers' snapshots before each write ([`Readers::end_idle_snapshots`]), and
+//! the checkpoint thread ends the ones that are no longer current before each checkpoint and
 //! at least every half second ([`Readers::end_stale_snapshots`]).
 //!
 //! [`SqliteStorage`]: super::SqliteStorage
@@ -197,14 +198,23 @@ impl Readers {
         let commits = self.0.commits.load(Ordering::Acquire);
         let now = Instant::now();
         let max_age = self.max_age();
+        self.end_idle_snapshots_where(|s| !s.is_current(commits, now, max_age));
+    }
+
+    /// Ends the snapshots of every idle reader; the writer calls it before each write. A
+    /// write restarts the WAL from its beginning when a checkpoint copied all of it and no
+    /// reader still reads from it; a snapshot kept across that point (even a current one)
+    /// would prevent the restart, the WAL would only grow, and the writer's own checkpoints
+    /// (`checkpoint.rs`) would run on every commit.
+    pub(super) fn end_idle_snapshots(&self) {
+        self.end_idle_snapshots_where(|_| true);
+    }
+
+    fn end_idle_snapshots_where(&self, end: impl Fn(&Snapshot) -> bool) {
         let mut idle = lock(&self.0.idle);
-        idle.retain_mut(|r| {
-            if r.snapshot
-                .is_some_and(|s| s.is_current(commits, now, max_age))
-            {
-                return true;
-            }
-            r.end_snapshot().is_ok() && r.is_consistent()
+        idle.retain_mut(|r| match r.snapshot {
+            Some(s) if end(&s) => r.end_snapshot().is_ok() && r.is_consistent(),
+            _ => true,
         });
     }
 

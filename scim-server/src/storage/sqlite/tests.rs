@@ -190,15 +190,7 @@ fn a_cheap_conjunct_drives_the_scanning_one() {
 /// after its rows are rebuilt from the stored JSON.
 #[tokio::test]
 async fn a_version_1_database_is_migrated_and_answers_value_paths() {
-    let dir = std::env::temp_dir().join(format!(
-        "scim-sqlite-v1-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("v1");
     let file = dir.join("v1.db");
     {
         let conn = Connection::open(&file).unwrap();
@@ -242,10 +234,10 @@ async fn a_version_1_database_is_migrated_and_answers_value_paths() {
 
 /// On a file, commits do not checkpoint (`wal_autocheckpoint=0`); the background thread
 /// does, and what was written is all there after reopening.
-#[tokio::test]
-async fn checkpoints_run_in_the_background() {
+/// A fresh directory for one test's database file.
+fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
-        "scim-sqlite-ckpt-{}-{}",
+        "scim-sqlite-{name}-{}-{}",
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -253,8 +245,33 @@ async fn checkpoints_run_in_the_background() {
             .as_nanos()
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("c.db");
+    dir
+}
+
+/// Creates the user `u{i}` (`userName` `user{i}`).
+async fn create_user(storage: &SqliteStorage, tenant: &TenantId, i: usize) {
     let schema = user_resource_schema();
+    let user = Resource::from_value(
+        serde_json::json!({"id": format!("u{i}"), "userName": format!("user{i}")}),
+    )
+    .unwrap();
+    let unique = crate::storage::unique::UniquenessPolicy::for_schema(&schema).keys(&schema, &user);
+    let new = NewResource {
+        id: format!("u{i}"),
+        resource: user,
+        members: vec![],
+        unique,
+    };
+    storage
+        .create(Scope::new(tenant, &schema), new)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn checkpoints_run_in_the_background() {
+    let dir = temp_dir("ckpt");
+    let file = dir.join("c.db");
     let tenant = TenantId::new("t").unwrap();
     let storage = SqliteStorage::open(&file).unwrap();
     let auto: i64 = lock(&storage.inner.writer)
@@ -262,22 +279,7 @@ async fn checkpoints_run_in_the_background() {
         .unwrap();
     assert_eq!(auto, 0);
     for i in 0..40 {
-        let user = Resource::from_value(
-            serde_json::json!({"id": format!("u{i}"), "userName": format!("user{i}")}),
-        )
-        .unwrap();
-        let unique =
-            crate::storage::unique::UniquenessPolicy::for_schema(&schema).keys(&schema, &user);
-        let new = NewResource {
-            id: format!("u{i}"),
-            resource: user,
-            members: vec![],
-            unique,
-        };
-        storage
-            .create(Scope::new(&tenant, &schema), new)
-            .await
-            .unwrap();
+        create_user(&storage, &tenant, i).await;
     }
     let checkpointer = storage.inner.checkpointer.as_ref().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -292,6 +294,60 @@ async fn checkpoints_run_in_the_background() {
         .unwrap();
     assert_eq!(n, 40);
     drop(again);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Readers keep their snapshots between reads (`readers.rs`), yet they do not keep the WAL
+/// from restarting (<https://sqlite.org/wal.html>, "Avoiding Excessively Large WAL Files"):
+/// with a snapshot kept by an idle reader, even a current one, once a checkpoint copied the
+/// whole WAL the next write starts it again from its beginning. Were the snapshot kept, the
+/// WAL would only grow (and the writer would checkpoint on every commit).
+#[tokio::test]
+async fn kept_snapshots_do_not_keep_the_wal_from_restarting() {
+    let dir = temp_dir("restart");
+    let file = dir.join("r.db");
+    let tenant = TenantId::new("t").unwrap();
+    // Snapshots end only on a commit of this process or a write, not by age.
+    let storage = SqliteStorage::open(&file)
+        .unwrap()
+        .read_snapshot_age(std::time::Duration::from_secs(3600));
+    let schema = user_resource_schema();
+    let read = |id: &'static str| {
+        let storage = storage.clone();
+        let (tenant, schema) = (tenant.clone(), schema.clone());
+        async move {
+            storage
+                .get(Scope::new(&tenant, &schema), id, Load::WITHOUT_MEMBERS)
+                .await
+                .unwrap();
+        }
+    };
+    for i in 0..10 {
+        create_user(&storage, &tenant, i).await;
+        read("u0").await;
+    }
+    let readers = storage.inner.readers.as_ref().unwrap();
+    assert_eq!(readers.open_snapshots(), 1, "the reader keeps its snapshot");
+    let other = Connection::open(&file).unwrap();
+    let wal = |conn: &Connection| -> (i64, i64) {
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(1)?, r.get(2)?))
+        })
+        .unwrap()
+    };
+    let (frames, copied) = wal(&other);
+    assert!(
+        frames > 0 && copied == frames,
+        "{copied} of {frames} frames copied"
+    );
+    assert_eq!(readers.open_snapshots(), 1);
+    create_user(&storage, &tenant, 100).await;
+    let (after, _) = wal(&other);
+    assert!(
+        after < frames,
+        "the WAL restarted: {after} frames after one write, {frames} before"
+    );
+    drop(storage);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
