@@ -116,17 +116,21 @@ pub async fn execute(
     load: Load,
     limits: &PlannerLimits,
 ) -> Result<QueryPage, StorageError> {
-    let (page, filter_ok, direct) = plan(storage, scope, filter, sort, page, limits);
-    let query = StorageQuery {
-        filter,
-        sort,
-        page: &page,
-        load,
-    };
-    if direct {
-        return storage.query(scope, query).await;
+    let plan = plan(storage, scope, filter, sort, page, limits);
+    if plan.direct {
+        return storage.query(scope, plan.query(filter, sort, load)).await;
     }
-    fallback(storage, scope, filter, filter_ok, sort, &page, load, limits).await
+    fallback(
+        storage,
+        scope,
+        filter,
+        plan.filter_ok,
+        sort,
+        &plan.page,
+        load,
+        limits,
+    )
+    .await
 }
 
 /// [`execute`], and the computed `User.groups` (RFC 7643 §4.1.2) of the page's resources
@@ -142,24 +146,55 @@ pub async fn execute_with_groups(
     load: Load,
     limits: &PlannerLimits,
 ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
-    let (page, filter_ok, direct) = plan(storage, scope, filter, sort, page, limits);
-    let query = StorageQuery {
-        filter,
-        sort,
-        page: &page,
-        load,
-    };
-    if direct {
-        return storage.query_with_groups(scope, query).await;
+    let plan = plan(storage, scope, filter, sort, page, limits);
+    if plan.direct {
+        return storage
+            .query_with_groups(scope, plan.query(filter, sort, load))
+            .await;
     }
-    let found = fallback(storage, scope, filter, filter_ok, sort, &page, load, limits).await?;
+    let found = fallback(
+        storage,
+        scope,
+        filter,
+        plan.filter_ok,
+        sort,
+        &plan.page,
+        load,
+        limits,
+    )
+    .await?;
     let groups = groups_of_page(storage, scope.tenant, &found).await?;
     Ok((found, groups))
 }
 
-/// How a query runs: its page capped at `limits.max_page_size`, whether the backend
-/// evaluates the whole filter, and whether the query goes to the backend as it is (filter
-/// and sort supported, and not a cursor the planner issued).
+/// How a query runs (see [`plan`]).
+struct Plan {
+    /// The page, capped at `limits.max_page_size`.
+    page: StoragePage,
+    /// The backend evaluates the whole filter.
+    filter_ok: bool,
+    /// The query goes to the backend as it is (filter and sort supported, and not a cursor
+    /// the planner issued).
+    direct: bool,
+}
+
+impl Plan {
+    /// The query the backend gets when it goes there as it is.
+    fn query<'q>(
+        &'q self,
+        filter: Option<&'q Filter>,
+        sort: Option<&'q SortSpec>,
+        load: Load,
+    ) -> StorageQuery<'q> {
+        StorageQuery {
+            filter,
+            sort,
+            page: &self.page,
+            load,
+        }
+    }
+}
+
 fn plan(
     storage: &dyn Storage,
     scope: Scope<'_>,
@@ -167,14 +202,17 @@ fn plan(
     sort: Option<&SortSpec>,
     page: &StoragePage,
     limits: &PlannerLimits,
-) -> (StoragePage, bool, bool) {
+) -> Plan {
     let page = cap_page(page, limits.max_page_size);
     let filter_ok = filter.is_none_or(|f| storage.can_filter(scope.schema, f));
     let sort_ok = sort.is_none_or(|s| storage.can_sort(scope.schema, s));
     let planner_cursor =
         matches!(&page, StoragePage::Cursor { after: Some(c), .. } if c.starts_with(CURSOR_PREFIX));
-    let direct = filter_ok && sort_ok && !planner_cursor;
-    (page, filter_ok, direct)
+    Plan {
+        direct: filter_ok && sort_ok && !planner_cursor,
+        page,
+        filter_ok,
+    }
 }
 
 fn cap_page(page: &StoragePage, max: u64) -> StoragePage {

@@ -60,9 +60,18 @@ struct Snapshot {
     began: Instant,
 }
 
+/// What a snapshot is checked against: the process's commit count, the time and the
+/// pool's maximum age, read once per call.
+#[derive(Clone, Copy)]
+struct Now {
+    commits: u64,
+    at: Instant,
+    max_age: Duration,
+}
+
 impl Snapshot {
-    fn is_current(&self, commits: u64, now: Instant, max_age: Duration) -> bool {
-        self.commits == commits && now.saturating_duration_since(self.began) < max_age
+    fn is_current(&self, now: &Now) -> bool {
+        self.commits == now.commits && now.at.saturating_duration_since(self.began) < now.max_age
     }
 }
 
@@ -73,11 +82,12 @@ struct Reader {
 }
 
 impl Reader {
-    /// Ends the open snapshot. A connection whose transaction cannot be ended is not
-    /// reused (it is dropped, which closes it).
-    fn end_snapshot(&mut self) -> Result<(), StorageError> {
+    /// Ends the open snapshot by `end` (`COMMIT`, or `ROLLBACK` after a failed read). A
+    /// connection whose transaction cannot be ended is not reused (it is dropped, which
+    /// closes it).
+    fn end_snapshot(&mut self, end: &str) -> Result<(), StorageError> {
         if self.snapshot.take().is_some() && !self.conn.is_autocommit() {
-            run_cached(&self.conn, "COMMIT")?;
+            run_cached(&self.conn, end)?;
         }
         Ok(())
     }
@@ -124,8 +134,14 @@ impl Readers {
             .store(nanos(max_age), Ordering::Relaxed);
     }
 
-    fn max_age(&self) -> Duration {
-        Duration::from_nanos(self.0.max_age_nanos.load(Ordering::Relaxed))
+    /// The commit count is read before a snapshot begins: a commit in between makes the
+    /// snapshot newer than recorded, never older.
+    fn now(&self) -> Now {
+        Now {
+            commits: self.0.commits.load(Ordering::Acquire),
+            at: Instant::now(),
+            max_age: Duration::from_nanos(self.0.max_age_nanos.load(Ordering::Relaxed)),
+        }
     }
 
     fn open(&self) -> Result<Connection, StorageError> {
@@ -150,11 +166,7 @@ impl Readers {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
-        // The count is read before the snapshot begins: a commit in between makes the
-        // snapshot newer than recorded, never older.
-        let commits = self.0.commits.load(Ordering::Acquire);
-        let now = Instant::now();
-        let max_age = self.max_age();
+        let now = self.now();
         let taken = lock(&self.0.idle).pop();
         let mut reader = match taken {
             Some(r) => r,
@@ -163,23 +175,21 @@ impl Readers {
                 snapshot: None,
             },
         };
-        if reader
-            .snapshot
-            .is_some_and(|s| !s.is_current(commits, now, max_age))
-        {
-            reader.end_snapshot()?;
+        if reader.snapshot.is_some_and(|s| !s.is_current(&now)) {
+            reader.end_snapshot("COMMIT")?;
         }
-        if reader.snapshot.is_none() && !max_age.is_zero() {
+        if reader.snapshot.is_none() && !now.max_age.is_zero() {
             run_cached(&reader.conn, "BEGIN")?;
             reader.snapshot = Some(Snapshot {
-                commits,
-                began: now,
+                commits: now.commits,
+                began: now.at,
             });
         }
         let out = f(&mut reader.conn);
-        // After a failed read the snapshot is not trusted: it is ended (rolled back).
-        if out.is_err() && reader.snapshot.take().is_some() && !reader.conn.is_autocommit() {
-            let _ = run_cached(&reader.conn, "ROLLBACK");
+        // After a failed read the snapshot is not trusted: it is ended (rolled back); a
+        // rollback that fails leaves the reader inconsistent, and it is dropped below.
+        if out.is_err() {
+            let _ = reader.end_snapshot("ROLLBACK");
         }
         if reader.is_consistent() {
             let mut idle = lock(&self.0.idle);
@@ -195,10 +205,8 @@ impl Readers {
     /// checkpoints can copy the whole WAL and the WAL can restart. Readers in use keep
     /// theirs until they return. A reader whose transaction cannot be ended is dropped.
     pub(super) fn end_stale_snapshots(&self) {
-        let commits = self.0.commits.load(Ordering::Acquire);
-        let now = Instant::now();
-        let max_age = self.max_age();
-        self.end_idle_snapshots_where(|s| !s.is_current(commits, now, max_age));
+        let now = self.now();
+        self.end_idle_snapshots_where(|s| !s.is_current(&now));
     }
 
     /// Ends the snapshots of every idle reader; the writer calls it before each write. A
@@ -213,7 +221,7 @@ impl Readers {
     fn end_idle_snapshots_where(&self, end: impl Fn(&Snapshot) -> bool) {
         let mut idle = lock(&self.0.idle);
         idle.retain_mut(|r| match r.snapshot {
-            Some(s) if end(&s) => r.end_snapshot().is_ok() && r.is_consistent(),
+            Some(s) if end(&s) => r.end_snapshot("COMMIT").is_ok() && r.is_consistent(),
             _ => true,
         });
     }

@@ -232,8 +232,6 @@ async fn a_version_1_database_is_migrated_and_answers_value_paths() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// On a file, commits do not checkpoint (`wal_autocheckpoint=0`); the background thread
-/// does, and what was written is all there after reopening.
 /// A fresh directory for one test's database file.
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -268,6 +266,8 @@ async fn create_user(storage: &SqliteStorage, tenant: &TenantId, i: usize) {
         .unwrap();
 }
 
+/// On a file, commits do not checkpoint (`wal_autocheckpoint=0`); the background thread
+/// does, and what was written is all there after reopening.
 #[tokio::test]
 async fn checkpoints_run_in_the_background() {
     let dir = temp_dir("ckpt");
@@ -312,19 +312,12 @@ async fn kept_snapshots_do_not_keep_the_wal_from_restarting() {
         .unwrap()
         .read_snapshot_age(std::time::Duration::from_secs(3600));
     let schema = user_resource_schema();
-    let read = |id: &'static str| {
-        let storage = storage.clone();
-        let (tenant, schema) = (tenant.clone(), schema.clone());
-        async move {
-            storage
-                .get(Scope::new(&tenant, &schema), id, Load::WITHOUT_MEMBERS)
-                .await
-                .unwrap();
-        }
-    };
     for i in 0..10 {
         create_user(&storage, &tenant, i).await;
-        read("u0").await;
+        storage
+            .get(Scope::new(&tenant, &schema), "u0", Load::WITHOUT_MEMBERS)
+            .await
+            .unwrap();
     }
     let readers = storage.inner.readers.as_ref().unwrap();
     assert_eq!(readers.open_snapshots(), 1, "the reader keeps its snapshot");

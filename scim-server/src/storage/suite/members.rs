@@ -235,7 +235,7 @@ pub async fn query_with_groups_equals_query_and_groups_of_many<S: Storage>(s: S)
         (Some(&by_name), offset(0, 10)),
         (Some(&by_name), offset(0, 0)),
         (Some(&by_name), offset(1, 10)),
-        (Some(&by_name), one.clone()),
+        (Some(&by_name), one),
         (None, offset(1, 1)),
         (None, cursor),
     ];
