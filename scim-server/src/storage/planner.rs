@@ -120,17 +120,7 @@ pub async fn execute(
     if plan.direct {
         return storage.query(scope, plan.query(filter, sort, load)).await;
     }
-    fallback(
-        storage,
-        scope,
-        filter,
-        plan.filter_ok,
-        sort,
-        &plan.page,
-        load,
-        limits,
-    )
-    .await
+    fallback(storage, scope, filter, sort, &plan, load, limits).await
 }
 
 /// [`execute`], and the computed `User.groups` (RFC 7643 §4.1.2) of the page's resources
@@ -152,17 +142,7 @@ pub async fn execute_with_groups(
             .query_with_groups(scope, plan.query(filter, sort, load))
             .await;
     }
-    let found = fallback(
-        storage,
-        scope,
-        filter,
-        plan.filter_ok,
-        sort,
-        &plan.page,
-        load,
-        limits,
-    )
-    .await?;
+    let found = fallback(storage, scope, filter, sort, &plan, load, limits).await?;
     let groups = groups_of_page(storage, scope.tenant, &found).await?;
     Ok((found, groups))
 }
@@ -263,17 +243,17 @@ fn mentions_members(filter: &Filter) -> bool {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Runs a query that does not go to the backend as it is ([`Plan::direct`] false).
 async fn fallback(
     storage: &dyn Storage,
     scope: Scope<'_>,
     filter: Option<&Filter>,
-    filter_ok: bool,
     sort: Option<&SortSpec>,
-    page: &StoragePage,
+    plan: &Plan,
     load: Load,
     limits: &PlannerLimits,
 ) -> Result<QueryPage, StorageError> {
+    let (filter_ok, page) = (plan.filter_ok, &plan.page);
     let (pushed, residual): (Vec<&Filter>, Vec<&Filter>) = match filter {
         // The backend evaluates the whole filter; only the sort (or the cursor) is ours.
         Some(f) if filter_ok => (vec![f], Vec::new()),
