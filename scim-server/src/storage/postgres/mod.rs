@@ -67,6 +67,7 @@ mod filter_sql;
 mod query;
 mod rows;
 mod schema;
+mod statistics;
 mod tls;
 
 use query::*;
@@ -258,6 +259,9 @@ pub struct PostgresStorage {
     /// The `attr_index` layouts known to be current (see [`ensure_layout`]), shared by the
     /// clones of this handle.
     layouts: Arc<KnownLayouts>,
+    /// The resources created through this handle and its clones, for `ANALYZE` after
+    /// growth (see `statistics.rs`).
+    growth: Arc<statistics::Growth>,
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -334,6 +338,7 @@ impl PostgresStorage {
             pool,
             schema: config.schema,
             layouts: Arc::default(),
+            growth: Arc::default(),
         };
         let mut client = storage.client().await?;
         schema::migrate(&mut client, &storage.schema).await?;
@@ -453,7 +458,16 @@ impl PostgresStorage {
         }
         changes::append(&tx, &ctx.tenant, &created).await?;
         tx.commit().await.map_err(pg_err)?;
+        self.created(n);
         Ok(n)
+    }
+
+    /// Counts `n` committed creates; analyzes the tables in the background when they grew
+    /// enough since the last time (see `statistics.rs`).
+    fn created(&self, n: u64) {
+        if self.growth.created(n) {
+            statistics::analyze_in_background(&self.pool);
+        }
     }
 
     /// The rows [`Self::create_many`] inserts with one statement per table.
@@ -701,6 +715,7 @@ impl Storage for PostgresStorage {
         let change = NewChange::new(&ctx.rtype, &out.id, ChangeKind::Created, 1);
         changes::append(&tx, &ctx.tenant, &[change]).await?;
         tx.commit().await.map_err(pg_err)?;
+        self.created(1);
         Ok(out)
     }
 

@@ -53,24 +53,8 @@ async fn bad_settings_are_errors_not_panics() {
 /// `SCIM_REQUIRE_POSTGRES=1`).
 #[tokio::test]
 async fn a_version_1_schema_is_migrated_and_answers_value_paths() {
-    let url = match std::env::var("SCIM_TEST_POSTGRES_URL") {
-        Ok(u) if !u.trim().is_empty() => u,
-        _ => {
-            assert!(
-                std::env::var("SCIM_REQUIRE_POSTGRES").map_or(true, |v| v != "1"),
-                "SCIM_REQUIRE_POSTGRES=1 but SCIM_TEST_POSTGRES_URL is not set"
-            );
-            return;
-        }
-    };
-    let name = format!(
-        "scim_v1_{}_{:x}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-    );
+    let Some(url) = test_url() else { return };
+    let name = unique_schema("scim_v1");
     let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .unwrap();
@@ -134,6 +118,117 @@ async fn a_version_1_schema_is_migrated_and_answers_value_paths() {
     })
     .catch_unwind_fut()
     .await;
+    client
+        .batch_execute(&format!("DROP SCHEMA {name} CASCADE"))
+        .await
+        .unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// `SCIM_TEST_POSTGRES_URL`, or `None` to skip (unless `SCIM_REQUIRE_POSTGRES=1`).
+fn test_url() -> Option<String> {
+    match std::env::var("SCIM_TEST_POSTGRES_URL") {
+        Ok(u) if !u.trim().is_empty() => Some(u),
+        _ => {
+            assert!(
+                std::env::var("SCIM_REQUIRE_POSTGRES").map_or(true, |v| v != "1"),
+                "SCIM_REQUIRE_POSTGRES=1 but SCIM_TEST_POSTGRES_URL is not set"
+            );
+            None
+        }
+    }
+}
+
+/// A schema name no other test run uses.
+fn unique_schema(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{:x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    )
+}
+
+/// Once a handle created [`statistics::FIRST_ANALYZE`] resources, it analyzes the tables
+/// itself (autovacuum would only after its next check, up to a minute later: it sets
+/// `last_autoanalyze`, this test waits for `last_analyze`), and the lookup by id then goes
+/// through the primary key. Without statistics the planner chose `resources_scope` and read
+/// every resource of the type.
+#[tokio::test]
+async fn the_tables_are_analyzed_after_growth_and_lookups_use_the_primary_key() {
+    let Some(url) = test_url() else { return };
+    let name = unique_schema("scim_stats");
+    let storage = PostgresStorage::connect_with_schema(&url, &name)
+        .await
+        .unwrap();
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let schema_name = name.clone();
+    let result = std::panic::AssertUnwindSafe(async move {
+        let name = schema_name;
+        let tenant = TenantId::new("t1").unwrap();
+        let schema = scim_core::builtin::user_resource_schema();
+        let users = (0..statistics::FIRST_ANALYZE).map(|i| {
+            let id = format!("id-{i}");
+            let resource = Resource::from_value(serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "id": id,
+                "userName": format!("user{i}@example.com"),
+                "meta": {"resourceType": "User", "created": "2024-01-01T00:00:00Z",
+                         "lastModified": "2024-01-01T00:00:00Z"}
+            }))
+            .unwrap();
+            let unique = crate::storage::unique::UniquenessPolicy::for_schema(&schema)
+                .keys(&schema, &resource);
+            NewResource {
+                id,
+                resource,
+                members: vec![],
+                unique,
+            }
+        });
+        storage
+            .create_many(Scope::new(&tenant, &schema), users)
+            .await
+            .unwrap();
+        let analyzed = "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables \
+                        WHERE schemaname = $1 AND relname = 'resources'";
+        let mut waited = 0;
+        while !client.query_one(analyzed, &[&name]).await.unwrap().get::<_, bool>(0) {
+            assert!(waited < 300, "the tables were not analyzed within 30 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            waited += 1;
+        }
+        client
+            .batch_execute(&format!(
+                "SET search_path TO {name}; PREPARE get_resource(text, text, text) AS {GET_RESOURCE}"
+            ))
+            .await
+            .unwrap();
+        let plan: Vec<String> = client
+            .query("EXPLAIN EXECUTE get_resource('t1', 'User', 'id-7')", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert!(
+            plan.iter().any(|l| l.contains("resources_pkey")),
+            "{plan:#?}"
+        );
+    })
+    .catch_unwind_fut()
+    .await;
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
     client
         .batch_execute(&format!("DROP SCHEMA {name} CASCADE"))
         .await
