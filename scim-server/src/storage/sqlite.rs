@@ -444,7 +444,7 @@ impl SqliteStorage {
         &self,
         scope: Scope<'_>,
         query: StorageQuery<'_>,
-        and_then: impl FnOnce(&Connection, &QueryPage) -> Result<T, StorageError> + Send + 'static,
+        and_then: impl FnOnce(&Connection, &RawPage) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<(QueryPage, T), StorageError> {
         let ctx = self.inner.layouts.ctx(scope);
         let PushDown {
@@ -476,11 +476,12 @@ impl SqliteStorage {
                 })
             })
         };
-        if point {
-            self.point_read(run).await
+        let (found, more) = if point {
+            self.point_read(run).await?
         } else {
-            self.blocking(run).await
-        }
+            self.blocking(run).await?
+        };
+        Ok((found.parse()?, more))
     }
 
     async fn blocking<T: Send + 'static>(
@@ -726,8 +727,7 @@ impl Storage for SqliteStorage {
     ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
         let tenant = scope.tenant.as_str().to_string();
         self.query_then(scope, query, move |conn, page| {
-            let ids: Vec<&str> = page.resources.iter().map(|r| r.id.as_str()).collect();
-            read_groups_of_many(conn, &tenant, &ids)
+            read_groups_of_many(conn, &tenant, &page.ids())
         })
         .await
     }
