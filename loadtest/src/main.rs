@@ -58,11 +58,11 @@ struct Args {
     /// wrk threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    /// Workloads: `get-id`, `filter-username`, `filter-emails`, `post`.
+    /// Workloads: `get-id`, `filter-username`, `filter-emails`, `list-page`, `post`.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "get-id,filter-username,filter-emails,post"
+        default_value = "get-id,filter-username,filter-emails,list-page,post"
     )]
     workloads: Vec<String>,
     /// A PostgreSQL database for the `postgres` backend (give a fresh one: the users of
@@ -441,6 +441,19 @@ async fn measure(
                     "GET /Users?filter=emails[type eq \"work\" and value co \"u50\"]",
                     random_get_script(&token, std::slice::from_ref(&path)),
                     Some(path),
+                )
+            }
+            "list-page" => {
+                // Okta imports users page by page, `startIndex` and `count=100`: one of
+                // the first ten pages at random.
+                let paths: Vec<String> = (0..(users / 100).clamp(1, 10))
+                    .map(|k| format!("{prefix}/Users?startIndex={}&count=100", 1 + 100 * k))
+                    .collect();
+                let sample = paths.first().cloned();
+                (
+                    "GET /Users?startIndex=…&count=100",
+                    random_get_script(&token, &paths),
+                    sample,
                 )
             }
             "post" => (
