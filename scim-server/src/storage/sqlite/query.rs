@@ -166,10 +166,7 @@ pub(super) fn sorted_rows(
     };
     let total = match set {
         Some(s) => count(&format!("SELECT count(*) FROM ({})", matches_sql(s)), base)?,
-        None => count(
-            &format!("SELECT count(*) FROM resources r WHERE {}", condition(None)),
-            &base[..2],
-        )?,
+        None => count_all(tx, &base[..2])?,
     };
     let first = base.len() + 1;
     let mut with_path = base.to_vec();
@@ -344,7 +341,25 @@ pub(super) fn filtered_rows(
     })
 }
 
-/// A query without a filter: `COUNT(*)` and `LIMIT` over the scope index.
+/// The number of resources of the scope (`args`: the tenant and the resource type), kept in
+/// `resource_counts` by triggers (see `schema.rs`): one row read, not a count over the scope
+/// index.
+pub(super) fn count_all(
+    tx: &Connection,
+    args: &[rusqlite::types::Value],
+) -> Result<i64, StorageError> {
+    let n: Option<i64> = tx
+        .prepare_cached("SELECT n FROM resource_counts WHERE tenant = ?1 AND rtype = ?2")
+        .and_then(|mut s| {
+            s.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+                .optional()
+        })
+        .map_err(backend_err)?;
+    Ok(n.unwrap_or(0))
+}
+
+/// A query without a filter: the count of the scope ([`count_all`]) and `LIMIT` over the
+/// scope index.
 pub(super) fn unfiltered_rows(
     tx: &Connection,
     args: &mut Vec<rusqlite::types::Value>,
@@ -352,10 +367,7 @@ pub(super) fn unfiltered_rows(
     after: Option<i64>,
 ) -> Result<Rows, StorageError> {
     let cond = condition(None);
-    let total: i64 = tx
-        .prepare_cached(&format!("SELECT count(*) FROM resources r WHERE {cond}"))
-        .and_then(|mut s| s.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0)))
-        .map_err(backend_err)?;
+    let total = count_all(tx, args)?;
     let n = args.len();
     let sql = match (page, after) {
         (StoragePage::Offset { offset, .. }, _) => {

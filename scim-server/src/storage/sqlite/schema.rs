@@ -33,6 +33,8 @@ use super::backend_err;
 ///   `ensure_layout` in `sqlite.rs`).
 /// - `members`: one row per group member, so adding or removing one costs one indexed row;
 ///   `members_member` answers `groups_of` and the clean-up when a member is deleted.
+/// - `resource_counts` (version 5): the number of resources per tenant and resource type,
+///   kept by triggers on `resources` (the `totalResults` of an unfiltered list).
 ///
 /// Every child row references its resource by `seq` with `ON DELETE CASCADE`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -150,6 +152,27 @@ CREATE TABLE changes (
     at      TEXT    NOT NULL,
     PRIMARY KEY (tenant, seq)
 ) WITHOUT ROWID;
+"#,
+    // Version 5: the number of resources per tenant and resource type, kept by triggers on
+    // `resources` in the transaction of every insert and delete, so the `totalResults` of a
+    // list without a filter is one row read instead of a count over the scope index (60 ms
+    // for 1,000,000 users, on every page of a client paging through them).
+    r#"
+CREATE TABLE resource_counts (
+    tenant TEXT    NOT NULL,
+    rtype  TEXT    NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (tenant, rtype)
+) WITHOUT ROWID;
+INSERT INTO resource_counts (tenant, rtype, n)
+    SELECT tenant, rtype, count(*) FROM resources GROUP BY tenant, rtype;
+CREATE TRIGGER resources_count_insert AFTER INSERT ON resources BEGIN
+    INSERT INTO resource_counts (tenant, rtype, n) VALUES (NEW.tenant, NEW.rtype, 1)
+        ON CONFLICT (tenant, rtype) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER resources_count_delete AFTER DELETE ON resources BEGIN
+    UPDATE resource_counts SET n = n - 1 WHERE tenant = OLD.tenant AND rtype = OLD.rtype;
+END;
 "#,
 ];
 

@@ -218,6 +218,15 @@ async fn a_version_1_database_is_migrated_and_answers_value_paths() {
         storage.schema_version().await.unwrap(),
         schema::SCHEMA_VERSION
     );
+    // Version 5 counted the resources already there.
+    let counted: i64 = lock(&storage.inner.writer)
+        .query_row(
+            "SELECT n FROM resource_counts WHERE tenant = ?1 AND rtype = 'User'",
+            [upgrade_check::TENANT],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(counted, upgrade_check::V1_USERS.len() as i64);
     upgrade_check::assert_answers_value_paths(&storage).await;
     drop(storage);
     // Reopening neither migrates nor rebuilds again.
@@ -264,6 +273,60 @@ async fn create_user(storage: &SqliteStorage, tenant: &TenantId, i: usize) {
         .create(Scope::new(tenant, &schema), new)
         .await
         .unwrap();
+}
+
+/// The `totalResults` of an unfiltered list is the count kept by the triggers on
+/// `resources`: it follows creates and deletes, a failed create leaves it as it was, and
+/// the list (offset or sorted) reads it rather than counting the rows.
+#[tokio::test]
+async fn unfiltered_totals_come_from_the_kept_count() {
+    let storage = SqliteStorage::open_in_memory().unwrap();
+    let (tenant, other) = (TenantId::new("t").unwrap(), TenantId::new("o").unwrap());
+    let schema = user_resource_schema();
+    let scope = Scope::new(&tenant, &schema);
+    let total = |sort: Option<SortSpec>| {
+        let storage = &storage;
+        async move {
+            let page = StoragePage::Offset {
+                offset: 0,
+                limit: 2,
+            };
+            let query = StorageQuery {
+                filter: None,
+                sort: sort.as_ref(),
+                page: &page,
+                load: Load::ALL,
+            };
+            storage.query(scope, query).await.unwrap().total_results
+        }
+    };
+    for i in 0..5 {
+        create_user(&storage, &tenant, i).await;
+    }
+    create_user(&storage, &other, 9).await;
+    // `user0` again: refused, and not counted.
+    let user = Resource::from_value(serde_json::json!({"id": "u99", "userName": "user0"})).unwrap();
+    let unique = crate::storage::unique::UniquenessPolicy::for_schema(&schema).keys(&schema, &user);
+    let taken = NewResource {
+        id: "u99".into(),
+        resource: user,
+        members: vec![],
+        unique,
+    };
+    assert!(storage.create(scope, taken).await.is_err());
+    storage.delete(scope, "u1", None).await.unwrap();
+    let by_name: SortSpec = SortSpec::new(
+        "userName".parse().unwrap(),
+        scim_core::sort::SortOrder::Ascending,
+    );
+    assert_eq!(total(None).await, 4);
+    assert_eq!(total(Some(by_name.clone())).await, 4);
+    // The lists read the kept count: set it apart from the rows, and they report it.
+    lock(&storage.inner.writer)
+        .execute("UPDATE resource_counts SET n = 40 WHERE tenant = 't'", [])
+        .unwrap();
+    assert_eq!(total(None).await, 40);
+    assert_eq!(total(Some(by_name)).await, 40);
 }
 
 /// On a file, commits do not checkpoint (`wal_autocheckpoint=0`); the background thread
