@@ -396,12 +396,11 @@ impl PostgresStorage {
     /// "Index-Only Scans and Covering Indexes"). Otherwise both wait for autovacuum, which
     /// the tables are tuned to run after 2 % of their rows changed or were inserted
     /// (schema version 5).
+    ///
+    /// The storage also does this by itself, in the background, as the tables grow (after the
+    /// first 500 resources a handle created and after each doubling since).
     pub async fn analyze(&self) -> Result<(), StorageError> {
-        let client = self.client().await?;
-        client
-            .batch_execute("VACUUM (ANALYZE) resources, unique_values, attr_index, members")
-            .await
-            .map_err(pg_err)
+        statistics::vacuum_analyze(&self.pool).await
     }
 
     /// Drops this storage's schema and everything in it (for tests and tear-down). The
@@ -462,11 +461,11 @@ impl PostgresStorage {
         Ok(n)
     }
 
-    /// Counts `n` committed creates; analyzes the tables in the background when they grew
-    /// enough since the last time (see `statistics.rs`).
+    /// Counts `n` committed creates; vacuums and analyzes the tables in the background when
+    /// they grew enough since the last time (see `statistics.rs`).
     fn created(&self, n: u64) {
         if self.growth.created(n) {
-            statistics::analyze_in_background(&self.pool);
+            statistics::vacuum_analyze_in_background(&self.pool);
         }
     }
 

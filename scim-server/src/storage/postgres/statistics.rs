@@ -12,10 +12,14 @@
 //! through the primary key after `ANALYZE`. The first minute of a bulk provisioning run
 //! (an identity provider's initial cycle) is exactly that case.
 //!
-//! So the backend analyzes its tables itself, in the background, after the first
-//! [`FIRST_ANALYZE`] resources this handle created and after each doubling of that count:
-//! a few `ANALYZE` runs over a process's life (each reads a bounded sample of rows), and
-//! never a table that grew unseen for long.
+//! So the backend vacuums and analyzes its tables itself (`VACUUM (ANALYZE)`, as
+//! [`PostgresStorage::analyze`] does on request), in the background, after the first
+//! [`FIRST_ANALYZE`] resources this handle created and after each doubling of that count: a
+//! few runs over a process's life, each reading a bounded sample of rows for the statistics
+//! and, for the vacuum, the pages written since the last one (which it marks all-visible,
+//! so that counts are index-only scans); never a table that grew unseen for long.
+//!
+//! [`PostgresStorage::analyze`]: super::PostgresStorage::analyze
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -28,8 +32,8 @@ use super::{pg_err, pool_err};
 /// How many resources a handle creates before it first analyzes the tables.
 pub(super) const FIRST_ANALYZE: u64 = 500;
 
-/// The tables whose statistics the queries depend on.
-const ANALYZE: &str = "ANALYZE resources, unique_values, attr_index, members";
+/// The tables whose statistics the queries depend on, vacuumed and analyzed.
+const VACUUM_ANALYZE: &str = "VACUUM (ANALYZE) resources, unique_values, attr_index, members";
 
 /// Counts the resources a handle (and its clones) created, and says when to analyze.
 #[derive(Debug)]
@@ -49,7 +53,7 @@ impl Default for Growth {
 
 impl Growth {
     /// Counts `n` created resources (committed); true for the one call that crosses the
-    /// next threshold, whose caller then runs [`analyze`].
+    /// next threshold, whose caller then runs [`vacuum_analyze`].
     pub(super) fn created(&self, n: u64) -> bool {
         let created = self
             .created
@@ -69,20 +73,21 @@ impl Growth {
     }
 }
 
-/// Runs `ANALYZE` on the storage's tables (found through the pool's `search_path`). A role
-/// that does not own them gets a warning from the server for each table, not an error.
-pub(super) async fn analyze(pool: &Pool) -> Result<(), StorageError> {
+/// Runs `VACUUM (ANALYZE)` on the storage's tables (found through the pool's
+/// `search_path`). A role that does not own them gets a warning from the server for each
+/// table, not an error.
+pub(super) async fn vacuum_analyze(pool: &Pool) -> Result<(), StorageError> {
     let client = pool.get().await.map_err(pool_err)?;
-    client.batch_execute(ANALYZE).await.map_err(pg_err)
+    client.batch_execute(VACUUM_ANALYZE).await.map_err(pg_err)
 }
 
-/// Starts [`analyze`] as its own task; a failure is logged (statistics are an optimisation:
-/// autovacuum still gathers them later).
-pub(super) fn analyze_in_background(pool: &Pool) {
+/// Starts [`vacuum_analyze`] as its own task; a failure is logged (statistics are an
+/// optimisation: autovacuum still gathers them later).
+pub(super) fn vacuum_analyze_in_background(pool: &Pool) {
     let pool = pool.clone();
     tokio::spawn(async move {
-        if let Err(e) = analyze(&pool).await {
-            tracing::warn!(error = %e, "postgres: ANALYZE after growth failed");
+        if let Err(e) = vacuum_analyze(&pool).await {
+            tracing::warn!(error = %e, "postgres: VACUUM (ANALYZE) after growth failed");
         }
     });
 }

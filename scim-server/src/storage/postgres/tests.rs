@@ -166,8 +166,8 @@ fn unique_schema(prefix: &str) -> String {
     )
 }
 
-/// Once a handle created [`statistics::FIRST_ANALYZE`] resources, it analyzes the tables
-/// itself (autovacuum would only after its next check, up to a minute later: it sets
+/// Once a handle created [`statistics::FIRST_ANALYZE`] resources, it vacuums and analyzes
+/// the tables itself (autovacuum would only after its next check, up to a minute later: it sets
 /// `last_autoanalyze`, this test waits for `last_analyze`), and the lookup by id then goes
 /// through the primary key. Without statistics the planner chose `resources_scope` and read
 /// every resource of the type. An unfiltered list's `totalResults` is the count kept by the
@@ -211,11 +211,11 @@ async fn the_tables_are_analyzed_after_growth_and_lookups_use_the_primary_key_an
             .create_many(Scope::new(&tenant, &schema), users)
             .await
             .unwrap();
-        let analyzed = "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables \
-                        WHERE schemaname = $1 AND relname = 'resources'";
+        let analyzed = "SELECT last_analyze IS NOT NULL AND last_vacuum IS NOT NULL \
+                        FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'resources'";
         let mut waited = 0;
         while !client.query_one(analyzed, &[&name]).await.unwrap().get::<_, bool>(0) {
-            assert!(waited < 300, "the tables were not analyzed within 30 s");
+            assert!(waited < 300, "the tables were not vacuumed and analyzed within 30 s");
             tokio::time::sleep(Duration::from_millis(100)).await;
             waited += 1;
         }
