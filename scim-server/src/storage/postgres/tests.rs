@@ -131,13 +131,7 @@ async fn a_version_1_schema_is_migrated_and_answers_value_paths() {
     })
     .catch_unwind_fut()
     .await;
-    client
-        .batch_execute(&format!("DROP SCHEMA {name} CASCADE"))
-        .await
-        .unwrap();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    drop_schema_then_resume(&url, &name, result).await;
 }
 
 /// `SCIM_TEST_POSTGRES_URL`, or `None` to skip (unless `SCIM_REQUIRE_POSTGRES=1`).
@@ -258,7 +252,12 @@ async fn the_tables_are_analyzed_after_growth_and_lookups_use_the_primary_key_an
     })
     .catch_unwind_fut()
     .await;
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+    drop_schema_then_resume(&url, &name, result).await;
+}
+
+/// Drops a test's schema whatever the test's outcome, then re-raises its panic, if any.
+async fn drop_schema_then_resume(url: &str, name: &str, result: std::thread::Result<()>) {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .unwrap();
     tokio::spawn(conn);
