@@ -98,11 +98,6 @@ pub(super) fn filtered_page_sql(set: &SetSql, fetch: usize, skip: usize, cursor:
     )
 }
 
-/// The number of resources of the scope (`$1`, `$2`), kept in `resource_counts` by a
-/// trigger (see `schema.rs`, version 6): one row read, not a count over the scope index.
-const COUNT_ALL: &str =
-    "coalesce((SELECT n FROM resource_counts WHERE tenant = $1 AND rtype = $2), 0)";
-
 /// The statement of [`page_rows`] without a filter: the count and the page over the scope.
 pub(super) fn unfiltered_page_sql(fetch: usize, skip: usize, cursor: bool) -> String {
     let cond = SCOPE;
@@ -118,7 +113,7 @@ pub(super) fn unfiltered_page_sql(fetch: usize, skip: usize, cursor: bool) -> St
         )
     };
     format!(
-        "SELECT {COUNT_ALL}, p.seq, p.id, p.version, p.data \
+        "SELECT (SELECT count(*) FROM resources r WHERE {cond}), p.seq, p.id, p.version, p.data \
          FROM (VALUES (1)) AS one (x) LEFT JOIN ({page}) AS p ON true ORDER BY p.seq"
     )
 }
@@ -211,7 +206,7 @@ pub(super) async fn run_sorted(
             get(&tx.query_one(sql.as_str(), &base).await.map_err(pg_err)?, 0)?
         }
         None => {
-            let sql = format!("SELECT {COUNT_ALL}");
+            let sql = format!("SELECT count(*) FROM resources r WHERE {SCOPE}");
             get(
                 &tx.query_one(sql.as_str(), &base[..2])
                     .await

@@ -186,40 +186,6 @@ BEGIN
 END
 $$;
 "#,
-    // Version 6: the number of resources per tenant and resource type, so the
-    // `totalResults` of a list without a filter is one row read instead of a count over the
-    // scope index on every page. A row trigger keeps it; the trigger is a deferred
-    // constraint trigger, so it runs at commit, after the write took its tenant's
-    // `change_heads` row (see `changes.rs`): the count's row lock is taken in the same
-    // short, already serialised window, always in the same order. `SHARE` mode keeps
-    // other processes from inserting or deleting resources between the count and the
-    // trigger's creation. The function keeps this schema as its `search_path`, so a write
-    // through another `search_path` (an administrator's session) counts too.
-    r#"
-CREATE TABLE resource_counts (
-    tenant TEXT COLLATE "C" NOT NULL,
-    rtype  TEXT COLLATE "C" NOT NULL,
-    n      BIGINT NOT NULL,
-    CONSTRAINT resource_counts_pkey PRIMARY KEY (tenant, rtype)
-);
-LOCK TABLE resources IN SHARE MODE;
-INSERT INTO resource_counts (tenant, rtype, n)
-    SELECT tenant, rtype, count(*) FROM resources GROUP BY tenant, rtype;
-CREATE FUNCTION count_resources() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO resource_counts (tenant, rtype, n) VALUES (NEW.tenant, NEW.rtype, 1)
-            ON CONFLICT (tenant, rtype) DO UPDATE SET n = resource_counts.n + 1;
-    ELSE
-        UPDATE resource_counts SET n = n - 1 WHERE tenant = OLD.tenant AND rtype = OLD.rtype;
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE CONSTRAINT TRIGGER resources_count AFTER INSERT OR DELETE ON resources
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE PROCEDURE count_resources();
-"#,
 ];
 
 /// The DDL of version 1 (for tests of the migration from it).
