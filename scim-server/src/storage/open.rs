@@ -569,16 +569,8 @@ mod tests {
         use crate::storage::postgres::{PostgresConfig, PostgresStorage};
         use crate::storage::{Load, NewResource, Scope};
         use crate::tenancy::TenantId;
-        let required = std::env::var("SCIM_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-        let url = match std::env::var("SCIM_TEST_POSTGRES_URL") {
-            Ok(url) if !url.trim().is_empty() => url,
-            _ => {
-                assert!(
-                    !required,
-                    "SCIM_REQUIRE_POSTGRES=1 but no SCIM_TEST_POSTGRES_URL"
-                );
-                return;
-            }
+        let Some(url) = crate::storage::testing::postgres_test_url() else {
+            return;
         };
         let ca = std::env::var("SCIM_TEST_POSTGRES_CA").ok();
         let schema = format!("open_test_{}", std::process::id());

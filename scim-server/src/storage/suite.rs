@@ -253,7 +253,9 @@ fn new_resource(
     }
 }
 
-fn new_user(id: &str, user_name: &str, extra: Value) -> NewResource {
+/// A User to create: `id`, `userName`, the attributes of `extra` (an object), and the
+/// unique values the server would claim for it.
+pub(crate) fn new_user(id: &str, user_name: &str, extra: Value) -> NewResource {
     new_resource(&users(), id, user_json(id, user_name, extra), vec![])
 }
 

@@ -263,3 +263,20 @@ impl<S: Storage, H: Hooks> Storage for Delegating<S, H> {
         self.inner.groups_of_many(tenant, member_ids).await
     }
 }
+
+/// The PostgreSQL server this crate's unit tests run against (`SCIM_TEST_POSTGRES_URL`), or
+/// `None` to skip them; panics when `SCIM_REQUIRE_POSTGRES=1` and none is set, so CI never
+/// skips them silently.
+#[cfg(all(test, feature = "postgres"))]
+pub(crate) fn postgres_test_url() -> Option<String> {
+    match std::env::var("SCIM_TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("SCIM_REQUIRE_POSTGRES").map_or(true, |v| v != "1"),
+                "SCIM_REQUIRE_POSTGRES=1 but SCIM_TEST_POSTGRES_URL is not set"
+            );
+            None
+        }
+    }
+}

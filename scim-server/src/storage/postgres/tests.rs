@@ -1,6 +1,8 @@
 use super::*;
 use crate::storage::sql::index::layout;
 use crate::storage::sql::upgrade_check;
+use crate::storage::suite::new_user;
+use crate::storage::testing::postgres_test_url;
 
 #[test]
 fn cursors_round_trip_and_bind_to_their_query() {
@@ -53,7 +55,9 @@ async fn bad_settings_are_errors_not_panics() {
 /// `SCIM_REQUIRE_POSTGRES=1`).
 #[tokio::test]
 async fn a_version_1_schema_is_migrated_and_answers_value_paths() {
-    let Some(url) = test_url() else { return };
+    let Some(url) = postgres_test_url() else {
+        return;
+    };
     let name = unique_schema("scim_v1");
     let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
@@ -121,20 +125,6 @@ async fn a_version_1_schema_is_migrated_and_answers_value_paths() {
     drop_schema_then_resume(&url, &name, result).await;
 }
 
-/// `SCIM_TEST_POSTGRES_URL`, or `None` to skip (unless `SCIM_REQUIRE_POSTGRES=1`).
-fn test_url() -> Option<String> {
-    match std::env::var("SCIM_TEST_POSTGRES_URL") {
-        Ok(u) if !u.trim().is_empty() => Some(u),
-        _ => {
-            assert!(
-                std::env::var("SCIM_REQUIRE_POSTGRES").map_or(true, |v| v != "1"),
-                "SCIM_REQUIRE_POSTGRES=1 but SCIM_TEST_POSTGRES_URL is not set"
-            );
-            None
-        }
-    }
-}
-
 /// A schema name no other test run uses.
 fn unique_schema(prefix: &str) -> String {
     format!(
@@ -154,7 +144,9 @@ fn unique_schema(prefix: &str) -> String {
 /// every resource of the type.
 #[tokio::test]
 async fn the_tables_are_analyzed_after_growth_and_lookups_use_the_primary_key() {
-    let Some(url) = test_url() else { return };
+    let Some(url) = postgres_test_url() else {
+        return;
+    };
     let name = unique_schema("scim_stats");
     let storage = PostgresStorage::connect_with_schema(&url, &name)
         .await
@@ -169,23 +161,11 @@ async fn the_tables_are_analyzed_after_growth_and_lookups_use_the_primary_key() 
         let tenant = TenantId::new("t1").unwrap();
         let schema = scim_core::builtin::user_resource_schema();
         let users = (0..statistics::FIRST_ANALYZE).map(|i| {
-            let id = format!("id-{i}");
-            let resource = Resource::from_value(serde_json::json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "id": id,
-                "userName": format!("user{i}@example.com"),
-                "meta": {"resourceType": "User", "created": "2024-01-01T00:00:00Z",
-                         "lastModified": "2024-01-01T00:00:00Z"}
-            }))
-            .unwrap();
-            let unique = crate::storage::unique::UniquenessPolicy::for_schema(&schema)
-                .keys(&schema, &resource);
-            NewResource {
-                id,
-                resource,
-                members: vec![],
-                unique,
-            }
+            new_user(
+                &format!("id-{i}"),
+                &format!("user{i}@example.com"),
+                serde_json::json!({}),
+            )
         });
         storage
             .create_many(Scope::new(&tenant, &schema), users)

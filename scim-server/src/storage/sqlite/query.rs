@@ -367,7 +367,7 @@ pub(super) fn unfiltered_rows(
     after: Option<i64>,
 ) -> Result<Rows, StorageError> {
     let cond = condition(None);
-    let total = count_all(tx, args)?;
+    let total = count_all(tx, &args[..2])?;
     let n = args.len();
     let sql = match (page, after) {
         (StoragePage::Offset { offset, .. }, _) => {

@@ -2,6 +2,7 @@ use super::*;
 use crate::storage::sql::filter::translate;
 use crate::storage::sql::index::indexed_paths;
 use crate::storage::sql::upgrade_check;
+use crate::storage::suite::new_user;
 use scim_core::builtin::user_resource_schema;
 
 /// Only an `eq` on a single-valued attribute with `uniqueness` server/global (RFC 7643
@@ -258,17 +259,7 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 /// Creates the user `u{i}` (`userName` `user{i}`).
 async fn create_user(storage: &SqliteStorage, tenant: &TenantId, i: usize) {
     let schema = user_resource_schema();
-    let user = Resource::from_value(
-        serde_json::json!({"id": format!("u{i}"), "userName": format!("user{i}")}),
-    )
-    .unwrap();
-    let unique = crate::storage::unique::UniquenessPolicy::for_schema(&schema).keys(&schema, &user);
-    let new = NewResource {
-        id: format!("u{i}"),
-        resource: user,
-        members: vec![],
-        unique,
-    };
+    let new = new_user(&format!("u{i}"), &format!("user{i}"), serde_json::json!({}));
     storage
         .create(Scope::new(tenant, &schema), new)
         .await
@@ -305,14 +296,7 @@ async fn unfiltered_totals_come_from_the_kept_count() {
     }
     create_user(&storage, &other, 9).await;
     // `user0` again: refused, and not counted.
-    let user = Resource::from_value(serde_json::json!({"id": "u99", "userName": "user0"})).unwrap();
-    let unique = crate::storage::unique::UniquenessPolicy::for_schema(&schema).keys(&schema, &user);
-    let taken = NewResource {
-        id: "u99".into(),
-        resource: user,
-        members: vec![],
-        unique,
-    };
+    let taken = new_user("u99", "user0", serde_json::json!({}));
     assert!(storage.create(scope, taken).await.is_err());
     storage.delete(scope, "u1", None).await.unwrap();
     let by_name: SortSpec = SortSpec::new(
