@@ -273,6 +273,7 @@ impl Storage for HashMapStorage {
         entry.unique = replacement.unique;
         let load = Load {
             members: replacement.members.is_some(),
+            attributes: true,
         };
         if let Some(members) = replacement.members {
             entry.members = members_by_id(members);

@@ -80,6 +80,11 @@ struct Args {
     /// `https://scim.example.com/scim/v2`; default: from the request's Host header.
     #[arg(long)]
     public_url: Option<String>,
+
+    /// Memory for the cache of rendered resources, in MiB (0 turns it off): a GET of one
+    /// resource whose version has not changed is answered without reading its attributes.
+    #[arg(long, value_name = "MIB", default_value_t = 32)]
+    rendered_cache_mib: u64,
 }
 
 /// The `--validation` presets (scim-core's `ValidationOptions` and `PatchOptions`).
@@ -142,7 +147,8 @@ async fn build(args: &Args) -> Result<(ScimServer, StorageSpec), String> {
         .authenticator(tokens)
         .validation(validation)
         .patch_options(patch)
-        .base_path(args.base_path.clone());
+        .base_path(args.base_path.clone())
+        .rendered_cache_bytes(args.rendered_cache_mib.saturating_mul(1024 * 1024));
     if let Some(url) = &args.public_url {
         builder = builder.public_url(url.clone());
     }

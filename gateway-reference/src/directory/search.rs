@@ -108,7 +108,7 @@ async fn group_id(
             offset: 0,
             limit: 1,
         },
-        Load { members: false },
+        Load::WITHOUT_MEMBERS,
         &PlannerLimits::default(),
     )
     .await
@@ -170,7 +170,7 @@ pub async fn search_users(
             offset: q.offset,
             limit: q.limit,
         },
-        Load { members: false },
+        Load::WITHOUT_MEMBERS,
         &PlannerLimits::default(),
     )
     .await

@@ -55,6 +55,7 @@
 mod handlers;
 pub mod layers;
 pub mod password;
+mod rendered;
 mod request;
 mod response;
 mod routing;
@@ -94,6 +95,10 @@ pub const DEFAULT_BULK_MAX_OPERATIONS: usize = 1000;
 /// Default `bulk.maxPayloadSize`: the largest `/Bulk` request body in bytes, 1 MiB
 /// (RFC 7644 §3.7.4).
 pub const DEFAULT_BULK_MAX_PAYLOAD_SIZE: usize = 1024 * 1024;
+
+/// Default bound of the cache of rendered resources
+/// ([`ScimServerBuilder::rendered_cache_bytes`]): 32 MiB, some 30,000 Users of 1 KiB.
+pub const DEFAULT_RENDERED_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Default page size when a list request gives no `count`.
 pub const DEFAULT_PAGE_SIZE: u64 = 100;
@@ -148,6 +153,8 @@ pub(crate) struct Inner {
     pub(crate) bulk_max_operations: usize,
     /// `bulk.maxPayloadSize` in bytes: the body limit of `/Bulk`.
     pub(crate) bulk_max_payload_size: usize,
+    /// The cache of rendered resources; `None` when turned off.
+    pub(crate) rendered: Option<rendered::RenderedCache>,
 }
 
 impl ScimServer {
@@ -207,6 +214,7 @@ pub struct ScimServerBuilder {
     bulk_max_operations: Option<usize>,
     bulk_max_payload_size: Option<usize>,
     timeout: Option<Duration>,
+    rendered_cache_bytes: Option<u64>,
 }
 
 impl fmt::Debug for ScimServerBuilder {
@@ -351,6 +359,33 @@ impl ScimServerBuilder {
         self
     }
 
+    /// The bound, in bytes, of the cache of rendered resources (default
+    /// [`DEFAULT_RENDERED_CACHE_BYTES`]; 0 turns it off). A GET of one resource without
+    /// `attributes` or `excludedAttributes` keeps the JSON it returns; the next GET of the
+    /// resource asks the storage for its version only and, while the version is the same,
+    /// returns the kept JSON without reading, parsing and serialising the resource again.
+    /// Every change to a resource changes its version, so a kept rendering is never returned
+    /// for a changed resource, with one server or several over one database.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scim_server::ScimServer;
+    /// use scim_server::auth::BearerTokens;
+    /// use scim_server::storage::memory::MemoryStorage;
+    ///
+    /// let server = ScimServer::builder()
+    ///     .storage(Arc::new(MemoryStorage::new()))
+    ///     .authenticator(BearerTokens::single("a-long-generated-secret-token").unwrap())
+    ///     .rendered_cache_bytes(256 * 1024 * 1024)
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = server;
+    /// ```
+    pub fn rendered_cache_bytes(mut self, bytes: u64) -> Self {
+        self.rendered_cache_bytes = Some(bytes);
+        self
+    }
+
     /// Builds the server: the [layers](layers) around the core service.
     pub fn build(mut self) -> Result<ScimServer, BuildError> {
         if self.storage.is_none() {
@@ -425,6 +460,10 @@ impl ScimServerBuilder {
                 bulk_max_payload_size: self
                     .bulk_max_payload_size
                     .unwrap_or(DEFAULT_BULK_MAX_PAYLOAD_SIZE),
+                rendered: rendered::RenderedCache::new(
+                    self.rendered_cache_bytes
+                        .unwrap_or(DEFAULT_RENDERED_CACHE_BYTES),
+                ),
             }),
         })
     }

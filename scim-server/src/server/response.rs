@@ -25,7 +25,12 @@ fn status(code: u16) -> StatusCode {
 /// A JSON response.
 pub(crate) fn json(code: StatusCode, value: &(impl serde::Serialize + ?Sized)) -> ScimResponse {
     let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
-    let mut res = Response::new(Full::new(Bytes::from(body)));
+    json_bytes(code, Bytes::from(body))
+}
+
+/// A response of JSON already serialised.
+pub(crate) fn json_bytes(code: StatusCode, body: Bytes) -> ScimResponse {
+    let mut res = Response::new(Full::new(body));
     *res.status_mut() = code;
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));

@@ -404,6 +404,7 @@ impl MemoryStorage {
         }
         let load = Load {
             members: replacement.members.is_some(),
+            attributes: true,
         };
         if let Some(members) = replacement.members {
             data.clear_members(&rt, id);

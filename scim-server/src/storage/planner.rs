@@ -275,6 +275,7 @@ async fn fallback(
     let max = limits.max_scanned;
     let candidate_load = Load {
         members: load.members || needs_members,
+        ..load
     };
     let too_many = |what: String| {
         let evaluated: Vec<String> = residual.iter().map(ToString::to_string).collect();

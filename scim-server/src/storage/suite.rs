@@ -132,6 +132,7 @@ macro_rules! backend_suite {
             groups_of_lists_direct_groups
             groups_of_many_equals_groups_of_each
             get_with_groups_equals_get_and_groups_of
+            version_only_reads_follow_every_change
             query_with_groups_equals_query_and_groups_of_many
             membership_changes_set_last_modified
             delete_user_removes_it_from_groups

@@ -44,18 +44,41 @@ pub struct StoredResource {
 }
 
 /// What to load with a resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Load {
     /// Load `members`. When false (e.g. `excludedAttributes=members`) the backend must not
     /// read membership at all.
     pub members: bool,
+    /// Load the attributes. When false the caller needs only the id and the version (the
+    /// server asks so when it holds a rendering of the resource and checks that it is still
+    /// current): a backend may then return an empty [`Resource`] and skip reading or
+    /// parsing the stored attributes; one that returns them anyway is correct too.
+    pub attributes: bool,
 }
 
 impl Load {
     /// Everything, members included.
-    pub const ALL: Load = Load { members: true };
+    pub const ALL: Load = Load {
+        members: true,
+        attributes: true,
+    };
     /// The resource without its members.
-    pub const WITHOUT_MEMBERS: Load = Load { members: false };
+    pub const WITHOUT_MEMBERS: Load = Load {
+        members: false,
+        attributes: true,
+    };
+    /// The id and the version only (see [`Load::attributes`]).
+    pub const VERSION: Load = Load {
+        members: false,
+        attributes: false,
+    };
+}
+
+impl Default for Load {
+    /// [`Load::WITHOUT_MEMBERS`].
+    fn default() -> Self {
+        Load::WITHOUT_MEMBERS
+    }
 }
 
 /// One member of a group (RFC 7643 §4.2 `members`): the member's id, its resource type and an

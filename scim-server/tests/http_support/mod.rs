@@ -74,6 +74,12 @@ impl<'a> Call<'a> {
         self.builder = self.builder.header(k, v);
         self
     }
+    /// Sends another `Host` than [`HOST`].
+    pub fn host(mut self, host: &str) -> Self {
+        let value = http::HeaderValue::from_str(host).unwrap();
+        self.builder.headers_mut().unwrap().insert("host", value);
+        self
+    }
     pub fn json(mut self, v: Value) -> Self {
         self.builder = self.builder.header("content-type", "application/scim+json");
         self.body = Bytes::from(serde_json::to_vec(&v).unwrap());

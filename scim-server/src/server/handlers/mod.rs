@@ -3,6 +3,7 @@
 
 pub(crate) mod bulk;
 pub(crate) mod discovery;
+pub(crate) mod get;
 pub(crate) mod list;
 pub(crate) mod me;
 pub(crate) mod members;
@@ -199,21 +200,7 @@ impl Inner {
         meta.insert("location".into(), Value::String(ctx.location(schema, &id)));
         meta.insert("version".into(), Value::String(etag(version)));
         if let (Some(groups_attr), Some(groups)) = (schema.core.attribute("groups"), groups) {
-            let list: Vec<Value> = groups
-                .into_iter()
-                .map(|g| {
-                    let mut o = Map::new();
-                    if let Some(s) = self.registry.resource_schema(&g.resource_type) {
-                        o.insert("$ref".into(), Value::String(ctx.location(s, &g.id)));
-                    }
-                    o.insert("value".into(), Value::String(g.id));
-                    if let Some(d) = g.display {
-                        o.insert("display".into(), Value::String(d));
-                    }
-                    o.insert("type".into(), Value::String("direct".into()));
-                    Value::Object(o)
-                })
-                .collect();
+            let list = self.groups_json(ctx, groups);
             let map = resource.as_map_mut();
             scim_core::resource::remove_ci(map, "groups");
             if !list.is_empty() {
@@ -226,6 +213,40 @@ impl Inner {
             }
         }
         Ok(project_into(resource, schema, projection, supplied).into_value())
+    }
+}
+
+impl Inner {
+    /// The computed `groups` of a resource as they are returned (RFC 7643 §4.1.2: `value`,
+    /// `$ref`, `display`, `type` "direct").
+    pub(crate) fn groups_json(&self, ctx: &Ctx, groups: Vec<GroupRef>) -> Vec<Value> {
+        groups
+            .into_iter()
+            .map(|g| {
+                let mut o = Map::new();
+                if let Some(s) = self.registry.resource_schema(&g.resource_type) {
+                    o.insert("$ref".into(), Value::String(ctx.location(s, &g.id)));
+                }
+                o.insert("value".into(), Value::String(g.id));
+                if let Some(d) = g.display {
+                    o.insert("display".into(), Value::String(d));
+                }
+                o.insert("type".into(), Value::String("direct".into()));
+                Value::Object(o)
+            })
+            .collect()
+    }
+
+    /// Drops the cached rendering of a deleted resource (a stale one is never served, see
+    /// [`crate::server::rendered`], but it would hold memory until evicted).
+    pub(crate) fn forget_rendered(&self, ctx: &Ctx, schema: &ResourceSchema, id: &str) {
+        if let Some(cache) = &self.rendered {
+            cache.remove(&crate::server::rendered::RenderedKey::new(
+                &ctx.tenant,
+                schema.name(),
+                id,
+            ));
+        }
     }
 }
 

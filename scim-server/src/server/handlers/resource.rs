@@ -13,13 +13,12 @@ use serde_json::Value;
 use super::members::check_members_exist;
 use super::{
     Ctx, has_members, load_for, member_from_json, members_json, now, set_meta, split_members,
-    wants_groups,
 };
 use crate::provisioning::{Change, ChangeKind};
 use crate::server::Inner;
 use crate::server::password::hash_new_password;
 use crate::server::request::{
-    EtagCondition, ReturnPreference, if_match, if_none_match, parse_json, return_preference,
+    EtagCondition, ReturnPreference, if_match, parse_json, return_preference,
 };
 use crate::server::response::{self, ScimResponse, with_etag, with_location};
 use crate::storage::{Load, Member, MembersChange, NewResource, Replacement, StoredResource};
@@ -36,7 +35,7 @@ pub(crate) async fn dispatch(
     body: &[u8],
 ) -> Result<ScimResponse, ScimError> {
     match ctx.method {
-        Method::GET | Method::HEAD => get(inner, ctx, resource_type, id).await,
+        Method::GET | Method::HEAD => super::get::get(inner, ctx, resource_type, id).await,
         Method::PUT => replace(inner, ctx, resource_type, id, body).await,
         Method::PATCH => patch(inner, ctx, resource_type, id, body).await,
         Method::DELETE => delete(inner, ctx, resource_type, id).await,
@@ -200,38 +199,6 @@ pub(crate) async fn create(
         &supplied,
     )
     .await
-}
-
-/// GET /{type}/{id} (RFC 7644 §3.4.1), with `If-None-Match` (§3.14).
-pub(crate) async fn get(
-    inner: &Inner,
-    ctx: &Ctx,
-    resource_type: &str,
-    id: &str,
-) -> Result<ScimResponse, ScimError> {
-    let schema = inner.schema(resource_type)?;
-    let projection = ctx.projection()?;
-    let supplied = RequestedAttrs::none();
-    let load = load_for(schema, &projection, &supplied);
-    // The computed `groups` are read with the resource, in one storage call.
-    let (stored, groups) = if wants_groups(schema, &projection, &supplied) {
-        let (stored, groups) = inner
-            .storage
-            .get_with_groups(ctx.scope(schema), id, load)
-            .await?;
-        (stored, Some(groups))
-    } else {
-        (inner.storage.get(ctx.scope(schema), id, load).await?, None)
-    };
-    if if_none_match(&ctx.headers).is_some_and(|c| c.matches(stored.version)) {
-        return Ok(with_etag(
-            response::empty(StatusCode::NOT_MODIFIED),
-            stored.version,
-        ));
-    }
-    let version = stored.version;
-    let body = inner.render_with_groups(ctx, schema, stored, &projection, &supplied, groups)?;
-    Ok(with_etag(response::json(StatusCode::OK, &body), version))
 }
 
 fn precondition_failed(version: u64) -> ScimError {
@@ -757,6 +724,7 @@ pub(crate) async fn delete(
             Ok(()) => lost_race(),
         })?;
     inner.after(&hook).await;
+    inner.forget_rendered(ctx, schema, id);
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 

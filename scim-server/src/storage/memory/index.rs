@@ -343,6 +343,13 @@ pub(super) fn member_json(m: &Member) -> Value {
 
 impl Entry {
     pub(super) fn stored(&self, id: &str, load: Load) -> StoredResource {
+        if !load.attributes {
+            return StoredResource {
+                id: id.to_string(),
+                version: self.version,
+                resource: Resource::new(),
+            };
+        }
         let mut resource = self.resource.clone();
         if load.members && !self.members.is_empty() {
             let mut ms: Vec<&(u64, Member)> = self.members.values().collect();

@@ -727,6 +727,18 @@ impl Storage for PostgresStorage {
         let ctx = self.layouts.ctx(scope);
         let mut client = self.client().await?;
         let args: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &id];
+        if !load.attributes {
+            let stmt = client.prepare_cached(GET_VERSION).await.map_err(pg_err)?;
+            let row = client.query_opt(&stmt, &args).await.map_err(pg_err)?;
+            let Some(row) = row else {
+                return Err(StorageError::not_found(id));
+            };
+            return Ok(StoredResource {
+                id: id.to_string(),
+                version: to_version(get(&row, 1)?),
+                resource: Resource::new(),
+            });
+        }
         if !(load.members && ctx.has_members) {
             let stmt = client.prepare_cached(GET_RESOURCE).await.map_err(pg_err)?;
             let row = client.query_opt(&stmt, &args).await.map_err(pg_err)?;
@@ -1035,7 +1047,7 @@ impl Storage for PostgresStorage {
         id: &str,
         load: Load,
     ) -> Result<(StoredResource, Vec<GroupRef>), StorageError> {
-        if load.members && has_members(scope.schema) {
+        if load.attributes && load.members && has_members(scope.schema) {
             // Members need their own snapshot (see `get`); a type with members rarely has
             // computed groups, so the two steps are fine here.
             let stored = self.get(scope, id, load).await?;
@@ -1046,10 +1058,12 @@ impl Storage for PostgresStorage {
         let rtype = scope.resource_type();
         let client = self.client().await?;
         // One statement: one round trip and one query for the server to run.
-        let stmt = client
-            .prepare_cached(RESOURCE_WITH_GROUPS)
-            .await
-            .map_err(pg_err)?;
+        let sql = if load.attributes {
+            RESOURCE_WITH_GROUPS
+        } else {
+            VERSION_WITH_GROUPS
+        };
+        let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
         let args: [Param<'_>; 3] = [&tenant, &rtype, &id];
         let Some(row) = client.query_opt(&stmt, &args).await.map_err(pg_err)? else {
             return Err(StorageError::not_found(id));
@@ -1057,7 +1071,11 @@ impl Storage for PostgresStorage {
         let stored = StoredResource {
             id: id.to_string(),
             version: to_version(get(&row, 0)?),
-            resource: row_data(&row, 1)?,
+            resource: if load.attributes {
+                row_data(&row, 1)?
+            } else {
+                Resource::new()
+            },
         };
         Ok((stored, aggregated_groups(&row, 2)?))
     }

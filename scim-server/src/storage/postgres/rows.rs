@@ -15,6 +15,20 @@ macro_rules! group_display {
     };
 }
 
+/// The rest of [`RESOURCE_WITH_GROUPS`]: the groups of the resource `r` as one JSON array
+/// column, oldest first, and the resource's row.
+macro_rules! groups_of_r {
+    () => {
+        concat!(
+            "(SELECT json_agg(json_build_array(g.id, g.rtype, ",
+            group_display!(),
+            ") ORDER BY g.seq) FROM members m JOIN resources g ON g.seq = m.group_seq \
+             WHERE m.tenant = $1 AND m.member_id = r.id AND g.tenant = $1) \
+             FROM resources r WHERE r.tenant = $1 AND r.rtype = $2 AND r.id = $3"
+        )
+    };
+}
+
 /// The groups of a tenant (`$1`) with a direct member (`$2`), oldest first.
 pub(super) const GROUPS_OF: &str = concat!(
     "SELECT g.id, g.rtype, ",
@@ -34,14 +48,16 @@ pub(super) const GROUPS_OF_MANY: &str = concat!(
 /// One resource (`$1` tenant, `$2` type, `$3` id) and its groups in one statement and one
 /// row: the groups, oldest first, as a JSON array of `[id, type, display]` (NULL for none),
 /// so the resource's JSON is sent once however many groups it is in.
-pub(super) const RESOURCE_WITH_GROUPS: &str = concat!(
-    "SELECT r.version, r.data, \
-     (SELECT json_agg(json_build_array(g.id, g.rtype, ",
-    group_display!(),
-    ") ORDER BY g.seq) FROM members m JOIN resources g ON g.seq = m.group_seq \
-     WHERE m.tenant = $1 AND m.member_id = r.id AND g.tenant = $1) \
-     FROM resources r WHERE r.tenant = $1 AND r.rtype = $2 AND r.id = $3"
-);
+pub(super) const RESOURCE_WITH_GROUPS: &str = concat!("SELECT r.version, r.data, ", groups_of_r!());
+
+/// [`RESOURCE_WITH_GROUPS`] without the resource's JSON (a NULL in its place), for
+/// [`Load::VERSION`](crate::storage::Load::VERSION).
+pub(super) const VERSION_WITH_GROUPS: &str =
+    concat!("SELECT r.version, NULL::jsonb, ", groups_of_r!());
+
+/// The id and version of one resource, for [`Load::VERSION`](crate::storage::Load::VERSION).
+pub(super) const GET_VERSION: &str = "SELECT seq, version FROM resources \
+                            WHERE tenant = $1 AND rtype = $2 AND id = $3";
 
 /// The groups of a row of [`RESOURCE_WITH_GROUPS`] (column `idx`).
 pub(super) fn aggregated_groups(row: &Row, idx: usize) -> Result<Vec<GroupRef>, StorageError> {

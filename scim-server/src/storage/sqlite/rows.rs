@@ -44,6 +44,9 @@ pub(super) struct ResourceKey {
     pub(super) rtype: String,
     pub(super) id: String,
     pub(super) with_members: bool,
+    /// Read and parse the attributes ([`Load::attributes`]); when false the resource is
+    /// returned empty and its JSON is never read.
+    pub(super) with_attributes: bool,
 }
 
 impl ResourceKey {
@@ -52,7 +55,8 @@ impl ResourceKey {
             tenant: scope.tenant.as_str().to_string(),
             rtype: scope.resource_type().to_string(),
             id: id.to_string(),
-            with_members: load.members && has_members(scope.schema),
+            with_members: load.members && load.attributes && has_members(scope.schema),
+            with_attributes: load.attributes,
         }
     }
 }
@@ -62,10 +66,13 @@ pub(super) fn read_resource(
     conn: &Connection,
     key: &ResourceKey,
 ) -> Result<StoredResource, StorageError> {
-    let row: Option<(i64, i64, String)> = conn
-        .prepare_cached(
-            "SELECT seq, version, json FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3",
-        )
+    let sql = if key.with_attributes {
+        "SELECT seq, version, json FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3"
+    } else {
+        "SELECT seq, version, NULL FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3"
+    };
+    let row: Option<(i64, i64, Option<String>)> = conn
+        .prepare_cached(sql)
         .and_then(|mut s| {
             s.query_row(params![key.tenant, key.rtype, key.id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -76,7 +83,10 @@ pub(super) fn read_resource(
     let Some((seq, version, json)) = row else {
         return Err(StorageError::not_found(&key.id));
     };
-    let mut resource = parse_json(&json)?;
+    let mut resource = match json {
+        Some(json) => parse_json(&json)?,
+        None => Resource::new(),
+    };
     if key.with_members {
         resource = with_members(resource, &load_members(conn, seq)?);
     }
@@ -93,6 +103,16 @@ macro_rules! group_display {
     () => {
         "CASE json_type(g.json, '$.displayName') WHEN 'text' \
          THEN json_extract(g.json, '$.displayName') END"
+    };
+}
+
+/// The joins of [`RESOURCE_WITH_GROUPS`]: the resource and the groups that have it as a member.
+macro_rules! resource_groups_from {
+    () => {
+        " FROM resources r \
+         LEFT JOIN members m ON m.tenant = r.tenant AND m.member_id = r.id \
+         LEFT JOIN resources g ON g.seq = m.group_seq AND g.tenant = r.tenant \
+         WHERE r.tenant = ?1 AND r.rtype = ?2 AND r.id = ?3"
     };
 }
 
@@ -144,10 +164,14 @@ pub(super) fn read_groups_of(
 pub(super) const RESOURCE_WITH_GROUPS: &str = concat!(
     "SELECT r.version, r.json, g.seq, g.id, g.rtype, ",
     group_display!(),
-    " FROM resources r \
-     LEFT JOIN members m ON m.tenant = r.tenant AND m.member_id = r.id \
-     LEFT JOIN resources g ON g.seq = m.group_seq AND g.tenant = r.tenant \
-     WHERE r.tenant = ?1 AND r.rtype = ?2 AND r.id = ?3"
+    resource_groups_from!()
+);
+
+/// [`RESOURCE_WITH_GROUPS`] without the resource's JSON ([`Load::VERSION`]).
+pub(super) const VERSION_WITH_GROUPS: &str = concat!(
+    "SELECT r.version, NULL, g.seq, g.id, g.rtype, ",
+    group_display!(),
+    resource_groups_from!()
 );
 
 /// One resource without its members and the groups that have it as a direct member (as
@@ -157,9 +181,12 @@ pub(super) fn read_resource_with_groups(
     conn: &Connection,
     key: &ResourceKey,
 ) -> Result<(StoredResource, Vec<GroupRef>), StorageError> {
-    let mut stmt = conn
-        .prepare_cached(RESOURCE_WITH_GROUPS)
-        .map_err(backend_err)?;
+    let sql = if key.with_attributes {
+        RESOURCE_WITH_GROUPS
+    } else {
+        VERSION_WITH_GROUPS
+    };
+    let mut stmt = conn.prepare_cached(sql).map_err(backend_err)?;
     let mut rows = stmt
         .query(params![key.tenant, key.rtype, key.id])
         .map_err(backend_err)?;
@@ -167,12 +194,14 @@ pub(super) fn read_resource_with_groups(
     let mut groups = Vec::new();
     while let Some(row) = rows.next().map_err(backend_err)? {
         if found.is_none() {
-            let json = row
-                .get_ref(1)
-                .map_err(backend_err)?
-                .as_str()
-                .map_err(|e| StorageError::backend(format!("sqlite: resource JSON: {e}")))?;
-            found = Some((row.get(0).map_err(backend_err)?, parse_json(json)?));
+            let resource =
+                match row.get_ref(1).map_err(backend_err)? {
+                    rusqlite::types::ValueRef::Null => Resource::new(),
+                    json => parse_json(json.as_str().map_err(|e| {
+                        StorageError::backend(format!("sqlite: resource JSON: {e}"))
+                    })?)?,
+                };
+            found = Some((row.get(0).map_err(backend_err)?, resource));
         }
         // No group: the LEFT JOIN's one row of NULLs.
         if row.get_ref(2).map_err(backend_err)? != rusqlite::types::ValueRef::Null {

@@ -572,3 +572,55 @@ pub async fn modify_members_wrong_version<S: Storage>(s: S) {
     assert_eq!(member_values(&g), ["u1"]);
     assert_eq!(g.version, 1);
 }
+
+/// `Load::VERSION` reads the current version of a resource, through `get` and
+/// `get_with_groups` (which still return the groups), and follows every change, membership
+/// changes included; an unknown id is `NotFound`. (A backend may return the attributes too:
+/// only the id and the version are checked.)
+pub async fn version_only_reads_follow_every_change<S: Storage>(s: S) {
+    let t = tenant("t1");
+    users_and_group(&s, &t, &["u1"]).await;
+    let (us, gs) = (users(), groups());
+    let (su, sg) = (Scope::new(&t, &us), Scope::new(&t, &gs));
+    let version = async |sc: Scope<'_>, id: &str| {
+        let got = s.get(sc, id, Load::VERSION).await.unwrap();
+        assert_eq!(got.id, id);
+        got.version
+    };
+    assert_eq!(version(su, "u1").await, 1);
+    assert_eq!(version(sg, "g1").await, 1);
+    s.replace(
+        su,
+        "u1",
+        replacement(&us, user_json("u1", "alice", json!({"title": "x"}))),
+        Some(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(version(su, "u1").await, 2);
+    let (stored, of) = s.get_with_groups(su, "u1", Load::VERSION).await.unwrap();
+    assert_eq!((stored.id.as_str(), stored.version), ("u1", 2));
+    assert_eq!(of, s.groups_of(&t, "u1").await.unwrap());
+    assert_eq!(of.len(), 1, "u1 is in g1");
+    s.modify_members(sg, "g1", MembersChange::Add(vec![Member::new("u2")]), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        version(sg, "g1").await,
+        2,
+        "a membership change is a change"
+    );
+    let (stored, of) = s.get_with_groups(sg, "g1", Load::VERSION).await.unwrap();
+    assert_eq!(stored.version, 2);
+    assert!(of.is_empty());
+    expect_kind(
+        s.get(su, "nobody", Load::VERSION).await,
+        &StorageErrorKind::NotFound,
+        "a version-only get of an unknown id",
+    );
+    expect_kind(
+        s.get_with_groups(su, "nobody", Load::VERSION).await,
+        &StorageErrorKind::NotFound,
+        "a version-only get_with_groups of an unknown id",
+    );
+}

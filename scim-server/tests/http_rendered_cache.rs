@@ -1,0 +1,172 @@
+//! The cache of rendered resources (`ScimServerBuilder::rendered_cache_bytes`) never changes
+//! what a GET returns: two servers over ONE store, one with the cache and one without, are
+//! asked the same GETs after every kind of change made through either of them, and must
+//! answer the same status, ETag and JSON. The changes include those that change a User's
+//! computed `groups` without changing the User (RFC 7643 §4.1.2: "groups ... read-only ...
+//! changes to group membership ... made via the Group resource"), and a second `Host`
+//! (`meta.location`, RFC 7643 §3.1: "the URI of the resource being returned").
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod http_support;
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use http_support::*;
+use scim_server::ScimServer;
+use scim_server::auth::BearerTokens;
+use scim_server::storage::Storage;
+use scim_server::storage::memory::MemoryStorage;
+use scim_server::storage::sqlite::SqliteStorage;
+use serde_json::json;
+
+fn over(storage: Arc<dyn Storage>, cache_bytes: u64) -> ScimServer {
+    ScimServer::builder()
+        .storage(storage)
+        .authenticator(BearerTokens::single(TOKEN).unwrap())
+        .rendered_cache_bytes(cache_bytes)
+        .build()
+        .unwrap()
+}
+
+/// `cached` and `plain` answer `uri` alike (twice from `cached`: a miss, then a hit).
+async fn same_answer(cached: &ScimServer, plain: &ScimServer, uri: &str, host: &str) -> Reply {
+    let want = get(plain, uri).host(host).send().await;
+    for round in ["first", "second"] {
+        let got = get(cached, uri).host(host).send().await;
+        assert_eq!(got.status, want.status, "{round} GET {uri}: {}", got.body);
+        assert_eq!(got.header("etag"), want.header("etag"), "{round} GET {uri}");
+        assert_eq!(got.header("content-type"), want.header("content-type"));
+        assert_eq!(got.body, want.body, "{round} GET {uri}");
+    }
+    want
+}
+
+async fn every_change_is_seen(storage: Arc<dyn Storage>) {
+    let cached = over(storage.clone(), 1 << 20);
+    let plain = over(storage, 0);
+    let alice = create_user(&plain, "alice").await;
+    let bob = create_user(&cached, "bob").await;
+    let ua = format!("/Users/{alice}");
+    let r = same_answer(&cached, &plain, &ua, HOST).await;
+    assert_eq!(r.body["userName"], "alice");
+    assert!(r.body.get("groups").is_none());
+    same_answer(&cached, &plain, &format!("/Users/{bob}"), HOST).await;
+
+    // A change through the server without the cache is seen by the one with it.
+    let r = patch(
+        &plain,
+        &ua,
+        patch_ops(json!([{"op": "replace", "path": "displayName", "value": "Alice A"}])),
+    )
+    .send()
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = same_answer(&cached, &plain, &ua, HOST).await;
+    assert_eq!(r.body["displayName"], "Alice A");
+    assert_eq!(r.header("etag"), Some("W/\"2\""));
+
+    // Membership changes alice's computed groups, not alice.
+    let gid = create_group(&plain, "Tour Guides", &[&alice]).await;
+    let gu = format!("/Groups/{gid}");
+    let r = same_answer(&cached, &plain, &ua, HOST).await;
+    assert_eq!(r.body["groups"][0]["value"], gid.as_str());
+    assert_eq!(r.body["groups"][0]["display"], "Tour Guides");
+    assert_eq!(r.header("etag"), Some("W/\"2\""));
+    same_answer(&cached, &plain, &gu, HOST).await;
+    let r = patch(
+        &plain,
+        &gu,
+        patch_ops(json!([
+            {"op": "replace", "path": "displayName", "value": "Guides"},
+            {"op": "add", "path": "members", "value": [{"value": bob}]}
+        ])),
+    )
+    .send()
+    .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let r = same_answer(&cached, &plain, &ua, HOST).await;
+    assert_eq!(r.body["groups"][0]["display"], "Guides");
+    let r = same_answer(&cached, &plain, &gu, HOST).await;
+    assert_eq!(r.body["members"].as_array().unwrap().len(), 2);
+    let r = patch(
+        &cached,
+        &gu,
+        patch_ops(json!([{"op": "remove", "path": format!("members[value eq \"{alice}\"]")}])),
+    )
+    .send()
+    .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let r = same_answer(&cached, &plain, &ua, HOST).await;
+    assert!(r.body.get("groups").is_none(), "{}", r.body);
+    same_answer(&cached, &plain, &gu, HOST).await;
+
+    // Another Host: another meta.location.
+    let r = same_answer(&cached, &plain, &ua, "other.example.org").await;
+    assert_eq!(
+        r.body["meta"]["location"],
+        format!("http://other.example.org/Users/{alice}")
+    );
+    same_answer(&cached, &plain, &ua, HOST).await;
+
+    // PUT through the cached server, then the projections (never cached) and 304.
+    let mut body = user("alice");
+    body["title"] = json!("Tour Guide");
+    let r = put(&cached, &ua, body).send().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = same_answer(&cached, &plain, &ua, HOST).await;
+    assert_eq!(r.body["title"], "Tour Guide");
+    assert!(r.body.get("displayName").is_none(), "PUT replaced it");
+    same_answer(&cached, &plain, &format!("{ua}?attributes=userName"), HOST).await;
+    same_answer(
+        &cached,
+        &plain,
+        &format!("{ua}?excludedAttributes=emails"),
+        HOST,
+    )
+    .await;
+    let etag = r.header("etag").unwrap().to_string();
+    let r = get(&cached, &ua)
+        .header("if-none-match", &etag)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+
+    // Deleted through either server: 404 from both.
+    let r = delete(&plain, &ua).send().await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = same_answer(&cached, &plain, &ua, HOST).await;
+    r.assert_error(404, None);
+    let r = delete(&cached, &gu).send().await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    same_answer(&cached, &plain, &gu, HOST)
+        .await
+        .assert_error(404, None);
+}
+
+#[tokio::test]
+async fn every_change_is_seen_on_memory() {
+    every_change_is_seen(Arc::new(MemoryStorage::new())).await;
+}
+
+#[tokio::test]
+async fn every_change_is_seen_on_sqlite() {
+    let storage = SqliteStorage::open_in_memory().unwrap();
+    every_change_is_seen(Arc::new(storage)).await;
+}
+
+/// A cache too small for the resources still answers right (entries are evicted and
+/// rendered again).
+#[tokio::test]
+async fn a_small_cache_still_answers_right() {
+    let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+    let cached = over(storage.clone(), 2048);
+    let plain = over(storage, 0);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(create_user(&plain, &format!("user{i}")).await);
+    }
+    for id in ids.iter().chain(ids.iter()) {
+        same_answer(&cached, &plain, &format!("/Users/{id}"), HOST).await;
+    }
+}
