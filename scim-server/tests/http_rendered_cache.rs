@@ -1,7 +1,7 @@
 //! The cache of rendered resources (`ScimServerBuilder::rendered_cache_bytes`) never changes
-//! what a GET returns: two servers over ONE store, one with the cache and one without, are
-//! asked the same GETs after every kind of change made through either of them, and must
-//! answer the same status, ETag and JSON. The changes include those that change a User's
+//! what a GET or a list returns: two servers over ONE store, one with the cache and one
+//! without, are asked the same GETs and lists after every kind of change made through either
+//! of them, and must answer the same status, ETag and JSON. The changes include those that change a User's
 //! computed `groups` without changing the User (RFC 7643 §4.1.2: "groups ... read-only ...
 //! changes to group membership ... made via the Group resource"), and a second `Host`
 //! (`meta.location`, RFC 7643 §3.1: "the URI of the resource being returned").
@@ -42,13 +42,32 @@ async fn same_answer(cached: &ScimServer, plain: &ScimServer, uri: &str, host: &
     want
 }
 
+/// The lists a change can show in: every User, a filter, a page, a projection, Groups.
+const LISTS: [&str; 6] = [
+    "/Users",
+    "/Users?filter=userName%20eq%20%22alice%22",
+    "/Users?filter=userName%20sw%20%22a%22&startIndex=1&count=1",
+    "/Users?sortBy=userName&sortOrder=descending",
+    "/Users?attributes=userName,groups",
+    "/Groups",
+];
+
+/// [`same_answer`] for one resource and every list of [`LISTS`].
+async fn all_alike(cached: &ScimServer, plain: &ScimServer, uri: &str, host: &str) -> Reply {
+    for list in LISTS {
+        let r = same_answer(cached, plain, list, host).await;
+        assert_eq!(r.status, StatusCode::OK, "{list}: {}", r.body);
+    }
+    same_answer(cached, plain, uri, host).await
+}
+
 async fn every_change_is_seen(storage: Arc<dyn Storage>) {
     let cached = over(storage.clone(), 1 << 20);
     let plain = over(storage, 0);
     let alice = create_user(&plain, "alice").await;
     let bob = create_user(&cached, "bob").await;
     let ua = format!("/Users/{alice}");
-    let r = same_answer(&cached, &plain, &ua, HOST).await;
+    let r = all_alike(&cached, &plain, &ua, HOST).await;
     assert_eq!(r.body["userName"], "alice");
     assert!(r.body.get("groups").is_none());
     same_answer(&cached, &plain, &format!("/Users/{bob}"), HOST).await;
@@ -62,14 +81,14 @@ async fn every_change_is_seen(storage: Arc<dyn Storage>) {
     .send()
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let r = same_answer(&cached, &plain, &ua, HOST).await;
+    let r = all_alike(&cached, &plain, &ua, HOST).await;
     assert_eq!(r.body["displayName"], "Alice A");
     assert_eq!(r.header("etag"), Some("W/\"2\""));
 
     // Membership changes alice's computed groups, not alice.
     let gid = create_group(&plain, "Tour Guides", &[&alice]).await;
     let gu = format!("/Groups/{gid}");
-    let r = same_answer(&cached, &plain, &ua, HOST).await;
+    let r = all_alike(&cached, &plain, &ua, HOST).await;
     assert_eq!(r.body["groups"][0]["value"], gid.as_str());
     assert_eq!(r.body["groups"][0]["display"], "Tour Guides");
     assert_eq!(r.header("etag"), Some("W/\"2\""));
@@ -85,7 +104,7 @@ async fn every_change_is_seen(storage: Arc<dyn Storage>) {
     .send()
     .await;
     assert!(r.status.is_success(), "{}", r.body);
-    let r = same_answer(&cached, &plain, &ua, HOST).await;
+    let r = all_alike(&cached, &plain, &ua, HOST).await;
     assert_eq!(r.body["groups"][0]["display"], "Guides");
     let r = same_answer(&cached, &plain, &gu, HOST).await;
     assert_eq!(r.body["members"].as_array().unwrap().len(), 2);
@@ -97,24 +116,24 @@ async fn every_change_is_seen(storage: Arc<dyn Storage>) {
     .send()
     .await;
     assert!(r.status.is_success(), "{}", r.body);
-    let r = same_answer(&cached, &plain, &ua, HOST).await;
+    let r = all_alike(&cached, &plain, &ua, HOST).await;
     assert!(r.body.get("groups").is_none(), "{}", r.body);
     same_answer(&cached, &plain, &gu, HOST).await;
 
     // Another Host: another meta.location.
-    let r = same_answer(&cached, &plain, &ua, "other.example.org").await;
+    let r = all_alike(&cached, &plain, &ua, "other.example.org").await;
     assert_eq!(
         r.body["meta"]["location"],
         format!("http://other.example.org/Users/{alice}")
     );
-    same_answer(&cached, &plain, &ua, HOST).await;
+    all_alike(&cached, &plain, &ua, HOST).await;
 
     // PUT through the cached server, then the projections (never cached) and 304.
     let mut body = user("alice");
     body["title"] = json!("Tour Guide");
     let r = put(&cached, &ua, body).send().await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let r = same_answer(&cached, &plain, &ua, HOST).await;
+    let r = all_alike(&cached, &plain, &ua, HOST).await;
     assert_eq!(r.body["title"], "Tour Guide");
     assert!(r.body.get("displayName").is_none(), "PUT replaced it");
     same_answer(&cached, &plain, &format!("{ua}?attributes=userName"), HOST).await;
@@ -135,7 +154,7 @@ async fn every_change_is_seen(storage: Arc<dyn Storage>) {
     // Deleted through either server: 404 from both.
     let r = delete(&plain, &ua).send().await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let r = same_answer(&cached, &plain, &ua, HOST).await;
+    let r = all_alike(&cached, &plain, &ua, HOST).await;
     r.assert_error(404, None);
     let r = delete(&cached, &gu).send().await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);

@@ -14,8 +14,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
+use scim_core::resource::remove_ci;
+use scim_core::schema::{Attribute, ResourceSchema, Returned};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
+use crate::storage::StoredResource;
 use crate::tenancy::TenantId;
 
 /// Joins the parts of a key. A tenant id cannot hold it (`TenantId::new`) and a resource
@@ -47,12 +51,14 @@ impl RenderedKey {
     }
 }
 
-/// One resource as rendered for one version and one base URL (`meta.location`).
+/// One resource as rendered for one version and one base URL (`meta.location`), without
+/// its computed `groups`.
 #[derive(Debug)]
 pub(crate) struct Rendered {
     pub(crate) version: u64,
     pub(crate) base_url: String,
-    pub(crate) body: Bytes,
+    /// The JSON text; a list page embeds it as it is.
+    pub(crate) body: Box<RawValue>,
 }
 
 #[derive(Clone)]
@@ -60,7 +66,7 @@ struct ByBytes;
 
 impl Weighter<RenderedKey, Arc<Rendered>> for ByBytes {
     fn weight(&self, key: &RenderedKey, value: &Arc<Rendered>) -> u64 {
-        (key.0.len() + value.base_url.len() + value.body.len()) as u64 + ENTRY_OVERHEAD
+        (key.0.len() + value.base_url.len() + value.body.get().len()) as u64 + ENTRY_OVERHEAD
     }
 }
 
@@ -84,6 +90,16 @@ impl RenderedCache {
         self.entries.get(key)
     }
 
+    /// The rendering of `key` at `version` under `base_url`, when kept.
+    pub(crate) fn current(
+        &self,
+        key: &RenderedKey,
+        version: u64,
+        base_url: &str,
+    ) -> Option<Arc<Rendered>> {
+        self.get(key).filter(|r| r.is_current(version, base_url))
+    }
+
     pub(crate) fn insert(&self, key: RenderedKey, rendered: Rendered) {
         self.entries.insert(key, Arc::new(rendered));
     }
@@ -98,6 +114,30 @@ impl Rendered {
     pub(crate) fn is_current(&self, version: u64, base_url: &str) -> bool {
         self.version == version && self.base_url == base_url
     }
+}
+
+/// Does the default projection return the computed `groups` whole (the attribute and each of
+/// its sub-attributes returned by default or always, as RFC 7643 §4.1.2 defines them)? Only
+/// then may a cached rendering be used: the groups are added to it as they are. A schema
+/// that hides part of them is rendered on every request.
+pub(crate) fn groups_are_whole(schema: &ResourceSchema) -> bool {
+    let shown = |a: &Attribute| matches!(a.returned, Returned::Default | Returned::Always);
+    schema
+        .core
+        .attribute("groups")
+        .is_none_or(|g| shown(g) && g.sub_attributes.iter().all(shown))
+}
+
+/// The stored resource without a `groups` attribute of its own: a cached rendering leaves
+/// the computed `groups` out; they are added on every request.
+pub(crate) fn without_groups(
+    schema: &ResourceSchema,
+    mut stored: StoredResource,
+) -> StoredResource {
+    if schema.core.attribute("groups").is_some() {
+        remove_ci(stored.resource.as_map_mut(), "groups");
+    }
+    stored
 }
 
 /// A rendered JSON object with one more member, `name: value`, at its end; `None` when
@@ -153,7 +193,7 @@ mod tests {
             Rendered {
                 version: 3,
                 base_url: "http://h/scim".into(),
-                body: Bytes::from_static(b"{}"),
+                body: RawValue::from_string("{}".into()).unwrap(),
             },
         );
         let hit = cache.get(&key).unwrap();
@@ -183,7 +223,7 @@ mod tests {
                 Rendered {
                     version: 1,
                     base_url: String::new(),
-                    body: Bytes::from(vec![b' '; 1024]),
+                    body: RawValue::from_string(format!("{:1024}", "{}")).unwrap(),
                 },
             );
         }

@@ -3,14 +3,14 @@
 
 use bytes::Bytes;
 use http::StatusCode;
+use scim_core::ScimError;
 use scim_core::projection::{Projection, RequestedAttrs};
-use scim_core::schema::{Attribute, ResourceSchema, Returned};
-use scim_core::{ScimError, resource::remove_ci};
+use scim_core::schema::ResourceSchema;
 use serde_json::Value;
 
 use super::{Ctx, load_for, wants_groups};
 use crate::server::Inner;
-use crate::server::rendered::{Rendered, RenderedCache, RenderedKey, with_attribute};
+use crate::server::rendered::{RenderedCache, RenderedKey, groups_are_whole, with_attribute};
 use crate::server::request::if_none_match;
 use crate::server::response::{self, ScimResponse, with_etag};
 use crate::storage::{GroupRef, Load, StoredResource};
@@ -77,7 +77,7 @@ async fn get_cached(
     if if_none_match(&ctx.headers).is_some_and(|c| c.matches(stored.version)) {
         return Ok(not_modified(stored.version));
     }
-    let (version, body) = match cached.filter(|c| c.is_current(stored.version, &ctx.base_url)) {
+    let (version, raw) = match cached.filter(|c| c.is_current(stored.version, &ctx.base_url)) {
         Some(hit) => (hit.version, hit.body.clone()),
         None => {
             // A miss, or a rendering of another version: read the attributes (again, when
@@ -88,36 +88,17 @@ async fn get_cached(
                 inner.storage.get(ctx.scope(schema), id, full).await?
             };
             let version = stored.version;
-            let value = inner.render_with_groups(
-                ctx,
-                schema,
-                without_groups(schema, stored),
-                projection,
-                &supplied,
-                None,
-            )?;
-            let body = Bytes::from(
-                serde_json::to_vec(&value)
-                    .map_err(|e| ScimError::internal(format!("rendering a resource: {e}")))?,
-            );
-            cache.insert(
-                key,
-                Rendered {
-                    version,
-                    base_url: ctx.base_url.clone(),
-                    body: body.clone(),
-                },
-            );
-            (version, body)
+            let raw = inner.render_and_keep(cache, key, ctx, schema, stored, projection)?;
+            (version, raw)
         }
     };
     let body = match (schema.core.attribute("groups"), groups) {
         (Some(attr), Some(groups)) if !groups.is_empty() => {
             let list = Value::Array(inner.groups_json(ctx, groups));
-            with_attribute(&body, &attr.name, &list)
+            with_attribute(raw.get().as_bytes(), &attr.name, &list)
                 .ok_or_else(|| ScimError::internal("a rendered resource is not a JSON object"))?
         }
-        _ => body,
+        _ => Bytes::copy_from_slice(raw.get().as_bytes()),
     };
     Ok(with_etag(
         response::json_bytes(StatusCode::OK, body),
@@ -145,25 +126,4 @@ async fn read(
 
 fn not_modified(version: u64) -> ScimResponse {
     with_etag(response::empty(StatusCode::NOT_MODIFIED), version)
-}
-
-/// The stored resource without a `groups` attribute of its own: the cached body leaves the
-/// computed `groups` out, and they are added on every request.
-fn without_groups(schema: &ResourceSchema, mut stored: StoredResource) -> StoredResource {
-    if schema.core.attribute("groups").is_some() {
-        remove_ci(stored.resource.as_map_mut(), "groups");
-    }
-    stored
-}
-
-/// Does the default projection return the computed `groups` whole (the attribute and each of
-/// its sub-attributes returned by default or always, as RFC 7643 §4.1.2 defines them)? Only
-/// then are they added to a cached body as they are; a schema that hides part of them is
-/// rendered on every request.
-fn groups_are_whole(schema: &ResourceSchema) -> bool {
-    let shown = |a: &Attribute| matches!(a.returned, Returned::Default | Returned::Always);
-    schema
-        .core
-        .attribute("groups")
-        .is_none_or(|g| shown(g) && g.sub_attributes.iter().all(shown))
 }

@@ -6,9 +6,8 @@ use scim_core::ScimError;
 use scim_core::messages::{ListResponse, PageRequest, PaginationMethod, Query, SearchRequest};
 use scim_core::projection::RequestedAttrs;
 use scim_core::schema::ResourceSchema;
-use serde_json::Value;
 
-use super::Ctx;
+use super::{Ctx, RenderedResource};
 use crate::server::Inner;
 use crate::server::request::parse_json;
 use crate::server::response::{self, ScimResponse};
@@ -58,7 +57,7 @@ async fn run(
     ctx: &Ctx,
     schema: &ResourceSchema,
     query: &Query,
-) -> Result<ListResponse<Value>, ScimError> {
+) -> Result<ListResponse<RenderedResource>, ScimError> {
     if let Some(sort) = &query.sort {
         sort.validate(schema)?;
     }

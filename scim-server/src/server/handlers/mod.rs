@@ -15,9 +15,13 @@ use scim_core::resource::get_ci_mut;
 use scim_core::schema::ResourceSchema;
 use scim_core::sort::SortSpec;
 use scim_core::{AttrPath, Filter, Resource, ScimError};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::Inner;
+use super::rendered::{
+    Rendered, RenderedCache, RenderedKey, groups_are_whole, with_attribute, without_groups,
+};
 use super::request::query_param;
 use super::response::etag;
 use crate::auth::AuthContext;
@@ -148,6 +152,11 @@ impl Inner {
                 planner::execute(storage, scope, filter, sort, page, load, &self.limits).await?;
             (found, None)
         };
+        // Without projection, each resource's JSON comes from the cache of rendered
+        // resources when it holds the resource's version, and goes into it when not.
+        let cache = self.rendered.as_ref().filter(|_| {
+            projection.is_default() && supplied.paths().is_empty() && groups_are_whole(schema)
+        });
         let resources = found
             .resources
             .into_iter()
@@ -155,9 +164,20 @@ impl Inner {
                 let of = groups
                     .as_mut()
                     .map(|g| g.remove(&stored.id).unwrap_or_default());
-                self.render_with_groups(ctx, schema, stored, projection, supplied, of)
+                let Some(cache) = cache else {
+                    return self
+                        .render_with_groups(ctx, schema, stored, projection, supplied, of)
+                        .map(RenderedResource::Value);
+                };
+                let key = RenderedKey::new(&ctx.tenant, schema.name(), &stored.id);
+                let raw = match cache.current(&key, stored.version, &ctx.base_url) {
+                    Some(hit) => hit.body.clone(),
+                    None => self.render_and_keep(cache, key, ctx, schema, stored, projection)?,
+                };
+                self.with_groups(ctx, schema, raw, of)
+                    .map(RenderedResource::Raw)
             })
-            .collect::<Result<Vec<Value>, ScimError>>()?;
+            .collect::<Result<Vec<RenderedResource>, ScimError>>()?;
         Ok(RenderedPage {
             resources,
             total_results: found.total_results,
@@ -216,6 +236,72 @@ impl Inner {
     }
 }
 
+/// One resource of a list page: rendered for this request, or JSON text (from the cache of
+/// rendered resources) embedded as it is.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub(crate) enum RenderedResource {
+    Value(Value),
+    Raw(Box<RawValue>),
+}
+
+impl Inner {
+    /// Renders `stored` as a GET without projection returns it, but without its computed
+    /// `groups`, and keeps the rendering in `cache` under `key`.
+    pub(crate) fn render_and_keep(
+        &self,
+        cache: &RenderedCache,
+        key: RenderedKey,
+        ctx: &Ctx,
+        schema: &ResourceSchema,
+        stored: StoredResource,
+        projection: &Projection,
+    ) -> Result<Box<RawValue>, ScimError> {
+        let version = stored.version;
+        let stored = without_groups(schema, stored);
+        let value = self.render_with_groups(
+            ctx,
+            schema,
+            stored,
+            projection,
+            &RequestedAttrs::none(),
+            None,
+        )?;
+        let body = serde_json::value::to_raw_value(&value)
+            .map_err(|e| ScimError::internal(format!("rendering a resource: {e}")))?;
+        cache.insert(
+            key,
+            Rendered {
+                version,
+                base_url: ctx.base_url.clone(),
+                body: body.clone(),
+            },
+        );
+        Ok(body)
+    }
+
+    /// A cached rendering with the resource's computed `groups` added (when it has any).
+    pub(crate) fn with_groups(
+        &self,
+        ctx: &Ctx,
+        schema: &ResourceSchema,
+        raw: Box<RawValue>,
+        groups: Option<Vec<GroupRef>>,
+    ) -> Result<Box<RawValue>, ScimError> {
+        let (Some(attr), Some(groups)) = (schema.core.attribute("groups"), groups) else {
+            return Ok(raw);
+        };
+        if groups.is_empty() {
+            return Ok(raw);
+        }
+        let list = Value::Array(self.groups_json(ctx, groups));
+        with_attribute(raw.get().as_bytes(), &attr.name, &list)
+            .and_then(|b| String::from_utf8(b.to_vec()).ok())
+            .and_then(|s| RawValue::from_string(s).ok())
+            .ok_or_else(|| ScimError::internal("a rendered resource is not a JSON object"))
+    }
+}
+
 impl Inner {
     /// The computed `groups` of a resource as they are returned (RFC 7643 §4.1.2: `value`,
     /// `$ref`, `display`, `type` "direct").
@@ -241,11 +327,7 @@ impl Inner {
     /// [`crate::server::rendered`], but it would hold memory until evicted).
     pub(crate) fn forget_rendered(&self, ctx: &Ctx, schema: &ResourceSchema, id: &str) {
         if let Some(cache) = &self.rendered {
-            cache.remove(&crate::server::rendered::RenderedKey::new(
-                &ctx.tenant,
-                schema.name(),
-                id,
-            ));
+            cache.remove(&RenderedKey::new(&ctx.tenant, schema.name(), id));
         }
     }
 }
@@ -268,7 +350,7 @@ fn add_member_ref(inner: &Inner, ctx: &Ctx, member: &mut Value) {
 /// A page of a query, rendered ([`Inner::query_rendered`]).
 pub(crate) struct RenderedPage {
     /// The resources as the client sees them.
-    pub resources: Vec<Value>,
+    pub resources: Vec<RenderedResource>,
     /// The number of matches (`totalResults`).
     pub total_results: u64,
     /// The cursor of the next page, with cursor paging.
