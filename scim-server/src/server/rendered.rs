@@ -223,7 +223,8 @@ mod tests {
                 Rendered {
                     version: 1,
                     base_url: String::new(),
-                    body: RawValue::from_string(format!("{:1024}", "{}")).unwrap(),
+                    body: RawValue::from_string(format!(r#"{{"x":"{}"}}"#, "a".repeat(1024)))
+                        .unwrap(),
                 },
             );
         }

@@ -35,6 +35,8 @@
 pub mod changes;
 mod error;
 mod open;
+#[cfg(any(feature = "memory", feature = "sqlite", feature = "postgres"))]
+mod per_schema;
 pub mod planner;
 mod query;
 mod types;

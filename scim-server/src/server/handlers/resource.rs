@@ -176,29 +176,45 @@ pub(crate) async fn create(
             ctx.scope(schema),
             NewResource {
                 id: id.clone(),
-                resource: resource.clone(),
+                resource,
                 members: members.clone(),
                 unique,
             },
         )
         .await?;
-    inner.after(&change).await;
+    // The hooks after the change see what was stored (the resource the hooks before saw).
+    inner
+        .after(&Change {
+            tenant: &ctx.tenant,
+            resource_type: schema.name(),
+            id: &id,
+            kind: ChangeKind::Create,
+            resource: Some(&stored.resource),
+            members: members_change.as_ref(),
+        })
+        .await;
     if has_members(schema) && stored.resource.get("members").is_none() && !members.is_empty() {
         stored
             .resource
             .as_map_mut()
             .insert("members".into(), members_json(&members));
     }
-    respond(
-        inner,
+    // The id was made by this request: no group can have it as a member yet, so its
+    // computed `groups` (RFC 7643 §4.1.2) are empty and not read.
+    let version = stored.version;
+    let location = ctx.location(schema, &stored.id);
+    let body = inner.render_with_groups(
         ctx,
         schema,
         stored,
-        StatusCode::CREATED,
         &projection,
         &supplied,
-    )
-    .await
+        Some(Vec::new()),
+    )?;
+    Ok(with_location(
+        with_etag(response::json(StatusCode::CREATED, &body), version),
+        &location,
+    ))
 }
 
 fn precondition_failed(version: u64) -> ScimError {

@@ -1,9 +1,13 @@
 //! The in-memory indexes: which attributes are indexed, the probes a filter becomes, and
 //! how a shard answers them.
 
+use std::sync::LazyLock;
+
 use super::*;
+use crate::storage::per_schema::PerSchema;
 
 /// An attribute the backend indexes.
+#[derive(Debug, Clone)]
 pub(super) struct IndexSpec {
     /// The canonical path (`id`, `userName`, `emails.value`).
     key: String,
@@ -46,9 +50,17 @@ pub(super) fn spec_of(
     }
 }
 
+/// The index specs of every resource type this process has seen (derived once per schema:
+/// every create and every filter needs them).
+static SPECS: LazyLock<PerSchema<Arc<Vec<IndexSpec>>>> = LazyLock::new(PerSchema::default);
+
 /// The indexed attributes of a resource type: `id`, the unique ones, `emails.value` and
 /// `emails.type`.
-pub(super) fn index_specs(schema: &ResourceSchema) -> Vec<IndexSpec> {
+pub(super) fn index_specs(schema: &ResourceSchema) -> Arc<Vec<IndexSpec>> {
+    SPECS.get(schema, |s| Arc::new(derive_index_specs(s)))
+}
+
+fn derive_index_specs(schema: &ResourceSchema) -> Vec<IndexSpec> {
     let mut specs = Vec::new();
     if let Some(r) = schema.resolve(&AttrPath::new("id")) {
         if !r.in_extension && !r.attribute.multi_valued && indexable(r.attribute.attr_type) {
@@ -121,7 +133,7 @@ pub(super) fn probe_of(schema: &ResourceSchema, filter: &Filter) -> Option<Probe
             Some(sub) => format!("{}.{}", r.attribute.name, sub.name),
             None => r.attribute.name.clone(),
         };
-        index_specs(schema).into_iter().find(|s| s.key == key)
+        index_specs(schema).iter().find(|s| s.key == key).cloned()
     };
     match filter {
         Filter::Present(path) => Some(Probe::Present {
@@ -381,9 +393,12 @@ pub(super) fn index_keys(
             keys.push(k);
         }
     };
-    for spec in index_specs(schema) {
+    for spec in index_specs(schema).iter() {
         let Some(path) = &spec.path else {
-            push((spec.key, IndexValue::Str(index_norm(id, spec.case_exact))));
+            push((
+                spec.key.clone(),
+                IndexValue::Str(index_norm(id, spec.case_exact)),
+            ));
             continue;
         };
         for v in resource.values(schema, path) {
@@ -425,14 +440,23 @@ pub(super) fn index_keys(
 impl Shard {
     pub(super) fn add_index(&mut self, id: &str, keys: &[(String, IndexValue)]) {
         for (path, value) in keys {
-            let column = self.index.entry(path.clone()).or_default();
+            // The column and the value usually exist already: look them up before cloning a
+            // key to insert.
+            let column = match self.index.get_mut(path) {
+                Some(column) => column,
+                None => self.index.entry(path.clone()).or_default(),
+            };
             match value {
                 IndexValue::Str(v) => {
-                    column
-                        .by_value
-                        .entry(v.clone())
-                        .or_default()
-                        .insert(id.to_string());
+                    let id = id.to_string();
+                    match column.by_value.get_mut(v) {
+                        Some(ids) => {
+                            ids.insert(id);
+                        }
+                        None => {
+                            column.by_value.insert(v.clone(), BTreeSet::from([id]));
+                        }
+                    }
                 }
                 IndexValue::NonString => {
                     column.non_string.insert(id.to_string());

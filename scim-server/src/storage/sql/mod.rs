@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 use self::filter::{Dialect, SetSql};
 use self::index::{IndexedPath, indexed_paths, layout};
 use self::sort::SortPlan;
+use super::per_schema::PerSchema;
 use super::{GroupRef, Member, Scope, StorageError, StorageErrorKind, StorageQuery};
 
 /// The `attr_index` layouts ([`index::layout`]) a storage handle knows to be current in its
@@ -32,7 +33,7 @@ use super::{GroupRef, Member, Scope, StorageError, StorageErrorKind, StorageQuer
 #[derive(Debug, Default)]
 pub(crate) struct KnownLayouts {
     current: Mutex<HashMap<String, String>>,
-    shapes: Mutex<HashMap<String, Shape>>,
+    shapes: PerSchema<Shape>,
 }
 
 /// What a [`Ctx`] derives from its resource type's schema.
@@ -74,16 +75,7 @@ impl KnownLayouts {
     /// The cached per-type part of `schema` (a clone shares its `Arc`s), computed and cached
     /// when missing or computed for another schema.
     fn shape(&self, schema: &ResourceSchema) -> Shape {
-        let rtype = schema.name();
-        let mut shapes = self.shapes.lock().unwrap_or_else(PoisonError::into_inner);
-        match shapes.get(rtype) {
-            Some(shape) if *shape.schema == *schema => shape.clone(),
-            _ => {
-                let shape = Shape::of(schema);
-                shapes.insert(rtype.to_string(), shape.clone());
-                shape
-            }
-        }
+        self.shapes.get(schema, Shape::of)
     }
 
     /// `None` when the layout of `ctx`'s resource type is known to be current; else the
