@@ -136,8 +136,10 @@ impl Inner {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
+        // For the log lines only: a clone of the method and URI shares their bytes.
         let method = req.method().clone();
-        let path = req.uri().path().to_string();
+        let uri = req.uri().clone();
+        let path = uri.path();
         match self.pipeline(req).await {
             Ok(res) => {
                 tracing::debug!(%method, %path, status = res.status().as_u16(), "SCIM request");
@@ -201,18 +203,15 @@ impl Inner {
         } else {
             Bytes::new()
         };
-        let base_url = format!(
-            "{}{}",
-            self.public_base(&parts.headers, &resolved.base_path),
-            resolved.prefix
-        );
+        let mut base_url = self.public_base(&parts.headers, &resolved.base_path);
+        base_url.push_str(&resolved.prefix);
         let ctx = Ctx {
             tenant: resolved.tenant,
             auth,
             base_url,
-            method: parts.method.clone(),
-            headers: parts.headers.clone(),
             query: request::query_pairs(parts.uri.query()),
+            method: parts.method,
+            headers: parts.headers,
         };
         self.dispatch(&ctx, route, body).await
     }

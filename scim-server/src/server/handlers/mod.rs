@@ -12,7 +12,7 @@ pub(crate) mod resource;
 use http::{HeaderMap, Method};
 use scim_core::projection::{Projection, RequestedAttrs, project_into};
 use scim_core::resource::get_ci_mut;
-use scim_core::schema::ResourceSchema;
+use scim_core::schema::{ResourceSchema, Returned};
 use scim_core::sort::SortSpec;
 use scim_core::{AttrPath, Filter, Resource, ScimError};
 use serde_json::value::RawValue;
@@ -364,10 +364,14 @@ pub(crate) fn wants_groups(
     projection: &Projection,
     supplied: &RequestedAttrs,
 ) -> bool {
-    schema
-        .core
-        .attribute("groups")
-        .is_some_and(|a| projection.includes_with(schema, &AttrPath::new(a.name.clone()), supplied))
+    let Some(groups) = schema.core.attribute("groups") else {
+        return false;
+    };
+    if projection.is_default() && supplied.paths().is_empty() {
+        // RFC 7643 §7: without `attributes`, what is returned by default or always.
+        return matches!(groups.returned, Returned::Default | Returned::Always);
+    }
+    projection.includes_with(schema, &AttrPath::new(groups.name.clone()), supplied)
 }
 
 /// Does this resource type keep members apart (RFC 7643 §4.2 `members`)?
@@ -467,5 +471,39 @@ pub(crate) fn set_meta(resource: &mut Resource, key: &str, value: Value) {
             m.insert(key.to_string(), value);
             map.insert("meta".into(), Value::Object(m));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scim_core::schema::SchemaRegistry;
+
+    /// The shortcut of `wants_groups` for the default projection answers what the
+    /// projection answers, for each `returned` the attribute can have.
+    #[test]
+    fn wants_groups_agrees_with_the_projection() {
+        let registry = SchemaRegistry::with_builtins();
+        let users = registry.resource_schema("User").unwrap().clone();
+        let default = Projection::from_params(None, None).unwrap();
+        for returned in [
+            Returned::Default,
+            Returned::Always,
+            Returned::Never,
+            Returned::Request,
+        ] {
+            let mut schema = users.clone();
+            let core = std::sync::Arc::make_mut(&mut schema.core);
+            core.attributes
+                .iter_mut()
+                .find(|a| a.name == "groups")
+                .unwrap()
+                .returned = returned;
+            let none = RequestedAttrs::none();
+            let slow = default.includes_with(&schema, &AttrPath::new("groups"), &none);
+            assert_eq!(wants_groups(&schema, &default, &none), slow, "{returned:?}");
+        }
+        let groups = registry.resource_schema("Group").unwrap();
+        assert!(!wants_groups(groups, &default, &RequestedAttrs::none()));
     }
 }
