@@ -727,8 +727,14 @@ impl Storage for PostgresStorage {
         let ctx = self.layouts.ctx(scope);
         let mut client = self.client().await?;
         let args: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &id];
-        if !load.attributes {
-            let stmt = client.prepare_cached(GET_VERSION).await.map_err(pg_err)?;
+        if !(load.attributes && load.members && ctx.has_members) {
+            // One statement; the version only (no JSON sent or parsed) for `Load::VERSION`.
+            let sql = if load.attributes {
+                GET_RESOURCE
+            } else {
+                GET_VERSION
+            };
+            let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
             let row = client.query_opt(&stmt, &args).await.map_err(pg_err)?;
             let Some(row) = row else {
                 return Err(StorageError::not_found(id));
@@ -736,19 +742,11 @@ impl Storage for PostgresStorage {
             return Ok(StoredResource {
                 id: id.to_string(),
                 version: to_version(get(&row, 1)?),
-                resource: Resource::new(),
-            });
-        }
-        if !(load.members && ctx.has_members) {
-            let stmt = client.prepare_cached(GET_RESOURCE).await.map_err(pg_err)?;
-            let row = client.query_opt(&stmt, &args).await.map_err(pg_err)?;
-            let Some(row) = row else {
-                return Err(StorageError::not_found(id));
-            };
-            return Ok(StoredResource {
-                id: id.to_string(),
-                version: to_version(get(&row, 1)?),
-                resource: row_data(&row, 2)?,
+                resource: if load.attributes {
+                    row_data(&row, 2)?
+                } else {
+                    Resource::new()
+                },
             });
         }
         // With members: one snapshot for the resource and its members.
