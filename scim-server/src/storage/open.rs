@@ -356,6 +356,7 @@ mod tests {
     use super::*;
 
     /// The error's message and every source's, joined as a program would print them.
+    #[cfg(feature = "postgres")]
     fn chain(e: &OpenError) -> String {
         let mut out = e.to_string();
         let mut next = e.source();

@@ -116,7 +116,7 @@ impl Ctx {
     /// The context of `scope`.
     ///
     /// Derives the per-type part anew; the backends use [`KnownLayouts::ctx`], which caches it.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "postgres"))]
     pub fn new(scope: Scope<'_>) -> Self {
         Ctx::with_shape(scope, Shape::of(scope.schema))
     }
