@@ -8,6 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod http_support;
+#[cfg(feature = "postgres")]
+mod pg_support;
 
 use std::sync::Arc;
 
@@ -61,9 +63,11 @@ async fn all_alike(cached: &ScimServer, plain: &ScimServer, uri: &str, host: &st
     same_answer(cached, plain, uri, host).await
 }
 
-async fn every_change_is_seen(storage: Arc<dyn Storage>) {
-    let cached = over(storage.clone(), 1 << 20);
-    let plain = over(storage, 0);
+/// `cached_store` and `plain_store` are one store: the same handle, or two handles (two
+/// connection pools, as two processes would have) on one database.
+async fn every_change_is_seen(cached_store: Arc<dyn Storage>, plain_store: Arc<dyn Storage>) {
+    let cached = over(cached_store, 1 << 20);
+    let plain = over(plain_store, 0);
     let alice = create_user(&plain, "alice").await;
     let bob = create_user(&cached, "bob").await;
     let ua = format!("/Users/{alice}");
@@ -165,13 +169,39 @@ async fn every_change_is_seen(storage: Arc<dyn Storage>) {
 
 #[tokio::test]
 async fn every_change_is_seen_on_memory() {
-    every_change_is_seen(Arc::new(MemoryStorage::new())).await;
+    let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+    every_change_is_seen(storage.clone(), storage).await;
 }
 
 #[tokio::test]
 async fn every_change_is_seen_on_sqlite() {
-    let storage = SqliteStorage::open_in_memory().unwrap();
-    every_change_is_seen(Arc::new(storage)).await;
+    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open_in_memory().unwrap());
+    every_change_is_seen(storage.clone(), storage).await;
+}
+
+/// Two handles on one PostgreSQL schema, as two server processes have: the one with the
+/// cache learns of every change the other makes from the versions in the database. Needs
+/// `SCIM_TEST_POSTGRES_URL`, as `tests/postgres_backend.rs` (skipped with a notice without
+/// it, unless `SCIM_REQUIRE_POSTGRES=1`).
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_change_is_seen_across_two_postgres_handles() {
+    use scim_server::storage::postgres::{PostgresConfig, PostgresStorage};
+    let Some(url) = pg_support::postgres_url("the rendered-cache PostgreSQL test") else {
+        return;
+    };
+    let schema = pg_support::fresh_schema("scim_cache");
+    let _guard = pg_support::SchemaGuard {
+        url: url.clone(),
+        schema: schema.clone(),
+    };
+    let config = PostgresConfig::new(url.clone())
+        .schema(schema.clone())
+        .max_connections(4);
+    let first = PostgresStorage::connect_with(config.clone()).await.unwrap();
+    let second = PostgresStorage::connect_with(config).await.unwrap();
+    let (first, second): (Arc<dyn Storage>, Arc<dyn Storage>) = (Arc::new(first), Arc::new(second));
+    every_change_is_seen(first, second).await;
 }
 
 /// A cache too small for the resources still answers right (entries are evicted and
