@@ -273,9 +273,10 @@ async fn fallback(
         || sort.is_some_and(|s| s.by.name.eq_ignore_ascii_case("members"));
     let candidate_filter = and_all(&pushed);
     let max = limits.max_scanned;
+    // The residual filter and the sort read the attributes, whatever the caller loads.
     let candidate_load = Load {
         members: load.members || needs_members,
-        ..load
+        attributes: true,
     };
     let too_many = |what: String| {
         let evaluated: Vec<String> = residual.iter().map(ToString::to_string).collect();
