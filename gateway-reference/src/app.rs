@@ -355,6 +355,7 @@ impl Gateway {
             .base_path(SCIM_BASE)
             .provisioning(WakeOnChange(self.sync.clone()))
             .public_url(format!("{}{SCIM_BASE}", public_url.trim_end_matches('/')))
+            .rendered_cache_bytes(self.config.rendered_cache_bytes)
     }
 
     /// The whole HTTP service for clients that reach it at `public_url`.

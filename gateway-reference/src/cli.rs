@@ -48,6 +48,10 @@ pub struct Global {
     /// `{public-url}/scim/{tenant}` [env: SCIM_GATEWAY_PUBLIC_URL] [default: http://LISTEN].
     #[arg(long, global = true, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Memory for the cache of rendered SCIM resources, in MiB; 0 turns it off
+    /// [env: SCIM_GATEWAY_RENDERED_CACHE_MIB] [default: 32].
+    #[arg(long, global = true, value_name = "MIB")]
+    pub rendered_cache_mib: Option<u64>,
 }
 
 impl Global {
@@ -60,6 +64,7 @@ impl Global {
             database_schema: self.database_schema.clone(),
             postgres_ca_file: self.postgres_ca_file.clone(),
             public_url: self.public_url.clone(),
+            rendered_cache_mib: self.rendered_cache_mib,
             ..Partial::default()
         }
     }

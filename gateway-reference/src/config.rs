@@ -69,6 +69,8 @@ pub struct Partial {
     /// The public base URL (`https://scim.example.com`); Tenant URLs are
     /// `{public_url}/scim/{tenant}`.
     pub public_url: Option<String>,
+    /// Memory for the SCIM server's cache of rendered resources, in MiB (0 turns it off).
+    pub rendered_cache_mib: Option<u64>,
     /// The SMTP server (`[smtp]`).
     pub smtp: Option<SmtpPartial>,
     /// Mail settings (`[mail]`).
@@ -413,23 +415,33 @@ impl Partial {
             database_schema: self.database_schema.or(lower.database_schema),
             postgres_ca_file: self.postgres_ca_file.or(lower.postgres_ca_file),
             public_url: self.public_url.or(lower.public_url),
+            rendered_cache_mib: self.rendered_cache_mib.or(lower.rendered_cache_mib),
         }
     }
 
-    /// The settings of the `SCIM_GATEWAY_*` variables `var` returns (empty values ignored).
-    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Partial {
+    /// The settings of the `SCIM_GATEWAY_*` variables `var` returns (empty values ignored);
+    /// a variable whose value is not of its setting's type is an error.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Partial, ConfigError> {
         let get = |name: &str| var(&format!("{ENV_PREFIX}{name}")).filter(|v| !v.is_empty());
-        Partial {
+        Ok(Partial {
             listen: get("LISTEN"),
             data_dir: get("DATA_DIR").map(PathBuf::from),
             database_url: get("DATABASE_URL"),
             database_schema: get("DATABASE_SCHEMA"),
             postgres_ca_file: get("POSTGRES_CA_FILE").map(PathBuf::from),
             public_url: get("PUBLIC_URL"),
+            rendered_cache_mib: get("RENDERED_CACHE_MIB")
+                .map(|v| {
+                    v.trim().parse::<u64>().map_err(|e| ConfigError::Invalid {
+                        name: "SCIM_GATEWAY_RENDERED_CACHE_MIB",
+                        message: format!("{v:?}: {e} (a number of MiB; 0 turns the cache off)"),
+                    })
+                })
+                .transpose()?,
             smtp: None,
             mail: None,
             ui: None,
-        }
+        })
     }
 
     /// The settings of a TOML file.
@@ -460,6 +472,9 @@ pub struct Config {
     pub postgres_ca_file: Option<PathBuf>,
     /// The public base URL, without a trailing `/`; `None`: `http://{listen}`.
     pub public_url: Option<String>,
+    /// The bound of the SCIM server's cache of rendered resources, in bytes
+    /// (`ScimServerBuilder::rendered_cache_bytes`).
+    pub rendered_cache_bytes: u64,
     /// Mail: the SMTP server and the mail settings (its `public_url` is set by
     /// [`Config::mail_config`]).
     pub mail: MailConfig,
@@ -518,7 +533,7 @@ impl Config {
             smtp: env_smtp,
             mail: env_mail,
             ui: ui_from_env(&env),
-            ..Partial::from_env(&env)
+            ..Partial::from_env(&env)?
         };
         let merged = cli.or(from_env).or(file);
         let smtp = resolve_smtp(merged.smtp.clone())?;
@@ -563,6 +578,11 @@ impl Config {
             database_schema: merged.database_schema,
             postgres_ca_file: merged.postgres_ca_file,
             public_url,
+            rendered_cache_bytes: merged
+                .rendered_cache_mib
+                .map_or(scim_server::server::DEFAULT_RENDERED_CACHE_BYTES, |mib| {
+                    mib.saturating_mul(1024 * 1024)
+                }),
             mail,
             oidc,
         })
@@ -606,6 +626,33 @@ mod tests {
             c.public_url_for("127.0.0.1:9000".parse().unwrap()),
             "http://127.0.0.1:9000"
         );
+        assert_eq!(
+            c.rendered_cache_bytes,
+            scim_server::server::DEFAULT_RENDERED_CACHE_BYTES
+        );
+    }
+
+    #[test]
+    fn the_rendered_cache_size_from_each_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gw.toml");
+        std::fs::write(&file, "rendered_cache_mib = 256\n").unwrap();
+        let c = Config::resolve(Partial::default(), Some(&file), env(&[])).unwrap();
+        assert_eq!(c.rendered_cache_bytes, 256 * 1024 * 1024);
+        let vars = [("SCIM_GATEWAY_RENDERED_CACHE_MIB", "0")];
+        let c = Config::resolve(Partial::default(), Some(&file), env(&vars)).unwrap();
+        assert_eq!(c.rendered_cache_bytes, 0, "the environment over the file");
+        let cli = Partial {
+            rendered_cache_mib: Some(8),
+            ..Partial::default()
+        };
+        let c = Config::resolve(cli, Some(&file), env(&vars)).unwrap();
+        assert_eq!(c.rendered_cache_bytes, 8 * 1024 * 1024);
+        let vars = [("SCIM_GATEWAY_RENDERED_CACHE_MIB", "lots")];
+        let e = Config::resolve(Partial::default(), None, env(&vars))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SCIM_GATEWAY_RENDERED_CACHE_MIB"), "{e}");
     }
 
     #[test]
