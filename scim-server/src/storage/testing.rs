@@ -264,19 +264,33 @@ impl<S: Storage, H: Hooks> Storage for Delegating<S, H> {
     }
 }
 
-/// The PostgreSQL server this crate's unit tests run against (`SCIM_TEST_POSTGRES_URL`), or
-/// `None` to skip them; panics when `SCIM_REQUIRE_POSTGRES=1` and none is set, so CI never
+/// The PostgreSQL server to test against (`SCIM_TEST_POSTGRES_URL`), or `None` to skip the
+/// tests that need one; panics when `SCIM_REQUIRE_POSTGRES=1` and none is set, so CI never
 /// skips them silently.
-#[cfg(all(test, feature = "postgres"))]
-pub(crate) fn postgres_test_url() -> Option<String> {
+pub fn postgres_test_url() -> Option<String> {
     match std::env::var("SCIM_TEST_POSTGRES_URL") {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
             assert!(
                 std::env::var("SCIM_REQUIRE_POSTGRES").map_or(true, |v| v != "1"),
-                "SCIM_REQUIRE_POSTGRES=1 but SCIM_TEST_POSTGRES_URL is not set"
+                "SCIM_REQUIRE_POSTGRES=1 but SCIM_TEST_POSTGRES_URL is not set: point it at a \
+                 PostgreSQL database, e.g. postgres://scim@127.0.0.1:55432/scim_test"
             );
             None
         }
     }
+}
+
+/// A PostgreSQL schema name (starting with `prefix`) no other test or test process uses.
+pub fn fresh_schema(prefix: &str) -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}_{}_{}_{nanos:x}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
 }

@@ -1,51 +1,31 @@
 //! What the PostgreSQL integration tests share: the server to test against (or a skip
 //! notice), fresh schema names, and a guard that drops a test's schema.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use scim_server::storage::postgres::{PostgresConfig, PostgresStorage};
 use scim_server::storage::testing::Hooks;
 
 /// The server to test against, or `None` (after a notice naming `what`, the tests of the
-/// calling file) when there is none and none is required.
+/// calling file) when there is none and none is required (see
+/// [`postgres_test_url`](scim_server::storage::testing::postgres_test_url)).
 pub fn postgres_url(what: &str) -> Option<String> {
-    let required = std::env::var("SCIM_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-    match std::env::var("SCIM_TEST_POSTGRES_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if required => panic!(
-            "SCIM_REQUIRE_POSTGRES=1 but SCIM_TEST_POSTGRES_URL is not set: point it at a \
-             PostgreSQL database, e.g. postgres://scim@127.0.0.1:55432/scim_test"
-        ),
-        _ => {
-            // Once per process, and through the stderr handle rather than `eprintln!`, which
-            // the test harness captures (and shows only for failed tests).
-            static NOTICE: std::sync::Once = std::sync::Once::new();
-            NOTICE.call_once(|| {
-                use std::io::Write;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED: {what} did not run: SCIM_TEST_POSTGRES_URL is not set. Set it \
-                     (and SCIM_REQUIRE_POSTGRES=1 to make its absence an error) to run them."
-                );
-            });
-            None
-        }
+    let url = scim_server::storage::testing::postgres_test_url();
+    if url.is_none() {
+        // Once per process, and through the stderr handle rather than `eprintln!`, which
+        // the test harness captures (and shows only for failed tests).
+        static NOTICE: std::sync::Once = std::sync::Once::new();
+        NOTICE.call_once(|| {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: {what} did not run: SCIM_TEST_POSTGRES_URL is not set. Set it \
+                 (and SCIM_REQUIRE_POSTGRES=1 to make its absence an error) to run them."
+            );
+        });
     }
+    url
 }
 
-/// A schema name (starting with `prefix`) no other test (or test process) uses.
-pub fn fresh_schema(prefix: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{prefix}_{}_{}_{nanos:x}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
+pub use scim_server::storage::testing::fresh_schema;
 
 /// Drops the test's schema when the test ends (also when it fails), on a helper thread with
 /// its own runtime and connection. As the [`Hooks`] of a `Delegating` storage, it drops the

@@ -6,11 +6,10 @@ use http::StatusCode;
 use scim_core::ScimError;
 use scim_core::projection::{Projection, RequestedAttrs};
 use scim_core::schema::ResourceSchema;
-use serde_json::Value;
 
 use super::{Ctx, load_for, wants_groups};
 use crate::server::Inner;
-use crate::server::rendered::{RenderedCache, RenderedKey, groups_are_whole, with_attribute};
+use crate::server::rendered::{RenderedCache, RenderedKey, groups_are_whole};
 use crate::server::request::if_none_match;
 use crate::server::response::{self, ScimResponse, with_etag};
 use crate::storage::{GroupRef, Load, StoredResource};
@@ -92,14 +91,9 @@ async fn get_cached(
             (version, raw)
         }
     };
-    let body = match (schema.core.attribute("groups"), groups) {
-        (Some(attr), Some(groups)) if !groups.is_empty() => {
-            let list = Value::Array(inner.groups_json(ctx, groups));
-            with_attribute(raw.get().as_bytes(), &attr.name, &list)
-                .ok_or_else(|| ScimError::internal("a rendered resource is not a JSON object"))?
-        }
-        _ => Bytes::copy_from_slice(raw.get().as_bytes()),
-    };
+    let body = inner
+        .with_groups(ctx, schema, &raw, groups)?
+        .unwrap_or_else(|| Bytes::copy_from_slice(raw.get().as_bytes()));
     Ok(with_etag(
         response::json_bytes(StatusCode::OK, body),
         version,

@@ -9,10 +9,11 @@ pub(crate) mod me;
 pub(crate) mod members;
 pub(crate) mod resource;
 
+use bytes::Bytes;
 use http::{HeaderMap, Method};
 use scim_core::projection::{Projection, RequestedAttrs, project_into};
 use scim_core::resource::get_ci_mut;
-use scim_core::schema::{ResourceSchema, Returned};
+use scim_core::schema::ResourceSchema;
 use scim_core::sort::SortSpec;
 use scim_core::{AttrPath, Filter, Resource, ScimError};
 use serde_json::value::RawValue;
@@ -174,8 +175,14 @@ impl Inner {
                     Some(hit) => hit.body.clone(),
                     None => self.render_and_keep(cache, key, ctx, schema, stored, projection)?,
                 };
-                self.with_groups(ctx, schema, raw, of)
+                let Some(body) = self.with_groups(ctx, schema, &raw, of)? else {
+                    return Ok(RenderedResource::Raw(raw));
+                };
+                String::from_utf8(body.to_vec())
+                    .ok()
+                    .and_then(|s| RawValue::from_string(s).ok())
                     .map(RenderedResource::Raw)
+                    .ok_or_else(|| ScimError::internal("a rendered resource is not JSON"))
             })
             .collect::<Result<Vec<RenderedResource>, ScimError>>()?;
         Ok(RenderedPage {
@@ -280,29 +287,27 @@ impl Inner {
         Ok(body)
     }
 
-    /// A cached rendering with the resource's computed `groups` added (when it has any).
+    /// A cached rendering with the resource's computed `groups` added at its end; `None`
+    /// when there are none to add (the rendering is then the answer as it is).
     pub(crate) fn with_groups(
         &self,
         ctx: &Ctx,
         schema: &ResourceSchema,
-        raw: Box<RawValue>,
+        raw: &RawValue,
         groups: Option<Vec<GroupRef>>,
-    ) -> Result<Box<RawValue>, ScimError> {
+    ) -> Result<Option<Bytes>, ScimError> {
         let (Some(attr), Some(groups)) = (schema.core.attribute("groups"), groups) else {
-            return Ok(raw);
+            return Ok(None);
         };
         if groups.is_empty() {
-            return Ok(raw);
+            return Ok(None);
         }
         let list = Value::Array(self.groups_json(ctx, groups));
         with_attribute(raw.get().as_bytes(), &attr.name, &list)
-            .and_then(|b| String::from_utf8(b.to_vec()).ok())
-            .and_then(|s| RawValue::from_string(s).ok())
+            .map(Some)
             .ok_or_else(|| ScimError::internal("a rendered resource is not a JSON object"))
     }
-}
 
-impl Inner {
     /// The computed `groups` of a resource as they are returned (RFC 7643 §4.1.2: `value`,
     /// `$ref`, `display`, `type` "direct").
     pub(crate) fn groups_json(&self, ctx: &Ctx, groups: Vec<GroupRef>) -> Vec<Value> {
@@ -364,14 +369,10 @@ pub(crate) fn wants_groups(
     projection: &Projection,
     supplied: &RequestedAttrs,
 ) -> bool {
-    let Some(groups) = schema.core.attribute("groups") else {
-        return false;
-    };
-    if projection.is_default() && supplied.paths().is_empty() {
-        // RFC 7643 §7: without `attributes`, what is returned by default or always.
-        return matches!(groups.returned, Returned::Default | Returned::Always);
-    }
-    projection.includes_with(schema, &AttrPath::new(groups.name.clone()), supplied)
+    schema
+        .core
+        .attribute("groups")
+        .is_some_and(|a| projection.includes_with(schema, &AttrPath::new(a.name.clone()), supplied))
 }
 
 /// Does this resource type keep members apart (RFC 7643 §4.2 `members`)?
@@ -471,39 +472,5 @@ pub(crate) fn set_meta(resource: &mut Resource, key: &str, value: Value) {
             m.insert(key.to_string(), value);
             map.insert("meta".into(), Value::Object(m));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use scim_core::schema::SchemaRegistry;
-
-    /// The shortcut of `wants_groups` for the default projection answers what the
-    /// projection answers, for each `returned` the attribute can have.
-    #[test]
-    fn wants_groups_agrees_with_the_projection() {
-        let registry = SchemaRegistry::with_builtins();
-        let users = registry.resource_schema("User").unwrap().clone();
-        let default = Projection::from_params(None, None).unwrap();
-        for returned in [
-            Returned::Default,
-            Returned::Always,
-            Returned::Never,
-            Returned::Request,
-        ] {
-            let mut schema = users.clone();
-            let core = std::sync::Arc::make_mut(&mut schema.core);
-            core.attributes
-                .iter_mut()
-                .find(|a| a.name == "groups")
-                .unwrap()
-                .returned = returned;
-            let none = RequestedAttrs::none();
-            let slow = default.includes_with(&schema, &AttrPath::new("groups"), &none);
-            assert_eq!(wants_groups(&schema, &default, &none), slow, "{returned:?}");
-        }
-        let groups = registry.resource_schema("Group").unwrap();
-        assert!(!wants_groups(groups, &default, &RequestedAttrs::none()));
     }
 }

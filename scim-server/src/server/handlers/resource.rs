@@ -61,9 +61,15 @@ async fn respond(
 ) -> Result<ScimResponse, ScimError> {
     let version = stored.version;
     let location = ctx.location(schema, &stored.id);
-    let body = inner
-        .render(ctx, schema, stored, projection, supplied)
-        .await?;
+    let body = if status == StatusCode::CREATED {
+        // The id was made by this request: no group can have it as a member yet, so its
+        // computed `groups` (RFC 7643 §4.1.2) are empty and not read.
+        inner.render_with_groups(ctx, schema, stored, projection, supplied, Some(Vec::new()))?
+    } else {
+        inner
+            .render(ctx, schema, stored, projection, supplied)
+            .await?
+    };
     let mut res = with_etag(response::json(status, &body), version);
     if status == StatusCode::CREATED {
         res = with_location(res, &location);
@@ -161,15 +167,10 @@ pub(crate) async fn create(
     }
     let unique = inner.unique_keys(schema, &resource);
     let members_change = (!members.is_empty()).then(|| MembersChange::Replace(members.clone()));
-    let change = Change {
-        tenant: &ctx.tenant,
-        resource_type: schema.name(),
-        id: &id,
-        kind: ChangeKind::Create,
-        resource: Some(&resource),
-        members: members_change.as_ref(),
-    };
-    inner.before(&change).await?;
+    let members_change = members_change.as_ref();
+    inner
+        .before(&created(ctx, schema, &id, &resource, members_change))
+        .await?;
     let mut stored = inner
         .storage
         .create(
@@ -184,14 +185,7 @@ pub(crate) async fn create(
         .await?;
     // The hooks after the change see what was stored (the resource the hooks before saw).
     inner
-        .after(&Change {
-            tenant: &ctx.tenant,
-            resource_type: schema.name(),
-            id: &id,
-            kind: ChangeKind::Create,
-            resource: Some(&stored.resource),
-            members: members_change.as_ref(),
-        })
+        .after(&created(ctx, schema, &id, &stored.resource, members_change))
         .await;
     if has_members(schema) && stored.resource.get("members").is_none() && !members.is_empty() {
         stored
@@ -199,22 +193,34 @@ pub(crate) async fn create(
             .as_map_mut()
             .insert("members".into(), members_json(&members));
     }
-    // The id was made by this request: no group can have it as a member yet, so its
-    // computed `groups` (RFC 7643 §4.1.2) are empty and not read.
-    let version = stored.version;
-    let location = ctx.location(schema, &stored.id);
-    let body = inner.render_with_groups(
+    respond(
+        inner,
         ctx,
         schema,
         stored,
+        StatusCode::CREATED,
         &projection,
         &supplied,
-        Some(Vec::new()),
-    )?;
-    Ok(with_location(
-        with_etag(response::json(StatusCode::CREATED, &body), version),
-        &location,
-    ))
+    )
+    .await
+}
+
+/// The [`Change`] of a create, for the provisioning hooks.
+fn created<'a>(
+    ctx: &'a Ctx,
+    schema: &'a ResourceSchema,
+    id: &'a str,
+    resource: &'a Resource,
+    members: Option<&'a MembersChange>,
+) -> Change<'a> {
+    Change {
+        tenant: &ctx.tenant,
+        resource_type: schema.name(),
+        id,
+        kind: ChangeKind::Create,
+        resource: Some(resource),
+        members,
+    }
 }
 
 fn precondition_failed(version: u64) -> ScimError {

@@ -742,11 +742,7 @@ impl Storage for PostgresStorage {
             return Ok(StoredResource {
                 id: id.to_string(),
                 version: to_version(get(&row, 1)?),
-                resource: if load.attributes {
-                    row_data(&row, 2)?
-                } else {
-                    Resource::new()
-                },
+                resource: row_data_if(&row, 2, load.attributes)?,
             });
         }
         // With members: one snapshot for the resource and its members.
@@ -1069,11 +1065,7 @@ impl Storage for PostgresStorage {
         let stored = StoredResource {
             id: id.to_string(),
             version: to_version(get(&row, 0)?),
-            resource: if load.attributes {
-                row_data(&row, 1)?
-            } else {
-                Resource::new()
-            },
+            resource: row_data_if(&row, 1, load.attributes)?,
         };
         Ok((stored, aggregated_groups(&row, 2)?))
     }

@@ -99,6 +99,20 @@ pub(super) fn row_data(row: &Row, idx: usize) -> Result<Resource, StorageError> 
     Ok(Resource::from(map))
 }
 
+/// [`row_data`] when the attributes were loaded, else an empty resource
+/// ([`Load::VERSION`](crate::storage::Load::VERSION): the statement selected none).
+pub(super) fn row_data_if(
+    row: &Row,
+    idx: usize,
+    attributes: bool,
+) -> Result<Resource, StorageError> {
+    if attributes {
+        row_data(row, idx)
+    } else {
+        Ok(Resource::new())
+    }
+}
+
 pub(super) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
     row: &'a Row,
     idx: usize,

@@ -2,7 +2,7 @@ use super::*;
 use crate::storage::sql::index::layout;
 use crate::storage::sql::upgrade_check;
 use crate::storage::suite::new_user;
-use crate::storage::testing::postgres_test_url;
+use crate::storage::testing::{fresh_schema, postgres_test_url};
 
 #[test]
 fn cursors_round_trip_and_bind_to_their_query() {
@@ -58,7 +58,7 @@ async fn a_version_1_schema_is_migrated_and_answers_value_paths() {
     let Some(url) = postgres_test_url() else {
         return;
     };
-    let name = unique_schema("scim_v1");
+    let name = fresh_schema("scim_v1");
     let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .unwrap();
@@ -125,18 +125,6 @@ async fn a_version_1_schema_is_migrated_and_answers_value_paths() {
     drop_schema_then_resume(&url, &name, result).await;
 }
 
-/// A schema name no other test run uses.
-fn unique_schema(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}_{:x}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-    )
-}
-
 /// Once a handle created [`statistics::FIRST_ANALYZE`] resources, it vacuums and analyzes
 /// the tables itself (autovacuum would only after its next check, up to a minute later: it sets
 /// `last_autoanalyze`, this test waits for `last_analyze`), and the lookup by id then goes
@@ -147,7 +135,7 @@ async fn the_tables_are_analyzed_after_growth_and_lookups_use_the_primary_key() 
     let Some(url) = postgres_test_url() else {
         return;
     };
-    let name = unique_schema("scim_stats");
+    let name = fresh_schema("scim_stats");
     let storage = PostgresStorage::connect_with_schema(&url, &name)
         .await
         .unwrap();

@@ -83,10 +83,7 @@ pub(super) fn read_resource(
     let Some((seq, version, json)) = row else {
         return Err(StorageError::not_found(&key.id));
     };
-    let mut resource = match json {
-        Some(json) => parse_json(&json)?,
-        None => Resource::new(),
-    };
+    let mut resource = parse_or_empty(json.as_deref())?;
     if key.with_members {
         resource = with_members(resource, &load_members(conn, seq)?);
     }
@@ -95,6 +92,12 @@ pub(super) fn read_resource(
         version: to_version(version),
         resource,
     })
+}
+
+/// A resource from its stored JSON; empty when the statement selected NULL instead
+/// ([`Load::VERSION`]).
+fn parse_or_empty(json: Option<&str>) -> Result<Resource, StorageError> {
+    json.map_or_else(|| Ok(Resource::new()), parse_json)
 }
 
 /// The `displayName` of the group row `g`, when it is a string: taken out of the stored
@@ -194,14 +197,12 @@ pub(super) fn read_resource_with_groups(
     let mut groups = Vec::new();
     while let Some(row) = rows.next().map_err(backend_err)? {
         if found.is_none() {
-            let resource =
-                match row.get_ref(1).map_err(backend_err)? {
-                    rusqlite::types::ValueRef::Null => Resource::new(),
-                    json => parse_json(json.as_str().map_err(|e| {
-                        StorageError::backend(format!("sqlite: resource JSON: {e}"))
-                    })?)?,
-                };
-            found = Some((row.get(0).map_err(backend_err)?, resource));
+            let json = row
+                .get_ref(1)
+                .map_err(backend_err)?
+                .as_str_or_null()
+                .map_err(|e| StorageError::backend(format!("sqlite: resource JSON: {e}")))?;
+            found = Some((row.get(0).map_err(backend_err)?, parse_or_empty(json)?));
         }
         // No group: the LEFT JOIN's one row of NULLs.
         if row.get_ref(2).map_err(backend_err)? != rusqlite::types::ValueRef::Null {
