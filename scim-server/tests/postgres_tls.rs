@@ -37,16 +37,7 @@ fn server() -> Option<(String, String)> {
              scripts/test.sh sets both up"
         ),
         _ => {
-            // Once per process, through the stderr handle (the harness captures `eprintln!`).
-            static NOTICE: std::sync::Once = std::sync::Once::new();
-            NOTICE.call_once(|| {
-                use std::io::Write;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED: {WHAT} did not run: SCIM_TEST_POSTGRES_CA is not set. Set it \
-                     (and SCIM_REQUIRE_POSTGRES=1 to make its absence an error) to run them."
-                );
-            });
+            pg_support::skip_notice(WHAT, "SCIM_TEST_POSTGRES_CA");
             None
         }
     }

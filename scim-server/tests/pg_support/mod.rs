@@ -10,19 +10,24 @@ use scim_server::storage::testing::Hooks;
 pub fn postgres_url(what: &str) -> Option<String> {
     let url = scim_server::storage::testing::postgres_test_url();
     if url.is_none() {
-        // Once per process, and through the stderr handle rather than `eprintln!`, which
-        // the test harness captures (and shows only for failed tests).
-        static NOTICE: std::sync::Once = std::sync::Once::new();
-        NOTICE.call_once(|| {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: {what} did not run: SCIM_TEST_POSTGRES_URL is not set. Set it \
-                 (and SCIM_REQUIRE_POSTGRES=1 to make its absence an error) to run them."
-            );
-        });
+        skip_notice(what, "SCIM_TEST_POSTGRES_URL");
     }
     url
+}
+
+/// Says once per process that `what` did not run because `variable` is not set: through the
+/// stderr handle rather than `eprintln!`, which the test harness captures (and shows only
+/// for failed tests).
+pub fn skip_notice(what: &str, variable: &str) {
+    static NOTICE: std::sync::Once = std::sync::Once::new();
+    NOTICE.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: {what} did not run: {variable} is not set. Set it (and \
+             SCIM_REQUIRE_POSTGRES=1 to make its absence an error) to run them."
+        );
+    });
 }
 
 pub use scim_server::storage::testing::fresh_schema;
