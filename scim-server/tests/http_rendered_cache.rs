@@ -11,7 +11,8 @@ mod http_support;
 #[cfg(feature = "postgres")]
 mod pg_support;
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use http::StatusCode;
 use http_support::*;
@@ -20,7 +21,8 @@ use scim_server::auth::BearerTokens;
 use scim_server::storage::Storage;
 use scim_server::storage::memory::MemoryStorage;
 use scim_server::storage::sqlite::SqliteStorage;
-use serde_json::json;
+use scim_server::storage::testing::{Call as StorageCall, Delegating, Hooks};
+use serde_json::{Value, json};
 
 fn over(storage: Arc<dyn Storage>, cache_bytes: u64) -> ScimServer {
     ScimServer::builder()
@@ -216,6 +218,74 @@ async fn a_small_cache_still_answers_right() {
         ids.push(create_user(&plain, &format!("user{i}")).await);
     }
     for id in ids.iter().chain(ids.iter()) {
+        same_answer(&cached, &plain, &format!("/Users/{id}"), HOST).await;
+    }
+}
+
+/// Runs one PATCH through `server` just before the first [`Storage::get_many`]: the change
+/// lands between a list's read of the page (ids and versions) and the read of the
+/// attributes the cache lacks.
+struct ChangeBeforeGetMany {
+    server: Arc<OnceLock<ScimServer>>,
+    uri: String,
+    patch: Value,
+    fired: AtomicBool,
+}
+
+impl Hooks for ChangeBeforeGetMany {
+    fn before(&self, call: &StorageCall<'_>) {
+        if !matches!(call, StorageCall::GetMany { .. }) || self.fired.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let server = self.server.get().unwrap().clone();
+        let r = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current()
+                .block_on(patch(&server, &self.uri, self.patch.clone()).send())
+        });
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+}
+
+/// A list whose resource changes between the read of the page and the read of its
+/// attributes answers as the page after the change: the change shows (a new `meta.version`
+/// and `title`), or the resource is gone from the page when it no longer matches the
+/// filter (RFC 7644 §3.4.2: the resources returned are those that match the filter).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_between_the_two_reads_of_a_list_is_not_half_seen() {
+    let changes = [
+        (
+            json!({"op": "replace", "path": "title", "value": "Boss"}),
+            1,
+        ),
+        (
+            json!({"op": "replace", "path": "userName", "value": "alicia"}),
+            0,
+        ),
+    ];
+    for (op, matches) in changes {
+        let store = MemoryStorage::new();
+        let plain = over(Arc::new(store.clone()), 0);
+        let id = create_user(&plain, "alice").await;
+        let hook = ChangeBeforeGetMany {
+            server: Arc::new(OnceLock::new()),
+            uri: format!("/Users/{id}"),
+            patch: patch_ops(json!([op])),
+            fired: AtomicBool::new(false),
+        };
+        let changer = Arc::clone(&hook.server);
+        let cached = over(Arc::new(Delegating::with_hooks(store, hook)), 1 << 20);
+        changer.set(plain.clone()).ok().unwrap();
+        let uri = "/Users?filter=userName%20eq%20%22alice%22";
+        let got = get(&cached, uri).send().await;
+        assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+        assert_eq!(got.body["totalResults"], matches, "{}", got.body);
+        if matches == 1 {
+            let user = &got.body["Resources"][0];
+            assert_eq!(user["title"], "Boss", "{}", got.body);
+            assert_eq!(user["meta"]["version"], "W/\"2\"", "{}", got.body);
+        }
+        // And the cache holds nothing stale: the same answers as without it, from now on.
+        same_answer(&cached, &plain, uri, HOST).await;
         same_answer(&cached, &plain, &format!("/Users/{id}"), HOST).await;
     }
 }

@@ -506,6 +506,28 @@ impl Storage for MemoryStorage {
             .ok_or_else(|| StorageError::not_found(id))
     }
 
+    /// Under one read lock of the tenant.
+    async fn get_many(
+        &self,
+        scope: Scope<'_>,
+        ids: &[&str],
+        load: Load,
+    ) -> Result<Vec<StoredResource>, StorageError> {
+        let Some(tenant) = self.tenant(scope.tenant)? else {
+            return Ok(Vec::new());
+        };
+        let data = tenant.read().map_err(poisoned)?;
+        let Some(shard) = data.types.get(scope.resource_type()) else {
+            return Ok(Vec::new());
+        };
+        let mut seen = HashSet::with_capacity(ids.len());
+        Ok(ids
+            .iter()
+            .filter(|id| seen.insert(**id))
+            .filter_map(|id| shard.resources.get(*id).map(|e| e.stored(id, load)))
+            .collect())
+    }
+
     async fn replace(
         &self,
         scope: Scope<'_>,

@@ -114,6 +114,35 @@ pub trait Storage: Send + Sync + 'static {
         load: Load,
     ) -> Result<StoredResource, StorageError>;
 
+    /// Reads several resources of one scope at once: those of `ids` that exist, each once,
+    /// in no particular order (an absent id is left out, not an error). The server calls it
+    /// for the resources of a list page that its cache of rendered resources does not hold
+    /// (the page itself was read with [`Load::VERSION`]), so a page costs one more read, not
+    /// one per resource.
+    ///
+    /// The default calls [`Storage::get`] once per id; the built-in backends answer with one
+    /// statement (or one lock).
+    async fn get_many(
+        &self,
+        scope: Scope<'_>,
+        ids: &[&str],
+        load: Load,
+    ) -> Result<Vec<StoredResource>, StorageError> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        for id in ids {
+            if !seen.insert(*id) {
+                continue;
+            }
+            match self.get(scope, id, load).await {
+                Ok(stored) => out.push(stored),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
     /// Replaces a resource, bumping its version. With `expected_version`, fails with
     /// `VersionMismatch` unless the stored version equals it (the check and the write are one
     /// atomic step). The returned resource carries members only if the replacement set them.

@@ -481,7 +481,7 @@ impl SqliteStorage {
         } else {
             self.blocking(run).await?
         };
-        Ok((found.parse()?, more))
+        Ok((found.parse(load)?, more))
     }
 
     async fn blocking<T: Send + 'static>(
@@ -541,6 +541,37 @@ impl Storage for SqliteStorage {
         } else {
             self.point_read(read).await
         }
+    }
+
+    /// One statement (`id IN` the ids as a JSON array); with members, in one read
+    /// transaction. The JSON is parsed on the calling task, as a query's page is.
+    async fn get_many(
+        &self,
+        scope: Scope<'_>,
+        ids: &[&str],
+        load: Load,
+    ) -> Result<Vec<StoredResource>, StorageError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = ResourceKey::new(scope, "", load);
+        let list = serde_json::to_string(ids)
+            .map_err(|e| StorageError::backend(format!("sqlite: ids as JSON: {e}")))?;
+        let read = move |inner: &Inner| {
+            inner.read(|conn| {
+                if key.with_members {
+                    read_tx(conn, |tx| read_many(tx, &key, &list))
+                } else {
+                    read_many(conn, &key, &list)
+                }
+            })
+        };
+        let raw = if ids.len() <= POINT_READ_MEMBERS && !load.members {
+            self.point_read(read).await?
+        } else {
+            self.blocking(read).await?
+        };
+        raw.into_iter().map(|r| r.parse(load)).collect()
     }
 
     async fn get_with_groups(

@@ -133,6 +133,7 @@ macro_rules! backend_suite {
             groups_of_many_equals_groups_of_each
             get_with_groups_equals_get_and_groups_of
             version_only_reads_follow_every_change
+            get_many_equals_get_of_each
             query_with_groups_equals_query_and_groups_of_many
             membership_changes_set_last_modified
             delete_user_removes_it_from_groups

@@ -41,6 +41,15 @@ pub enum Call<'a> {
         /// What it asks to load.
         load: Load,
     },
+    /// [`Storage::get_many`].
+    GetMany {
+        /// Its scope.
+        scope: Scope<'a>,
+        /// The resource ids.
+        ids: &'a [&'a str],
+        /// What it asks to load.
+        load: Load,
+    },
     /// [`Storage::replace`].
     Replace {
         /// Its scope.
@@ -115,7 +124,7 @@ pub trait Hooks: Send + Sync + 'static {
 impl Hooks for () {}
 
 /// A [`Storage`] that forwards every call (including `get_with_groups` and
-/// `groups_of_many`) to `inner`, calling `hooks` first.
+/// `groups_of_many`, `get_many`) to `inner`, calling `hooks` first.
 #[derive(Debug, Default)]
 pub struct Delegating<S, H = ()> {
     /// The storage every call goes to.
@@ -164,6 +173,15 @@ impl<S: Storage, H: Hooks> Storage for Delegating<S, H> {
     ) -> Result<StoredResource, StorageError> {
         self.hooks.before(&Call::Get { scope, id, load });
         self.inner.get(scope, id, load).await
+    }
+    async fn get_many(
+        &self,
+        scope: Scope<'_>,
+        ids: &[&str],
+        load: Load,
+    ) -> Result<Vec<StoredResource>, StorageError> {
+        self.hooks.before(&Call::GetMany { scope, ids, load });
+        self.inner.get_many(scope, ids, load).await
     }
     async fn replace(
         &self,

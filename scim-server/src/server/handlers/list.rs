@@ -7,7 +7,8 @@ use scim_core::messages::{ListResponse, PageRequest, PaginationMethod, Query, Se
 use scim_core::projection::RequestedAttrs;
 use scim_core::schema::ResourceSchema;
 
-use super::{Ctx, RenderedResource};
+use super::Ctx;
+use super::query::{PageQuery, RenderedResource};
 use crate::server::Inner;
 use crate::server::request::parse_json;
 use crate::server::response::{self, ScimResponse};
@@ -89,11 +90,13 @@ async fn run(
         .query_rendered(
             ctx,
             schema,
-            query.filter.as_ref(),
-            query.sort.as_ref(),
-            &storage_page,
-            &query.projection,
-            &supplied,
+            PageQuery {
+                filter: query.filter.as_ref(),
+                sort: query.sort.as_ref(),
+                page: &storage_page,
+                projection: &query.projection,
+                supplied: &supplied,
+            },
         )
         .await?;
     let total = usize::try_from(found.total_results).unwrap_or(usize::MAX);
@@ -160,11 +163,13 @@ pub(crate) async fn root_search(
             .query_rendered(
                 ctx,
                 schema,
-                query.filter.as_ref(),
-                None,
-                &page,
-                &query.projection,
-                &supplied,
+                PageQuery {
+                    filter: query.filter.as_ref(),
+                    sort: None,
+                    page: &page,
+                    projection: &query.projection,
+                    supplied: &supplied,
+                },
             )
             .await?;
         any_ok = true;

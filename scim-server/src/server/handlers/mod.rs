@@ -7,6 +7,7 @@ pub(crate) mod get;
 pub(crate) mod list;
 pub(crate) mod me;
 pub(crate) mod members;
+pub(crate) mod query;
 pub(crate) mod resource;
 
 use bytes::Bytes;
@@ -14,21 +15,17 @@ use http::{HeaderMap, Method};
 use scim_core::projection::{Projection, RequestedAttrs, project_into};
 use scim_core::resource::get_ci_mut;
 use scim_core::schema::ResourceSchema;
-use scim_core::sort::SortSpec;
-use scim_core::{AttrPath, Filter, Resource, ScimError};
+use scim_core::{AttrPath, Resource, ScimError};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::Inner;
-use super::rendered::{
-    Rendered, RenderedCache, RenderedKey, groups_are_whole, with_attribute, without_groups,
-};
+use super::rendered::{Rendered, RenderedCache, RenderedKey, with_attribute, without_groups};
 use super::request::query_param;
 use super::response::etag;
 use crate::auth::AuthContext;
 use crate::provisioning::Change;
-use crate::storage::planner;
-use crate::storage::{GroupRef, Load, Member, Scope, StoragePage, StoredResource, UniqueKey};
+use crate::storage::{GroupRef, Load, Member, Scope, StoredResource, UniqueKey};
 use crate::tenancy::TenantId;
 
 /// What a handler knows about the request.
@@ -118,83 +115,9 @@ impl Inner {
         self.render_with_groups(ctx, schema, stored, projection, supplied, groups)
     }
 
-    /// Runs a query through the planner and renders its page as [`Inner::render`] renders
-    /// each resource. The computed `groups` of the whole page come with the page from ONE
-    /// storage call ([`planner::execute_with_groups`]), not one per resource (a page of N
-    /// users must not cost N queries), and are not read at all when the projection leaves
-    /// `groups` out.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn query_rendered(
-        &self,
-        ctx: &Ctx,
-        schema: &ResourceSchema,
-        filter: Option<&Filter>,
-        sort: Option<&SortSpec>,
-        page: &StoragePage,
-        projection: &Projection,
-        supplied: &RequestedAttrs,
-    ) -> Result<RenderedPage, ScimError> {
-        let (storage, scope) = (self.storage.as_ref(), ctx.scope(schema));
-        let load = load_for(schema, projection, supplied);
-        let (found, mut groups) = if wants_groups(schema, projection, supplied) {
-            let (found, groups) = planner::execute_with_groups(
-                storage,
-                scope,
-                filter,
-                sort,
-                page,
-                load,
-                &self.limits,
-            )
-            .await?;
-            (found, Some(groups))
-        } else {
-            let found =
-                planner::execute(storage, scope, filter, sort, page, load, &self.limits).await?;
-            (found, None)
-        };
-        // Without projection, each resource's JSON comes from the cache of rendered
-        // resources when it holds the resource's version, and goes into it when not.
-        let cache = self.rendered.as_ref().filter(|_| {
-            projection.is_default() && supplied.paths().is_empty() && groups_are_whole(schema)
-        });
-        let resources = found
-            .resources
-            .into_iter()
-            .map(|stored| {
-                let of = groups
-                    .as_mut()
-                    .map(|g| g.remove(&stored.id).unwrap_or_default());
-                let Some(cache) = cache else {
-                    return self
-                        .render_with_groups(ctx, schema, stored, projection, supplied, of)
-                        .map(RenderedResource::Value);
-                };
-                let key = RenderedKey::new(&ctx.tenant, schema.name(), &stored.id);
-                let raw = match cache.current(&key, stored.version, &ctx.base_url) {
-                    Some(hit) => hit.body.clone(),
-                    None => self.render_and_keep(cache, key, ctx, schema, stored, projection)?,
-                };
-                let Some(body) = self.with_groups(ctx, schema, &raw, of)? else {
-                    return Ok(RenderedResource::Raw(raw));
-                };
-                String::from_utf8(body.to_vec())
-                    .ok()
-                    .and_then(|s| RawValue::from_string(s).ok())
-                    .map(RenderedResource::Raw)
-                    .ok_or_else(|| ScimError::internal("a rendered resource is not JSON"))
-            })
-            .collect::<Result<Vec<RenderedResource>, ScimError>>()?;
-        Ok(RenderedPage {
-            resources,
-            total_results: found.total_results,
-            next_cursor: found.next_cursor,
-        })
-    }
-
     /// [`Inner::render`] with the resource's groups already read (`None`: the projection
     /// does not return `groups`, or the schema has none).
-    fn render_with_groups(
+    pub(crate) fn render_with_groups(
         &self,
         ctx: &Ctx,
         schema: &ResourceSchema,
@@ -241,15 +164,6 @@ impl Inner {
         }
         Ok(project_into(resource, schema, projection, supplied).into_value())
     }
-}
-
-/// One resource of a list page: rendered for this request, or JSON text (from the cache of
-/// rendered resources) embedded as it is.
-#[derive(Debug, serde::Serialize)]
-#[serde(untagged)]
-pub(crate) enum RenderedResource {
-    Value(Value),
-    Raw(Box<RawValue>),
 }
 
 impl Inner {
@@ -350,16 +264,6 @@ fn add_member_ref(inner: &Inner, ctx: &Ctx, member: &mut Value) {
         let r = ctx.location(s, id);
         o.insert("$ref".into(), Value::String(r));
     }
-}
-
-/// A page of a query, rendered ([`Inner::query_rendered`]).
-pub(crate) struct RenderedPage {
-    /// The resources as the client sees them.
-    pub resources: Vec<RenderedResource>,
-    /// The number of matches (`totalResults`).
-    pub total_results: u64,
-    /// The cursor of the next page, with cursor paging.
-    pub next_cursor: Option<String>,
 }
 
 /// Does a response under `projection` return the computed `groups` (the schema has it and

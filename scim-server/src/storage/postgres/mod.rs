@@ -64,6 +64,7 @@
 
 mod changes;
 mod filter_sql;
+mod group_commit;
 mod query;
 mod rows;
 mod schema;
@@ -262,6 +263,8 @@ pub struct PostgresStorage {
     /// The resources created through this handle and its clones, for `ANALYZE` after
     /// growth (see `statistics.rs`).
     growth: Arc<statistics::Growth>,
+    /// The creates waiting to be written together (see `group_commit.rs`).
+    creates: Arc<group_commit::Creates>,
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -339,6 +342,7 @@ impl PostgresStorage {
             schema: config.schema,
             layouts: Arc::default(),
             growth: Arc::default(),
+            creates: Arc::default(),
         };
         let mut client = storage.client().await?;
         schema::migrate(&mut client, &storage.schema).await?;
@@ -708,14 +712,7 @@ impl Storage for PostgresStorage {
     ) -> Result<StoredResource, StorageError> {
         let ctx = self.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg_err)?;
-        let out = insert_resource(&tx, &ctx, new).await?;
-        let change = NewChange::new(&ctx.rtype, &out.id, ChangeKind::Created, 1);
-        changes::append(&tx, &ctx.tenant, &[change]).await?;
-        tx.commit().await.map_err(pg_err)?;
-        self.created(1);
-        Ok(out)
+        self.create_grouped(ctx, new).await
     }
 
     async fn get(
@@ -770,6 +767,57 @@ impl Storage for PostgresStorage {
             version: to_version(get(&row, 1)?),
             resource,
         })
+    }
+
+    /// One statement (`id = ANY($3)`); with members, one REPEATABLE READ snapshot for the
+    /// resources and their members.
+    async fn get_many(
+        &self,
+        scope: Scope<'_>,
+        ids: &[&str],
+        load: Load,
+    ) -> Result<Vec<StoredResource>, StorageError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ctx = self.layouts.ctx(scope);
+        let mut client = self.client().await?;
+        let args: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &ids];
+        let (rows, mut members) = if load.members && ctx.has_members {
+            let tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await
+                .map_err(pg_err)?;
+            let stmt = tx.prepare_cached(GET_MANY).await.map_err(pg_err)?;
+            let rows = tx.query(&stmt, &args).await.map_err(pg_err)?;
+            let seqs = rows
+                .iter()
+                .map(|r| get::<i64>(r, 0))
+                .collect::<Result<Vec<i64>, StorageError>>()?;
+            let members = load_members(&tx, &seqs).await?;
+            tx.commit().await.map_err(pg_err)?;
+            (rows, members)
+        } else {
+            let stmt = client.prepare_cached(GET_MANY).await.map_err(pg_err)?;
+            let rows = client.query(&stmt, &args).await.map_err(pg_err)?;
+            (rows, HashMap::new())
+        };
+        rows.iter()
+            .map(|row| {
+                let mut resource = row_data_if(row, 3, load.attributes)?;
+                if let Some(m) = members.remove(&get::<i64>(row, 0)?) {
+                    resource = with_members(resource, &m);
+                }
+                Ok(StoredResource {
+                    id: get(row, 1)?,
+                    version: to_version(get(row, 2)?),
+                    resource,
+                })
+            })
+            .collect()
     }
 
     async fn replace(

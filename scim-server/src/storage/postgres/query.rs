@@ -24,11 +24,13 @@ pub(super) async fn page_rows<C: deadpool_postgres::GenericClient + Sync>(
     set: Option<&SetSql>,
     args: &[Param<'_>],
     cursor: bool,
+    load: Load,
 ) -> Result<Vec<Row>, StorageError> {
     let (fetch, skip) = (args.len() - 1, args.len());
+    let data = data_column(load);
     let sql = match set {
-        Some(s) => filtered_page_sql(s, fetch, skip, cursor),
-        None => unfiltered_page_sql(fetch, skip, cursor),
+        Some(s) => filtered_page_sql(s, fetch, skip, cursor, data),
+        None => unfiltered_page_sql(fetch, skip, cursor, data),
     };
     let cached = set.is_none_or(|s| s.params.len() <= MAX_CACHED_FILTER_PARAMS);
     if cached {
@@ -36,6 +38,16 @@ pub(super) async fn page_rows<C: deadpool_postgres::GenericClient + Sync>(
         client.query(&stmt, args).await.map_err(pg_err)
     } else {
         client.query(sql.as_str(), args).await.map_err(pg_err)
+    }
+}
+
+/// The column of a page's JSON: none sent for [`Load::VERSION`] (the caller needs the
+/// versions only).
+fn data_column(load: Load) -> &'static str {
+    if load.attributes {
+        "r.data"
+    } else {
+        "NULL::json"
     }
 }
 
@@ -59,8 +71,9 @@ fn counted_seqs(set: &SetSql) -> String {
 
 /// The statement of [`page_rows`] for a filter. Both the count and the page read the
 /// distinct matching `seq`s. The set reads `attr_index` only: its rows of the scope are
-/// written with their resource, in the same transaction, and go with it (`ON DELETE
-/// CASCADE`), so each `seq` is a resource of the scope.
+/// written with their resource, in the same transaction, and go with it (deleted by a
+/// trigger on `resources`), so each `seq` is a resource of the scope. `data` is the
+/// column of the JSON ([`data_column`]).
 ///
 /// A set that is one range scan ([`SetSql::one_scan`]) is read twice: the count is an
 /// index-only scan of the range, and the page reads the range again, in `seq` order for
@@ -68,7 +81,13 @@ fn counted_seqs(set: &SetSql) -> String {
 /// stopping after the page, so nothing is materialised or sorted. Any other set is
 /// computed ONCE, in a `MATERIALIZED` CTE that the count and the page both read, rather
 /// than evaluated once for each.
-pub(super) fn filtered_page_sql(set: &SetSql, fetch: usize, skip: usize, cursor: bool) -> String {
+pub(super) fn filtered_page_sql(
+    set: &SetSql,
+    fetch: usize,
+    skip: usize,
+    cursor: bool,
+    data: &str,
+) -> String {
     let distinct = distinct_seqs(&set.sql);
     let (with, m, counted) = if set.one_scan {
         (String::new(), distinct, counted_seqs(set))
@@ -89,8 +108,8 @@ pub(super) fn filtered_page_sql(set: &SetSql, fetch: usize, skip: usize, cursor:
         format!("SELECT seq FROM {m} AS pm ORDER BY seq LIMIT ${fetch} OFFSET ${skip}")
     };
     let page = format!(
-        "SELECT r.seq, r.id, r.version, r.data FROM resources r WHERE r.seq = ANY(ARRAY({seqs})) \
-         AND r.tenant = $1 AND r.rtype = $2"
+        "SELECT r.seq, r.id, r.version, {data} AS data FROM resources r \
+         WHERE r.seq = ANY(ARRAY({seqs})) AND r.tenant = $1 AND r.rtype = $2"
     );
     format!(
         "{with}SELECT (SELECT count(*) FROM {counted} AS c), p.seq, p.id, p.version, p.data FROM \
@@ -99,16 +118,16 @@ pub(super) fn filtered_page_sql(set: &SetSql, fetch: usize, skip: usize, cursor:
 }
 
 /// The statement of [`page_rows`] without a filter: the count and the page over the scope.
-pub(super) fn unfiltered_page_sql(fetch: usize, skip: usize, cursor: bool) -> String {
+pub(super) fn unfiltered_page_sql(fetch: usize, skip: usize, cursor: bool, data: &str) -> String {
     let cond = SCOPE;
     let page = if cursor {
         format!(
-            "SELECT r.seq, r.id, r.version, r.data FROM resources r WHERE {cond} \
+            "SELECT r.seq, r.id, r.version, {data} AS data FROM resources r WHERE {cond} \
              AND r.seq > ${skip} ORDER BY r.seq LIMIT ${fetch}"
         )
     } else {
         format!(
-            "SELECT r.seq, r.id, r.version, r.data FROM resources r WHERE {cond} \
+            "SELECT r.seq, r.id, r.version, {data} AS data FROM resources r WHERE {cond} \
              ORDER BY r.seq LIMIT ${fetch} OFFSET ${skip}"
         )
     };
@@ -151,8 +170,8 @@ pub(super) async fn run_query(
     args.push(&offset_or_after);
     let cursor = after_seq.is_some();
     if !(load.members && ctx.has_members) {
-        let rows = page_rows(&*client, set, &args, cursor).await?;
-        return build_page(&rows, after_seq, limit, fingerprint, HashMap::new());
+        let rows = page_rows(&*client, set, &args, cursor, load).await?;
+        return build_page(&rows, after_seq, limit, fingerprint, HashMap::new(), load);
     }
     // With members, one REPEATABLE READ snapshot for the page and its members.
     let tx = client
@@ -162,7 +181,7 @@ pub(super) async fn run_query(
         .start()
         .await
         .map_err(pg_err)?;
-    let rows = page_rows(&tx, set, &args, cursor).await?;
+    let rows = page_rows(&tx, set, &args, cursor, load).await?;
     let mut seqs = Vec::with_capacity(rows.len());
     for row in &rows {
         if let Some(seq) = get::<Option<i64>>(row, 1)? {
@@ -171,7 +190,7 @@ pub(super) async fn run_query(
     }
     let members = load_members(&tx, &seqs).await?;
     tx.commit().await.map_err(pg_err)?;
-    build_page(&rows, after_seq, limit, fingerprint, members)
+    build_page(&rows, after_seq, limit, fingerprint, members, load)
 }
 
 /// A sorted query (see [`crate::storage::sql::sort`]), in one REPEATABLE READ snapshot:
@@ -322,10 +341,12 @@ pub(super) async fn run_sorted(
         }
     }
     let seqs: Vec<i64> = out.iter().map(|p| p.seq).collect();
-    let stmt = tx
-        .prepare_cached("SELECT seq, id, version, data FROM resources WHERE seq = ANY($1)")
-        .await
-        .map_err(pg_err)?;
+    let sql = if load.attributes {
+        "SELECT seq, id, version, data FROM resources WHERE seq = ANY($1)"
+    } else {
+        "SELECT seq, id, version, NULL::json FROM resources WHERE seq = ANY($1)"
+    };
+    let stmt = tx.prepare_cached(sql).await.map_err(pg_err)?;
     let mut by_seq: HashMap<i64, Row> = HashMap::new();
     for row in tx.query(&stmt, &[&seqs]).await.map_err(pg_err)? {
         by_seq.insert(get(&row, 0)?, row);
@@ -341,7 +362,7 @@ pub(super) async fn run_sorted(
         let Some(row) = by_seq.get(&seq) else {
             continue;
         };
-        let mut resource = row_data(row, 3)?;
+        let mut resource = row_data_if(row, 3, load.attributes)?;
         if let Some(m) = members.remove(&seq) {
             resource = with_members(resource, &m);
         }
@@ -374,6 +395,7 @@ pub(super) fn build_page(
     limit: u64,
     fingerprint: u64,
     mut members: HashMap<i64, Vec<Member>>,
+    load: Load,
 ) -> Result<QueryPage, StorageError> {
     let total: i64 = match rows.first() {
         Some(r) => get(r, 0)?,
@@ -396,7 +418,7 @@ pub(super) fn build_page(
     }
     let mut resources = Vec::with_capacity(page.len());
     for (seq, row) in page {
-        let mut resource = row_data(row, 4)?;
+        let mut resource = row_data_if(row, 4, load.attributes)?;
         if let Some(m) = members.remove(&seq) {
             resource = with_members(resource, &m);
         }

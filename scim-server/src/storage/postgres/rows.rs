@@ -56,6 +56,10 @@ pub(super) const VERSION_WITH_GROUPS: &str =
     concat!("SELECT r.version, NULL::jsonb, ", groups_of_r!());
 
 /// The id and version of one resource, for [`Load::VERSION`](crate::storage::Load::VERSION).
+/// The resources of a list of ids ([`Storage::get_many`](crate::storage::Storage::get_many)).
+pub(super) const GET_MANY: &str = "SELECT seq, id, version, data FROM resources \
+                            WHERE tenant = $1 AND rtype = $2 AND id = ANY($3)";
+
 pub(super) const GET_VERSION: &str = "SELECT seq, version FROM resources \
                             WHERE tenant = $1 AND rtype = $2 AND id = $3";
 
@@ -278,16 +282,27 @@ pub(super) async fn insert_resource(
     insert_index(tx, ctx, seq, &resource).await?;
     let members = dedupe(new.members);
     insert_members(tx, ctx, seq, &members).await?;
+    Ok(created(ctx, new.id, resource, members))
+}
+
+/// What a create written by [`insert_batch`] returns: as [`insert_resource`] returns it.
+pub(super) fn created_resource(ctx: &Ctx, new: NewResource) -> StoredResource {
+    let resource = strip_members(new.resource, ctx);
+    created(ctx, new.id, resource, dedupe(new.members))
+}
+
+/// A created resource at version 1, with its members when its type has them.
+fn created(ctx: &Ctx, id: String, resource: Resource, members: Vec<Member>) -> StoredResource {
     let resource = if ctx.has_members {
         with_members(resource, &members)
     } else {
         resource
     };
-    Ok(StoredResource {
-        id: new.id,
+    StoredResource {
+        id,
         version: 1,
         resource,
-    })
+    }
 }
 
 /// Why a batch insert failed.

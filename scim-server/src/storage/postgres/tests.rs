@@ -190,6 +190,98 @@ async fn the_tables_are_analyzed_after_growth_and_lookups_use_the_primary_key() 
     drop_schema_then_resume(&url, &name, result).await;
 }
 
+/// A resource's `attr_index` and `unique_values` rows go with it, whoever deletes it (the
+/// storage, or a statement run by hand): the trigger of schema version 6 does what the
+/// foreign keys' `ON DELETE CASCADE` did; and a user name is free again after its user went.
+#[tokio::test]
+async fn a_deleted_resource_leaves_no_index_or_unique_rows() {
+    let Some(url) = postgres_test_url() else {
+        return;
+    };
+    let name = fresh_schema("scim_cascade");
+    let storage = PostgresStorage::connect_with_schema(&url, &name)
+        .await
+        .unwrap();
+    let (schema_name, test_url) = (name.clone(), url.clone());
+    let result = std::panic::AssertUnwindSafe(async move {
+        let (name, url) = (schema_name, test_url);
+        let tenant = TenantId::new("t1").unwrap();
+        let schema = scim_core::builtin::user_resource_schema();
+        let scope = Scope::new(&tenant, &schema);
+        let user = |id: &str, user_name: &str| {
+            let resource: scim_core::Resource = serde_json::from_value(serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "id": id,
+                "userName": user_name,
+                "emails": [{"value": format!("{user_name}@example.com"), "type": "work"}],
+            }))
+            .unwrap();
+            NewResource {
+                id: id.to_string(),
+                unique: vec![UniqueKey {
+                    attribute: "userName".into(),
+                    value: user_name.to_string(),
+                }],
+                resource,
+                members: Vec::new(),
+            }
+        };
+        storage.create(scope, user("u1", "alice")).await.unwrap();
+        storage.create(scope, user("u2", "bob")).await.unwrap();
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let rows = async |table: &str| -> i64 {
+            client
+                .query_one(
+                    &format!(
+                        "SELECT count(*) FROM {name}.{table} t WHERE NOT EXISTS \
+                         (SELECT 1 FROM {name}.resources r WHERE r.seq = t.seq)"
+                    ),
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0)
+        };
+        let of_u1: i64 = client
+            .query_one(
+                &format!(
+                    "SELECT count(*) FROM {name}.attr_index a JOIN {name}.resources r \
+                     ON r.seq = a.seq WHERE r.id = 'u1'"
+                ),
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(of_u1 > 5, "u1 has index rows: {of_u1}");
+        storage.delete(scope, "u1", None).await.unwrap();
+        client
+            .execute(
+                &format!("DELETE FROM {name}.resources WHERE id = 'u2'"),
+                &[],
+            )
+            .await
+            .unwrap();
+        for table in ["attr_index", "unique_values"] {
+            assert_eq!(rows(table).await, 0, "orphan rows in {table}");
+        }
+        let total: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {name}.attr_index"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(total, 0);
+        storage.create(scope, user("u3", "alice")).await.unwrap();
+        storage.create(scope, user("u4", "bob")).await.unwrap();
+    })
+    .catch_unwind_fut()
+    .await;
+    drop_schema_then_resume(&url, &name, result).await;
+}
+
 /// Drops a test's schema whatever the test's outcome, then re-raises its panic, if any.
 async fn drop_schema_then_resume(url: &str, name: &str, result: std::thread::Result<()>) {
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)

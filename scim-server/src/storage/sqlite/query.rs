@@ -86,27 +86,40 @@ impl RawPage {
         self.resources.iter().map(|r| r.id.as_str()).collect()
     }
 
-    /// The page, its resources parsed.
-    pub(super) fn parse(self) -> Result<QueryPage, StorageError> {
+    /// The page, its resources parsed when `load` asks for their attributes (else each is
+    /// returned empty, [`Load::VERSION`]).
+    pub(super) fn parse(self, load: Load) -> Result<QueryPage, StorageError> {
         let resources = self
             .resources
             .into_iter()
-            .map(|r| {
-                let mut resource = parse_json(&r.json)?;
-                if let Some(members) = &r.members {
-                    resource = with_members(resource, members);
-                }
-                Ok(StoredResource {
-                    id: r.id,
-                    version: r.version,
-                    resource,
-                })
-            })
+            .map(|r| r.parse(load))
             .collect::<Result<Vec<_>, StorageError>>()?;
         Ok(QueryPage {
             resources,
             total_results: self.total_results,
             next_cursor: self.next_cursor,
+        })
+    }
+}
+
+impl RawResource {
+    /// The resource, parsed when `load` asks for its attributes (else empty).
+    pub(super) fn parse(self, load: Load) -> Result<StoredResource, StorageError> {
+        if !load.attributes {
+            return Ok(StoredResource {
+                id: self.id,
+                version: self.version,
+                resource: Resource::new(),
+            });
+        }
+        let mut resource = parse_json(&self.json)?;
+        if let Some(members) = &self.members {
+            resource = with_members(resource, members);
+        }
+        Ok(StoredResource {
+            id: self.id,
+            version: self.version,
+            resource,
         })
     }
 }

@@ -94,6 +94,48 @@ pub(super) fn read_resource(
     })
 }
 
+/// The resources of `ids` (a JSON array of strings) that exist in the scope of `key` (its
+/// `id` unused), each once, JSON unparsed, in one statement; with their members when
+/// `key.with_members` (call it in a read transaction then, for one snapshot).
+pub(super) fn read_many(
+    conn: &Connection,
+    key: &ResourceKey,
+    ids: &str,
+) -> Result<Vec<RawResource>, StorageError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, id, version, json FROM resources WHERE tenant = ?1 AND rtype = ?2 \
+             AND id IN (SELECT value FROM json_each(?3))",
+        )
+        .map_err(backend_err)?;
+    let rows = stmt
+        .query_map(params![key.tenant, key.rtype, ids], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(backend_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, id, version, json) = row.map_err(backend_err)?;
+        let members = if key.with_members {
+            Some(load_members(conn, seq)?)
+        } else {
+            None
+        };
+        out.push(RawResource {
+            id,
+            version: to_version(version),
+            json,
+            members,
+        });
+    }
+    Ok(out)
+}
+
 /// A resource from its stored JSON; empty when the statement selected NULL instead
 /// ([`Load::VERSION`]).
 fn parse_or_empty(json: Option<&str>) -> Result<Resource, StorageError> {

@@ -624,3 +624,59 @@ pub async fn version_only_reads_follow_every_change<S: Storage>(s: S) {
         "a version-only get_with_groups of an unknown id",
     );
 }
+
+/// `get_many` returns what `get` returns for each id that exists, each once, whatever the
+/// order and repetition of the ids: absent ids and other tenants' and types' resources are
+/// left out; members come with `Load::ALL` only; `Load::VERSION` gives the same versions.
+pub async fn get_many_equals_get_of_each<S: Storage>(s: S) {
+    let t = tenant("t1");
+    users_and_group(&s, &t, &["u1", "u2"]).await;
+    let other = tenant("t2");
+    let (us, gs) = (users(), groups());
+    s.create(Scope::new(&other, &us), new_user("u4", "dave", json!({})))
+        .await
+        .unwrap();
+    let (su, sg) = (Scope::new(&t, &us), Scope::new(&t, &gs));
+    s.replace(
+        su,
+        "u2",
+        replacement(&us, user_json("u2", "bob", json!({"title": "x"}))),
+        Some(1),
+    )
+    .await
+    .unwrap();
+    let by_id = |mut found: Vec<StoredResource>| {
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found
+    };
+    let ids = ["u3", "nobody", "u1", "u2", "u1", "g1", "u4"];
+    for load in [Load::WITHOUT_MEMBERS, Load::ALL] {
+        let found = by_id(s.get_many(su, &ids, load).await.unwrap());
+        let mut each = Vec::new();
+        for id in ["u1", "u2", "u3"] {
+            each.push(s.get(su, id, load).await.unwrap());
+        }
+        assert_eq!(found, each, "{load:?}");
+        let group = s.get_many(sg, &["g1", "u1"], load).await.unwrap();
+        assert_eq!(group, [s.get(sg, "g1", load).await.unwrap()], "{load:?}");
+    }
+    assert_eq!(
+        member_values(&s.get_many(sg, &["g1"], Load::ALL).await.unwrap()[0]),
+        ["u1", "u2"]
+    );
+    let versions: Vec<(String, u64)> = by_id(s.get_many(su, &ids, Load::VERSION).await.unwrap())
+        .into_iter()
+        .map(|r| (r.id, r.version))
+        .collect();
+    assert_eq!(
+        versions,
+        [("u1".into(), 1), ("u2".into(), 2), ("u3".into(), 1)]
+    );
+    assert!(s.get_many(su, &[], Load::ALL).await.unwrap().is_empty());
+    assert!(
+        s.get_many(su, &["nobody"], Load::ALL)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

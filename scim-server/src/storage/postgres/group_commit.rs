@@ -1,0 +1,276 @@
+//! Group commit of creates: the creates of one tenant and resource type that arrive while
+//! another batch of them is being written share the next transaction.
+//!
+//! Every write of a tenant updates the tenant's row of `change_heads` just before it
+//! commits and holds that row's lock until the commit (see `changes.rs`): the change feed
+//! needs its numbers in commit order. So the tenant's writes commit one after the other,
+//! each paying a transaction's round trips and a WAL flush while the others wait for the
+//! lock. Batched, a burst of creates (a provisioning cycle) pays those once per batch, and
+//! writes each table's rows with one statement for the whole batch.
+//!
+//! A create queues itself; a task per tenant and type (started by a create that finds fewer
+//! than [`MAX_WRITERS`] running) takes every queued create, up to [`MAX_BATCH`], and writes
+//! them in one transaction. Several such tasks write at once, on their own connections: the
+//! rows of one batch are inserted while another batch commits (PostgreSQL inserts them in
+//! parallel, and only the feed's counter row is taken in turn).
+//!
+//! A batch is written with one statement per table, inside a savepoint; when that fails (a
+//! `userName` taken, an id taken, or two creates of the batch claiming one value), the
+//! savepoint is rolled back and each create is written again in a savepoint of its own, so
+//! the one that conflicts gets its own error and the others are written.
+//! Then the changes of the written creates are appended to the feed and the transaction
+//! commits. A create is answered only after the commit that holds it returned; when that
+//! commit fails, every create of the batch gets the error (none of them is written).
+//! A create alone in its batch is written without savepoints, as before batching.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use deadpool_postgres::Transaction;
+use tokio::sync::oneshot;
+
+use super::rows::{BatchError, created_resource, insert_batch, insert_resource};
+use super::{PostgresStorage, changes, pg_err};
+use crate::storage::changes::NewChange;
+use crate::storage::sql::Ctx;
+use crate::storage::{ChangeKind, NewResource, StorageError, StoredResource};
+
+/// The most creates one transaction takes (the rest wait for the next one).
+const MAX_BATCH: usize = 100;
+
+/// The most tasks writing batches of one tenant and type at once.
+const MAX_WRITERS: usize = 2;
+
+type Answer = Result<StoredResource, StorageError>;
+
+/// A create waiting for its batch.
+struct Waiting {
+    new: NewResource,
+    answer: oneshot::Sender<Answer>,
+}
+
+/// The creates waiting, per tenant and resource type, and whether a task is writing them.
+#[derive(Default)]
+pub(super) struct Creates {
+    queues: Mutex<HashMap<(String, String), Queue>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Waiting>,
+    /// The tasks taking batches of this queue.
+    writers: usize,
+}
+
+impl Creates {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Queue>> {
+        self.queues.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Counts a task taking batches out when it ends without emptying its queue (it panicked),
+/// failing the creates left waiting when it was the last, so that the next create starts a
+/// new task.
+struct DrainGuard<'a> {
+    creates: &'a Creates,
+    key: (String, String),
+    armed: bool,
+}
+
+impl Drop for DrainGuard<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let mut queues = self.creates.lock();
+        if let Some(q) = queues.get_mut(&self.key) {
+            q.writers = q.writers.saturating_sub(1);
+            if q.writers > 0 {
+                return;
+            }
+            for w in q.waiting.drain(..) {
+                let _ = w.answer.send(Err(StorageError::backend(
+                    "postgres: the task writing creates stopped",
+                )));
+            }
+        }
+    }
+}
+
+impl PostgresStorage {
+    /// Queues `new` for the next batch of its tenant and type, starting the task that
+    /// writes them when none is running, and waits for its answer.
+    pub(super) async fn create_grouped(&self, ctx: Ctx, new: NewResource) -> Answer {
+        let (answer, answered) = oneshot::channel();
+        let key = (ctx.tenant.clone(), ctx.rtype.clone());
+        let start = {
+            let mut queues = self.creates.lock();
+            let q = queues.entry(key.clone()).or_default();
+            q.waiting.push(Waiting { new, answer });
+            let start = q.writers < MAX_WRITERS;
+            if start {
+                q.writers += 1;
+            }
+            start
+        };
+        if start {
+            let this = self.clone();
+            tokio::spawn(async move { this.drain(ctx, key).await });
+        }
+        answered.await.unwrap_or_else(|_| {
+            Err(StorageError::backend(
+                "postgres: a create was dropped before it was written",
+            ))
+        })
+    }
+
+    /// Writes batches of the queue of `key` until it is empty.
+    async fn drain(&self, ctx: Ctx, key: (String, String)) {
+        let mut guard = DrainGuard {
+            creates: &self.creates,
+            key,
+            armed: true,
+        };
+        loop {
+            let batch: Vec<Waiting> = {
+                let mut queues = self.creates.lock();
+                let Some(q) = queues.get_mut(&guard.key) else {
+                    break;
+                };
+                if q.waiting.is_empty() {
+                    q.writers -= 1;
+                    if q.writers == 0 {
+                        queues.remove(&guard.key);
+                    }
+                    break;
+                }
+                let n = q.waiting.len().min(MAX_BATCH);
+                q.waiting.drain(..n).collect()
+            };
+            let (news, answers): (Vec<NewResource>, Vec<oneshot::Sender<Answer>>) =
+                batch.into_iter().map(|w| (w.new, w.answer)).unzip();
+            let results = self.write_batch(&ctx, news).await;
+            for (answer, result) in answers.into_iter().zip(results) {
+                // A create whose caller stopped waiting is written all the same.
+                let _ = answer.send(result);
+            }
+        }
+        guard.armed = false;
+    }
+
+    /// Writes `news` in one transaction and returns each create's answer, in order.
+    async fn write_batch(&self, ctx: &Ctx, news: Vec<NewResource>) -> Vec<Answer> {
+        let n = news.len();
+        let fail_all = |e: StorageError| -> Vec<Answer> {
+            (0..n)
+                .map(|_| Err(StorageError::new(e.kind().clone(), e.to_string())))
+                .collect()
+        };
+        let mut client = match self.client().await {
+            Ok(c) => c,
+            Err(e) => return fail_all(e),
+        };
+        let mut tx = match client.transaction().await {
+            Ok(tx) => tx,
+            Err(e) => return fail_all(pg_err(e)),
+        };
+        let mut results: Vec<Answer> = if n == 1 {
+            let mut one = Vec::with_capacity(1);
+            for new in news {
+                one.push(insert_resource(&tx, ctx, new).await);
+            }
+            if one.iter().any(Result::is_err) {
+                // Nothing of the failed create stays; the transaction ends with it.
+                return one;
+            }
+            one
+        } else {
+            match self.write_together(&mut tx, ctx, &news).await {
+                Ok(true) => news
+                    .into_iter()
+                    .map(|new| Ok(created_resource(ctx, new)))
+                    .collect(),
+                Ok(false) => {
+                    let mut each = Vec::with_capacity(n);
+                    for new in news {
+                        match write_alone(&mut tx, ctx, new).await {
+                            Ok(answer) => each.push(answer),
+                            Err(e) => return fail_all(e),
+                        }
+                    }
+                    each
+                }
+                Err(e) => return fail_all(e),
+            }
+        };
+        let written: Vec<NewChange> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|s| NewChange::new(&ctx.rtype, &s.id, ChangeKind::Created, 1))
+            .collect();
+        if written.is_empty() {
+            return results;
+        }
+        let committed = match changes::append(&tx, &ctx.tenant, &written).await {
+            Ok(()) => tx.commit().await.map_err(pg_err),
+            Err(e) => Err(e),
+        };
+        match committed {
+            Ok(()) => {
+                self.created(written.len() as u64);
+                results
+            }
+            Err(e) => {
+                for r in results.iter_mut().filter(|r| r.is_ok()) {
+                    *r = Err(StorageError::backend(format!(
+                        "the transaction of this create failed: {e}"
+                    )));
+                }
+                results
+            }
+        }
+    }
+
+    /// Writes every create of `news` with one statement per table, in a savepoint:
+    /// `Ok(true)` when all were written, `Ok(false)` when the savepoint was rolled back
+    /// (each is then to be written alone: a unique value taken, or anything else that the
+    /// writes one by one name for the create they belong to).
+    async fn write_together(
+        &self,
+        tx: &mut Transaction<'_>,
+        ctx: &Ctx,
+        news: &[NewResource],
+    ) -> Result<bool, StorageError> {
+        let sp = tx.savepoint("scim_group").await.map_err(pg_err)?;
+        match insert_batch(&sp, ctx, news).await {
+            Ok(()) => {
+                sp.commit().await.map_err(pg_err)?;
+                Ok(true)
+            }
+            Err(BatchError::Conflict | BatchError::Other(_)) => {
+                sp.rollback().await.map_err(pg_err)?;
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Writes one create in a savepoint of `tx`: its answer (a refused create rolls back its
+/// savepoint alone), or the error that ended the transaction.
+async fn write_alone(
+    tx: &mut Transaction<'_>,
+    ctx: &Ctx,
+    new: NewResource,
+) -> Result<Answer, StorageError> {
+    let sp = tx.savepoint("scim_one").await.map_err(pg_err)?;
+    match insert_resource(&sp, ctx, new).await {
+        Ok(stored) => {
+            sp.commit().await.map_err(pg_err)?;
+            Ok(Ok(stored))
+        }
+        Err(e) => {
+            sp.rollback().await.map_err(pg_err)?;
+            Ok(Err(e))
+        }
+    }
+}
