@@ -160,6 +160,65 @@ async fn two_instances_race_on_one_user_name() {
     assert_eq!(ids(&h2, scope, None).await.len(), 1);
 }
 
+/// Creates arriving together are written together (group commit), yet each gets its own
+/// answer: of ten creates claiming one `userName` and five claiming one id, exactly one of
+/// each is written and the others fail with `Uniqueness` / `IdTaken`; every other create is
+/// written; the change feed holds one `Created` per written create, numbered 1 to n without
+/// a gap, and nothing for the refused ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn creates_written_together_are_answered_each() {
+    let db = db_or_skip!();
+    let storage = db.inner.clone();
+    let (t, schema) = (tenant("t1"), user_resource_schema());
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let (h, t, schema) = (storage.clone(), t.clone(), schema.clone());
+        tasks.push(tokio::spawn(async move {
+            let (id, name) = match i {
+                0..10 => (format!("d{i}"), "dup".to_string()),
+                10..15 => ("same".to_string(), format!("same{i}")),
+                _ => (format!("u{i}"), format!("user{i}")),
+            };
+            let out = h
+                .create(
+                    Scope::new(&t, &schema),
+                    user(&id, json!({"userName": name})),
+                )
+                .await;
+            (i, out)
+        }));
+    }
+    let (mut written, mut taken_names, mut taken_ids) = (Vec::new(), 0, 0);
+    for task in tasks {
+        let (i, out) = task.await.unwrap();
+        match out {
+            Ok(stored) => written.push(stored.id),
+            Err(e) => match e.kind() {
+                StorageErrorKind::Uniqueness { attribute } if i < 10 => {
+                    assert_eq!(attribute, "userName");
+                    taken_names += 1;
+                }
+                StorageErrorKind::IdTaken if (10..15).contains(&i) => taken_ids += 1,
+                _ => panic!("create {i}: unexpected error {e:?}"),
+            },
+        }
+    }
+    assert_eq!((taken_names, taken_ids), (9, 4));
+    assert_eq!(written.len(), 47);
+    let feed = storage.changes_since(&t, 0, 1000).await.unwrap();
+    let seqs: Vec<u64> = feed.iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, (1..=47).collect::<Vec<u64>>());
+    let mut fed: Vec<String> = feed.into_iter().map(|c| c.id).collect();
+    fed.sort();
+    written.sort();
+    assert_eq!(fed, written);
+    let scope = Scope::new(&t, &schema);
+    assert_eq!(ids(&storage, scope, None).await.len(), 47);
+    for id in &written {
+        assert_eq!(storage.get(scope, id, Load::ALL).await.unwrap().version, 1);
+    }
+}
+
 /// Writes through one instance are read through the other, versions included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_is_shared_across_instances() {

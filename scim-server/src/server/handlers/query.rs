@@ -108,14 +108,14 @@ impl Inner {
             return Ok(rendered_page(found.page, resources));
         };
         let found = self.find(ctx, schema, &request, Load::VERSION).await?;
-        let first = self.from_cache(cache, ctx, schema, &request, load, false, found);
+        let first = self.render_from_cache(cache, ctx, schema, &request, load, false, found);
         if let Some(page) = first.await? {
             return Ok(page);
         }
         // A resource of the page changed between the two reads: read the page again, whole
         // (its attributes with it), and render what the cache does not hold.
         let found = self.find(ctx, schema, &request, load).await?;
-        self.from_cache(cache, ctx, schema, &request, load, true, found)
+        self.render_from_cache(cache, ctx, schema, &request, load, true, found)
             .await?
             .ok_or_else(|| ScimError::internal("a page read with its attributes lacks them"))
     }
@@ -151,7 +151,7 @@ impl Inner {
     /// with them (`read_whole`), else read in one [`Storage::get_many`] with `load`. `None`
     /// when one of those resources changed (or went) after `found` was read.
     #[allow(clippy::too_many_arguments)]
-    async fn from_cache(
+    async fn render_from_cache(
         &self,
         cache: &RenderedCache,
         ctx: &Ctx,

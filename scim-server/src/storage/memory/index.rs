@@ -600,8 +600,8 @@ impl Shard {
 
     /// A superset of the ids with an element of `parent` satisfying the value filter
     /// `filter` (see [`element_probes`]). The caller checks the value path on each, so an
-    /// `and` with a cheap side gives the cheap side's ids alone (no walk of a `co` / `ew`
-    /// index).
+    /// `and` of a cheap and a scanning side gives the ids of one side alone
+    /// ([`Shard::narrower`]).
     pub(super) fn eval_element<'s>(
         &'s self,
         schema: &ResourceSchema,
@@ -610,8 +610,8 @@ impl Shard {
     ) -> Option<Hits<'s>> {
         match filter {
             Filter::And(a, b) => match (scans(a), scans(b)) {
-                (false, true) => self.eval_element(schema, parent, a),
-                (true, false) => self.eval_element(schema, parent, b),
+                (false, true) => self.narrower(schema, parent, a, b),
+                (true, false) => self.narrower(schema, parent, b, a),
                 _ => {
                     let (a, b) = (
                         self.eval_element(schema, parent, a)?,
@@ -635,6 +635,49 @@ impl Shard {
                 Some(ids)
             }
         }
+    }
+
+    /// The candidates of `cheap and scanning` inside the value path on `parent`: those of one
+    /// side alone (the value path is checked on each candidate afterwards), the fewer. The
+    /// scan's are computed (one walk over the keys of its index, no resource read); the
+    /// cheap side's only when the index tells that they are fewer (an `eq` is one key's
+    /// set): `emails[type eq "work" and value co "x"]` takes the few resources with an
+    /// address containing "x", not every resource with a work address.
+    fn narrower<'s>(
+        &'s self,
+        schema: &ResourceSchema,
+        parent: &str,
+        cheap: &Filter,
+        scanning: &Filter,
+    ) -> Option<Hits<'s>> {
+        let Some(scanned) = self.eval_element(schema, parent, scanning) else {
+            return self.eval_element(schema, parent, cheap);
+        };
+        let known = element_probes(schema, parent, cheap).and_then(|p| self.size(&p));
+        match known {
+            Some(n) if n < scanned.len() => self.eval_element(schema, parent, cheap),
+            _ => Some(scanned),
+        }
+    }
+
+    /// How many ids `probes` select at most, when the index tells without walking it (each
+    /// an `eq`: its key's set).
+    fn size(&self, probes: &[Probe]) -> Option<usize> {
+        probes.iter().try_fold(0usize, |n, p| match p {
+            Probe::Compare {
+                key,
+                op: CompareOp::Eq,
+                operand,
+            } => Some(
+                n.saturating_add(
+                    self.index
+                        .get(key.as_str())
+                        .and_then(|c| c.by_value.get(operand.as_str()))
+                        .map_or(0, BTreeSet::len),
+                ),
+            ),
+            _ => None,
+        })
     }
 
     /// The resources of `ids` (as [`Hits`]).

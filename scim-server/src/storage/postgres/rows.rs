@@ -55,11 +55,11 @@ pub(super) const RESOURCE_WITH_GROUPS: &str = concat!("SELECT r.version, r.data,
 pub(super) const VERSION_WITH_GROUPS: &str =
     concat!("SELECT r.version, NULL::jsonb, ", groups_of_r!());
 
-/// The id and version of one resource, for [`Load::VERSION`](crate::storage::Load::VERSION).
 /// The resources of a list of ids ([`Storage::get_many`](crate::storage::Storage::get_many)).
 pub(super) const GET_MANY: &str = "SELECT seq, id, version, data FROM resources \
                             WHERE tenant = $1 AND rtype = $2 AND id = ANY($3)";
 
+/// The id and version of one resource, for [`Load::VERSION`](crate::storage::Load::VERSION).
 pub(super) const GET_VERSION: &str = "SELECT seq, version FROM resources \
                             WHERE tenant = $1 AND rtype = $2 AND id = $3";
 

@@ -130,10 +130,10 @@ mod tests {
         assert_eq!(
             set.sql,
             format!(
-                "SELECT seq FROM (SELECT seq, elem FROM ({head}path = ?3 AND value_norm = ?4) \
-                 INTERSECT SELECT seq, elem FROM ({head}path IN (?5, ?6) AND \
+                "SELECT seq FROM (SELECT seq, elem FROM ({head}path IN (?5, ?6) AND \
                  substr(CAST(value_norm AS BLOB), -length(CAST(?7 AS BLOB))) = CAST(?7 AS \
-                 BLOB))) AS vp"
+                 BLOB)) AS c WHERE EXISTS (SELECT 1 FROM attr_index WHERE seq = c.seq AND \
+                 elem = c.elem AND path = ?3 AND value_norm = ?4)) AS vp"
             )
         );
         assert_eq!(
