@@ -36,6 +36,7 @@ pub(super) struct Postgres;
 
 impl Dialect for Postgres {
     const NAME: &'static str = "PostgreSQL";
+    const SCANS_DRIVE: bool = false;
 
     type Param = Param;
 
@@ -148,5 +149,15 @@ mod tests {
             )
         );
         assert_eq!(set.params[4], Param::Bytes(b"x".to_vec()));
+        // A substring and a canonical value: intersected (see `Dialect::SCANS_DRIVE`).
+        let f: Filter = r#"emails[type eq "work" and value co "X"]"#.parse().unwrap();
+        let set: SetSql = translate::<Postgres>(&schema, &paths, &f).unwrap();
+        assert_eq!(
+            set.sql,
+            format!(
+                "SELECT seq FROM (({head}path = $3 AND value_norm = $4) INTERSECT ({head}path \
+                 IN ($5, $6) AND position($7::bytea in value_norm) > 0)) AS vp"
+            )
+        );
     }
 }

@@ -16,6 +16,7 @@ pub(super) struct Sqlite;
 
 impl Dialect for Sqlite {
     const NAME: &'static str = "SQLite";
+    const SCANS_DRIVE: bool = true;
 
     type Param = rusqlite::types::Value;
 
