@@ -21,9 +21,8 @@
 //! of a deadlock cycle.
 
 use deadpool_postgres::{GenericClient, Transaction};
-use tokio_postgres::IsolationLevel;
 
-use super::{get, pg_err};
+use super::{get, pg_err, read_snapshot};
 use crate::storage::changes::NewChange;
 use crate::storage::sql::{clamp, to_version};
 use crate::storage::{ChangeKind, ChangeRecord, StorageError, last_modified_now};
@@ -73,13 +72,7 @@ pub(super) async fn since(
     since: u64,
     limit: usize,
 ) -> Result<Vec<ChangeRecord>, StorageError> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(pg_err)?;
+    let tx = read_snapshot(client).await?;
     let pruned = head(&tx, tenant.as_str()).await?.1;
     if since < pruned {
         return Err(StorageError::changes_pruned(since, pruned));

@@ -743,13 +743,7 @@ impl Storage for PostgresStorage {
             });
         }
         // With members: one snapshot for the resource and its members.
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(pg_err)?;
+        let tx = read_snapshot(&mut client).await?;
         let stmt = tx.prepare_cached(GET_RESOURCE).await.map_err(pg_err)?;
         let row = tx.query_opt(&stmt, &args).await.map_err(pg_err)?;
         let Some(row) = row else {
@@ -784,13 +778,7 @@ impl Storage for PostgresStorage {
         let mut client = self.client().await?;
         let args: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &ids];
         let (rows, mut members) = if load.members && ctx.has_members {
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await
-                .map_err(pg_err)?;
+            let tx = read_snapshot(&mut client).await?;
             let stmt = tx.prepare_cached(GET_MANY).await.map_err(pg_err)?;
             let rows = tx.query(&stmt, &args).await.map_err(pg_err)?;
             let seqs = rows

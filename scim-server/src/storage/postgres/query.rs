@@ -174,13 +174,7 @@ pub(super) async fn run_query(
         return build_page(&rows, after_seq, limit, fingerprint, HashMap::new(), load);
     }
     // With members, one REPEATABLE READ snapshot for the page and its members.
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(pg_err)?;
+    let tx = read_snapshot(client).await?;
     let rows = page_rows(&tx, set, &args, cursor, load).await?;
     let mut seqs = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -207,13 +201,7 @@ pub(super) async fn run_sorted(
     load: Load,
     fingerprint: u64,
 ) -> Result<QueryPage, StorageError> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(pg_err)?;
+    let tx = read_snapshot(client).await?;
     let set_sql = set.map(|s| s.sql.as_str());
     let mut base: Vec<Param<'_>> = vec![&ctx.tenant, &ctx.rtype];
     if let Some(s) = set {

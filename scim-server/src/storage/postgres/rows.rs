@@ -117,6 +117,19 @@ pub(super) fn row_data_if(
     }
 }
 
+/// A read-only REPEATABLE READ transaction: one snapshot for several statements.
+pub(super) async fn read_snapshot(
+    client: &mut deadpool_postgres::Client,
+) -> Result<Transaction<'_>, StorageError> {
+    client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg_err)
+}
+
 pub(super) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
     row: &'a Row,
     idx: usize,
