@@ -81,8 +81,8 @@ struct Args {
     #[arg(long)]
     public_url: Option<String>,
 
-    /// Memory for the cache of rendered resources, in MiB (0 turns it off): a GET of one
-    /// resource whose version has not changed is answered without reading its attributes.
+    /// Memory for the cache of rendered resources, in MiB (0 turns it off): a resource whose
+    /// version has not changed is returned by a GET or a list without reading its attributes.
     #[arg(long, value_name = "MIB", default_value_t = 32)]
     rendered_cache_mib: u64,
 }

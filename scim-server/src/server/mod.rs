@@ -360,10 +360,11 @@ impl ScimServerBuilder {
     }
 
     /// The bound, in bytes, of the cache of rendered resources (default
-    /// [`DEFAULT_RENDERED_CACHE_BYTES`]; 0 turns it off). A GET of one resource without
-    /// `attributes` or `excludedAttributes` keeps the JSON it returns; the next GET of the
-    /// resource asks the storage for its version only and, while the version is the same,
-    /// returns the kept JSON without reading, parsing and serialising the resource again.
+    /// [`DEFAULT_RENDERED_CACHE_BYTES`]; 0 turns it off). A GET of one resource, or a list,
+    /// without `attributes` or `excludedAttributes` keeps the JSON of each resource it
+    /// returns; the next one asks the storage for the versions only and, while a version is
+    /// the same, returns the kept JSON without reading, parsing and serialising the resource
+    /// again.
     /// Every change to a resource changes its version, so a kept rendering is never returned
     /// for a changed resource, with one server or several over one database.
     ///

@@ -11,7 +11,6 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use scim_core::resource::remove_ci;
@@ -100,8 +99,11 @@ impl RenderedCache {
         self.get(key).filter(|r| r.is_current(version, base_url))
     }
 
-    pub(crate) fn insert(&self, key: RenderedKey, rendered: Rendered) {
-        self.entries.insert(key, Arc::new(rendered));
+    /// Keeps `rendered` under `key` and returns it, shared with the cache.
+    pub(crate) fn insert(&self, key: RenderedKey, rendered: Rendered) -> Arc<Rendered> {
+        let rendered = Arc::new(rendered);
+        self.entries.insert(key, Arc::clone(&rendered));
+        rendered
     }
 
     pub(crate) fn remove(&self, key: &RenderedKey) {
@@ -142,24 +144,21 @@ pub(crate) fn without_groups(
 
 /// A rendered JSON object with one more member, `name: value`, at its end; `None` when
 /// `body` is not a JSON object's text (it always is: the server rendered it).
-pub(crate) fn with_attribute(body: &[u8], name: &str, value: &Value) -> Option<Bytes> {
-    let (b'{', inner) = body.split_first()? else {
-        return None;
-    };
-    let (b'}', inner) = inner.split_last()? else {
-        return None;
-    };
-    let mut out = Vec::with_capacity(body.len() + name.len() + 256);
-    out.push(b'{');
-    out.extend_from_slice(inner);
-    if !inner.iter().all(u8::is_ascii_whitespace) {
-        out.push(b',');
+pub(crate) fn with_attribute(body: &str, name: &str, value: &Value) -> Option<String> {
+    let inner = body.strip_prefix('{')?.strip_suffix('}')?;
+    let name = serde_json::to_string(name).ok()?;
+    let value = serde_json::to_string(value).ok()?;
+    let mut out = String::with_capacity(body.len() + name.len() + value.len() + 2);
+    out.push('{');
+    out.push_str(inner);
+    if !inner.trim_ascii().is_empty() {
+        out.push(',');
     }
-    serde_json::to_writer(&mut out, name).ok()?;
-    out.push(b':');
-    serde_json::to_writer(&mut out, value).ok()?;
-    out.push(b'}');
-    Some(Bytes::from(out))
+    out.push_str(&name);
+    out.push(':');
+    out.push_str(&value);
+    out.push('}');
+    Some(out)
 }
 
 #[cfg(test)]
@@ -169,18 +168,18 @@ mod tests {
 
     #[test]
     fn an_attribute_is_added_at_the_end_of_the_object() {
-        let body = serde_json::to_vec(&json!({"id": "1", "userName": "bjensen"})).unwrap();
+        let body = serde_json::to_string(&json!({"id": "1", "userName": "bjensen"})).unwrap();
         let groups = json!([{"value": "g1", "display": "Tour \"Guides\""}]);
         let out = with_attribute(&body, "groups", &groups).unwrap();
-        let parsed: Value = serde_json::from_slice(&out).unwrap();
+        let parsed: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
             parsed,
             json!({"id": "1", "userName": "bjensen", "groups": groups})
         );
-        let empty = with_attribute(b"{}", "groups", &json!([])).unwrap();
-        assert_eq!(&empty[..], br#"{"groups":[]}"#);
-        assert!(with_attribute(b"[1]", "groups", &json!([])).is_none());
-        assert!(with_attribute(b"", "groups", &json!([])).is_none());
+        let empty = with_attribute("{}", "groups", &json!([])).unwrap();
+        assert_eq!(empty, r#"{"groups":[]}"#);
+        assert!(with_attribute("[1]", "groups", &json!([])).is_none());
+        assert!(with_attribute("", "groups", &json!([])).is_none());
     }
 
     #[test]

@@ -481,7 +481,7 @@ impl SqliteStorage {
         } else {
             self.blocking(run).await?
         };
-        Ok((found.parse(load)?, more))
+        Ok((found.parse()?, more))
     }
 
     async fn blocking<T: Send + 'static>(
@@ -544,7 +544,8 @@ impl Storage for SqliteStorage {
     }
 
     /// One statement (`id IN` the ids as a JSON array); with members, in one read
-    /// transaction. The JSON is parsed on the calling task, as a query's page is.
+    /// transaction. The JSON is parsed on the calling task, as a query's page is. The
+    /// attributes come whatever `load` says (the server calls it for them).
     async fn get_many(
         &self,
         scope: Scope<'_>,
@@ -566,12 +567,12 @@ impl Storage for SqliteStorage {
                 }
             })
         };
-        let raw = if ids.len() <= POINT_READ_MEMBERS && !load.members {
+        let raw = if ids.len() <= POINT_READ_IDS && !load.members {
             self.point_read(read).await?
         } else {
             self.blocking(read).await?
         };
-        raw.into_iter().map(|r| r.parse(load)).collect()
+        raw.into_iter().map(RawResource::parse).collect()
     }
 
     async fn get_with_groups(
@@ -820,7 +821,7 @@ impl Storage for SqliteStorage {
         };
         // The groups of a few members (the page of a lookup) are a few index probes: a point
         // read.
-        if member_ids.len() <= POINT_READ_MEMBERS {
+        if member_ids.len() <= POINT_READ_IDS {
             self.point_read(read).await
         } else {
             self.blocking(read).await

@@ -9,7 +9,7 @@ use scim_core::schema::ResourceSchema;
 
 use super::{Ctx, load_for, wants_groups};
 use crate::server::Inner;
-use crate::server::rendered::{RenderedCache, RenderedKey, groups_are_whole};
+use crate::server::rendered::{RenderedCache, RenderedKey};
 use crate::server::request::if_none_match;
 use crate::server::response::{self, ScimResponse, with_etag};
 use crate::storage::{GroupRef, Load, StoredResource};
@@ -22,11 +22,9 @@ pub(crate) async fn get(
 ) -> Result<ScimResponse, ScimError> {
     let schema = inner.schema(resource_type)?;
     let projection = ctx.projection()?;
-    match &inner.rendered {
-        Some(cache) if projection.is_default() && groups_are_whole(schema) => {
-            get_cached(inner, cache, ctx, schema, id, &projection).await
-        }
-        _ => get_rendered(inner, ctx, schema, id, &projection).await,
+    match inner.rendered_for(schema, &projection, &RequestedAttrs::none()) {
+        Some(cache) => get_cached(inner, cache, ctx, schema, id, &projection).await,
+        None => get_rendered(inner, ctx, schema, id, &projection).await,
     }
 }
 
@@ -76,8 +74,8 @@ async fn get_cached(
     if if_none_match(&ctx.headers).is_some_and(|c| c.matches(stored.version)) {
         return Ok(not_modified(stored.version));
     }
-    let (version, raw) = match cached.filter(|c| c.is_current(stored.version, &ctx.base_url)) {
-        Some(hit) => (hit.version, hit.body.clone()),
+    let kept = match cached.filter(|c| c.is_current(stored.version, &ctx.base_url)) {
+        Some(hit) => hit,
         None => {
             // A miss, or a rendering of another version: read the attributes (again, when
             // only the version was read) and render them.
@@ -86,17 +84,18 @@ async fn get_cached(
             } else {
                 inner.storage.get(ctx.scope(schema), id, full).await?
             };
-            let version = stored.version;
-            let raw = inner.render_and_keep(cache, key, ctx, schema, stored, projection)?;
-            (version, raw)
+            inner.render_and_keep(cache, key, ctx, schema, stored, projection)?
         }
     };
     let body = inner
-        .with_groups(ctx, schema, &raw, groups)?
-        .unwrap_or_else(|| Bytes::copy_from_slice(raw.get().as_bytes()));
+        .with_groups(ctx, schema, &kept.body, groups)?
+        .map_or_else(
+            || Bytes::copy_from_slice(kept.body.get().as_bytes()),
+            Bytes::from,
+        );
     Ok(with_etag(
         response::json_bytes(StatusCode::OK, body),
-        version,
+        kept.version,
     ))
 }
 

@@ -10,7 +10,8 @@ pub(crate) mod members;
 pub(crate) mod query;
 pub(crate) mod resource;
 
-use bytes::Bytes;
+use std::sync::Arc;
+
 use http::{HeaderMap, Method};
 use scim_core::projection::{Projection, RequestedAttrs, project_into};
 use scim_core::resource::get_ci_mut;
@@ -20,7 +21,9 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::Inner;
-use super::rendered::{Rendered, RenderedCache, RenderedKey, with_attribute, without_groups};
+use super::rendered::{
+    Rendered, RenderedCache, RenderedKey, groups_are_whole, with_attribute, without_groups,
+};
 use super::request::query_param;
 use super::response::etag;
 use crate::auth::AuthContext;
@@ -177,7 +180,7 @@ impl Inner {
         schema: &ResourceSchema,
         stored: StoredResource,
         projection: &Projection,
-    ) -> Result<Box<RawValue>, ScimError> {
+    ) -> Result<Arc<Rendered>, ScimError> {
         let version = stored.version;
         let stored = without_groups(schema, stored);
         let value = self.render_with_groups(
@@ -190,15 +193,14 @@ impl Inner {
         )?;
         let body = serde_json::value::to_raw_value(&value)
             .map_err(|e| ScimError::internal(format!("rendering a resource: {e}")))?;
-        cache.insert(
+        Ok(cache.insert(
             key,
             Rendered {
                 version,
                 base_url: ctx.base_url.clone(),
-                body: body.clone(),
+                body,
             },
-        );
-        Ok(body)
+        ))
     }
 
     /// A cached rendering with the resource's computed `groups` added at its end; `None`
@@ -209,7 +211,7 @@ impl Inner {
         schema: &ResourceSchema,
         raw: &RawValue,
         groups: Option<Vec<GroupRef>>,
-    ) -> Result<Option<Bytes>, ScimError> {
+    ) -> Result<Option<String>, ScimError> {
         let (Some(attr), Some(groups)) = (schema.core.attribute("groups"), groups) else {
             return Ok(None);
         };
@@ -217,7 +219,7 @@ impl Inner {
             return Ok(None);
         }
         let list = Value::Array(self.groups_json(ctx, groups));
-        with_attribute(raw.get().as_bytes(), &attr.name, &list)
+        with_attribute(raw.get(), &attr.name, &list)
             .map(Some)
             .ok_or_else(|| ScimError::internal("a rendered resource is not a JSON object"))
     }
@@ -240,6 +242,20 @@ impl Inner {
                 Value::Object(o)
             })
             .collect()
+    }
+
+    /// The cache of rendered resources when it may answer a response under `projection`:
+    /// no `attributes` or `excludedAttributes` (nor attributes supplied by the request), and
+    /// the schema's computed `groups` returned whole ([`groups_are_whole`]).
+    pub(crate) fn rendered_for(
+        &self,
+        schema: &ResourceSchema,
+        projection: &Projection,
+        supplied: &RequestedAttrs,
+    ) -> Option<&RenderedCache> {
+        self.rendered.as_ref().filter(|_| {
+            projection.is_default() && supplied.paths().is_empty() && groups_are_whole(schema)
+        })
     }
 
     /// Drops the cached rendering of a deleted resource (a stale one is never served, see

@@ -11,6 +11,7 @@
 //! [`Storage::get_many`]: crate::storage::Storage::get_many
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use scim_core::projection::{Projection, RequestedAttrs};
 use scim_core::schema::ResourceSchema;
@@ -21,17 +22,28 @@ use serde_json::value::RawValue;
 
 use super::{Ctx, load_for, wants_groups};
 use crate::server::Inner;
-use crate::server::rendered::{RenderedCache, RenderedKey, groups_are_whole};
+use crate::server::rendered::{Rendered, RenderedCache, RenderedKey};
 use crate::storage::planner;
 use crate::storage::{GroupRef, Load, QueryPage, Scope, StoragePage, StoredResource};
 
-/// One resource of a list page: rendered for this request, or JSON text (from the cache of
-/// rendered resources) embedded as it is.
-#[derive(Debug, serde::Serialize)]
-#[serde(untagged)]
+/// One resource of a list page: rendered for this request, or JSON text embedded as it is
+/// (a rendering kept in the cache of rendered resources, shared with it, or one with the
+/// computed `groups` added).
+#[derive(Debug)]
 pub(crate) enum RenderedResource {
     Value(Value),
     Raw(Box<RawValue>),
+    Kept(Arc<Rendered>),
+}
+
+impl serde::Serialize for RenderedResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RenderedResource::Value(value) => value.serialize(serializer),
+            RenderedResource::Raw(raw) => raw.serialize(serializer),
+            RenderedResource::Kept(kept) => kept.body.serialize(serializer),
+        }
+    }
 }
 
 /// A page of a query, rendered ([`Inner::query_rendered`]).
@@ -82,11 +94,7 @@ impl Inner {
         schema: &ResourceSchema,
         request: PageQuery<'_>,
     ) -> Result<RenderedPage, ScimError> {
-        let cache = self.rendered.as_ref().filter(|_| {
-            request.projection.is_default()
-                && request.supplied.paths().is_empty()
-                && groups_are_whole(schema)
-        });
+        let cache = self.rendered_for(schema, request.projection, request.supplied);
         let load = load_for(schema, request.projection, request.supplied);
         let Some(cache) = cache else {
             let mut found = self.find(ctx, schema, &request, load).await?;
@@ -163,13 +171,9 @@ impl Inner {
     ) -> Result<Option<RenderedPage>, ScimError> {
         let stored = std::mem::take(&mut found.page.resources);
         let key = |id: &str| RenderedKey::new(&ctx.tenant, schema.name(), id);
-        let hits: Vec<Option<Box<RawValue>>> = stored
+        let hits: Vec<Option<Arc<Rendered>>> = stored
             .iter()
-            .map(|s| {
-                cache
-                    .current(&key(&s.id), s.version, &ctx.base_url)
-                    .map(|hit| hit.body.clone())
-            })
+            .map(|s| cache.current(&key(&s.id), s.version, &ctx.base_url))
             .collect();
         let missing: Vec<&str> = stored
             .iter()
@@ -187,8 +191,8 @@ impl Inner {
         let mut resources = Vec::with_capacity(stored.len());
         for (s, hit) in stored.into_iter().zip(hits) {
             let groups = found.groups_of(&s.id);
-            let raw = match hit {
-                Some(raw) => raw,
+            let kept = match hit {
+                Some(hit) => hit,
                 None => {
                     let whole = if read_whole {
                         s
@@ -202,14 +206,13 @@ impl Inner {
                     self.render_and_keep(cache, k, ctx, schema, whole, request.projection)?
                 }
             };
-            let body = match self.with_groups(ctx, schema, &raw, groups)? {
-                None => raw,
-                Some(body) => String::from_utf8(body.to_vec())
-                    .ok()
-                    .and_then(|s| RawValue::from_string(s).ok())
-                    .ok_or_else(|| ScimError::internal("a rendered resource is not JSON"))?,
-            };
-            resources.push(RenderedResource::Raw(body));
+            resources.push(match self.with_groups(ctx, schema, &kept.body, groups)? {
+                None => RenderedResource::Kept(kept),
+                Some(body) => RenderedResource::Raw(
+                    RawValue::from_string(body)
+                        .map_err(|e| ScimError::internal(format!("a rendered resource: {e}")))?,
+                ),
+            });
         }
         Ok(Some(rendered_page(found.page, resources)))
     }

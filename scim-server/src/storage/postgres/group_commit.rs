@@ -174,18 +174,13 @@ impl PostgresStorage {
             Ok(tx) => tx,
             Err(e) => return fail_all(pg_err(e)),
         };
-        let mut results: Vec<Answer> = if n == 1 {
-            let mut one = Vec::with_capacity(1);
-            for new in news {
-                one.push(insert_resource(&tx, ctx, new).await);
-            }
-            if one.iter().any(Result::is_err) {
-                // Nothing of the failed create stays; the transaction ends with it.
-                return one;
-            }
-            one
-        } else {
-            match self.write_together(&mut tx, ctx, &news).await {
+        let mut results: Vec<Answer> = match <[NewResource; 1]>::try_from(news) {
+            Ok([new]) => match insert_resource(&tx, ctx, new).await {
+                Ok(stored) => vec![Ok(stored)],
+                // Nothing of the refused create stays: the transaction ends with it.
+                Err(e) => return vec![Err(e)],
+            },
+            Err(news) => match write_together(&mut tx, ctx, &news).await {
                 Ok(true) => news
                     .into_iter()
                     .map(|new| Ok(created_resource(ctx, new)))
@@ -201,7 +196,7 @@ impl PostgresStorage {
                     each
                 }
                 Err(e) => return fail_all(e),
-            }
+            },
         };
         let written: Vec<NewChange> = results
             .iter()
@@ -230,27 +225,26 @@ impl PostgresStorage {
             }
         }
     }
+}
 
-    /// Writes every create of `news` with one statement per table, in a savepoint:
-    /// `Ok(true)` when all were written, `Ok(false)` when the savepoint was rolled back
-    /// (each is then to be written alone: a unique value taken, or anything else that the
-    /// writes one by one name for the create they belong to).
-    async fn write_together(
-        &self,
-        tx: &mut Transaction<'_>,
-        ctx: &Ctx,
-        news: &[NewResource],
-    ) -> Result<bool, StorageError> {
-        let sp = tx.savepoint("scim_group").await.map_err(pg_err)?;
-        match insert_batch(&sp, ctx, news).await {
-            Ok(()) => {
-                sp.commit().await.map_err(pg_err)?;
-                Ok(true)
-            }
-            Err(BatchError::Conflict | BatchError::Other(_)) => {
-                sp.rollback().await.map_err(pg_err)?;
-                Ok(false)
-            }
+/// Writes every create of `news` with one statement per table, in a savepoint:
+/// `Ok(true)` when all were written, `Ok(false)` when the savepoint was rolled back
+/// (each is then to be written alone: a unique value taken, or anything else that the
+/// writes one by one name for the create they belong to).
+async fn write_together(
+    tx: &mut Transaction<'_>,
+    ctx: &Ctx,
+    news: &[NewResource],
+) -> Result<bool, StorageError> {
+    let sp = tx.savepoint("scim_group").await.map_err(pg_err)?;
+    match insert_batch(&sp, ctx, news).await {
+        Ok(()) => {
+            sp.commit().await.map_err(pg_err)?;
+            Ok(true)
+        }
+        Err(BatchError::Conflict | BatchError::Other(_)) => {
+            sp.rollback().await.map_err(pg_err)?;
+            Ok(false)
         }
     }
 }

@@ -739,7 +739,7 @@ impl Storage for PostgresStorage {
             return Ok(StoredResource {
                 id: id.to_string(),
                 version: to_version(get(&row, 1)?),
-                resource: row_data_if(&row, 2, load.attributes)?,
+                resource: row_data(&row, 2)?,
             });
         }
         // With members: one snapshot for the resource and its members.
@@ -764,7 +764,8 @@ impl Storage for PostgresStorage {
     }
 
     /// One statement (`id = ANY($3)`); with members, one REPEATABLE READ snapshot for the
-    /// resources and their members.
+    /// resources and their members. The attributes come whatever `load` says (the server
+    /// calls it for them).
     async fn get_many(
         &self,
         scope: Scope<'_>,
@@ -795,7 +796,7 @@ impl Storage for PostgresStorage {
         };
         rows.iter()
             .map(|row| {
-                let mut resource = row_data_if(row, 3, load.attributes)?;
+                let mut resource = row_data(row, 3)?;
                 if let Some(m) = members.remove(&get::<i64>(row, 0)?) {
                     resource = with_members(resource, &m);
                 }
@@ -1101,7 +1102,7 @@ impl Storage for PostgresStorage {
         let stored = StoredResource {
             id: id.to_string(),
             version: to_version(get(&row, 0)?),
-            resource: row_data_if(&row, 1, load.attributes)?,
+            resource: row_data(&row, 1)?,
         };
         Ok((stored, aggregated_groups(&row, 2)?))
     }

@@ -171,7 +171,7 @@ pub(super) async fn run_query(
     let cursor = after_seq.is_some();
     if !(load.members && ctx.has_members) {
         let rows = page_rows(&*client, set, &args, cursor, load).await?;
-        return build_page(&rows, after_seq, limit, fingerprint, HashMap::new(), load);
+        return build_page(&rows, after_seq, limit, fingerprint, HashMap::new());
     }
     // With members, one REPEATABLE READ snapshot for the page and its members.
     let tx = read_snapshot(client).await?;
@@ -184,7 +184,7 @@ pub(super) async fn run_query(
     }
     let members = load_members(&tx, &seqs).await?;
     tx.commit().await.map_err(pg_err)?;
-    build_page(&rows, after_seq, limit, fingerprint, members, load)
+    build_page(&rows, after_seq, limit, fingerprint, members)
 }
 
 /// A sorted query (see [`crate::storage::sql::sort`]), in one REPEATABLE READ snapshot:
@@ -350,7 +350,7 @@ pub(super) async fn run_sorted(
         let Some(row) = by_seq.get(&seq) else {
             continue;
         };
-        let mut resource = row_data_if(row, 3, load.attributes)?;
+        let mut resource = row_data(row, 3)?;
         if let Some(m) = members.remove(&seq) {
             resource = with_members(resource, &m);
         }
@@ -383,7 +383,6 @@ pub(super) fn build_page(
     limit: u64,
     fingerprint: u64,
     mut members: HashMap<i64, Vec<Member>>,
-    load: Load,
 ) -> Result<QueryPage, StorageError> {
     let total: i64 = match rows.first() {
         Some(r) => get(r, 0)?,
@@ -406,7 +405,7 @@ pub(super) fn build_page(
     }
     let mut resources = Vec::with_capacity(page.len());
     for (seq, row) in page {
-        let mut resource = row_data_if(row, 4, load.attributes)?;
+        let mut resource = row_data(row, 4)?;
         if let Some(m) = members.remove(&seq) {
             resource = with_members(resource, &m);
         }

@@ -53,14 +53,15 @@ pub(super) const RESOURCE_WITH_GROUPS: &str = concat!("SELECT r.version, r.data,
 /// [`RESOURCE_WITH_GROUPS`] without the resource's JSON (a NULL in its place), for
 /// [`Load::VERSION`](crate::storage::Load::VERSION).
 pub(super) const VERSION_WITH_GROUPS: &str =
-    concat!("SELECT r.version, NULL::jsonb, ", groups_of_r!());
+    concat!("SELECT r.version, NULL::json, ", groups_of_r!());
 
 /// The resources of a list of ids ([`Storage::get_many`](crate::storage::Storage::get_many)).
 pub(super) const GET_MANY: &str = "SELECT seq, id, version, data FROM resources \
                             WHERE tenant = $1 AND rtype = $2 AND id = ANY($3)";
 
-/// The id and version of one resource, for [`Load::VERSION`](crate::storage::Load::VERSION).
-pub(super) const GET_VERSION: &str = "SELECT seq, version FROM resources \
+/// [`GET_RESOURCE`] without the resource's JSON (a NULL in its place), for
+/// [`Load::VERSION`](crate::storage::Load::VERSION).
+pub(super) const GET_VERSION: &str = "SELECT seq, version, NULL::json FROM resources \
                             WHERE tenant = $1 AND rtype = $2 AND id = $3";
 
 /// The groups of a row of [`RESOURCE_WITH_GROUPS`] (column `idx`).
@@ -96,25 +97,13 @@ pub(super) fn group_refs(rows: &[Row]) -> Result<Vec<GroupRef>, StorageError> {
     rows.iter().map(|row| group_ref(row, 0)).collect()
 }
 
+/// The resource in column `idx`; empty when the statement selected a NULL there instead of
+/// the (NOT NULL) `data` column ([`Load::VERSION`](crate::storage::Load::VERSION)).
 pub(super) fn row_data(row: &Row, idx: usize) -> Result<Resource, StorageError> {
-    let Json(map): Json<Map<String, Value>> = row
+    let data: Option<Json<Map<String, Value>>> = row
         .try_get(idx)
         .map_err(|e| StorageError::backend(format!("postgres: corrupt resource JSON: {e}")))?;
-    Ok(Resource::from(map))
-}
-
-/// [`row_data`] when the attributes were loaded, else an empty resource
-/// ([`Load::VERSION`](crate::storage::Load::VERSION): the statement selected none).
-pub(super) fn row_data_if(
-    row: &Row,
-    idx: usize,
-    attributes: bool,
-) -> Result<Resource, StorageError> {
-    if attributes {
-        row_data(row, idx)
-    } else {
-        Ok(Resource::new())
-    }
+    Ok(data.map_or_else(Resource::new, |Json(map)| Resource::from(map)))
 }
 
 /// A read-only REPEATABLE READ transaction: one snapshot for several statements.

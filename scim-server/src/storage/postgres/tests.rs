@@ -132,20 +132,7 @@ async fn a_version_1_schema_is_migrated_and_answers_value_paths() {
 /// every resource of the type.
 #[tokio::test]
 async fn the_tables_are_analyzed_after_growth_and_lookups_use_the_primary_key() {
-    let Some(url) = postgres_test_url() else {
-        return;
-    };
-    let name = fresh_schema("scim_stats");
-    let storage = PostgresStorage::connect_with_schema(&url, &name)
-        .await
-        .unwrap();
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let schema_name = name.clone();
-    let result = std::panic::AssertUnwindSafe(async move {
-        let name = schema_name;
+    in_fresh_schema("scim_stats", |storage, client, name| async move {
         let tenant = TenantId::new("t1").unwrap();
         let schema = scim_core::builtin::user_resource_schema();
         let users = (0..statistics::FIRST_ANALYZE).map(|i| {
@@ -185,9 +172,7 @@ async fn the_tables_are_analyzed_after_growth_and_lookups_use_the_primary_key() 
             "{plan:#?}"
         );
     })
-    .catch_unwind_fut()
     .await;
-    drop_schema_then_resume(&url, &name, result).await;
 }
 
 /// A resource's `attr_index` and `unique_values` rows go with it, whoever deletes it (the
@@ -195,67 +180,27 @@ async fn the_tables_are_analyzed_after_growth_and_lookups_use_the_primary_key() 
 /// foreign keys' `ON DELETE CASCADE` did; and a user name is free again after its user went.
 #[tokio::test]
 async fn a_deleted_resource_leaves_no_index_or_unique_rows() {
-    let Some(url) = postgres_test_url() else {
-        return;
-    };
-    let name = fresh_schema("scim_cascade");
-    let storage = PostgresStorage::connect_with_schema(&url, &name)
-        .await
-        .unwrap();
-    let (schema_name, test_url) = (name.clone(), url.clone());
-    let result = std::panic::AssertUnwindSafe(async move {
-        let (name, url) = (schema_name, test_url);
+    in_fresh_schema("scim_cascade", |storage, client, name| async move {
         let tenant = TenantId::new("t1").unwrap();
         let schema = scim_core::builtin::user_resource_schema();
         let scope = Scope::new(&tenant, &schema);
         let user = |id: &str, user_name: &str| {
-            let resource: scim_core::Resource = serde_json::from_value(serde_json::json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "id": id,
-                "userName": user_name,
-                "emails": [{"value": format!("{user_name}@example.com"), "type": "work"}],
-            }))
-            .unwrap();
-            NewResource {
-                id: id.to_string(),
-                unique: vec![UniqueKey {
-                    attribute: "userName".into(),
-                    value: user_name.to_string(),
-                }],
-                resource,
-                members: Vec::new(),
-            }
+            let email = format!("{user_name}@example.com");
+            new_user(
+                id,
+                user_name,
+                serde_json::json!({"emails": [{"value": email, "type": "work"}]}),
+            )
         };
         storage.create(scope, user("u1", "alice")).await.unwrap();
         storage.create(scope, user("u2", "bob")).await.unwrap();
-        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        let rows = async |table: &str| -> i64 {
-            client
-                .query_one(
-                    &format!(
-                        "SELECT count(*) FROM {name}.{table} t WHERE NOT EXISTS \
-                         (SELECT 1 FROM {name}.resources r WHERE r.seq = t.seq)"
-                    ),
-                    &[],
-                )
-                .await
-                .unwrap()
-                .get(0)
-        };
-        let of_u1: i64 = client
-            .query_one(
-                &format!(
-                    "SELECT count(*) FROM {name}.attr_index a JOIN {name}.resources r \
-                     ON r.seq = a.seq WHERE r.id = 'u1'"
-                ),
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let count =
+            async |sql: String| -> i64 { client.query_one(&sql, &[]).await.unwrap().get(0) };
+        let of_u1 = count(format!(
+            "SELECT count(*) FROM {name}.attr_index a JOIN {name}.resources r \
+             ON r.seq = a.seq WHERE r.id = 'u1'"
+        ))
+        .await;
         assert!(of_u1 > 5, "u1 has index rows: {of_u1}");
         storage.delete(scope, "u1", None).await.unwrap();
         client
@@ -266,19 +211,43 @@ async fn a_deleted_resource_leaves_no_index_or_unique_rows() {
             .await
             .unwrap();
         for table in ["attr_index", "unique_values"] {
-            assert_eq!(rows(table).await, 0, "orphan rows in {table}");
+            let orphans = count(format!(
+                "SELECT count(*) FROM {name}.{table} t WHERE NOT EXISTS \
+                 (SELECT 1 FROM {name}.resources r WHERE r.seq = t.seq)"
+            ))
+            .await;
+            assert_eq!(orphans, 0, "orphan rows in {table}");
         }
-        let total: i64 = client
-            .query_one(&format!("SELECT count(*) FROM {name}.attr_index"), &[])
-            .await
-            .unwrap()
-            .get(0);
+        let total = count(format!("SELECT count(*) FROM {name}.attr_index")).await;
         assert_eq!(total, 0);
         storage.create(scope, user("u3", "alice")).await.unwrap();
         storage.create(scope, user("u4", "bob")).await.unwrap();
     })
-    .catch_unwind_fut()
     .await;
+}
+
+/// Runs `test` with a storage in a fresh schema (named from `prefix`), a client of the same
+/// database and the schema's name; drops the schema whatever the outcome, then re-raises
+/// the test's panic, if any. Skipped without `SCIM_TEST_POSTGRES_URL`.
+async fn in_fresh_schema<F, Fut>(prefix: &str, test: F)
+where
+    F: FnOnce(PostgresStorage, tokio_postgres::Client, String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Some(url) = postgres_test_url() else {
+        return;
+    };
+    let name = fresh_schema(prefix);
+    let storage = PostgresStorage::connect_with_schema(&url, &name)
+        .await
+        .unwrap();
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let result = std::panic::AssertUnwindSafe(test(storage, client, name.clone()))
+        .catch_unwind_fut()
+        .await;
     drop_schema_then_resume(&url, &name, result).await;
 }
 

@@ -35,8 +35,8 @@ pub(super) fn run_query(
         args.extend(s.params.iter().cloned());
     }
     let (rows, next_cursor) = match sort {
-        Some(sort) => sorted_rows(tx, set, &args, sort, page, fingerprint)?,
-        None => unsorted_rows(tx, set, args, page, fingerprint)?,
+        Some(sort) => sorted_rows(tx, set, &args, sort, page, load, fingerprint)?,
+        None => unsorted_rows(tx, set, args, page, load, fingerprint)?,
     };
     let mut resources = Vec::with_capacity(rows.page.len());
     for (seq, id, version, json) in rows.page {
@@ -75,7 +75,8 @@ pub(super) struct RawPage {
 pub(super) struct RawResource {
     pub(super) id: String,
     pub(super) version: u64,
-    pub(super) json: String,
+    /// `None` when the page was read with [`Load::VERSION`] (no JSON read).
+    pub(super) json: Option<String>,
     /// The members, when the query loads them and the resource type has them.
     pub(super) members: Option<Vec<Member>>,
 }
@@ -86,13 +87,12 @@ impl RawPage {
         self.resources.iter().map(|r| r.id.as_str()).collect()
     }
 
-    /// The page, its resources parsed when `load` asks for their attributes (else each is
-    /// returned empty, [`Load::VERSION`]).
-    pub(super) fn parse(self, load: Load) -> Result<QueryPage, StorageError> {
+    /// The page, its resources parsed (empty when read with [`Load::VERSION`]).
+    pub(super) fn parse(self) -> Result<QueryPage, StorageError> {
         let resources = self
             .resources
             .into_iter()
-            .map(|r| r.parse(load))
+            .map(RawResource::parse)
             .collect::<Result<Vec<_>, StorageError>>()?;
         Ok(QueryPage {
             resources,
@@ -103,16 +103,9 @@ impl RawPage {
 }
 
 impl RawResource {
-    /// The resource, parsed when `load` asks for its attributes (else empty).
-    pub(super) fn parse(self, load: Load) -> Result<StoredResource, StorageError> {
-        if !load.attributes {
-            return Ok(StoredResource {
-                id: self.id,
-                version: self.version,
-                resource: Resource::new(),
-            });
-        }
-        let mut resource = parse_json(&self.json)?;
+    /// The resource, parsed (empty when its JSON was not read).
+    pub(super) fn parse(self) -> Result<StoredResource, StorageError> {
+        let mut resource = parse_or_empty(self.json.as_deref())?;
         if let Some(members) = &self.members {
             resource = with_members(resource, members);
         }
@@ -130,6 +123,7 @@ pub(super) fn unsorted_rows(
     set: Option<&SetSql>,
     mut args: Vec<rusqlite::types::Value>,
     page: &StoragePage,
+    load: Load,
     fingerprint: u64,
 ) -> Result<(Rows, Option<String>), StorageError> {
     let after = match page {
@@ -143,8 +137,8 @@ pub(super) fn unsorted_rows(
         StoragePage::Offset { limit, .. } | StoragePage::Cursor { limit, .. } => *limit,
     };
     let mut rows = match set {
-        Some(s) => filtered_rows(tx, s, &args, page, after)?,
-        None => unfiltered_rows(tx, &mut args, page, after)?,
+        Some(s) => filtered_rows(tx, s, &args, page, after, load)?,
+        None => unfiltered_rows(tx, &mut args, page, after, load)?,
     };
     let mut next_cursor = None;
     if let Some(after_seq) = after {
@@ -168,6 +162,7 @@ pub(super) fn sorted_rows(
     base: &[rusqlite::types::Value],
     sort: &SortPlan,
     page: &StoragePage,
+    load: Load,
     fingerprint: u64,
 ) -> Result<(Rows, Option<String>), StorageError> {
     use rusqlite::types::Value as V;
@@ -272,24 +267,43 @@ pub(super) fn sorted_rows(
             }
         }
     }
-    let mut stmt = tx
-        .prepare_cached("SELECT r.id, r.version, r.json FROM resources r WHERE r.seq = ?1")
-        .map_err(backend_err)?;
-    let mut rows = Vec::with_capacity(out.len());
-    for p in out {
-        let (id, version, json) = stmt
-            .query_row([p.seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(backend_err)?;
-        rows.push((p.seq, id, version, json));
-    }
-    Ok((Rows { total, page: rows }, next_cursor))
+    let seqs: Vec<i64> = out.iter().map(|p| p.seq).collect();
+    let page = rows_by_seq(tx, &seqs, load)?;
+    Ok((Rows { total, page }, next_cursor))
 }
 
-/// The count of a query's matches and its page (`(seq, id, version, json)`; with cursor
-/// paging, one row more than the page when there is a next page).
+/// The count of a query's matches and its page (`(seq, id, version, json)`, the JSON `None`
+/// for [`Load::VERSION`]; with cursor paging, one row more than the page when there is a
+/// next page).
 pub(super) struct Rows {
     total: i64,
-    page: Vec<(i64, String, i64, String)>,
+    page: Vec<PageRow>,
+}
+
+/// `(seq, id, version, json)` of one resource of a page.
+type PageRow = (i64, String, i64, Option<String>);
+
+/// The column of a page's JSON: none read for [`Load::VERSION`].
+fn json_column(load: Load) -> &'static str {
+    if load.attributes { "r.json" } else { "NULL" }
+}
+
+/// The rows of the resources `seqs`, in that order, each by its `seq`.
+fn rows_by_seq(tx: &Connection, seqs: &[i64], load: Load) -> Result<Vec<PageRow>, StorageError> {
+    let sql = if load.attributes {
+        "SELECT r.id, r.version, r.json FROM resources r WHERE r.seq = ?1"
+    } else {
+        "SELECT r.id, r.version, NULL FROM resources r WHERE r.seq = ?1"
+    };
+    let mut stmt = tx.prepare_cached(sql).map_err(backend_err)?;
+    let mut rows = Vec::with_capacity(seqs.len());
+    for &seq in seqs {
+        let (id, version, json) = stmt
+            .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(backend_err)?;
+        rows.push((seq, id, version, json));
+    }
+    Ok(rows)
 }
 
 /// The page size as a `usize`, plus one with cursor paging (to tell whether there is a
@@ -322,6 +336,7 @@ pub(super) fn filtered_rows(
     args: &[rusqlite::types::Value],
     page: &StoragePage,
     after: Option<i64>,
+    load: Load,
 ) -> Result<Rows, StorageError> {
     let seqs: Vec<i64> = {
         let mut stmt = tx.prepare_cached(&matches_sql(set)).map_err(backend_err)?;
@@ -338,19 +353,10 @@ pub(super) fn filtered_rows(
         (StoragePage::Cursor { .. }, None) => 0,
     };
     let end = start.saturating_add(fetch_size(page)).min(seqs.len());
-    let mut stmt = tx
-        .prepare_cached("SELECT r.id, r.version, r.json FROM resources r WHERE r.seq = ?1")
-        .map_err(backend_err)?;
-    let mut rows = Vec::with_capacity(end - start);
-    for &seq in seqs.get(start..end).unwrap_or_default() {
-        let (id, version, json) = stmt
-            .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(backend_err)?;
-        rows.push((seq, id, version, json));
-    }
+    let page = rows_by_seq(tx, seqs.get(start..end).unwrap_or_default(), load)?;
     Ok(Rows {
         total: i64::try_from(seqs.len()).unwrap_or(i64::MAX),
-        page: rows,
+        page,
     })
 }
 
@@ -378,8 +384,10 @@ pub(super) fn unfiltered_rows(
     args: &mut Vec<rusqlite::types::Value>,
     page: &StoragePage,
     after: Option<i64>,
+    load: Load,
 ) -> Result<Rows, StorageError> {
     let cond = condition(None);
+    let json = json_column(load);
     let total = count_all(tx, &args[..2])?;
     let n = args.len();
     let sql = match (page, after) {
@@ -387,7 +395,7 @@ pub(super) fn unfiltered_rows(
             args.push(clamp(fetch_size(page) as u64).into());
             args.push(clamp(*offset).into());
             format!(
-                "SELECT r.seq, r.id, r.version, r.json FROM resources r WHERE {cond} \
+                "SELECT r.seq, r.id, r.version, {json} FROM resources r WHERE {cond} \
                  ORDER BY r.seq LIMIT ?{} OFFSET ?{}",
                 n + 1,
                 n + 2
@@ -397,7 +405,7 @@ pub(super) fn unfiltered_rows(
             args.push(after_seq.unwrap_or(0).into());
             args.push(clamp(fetch_size(page) as u64).into());
             format!(
-                "SELECT r.seq, r.id, r.version, r.json FROM resources r WHERE {cond} \
+                "SELECT r.seq, r.id, r.version, {json} FROM resources r WHERE {cond} \
                  AND r.seq > ?{} ORDER BY r.seq LIMIT ?{}",
                 n + 1,
                 n + 2

@@ -13,9 +13,9 @@ pub(super) fn to_json(resource: &Resource) -> Result<String, StorageError> {
         .map_err(|e| StorageError::backend(format!("sqlite: cannot serialise a resource: {e}")))
 }
 
-/// The most members whose groups [`Storage::groups_of_many`] reads as a point read (see
-/// [`SqliteStorage::inline_point_reads`]): one index probe each.
-pub(super) const POINT_READ_MEMBERS: usize = 10;
+/// The most ids a batch read ([`Storage::groups_of_many`], [`Storage::get_many`]) runs as a
+/// point read (see [`SqliteStorage::inline_point_reads`]): one index probe each.
+pub(super) const POINT_READ_IDS: usize = 10;
 
 /// Is `query` a lookup by one value of a unique attribute (`userName eq "x"`, `id eq "x"`:
 /// RFC 7643 §2.1 `uniqueness` `server` or `global`, single-valued)? It then reads at most a
@@ -114,7 +114,7 @@ pub(super) fn read_many(
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(3)?,
             ))
         })
         .map_err(backend_err)?;
@@ -138,7 +138,7 @@ pub(super) fn read_many(
 
 /// A resource from its stored JSON; empty when the statement selected NULL instead
 /// ([`Load::VERSION`]).
-fn parse_or_empty(json: Option<&str>) -> Result<Resource, StorageError> {
+pub(super) fn parse_or_empty(json: Option<&str>) -> Result<Resource, StorageError> {
     json.map_or_else(|| Ok(Resource::new()), parse_json)
 }
 
