@@ -219,6 +219,105 @@ async fn creates_written_together_are_answered_each() {
     }
 }
 
+/// GETs asked at once are read together (`group_read.rs`) and each gets its own answer: the
+/// resource asked for, at its version, with its groups; not found for an unknown id; the
+/// same answer for an id asked twice; attributes only when asked for. Every answer equals
+/// the one the same GET gets alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gets_read_together_are_answered_each() {
+    let db = db_or_skip!();
+    let storage = db.inner.clone();
+    let (t, us, gs) = (
+        tenant("t1"),
+        user_resource_schema(),
+        group_resource_schema(),
+    );
+    for i in 0..20 {
+        let scope = Scope::new(&t, &us);
+        storage
+            .create(
+                scope,
+                user(&format!("u{i}"), json!({"userName": format!("user{i}")})),
+            )
+            .await
+            .unwrap();
+    }
+    storage
+        .replace(
+            Scope::new(&t, &us),
+            "u3",
+            replacement("u3", json!({"userName": "renamed3"})),
+            Some(1),
+        )
+        .await
+        .unwrap();
+    let gscope = Scope::new(&t, &gs);
+    storage
+        .create(gscope, group("g1", "Sales", &["u1", "u2", "u3"]))
+        .await
+        .unwrap();
+    storage
+        .create(gscope, group("g2", "Support", &["u2"]))
+        .await
+        .unwrap();
+    let asked: Vec<(String, Load)> = (0..300)
+        .map(|i| {
+            let id = match i % 25 {
+                20..=22 => format!("missing{i}"),
+                k => format!("u{}", k % 20),
+            };
+            let load = if i % 3 == 0 { Load::VERSION } else { Load::ALL };
+            (id, load)
+        })
+        .collect();
+    let mut tasks = Vec::new();
+    for (id, load) in asked.clone() {
+        let (h, t, us) = (storage.clone(), t.clone(), us.clone());
+        tasks.push(tokio::spawn(async move {
+            h.get_with_groups(Scope::new(&t, &us), &id, load).await
+        }));
+    }
+    let scope = Scope::new(&t, &us);
+    for ((id, load), task) in asked.into_iter().zip(tasks) {
+        let together = task.await.unwrap();
+        let alone = storage.get_with_groups(scope, &id, load).await;
+        match (together, alone) {
+            (Ok((a, ag)), Ok((b, bg))) => {
+                assert_eq!(
+                    (&a.id, a.version, &a.resource),
+                    (&b.id, b.version, &b.resource)
+                );
+                assert_eq!(a.id, id);
+                assert_eq!(ag, bg, "groups of {id}");
+                if load.attributes {
+                    assert!(a.resource.get("userName").is_some(), "{id}: attributes");
+                } else {
+                    assert!(a.resource.get("userName").is_none(), "{id}: version only");
+                }
+            }
+            (Err(a), Err(b)) => {
+                assert!(id.starts_with("missing"), "{id}: {a:?}");
+                assert_eq!(a.kind(), &StorageErrorKind::NotFound);
+                assert_eq!(b.kind(), &StorageErrorKind::NotFound);
+            }
+            (a, b) => panic!("{id}: together {a:?}, alone {b:?}"),
+        }
+    }
+    let (u3, groups) = storage
+        .get_with_groups(scope, "u3", Load::ALL)
+        .await
+        .unwrap();
+    assert_eq!(u3.version, 2);
+    assert_eq!(u3.resource.get("userName"), Some(&json!("renamed3")));
+    assert_eq!(groups.len(), 1);
+    let (_, groups) = storage
+        .get_with_groups(scope, "u2", Load::VERSION)
+        .await
+        .unwrap();
+    let names: Vec<_> = groups.iter().map(|g| g.display.as_deref()).collect();
+    assert_eq!(names, [Some("Sales"), Some("Support")]);
+}
+
 /// Writes through one instance are read through the other, versions included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_is_shared_across_instances() {

@@ -8,9 +8,9 @@
 //! lock. Batched, a burst of creates (a provisioning cycle) pays those once per batch, and
 //! writes each table's rows with one statement for the whole batch.
 //!
-//! A create queues itself; a task per tenant and type (started by a create that finds fewer
-//! than [`MAX_WRITERS`] running) takes every queued create, up to [`MAX_BATCH`], and writes
-//! them in one transaction. Several such tasks write at once, on their own connections: the
+//! A create queues itself ([`Batches`]); a task per tenant and type (started by a create
+//! that finds fewer than [`MAX_WRITERS`] running) takes every queued create, up to
+//! [`MAX_BATCH`], and writes them in one transaction. Several such tasks write at once, on their own connections: the
 //! rows of one batch are inserted while another batch commits (PostgreSQL inserts them in
 //! parallel, and only the feed's counter row is taken in turn).
 //!
@@ -23,12 +23,11 @@
 //! commit fails, every create of the batch gets the error (none of them is written).
 //! A create alone in its batch is written without savepoints, as before batching.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Arc;
 
 use deadpool_postgres::Transaction;
-use tokio::sync::oneshot;
 
+use super::batches::{Answer, Batches, fail_all};
 use super::rows::{BatchError, created_resource, insert_batch, insert_resource};
 use super::{PostgresStorage, changes, pg_err};
 use crate::storage::changes::NewChange;
@@ -41,131 +40,39 @@ const MAX_BATCH: usize = 100;
 /// The most tasks writing batches of one tenant and type at once.
 const MAX_WRITERS: usize = 2;
 
-type Answer = Result<StoredResource, StorageError>;
+/// The creates waiting, per tenant and resource type, and the tasks writing them.
+pub(super) type Creates = Batches<(String, String), NewResource, StoredResource>;
 
-/// A create waiting for its batch.
-struct Waiting {
-    new: NewResource,
-    answer: oneshot::Sender<Answer>,
-}
-
-/// The creates waiting, per tenant and resource type, and whether a task is writing them.
-#[derive(Default)]
-pub(super) struct Creates {
-    queues: Mutex<HashMap<(String, String), Queue>>,
-}
-
-#[derive(Default)]
-struct Queue {
-    waiting: Vec<Waiting>,
-    /// The tasks taking batches of this queue.
-    writers: usize,
-}
-
-impl Creates {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Queue>> {
-        self.queues.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// Counts a task taking batches out when it ends without emptying its queue (it panicked),
-/// failing the creates left waiting when it was the last, so that the next create starts a
-/// new task.
-struct DrainGuard<'a> {
-    creates: &'a Creates,
-    key: (String, String),
-    armed: bool,
-}
-
-impl Drop for DrainGuard<'_> {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let mut queues = self.creates.lock();
-        if let Some(q) = queues.get_mut(&self.key) {
-            q.writers = q.writers.saturating_sub(1);
-            if q.writers > 0 {
-                return;
-            }
-            for w in q.waiting.drain(..) {
-                let _ = w.answer.send(Err(StorageError::backend(
-                    "postgres: the task writing creates stopped",
-                )));
-            }
-        }
-    }
+/// The queue of creates of a new storage.
+pub(super) fn creates() -> Arc<Creates> {
+    Arc::new(Batches::new(MAX_BATCH, MAX_WRITERS))
 }
 
 impl PostgresStorage {
-    /// Queues `new` for the next batch of its tenant and type, starting the task that
-    /// writes them when none is running, and waits for its answer.
-    pub(super) async fn create_grouped(&self, ctx: Ctx, new: NewResource) -> Answer {
-        let (answer, answered) = oneshot::channel();
+    /// Queues `new` for the next batch of its tenant and type, starting a task that
+    /// writes them when fewer than [`MAX_WRITERS`] are running, and waits for its answer.
+    pub(super) async fn create_grouped(
+        &self,
+        ctx: Ctx,
+        new: NewResource,
+    ) -> Answer<StoredResource> {
         let key = (ctx.tenant.clone(), ctx.rtype.clone());
-        let start = {
-            let mut queues = self.creates.lock();
-            let q = queues.entry(key.clone()).or_default();
-            q.waiting.push(Waiting { new, answer });
-            let start = q.writers < MAX_WRITERS;
-            if start {
-                q.writers += 1;
-            }
-            start
-        };
-        if start {
-            let this = self.clone();
-            tokio::spawn(async move { this.drain(ctx, key).await });
-        }
-        answered.await.unwrap_or_else(|_| {
-            Err(StorageError::backend(
-                "postgres: a create was dropped before it was written",
-            ))
-        })
-    }
-
-    /// Writes batches of the queue of `key` until it is empty.
-    async fn drain(&self, ctx: Ctx, key: (String, String)) {
-        let mut guard = DrainGuard {
-            creates: &self.creates,
-            key,
-            armed: true,
-        };
-        loop {
-            let batch: Vec<Waiting> = {
-                let mut queues = self.creates.lock();
-                let Some(q) = queues.get_mut(&guard.key) else {
-                    break;
-                };
-                if q.waiting.is_empty() {
-                    q.writers -= 1;
-                    if q.writers == 0 {
-                        queues.remove(&guard.key);
-                    }
-                    break;
+        self.creates
+            .submit(key, new, || {
+                let this = self.clone();
+                move |news| {
+                    let this = this.clone();
+                    let ctx = ctx.clone();
+                    async move { this.write_batch(&ctx, news).await }
                 }
-                let n = q.waiting.len().min(MAX_BATCH);
-                q.waiting.drain(..n).collect()
-            };
-            let (news, answers): (Vec<NewResource>, Vec<oneshot::Sender<Answer>>) =
-                batch.into_iter().map(|w| (w.new, w.answer)).unzip();
-            let results = self.write_batch(&ctx, news).await;
-            for (answer, result) in answers.into_iter().zip(results) {
-                // A create whose caller stopped waiting is written all the same.
-                let _ = answer.send(result);
-            }
-        }
-        guard.armed = false;
+            })
+            .await
     }
 
     /// Writes `news` in one transaction and returns each create's answer, in order.
-    async fn write_batch(&self, ctx: &Ctx, news: Vec<NewResource>) -> Vec<Answer> {
+    async fn write_batch(&self, ctx: &Ctx, news: Vec<NewResource>) -> Vec<Answer<StoredResource>> {
         let n = news.len();
-        let fail_all = |e: StorageError| -> Vec<Answer> {
-            (0..n)
-                .map(|_| Err(StorageError::new(e.kind().clone(), e.to_string())))
-                .collect()
-        };
+        let fail_all = |e: StorageError| fail_all(&e, n);
         let mut client = match self.client().await {
             Ok(c) => c,
             Err(e) => return fail_all(e),
@@ -174,7 +81,7 @@ impl PostgresStorage {
             Ok(tx) => tx,
             Err(e) => return fail_all(pg_err(e)),
         };
-        let mut results: Vec<Answer> = match <[NewResource; 1]>::try_from(news) {
+        let mut results: Vec<Answer<StoredResource>> = match <[NewResource; 1]>::try_from(news) {
             Ok([new]) => match insert_resource(&tx, ctx, new).await {
                 Ok(stored) => vec![Ok(stored)],
                 // Nothing of the refused create stays: the transaction ends with it.
@@ -255,7 +162,7 @@ async fn write_alone(
     tx: &mut Transaction<'_>,
     ctx: &Ctx,
     new: NewResource,
-) -> Result<Answer, StorageError> {
+) -> Result<Answer<StoredResource>, StorageError> {
     let sp = tx.savepoint("scim_one").await.map_err(pg_err)?;
     match insert_resource(&sp, ctx, new).await {
         Ok(stored) => {

@@ -52,6 +52,10 @@
 //!   current (`analyze` after bulk loads; autovacuum is tuned for it, schema version 5).
 //! - **Membership**: adding or removing one member is one indexed row plus a version bump;
 //!   reading a resource without members never touches `members`.
+//! - **Batches**: the creates of a tenant and type that queue while others are being
+//!   written share one transaction (group commit, `group_commit.rs`), and the GETs that
+//!   queue while others are being read share one statement (`group_read.rs`). Nothing
+//!   waits for a batch to fill: a request that finds a worker free runs alone, at once.
 //! - **Connections**: a `deadpool-postgres` pool; every connection gets
 //!   `search_path=<schema>` at start-up, and statements are prepared once per connection
 //!   (the dynamic SQL of filters is not cached). All values are bound parameters; only the
@@ -62,9 +66,11 @@
 //! fails with a `Backend` error (attribute values may contain it: the JSON is stored escaped
 //! and indexed values are `BYTEA`).
 
+mod batches;
 mod changes;
 mod filter_sql;
 mod group_commit;
+mod group_read;
 mod query;
 mod rows;
 mod schema;
@@ -265,6 +271,8 @@ pub struct PostgresStorage {
     growth: Arc<statistics::Growth>,
     /// The creates waiting to be written together (see `group_commit.rs`).
     creates: Arc<group_commit::Creates>,
+    /// The GETs waiting to be read together (see `group_read.rs`).
+    reads: Arc<group_read::Reads>,
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -342,7 +350,8 @@ impl PostgresStorage {
             schema: config.schema,
             layouts: Arc::default(),
             growth: Arc::default(),
-            creates: Arc::default(),
+            creates: group_commit::creates(),
+            reads: group_read::reads(),
         };
         let mut client = storage.client().await?;
         schema::migrate(&mut client, &storage.schema).await?;
@@ -1085,26 +1094,8 @@ impl Storage for PostgresStorage {
             let groups = self.groups_of(scope.tenant, &stored.id).await?;
             return Ok((stored, groups));
         }
-        let tenant = scope.tenant.as_str();
-        let rtype = scope.resource_type();
-        let client = self.client().await?;
-        // One statement: one round trip and one query for the server to run.
-        let sql = if load.attributes {
-            RESOURCE_WITH_GROUPS
-        } else {
-            VERSION_WITH_GROUPS
-        };
-        let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
-        let args: [Param<'_>; 3] = [&tenant, &rtype, &id];
-        let Some(row) = client.query_opt(&stmt, &args).await.map_err(pg_err)? else {
-            return Err(StorageError::not_found(id));
-        };
-        let stored = StoredResource {
-            id: id.to_string(),
-            version: to_version(get(&row, 0)?),
-            resource: row_data(&row, 1)?,
-        };
-        Ok((stored, aggregated_groups(&row, 2)?))
+        // One statement, shared with the GETs queued with it.
+        self.get_grouped(scope, id, load).await
     }
 }
 

@@ -15,17 +15,29 @@ macro_rules! group_display {
     };
 }
 
-/// The rest of [`RESOURCE_WITH_GROUPS`]: the groups of the resource `r` as one JSON array
-/// column, oldest first, and the resource's row.
+/// The groups of the resource `r` as one JSON array column, oldest first.
 macro_rules! groups_of_r {
     () => {
         concat!(
             "(SELECT json_agg(json_build_array(g.id, g.rtype, ",
             group_display!(),
             ") ORDER BY g.seq) FROM members m JOIN resources g ON g.seq = m.group_seq \
-             WHERE m.tenant = $1 AND m.member_id = r.id AND g.tenant = $1) \
-             FROM resources r WHERE r.tenant = $1 AND r.rtype = $2 AND r.id = $3"
+             WHERE m.tenant = $1 AND m.member_id = r.id AND g.tenant = $1)"
         )
+    };
+}
+
+/// The resource `r` of a tenant (`$1`) and type (`$2`) with the id `$3`.
+macro_rules! r_by_id {
+    () => {
+        " FROM resources r WHERE r.tenant = $1 AND r.rtype = $2 AND r.id = $3"
+    };
+}
+
+/// The resources `r` of a tenant (`$1`) and type (`$2`) with an id among `$3` (an array).
+macro_rules! r_by_ids {
+    () => {
+        " FROM resources r WHERE r.tenant = $1 AND r.rtype = $2 AND r.id = ANY($3)"
     };
 }
 
@@ -48,12 +60,29 @@ pub(super) const GROUPS_OF_MANY: &str = concat!(
 /// One resource (`$1` tenant, `$2` type, `$3` id) and its groups in one statement and one
 /// row: the groups, oldest first, as a JSON array of `[id, type, display]` (NULL for none),
 /// so the resource's JSON is sent once however many groups it is in.
-pub(super) const RESOURCE_WITH_GROUPS: &str = concat!("SELECT r.version, r.data, ", groups_of_r!());
+pub(super) const RESOURCE_WITH_GROUPS: &str =
+    concat!("SELECT r.version, r.data, ", groups_of_r!(), r_by_id!());
 
 /// [`RESOURCE_WITH_GROUPS`] without the resource's JSON (a NULL in its place), for
 /// [`Load::VERSION`](crate::storage::Load::VERSION).
 pub(super) const VERSION_WITH_GROUPS: &str =
-    concat!("SELECT r.version, NULL::json, ", groups_of_r!());
+    concat!("SELECT r.version, NULL::json, ", groups_of_r!(), r_by_id!());
+
+/// [`RESOURCE_WITH_GROUPS`] of several ids (`$3`, an array), with each row's id last.
+pub(super) const RESOURCES_WITH_GROUPS: &str = concat!(
+    "SELECT r.version, r.data, ",
+    groups_of_r!(),
+    ", r.id",
+    r_by_ids!()
+);
+
+/// [`VERSION_WITH_GROUPS`] of several ids (`$3`, an array), with each row's id last.
+pub(super) const VERSIONS_WITH_GROUPS: &str = concat!(
+    "SELECT r.version, NULL::json, ",
+    groups_of_r!(),
+    ", r.id",
+    r_by_ids!()
+);
 
 /// The resources of a list of ids ([`Storage::get_many`](crate::storage::Storage::get_many)).
 pub(super) const GET_MANY: &str = "SELECT seq, id, version, data FROM resources \

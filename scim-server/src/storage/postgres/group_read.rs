@@ -1,0 +1,168 @@
+//! Group reads: the GETs of one tenant and resource type that arrive while other reads of
+//! them are running share the next statement.
+//!
+//! A GET by id is one short statement, and most of its cost on both sides is the
+//! statement's own: a round trip, a message to parse and answer, an executor to start.
+//! Under load (a client reading back the users it provisions, many at once), the GETs that
+//! queue behind a busy reader are answered by ONE statement (`r.id = ANY($3)`), each with
+//! its own row. A GET that finds a reader free runs at once, alone, as before ([`Batches`]).
+//!
+//! Each GET still sees every write committed before it was asked for: the statement that
+//! answers it starts after the GET was queued (RFC 7644 §3.4.1 asks nothing more of a
+//! read, and nothing less).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio_postgres::Row;
+
+use super::batches::{Answer, Batches, fail_all};
+use super::rows::{
+    RESOURCE_WITH_GROUPS, RESOURCES_WITH_GROUPS, VERSION_WITH_GROUPS, VERSIONS_WITH_GROUPS,
+    aggregated_groups, get, row_data,
+};
+use super::{Param, PostgresStorage, pg_err, to_version};
+use crate::storage::{GroupRef, Load, Scope, StorageError, StoredResource};
+
+/// The most GETs one statement answers.
+const MAX_BATCH: usize = 64;
+
+/// The most statements answering GETs of one tenant, type and load at once.
+const MAX_READERS: usize = 2;
+
+/// What a batch of GETs reads: the tenant, the resource type and whether the resources'
+/// attributes are read (or their versions alone).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(super) struct ReadKey {
+    tenant: String,
+    rtype: String,
+    attributes: bool,
+}
+
+/// A resource and the groups it is a direct member of.
+type Found = (StoredResource, Vec<GroupRef>);
+
+/// The GETs waiting, per [`ReadKey`], and the tasks answering them.
+pub(super) type Reads = Batches<ReadKey, String, Found>;
+
+/// The queue of GETs of a new storage.
+pub(super) fn reads() -> Arc<Reads> {
+    Arc::new(Batches::new(MAX_BATCH, MAX_READERS))
+}
+
+impl PostgresStorage {
+    /// The resource `id` of `scope` and its groups, read with the GETs queued with it.
+    /// `load` decides whether the attributes are read; members are not (see the caller).
+    pub(super) async fn get_grouped(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        load: Load,
+    ) -> Answer<Found> {
+        let key = ReadKey {
+            tenant: scope.tenant.as_str().to_string(),
+            rtype: scope.resource_type().to_string(),
+            attributes: load.attributes,
+        };
+        self.reads
+            .submit(key.clone(), id.to_string(), || {
+                let this = self.clone();
+                move |ids| {
+                    let this = this.clone();
+                    let key = key.clone();
+                    async move { this.read_batch(&key, ids).await }
+                }
+            })
+            .await
+    }
+
+    /// Answers the GETs of `ids`, in order: one statement for them all (a lone id is read
+    /// with the one-row statement).
+    async fn read_batch(&self, key: &ReadKey, ids: Vec<String>) -> Vec<Answer<Found>> {
+        let n = ids.len();
+        match self.read_rows(key, &ids).await {
+            Ok(rows) => answers(ids, rows),
+            Err(e) => fail_all(&e, n),
+        }
+    }
+
+    /// The rows of `ids` that exist: each with its id and row.
+    async fn read_rows(
+        &self,
+        key: &ReadKey,
+        ids: &[String],
+    ) -> Result<Vec<(String, Row)>, StorageError> {
+        let client = self.client().await?;
+        let tenant = key.tenant.as_str();
+        let rtype = key.rtype.as_str();
+        if let [id] = ids {
+            let sql = if key.attributes {
+                RESOURCE_WITH_GROUPS
+            } else {
+                VERSION_WITH_GROUPS
+            };
+            let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
+            let args: [Param<'_>; 3] = [&tenant, &rtype, id];
+            let row = client.query_opt(&stmt, &args).await.map_err(pg_err)?;
+            return Ok(row.map(|row| (id.clone(), row)).into_iter().collect());
+        }
+        let sql = if key.attributes {
+            RESOURCES_WITH_GROUPS
+        } else {
+            VERSIONS_WITH_GROUPS
+        };
+        let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
+        let args: [Param<'_>; 3] = [&tenant, &rtype, &ids];
+        let rows = client.query(&stmt, &args).await.map_err(pg_err)?;
+        rows.into_iter()
+            .map(|row| Ok((get::<String>(&row, 3)?, row)))
+            .collect()
+    }
+}
+
+/// Each GET's answer, in the order of `ids`, from the rows read: the resource and its
+/// groups, or not found. A resource asked for twice in one batch is answered twice.
+fn answers(ids: Vec<String>, rows: Vec<(String, Row)>) -> Vec<Answer<Found>> {
+    let mut asked: HashMap<&str, usize> = HashMap::new();
+    for id in &ids {
+        *asked.entry(id.as_str()).or_default() += 1;
+    }
+    let mut found: HashMap<String, Answer<Found>> = rows
+        .into_iter()
+        .map(|(id, row)| {
+            let read = found_in(&id, &row);
+            (id, read)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let left = asked.get_mut(id.as_str()).map_or(0, |n| {
+            *n -= 1;
+            *n
+        });
+        let answer = if left == 0 {
+            found.remove(id)
+        } else {
+            found.get(id).map(copy_answer)
+        };
+        out.push(answer.unwrap_or_else(|| Err(StorageError::not_found(id))));
+    }
+    out
+}
+
+/// The resource and groups in a row of the statements of [`read_rows`].
+fn found_in(id: &str, row: &Row) -> Answer<Found> {
+    let stored = StoredResource {
+        id: id.to_string(),
+        version: to_version(get(row, 0)?),
+        resource: row_data(row, 1)?,
+    };
+    Ok((stored, aggregated_groups(row, 2)?))
+}
+
+fn copy_answer(answer: &Answer<Found>) -> Answer<Found> {
+    match answer {
+        Ok(found) => Ok(found.clone()),
+        Err(e) => Err(StorageError::new(e.kind().clone(), e.to_string())),
+    }
+}
