@@ -68,9 +68,11 @@
 
 mod batches;
 mod changes;
+mod config;
 mod filter_sql;
 mod group_commit;
 mod group_read;
+mod layout;
 mod query;
 mod rows;
 mod schema;
@@ -80,12 +82,11 @@ mod tls;
 use query::*;
 use rows::*;
 
+pub use config::PostgresConfig;
 pub use schema::is_valid_schema_name;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction};
@@ -99,6 +100,7 @@ use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{IsolationLevel, Row};
 
 use self::filter_sql::{Postgres, SetSql};
+use self::layout::{RowColumns, ensure_layout};
 use super::changes::NewChange;
 use super::sql::index::{IndexRow, index_rows};
 use super::sql::sort::{
@@ -155,103 +157,6 @@ fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
         return None;
     }
     Some(e.as_db_error().and_then(|d| d.constraint()).unwrap_or(""))
-}
-
-/// How to connect: the URL, the PostgreSQL schema holding the tables, the pool size and
-/// the CA certificates to trust for TLS.
-///
-/// # TLS (`sslmode`)
-/// The URL's `sslmode` parameter (`?sslmode=...`, or `sslmode=...` in the `key=value`
-/// form) chooses whether connections use TLS (rustls, TLS 1.2 or 1.3). tokio-postgres
-/// knows three modes; any other value (`allow`, `verify-ca`, `verify-full`) is an invalid
-/// URL error.
-///
-/// - `disable`: never TLS; everything, the password included when the server asks for it
-///   in clear text (`password` authentication), goes unencrypted.
-/// - `prefer` (the default when `sslmode` is absent, as in libpq): asks the server for TLS.
-///   If the server declines (it has `ssl=off`), or the TLS handshake fails (its certificate
-///   is not trusted, or does not name the host), the connection is opened again without
-///   TLS, as libpq does. When the handshake succeeds, the certificate was verified as for
-///   `require`. This protects against passive eavesdropping only where the server's
-///   certificate is trusted; an active attacker can always force plain TCP. Use `require`
-///   for any network you do not trust.
-/// - `require`: TLS or no connection. The server's certificate chain must lead to a
-///   trusted root: the platform's native roots (`rustls-native-certs`; on Linux, the
-///   OpenSSL certificate files, or those `SSL_CERT_FILE`/`SSL_CERT_DIR` name) plus those
-///   of [`Self::ca_file`]; and the certificate must name the URL's host (a DNS name, or an
-///   IP address among the certificate's IP addresses). **This is stricter than libpq**,
-///   whose `require` does not verify the certificate (unless a root certificate file is
-///   present); here it is what libpq calls `verify-full`. There is no mode that accepts any
-///   certificate: for a self-signed or private CA server, give its CA with
-///   [`Self::ca_file`]. A failed verification is a `Backend` error naming the reason
-///   (e.g. `invalid peer certificate: UnknownIssuer`).
-///
-/// `sslnegotiation=direct` (PostgreSQL 17+, TLS without the `SSLRequest` round trip) works
-/// with `require` (ALPN `postgresql` is sent). No client certificate is sent. A Unix socket
-/// host never gets TLS from the server, so there `prefer` means plain and `require` fails.
-///
-/// The password is never part of an error message or log line (`Debug` of this type shows
-/// the URL, so do not log it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostgresConfig {
-    url: String,
-    schema: String,
-    max_connections: usize,
-    connect_timeout: Duration,
-    ca_file: Option<PathBuf>,
-}
-
-impl PostgresConfig {
-    /// The default schema name.
-    pub const DEFAULT_SCHEMA: &'static str = "scim";
-
-    /// A configuration for `url` (`postgres://user:password@host:port/database?...` or the
-    /// `key=value` form), schema [`Self::DEFAULT_SCHEMA`], 16 connections.
-    pub fn new(url: impl Into<String>) -> Self {
-        PostgresConfig {
-            url: url.into(),
-            schema: Self::DEFAULT_SCHEMA.to_string(),
-            max_connections: 16,
-            connect_timeout: Duration::from_secs(10),
-            ca_file: None,
-        }
-    }
-
-    /// The PostgreSQL schema for the tables (created if missing): see
-    /// [`is_valid_schema_name`]. Several storages (or test cases) in one database stay apart
-    /// by using different schemas.
-    pub fn schema(mut self, schema: impl Into<String>) -> Self {
-        self.schema = schema.into();
-        self
-    }
-
-    /// The most connections the pool opens (at least 1).
-    pub fn max_connections(mut self, n: usize) -> Self {
-        self.max_connections = n.max(1);
-        self
-    }
-
-    /// How long opening a connection (and waiting for a free one) may take.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// Also trusts the CA certificates of the PEM file at `path` (one or more
-    /// `BEGIN CERTIFICATE` blocks) for TLS, besides the platform's native roots: for a
-    /// server with a self-signed certificate or one from a private CA (or a provider's CA
-    /// bundle). Read when connecting; an unreadable file, or one without a valid
-    /// certificate, makes [`PostgresStorage::connect_with`] fail with a `Backend` error
-    /// naming the file. Unused with `sslmode=disable`.
-    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.ca_file = Some(path.into());
-        self
-    }
-
-    /// The CA file given with [`Self::ca_file`].
-    pub fn get_ca_file(&self) -> Option<&Path> {
-        self.ca_file.as_deref()
-    }
 }
 
 /// The PostgreSQL storage backend. Cloning is cheap (the pool is shared).
@@ -566,137 +471,6 @@ impl PostgresStorage {
             .map_err(|e| StorageError::backend(format!("postgres: index rebuild failed: {e}")))??;
         self.layouts.mark_current(&ctx.rtype, wanted);
         Ok(())
-    }
-}
-
-/// Makes the `attr_index` rows of `ctx`'s resource type (in every tenant) follow `layout`
-/// (see `index_layouts` in `schema.rs`): when the recorded layout differs or is missing (a
-/// schema migrated from version 1, or a resource schema whose indexed paths or `caseExact`
-/// changed), the rows are rebuilt from the stored JSON in one transaction. Returns whether
-/// it rebuilt.
-///
-/// Concurrency: an advisory lock per resource type serialises the check across processes;
-/// a rebuild then locks `resources` and `attr_index` in SHARE ROW EXCLUSIVE mode (in the
-/// order writers take their locks), so it waits for the writes in flight and holds new ones
-/// back until it commits (reads go on): no write can interleave with it and leave rows of an
-/// old version behind.
-async fn ensure_layout(
-    pool: &Pool,
-    schema: &str,
-    ctx: &Ctx,
-    layout: &str,
-) -> Result<bool, StorageError> {
-    let mut client = pool.get().await.map_err(pool_err)?;
-    let tx = client.transaction().await.map_err(pg_err)?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1)",
-        &[&schema::layout_lock_key(schema, &ctx.rtype)],
-    )
-    .await
-    .map_err(pg_err)?;
-    let current: Option<String> = match tx
-        .query_opt(
-            "SELECT layout FROM index_layouts WHERE rtype = $1",
-            &[&ctx.rtype],
-        )
-        .await
-        .map_err(pg_err)?
-    {
-        Some(row) => Some(get(&row, 0)?),
-        None => None,
-    };
-    if current.as_deref() == Some(layout) {
-        tx.commit().await.map_err(pg_err)?;
-        return Ok(false);
-    }
-    tx.batch_execute("LOCK TABLE resources, attr_index IN SHARE ROW EXCLUSIVE MODE")
-        .await
-        .map_err(pg_err)?;
-    tx.execute("DELETE FROM attr_index WHERE rtype = $1", &[&ctx.rtype])
-        .await
-        .map_err(pg_err)?;
-    let select = tx
-        .prepare("SELECT seq, tenant, data FROM resources WHERE rtype = $1")
-        .await
-        .map_err(pg_err)?;
-    let insert = tx
-        .prepare(
-            "INSERT INTO attr_index (tenant, rtype, path, value_norm, value_num, skey, seq, \
-             elem) SELECT t, $1, p, v, n, k, s, e \
-             FROM unnest($2::text[], $3::text[], $4::bytea[], $5::float8[], $6::bytea[], \
-             $7::bigint[], $8::int4[]) AS x (t, p, v, n, k, s, e)",
-        )
-        .await
-        .map_err(pg_err)?;
-    let portal = tx.bind(&select, &[&ctx.rtype]).await.map_err(pg_err)?;
-    loop {
-        let rows = tx.query_portal(&portal, 1000).await.map_err(pg_err)?;
-        if rows.is_empty() {
-            break;
-        }
-        let mut cols = RowColumns::default();
-        for row in &rows {
-            let seq: i64 = get(row, 0)?;
-            let tenant: String = get(row, 1)?;
-            cols.push(
-                &tenant,
-                seq,
-                index_rows(&ctx.paths, &ctx.schema, &row_data(row, 2)?),
-            );
-        }
-        if !cols.seq.is_empty() {
-            tx.execute(
-                &insert,
-                &[
-                    &ctx.rtype,
-                    &cols.tenant,
-                    &cols.path,
-                    &cols.value,
-                    &cols.num,
-                    &cols.skey,
-                    &cols.seq,
-                    &cols.elem,
-                ],
-            )
-            .await
-            .map_err(pg_err)?;
-        }
-    }
-    tx.execute(
-        "INSERT INTO index_layouts (rtype, layout) VALUES ($1, $2) \
-         ON CONFLICT (rtype) DO UPDATE SET layout = excluded.layout",
-        &[&ctx.rtype, &layout],
-    )
-    .await
-    .map_err(pg_err)?;
-    tx.commit().await.map_err(pg_err)?;
-    Ok(true)
-}
-
-/// `attr_index` rows as column arrays, for one multi-row `INSERT ... SELECT FROM unnest`.
-#[derive(Default)]
-struct RowColumns {
-    tenant: Vec<String>,
-    path: Vec<String>,
-    value: Vec<Option<Vec<u8>>>,
-    num: Vec<Option<f64>>,
-    skey: Vec<Option<Vec<u8>>>,
-    seq: Vec<i64>,
-    elem: Vec<i32>,
-}
-
-impl RowColumns {
-    /// Adds the rows of the resource `seq` of `tenant`.
-    fn push(&mut self, tenant: &str, seq: i64, rows: BTreeSet<IndexRow>) {
-        for row in rows {
-            self.tenant.push(tenant.to_string());
-            self.path.push(row.key);
-            self.value.push(row.norm.map(String::into_bytes));
-            self.num.push(row.num.map(|n| n.0));
-            self.skey.push(row.skey);
-            self.seq.push(seq);
-            self.elem.push(i32::try_from(row.elem).unwrap_or(i32::MAX));
-        }
     }
 }
 

@@ -1,4 +1,6 @@
 use super::*;
+use std::time::Duration;
+
 use crate::storage::sql::index::layout;
 use crate::storage::sql::upgrade_check;
 use crate::storage::suite::new_user;
