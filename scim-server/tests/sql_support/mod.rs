@@ -307,4 +307,21 @@ pub const PUSHED_FILTERS: &[&str] = &[
     r#"userName co "\u0000""#,
     r#"userName ew "\u0000byte""#,
     r#"emails[type eq "work"] and userName co "j""#,
+    // Longer substrings: case folding (and `externalId`, case-exact), U+0000 in the value
+    // or the operand, characters outside the BMP, a quote, SQL wildcards.
+    r#"userName co "ENSE""#,
+    r#"userName co "byte""#,
+    r#"userName co "ul byte""#,
+    r#"externalId co "E-1""#,
+    r#"userName co "ΟΔΟ""#,
+    r#"displayName co "ödö""#,
+    r#"userName co "\u212Aelv""#,
+    r#"userName co "bc\udbff\udfff""#,
+    r#"userName co "a\"b""#,
+    r#"emails.value co "c\u0000@""#,
+    r#"emails.value co "%b_""#,
+    r#"emails.value co "bjensen@example.co""#,
+    r#"emails[value co "jensen" and type eq "home"]"#,
+    r#"userName ew "nsen2""#,
+    r#"displayName ew "jensen" or userName co "smi""#,
 ];
