@@ -318,6 +318,100 @@ async fn gets_read_together_are_answered_each() {
     assert_eq!(names, [Some("Sales"), Some("Support")]);
 }
 
+/// Lookups by `userName` asked at once are read together (`group_read.rs`) and each gets
+/// what the general query path gives the same filter with a clause that keeps it off the
+/// lookup path: the same page, `totalResults` and groups, whatever the case of the value,
+/// the offset and the count; nothing for a value no user has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_name_lookups_read_together_are_answered_each() {
+    let db = db_or_skip!();
+    let storage = db.inner.clone();
+    let (t, us, gs) = (
+        tenant("t1"),
+        user_resource_schema(),
+        group_resource_schema(),
+    );
+    let scope = Scope::new(&t, &us);
+    for i in 0..12 {
+        let name = format!("User{i}@Example.com");
+        storage
+            .create(scope, user(&format!("u{i}"), json!({"userName": name})))
+            .await
+            .unwrap();
+    }
+    storage
+        .create(Scope::new(&t, &gs), group("g1", "Sales", &["u1", "u2"]))
+        .await
+        .unwrap();
+    let asked: Vec<(String, u64, u64, Load)> = (0..200)
+        .map(|i: u64| {
+            let name = match i % 7 {
+                0 => format!("USER{}@EXAMPLE.COM", i % 12),
+                1 => format!("nobody{i}@example.com"),
+                _ => format!("user{}@example.com", i % 12),
+            };
+            let (offset, limit) = match i % 5 {
+                0 => (1, 10),
+                1 => (0, 0),
+                _ => (0, 10),
+            };
+            let load = if i % 2 == 0 { Load::VERSION } else { Load::ALL };
+            (name, offset, limit, load)
+        })
+        .collect();
+    let run = |filter: String, offset: u64, limit: u64, load: Load| {
+        let (h, t, us) = (storage.clone(), t.clone(), us.clone());
+        async move {
+            let f: Filter = filter.parse().unwrap();
+            let page = StoragePage::Offset { offset, limit };
+            let query = StorageQuery {
+                filter: Some(&f),
+                sort: None,
+                page: &page,
+                load,
+            };
+            let (page, groups) = h
+                .query_with_groups(Scope::new(&t, &us), query)
+                .await
+                .unwrap();
+            let found: Vec<(String, u64, Option<Value>)> = page
+                .resources
+                .iter()
+                .map(|r| (r.id.clone(), r.version, r.resource.get("userName").cloned()))
+                .collect();
+            let mut groups: Vec<(String, Vec<String>)> = groups
+                .into_iter()
+                .map(|(id, g)| (id, g.into_iter().map(|g| g.id).collect()))
+                .collect();
+            groups.sort();
+            (page.total_results, found, groups)
+        }
+    };
+    let mut tasks = Vec::new();
+    for (name, offset, limit, load) in asked.clone() {
+        let filter = format!(r#"userName eq "{name}""#);
+        tasks.push(tokio::spawn(run(filter, offset, limit, load)));
+    }
+    for ((name, offset, limit, load), task) in asked.into_iter().zip(tasks) {
+        let together = task.await.unwrap();
+        let general = format!(r#"userName eq "{name}" and userName pr"#);
+        let alone = run(general, offset, limit, load).await;
+        assert_eq!(together, alone, "{name} {offset} {limit} {load:?}");
+        let exists = !name.starts_with("nobody");
+        assert_eq!(together.0, u64::from(exists), "{name}");
+    }
+    let (total, found, groups) = run(
+        r#"userName eq "user1@example.com""#.into(),
+        0,
+        10,
+        Load::ALL,
+    )
+    .await;
+    assert_eq!((total, found.len()), (1, 1));
+    assert_eq!(found[0].2, Some(json!("User1@Example.com")));
+    assert_eq!(groups, [("u1".to_string(), vec!["g1".to_string()])]);
+}
+
 /// Writes through one instance are read through the other, versions included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_is_shared_across_instances() {

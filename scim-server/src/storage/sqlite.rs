@@ -107,8 +107,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
 use scim_core::Resource;
-use scim_core::filter::{CompValue, CompareOp, Filter};
-use scim_core::schema::{ResourceSchema, Uniqueness};
+use scim_core::filter::Filter;
+use scim_core::schema::ResourceSchema;
 use scim_core::sort::SortSpec;
 use serde_json::{Map, Value};
 
@@ -123,7 +123,7 @@ use super::sql::sort::{
 };
 use super::sql::{
     Ctx, KnownLayouts, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members,
-    no_groups, push_down, strip_members, to_version, with_members,
+    is_unique_lookup, no_groups, push_down, strip_members, to_version, with_members,
 };
 use super::{
     ChangeKind, ChangeRecord, GroupRef, Load, Member, MembersChange, NewResource, QueryPage,

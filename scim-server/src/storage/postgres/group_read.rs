@@ -17,12 +17,16 @@ use std::sync::Arc;
 use tokio_postgres::Row;
 
 use super::batches::{Answer, Batches, fail_all};
+use super::filter_sql::{Param as Bound, Postgres};
 use super::rows::{
-    RESOURCE_WITH_GROUPS, RESOURCES_WITH_GROUPS, VERSION_WITH_GROUPS, VERSIONS_WITH_GROUPS,
-    aggregated_groups, get, row_data,
+    LOOKUP_VERSIONS_WITH_GROUPS, LOOKUP_WITH_GROUPS, RESOURCE_WITH_GROUPS, RESOURCES_WITH_GROUPS,
+    VERSION_WITH_GROUPS, VERSIONS_WITH_GROUPS, aggregated_groups, get, row_data,
 };
 use super::{Param, PostgresStorage, pg_err, to_version};
-use crate::storage::{GroupRef, Load, Scope, StorageError, StoredResource};
+use crate::storage::sql::{Ctx, PushDown, is_unique_lookup, push_down};
+use crate::storage::{
+    GroupRef, Load, QueryPage, Scope, StorageError, StoragePage, StorageQuery, StoredResource,
+};
 
 /// The most GETs one statement answers.
 const MAX_BATCH: usize = 64;
@@ -164,5 +168,164 @@ fn copy_answer(answer: &Answer<Found>) -> Answer<Found> {
     match answer {
         Ok(found) => Ok(found.clone()),
         Err(e) => Err(StorageError::new(e.kind().clone(), e.to_string())),
+    }
+}
+
+/// The most lookups by a unique value one statement answers.
+const MAX_LOOKUPS: usize = 64;
+
+/// What a batch of lookups by a unique value reads: the tenant, the resource type, the
+/// attribute's `attr_index` key and whether the resources' attributes are read.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(super) struct LookupKey {
+    tenant: String,
+    rtype: String,
+    path: String,
+    attributes: bool,
+}
+
+/// A resource found by a lookup: its `seq` (the order of a page), the resource and its
+/// groups.
+type Matched = (i64, StoredResource, Vec<GroupRef>);
+
+/// The lookups by a unique value waiting, per [`LookupKey`], and the tasks answering them.
+pub(super) type Lookups = Batches<LookupKey, Vec<u8>, Vec<Matched>>;
+
+/// The queue of lookups of a new storage.
+pub(super) fn lookups() -> Arc<Lookups> {
+    Arc::new(Batches::new(MAX_LOOKUPS, MAX_READERS))
+}
+
+/// The translation of `query` when it is a lookup by one value of a unique attribute
+/// ([`is_unique_lookup`]) by offset, without members to read: its key and value. Only the
+/// one-row-range form the translation gives such a lookup is taken (checked here, so that
+/// a translation of another form keeps the general path).
+pub(super) fn unique_lookup(
+    scope: Scope<'_>,
+    ctx: &Ctx,
+    query: &StorageQuery<'_>,
+) -> Option<(LookupKey, Vec<u8>)> {
+    if !is_unique_lookup(scope.schema, query)
+        || (query.load.members && ctx.has_members)
+        || !matches!(query.page, StoragePage::Offset { .. })
+    {
+        return None;
+    }
+    let PushDown {
+        set: Some(set),
+        sort: None,
+        ..
+    } = push_down::<Postgres>(scope.schema, ctx, query).ok()?
+    else {
+        return None;
+    };
+    if set.sql != LOOKUP_LEAF {
+        return None;
+    }
+    let [Bound::Text(path), Bound::Bytes(value)] = set.params.as_slice() else {
+        return None;
+    };
+    let key = LookupKey {
+        tenant: ctx.tenant.clone(),
+        rtype: ctx.rtype.clone(),
+        path: path.clone(),
+        attributes: query.load.attributes,
+    };
+    Some((key, value.clone()))
+}
+
+/// The SQL the translation gives an `eq` on one single-valued attribute.
+const LOOKUP_LEAF: &str =
+    "SELECT seq FROM attr_index WHERE tenant = $1 AND rtype = $2 AND path = $3 AND value_norm = $4";
+
+impl PostgresStorage {
+    /// The page of a lookup by a unique value ([`unique_lookup`]) and the groups of its
+    /// resources, read with the lookups queued with it: every match (a handful at most),
+    /// their number as `totalResults` and the page the offset and count cut from them.
+    pub(super) async fn lookup_page(
+        &self,
+        key: LookupKey,
+        value: Vec<u8>,
+        page: &StoragePage,
+    ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
+        let mut matched = self
+            .lookups
+            .submit(key.clone(), value, || {
+                let this = self.clone();
+                move |values| {
+                    let this = this.clone();
+                    let key = key.clone();
+                    async move { this.lookup_batch(&key, values).await }
+                }
+            })
+            .await?;
+        matched.sort_by_key(|(seq, ..)| *seq);
+        let total = matched.len() as u64;
+        let (offset, limit) = match page {
+            StoragePage::Offset { offset, limit } => (*offset, *limit),
+            StoragePage::Cursor { limit, .. } => (0, *limit),
+        };
+        let mut groups = HashMap::new();
+        let resources = matched
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|(_, stored, g)| {
+                groups.insert(stored.id.clone(), g);
+                stored
+            })
+            .collect();
+        let page = QueryPage {
+            resources,
+            total_results: total,
+            next_cursor: None,
+        };
+        Ok((page, groups))
+    }
+
+    /// Answers the lookups of `values`, in order: one statement for them all.
+    async fn lookup_batch(
+        &self,
+        key: &LookupKey,
+        values: Vec<Vec<u8>>,
+    ) -> Vec<Answer<Vec<Matched>>> {
+        let n = values.len();
+        let rows = match self.lookup_rows(key, &values).await {
+            Ok(rows) => rows,
+            Err(e) => return fail_all(&e, n),
+        };
+        let mut by_value: HashMap<Vec<u8>, Vec<Matched>> = HashMap::new();
+        for row in &rows {
+            let found = get::<Vec<u8>>(row, 4).and_then(|value| {
+                let id: String = get(row, 3)?;
+                let seq: i64 = get(row, 5)?;
+                let (stored, groups) = found_in(&id, row)?;
+                Ok((value, (seq, stored, groups)))
+            });
+            match found {
+                Ok((value, m)) => by_value.entry(value).or_default().push(m),
+                Err(e) => return fail_all(&e, n),
+            }
+        }
+        values
+            .iter()
+            .map(|v| Ok(by_value.get(v).cloned().unwrap_or_default()))
+            .collect()
+    }
+
+    async fn lookup_rows(
+        &self,
+        key: &LookupKey,
+        values: &[Vec<u8>],
+    ) -> Result<Vec<Row>, StorageError> {
+        let client = self.client().await?;
+        let sql = if key.attributes {
+            LOOKUP_WITH_GROUPS
+        } else {
+            LOOKUP_VERSIONS_WITH_GROUPS
+        };
+        let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
+        let args: [Param<'_>; 4] = [&key.tenant, &key.rtype, &key.path, &values];
+        client.query(&stmt, &args).await.map_err(pg_err)
     }
 }

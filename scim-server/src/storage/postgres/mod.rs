@@ -178,6 +178,8 @@ pub struct PostgresStorage {
     creates: Arc<group_commit::Creates>,
     /// The GETs waiting to be read together (see `group_read.rs`).
     reads: Arc<group_read::Reads>,
+    /// The lookups by a unique value waiting to be read together (see `group_read.rs`).
+    lookups: Arc<group_read::Lookups>,
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -257,6 +259,7 @@ impl PostgresStorage {
             growth: Arc::default(),
             creates: group_commit::creates(),
             reads: group_read::reads(),
+            lookups: group_read::lookups(),
         };
         let mut client = storage.client().await?;
         schema::migrate(&mut client, &storage.schema).await?;
@@ -749,6 +752,10 @@ impl Storage for PostgresStorage {
         query: StorageQuery<'_>,
     ) -> Result<QueryPage, StorageError> {
         let ctx = self.layouts.ctx(scope);
+        if let Some((key, value)) = group_read::unique_lookup(scope, &ctx, &query) {
+            self.ensure_index(&ctx).await?;
+            return Ok(self.lookup_page(key, value, query.page).await?.0);
+        }
         let PushDown {
             set,
             sort,
@@ -853,6 +860,25 @@ impl Storage for PostgresStorage {
             .await
             .map_err(pg_err)?;
         group_refs(&rows)
+    }
+
+    /// A lookup by a unique value (`userName eq "..."`, what a provisioning client asks
+    /// before every create) is one statement for the page and its groups, shared with the
+    /// lookups queued with it (`group_read.rs`); any other query is the page, then its
+    /// groups.
+    async fn query_with_groups(
+        &self,
+        scope: Scope<'_>,
+        query: StorageQuery<'_>,
+    ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
+        let ctx = self.layouts.ctx(scope);
+        if let Some((key, value)) = group_read::unique_lookup(scope, &ctx, &query) {
+            self.ensure_index(&ctx).await?;
+            return self.lookup_page(key, value, query.page).await;
+        }
+        let page = self.query(scope, query).await?;
+        let groups = super::groups_of_page(self, scope.tenant, &page).await?;
+        Ok((page, groups))
     }
 
     async fn get_with_groups(

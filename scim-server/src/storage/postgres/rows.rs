@@ -68,6 +68,33 @@ pub(super) const RESOURCE_WITH_GROUPS: &str =
 pub(super) const VERSION_WITH_GROUPS: &str =
     concat!("SELECT r.version, NULL::json, ", groups_of_r!(), r_by_id!());
 
+/// The resources `r` of a tenant (`$1`) and type (`$2`) whose `attr_index` row under the
+/// key `$3` holds one of the values `$4` (an array), as `a`.
+macro_rules! r_by_values {
+    () => {
+        " FROM attr_index a JOIN resources r ON r.seq = a.seq \
+         WHERE a.tenant = $1 AND a.rtype = $2 AND a.path = $3 AND a.value_norm = ANY($4) \
+         AND r.tenant = $1 AND r.rtype = $2"
+    };
+}
+
+/// The resources (and their groups) with one of several values (`$4`) of one attribute
+/// (`$3`): [`RESOURCE_WITH_GROUPS`]'s columns, then the id, the value and the `seq`.
+pub(super) const LOOKUP_WITH_GROUPS: &str = concat!(
+    "SELECT r.version, r.data, ",
+    groups_of_r!(),
+    ", r.id, a.value_norm, r.seq",
+    r_by_values!()
+);
+
+/// [`LOOKUP_WITH_GROUPS`] without the resources' JSON (a NULL in its place).
+pub(super) const LOOKUP_VERSIONS_WITH_GROUPS: &str = concat!(
+    "SELECT r.version, NULL::json, ",
+    groups_of_r!(),
+    ", r.id, a.value_norm, r.seq",
+    r_by_values!()
+);
+
 /// [`RESOURCE_WITH_GROUPS`] of several ids (`$3`, an array), with each row's id last.
 pub(super) const RESOURCES_WITH_GROUPS: &str = concat!(
     "SELECT r.version, r.data, ",

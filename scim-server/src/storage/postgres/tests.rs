@@ -283,3 +283,69 @@ trait CatchUnwindFut: std::future::Future + Sized {
 }
 
 impl<F: std::future::Future> CatchUnwindFut for F {}
+
+/// A lookup by one value of a unique attribute, by offset and without members, is read as a
+/// lookup (its translation has the one-range form); every other query keeps the general
+/// path.
+#[test]
+fn unique_lookups_are_recognised_and_nothing_else() {
+    let (tenant, users, groups) = (
+        TenantId::new("t").unwrap(),
+        scim_core::builtin::user_resource_schema(),
+        scim_core::builtin::group_resource_schema(),
+    );
+    let offset = StoragePage::Offset {
+        offset: 0,
+        limit: 10,
+    };
+    let cursor = StoragePage::Cursor {
+        after: None,
+        limit: 10,
+    };
+    let by_name = SortSpec::new(
+        "userName".parse().unwrap(),
+        scim_core::sort::SortOrder::Ascending,
+    );
+    let lookup = |schema: &ResourceSchema, text: &str, sort, page, load| {
+        let scope = Scope::new(&tenant, schema);
+        let f: Filter = text.parse().unwrap();
+        let query = StorageQuery {
+            filter: Some(&f),
+            sort,
+            page,
+            load,
+        };
+        group_read::unique_lookup(scope, &Ctx::new(scope), &query).map(|(_, v)| v)
+    };
+    assert_eq!(
+        lookup(&users, r#"userName eq "BJensen""#, None, &offset, Load::ALL),
+        Some(b"bjensen".to_vec()),
+        "folded, as the index holds it"
+    );
+    assert_eq!(
+        lookup(&users, r#"id eq "Ab-1""#, None, &offset, Load::VERSION),
+        Some(b"Ab-1".to_vec())
+    );
+    for text in [
+        r#"userName sw "b""#,
+        r#"userName eq "a" or userName eq "b""#,
+        r#"active eq true"#,
+        r#"externalId eq "x""#,
+        r#"emails.value eq "a@x.org""#,
+    ] {
+        assert_eq!(
+            lookup(&users, text, None, &offset, Load::ALL),
+            None,
+            "{text}"
+        );
+    }
+    let name = r#"userName eq "b""#;
+    assert_eq!(
+        lookup(&users, name, Some(&by_name), &offset, Load::ALL),
+        None
+    );
+    assert_eq!(lookup(&users, name, None, &cursor, Load::ALL), None);
+    let members = lookup(&groups, r#"id eq "g""#, None, &offset, Load::ALL);
+    assert_eq!(members, None, "a group's members need their snapshot");
+    assert!(lookup(&groups, r#"id eq "g""#, None, &offset, Load::VERSION).is_some());
+}

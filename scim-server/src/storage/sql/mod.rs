@@ -13,8 +13,10 @@ pub(crate) mod upgrade_check;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use scim_core::filter::{CompValue, CompareOp};
 use scim_core::resource::remove_ci;
 use scim_core::schema::ResourceSchema;
+use scim_core::schema::Uniqueness;
 use scim_core::{AttrPath, Filter, Resource};
 use serde_json::{Map, Value};
 
@@ -325,6 +327,26 @@ pub(crate) fn decode_cursor(
         return Err(invalid());
     }
     Ok(seq)
+}
+
+/// Is `query` a lookup by one value of a unique attribute (`userName eq "x"`, `id eq "x"`:
+/// RFC 7643 §2.1 `uniqueness` `server` or `global`, single-valued)? It then reads at most a
+/// handful of rows through one index probe, so a backend may run it as a point read.
+pub(crate) fn is_unique_lookup(schema: &ResourceSchema, query: &StorageQuery<'_>) -> bool {
+    let Some(Filter::Compare {
+        path,
+        op: CompareOp::Eq,
+        value: CompValue::String(_),
+    }) = query.filter
+    else {
+        return false;
+    };
+    query.sort.is_none()
+        && schema.resolve(path).is_some_and(|r| {
+            r.sub_attribute.is_none()
+                && !r.attribute.multi_valued
+                && r.attribute.uniqueness != Uniqueness::None
+        })
 }
 
 #[cfg(test)]

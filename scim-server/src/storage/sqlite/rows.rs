@@ -17,26 +17,6 @@ pub(super) fn to_json(resource: &Resource) -> Result<String, StorageError> {
 /// point read (see [`SqliteStorage::inline_point_reads`]): one index probe each.
 pub(super) const POINT_READ_IDS: usize = 10;
 
-/// Is `query` a lookup by one value of a unique attribute (`userName eq "x"`, `id eq "x"`:
-/// RFC 7643 §2.1 `uniqueness` `server` or `global`, single-valued)? It then reads at most a
-/// handful of rows through one index probe, so it runs as a point read.
-pub(super) fn is_unique_lookup(schema: &ResourceSchema, query: &StorageQuery<'_>) -> bool {
-    let Some(Filter::Compare {
-        path,
-        op: CompareOp::Eq,
-        value: CompValue::String(_),
-    }) = query.filter
-    else {
-        return false;
-    };
-    query.sort.is_none()
-        && schema.resolve(path).is_some_and(|r| {
-            r.sub_attribute.is_none()
-                && !r.attribute.multi_valued
-                && r.attribute.uniqueness != Uniqueness::None
-        })
-}
-
 /// What [`read_resource`] reads: one resource of one tenant and type, owned so that it can
 /// move to a blocking thread.
 pub(super) struct ResourceKey {
