@@ -43,13 +43,15 @@
 //!   `index_layouts`; on the first write or filtered query of a type whose recorded layout
 //!   differs (after the migration to schema version 2, or a `caseExact` change), its rows
 //!   are rebuilt from the stored JSON in one transaction (see `ensure_layout`).
-//! - **Paging**: default order by `seq`; offset paging with `LIMIT`/`OFFSET` and a `count(*)`
-//!   in the same statement (one snapshot; a filter that is one index range is counted by an
-//!   index-only scan and paged by reading the range again in `seq` order, any other filter's
-//!   matching `seq`s are computed once, in a `MATERIALIZED` CTE both read); cursors are
-//!   keysets on `seq`, bound to their query. `totalResults` is always an exact count
-//!   (RFC 7644 §3.4.2): the counts are index-only scans, fast when the visibility map is
-//!   current (`analyze` after bulk loads; autovacuum is tuned for it, schema version 5).
+//! - **Paging**: default order by `seq`; offset paging with `LIMIT`/`OFFSET` and the count
+//!   in the same statement (one snapshot; without a filter the count is the one triggers
+//!   keep per tenant and type, `resource_counts`, schema version 7; a filter that is one
+//!   index range is counted by an index-only scan and paged by reading the range again in
+//!   `seq` order, any other filter's matching `seq`s are computed once, in a `MATERIALIZED`
+//!   CTE both read); cursors are keysets on `seq`, bound to their query. `totalResults` is
+//!   always an exact count (RFC 7644 §3.4.2): the counts of filters are index-only scans,
+//!   fast when the visibility map is current (`analyze` after bulk loads; autovacuum is
+//!   tuned for it, schema version 5).
 //! - **Membership**: adding or removing one member is one indexed row plus a version bump;
 //!   reading a resource without members never touches `members`.
 //! - **Batches**: the creates of a tenant and type that queue while others are being

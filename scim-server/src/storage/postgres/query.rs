@@ -12,6 +12,11 @@ pub(super) const CURSOR_TAG: &str = "pg1";
 /// resource type).
 pub(super) const SCOPE: &str = "r.tenant = $1 AND r.rtype = $2";
 
+/// The number of resources of the scope (`$1` tenant, `$2` type), kept in `resource_counts`
+/// by triggers (see `schema.rs`, version 7): one row read, not a count of the rows.
+const KEPT_COUNT: &str = "COALESCE((SELECT n FROM resource_counts \
+                          WHERE tenant = $1 AND rtype = $2), 0)";
+
 /// Statements with at most this many filter parameters are prepared once per connection;
 /// longer (rarer, client-shaped) filters are prepared per call, so that the per-connection
 /// statement cache stays bounded.
@@ -117,7 +122,8 @@ pub(super) fn filtered_page_sql(
     )
 }
 
-/// The statement of [`page_rows`] without a filter: the count and the page over the scope.
+/// The statement of [`page_rows`] without a filter: the kept count and the page over the
+/// scope.
 pub(super) fn unfiltered_page_sql(fetch: usize, skip: usize, cursor: bool, data: &str) -> String {
     let cond = SCOPE;
     let page = if cursor {
@@ -132,7 +138,7 @@ pub(super) fn unfiltered_page_sql(fetch: usize, skip: usize, cursor: bool, data:
         )
     };
     format!(
-        "SELECT (SELECT count(*) FROM resources r WHERE {cond}), p.seq, p.id, p.version, p.data \
+        "SELECT {KEPT_COUNT}, p.seq, p.id, p.version, p.data \
          FROM (VALUES (1)) AS one (x) LEFT JOIN ({page}) AS p ON true ORDER BY p.seq"
     )
 }
@@ -213,7 +219,7 @@ pub(super) async fn run_sorted(
             get(&tx.query_one(sql.as_str(), &base).await.map_err(pg_err)?, 0)?
         }
         None => {
-            let sql = format!("SELECT count(*) FROM resources r WHERE {SCOPE}");
+            let sql = format!("SELECT {KEPT_COUNT}");
             get(
                 &tx.query_one(sql.as_str(), &base[..2])
                     .await

@@ -42,6 +42,8 @@ use super::pg_err;
 /// - `members`: one row per group member, so adding or removing one costs one indexed row;
 ///   `ord` keeps the order members were added in; `members_member` answers `groups_of` and
 ///   the clean-up when a member is deleted.
+/// - `resource_counts` (version 7): the number of resources per tenant and resource type,
+///   kept by triggers on `resources` (the `totalResults` of an unfiltered list).
 ///
 /// Every child row references its resource by `seq`: `members` with a foreign key and `ON
 /// DELETE CASCADE`, `attr_index` and `unique_values` (version 6) with a trigger that deletes
@@ -207,6 +209,46 @@ END
 $$;
 CREATE TRIGGER resources_delete_rows AFTER DELETE ON resources
     FOR EACH ROW EXECUTE PROCEDURE resources_delete_rows();
+"#,
+    // Version 7: the number of resources per tenant and resource type, kept by triggers on
+    // `resources` (once per statement, from its transition table: a batch of creates, or a
+    // bulk load of a million, updates the count once), so the `totalResults` of a list
+    // without a filter is one row read instead of a count of the scope's rows (about 130 ms
+    // of CPU at 1,000,000 users, on every page of a client paging through them). The
+    // triggers count whoever inserts or deletes, a hand-run statement included.
+    r#"
+CREATE TABLE resource_counts (
+    tenant TEXT COLLATE "C" NOT NULL,
+    rtype  TEXT COLLATE "C" NOT NULL,
+    n      BIGINT NOT NULL,
+    PRIMARY KEY (tenant, rtype)
+);
+INSERT INTO resource_counts (tenant, rtype, n)
+    SELECT tenant, rtype, count(*) FROM resources GROUP BY tenant, rtype;
+CREATE FUNCTION resources_count_insert() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+BEGIN
+    INSERT INTO resource_counts AS c (tenant, rtype, n)
+        SELECT tenant, rtype, count(*) FROM inserted GROUP BY tenant, rtype
+        ON CONFLICT (tenant, rtype) DO UPDATE SET n = c.n + EXCLUDED.n;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER resources_count_insert AFTER INSERT ON resources
+    REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE PROCEDURE resources_count_insert();
+CREATE FUNCTION resources_count_delete() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+BEGIN
+    UPDATE resource_counts AS c SET n = c.n - d.k
+        FROM (SELECT tenant, rtype, count(*) AS k FROM deleted GROUP BY tenant, rtype) AS d
+        WHERE c.tenant = d.tenant AND c.rtype = d.rtype;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER resources_count_delete AFTER DELETE ON resources
+    REFERENCING OLD TABLE AS deleted
+    FOR EACH STATEMENT EXECUTE PROCEDURE resources_count_delete();
 "#,
 ];
 

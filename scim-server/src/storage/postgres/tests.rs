@@ -349,3 +349,80 @@ fn unique_lookups_are_recognised_and_nothing_else() {
     assert_eq!(members, None, "a group's members need their snapshot");
     assert!(lookup(&groups, r#"id eq "g""#, None, &offset, Load::VERSION).is_some());
 }
+
+/// The `totalResults` of an unfiltered list is the count kept by the triggers on
+/// `resources`: it follows creates (one by one, together in a batch, and `create_many`),
+/// deletes (through the storage and by hand), ignores a refused create and other tenants,
+/// and the lists (offset, sorted) read it rather than counting the rows.
+#[tokio::test]
+async fn unfiltered_totals_come_from_the_kept_count() {
+    in_fresh_schema("scim_counts", |storage, client, name| async move {
+        let (tenant, other) = (TenantId::new("t").unwrap(), TenantId::new("o").unwrap());
+        let schema = scim_core::builtin::user_resource_schema();
+        let scope = Scope::new(&tenant, &schema);
+        let total = |sort: Option<SortSpec>| {
+            let storage = &storage;
+            async move {
+                let page = StoragePage::Offset {
+                    offset: 0,
+                    limit: 2,
+                };
+                let query = StorageQuery {
+                    filter: None,
+                    sort: sort.as_ref(),
+                    page: &page,
+                    load: Load::ALL,
+                };
+                storage.query(scope, query).await.unwrap().total_results
+            }
+        };
+        let user =
+            |i: usize| new_user(&format!("u{i}"), &format!("user{i}"), serde_json::json!({}));
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (storage, tenant, schema) = (storage.clone(), tenant.clone(), schema.clone());
+            tasks.push(tokio::spawn(async move {
+                storage
+                    .create(Scope::new(&tenant, &schema), user(i))
+                    .await
+                    .unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        storage
+            .create_many(scope, (20..25).map(user))
+            .await
+            .unwrap();
+        let oscope = Scope::new(&other, &schema);
+        storage.create(oscope, user(99)).await.unwrap();
+        let taken = new_user("u98", "user0", serde_json::json!({}));
+        assert!(storage.create(scope, taken).await.is_err());
+        storage.delete(scope, "u1", None).await.unwrap();
+        client
+            .execute(
+                &format!("DELETE FROM {name}.resources WHERE id IN ('u2', 'u3')"),
+                &[],
+            )
+            .await
+            .unwrap();
+        let by_name = SortSpec::new(
+            "userName".parse().unwrap(),
+            scim_core::sort::SortOrder::Ascending,
+        );
+        assert_eq!(total(None).await, 22);
+        assert_eq!(total(Some(by_name.clone())).await, 22);
+        // The lists read the kept count: set it apart from the rows, and they report it.
+        client
+            .execute(
+                &format!("UPDATE {name}.resource_counts SET n = 40 WHERE tenant = 't'"),
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(total(None).await, 40);
+        assert_eq!(total(Some(by_name)).await, 40);
+    })
+    .await;
+}
