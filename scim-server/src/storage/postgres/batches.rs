@@ -109,6 +109,7 @@ where
             batches: &self,
             key,
             armed: true,
+            in_flight: Vec::new(),
         };
         loop {
             let batch: Vec<(I, oneshot::Sender<Answer<O>>)> = {
@@ -127,8 +128,9 @@ where
                 q.waiting.drain(..n).collect()
             };
             let (items, answers): (Vec<I>, Vec<_>) = batch.into_iter().unzip();
+            guard.in_flight = answers;
             let mut results = run(items).await.into_iter();
-            for answer in answers {
+            for answer in std::mem::take(&mut guard.in_flight) {
                 let result = results.next().unwrap_or_else(|| {
                     Err(StorageError::backend(
                         "postgres: a batch gave fewer answers than it had requests",
@@ -150,11 +152,15 @@ pub(super) fn fail_all<O>(e: &StorageError, n: usize) -> Vec<Answer<O>> {
 }
 
 /// Counts a task out when it ends without emptying its queue (it panicked), failing the
-/// requests left waiting when it was the last, so that the next request starts a new task.
+/// requests left waiting when it was the last, so that the next request starts a new task;
+/// then fails the requests of the batch it was running (in this order: a caller answered
+/// finds the task counted out, and a request it sends next starts a new one).
 struct DrainGuard<'a, K: Eq + Hash, I, O> {
     batches: &'a Batches<K, I, O>,
     key: K,
     armed: bool,
+    /// The answers of the batch being run.
+    in_flight: Vec<oneshot::Sender<Answer<O>>>,
 }
 
 impl<K: Eq + Hash, I, O> Drop for DrainGuard<'_, K, I, O> {
@@ -162,21 +168,28 @@ impl<K: Eq + Hash, I, O> Drop for DrainGuard<'_, K, I, O> {
         if !self.armed {
             return;
         }
-        let mut queues = self
-            .batches
-            .queues
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(q) = queues.get_mut(&self.key) {
-            q.workers = q.workers.saturating_sub(1);
-            if q.workers > 0 {
-                return;
+        let stopped = || {
+            Err(StorageError::backend(
+                "postgres: the task answering a batch of requests stopped",
+            ))
+        };
+        {
+            let mut queues = self
+                .batches
+                .queues
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(q) = queues.get_mut(&self.key) {
+                q.workers = q.workers.saturating_sub(1);
+                if q.workers == 0 {
+                    for (_, answer) in q.waiting.drain(..) {
+                        let _ = answer.send(stopped());
+                    }
+                }
             }
-            for (_, answer) in q.waiting.drain(..) {
-                let _ = answer.send(Err(StorageError::backend(
-                    "postgres: the task answering a batch of requests stopped",
-                )));
-            }
+        }
+        for answer in self.in_flight.drain(..) {
+            let _ = answer.send(stopped());
         }
     }
 }
@@ -248,6 +261,7 @@ mod tests {
         let c = Arc::clone(&calls);
         let failed = batches.submit("k", 1, || runner(c)).await;
         assert!(failed.is_err());
+        // Answered only once the task was counted out: this request starts a new one.
         let c = Arc::clone(&calls);
         assert_eq!(batches.submit("k", 2, || runner(c)).await.unwrap(), 2);
     }
