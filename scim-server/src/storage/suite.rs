@@ -255,6 +255,27 @@ fn new_resource(
     }
 }
 
+/// The `totalResults` of an unfiltered list of `scope` (a page of 2), sorted by `sort`
+/// when given (the kept counts of the SQL backends' unit tests).
+#[cfg(all(test, any(feature = "sqlite", feature = "postgres")))]
+pub(crate) async fn unfiltered_total<S: Storage + ?Sized>(
+    storage: &S,
+    scope: Scope<'_>,
+    sort: Option<&SortSpec>,
+) -> u64 {
+    let page = StoragePage::Offset {
+        offset: 0,
+        limit: 2,
+    };
+    let query = StorageQuery {
+        filter: None,
+        sort,
+        page: &page,
+        load: Load::ALL,
+    };
+    storage.query(scope, query).await.unwrap().total_results
+}
+
 /// A User to create: `id`, `userName`, the attributes of `extra` (an object), and the
 /// unique values the server would claim for it.
 pub(crate) fn new_user(id: &str, user_name: &str, extra: Value) -> NewResource {

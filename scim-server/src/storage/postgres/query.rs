@@ -8,10 +8,6 @@ pub(super) const CURSOR_TAG: &str = "pg1";
 // ---------------------------------------------------------------------------------------
 // Queries
 
-/// The WHERE condition of an unfiltered query over `resources r` (`$1` tenant, `$2`
-/// resource type).
-pub(super) const SCOPE: &str = "r.tenant = $1 AND r.rtype = $2";
-
 /// The number of resources of the scope (`$1` tenant, `$2` type), kept in `resource_counts`
 /// by triggers (see `schema.rs`, version 7): one row read, not a count of the rows.
 const KEPT_COUNT: &str = "COALESCE((SELECT n FROM resource_counts \
@@ -124,17 +120,27 @@ pub(super) fn filtered_page_sql(
 
 /// The statement of [`page_rows`] without a filter: the kept count and the page over the
 /// scope.
+///
+/// The scope is written as a range of rows of `(tenant, rtype, seq)` and the page ordered
+/// by those three columns, not as `tenant = $1 AND rtype = $2 ... ORDER BY seq`: in that
+/// form the generic plan of the prepared statement (which PostgreSQL settles on after five
+/// executions) walked `resources` in `seq` order through `resources_seq_key` and filtered
+/// the tenant, reading every row of every tenant created before this one (measured with
+/// `EXPLAIN ANALYZE` under `plan_cache_mode = force_generic_plan`: 7.7 ms for a page of a
+/// tenant created after one of 17,583 users, 0.3 ms in this form). Only the scope index
+/// `resources_scope (tenant, rtype, seq)` answers this range in this order.
 pub(super) fn unfiltered_page_sql(fetch: usize, skip: usize, cursor: bool, data: &str) -> String {
-    let cond = SCOPE;
     let page = if cursor {
         format!(
-            "SELECT r.seq, r.id, r.version, {data} AS data FROM resources r WHERE {cond} \
-             AND r.seq > ${skip} ORDER BY r.seq LIMIT ${fetch}"
+            "SELECT r.seq, r.id, r.version, {data} AS data FROM resources r \
+             WHERE {SCOPE_FROM}${skip}) AND {SCOPE_TO} \
+             ORDER BY r.tenant, r.rtype, r.seq LIMIT ${fetch}"
         )
     } else {
         format!(
-            "SELECT r.seq, r.id, r.version, {data} AS data FROM resources r WHERE {cond} \
-             ORDER BY r.seq LIMIT ${fetch} OFFSET ${skip}"
+            "SELECT r.seq, r.id, r.version, {data} AS data FROM resources r \
+             WHERE {SCOPE_FROM}0) AND {SCOPE_TO} \
+             ORDER BY r.tenant, r.rtype, r.seq LIMIT ${fetch} OFFSET ${skip}"
         )
     };
     format!(
@@ -142,6 +148,13 @@ pub(super) fn unfiltered_page_sql(fetch: usize, skip: usize, cursor: bool, data:
          FROM (VALUES (1)) AS one (x) LEFT JOIN ({page}) AS p ON true ORDER BY p.seq"
     )
 }
+
+/// The rows of the scope (`$1` tenant, `$2` type) after a `seq` (to be closed with it and
+/// `)`), as a row comparison that the scope index answers ([`unfiltered_page_sql`]).
+const SCOPE_FROM: &str = "(r.tenant, r.rtype, r.seq) > ($1, $2, ";
+
+/// The end of the range of [`SCOPE_FROM`]: the last `seq` of the scope.
+const SCOPE_TO: &str = "(r.tenant, r.rtype, r.seq) <= ($1, $2, 9223372036854775807)";
 
 pub(super) async fn run_query(
     client: &mut deadpool_postgres::Client,

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use crate::storage::sql::index::layout;
 use crate::storage::sql::upgrade_check;
-use crate::storage::suite::new_user;
+use crate::storage::suite::{new_user, unfiltered_total};
 use crate::storage::testing::{fresh_schema, postgres_test_url};
 
 #[test]
@@ -362,19 +362,7 @@ async fn unfiltered_totals_come_from_the_kept_count() {
         let scope = Scope::new(&tenant, &schema);
         let total = |sort: Option<SortSpec>| {
             let storage = &storage;
-            async move {
-                let page = StoragePage::Offset {
-                    offset: 0,
-                    limit: 2,
-                };
-                let query = StorageQuery {
-                    filter: None,
-                    sort: sort.as_ref(),
-                    page: &page,
-                    load: Load::ALL,
-                };
-                storage.query(scope, query).await.unwrap().total_results
-            }
+            async move { unfiltered_total(storage, scope, sort.as_ref()).await }
         };
         let user =
             |i: usize| new_user(&format!("u{i}"), &format!("user{i}"), serde_json::json!({}));
@@ -423,6 +411,63 @@ async fn unfiltered_totals_come_from_the_kept_count() {
             .unwrap();
         assert_eq!(total(None).await, 40);
         assert_eq!(total(Some(by_name)).await, 40);
+    })
+    .await;
+}
+
+/// The page of an unfiltered list is read through the scope index, also in the generic
+/// plan PostgreSQL keeps for a prepared statement: a tenant created after a larger one does
+/// not read the larger one's rows (it did when the page was ordered by `seq` alone, and
+/// `EXPLAIN` showed `resources_seq_key` with the other tenant's rows filtered out).
+#[tokio::test]
+async fn unfiltered_pages_read_the_scope_index_in_the_generic_plan() {
+    in_fresh_schema("scim_scope", |storage, client, name| async move {
+        let schema = scim_core::builtin::user_resource_schema();
+        let user =
+            |i: usize| new_user(&format!("u{i}"), &format!("user{i}"), serde_json::json!({}));
+        let (big, small) = (
+            TenantId::new("big").unwrap(),
+            TenantId::new("small").unwrap(),
+        );
+        storage
+            .create_many(Scope::new(&big, &schema), (0..2000).map(user))
+            .await
+            .unwrap();
+        storage
+            .create_many(Scope::new(&small, &schema), (0..200).map(user))
+            .await
+            .unwrap();
+        client
+            .batch_execute(&format!("ANALYZE {name}.resources"))
+            .await
+            .unwrap();
+        for cursor in [false, true] {
+            let sql = unfiltered_page_sql(3, 4, cursor, "NULL::json");
+            client
+                .batch_execute(&format!(
+                    "SET search_path TO {name}; SET plan_cache_mode = force_generic_plan; \
+                     DEALLOCATE ALL; PREPARE page(text, text, bigint, bigint) AS {sql}"
+                ))
+                .await
+                .unwrap();
+            let plan: Vec<String> = client
+                .query("EXPLAIN ANALYZE EXECUTE page('small', 'User', 101, 0)", &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            assert!(
+                plan.iter().any(|l| l.contains("resources_scope")),
+                "{plan:#?}"
+            );
+            assert!(
+                !plan
+                    .iter()
+                    .any(|l| l.contains("Rows Removed by Filter: 2000")),
+                "{plan:#?}"
+            );
+        }
     })
     .await;
 }

@@ -2,7 +2,7 @@ use super::*;
 use crate::storage::sql::filter::translate;
 use crate::storage::sql::index::indexed_paths;
 use crate::storage::sql::upgrade_check;
-use crate::storage::suite::new_user;
+use crate::storage::suite::{new_user, unfiltered_total};
 use scim_core::builtin::user_resource_schema;
 
 /// Only an `eq` on a single-valued attribute with `uniqueness` server/global (RFC 7643
@@ -277,19 +277,7 @@ async fn unfiltered_totals_come_from_the_kept_count() {
     let scope = Scope::new(&tenant, &schema);
     let total = |sort: Option<SortSpec>| {
         let storage = &storage;
-        async move {
-            let page = StoragePage::Offset {
-                offset: 0,
-                limit: 2,
-            };
-            let query = StorageQuery {
-                filter: None,
-                sort: sort.as_ref(),
-                page: &page,
-                load: Load::ALL,
-            };
-            storage.query(scope, query).await.unwrap().total_results
-        }
+        async move { unfiltered_total(storage, scope, sort.as_ref()).await }
     };
     for i in 0..5 {
         create_user(&storage, &tenant, i).await;
