@@ -156,19 +156,12 @@ async fn the_tables_are_analyzed_after_growth_and_lookups_use_the_primary_key() 
             tokio::time::sleep(Duration::from_millis(100)).await;
             waited += 1;
         }
-        client
-            .batch_execute(&format!(
-                "SET search_path TO {name}; PREPARE get_resource(text, text, text) AS {GET_RESOURCE}"
-            ))
-            .await
-            .unwrap();
-        let plan: Vec<String> = client
-            .query("EXPLAIN EXECUTE get_resource('t1', 'User', 'id-7')", &[])
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let plan = explain(
+            &client,
+            &format!("SET search_path TO {name}; PREPARE get_resource(text, text, text) AS {GET_RESOURCE}"),
+            "EXPLAIN EXECUTE get_resource('t1', 'User', 'id-7')",
+        )
+        .await;
         assert!(
             plan.iter().any(|l| l.contains("resources_pkey")),
             "{plan:#?}"
@@ -251,6 +244,18 @@ where
         .catch_unwind_fut()
         .await;
     drop_schema_then_resume(&url, &name, result).await;
+}
+
+/// The lines of the plan `explain` (an `EXPLAIN` statement) prints after `setup` ran.
+async fn explain(client: &tokio_postgres::Client, setup: &str, explain: &str) -> Vec<String> {
+    client.batch_execute(setup).await.unwrap();
+    client
+        .query(explain, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 /// Drops a test's schema whatever the test's outcome, then re-raises its panic, if any.
@@ -443,20 +448,12 @@ async fn unfiltered_pages_read_the_scope_index_in_the_generic_plan() {
             .unwrap();
         for cursor in [false, true] {
             let sql = unfiltered_page_sql(3, 4, cursor, "NULL::json");
-            client
-                .batch_execute(&format!(
-                    "SET search_path TO {name}; SET plan_cache_mode = force_generic_plan; \
-                     DEALLOCATE ALL; PREPARE page(text, text, bigint, bigint) AS {sql}"
-                ))
-                .await
-                .unwrap();
-            let plan: Vec<String> = client
-                .query("EXPLAIN ANALYZE EXECUTE page('small', 'User', 101, 0)", &[])
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
+            let setup = format!(
+                "SET search_path TO {name}; SET plan_cache_mode = force_generic_plan; \
+                 DEALLOCATE ALL; PREPARE page(text, text, bigint, bigint) AS {sql}"
+            );
+            let run = "EXPLAIN ANALYZE EXECUTE page('small', 'User', 101, 0)";
+            let plan = explain(&client, &setup, run).await;
             assert!(
                 plan.iter().any(|l| l.contains("resources_scope")),
                 "{plan:#?}"
