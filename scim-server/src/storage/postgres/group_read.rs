@@ -1,15 +1,18 @@
-//! Group reads: the GETs of one tenant and resource type that arrive while other reads of
-//! them are running share the next statement.
+//! Group reads: the GETs by id, and the lookups by a unique value (`userName eq "..."`),
+//! of one tenant and resource type that arrive while other reads of them are running share
+//! the next statement.
 //!
 //! A GET by id is one short statement, and most of its cost on both sides is the
 //! statement's own: a round trip, a message to parse and answer, an executor to start.
 //! Under load (a client reading back the users it provisions, many at once), the GETs that
 //! queue behind a busy reader are answered by ONE statement (`r.id = ANY($3)`), each with
 //! its own row. A GET that finds a reader free runs at once, alone, as before ([`Batches`]).
+//! A lookup by a unique value (what a provisioning client asks before every create) is the
+//! same: its matches, their versions and their groups in one statement, shared with the
+//! lookups queued with it (`a.value_norm = ANY($4)` over the attribute's index key).
 //!
-//! Each GET still sees every write committed before it was asked for: the statement that
-//! answers it starts after the GET was queued (RFC 7644 §3.4.1 asks nothing more of a
-//! read, and nothing less).
+//! Each read still sees every write committed before it was asked for: the statement that
+//! answers it starts after the read was queued.
 
 use std::collections::HashMap;
 use std::sync::Arc;
