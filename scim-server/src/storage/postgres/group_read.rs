@@ -15,6 +15,7 @@
 //! answers it starts after the read was queued.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Arc;
 
 use tokio_postgres::Row;
@@ -130,31 +131,45 @@ impl PostgresStorage {
 /// Each GET's answer, in the order of `ids`, from the rows read: the resource and its
 /// groups, or not found. A resource asked for twice in one batch is answered twice.
 fn answers(ids: Vec<String>, rows: Vec<(String, Row)>) -> Vec<Answer<Found>> {
-    let mut asked: HashMap<&str, usize> = HashMap::new();
-    for id in &ids {
-        *asked.entry(id.as_str()).or_default() += 1;
-    }
-    let mut found: HashMap<String, Answer<Found>> = rows
+    let found: HashMap<String, Answer<Found>> = rows
         .into_iter()
         .map(|(id, row)| {
             let read = found_in(&id, &row);
             (id, read)
         })
         .collect();
-    let mut out = Vec::with_capacity(ids.len());
-    for id in &ids {
-        let left = asked.get_mut(id.as_str()).map_or(0, |n| {
-            *n -= 1;
-            *n
-        });
-        let answer = if left == 0 {
-            found.remove(id)
-        } else {
-            found.get(id).map(copy_answer)
-        };
-        out.push(answer.unwrap_or_else(|| Err(StorageError::not_found(id))));
+    take_each(&ids, found, copy_answer)
+        .into_iter()
+        .zip(&ids)
+        .map(|(answer, id)| answer.unwrap_or_else(|| Err(StorageError::not_found(id))))
+        .collect()
+}
+
+/// What `found` holds for each of `asked`, in order: moved out for the last asking of a
+/// key, a `copy` for an earlier one (a key asked twice in one batch), `None` when absent.
+fn take_each<K: Eq + Hash, T>(
+    asked: &[K],
+    mut found: HashMap<K, T>,
+    copy: impl Fn(&T) -> T,
+) -> Vec<Option<T>> {
+    let mut left: HashMap<&K, usize> = HashMap::new();
+    for k in asked {
+        *left.entry(k).or_default() += 1;
     }
-    out
+    asked
+        .iter()
+        .map(|k| {
+            let n = left.get_mut(k).map_or(0, |n| {
+                *n -= 1;
+                *n
+            });
+            if n == 0 {
+                found.remove(k)
+            } else {
+                found.get(k).map(&copy)
+            }
+        })
+        .collect()
 }
 
 /// The resource and groups in a row of the statements of [`read_rows`].
@@ -199,19 +214,29 @@ pub(super) fn lookups() -> Arc<Lookups> {
     Arc::new(Batches::new(MAX_LOOKUPS, MAX_READERS))
 }
 
-/// The translation of `query` when it is a lookup by one value of a unique attribute
-/// ([`is_unique_lookup`]) by offset, without members to read: its key and value. Only the
-/// one-row-range form the translation gives such a lookup is taken (checked here, so that
-/// a translation of another form keeps the general path).
+/// A query that is a lookup by a unique value ([`unique_lookup`]).
+pub(super) struct Lookup {
+    pub(super) key: LookupKey,
+    /// The value, as the index holds it.
+    pub(super) value: Vec<u8>,
+    /// The page's offset.
+    pub(super) offset: u64,
+    /// The page's count.
+    pub(super) limit: u64,
+}
+
+/// `query` as a lookup by one value of a unique attribute ([`is_unique_lookup`]) by offset,
+/// without members to read. Only the one-row-range form the translation gives such a lookup
+/// is taken (checked here, so that a translation of another form keeps the general path).
 pub(super) fn unique_lookup(
     scope: Scope<'_>,
     ctx: &Ctx,
     query: &StorageQuery<'_>,
-) -> Option<(LookupKey, Vec<u8>)> {
-    if !is_unique_lookup(scope.schema, query)
-        || (query.load.members && ctx.has_members)
-        || !matches!(query.page, StoragePage::Offset { .. })
-    {
+) -> Option<Lookup> {
+    let StoragePage::Offset { offset, limit } = *query.page else {
+        return None;
+    };
+    if !is_unique_lookup(scope.schema, query) || (query.load.members && ctx.has_members) {
         return None;
     }
     let PushDown {
@@ -234,7 +259,12 @@ pub(super) fn unique_lookup(
         path: path.clone(),
         attributes: query.load.attributes,
     };
-    Some((key, value.clone()))
+    Some(Lookup {
+        key,
+        value: value.clone(),
+        offset,
+        limit,
+    })
 }
 
 /// The SQL the translation gives an `eq` on one single-valued attribute.
@@ -247,10 +277,14 @@ impl PostgresStorage {
     /// their number as `totalResults` and the page the offset and count cut from them.
     pub(super) async fn lookup_page(
         &self,
-        key: LookupKey,
-        value: Vec<u8>,
-        page: &StoragePage,
+        lookup: Lookup,
     ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
+        let Lookup {
+            key,
+            value,
+            offset,
+            limit,
+        } = lookup;
         let mut matched = self
             .lookups
             .submit(key.clone(), value, || {
@@ -264,10 +298,6 @@ impl PostgresStorage {
             .await?;
         matched.sort_by_key(|(seq, ..)| *seq);
         let total = matched.len() as u64;
-        let (offset, limit) = match page {
-            StoragePage::Offset { offset, limit } => (*offset, *limit),
-            StoragePage::Cursor { limit, .. } => (0, *limit),
-        };
         let mut groups = HashMap::new();
         let resources = matched
             .into_iter()
@@ -310,9 +340,9 @@ impl PostgresStorage {
                 Err(e) => return fail_all(&e, n),
             }
         }
-        values
-            .iter()
-            .map(|v| Ok(by_value.get(v).cloned().unwrap_or_default()))
+        take_each(&values, by_value, Clone::clone)
+            .into_iter()
+            .map(|matched| Ok(matched.unwrap_or_default()))
             .collect()
     }
 

@@ -754,10 +754,6 @@ impl Storage for PostgresStorage {
         query: StorageQuery<'_>,
     ) -> Result<QueryPage, StorageError> {
         let ctx = self.layouts.ctx(scope);
-        if let Some((key, value)) = group_read::unique_lookup(scope, &ctx, &query) {
-            self.ensure_index(&ctx).await?;
-            return Ok(self.lookup_page(key, value, query.page).await?.0);
-        }
         let PushDown {
             set,
             sort,
@@ -874,9 +870,9 @@ impl Storage for PostgresStorage {
         query: StorageQuery<'_>,
     ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
         let ctx = self.layouts.ctx(scope);
-        if let Some((key, value)) = group_read::unique_lookup(scope, &ctx, &query) {
+        if let Some(lookup) = group_read::unique_lookup(scope, &ctx, &query) {
             self.ensure_index(&ctx).await?;
-            return self.lookup_page(key, value, query.page).await;
+            return self.lookup_page(lookup).await;
         }
         let page = self.query(scope, query).await?;
         let groups = super::groups_of_page(self, scope.tenant, &page).await?;

@@ -130,31 +130,23 @@ pub(super) fn filtered_page_sql(
 /// tenant created after one of 17,583 users, 0.3 ms in this form). Only the scope index
 /// `resources_scope (tenant, rtype, seq)` answers this range in this order.
 pub(super) fn unfiltered_page_sql(fetch: usize, skip: usize, cursor: bool, data: &str) -> String {
-    let page = if cursor {
-        format!(
-            "SELECT r.seq, r.id, r.version, {data} AS data FROM resources r \
-             WHERE {SCOPE_FROM}${skip}) AND {SCOPE_TO} \
-             ORDER BY r.tenant, r.rtype, r.seq LIMIT ${fetch}"
-        )
+    // A cursor's page starts after the `seq` bound at `skip`; an offset page skips `skip`.
+    let (after, offset) = if cursor {
+        (format!("${skip}"), String::new())
     } else {
-        format!(
-            "SELECT r.seq, r.id, r.version, {data} AS data FROM resources r \
-             WHERE {SCOPE_FROM}0) AND {SCOPE_TO} \
-             ORDER BY r.tenant, r.rtype, r.seq LIMIT ${fetch} OFFSET ${skip}"
-        )
+        ("0".to_string(), format!(" OFFSET ${skip}"))
     };
+    let page = format!(
+        "SELECT r.seq, r.id, r.version, {data} AS data FROM resources r \
+         WHERE (r.tenant, r.rtype, r.seq) > ($1, $2, {after}) \
+         AND (r.tenant, r.rtype, r.seq) <= ($1, $2, 9223372036854775807) \
+         ORDER BY r.tenant, r.rtype, r.seq LIMIT ${fetch}{offset}"
+    );
     format!(
         "SELECT {KEPT_COUNT}, p.seq, p.id, p.version, p.data \
          FROM (VALUES (1)) AS one (x) LEFT JOIN ({page}) AS p ON true ORDER BY p.seq"
     )
 }
-
-/// The rows of the scope (`$1` tenant, `$2` type) after a `seq` (to be closed with it and
-/// `)`), as a row comparison that the scope index answers ([`unfiltered_page_sql`]).
-const SCOPE_FROM: &str = "(r.tenant, r.rtype, r.seq) > ($1, $2, ";
-
-/// The end of the range of [`SCOPE_FROM`]: the last `seq` of the scope.
-const SCOPE_TO: &str = "(r.tenant, r.rtype, r.seq) <= ($1, $2, 9223372036854775807)";
 
 pub(super) async fn run_query(
     client: &mut deadpool_postgres::Client,

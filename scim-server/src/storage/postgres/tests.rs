@@ -320,7 +320,7 @@ fn unique_lookups_are_recognised_and_nothing_else() {
             page,
             load,
         };
-        group_read::unique_lookup(scope, &Ctx::new(scope), &query).map(|(_, v)| v)
+        group_read::unique_lookup(scope, &Ctx::new(scope), &query).map(|l| l.value)
     };
     assert_eq!(
         lookup(&users, r#"userName eq "BJensen""#, None, &offset, Load::ALL),
