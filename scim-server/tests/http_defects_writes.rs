@@ -40,7 +40,9 @@ impl Hooks for Counts {
     fn before(&self, call: &StorageCall<'_>) {
         match call {
             StorageCall::Get { .. } => self.gets.fetch_add(1, Ordering::SeqCst),
-            StorageCall::Query { .. } => self.queries.fetch_add(1, Ordering::SeqCst),
+            StorageCall::Query { .. } | StorageCall::QueryWithGroups { .. } => {
+                self.queries.fetch_add(1, Ordering::SeqCst)
+            }
             _ => 0,
         };
     }

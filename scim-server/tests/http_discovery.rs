@@ -272,7 +272,9 @@ impl Hooks for LoadLog {
                 assert!(!self.panic_on_get, "simulated bug");
                 self.loads.lock().unwrap().push(load.members);
             }
-            testing::Call::Query { load, .. } => self.loads.lock().unwrap().push(load.members),
+            testing::Call::Query { load, .. } | testing::Call::QueryWithGroups { load, .. } => {
+                self.loads.lock().unwrap().push(load.members)
+            }
             _ => {}
         }
     }

@@ -1,8 +1,8 @@
 //! The computed `User.groups` (RFC 7643 §4.1.2: "A list of groups to which the user belongs,
 //! either through direct membership, through nested groups, or dynamically calculated") of a
-//! list page is read with ONE storage call (`Storage::groups_of_many`), not one per user on
-//! the page (not "one query per group member"), and with none when the projection
-//! leaves `groups` out. A spy storage counts the calls.
+//! list page is read with ONE storage call (`Storage::query_with_groups`, the page and its
+//! groups together), not one per user on the page (not "one query per group member"), and
+//! with none when the projection leaves `groups` out. A spy storage counts the calls.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod http_support;
@@ -19,22 +19,25 @@ use scim_server::storage::testing::{self, Delegating, Hooks};
 use serde_json::{Value, json};
 
 /// Counts the calls of a [`Spy`] that read computed groups: `groups_of` or
-/// `get_with_groups` (one resource's groups), and `groups_of_many` (a page's).
+/// `get_with_groups` (one resource's groups), `groups_of_many` (a page's) and
+/// `query_with_groups` (a page with its groups).
 #[derive(Default)]
 struct Counts {
     one: AtomicUsize,
     many: AtomicUsize,
     many_ids: AtomicUsize,
+    pages: AtomicUsize,
 }
 
 impl Counts {
     /// (groups_of + get_with_groups calls, groups_of_many calls, ids asked through
-    /// groups_of_many), then reset.
-    fn take(&self) -> (usize, usize, usize) {
+    /// groups_of_many, query_with_groups calls), then reset.
+    fn take(&self) -> (usize, usize, usize, usize) {
         (
             self.one.swap(0, Ordering::SeqCst),
             self.many.swap(0, Ordering::SeqCst),
             self.many_ids.swap(0, Ordering::SeqCst),
+            self.pages.swap(0, Ordering::SeqCst),
         )
     }
 }
@@ -48,6 +51,9 @@ impl Hooks for Counts {
             testing::Call::GroupsOfMany { member_ids, .. } => {
                 self.many.fetch_add(1, Ordering::SeqCst);
                 self.many_ids.fetch_add(member_ids.len(), Ordering::SeqCst);
+            }
+            testing::Call::QueryWithGroups { .. } => {
+                self.pages.fetch_add(1, Ordering::SeqCst);
             }
             _ => {}
         }
@@ -103,8 +109,8 @@ async fn a_list_page_reads_groups_once() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
         spy.hooks.take(),
-        (0, 1, 3),
-        "one groups_of_many for the page of 3"
+        (0, 0, 0, 1),
+        "one query_with_groups for the page of 3 and its groups"
     );
     let mut both = vec![ga.clone(), gb.clone()];
     both.sort();
@@ -125,12 +131,12 @@ async fn a_list_page_reads_groups_once() {
         "{g}"
     );
 
-    // Paged: one call for the page, asking only for the page's ids.
+    // Paged: one call for the page and its groups.
     let r = Call::new(&s, Method::GET, "/Users?startIndex=2&count=1")
         .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(spy.hooks.take(), (0, 1, 1));
+    assert_eq!(spy.hooks.take(), (0, 0, 0, 1));
 
     // The same through POST /Users/.search.
     let r = Call::new(&s, Method::POST, "/Users/.search")
@@ -141,7 +147,7 @@ async fn a_list_page_reads_groups_once() {
         .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(spy.hooks.take(), (0, 1, 3));
+    assert_eq!(spy.hooks.take(), (0, 0, 0, 1));
     assert_eq!(group_values(by_user_name(&r.body, "u1")), both);
 
     // And at the root: one call for the Users part (Groups have no `groups`).
@@ -153,7 +159,7 @@ async fn a_list_page_reads_groups_once() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["totalResults"], 5, "{}", r.body);
-    assert_eq!(spy.hooks.take(), (0, 1, 3));
+    assert_eq!(spy.hooks.take(), (0, 0, 0, 1));
 
     // One resource: its groups read with it, in one get_with_groups.
     let r = Call::new(&s, Method::GET, &format!("/Users/{u1}"))
@@ -161,7 +167,7 @@ async fn a_list_page_reads_groups_once() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(group_values(&r.body), both);
-    assert_eq!(spy.hooks.take(), (1, 0, 0));
+    assert_eq!(spy.hooks.take(), (1, 0, 0, 0));
 }
 
 #[tokio::test]
@@ -185,6 +191,9 @@ async fn no_groups_call_when_the_projection_leaves_groups_out() {
                 r.body
             );
         }
-        assert_eq!(spy.hooks.take(), (0, 0, 0), "{uri}: no groups lookup");
+        let (one, many, _, pages) = spy.hooks.take();
+        assert_eq!((one, many), (0, 0), "{uri}: no groups lookup");
+        // A filter that finds nobody still asks for the page's groups, with the page.
+        assert_eq!(pages, usize::from(uri.contains("filter")), "{uri}");
     }
 }

@@ -90,6 +90,7 @@ mod changes;
 mod checkpoint;
 mod filter_sql;
 mod group_commit;
+mod lookup;
 mod pool;
 mod query;
 mod readers;
@@ -751,12 +752,23 @@ impl Storage for SqliteStorage {
     }
 
     /// The page and the groups of its resources in one read transaction (one snapshot, one
-    /// lock of the database).
+    /// lock of the database); a lookup by a unique value (`userName eq "x"`), in one
+    /// statement (see `lookup.rs`).
     async fn query_with_groups(
         &self,
         scope: Scope<'_>,
         query: StorageQuery<'_>,
     ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
+        let ctx = self.inner.layouts.ctx(scope);
+        if let Some(lookup) = lookup::unique_lookup(&ctx, &query) {
+            self.ensure_index(&ctx).await?;
+            let (page, groups) = self
+                .point_read(move |inner| {
+                    inner.read(|conn| lookup::read_lookup(conn, &ctx, &lookup))
+                })
+                .await?;
+            return Ok((page.parse()?, groups));
+        }
         let tenant = scope.tenant.as_str().to_string();
         self.query_then(scope, query, move |conn, page| {
             read_groups_of_many(conn, &tenant, &page.ids())

@@ -101,6 +101,13 @@ pub enum Call<'a> {
         /// The member ids.
         member_ids: &'a [&'a str],
     },
+    /// [`Storage::query_with_groups`].
+    QueryWithGroups {
+        /// Its scope.
+        scope: Scope<'a>,
+        /// What it asks to load.
+        load: Load,
+    },
 }
 
 /// What a [`Delegating`] storage does besides forwarding. Every method has a default that
@@ -279,6 +286,17 @@ impl<S: Storage, H: Hooks> Storage for Delegating<S, H> {
         self.hooks
             .before(&Call::GroupsOfMany { tenant, member_ids });
         self.inner.groups_of_many(tenant, member_ids).await
+    }
+    async fn query_with_groups(
+        &self,
+        scope: Scope<'_>,
+        query: StorageQuery<'_>,
+    ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
+        self.hooks.before(&Call::QueryWithGroups {
+            scope,
+            load: query.load,
+        });
+        self.inner.query_with_groups(scope, query).await
     }
 }
 

@@ -21,13 +21,13 @@ use std::sync::Arc;
 use tokio_postgres::Row;
 
 use super::batches::{Answer, Batches, fail_all};
-use super::filter_sql::{Param as Bound, Postgres};
 use super::rows::{
     LOOKUP_VERSIONS_WITH_GROUPS, LOOKUP_WITH_GROUPS, RESOURCE_WITH_GROUPS, RESOURCES_WITH_GROUPS,
     VERSION_WITH_GROUPS, VERSIONS_WITH_GROUPS, aggregated_groups, get, row_data,
 };
 use super::{Param, PostgresStorage, pg_err, to_version};
-use crate::storage::sql::{Ctx, PushDown, is_unique_lookup, push_down};
+use crate::storage::sql::Ctx;
+use crate::storage::sql::filter::{EqLookup, eq_lookup};
 use crate::storage::{
     GroupRef, Load, QueryPage, Scope, StorageError, StoragePage, StorageQuery, StoredResource,
 };
@@ -225,9 +225,8 @@ pub(super) struct Lookup {
     pub(super) limit: u64,
 }
 
-/// `query` as a lookup by one value of a unique attribute ([`is_unique_lookup`]) by offset,
-/// without members to read. Only the one-row-range form the translation gives such a lookup
-/// is taken (checked here, so that a translation of another form keeps the general path).
+/// `query` as a lookup by one value of a unique attribute by offset, without members to
+/// read ([`eq_lookup`]: the one range scan the translation gives such a lookup).
 pub(super) fn unique_lookup(
     scope: Scope<'_>,
     ctx: &Ctx,
@@ -236,40 +235,23 @@ pub(super) fn unique_lookup(
     let StoragePage::Offset { offset, limit } = *query.page else {
         return None;
     };
-    if !is_unique_lookup(scope.schema, query) || (query.load.members && ctx.has_members) {
+    if query.sort.is_some() || (query.load.members && ctx.has_members) {
         return None;
     }
-    let PushDown {
-        set: Some(set),
-        sort: None,
-        ..
-    } = push_down::<Postgres>(scope.schema, ctx, query).ok()?
-    else {
-        return None;
-    };
-    if set.sql != LOOKUP_LEAF {
-        return None;
-    }
-    let [Bound::Text(path), Bound::Bytes(value)] = set.params.as_slice() else {
-        return None;
-    };
+    let EqLookup { key: path, value } = eq_lookup(scope.schema, &ctx.paths, query.filter?)?;
     let key = LookupKey {
         tenant: ctx.tenant.clone(),
         rtype: ctx.rtype.clone(),
-        path: path.clone(),
+        path,
         attributes: query.load.attributes,
     };
     Some(Lookup {
         key,
-        value: value.clone(),
+        value: value.into_bytes(),
         offset,
         limit,
     })
 }
-
-/// The SQL the translation gives an `eq` on one single-valued attribute.
-const LOOKUP_LEAF: &str =
-    "SELECT seq FROM attr_index WHERE tenant = $1 AND rtype = $2 AND path = $3 AND value_norm = $4";
 
 impl PostgresStorage {
     /// The page of a lookup by a unique value ([`unique_lookup`]) and the groups of its

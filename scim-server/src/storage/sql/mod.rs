@@ -330,23 +330,29 @@ pub(crate) fn decode_cursor(
 }
 
 /// Is `query` a lookup by one value of a unique attribute (`userName eq "x"`, `id eq "x"`:
-/// RFC 7643 §2.1 `uniqueness` `server` or `global`, single-valued)? It then reads at most a
-/// handful of rows through one index probe, so a backend may run it as a point read.
+/// RFC 7643 §2.1 `uniqueness` `server` or `global`, single-valued) without a sort? It then
+/// reads at most a handful of rows through one index probe, so a backend may run it as a
+/// point read.
 pub(crate) fn is_unique_lookup(schema: &ResourceSchema, query: &StorageQuery<'_>) -> bool {
-    let Some(Filter::Compare {
+    query.sort.is_none() && query.filter.is_some_and(|f| is_unique_eq(schema, f))
+}
+
+/// Is `filter` `eq` one string value of a unique, single-valued attribute (see
+/// [`is_unique_lookup`])?
+pub(crate) fn is_unique_eq(schema: &ResourceSchema, filter: &Filter) -> bool {
+    let Filter::Compare {
         path,
         op: CompareOp::Eq,
         value: CompValue::String(_),
-    }) = query.filter
+    } = filter
     else {
         return false;
     };
-    query.sort.is_none()
-        && schema.resolve(path).is_some_and(|r| {
-            r.sub_attribute.is_none()
-                && !r.attribute.multi_valued
-                && r.attribute.uniqueness != Uniqueness::None
-        })
+    schema.resolve(path).is_some_and(|r| {
+        r.sub_attribute.is_none()
+            && !r.attribute.multi_valued
+            && r.attribute.uniqueness != Uniqueness::None
+    })
 }
 
 #[cfg(test)]

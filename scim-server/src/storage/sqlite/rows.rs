@@ -141,11 +141,38 @@ macro_rules! resource_groups_from {
     };
 }
 
+/// The joins of [`LOOKUP_WITH_GROUPS`]: the resources of the scope with one value on one
+/// path (the range scan [`crate::storage::sql::filter::translate`] gives an `eq` on a
+/// single-valued attribute) and the groups that have them as a member.
+macro_rules! lookup_groups_from {
+    () => {
+        " FROM attr_index a JOIN resources r ON r.seq = a.seq \
+         LEFT JOIN members m ON m.tenant = r.tenant AND m.member_id = r.id \
+         LEFT JOIN resources g ON g.seq = m.group_seq AND g.tenant = r.tenant \
+         WHERE a.tenant = ?1 AND a.rtype = ?2 AND a.path = ?3 AND a.value_norm = ?4"
+    };
+}
+
+/// The resources a lookup by a unique value finds and their groups, one row per group (one
+/// row with no group for a resource in none): see `lookup.rs`.
+pub(super) const LOOKUP_WITH_GROUPS: &str = concat!(
+    "SELECT r.seq, r.id, r.version, r.json, g.seq, g.id, g.rtype, ",
+    group_display!(),
+    lookup_groups_from!()
+);
+
+/// [`LOOKUP_WITH_GROUPS`] without the resources' JSON ([`Load::VERSION`]).
+pub(super) const LOOKUP_VERSIONS_WITH_GROUPS: &str = concat!(
+    "SELECT r.seq, r.id, r.version, NULL, g.seq, g.id, g.rtype, ",
+    group_display!(),
+    lookup_groups_from!()
+);
+
 /// A group of a member, with the group's `seq` (its creation order).
-type SeqGroup = (i64, GroupRef);
+pub(super) type SeqGroup = (i64, GroupRef);
 
 /// A `(seq, id, rtype, display)` row of the group statements below.
-fn seq_group(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<SeqGroup> {
+pub(super) fn seq_group(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<SeqGroup> {
     Ok((
         r.get(first)?,
         GroupRef {
@@ -158,7 +185,7 @@ fn seq_group(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<SeqGroup> 
 
 /// The groups oldest first. The statements leave out `ORDER BY`: a member is in a few
 /// groups, and sorting them here spares SQLite a temporary B-tree per read.
-fn oldest_first(mut groups: Vec<SeqGroup>) -> Vec<GroupRef> {
+pub(super) fn oldest_first(mut groups: Vec<SeqGroup>) -> Vec<GroupRef> {
     groups.sort_unstable_by_key(|(seq, _)| *seq);
     groups.into_iter().map(|(_, g)| g).collect()
 }
