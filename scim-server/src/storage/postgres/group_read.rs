@@ -178,7 +178,7 @@ fn take_each<K: Eq + Hash, T>(
         .collect()
 }
 
-/// The resource and groups in a row of the statements of [`read_rows`].
+/// The resource and groups in a row of the statements of [`PostgresStorage::read_rows`].
 fn found_in(id: &str, row: &Row) -> Answer<Found> {
     let stored = StoredResource {
         id: id.to_string(),
