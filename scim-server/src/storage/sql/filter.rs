@@ -179,7 +179,7 @@ pub(crate) fn translate<D: Dialect>(
 }
 
 /// A lookup by one string value of a unique attribute (`userName eq "x"`: see
-/// [`super::is_unique_eq`]) as the one range scan [`translate`] gives it, `value_norm =` the
+/// [`super::unique_eq`]) as the one range scan [`translate`] gives it, `value_norm =` the
 /// operand on one `attr_index` path, without the SQL text: the backends run it with a
 /// statement of their own (see `eq_lookup_is_the_translated_leaf` in the tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,17 +198,7 @@ pub(crate) fn eq_lookup(
     paths: &[IndexedPath],
     filter: &Filter,
 ) -> Option<EqLookup> {
-    let Filter::Compare {
-        path,
-        op: CompareOp::Eq,
-        value: CompValue::String(operand),
-    } = filter
-    else {
-        return None;
-    };
-    if !super::is_unique_eq(schema, filter) {
-        return None;
-    }
+    let (path, operand) = super::unique_eq(schema, filter)?;
     let ip = lookup(schema, paths, path)?;
     let Kind::Str { case_exact } = ip.kind else {
         return None;

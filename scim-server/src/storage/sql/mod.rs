@@ -334,25 +334,28 @@ pub(crate) fn decode_cursor(
 /// reads at most a handful of rows through one index probe, so a backend may run it as a
 /// point read.
 pub(crate) fn is_unique_lookup(schema: &ResourceSchema, query: &StorageQuery<'_>) -> bool {
-    query.sort.is_none() && query.filter.is_some_and(|f| is_unique_eq(schema, f))
+    query.sort.is_none() && query.filter.is_some_and(|f| unique_eq(schema, f).is_some())
 }
 
-/// Is `filter` `eq` one string value of a unique, single-valued attribute (see
-/// [`is_unique_lookup`])?
-pub(crate) fn is_unique_eq(schema: &ResourceSchema, filter: &Filter) -> bool {
+/// The path and operand of `filter` when it is `eq` one string value of a unique,
+/// single-valued attribute (see [`is_unique_lookup`]).
+pub(crate) fn unique_eq<'f>(
+    schema: &ResourceSchema,
+    filter: &'f Filter,
+) -> Option<(&'f AttrPath, &'f str)> {
     let Filter::Compare {
         path,
         op: CompareOp::Eq,
-        value: CompValue::String(_),
+        value: CompValue::String(operand),
     } = filter
     else {
-        return false;
+        return None;
     };
-    schema.resolve(path).is_some_and(|r| {
-        r.sub_attribute.is_none()
-            && !r.attribute.multi_valued
-            && r.attribute.uniqueness != Uniqueness::None
-    })
+    let resolved = schema.resolve(path)?;
+    (resolved.sub_attribute.is_none()
+        && !resolved.attribute.multi_valued
+        && resolved.attribute.uniqueness != Uniqueness::None)
+        .then_some((path, operand.as_str()))
 }
 
 #[cfg(test)]
