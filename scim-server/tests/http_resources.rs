@@ -28,6 +28,31 @@ async fn create_returns_201_location_etag_and_meta() {
     assert_eq!(r.body["userName"], "bjensen");
 }
 
+/// Server-assigned ids are version 7 UUIDs (RFC 9562 §5.7), so resources created one after
+/// the other have ids in that order (what keeps a backend's id index growing at its end);
+/// each is still unique (RFC 7643 §3.1).
+#[tokio::test]
+async fn ids_are_time_ordered_uuids() {
+    let s = server();
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        ids.push(create_user(&s, &format!("ordered{i}")).await);
+    }
+    for id in &ids {
+        let parsed = uuid::Uuid::parse_str(id).unwrap();
+        assert_eq!(parsed.get_version_num(), 7, "{id}");
+        assert_eq!(
+            parsed.hyphenated().to_string(),
+            *id,
+            "the canonical lower-case form"
+        );
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, ids, "created in this order, each once");
+}
+
 #[tokio::test]
 async fn client_id_and_meta_are_ignored_and_password_never_returned() {
     let s = server();
