@@ -340,7 +340,8 @@ pub trait Storage: Send + Sync + 'static {
     /// of the page.
     ///
     /// The default makes the two calls. The SQLite backend answers both in one read
-    /// transaction (one snapshot, one lock of the database instead of two).
+    /// transaction (one snapshot, one lock of the database instead of two); both SQL
+    /// backends answer a lookup by a unique value (`userName eq "x"`) with one statement.
     async fn query_with_groups(
         &self,
         scope: Scope<'_>,

@@ -440,25 +440,24 @@ impl SqliteStorage {
         .await
     }
 
-    /// Runs `query`, then `and_then` on its page, in one read transaction; a lookup by a
-    /// unique value is a point read (see [`SqliteStorage::inline_point_reads`]).
+    /// Runs `query` over `ctx`'s scope, then `and_then` on its page, in one read transaction;
+    /// a lookup by a unique value is a point read (see [`SqliteStorage::inline_point_reads`]).
     async fn query_then<T: Send + 'static>(
         &self,
-        scope: Scope<'_>,
+        ctx: Ctx,
         query: StorageQuery<'_>,
         and_then: impl FnOnce(&Connection, &RawPage) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<(QueryPage, T), StorageError> {
-        let ctx = self.inner.layouts.ctx(scope);
         let PushDown {
             set,
             sort,
             fingerprint,
-        } = push_down::<Sqlite>(scope.schema, &ctx, &query)?;
+        } = push_down::<Sqlite>(&ctx.schema, &ctx, &query)?;
         if set.is_some() || sort.is_some() {
             self.ensure_index(&ctx).await?;
         }
         let point =
-            is_unique_lookup(scope.schema, &query) && !(query.load.members && ctx.has_members);
+            is_unique_lookup(&ctx.schema, &query) && !(query.load.members && ctx.has_members);
         let page = query.page.clone();
         let load = query.load;
         let run = move |inner: &Inner| {

@@ -26,10 +26,9 @@ use super::rows::{
     VERSION_WITH_GROUPS, VERSIONS_WITH_GROUPS, aggregated_groups, get, row_data,
 };
 use super::{Param, PostgresStorage, pg_err, to_version};
-use crate::storage::sql::Ctx;
-use crate::storage::sql::filter::{EqLookup, eq_lookup};
+use crate::storage::sql::{Ctx, UniqueLookup};
 use crate::storage::{
-    GroupRef, Load, QueryPage, Scope, StorageError, StoragePage, StorageQuery, StoredResource,
+    GroupRef, Load, QueryPage, Scope, StorageError, StorageQuery, StoredResource,
 };
 
 /// The most GETs one statement answers.
@@ -220,60 +219,40 @@ pub(super) fn lookups() -> Arc<Lookups> {
     Arc::new(Batches::new(MAX_LOOKUPS, MAX_READERS))
 }
 
-/// A query that is a lookup by a unique value ([`unique_lookup`]).
+/// A query that is a lookup by a unique value, queued by its [`LookupKey`].
 pub(super) struct Lookup {
     pub(super) key: LookupKey,
     /// The value, as the index holds it.
     pub(super) value: Vec<u8>,
-    /// The page's offset.
-    pub(super) offset: u64,
-    /// The page's count.
-    pub(super) limit: u64,
+    /// The lookup, for the page it cuts from the matches.
+    query: UniqueLookup,
 }
 
-/// `query` as a lookup by one value of a unique attribute by offset, without members to
-/// read ([`eq_lookup`]: the one range scan the translation gives such a lookup).
-pub(super) fn unique_lookup(
-    scope: Scope<'_>,
-    ctx: &Ctx,
-    query: &StorageQuery<'_>,
-) -> Option<Lookup> {
-    let StoragePage::Offset { offset, limit } = *query.page else {
-        return None;
-    };
-    if query.sort.is_some() || (query.load.members && ctx.has_members) {
-        return None;
-    }
-    let EqLookup { key: path, value } = eq_lookup(scope.schema, &ctx.paths, query.filter?)?;
+/// `query` as a lookup by one value of a unique attribute ([`UniqueLookup::of`]).
+pub(super) fn unique_lookup(ctx: &Ctx, query: &StorageQuery<'_>) -> Option<Lookup> {
+    let query = UniqueLookup::of(ctx, query)?;
     let key = LookupKey {
         tenant: ctx.tenant.clone(),
         rtype: ctx.rtype.clone(),
-        path,
-        attributes: query.load.attributes,
+        path: query.found.key.clone(),
+        attributes: query.attributes,
     };
     Some(Lookup {
         key,
-        value: value.into_bytes(),
-        offset,
-        limit,
+        value: query.found.value.clone().into_bytes(),
+        query,
     })
 }
 
 impl PostgresStorage {
     /// The page of a lookup by a unique value ([`unique_lookup`]) and the groups of its
-    /// resources, read with the lookups queued with it: every match (a handful at most),
-    /// their number as `totalResults` and the page the offset and count cut from them.
+    /// resources, read with the lookups queued with it.
     pub(super) async fn lookup_page(
         &self,
         lookup: Lookup,
     ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
-        let Lookup {
-            key,
-            value,
-            offset,
-            limit,
-        } = lookup;
-        let mut matched = self
+        let Lookup { key, value, query } = lookup;
+        let matched = self
             .lookups
             .submit(key.clone(), value, || {
                 let this = self.clone();
@@ -284,21 +263,10 @@ impl PostgresStorage {
                 }
             })
             .await?;
-        matched.sort_by_key(|(seq, ..)| *seq);
-        let total = matched.len() as u64;
-        let mut groups = HashMap::new();
-        let resources = matched
-            .into_iter()
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
-            .map(|(_, stored, g)| {
-                groups.insert(stored.id.clone(), g);
-                stored
-            })
-            .collect();
+        let (resources, total_results, groups) = query.page(matched, |r| r.id.as_str());
         let page = QueryPage {
             resources,
-            total_results: total,
+            total_results,
             next_cursor: None,
         };
         Ok((page, groups))

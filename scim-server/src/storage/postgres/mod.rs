@@ -478,6 +478,44 @@ impl PostgresStorage {
         self.layouts.mark_current(&ctx.rtype, wanted);
         Ok(())
     }
+
+    /// [`Storage::query`] over `ctx`'s scope.
+    async fn query_in(
+        &self,
+        ctx: &Ctx,
+        query: StorageQuery<'_>,
+    ) -> Result<QueryPage, StorageError> {
+        let PushDown {
+            set,
+            sort,
+            fingerprint,
+        } = push_down::<Postgres>(&ctx.schema, ctx, &query)?;
+        if set.is_some() || sort.is_some() {
+            self.ensure_index(ctx).await?;
+        }
+        let mut client = self.client().await?;
+        if let Some(sort) = &sort {
+            return run_sorted(
+                &mut client,
+                ctx,
+                set.as_ref(),
+                sort,
+                query.page,
+                query.load,
+                fingerprint,
+            )
+            .await;
+        }
+        run_query(
+            &mut client,
+            ctx,
+            set.as_ref(),
+            query.page,
+            query.load,
+            fingerprint,
+        )
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -274,37 +274,7 @@ impl Storage for PostgresStorage {
         scope: Scope<'_>,
         query: StorageQuery<'_>,
     ) -> Result<QueryPage, StorageError> {
-        let ctx = self.layouts.ctx(scope);
-        let PushDown {
-            set,
-            sort,
-            fingerprint,
-        } = push_down::<Postgres>(scope.schema, &ctx, &query)?;
-        if set.is_some() || sort.is_some() {
-            self.ensure_index(&ctx).await?;
-        }
-        let mut client = self.client().await?;
-        if let Some(sort) = &sort {
-            return run_sorted(
-                &mut client,
-                &ctx,
-                set.as_ref(),
-                sort,
-                query.page,
-                query.load,
-                fingerprint,
-            )
-            .await;
-        }
-        run_query(
-            &mut client,
-            &ctx,
-            set.as_ref(),
-            query.page,
-            query.load,
-            fingerprint,
-        )
-        .await
+        self.query_in(&self.layouts.ctx(scope), query).await
     }
 
     async fn modify_members(
@@ -391,11 +361,11 @@ impl Storage for PostgresStorage {
         query: StorageQuery<'_>,
     ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
         let ctx = self.layouts.ctx(scope);
-        if let Some(lookup) = group_read::unique_lookup(scope, &ctx, &query) {
+        if let Some(lookup) = group_read::unique_lookup(&ctx, &query) {
             self.ensure_index(&ctx).await?;
             return self.lookup_page(lookup).await;
         }
-        let page = self.query(scope, query).await?;
+        let page = self.query_in(&ctx, query).await?;
         let groups = crate::storage::groups_of_page(self, scope.tenant, &page).await?;
         Ok((page, groups))
     }

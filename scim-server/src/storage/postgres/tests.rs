@@ -290,8 +290,7 @@ trait CatchUnwindFut: std::future::Future + Sized {
 impl<F: std::future::Future> CatchUnwindFut for F {}
 
 /// A lookup by one value of a unique attribute, by offset and without members, is read as a
-/// lookup (its translation has the one-range form); every other query keeps the general
-/// path.
+/// lookup (its key and operand from `eq_lookup`); every other query keeps the general path.
 #[test]
 fn unique_lookups_are_recognised_and_nothing_else() {
     let (tenant, users, groups) = (
@@ -320,7 +319,7 @@ fn unique_lookups_are_recognised_and_nothing_else() {
             page,
             load,
         };
-        group_read::unique_lookup(scope, &Ctx::new(scope), &query).map(|l| l.value)
+        group_read::unique_lookup(&Ctx::new(scope), &query).map(|l| l.value)
     };
     assert_eq!(
         lookup(&users, r#"userName eq "BJensen""#, None, &offset, Load::ALL),

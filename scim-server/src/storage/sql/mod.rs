@@ -20,11 +20,11 @@ use scim_core::schema::Uniqueness;
 use scim_core::{AttrPath, Filter, Resource};
 use serde_json::{Map, Value};
 
-use self::filter::{Dialect, SetSql};
+use self::filter::{Dialect, EqLookup, SetSql};
 use self::index::{IndexedPath, indexed_paths, layout};
 use self::sort::SortPlan;
 use super::per_schema::PerSchema;
-use super::{GroupRef, Member, Scope, StorageError, StorageErrorKind, StorageQuery};
+use super::{GroupRef, Member, Scope, StorageError, StorageErrorKind, StoragePage, StorageQuery};
 
 /// The `attr_index` layouts ([`index::layout`]) a storage handle knows to be current in its
 /// database, per resource type, so that each backend's `ensure_layout` (a read of
@@ -356,6 +356,62 @@ pub(crate) fn unique_eq<'f>(
         && !resolved.attribute.multi_valued
         && resolved.attribute.uniqueness != Uniqueness::None)
         .then_some((path, operand.as_str()))
+}
+
+/// A query that is a lookup by a unique value ([`filter::eq_lookup`]) paged by offset,
+/// without members to read: the SQL backends answer it with a statement of their own, the
+/// matches and their groups at once, instead of the translated filter's.
+pub(crate) struct UniqueLookup {
+    /// The `attr_index` key and the operand as the index holds it.
+    pub found: EqLookup,
+    /// The page's offset.
+    pub offset: u64,
+    /// The page's count.
+    pub limit: u64,
+    /// Whether the resources' attributes are read (else their versions alone).
+    pub attributes: bool,
+}
+
+impl UniqueLookup {
+    /// `query` as a lookup, or `None` when it takes the general path: another filter, a
+    /// sort, a cursor, or members to read.
+    pub(crate) fn of(ctx: &Ctx, query: &StorageQuery<'_>) -> Option<UniqueLookup> {
+        let StoragePage::Offset { offset, limit } = *query.page else {
+            return None;
+        };
+        if query.sort.is_some() || (query.load.members && ctx.has_members) {
+            return None;
+        }
+        Some(UniqueLookup {
+            found: filter::eq_lookup(&ctx.schema, &ctx.paths, query.filter?)?,
+            offset,
+            limit,
+            attributes: query.load.attributes,
+        })
+    }
+
+    /// The page of the lookup cut from every match (`(seq, resource, groups)`, in any
+    /// order; a handful at most): the page's resources in creation order, the number of
+    /// matches (`totalResults`) and the groups of the page's resources by id.
+    pub(crate) fn page<T>(
+        &self,
+        mut matched: Vec<(i64, T, Vec<GroupRef>)>,
+        id: impl Fn(&T) -> &str,
+    ) -> (Vec<T>, u64, HashMap<String, Vec<GroupRef>>) {
+        matched.sort_by_key(|(seq, ..)| *seq);
+        let total = matched.len() as u64;
+        let mut groups = HashMap::new();
+        let resources = matched
+            .into_iter()
+            .skip(usize::try_from(self.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(self.limit).unwrap_or(usize::MAX))
+            .map(|(_, resource, of)| {
+                groups.insert(id(&resource).to_string(), of);
+                resource
+            })
+            .collect();
+        (resources, total, groups)
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! module documentation of the parent says how reads and writes are scheduled).
 
 use super::*;
+use crate::storage::sql::UniqueLookup;
 
 #[async_trait]
 impl Storage for SqliteStorage {
@@ -250,7 +251,8 @@ impl Storage for SqliteStorage {
         scope: Scope<'_>,
         query: StorageQuery<'_>,
     ) -> Result<QueryPage, StorageError> {
-        self.query_then(scope, query, |_, _| Ok(()))
+        let ctx = self.inner.layouts.ctx(scope);
+        self.query_then(ctx, query, |_, _| Ok(()))
             .await
             .map(|(page, ())| page)
     }
@@ -264,7 +266,7 @@ impl Storage for SqliteStorage {
         query: StorageQuery<'_>,
     ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
         let ctx = self.inner.layouts.ctx(scope);
-        if let Some(lookup) = lookup::unique_lookup(&ctx, &query) {
+        if let Some(lookup) = UniqueLookup::of(&ctx, &query) {
             self.ensure_index(&ctx).await?;
             let (page, groups) = self
                 .point_read(move |inner| {
@@ -274,7 +276,7 @@ impl Storage for SqliteStorage {
             return Ok((page.parse()?, groups));
         }
         let tenant = scope.tenant.as_str().to_string();
-        self.query_then(scope, query, move |conn, page| {
+        self.query_then(ctx, query, move |conn, page| {
             read_groups_of_many(conn, &tenant, &page.ids())
         })
         .await
