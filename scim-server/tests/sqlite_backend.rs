@@ -946,3 +946,75 @@ async fn randomised_pushdown_matches_the_evaluator() {
     }
     assert_eq!(walked, all);
 }
+
+/// Concurrent writes share transactions (group commit); the ones a client's data makes fail
+/// (a taken userName, a stale version, an unknown id) fail alone, and the others in their
+/// transaction are written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_that_conflict_fail_alone() {
+    let s = std::sync::Arc::new(file_backed());
+    let (t, schema) = (tenant("t1"), user_resource_schema());
+    let scope = Scope::new(&t, &schema);
+    s.create(scope, user("held", json!({"userName": "taken"})))
+        .await
+        .unwrap();
+    s.create(scope, user("other", json!({"userName": "other"})))
+        .await
+        .unwrap();
+    let rep = |name: &str| {
+        let r = user("other", json!({"userName": name}));
+        Replacement {
+            resource: r.resource,
+            members: None,
+            unique: r.unique,
+        }
+    };
+    for round in 0..5 {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..40 {
+            let s = std::sync::Arc::clone(&s);
+            let (t, schema) = (t.clone(), schema.clone());
+            let rep = rep(if i % 4 == 1 { "TAKEN" } else { "other" });
+            tasks.spawn(async move {
+                let scope = Scope::new(&t, &schema);
+                let out = match i % 4 {
+                    0 => s
+                        .create(
+                            scope,
+                            user(
+                                &format!("r{round}u{i}"),
+                                json!({"userName": format!("r{round}u{i}")}),
+                            ),
+                        )
+                        .await
+                        .map(drop),
+                    1 => s.replace(scope, "other", rep, None).await.map(drop),
+                    2 => s
+                        .create(
+                            scope,
+                            user(&format!("r{round}x{i}"), json!({"userName": "Taken"})),
+                        )
+                        .await
+                        .map(drop),
+                    _ => s.replace(scope, "missing", rep, None).await.map(drop),
+                };
+                (i, out)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let (i, out) = done.unwrap();
+            match i % 4 {
+                0 => out.unwrap(),
+                1 | 2 => assert!(out.unwrap_err().is_uniqueness(), "{i}"),
+                _ => assert!(out.unwrap_err().is_not_found(), "{i}"),
+            }
+        }
+    }
+    let all = ids(&*s, scope, None).await;
+    assert_eq!(all.len(), 2 + 5 * 10, "{all:?}");
+    assert_eq!(
+        s.get(scope, "other", Load::ALL).await.unwrap().version,
+        1,
+        "the failed replaces changed nothing"
+    );
+}

@@ -74,9 +74,11 @@
 //!   `synchronous=NORMAL` (committed writes survive a process crash; `FULL` would also make
 //!   them survive a power failure, at one fsync per commit), `foreign_keys=ON`, a busy
 //!   timeout of 10 s.
-//! - **Write path**: the writes that queue up behind the writer share one transaction, each
-//!   in its own savepoint, and are acknowledged after its commit (group commit, see
-//!   `group_commit.rs`): the WAL pages they have in common are written once. WAL
+//! - **Write path**: the writes that queue up behind the writer share one transaction and
+//!   are acknowledged after its commit (group commit, see `group_commit.rs`): the WAL pages
+//!   they have in common are written once. A write makes its checks (uniqueness, version,
+//!   existence) before its first change, so one that fails leaves nothing for the others to
+//!   commit; an import runs in a savepoint of its own. WAL
 //!   checkpoints (copying the WAL back into the file, with two fsyncs) run on a background
 //!   thread, not inside a commit (see `checkpoint.rs`). Neither changes what a crash can
 //!   lose: a write is acknowledged only once its commit returned, i.e. its pages are in the
@@ -115,6 +117,7 @@ use scim_core::sort::SortSpec;
 use serde_json::{Map, Value};
 
 use self::filter_sql::{SetSql, Sqlite};
+use self::group_commit::Undo;
 use self::pool::{lock, read_tx};
 use self::readers::Readers;
 use super::changes::NewChange;
@@ -195,16 +198,34 @@ impl Inner {
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer, shared with the other
-    /// writes queued meanwhile (each in its own savepoint, see `group_commit.rs`); returns
-    /// once that transaction committed (or `f` failed).
+    /// writes queued meanwhile; returns once that transaction committed (or `f` failed).
+    /// `f` makes its checks before its first change ([`Undo::Statement`], see
+    /// `group_commit.rs`); [`SqliteStorage::write_in_savepoint`] for one that cannot.
     fn write<T: Send + 'static>(
         &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        self.write_as(Undo::Statement, f)
+    }
+
+    /// [`SqliteStorage::write`] for a write that may fail after changing rows (an import
+    /// of many resources, a rebuild): it runs in its own savepoint.
+    fn write_in_savepoint<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        self.write_as(Undo::Savepoint, f)
+    }
+
+    fn write_as<T: Send + 'static>(
+        &self,
+        undo: Undo,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
         if let Some(readers) = &self.readers {
             readers.end_idle_snapshots();
         }
-        group_commit::write(&self.writer, &self.queue, f, |conn| {
+        group_commit::write(&self.writer, &self.queue, undo, f, |conn| {
             readers::note_commit();
             if let Some(c) = &self.checkpointer {
                 c.after_commit(conn);
@@ -292,7 +313,7 @@ impl SqliteStorage {
         let ctx = self.inner.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
         self.blocking(move |inner| {
-            inner.write(move |tx| {
+            inner.write_in_savepoint(move |tx| {
                 let mut created = Vec::new();
                 for new in items {
                     let id = insert_resource(tx, &ctx, new)?.id;
@@ -314,7 +335,7 @@ impl SqliteStorage {
         let ctx = ctx.clone();
         self.blocking(move |inner| {
             let (c, w) = (ctx.clone(), wanted.clone());
-            inner.write(move |tx| ensure_layout(tx, &c, &w))?;
+            inner.write_in_savepoint(move |tx| ensure_layout(tx, &c, &w))?;
             inner.layouts.mark_current(&ctx.rtype, wanted);
             Ok(())
         })
@@ -404,6 +425,11 @@ impl SqliteStorage {
             inner.write(move |tx| {
                 let resource = strip_members(replacement.resource, &ctx);
                 let json = to_json(&resource)?;
+                // Every check before the first change (`Undo::Statement`), the
+                // precondition first (RFC 9110 §13.2.1: evaluated "just before it would
+                // process the request content (if any) or perform the action").
+                let (seq, ..) = current_row(tx, &ctx, &id, expected_version)?;
+                check_unique(tx, &ctx, Some(seq), &replacement.unique)?;
                 let (seq, version, _) = bump(tx, &ctx, &id, Some(&json), expected_version)?;
                 tx.prepare_cached("DELETE FROM unique_values WHERE seq = ?1")
                     .and_then(|mut s| s.execute([seq]))

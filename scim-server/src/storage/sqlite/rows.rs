@@ -308,6 +308,36 @@ pub(super) fn insert_members(
     Ok(inserted)
 }
 
+/// Fails with `Uniqueness` when a resource other than `own` (a `seq`) holds one of `keys`:
+/// the check a write makes before its first change (see `Undo::Statement` in
+/// `group_commit.rs`), reading the claims of the writes before it in the transaction too.
+pub(super) fn check_unique(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    own: Option<i64>,
+    keys: &[UniqueKey],
+) -> Result<(), StorageError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT seq FROM unique_values \
+             WHERE tenant = ?1 AND rtype = ?2 AND attribute = ?3 AND value = ?4",
+        )
+        .map_err(backend_err)?;
+    for k in keys {
+        let holder: Option<i64> = stmt
+            .query_row(params![ctx.tenant, ctx.rtype, k.attribute, k.value], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(backend_err)?;
+        if holder.is_some() && holder != own {
+            return Err(StorageError::uniqueness(&k.attribute));
+        }
+    }
+    Ok(())
+}
+
+/// Claims `keys` for the resource at `seq`; [`check_unique`] has checked them.
 pub(super) fn insert_unique(
     tx: &Transaction<'_>,
     ctx: &Ctx,
@@ -410,6 +440,14 @@ pub(super) fn insert_resource(
 ) -> Result<StoredResource, StorageError> {
     let resource = strip_members(new.resource, ctx);
     let json = to_json(&resource)?;
+    if let Err(taken) = check_unique(tx, ctx, None, &new.unique) {
+        // A taken id is the error when both are (as the row's insert would have said).
+        return Err(if id_exists(tx, ctx, &new.id)? {
+            id_taken(&new.id)
+        } else {
+            taken
+        });
+    }
     let inserted = tx
         .prepare_cached(
             "INSERT INTO resources (tenant, rtype, id, version, json) VALUES (?1, ?2, ?3, 1, ?4)",
@@ -417,12 +455,7 @@ pub(super) fn insert_resource(
         .and_then(|mut s| s.execute(params![ctx.tenant, ctx.rtype, new.id, json]));
     match inserted {
         Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => {
-            return Err(StorageError::new(
-                StorageErrorKind::IdTaken,
-                format!("a resource with id {} already exists", new.id),
-            ));
-        }
+        Err(e) if is_unique_violation(&e) => return Err(id_taken(&new.id)),
         Err(e) => return Err(backend_err(e)),
     }
     let seq = tx.last_insert_rowid();
@@ -440,6 +473,20 @@ pub(super) fn insert_resource(
         version: 1,
         resource,
     })
+}
+
+fn id_taken(id: &str) -> StorageError {
+    StorageError::new(
+        StorageErrorKind::IdTaken,
+        format!("a resource with id {id} already exists"),
+    )
+}
+
+/// Whether `ctx`'s scope holds a resource with `id`.
+fn id_exists(tx: &Transaction<'_>, ctx: &Ctx, id: &str) -> Result<bool, StorageError> {
+    tx.prepare_cached("SELECT 1 FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3")
+        .and_then(|mut s| s.exists(params![ctx.tenant, ctx.rtype, id]))
+        .map_err(backend_err)
 }
 
 /// Bumps the version of `id` (checking `expected` in the same statement) and optionally sets
