@@ -50,8 +50,8 @@
 //! ones: their intersection gives the candidates, and each scanning conjunct is checked per
 //! candidate by a correlated condition (`SELECT seq FROM (<cheap>) AS c WHERE EXISTS
 //! (SELECT 1 FROM attr_index WHERE seq = c.seq AND path = ... AND <co test>)`), a search of
-//! `attr_index_seq (seq, path, elem, value_norm)` that reads only the rows of that one
-//! resource. So `userName eq "x" and emails[type eq "work" and value co "y"]` costs one
+//! the rows of that one resource by `(seq, path, elem)` (PostgreSQL's index `attr_index_seq`,
+//! SQLite's primary key). So `userName eq "x" and emails[type eq "work" and value co "y"]` costs one
 //! range scan plus the index rows of the resources it finds, whatever the number of emails
 //! in the tenant. A value path in correlated form walks the candidate's rows under its keys
 //! and checks the value filter on each such element (the SAME element for every leaf).

@@ -374,10 +374,10 @@ pub(super) fn insert_rows(
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO attr_index (tenant, rtype, path, value_norm, value_num, skey, seq, \
-             elem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             elem, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .map_err(backend_err)?;
-    for row in index_rows(&ctx.paths, &ctx.schema, resource) {
+    for (n, row) in (0_i64..).zip(index_rows(&ctx.paths, &ctx.schema, resource)) {
         stmt.execute(params![
             tenant,
             ctx.rtype,
@@ -386,7 +386,8 @@ pub(super) fn insert_rows(
             row.num.map(|n| n.0),
             row.skey,
             seq,
-            row.elem
+            row.elem,
+            n
         ])
         .map_err(backend_err)?;
     }

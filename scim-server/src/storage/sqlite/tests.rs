@@ -90,14 +90,17 @@ fn filtered_queries_use_the_index_not_a_scan() {
     ] {
         let set = translate::<Sqlite>(&schema, &paths, &text.parse::<Filter>().unwrap()).unwrap();
         let plan = plan(&conn, &set);
-        // Every attr_index access is a search of the covering index (never the table).
+        // Every attr_index access is a search of a covering index or of the table's key
+        // (the rows of one resource), never a scan.
         assert!(
             plan.contains("COVERING INDEX attr_index_lookup"),
             "{text}:\n{plan}"
         );
         assert!(
             !plan.lines().any(|l| l.contains("SCAN attr_index")
-                || (l.contains("attr_index") && !l.contains("COVERING INDEX"))),
+                || (l.contains("attr_index")
+                    && !l.contains("COVERING INDEX")
+                    && !l.contains("USING PRIMARY KEY (seq=?"))),
             "{text}:\n{plan}"
         );
         assert!(
@@ -140,13 +143,13 @@ fn a_cheap_conjunct_drives_the_scanning_one() {
     // Then the candidate's own rows, by seq: its elements, and each leaf on an element.
     let by_seq = lines
         .iter()
-        .filter(|l| l.contains("USING COVERING INDEX attr_index_seq (seq=? AND path=?"))
+        .filter(|l| l.contains("USING PRIMARY KEY (seq=? AND path=?"))
         .count();
     assert_eq!(by_seq, 3, "{plan}");
     assert!(
         lines
             .iter()
-            .any(|l| l.contains("attr_index_seq (seq=? AND path=? AND elem=?)")),
+            .any(|l| l.contains("PRIMARY KEY (seq=? AND path=? AND elem=?)")),
         "{plan}"
     );
     assert!(!lines.iter().any(|l| l.starts_with("SCAN")), "{plan}");
@@ -178,7 +181,7 @@ fn a_cheap_conjunct_drives_the_scanning_one() {
     assert_eq!(
         listed
             .iter()
-            .filter(|l| l.contains("COVERING INDEX attr_index_seq (seq=? AND path=?"))
+            .filter(|l| l.contains("USING PRIMARY KEY (seq=? AND path=?"))
             .count(),
         3,
         "{listed:?}"

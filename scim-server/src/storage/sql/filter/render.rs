@@ -143,8 +143,8 @@ fn scope_set<D: Dialect>() -> String {
 /// `ew` scans is driven from the range scans when one of them [narrows](Node::narrows) the
 /// candidates, else from the scans (where the dialect lets them, [`Dialect::SCANS_DRIVE`]):
 /// the intersection of the driving conjuncts gives the candidates, and the others are
-/// checked per candidate ([`check`]), reading only the index rows of that resource
-/// (`attr_index_seq`). Conjuncts all of one kind are intersected.
+/// checked per candidate ([`check`]), reading only the index rows of that resource (by
+/// `seq`). Conjuncts all of one kind are intersected.
 pub(super) fn set<D: Dialect>(node: &Node, level: Level<'_>) -> String {
     let cols = level.cols();
     let rows = |keys: &[String], cond: Option<&str>| {
@@ -226,7 +226,8 @@ enum Cand<'a> {
 
 /// The node as a condition on one candidate: true exactly when the candidate is in
 /// [`set`]`(node)`. Each leaf is an `EXISTS` over the index rows of the candidate's `seq`
-/// (and `elem`), a search of `attr_index_seq (seq, path, elem, value_norm)`. The tenant and
+/// (and `elem`), a search by `(seq, path, elem)` (PostgreSQL's `attr_index_seq`, SQLite's
+/// primary key). The tenant and
 /// the resource type need no test: a `seq` is one resource (the candidates come from the
 /// scope). A value path checks, for each element of the resource that has a row under one
 /// of its keys, the value filter on that SAME element (a value filter of `and` / `or` of
