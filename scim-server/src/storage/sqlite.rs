@@ -74,8 +74,9 @@
 //!   `synchronous=NORMAL` (committed writes survive a process crash; `FULL` would also make
 //!   them survive a power failure, at one fsync per commit), `foreign_keys=ON`, a busy
 //!   timeout of 10 s.
-//! - **Write path**: the writes that queue up behind the writer share one transaction and
-//!   are acknowledged after its commit (group commit, see `group_commit.rs`): the WAL pages
+//! - **Write path**: one thread writes; the writes that queue up behind it share one
+//!   transaction and are acknowledged after its commit (group commit, see
+//!   `group_commit.rs`): the WAL pages
 //!   they have in common are written once. A write makes its checks (uniqueness, version,
 //!   existence) before its first change, so one that fails leaves nothing for the others to
 //!   commit; an import runs in a savepoint of its own. WAL
@@ -117,7 +118,7 @@ use scim_core::sort::SortSpec;
 use serde_json::{Map, Value};
 
 use self::filter_sql::{SetSql, Sqlite};
-use self::group_commit::Undo;
+use self::group_commit::{Undo, Writer};
 use self::pool::{lock, read_tx};
 use self::readers::Readers;
 use super::changes::NewChange;
@@ -166,12 +167,15 @@ pub struct SqliteStorage {
 }
 
 struct Inner {
-    writer: Mutex<Connection>,
+    /// The connection that writes; in memory, it also reads.
+    writer: Arc<Mutex<Connection>>,
     /// The background WAL checkpoints of a database file (`None` in memory, or when its
-    /// thread could not start: SQLite then checkpoints inside commits).
-    checkpointer: Option<checkpoint::Checkpointer>,
-    /// The writes waiting for the writer (see `group_commit.rs`).
-    queue: group_commit::Queue,
+    /// thread could not start: SQLite then checkpoints inside commits). The writer thread
+    /// runs them; this handle is for tests.
+    #[cfg(test)]
+    checkpointer: Option<Arc<checkpoint::Checkpointer>>,
+    /// The thread that runs the writes on `writer` (see `group_commit.rs`).
+    writes: Writer,
     /// `None` for an in-memory database, whose only connection is the writer.
     readers: Option<Readers>,
     /// The `attr_index` layouts known to be current (see [`ensure_layout`]).
@@ -197,39 +201,55 @@ impl Inner {
         }
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer, shared with the other
-    /// writes queued meanwhile; returns once that transaction committed (or `f` failed).
-    /// `f` makes its checks before its first change ([`Undo::Statement`], see
-    /// `group_commit.rs`); [`SqliteStorage::write_in_savepoint`] for one that cannot.
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer thread, shared with the
+    /// other writes queued meanwhile; returns once that transaction committed (or `f`
+    /// failed). `f` makes its checks before its first change ([`Undo::Statement`], see
+    /// `group_commit.rs`); [`Inner::write_in_savepoint`] for one that cannot.
     fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
-    ) -> Result<T, StorageError> {
-        self.write_as(Undo::Statement, f)
+    ) -> impl Future<Output = Result<T, StorageError>> + Send + 'static {
+        self.writes.write(Undo::Statement, f)
     }
 
-    /// [`SqliteStorage::write`] for a write that may fail after changing rows (an import
-    /// of many resources, a rebuild): it runs in its own savepoint.
+    /// [`Inner::write`] for a write that may fail after changing rows (an import of many
+    /// resources, a rebuild): it runs in its own savepoint.
     fn write_in_savepoint<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
-    ) -> Result<T, StorageError> {
-        self.write_as(Undo::Savepoint, f)
+    ) -> impl Future<Output = Result<T, StorageError>> + Send + 'static {
+        self.writes.write(Undo::Savepoint, f)
     }
 
-    fn write_as<T: Send + 'static>(
-        &self,
-        undo: Undo,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
-    ) -> Result<T, StorageError> {
-        if let Some(readers) = &self.readers {
-            readers.end_idle_snapshots();
-        }
-        group_commit::write(&self.writer, &self.queue, undo, f, |conn| {
+    /// Starts the writer thread on `writer`: before each transaction it ends the idle
+    /// readers' snapshots, after each commit it tells the readers and the checkpointer.
+    fn new(
+        writer: Connection,
+        checkpointer: Option<checkpoint::Checkpointer>,
+        readers: Option<Readers>,
+    ) -> Result<Inner, StorageError> {
+        let writer = Arc::new(Mutex::new(writer));
+        let checkpointer = checkpointer.map(Arc::new);
+        let idle = readers.clone();
+        let before: group_commit::Hook = Box::new(move |_| {
+            if let Some(readers) = &idle {
+                readers.end_idle_snapshots();
+            }
+        });
+        let checkpoints = checkpointer.clone();
+        let after: group_commit::Hook = Box::new(move |conn| {
             readers::note_commit();
-            if let Some(c) = &self.checkpointer {
+            if let Some(c) = &checkpoints {
                 c.after_commit(conn);
             }
+        });
+        Ok(Inner {
+            writes: Writer::start(Arc::clone(&writer), before, after)?,
+            writer,
+            #[cfg(test)]
+            checkpointer,
+            readers,
+            layouts: KnownLayouts::default(),
         })
     }
 }
@@ -251,13 +271,7 @@ impl SqliteStorage {
             pool::defer_checkpoints(&writer)?;
         }
         Ok(SqliteStorage {
-            inner: Arc::new(Inner {
-                writer: Mutex::new(writer),
-                checkpointer,
-                queue: group_commit::Queue::default(),
-                readers: Some(readers),
-                layouts: KnownLayouts::default(),
-            }),
+            inner: Arc::new(Inner::new(writer, checkpointer, Some(readers))?),
             inline_point_reads: true,
         })
     }
@@ -267,13 +281,7 @@ impl SqliteStorage {
         let mut conn = pool::open_memory()?;
         schema::migrate(&mut conn)?;
         Ok(SqliteStorage {
-            inner: Arc::new(Inner {
-                writer: Mutex::new(conn),
-                checkpointer: None,
-                queue: group_commit::Queue::default(),
-                readers: None,
-                layouts: KnownLayouts::default(),
-            }),
+            inner: Arc::new(Inner::new(conn, None, None)?),
             inline_point_reads: false,
         })
     }
@@ -312,8 +320,8 @@ impl SqliteStorage {
     {
         let ctx = self.inner.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
-        self.blocking(move |inner| {
-            inner.write_in_savepoint(move |tx| {
+        self.inner
+            .write_in_savepoint(move |tx| {
                 let mut created = Vec::new();
                 for new in items {
                     let id = insert_resource(tx, &ctx, new)?.id;
@@ -322,8 +330,7 @@ impl SqliteStorage {
                 changes::append(tx, &ctx.tenant, &created)?;
                 Ok(created.len() as u64)
             })
-        })
-        .await
+            .await
     }
 
     /// Rebuilds the `attr_index` rows of `ctx`'s resource type if they were written with
@@ -332,14 +339,12 @@ impl SqliteStorage {
         let Some(wanted) = self.inner.layouts.stale(ctx) else {
             return Ok(());
         };
-        let ctx = ctx.clone();
-        self.blocking(move |inner| {
-            let (c, w) = (ctx.clone(), wanted.clone());
-            inner.write_in_savepoint(move |tx| ensure_layout(tx, &c, &w))?;
-            inner.layouts.mark_current(&ctx.rtype, wanted);
-            Ok(())
-        })
-        .await
+        let (c, w) = (ctx.clone(), wanted.clone());
+        self.inner
+            .write_in_savepoint(move |tx| ensure_layout(tx, &c, &w))
+            .await?;
+        self.inner.layouts.mark_current(&ctx.rtype, wanted);
+        Ok(())
     }
 
     /// Whether point reads (one resource by id without its members, the groups of one member
@@ -421,8 +426,8 @@ impl SqliteStorage {
         let ctx = self.inner.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
         let id = id.to_string();
-        self.blocking(move |inner| {
-            inner.write(move |tx| {
+        self.inner
+            .write(move |tx| {
                 let resource = strip_members(replacement.resource, &ctx);
                 let json = to_json(&resource)?;
                 // Every check before the first change (`Undo::Statement`), the
@@ -462,8 +467,7 @@ impl SqliteStorage {
                     resource,
                 })
             })
-        })
-        .await
+            .await
     }
 
     /// Runs `query` over `ctx`'s scope, then `and_then` on its page, in one read transaction;

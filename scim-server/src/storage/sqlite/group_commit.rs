@@ -7,13 +7,16 @@
 //! `active = true`), so committing the writes that queue up behind the write lock together
 //! writes those pages once instead of once per write.
 //!
-//! Each write queues its work and then takes the write lock. Whoever gets the lock first
-//! (the leader) takes every queued write, runs each in turn inside ONE `BEGIN IMMEDIATE`
-//! transaction, commits once, and hands each write its result; a write whose work was done
-//! by another leader finds its result when it gets the lock. Nothing is acknowledged before
-//! the commit that holds it returned, and if that commit fails, every write in it gets the
-//! error (none of them is written). The change feed's sequence numbers follow the order of
-//! the writes inside the transaction, which is their commit order.
+//! One thread of its own writes (the [`Writer`]): a write sends its work over a channel
+//! and awaits its answer, without a thread of tokio's blocking pool waiting for it. The
+//! writer takes the first waiting write and every other one queued behind it (up to
+//! [`MAX_BATCH`]), runs each in turn inside ONE `BEGIN IMMEDIATE` transaction, commits once,
+//! and answers each write. Nothing is acknowledged before the commit that holds it
+//! returned, and if that commit fails, every write in it gets the error (none of them is
+//! written). The change feed's sequence numbers follow the order of the writes inside the
+//! transaction, which is their commit order. (Before, the writing requests took turns at a
+//! lock, each on a blocking thread: once a batch was written, the threads whose writes it
+//! held woke one after the other to find their results, while the next batch waited.)
 //!
 //! A write that fails must leave nothing behind for the others to commit. How, is the
 //! write's [`Undo`]:
@@ -31,11 +34,12 @@
 //!   triggers of a failing statement; an I/O error, a bug), it cannot be undone alone: the
 //!   transaction is rolled back and every write in it fails.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
+use tokio::sync::oneshot;
 
 use super::backend_err;
 use super::pool::{lock, run_cached};
@@ -63,17 +67,9 @@ type Deliver = Box<dyn FnOnce(Option<&StorageError>) + Send>;
 /// an earlier failure ended it), fails with the error it is given without running.
 type Job = Box<dyn FnOnce(Result<&Transaction<'_>, StorageError>) -> Ran + Send>;
 /// A queued write and how it is undone.
-type Queued = (u64, Undo, Job);
-
-/// The writes waiting for the write lock.
-#[derive(Default)]
-pub(super) struct Queue {
-    jobs: Mutex<VecDeque<Queued>>,
-    next: AtomicU64,
-}
-
-/// A write's result, filled in by whichever leader ran it.
-type Slot<T> = Arc<Mutex<Option<Result<T, StorageError>>>>;
+type Queued = (Undo, Job);
+/// What the writer does around each transaction: before it begins, and after it committed.
+pub(super) type Hook = Box<dyn Fn(&Connection) + Send>;
 
 /// The same error for another write of a failed transaction (the cause stays with the
 /// first).
@@ -81,68 +77,104 @@ fn shared_failure(e: &StorageError) -> StorageError {
     StorageError::backend(format!("the transaction of this write failed: {e}"))
 }
 
-/// Runs `f` in a transaction on `writer` together with the other queued writes, commits, and
-/// calls `after_commit` with the writer after each commit it led. `undo` says how `f` is
-/// undone alone when it fails.
-pub(super) fn write<T: Send + 'static>(
-    writer: &Mutex<Connection>,
-    queue: &Queue,
-    undo: Undo,
-    f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
-    after_commit: impl Fn(&Connection),
-) -> Result<T, StorageError> {
-    let slot: Slot<T> = Arc::new(Mutex::new(None));
-    let mine = Arc::clone(&slot);
-    let job: Job = Box::new(move |tx| match tx.and_then(f) {
-        Ok(value) => {
-            let deliver: Deliver = Box::new(move |failed| {
-                *lock(&mine) = Some(match failed {
-                    None => Ok(value),
-                    Some(e) => Err(shared_failure(e)),
-                });
-            });
-            (true, deliver)
-        }
-        Err(e) => {
-            let deliver: Deliver = Box::new(move |_| *lock(&mine) = Some(Err(e)));
-            (false, deliver)
-        }
-    });
-    let id = queue.next.fetch_add(1, Ordering::Relaxed);
-    lock(&queue.jobs).push_back((id, undo, job));
-    let mut conn = lock(writer);
-    if let Some(done) = lock(&slot).take() {
-        return done;
+/// The thread that writes, and the channel to it. The thread ends once the `Writer` is
+/// dropped and the writes sent before are answered.
+pub(super) struct Writer {
+    jobs: Mutex<Sender<Queued>>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn` (shared: the storage also reads through it).
+    /// `before` runs before each transaction, `after_commit` after each commit.
+    pub(super) fn start(
+        conn: Arc<Mutex<Connection>>,
+        before: Hook,
+        after_commit: Hook,
+    ) -> Result<Writer, StorageError> {
+        let (jobs, queue) = channel();
+        std::thread::Builder::new()
+            .name("scim-sqlite-writer".into())
+            .spawn(move || serve(&conn, &queue, &before, &after_commit))
+            .map_err(|e| StorageError::backend(format!("sqlite: cannot start the writer: {e}")))?;
+        Ok(Writer {
+            jobs: Mutex::new(jobs),
+        })
     }
-    // Not done by an earlier leader: still queued (the queue is drained only under the
-    // write lock), so this thread leads.
-    let jobs: Vec<Queued> = {
-        let mut q = lock(&queue.jobs);
-        let n = q.len().min(MAX_BATCH);
-        let mut taken: Vec<Queued> = q.drain(..n).collect();
-        if !taken.iter().any(|(j, _, _)| *j == id) {
-            // Ours lies beyond the batch limit: take it too, so this call returns.
-            if let Some(pos) = q.iter().position(|(j, _, _)| *j == id) {
-                if let Some(job) = q.remove(pos) {
-                    taken.push(job);
-                }
+
+    /// Queues `f` for the writer's next transaction (at once, before the returned future is
+    /// polled) and returns its result once that transaction committed (or `f` failed).
+    /// `undo` says how `f` is undone alone when it fails.
+    pub(super) fn write<T: Send + 'static>(
+        &self,
+        undo: Undo,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
+    ) -> impl Future<Output = Result<T, StorageError>> + Send + 'static {
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move |tx| match tx.and_then(f) {
+            Ok(value) => {
+                let deliver: Deliver = Box::new(move |failed| {
+                    let _ = answer.send(match failed {
+                        None => Ok(value),
+                        Some(e) => Err(shared_failure(e)),
+                    });
+                });
+                (true, deliver)
+            }
+            Err(e) => {
+                let deliver: Deliver = Box::new(move |_| {
+                    let _ = answer.send(Err(e));
+                });
+                (false, deliver)
+            }
+        });
+        let sent = lock(&self.jobs).send((undo, job));
+        async move {
+            if sent.is_err() {
+                return Err(StorageError::backend("sqlite: the writer has stopped"));
+            }
+            answered.await.unwrap_or_else(|_| {
+                Err(StorageError::backend(
+                    "sqlite: the write was not answered (the writer failed)",
+                ))
+            })
+        }
+    }
+}
+
+/// The writer thread: each waiting write and those queued behind it, in one transaction.
+fn serve(conn: &Mutex<Connection>, queue: &Receiver<Queued>, before: &Hook, after_commit: &Hook) {
+    while let Ok(first) = queue.recv() {
+        let mut conn = lock(conn);
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        taken
-    };
-    if jobs.is_empty() {
-        return Err(StorageError::backend("sqlite: a queued write was lost"));
+        // A panic in a write must not stop the writer: its transaction is rolled back as
+        // it unwinds, and the writes of the batch see their answers dropped.
+        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            before(&conn);
+            let ran = run_batch(&mut conn, jobs);
+            // Before any answer: a client that reads after its write is answered must
+            // see it (the readers learn here that their snapshots are older).
+            after_commit(&conn);
+            ran
+        }));
+        drop(conn);
+        if let Ok((delivered, failed)) = ran {
+            for deliver in delivered {
+                deliver(failed.as_ref());
+            }
+        }
     }
-    run_batch(&mut conn, jobs);
-    after_commit(&conn);
-    drop(conn);
-    let done = lock(&slot).take();
-    done.unwrap_or_else(|| Err(StorageError::backend("sqlite: a queued write was lost")))
 }
 
 /// Runs `jobs` in one transaction, each undone alone as its [`Undo`] says when it fails,
-/// commits, and delivers every result.
-fn run_batch(conn: &mut Connection, jobs: Vec<Queued>) {
+/// and commits. Returns how to deliver each result, and the error that ended the
+/// transaction, if any (every write that succeeded then fails with it).
+fn run_batch(conn: &mut Connection, jobs: Vec<Queued>) -> (Vec<Deliver>, Option<StorageError>) {
     let mut broken: Option<StorageError> = None;
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => Some(tx),
@@ -152,7 +184,7 @@ fn run_batch(conn: &mut Connection, jobs: Vec<Queued>) {
         }
     };
     let mut delivered: Vec<Deliver> = Vec::with_capacity(jobs.len());
-    for (_, undo, job) in jobs {
+    for (undo, job) in jobs {
         let tx = match (&tx, &broken) {
             (Some(tx), None) => tx,
             (_, Some(e)) => {
@@ -179,9 +211,7 @@ fn run_batch(conn: &mut Connection, jobs: Vec<Queued>) {
         (Some(tx), None) => tx.commit().err().map(backend_err),
         (None, None) => None,
     };
-    for deliver in delivered {
-        deliver(failed.as_ref());
-    }
+    (delivered, failed)
 }
 
 /// Runs `job` in its own savepoint, rolled back to when the job fails. An error means the
@@ -225,8 +255,7 @@ fn run_checked(tx: &Transaction<'_>, job: Job) -> (Result<(), StorageError>, Del
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
-    use std::time::{Duration, Instant};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     type Work = Box<dyn FnOnce(&Transaction<'_>) -> Result<i64, StorageError> + Send>;
 
@@ -240,51 +269,62 @@ mod tests {
         })
     }
 
-    /// Queues `works` behind the held write lock, lets them run, and returns their results,
-    /// the number of commits and the rows of `t`.
-    fn run_queued(
-        ddl: &str,
-        works: Vec<(Undo, Work)>,
-    ) -> (Vec<Result<i64, StorageError>>, usize, Vec<i64>) {
+    /// A writer on an in-memory database made by `ddl`, counting its transactions.
+    fn writer(ddl: &str) -> (Writer, Arc<Mutex<Connection>>, Arc<AtomicUsize>) {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(ddl).unwrap();
-        conn.execute("INSERT INTO t (x) VALUES (0)", []).unwrap();
-        let writer = Arc::new(Mutex::new(conn));
-        let queue = Arc::new(Queue::default());
+        let conn = Arc::new(Mutex::new(conn));
         let commits = Arc::new(AtomicUsize::new(0));
-        let n = works.len();
-        // Hold the write lock until every write has queued.
-        let held = lock(&writer);
-        let mut handles = Vec::new();
-        for (undo, work) in works {
-            let (w, q, c) = (
-                Arc::clone(&writer),
-                Arc::clone(&queue),
-                Arc::clone(&commits),
-            );
-            handles.push(std::thread::spawn(move || {
-                write(&w, &q, undo, work, |_| {
-                    c.fetch_add(1, Ordering::Relaxed);
-                })
-            }));
-            // Queue in order, so the batch runs them in this order.
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while lock(&queue.jobs).len() < handles.len() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-        assert_eq!(lock(&queue.jobs).len(), n);
-        drop(held);
-        let results = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        let mut stored: Vec<i64> = lock(&writer)
+        let c = Arc::clone(&commits);
+        let after: Hook = Box::new(move |_| {
+            c.fetch_add(1, Ordering::Relaxed);
+        });
+        let writer = Writer::start(Arc::clone(&conn), Box::new(|_| {}), after).unwrap();
+        (writer, conn, commits)
+    }
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn rows(conn: &Mutex<Connection>) -> Vec<i64> {
+        lock(conn)
             .prepare("SELECT x FROM t ORDER BY x")
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
             .map(Result::unwrap)
+            .collect()
+    }
+
+    /// Queues `works` (in order, after a row 0 in `t`) while the connection is held, so that they share one
+    /// transaction, lets them run, and returns their results, the number of transactions
+    /// and the rows of `t`.
+    fn run_queued(
+        ddl: &str,
+        works: Vec<(Undo, Work)>,
+    ) -> (Vec<Result<i64, StorageError>>, usize, Vec<i64>) {
+        let (writer, conn, commits) = writer(ddl);
+        lock(&conn)
+            .execute("INSERT INTO t (x) VALUES (0)", [])
+            .unwrap();
+        let held = lock(&conn);
+        let answers: Vec<_> = works
+            .into_iter()
+            .map(|(undo, work)| writer.write(undo, work))
             .collect();
-        stored.sort_unstable();
-        (results, commits.load(Ordering::Relaxed), stored)
+        drop(held);
+        let results = block_on(async {
+            let mut out = Vec::new();
+            for a in answers {
+                out.push(a.await);
+            }
+            out
+        });
+        (results, commits.load(Ordering::Relaxed), rows(&conn))
     }
 
     fn is_unique_error(r: &Result<i64, StorageError>) -> bool {
@@ -374,21 +414,52 @@ mod tests {
     /// A failed commit fails every write in it, and none of them is written.
     #[test]
     fn a_failed_commit_fails_every_write_in_it() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "PRAGMA foreign_keys = ON; CREATE TABLE p (id INTEGER PRIMARY KEY); \
-             CREATE TABLE t (x INTEGER NOT NULL REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED)",
-        )
-        .unwrap();
-        let writer = Mutex::new(conn);
-        let queue = Queue::default();
         // A deferred foreign key fails at COMMIT, not at the insert.
-        let out = write(&writer, &queue, Undo::Statement, inserts(&[7]), |_| {});
+        let (writer, conn, _) = writer(
+            "PRAGMA foreign_keys = ON; CREATE TABLE p (id INTEGER PRIMARY KEY); \
+             CREATE TABLE t (x INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED)",
+        );
+        let out = block_on(writer.write(Undo::Statement, inserts(&[7])));
         assert!(out.is_err());
-        let n: i64 = lock(&writer)
-            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(n, 0);
-        assert!(lock(&writer).is_autocommit());
+        assert_eq!(rows(&conn), Vec::<i64>::new());
+        assert!(lock(&conn).is_autocommit());
+    }
+
+    /// A write that panics fails alone with its transaction; the writer goes on.
+    #[test]
+    fn a_panicking_write_does_not_stop_the_writer() {
+        let (writer, conn, _) = writer(TABLE);
+        let held = lock(&conn);
+        let ok = writer.write(Undo::Statement, inserts(&[1]));
+        let boom = writer.write(Undo::Statement, |_| -> Result<i64, StorageError> {
+            panic!("a bug in a write")
+        });
+        drop(held);
+        assert!(
+            block_on(ok).is_err(),
+            "its transaction ended with the panic"
+        );
+        assert!(block_on(boom).is_err());
+        assert_eq!(
+            block_on(writer.write(Undo::Statement, inserts(&[2]))).unwrap(),
+            2
+        );
+        assert_eq!(rows(&conn), [2]);
+    }
+
+    /// Once the writer is dropped, its thread ends and lets go of the connection.
+    #[test]
+    fn the_writer_ends_with_its_handle() {
+        let (writer, conn, _) = writer(TABLE);
+        assert_eq!(
+            block_on(writer.write(Undo::Statement, inserts(&[3]))).unwrap(),
+            3
+        );
+        drop(writer);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while Arc::strong_count(&conn) > 1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(Arc::strong_count(&conn), 1);
     }
 }

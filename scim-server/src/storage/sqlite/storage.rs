@@ -22,15 +22,14 @@ impl Storage for SqliteStorage {
     ) -> Result<StoredResource, StorageError> {
         let ctx = self.inner.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
-        self.blocking(move |inner| {
-            inner.write(move |tx| {
+        self.inner
+            .write(move |tx| {
                 let out = insert_resource(tx, &ctx, new)?;
                 let change = NewChange::new(&ctx.rtype, &out.id, ChangeKind::Created, 1);
                 changes::append(tx, &ctx.tenant, &[change])?;
                 Ok(out)
             })
-        })
-        .await
+            .await
     }
 
     async fn get(
@@ -160,7 +159,8 @@ impl Storage for SqliteStorage {
 
     async fn prune_changes(&self, tenant: &TenantId, through: u64) -> Result<u64, StorageError> {
         let tenant = tenant.as_str().to_string();
-        self.blocking(move |inner| inner.write(move |tx| changes::prune(tx, &tenant, through)))
+        self.inner
+            .write(move |tx| changes::prune(tx, &tenant, through))
             .await
     }
 
@@ -172,13 +172,13 @@ impl Storage for SqliteStorage {
     ) -> Result<(), StorageError> {
         let ctx = self.inner.layouts.ctx(scope);
         let id = id.to_string();
-        self.blocking(move |inner| {
-            inner.write(move |tx| {
+        self.inner
+            .write(move |tx| {
                 let expected = expected_version.map(clamp);
                 let deleted: Option<i64> = tx
                     .prepare_cached(
                         "DELETE FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3 \
-                         AND (?4 IS NULL OR version = ?4) RETURNING version",
+                     AND (?4 IS NULL OR version = ?4) RETURNING version",
                     )
                     .and_then(|mut s| {
                         s.query_row(params![ctx.tenant, ctx.rtype, id, expected], |r| r.get(0))
@@ -200,8 +200,8 @@ impl Storage for SqliteStorage {
                 let groups = tx
                     .prepare_cached(
                         "SELECT seq, json, rtype, id FROM resources WHERE seq IN \
-                         (SELECT group_seq FROM members WHERE tenant = ?1 AND member_id = ?2) \
-                         ORDER BY seq",
+                     (SELECT group_seq FROM members WHERE tenant = ?1 AND member_id = ?2) \
+                     ORDER BY seq",
                     )
                     .and_then(|mut s| {
                         s.query_map(params![ctx.tenant, id], |r| {
@@ -220,7 +220,7 @@ impl Storage for SqliteStorage {
                     let mut touch = tx
                         .prepare_cached(
                             "UPDATE resources SET version = version + 1, json = ?2 WHERE seq = ?1 \
-                             RETURNING version",
+                         RETURNING version",
                         )
                         .map_err(backend_err)?;
                     for (seq, json, grtype, gid) in groups {
@@ -242,8 +242,7 @@ impl Storage for SqliteStorage {
                     .map_err(backend_err)?;
                 changes::append(tx, &ctx.tenant, &feed)
             })
-        })
-        .await
+            .await
     }
 
     async fn query(
@@ -291,8 +290,8 @@ impl Storage for SqliteStorage {
     ) -> Result<StoredResource, StorageError> {
         let ctx = self.inner.layouts.ctx(scope);
         let id = id.to_string();
-        self.blocking(move |inner| {
-            inner.write(move |tx| {
+        self.inner
+            .write(move |tx| {
                 let (seq, version, json) = current_row(tx, &ctx, &id, expected_version)?;
                 if !apply_members_change(tx, &ctx, seq, change)? {
                     // RFC 7644 §3.5.2.1: nothing changed, so no new version or lastModified.
@@ -315,8 +314,7 @@ impl Storage for SqliteStorage {
                     resource,
                 })
             })
-        })
-        .await
+            .await
     }
 
     /// One query: the members index probed for every id (`IN` over a JSON array, so one
