@@ -122,7 +122,7 @@ use self::group_commit::{Undo, Writer};
 use self::pool::{lock, read_tx};
 use self::readers::Readers;
 use super::changes::NewChange;
-use super::sql::index::index_rows;
+use super::sql::index::{IndexRow, index_rows};
 use super::sql::sort::{
     self as sort_cursor, Position, Segment, SortPlan, count_keyed_sql, keyed_page_sql,
     missing_page_sql,
@@ -324,7 +324,7 @@ impl SqliteStorage {
             .write_in_savepoint(move |tx| {
                 let mut created = Vec::new();
                 for new in items {
-                    let id = insert_resource(tx, &ctx, new)?.id;
+                    let id = insert_resource(tx, &ctx, PreparedCreate::new(&ctx, new)?)?.id;
                     created.push(NewChange::new(&ctx.rtype, id, ChangeKind::Created, 1));
                 }
                 changes::append(tx, &ctx.tenant, &created)?;
@@ -426,10 +426,13 @@ impl SqliteStorage {
         let ctx = self.inner.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
         let id = id.to_string();
+        let Prepared {
+            resource,
+            json,
+            rows,
+        } = Prepared::new(&ctx, replacement.resource)?;
         self.inner
             .write(move |tx| {
-                let resource = strip_members(replacement.resource, &ctx);
-                let json = to_json(&resource)?;
                 // Every check before the first change (`Undo::Statement`), the
                 // precondition first (RFC 9110 §13.2.1: evaluated "just before it would
                 // process the request content (if any) or perform the action").
@@ -443,7 +446,7 @@ impl SqliteStorage {
                 tx.prepare_cached("DELETE FROM attr_index WHERE seq = ?1")
                     .and_then(|mut s| s.execute([seq]))
                     .map_err(backend_err)?;
-                insert_rows(tx, &ctx.tenant, &ctx, seq, &resource)?;
+                insert_rows(tx, &ctx.tenant, &ctx, seq, &rows)?;
                 let resource = match replacement.members {
                     Some(members) => {
                         let members = dedupe(members);

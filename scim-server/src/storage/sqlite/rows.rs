@@ -363,13 +363,53 @@ pub(super) fn insert_unique(
     Ok(())
 }
 
+/// A resource ready to be written: what can be computed from it alone (its JSON, its
+/// `attr_index` rows), computed on the request's task so that the writer thread, which
+/// every write of the database waits for, only writes.
+pub(super) struct Prepared {
+    /// The resource without its members (the JSON stored).
+    pub(super) resource: Resource,
+    pub(super) json: String,
+    pub(super) rows: BTreeSet<IndexRow>,
+}
+
+impl Prepared {
+    pub(super) fn new(ctx: &Ctx, resource: Resource) -> Result<Prepared, StorageError> {
+        let resource = strip_members(resource, ctx);
+        Ok(Prepared {
+            json: to_json(&resource)?,
+            rows: index_rows(&ctx.paths, &ctx.schema, &resource),
+            resource,
+        })
+    }
+}
+
+/// A create ready to be written (see [`Prepared`]).
+pub(super) struct PreparedCreate {
+    pub(super) id: String,
+    pub(super) prepared: Prepared,
+    pub(super) unique: Vec<UniqueKey>,
+    pub(super) members: Vec<Member>,
+}
+
+impl PreparedCreate {
+    pub(super) fn new(ctx: &Ctx, new: NewResource) -> Result<PreparedCreate, StorageError> {
+        Ok(PreparedCreate {
+            prepared: Prepared::new(ctx, new.resource)?,
+            id: new.id,
+            unique: new.unique,
+            members: dedupe(new.members),
+        })
+    }
+}
+
 /// Inserts the `attr_index` rows of one resource of `tenant` (and `ctx`'s resource type).
 pub(super) fn insert_rows(
     tx: &Transaction<'_>,
     tenant: &str,
     ctx: &Ctx,
     seq: i64,
-    resource: &Resource,
+    rows: &BTreeSet<IndexRow>,
 ) -> Result<(), StorageError> {
     let mut stmt = tx
         .prepare_cached(
@@ -377,7 +417,7 @@ pub(super) fn insert_rows(
              elem, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .map_err(backend_err)?;
-    for (n, row) in (0_i64..).zip(index_rows(&ctx.paths, &ctx.schema, resource)) {
+    for (n, row) in (0_i64..).zip(rows) {
         stmt.execute(params![
             tenant,
             ctx.rtype,
@@ -422,7 +462,8 @@ pub(super) fn ensure_layout(
             let seq: i64 = row.get(0).map_err(backend_err)?;
             let tenant: String = row.get(1).map_err(backend_err)?;
             let json: String = row.get(2).map_err(backend_err)?;
-            insert_rows(tx, &tenant, ctx, seq, &parse_json(&json)?)?;
+            let rows = index_rows(&ctx.paths, &ctx.schema, &parse_json(&json)?);
+            insert_rows(tx, &tenant, ctx, seq, &rows)?;
         }
     }
     tx.execute(
@@ -437,14 +478,18 @@ pub(super) fn ensure_layout(
 pub(super) fn insert_resource(
     tx: &Transaction<'_>,
     ctx: &Ctx,
-    new: NewResource,
+    new: PreparedCreate,
 ) -> Result<StoredResource, StorageError> {
-    let resource = strip_members(new.resource, ctx);
-    let json = to_json(&resource)?;
-    if let Err(taken) = check_unique(tx, ctx, None, &new.unique) {
+    let PreparedCreate {
+        id,
+        prepared,
+        unique,
+        members,
+    } = new;
+    if let Err(taken) = check_unique(tx, ctx, None, &unique) {
         // A taken id is the error when both are (as the row's insert would have said).
-        return Err(if id_exists(tx, ctx, &new.id)? {
-            id_taken(&new.id)
+        return Err(if id_exists(tx, ctx, &id)? {
+            id_taken(&id)
         } else {
             taken
         });
@@ -453,24 +498,23 @@ pub(super) fn insert_resource(
         .prepare_cached(
             "INSERT INTO resources (tenant, rtype, id, version, json) VALUES (?1, ?2, ?3, 1, ?4)",
         )
-        .and_then(|mut s| s.execute(params![ctx.tenant, ctx.rtype, new.id, json]));
+        .and_then(|mut s| s.execute(params![ctx.tenant, ctx.rtype, id, prepared.json]));
     match inserted {
         Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => return Err(id_taken(&new.id)),
+        Err(e) if is_unique_violation(&e) => return Err(id_taken(&id)),
         Err(e) => return Err(backend_err(e)),
     }
     let seq = tx.last_insert_rowid();
-    insert_unique(tx, ctx, seq, &new.unique)?;
-    insert_rows(tx, &ctx.tenant, ctx, seq, &resource)?;
-    let members = dedupe(new.members);
+    insert_unique(tx, ctx, seq, &unique)?;
+    insert_rows(tx, &ctx.tenant, ctx, seq, &prepared.rows)?;
     insert_members(tx, ctx, seq, &members)?;
     let resource = if ctx.has_members {
-        with_members(resource, &members)
+        with_members(prepared.resource, &members)
     } else {
-        resource
+        prepared.resource
     };
     Ok(StoredResource {
-        id: new.id,
+        id,
         version: 1,
         resource,
     })

@@ -22,6 +22,7 @@ impl Storage for SqliteStorage {
     ) -> Result<StoredResource, StorageError> {
         let ctx = self.inner.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
+        let new = PreparedCreate::new(&ctx, new)?;
         self.inner
             .write(move |tx| {
                 let out = insert_resource(tx, &ctx, new)?;
