@@ -35,7 +35,7 @@
 //!   transaction is rolled back and every write in it fails.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -80,7 +80,7 @@ fn shared_failure(e: &StorageError) -> StorageError {
 /// The thread that writes, and the channel to it. The thread ends once the `Writer` is
 /// dropped and the writes sent before are answered.
 pub(super) struct Writer {
-    jobs: Mutex<Sender<Queued>>,
+    jobs: Sender<Queued>,
 }
 
 impl Writer {
@@ -96,9 +96,7 @@ impl Writer {
             .name("scim-sqlite-writer".into())
             .spawn(move || serve(&conn, &queue, &before, &after_commit))
             .map_err(|e| StorageError::backend(format!("sqlite: cannot start the writer: {e}")))?;
-        Ok(Writer {
-            jobs: Mutex::new(jobs),
-        })
+        Ok(Writer { jobs })
     }
 
     /// Queues `f` for the writer's next transaction (at once, before the returned future is
@@ -127,7 +125,7 @@ impl Writer {
                 (false, deliver)
             }
         });
-        let sent = lock(&self.jobs).send((undo, job));
+        let sent = self.jobs.send((undo, job));
         async move {
             if sent.is_err() {
                 return Err(StorageError::backend("sqlite: the writer has stopped"));
@@ -149,7 +147,7 @@ fn serve(conn: &Mutex<Connection>, queue: &Receiver<Queued>, before: &Hook, afte
         while jobs.len() < MAX_BATCH {
             match queue.try_recv() {
                 Ok(job) => jobs.push(job),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                Err(_) => break,
             }
         }
         // A panic in a write must not stop the writer: its transaction is rolled back as
