@@ -95,6 +95,16 @@ fn group(id: &str, name: &str, members: &[&str]) -> NewResource {
     }
 }
 
+/// A replacement of the user `id` with the `userName` `name`.
+fn renamed(id: &str, name: &str) -> Replacement {
+    let r = user(id, json!({"userName": name}));
+    Replacement {
+        resource: r.resource,
+        members: None,
+        unique: r.unique,
+    }
+}
+
 fn member_ids(r: &Resource) -> Vec<String> {
     r.get("members")
         .and_then(Value::as_array)
@@ -145,14 +155,7 @@ async fn crud_versions_and_uniqueness() {
     assert_eq!(taken.kind(), &StorageErrorKind::IdTaken);
 
     // Replace with a stale version fails, with the current one succeeds.
-    let rep = |name: &str| {
-        let r = user("u1", json!({"userName": name}));
-        Replacement {
-            resource: r.resource,
-            members: None,
-            unique: r.unique,
-        }
-    };
+    let rep = |name: &str| renamed("u1", name);
     let stale = s.replace(scope, "u1", rep("x"), Some(7)).await.unwrap_err();
     assert_eq!(
         stale.kind(),
@@ -962,14 +965,7 @@ async fn concurrent_writes_that_conflict_fail_alone() {
     s.create(scope, user("other", json!({"userName": "other"})))
         .await
         .unwrap();
-    let rep = |name: &str| {
-        let r = user("other", json!({"userName": name}));
-        Replacement {
-            resource: r.resource,
-            members: None,
-            unique: r.unique,
-        }
-    };
+    let rep = |name: &str| renamed("other", name);
     for round in 0..5 {
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..40 {
