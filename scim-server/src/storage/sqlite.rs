@@ -359,9 +359,9 @@ impl SqliteStorage {
     /// reader never waits for the writer ("readers do not block writers and a writer does not
     /// block readers", <https://sqlite.org/wal.html>), so the call does not stall on other
     /// requests. Handing it to the blocking pool costs two thread wake-ups, more than the
-    /// read itself, and on the GET-by-id path it was most of the cost. Other queries, reads
-    /// with members (a group's members can be many) and writes (which wait for the write lock
-    /// and sync the WAL) always run on the blocking pool. Turn this off when the file lives
+    /// read itself, and on the GET-by-id path it was most of the cost. Other queries and
+    /// reads with members (a group's members can be many) always run on the blocking pool,
+    /// and writes on the writer's own thread. Turn this off when the file lives
     /// on storage where one read can take long (a network file system, a cold disk).
     pub fn inline_point_reads(mut self, on: bool) -> Self {
         self.inline_point_reads = on && self.inner.readers.is_some();
