@@ -445,6 +445,36 @@ mod tests {
         assert_eq!(rows(&conn), [2]);
     }
 
+    /// A write is answered only after the commit's hook ran (the readers learn of the commit
+    /// before a client can read after its write): a slow hook delays the answer.
+    #[test]
+    fn a_write_is_answered_after_the_commit_hook() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(TABLE).unwrap();
+        let conn = Arc::new(Mutex::new(conn));
+        let told = Arc::new(AtomicUsize::new(0));
+        let t = Arc::clone(&told);
+        let after: Hook = Box::new(move |_| {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            t.fetch_add(1, Ordering::SeqCst);
+        });
+        let writer = Writer::start(Arc::clone(&conn), Box::new(|_| {}), after).unwrap();
+        for x in [1, 2, 3] {
+            let before = told.load(Ordering::SeqCst);
+            let work: Work = Box::new(move |tx| {
+                tx.execute("INSERT INTO t (x) VALUES (?1)", [x])
+                    .map_err(backend_err)?;
+                Ok(x)
+            });
+            assert_eq!(block_on(writer.write(Undo::Statement, work)).unwrap(), x);
+            assert_eq!(
+                told.load(Ordering::SeqCst),
+                before + 1,
+                "answered before the hook"
+            );
+        }
+    }
+
     /// Once the writer is dropped, its thread ends and lets go of the connection.
     #[test]
     fn the_writer_ends_with_its_handle() {
