@@ -123,13 +123,14 @@ use self::pool::{lock, read_tx};
 use self::readers::Readers;
 use super::changes::NewChange;
 use super::sql::index::{IndexRow, index_rows};
+use super::sql::prepared::{Prepared, PreparedCreate};
 use super::sql::sort::{
     self as sort_cursor, Position, Segment, SortPlan, count_keyed_sql, keyed_page_sql,
     missing_page_sql,
 };
 use super::sql::{
     Ctx, KnownLayouts, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members,
-    is_unique_lookup, no_groups, push_down, strip_members, to_version, with_members,
+    is_unique_lookup, no_groups, push_down, to_version, with_members,
 };
 use super::{
     ChangeKind, ChangeRecord, GroupRef, Load, Member, MembersChange, NewResource, QueryPage,

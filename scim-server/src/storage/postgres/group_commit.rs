@@ -31,7 +31,8 @@ use super::rows::{BatchError, created_resource, insert_batch, insert_resource};
 use super::{PostgresStorage, changes, pg_err};
 use crate::storage::changes::NewChange;
 use crate::storage::sql::Ctx;
-use crate::storage::{ChangeKind, NewResource, StorageError, StoredResource};
+use crate::storage::sql::prepared::PreparedCreate;
+use crate::storage::{ChangeKind, StorageError, StoredResource};
 
 /// The most creates one transaction takes (the rest wait for the next one).
 const MAX_BATCH: usize = 100;
@@ -43,7 +44,7 @@ const MAX_BATCH: usize = 100;
 const MAX_WRITERS: usize = 1;
 
 /// The creates waiting, per tenant and resource type, and the tasks writing them.
-pub(super) type Creates = Batches<(String, String), NewResource, StoredResource>;
+pub(super) type Creates = Batches<(String, String), PreparedCreate, StoredResource>;
 
 /// The queue of creates of a new storage.
 pub(super) fn creates() -> Arc<Creates> {
@@ -56,7 +57,7 @@ impl PostgresStorage {
     pub(super) async fn create_grouped(
         &self,
         ctx: Ctx,
-        new: NewResource,
+        new: PreparedCreate,
     ) -> Answer<StoredResource> {
         let key = (ctx.tenant.clone(), ctx.rtype.clone());
         self.creates
@@ -72,7 +73,11 @@ impl PostgresStorage {
     }
 
     /// Writes `news` in one transaction and returns each create's answer, in order.
-    async fn write_batch(&self, ctx: &Ctx, news: Vec<NewResource>) -> Vec<Answer<StoredResource>> {
+    async fn write_batch(
+        &self,
+        ctx: &Ctx,
+        news: Vec<PreparedCreate>,
+    ) -> Vec<Answer<StoredResource>> {
         let n = news.len();
         let fail_all = |e: StorageError| fail_all(&e, n);
         let mut client = match self.client().await {
@@ -83,7 +88,7 @@ impl PostgresStorage {
             Ok(tx) => tx,
             Err(e) => return fail_all(pg_err(e)),
         };
-        let mut results: Vec<Answer<StoredResource>> = match <[NewResource; 1]>::try_from(news) {
+        let mut results: Vec<Answer<StoredResource>> = match <[PreparedCreate; 1]>::try_from(news) {
             Ok([new]) => match insert_resource(&tx, ctx, new).await {
                 Ok(stored) => vec![Ok(stored)],
                 // Nothing of the refused create stays: the transaction ends with it.
@@ -143,7 +148,7 @@ impl PostgresStorage {
 async fn write_together(
     tx: &mut Transaction<'_>,
     ctx: &Ctx,
-    news: &[NewResource],
+    news: &[PreparedCreate],
 ) -> Result<bool, StorageError> {
     let sp = tx.savepoint("scim_group").await.map_err(pg_err)?;
     match insert_batch(&sp, ctx, news).await {
@@ -163,7 +168,7 @@ async fn write_together(
 async fn write_alone(
     tx: &mut Transaction<'_>,
     ctx: &Ctx,
-    new: NewResource,
+    new: PreparedCreate,
 ) -> Result<Answer<StoredResource>, StorageError> {
     let sp = tx.savepoint("scim_one").await.map_err(pg_err)?;
     match insert_resource(&sp, ctx, new).await {

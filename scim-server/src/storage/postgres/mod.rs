@@ -106,6 +106,7 @@ use self::filter_sql::{Postgres, SetSql};
 use self::layout::{RowColumns, ensure_layout};
 use super::changes::NewChange;
 use super::sql::index::{IndexRow, index_rows};
+use super::sql::prepared::PreparedCreate;
 use super::sql::sort::{
     self as sort_cursor, Position, Segment, SortPlan, count_keyed_sql, keyed_page_sql,
     missing_page_sql,
@@ -356,7 +357,11 @@ impl PostgresStorage {
         let mut created = Vec::new();
         let mut items = items.into_iter();
         loop {
-            let batch: Vec<NewResource> = items.by_ref().take(Self::BATCH).collect();
+            let batch = items
+                .by_ref()
+                .take(Self::BATCH)
+                .map(|new| PreparedCreate::new(&ctx, new))
+                .collect::<Result<Vec<_>, _>>()?;
             if batch.is_empty() {
                 break;
             }
@@ -422,7 +427,13 @@ impl PostgresStorage {
             .await
             .map_err(pg_err)?;
         tx.execute(&del_index, &[&seq]).await.map_err(pg_err)?;
-        insert_index(&tx, &ctx, seq, &resource).await?;
+        insert_index(
+            &tx,
+            &ctx,
+            seq,
+            &index_rows(&ctx.paths, &ctx.schema, &resource),
+        )
+        .await?;
         let resource = match replacement.members {
             Some(members) => {
                 let members = dedupe(members);

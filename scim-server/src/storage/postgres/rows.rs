@@ -275,9 +275,8 @@ pub(super) async fn insert_index(
     tx: &Transaction<'_>,
     ctx: &Ctx,
     seq: i64,
-    resource: &Resource,
+    rows: &BTreeSet<IndexRow>,
 ) -> Result<(), StorageError> {
-    let rows = index_rows(&ctx.paths, &ctx.schema, resource);
     if rows.is_empty() {
         return Ok(());
     }
@@ -312,17 +311,16 @@ pub(super) async fn insert_index(
 pub(super) async fn insert_resource(
     tx: &Transaction<'_>,
     ctx: &Ctx,
-    new: NewResource,
+    new: PreparedCreate,
 ) -> Result<StoredResource, StorageError> {
-    let resource = strip_members(new.resource, ctx);
     let stmt = tx
         .prepare_cached(
             "INSERT INTO resources (tenant, rtype, id, version, data) \
-             VALUES ($1, $2, $3, 1, $4) RETURNING seq",
+             VALUES ($1, $2, $3, 1, $4::text::json) RETURNING seq",
         )
         .await
         .map_err(pg_err)?;
-    let data = Json(resource.as_map());
+    let data: &str = &new.prepared.json;
     let seq: i64 = match tx
         .query_one(&stmt, &[&ctx.tenant, &ctx.rtype, &new.id, &data])
         .await
@@ -337,16 +335,14 @@ pub(super) async fn insert_resource(
         Err(e) => return Err(pg_err(e)),
     };
     insert_unique(tx, ctx, seq, &new.unique).await?;
-    insert_index(tx, ctx, seq, &resource).await?;
-    let members = dedupe(new.members);
-    insert_members(tx, ctx, seq, &members).await?;
-    Ok(created(ctx, new.id, resource, members))
+    insert_index(tx, ctx, seq, &new.prepared.rows).await?;
+    insert_members(tx, ctx, seq, &new.members).await?;
+    Ok(created_resource(ctx, new))
 }
 
 /// What a create written by [`insert_batch`] returns: as [`insert_resource`] returns it.
-pub(super) fn created_resource(ctx: &Ctx, new: NewResource) -> StoredResource {
-    let resource = strip_members(new.resource, ctx);
-    created(ctx, new.id, resource, dedupe(new.members))
+pub(super) fn created_resource(ctx: &Ctx, new: PreparedCreate) -> StoredResource {
+    created(ctx, new.id, new.prepared.resource, new.members)
 }
 
 /// A created resource at version 1, with its members when its type has them.
@@ -391,18 +387,14 @@ impl From<StorageError> for BatchError {
 pub(super) async fn insert_batch(
     tx: &Transaction<'_>,
     ctx: &Ctx,
-    batch: &[NewResource],
+    batch: &[PreparedCreate],
 ) -> Result<(), BatchError> {
-    let stripped: Vec<Resource> = batch
-        .iter()
-        .map(|n| strip_members(n.resource.clone(), ctx))
-        .collect();
     let ids: Vec<&str> = batch.iter().map(|n| n.id.as_str()).collect();
-    let data: Vec<Json<&Map<String, Value>>> = stripped.iter().map(|r| Json(r.as_map())).collect();
+    let data: Vec<&str> = batch.iter().map(|n| n.prepared.json.as_str()).collect();
     let stmt = tx
         .prepare_cached(
             "INSERT INTO resources (tenant, rtype, id, version, data) \
-             SELECT $1, $2, i, 1, d FROM unnest($3::text[], $4::json[]) \
+             SELECT $1, $2, i, 1, d::json FROM unnest($3::text[], $4::text[]) \
              WITH ORDINALITY AS x (i, d, o) ORDER BY o RETURNING id, seq",
         )
         .await?;
@@ -431,19 +423,14 @@ pub(super) async fn insert_batch(
     let mut index = RowColumns::default();
     let (mut m_group, mut m_id, mut m_kind, mut m_display) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for ((new, resource), seq) in batch.iter().zip(&stripped).zip(&seqs) {
+    for (new, seq) in batch.iter().zip(&seqs) {
         for k in new.unique.iter().collect::<BTreeSet<_>>() {
             u_attr.push(k.attribute.as_str());
             u_value.push(k.value.as_bytes());
             u_seq.push(*seq);
         }
-        index.push(
-            &ctx.tenant,
-            *seq,
-            index_rows(&ctx.paths, &ctx.schema, resource),
-        );
-        let mut seen = BTreeSet::new();
-        for m in new.members.iter().filter(|m| seen.insert(m.value.as_str())) {
+        index.push(&ctx.tenant, *seq, &new.prepared.rows);
+        for m in &new.members {
             m_group.push(*seq);
             m_id.push(m.value.as_str());
             m_kind.push(m.kind.as_deref());

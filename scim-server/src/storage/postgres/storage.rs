@@ -21,6 +21,9 @@ impl Storage for PostgresStorage {
     ) -> Result<StoredResource, StorageError> {
         let ctx = self.layouts.ctx(scope);
         self.ensure_index(&ctx).await?;
+        // Its JSON and index rows are computed here, not in the batch every create of the
+        // tenant and type waits for.
+        let new = PreparedCreate::new(&ctx, new)?;
         self.create_grouped(ctx, new).await
     }
 

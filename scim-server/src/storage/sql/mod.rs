@@ -1,11 +1,12 @@
 //! What the SQL backends (SQLite, PostgreSQL) share, independent of the SQL dialect and of
 //! the database driver: the indexed attribute paths and the `attr_index` rows of a resource
 //! ([`index`]), the translation of filters over them ([`filter`], rendered by a
-//! [`filter::Dialect`]), the owned call context, group membership as resource JSON, and
-//! the paging cursors.
+//! [`filter::Dialect`]), the owned call context, a resource prepared for writing
+//! ([`prepared`]), group membership as resource JSON, and the paging cursors.
 
 pub(crate) mod filter;
 pub(crate) mod index;
+pub(crate) mod prepared;
 pub(crate) mod sort;
 #[cfg(test)]
 pub(crate) mod upgrade_check;

@@ -363,46 +363,6 @@ pub(super) fn insert_unique(
     Ok(())
 }
 
-/// A resource ready to be written: what can be computed from it alone (its JSON, its
-/// `attr_index` rows), computed on the request's task so that the writer thread, which
-/// every write of the database waits for, only writes.
-pub(super) struct Prepared {
-    /// The resource without its members (the JSON stored).
-    pub(super) resource: Resource,
-    pub(super) json: String,
-    pub(super) rows: BTreeSet<IndexRow>,
-}
-
-impl Prepared {
-    pub(super) fn new(ctx: &Ctx, resource: Resource) -> Result<Prepared, StorageError> {
-        let resource = strip_members(resource, ctx);
-        Ok(Prepared {
-            json: to_json(&resource)?,
-            rows: index_rows(&ctx.paths, &ctx.schema, &resource),
-            resource,
-        })
-    }
-}
-
-/// A create ready to be written (see [`Prepared`]).
-pub(super) struct PreparedCreate {
-    pub(super) id: String,
-    pub(super) prepared: Prepared,
-    pub(super) unique: Vec<UniqueKey>,
-    pub(super) members: Vec<Member>,
-}
-
-impl PreparedCreate {
-    pub(super) fn new(ctx: &Ctx, new: NewResource) -> Result<PreparedCreate, StorageError> {
-        Ok(PreparedCreate {
-            prepared: Prepared::new(ctx, new.resource)?,
-            id: new.id,
-            unique: new.unique,
-            members: dedupe(new.members),
-        })
-    }
-}
-
 /// Inserts the `attr_index` rows of one resource of `tenant` (and `ctx`'s resource type).
 pub(super) fn insert_rows(
     tx: &Transaction<'_>,

@@ -1,0 +1,60 @@
+//! A resource ready to be written: what can be computed from it alone, its stored JSON and
+//! its `attr_index` rows, computed on the request's task. A SQL backend writes its creates
+//! from one place at a time (SQLite's writer thread, PostgreSQL's batch of a tenant and
+//! type), which every other write waits for, so that place only writes.
+
+use std::collections::BTreeSet;
+
+use scim_core::Resource;
+
+use super::index::{IndexRow, index_rows};
+use super::{Ctx, dedupe, strip_members};
+use crate::storage::{Member, NewResource, StorageError, UniqueKey};
+
+/// A resource without its members, its JSON and its index rows.
+pub(crate) struct Prepared {
+    /// The resource without its members (the JSON stored).
+    pub resource: Resource,
+    /// The stored JSON of `resource`.
+    pub json: String,
+    /// Its `attr_index` rows.
+    pub rows: BTreeSet<IndexRow>,
+}
+
+impl Prepared {
+    /// Strips `resource`'s members and computes its JSON and index rows for `ctx`'s type.
+    pub fn new(ctx: &Ctx, resource: Resource) -> Result<Prepared, StorageError> {
+        let resource = strip_members(resource, ctx);
+        let json = serde_json::to_string(resource.as_map())
+            .map_err(|e| StorageError::backend(format!("cannot serialise a resource: {e}")))?;
+        Ok(Prepared {
+            json,
+            rows: index_rows(&ctx.paths, &ctx.schema, &resource),
+            resource,
+        })
+    }
+}
+
+/// A create ready to be written (see [`Prepared`]), its members deduplicated.
+pub(crate) struct PreparedCreate {
+    /// The new resource's id.
+    pub id: String,
+    /// The resource, its JSON and rows.
+    pub prepared: Prepared,
+    /// The unique values it claims.
+    pub unique: Vec<UniqueKey>,
+    /// Its members (a group's), each once.
+    pub members: Vec<Member>,
+}
+
+impl PreparedCreate {
+    /// Prepares `new` for `ctx`'s type.
+    pub fn new(ctx: &Ctx, new: NewResource) -> Result<PreparedCreate, StorageError> {
+        Ok(PreparedCreate {
+            prepared: Prepared::new(ctx, new.resource)?,
+            id: new.id,
+            unique: new.unique,
+            members: dedupe(new.members),
+        })
+    }
+}
