@@ -459,14 +459,10 @@ mod tests {
             t.fetch_add(1, Ordering::SeqCst);
         });
         let writer = Writer::start(Arc::clone(&conn), Box::new(|_| {}), after).unwrap();
-        for x in [1, 2, 3] {
+        for x in &[1, 2, 3] {
             let before = told.load(Ordering::SeqCst);
-            let work: Work = Box::new(move |tx| {
-                tx.execute("INSERT INTO t (x) VALUES (?1)", [x])
-                    .map_err(backend_err)?;
-                Ok(x)
-            });
-            assert_eq!(block_on(writer.write(Undo::Statement, work)).unwrap(), x);
+            let work = inserts(std::slice::from_ref(x));
+            assert_eq!(block_on(writer.write(Undo::Statement, work)).unwrap(), *x);
             assert_eq!(
                 told.load(Ordering::SeqCst),
                 before + 1,
