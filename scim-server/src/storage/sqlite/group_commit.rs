@@ -269,13 +269,22 @@ mod tests {
 
     /// A writer on an in-memory database made by `ddl`, counting its transactions.
     fn writer(ddl: &str) -> (Writer, Arc<Mutex<Connection>>, Arc<AtomicUsize>) {
+        slow_writer(ddl, std::time::Duration::ZERO)
+    }
+
+    /// [`writer`] whose commit hook takes `hook` before it counts the transaction.
+    fn slow_writer(
+        ddl: &str,
+        hook: std::time::Duration,
+    ) -> (Writer, Arc<Mutex<Connection>>, Arc<AtomicUsize>) {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(ddl).unwrap();
         let conn = Arc::new(Mutex::new(conn));
         let commits = Arc::new(AtomicUsize::new(0));
         let c = Arc::clone(&commits);
         let after: Hook = Box::new(move |_| {
-            c.fetch_add(1, Ordering::Relaxed);
+            std::thread::sleep(hook);
+            c.fetch_add(1, Ordering::SeqCst);
         });
         let writer = Writer::start(Arc::clone(&conn), Box::new(|_| {}), after).unwrap();
         (writer, conn, commits)
@@ -449,16 +458,7 @@ mod tests {
     /// before a client can read after its write): a slow hook delays the answer.
     #[test]
     fn a_write_is_answered_after_the_commit_hook() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(TABLE).unwrap();
-        let conn = Arc::new(Mutex::new(conn));
-        let told = Arc::new(AtomicUsize::new(0));
-        let t = Arc::clone(&told);
-        let after: Hook = Box::new(move |_| {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            t.fetch_add(1, Ordering::SeqCst);
-        });
-        let writer = Writer::start(Arc::clone(&conn), Box::new(|_| {}), after).unwrap();
+        let (writer, _conn, told) = slow_writer(TABLE, std::time::Duration::from_millis(50));
         for x in &[1, 2, 3] {
             let before = told.load(Ordering::SeqCst);
             let work = inserts(std::slice::from_ref(x));
