@@ -313,8 +313,8 @@ impl SqliteStorage {
     /// much faster than one [`Storage::create`] per resource. Returns how many were created.
     /// Fails like `create` on the first taken id or unique value; nothing is written then.
     ///
-    /// `items` is consumed lazily on a blocking thread, so a large load need not be held in
-    /// memory at once.
+    /// `items` is consumed lazily on the writer's thread, so a large load need not be held in
+    /// memory at once; the other writes wait for the load's transaction.
     pub async fn create_many<I>(&self, scope: Scope<'_>, items: I) -> Result<u64, StorageError>
     where
         I: IntoIterator<Item = NewResource> + Send + 'static,
