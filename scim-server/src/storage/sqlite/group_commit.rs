@@ -154,12 +154,12 @@ fn serve(conn: &Mutex<Connection>, queue: &Receiver<Queued>, before: &Hook, afte
         // it unwinds, and the writes of the batch see their answers dropped.
         let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
             before(&conn);
-            let ran = run_batch(&mut conn, jobs);
-            // Before any answer: a client that reads after its write is answered must
-            // see it (the readers learn here that their snapshots are older).
-            after_commit(&conn);
-            ran
+            run_batch(&mut conn, jobs)
         }));
+        // Before any answer: a client that reads after its write is answered must see it
+        // (the readers learn here that their snapshots are older). A panic here does not
+        // take the answers of a committed batch with it.
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| after_commit(&conn)));
         drop(conn);
         if let Ok((delivered, failed)) = ran {
             for deliver in delivered {
@@ -469,6 +469,22 @@ mod tests {
                 "answered before the hook"
             );
         }
+    }
+
+    /// A commit hook that panics does not take the answers of its committed batch with it,
+    /// nor stop the writer.
+    #[test]
+    fn a_panicking_commit_hook_keeps_the_answers() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(TABLE).unwrap();
+        let conn = Arc::new(Mutex::new(conn));
+        let after: Hook = Box::new(|_| panic!("a bug in the commit hook"));
+        let writer = Writer::start(Arc::clone(&conn), Box::new(|_| {}), after).unwrap();
+        for x in &[1, 2] {
+            let work = inserts(std::slice::from_ref(x));
+            assert_eq!(block_on(writer.write(Undo::Statement, work)).unwrap(), *x);
+        }
+        assert_eq!(rows(&conn), [1, 2]);
     }
 
     /// Once the writer is dropped, its thread ends and lets go of the connection.
