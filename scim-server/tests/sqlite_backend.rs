@@ -952,8 +952,8 @@ async fn randomised_pushdown_matches_the_evaluator() {
 }
 
 /// Concurrent writes share transactions (group commit); the ones a client's data makes fail
-/// (a taken userName, a stale version, an unknown id) fail alone, and the others in their
-/// transaction are written.
+/// (a taken userName, an unknown id) fail alone, and the others in their transaction are
+/// written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writes_that_conflict_fail_alone() {
     let s = std::sync::Arc::new(file_backed());

@@ -76,10 +76,9 @@
 //!   timeout of 10 s.
 //! - **Write path**: one thread writes; the writes that queue up behind it share one
 //!   transaction and are acknowledged after its commit (group commit, see
-//!   `group_commit.rs`): the WAL pages
-//!   they have in common are written once. A write makes its checks (uniqueness, version,
-//!   existence) before its first change, so one that fails leaves nothing for the others to
-//!   commit; an import runs in a savepoint of its own. WAL
+//!   `group_commit.rs`): the WAL pages they have in common are written once. A write makes
+//!   its checks (uniqueness, version, existence) before its first change, so one that fails
+//!   leaves nothing for the others to commit; an import runs in a savepoint of its own. WAL
 //!   checkpoints (copying the WAL back into the file, with two fsyncs) run on a background
 //!   thread, not inside a commit (see `checkpoint.rs`). Neither changes what a crash can
 //!   lose: a write is acknowledged only once its commit returned, i.e. its pages are in the
@@ -130,7 +129,7 @@ use super::sql::sort::{
 };
 use super::sql::{
     Ctx, KnownLayouts, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members,
-    is_unique_lookup, no_groups, push_down, to_version, with_members,
+    is_unique_lookup, no_groups, push_down, to_json, to_version, with_members,
 };
 use super::{
     ChangeKind, ChangeRecord, GroupRef, Load, Member, MembersChange, NewResource, QueryPage,
@@ -437,7 +436,7 @@ impl SqliteStorage {
                 // Every check before the first change (`Undo::Statement`), the
                 // precondition first (RFC 9110 §13.2.1: evaluated "just before it would
                 // process the request content (if any) or perform the action").
-                let (seq, ..) = current_row(tx, &ctx, &id, expected_version)?;
+                let seq = current_seq(tx, &ctx, &id, expected_version)?;
                 check_unique(tx, &ctx, Some(seq), &replacement.unique)?;
                 let (seq, version, _) = bump(tx, &ctx, &id, Some(&json), expected_version)?;
                 tx.prepare_cached("DELETE FROM unique_values WHERE seq = ?1")

@@ -146,10 +146,8 @@ pub(crate) async fn create(
     // (RFC 9562 §5.7: a millisecond timestamp, then random bits) is as unique as a random
     // one, and resources created one after the other get ids in that order, so a backend's
     // index on `id` grows at its end instead of at a random place per create: fewer pages
-    // written per commit (`scim-load`, SQLite, 32 clients, two alternating pairs: POST
-    // 3,951 / 4,239 → 4,628 / 4,595 per second at 1,000 users, 4,164 / 3,890 → 4,419 /
-    // 4,367 at 10,000). It tells when the resource was created, which `meta.created` says
-    // anyway.
+    // written per commit (measured in `loadtest/README.md`). It tells when the resource was
+    // created, which `meta.created` says anyway.
     let id = uuid::Uuid::now_v7().to_string();
     let now = now();
     {

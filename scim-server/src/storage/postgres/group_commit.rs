@@ -37,10 +37,9 @@ use crate::storage::{ChangeKind, StorageError, StoredResource};
 /// The most creates one transaction takes (the rest wait for the next one).
 const MAX_BATCH: usize = 100;
 
-/// The most tasks writing batches of one tenant and type at once. One: measured with
-/// `scim-load` (32 clients, four alternating pairs), one writer gave 3,235, 2,962, 3,048 and
-/// 3,307 creates per second against 3,024, 2,617, 2,598 and 3,091 with two writing at once
-/// (whose batches overlapped only while one waited for the feed's counter row).
+/// The most tasks writing batches of one tenant and type at once. One: two writing at once
+/// gave fewer creates per second in every alternating pair measured (`loadtest/README.md`),
+/// their batches overlapping only while one waited for the feed's counter row.
 const MAX_WRITERS: usize = 1;
 
 /// The creates waiting, per tenant and resource type, and the tasks writing them.

@@ -35,12 +35,10 @@ use crate::storage::{
 const MAX_BATCH: usize = 64;
 
 /// The most statements answering GETs (or lookups) of one tenant, type and load at once.
-/// One: the reads that arrive while it runs wait for the next, which answers them all.
-/// Measured with `scim-load` (32 clients, 1,000 users, two alternating pairs), one reader
-/// against two: GET by id 36,434 and 38,049 requests per second against 23,978 and 28,092,
-/// `userName eq` 31,440 and 30,354 against 17,965 and 19,599; each statement costs
-/// PostgreSQL and this process about as much as the rows it reads, so fewer, fuller
-/// statements leave more of the machine to the requests.
+/// One: the reads that arrive while it runs wait for the next, which answers them all. A
+/// statement's fixed cost (a round trip, an executor to start, a wake-up on each side) is
+/// then paid once per batch; two at once gave fewer GETs and lookups per second in every
+/// alternating pair measured (`loadtest/README.md`).
 const MAX_READERS: usize = 1;
 
 /// What a batch of GETs reads: the tenant, the resource type and whether the resources'

@@ -75,7 +75,7 @@ pub(super) async fn ensure_layout(
             cols.push(
                 &tenant,
                 seq,
-                &index_rows(&ctx.paths, &ctx.schema, &row_data(row, 2)?),
+                index_rows(&ctx.paths, &ctx.schema, &row_data(row, 2)?),
             );
         }
         if !cols.seq.is_empty() {
@@ -121,13 +121,18 @@ pub(super) struct RowColumns {
 
 impl RowColumns {
     /// Adds the rows of the resource `seq` of `tenant`.
-    pub(super) fn push(&mut self, tenant: &str, seq: i64, rows: &BTreeSet<IndexRow>) {
+    pub(super) fn push(
+        &mut self,
+        tenant: &str,
+        seq: i64,
+        rows: impl IntoIterator<Item = IndexRow>,
+    ) {
         for row in rows {
             self.tenant.push(tenant.to_string());
-            self.path.push(row.key.clone());
-            self.value.push(row.norm.clone().map(String::into_bytes));
+            self.path.push(row.key);
+            self.value.push(row.norm.map(String::into_bytes));
             self.num.push(row.num.map(|n| n.0));
-            self.skey.push(row.skey.clone());
+            self.skey.push(row.skey);
             self.seq.push(seq);
             self.elem.push(i32::try_from(row.elem).unwrap_or(i32::MAX));
         }

@@ -431,7 +431,7 @@ impl PostgresStorage {
             &tx,
             &ctx,
             seq,
-            &index_rows(&ctx.paths, &ctx.schema, &resource),
+            index_rows(&ctx.paths, &ctx.schema, &resource),
         )
         .await?;
         let resource = match replacement.members {

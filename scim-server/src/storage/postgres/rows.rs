@@ -275,7 +275,7 @@ pub(super) async fn insert_index(
     tx: &Transaction<'_>,
     ctx: &Ctx,
     seq: i64,
-    rows: &BTreeSet<IndexRow>,
+    rows: BTreeSet<IndexRow>,
 ) -> Result<(), StorageError> {
     if rows.is_empty() {
         return Ok(());
@@ -311,7 +311,7 @@ pub(super) async fn insert_index(
 pub(super) async fn insert_resource(
     tx: &Transaction<'_>,
     ctx: &Ctx,
-    new: PreparedCreate,
+    mut new: PreparedCreate,
 ) -> Result<StoredResource, StorageError> {
     let stmt = tx
         .prepare_cached(
@@ -335,7 +335,8 @@ pub(super) async fn insert_resource(
         Err(e) => return Err(pg_err(e)),
     };
     insert_unique(tx, ctx, seq, &new.unique).await?;
-    insert_index(tx, ctx, seq, &new.prepared.rows).await?;
+    let rows = std::mem::take(&mut new.prepared.rows);
+    insert_index(tx, ctx, seq, rows).await?;
     insert_members(tx, ctx, seq, &new.members).await?;
     Ok(created_resource(ctx, new))
 }
@@ -429,7 +430,8 @@ pub(super) async fn insert_batch(
             u_value.push(k.value.as_bytes());
             u_seq.push(*seq);
         }
-        index.push(&ctx.tenant, *seq, &new.prepared.rows);
+        // Cloned: when the batch conflicts, each create is written again on its own.
+        index.push(&ctx.tenant, *seq, new.prepared.rows.iter().cloned());
         for m in &new.members {
             m_group.push(*seq);
             m_id.push(m.value.as_str());

@@ -183,6 +183,12 @@ pub(crate) fn with_members(mut resource: Resource, members: &[Member]) -> Resour
     resource
 }
 
+/// The JSON stored for `resource`.
+pub(crate) fn to_json(resource: &Resource) -> Result<String, StorageError> {
+    serde_json::to_string(resource.as_map())
+        .map_err(|e| StorageError::backend(format!("cannot serialise a resource: {e}")))
+}
+
 /// Dedupes members by id, keeping the first (a member is present at most once).
 pub(crate) fn dedupe(members: Vec<Member>) -> Vec<Member> {
     let mut seen = BTreeSet::new();

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use scim_core::Resource;
 
 use super::index::{IndexRow, index_rows};
-use super::{Ctx, dedupe, strip_members};
+use super::{Ctx, dedupe, strip_members, to_json};
 use crate::storage::{Member, NewResource, StorageError, UniqueKey};
 
 /// A resource without its members, its JSON and its index rows.
@@ -25,10 +25,8 @@ impl Prepared {
     /// Strips `resource`'s members and computes its JSON and index rows for `ctx`'s type.
     pub fn new(ctx: &Ctx, resource: Resource) -> Result<Prepared, StorageError> {
         let resource = strip_members(resource, ctx);
-        let json = serde_json::to_string(resource.as_map())
-            .map_err(|e| StorageError::backend(format!("cannot serialise a resource: {e}")))?;
         Ok(Prepared {
-            json,
+            json: to_json(&resource)?,
             rows: index_rows(&ctx.paths, &ctx.schema, &resource),
             resource,
         })

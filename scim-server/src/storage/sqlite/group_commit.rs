@@ -14,9 +14,8 @@
 //! and answers each write. Nothing is acknowledged before the commit that holds it
 //! returned, and if that commit fails, every write in it gets the error (none of them is
 //! written). The change feed's sequence numbers follow the order of the writes inside the
-//! transaction, which is their commit order. (Before, the writing requests took turns at a
-//! lock, each on a blocking thread: once a batch was written, the threads whose writes it
-//! held woke one after the other to find their results, while the next batch waited.)
+//! transaction, which is their commit order. No request waits on a lock for its turn: each
+//! is woken once, by its answer.
 //!
 //! A write that fails must leave nothing behind for the others to commit. How, is the
 //! write's [`Undo`]:
@@ -26,13 +25,12 @@
 //!   (uniqueness, the version precondition, existence) before its first change, so a failure
 //!   has changed nothing, or only inside the failing statement, which SQLite undoes itself
 //!   ("the current SQL statement is aborted and any changes made by the current SQL
-//!   statement are backed out", ON CONFLICT ABORT). This saves the savepoint's cost: a page
-//!   that an earlier write of the transaction changed is copied to the statement journal
-//!   before the write changes it again, and that copying took about an eighth of the
-//!   server's CPU for concurrent creates. Should such a write still fail after changing
-//!   rows (the connection's change counter moved, which it also does for the rows of the
-//!   triggers of a failing statement; an I/O error, a bug), it cannot be undone alone: the
-//!   transaction is rolled back and every write in it fails.
+//!   statement are backed out", ON CONFLICT ABORT). This saves the savepoint's cost: in a
+//!   savepoint, a page that an earlier write of the transaction changed is copied to the
+//!   statement journal before the write changes it again. Should such a write still fail
+//!   after changing rows (the connection's change counter moved, which it also does for the
+//!   rows of the triggers of a failing statement; an I/O error, a bug), it cannot be undone
+//!   alone: the transaction is rolled back and every write in it fails.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -68,7 +66,8 @@ type Deliver = Box<dyn FnOnce(Option<&StorageError>) + Send>;
 type Job = Box<dyn FnOnce(Result<&Transaction<'_>, StorageError>) -> Ran + Send>;
 /// A queued write and how it is undone.
 type Queued = (Undo, Job);
-/// What the writer does around each transaction: before it begins, and after it committed.
+/// What the writer does around each transaction: before it begins, and after it ended
+/// (committed or not), before any of its writes is answered.
 pub(super) type Hook = Box<dyn Fn(&Connection) + Send>;
 
 /// The same error for another write of a failed transaction (the cause stays with the
@@ -85,7 +84,7 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `conn` (shared: the storage also reads through it).
-    /// `before` runs before each transaction, `after_commit` after each commit.
+    /// `before` runs before each transaction, `after_commit` after it (see [`Hook`]).
     pub(super) fn start(
         conn: Arc<Mutex<Connection>>,
         before: Hook,
@@ -277,17 +276,25 @@ mod tests {
         ddl: &str,
         hook: std::time::Duration,
     ) -> (Writer, Arc<Mutex<Connection>>, Arc<AtomicUsize>) {
+        let commits = Arc::new(AtomicUsize::new(0));
+        let c = Arc::clone(&commits);
+        let (writer, conn) = writer_with(
+            ddl,
+            Box::new(move |_| {
+                std::thread::sleep(hook);
+                c.fetch_add(1, Ordering::SeqCst);
+            }),
+        );
+        (writer, conn, commits)
+    }
+
+    /// A writer on an in-memory database made by `ddl`, with `after` as its commit hook.
+    fn writer_with(ddl: &str, after: Hook) -> (Writer, Arc<Mutex<Connection>>) {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(ddl).unwrap();
         let conn = Arc::new(Mutex::new(conn));
-        let commits = Arc::new(AtomicUsize::new(0));
-        let c = Arc::clone(&commits);
-        let after: Hook = Box::new(move |_| {
-            std::thread::sleep(hook);
-            c.fetch_add(1, Ordering::SeqCst);
-        });
         let writer = Writer::start(Arc::clone(&conn), Box::new(|_| {}), after).unwrap();
-        (writer, conn, commits)
+        (writer, conn)
     }
 
     fn block_on<F: Future>(f: F) -> F::Output {
@@ -307,9 +314,9 @@ mod tests {
             .collect()
     }
 
-    /// Queues `works` (in order, after a row 0 in `t`) while the connection is held, so that they share one
-    /// transaction, lets them run, and returns their results, the number of transactions
-    /// and the rows of `t`.
+    /// Queues `works` (in order, after a row 0 in `t`) while the connection is held, so that
+    /// they share one transaction, lets them run, and returns their results, the number of
+    /// transactions and the rows of `t`.
     fn run_queued(
         ddl: &str,
         works: Vec<(Undo, Work)>,
@@ -475,11 +482,7 @@ mod tests {
     /// nor stop the writer.
     #[test]
     fn a_panicking_commit_hook_keeps_the_answers() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(TABLE).unwrap();
-        let conn = Arc::new(Mutex::new(conn));
-        let after: Hook = Box::new(|_| panic!("a bug in the commit hook"));
-        let writer = Writer::start(Arc::clone(&conn), Box::new(|_| {}), after).unwrap();
+        let (writer, conn) = writer_with(TABLE, Box::new(|_| panic!("a bug in the commit hook")));
         for x in &[1, 2] {
             let work = inserts(std::slice::from_ref(x));
             assert_eq!(block_on(writer.write(Undo::Statement, work)).unwrap(), *x);

@@ -8,11 +8,6 @@ pub(super) fn parse_json(json: &str) -> Result<Resource, StorageError> {
     Ok(Resource::from(map))
 }
 
-pub(super) fn to_json(resource: &Resource) -> Result<String, StorageError> {
-    serde_json::to_string(resource.as_map())
-        .map_err(|e| StorageError::backend(format!("sqlite: cannot serialise a resource: {e}")))
-}
-
 /// The most ids a batch read ([`Storage::groups_of_many`], [`Storage::get_many`]) runs as a
 /// point read (see [`SqliteStorage::inline_point_reads`]): one index probe each.
 pub(super) const POINT_READ_IDS: usize = 10;
@@ -553,10 +548,42 @@ pub(super) fn current_row(
     let Some((seq, version, json)) = row else {
         return Err(StorageError::not_found(id));
     };
+    Ok((seq, checked_version(version, expected)?, json))
+}
+
+/// The `seq` of `id`, checking `expected` (in the write's transaction), without reading its
+/// JSON: the check a replace makes before its first change. `NotFound` / `VersionMismatch`
+/// otherwise.
+pub(super) fn current_seq(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    id: &str,
+    expected: Option<u64>,
+) -> Result<i64, StorageError> {
+    let row: Option<(i64, i64)> = tx
+        .prepare_cached(
+            "SELECT seq, version FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![ctx.tenant, ctx.rtype, id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+        })
+        .map_err(backend_err)?;
+    let Some((seq, version)) = row else {
+        return Err(StorageError::not_found(id));
+    };
+    checked_version(version, expected)?;
+    Ok(seq)
+}
+
+/// The stored `version`, or `VersionMismatch` when it is not the `expected` one.
+fn checked_version(version: i64, expected: Option<u64>) -> Result<u64, StorageError> {
     let version = to_version(version);
     match expected {
         Some(v) if v != version => Err(StorageError::version_mismatch(version)),
-        _ => Ok((seq, version, json)),
+        _ => Ok(version),
     }
 }
 
