@@ -364,9 +364,9 @@ fn key_of(value: &Value, attribute: &Attribute) -> Option<SortKey> {
         Value::Bool(b) => Some(SortKey::Bool(*b)),
         Value::Number(n) => n.as_f64().map(SortKey::Number),
         Value::String(s) => Some(match attribute.attr_type {
-            AttributeType::DateTime => match chrono::DateTime::parse_from_rfc3339(s.trim()) {
-                Ok(d) => SortKey::DateTime(d.with_timezone(&chrono::Utc)),
-                Err(_) => string_key(s, attribute.case_exact),
+            AttributeType::DateTime => match crate::resource::datetime_from_str(s) {
+                Some(d) => SortKey::DateTime(d.with_timezone(&chrono::Utc)),
+                None => string_key(s, attribute.case_exact),
             },
             AttributeType::Boolean if bool_from_str(s).is_some() => {
                 SortKey::Bool(bool_from_str(s) == Some(true))

@@ -63,6 +63,25 @@ pub fn bool_from_str(s: &str) -> Option<bool> {
     }
 }
 
+/// Reads an RFC 7643 §2.3.5 dateTime ("an xsd:dateTime", RFC 3339 `date-time`); a value
+/// without a zone offset is read as UTC. Filters compare dateTimes and `sortBy` orders them
+/// through here, so both agree on which strings are dateTimes.
+///
+/// ```
+/// use scim_core::resource::datetime_from_str;
+/// let a = datetime_from_str("2011-05-13T04:42:34Z").unwrap();
+/// assert_eq!(datetime_from_str("2011-05-13T06:42:34+02:00"), Some(a));
+/// assert_eq!(datetime_from_str("2011-05-13T04:42:34"), Some(a));
+/// assert_eq!(datetime_from_str("2011-05-13"), None);
+/// ```
+pub fn datetime_from_str(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(s).ok().or_else(|| {
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+            .ok()
+            .map(|n| n.and_utc().fixed_offset())
+    })
+}
+
 /// A short name for a JSON value's kind, for error messages (`a string`, `an object`, ...).
 pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use chrono::{DateTime, FixedOffset};
 use serde_json::{Number, Value};
 
 use crate::casefold::fold;
@@ -282,14 +282,9 @@ pub(super) fn cmp_numbers(a: &Number, b: &Number) -> Option<Ordering> {
     a.as_f64()?.partial_cmp(&b.as_f64()?)
 }
 
-/// Parses an RFC 7643 §2.3.5 dateTime (xsd:dateTime, RFC 3339). A value without a zone
-/// offset is read as UTC.
+/// Parses an RFC 7643 §2.3.5 dateTime (see [`crate::resource::datetime_from_str`]).
 pub(super) fn parse_datetime(s: &str) -> Option<DateTime<FixedOffset>> {
-    DateTime::parse_from_rfc3339(s).ok().or_else(|| {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-            .ok()
-            .map(|n| n.and_utc().fixed_offset())
-    })
+    crate::resource::datetime_from_str(s)
 }
 
 /// ASCII case-insensitive substring search; `needle` is already lower-case.

@@ -108,9 +108,10 @@ use super::changes::NewChange;
 use super::sql::index::{IndexRow, index_rows};
 use super::sql::prepared::PreparedCreate;
 use super::sql::sort::{
-    self as sort_cursor, Position, Segment, SortPlan, count_keyed_sql, keyed_page_sql,
-    missing_page_sql,
+    self as sort_cursor, Position, Segment, SortPlan, count_keyed_sql, has_sort_keys_sql,
+    keyed_page_sql, missing_page_sql, value_rows_sql,
 };
+use super::sql::value_order::{ColumnValue, KeySource, ValueRow, order_in_memory, page_in_memory};
 use super::sql::{
     Ctx, KnownLayouts, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members,
     no_groups, push_down, strip_members, to_version, with_members,

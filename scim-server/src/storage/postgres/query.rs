@@ -236,109 +236,83 @@ pub(super) async fn run_sorted(
     let first = base.len() + 1;
     let mut with_path = base.clone();
     with_path.push(&sort.path);
-    // The size of the keyed segment is counted only when it is needed: to skip the segment
-    // without keys when it is empty (it is read by an anti-join over the scope, which would
-    // visit every match), and to know how much of an offset the keyed segment takes. A
-    // page that the keyed segment fills (the usual first page of an ascending sort) needs
-    // only `total`.
-    let count_keyed = count_keyed_sql::<Postgres>(set_sql, first);
-    let mut keyed: Option<i64> = None;
-    let segments = sort.segments();
-    let mut out: Vec<Position> = Vec::new();
-    let mut next_cursor = None;
-    let (offset_mode, skip0, limit, pos) = match page {
-        StoragePage::Offset { offset, limit } => (true, clamp(*offset), *limit, None),
-        StoragePage::Cursor { after, limit } => (
-            false,
-            0,
-            *limit,
-            match after {
-                Some(c) => Some(sort_cursor::decode_cursor(CURSOR_TAG, c, fingerprint)?),
-                None => None,
-            },
-        ),
-    };
-    let mut skip = skip0;
-    let mut need = if offset_mode {
-        clamp(limit)
-    } else {
-        clamp(limit).saturating_add(1)
-    };
-    let start = pos.as_ref().map_or(0, |p| p.segment);
-    for (i, seg) in segments.iter().enumerate().skip(start) {
-        if need <= 0 {
-            break;
+    let pos = match page {
+        StoragePage::Cursor { after: Some(c), .. } => {
+            Some(sort_cursor::decode_cursor(CURSOR_TAG, c, fingerprint)?)
         }
-        let keyed_seg = *seg == Segment::Keyed;
-        if !keyed_seg {
-            let k = match keyed {
-                Some(k) => k,
-                None => count(&tx, &count_keyed, &with_path).await?,
-            };
-            keyed = Some(k);
-            let n = total - k;
-            if n <= 0 {
-                continue;
-            }
-            if offset_mode && skip >= n {
-                skip -= n;
-                continue;
-            }
-        }
-        let after = pos.as_ref().filter(|p| p.segment == i);
-        let (after_key, after_seq) = match after {
-            Some(a) => (a.key.clone().unwrap_or_default(), a.seq),
-            None => (Vec::new(), 0),
-        };
-        let mut args = with_path.clone();
-        args.push(&need);
-        args.push(&skip);
-        let sql = if keyed_seg {
-            if after.is_some() {
-                args.push(&after_key);
-                args.push(&after_seq);
-            }
-            keyed_page_sql::<Postgres>(set_sql, sort.desc, after.is_some(), first)
-        } else {
-            if after.is_some() {
-                args.push(&after_seq);
-            }
-            missing_page_sql::<Postgres>(set_sql, after.is_some(), first)
-        };
-        let rows = tx.query(sql.as_str(), &args).await.map_err(pg_err)?;
-        let got = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-        if keyed_seg && offset_mode && got < need {
-            // The keyed segment ended inside this page (it holds `skip + got` resources), or
-            // the offset passed its end: then it is counted and takes its size off the offset.
-            if got > 0 || skip == 0 {
-                keyed = Some(skip + got);
-                skip = 0;
+        _ => None,
+    };
+    // Where the order comes from: the sort keys' index, the values' index, or (a
+    // single-valued path with resources whose rows do not imply their key) memory.
+    let (src, in_memory) = match sort.by_value {
+        None => (KeySource::SortKeys, None),
+        Some(order) => {
+            let scope: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &sort.path];
+            let irregular = count(&tx, &has_sort_keys_sql::<Postgres>(), &scope).await? > 0;
+            let fits = pos
+                .as_ref()
+                .and_then(|p| p.key.as_deref())
+                .is_none_or(|k| order.column_value(k).is_some());
+            if irregular || !fits {
+                (KeySource::Values(order), Some(order))
             } else {
-                let k = count(&tx, &count_keyed, &with_path).await?;
-                keyed = Some(k);
-                skip = (skip - k).max(0);
+                (KeySource::Values(order), None)
             }
-        } else {
-            skip = 0;
         }
-        need -= got;
-        for row in rows {
-            out.push(Position {
-                segment: i,
-                seq: get(&row, 0)?,
-                key: if keyed_seg { get(&row, 1)? } else { None },
-            });
+    };
+    let (out, next_cursor) = match in_memory {
+        Some(order) => {
+            let matches_sql = match set {
+                Some(s) => format!("SELECT seq FROM {} AS m", counted_seqs(s)),
+                None => "SELECT seq FROM resources WHERE tenant = $1 AND rtype = $2".to_string(),
+            };
+            let matches: Vec<i64> = tx
+                .query(matches_sql.as_str(), &base)
+                .await
+                .map_err(pg_err)?
+                .iter()
+                .map(|r| get(r, 0))
+                .collect::<Result<_, _>>()?;
+            let rows_sql = value_rows_sql::<Postgres>(set_sql, first);
+            let mut rows = Vec::new();
+            for r in tx
+                .query(rows_sql.as_str(), &with_path)
+                .await
+                .map_err(pg_err)?
+            {
+                let norm: Option<Vec<u8>> = get(&r, 1)?;
+                rows.push(ValueRow {
+                    seq: get(&r, 0)?,
+                    norm: norm.map(|b| String::from_utf8_lossy(&b).into_owned()),
+                    num: get(&r, 2)?,
+                    skey: get(&r, 3)?,
+                });
+            }
+            let ordered = order_in_memory(order, sort.segments(), sort.desc, &matches, &rows);
+            let mut out = page_in_memory(ordered, page, pos.as_ref(), sort.desc);
+            let mut next_cursor = None;
+            if let StoragePage::Cursor { limit, .. } = page {
+                let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
+                if out.len() > limit {
+                    out.truncate(limit);
+                    next_cursor = out
+                        .last()
+                        .map(|p| sort_cursor::encode_cursor(CURSOR_TAG, p, fingerprint));
+                }
+            }
+            (out, next_cursor)
         }
-    }
-    if !offset_mode {
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        if out.len() > limit {
-            out.truncate(limit);
-            next_cursor = out
-                .last()
-                .map(|p| sort_cursor::encode_cursor(CURSOR_TAG, p, fingerprint));
+        None => {
+            let read = IndexRead {
+                set_sql,
+                sort,
+                src,
+                total,
+                fingerprint,
+            };
+            read.positions(&tx, page, pos, &with_path).await?
         }
-    }
+    };
     let seqs: Vec<i64> = out.iter().map(|p| p.seq).collect();
     let sql = if load.attributes {
         "SELECT seq, id, version, data FROM resources WHERE seq = ANY($1)"
@@ -376,6 +350,157 @@ pub(super) async fn run_sorted(
         total_results: to_version(total),
         next_cursor,
     })
+}
+
+/// A sorted query's page read from an index: the sort keys' or the values' (`src`).
+struct IndexRead<'a> {
+    set_sql: Option<&'a str>,
+    sort: &'a SortPlan,
+    src: KeySource,
+    /// The number of matches.
+    total: i64,
+    fingerprint: u64,
+}
+
+impl IndexRead<'_> {
+    /// The positions of the page (after `pos`, with a cursor), and the next cursor.
+    async fn positions(
+        &self,
+        tx: &Transaction<'_>,
+        page: &StoragePage,
+        pos: Option<Position>,
+        with_path: &[Param<'_>],
+    ) -> Result<(Vec<Position>, Option<String>), StorageError> {
+        let IndexRead {
+            set_sql,
+            sort,
+            src,
+            total,
+            fingerprint,
+        } = *self;
+        let first = with_path.len();
+        // The size of the keyed segment is counted only when it is needed: to skip the segment
+        // without keys when it is empty (it is read by an anti-join over the scope, which would
+        // visit every match), and to know how much of an offset the keyed segment takes. A
+        // page that the keyed segment fills (the usual first page of an ascending sort) needs
+        // only `total`.
+        let count_keyed = count_keyed_sql::<Postgres>(set_sql, first, src);
+        let mut keyed: Option<i64> = None;
+        let segments = sort.segments();
+        let mut out: Vec<Position> = Vec::new();
+        let mut next_cursor = None;
+        let (offset_mode, skip0, limit) = match page {
+            StoragePage::Offset { offset, limit } => (true, clamp(*offset), *limit),
+            StoragePage::Cursor { limit, .. } => (false, 0, *limit),
+        };
+        let mut skip = skip0;
+        let mut need = if offset_mode {
+            clamp(limit)
+        } else {
+            clamp(limit).saturating_add(1)
+        };
+        let start = pos.as_ref().map_or(0, |p| p.segment);
+        for (i, seg) in segments.iter().enumerate().skip(start) {
+            if need <= 0 {
+                break;
+            }
+            let keyed_seg = *seg == Segment::Keyed;
+            if !keyed_seg {
+                let k = match keyed {
+                    Some(k) => k,
+                    None => count(tx, &count_keyed, with_path).await?,
+                };
+                keyed = Some(k);
+                let n = total - k;
+                if n <= 0 {
+                    continue;
+                }
+                if offset_mode && skip >= n {
+                    skip -= n;
+                    continue;
+                }
+            }
+            let after = pos.as_ref().filter(|p| p.segment == i);
+            let after_seq = after.map_or(0, |a| a.seq);
+            let key = after.and_then(|a| a.key.clone()).unwrap_or_default();
+            // The key to continue after, as the key column holds it.
+            let (after_bytes, after_num): (Vec<u8>, f64) = match src {
+                KeySource::SortKeys => (key, 0.0),
+                KeySource::Values(order) => match order.column_value(&key) {
+                    Some(ColumnValue::Text(t)) => (t.into_bytes(), 0.0),
+                    Some(ColumnValue::Num(n)) => (Vec::new(), n),
+                    None => (Vec::new(), 0.0),
+                },
+            };
+            let numeric = matches!(src, KeySource::Values(o) if o.column() == "value_num");
+            let mut args = with_path.to_vec();
+            args.push(&need);
+            args.push(&skip);
+            let sql = if keyed_seg {
+                if after.is_some() {
+                    if numeric {
+                        args.push(&after_num);
+                    } else {
+                        args.push(&after_bytes);
+                    }
+                    args.push(&after_seq);
+                }
+                keyed_page_sql::<Postgres>(set_sql, sort.desc, after.is_some(), first, src)
+            } else {
+                if after.is_some() {
+                    args.push(&after_seq);
+                }
+                missing_page_sql::<Postgres>(set_sql, after.is_some(), first, src)
+            };
+            let rows = tx.query(sql.as_str(), &args).await.map_err(pg_err)?;
+            let got = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            if keyed_seg && offset_mode && got < need {
+                // The keyed segment ended inside this page (it holds `skip + got` resources), or
+                // the offset passed its end: then it is counted and takes its size off the offset.
+                if got > 0 || skip == 0 {
+                    keyed = Some(skip + got);
+                    skip = 0;
+                } else {
+                    let k = count(tx, &count_keyed, with_path).await?;
+                    keyed = Some(k);
+                    skip = (skip - k).max(0);
+                }
+            } else {
+                skip = 0;
+            }
+            need -= got;
+            for row in rows {
+                let key = match (keyed_seg, src) {
+                    (false, _) => None,
+                    (true, KeySource::SortKeys) => get(&row, 1)?,
+                    (true, KeySource::Values(order)) => {
+                        let v = if numeric {
+                            ColumnValue::Num(get(&row, 1)?)
+                        } else {
+                            let b: Vec<u8> = get(&row, 1)?;
+                            ColumnValue::Text(String::from_utf8_lossy(&b).into_owned())
+                        };
+                        order.key_of(&v)
+                    }
+                };
+                out.push(Position {
+                    segment: i,
+                    seq: get(&row, 0)?,
+                    key,
+                });
+            }
+        }
+        if !offset_mode {
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            if out.len() > limit {
+                out.truncate(limit);
+                next_cursor = out
+                    .last()
+                    .map(|p| sort_cursor::encode_cursor(CURSOR_TAG, p, fingerprint));
+            }
+        }
+        Ok((out, next_cursor))
+    }
 }
 
 /// The `count(*)` that `sql` selects.

@@ -32,7 +32,9 @@ use super::pg_err;
 ///   `value_norm` when the path holds a present non-string value (for `pr`). Filters are
 ///   pushed down as scans of the covering index `attr_index_lookup`; the `co` / `ew`
 ///   conjuncts of an `and` with a range-scanned conjunct are checked per candidate through
-///   `attr_index_seq (seq, path, elem, value_norm)` (version 2).
+///   `attr_index_seq (seq, path, elem, value_norm)` (version 2). Since version 3 the rows
+///   are typed (`value_num`) and hold the sort keys a query cannot read from the values
+///   (`skey`, see `sql::value_order`).
 /// - `index_layouts` (version 2): per resource type, the layout (indexed paths, case
 ///   folding, row format) its `attr_index` rows were written with. The rows depend on the
 ///   resource type's schema, which the database does not know when the storage connects,

@@ -42,7 +42,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use scim_core::resource::{bool_from_str, get_ci};
 use scim_core::schema::{
     Attribute, AttributeType, Mutability, ResourceSchema, Returned, common_attributes,
@@ -51,12 +51,14 @@ use scim_core::sort::sort_key;
 use scim_core::{AttrPath, Resource};
 use serde_json::{Map, Value};
 
-use super::sort::{encode_key, sort_row_path};
+use super::sort::encode_key;
+use super::value_order::{ValueOrder, irregular_key};
 
 /// The version of the row format; part of [`layout`], so that a change of the format
 /// rebuilds the rows like a change of the indexed paths does. Version 3: every attribute,
-/// typed columns, case folding.
-const ROW_FORMAT: u32 = 3;
+/// typed columns, case folding. Version 4: a single-valued path's sort key only where its
+/// value rows do not imply it (see [`super::value_order`]).
+const ROW_FORMAT: u32 = 4;
 
 /// How the values of an indexed path are stored and compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +115,7 @@ pub(crate) struct IndexedPath {
     /// How values are stored and compared.
     pub kind: Kind,
     /// The attribute (or, for a sub-attribute, its parent) is multi-valued: the sort key
-    /// gets a row of its own (see [`super::sort`]).
+    /// sits on the row of the value it comes from (see [`super::sort`]).
     pub multi_valued: bool,
     /// The path, as a filter or `sortBy` names it.
     pub path: AttrPath,
@@ -230,14 +232,10 @@ pub(crate) fn normalise(s: &str, case_exact: bool) -> String {
     crate::storage::unique::normalise(s, case_exact)
 }
 
-/// Parses an RFC 7643 §2.3.5 dateTime as scim-core's evaluator does (RFC 3339; without a
-/// zone offset, UTC).
+/// Parses an RFC 7643 §2.3.5 dateTime as scim-core's evaluator and sort do (RFC 3339;
+/// without a zone offset, UTC).
 pub(crate) fn parse_datetime(s: &str) -> Option<DateTime<FixedOffset>> {
-    DateTime::parse_from_rfc3339(s).ok().or_else(|| {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-            .ok()
-            .map(|n| n.and_utc().fixed_offset())
-    })
+    scim_core::resource::datetime_from_str(s)
 }
 
 /// The `value_norm` of a dateTime: the instant in UTC, `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`, so
@@ -385,8 +383,10 @@ pub(crate) struct IndexRow {
 }
 
 /// The `attr_index` rows of a resource of the resource type `schema`: its values, and its
-/// sort keys (scim-core's [`sort_key`], encoded by [`encode_key`]), on the value row of a
-/// single-valued path or on a row of their own (see [`sort_row_path`]). Distinct.
+/// sort keys (scim-core's [`sort_key`], encoded by [`encode_key`]) in `skey`: for a
+/// multi-valued path on the row of the value it comes from; for a single-valued path, only
+/// when its value rows do not imply the key ([`irregular_key`]), on its first value row.
+/// Distinct.
 pub(crate) fn index_rows(
     paths: &[IndexedPath],
     schema: &ResourceSchema,
@@ -408,19 +408,33 @@ pub(crate) fn index_rows(
         });
         mine.sort();
         mine.dedup();
-        if let Some(k) = sort_key(resource, schema, &p.path) {
-            let skey = Some(encode_key(&k));
-            if p.multi_valued {
-                mine.push(IndexRow {
-                    key: sort_row_path(p),
-                    elem: 0,
-                    norm: None,
-                    num: None,
-                    skey,
-                });
-            } else if let Some(row) = mine.iter_mut().find(|r| r.key == p.key) {
-                row.skey = skey;
+        let key = sort_key(resource, schema, &p.path);
+        if p.multi_valued {
+            // On the row of the value the key comes from (the primary or else first value,
+            // RFC 7644 §3.4.2.3), or when none stands for it (a value of another type), on
+            // the path's first row. The key's value always gives a row (only an empty
+            // object or array gives none, and those have no key).
+            if let Some(k) = key {
+                let skey = encode_key(&k);
+                let order = ValueOrder { kind: p.kind };
+                let implies = |r: &IndexRow| {
+                    order
+                        .implied(r.norm.as_deref(), r.num.map(|n| n.0))
+                        .is_some_and(|i| encode_key(&i) == skey)
+                };
+                let at = mine
+                    .iter()
+                    .position(|r| r.key == p.key && implies(r))
+                    .or_else(|| mine.iter().position(|r| r.key == p.key));
+                if let Some(row) = at.and_then(|i| mine.get_mut(i)) {
+                    row.skey = Some(skey);
+                }
             }
+        } else if let Some(skey) =
+            irregular_key(ValueOrder { kind: p.kind }, &mine, &p.key, key.as_ref())
+            && let Some(row) = mine.iter_mut().find(|r| r.key == p.key)
+        {
+            row.skey = Some(skey);
         }
         rows.extend(mine);
     }
@@ -588,31 +602,77 @@ mod tests {
         );
     }
 
-    #[test]
-    fn sort_keys_sit_on_the_value_row_or_their_own() {
+    /// The `(path, skey)` of the rows of `user` that carry a sort key.
+    fn keyed_rows(user: serde_json::Value) -> Vec<(String, Vec<u8>)> {
         let schema = user_resource_schema();
         let paths = indexed_paths(&schema);
-        let user = Resource::from_value(serde_json::json!({
+        let user = Resource::from_value(user).unwrap();
+        index_rows(&paths, &schema, &user)
+            .into_iter()
+            .filter_map(|r| Some((r.key, r.skey?)))
+            .collect()
+    }
+
+    fn string_key(s: &str) -> Vec<u8> {
+        encode_key(&scim_core::sort::SortKey::String(s.into()))
+    }
+
+    #[test]
+    fn sort_keys_sit_on_the_primary_value_row_for_multi_valued_paths_only() {
+        let keyed = keyed_rows(serde_json::json!({
             "userName": "Zed",
+            "active": "True",
+            "meta": {"created": "2011-05-13T06:42:34+02:00"},
             "emails": [{"value": "b@x"}, {"value": "A@x", "primary": true}]
-        }))
-        .unwrap();
-        let rows = index_rows(&paths, &schema, &user);
-        let with_key: Vec<(&str, &[u8])> = rows
-            .iter()
-            .filter_map(|r| r.skey.as_deref().map(|k| (r.key.as_str(), k)))
-            .collect();
-        let zed = encode_key(&scim_core::sort::SortKey::String("zed".into()));
-        let primary = encode_key(&scim_core::sort::SortKey::String("a@x".into()));
-        assert!(
-            with_key.contains(&("username", zed.as_slice())),
-            "{with_key:?}"
+        }));
+        // Multi-valued: the primary value (RFC 7644 §3.4.2.3), on its row. The
+        // single-valued paths' rows imply their keys (the folded string, the boolean Entra
+        // ID sends as a string, the instant): none of their own.
+        let primary = encode_key(&scim_core::sort::SortKey::Bool(true));
+        assert_eq!(
+            keyed,
+            vec![
+                ("emails.primary".to_string(), primary),
+                ("emails.value".to_string(), string_key("a@x"))
+            ],
+            "{keyed:?}"
         );
-        // Multi-valued: the primary value (RFC 7644 §3.4.2.3), on a row of its own.
-        assert!(
-            with_key.contains(&("~emails.value", primary.as_slice())),
-            "{with_key:?}"
+    }
+
+    #[test]
+    fn single_valued_rows_that_do_not_imply_their_key_carry_it() {
+        let number = encode_key(&scim_core::sort::SortKey::Number(7.0));
+        let keyed = |user| {
+            keyed_rows(user)
+                .into_iter()
+                .filter(|(k, _)| !k.starts_with("emails"))
+                .collect::<Vec<_>>()
+        };
+        // A value of another JSON type than the attribute's.
+        assert_eq!(
+            keyed(serde_json::json!({"userName": 7})),
+            vec![("username".to_string(), number)]
         );
+        // A string that is no dateTime sorts as a string; the empty string of a boolean.
+        assert_eq!(
+            keyed(serde_json::json!({"userName": "a", "meta": {"lastModified": "Yesterday"}})),
+            vec![("meta.lastmodified".to_string(), string_key("yesterday"))]
+        );
+        assert_eq!(
+            keyed(serde_json::json!({"userName": "a", "active": ""})),
+            vec![("active".to_string(), string_key(""))]
+        );
+        // Several values at a single-valued path: the first one's key.
+        assert_eq!(
+            keyed(serde_json::json!({"userName": ["b", "A"]})),
+            vec![("username".to_string(), string_key("b"))]
+        );
+        // A year past 9999 has a wider text than the order of the column holds.
+        let far = keyed(
+            serde_json::json!({"userName": "a", "meta": {"created": "+12345-01-01T00:00:00Z"}}),
+        );
+        assert_eq!(far.len(), 1, "{far:?}");
+        assert_eq!(far[0].0, "meta.created");
     }
 
     #[test]
@@ -620,7 +680,7 @@ mod tests {
         let schema = user_resource_schema();
         let paths = indexed_paths(&schema);
         assert!(
-            layout(&paths).starts_with("v3;id=;externalid="),
+            layout(&paths).starts_with("v4;id=;externalid="),
             "{}",
             layout(&paths)
         );

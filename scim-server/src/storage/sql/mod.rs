@@ -10,6 +10,7 @@ pub(crate) mod prepared;
 pub(crate) mod sort;
 #[cfg(test)]
 pub(crate) mod upgrade_check;
+pub(crate) mod value_order;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};

@@ -1,14 +1,15 @@
 //! `sortBy` in the database (RFC 7644 §3.4.2.3), shared by the SQL backends.
 //!
-//! Each resource stores, per sortable path, its sort key: scim-core's
+//! A resource's sort key for a path is scim-core's
 //! [`sort_key`](scim_core::sort::sort_key) (the value, or for a multi-valued attribute the
 //! primary or else the first value; case-insensitive strings folded as scim-core folds
 //! them), encoded by [`encode_key`] into bytes whose byte order is
-//! [`SortKey::cmp_key`](scim_core::sort::SortKey::cmp_key)'s order. The key lives in
-//! `attr_index.skey`: on the one value row of a single-valued path, or on a row of its own
-//! under `~<path>` for a multi-valued one; the partial index `attr_index_sort (tenant,
-//! rtype, path, skey, seq)` delivers a page in order with `LIMIT`, without sorting every
-//! match.
+//! [`SortKey::cmp_key`](scim_core::sort::SortKey::cmp_key)'s order. For a multi-valued
+//! path it lives in `attr_index.skey`, on the row of the value it comes from, and the
+//! partial index `attr_index_sort (tenant, rtype, path, skey, seq)` delivers a page in
+//! order with `LIMIT`, without sorting every match. A single-valued path's value rows
+//! stand for its keys, and the values' index delivers the page (see
+//! [`super::value_order`]).
 //!
 //! The order is scim-core's ([`scim_core::sort::compare_keys`]): resources with a key by
 //! key (descending reverses it), resources without one ("if there is no data for the
@@ -24,6 +25,7 @@ use scim_core::sort::{SortKey, SortOrder, SortSpec};
 
 use super::filter::Dialect;
 use super::index::{IndexedPath, key_of};
+use super::value_order::{KeySource, ValueOrder};
 use crate::storage::{StorageError, StorageErrorKind};
 
 /// The bytes of a sort key, ordered as [`SortKey::cmp_key`] orders keys: a rank byte
@@ -61,13 +63,28 @@ pub(crate) fn encode_key(key: &SortKey) -> Vec<u8> {
     out
 }
 
-/// The `attr_index.path` of the sort-key rows of an indexed path.
-pub(crate) fn sort_row_path(ip: &IndexedPath) -> String {
-    if ip.multi_valued {
-        format!("~{}", ip.key)
-    } else {
-        ip.key.clone()
-    }
+/// The sort key [`encode_key`] encoded, or `None` for bytes it does not produce.
+pub(crate) fn decode_key(bytes: &[u8]) -> Option<SortKey> {
+    let (rank, rest) = bytes.split_first()?;
+    Some(match (rank, rest) {
+        (0, [b]) if *b <= 1 => SortKey::Bool(*b == 1),
+        (1, rest) => {
+            let ordered = u64::from_be_bytes(rest.try_into().ok()?);
+            let bits = if ordered >> 63 == 1 {
+                ordered & !(1 << 63)
+            } else {
+                !ordered
+            };
+            SortKey::Number(f64::from_bits(bits))
+        }
+        (2, rest) if rest.len() == 12 => {
+            let secs = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?) ^ (1 << 63);
+            let nanos = u32::from_be_bytes(rest.get(8..)?.try_into().ok()?);
+            SortKey::DateTime(chrono::DateTime::from_timestamp(secs as i64, nanos)?)
+        }
+        (3, rest) => SortKey::String(String::from_utf8(rest.to_vec()).ok()?),
+        _ => return None,
+    })
 }
 
 /// What a SQL backend sorts by: the `attr_index.path` of the sort keys and the direction.
@@ -77,6 +94,9 @@ pub(crate) struct SortPlan {
     pub path: String,
     /// `sortOrder=descending`.
     pub desc: bool,
+    /// For a single-valued path: the order of its value rows, which stand for the sort keys
+    /// of the resources without an `skey` (see [`super::value_order`]).
+    pub by_value: Option<ValueOrder>,
 }
 
 /// The sort plan of `sort`, or `None` when the path is not indexed (never returned, the
@@ -101,8 +121,9 @@ pub(crate) fn plan(
     let (key, _) = key_of(schema, &by)?;
     let ip = paths.iter().find(|p| p.key == key)?;
     Some(SortPlan {
-        path: sort_row_path(ip),
+        path: ip.key.clone(),
         desc: sort.order == SortOrder::Descending,
+        by_value: (!ip.multi_valued).then_some(ValueOrder { kind: ip.kind }),
     })
 }
 
@@ -134,10 +155,42 @@ fn restrict(alias: &str, set: Option<&str>) -> String {
 
 /// `SELECT count(*)` of the keyed segment. Parameters: 1 tenant, 2 type, the filter's,
 /// then `p_path`.
-pub(crate) fn count_keyed_sql<D: Dialect>(set: Option<&str>, p_path: usize) -> String {
+pub(crate) fn count_keyed_sql<D: Dialect>(
+    set: Option<&str>,
+    p_path: usize,
+    src: KeySource,
+) -> String {
     format!(
         "SELECT count(*) FROM attr_index WHERE tenant = {} AND rtype = {} AND path = {} AND \
-         skey IS NOT NULL{}",
+         {}{}",
+        D::placeholder(1),
+        D::placeholder(2),
+        D::placeholder(p_path),
+        src.has_key(""),
+        restrict("", set)
+    )
+}
+
+/// Whether any resource of the scope has an `skey` under the path (for a single-valued
+/// path: one whose rows do not imply its key, see [`super::value_order`]). Parameters: 1
+/// tenant, 2 type, 3 the path.
+pub(crate) fn has_sort_keys_sql<D: Dialect>() -> String {
+    format!(
+        "SELECT count(*) FROM (SELECT 1 FROM attr_index WHERE tenant = {} AND rtype = {} AND \
+         path = {} AND skey IS NOT NULL LIMIT 1) AS k",
+        D::placeholder(1),
+        D::placeholder(2),
+        D::placeholder(3)
+    )
+}
+
+/// The rows of the path among the filter's matches, for [`super::value_order::order_in_memory`]:
+/// `seq, value_norm, value_num, skey`. Parameters: 1 tenant, 2 type, the filter's, then
+/// `p_path`.
+pub(crate) fn value_rows_sql<D: Dialect>(set: Option<&str>, p_path: usize) -> String {
+    format!(
+        "SELECT seq, value_norm, value_num, skey FROM attr_index WHERE tenant = {} AND \
+         rtype = {} AND path = {}{}",
         D::placeholder(1),
         D::placeholder(2),
         D::placeholder(p_path),
@@ -145,20 +198,23 @@ pub(crate) fn count_keyed_sql<D: Dialect>(set: Option<&str>, p_path: usize) -> S
     )
 }
 
-/// A page of the keyed segment: `seq, skey` in order. Parameters: 1 tenant, 2 type, the
-/// filter's, `first` the path, `first + 1` the limit, `first + 2` the offset, and with
-/// `after`, `first + 3` the key and `first + 4` the `seq` to continue after.
+/// A page of the keyed segment: `seq` and the key column ([`KeySource::column`]) in order.
+/// Parameters: 1 tenant, 2 type, the filter's, `first` the path, `first + 1` the limit,
+/// `first + 2` the offset, and with `after`, `first + 3` the key and `first + 4` the `seq`
+/// to continue after.
 pub(crate) fn keyed_page_sql<D: Dialect>(
     set: Option<&str>,
     desc: bool,
     after: bool,
     first: usize,
+    src: KeySource,
 ) -> String {
+    let col = src.column();
     let p = |i: usize| D::placeholder(first + i);
     let (dir, cmp) = if desc { ("DESC", "<") } else { ("ASC", ">") };
     let after = if after {
         format!(
-            " AND (skey {cmp} {k} OR (skey = {k} AND seq > {s}))",
+            " AND ({col} {cmp} {k} OR ({col} = {k} AND seq > {s}))",
             k = p(3),
             s = p(4)
         )
@@ -166,11 +222,12 @@ pub(crate) fn keyed_page_sql<D: Dialect>(
         String::new()
     };
     format!(
-        "SELECT seq, skey FROM attr_index WHERE tenant = {} AND rtype = {} AND path = {} AND \
-         skey IS NOT NULL{}{after} ORDER BY skey {dir}, seq ASC LIMIT {} OFFSET {}",
+        "SELECT seq, {col} FROM attr_index WHERE tenant = {} AND rtype = {} AND path = {} AND \
+         {}{}{after} ORDER BY {col} {dir}, seq ASC LIMIT {} OFFSET {}",
         D::placeholder(1),
         D::placeholder(2),
         p(0),
+        src.has_key(""),
         restrict("", set),
         p(1),
         p(2)
@@ -180,7 +237,12 @@ pub(crate) fn keyed_page_sql<D: Dialect>(
 /// A page of the segment without keys: `seq` in creation order. Parameters: 1 tenant, 2
 /// type, the filter's, `first` the path, `first + 1` the limit, `first + 2` the offset, and
 /// with `after`, `first + 3` the `seq` to continue after.
-pub(crate) fn missing_page_sql<D: Dialect>(set: Option<&str>, after: bool, first: usize) -> String {
+pub(crate) fn missing_page_sql<D: Dialect>(
+    set: Option<&str>,
+    after: bool,
+    first: usize,
+    src: KeySource,
+) -> String {
     let p = |i: usize| D::placeholder(first + i);
     let after = if after {
         format!(" AND r.seq > {}", p(3))
@@ -189,12 +251,13 @@ pub(crate) fn missing_page_sql<D: Dialect>(set: Option<&str>, after: bool, first
     };
     format!(
         "SELECT r.seq FROM resources r WHERE r.tenant = {} AND r.rtype = {}{} AND NOT EXISTS \
-         (SELECT 1 FROM attr_index a WHERE a.seq = r.seq AND a.path = {} AND a.skey IS NOT \
-         NULL){after} ORDER BY r.seq LIMIT {} OFFSET {}",
+         (SELECT 1 FROM attr_index a WHERE a.seq = r.seq AND a.path = {} AND {}){after} \
+         ORDER BY r.seq LIMIT {} OFFSET {}",
         D::placeholder(1),
         D::placeholder(2),
         restrict("r.", set),
         p(0),
+        src.has_key("a."),
         p(1),
         p(2)
     )
@@ -302,6 +365,11 @@ mod tests {
             SortKey::String("é".into()),
         ];
         for a in &keys {
+            assert_eq!(
+                decode_key(&encode_key(a)).map(|k| encode_key(&k)),
+                Some(encode_key(a)),
+                "{a:?} round trip"
+            );
             for b in &keys {
                 assert_eq!(
                     encode_key(a).cmp(&encode_key(b)),
@@ -309,6 +377,21 @@ mod tests {
                     "{a:?} vs {b:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn bytes_that_encode_no_key_decode_to_none() {
+        for bytes in [
+            &[][..],
+            &[0, 2],
+            &[1, 0],
+            &[2, 0],
+            &[3, 0xff],
+            &[4],
+            &[0xff],
+        ] {
+            assert!(decode_key(bytes).is_none(), "{bytes:?}");
         }
     }
 

@@ -155,7 +155,10 @@ pub(super) fn unsorted_rows(
 /// The rows of a sorted query (see [`crate::storage::sql::sort`]): the count of the
 /// matches and of those with a sort key, then the page read from the keyed segment and the
 /// segment without keys in the order of `sortOrder`, each an ordered `LIMIT` / `OFFSET`
-/// (or keyset, with a cursor) over the index.
+/// (or keyset, with a cursor) over the index: the sort keys' (`attr_index_sort`), or for a
+/// single-valued path the values' (see [`crate::storage::sql::value_order`]). A
+/// single-valued path with resources whose rows do not imply their key is ordered in
+/// memory instead ([`sorted_in_memory`]).
 pub(super) fn sorted_rows(
     tx: &Connection,
     set: Option<&SetSql>,
@@ -172,14 +175,35 @@ pub(super) fn sorted_rows(
             .and_then(|mut st| st.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0)))
             .map_err(backend_err)
     };
-    let total = match set {
-        Some(s) => count(&format!("SELECT count(*) FROM ({})", matches_sql(s)), base)?,
-        None => count_all(tx, &base[..2])?,
+    let pos = match page {
+        StoragePage::Cursor { after: Some(c), .. } => {
+            Some(sort_cursor::decode_cursor(CURSOR_TAG, c, fingerprint)?)
+        }
+        _ => None,
     };
     let first = base.len() + 1;
     let mut with_path = base.to_vec();
     with_path.push(V::Text(sort.path.clone()));
-    let keyed = count(&count_keyed_sql::<Sqlite>(set_sql, first), &with_path)?;
+    let src = match sort.by_value {
+        None => KeySource::SortKeys,
+        Some(order) => {
+            let scope = [base[0].clone(), base[1].clone(), V::Text(sort.path.clone())];
+            let irregular = count(&has_sort_keys_sql::<Sqlite>(), &scope)? > 0;
+            let fits = pos
+                .as_ref()
+                .and_then(|p| p.key.as_deref())
+                .is_none_or(|k| order.column_value(k).is_some());
+            if irregular || !fits {
+                return sorted_in_memory(tx, set, base, sort, order, page, pos, load, fingerprint);
+            }
+            KeySource::Values(order)
+        }
+    };
+    let total = match set {
+        Some(s) => count(&format!("SELECT count(*) FROM ({})", matches_sql(s)), base)?,
+        None => count_all(tx, &base[..2])?,
+    };
+    let keyed = count(&count_keyed_sql::<Sqlite>(set_sql, first, src), &with_path)?;
     let segments = sort.segments();
     let size = |seg: Segment| match seg {
         Segment::Keyed => keyed,
@@ -193,26 +217,45 @@ pub(super) fn sorted_rows(
         let sql = match segments[i] {
             Segment::Keyed => {
                 if let Some(a) = after {
-                    args.push(V::Blob(a.key.clone().unwrap_or_default()));
+                    let key = a.key.clone().unwrap_or_default();
+                    args.push(match src {
+                        KeySource::SortKeys => V::Blob(key),
+                        KeySource::Values(order) => match order.column_value(&key) {
+                            Some(ColumnValue::Text(t)) => V::Text(t),
+                            Some(ColumnValue::Num(n)) => V::Real(n),
+                            None => V::Null,
+                        },
+                    });
                     args.push(V::Integer(a.seq));
                 }
-                keyed_page_sql::<Sqlite>(set_sql, sort.desc, after.is_some(), first)
+                keyed_page_sql::<Sqlite>(set_sql, sort.desc, after.is_some(), first, src)
             }
             Segment::Missing => {
                 if let Some(a) = after {
                     args.push(V::Integer(a.seq));
                 }
-                missing_page_sql::<Sqlite>(set_sql, after.is_some(), first)
+                missing_page_sql::<Sqlite>(set_sql, after.is_some(), first, src)
             }
         };
         let mut stmt = tx.prepare_cached(&sql).map_err(backend_err)?;
         let keyed = segments[i] == Segment::Keyed;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                let key = match (keyed, src) {
+                    (false, _) => None,
+                    (true, KeySource::SortKeys) => r.get(1)?,
+                    (true, KeySource::Values(order)) => {
+                        let v = match order.column() {
+                            "value_num" => ColumnValue::Num(r.get(1)?),
+                            _ => ColumnValue::Text(r.get(1)?),
+                        };
+                        order.key_of(&v)
+                    }
+                };
                 Ok(Position {
                     segment: i,
                     seq: r.get(0)?,
-                    key: if keyed { r.get(1)? } else { None },
+                    key,
                 })
             })
             .map_err(backend_err)?;
@@ -239,11 +282,7 @@ pub(super) fn sorted_rows(
                 out.extend(got);
             }
         }
-        StoragePage::Cursor { after, limit } => {
-            let pos = match after {
-                Some(c) => Some(sort_cursor::decode_cursor(CURSOR_TAG, c, fingerprint)?),
-                None => None,
-            };
+        StoragePage::Cursor { limit, .. } => {
             let start = pos.as_ref().map_or(0, |p| p.segment);
             let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
             let mut need = limit.saturating_add(1);
@@ -265,6 +304,66 @@ pub(super) fn sorted_rows(
                     .last()
                     .map(|p| sort_cursor::encode_cursor(CURSOR_TAG, p, fingerprint));
             }
+        }
+    }
+    let seqs: Vec<i64> = out.iter().map(|p| p.seq).collect();
+    let page = rows_by_seq(tx, &seqs, load)?;
+    Ok((Rows { total, page }, next_cursor))
+}
+
+/// A sorted query over a single-valued path ordered in memory from the path's rows of the
+/// matches (see [`crate::storage::sql::value_order::order_in_memory`]).
+#[allow(clippy::too_many_arguments)]
+fn sorted_in_memory(
+    tx: &Connection,
+    set: Option<&SetSql>,
+    base: &[rusqlite::types::Value],
+    sort: &SortPlan,
+    order: ValueOrder,
+    page: &StoragePage,
+    pos: Option<Position>,
+    load: Load,
+    fingerprint: u64,
+) -> Result<(Rows, Option<String>), StorageError> {
+    let args = rusqlite::params_from_iter(base.iter());
+    let matches: Vec<i64> = tx
+        .prepare_cached(&format!(
+            "SELECT r.seq FROM resources r WHERE {} ORDER BY r.seq",
+            condition(set)
+        ))
+        .and_then(|mut st| {
+            st.query_map(args, |r| r.get(0))?
+                .collect::<Result<Vec<i64>, _>>()
+        })
+        .map_err(backend_err)?;
+    let mut with_path = base.to_vec();
+    with_path.push(rusqlite::types::Value::Text(sort.path.clone()));
+    let sql = value_rows_sql::<Sqlite>(set.map(|s| s.sql.as_str()), base.len() + 1);
+    let rows: Vec<ValueRow> = tx
+        .prepare_cached(&sql)
+        .and_then(|mut st| {
+            st.query_map(rusqlite::params_from_iter(with_path.iter()), |r| {
+                Ok(ValueRow {
+                    seq: r.get(0)?,
+                    norm: r.get(1)?,
+                    num: r.get(2)?,
+                    skey: r.get(3)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(backend_err)?;
+    let total = i64::try_from(matches.len()).unwrap_or(i64::MAX);
+    let ordered = order_in_memory(order, sort.segments(), sort.desc, &matches, &rows);
+    let mut out = page_in_memory(ordered, page, pos.as_ref(), sort.desc);
+    let mut next_cursor = None;
+    if let StoragePage::Cursor { limit, .. } = page {
+        let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
+        if out.len() > limit {
+            out.truncate(limit);
+            next_cursor = out
+                .last()
+                .map(|p| sort_cursor::encode_cursor(CURSOR_TAG, p, fingerprint));
         }
     }
     let seqs: Vec<i64> = out.iter().map(|p| p.seq).collect();

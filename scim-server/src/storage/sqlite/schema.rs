@@ -20,8 +20,9 @@ use super::backend_err;
 ///   the database, so it holds across connections and processes.
 /// - `attr_index`: one row per distinct value of each attribute path and element
 ///   (`value_norm` / `value_num`, typed and case folded as `sql::index` describes; `elem`,
-///   the position of the element of a multi-valued complex attribute, 0 otherwise), plus
-///   (version 3) one row per path with a sort key (`skey`).
+///   the position of the element of a multi-valued complex attribute, 0 otherwise), with
+///   (version 3) the sort keys a query cannot read from the values (`skey`, see
+///   `sql::value_order`; the row format, not the schema, decides which rows hold one).
 ///   Filters are pushed down as scans of the covering index `attr_index_lookup`; the
 ///   `co` / `ew` conjuncts of an `and` with a range-scanned conjunct are checked per
 ///   candidate through the rows of that one resource: `attr_index_seq (seq, path, elem,

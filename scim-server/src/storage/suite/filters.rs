@@ -283,6 +283,13 @@ fn devices() -> Vec<(&'static str, Value)> {
             "d5",
             json!({"label": "e", "size": 3.0, "parts": [{"kind": "x"}]}),
         ),
+        // Values the index cannot order by their column: several at a single-valued path,
+        // a negative zero (SQL compares it equal to zero), and a dateTime without a zone
+        // offset (read as UTC, which the column orders).
+        (
+            "d6",
+            json!({"label": ["z", "A"], "size": -0.0, "seen": "2020-01-01T00:30:00"}),
+        ),
     ]
 }
 
