@@ -58,11 +58,12 @@ struct Args {
     /// wrk threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    /// Workloads: `get-id`, `filter-username`, `filter-emails`, `list-page`, `post`.
+    /// Workloads: `get-id`, `filter-username`, `filter-emails`, `list-page`, `sorted-page`,
+    /// `post`.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "get-id,filter-username,filter-emails,list-page,post"
+        default_value = "get-id,filter-username,filter-emails,list-page,sorted-page,post"
     )]
     workloads: Vec<String>,
     /// A PostgreSQL database for the `postgres` backend (give a fresh one: the users of
@@ -452,6 +453,24 @@ async fn measure(
                 let sample = paths.first().cloned();
                 (
                     "GET /Users?startIndex=…&count=100",
+                    random_get_script(&token, &paths),
+                    sample,
+                )
+            }
+            "sorted-page" => {
+                // A page of 100 in `userName` order (RFC 7644 §3.4.2.3 `sortBy`), as an
+                // administration UI lists users: one of the first ten pages at random.
+                let paths: Vec<String> = (0..(users / 100).clamp(1, 10))
+                    .map(|k| {
+                        format!(
+                            "{prefix}/Users?sortBy=userName&startIndex={}&count=100",
+                            1 + 100 * k
+                        )
+                    })
+                    .collect();
+                let sample = paths.first().cloned();
+                (
+                    "GET /Users?sortBy=userName&startIndex=…&count=100",
                     random_get_script(&token, &paths),
                     sample,
                 )

@@ -573,6 +573,21 @@ mod tests {
     }
 
     #[test]
+    fn datetimes_sort_as_filters_read_them() {
+        // Without a zone offset a dateTime is read as UTC (as `born gt "..."` reads it);
+        // a string that is no dateTime sorts as a string, after every dateTime.
+        let rs = vec![
+            res(json!({"id": "1", "born": "2010-01-01T00:30:00"})),
+            res(json!({"id": "2", "born": " 2009-01-01T00:00:00Z"})),
+            res(json!({"id": "3", "born": "2010-01-01T00:00:00Z"})),
+        ];
+        assert_eq!(
+            ids(&sorted(&rs, AttrPath::new("born"), SortOrder::Ascending)),
+            ["3", "1", "2"]
+        );
+    }
+
+    #[test]
     fn multi_valued_uses_primary_then_first() {
         let rs = vec![
             res(

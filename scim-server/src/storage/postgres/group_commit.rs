@@ -13,10 +13,11 @@
 //! [`MAX_BATCH`], and writes them in one transaction; the creates that arrive meanwhile
 //! wait for the next one.
 //!
-//! A batch is written with one statement per table, inside a savepoint; when that fails (a
-//! `userName` taken, an id taken, or two creates of the batch claiming one value), the
-//! savepoint is rolled back and each create is written again in a savepoint of its own, so
-//! the one that conflicts gets its own error and the others are written.
+//! A batch is written with one statement per table, without a savepoint (two round trips
+//! and a subtransaction fewer); when a statement fails (a `userName` taken, an id taken, or
+//! two creates of the batch claiming one value), the transaction, which holds nothing but
+//! the batch, is rolled back and each create is written again in a new one, in a savepoint
+//! of its own, so the one that conflicts gets its own error and the others are written.
 //! Then the changes of the written creates are appended to the feed and the transaction
 //! commits. A create is answered only after the commit that holds it returned; when that
 //! commit fails, every create of the batch gets the error (none of them is written).
@@ -93,12 +94,21 @@ impl PostgresStorage {
                 // Nothing of the refused create stays: the transaction ends with it.
                 Err(e) => return vec![Err(e)],
             },
-            Err(news) => match write_together(&mut tx, ctx, &news).await {
-                Ok(true) => news
+            Err(news) => match insert_batch(&tx, ctx, &news).await {
+                Ok(()) => news
                     .into_iter()
                     .map(|new| Ok(created_resource(ctx, new)))
                     .collect(),
-                Ok(false) => {
+                Err(BatchError::Conflict | BatchError::Other(_)) => {
+                    // The failed statement ended the transaction, which held nothing else:
+                    // each create is written again in a new one, in a savepoint of its own.
+                    if let Err(e) = tx.rollback().await {
+                        return fail_all(pg_err(e));
+                    }
+                    tx = match client.transaction().await {
+                        Ok(tx) => tx,
+                        Err(e) => return fail_all(pg_err(e)),
+                    };
                     let mut each = Vec::with_capacity(n);
                     for new in news {
                         match write_alone(&mut tx, ctx, new).await {
@@ -108,7 +118,6 @@ impl PostgresStorage {
                     }
                     each
                 }
-                Err(e) => return fail_all(e),
             },
         };
         let written: Vec<NewChange> = results
@@ -136,28 +145,6 @@ impl PostgresStorage {
                 }
                 results
             }
-        }
-    }
-}
-
-/// Writes every create of `news` with one statement per table, in a savepoint:
-/// `Ok(true)` when all were written, `Ok(false)` when the savepoint was rolled back
-/// (each is then to be written alone: a unique value taken, or anything else that the
-/// writes one by one name for the create they belong to).
-async fn write_together(
-    tx: &mut Transaction<'_>,
-    ctx: &Ctx,
-    news: &[PreparedCreate],
-) -> Result<bool, StorageError> {
-    let sp = tx.savepoint("scim_group").await.map_err(pg_err)?;
-    match insert_batch(&sp, ctx, news).await {
-        Ok(()) => {
-            sp.commit().await.map_err(pg_err)?;
-            Ok(true)
-        }
-        Err(BatchError::Conflict | BatchError::Other(_)) => {
-            sp.rollback().await.map_err(pg_err)?;
-            Ok(false)
         }
     }
 }
