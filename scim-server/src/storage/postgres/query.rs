@@ -218,20 +218,13 @@ pub(super) async fn run_sorted(
     if let Some(s) = set {
         base.extend(s.params.iter().map(|p| p.as_sql()));
     }
+    let cached = set.is_none_or(|s| s.params.len() <= MAX_CACHED_FILTER_PARAMS);
     let total: i64 = match set {
         Some(s) => {
             let sql = format!("SELECT count(*) FROM {} AS m", counted_seqs(s));
-            get(&tx.query_one(sql.as_str(), &base).await.map_err(pg_err)?, 0)?
+            count_of(&tx, &sql, &base, cached).await?
         }
-        None => {
-            let sql = format!("SELECT {KEPT_COUNT}");
-            get(
-                &tx.query_one(sql.as_str(), &base[..2])
-                    .await
-                    .map_err(pg_err)?,
-                0,
-            )?
-        }
+        None => count_of(&tx, &format!("SELECT {KEPT_COUNT}"), &base[..2], true).await?,
     };
     let first = base.len() + 1;
     let mut with_path = base.clone();
@@ -248,7 +241,8 @@ pub(super) async fn run_sorted(
         None => (KeySource::SortKeys, None),
         Some(order) => {
             let scope: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &sort.path];
-            let irregular = count(&tx, &has_sort_keys_sql::<Postgres>(), &scope).await? > 0;
+            let irregular =
+                count_of(&tx, &has_sort_keys_sql::<Postgres>(), &scope, true).await? > 0;
             let fits = pos
                 .as_ref()
                 .and_then(|p| p.key.as_deref())
@@ -310,7 +304,7 @@ pub(super) async fn run_sorted(
                 total,
                 fingerprint,
             };
-            read.positions(&tx, page, pos, &with_path).await?
+            read.positions(&tx, page, pos, &with_path, cached).await?
         }
     };
     let seqs: Vec<i64> = out.iter().map(|p| p.seq).collect();
@@ -370,6 +364,7 @@ impl IndexRead<'_> {
         page: &StoragePage,
         pos: Option<Position>,
         with_path: &[Param<'_>],
+        cached: bool,
     ) -> Result<(Vec<Position>, Option<String>), StorageError> {
         let IndexRead {
             set_sql,
@@ -408,7 +403,7 @@ impl IndexRead<'_> {
             if !keyed_seg {
                 let k = match keyed {
                     Some(k) => k,
-                    None => count(tx, &count_keyed, with_path).await?,
+                    None => count_of(tx, &count_keyed, with_path, cached).await?,
                 };
                 keyed = Some(k);
                 let n = total - k;
@@ -452,7 +447,9 @@ impl IndexRead<'_> {
                 }
                 missing_page_sql::<Postgres>(set_sql, after.is_some(), first, src)
             };
-            let rows = tx.query(sql.as_str(), &args).await.map_err(pg_err)?;
+            // The segment without keys is an anti-join whose plan depends on the path (a
+            // generic plan may hash every row of the scope): planned for its values.
+            let rows = rows_of(tx, &sql, &args, cached && keyed_seg).await?;
             let got = i64::try_from(rows.len()).unwrap_or(i64::MAX);
             if keyed_seg && offset_mode && got < need {
                 // The keyed segment ended inside this page (it holds `skip + got` resources), or
@@ -461,7 +458,7 @@ impl IndexRead<'_> {
                     keyed = Some(skip + got);
                     skip = 0;
                 } else {
-                    let k = count(tx, &count_keyed, with_path).await?;
+                    let k = count_of(tx, &count_keyed, with_path, cached).await?;
                     keyed = Some(k);
                     skip = (skip - k).max(0);
                 }
@@ -503,13 +500,36 @@ impl IndexRead<'_> {
     }
 }
 
-/// The `count(*)` that `sql` selects.
-pub(super) async fn count(
+/// The rows `sql` selects; with `cached`, through the connection's prepared statement of
+/// `sql` (one round trip instead of two, and no parsing or planning after the first
+/// executions). Statements whose text depends on a client's filter are cached only when
+/// they have at most [`MAX_CACHED_FILTER_PARAMS`], so that the cache stays bounded.
+async fn rows_of(
     tx: &Transaction<'_>,
     sql: &str,
     args: &[Param<'_>],
+    cached: bool,
+) -> Result<Vec<Row>, StorageError> {
+    if cached {
+        let stmt = tx.prepare_cached(sql).await.map_err(pg_err)?;
+        tx.query(&stmt, args).await.map_err(pg_err)
+    } else {
+        tx.query(sql, args).await.map_err(pg_err)
+    }
+}
+
+/// The `count(*)` that `sql` selects, through [`rows_of`].
+async fn count_of(
+    tx: &Transaction<'_>,
+    sql: &str,
+    args: &[Param<'_>],
+    cached: bool,
 ) -> Result<i64, StorageError> {
-    get(&tx.query_one(sql, args).await.map_err(pg_err)?, 0)
+    let rows = rows_of(tx, sql, args, cached).await?;
+    match rows.first() {
+        Some(row) => get(row, 0),
+        None => Err(StorageError::backend("postgres: a count returned no row")),
+    }
 }
 
 /// A [`QueryPage`] from the rows of [`page_rows`] (and the members of its groups).
