@@ -203,12 +203,23 @@ pub(super) fn sorted_rows(
         Some(s) => count(&format!("SELECT count(*) FROM ({})", matches_sql(s)), base)?,
         None => count_all(tx, &base[..2])?,
     };
-    let keyed = count(&count_keyed_sql::<Sqlite>(set_sql, first, src), &with_path)?;
-    let segments = sort.segments();
-    let size = |seg: Segment| match seg {
-        Segment::Keyed => keyed,
-        Segment::Missing => total - keyed,
+    // The size of the keyed segment, counted only when needed (a count visits every key of
+    // the scope): to know whether the segment without keys has any (it is read by an
+    // anti-join over the matches), or how much of an offset past its end it takes. A page
+    // that the keyed segment fills (the usual first pages of an ascending sort) needs none.
+    let keyed_sql = count_keyed_sql::<Sqlite>(set_sql, first, src);
+    let mut keyed: Option<i64> = None;
+    let keyed_count = |known: &mut Option<i64>| -> Result<i64, StorageError> {
+        match *known {
+            Some(k) => Ok(k),
+            None => {
+                let k = count(&keyed_sql, &with_path)?;
+                *known = Some(k);
+                Ok(k)
+            }
+        }
     };
+    let segments = sort.segments();
     // (segment index, seq, key)
     let fetch = |i: usize, limit: i64, offset: i64, after: Option<&Position>| {
         let mut args = with_path.clone();
@@ -268,17 +279,32 @@ pub(super) fn sorted_rows(
             let mut skip = clamp(*offset);
             let mut need = clamp(*limit);
             for (i, seg) in segments.iter().enumerate() {
-                let n = size(*seg);
                 if need <= 0 {
                     break;
                 }
-                if skip >= n {
-                    skip -= n;
-                    continue;
+                if *seg == Segment::Missing {
+                    let n = total - keyed_count(&mut keyed)?;
+                    if skip >= n {
+                        skip -= n;
+                        continue;
+                    }
                 }
                 let got = fetch(i, need, skip, None)?;
-                skip = 0;
-                need -= i64::try_from(got.len()).unwrap_or(i64::MAX);
+                let n = i64::try_from(got.len()).unwrap_or(i64::MAX);
+                if *seg == Segment::Keyed && n < need {
+                    // The keyed segment ended inside this page (it holds `skip + n`), or
+                    // the offset passed its end: then it is counted and takes its size
+                    // off the offset.
+                    if n > 0 || skip == 0 {
+                        keyed = Some(skip + n);
+                        skip = 0;
+                    } else {
+                        skip = (skip - keyed_count(&mut keyed)?).max(0);
+                    }
+                } else {
+                    skip = 0;
+                }
+                need -= n;
                 out.extend(got);
             }
         }
@@ -290,7 +316,7 @@ pub(super) fn sorted_rows(
                 if need == 0 {
                     break;
                 }
-                if size(*seg) == 0 {
+                if *seg == Segment::Missing && total - keyed_count(&mut keyed)? <= 0 {
                     continue;
                 }
                 let after = pos.as_ref().filter(|p| p.segment == i);
