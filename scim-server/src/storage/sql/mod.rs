@@ -340,7 +340,8 @@ pub(crate) fn decode_cursor(
 /// Is `query` a lookup by one value of a unique attribute (`userName eq "x"`, `id eq "x"`:
 /// RFC 7643 §2.1 `uniqueness` `server` or `global`, single-valued) without a sort? It then
 /// reads at most a handful of rows through one index probe, so a backend may run it as a
-/// point read.
+/// point read (SQLite runs it on the calling task).
+#[cfg(feature = "sqlite")]
 pub(crate) fn is_unique_lookup(schema: &ResourceSchema, query: &StorageQuery<'_>) -> bool {
     query.sort.is_none() && query.filter.is_some_and(|f| unique_eq(schema, f).is_some())
 }
