@@ -283,17 +283,8 @@ pub(super) async fn run_sorted(
                 });
             }
             let ordered = order_in_memory(order, sort.segments(), sort.desc, &matches, &rows);
-            let mut out = page_in_memory(ordered, page, pos.as_ref(), sort.desc);
-            let mut next_cursor = None;
-            if let StoragePage::Cursor { limit, .. } = page {
-                let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
-                if out.len() > limit {
-                    out.truncate(limit);
-                    next_cursor = out
-                        .last()
-                        .map(|p| sort_cursor::encode_cursor(CURSOR_TAG, p, fingerprint));
-                }
-            }
+            let (out, next) = page_in_memory(ordered, page, pos.as_ref(), sort.desc);
+            let next_cursor = next.map(|p| sort_cursor::encode_cursor(CURSOR_TAG, &p, fingerprint));
             (out, next_cursor)
         }
         None => {

@@ -220,9 +220,28 @@ fn directed(o: Ordering, desc: bool) -> Ordering {
 }
 
 /// The page of `ordered` (from [`order_in_memory`]) that `page` asks for (after the cursor
-/// position `after`, for cursor paging), with one position more than the page's limit when
-/// cursor paging and there is a next page.
+/// position `after`, for cursor paging), and with cursor paging the position the next
+/// page's cursor continues after, when there is a next page.
 pub(crate) fn page_in_memory(
+    ordered: Vec<Position>,
+    page: &StoragePage,
+    after: Option<&Position>,
+    desc: bool,
+) -> (Vec<Position>, Option<Position>) {
+    let mut out = window(ordered, page, after, desc);
+    let mut next = None;
+    if let StoragePage::Cursor { limit, .. } = page {
+        let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
+        if out.len() > limit {
+            out.truncate(limit);
+            next = out.last().cloned();
+        }
+    }
+    (out, next)
+}
+
+/// The positions of `ordered` that `page` asks for, one more than a cursor page's limit.
+fn window(
     mut ordered: Vec<Position>,
     page: &StoragePage,
     after: Option<&Position>,

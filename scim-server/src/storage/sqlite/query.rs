@@ -194,7 +194,13 @@ pub(super) fn sorted_rows(
                 .and_then(|p| p.key.as_deref())
                 .is_none_or(|k| order.column_value(k).is_some());
             if irregular || !fits {
-                return sorted_in_memory(tx, set, base, sort, order, page, pos, load, fingerprint);
+                let (total, out, next) =
+                    positions_in_memory(tx, set, base, sort, order, page, pos.as_ref())?;
+                let next_cursor =
+                    next.map(|p| sort_cursor::encode_cursor(CURSOR_TAG, &p, fingerprint));
+                let seqs: Vec<i64> = out.iter().map(|p| p.seq).collect();
+                let page = rows_by_seq(tx, &seqs, load)?;
+                return Ok((Rows { total, page }, next_cursor));
             }
             KeySource::Values(order)
         }
@@ -337,20 +343,18 @@ pub(super) fn sorted_rows(
     Ok((Rows { total, page }, next_cursor))
 }
 
-/// A sorted query over a single-valued path ordered in memory from the path's rows of the
-/// matches (see [`crate::storage::sql::value_order::order_in_memory`]).
-#[allow(clippy::too_many_arguments)]
-fn sorted_in_memory(
+/// The number of matches of a sorted query over a single-valued path, the positions of its
+/// page and the position of the next page's cursor, ordered in memory from the path's rows
+/// of the matches (see [`crate::storage::sql::value_order::order_in_memory`]).
+fn positions_in_memory(
     tx: &Connection,
     set: Option<&SetSql>,
     base: &[rusqlite::types::Value],
     sort: &SortPlan,
     order: ValueOrder,
     page: &StoragePage,
-    pos: Option<Position>,
-    load: Load,
-    fingerprint: u64,
-) -> Result<(Rows, Option<String>), StorageError> {
+    after: Option<&Position>,
+) -> Result<(i64, Vec<Position>, Option<Position>), StorageError> {
     let args = rusqlite::params_from_iter(base.iter());
     let matches: Vec<i64> = tx
         .prepare_cached(&format!(
@@ -381,20 +385,8 @@ fn sorted_in_memory(
         .map_err(backend_err)?;
     let total = i64::try_from(matches.len()).unwrap_or(i64::MAX);
     let ordered = order_in_memory(order, sort.segments(), sort.desc, &matches, &rows);
-    let mut out = page_in_memory(ordered, page, pos.as_ref(), sort.desc);
-    let mut next_cursor = None;
-    if let StoragePage::Cursor { limit, .. } = page {
-        let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
-        if out.len() > limit {
-            out.truncate(limit);
-            next_cursor = out
-                .last()
-                .map(|p| sort_cursor::encode_cursor(CURSOR_TAG, p, fingerprint));
-        }
-    }
-    let seqs: Vec<i64> = out.iter().map(|p| p.seq).collect();
-    let page = rows_by_seq(tx, &seqs, load)?;
-    Ok((Rows { total, page }, next_cursor))
+    let (out, next) = page_in_memory(ordered, page, after, sort.desc);
+    Ok((total, out, next))
 }
 
 /// The count of a query's matches and its page (`(seq, id, version, json)`, the JSON `None`

@@ -129,17 +129,16 @@ fn pages_in_memory_continue_after_the_cursor() {
                 after: None,
                 limit: 2,
             };
-            let mut got = page_in_memory(all.clone(), &page, after.as_ref(), desc);
-            let more = got.len() > 2;
-            got.truncate(2);
-            after = got.last().cloned();
+            let (got, next) = page_in_memory(all.clone(), &page, after.as_ref(), desc);
+            assert!(got.len() <= 2);
             walked.extend(got);
-            if !more {
+            after = next;
+            if after.is_none() {
                 break;
             }
         }
         assert_eq!(walked, all, "desc {desc}");
-        let offset = page_in_memory(
+        let (offset, next) = page_in_memory(
             all.clone(),
             &StoragePage::Offset {
                 offset: 4,
@@ -149,5 +148,6 @@ fn pages_in_memory_continue_after_the_cursor() {
             desc,
         );
         assert_eq!(offset, all[4..].to_vec());
+        assert_eq!(next, None, "offset pages have no cursor");
     }
 }
