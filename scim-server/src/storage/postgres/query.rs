@@ -247,11 +247,10 @@ pub(super) async fn run_sorted(
                 .as_ref()
                 .and_then(|p| p.key.as_deref())
                 .is_none_or(|k| order.column_value(k).is_some());
-            if irregular || !fits {
-                (KeySource::Values(order), Some(order))
-            } else {
-                (KeySource::Values(order), None)
-            }
+            (
+                KeySource::Values(order),
+                (irregular || !fits).then_some(order),
+            )
         }
     };
     let (out, next_cursor) = match in_memory {
@@ -418,7 +417,7 @@ impl IndexRead<'_> {
                     None => (Vec::new(), 0.0),
                 },
             };
-            let numeric = matches!(src, KeySource::Values(o) if o.column() == "value_num");
+            let numeric = matches!(src, KeySource::Values(o) if o.numeric());
             let mut args = with_path.to_vec();
             args.push(&need);
             args.push(&skip);

@@ -57,7 +57,8 @@ use super::value_order::{ValueOrder, irregular_key};
 /// The version of the row format; part of [`layout`], so that a change of the format
 /// rebuilds the rows like a change of the indexed paths does. Version 3: every attribute,
 /// typed columns, case folding. Version 4: a single-valued path's sort key only where its
-/// value rows do not imply it (see [`super::value_order`]).
+/// value rows do not imply it (see [`super::value_order`]), a multi-valued path's on the
+/// row of the value it comes from instead of a row of its own.
 const ROW_FORMAT: u32 = 4;
 
 /// How the values of an indexed path are stored and compared.

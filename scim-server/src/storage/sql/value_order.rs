@@ -46,11 +46,17 @@ pub(crate) enum ColumnValue {
 }
 
 impl ValueOrder {
+    /// The column holds numbers (`value_num`), not text (`value_norm`).
+    pub fn numeric(self) -> bool {
+        self.kind == Kind::Num
+    }
+
     /// The column holding the order: `value_norm` or `value_num`.
     pub fn column(self) -> &'static str {
-        match self.kind {
-            Kind::Num => "value_num",
-            _ => "value_norm",
+        if self.numeric() {
+            "value_num"
+        } else {
+            "value_norm"
         }
     }
 

@@ -158,7 +158,7 @@ pub(super) fn unsorted_rows(
 /// (or keyset, with a cursor) over the index: the sort keys' (`attr_index_sort`), or for a
 /// single-valued path the values' (see [`crate::storage::sql::value_order`]). A
 /// single-valued path with resources whose rows do not imply their key is ordered in
-/// memory instead ([`sorted_in_memory`]).
+/// memory instead ([`positions_in_memory`]).
 pub(super) fn sorted_rows(
     tx: &Connection,
     set: Option<&SetSql>,
@@ -262,9 +262,10 @@ pub(super) fn sorted_rows(
                     (false, _) => None,
                     (true, KeySource::SortKeys) => r.get(1)?,
                     (true, KeySource::Values(order)) => {
-                        let v = match order.column() {
-                            "value_num" => ColumnValue::Num(r.get(1)?),
-                            _ => ColumnValue::Text(r.get(1)?),
+                        let v = if order.numeric() {
+                            ColumnValue::Num(r.get(1)?)
+                        } else {
+                            ColumnValue::Text(r.get(1)?)
                         };
                         order.key_of(&v)
                     }
