@@ -82,6 +82,7 @@ use serde_json::{Map, Value};
 
 mod changes;
 mod index;
+mod query;
 
 use index::*;
 
@@ -434,8 +435,14 @@ impl Storage for MemoryStorage {
         filter.compile(schema).is_ok()
     }
 
-    fn can_sort(&self, _schema: &ResourceSchema, _sort: &SortSpec) -> bool {
-        false
+    /// Every valid `sortBy` but the membership (`members`, and a User's computed `groups`),
+    /// which the store keeps apart from the resources: sorted by the query itself
+    /// by the keys of the stored resources, without copying them.
+    fn can_sort(&self, schema: &ResourceSchema, sort: &SortSpec) -> bool {
+        let kept_apart = ["members", "groups"]
+            .iter()
+            .any(|n| sort.by.name.eq_ignore_ascii_case(n));
+        !kept_apart && sort.validate(schema).is_ok()
     }
 
     async fn create(
@@ -651,120 +658,7 @@ impl Storage for MemoryStorage {
         scope: Scope<'_>,
         query: StorageQuery<'_>,
     ) -> Result<QueryPage, StorageError> {
-        let compiled = match query.filter {
-            Some(f) => Some(f.compile(scope.schema).map_err(|e| {
-                StorageError::new(StorageErrorKind::UnsupportedFilter, e.detail().to_string())
-            })?),
-            None => None,
-        };
-        if let Some(s) = query.sort {
-            return Err(StorageError::new(
-                StorageErrorKind::UnsupportedFilter,
-                format!("the in-memory backend does not sort (sortBy {})", s.by),
-            ));
-        }
-        let after = match query.page {
-            StoragePage::Cursor {
-                after: Some(token), ..
-            } => Some(decode_cursor(token)?),
-            _ => None,
-        };
-        let Some(tenant) = self.tenant(scope.tenant)? else {
-            return Ok(QueryPage::default());
-        };
-        let data = tenant.read().map_err(poisoned)?;
-        let Some(shard) = data.types.get(scope.resource_type()) else {
-            return Ok(QueryPage::default());
-        };
-        let stored = |id: &String| shard.resources.get(id).map(|e| e.stored(id, query.load));
-        // Without a filter: walk the creation order lazily (no copy of every id).
-        let Some(f) = query.filter else {
-            let total = shard.order.len() as u64;
-            return Ok(match query.page {
-                StoragePage::Offset { offset, limit } => QueryPage {
-                    resources: shard
-                        .order
-                        .values()
-                        .skip(usize::try_from(*offset).unwrap_or(usize::MAX))
-                        .take(usize::try_from(*limit).unwrap_or(usize::MAX))
-                        .filter_map(stored)
-                        .collect(),
-                    total_results: total,
-                    next_cursor: None,
-                },
-                StoragePage::Cursor { limit, .. } => {
-                    let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
-                    let from = after.map_or(0, |a| a.saturating_add(1));
-                    let mut page: Vec<(u64, &String)> = shard
-                        .order
-                        .range(from..)
-                        .take(limit.saturating_add(1))
-                        .map(|(s, id)| (*s, id))
-                        .collect();
-                    let more = page.len() > limit;
-                    page.truncate(limit);
-                    let next_cursor = if more && limit > 0 {
-                        page.last().map(|(s, _)| encode_cursor(*s))
-                    } else {
-                        None
-                    };
-                    QueryPage {
-                        resources: page.into_iter().filter_map(|(_, id)| stored(id)).collect(),
-                        total_results: total,
-                        next_cursor,
-                    }
-                }
-            });
-        };
-        // The matches, in creation order, as (seq, id).
-        let matches: Vec<(u64, &str)> = {
-            {
-                let hits = match &compiled {
-                    Some(c) => shard.matching(&data, scope, f, c),
-                    None => Hits::default(),
-                };
-                let mut v: Vec<(u64, &str)> = hits.into_iter().map(|(id, e)| (e.seq, id)).collect();
-                v.sort_unstable_by_key(|(s, _)| *s);
-                v
-            }
-        };
-        let total = matches.len() as u64;
-        let stored =
-            |(_, id): &(u64, &str)| shard.resources.get(*id).map(|e| e.stored(id, query.load));
-        match query.page {
-            StoragePage::Offset { offset, limit } => {
-                let offset = usize::try_from(*offset).unwrap_or(usize::MAX);
-                let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
-                Ok(QueryPage {
-                    resources: matches
-                        .iter()
-                        .skip(offset)
-                        .take(limit)
-                        .filter_map(stored)
-                        .collect(),
-                    total_results: total,
-                    next_cursor: None,
-                })
-            }
-            StoragePage::Cursor { limit, .. } => {
-                let start = after.map_or(0, |a| matches.partition_point(|(s, _)| *s <= a));
-                let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
-                let end = start.saturating_add(limit).min(matches.len());
-                let next_cursor = (limit > 0 && end > start && end < matches.len())
-                    .then(|| matches.get(end - 1).map(|(s, _)| encode_cursor(*s)))
-                    .flatten();
-                Ok(QueryPage {
-                    resources: matches
-                        .get(start..end)
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(stored)
-                        .collect(),
-                    total_results: total,
-                    next_cursor,
-                })
-            }
-        }
+        self.run_query(scope, query)
     }
 
     async fn modify_members(

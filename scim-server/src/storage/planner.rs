@@ -397,7 +397,7 @@ async fn fallback(
             let start = match after {
                 None => 0,
                 Some(token) => {
-                    let (key, id) = decode_cursor(token, fingerprint)?;
+                    let (key, id) = decode_cursor(CURSOR_PREFIX, token, fingerprint)?;
                     keyed.partition_point(|(k, rid)| {
                         position_cmp(k.as_ref(), rid.id.as_str(), key.as_ref(), &id, order)
                             != Ordering::Greater
@@ -409,7 +409,7 @@ async fn fallback(
             let next_cursor = if limit > 0 && end < keyed.len() && end > start {
                 keyed
                     .get(end - 1)
-                    .map(|(k, r)| encode_cursor(k.as_ref(), &r.id, fingerprint))
+                    .map(|(k, r)| encode_cursor(CURSOR_PREFIX, k.as_ref(), &r.id, fingerprint))
             } else {
                 None
             };
@@ -440,8 +440,8 @@ fn strip_members(r: &mut StoredResource) {
 }
 
 /// The planner's total order: by sort key in `order` (missing last when ascending), then by
-/// id.
-fn position_cmp(
+/// id. The memory backend sorts by it too.
+pub(crate) fn position_cmp(
     ka: Option<&SortKey>,
     ida: &str,
     kb: Option<&SortKey>,
@@ -453,7 +453,7 @@ fn position_cmp(
 
 /// FNV-1a over the query's filter and sort, so that a cursor of one query is refused by
 /// another.
-fn query_fingerprint(filter: Option<&Filter>, sort: Option<&SortSpec>) -> u32 {
+pub(crate) fn query_fingerprint(filter: Option<&Filter>, sort: Option<&SortSpec>) -> u32 {
     let text = format!(
         "{}|{}|{}",
         filter.map(ToString::to_string).unwrap_or_default(),
@@ -469,7 +469,14 @@ fn query_fingerprint(filter: Option<&Filter>, sort: Option<&SortSpec>) -> u32 {
     h
 }
 
-fn encode_cursor(key: Option<&SortKey>, id: &str, fingerprint: u32) -> String {
+/// A cursor (RFC 9865) naming the position after `(key, id)` in the order of
+/// [`position_cmp`], for the query `fingerprint`, with `prefix` naming who issued it.
+pub(crate) fn encode_cursor(
+    prefix: &str,
+    key: Option<&SortKey>,
+    id: &str,
+    fingerprint: u32,
+) -> String {
     let (tag, value) = match key {
         None => ("-", Value::Null),
         Some(SortKey::Bool(b)) => ("b", Value::Bool(*b)),
@@ -488,10 +495,7 @@ fn encode_cursor(key: Option<&SortKey>, id: &str, fingerprint: u32) -> String {
         value,
         Value::String(id.into()),
     ]);
-    format!(
-        "{CURSOR_PREFIX}{}",
-        base64url_encode(json.to_string().as_bytes())
-    )
+    format!("{prefix}{}", base64url_encode(json.to_string().as_bytes()))
 }
 
 fn invalid_cursor() -> StorageError {
@@ -501,10 +505,13 @@ fn invalid_cursor() -> StorageError {
     )
 }
 
-fn decode_cursor(token: &str, fingerprint: u32) -> Result<(Option<SortKey>, String), StorageError> {
-    let body = token
-        .strip_prefix(CURSOR_PREFIX)
-        .ok_or_else(invalid_cursor)?;
+/// The position of a cursor [`encode_cursor`] issued with `prefix` for `fingerprint`.
+pub(crate) fn decode_cursor(
+    prefix: &str,
+    token: &str,
+    fingerprint: u32,
+) -> Result<(Option<SortKey>, String), StorageError> {
+    let body = token.strip_prefix(prefix).ok_or_else(invalid_cursor)?;
     let bytes = base64url_decode(body).ok_or_else(invalid_cursor)?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|_| invalid_cursor())?;
     let Value::Array(parts) = value else {
@@ -621,19 +628,22 @@ mod tests {
             Some(SortKey::DateTime(date)),
             Some(SortKey::String("jensen".into())),
         ] {
-            let c = encode_cursor(key.as_ref(), "id-1", 42);
+            let c = encode_cursor(CURSOR_PREFIX, key.as_ref(), "id-1", 42);
             assert!(c.starts_with(CURSOR_PREFIX));
             assert!(scim_core::messages::is_unreserved(&c), "{c}");
-            assert_eq!(decode_cursor(&c, 42).unwrap(), (key.clone(), "id-1".into()));
+            assert_eq!(
+                decode_cursor(CURSOR_PREFIX, &c, 42).unwrap(),
+                (key.clone(), "id-1".into())
+            );
             // Another query's fingerprint.
             assert_eq!(
-                decode_cursor(&c, 43).unwrap_err().kind(),
+                decode_cursor(CURSOR_PREFIX, &c, 43).unwrap_err().kind(),
                 &StorageErrorKind::InvalidCursor
             );
         }
         for bad in ["", "p1.", "p1.!!", "xyz", "p1.W10"] {
             assert_eq!(
-                decode_cursor(bad, 42).unwrap_err().kind(),
+                decode_cursor(CURSOR_PREFIX, bad, 42).unwrap_err().kind(),
                 &StorageErrorKind::InvalidCursor,
                 "{bad}"
             );
