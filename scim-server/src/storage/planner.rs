@@ -378,51 +378,67 @@ async fn fallback(
         .collect();
     keyed.sort_by(|(ka, a), (kb, b)| position_cmp(ka.as_ref(), &a.id, kb.as_ref(), &b.id, order));
     let fingerprint = query_fingerprint(filter, sort);
+    let (window, next_cursor) = sorted_window(
+        &keyed,
+        |(k, r)| (k.as_ref(), r.id.as_str()),
+        page,
+        order,
+        CURSOR_PREFIX,
+        fingerprint,
+    )?;
+    Ok(QueryPage {
+        resources: keyed
+            .into_iter()
+            .skip(window.start)
+            .take(window.len())
+            .map(|(_, r)| r)
+            .collect(),
+        total_results: total,
+        next_cursor,
+    })
+}
+
+/// The part of `keyed` (ordered by [`position_cmp`] in `order`; `position` gives each
+/// item's key and id) that `page` asks for, and with cursor paging the cursor of the next
+/// page when there is one (issued with `prefix` for `fingerprint`, see [`encode_cursor`]).
+/// The planner's fallback and the memory backend page their sorted matches with it.
+pub(crate) fn sorted_window<T>(
+    keyed: &[T],
+    position: impl Fn(&T) -> (Option<&SortKey>, &str),
+    page: &StoragePage,
+    order: SortOrder,
+    prefix: &str,
+    fingerprint: u32,
+) -> Result<(std::ops::Range<usize>, Option<String>), StorageError> {
+    let len = keyed.len();
     match page {
         StoragePage::Offset { offset, limit } => {
-            let offset = usize::try_from(*offset).unwrap_or(usize::MAX);
+            let start = usize::try_from(*offset).unwrap_or(usize::MAX).min(len);
             let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
-            Ok(QueryPage {
-                resources: keyed
-                    .into_iter()
-                    .skip(offset)
-                    .take(limit)
-                    .map(|(_, r)| r)
-                    .collect(),
-                total_results: total,
-                next_cursor: None,
-            })
+            Ok((start..start.saturating_add(limit).min(len), None))
         }
         StoragePage::Cursor { after, limit } => {
             let start = match after {
                 None => 0,
                 Some(token) => {
-                    let (key, id) = decode_cursor(CURSOR_PREFIX, token, fingerprint)?;
-                    keyed.partition_point(|(k, rid)| {
-                        position_cmp(k.as_ref(), rid.id.as_str(), key.as_ref(), &id, order)
-                            != Ordering::Greater
+                    let (key, id) = decode_cursor(prefix, token, fingerprint)?;
+                    keyed.partition_point(|item| {
+                        let (k, rid) = position(item);
+                        position_cmp(k, rid, key.as_ref(), &id, order) != Ordering::Greater
                     })
                 }
             };
             let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
-            let end = start.saturating_add(limit).min(keyed.len());
-            let next_cursor = if limit > 0 && end < keyed.len() && end > start {
-                keyed
-                    .get(end - 1)
-                    .map(|(k, r)| encode_cursor(CURSOR_PREFIX, k.as_ref(), &r.id, fingerprint))
+            let end = start.saturating_add(limit).min(len);
+            let next_cursor = if end > start && end < len {
+                keyed.get(end - 1).map(|item| {
+                    let (k, id) = position(item);
+                    encode_cursor(prefix, k, id, fingerprint)
+                })
             } else {
                 None
             };
-            Ok(QueryPage {
-                resources: keyed
-                    .into_iter()
-                    .skip(start)
-                    .take(end.saturating_sub(start))
-                    .map(|(_, r)| r)
-                    .collect(),
-                total_results: total,
-                next_cursor,
-            })
+            Ok((start..end, next_cursor))
         }
     }
 }
@@ -471,12 +487,7 @@ pub(crate) fn query_fingerprint(filter: Option<&Filter>, sort: Option<&SortSpec>
 
 /// A cursor (RFC 9865) naming the position after `(key, id)` in the order of
 /// [`position_cmp`], for the query `fingerprint`, with `prefix` naming who issued it.
-pub(crate) fn encode_cursor(
-    prefix: &str,
-    key: Option<&SortKey>,
-    id: &str,
-    fingerprint: u32,
-) -> String {
+fn encode_cursor(prefix: &str, key: Option<&SortKey>, id: &str, fingerprint: u32) -> String {
     let (tag, value) = match key {
         None => ("-", Value::Null),
         Some(SortKey::Bool(b)) => ("b", Value::Bool(*b)),
@@ -506,7 +517,7 @@ fn invalid_cursor() -> StorageError {
 }
 
 /// The position of a cursor [`encode_cursor`] issued with `prefix` for `fingerprint`.
-pub(crate) fn decode_cursor(
+fn decode_cursor(
     prefix: &str,
     token: &str,
     fingerprint: u32,

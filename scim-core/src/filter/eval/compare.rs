@@ -9,7 +9,7 @@ use serde_json::{Number, Value};
 use crate::casefold::fold;
 use crate::error::{ScimError, ScimResult};
 use crate::filter::ast::{CompValue, CompareOp};
-use crate::resource::bool_from_str;
+use crate::resource::{bool_from_str, datetime_from_str};
 use crate::schema::{Attribute, AttributeType};
 
 /// One comparison, ready to test attribute values.
@@ -135,7 +135,7 @@ impl Matcher {
                 let CompValue::String(s) = value else {
                     return Err(wrong_value());
                 };
-                let operand = parse_datetime(s).ok_or_else(|| {
+                let operand = datetime_from_str(s).ok_or_else(|| {
                     ScimError::invalid_filter(format!(
                         "{}: \"{}\" is not a valid dateTime (RFC 7643 §2.3.5, xsd:dateTime such \
                          as \"2011-05-13T04:42:34Z\")",
@@ -191,7 +191,7 @@ impl Matcher {
             }
             Matcher::DateTime { op, operand } => {
                 let ord = match v {
-                    Value::String(s) => parse_datetime(s).map(|d| d.cmp(operand)),
+                    Value::String(s) => datetime_from_str(s).map(|d| d.cmp(operand)),
                     _ => None,
                 };
                 apply(*op, ord)
@@ -280,11 +280,6 @@ pub(super) fn cmp_numbers(a: &Number, b: &Number) -> Option<Ordering> {
         _ => {}
     }
     a.as_f64()?.partial_cmp(&b.as_f64()?)
-}
-
-/// Parses an RFC 7643 §2.3.5 dateTime (see [`crate::resource::datetime_from_str`]).
-pub(super) fn parse_datetime(s: &str) -> Option<DateTime<FixedOffset>> {
-    crate::resource::datetime_from_str(s)
 }
 
 /// ASCII case-insensitive substring search; `needle` is already lower-case.
@@ -427,13 +422,13 @@ mod tests {
 
     #[test]
     fn datetimes_compare_by_instant() {
-        let a = parse_datetime("2011-05-13T04:42:34Z").unwrap();
-        let b = parse_datetime("2011-05-13T06:42:34+02:00").unwrap();
+        let a = datetime_from_str("2011-05-13T04:42:34Z").unwrap();
+        let b = datetime_from_str("2011-05-13T06:42:34+02:00").unwrap();
         assert_eq!(a, b);
-        let c = parse_datetime("2011-05-13T04:42:34").unwrap();
+        let c = datetime_from_str("2011-05-13T04:42:34").unwrap();
         assert_eq!(a, c);
-        assert!(parse_datetime("2011-05-13").is_none());
-        assert!(parse_datetime("yesterday").is_none());
+        assert!(datetime_from_str("2011-05-13").is_none());
+        assert!(datetime_from_str("yesterday").is_none());
     }
 
     #[test]

@@ -2,9 +2,7 @@
 //! `index.rs`), in creation order or sorted (RFC 7644 §3.4.2.3), and paged.
 
 use super::*;
-use crate::storage::planner::{
-    decode_cursor as decode_sorted, encode_cursor as encode_sorted, position_cmp, query_fingerprint,
-};
+use crate::storage::planner::{position_cmp, query_fingerprint, sorted_window};
 use scim_core::sort::{SortKey, sort_key};
 
 impl MemoryStorage {
@@ -161,36 +159,17 @@ impl MemoryStorage {
         });
         let total = keyed.len() as u64;
         let fingerprint = query_fingerprint(query.filter, Some(spec));
-        let (start, take) = match query.page {
-            StoragePage::Offset { offset, limit } => (
-                usize::try_from(*offset).unwrap_or(usize::MAX),
-                usize::try_from(*limit).unwrap_or(usize::MAX),
-            ),
-            StoragePage::Cursor { after, limit } => {
-                let start = match after {
-                    None => 0,
-                    Some(token) => {
-                        let (key, id) = decode_sorted(SORTED_CURSOR_PREFIX, token, fingerprint)?;
-                        keyed.partition_point(|(k, rid, _)| {
-                            position_cmp(k.as_ref(), rid, key.as_ref(), &id, spec.order)
-                                != std::cmp::Ordering::Greater
-                        })
-                    }
-                };
-                (start, usize::try_from(*limit).unwrap_or(usize::MAX))
-            }
-        };
-        let start = start.min(keyed.len());
-        let end = start.saturating_add(take).min(keyed.len());
-        let next_cursor = match query.page {
-            StoragePage::Cursor { .. } if end > start && end < keyed.len() => keyed
-                .get(end - 1)
-                .map(|(k, id, _)| encode_sorted(SORTED_CURSOR_PREFIX, k.as_ref(), id, fingerprint)),
-            _ => None,
-        };
+        let (window, next_cursor) = sorted_window(
+            &keyed,
+            |(k, id, _)| (k.as_ref(), id),
+            query.page,
+            spec.order,
+            SORTED_CURSOR_PREFIX,
+            fingerprint,
+        )?;
         Ok(QueryPage {
             resources: keyed
-                .get(start..end)
+                .get(window)
                 .unwrap_or_default()
                 .iter()
                 .map(|(_, id, e)| e.stored(id, query.load))

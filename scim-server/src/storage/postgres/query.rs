@@ -219,13 +219,6 @@ pub(super) async fn run_sorted(
         base.extend(s.params.iter().map(|p| p.as_sql()));
     }
     let cached = set.is_none_or(|s| s.params.len() <= MAX_CACHED_FILTER_PARAMS);
-    let total: i64 = match set {
-        Some(s) => {
-            let sql = format!("SELECT count(*) FROM {} AS m", counted_seqs(s));
-            count_of(&tx, &sql, &base, cached).await?
-        }
-        None => count_of(&tx, &format!("SELECT {KEPT_COUNT}"), &base[..2], true).await?,
-    };
     let first = base.len() + 1;
     let mut with_path = base.clone();
     with_path.push(&sort.path);
@@ -253,7 +246,7 @@ pub(super) async fn run_sorted(
             )
         }
     };
-    let (out, next_cursor) = match in_memory {
+    let (out, next_cursor, total) = match in_memory {
         Some(order) => {
             let matches_sql = match set {
                 Some(s) => format!("SELECT seq FROM {} AS m", counted_seqs(s)),
@@ -284,9 +277,17 @@ pub(super) async fn run_sorted(
             let ordered = order_in_memory(order, sort.segments(), sort.desc, &matches, &rows);
             let (out, next) = page_in_memory(ordered, page, pos.as_ref(), sort.desc);
             let next_cursor = next.map(|p| sort_cursor::encode_cursor(CURSOR_TAG, &p, fingerprint));
-            (out, next_cursor)
+            let total = i64::try_from(matches.len()).unwrap_or(i64::MAX);
+            (out, next_cursor, total)
         }
         None => {
+            let total: i64 = match set {
+                Some(s) => {
+                    let sql = format!("SELECT count(*) FROM {} AS m", counted_seqs(s));
+                    count_of(&tx, &sql, &base, cached).await?
+                }
+                None => count_of(&tx, &format!("SELECT {KEPT_COUNT}"), &base[..2], true).await?,
+            };
             let read = IndexRead {
                 set_sql,
                 sort,
@@ -294,7 +295,8 @@ pub(super) async fn run_sorted(
                 total,
                 fingerprint,
             };
-            read.positions(&tx, page, pos, &with_path, cached).await?
+            let (out, next_cursor) = read.positions(&tx, page, pos, &with_path, cached).await?;
+            (out, next_cursor, total)
         }
     };
     let seqs: Vec<i64> = out.iter().map(|p| p.seq).collect();

@@ -77,7 +77,8 @@ use scim_core::filter::{CompValue, CompareOp};
 use scim_core::resource::bool_from_str;
 use scim_core::schema::ResourceSchema;
 
-use super::index::{IndexedPath, Kind, datetime_norm, key_of, normalise, parse_datetime};
+use super::index::{IndexedPath, Kind, datetime_norm, key_of, normalise};
+use scim_core::resource::datetime_from_str;
 
 mod render;
 
@@ -365,7 +366,7 @@ fn condition<D: Dialect>(
             Some((ordered("value_num", p)?, op == CompareOp::Eq))
         }
         (Kind::DateTime, CompValue::String(s)) => {
-            let operand = datetime_norm(&parse_datetime(s)?);
+            let operand = datetime_norm(&datetime_from_str(s)?);
             let cond = ordered("value_norm", text(params, operand))?;
             // An empty string (`''`, not a dateTime) is below every instant: only `ne`
             // holds for it.

@@ -21,7 +21,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use scim_core::sort::SortKey;
 
-use super::index::{IndexRow, Kind, datetime_norm, parse_datetime};
+use scim_core::resource::datetime_from_str;
+
+use super::index::{IndexRow, Kind, datetime_norm};
 use super::sort::{Position, Segment, decode_key, encode_key};
 use crate::storage::StoragePage;
 
@@ -93,11 +95,27 @@ impl ValueOrder {
             },
             Kind::DateTime => {
                 let n = norm.filter(|n| n.len() == DATETIME_WIDTH)?;
-                Some(SortKey::DateTime(parse_datetime(n)?.to_utc()))
+                Some(SortKey::DateTime(datetime_from_str(n)?.to_utc()))
             }
             Kind::Num => num
                 .filter(|n| !(*n == 0.0 && n.is_sign_negative()))
                 .map(SortKey::Number),
+        }
+    }
+
+    /// Whether a row with these columns stands for `key` (its [`ValueOrder::implied`] key is
+    /// `key`), compared without building either key.
+    pub fn stands_for(self, norm: Option<&str>, num: Option<f64>, key: &SortKey) -> bool {
+        match (self.kind, key) {
+            (Kind::Str { .. }, SortKey::String(k)) => norm == Some(k.as_str()),
+            (Kind::Bool, SortKey::Bool(b)) => norm == Some(if *b { "true" } else { "false" }),
+            (Kind::DateTime, SortKey::DateTime(d)) => norm
+                .filter(|n| n.len() == DATETIME_WIDTH)
+                .and_then(datetime_from_str)
+                .is_some_and(|n| n == *d),
+            (Kind::Num, SortKey::Number(k)) => num
+                .is_some_and(|n| n.to_bits() == k.to_bits() && !(n == 0.0 && n.is_sign_negative())),
+            _ => false,
         }
     }
 
@@ -141,18 +159,12 @@ pub(crate) fn irregular_key(
     let mut in_range = rows
         .iter()
         .filter(|r| r.key == path_key && order.in_range(r.norm.as_deref(), r.num.map(|n| n.0)));
-    let first = in_range.next();
-    let implied = match (first, in_range.next()) {
-        (None, _) => None,
-        (Some(r), None) => order.implied(r.norm.as_deref(), r.num.map(|n| n.0)),
-        (Some(_), Some(_)) => return Some(key.map_or_else(|| NO_KEY.to_vec(), encode_key)),
+    let regular = match (in_range.next(), in_range.next(), key) {
+        (None, _, None) => true,
+        (Some(r), None, Some(k)) => order.stands_for(r.norm.as_deref(), r.num.map(|n| n.0), k),
+        _ => false,
     };
-    let (want, have) = (key.map(encode_key), implied.as_ref().map(encode_key));
-    if want == have && (first.is_none() || have.is_some()) {
-        None
-    } else {
-        Some(want.unwrap_or_else(|| NO_KEY.to_vec()))
-    }
+    (!regular).then(|| key.map_or_else(|| NO_KEY.to_vec(), encode_key))
 }
 
 /// One value row of the sorted path, as [`order_in_memory`] reads it.

@@ -1,6 +1,7 @@
 use super::*;
 use crate::storage::sql::index::{index_rows, indexed_paths};
 use scim_core::builtin::user_resource_schema;
+use scim_core::resource::datetime_from_str;
 use scim_core::sort::{SortOrder, SortSpec, sort_resources};
 use scim_core::{AttrPath, Resource};
 use serde_json::json;
@@ -149,5 +150,50 @@ fn pages_in_memory_continue_after_the_cursor() {
         );
         assert_eq!(offset, all[4..].to_vec());
         assert_eq!(next, None, "offset pages have no cursor");
+    }
+}
+
+#[test]
+fn stands_for_is_the_implied_key() {
+    let d = |s: &str| SortKey::DateTime(datetime_from_str(s).unwrap().to_utc());
+    let keys = [
+        SortKey::String("a".into()),
+        SortKey::String(String::new()),
+        SortKey::Bool(true),
+        SortKey::Bool(false),
+        SortKey::Number(2.5),
+        SortKey::Number(0.0),
+        SortKey::Number(-0.0),
+        d("2011-05-13T04:42:34Z"),
+        d("2011-05-13T06:42:34.5+02:00"),
+    ];
+    let rows: [(Option<&str>, Option<f64>); 9] = [
+        (Some("a"), None),
+        (Some(""), None),
+        (Some("true"), None),
+        (Some("false"), None),
+        (Some("2011-05-13T04:42:34.000000000Z"), None),
+        (Some("2011-05-13T04:42:34.500000000Z"), None),
+        (None, Some(2.5)),
+        (None, Some(0.0)),
+        (None, Some(-0.0)),
+    ];
+    for kind in [
+        Kind::Str { case_exact: false },
+        Kind::Bool,
+        Kind::DateTime,
+        Kind::Num,
+    ] {
+        let order = ValueOrder { kind };
+        for (norm, num) in rows {
+            for key in &keys {
+                let implied = order.implied(norm, num).map(|k| encode_key(&k));
+                assert_eq!(
+                    order.stands_for(norm, num, key),
+                    implied == Some(encode_key(key)),
+                    "{kind:?} {norm:?} {num:?} {key:?}"
+                );
+            }
+        }
     }
 }
