@@ -215,7 +215,73 @@ async fn creates_written_together_are_answered_each() {
     let scope = Scope::new(&t, &schema);
     assert_eq!(ids(&storage, scope, None).await.len(), 47);
     for id in &written {
-        assert_eq!(storage.get(scope, id, Load::ALL).await.unwrap().version, 1);
+        let stored = storage.get(scope, id, Load::ALL).await.unwrap();
+        assert_eq!(stored.version, 1);
+        // Its index rows and unique claim are its own (written by the batch's statement).
+        let name = stored.resource.get("userName").unwrap().as_str().unwrap();
+        let f: Filter = format!("userName eq {:?}", name.to_uppercase())
+            .parse()
+            .unwrap();
+        assert_eq!(ids(&storage, scope, Some(&f)).await, vec![id.clone()]);
+        let taken = storage
+            .create(
+                scope,
+                user(&format!("{id}-again"), json!({"userName": name})),
+            )
+            .await
+            .unwrap_err();
+        assert!(taken.is_uniqueness(), "{taken:?}");
+    }
+}
+
+/// Groups created together (one batch) keep their own members, in the order given, and
+/// each member finds its groups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn groups_written_together_keep_their_members() {
+    let db = db_or_skip!();
+    let storage = db.inner.clone();
+    let (t, us, gs) = (
+        tenant("t1"),
+        user_resource_schema(),
+        group_resource_schema(),
+    );
+    for i in 0..6 {
+        let name = format!("user{i}");
+        storage
+            .create(
+                Scope::new(&t, &us),
+                user(&format!("u{i}"), json!({"userName": name})),
+            )
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for g in 0..30 {
+        let (h, t, gs) = (storage.clone(), t.clone(), gs.clone());
+        tasks.push(tokio::spawn(async move {
+            // Group g has the members u(g%6), u((g+1)%6), u((g+2)%6), given in reverse.
+            let members: Vec<String> = (0..3).rev().map(|k| format!("u{}", (g + k) % 6)).collect();
+            let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+            h.create(
+                Scope::new(&t, &gs),
+                group(&format!("g{g}"), &format!("G{g}"), &refs),
+            )
+            .await
+            .unwrap();
+            (g, members)
+        }));
+    }
+    for task in tasks {
+        let (g, members) = task.await.unwrap();
+        let stored = storage
+            .get(Scope::new(&t, &gs), &format!("g{g}"), Load::ALL)
+            .await
+            .unwrap();
+        assert_eq!(member_ids(&stored.resource), members, "group g{g}");
+    }
+    for i in 0..6 {
+        let groups = storage.groups_of(&t, &format!("u{i}")).await.unwrap();
+        assert_eq!(groups.len(), 15, "u{i} is in half of the groups");
     }
 }
 

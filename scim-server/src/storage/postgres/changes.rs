@@ -22,44 +22,75 @@
 
 use deadpool_postgres::{GenericClient, Transaction};
 
-use super::{get, pg_err, read_snapshot};
+use super::{Param, get, pg_err, read_snapshot};
 use crate::storage::changes::NewChange;
 use crate::storage::sql::{clamp, to_version};
 use crate::storage::{ChangeKind, ChangeRecord, StorageError, last_modified_now};
 use crate::tenancy::TenantId;
 
+/// Takes the numbers of `n` changes from the tenant's counter and appends them (`$1`
+/// tenant, `$2` n, then the columns of [`ChangeRows`]): one statement, one round trip. The
+/// counter upsert's row lock is held to the commit; the change rows are numbered from it,
+/// `last_seq - n + 1` to `last_seq`, in order.
+pub(super) const APPEND: &str = "WITH head AS (\
+       INSERT INTO change_heads (tenant, last_seq) VALUES ($1, $2) \
+       ON CONFLICT (tenant) DO UPDATE SET last_seq = change_heads.last_seq + $2 \
+       RETURNING last_seq) \
+     INSERT INTO changes (tenant, seq, rtype, id, kind, version, at) \
+     SELECT $1, head.last_seq - $2 + x.o, x.r, x.i, x.k, x.v, $7 \
+     FROM head, unnest($3::text[], $4::text[], $5::text[], $6::int8[]) \
+     WITH ORDINALITY AS x (r, i, k, v, o)";
+
+/// The columns of the changes of one write, as [`APPEND`] takes them.
+pub(super) struct ChangeRows<'a> {
+    n: i64,
+    rtypes: Vec<&'a str>,
+    ids: Vec<&'a str>,
+    kinds: Vec<&'a str>,
+    versions: Vec<i64>,
+    at: String,
+}
+
+impl<'a> ChangeRows<'a> {
+    /// The columns of `changes`, made at the current time.
+    pub(super) fn new(changes: &'a [NewChange]) -> Self {
+        ChangeRows {
+            n: clamp(changes.len() as u64),
+            rtypes: changes.iter().map(|c| c.resource_type.as_str()).collect(),
+            ids: changes.iter().map(|c| c.id.as_str()).collect(),
+            kinds: changes.iter().map(|c| c.kind.as_str()).collect(),
+            versions: changes.iter().map(|c| clamp(c.version)).collect(),
+            at: last_modified_now(),
+        }
+    }
+
+    /// The parameters of [`APPEND`] for `tenant`.
+    pub(super) fn params<'p>(&'p self, tenant: &'p String) -> [Param<'p>; 7] {
+        [
+            tenant,
+            &self.n,
+            &self.rtypes,
+            &self.ids,
+            &self.kinds,
+            &self.versions,
+            &self.at,
+        ]
+    }
+}
+
 /// Appends the changes of one write. Call it last in the write's transaction, right before
 /// the commit (see the module docs).
 pub(super) async fn append(
     tx: &Transaction<'_>,
-    tenant: &str,
+    tenant: &String,
     changes: &[NewChange],
 ) -> Result<(), StorageError> {
     if changes.is_empty() {
         return Ok(());
     }
-    let n = clamp(changes.len() as u64);
-    let rtypes: Vec<&str> = changes.iter().map(|c| c.resource_type.as_str()).collect();
-    let ids: Vec<&str> = changes.iter().map(|c| c.id.as_str()).collect();
-    let kinds: Vec<&str> = changes.iter().map(|c| c.kind.as_str()).collect();
-    let versions: Vec<i64> = changes.iter().map(|c| clamp(c.version)).collect();
-    let at = last_modified_now();
-    // One statement, one round trip: the counter upsert (its row lock held to the commit)
-    // and the change rows numbered from it, `last_seq - n + 1` to `last_seq` in order.
-    let stmt = tx
-        .prepare_cached(
-            "WITH head AS (\
-               INSERT INTO change_heads (tenant, last_seq) VALUES ($1, $2) \
-               ON CONFLICT (tenant) DO UPDATE SET last_seq = change_heads.last_seq + $2 \
-               RETURNING last_seq) \
-             INSERT INTO changes (tenant, seq, rtype, id, kind, version, at) \
-             SELECT $1, head.last_seq - $2 + x.o, x.r, x.i, x.k, x.v, $7 \
-             FROM head, unnest($3::text[], $4::text[], $5::text[], $6::int8[]) \
-             WITH ORDINALITY AS x (r, i, k, v, o)",
-        )
-        .await
-        .map_err(pg_err)?;
-    tx.execute(&stmt, &[&tenant, &n, &rtypes, &ids, &kinds, &versions, &at])
+    let rows = ChangeRows::new(changes);
+    let stmt = tx.prepare_cached(APPEND).await.map_err(pg_err)?;
+    tx.execute(&stmt, &rows.params(tenant))
         .await
         .map_err(pg_err)?;
     Ok(())

@@ -6,29 +6,31 @@
 //! needs its numbers in commit order. So the tenant's writes commit one after the other,
 //! each paying a transaction's round trips and a WAL flush while the others wait for the
 //! lock. Batched, a burst of creates (a provisioning cycle) pays those once per batch, and
-//! writes each table's rows with one statement for the whole batch.
+//! writes the rows of the whole batch with one statement.
 //!
 //! A create queues itself ([`Batches`]); a task per tenant and type (started by a create
 //! that finds fewer than [`MAX_WRITERS`] running) takes every queued create, up to
 //! [`MAX_BATCH`], and writes them in one transaction; the creates that arrive meanwhile
 //! wait for the next one.
 //!
-//! A batch is written with one statement per table, without a savepoint (two round trips
-//! and a subtransaction fewer); when a statement fails (a `userName` taken, an id taken, or
-//! two creates of the batch claiming one value), the transaction, which holds nothing but
-//! the batch, is rolled back and each create is written again in a new one, in a savepoint
-//! of its own, so the one that conflicts gets its own error and the others are written.
-//! Then the changes of the written creates are appended to the feed and the transaction
-//! commits. A create is answered only after the commit that holds it returned; when that
-//! commit fails, every create of the batch gets the error (none of them is written).
-//! A create alone in its batch is written without savepoints, as before batching.
+//! A batch is one transaction sent to PostgreSQL as one pipeline (`BEGIN`, one statement
+//! writing every row of the batch, see `batch_rows.rs`, the change feed's statement,
+//! `COMMIT`): one round trip and one WAL flush, however many creates it holds, a lone one
+//! included. When the batch statement fails (a `userName` taken, an id taken, or two
+//! creates of the batch claiming one value), PostgreSQL rolls the transaction back, and
+//! each create is written again in a new one, in a savepoint of its own, so the one that
+//! conflicts gets its own error and the others are written. A create is answered only
+//! after the commit that holds it returned; when that commit fails, every create of the
+//! batch gets the error (none of them is written).
 
 use std::sync::Arc;
 
 use deadpool_postgres::Transaction;
 
+use super::batch_rows::{self, BatchError, BatchRows};
 use super::batches::{Answer, Batches, fail_all};
-use super::rows::{BatchError, created_resource, insert_batch, insert_resource};
+use super::changes::ChangeRows;
+use super::rows::{created_resource, insert_resource};
 use super::{PostgresStorage, changes, pg_err};
 use crate::storage::changes::NewChange;
 use crate::storage::sql::Ctx;
@@ -79,47 +81,47 @@ impl PostgresStorage {
         news: Vec<PreparedCreate>,
     ) -> Vec<Answer<StoredResource>> {
         let n = news.len();
-        let fail_all = |e: StorageError| fail_all(&e, n);
-        let mut client = match self.client().await {
+        let client = match self.client().await {
             Ok(c) => c,
-            Err(e) => return fail_all(e),
+            Err(e) => return fail_all(&e, n),
         };
+        let feed: Vec<NewChange> = news
+            .iter()
+            .map(|new| NewChange::new(&ctx.rtype, &new.id, ChangeKind::Created, 1))
+            .collect();
+        match commit_batch(&client, ctx, &news, &feed).await {
+            Ok(()) => {
+                self.created(n as u64);
+                news.into_iter()
+                    .map(|new| Ok(created_resource(ctx, new)))
+                    .collect()
+            }
+            // Rolled back: each create is written again, in a savepoint of its own.
+            Err(Failed::Insert) => self.write_each(client, ctx, news).await,
+            Err(Failed::Transaction(e)) => fail_all(&e, n),
+        }
+    }
+
+    /// Writes each of `news` in a savepoint of one transaction, so that the one that
+    /// conflicts gets its own error and the others are written.
+    async fn write_each(
+        &self,
+        mut client: deadpool_postgres::Client,
+        ctx: &Ctx,
+        news: Vec<PreparedCreate>,
+    ) -> Vec<Answer<StoredResource>> {
+        let n = news.len();
         let mut tx = match client.transaction().await {
             Ok(tx) => tx,
-            Err(e) => return fail_all(pg_err(e)),
+            Err(e) => return fail_all(&pg_err(e), n),
         };
-        let mut results: Vec<Answer<StoredResource>> = match <[PreparedCreate; 1]>::try_from(news) {
-            Ok([new]) => match insert_resource(&tx, ctx, new).await {
-                Ok(stored) => vec![Ok(stored)],
-                // Nothing of the refused create stays: the transaction ends with it.
-                Err(e) => return vec![Err(e)],
-            },
-            Err(news) => match insert_batch(&tx, ctx, &news).await {
-                Ok(()) => news
-                    .into_iter()
-                    .map(|new| Ok(created_resource(ctx, new)))
-                    .collect(),
-                Err(BatchError::Conflict | BatchError::Other(_)) => {
-                    // The failed statement ended the transaction, which held nothing else:
-                    // each create is written again in a new one, in a savepoint of its own.
-                    if let Err(e) = tx.rollback().await {
-                        return fail_all(pg_err(e));
-                    }
-                    tx = match client.transaction().await {
-                        Ok(tx) => tx,
-                        Err(e) => return fail_all(pg_err(e)),
-                    };
-                    let mut each = Vec::with_capacity(n);
-                    for new in news {
-                        match write_alone(&mut tx, ctx, new).await {
-                            Ok(answer) => each.push(answer),
-                            Err(e) => return fail_all(e),
-                        }
-                    }
-                    each
-                }
-            },
-        };
+        let mut results = Vec::with_capacity(n);
+        for new in news {
+            match write_alone(&mut tx, ctx, new).await {
+                Ok(answer) => results.push(answer),
+                Err(e) => return fail_all(&e, n),
+            }
+        }
         let written: Vec<NewChange> = results
             .iter()
             .filter_map(|r| r.as_ref().ok())
@@ -147,6 +149,58 @@ impl PostgresStorage {
             }
         }
     }
+}
+
+/// Why [`commit_batch`] wrote nothing.
+enum Failed {
+    /// The batch statement failed (a conflict, or a create PostgreSQL refused): the
+    /// transaction rolled back, and writing the creates one by one tells which.
+    Insert,
+    /// The transaction failed otherwise: every create of the batch fails with it.
+    Transaction(StorageError),
+}
+
+/// Writes `news` and their changes `feed` in one transaction sent as one pipeline:
+/// `BEGIN`, the batch statement, the change feed's statement and `COMMIT` leave together
+/// and PostgreSQL answers them together, one round trip and one WAL flush per batch.
+/// (tokio-postgres sends a request when its future is first polled, and keeps the order of
+/// the requests of futures polled in order: `join!` with `biased;`.) When a statement
+/// fails, PostgreSQL skips the rest of the transaction and answers its `COMMIT` by
+/// rolling it back, so the batch is committed only when every statement succeeded.
+async fn commit_batch(
+    client: &deadpool_postgres::Client,
+    ctx: &Ctx,
+    news: &[PreparedCreate],
+    feed: &[NewChange],
+) -> Result<(), Failed> {
+    // Prepared once per connection (cached): nothing below waits for a round trip alone.
+    let insert = batch_rows::statement(client)
+        .await
+        .map_err(Failed::Transaction)?;
+    let append = client
+        .prepare_cached(changes::APPEND)
+        .await
+        .map_err(|e| Failed::Transaction(pg_err(e)))?;
+    let rows = BatchRows::new(news);
+    let changes = ChangeRows::new(feed);
+    let (insert_params, append_params) = (rows.params(ctx), changes.params(&ctx.tenant));
+    let (begin, inserted, appended, commit) = tokio::join!(
+        biased;
+        client.batch_execute("BEGIN"),
+        client.query_one(&insert, &insert_params),
+        client.execute(&append, &append_params),
+        client.batch_execute("COMMIT"),
+    );
+    begin.map_err(|e| Failed::Transaction(pg_err(e)))?;
+    match inserted {
+        Ok(row) => rows.check(&row).map_err(|e| match e {
+            BatchError::Other(e) => Failed::Transaction(e),
+            BatchError::Conflict => Failed::Insert,
+        })?,
+        Err(_) => return Err(Failed::Insert),
+    }
+    appended.map_err(|e| Failed::Transaction(pg_err(e)))?;
+    commit.map_err(|e| Failed::Transaction(pg_err(e)))
 }
 
 /// Writes one create in a savepoint of `tx`: its answer (a refused create rolls back its

@@ -68,6 +68,7 @@
 //! fails with a `Backend` error (attribute values may contain it: the JSON is stored escaped
 //! and indexed values are `BYTEA`).
 
+mod batch_rows;
 mod batches;
 mod changes;
 mod config;
@@ -82,6 +83,7 @@ mod statistics;
 mod storage;
 mod tls;
 
+use batch_rows::{BatchError, insert_batch};
 use query::*;
 use rows::*;
 
