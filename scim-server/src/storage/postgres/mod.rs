@@ -401,7 +401,7 @@ impl PostgresStorage {
         }
     }
 
-    /// The rows [`Self::create_many`] inserts with one statement per table.
+    /// The resources [`Self::create_many`] inserts with one statement (with their rows).
     pub const BATCH: usize = 1000;
 
     /// [`Storage::replace`], recording `kind` in the change feed.
