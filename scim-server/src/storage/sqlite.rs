@@ -404,6 +404,40 @@ impl SqliteStorage {
         self
     }
 
+    /// How many bytes of the database file the read-only connections map into memory
+    /// (SQLite's memory-mapped I/O, `PRAGMA mmap_size`, <https://sqlite.org/mmap.html>);
+    /// 2 GiB by default, the most SQLite maps on Linux (a larger value is lowered to it);
+    /// 0 reads every page with a system call instead. Applies to every clone of this
+    /// handle; no effect on [`SqliteStorage::open_in_memory`]. Writes never go through the
+    /// mapping.
+    ///
+    /// Mapped, a page of the file is read in place from the operating system's page cache,
+    /// shared by every reader; without it, each reader copies the pages it reads into its
+    /// own cache (2 MiB by default) with a `pread` per page it lacks, which on a database
+    /// larger than those caches is most reads (`loadtest/README.md` measures both at
+    /// 1,000,000 users). The mapping takes no memory of its own: its pages are the file's
+    /// pages in the page cache, counted in the process's resident memory while mapped. The
+    /// SQLite documentation names the risk: an I/O error on the file (a failing disk, a
+    /// file truncated by another program) reaches the process as a signal instead of an
+    /// error. Turn it off for a file on such storage.
+    ///
+    /// ```
+    /// use scim_server::storage::sqlite::SqliteStorage;
+    ///
+    /// let path = std::env::temp_dir().join(format!("scim-doc-mmap-{}.db", std::process::id()));
+    /// let storage = SqliteStorage::open(&path).unwrap().mmap_size(0);
+    /// # drop(storage);
+    /// # for suffix in ["", "-wal", "-shm"] {
+    /// #     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    /// # }
+    /// ```
+    pub fn mmap_size(self, bytes: u64) -> Self {
+        if let Some(readers) = &self.inner.readers {
+            readers.set_mmap_size(bytes);
+        }
+        self
+    }
+
     /// Runs a point read: on the calling task when [`SqliteStorage::inline_point_reads`] is
     /// on, else on the blocking pool.
     async fn point_read<T: Send + 'static>(

@@ -47,6 +47,10 @@ const MAX_IDLE_READERS: usize = 32;
 /// How long a reader keeps a snapshot when no commit of this process came meanwhile.
 pub(super) const DEFAULT_MAX_AGE: Duration = Duration::from_millis(1);
 
+/// How much of the database file a reader maps into memory (`PRAGMA mmap_size`): 2 GiB,
+/// the most SQLite maps on Linux (`SQLITE_MAX_MMAP_SIZE`, larger values are lowered to it).
+pub(super) const DEFAULT_MMAP_SIZE: u64 = 0x7fff_0000;
+
 /// The commits of every SQLite writer of this process, counted before their writes are
 /// acknowledged (see [`note_commit`]).
 static COMMITS: AtomicU64 = AtomicU64::new(0);
@@ -110,6 +114,8 @@ struct Pool {
     idle: Mutex<Vec<Reader>>,
     /// [`Readers::set_max_age`], in nanoseconds.
     max_age_nanos: AtomicU64,
+    /// [`Readers::set_mmap_size`], in bytes.
+    mmap_size: AtomicU64,
 }
 
 /// The reader pool of a database file. Clones share the pool.
@@ -127,7 +133,15 @@ impl Readers {
             commits,
             idle: Mutex::new(Vec::new()),
             max_age_nanos: AtomicU64::new(nanos(DEFAULT_MAX_AGE)),
+            mmap_size: AtomicU64::new(DEFAULT_MMAP_SIZE),
         }))
+    }
+
+    /// How many bytes of the file the readers opened from now on map (`PRAGMA mmap_size`, 0:
+    /// none); the idle readers are closed, so that every later read uses it.
+    pub(super) fn set_mmap_size(&self, bytes: u64) {
+        self.0.mmap_size.store(bytes, Ordering::Relaxed);
+        lock(&self.0.idle).clear();
     }
 
     /// How long a snapshot may be reused when no commit of this process came meanwhile;
@@ -159,6 +173,11 @@ impl Readers {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")
+            .map_err(backend_err)?;
+        // Pages of the file are read from the mapping, shared by every reader, instead of
+        // copied into each reader's own page cache (<https://sqlite.org/mmap.html>).
+        let mmap = i64::try_from(self.0.mmap_size.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
+        conn.execute_batch(&format!("PRAGMA mmap_size = {mmap};"))
             .map_err(backend_err)?;
         Ok(conn)
     }
@@ -283,6 +302,29 @@ mod tests {
                     .map_err(backend_err)
             })
             .unwrap()
+    }
+
+    /// Readers map the file (SQLite's memory-mapped I/O) by the configured size, the
+    /// largest SQLite allows by default; a new size applies to the next read, idle readers
+    /// included.
+    #[test]
+    fn readers_map_the_file_by_the_configured_size() {
+        let (_dir, path, _other) = file("mmap.db");
+        let (readers, _) = pool(path);
+        let mapped = |readers: &Readers| -> i64 {
+            readers
+                .with(|c| {
+                    c.query_row("PRAGMA mmap_size", [], |r| r.get(0))
+                        .map_err(backend_err)
+                })
+                .unwrap()
+        };
+        assert_eq!(mapped(&readers), DEFAULT_MMAP_SIZE as i64);
+        readers.set_mmap_size(1 << 20);
+        assert_eq!(mapped(&readers), 1 << 20);
+        readers.set_mmap_size(0);
+        assert_eq!(mapped(&readers), 0);
+        assert_eq!(count(&readers), 0, "reads work unmapped");
     }
 
     /// A snapshot is reused until this process commits: a write made by another connection
