@@ -576,11 +576,19 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let timeout = self.timeout;
-        let method = req.method().clone();
-        let path = req.uri().path().to_string();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let (method, uri) = (req.method().clone(), req.uri().clone());
         let fut = self.inner.call(req);
         Box::pin(async move {
-            match tokio::time::timeout(timeout, fut).await {
+            let mut fut = std::pin::pin!(fut);
+            // A request answered on its first poll (a read served from memory, an inline
+            // point read) never arms a timer: arming and disarming one takes the timer
+            // driver's lock twice, a share of such a request's own work.
+            let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+            if let Poll::Ready(res) = first {
+                return res;
+            }
+            match tokio::time::timeout_at(deadline, fut).await {
                 Ok(res) => res,
                 Err(_) => {
                     let e = ScimError::new(
@@ -591,6 +599,7 @@ where
                             timeout.as_millis()
                         ),
                     );
+                    let path = uri.path();
                     tracing::warn!(%method, %path, status = 503, "SCIM request timed out");
                     Ok(response::error(&e))
                 }
