@@ -405,27 +405,27 @@ impl SqliteStorage {
     }
 
     /// How many bytes of the database file the read-only connections map into memory
-    /// (SQLite's memory-mapped I/O, `PRAGMA mmap_size`, <https://sqlite.org/mmap.html>);
-    /// 2 GiB by default, the most SQLite maps on Linux (a larger value is lowered to it);
-    /// 0 reads every page with a system call instead. Applies to every clone of this
-    /// handle; no effect on [`SqliteStorage::open_in_memory`]. Writes never go through the
-    /// mapping.
+    /// (SQLite's memory-mapped I/O, `PRAGMA mmap_size`, <https://sqlite.org/mmap.html>):
+    /// none by default, as SQLite's own default; at most 2 GiB on Linux (a larger value is
+    /// lowered to it). Applies to every clone of this handle; no effect on
+    /// [`SqliteStorage::open_in_memory`]. Writes never go through the mapping.
     ///
-    /// Mapped, a page of the file is read in place from the operating system's page cache,
-    /// shared by every reader; without it, each reader copies the pages it reads into its
-    /// own cache (2 MiB by default) with a `pread` per page it lacks, which on a database
-    /// larger than those caches is most reads (`loadtest/README.md` measures both at
-    /// 1,000,000 users). The mapping takes no memory of its own: its pages are the file's
-    /// pages in the page cache, counted in the process's resident memory while mapped. The
-    /// SQLite documentation names the risk: an I/O error on the file (a failing disk, a
-    /// file truncated by another program) reaches the process as a signal instead of an
-    /// error. Turn it off for a file on such storage.
+    /// Unmapped, each reader copies the pages it reads into its own page cache (2 MiB by
+    /// default) with a `pread` per page it lacks, which on a database much larger than those
+    /// caches is most reads; mapped, a page is read in place from the operating system's
+    /// page cache, shared by every reader (`loadtest/README.md` measures both on a file of
+    /// 1,000,000 users). Consider it for such a database, knowing what the SQLite
+    /// documentation names: an I/O error on the file (a failing disk, a file truncated by
+    /// another program) reaches the process as a signal instead of an error. And every
+    /// reader maps the file on its own, so the process's resident memory counts a page of
+    /// the file once per reader that touched it, although the page is held once, in the
+    /// page cache, where reads through `pread` keep it too.
     ///
     /// ```
     /// use scim_server::storage::sqlite::SqliteStorage;
     ///
     /// let path = std::env::temp_dir().join(format!("scim-doc-mmap-{}.db", std::process::id()));
-    /// let storage = SqliteStorage::open(&path).unwrap().mmap_size(0);
+    /// let storage = SqliteStorage::open(&path).unwrap().mmap_size(2 << 30);
     /// # drop(storage);
     /// # for suffix in ["", "-wal", "-shm"] {
     /// #     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));

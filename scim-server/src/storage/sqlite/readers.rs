@@ -47,9 +47,9 @@ const MAX_IDLE_READERS: usize = 32;
 /// How long a reader keeps a snapshot when no commit of this process came meanwhile.
 pub(super) const DEFAULT_MAX_AGE: Duration = Duration::from_millis(1);
 
-/// How much of the database file a reader maps into memory (`PRAGMA mmap_size`): 2 GiB,
-/// the most SQLite maps on Linux (`SQLITE_MAX_MMAP_SIZE`, larger values are lowered to it).
-pub(super) const DEFAULT_MMAP_SIZE: u64 = 0x7fff_0000;
+/// How much of the database file a reader maps into memory (`PRAGMA mmap_size`) unless
+/// told otherwise: none, SQLite's default (see [`super::SqliteStorage::mmap_size`]).
+pub(super) const DEFAULT_MMAP_SIZE: u64 = 0;
 
 /// The commits of every SQLite writer of this process, counted before their writes are
 /// acknowledged (see [`note_commit`]).
@@ -304,12 +304,13 @@ mod tests {
             .unwrap()
     }
 
-    /// Readers map the file (SQLite's memory-mapped I/O) by the configured size, the
-    /// largest SQLite allows by default; a new size applies to the next read, idle readers
-    /// included.
+    /// Readers map the file (SQLite's memory-mapped I/O) by the configured size, none by
+    /// default; a new size applies to the next read, idle readers included; a size beyond
+    /// SQLite's largest is lowered to it.
     #[test]
     fn readers_map_the_file_by_the_configured_size() {
-        let (_dir, path, _other) = file("mmap.db");
+        let (_dir, path, other) = file("mmap.db");
+        other.execute("INSERT INTO t VALUES (1)", []).unwrap();
         let (readers, _) = pool(path);
         let mapped = |readers: &Readers| -> i64 {
             readers
@@ -319,12 +320,16 @@ mod tests {
                 })
                 .unwrap()
         };
-        assert_eq!(mapped(&readers), DEFAULT_MMAP_SIZE as i64);
+        assert_eq!(mapped(&readers), 0);
         readers.set_mmap_size(1 << 20);
         assert_eq!(mapped(&readers), 1 << 20);
+        assert_eq!(count(&readers), 1, "reads work mapped");
+        // SQLITE_MAX_MMAP_SIZE on Linux.
+        readers.set_mmap_size(u64::MAX);
+        assert_eq!(mapped(&readers), 0x7fff_0000);
         readers.set_mmap_size(0);
         assert_eq!(mapped(&readers), 0);
-        assert_eq!(count(&readers), 0, "reads work unmapped");
+        assert_eq!(count(&readers), 1, "reads work unmapped");
     }
 
     /// A snapshot is reused until this process commits: a write made by another connection
