@@ -234,6 +234,17 @@ async fn creates_written_together_are_answered_each() {
     }
 }
 
+/// Creates the users `u0`, `u1`, ... (`userName` `user0`, `user1`, ...) one by one.
+async fn create_users(storage: &PostgresStorage, scope: Scope<'_>, n: usize) {
+    for i in 0..n {
+        let name = format!("user{i}");
+        storage
+            .create(scope, user(&format!("u{i}"), json!({"userName": name})))
+            .await
+            .unwrap();
+    }
+}
+
 /// Groups created together (one batch) keep their own members, in the order given, and
 /// each member finds its groups.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -245,16 +256,7 @@ async fn groups_written_together_keep_their_members() {
         user_resource_schema(),
         group_resource_schema(),
     );
-    for i in 0..6 {
-        let name = format!("user{i}");
-        storage
-            .create(
-                Scope::new(&t, &us),
-                user(&format!("u{i}"), json!({"userName": name})),
-            )
-            .await
-            .unwrap();
-    }
+    create_users(&storage, Scope::new(&t, &us), 6).await;
     let mut tasks = Vec::new();
     for g in 0..30 {
         let (h, t, gs) = (storage.clone(), t.clone(), gs.clone());
@@ -298,16 +300,7 @@ async fn gets_read_together_are_answered_each() {
         user_resource_schema(),
         group_resource_schema(),
     );
-    for i in 0..20 {
-        let scope = Scope::new(&t, &us);
-        storage
-            .create(
-                scope,
-                user(&format!("u{i}"), json!({"userName": format!("user{i}")})),
-            )
-            .await
-            .unwrap();
-    }
+    create_users(&storage, Scope::new(&t, &us), 20).await;
     storage
         .replace(
             Scope::new(&t, &us),
