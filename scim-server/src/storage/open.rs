@@ -193,6 +193,14 @@ pub enum OpenError {
         /// The spec's backend (its [`StorageSpec::feature`]).
         backend: &'static str,
     },
+    /// A SQLite file option of [`OpenOptions`] was given for another backend.
+    #[error("{option} applies only to a SQLite file (sqlite:PATH), not to {backend}")]
+    SqliteFileOnlyOption {
+        /// The option, e.g. `a memory-mapped size`.
+        option: &'static str,
+        /// The spec's backend: its [`StorageSpec::feature`], or `sqlite::memory:`.
+        backend: &'static str,
+    },
     /// The SQLite database could not be opened or migrated.
     #[error("cannot open the SQLite database {}", path.display())]
     Sqlite {
@@ -214,11 +222,13 @@ pub enum OpenError {
 
 /// Options for [`open`]: what only some backends take. The PostgreSQL options are always
 /// available (so a program compiles the same with and without the `postgres` feature);
-/// giving one for another backend is [`OpenError::PostgresOnlyOption`].
+/// giving one for another backend is [`OpenError::PostgresOnlyOption`], and a SQLite file
+/// option for another backend [`OpenError::SqliteFileOnlyOption`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OpenOptions {
     postgres_ca_file: Option<PathBuf>,
     postgres_schema: Option<String>,
+    sqlite_mmap_size: Option<u64>,
 }
 
 impl OpenOptions {
@@ -238,6 +248,13 @@ impl OpenOptions {
     /// default `scim`).
     pub fn postgres_schema(mut self, schema: impl Into<String>) -> Self {
         self.postgres_schema = Some(schema.into());
+        self
+    }
+
+    /// SQLite file: how many bytes of the file the read-only connections map into memory
+    /// (`SqliteStorage::mmap_size`; default none).
+    pub fn sqlite_mmap_size(mut self, bytes: u64) -> Self {
+        self.sqlite_mmap_size = Some(bytes);
         self
     }
 
@@ -264,10 +281,21 @@ impl OpenOptions {
                 });
             }
         }
+        if self.sqlite_mmap_size.is_some() && !matches!(spec, StorageSpec::Sqlite(_)) {
+            return Err(OpenError::SqliteFileOnlyOption {
+                option: "a memory-mapped size",
+                backend: match spec {
+                    StorageSpec::SqliteInMemory => "sqlite::memory:",
+                    other => other.feature(),
+                },
+            });
+        }
         match spec {
             StorageSpec::Memory => open_memory(),
-            StorageSpec::Sqlite(path) => open_sqlite(Some(path.clone())).await,
-            StorageSpec::SqliteInMemory => open_sqlite(None).await,
+            StorageSpec::Sqlite(path) => {
+                open_sqlite(Some(path.clone()), self.sqlite_mmap_size).await
+            }
+            StorageSpec::SqliteInMemory => open_sqlite(None, None).await,
             StorageSpec::Postgres(url) => self.open_postgres(url).await,
         }
     }
@@ -308,11 +336,17 @@ fn open_memory() -> Result<Arc<dyn Storage>, OpenError> {
 
 /// Opens the file `path`, or a private in-memory database for `None`.
 #[cfg(feature = "sqlite")]
-async fn open_sqlite(path: Option<PathBuf>) -> Result<Arc<dyn Storage>, OpenError> {
+async fn open_sqlite(
+    path: Option<PathBuf>,
+    mmap_size: Option<u64>,
+) -> Result<Arc<dyn Storage>, OpenError> {
     use super::sqlite::SqliteStorage;
     let shown = path.clone().unwrap_or_else(|| PathBuf::from(":memory:"));
     let opened = tokio::task::spawn_blocking(move || match &path {
-        Some(path) => SqliteStorage::open(path),
+        Some(path) => SqliteStorage::open(path).map(|s| match mmap_size {
+            Some(bytes) => s.mmap_size(bytes),
+            None => s,
+        }),
         None => SqliteStorage::open_in_memory(),
     })
     .await
@@ -327,7 +361,10 @@ async fn open_sqlite(path: Option<PathBuf>) -> Result<Arc<dyn Storage>, OpenErro
 }
 
 #[cfg(not(feature = "sqlite"))]
-async fn open_sqlite(_path: Option<PathBuf>) -> Result<Arc<dyn Storage>, OpenError> {
+async fn open_sqlite(
+    _path: Option<PathBuf>,
+    _mmap_size: Option<u64>,
+) -> Result<Arc<dyn Storage>, OpenError> {
     Err(OpenError::FeatureDisabled { feature: "sqlite" })
 }
 
@@ -515,6 +552,22 @@ mod tests {
             ),
             "{e:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn sqlite_file_options_are_refused_for_other_backends() {
+        for (spec, backend) in [("memory", "memory"), ("sqlite::memory:", "sqlite::memory:")] {
+            let e = OpenOptions::new()
+                .sqlite_mmap_size(1 << 20)
+                .open(spec)
+                .await
+                .err()
+                .unwrap();
+            assert!(
+                matches!(e, OpenError::SqliteFileOnlyOption { backend: b, .. } if b == backend),
+                "{e:?}"
+            );
+        }
     }
 
     #[cfg(not(feature = "postgres"))]
