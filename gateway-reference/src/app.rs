@@ -149,7 +149,12 @@ impl Gateway {
                     source: e,
                 })?;
                 let spec = format!("sqlite:{}", dir.join("scim.db").display());
-                let storage = scim_server::storage::open(&spec)
+                let mut options = scim_server::storage::OpenOptions::new();
+                if config.sqlite_mmap_bytes > 0 {
+                    options = options.sqlite_mmap_size(config.sqlite_mmap_bytes);
+                }
+                let storage = options
+                    .open(&spec)
                     .await
                     .map_err(|e| AppError::Storage(with_causes(&e)))?;
                 let db = Db::open_sqlite(&dir.join("gateway.db")).await?;

@@ -52,6 +52,11 @@ pub struct Global {
     /// [env: SCIM_GATEWAY_RENDERED_CACHE_MIB] [default: 32].
     #[arg(long, global = true, value_name = "MIB")]
     pub rendered_cache_mib: Option<u64>,
+    /// Map up to this many MiB of the SQLite SCIM database into memory for reads (SQLite's
+    /// memory-mapped I/O): for a database much larger than the readers' page caches
+    /// [env: SCIM_GATEWAY_SQLITE_MMAP_MIB] [default: 0, none].
+    #[arg(long, global = true, value_name = "MIB")]
+    pub sqlite_mmap_mib: Option<u64>,
 }
 
 impl Global {
@@ -65,6 +70,7 @@ impl Global {
             postgres_ca_file: self.postgres_ca_file.clone(),
             public_url: self.public_url.clone(),
             rendered_cache_mib: self.rendered_cache_mib,
+            sqlite_mmap_mib: self.sqlite_mmap_mib,
             ..Partial::default()
         }
     }

@@ -71,6 +71,8 @@ pub struct Partial {
     pub public_url: Option<String>,
     /// Memory for the SCIM server's cache of rendered resources, in MiB (0 turns it off).
     pub rendered_cache_mib: Option<u64>,
+    /// How much of the SQLite SCIM database the readers map into memory, in MiB (0: none).
+    pub sqlite_mmap_mib: Option<u64>,
     /// The SMTP server (`[smtp]`).
     pub smtp: Option<SmtpPartial>,
     /// Mail settings (`[mail]`).
@@ -416,6 +418,7 @@ impl Partial {
             postgres_ca_file: self.postgres_ca_file.or(lower.postgres_ca_file),
             public_url: self.public_url.or(lower.public_url),
             rendered_cache_mib: self.rendered_cache_mib.or(lower.rendered_cache_mib),
+            sqlite_mmap_mib: self.sqlite_mmap_mib.or(lower.sqlite_mmap_mib),
         }
     }
 
@@ -435,6 +438,14 @@ impl Partial {
                     v.trim().parse::<u64>().map_err(|e| ConfigError::Invalid {
                         name: "SCIM_GATEWAY_RENDERED_CACHE_MIB",
                         message: format!("{v:?}: {e} (a number of MiB; 0 turns the cache off)"),
+                    })
+                })
+                .transpose()?,
+            sqlite_mmap_mib: get("SQLITE_MMAP_MIB")
+                .map(|v| {
+                    v.trim().parse::<u64>().map_err(|e| ConfigError::Invalid {
+                        name: "SCIM_GATEWAY_SQLITE_MMAP_MIB",
+                        message: format!("{v:?}: {e} (a number of MiB; 0 maps nothing)"),
                     })
                 })
                 .transpose()?,
@@ -475,6 +486,9 @@ pub struct Config {
     /// The bound of the SCIM server's cache of rendered resources, in bytes
     /// (`ScimServerBuilder::rendered_cache_bytes`).
     pub rendered_cache_bytes: u64,
+    /// How many bytes of the SQLite SCIM database the readers map into memory
+    /// (`SqliteStorage::mmap_size`); 0, the default, maps nothing.
+    pub sqlite_mmap_bytes: u64,
     /// Mail: the SMTP server and the mail settings (its `public_url` is set by
     /// [`Config::mail_config`]).
     pub mail: MailConfig,
@@ -559,6 +573,14 @@ impl Config {
             }
             None => None,
         };
+        if merged.database_url.is_some() && merged.sqlite_mmap_mib.is_some_and(|m| m > 0) {
+            return Err(ConfigError::Invalid {
+                name: "sqlite_mmap_mib",
+                message: "it applies to the SQLite files of the data directory, not to a \
+                          PostgreSQL database (database_url)"
+                    .into(),
+            });
+        }
         if let Some(url) = &merged.database_url {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 return Err(ConfigError::Invalid {
@@ -583,6 +605,9 @@ impl Config {
                 .map_or(scim_server::server::DEFAULT_RENDERED_CACHE_BYTES, |mib| {
                     mib.saturating_mul(1024 * 1024)
                 }),
+            sqlite_mmap_bytes: merged
+                .sqlite_mmap_mib
+                .map_or(0, |mib| mib.saturating_mul(1024 * 1024)),
             mail,
             oidc,
         })
@@ -653,6 +678,44 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("SCIM_GATEWAY_RENDERED_CACHE_MIB"), "{e}");
+    }
+
+    #[test]
+    fn the_sqlite_mmap_size_from_each_source() {
+        let c = Config::resolve(Partial::default(), None, env(&[])).unwrap();
+        assert_eq!(c.sqlite_mmap_bytes, 0, "off by default");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gw.toml");
+        std::fs::write(&file, "sqlite_mmap_mib = 2048\n").unwrap();
+        let c = Config::resolve(Partial::default(), Some(&file), env(&[])).unwrap();
+        assert_eq!(c.sqlite_mmap_bytes, 2048 * 1024 * 1024);
+        let vars = [("SCIM_GATEWAY_SQLITE_MMAP_MIB", "256")];
+        let c = Config::resolve(Partial::default(), Some(&file), env(&vars)).unwrap();
+        assert_eq!(
+            c.sqlite_mmap_bytes,
+            256 * 1024 * 1024,
+            "the environment over the file"
+        );
+        let cli = Partial {
+            sqlite_mmap_mib: Some(0),
+            ..Partial::default()
+        };
+        let c = Config::resolve(cli, Some(&file), env(&vars)).unwrap();
+        assert_eq!(c.sqlite_mmap_bytes, 0);
+        let vars = [("SCIM_GATEWAY_SQLITE_MMAP_MIB", "lots")];
+        let e = Config::resolve(Partial::default(), None, env(&vars))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SCIM_GATEWAY_SQLITE_MMAP_MIB"), "{e}");
+        // Only the SQLite files are mapped: with a PostgreSQL database it is refused.
+        let vars = [
+            ("SCIM_GATEWAY_SQLITE_MMAP_MIB", "256"),
+            ("SCIM_GATEWAY_DATABASE_URL", "postgres://gw@db/gw"),
+        ];
+        let e = Config::resolve(Partial::default(), None, env(&vars))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sqlite_mmap_mib"), "{e}");
     }
 
     #[test]

@@ -181,6 +181,34 @@ async fn first_start_scim_tokens_per_tenant_revocation_and_restart() {
     gw.stop().await;
 }
 
+/// `--sqlite-mmap-mib`: the SCIM database's readers map the file; users are created and
+/// found as without it.
+#[tokio::test]
+async fn the_scim_database_can_be_read_through_a_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir_arg(dir.path());
+    let gw = Gateway::start(&["--data-dir", &data, "--sqlite-mmap-mib", "64"]).await;
+    let url = gw.printed("Tenant URL:").expect("Tenant URL printed");
+    let token = gw.printed("Secret Token:").expect("Secret Token printed");
+    let created = common::client()
+        .post(format!("{url}/Users"))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/scim+json")
+        .body(r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"mapped@example.com"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let (status, body) = get(
+        &format!("{url}/Users?filter=userName%20eq%20%22mapped@example.com%22"),
+        &token,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["totalResults"], 1, "{body}");
+    gw.stop().await;
+}
+
 #[tokio::test]
 async fn help_everywhere_and_bad_config() {
     for args in [
