@@ -149,11 +149,8 @@ impl Gateway {
                     source: e,
                 })?;
                 let spec = format!("sqlite:{}", dir.join("scim.db").display());
-                let mut options = scim_server::storage::OpenOptions::new();
-                if config.sqlite_mmap_bytes > 0 {
-                    options = options.sqlite_mmap_size(config.sqlite_mmap_bytes);
-                }
-                let storage = options
+                let storage = scim_server::storage::OpenOptions::new()
+                    .sqlite_mmap_size(config.sqlite_mmap_bytes)
                     .open(&spec)
                     .await
                     .map_err(|e| AppError::Storage(with_causes(&e)))?;

@@ -404,6 +404,18 @@ fn resolve_mail(
     })
 }
 
+/// A number of MiB from the environment variable `name` (`zero` says what 0 means).
+fn mib(value: Option<String>, name: &'static str, zero: &str) -> Result<Option<u64>, ConfigError> {
+    value
+        .map(|v| {
+            v.trim().parse::<u64>().map_err(|e| ConfigError::Invalid {
+                name,
+                message: format!("{v:?}: {e} (a number of MiB; {zero})"),
+            })
+        })
+        .transpose()
+}
+
 impl Partial {
     /// Each field of `self`, else of `lower`.
     pub fn or(self, lower: Partial) -> Partial {
@@ -433,22 +445,16 @@ impl Partial {
             database_schema: get("DATABASE_SCHEMA"),
             postgres_ca_file: get("POSTGRES_CA_FILE").map(PathBuf::from),
             public_url: get("PUBLIC_URL"),
-            rendered_cache_mib: get("RENDERED_CACHE_MIB")
-                .map(|v| {
-                    v.trim().parse::<u64>().map_err(|e| ConfigError::Invalid {
-                        name: "SCIM_GATEWAY_RENDERED_CACHE_MIB",
-                        message: format!("{v:?}: {e} (a number of MiB; 0 turns the cache off)"),
-                    })
-                })
-                .transpose()?,
-            sqlite_mmap_mib: get("SQLITE_MMAP_MIB")
-                .map(|v| {
-                    v.trim().parse::<u64>().map_err(|e| ConfigError::Invalid {
-                        name: "SCIM_GATEWAY_SQLITE_MMAP_MIB",
-                        message: format!("{v:?}: {e} (a number of MiB; 0 maps nothing)"),
-                    })
-                })
-                .transpose()?,
+            rendered_cache_mib: mib(
+                get("RENDERED_CACHE_MIB"),
+                "SCIM_GATEWAY_RENDERED_CACHE_MIB",
+                "0 turns the cache off",
+            )?,
+            sqlite_mmap_mib: mib(
+                get("SQLITE_MMAP_MIB"),
+                "SCIM_GATEWAY_SQLITE_MMAP_MIB",
+                "0 maps nothing",
+            )?,
             smtp: None,
             mail: None,
             ui: None,

@@ -46,16 +46,15 @@ async fn two_gateways_share_one_postgres_database() {
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["totalResults"], 0);
     // A user written through one process is read through the other.
-    let r = common::client()
-        .post(format!("{url1}/Users"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "pg@example.com"
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    let user = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "pg@example.com"
+    });
+    assert_eq!(
+        common::post(&format!("{url1}/Users"), &token, &user)
+            .await
+            .0,
+        201
+    );
     let (s, body) = get(
         &format!("{url2}/Users?filter=userName%20eq%20%22pg@example.com%22"),
         &token,

@@ -81,17 +81,14 @@ async fn first_start_scim_tokens_per_tenant_revocation_and_restart() {
     assert!(!ok && err.contains("exists already"), "{err}");
 
     // A SCIM user to find after the restart.
-    let r = common::client()
-        .post(format!("{url}/Users"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-            "userName": "ann@example.com", "externalId": "e-ann", "active": true
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    let ann = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "ann@example.com", "externalId": "e-ann", "active": true
+    });
+    assert_eq!(
+        common::post(&format!("{url}/Users"), &token, &ann).await.0,
+        201
+    );
 
     // Revoked: refused once the cache TTL has passed.
     let out = cli(&[
@@ -190,15 +187,13 @@ async fn the_scim_database_can_be_read_through_a_mapping() {
     let gw = Gateway::start(&["--data-dir", &data, "--sqlite-mmap-mib", "64"]).await;
     let url = gw.printed("Tenant URL:").expect("Tenant URL printed");
     let token = gw.printed("Secret Token:").expect("Secret Token printed");
-    let created = common::client()
-        .post(format!("{url}/Users"))
-        .bearer_auth(&token)
-        .header("Content-Type", "application/scim+json")
-        .body(r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"mapped@example.com"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    let user = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "mapped@example.com"
+    });
+    assert_eq!(
+        common::post(&format!("{url}/Users"), &token, &user).await.0,
+        201
+    );
     let (status, body) = get(
         &format!("{url}/Users?filter=userName%20eq%20%22mapped@example.com%22"),
         &token,

@@ -148,6 +148,19 @@ pub async fn get(url: &str, token: &str) -> (u16, serde_json::Value) {
     (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
 
+/// `POST url` of the JSON `body` with a bearer token; (status, JSON body or Null).
+pub async fn post(url: &str, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let r = client()
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 /// Entra's Test Connection query.
 pub fn users_query(tenant_url: &str) -> String {
     format!("{tenant_url}/Users?filter=userName%20eq%20%22x%22")

@@ -41,7 +41,6 @@ m AS (\
 SELECT count(*) FROM r";
 
 /// Why a batch insert failed.
-#[derive(Debug)]
 pub(super) enum BatchError {
     /// A unique constraint (id or unique value): replay the batch row by row to name it.
     Conflict,
@@ -163,14 +162,14 @@ impl<'a> BatchRows<'a> {
     }
 
     /// Checks the count [`INSERT_BATCH`] returned.
-    pub(super) fn check(&self, row: &tokio_postgres::Row) -> Result<(), BatchError> {
+    pub(super) fn check(&self, row: &tokio_postgres::Row) -> Result<(), StorageError> {
         let inserted: i64 = row.try_get(0).map_err(pg_err)?;
         if usize::try_from(inserted).ok() == Some(self.len()) {
             Ok(())
         } else {
-            Err(BatchError::Other(StorageError::backend(
+            Err(StorageError::backend(
                 "postgres: a batch insert returned an unexpected row count",
-            )))
+            ))
         }
     }
 }
@@ -191,5 +190,5 @@ pub(super) async fn insert_batch<C: GenericClient + Sync>(
     let stmt = statement(client).await?;
     let rows = BatchRows::new(batch);
     let row = client.query_one(&stmt, &rows.params(ctx)).await?;
-    rows.check(&row)
+    Ok(rows.check(&row)?)
 }

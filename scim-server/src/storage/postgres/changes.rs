@@ -43,6 +43,7 @@ pub(super) const APPEND: &str = "WITH head AS (\
 
 /// The columns of the changes of one write, as [`APPEND`] takes them.
 pub(super) struct ChangeRows<'a> {
+    tenant: &'a str,
     n: i64,
     rtypes: Vec<&'a str>,
     ids: Vec<&'a str>,
@@ -52,9 +53,10 @@ pub(super) struct ChangeRows<'a> {
 }
 
 impl<'a> ChangeRows<'a> {
-    /// The columns of `changes`, made at the current time.
-    pub(super) fn new(changes: &'a [NewChange]) -> Self {
+    /// The columns of the changes of `tenant`, made at the current time.
+    pub(super) fn new(tenant: &'a str, changes: &'a [NewChange]) -> Self {
         ChangeRows {
+            tenant,
             n: clamp(changes.len() as u64),
             rtypes: changes.iter().map(|c| c.resource_type.as_str()).collect(),
             ids: changes.iter().map(|c| c.id.as_str()).collect(),
@@ -64,10 +66,10 @@ impl<'a> ChangeRows<'a> {
         }
     }
 
-    /// The parameters of [`APPEND`] for `tenant`.
-    pub(super) fn params<'p>(&'p self, tenant: &'p String) -> [Param<'p>; 7] {
+    /// The parameters of [`APPEND`].
+    pub(super) fn params(&self) -> [Param<'_>; 7] {
         [
-            tenant,
+            &self.tenant,
             &self.n,
             &self.rtypes,
             &self.ids,
@@ -82,17 +84,15 @@ impl<'a> ChangeRows<'a> {
 /// the commit (see the module docs).
 pub(super) async fn append(
     tx: &Transaction<'_>,
-    tenant: &String,
+    tenant: &str,
     changes: &[NewChange],
 ) -> Result<(), StorageError> {
     if changes.is_empty() {
         return Ok(());
     }
-    let rows = ChangeRows::new(changes);
+    let rows = ChangeRows::new(tenant, changes);
     let stmt = tx.prepare_cached(APPEND).await.map_err(pg_err)?;
-    tx.execute(&stmt, &rows.params(tenant))
-        .await
-        .map_err(pg_err)?;
+    tx.execute(&stmt, &rows.params()).await.map_err(pg_err)?;
     Ok(())
 }
 

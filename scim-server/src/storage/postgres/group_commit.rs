@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use deadpool_postgres::Transaction;
 
-use super::batch_rows::{self, BatchError, BatchRows};
+use super::batch_rows::{self, BatchRows};
 use super::batches::{Answer, Batches, fail_all};
 use super::changes::ChangeRows;
 use super::rows::{created_resource, insert_resource};
@@ -182,8 +182,8 @@ async fn commit_batch(
         .await
         .map_err(|e| Failed::Transaction(pg_err(e)))?;
     let rows = BatchRows::new(news);
-    let changes = ChangeRows::new(feed);
-    let (insert_params, append_params) = (rows.params(ctx), changes.params(&ctx.tenant));
+    let changes = ChangeRows::new(&ctx.tenant, feed);
+    let (insert_params, append_params) = (rows.params(ctx), changes.params());
     let (begin, inserted, appended, commit) = tokio::join!(
         biased;
         client.batch_execute("BEGIN"),
@@ -192,13 +192,8 @@ async fn commit_batch(
         client.batch_execute("COMMIT"),
     );
     begin.map_err(|e| Failed::Transaction(pg_err(e)))?;
-    match inserted {
-        Ok(row) => rows.check(&row).map_err(|e| match e {
-            BatchError::Other(e) => Failed::Transaction(e),
-            BatchError::Conflict => Failed::Insert,
-        })?,
-        Err(_) => return Err(Failed::Insert),
-    }
+    let row = inserted.map_err(|_| Failed::Insert)?;
+    rows.check(&row).map_err(Failed::Transaction)?;
     appended.map_err(|e| Failed::Transaction(pg_err(e)))?;
     commit.map_err(|e| Failed::Transaction(pg_err(e)))
 }

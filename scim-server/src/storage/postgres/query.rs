@@ -236,13 +236,9 @@ pub(super) async fn run_sorted(
             let scope: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &sort.path];
             let irregular =
                 count_of(&tx, &has_sort_keys_sql::<Postgres>(), &scope, true).await? > 0;
-            let fits = pos
-                .as_ref()
-                .and_then(|p| p.key.as_deref())
-                .is_none_or(|k| order.column_value(k).is_some());
             (
                 KeySource::Values(order),
-                (irregular || !fits).then_some(order),
+                (irregular || !order.continues_after(pos.as_ref())).then_some(order),
             )
         }
     };

@@ -128,6 +128,14 @@ impl ValueOrder {
         Some(encode_key(&key))
     }
 
+    /// Whether the values' index can continue after the cursor position `after`: none, a
+    /// position without a key, or a key that a row of the range stands for.
+    pub fn continues_after(self, after: Option<&Position>) -> bool {
+        after
+            .and_then(|p| p.key.as_deref())
+            .is_none_or(|k| self.column_value(k).is_some())
+    }
+
     /// The column value of an encoded key (a cursor's), or `None` when no row of the range
     /// stands for it.
     pub fn column_value(self, key: &[u8]) -> Option<ColumnValue> {

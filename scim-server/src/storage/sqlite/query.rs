@@ -189,11 +189,7 @@ pub(super) fn sorted_rows(
         Some(order) => {
             let scope = [base[0].clone(), base[1].clone(), V::Text(sort.path.clone())];
             let irregular = count(&has_sort_keys_sql::<Sqlite>(), &scope)? > 0;
-            let fits = pos
-                .as_ref()
-                .and_then(|p| p.key.as_deref())
-                .is_none_or(|k| order.column_value(k).is_some());
-            if irregular || !fits {
+            if irregular || !order.continues_after(pos.as_ref()) {
                 let (total, out, next) =
                     positions_in_memory(tx, set, base, sort, order, page, pos.as_ref())?;
                 let next_cursor =

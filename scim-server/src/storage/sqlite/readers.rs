@@ -172,13 +172,12 @@ impl Readers {
         .map_err(backend_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")
-            .map_err(backend_err)?;
-        // Pages of the file are read from the mapping, shared by every reader, instead of
-        // copied into each reader's own page cache (<https://sqlite.org/mmap.html>).
+        // `mmap_size`: see `SqliteStorage::mmap_size` (0, none, by default).
         let mmap = i64::try_from(self.0.mmap_size.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
-        conn.execute_batch(&format!("PRAGMA mmap_size = {mmap};"))
-            .map_err(backend_err)?;
+        conn.execute_batch(&format!(
+            "PRAGMA query_only = ON; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = {mmap};"
+        ))
+        .map_err(backend_err)?;
         Ok(conn)
     }
 
