@@ -422,3 +422,29 @@ fn cursors_round_trip_and_bind_to_their_query() {
     assert!(decode_cursor(CURSOR_TAG, "", 7).is_err());
     assert!(decode_cursor(CURSOR_TAG, "%%%", 7).is_err());
 }
+
+/// The bundled SQLite is built with the workspace's flags (`.cargo/config.toml`,
+/// `LIBSQLITE3_FLAGS`): no memory statistics and no process-wide page cache, so that readers
+/// on different threads share no mutex in `sqlite3_malloc` or the page cache
+/// (<https://sqlite.org/compile.html#rcmd>). A build without them still works, slower: this
+/// test names the missing flag.
+#[test]
+fn the_bundled_sqlite_is_built_with_the_workspace_flags() {
+    let conn = Connection::open_in_memory().unwrap();
+    let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
+    let options: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for wanted in ["DEFAULT_MEMSTATUS=0", "OMIT_SHARED_CACHE", "USE_ALLOCA"] {
+        assert!(
+            options.iter().any(|o| o == wanted),
+            "{wanted} missing from {options:?}"
+        );
+    }
+    assert!(
+        !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+        "ENABLE_MEMORY_MANAGEMENT still set: {options:?}"
+    );
+}
