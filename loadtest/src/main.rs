@@ -11,6 +11,7 @@
 //! scripts/load.sh --users 10000,100000 --backends sqlite
 //! scripts/load.sh --backends postgres --postgres-url postgres://user@127.0.0.1:5432/db
 //! scripts/load.sh --servers standalone,gateway --backends sqlite
+//! scripts/load.sh --rounds 3             # each workload three times, the median round shown
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -52,6 +53,12 @@ struct Args {
     /// hint bits on first reads), which cost it several times a steady read.
     #[arg(long, default_value_t = 2)]
     warmup: u64,
+    /// Rounds per workload: the server and bare hyper run one after the other this many
+    /// times, and the table shows the round with the median ratio (for POST, the median
+    /// rate) beside every round's. On a shared machine one pair can be off by 15 %; the
+    /// median of three is steadier.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=15))]
+    rounds: u32,
     /// wrk connections.
     #[arg(long, default_value_t = 32)]
     connections: usize,
@@ -109,6 +116,27 @@ struct Row {
     server_cpu_us: Option<f64>,
     /// Bare hyper's CPU time per request during its wrk run, in microseconds.
     bare_cpu_us: Option<f64>,
+    /// Every round's ratio (or, without bare hyper, the server's requests per second), in
+    /// the order run; the fields above are the median round's.
+    rounds: Vec<f64>,
+}
+
+/// One round of a workload: the server's wrk run, then bare hyper's on the same script.
+struct Round {
+    server: WrkReport,
+    server_cpu_us: Option<f64>,
+    bare: Option<WrkReport>,
+    bare_cpu_us: Option<f64>,
+}
+
+impl Round {
+    /// What rounds are compared by: the ratio, or the server's rate without bare hyper.
+    fn figure(&self) -> f64 {
+        match &self.bare {
+            Some(b) => self.server.requests_per_sec / b.requests_per_sec,
+            None => self.server.requests_per_sec,
+        }
+    }
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -487,9 +515,8 @@ async fn measure(
         if sample.is_some() && args.warmup > 0 {
             run_wrk_for(args, &host, &script_path, args.warmup).await?;
         }
-        let (server_report, server_cpu_us) =
-            run_wrk_with_cpu(args, &host, &script_path, server.0.id()).await?;
-        let (bare_report, matches, bare_cpu_us) = match &sample {
+        // Bare hyper replays the server's response to the workload's first request.
+        let (bare_proc, matches) = match &sample {
             Some(path) => {
                 let captured = capture(&host, path, &token).await?;
                 let matches = serde_json::from_str::<serde_json::Value>(&captured.body)
@@ -499,23 +526,48 @@ async fn measure(
                 std::fs::write(&file, serde_json::to_vec(&captured)?)?;
                 let mut cmd = Command::new(bare);
                 cmd.arg("--response").arg(&file);
-                let (bare_proc, bare_base) = spawn(cmd, "listening on ", false).await?;
-                let (report, cpu) =
-                    run_wrk_with_cpu(args, &bare_base, &script_path, bare_proc.0.id()).await?;
-                drop(bare_proc);
-                (Some(report), matches, cpu)
+                (Some(spawn(cmd, "listening on ", false).await?), matches)
             }
-            None => (None, None, None),
+            None => (None, None),
         };
-        eprintln!(
-            "   {name}: {:.0} req/s{}",
-            server_report.requests_per_sec,
-            bare_report.map_or(String::new(), |b| format!(
-                " (bare hyper {:.0}, ratio {:.2})",
-                b.requests_per_sec,
-                server_report.requests_per_sec / b.requests_per_sec
-            ))
-        );
+        let mut rounds = Vec::new();
+        for _ in 0..args.rounds {
+            let (server_report, server_cpu_us) =
+                run_wrk_with_cpu(args, &host, &script_path, server.0.id()).await?;
+            let (bare_report, bare_cpu_us) = match &bare_proc {
+                Some((proc, bare_base)) => {
+                    let (report, cpu) =
+                        run_wrk_with_cpu(args, bare_base, &script_path, proc.0.id()).await?;
+                    (Some(report), cpu)
+                }
+                None => (None, None),
+            };
+            let round = Round {
+                server: server_report,
+                server_cpu_us,
+                bare: bare_report,
+                bare_cpu_us,
+            };
+            eprintln!(
+                "   {name}: {:.0} req/s{}",
+                round.server.requests_per_sec,
+                round.bare.map_or(String::new(), |b| format!(
+                    " (bare hyper {:.0}, ratio {:.2})",
+                    b.requests_per_sec,
+                    round.figure()
+                ))
+            );
+            rounds.push(round);
+        }
+        drop(bare_proc);
+        let figures: Vec<f64> = rounds.iter().map(Round::figure).collect();
+        let median = median_index(&figures).ok_or("no round was run")?;
+        let Round {
+            server: server_report,
+            server_cpu_us,
+            bare: bare_report,
+            bare_cpu_us,
+        } = rounds.swap_remove(median);
         rows.push(Row {
             target: server_name,
             backend: backend.to_string(),
@@ -526,6 +578,7 @@ async fn measure(
             matches,
             server_cpu_us,
             bare_cpu_us,
+            rounds: figures,
         });
     }
     eprintln!(
@@ -646,15 +699,42 @@ async fn run_wrk_for(
     Ok(parse_wrk(&text)?)
 }
 
+/// The position of the median of `figures` (the upper one of an even count), `None` when
+/// empty.
+fn median_index(figures: &[f64]) -> Option<usize> {
+    let mut order: Vec<usize> = (0..figures.len()).collect();
+    order.sort_by(|&a, &b| figures[a].total_cmp(&figures[b]));
+    order.get(figures.len() / 2).copied()
+}
+
+/// The figure of every round, in the order run: ratios to two decimals, rates whole.
+fn each_round(r: &Row) -> String {
+    let figure = |f: &f64| match r.bare {
+        Some(_) => format!("{f:.2}"),
+        None => format!("{f:.0}"),
+    };
+    r.rounds.iter().map(figure).collect::<Vec<_>>().join(" ")
+}
+
 fn print_table(args: &Args, rows: &[Row]) {
     println!(
-        "\nwrk -t{} -c{} -d{}s --latency, loopback; ratio = server req/s / bare hyper req/s in the same run\n",
-        args.threads, args.connections, args.duration
+        "\nwrk -t{} -c{} -d{}s --latency, loopback; ratio = server req/s / bare hyper req/s in the same run{}\n",
+        args.threads,
+        args.connections,
+        args.duration,
+        if args.rounds > 1 {
+            format!(
+                "; {} rounds of server then bare hyper per workload, the row is the median round's",
+                args.rounds
+            )
+        } else {
+            String::new()
+        }
     );
     println!(
-        "| server | backend | users | workload | bare hyper req/s | server req/s | ratio | p50 ms | p99 ms | non-2xx | bare CPU µs/req | server CPU µs/req |"
+        "| server | backend | users | workload | bare hyper req/s | server req/s | ratio | p50 ms | p99 ms | non-2xx | bare CPU µs/req | server CPU µs/req | each round |"
     );
-    println!("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     let micros = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0}"));
     for r in rows {
         let workload = match r.matches {
@@ -662,7 +742,7 @@ fn print_table(args: &Args, rows: &[Row]) {
             _ => r.workload.to_string(),
         };
         println!(
-            "| {} | {} | {} | {} | {} | {:.0} | {} | {:.2} | {:.2} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.0} | {} | {:.2} | {:.2} | {} | {} | {} | {} |",
             r.target,
             r.backend,
             r.users,
@@ -679,6 +759,20 @@ fn print_table(args: &Args, rows: &[Row]) {
             r.server.errors,
             micros(r.bare_cpu_us),
             micros(r.server_cpu_us),
+            each_round(r),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median_index;
+
+    #[test]
+    fn the_median_round_is_picked_by_its_figure() {
+        assert_eq!(median_index(&[0.52, 0.41, 0.47]), Some(2));
+        assert_eq!(median_index(&[0.5]), Some(0));
+        assert_eq!(median_index(&[0.3, 0.6, 0.4, 0.5]), Some(3));
+        assert_eq!(median_index(&[]), None);
     }
 }
