@@ -31,6 +31,53 @@ async fn create_returns_201_location_etag_and_meta() {
 /// Server-assigned ids are version 7 UUIDs (RFC 9562 §5.7), so resources created one after
 /// the other have ids in that order (what keeps a backend's id index growing at its end);
 /// each is still unique (RFC 7643 §3.1).
+/// `meta.location` and `Location` (RFC 7644 §3.3, RFC 7643 §3.1 `location`: "the URI of the
+/// resource being returned") behind a TLS-terminating proxy (`X-Forwarded-Proto: https`,
+/// any case), and with a configured public URL under a tenant's path prefix, where `Host`
+/// is not used at all.
+#[tokio::test]
+async fn locations_follow_the_forwarded_scheme_and_the_public_url() {
+    let s = server();
+    let r = post(&s, "/Users", user("proxied"))
+        .header("x-forwarded-proto", " HTTPS ")
+        .send()
+        .await;
+    let id = r.body["id"].as_str().unwrap();
+    assert_eq!(
+        r.header("location"),
+        Some(format!("https://{HOST}/Users/{id}").as_str())
+    );
+
+    let tokens = scim_server::auth::BearerTokens::new();
+    tokens
+        .add(
+            scim_server::TenantId::new("a").unwrap(),
+            "token-of-tenant-a-0123456789",
+        )
+        .unwrap();
+    let s = scim_server::ScimServer::builder()
+        .storage(std::sync::Arc::new(
+            scim_server::storage::memory::MemoryStorage::new(),
+        ))
+        .authenticator(tokens)
+        .tenant_resolver(scim_server::PathPrefixTenants)
+        .base_path("/scim/v2")
+        .public_url("https://id.example.org/scim/v2/")
+        .build()
+        .unwrap();
+    let r = post(&s, "/scim/v2/a/Users", user("tenant-user"))
+        .no_auth()
+        .header("authorization", "Bearer token-of-tenant-a-0123456789")
+        .host("internal:8080")
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap();
+    let location = format!("https://id.example.org/scim/v2/a/Users/{id}");
+    assert_eq!(r.header("location"), Some(location.as_str()));
+    assert_eq!(r.body["meta"]["location"], location.as_str());
+}
+
 #[tokio::test]
 async fn ids_are_time_ordered_uuids() {
     let s = server();

@@ -22,9 +22,16 @@ fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
+/// What a response body's buffer starts with: a resource or a short list fits without
+/// growing it (each growth copies what was written).
+const BODY_CAPACITY: usize = 2048;
+
 /// A JSON response.
 pub(crate) fn json(code: StatusCode, value: &(impl serde::Serialize + ?Sized)) -> ScimResponse {
-    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut body = Vec::with_capacity(BODY_CAPACITY);
+    if serde_json::to_writer(&mut body, value).is_err() {
+        body = b"{}".to_vec();
+    }
     json_bytes(code, Bytes::from(body))
 }
 

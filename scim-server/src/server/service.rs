@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request};
+use http::{HeaderMap, HeaderName, Method, Request};
 use http_body::Body;
 use scim_core::ScimError;
 
@@ -23,6 +23,9 @@ use super::response::{self, ScimResponse};
 use super::routing::{self, Route};
 use super::{Inner, ScimServer};
 use crate::auth::AuthContext;
+
+/// The header a TLS-terminating proxy sets to the scheme the client used.
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 impl<B> tower::Service<Request<B>> for ScimServer
 where
@@ -203,8 +206,7 @@ impl Inner {
         } else {
             Bytes::new()
         };
-        let mut base_url = self.public_base(&parts.headers, &resolved.base_path);
-        base_url.push_str(&resolved.prefix);
+        let base_url = self.public_base(&parts.headers, &resolved.base_path, &resolved.prefix);
         let ctx = Ctx {
             tenant: resolved.tenant,
             auth,
@@ -216,10 +218,16 @@ impl Inner {
         self.dispatch(&ctx, route, body).await
     }
 
-    /// The absolute URL of the base path: the configured public URL, else from `Host`.
-    fn public_base(&self, headers: &HeaderMap, base_path: &str) -> String {
+    /// The absolute URL of the base path followed by `prefix` (the tenant's path, if any): the
+    /// configured public URL, else from `Host`.
+    fn public_base(&self, headers: &HeaderMap, base_path: &str, prefix: &str) -> String {
+        let join = |parts: &[&str]| {
+            let mut url = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+            parts.iter().for_each(|p| url.push_str(p));
+            url
+        };
         if let Some(url) = &self.public_url {
-            return url.clone();
+            return join(&[url, prefix]);
         }
         let host = headers
             .get(http::header::HOST)
@@ -233,13 +241,13 @@ impl Inner {
         match host {
             Some(host) => {
                 let https = headers
-                    .get("x-forwarded-proto")
+                    .get(&X_FORWARDED_PROTO)
                     .and_then(|h| h.to_str().ok())
                     .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
-                let scheme = if https { "https" } else { "http" };
-                format!("{scheme}://{host}{base_path}")
+                let scheme = if https { "https://" } else { "http://" };
+                join(&[scheme, host, base_path, prefix])
             }
-            None => base_path.to_string(),
+            None => join(&[base_path, prefix]),
         }
     }
 
