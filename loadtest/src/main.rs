@@ -109,23 +109,20 @@ struct Row {
     backend: String,
     users: usize,
     workload: &'static str,
-    server: WrkReport,
-    bare: Option<WrkReport>,
     matches: Option<u64>,
-    /// The server's CPU time per request during its wrk run, in microseconds.
-    server_cpu_us: Option<f64>,
-    /// Bare hyper's CPU time per request during its wrk run, in microseconds.
-    bare_cpu_us: Option<f64>,
-    /// Every round's ratio (or, without bare hyper, the server's requests per second), in
-    /// the order run; the fields above are the median round's.
+    /// The round with the median figure.
+    median: Round,
+    /// Every round's figure ([`Round::figure`]), in the order run.
     rounds: Vec<f64>,
 }
 
 /// One round of a workload: the server's wrk run, then bare hyper's on the same script.
 struct Round {
     server: WrkReport,
+    /// The server's CPU time per request during its wrk run, in microseconds.
     server_cpu_us: Option<f64>,
     bare: Option<WrkReport>,
+    /// Bare hyper's CPU time per request during its wrk run, in microseconds.
     bare_cpu_us: Option<f64>,
 }
 
@@ -562,22 +559,13 @@ async fn measure(
         drop(bare_proc);
         let figures: Vec<f64> = rounds.iter().map(Round::figure).collect();
         let median = median_index(&figures).ok_or("no round was run")?;
-        let Round {
-            server: server_report,
-            server_cpu_us,
-            bare: bare_report,
-            bare_cpu_us,
-        } = rounds.swap_remove(median);
         rows.push(Row {
             target: server_name,
             backend: backend.to_string(),
             users,
             workload: name,
-            server: server_report,
-            bare: bare_report,
             matches,
-            server_cpu_us,
-            bare_cpu_us,
+            median: rounds.swap_remove(median),
             rounds: figures,
         });
     }
@@ -709,7 +697,7 @@ fn median_index(figures: &[f64]) -> Option<usize> {
 
 /// The figure of every round, in the order run: ratios to two decimals, rates whole.
 fn each_round(r: &Row) -> String {
-    let figure = |f: &f64| match r.bare {
+    let figure = |f: &f64| match r.median.bare {
         Some(_) => format!("{f:.2}"),
         None => format!("{f:.0}"),
     };
@@ -737,6 +725,7 @@ fn print_table(args: &Args, rows: &[Row]) {
     println!("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     let micros = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0}"));
     for r in rows {
+        let m = &r.median;
         let workload = match r.matches {
             Some(m) if r.workload.contains("co") => format!("{} ({m} matches)", r.workload),
             _ => r.workload.to_string(),
@@ -747,18 +736,16 @@ fn print_table(args: &Args, rows: &[Row]) {
             r.backend,
             r.users,
             workload.replace('|', "\\|"),
-            r.bare
+            m.bare
                 .map_or("n/a".to_string(), |b| format!("{:.0}", b.requests_per_sec)),
-            r.server.requests_per_sec,
-            r.bare.map_or("n/a".to_string(), |b| format!(
-                "{:.2}",
-                r.server.requests_per_sec / b.requests_per_sec
-            )),
-            r.server.p50_ms,
-            r.server.p99_ms,
-            r.server.errors,
-            micros(r.bare_cpu_us),
-            micros(r.server_cpu_us),
+            m.server.requests_per_sec,
+            m.bare
+                .map_or("n/a".to_string(), |_| format!("{:.2}", m.figure())),
+            m.server.p50_ms,
+            m.server.p99_ms,
+            m.server.errors,
+            micros(m.bare_cpu_us),
+            micros(m.server_cpu_us),
             each_round(r),
         );
     }
