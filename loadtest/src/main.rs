@@ -108,7 +108,7 @@ struct Row {
     target: &'static str,
     backend: String,
     users: usize,
-    workload: &'static str,
+    workload: String,
     matches: Option<u64>,
     /// The round with the median figure.
     median: Round,
@@ -405,6 +405,16 @@ async fn start_gateway(
     })
 }
 
+/// The operand of the `co` workload for `users` seeded users (`u0` ... `u{users-1}` in
+/// their work emails): `u5` followed by zeros so that it matches 11 users at every power of
+/// ten from 1,000 on (`u50` at 1,000: `u50` and `u500` ... `u509`; `u500` at 10,000), so the
+/// response stays the same size while the database grows and the figure follows the cost
+/// of the search.
+fn co_operand(users: usize) -> String {
+    let digits = users.saturating_sub(1).max(1).to_string().len();
+    format!("u5{}", "0".repeat(digits.saturating_sub(2)))
+}
+
 async fn measure(
     args: &Args,
     target: Target,
@@ -432,7 +442,7 @@ async fn measure(
     );
     let mut rows = Vec::new();
     for w in &args.workloads {
-        let (name, script, sample): (&'static str, String, Option<String>) = match w.as_str() {
+        let (name, script, sample): (String, String, Option<String>) = match w.as_str() {
             "get-id" => {
                 let paths: Vec<String> = ids
                     .iter()
@@ -440,7 +450,11 @@ async fn measure(
                     .map(|id| format!("{prefix}/Users/{id}"))
                     .collect();
                 let sample = paths.first().cloned();
-                ("GET /Users/{id}", random_get_script(&token, &paths), sample)
+                (
+                    "GET /Users/{id}".to_string(),
+                    random_get_script(&token, &paths),
+                    sample,
+                )
             }
             "filter-username" => {
                 let step = (users / 10_000).max(1);
@@ -454,17 +468,20 @@ async fn measure(
                     .collect();
                 let sample = paths.first().cloned();
                 (
-                    "GET /Users?filter=userName eq \"…\"",
+                    "GET /Users?filter=userName eq \"…\"".to_string(),
                     random_get_script(&token, &paths),
                     sample,
                 )
             }
             "filter-emails" => {
+                let operand = co_operand(users);
                 let path = format!(
-                    "{prefix}/Users?filter=emails%5Btype%20eq%20%22work%22%20and%20value%20co%20%22u50%22%5D"
+                    "{prefix}/Users?filter=emails%5Btype%20eq%20%22work%22%20and%20value%20co%20%22{operand}%22%5D"
                 );
                 (
-                    "GET /Users?filter=emails[type eq \"work\" and value co \"u50\"]",
+                    format!(
+                        "GET /Users?filter=emails[type eq \"work\" and value co \"{operand}\"]"
+                    ),
                     random_get_script(&token, std::slice::from_ref(&path)),
                     Some(path),
                 )
@@ -477,7 +494,7 @@ async fn measure(
                     .collect();
                 let sample = paths.first().cloned();
                 (
-                    "GET /Users?startIndex=…&count=100",
+                    "GET /Users?startIndex=…&count=100".to_string(),
                     random_get_script(&token, &paths),
                     sample,
                 )
@@ -495,13 +512,13 @@ async fn measure(
                     .collect();
                 let sample = paths.first().cloned();
                 (
-                    "GET /Users?sortBy=userName&startIndex=…&count=100",
+                    "GET /Users?sortBy=userName&startIndex=…&count=100".to_string(),
                     random_get_script(&token, &paths),
                     sample,
                 )
             }
             "post" => (
-                "POST /Users",
+                "POST /Users".to_string(),
                 post_users_script(&token, &format!("{prefix}/Users"), &run_tag),
                 None,
             ),
@@ -753,7 +770,7 @@ fn print_table(args: &Args, rows: &[Row]) {
 
 #[cfg(test)]
 mod tests {
-    use super::median_index;
+    use super::{co_operand, median_index};
 
     #[test]
     fn the_median_round_is_picked_by_its_figure() {
@@ -761,5 +778,18 @@ mod tests {
         assert_eq!(median_index(&[0.5]), Some(0));
         assert_eq!(median_index(&[0.3, 0.6, 0.4, 0.5]), Some(3));
         assert_eq!(median_index(&[]), None);
+    }
+
+    /// The operand matches 11 of the seeded users (`u0` ... `u{n-1}`) at every size.
+    #[test]
+    fn the_co_operand_matches_eleven_users_at_every_size() {
+        for users in [1_000, 10_000, 100_000, 1_000_000] {
+            let operand = co_operand(users);
+            let matches = (0..users)
+                .filter(|i| format!("u{i}-r1@example.com").contains(&operand))
+                .count();
+            assert_eq!(matches, 11, "{users} users, {operand}");
+        }
+        assert_eq!(co_operand(1_000), "u50");
     }
 }

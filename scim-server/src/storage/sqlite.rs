@@ -99,6 +99,7 @@ mod readers;
 mod rows;
 mod schema;
 mod storage;
+mod substrings;
 
 use query::*;
 use rows::*;
@@ -120,7 +121,9 @@ use self::filter_sql::{SetSql, Sqlite};
 use self::group_commit::{Undo, Writer};
 use self::pool::{lock, read_tx};
 use self::readers::Readers;
+use self::substrings::{Effort, SubstringIndexes};
 use super::changes::NewChange;
+use super::sql::filter::{Probe, translate, translate_probing};
 use super::sql::index::{IndexRow, index_rows};
 use super::sql::prepared::{Prepared, PreparedCreate};
 use super::sql::sort::{
@@ -183,6 +186,8 @@ struct Inner {
     readers: Option<Readers>,
     /// The `attr_index` layouts known to be current (see [`ensure_layout`]).
     layouts: KnownLayouts,
+    /// The trigram indexes of the paths `co` / `ew` filters have read (see `substrings.rs`).
+    substrings: SubstringIndexes,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -253,6 +258,7 @@ impl Inner {
             checkpointer,
             readers,
             layouts: KnownLayouts::default(),
+            substrings: SubstringIndexes::default(),
         })
     }
 }
@@ -518,34 +524,51 @@ impl SqliteStorage {
         query: StorageQuery<'_>,
         and_then: impl FnOnce(&Connection, &RawPage) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<(QueryPage, T), StorageError> {
+        // The filter with its `co` / `ew` leaves read from the substring indexes'
+        // candidates, when it has such leaves; its plain translation is then made only if
+        // the indexes cannot serve the query (see `QueryJob`).
+        let probing = query.filter.and_then(|f| {
+            translate_probing::<Sqlite>(
+                &ctx.schema,
+                &ctx.paths,
+                f,
+                &|p| format!("json_each({p})"),
+                &|| rusqlite::types::Value::Null,
+            )
+        });
         let PushDown {
             set,
             sort,
             fingerprint,
-        } = push_down::<Sqlite>(&ctx.schema, &ctx, &query)?;
-        if set.is_some() || sort.is_some() {
+        } = push_down::<Sqlite>(&ctx.schema, &ctx, &query, probing.is_none())?;
+        if query.filter.is_some() || sort.is_some() {
             self.ensure_index(&ctx).await?;
         }
         let point =
             is_unique_lookup(&ctx.schema, &query) && !(query.load.members && ctx.has_members);
-        let page = query.page.clone();
-        let load = query.load;
+        let mut job = QueryJob {
+            ctx,
+            set,
+            filter: probing.as_ref().and(query.filter.cloned()),
+            probing,
+            sort,
+            page: query.page.clone(),
+            load: query.load,
+            fingerprint,
+            and_then,
+        };
+        // A substring filter whose candidates are at hand and few is a point read too.
+        if job.probing.is_some() && self.inline_point_reads {
+            let light = move |inner: &Inner| {
+                inner.read(|conn| read_tx(conn, |tx| job.run_light(tx, &inner.substrings)))
+            };
+            match self.point_read(light).await? {
+                Ok((found, more)) => return Ok((found.parse()?, more)),
+                Err(back) => job = back,
+            }
+        }
         let run = move |inner: &Inner| {
-            inner.read(|conn| {
-                read_tx(conn, |tx| {
-                    let found = run_query(
-                        tx,
-                        &ctx,
-                        set.as_ref(),
-                        sort.as_ref(),
-                        &page,
-                        load,
-                        fingerprint,
-                    )?;
-                    let more = and_then(tx, &found)?;
-                    Ok((found, more))
-                })
-            })
+            inner.read(|conn| read_tx(conn, |tx| job.run(tx, &inner.substrings)))
         };
         let (found, more) = if point {
             self.point_read(run).await?

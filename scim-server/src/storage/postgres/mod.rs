@@ -503,7 +503,7 @@ impl PostgresStorage {
             set,
             sort,
             fingerprint,
-        } = push_down::<Postgres>(&ctx.schema, ctx, &query)?;
+        } = push_down::<Postgres>(&ctx.schema, ctx, &query, true)?;
         if set.is_some() || sort.is_some() {
             self.ensure_index(ctx).await?;
         }

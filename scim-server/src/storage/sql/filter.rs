@@ -170,13 +170,92 @@ pub(crate) fn translate<D: Dialect>(
     filter: &Filter,
 ) -> Option<SetSql<D::Param>> {
     let mut params = Vec::new();
-    let root = node::<D>(schema, paths, filter, Level::Resource, &mut params)?;
-    Some(SetSql {
-        sql: set::<D>(&root, Level::Resource),
+    let root = node::<D>(
+        schema,
+        paths,
+        filter,
+        Level::Resource,
+        &mut params,
+        &mut None,
+    )?;
+    Some(finish::<D>(&root, params))
+}
+
+fn finish<D: Dialect>(root: &Node, params: Vec<D::Param>) -> SetSql<D::Param> {
+    SetSql {
+        sql: set::<D>(root, Level::Resource),
         params,
-        one_scan: matches!(root, Node::Leaf { scans: false, .. }),
+        one_scan: matches!(
+            root,
+            Node::Leaf {
+                scans: false,
+                given: None,
+                ..
+            }
+        ),
         distinct: matches!(root, Node::Leaf { single: true, .. }),
-    })
+    }
+}
+
+/// One path key of a `co` / `ew` leaf of a [`translate_probing`] translation, whose
+/// candidates the backend supplies from a substring index before it runs the statement.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Probe {
+    /// The `attr_index.path` key.
+    pub key: String,
+    /// `co` or `ew`.
+    pub op: CompareOp,
+    /// The operand, normalised as the path's `value_norm` is (never empty).
+    pub operand: String,
+    /// The index in [`SetSql::params`] of the parameter that receives the candidates.
+    pub param: usize,
+}
+
+/// [`translate`], with every `co` / `ew` leaf on a string path (non-empty operand) read
+/// from a set of candidate `seq`s instead of from every index row of its path: the leaf
+/// becomes `seq IN (<candidates>)` plus its own condition, so the SQL stays exact whenever
+/// the candidates include every resource with a matching row (a superset is fine). An
+/// `and` with such a leaf is driven from it and checks its other conjuncts per candidate.
+///
+/// `candidates` renders a table (a FROM item) of the `seq`s bound at a placeholder in its
+/// column `value` (SQLite: `json_each(?n)` over a JSON array); the parameter is bound to
+/// `placeholder` and filled by the caller, one per [`Probe`]. `None` when the filter does not translate or has no
+/// such leaf.
+// Only the SQLite backend keeps substring indexes.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn translate_probing<D: Dialect>(
+    schema: &ResourceSchema,
+    paths: &[IndexedPath],
+    filter: &Filter,
+    candidates: &dyn Fn(&str) -> String,
+    placeholder: &dyn Fn() -> D::Param,
+) -> Option<(SetSql<D::Param>, Vec<Probe>)> {
+    let mut params = Vec::new();
+    let mut probing = Some(Probing {
+        candidates,
+        placeholder,
+        probes: Vec::new(),
+    });
+    let root = node::<D>(
+        schema,
+        paths,
+        filter,
+        Level::Resource,
+        &mut params,
+        &mut probing,
+    )?;
+    let probes = probing.map(|p| p.probes).unwrap_or_default();
+    if probes.is_empty() {
+        return None;
+    }
+    Some((finish::<D>(&root, params), probes))
+}
+
+/// The state of a [`translate_probing`] walk.
+struct Probing<'a, P> {
+    candidates: &'a dyn Fn(&str) -> String,
+    placeholder: &'a dyn Fn() -> P,
+    probes: Vec<Probe>,
 }
 
 /// A lookup by one string value of a unique attribute (`userName eq "x"`: see
@@ -222,7 +301,16 @@ pub(crate) fn can_filter_with<D: Dialect>(
     filter: &Filter,
 ) -> bool {
     eq_lookup(schema, paths, filter).is_some()
-        || (filter.compile(schema).is_ok() && translate::<D>(schema, paths, filter).is_some())
+        || (filter.compile(schema).is_ok()
+            && node::<D>(
+                schema,
+                paths,
+                filter,
+                Level::Resource,
+                &mut Vec::new(),
+                &mut None,
+            )
+            .is_some())
 }
 
 fn lookup<'p>(
@@ -452,6 +540,7 @@ fn node<D: Dialect>(
     filter: &Filter,
     level: Level<'_>,
     params: &mut Vec<D::Param>,
+    probing: &mut Option<Probing<'_, D::Param>>,
 ) -> Option<Node> {
     if let Level::Resource = level {
         if let Some(n) = membership::<D>(schema, filter, params) {
@@ -460,20 +549,20 @@ fn node<D: Dialect>(
     }
     match filter {
         Filter::And(a, b) => {
-            let a = node::<D>(schema, paths, a, level, params)?;
-            let b = node::<D>(schema, paths, b, level, params)?;
+            let a = node::<D>(schema, paths, a, level, params, probing)?;
+            let b = node::<D>(schema, paths, b, level, params, probing)?;
             Some(Node::And(Box::new(a), Box::new(b)))
         }
         Filter::Or(a, b) => {
-            let a = node::<D>(schema, paths, a, level, params)?;
-            let b = node::<D>(schema, paths, b, level, params)?;
+            let a = node::<D>(schema, paths, a, level, params, probing)?;
+            let b = node::<D>(schema, paths, b, level, params, probing)?;
             Some(Node::Or(Box::new(a), Box::new(b)))
         }
         // `not` needs every resource of the scope; inside brackets, every element (left to
         // the planner).
         Filter::Not(inner) => match level {
             Level::Resource => Some(Node::Not(Box::new(node::<D>(
-                schema, paths, inner, level, params,
+                schema, paths, inner, level, params, probing,
             )?))),
             Level::Element(_) => None,
         },
@@ -492,6 +581,7 @@ fn node<D: Dialect>(
                 scans: false,
                 narrows: false,
                 single,
+                given: None,
             })
         }
         Filter::Compare {
@@ -502,14 +592,15 @@ fn node<D: Dialect>(
             // `eq null` is "not present", `ne null` is "present" (as the evaluator reads it).
             let present = Filter::Present(path.clone());
             match op {
-                CompareOp::Eq => node::<D>(schema, paths, &present.not(), level, params),
-                CompareOp::Ne => node::<D>(schema, paths, &present, level, params),
+                CompareOp::Eq => node::<D>(schema, paths, &present.not(), level, params, probing),
+                CompareOp::Ne => node::<D>(schema, paths, &present, level, params, probing),
                 _ => None,
             }
         }
         Filter::Compare { path, op, value } => {
             let (keys, ip) = leaf_keys(schema, paths, path, level, true)?;
             let single = single_row(level, &keys, ip);
+            let raw_keys = keys.clone();
             let keys = bind_keys::<D>(keys, params);
             let (cond, narrows) = condition::<D>(ip.kind, *op, value, params)?;
             let full = match level {
@@ -526,12 +617,35 @@ fn node<D: Dialect>(
                     Level::Element(_) => None,
                 };
             }
+            let scans = matches!(op, CompareOp::Co | CompareOp::Ew);
+            // One candidate table per key: each candidate is searched under the key it
+            // was found under only.
+            let given = match (probing.as_mut(), ip.kind, value) {
+                (Some(p), Kind::Str { case_exact }, CompValue::String(s)) if scans => {
+                    let operand = normalise(s, case_exact);
+                    let mut tables = Vec::with_capacity(keys.len());
+                    for (key, placeholder) in raw_keys.into_iter().zip(&keys) {
+                        params.push((p.placeholder)());
+                        p.probes.push(Probe {
+                            key,
+                            op: *op,
+                            operand: operand.clone(),
+                            param: params.len() - 1,
+                        });
+                        let table = (p.candidates)(&D::placeholder(params.len() + 2));
+                        tables.push((placeholder.clone(), table));
+                    }
+                    Some(tables)
+                }
+                _ => None,
+            };
             Some(Node::Leaf {
                 keys,
                 cond,
-                scans: matches!(op, CompareOp::Co | CompareOp::Ew),
-                narrows: narrows && !enumerated,
+                scans: scans && given.is_none(),
+                narrows: (narrows && !enumerated) || given.is_some(),
                 single,
+                given,
             })
         }
         Filter::ValuePath { path, filter } => {
@@ -551,6 +665,7 @@ fn node<D: Dialect>(
                 filter,
                 Level::Element(&r.attribute.name),
                 params,
+                probing,
             )?;
             Some(Node::ValuePath(Box::new(inner)))
         }

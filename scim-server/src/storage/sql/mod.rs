@@ -242,10 +242,13 @@ pub(crate) struct PushDown<P> {
 ///
 /// The planner only hands a backend what [`filter::can_filter_with`] and [`can_sort`] accept;
 /// anything else is refused with an `UnsupportedFilter` error, never answered by a scan.
+/// The filter is translated only with `translate` (a backend may translate it otherwise,
+/// see [`filter::translate_probing`]); it is checked either way.
 pub(crate) fn push_down<D: Dialect>(
     schema: &ResourceSchema,
     ctx: &Ctx,
     query: &StorageQuery<'_>,
+    translate: bool,
 ) -> Result<PushDown<D::Param>, StorageError> {
     let sort = match query.sort {
         Some(s) => Some(
@@ -260,7 +263,11 @@ pub(crate) fn push_down<D: Dialect>(
             if f.compile(schema).is_err() {
                 return Err(refused());
             }
-            Some(filter::translate::<D>(schema, &ctx.paths, f).ok_or_else(refused)?)
+            if !translate {
+                None
+            } else {
+                Some(filter::translate::<D>(schema, &ctx.paths, f).ok_or_else(refused)?)
+            }
         }
         None => None,
     };

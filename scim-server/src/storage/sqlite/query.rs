@@ -8,6 +8,100 @@ pub(super) const CURSOR_TAG: &str = "sq1";
 // ---------------------------------------------------------------------------------------
 // Queries
 
+/// A query ready to run in a read transaction, with what runs on its page after it (see
+/// `SqliteStorage::query_then`).
+pub(super) struct QueryJob<F> {
+    pub(super) ctx: Ctx,
+    /// The filter translated to SQL (`None` with `probing`: translated when needed).
+    pub(super) set: Option<SetSql>,
+    /// The filter, with `probing`.
+    pub(super) filter: Option<Filter>,
+    /// The filter with its `co` / `ew` leaves read from substring candidates, and the
+    /// leaves (see `substrings.rs`), when it has such leaves.
+    pub(super) probing: Option<(SetSql, Vec<Probe>)>,
+    pub(super) sort: Option<SortPlan>,
+    pub(super) page: StoragePage,
+    pub(super) load: Load,
+    pub(super) fingerprint: u64,
+    pub(super) and_then: F,
+}
+
+impl<T, F: FnOnce(&Connection, &RawPage) -> Result<T, StorageError>> QueryJob<F> {
+    /// Runs the query in `tx`, from the substring candidates when the indexes can serve
+    /// it, else with the plain SQL.
+    pub(super) fn run(
+        self,
+        tx: &Connection,
+        indexes: &SubstringIndexes,
+    ) -> Result<(RawPage, T), StorageError> {
+        let lists = match &self.probing {
+            Some((_, probes)) => indexes.candidates(tx, &self.ctx, probes, Effort::Full)?,
+            None => None,
+        };
+        self.finish(tx, lists)
+    }
+
+    /// Runs the query in `tx` only if its substring candidates are at hand and few (see
+    /// [`Effort::Light`]): a query cheap enough for a point read. Otherwise hands the job
+    /// back.
+    pub(super) fn run_light(
+        self,
+        tx: &Connection,
+        indexes: &SubstringIndexes,
+    ) -> Result<Result<(RawPage, T), Self>, StorageError> {
+        let lists = match &self.probing {
+            Some((_, probes)) => indexes.candidates(tx, &self.ctx, probes, Effort::Light)?,
+            None => None,
+        };
+        match lists {
+            Some(lists) => self.finish(tx, Some(lists)).map(Ok),
+            None => Ok(Err(self)),
+        }
+    }
+
+    fn finish(
+        self,
+        tx: &Connection,
+        lists: Option<Vec<String>>,
+    ) -> Result<(RawPage, T), StorageError> {
+        let probed = match (self.probing, lists) {
+            (Some((mut probed, probes)), Some(lists)) => {
+                for (probe, list) in probes.iter().zip(lists) {
+                    if let Some(p) = probed.params.get_mut(probe.param) {
+                        *p = rusqlite::types::Value::Text(list);
+                    }
+                }
+                Some(probed)
+            }
+            _ => None,
+        };
+        let set = match (probed, self.set, &self.filter) {
+            (Some(probed), _, _) => Some(probed),
+            (None, Some(set), _) => Some(set),
+            (None, None, Some(f)) => Some(
+                translate::<Sqlite>(&self.ctx.schema, &self.ctx.paths, f).ok_or_else(|| {
+                    StorageError::new(
+                        StorageErrorKind::UnsupportedFilter,
+                        format!("the SQLite backend cannot evaluate the filter '{f}'"),
+                    )
+                })?,
+            ),
+            (None, None, None) => None,
+        };
+        let found = run_query(
+            tx,
+            &self.ctx,
+            set.as_ref(),
+            self.sort.as_ref(),
+            &self.page,
+            self.load,
+            self.fingerprint,
+        )?;
+        let more = (self.and_then)(tx, &found)?;
+        Ok((found, more))
+    }
+}
+
 /// The WHERE condition of a query over `resources r`. With a filter, the unary `+` keeps
 /// SQLite from walking the scope index: the matches come from the `attr_index` set and are
 /// looked up by rowid.

@@ -622,14 +622,14 @@ pub(super) fn apply_members_change(
     })
 }
 
-/// The groups of many members at once: `?1` the tenant, `?2` the member ids as a JSON array.
-/// The `members_member` index is probed once per id.
+/// The groups of many members at once: `?1` the tenant, `?2` the (distinct) member ids as a
+/// JSON array. The `members_member` index is probed once per id, the ids driving (`CROSS
+/// JOIN`: no temporary table of the ids, as `IN (SELECT ...)` builds).
 pub(super) const GROUPS_OF_MANY: &str = concat!(
     "SELECT m.member_id, g.seq, g.id, g.rtype, ",
     group_display!(),
-    " FROM members m JOIN resources g ON g.seq = m.group_seq \
-     WHERE m.tenant = ?1 AND g.tenant = ?1 AND m.member_id IN \
-     (SELECT value FROM json_each(?2))"
+    " FROM json_each(?2) AS j CROSS JOIN members m ON m.tenant = ?1 AND m.member_id = j.value \
+     JOIN resources g ON g.seq = m.group_seq WHERE g.tenant = ?1"
 );
 
 /// The groups of each of `member_ids` as [`read_groups_of`] reads them, one entry per
@@ -648,7 +648,9 @@ pub(super) fn read_groups_of_many(
         }
         return Ok(out);
     }
-    let ids = serde_json::to_string(member_ids)
+    // The distinct ids (the keys of `out`): each id's groups are read once.
+    let distinct: Vec<&str> = out.keys().map(String::as_str).collect();
+    let ids = serde_json::to_string(&distinct)
         .map_err(|e| StorageError::backend(format!("sqlite: member ids: {e}")))?;
     let mut stmt = conn.prepare_cached(GROUPS_OF_MANY).map_err(backend_err)?;
     let mut rows = stmt.query(params![tenant, ids]).map_err(backend_err)?;

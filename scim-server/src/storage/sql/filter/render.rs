@@ -23,6 +23,11 @@ pub(super) enum Node {
         /// One key of a single-valued attribute at the resource level: at most one row per
         /// resource ([`SetSql::distinct`](super::SetSql::distinct)).
         single: bool,
+        /// A `co` / `ew` leaf of a [`translate_probing`](super::translate_probing)
+        /// translation: per key (its placeholder), a table of the candidate `seq`s in the
+        /// column `value` (a superset of its matches under that key, from the scope), so
+        /// its set is the candidates' rows under their key that satisfy `cond`.
+        given: Option<Vec<(String, String)>>,
     },
     /// `ne` at the resource level: a row whose value satisfies `cond` (not equal), or no
     /// row at all under `keys`.
@@ -157,6 +162,29 @@ pub(super) fn set<D: Dialect>(node: &Node, level: Level<'_>) -> String {
         )
     };
     match node {
+        // The candidates drive (CROSS JOIN keeps them the outer loop): a search of the
+        // rows of each, by the key `(seq, path, ...)`.
+        Node::Leaf {
+            cond,
+            given: Some(given),
+            ..
+        } => {
+            let cols = match level {
+                Level::Resource => "a.seq AS seq",
+                Level::Element(_) => "a.seq AS seq, a.elem AS elem",
+            };
+            let parts: Vec<String> = given
+                .iter()
+                .map(|(key, table)| {
+                    format!(
+                        "SELECT {cols} FROM {table} AS g CROSS JOIN attr_index AS a \
+                         ON a.seq = g.value WHERE a.path = {key} AND {cond}"
+                    )
+                })
+                .collect();
+            // The keys' rows are distinct rows: no duplicates to remove.
+            parts.join(" UNION ALL ")
+        }
         Node::Leaf { keys, cond, .. } => rows(keys, Some(cond)),
         Node::Ne { keys, cond } => D::union(
             cols,
@@ -179,7 +207,25 @@ pub(super) fn set<D: Dialect>(node: &Node, level: Level<'_>) -> String {
                     D::intersect(cols, &sets)
                 }
             };
+            // Leaves with given candidates are the fewest rows: they drive, and every
+            // other conjunct is checked per candidate.
+            let (given, others): (Vec<&Node>, Vec<&Node>) = cheap
+                .iter()
+                .chain(&scanning)
+                .partition(|n| matches!(n, Node::Leaf { given: Some(_), .. }));
             let narrowed = cheap.iter().any(|n| n.narrows());
+            if !given.is_empty() && !others.is_empty() {
+                let on = match level {
+                    Level::Resource => Cand::Resource("c.seq"),
+                    Level::Element(_) => Cand::Element("c.seq", "c.elem"),
+                };
+                let checks: Vec<String> = others.iter().map(|n| check::<D>(n, on)).collect();
+                return format!(
+                    "SELECT {cols} FROM ({}) AS c WHERE {}",
+                    intersect(&given),
+                    checks.join(" AND ")
+                );
+            }
             if scanning.is_empty() || cheap.is_empty() || !(narrowed || D::SCANS_DRIVE) {
                 let mut both = cheap;
                 both.extend(scanning);

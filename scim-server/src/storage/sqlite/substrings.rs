@@ -1,0 +1,562 @@
+//! Substring (trigram) indexes for `co` and `ew`: the candidates of a substring filter
+//! without reading every `attr_index` row of its path.
+//!
+//! A B-tree orders values, so `eq`, `sw` and ranges are range scans, but a substring can
+//! sit anywhere in a value: on its own, `emails[value co "x"]` reads every email row of
+//! the tenant (see `sql::filter`). An index here maps each byte trigram of the
+//! `value_norm` of one path (in one tenant and resource type) to the values that contain
+//! it; a value containing the operand contains each of its trigrams, so intersecting their
+//! lists gives every candidate. The SQL keeps the leaf's own condition and tests it on the
+//! candidates' rows only (`sql::filter::translate_probing`): the index may hold more
+//! candidates than match, never fewer.
+//!
+//! # Kept in step with the database, across processes
+//! The index lives in the process's memory, built on the first `co` / `ew` query of its
+//! path and brought up to date at the start of every such query, inside the query's read
+//! transaction, from the change feed (`changes`, `change_heads`): every write, by any
+//! connection of any process, appends its changes in its own transaction, and a tenant's
+//! change `seq`s are handed out in commit order (see `changes.rs`). So the index of a
+//! snapshot whose head is `h` reads the changes up to `h` and the current rows of the
+//! resources they name, in that snapshot: exactly what it shows.
+//!
+//! The index only adds (an updated value adds its new trigrams, a deleted resource leaves
+//! its entries, found and dropped by the SQL check). So an index brought up to `h` serves
+//! every snapshot from the one it was built in to `h`: a value present in such a snapshot
+//! was there at the build or written by a change it has read. It is rebuilt, from the
+//! snapshot of the query that finds it so, when the entries added since the build outnumber
+//! the build's, when it is further behind than the build had values (reading the changes
+//! would cost more), when changes it has not read were pruned, and when the process's
+//! layout of the resource type changed (a schema change). While the layout recorded in
+//! the database is not the query's (another process rewrote the rows, which records no
+//! change, see `ensure_layout`), a query whose snapshot is older than the build, a
+//! substring of fewer than three bytes, and candidates that are not few (a quarter of the
+//! path's values or more, where one pass over the rows costs less than a probe per
+//! candidate) use the SQL scan.
+//!
+//! A query whose indexes are current (within a few changes) and whose candidates are few
+//! is cheap enough for a point read, and runs on the calling task like a lookup by a unique
+//! value ([`Effort::Light`], `SqliteStorage::inline_point_reads`); any other goes to the
+//! blocking pool.
+//!
+//! # Cost
+//! Per value: four bytes per distinct trigram (an email of 20 bytes has about 18) and eight
+//! for its resource. A query: one statement reading `change_heads` and `index_layouts`, the
+//! changes since the last query and the rows of the resources they name, one binary search
+//! per candidate per further trigram, then the SQL: a search of each candidate's rows by
+//! the key of `attr_index`.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, params};
+use scim_core::filter::CompareOp;
+
+use super::backend_err;
+use crate::storage::StorageError;
+use crate::storage::sql::Ctx;
+use crate::storage::sql::filter::Probe;
+
+/// How much a query may do to get its candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Effort {
+    /// Whatever it takes: build or rebuild an index, read any number of changes.
+    Full,
+    /// Only from indexes that are built, current within [`LIGHT_CHANGES`] changes, and give
+    /// at most [`LIGHT_CANDIDATES`] candidates per probe: a query the caller may run as a
+    /// point read, on its own task.
+    Light,
+}
+
+/// The changes a [`Effort::Light`] query may read to bring an index up to date.
+const LIGHT_CHANGES: i64 = 64;
+
+/// The candidates per probe of a [`Effort::Light`] query.
+const LIGHT_CANDIDATES: usize = 64;
+
+/// A path's index key: the tenant, the resource type and the `attr_index.path` key.
+type PathKey = (String, String, String);
+
+/// The substring indexes of a database, one per tenant, resource type and path key, built
+/// on first use.
+#[derive(Default)]
+pub(super) struct SubstringIndexes {
+    paths: Mutex<HashMap<PathKey, Arc<Mutex<PathIndex>>>>,
+    /// The probes answered from an index (for tests).
+    #[cfg(test)]
+    served: std::sync::atomic::AtomicUsize,
+}
+
+impl SubstringIndexes {
+    /// The candidates of each probe as a JSON array of `seq`s (the text bound at its
+    /// parameter), read inside the caller's read transaction; `None` when one probe cannot
+    /// be served (the query then runs the plain SQL).
+    pub(super) fn candidates(
+        &self,
+        tx: &Connection,
+        ctx: &Ctx,
+        probes: &[Probe],
+        effort: Effort,
+    ) -> Result<Option<Vec<String>>, StorageError> {
+        let head = Head::read(tx, ctx)?;
+        let mut out = Vec::with_capacity(probes.len());
+        for probe in probes {
+            let Some(grams) = trigrams_of(probe.operand.as_bytes()) else {
+                return Ok(None);
+            };
+            let index = self.path(ctx, &probe.key);
+            let mut index = index
+                .lock()
+                .map_err(|_| StorageError::backend("a substring index lock was poisoned"))?;
+            if effort == Effort::Light && !index.current_within(ctx, &head, LIGHT_CHANGES) {
+                return Ok(None);
+            }
+            if !index.catch_up(tx, ctx, &probe.key, &head)? {
+                return Ok(None);
+            }
+            match index.candidates(probe, &grams) {
+                Some(seqs) if effort == Effort::Full || seqs.len() <= LIGHT_CANDIDATES => {
+                    out.push(json_array(&seqs));
+                }
+                _ => return Ok(None),
+            }
+            #[cfg(test)]
+            self.served
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        debug_assert!(
+            probes
+                .iter()
+                .all(|p| matches!(p.op, CompareOp::Co | CompareOp::Ew))
+        );
+        Ok(Some(out))
+    }
+
+    /// The number of probes answered from an index so far.
+    #[cfg(test)]
+    pub(super) fn served(&self) -> usize {
+        self.served.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn path(&self, ctx: &Ctx, key: &str) -> Arc<Mutex<PathIndex>> {
+        let mut paths = self.paths.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(
+            paths
+                .entry((ctx.tenant.clone(), ctx.rtype.clone(), key.to_string()))
+                .or_default(),
+        )
+    }
+}
+
+/// What a read transaction sees of the tenant's change feed and of the resource type's
+/// layout.
+struct Head {
+    /// The `seq` of the tenant's latest change (0 before the first).
+    last: i64,
+    /// The changes up to this `seq` were pruned.
+    pruned: i64,
+    /// Whether the recorded `attr_index` layout of the resource type is the query's
+    /// (`ctx.layout`): the rows were written with it.
+    layout_current: bool,
+}
+
+impl Head {
+    fn read(tx: &Connection, ctx: &Ctx) -> Result<Head, StorageError> {
+        tx.prepare_cached(
+            "SELECT coalesce((SELECT last_seq FROM change_heads WHERE tenant = ?1), 0), \
+             coalesce((SELECT pruned_through FROM change_heads WHERE tenant = ?1), 0), \
+             coalesce((SELECT layout = ?3 FROM index_layouts WHERE rtype = ?2), 0)",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![ctx.tenant, ctx.rtype, &*ctx.layout], |r| {
+                Ok(Head {
+                    last: r.get(0)?,
+                    pruned: r.get(1)?,
+                    layout_current: r.get(2)?,
+                })
+            })
+        })
+        .map_err(backend_err)
+    }
+}
+
+/// The index of one path, or nothing before its first query.
+#[derive(Default)]
+struct PathIndex {
+    built: Option<Trigrams>,
+}
+
+/// The trigram lists of one path's values.
+struct Trigrams {
+    /// The layout the rows were read with.
+    layout: Arc<str>,
+    /// The change `seq` of the snapshot it was built in.
+    from: i64,
+    /// The change `seq` it has read up to.
+    at: i64,
+    /// The resource (`seq`) of each value added, in order; a value's position is its slot.
+    slots: Vec<i64>,
+    /// The bytes of every value added, one after the other.
+    bytes: Vec<u8>,
+    /// The end of each slot's value in `bytes` (it starts where the previous one ends).
+    ends: Vec<u32>,
+    /// The slots (ascending) of the values containing each trigram.
+    lists: HashMap<[u8; 3], Vec<u32>>,
+    /// The number of values of the build.
+    built_values: usize,
+    /// A value did not fit (more than `u32::MAX` values or bytes): the index is incomplete
+    /// and answers nothing.
+    overflow: bool,
+}
+
+impl PathIndex {
+    /// Whether the index can serve the snapshot `head` after reading at most `changes`
+    /// changes, without a build.
+    fn current_within(&self, ctx: &Ctx, head: &Head, changes: i64) -> bool {
+        self.built.as_ref().is_some_and(|t| {
+            head.layout_current
+                && !t.stale(ctx, head)
+                && head.last >= t.from
+                && head.last - t.at <= changes
+        })
+    }
+
+    /// Brings the index up to the snapshot `head`; false when it cannot serve it (a
+    /// snapshot older than the index's build).
+    fn catch_up(
+        &mut self,
+        tx: &Connection,
+        ctx: &Ctx,
+        key: &str,
+        head: &Head,
+    ) -> Result<bool, StorageError> {
+        if !head.layout_current {
+            // The rows follow another layout (another process's schema): the plain SQL.
+            return Ok(false);
+        }
+        if let Some(t) = &self.built {
+            if !t.stale(ctx, head) {
+                if head.last < t.from {
+                    return Ok(false);
+                }
+                if head.last > t.at {
+                    self.read_changes(tx, ctx, key, head)?;
+                }
+                return Ok(true);
+            }
+        }
+        self.built = Some(Trigrams::build(tx, ctx, key, head)?);
+        Ok(true)
+    }
+
+    fn read_changes(
+        &mut self,
+        tx: &Connection,
+        ctx: &Ctx,
+        key: &str,
+        head: &Head,
+    ) -> Result<(), StorageError> {
+        let Some(t) = self.built.as_mut() else {
+            return Ok(());
+        };
+        let ids: HashSet<String> = tx
+            .prepare_cached(
+                "SELECT id FROM changes WHERE tenant = ?1 AND seq > ?2 AND seq <= ?3 \
+                 AND rtype = ?4",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![ctx.tenant, t.at, head.last, ctx.rtype], |r| {
+                    r.get(0)
+                })?
+                .collect()
+            })
+            .map_err(backend_err)?;
+        let mut rows = tx
+            .prepare_cached(
+                "SELECT a.seq, a.value_norm FROM resources r JOIN attr_index a \
+                 ON a.seq = r.seq AND a.path = ?4 \
+                 WHERE r.tenant = ?1 AND r.rtype = ?2 AND r.id = ?3",
+            )
+            .map_err(backend_err)?;
+        for id in &ids {
+            let values = rows
+                .query_map(params![ctx.tenant, ctx.rtype, id, key], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+                })
+                .and_then(|v| v.collect::<Result<Vec<_>, _>>())
+                .map_err(backend_err)?;
+            for (seq, value) in values {
+                if let Some(v) = value {
+                    t.add(seq, v.as_bytes());
+                }
+            }
+        }
+        t.at = head.last;
+        Ok(())
+    }
+
+    fn candidates(&self, probe: &Probe, grams: &[[u8; 3]]) -> Option<Vec<i64>> {
+        self.built.as_ref()?.candidates(probe, grams)
+    }
+}
+
+impl Trigrams {
+    /// Whether the index must be rebuilt to serve `head`: the layout changed, changes it
+    /// has not read were pruned, the entries added since the build outnumber the build's,
+    /// or it is further behind than the build's rows (reading the changes would cost more
+    /// than a rebuild).
+    fn stale(&self, ctx: &Ctx, head: &Head) -> bool {
+        let behind = usize::try_from(head.last - self.at).unwrap_or(0);
+        *self.layout != *ctx.layout
+            || self.at < head.pruned
+            || self.slots.len() > 2 * self.built_values.max(1024)
+            || behind > self.built_values.max(1024)
+    }
+
+    /// Every value of the path in the snapshot.
+    fn build(tx: &Connection, ctx: &Ctx, key: &str, head: &Head) -> Result<Trigrams, StorageError> {
+        let mut t = Trigrams::new(Arc::clone(&ctx.layout), head.last);
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT seq, value_norm FROM attr_index \
+                 WHERE tenant = ?1 AND rtype = ?2 AND path = ?3 AND value_norm IS NOT NULL",
+            )
+            .map_err(backend_err)?;
+        let mut rows = stmt
+            .query(params![ctx.tenant, ctx.rtype, key])
+            .map_err(backend_err)?;
+        while let Some(row) = rows.next().map_err(backend_err)? {
+            let seq: i64 = row.get(0).map_err(backend_err)?;
+            let value = row.get_ref(1).map_err(backend_err)?;
+            if let Ok(bytes) = value.as_bytes() {
+                t.add(seq, bytes);
+            }
+        }
+        t.built_values = t.slots.len();
+        for list in t.lists.values_mut() {
+            list.shrink_to_fit();
+        }
+        t.bytes.shrink_to_fit();
+        Ok(t)
+    }
+
+    fn new(layout: Arc<str>, at: i64) -> Trigrams {
+        Trigrams {
+            layout,
+            from: at,
+            at,
+            slots: Vec::new(),
+            bytes: Vec::new(),
+            ends: Vec::new(),
+            lists: HashMap::new(),
+            built_values: 0,
+            overflow: false,
+        }
+    }
+
+    /// Adds a value of resource `seq`.
+    fn add(&mut self, seq: i64, value: &[u8]) {
+        let (Ok(slot), Ok(end)) = (
+            u32::try_from(self.slots.len()),
+            u32::try_from(self.bytes.len() + value.len()),
+        ) else {
+            self.overflow = true;
+            return;
+        };
+        self.slots.push(seq);
+        self.bytes.extend_from_slice(value);
+        self.ends.push(end);
+        for gram in value.windows(3) {
+            let gram = [gram[0], gram[1], gram[2]];
+            let list = self.lists.entry(gram).or_default();
+            if list.last() != Some(&slot) {
+                list.push(slot);
+            }
+        }
+    }
+
+    /// The bytes of the value in `slot`.
+    fn value(&self, slot: u32) -> Option<&[u8]> {
+        let i = usize::try_from(slot).ok()?;
+        let start = match i.checked_sub(1) {
+            Some(prev) => usize::try_from(*self.ends.get(prev)?).ok()?,
+            None => 0,
+        };
+        let end = usize::try_from(*self.ends.get(i)?).ok()?;
+        self.bytes.get(start..end)
+    }
+
+    /// The resources (sorted, distinct) with a value the index holds that satisfies the
+    /// probe (`co` / `ew` on its operand, whose trigrams are `grams`): the values holding
+    /// every trigram, tested byte by byte. `None` when the index is incomplete or they are
+    /// not few enough to beat one pass over the rows.
+    fn candidates(&self, probe: &Probe, grams: &[[u8; 3]]) -> Option<Vec<i64>> {
+        if self.overflow {
+            return None;
+        }
+        let mut lists: Vec<&[u32]> = Vec::with_capacity(grams.len());
+        for g in grams {
+            match self.lists.get(g) {
+                Some(list) => lists.push(list),
+                None => return Some(Vec::new()),
+            }
+        }
+        lists.sort_by_key(|l| l.len());
+        let (first, rest) = lists.split_first()?;
+        let mut slots: Vec<u32> = first.to_vec();
+        for list in rest {
+            slots = intersect(&slots, list);
+            if slots.is_empty() {
+                break;
+            }
+        }
+        let operand = probe.operand.as_bytes();
+        let holds = |v: &[u8]| match probe.op {
+            CompareOp::Ew => v.ends_with(operand),
+            _ => v.windows(operand.len()).any(|w| w == operand),
+        };
+        let mut seqs: Vec<i64> = slots
+            .into_iter()
+            .filter(|&s| self.value(s).is_some_and(holds))
+            .filter_map(|s| {
+                usize::try_from(s)
+                    .ok()
+                    .and_then(|s| self.slots.get(s).copied())
+            })
+            .collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        if seqs.len() * 4 > self.slots.len() {
+            return None;
+        }
+        Some(seqs)
+    }
+}
+
+/// The slots in both ascending lists: a merge, or one binary search per slot of `a` when
+/// `b` is much longer.
+fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
+    if b.len() / 16 > a.len() {
+        return a
+            .iter()
+            .copied()
+            .filter(|s| b.binary_search(s).is_ok())
+            .collect();
+    }
+    let mut out = Vec::with_capacity(a.len().min(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
+        match x.cmp(&y) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(x);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The distinct byte trigrams of `operand`, or `None` when it is shorter than three bytes.
+fn trigrams_of(operand: &[u8]) -> Option<Vec<[u8; 3]>> {
+    if operand.len() < 3 {
+        return None;
+    }
+    let mut grams: Vec<[u8; 3]> = operand.windows(3).map(|w| [w[0], w[1], w[2]]).collect();
+    grams.sort_unstable();
+    grams.dedup();
+    Some(grams)
+}
+
+fn json_array(seqs: &[i64]) -> String {
+    let mut out = String::with_capacity(seqs.len() * 8 + 2);
+    out.push('[');
+    for (i, seq) in seqs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{seq}");
+    }
+    out.push(']');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(values: &[(i64, &str)]) -> Trigrams {
+        let mut t = Trigrams::new(Arc::from(""), 0);
+        for (seq, v) in values {
+            t.add(*seq, v.as_bytes());
+        }
+        t
+    }
+
+    fn probe(op: CompareOp, operand: &str) -> Probe {
+        Probe {
+            key: "emails.value".into(),
+            op,
+            operand: operand.into(),
+            param: 0,
+        }
+    }
+
+    fn find(t: &Trigrams, operand: &str) -> Option<Vec<i64>> {
+        t.candidates(
+            &probe(CompareOp::Co, operand),
+            &trigrams_of(operand.as_bytes())?,
+        )
+    }
+
+    #[test]
+    fn candidates_hold_every_value_containing_the_operand() {
+        let mut values = vec![(1, "u50@example.com"), (2, "u500@example.com")];
+        values.extend((3..40).map(|i| (i, "someone@else.org")));
+        let t = index(&values);
+        assert_eq!(find(&t, "u50@"), Some(vec![1]));
+        assert_eq!(find(&t, "u50"), Some(vec![1, 2]));
+        assert_eq!(find(&t, "nobody"), Some(vec![]));
+        // Most values contain it: a pass over the rows is cheaper.
+        assert_eq!(find(&t, "else.org"), None);
+        // Fewer than three bytes: no trigram to look up.
+        assert_eq!(trigrams_of(b"u5"), None);
+    }
+
+    #[test]
+    fn trigrams_are_bytes_so_any_utf8_operand_is_found() {
+        let mut values = vec![(7, "jürgen@example.com"), (8, "日本語のメール")];
+        values.extend((10..40).map(|i| (i, "x@y.org")));
+        let t = index(&values);
+        assert_eq!(find(&t, "ürg"), Some(vec![7]));
+        assert_eq!(find(&t, "本語"), Some(vec![8]));
+    }
+
+    #[test]
+    fn the_values_are_tested_byte_by_byte() {
+        let mut values = vec![(1, "abcxbcd"), (2, "abcd@x.org"), (3, "zabcd")];
+        values.extend((10..40).map(|i| (i, "zzzz")));
+        let t = index(&values);
+        // Value 1 holds every trigram of "abcd" but not "abcd".
+        assert_eq!(find(&t, "abcd"), Some(vec![2, 3]));
+        let ew = probe(CompareOp::Ew, "abcd");
+        assert_eq!(
+            t.candidates(&ew, &trigrams_of(b"abcd").unwrap()),
+            Some(vec![3])
+        );
+        assert_eq!(intersect(&[1, 3, 5, 7], &[2, 3, 4, 7, 9]), [3, 7]);
+        let long: Vec<u32> = (0..1000).collect();
+        assert_eq!(intersect(&[5, 999, 1000], &long), [5, 999]);
+    }
+
+    #[test]
+    fn a_value_added_again_keeps_its_resource_once() {
+        let mut values = vec![(1, "aaaa"), (1, "aaab")];
+        values.extend((10..40).map(|i| (i, "zzzz")));
+        let t = index(&values);
+        assert_eq!(find(&t, "aaa"), Some(vec![1]));
+        assert_eq!(json_array(&[1, 22, 333]), "[1,22,333]");
+    }
+}
