@@ -47,7 +47,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 
 use rusqlite::{Connection, params};
 use scim_core::filter::CompareOp;
@@ -105,9 +105,16 @@ impl SubstringIndexes {
                 return Ok(None);
             };
             let index = self.path(ctx, &probe.key);
-            let mut index = index
-                .lock()
-                .map_err(|_| StorageError::backend("a substring index lock was poisoned"))?;
+            let poisoned = || StorageError::backend("a substring index lock was poisoned");
+            let mut index = match effort {
+                Effort::Full => index.lock().map_err(|_| poisoned())?,
+                // Never wait on the calling task: another query may be building the index.
+                Effort::Light => match index.try_lock() {
+                    Ok(index) => index,
+                    Err(TryLockError::WouldBlock) => return Ok(None),
+                    Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
+                },
+            };
             if effort == Effort::Light && !index.current_within(ctx, &head, LIGHT_CHANGES) {
                 return Ok(None);
             }
