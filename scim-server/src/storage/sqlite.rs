@@ -44,7 +44,9 @@
 //!   `members[value eq "<id>"]` / `groups.value eq "<id>"` through `members`) are pushed down
 //!   as scans of the covering indexes `attr_index_lookup` / `attr_index_num` combined with
 //!   `INTERSECT` / `UNION` / `EXCEPT` (see `sql::filter`); the few valid filters left
-//!   (`co ""`, `not` inside brackets, ...) go to the planner's bounded scan.
+//!   (`co ""`, `not` inside brackets, ...) go to the planner's bounded scan. `co` and `ew`
+//!   read their candidates from in-memory trigram indexes kept in step with the change feed
+//!   (see `substrings.rs`), so they do not read every value of their path.
 //! - **Sorting** (`sortBy` on any indexed attribute, RFC 7644 §3.4.2.3) runs in the
 //!   database through `attr_index_sort` (see `sql::sort`).
 //! - **Index layout**: the `attr_index` rows depend on the resource type's schema, which

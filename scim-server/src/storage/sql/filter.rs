@@ -42,7 +42,9 @@
 //! `ew` cannot use the order of `value_norm`: on their own they read EVERY index row of
 //! that path in the tenant and resource type (one per email, say), through the covering
 //! index and never the `resources` table, and test each row: linear in the number of
-//! values of that path ("scanning"). A node is scanning when any leaf below it is.
+//! values of that path ("scanning"). A node is scanning when any leaf below it is. A
+//! backend with a substring index translates with [`translate_probing`] instead: such a
+//! leaf then reads only the rows of the candidates the index gives, and drives its `and`.
 //!
 //! An `and` (nested `and`s flattened into one list of conjuncts) with both cheap and
 //! scanning conjuncts, whose cheap conjuncts narrow the candidates (an `eq` or `sw` on an

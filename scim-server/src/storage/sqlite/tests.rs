@@ -523,14 +523,9 @@ async fn substring_filters_answer_from_the_index_as_the_evaluator_does() {
     };
     for i in 0..80 {
         let (work, home) = (format!("u{i}@example.com"), format!("home{i}@Mail.org"));
-        reader
-            .create(scope, emailed(&format!("u{i}"), &work, &home))
-            .await
-            .unwrap();
-        expected
-            .create(scope, emailed(&format!("u{i}"), &work, &home))
-            .await
-            .unwrap();
+        let new = || emailed(&format!("u{i}"), &work, &home);
+        reader.create(scope, new()).await.unwrap();
+        expected.create(scope, new()).await.unwrap();
     }
     check("built").await;
     let served = reader.inner.substrings.served();
@@ -549,14 +544,9 @@ async fn substring_filters_answer_from_the_index_as_the_evaluator_does() {
         ("u50", "x@y.org"),
         ("u7", "z7@example.com"),
     ] {
-        writer
-            .replace(scope, id, replace(id, work), None)
-            .await
-            .unwrap();
-        expected
-            .replace(scope, id, replace(id, work), None)
-            .await
-            .unwrap();
+        let new = || replace(id, work);
+        writer.replace(scope, id, new(), None).await.unwrap();
+        expected.replace(scope, id, new(), None).await.unwrap();
     }
     for id in ["u51", "u17"] {
         writer.delete(scope, id, None).await.unwrap();
@@ -564,14 +554,9 @@ async fn substring_filters_answer_from_the_index_as_the_evaluator_does() {
     }
     for i in 80..90 {
         let (work, home) = (format!("u5{i}@example.com"), format!("home{i}@mail.org"));
-        writer
-            .create(scope, emailed(&format!("u{i}"), &work, &home))
-            .await
-            .unwrap();
-        expected
-            .create(scope, emailed(&format!("u{i}"), &work, &home))
-            .await
-            .unwrap();
+        let new = || emailed(&format!("u{i}"), &work, &home);
+        writer.create(scope, new()).await.unwrap();
+        expected.create(scope, new()).await.unwrap();
     }
     check("written by another storage").await;
     assert!(reader.inner.substrings.served() >= 2 * served);
