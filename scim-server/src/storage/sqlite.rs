@@ -172,6 +172,8 @@ pub struct SqliteStorage {
     inner: Arc<Inner>,
     /// Run point reads on the calling task (see [`SqliteStorage::inline_point_reads`]).
     inline_point_reads: bool,
+    /// Answer `co` / `ew` from substring indexes (see [`SqliteStorage::substring_indexes`]).
+    substring_indexes: bool,
 }
 
 struct Inner {
@@ -284,6 +286,7 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             inner: Arc::new(Inner::new(writer, checkpointer, Some(readers))?),
             inline_point_reads: true,
+            substring_indexes: true,
         })
     }
 
@@ -294,6 +297,7 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             inner: Arc::new(Inner::new(conn, None, None)?),
             inline_point_reads: false,
+            substring_indexes: true,
         })
     }
 
@@ -446,6 +450,27 @@ impl SqliteStorage {
         self
     }
 
+    /// Whether `co` and `ew` filters read their candidates from substring (trigram)
+    /// indexes kept in this process's memory; on by default. An index is built for a path
+    /// (in one tenant and resource type) on the first such filter over it and kept up to
+    /// date from the change feed at the start of every later one, so it is exact whatever
+    /// process wrote the file, and writes pay nothing for it. It costs memory: about 4 bytes
+    /// per trigram of each value plus the value's own bytes and 12 more (some 130 bytes per
+    /// 26-byte email address). Off, those filters read every value of their path, as a
+    /// PostgreSQL backend without `pg_trgm` does. Applies to this handle (clones made
+    /// after the call included).
+    ///
+    /// ```
+    /// use scim_server::storage::sqlite::SqliteStorage;
+    ///
+    /// let storage = SqliteStorage::open_in_memory().unwrap().substring_indexes(false);
+    /// # drop(storage);
+    /// ```
+    pub fn substring_indexes(mut self, on: bool) -> Self {
+        self.substring_indexes = on;
+        self
+    }
+
     /// Runs a point read: on the calling task when [`SqliteStorage::inline_point_reads`] is
     /// on, else on the blocking pool.
     async fn point_read<T: Send + 'static>(
@@ -529,15 +554,18 @@ impl SqliteStorage {
         // The filter with its `co` / `ew` leaves read from the substring indexes'
         // candidates, when it has such leaves; its plain translation is then made only if
         // the indexes cannot serve the query (see `QueryJob`).
-        let probing = query.filter.and_then(|f| {
-            translate_probing::<Sqlite>(
-                &ctx.schema,
-                &ctx.paths,
-                f,
-                &|p| format!("json_each({p})"),
-                &|| rusqlite::types::Value::Null,
-            )
-        });
+        let probing = query
+            .filter
+            .filter(|_| self.substring_indexes)
+            .and_then(|f| {
+                translate_probing::<Sqlite>(
+                    &ctx.schema,
+                    &ctx.paths,
+                    f,
+                    &|p| format!("json_each({p})"),
+                    &|| rusqlite::types::Value::Null,
+                )
+            });
         let PushDown {
             set,
             sort,

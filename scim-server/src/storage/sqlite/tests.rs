@@ -625,3 +625,35 @@ fn probed_leaves_search_the_rows_of_their_candidates() {
         .is_none()
     );
 }
+
+/// With the substring indexes off, `co` is answered by the scan, as exactly, and no index
+/// is built.
+#[tokio::test]
+async fn substring_indexes_can_be_turned_off() {
+    let storage = SqliteStorage::open_in_memory()
+        .unwrap()
+        .substring_indexes(false);
+    let tenant = TenantId::new("t").unwrap();
+    let schema = user_resource_schema();
+    let scope = Scope::new(&tenant, &schema);
+    for i in 0..40 {
+        let new = emailed(&format!("u{i}"), &format!("u{i}@example.com"), "h@x.org");
+        storage.create(scope, new).await.unwrap();
+    }
+    assert_eq!(
+        found(
+            &storage,
+            scope,
+            r#"emails[type eq "work" and value co "u3"]"#
+        )
+        .await,
+        [
+            "u3", "u30", "u31", "u32", "u33", "u34", "u35", "u36", "u37", "u38", "u39"
+        ]
+    );
+    assert_eq!(
+        found(&storage, scope, r#"emails.value co "u12@""#).await,
+        ["u12"]
+    );
+    assert_eq!(storage.inner.substrings.served(), 0);
+}
