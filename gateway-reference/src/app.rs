@@ -151,6 +151,7 @@ impl Gateway {
                 let spec = format!("sqlite:{}", dir.join("scim.db").display());
                 let storage = scim_server::storage::OpenOptions::new()
                     .sqlite_mmap_size(config.sqlite_mmap_bytes)
+                    .sqlite_substring_indexes(config.sqlite_substring_indexes)
                     .open(&spec)
                     .await
                     .map_err(|e| AppError::Storage(with_causes(&e)))?;

@@ -73,6 +73,8 @@ pub struct Partial {
     pub rendered_cache_mib: Option<u64>,
     /// How much of the SQLite SCIM database the readers map into memory, in MiB (0: none).
     pub sqlite_mmap_mib: Option<u64>,
+    /// Whether SCIM `co` / `ew` filters on SQLite use in-memory substring indexes.
+    pub sqlite_substring_indexes: Option<bool>,
     /// The SMTP server (`[smtp]`).
     pub smtp: Option<SmtpPartial>,
     /// Mail settings (`[mail]`).
@@ -416,6 +418,20 @@ fn mib(value: Option<String>, name: &'static str, zero: &str) -> Result<Option<u
         .transpose()
 }
 
+/// `true` or `false` from the environment variable `name`.
+fn boolean(value: Option<String>, name: &'static str) -> Result<Option<bool>, ConfigError> {
+    value
+        .map(|v| match v.trim() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(ConfigError::Invalid {
+                name,
+                message: format!("{other:?}: true or false"),
+            }),
+        })
+        .transpose()
+}
+
 impl Partial {
     /// Each field of `self`, else of `lower`.
     pub fn or(self, lower: Partial) -> Partial {
@@ -431,6 +447,9 @@ impl Partial {
             public_url: self.public_url.or(lower.public_url),
             rendered_cache_mib: self.rendered_cache_mib.or(lower.rendered_cache_mib),
             sqlite_mmap_mib: self.sqlite_mmap_mib.or(lower.sqlite_mmap_mib),
+            sqlite_substring_indexes: self
+                .sqlite_substring_indexes
+                .or(lower.sqlite_substring_indexes),
         }
     }
 
@@ -454,6 +473,10 @@ impl Partial {
                 get("SQLITE_MMAP_MIB"),
                 "SCIM_GATEWAY_SQLITE_MMAP_MIB",
                 "0 maps nothing",
+            )?,
+            sqlite_substring_indexes: boolean(
+                get("SQLITE_SUBSTRING_INDEXES"),
+                "SCIM_GATEWAY_SQLITE_SUBSTRING_INDEXES",
             )?,
             smtp: None,
             mail: None,
@@ -495,6 +518,9 @@ pub struct Config {
     /// How many bytes of the SQLite SCIM database the readers map into memory
     /// (`SqliteStorage::mmap_size`); 0, the default, maps nothing.
     pub sqlite_mmap_bytes: u64,
+    /// Whether `co` / `ew` filters on the SQLite SCIM database use in-memory substring
+    /// indexes (`SqliteStorage::substring_indexes`); on by default.
+    pub sqlite_substring_indexes: bool,
     /// Mail: the SMTP server and the mail settings (its `public_url` is set by
     /// [`Config::mail_config`]).
     pub mail: MailConfig,
@@ -587,6 +613,14 @@ impl Config {
                     .into(),
             });
         }
+        if merged.database_url.is_some() && merged.sqlite_substring_indexes.is_some() {
+            return Err(ConfigError::Invalid {
+                name: "sqlite_substring_indexes",
+                message: "it applies to the SQLite files of the data directory, not to a \
+                          PostgreSQL database (database_url)"
+                    .into(),
+            });
+        }
         if let Some(url) = &merged.database_url {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 return Err(ConfigError::Invalid {
@@ -614,6 +648,7 @@ impl Config {
             sqlite_mmap_bytes: merged
                 .sqlite_mmap_mib
                 .map_or(0, |mib| mib.saturating_mul(1024 * 1024)),
+            sqlite_substring_indexes: merged.sqlite_substring_indexes.unwrap_or(true),
             mail,
             oidc,
         })
@@ -722,6 +757,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("sqlite_mmap_mib"), "{e}");
+    }
+
+    #[test]
+    fn the_substring_index_switch_from_each_source() {
+        let c = Config::resolve(Partial::default(), None, env(&[])).unwrap();
+        assert!(c.sqlite_substring_indexes, "on by default");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gw.toml");
+        std::fs::write(&file, "sqlite_substring_indexes = false\n").unwrap();
+        let c = Config::resolve(Partial::default(), Some(&file), env(&[])).unwrap();
+        assert!(!c.sqlite_substring_indexes);
+        let vars = [("SCIM_GATEWAY_SQLITE_SUBSTRING_INDEXES", "true")];
+        let c = Config::resolve(Partial::default(), Some(&file), env(&vars)).unwrap();
+        assert!(c.sqlite_substring_indexes, "the environment over the file");
+        let cli = Partial {
+            sqlite_substring_indexes: Some(false),
+            ..Partial::default()
+        };
+        let c = Config::resolve(cli, Some(&file), env(&vars)).unwrap();
+        assert!(!c.sqlite_substring_indexes);
+        let vars = [("SCIM_GATEWAY_SQLITE_SUBSTRING_INDEXES", "maybe")];
+        let e = Config::resolve(Partial::default(), None, env(&vars))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SCIM_GATEWAY_SQLITE_SUBSTRING_INDEXES"), "{e}");
+        let vars = [
+            ("SCIM_GATEWAY_SQLITE_SUBSTRING_INDEXES", "false"),
+            ("SCIM_GATEWAY_DATABASE_URL", "postgres://gw@db/gw"),
+        ];
+        let e = Config::resolve(Partial::default(), None, env(&vars))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sqlite_substring_indexes"), "{e}");
     }
 
     #[test]

@@ -76,6 +76,12 @@ struct Args {
     #[arg(long, value_name = "MIB")]
     sqlite_mmap_mib: Option<u64>,
 
+    /// With a SQLite --storage: whether `co` / `ew` filters use in-memory substring (trigram)
+    /// indexes (on by default; about 130 bytes of memory per email address once queried).
+    /// `false` makes such a filter read every value of its attribute.
+    #[arg(long, value_name = "BOOL")]
+    sqlite_substring_indexes: Option<bool>,
+
     /// How request bodies (POST, PUT, PATCH) are validated.
     #[arg(long, value_enum, default_value_t = Validation::Lenient)]
     validation: Validation,
@@ -147,6 +153,9 @@ async fn build(args: &Args) -> Result<(ScimServer, StorageSpec), String> {
     }
     if let Some(mib) = args.sqlite_mmap_mib {
         open = open.sqlite_mmap_size(mib.saturating_mul(1024 * 1024));
+    }
+    if let Some(on) = args.sqlite_substring_indexes {
+        open = open.sqlite_substring_indexes(on);
     }
     // The error names no PostgreSQL URL (it may hold a password).
     let storage = open.open_spec(&spec).await.map_err(|e| with_causes(&e))?;
@@ -328,6 +337,33 @@ mod tests {
             assert!(e.contains("applies only to a SQLite file"), "{e}");
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn the_substring_index_switch_needs_a_sqlite_storage() {
+        for on in ["false", "true"] {
+            let a = args(&[
+                "--storage",
+                "sqlite::memory:",
+                "--sqlite-substring-indexes",
+                on,
+            ]);
+            assert!(build(&a).await.is_ok());
+        }
+        let e = build(&args(&[
+            "--storage",
+            "memory",
+            "--sqlite-substring-indexes",
+            "false",
+        ]))
+        .await
+        .err()
+        .unwrap();
+        assert!(e.contains("applies only to SQLite"), "{e}");
+        assert!(
+            Args::try_parse_from(["example-standalone", "--sqlite-substring-indexes", "maybe"])
+                .is_err()
+        );
     }
 
     #[tokio::test]

@@ -201,6 +201,14 @@ pub enum OpenError {
         /// The spec's backend: its [`StorageSpec::feature`], or `sqlite::memory:`.
         backend: &'static str,
     },
+    /// A SQLite option of [`OpenOptions`] was given for another backend.
+    #[error("{option} applies only to SQLite (sqlite:PATH, sqlite::memory:), not to {backend}")]
+    SqliteOnlyOption {
+        /// The option, e.g. `substring indexes`.
+        option: &'static str,
+        /// The spec's backend (its [`StorageSpec::feature`]).
+        backend: &'static str,
+    },
     /// The SQLite database could not be opened or migrated.
     #[error("cannot open the SQLite database {}", path.display())]
     Sqlite {
@@ -223,12 +231,14 @@ pub enum OpenError {
 /// Options for [`open`]: what only some backends take. The PostgreSQL options are always
 /// available (so a program compiles the same with and without the `postgres` feature);
 /// giving one for another backend is [`OpenError::PostgresOnlyOption`], and a SQLite file
-/// option for another backend [`OpenError::SqliteFileOnlyOption`].
+/// option for another backend [`OpenError::SqliteFileOnlyOption`] ([`OpenError::SqliteOnlyOption`]
+/// for one that also applies to `sqlite::memory:`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OpenOptions {
     postgres_ca_file: Option<PathBuf>,
     postgres_schema: Option<String>,
     sqlite_mmap_size: Option<u64>,
+    sqlite_substring_indexes: Option<bool>,
 }
 
 impl OpenOptions {
@@ -255,6 +265,13 @@ impl OpenOptions {
     /// (`SqliteStorage::mmap_size`; default none).
     pub fn sqlite_mmap_size(mut self, bytes: u64) -> Self {
         self.sqlite_mmap_size = Some(bytes);
+        self
+    }
+
+    /// SQLite: whether `co` / `ew` filters use in-memory substring indexes
+    /// (`SqliteStorage::substring_indexes`; default on).
+    pub fn sqlite_substring_indexes(mut self, on: bool) -> Self {
+        self.sqlite_substring_indexes = Some(on);
         self
     }
 
@@ -290,12 +307,21 @@ impl OpenOptions {
                 },
             });
         }
+        if self.sqlite_substring_indexes.is_some()
+            && !matches!(spec, StorageSpec::Sqlite(_) | StorageSpec::SqliteInMemory)
+        {
+            return Err(OpenError::SqliteOnlyOption {
+                option: "substring indexes",
+                backend: spec.feature(),
+            });
+        }
+        let substrings = self.sqlite_substring_indexes.unwrap_or(true);
         match spec {
             StorageSpec::Memory => open_memory(),
             StorageSpec::Sqlite(path) => {
-                open_sqlite(Some(path.clone()), self.sqlite_mmap_size).await
+                open_sqlite(Some(path.clone()), self.sqlite_mmap_size, substrings).await
             }
-            StorageSpec::SqliteInMemory => open_sqlite(None, None).await,
+            StorageSpec::SqliteInMemory => open_sqlite(None, None, substrings).await,
             StorageSpec::Postgres(url) => self.open_postgres(url).await,
         }
     }
@@ -339,6 +365,7 @@ fn open_memory() -> Result<Arc<dyn Storage>, OpenError> {
 async fn open_sqlite(
     path: Option<PathBuf>,
     mmap_size: Option<u64>,
+    substring_indexes: bool,
 ) -> Result<Arc<dyn Storage>, OpenError> {
     use super::sqlite::SqliteStorage;
     let shown = path.clone().unwrap_or_else(|| PathBuf::from(":memory:"));
@@ -350,6 +377,7 @@ async fn open_sqlite(
         None => SqliteStorage::open_in_memory(),
     })
     .await
+    .map(|opened| opened.map(|s| s.substring_indexes(substring_indexes)))
     .unwrap_or_else(|e| Err(StorageError::backend(format!("sqlite: open failed: {e}"))));
     match opened {
         Ok(storage) => Ok(Arc::new(storage)),
@@ -364,6 +392,7 @@ async fn open_sqlite(
 async fn open_sqlite(
     _path: Option<PathBuf>,
     _mmap_size: Option<u64>,
+    _substring_indexes: bool,
 ) -> Result<Arc<dyn Storage>, OpenError> {
     Err(OpenError::FeatureDisabled { feature: "sqlite" })
 }
@@ -552,6 +581,36 @@ mod tests {
             ),
             "{e:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn sqlite_options_are_refused_for_other_backends() {
+        let e = OpenOptions::new()
+            .sqlite_substring_indexes(false)
+            .open("memory")
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            matches!(
+                e,
+                OpenError::SqliteOnlyOption {
+                    backend: "memory",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn the_substring_index_switch_applies_to_sqlite_in_memory() {
+        let opened = OpenOptions::new()
+            .sqlite_substring_indexes(false)
+            .open("sqlite::memory:")
+            .await;
+        assert!(opened.is_ok());
     }
 
     #[tokio::test]
