@@ -28,9 +28,6 @@ async fn create_returns_201_location_etag_and_meta() {
     assert_eq!(r.body["userName"], "bjensen");
 }
 
-/// Server-assigned ids are version 7 UUIDs (RFC 9562 §5.7), so resources created one after
-/// the other have ids in that order (what keeps a backend's id index growing at its end);
-/// each is still unique (RFC 7643 §3.1).
 /// `meta.location` and `Location` (RFC 7644 §3.3, RFC 7643 §3.1 `location`: "the URI of the
 /// resource being returned") behind a TLS-terminating proxy (`X-Forwarded-Proto: https`,
 /// any case), and with a configured public URL under a tenant's path prefix, where `Host`
@@ -78,6 +75,9 @@ async fn locations_follow_the_forwarded_scheme_and_the_public_url() {
     assert_eq!(r.body["meta"]["location"], location.as_str());
 }
 
+/// Server-assigned ids are version 7 UUIDs (RFC 9562 §5.7), so resources created one after
+/// the other have ids in that order (what keeps a backend's id index growing at its end);
+/// each is still unique (RFC 7643 §3.1).
 #[tokio::test]
 async fn ids_are_time_ordered_uuids() {
     let s = server();

@@ -125,7 +125,7 @@ use self::pool::{lock, read_tx};
 use self::readers::Readers;
 use self::substrings::{Effort, SubstringIndexes};
 use super::changes::NewChange;
-use super::sql::filter::{Probe, translate, translate_probing};
+use super::sql::filter::{Probe, translate_probing};
 use super::sql::index::{IndexRow, index_rows};
 use super::sql::prepared::{Prepared, PreparedCreate};
 use super::sql::sort::{
@@ -137,7 +137,7 @@ use super::sql::value_order::{
 };
 use super::sql::{
     Ctx, KnownLayouts, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members,
-    is_unique_lookup, no_groups, push_down, to_json, to_version, with_members,
+    is_unique_lookup, no_groups, push_down, to_json, to_version, translate_or_refuse, with_members,
 };
 use super::{
     ChangeKind, ChangeRecord, GroupRef, Load, Member, MembersChange, NewResource, QueryPage,
@@ -551,20 +551,16 @@ impl SqliteStorage {
         query: StorageQuery<'_>,
         and_then: impl FnOnce(&Connection, &RawPage) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<(QueryPage, T), StorageError> {
-        // The filter with its `co` / `ew` leaves read from the substring indexes'
-        // candidates, when it has such leaves; its plain translation is then made only if
-        // the indexes cannot serve the query (see `QueryJob`).
+        // The filter translated with its `co` / `ew` leaves read from the substring
+        // indexes' candidates (see `QueryJob`); without such leaves, the plain translation.
         let probing = query
             .filter
             .filter(|_| self.substring_indexes)
             .and_then(|f| {
-                translate_probing::<Sqlite>(
-                    &ctx.schema,
-                    &ctx.paths,
-                    f,
-                    &|p| format!("json_each({p})"),
-                    &|| rusqlite::types::Value::Null,
-                )
+                translate_probing::<Sqlite>(&ctx.schema, &ctx.paths, f, &|p| {
+                    format!("json_each({p})")
+                })
+                .map(|probed| (probed, f))
             });
         let PushDown {
             set,
@@ -576,11 +572,19 @@ impl SqliteStorage {
         }
         let point =
             is_unique_lookup(&ctx.schema, &query) && !(query.load.members && ctx.has_members);
+        let filtering = match (probing, set) {
+            (Some(((probed, probes), _)), _) if probes.is_empty() => Filtering::Plain(probed),
+            (Some(((probed, probes), f)), _) => Filtering::Probing {
+                probed,
+                probes,
+                filter: f.clone(),
+            },
+            (None, Some(set)) => Filtering::Plain(set),
+            (None, None) => Filtering::None,
+        };
         let mut job = QueryJob {
             ctx,
-            set,
-            filter: probing.as_ref().and(query.filter.cloned()),
-            probing,
+            filtering,
             sort,
             page: query.page.clone(),
             load: query.load,
@@ -588,7 +592,7 @@ impl SqliteStorage {
             and_then,
         };
         // A substring filter whose candidates are at hand and few is a point read too.
-        if job.probing.is_some() && self.inline_point_reads {
+        if matches!(job.filtering, Filtering::Probing { .. }) && self.inline_point_reads {
             let light = move |inner: &Inner| {
                 inner.read(|conn| read_tx(conn, |tx| job.run_light(tx, &inner.substrings)))
             };

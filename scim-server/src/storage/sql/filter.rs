@@ -171,16 +171,21 @@ pub(crate) fn translate<D: Dialect>(
     paths: &[IndexedPath],
     filter: &Filter,
 ) -> Option<SetSql<D::Param>> {
-    let mut params = Vec::new();
-    let root = node::<D>(
-        schema,
-        paths,
-        filter,
-        Level::Resource,
-        &mut params,
-        &mut None,
-    )?;
+    let (root, params) = walk::<D>(schema, paths, filter, &mut None)?;
     Some(finish::<D>(&root, params))
+}
+
+/// The translated tree of `filter` and its parameters (the one walk behind [`translate`],
+/// [`translate_probing`] and [`can_filter_with`]).
+fn walk<D: Dialect>(
+    schema: &ResourceSchema,
+    paths: &[IndexedPath],
+    filter: &Filter,
+    probing: &mut Option<Probing<'_>>,
+) -> Option<(Node, Vec<D::Param>)> {
+    let mut params = Vec::new();
+    let root = node::<D>(schema, paths, filter, Level::Resource, &mut params, probing)?;
+    Some((root, params))
 }
 
 fn finish<D: Dialect>(root: &Node, params: Vec<D::Param>) -> SetSql<D::Param> {
@@ -214,15 +219,17 @@ pub(crate) struct Probe {
 }
 
 /// [`translate`], with every `co` / `ew` leaf on a string path (non-empty operand) read
-/// from a set of candidate `seq`s instead of from every index row of its path: the leaf
-/// becomes `seq IN (<candidates>)` plus its own condition, so the SQL stays exact whenever
-/// the candidates include every resource with a matching row (a superset is fine). An
-/// `and` with such a leaf is driven from it and checks its other conjuncts per candidate.
+/// from tables of candidate `seq`s, one per path key the leaf reads, instead of from every
+/// index row of its path: the leaf becomes a search of each candidate's rows under that key
+/// plus its own condition, so the SQL stays exact whenever the candidates include every
+/// resource with a matching row (a superset is fine). An `and` with such a leaf is driven
+/// from it and checks its other conjuncts per candidate.
 ///
 /// `candidates` renders a table (a FROM item) of the `seq`s bound at a placeholder in its
-/// column `value` (SQLite: `json_each(?n)` over a JSON array); the parameter is bound to
-/// `placeholder` and filled by the caller, one per [`Probe`]. `None` when the filter does not translate or has no
-/// such leaf.
+/// column `value` (SQLite: `json_each(?n)` over a JSON array); the caller fills the
+/// parameter of each [`Probe`] (bound to an empty value here). Without such a leaf the
+/// probes are empty and the SQL is [`translate`]'s. `None` when the filter does not
+/// translate.
 // Only the SQLite backend keeps substring indexes.
 #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) fn translate_probing<D: Dialect>(
@@ -230,33 +237,19 @@ pub(crate) fn translate_probing<D: Dialect>(
     paths: &[IndexedPath],
     filter: &Filter,
     candidates: &dyn Fn(&str) -> String,
-    placeholder: &dyn Fn() -> D::Param,
 ) -> Option<(SetSql<D::Param>, Vec<Probe>)> {
-    let mut params = Vec::new();
     let mut probing = Some(Probing {
         candidates,
-        placeholder,
         probes: Vec::new(),
     });
-    let root = node::<D>(
-        schema,
-        paths,
-        filter,
-        Level::Resource,
-        &mut params,
-        &mut probing,
-    )?;
+    let (root, params) = walk::<D>(schema, paths, filter, &mut probing)?;
     let probes = probing.map(|p| p.probes).unwrap_or_default();
-    if probes.is_empty() {
-        return None;
-    }
     Some((finish::<D>(&root, params), probes))
 }
 
 /// The state of a [`translate_probing`] walk.
-struct Probing<'a, P> {
+struct Probing<'a> {
     candidates: &'a dyn Fn(&str) -> String,
-    placeholder: &'a dyn Fn() -> P,
     probes: Vec<Probe>,
 }
 
@@ -303,16 +296,7 @@ pub(crate) fn can_filter_with<D: Dialect>(
     filter: &Filter,
 ) -> bool {
     eq_lookup(schema, paths, filter).is_some()
-        || (filter.compile(schema).is_ok()
-            && node::<D>(
-                schema,
-                paths,
-                filter,
-                Level::Resource,
-                &mut Vec::new(),
-                &mut None,
-            )
-            .is_some())
+        || (filter.compile(schema).is_ok() && walk::<D>(schema, paths, filter, &mut None).is_some())
 }
 
 fn lookup<'p>(
@@ -542,7 +526,7 @@ fn node<D: Dialect>(
     filter: &Filter,
     level: Level<'_>,
     params: &mut Vec<D::Param>,
-    probing: &mut Option<Probing<'_, D::Param>>,
+    probing: &mut Option<Probing<'_>>,
 ) -> Option<Node> {
     if let Level::Resource = level {
         if let Some(n) = membership::<D>(schema, filter, params) {
@@ -602,7 +586,8 @@ fn node<D: Dialect>(
         Filter::Compare { path, op, value } => {
             let (keys, ip) = leaf_keys(schema, paths, path, level, true)?;
             let single = single_row(level, &keys, ip);
-            let raw_keys = keys.clone();
+            // The raw keys, for a probing walk's probes only.
+            let raw_keys = probing.is_some().then(|| keys.clone());
             let keys = bind_keys::<D>(keys, params);
             let (cond, narrows) = condition::<D>(ip.kind, *op, value, params)?;
             let full = match level {
@@ -622,12 +607,14 @@ fn node<D: Dialect>(
             let scans = matches!(op, CompareOp::Co | CompareOp::Ew);
             // One candidate table per key: each candidate is searched under the key it
             // was found under only.
-            let given = match (probing.as_mut(), ip.kind, value) {
-                (Some(p), Kind::Str { case_exact }, CompValue::String(s)) if scans => {
+            let given = match (probing.as_mut(), raw_keys, ip.kind, value) {
+                (Some(p), Some(raw_keys), Kind::Str { case_exact }, CompValue::String(s))
+                    if scans =>
+                {
                     let operand = normalise(s, case_exact);
                     let mut tables = Vec::with_capacity(keys.len());
                     for (key, placeholder) in raw_keys.into_iter().zip(&keys) {
-                        params.push((p.placeholder)());
+                        params.push(D::value(String::new()));
                         p.probes.push(Probe {
                             key,
                             op: *op,

@@ -226,6 +226,20 @@ fn unsupported(backend: &str, what: &str) -> StorageError {
     )
 }
 
+/// The error for a filter the backend `backend` cannot evaluate.
+fn refused_filter(backend: &str, f: &Filter) -> StorageError {
+    unsupported(backend, &format!("the filter '{f}'"))
+}
+
+/// `f` translated to SQL in dialect `D`, or the `UnsupportedFilter` error of [`push_down`].
+pub(crate) fn translate_or_refuse<D: Dialect>(
+    schema: &ResourceSchema,
+    paths: &[IndexedPath],
+    f: &Filter,
+) -> Result<SetSql<D::Param>, StorageError> {
+    filter::translate::<D>(schema, paths, f).ok_or_else(|| refused_filter(D::NAME, f))
+}
+
 /// What a SQL backend pushes down of a query.
 #[derive(Debug)]
 pub(crate) struct PushDown<P> {
@@ -259,14 +273,13 @@ pub(crate) fn push_down<D: Dialect>(
     };
     let set = match query.filter {
         Some(f) => {
-            let refused = || unsupported(D::NAME, &format!("the filter '{f}'"));
             if f.compile(schema).is_err() {
-                return Err(refused());
+                return Err(refused_filter(D::NAME, f));
             }
             if !translate {
                 None
             } else {
-                Some(filter::translate::<D>(schema, &ctx.paths, f).ok_or_else(refused)?)
+                Some(translate_or_refuse::<D>(schema, &ctx.paths, f)?)
             }
         }
         None => None,

@@ -8,17 +8,27 @@ pub(super) const CURSOR_TAG: &str = "sq1";
 // ---------------------------------------------------------------------------------------
 // Queries
 
+/// How a query's filter reaches its SQL.
+pub(super) enum Filtering {
+    /// No filter.
+    None,
+    /// The filter translated to SQL.
+    Plain(SetSql),
+    /// The filter with its `co` / `ew` leaves read from substring candidates (`probed`,
+    /// whose `probes` parameters take them, see `substrings.rs`); the filter itself, to be
+    /// translated plainly when the indexes cannot serve the query.
+    Probing {
+        probed: SetSql,
+        probes: Vec<Probe>,
+        filter: Filter,
+    },
+}
+
 /// A query ready to run in a read transaction, with what runs on its page after it (see
 /// `SqliteStorage::query_then`).
 pub(super) struct QueryJob<F> {
     pub(super) ctx: Ctx,
-    /// The filter translated to SQL (`None` with `probing`: translated when needed).
-    pub(super) set: Option<SetSql>,
-    /// The filter, with `probing`.
-    pub(super) filter: Option<Filter>,
-    /// The filter with its `co` / `ew` leaves read from substring candidates, and the
-    /// leaves (see `substrings.rs`), when it has such leaves.
-    pub(super) probing: Option<(SetSql, Vec<Probe>)>,
+    pub(super) filtering: Filtering,
     pub(super) sort: Option<SortPlan>,
     pub(super) page: StoragePage,
     pub(super) load: Load,
@@ -34,10 +44,7 @@ impl<T, F: FnOnce(&Connection, &RawPage) -> Result<T, StorageError>> QueryJob<F>
         tx: &Connection,
         indexes: &SubstringIndexes,
     ) -> Result<(RawPage, T), StorageError> {
-        let lists = match &self.probing {
-            Some((_, probes)) => indexes.candidates(tx, &self.ctx, probes, Effort::Full)?,
-            None => None,
-        };
+        let lists = self.candidates(tx, indexes, Effort::Full)?;
         self.finish(tx, lists)
     }
 
@@ -49,13 +56,22 @@ impl<T, F: FnOnce(&Connection, &RawPage) -> Result<T, StorageError>> QueryJob<F>
         tx: &Connection,
         indexes: &SubstringIndexes,
     ) -> Result<Result<(RawPage, T), Self>, StorageError> {
-        let lists = match &self.probing {
-            Some((_, probes)) => indexes.candidates(tx, &self.ctx, probes, Effort::Light)?,
-            None => None,
-        };
-        match lists {
+        match self.candidates(tx, indexes, Effort::Light)? {
             Some(lists) => self.finish(tx, Some(lists)).map(Ok),
             None => Ok(Err(self)),
+        }
+    }
+
+    /// The candidates of the probes, when the filter has some and the indexes serve them.
+    fn candidates(
+        &self,
+        tx: &Connection,
+        indexes: &SubstringIndexes,
+        effort: Effort,
+    ) -> Result<Option<Vec<String>>, StorageError> {
+        match &self.filtering {
+            Filtering::Probing { probes, .. } => indexes.candidates(tx, &self.ctx, probes, effort),
+            Filtering::None | Filtering::Plain(_) => Ok(None),
         }
     }
 
@@ -64,8 +80,15 @@ impl<T, F: FnOnce(&Connection, &RawPage) -> Result<T, StorageError>> QueryJob<F>
         tx: &Connection,
         lists: Option<Vec<String>>,
     ) -> Result<(RawPage, T), StorageError> {
-        let probed = match (self.probing, lists) {
-            (Some((mut probed, probes)), Some(lists)) => {
+        let set = match (self.filtering, lists) {
+            (Filtering::None, _) => None,
+            (Filtering::Plain(set), _) => Some(set),
+            (
+                Filtering::Probing {
+                    mut probed, probes, ..
+                },
+                Some(lists),
+            ) => {
                 for (probe, list) in probes.iter().zip(lists) {
                     if let Some(p) = probed.params.get_mut(probe.param) {
                         *p = rusqlite::types::Value::Text(list);
@@ -73,20 +96,11 @@ impl<T, F: FnOnce(&Connection, &RawPage) -> Result<T, StorageError>> QueryJob<F>
                 }
                 Some(probed)
             }
-            _ => None,
-        };
-        let set = match (probed, self.set, &self.filter) {
-            (Some(probed), _, _) => Some(probed),
-            (None, Some(set), _) => Some(set),
-            (None, None, Some(f)) => Some(
-                translate::<Sqlite>(&self.ctx.schema, &self.ctx.paths, f).ok_or_else(|| {
-                    StorageError::new(
-                        StorageErrorKind::UnsupportedFilter,
-                        format!("the SQLite backend cannot evaluate the filter '{f}'"),
-                    )
-                })?,
-            ),
-            (None, None, None) => None,
+            (Filtering::Probing { filter, .. }, None) => Some(translate_or_refuse::<Sqlite>(
+                &self.ctx.schema,
+                &self.ctx.paths,
+                &filter,
+            )?),
         };
         let found = run_query(
             tx,

@@ -115,10 +115,7 @@ impl SubstringIndexes {
                     Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
                 },
             };
-            if effort == Effort::Light && !index.current_within(ctx, &head, LIGHT_CHANGES) {
-                return Ok(None);
-            }
-            if !index.catch_up(tx, ctx, &probe.key, &head)? {
+            if !index.catch_up(tx, ctx, &probe.key, &head, effort)? {
                 return Ok(None);
             }
             match index.candidates(probe, &grams) {
@@ -131,11 +128,6 @@ impl SubstringIndexes {
             self.served
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        debug_assert!(
-            probes
-                .iter()
-                .all(|p| matches!(p.op, CompareOp::Co | CompareOp::Ew))
-        );
         Ok(Some(out))
     }
 
@@ -217,45 +209,61 @@ struct Trigrams {
 }
 
 impl PathIndex {
-    /// Whether the index can serve the snapshot `head` after reading at most `changes`
-    /// changes, without a build.
-    fn current_within(&self, ctx: &Ctx, head: &Head, changes: i64) -> bool {
-        self.built.as_ref().is_some_and(|t| {
-            head.layout_current
-                && !t.stale(ctx, head)
-                && head.last >= t.from
-                && head.last - t.at <= changes
-        })
-    }
-
-    /// Brings the index up to the snapshot `head`; false when it cannot serve it (a
-    /// snapshot older than the index's build).
+    /// Brings the index up to the snapshot `head`; false when it cannot serve it: a
+    /// snapshot older than the index's build, rows of another layout, or, with
+    /// [`Effort::Light`], an index to build or more than [`LIGHT_CHANGES`] changes to read.
     fn catch_up(
         &mut self,
         tx: &Connection,
         ctx: &Ctx,
         key: &str,
         head: &Head,
+        effort: Effort,
     ) -> Result<bool, StorageError> {
         if !head.layout_current {
             // The rows follow another layout (another process's schema): the plain SQL.
             return Ok(false);
         }
-        if let Some(t) = &self.built {
-            if !t.stale(ctx, head) {
-                if head.last < t.from {
+        match &mut self.built {
+            Some(t) if !t.stale(ctx, head) => {
+                if head.last < t.from
+                    || (effort == Effort::Light && head.last - t.at > LIGHT_CHANGES)
+                {
                     return Ok(false);
                 }
                 if head.last > t.at {
-                    self.read_changes(tx, ctx, key, head)?;
+                    t.read_changes(tx, ctx, key, head)?;
                 }
-                return Ok(true);
+                Ok(true)
+            }
+            _ if effort == Effort::Light => Ok(false),
+            _ => {
+                self.built = Some(Trigrams::build(tx, ctx, key, head)?);
+                Ok(true)
             }
         }
-        self.built = Some(Trigrams::build(tx, ctx, key, head)?);
-        Ok(true)
     }
 
+    fn candidates(&self, probe: &Probe, grams: &[[u8; 3]]) -> Option<Vec<i64>> {
+        self.built.as_ref()?.candidates(probe, grams)
+    }
+}
+
+impl Trigrams {
+    /// Whether the index must be rebuilt to serve `head`: the layout changed, changes it
+    /// has not read were pruned, the entries added since the build outnumber the build's,
+    /// or it is further behind than the build's rows (reading the changes would cost more
+    /// than a rebuild).
+    fn stale(&self, ctx: &Ctx, head: &Head) -> bool {
+        let behind = usize::try_from(head.last - self.at).unwrap_or(0);
+        *self.layout != *ctx.layout
+            || self.at < head.pruned
+            || self.slots.len() > 2 * self.built_values.max(1024)
+            || behind > self.built_values.max(1024)
+    }
+
+    /// Adds the values of the resources the changes after `at` up to `head` name, as the
+    /// snapshot shows them.
     fn read_changes(
         &mut self,
         tx: &Connection,
@@ -263,16 +271,13 @@ impl PathIndex {
         key: &str,
         head: &Head,
     ) -> Result<(), StorageError> {
-        let Some(t) = self.built.as_mut() else {
-            return Ok(());
-        };
         let ids: HashSet<String> = tx
             .prepare_cached(
                 "SELECT id FROM changes WHERE tenant = ?1 AND seq > ?2 AND seq <= ?3 \
                  AND rtype = ?4",
             )
             .and_then(|mut s| {
-                s.query_map(params![ctx.tenant, t.at, head.last, ctx.rtype], |r| {
+                s.query_map(params![ctx.tenant, self.at, head.last, ctx.rtype], |r| {
                     r.get(0)
                 })?
                 .collect()
@@ -294,30 +299,12 @@ impl PathIndex {
                 .map_err(backend_err)?;
             for (seq, value) in values {
                 if let Some(v) = value {
-                    t.add(seq, v.as_bytes());
+                    self.add(seq, v.as_bytes());
                 }
             }
         }
-        t.at = head.last;
+        self.at = head.last;
         Ok(())
-    }
-
-    fn candidates(&self, probe: &Probe, grams: &[[u8; 3]]) -> Option<Vec<i64>> {
-        self.built.as_ref()?.candidates(probe, grams)
-    }
-}
-
-impl Trigrams {
-    /// Whether the index must be rebuilt to serve `head`: the layout changed, changes it
-    /// has not read were pruned, the entries added since the build outnumber the build's,
-    /// or it is further behind than the build's rows (reading the changes would cost more
-    /// than a rebuild).
-    fn stale(&self, ctx: &Ctx, head: &Head) -> bool {
-        let behind = usize::try_from(head.last - self.at).unwrap_or(0);
-        *self.layout != *ctx.layout
-            || self.at < head.pruned
-            || self.slots.len() > 2 * self.built_values.max(1024)
-            || behind > self.built_values.max(1024)
     }
 
     /// Every value of the path in the snapshot.

@@ -214,26 +214,15 @@ pub(super) fn set<D: Dialect>(node: &Node, level: Level<'_>) -> String {
                 .chain(&scanning)
                 .partition(|n| matches!(n, Node::Leaf { given: Some(_), .. }));
             let narrowed = cheap.iter().any(|n| n.narrows());
-            if !given.is_empty() && !others.is_empty() {
-                let on = match level {
-                    Level::Resource => Cand::Resource("c.seq"),
-                    Level::Element(_) => Cand::Element("c.seq", "c.elem"),
-                };
-                let checks: Vec<String> = others.iter().map(|n| check::<D>(n, on)).collect();
-                return format!(
-                    "SELECT {cols} FROM ({}) AS c WHERE {}",
-                    intersect(&given),
-                    checks.join(" AND ")
-                );
-            }
-            if scanning.is_empty() || cheap.is_empty() || !(narrowed || D::SCANS_DRIVE) {
+            let (drive, checked) = if !given.is_empty() && !others.is_empty() {
+                (given, others)
+            } else if scanning.is_empty() || cheap.is_empty() || !(narrowed || D::SCANS_DRIVE) {
                 let mut both = cheap;
                 both.extend(scanning);
                 return intersect(&both);
-            }
-            // Driven from the conjuncts that narrow: the range scans when one does, else the
-            // scans (a substring is rarer than a canonical value or `pr`).
-            let (drive, checked) = if narrowed {
+            } else if narrowed {
+                // Driven from the conjuncts that narrow: the range scans when one does, else
+                // the scans (a substring is rarer than a canonical value or `pr`).
                 (cheap, scanning)
             } else {
                 (scanning, cheap)
