@@ -72,7 +72,10 @@
 //!   `userName eq`), which run on the calling task by default
 //!   ([`SqliteStorage::inline_point_reads`]). A reader keeps its snapshot between reads
 //!   until a write of this process commits, for at most 1 ms
-//!   ([`SqliteStorage::read_snapshot_age`], `readers.rs`). `journal_mode=WAL`,
+//!   ([`SqliteStorage::read_snapshot_age`], `readers.rs`). The version and groups of a
+//!   resource, and the matches of a lookup, read without attributes (the server's check of
+//!   a rendering it holds) are remembered with the tenant's change head and answered again
+//!   while the head has not moved (`recent_reads.rs`). `journal_mode=WAL`,
 //!   `synchronous=NORMAL` (committed writes survive a process crash; `FULL` would also make
 //!   them survive a power failure, at one fsync per commit), `foreign_keys=ON`, a busy
 //!   timeout of 10 s.
@@ -98,6 +101,7 @@ mod lookup;
 mod pool;
 mod query;
 mod readers;
+mod recent_reads;
 mod rows;
 mod schema;
 mod storage;
@@ -123,6 +127,7 @@ use self::filter_sql::{SetSql, Sqlite};
 use self::group_commit::{Undo, Writer};
 use self::pool::{lock, read_tx};
 use self::readers::Readers;
+use self::recent_reads::RecentReads;
 use self::substrings::{Effort, SubstringIndexes};
 use super::changes::NewChange;
 use super::sql::filter::{Probe, translate_probing};
@@ -192,6 +197,9 @@ struct Inner {
     layouts: KnownLayouts,
     /// The trigram indexes of the paths `co` / `ew` filters have read (see `substrings.rs`).
     substrings: SubstringIndexes,
+    /// Versions, groups and lookups read lately, with the change head they were read at
+    /// (see `recent_reads.rs`).
+    recent: RecentReads,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -263,6 +271,7 @@ impl Inner {
             readers,
             layouts: KnownLayouts::default(),
             substrings: SubstringIndexes::default(),
+            recent: RecentReads::default(),
         })
     }
 }

@@ -282,7 +282,7 @@ pub(crate) fn new_user(id: &str, user_name: &str, extra: Value) -> NewResource {
     new_resource(&users(), id, user_json(id, user_name, extra), vec![])
 }
 
-fn group_json(id: &str, display_name: &str) -> Resource {
+pub(crate) fn group_json(id: &str, display_name: &str) -> Resource {
     Resource::from_value(json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
         "id": id,
@@ -293,7 +293,7 @@ fn group_json(id: &str, display_name: &str) -> Resource {
     .unwrap()
 }
 
-fn new_group(id: &str, display_name: &str, members: &[&str]) -> NewResource {
+pub(crate) fn new_group(id: &str, display_name: &str, members: &[&str]) -> NewResource {
     let members = members
         .iter()
         .map(|m| Member {
@@ -305,7 +305,7 @@ fn new_group(id: &str, display_name: &str, members: &[&str]) -> NewResource {
     new_resource(&groups(), id, group_json(id, display_name), members)
 }
 
-fn replacement(schema: &ResourceSchema, resource: Resource) -> Replacement {
+pub(crate) fn replacement(schema: &ResourceSchema, resource: Resource) -> Replacement {
     let unique = UniquenessPolicy::for_schema(schema).keys(schema, &resource);
     Replacement {
         resource,

@@ -7,26 +7,72 @@
 //! filter is one `value_norm =` probe of `attr_index_lookup`, see
 //! [`crate::storage::sql::filter::eq_lookup`]) and reads the matches, their versions, their
 //! JSON and their groups in one statement ([`LOOKUP_WITH_GROUPS`]), one snapshot without a
-//! `BEGIN`/`COMMIT` around it.
+//! `BEGIN`/`COMMIT` around it. Without the JSON, the matches are remembered with the
+//! tenant's change head (`recent_reads.rs`).
 
 use std::collections::hash_map::Entry;
 
+use super::recent_reads::{Found, RecentReads};
 use super::*;
 use crate::storage::sql::UniqueLookup;
 
 /// The page of `lookup` (every match, a handful at most, counted as `totalResults`; the
 /// page the offset and count cut from them, in creation order) and the groups of its
-/// resources, oldest first.
+/// resources, oldest first. Without the attributes, the matches are remembered with the
+/// tenant's change head (see `recent_reads.rs`).
 pub(super) fn read_lookup(
     conn: &Connection,
+    recent: &RecentReads,
     ctx: &Ctx,
     lookup: &UniqueLookup,
 ) -> Result<(RawPage, HashMap<String, Vec<GroupRef>>), StorageError> {
-    let sql = if lookup.attributes {
-        LOOKUP_WITH_GROUPS
+    let matched = if lookup.attributes {
+        read_matches(conn, ctx, lookup, LOOKUP_WITH_GROUPS)?
     } else {
-        LOOKUP_VERSIONS_WITH_GROUPS
+        let found = (lookup.found.key.as_str(), lookup.found.value.as_str());
+        recent
+            .lookup(conn, ctx, found, |conn| {
+                Ok(
+                    read_matches(conn, ctx, lookup, LOOKUP_VERSIONS_WITH_GROUPS)?
+                        .into_iter()
+                        .map(|(seq, r, groups)| Found {
+                            seq,
+                            id: r.id,
+                            version: r.version,
+                            groups,
+                        })
+                        .collect(),
+                )
+            })?
+            .into_iter()
+            .map(|f| {
+                let resource = RawResource {
+                    id: f.id,
+                    version: f.version,
+                    json: None,
+                    members: None,
+                };
+                (f.seq, resource, f.groups)
+            })
+            .collect()
     };
+    let (resources, total_results, groups) = lookup.page(matched, |r| r.id.as_str());
+    let page = RawPage {
+        resources,
+        total_results,
+        next_cursor: None,
+    };
+    Ok((page, groups))
+}
+
+/// Every match of `lookup` by `sql` ([`LOOKUP_WITH_GROUPS`] or
+/// [`LOOKUP_VERSIONS_WITH_GROUPS`]), in any order, with its groups oldest first.
+fn read_matches(
+    conn: &Connection,
+    ctx: &Ctx,
+    lookup: &UniqueLookup,
+    sql: &str,
+) -> Result<Vec<(i64, RawResource, Vec<GroupRef>)>, StorageError> {
     let mut stmt = conn.prepare_cached(sql).map_err(backend_err)?;
     let mut rows = stmt
         .query(params![
@@ -57,15 +103,8 @@ pub(super) fn read_lookup(
             groups.push(seq_group(row, 4).map_err(backend_err)?);
         }
     }
-    let matched = matches
+    Ok(matches
         .into_iter()
         .map(|(seq, (resource, groups))| (seq, resource, oldest_first(groups)))
-        .collect();
-    let (resources, total_results, groups) = lookup.page(matched, |r| r.id.as_str());
-    let page = RawPage {
-        resources,
-        total_results,
-        next_cursor: None,
-    };
-    Ok((page, groups))
+        .collect())
 }

@@ -1,6 +1,7 @@
 //! [`Storage`] for [`SqliteStorage`]: each call of the trait as SQLite runs it (the
 //! module documentation of the parent says how reads and writes are scheduled).
 
+use super::recent_reads::VersionAndGroups;
 use super::*;
 use crate::storage::sql::UniqueLookup;
 
@@ -41,7 +42,15 @@ impl Storage for SqliteStorage {
     ) -> Result<StoredResource, StorageError> {
         let key = ResourceKey::new(scope, id, load);
         let with_members = key.with_members;
-        let read = move |inner: &Inner| inner.read(|conn| read_resource(conn, &key));
+        let read = move |inner: &Inner| {
+            inner.read(|conn| {
+                if key.with_attributes {
+                    read_resource(conn, &key)
+                } else {
+                    version_with_groups(inner, conn, &key).map(|(stored, _)| stored)
+                }
+            })
+        };
         if with_members {
             self.blocking(read).await
         } else {
@@ -92,7 +101,15 @@ impl Storage for SqliteStorage {
         // it); with them, one read transaction over the resource, its members and its groups.
         if !key.with_members {
             return self
-                .point_read(move |inner| inner.read(|conn| read_resource_with_groups(conn, &key)))
+                .point_read(move |inner| {
+                    inner.read(|conn| {
+                        if key.with_attributes {
+                            read_resource_with_groups(conn, &key)
+                        } else {
+                            version_with_groups(inner, conn, &key)
+                        }
+                    })
+                })
                 .await;
         }
         self.blocking(move |inner| {
@@ -270,7 +287,7 @@ impl Storage for SqliteStorage {
             self.ensure_index(&ctx).await?;
             let (page, groups) = self
                 .point_read(move |inner| {
-                    inner.read(|conn| lookup::read_lookup(conn, &ctx, &lookup))
+                    inner.read(|conn| lookup::read_lookup(conn, &inner.recent, &ctx, &lookup))
                 })
                 .await?;
             return Ok((page.parse()?, groups));
@@ -355,4 +372,28 @@ impl Storage for SqliteStorage {
         self.point_read(move |inner| inner.read(|conn| read_groups_of(conn, &tenant, &member_id)))
             .await
     }
+}
+
+/// The version and the groups of `key`'s resource without its attributes: remembered with
+/// the tenant's change head, or read (see `recent_reads.rs`).
+fn version_with_groups(
+    inner: &Inner,
+    conn: &Connection,
+    key: &ResourceKey,
+) -> Result<(StoredResource, Vec<GroupRef>), StorageError> {
+    let answer = inner
+        .recent
+        .resource(conn, (&key.tenant, &key.rtype, &key.id), |conn| {
+            let (stored, groups) = read_resource_with_groups(conn, key)?;
+            Ok(VersionAndGroups {
+                version: stored.version,
+                groups,
+            })
+        })?;
+    let stored = StoredResource {
+        id: key.id.clone(),
+        version: answer.version,
+        resource: Resource::new(),
+    };
+    Ok((stored, answer.groups))
 }
