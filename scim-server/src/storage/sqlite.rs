@@ -126,7 +126,7 @@ use serde_json::{Map, Value};
 use self::filter_sql::{SetSql, Sqlite};
 use self::group_commit::{Undo, Writer};
 use self::pool::{lock, read_tx};
-use self::readers::Readers;
+use self::readers::{Readers, SnapshotValues};
 use self::recent_reads::RecentReads;
 use self::substrings::{Effort, SubstringIndexes};
 use super::changes::NewChange;
@@ -218,6 +218,18 @@ impl Inner {
         match &self.readers {
             Some(readers) => readers.with(f),
             None => f(&mut lock(&self.writer)),
+        }
+    }
+
+    /// [`Inner::read`], `f` also given the values earlier reads found in the same snapshot
+    /// (see [`SnapshotValues`]; none on the in-memory database).
+    fn read_with_values<T>(
+        &self,
+        f: impl FnOnce(&mut Connection, &mut SnapshotValues) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        match &self.readers {
+            Some(readers) => readers.with_values(f),
+            None => f(&mut lock(&self.writer), &mut SnapshotValues::none()),
         }
     }
 

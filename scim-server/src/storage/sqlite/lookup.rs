@@ -22,6 +22,7 @@ use crate::storage::sql::UniqueLookup;
 /// tenant's change head (see `recent_reads.rs`).
 pub(super) fn read_lookup(
     conn: &Connection,
+    values: &mut SnapshotValues,
     recent: &RecentReads,
     ctx: &Ctx,
     lookup: &UniqueLookup,
@@ -31,7 +32,7 @@ pub(super) fn read_lookup(
     } else {
         let found = (lookup.found.key.as_str(), lookup.found.value.as_str());
         recent
-            .lookup(conn, ctx, found, |conn| {
+            .lookup(conn, values, ctx, found, |conn| {
                 Ok(
                     read_matches(conn, ctx, lookup, LOOKUP_VERSIONS_WITH_GROUPS)?
                         .into_iter()

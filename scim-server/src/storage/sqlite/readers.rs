@@ -87,6 +87,8 @@ impl Snapshot {
 struct Reader {
     conn: Connection,
     snapshot: Option<Snapshot>,
+    /// Values read in the open snapshot (empty without one).
+    values: SnapshotValues,
 }
 
 impl Reader {
@@ -94,6 +96,7 @@ impl Reader {
     /// connection whose transaction cannot be ended is not reused (it is dropped, which
     /// closes it).
     fn end_snapshot(&mut self, end: &str) -> Result<(), StorageError> {
+        self.values = SnapshotValues::default();
         if self.snapshot.take().is_some() && !self.conn.is_autocommit() {
             run_cached(&self.conn, end)?;
         }
@@ -104,6 +107,48 @@ impl Reader {
     /// have ended or left a transaction).
     fn is_consistent(&self) -> bool {
         self.conn.is_autocommit() == self.snapshot.is_none()
+    }
+}
+
+/// Integers a read found in a reader's open snapshot (a tenant's change head, say), by
+/// what was read (`kind`) and of what (two parts): in the same snapshot the same statement
+/// finds the same value, so it runs once per snapshot. Forgotten when the snapshot ends; without an open snapshot
+/// (every read its own, or the in-memory database's writer) nothing is kept.
+#[derive(Default)]
+pub(super) struct SnapshotValues {
+    /// Whether values are kept: a snapshot is open and outlives the read.
+    keeping: bool,
+    values: Vec<(&'static str, String, String, i64)>,
+}
+
+/// The most values one snapshot keeps (a handful of tenants and resource types at once).
+const MAX_SNAPSHOT_VALUES: usize = 16;
+
+impl SnapshotValues {
+    /// Values that are never kept.
+    pub(super) fn none() -> Self {
+        SnapshotValues::default()
+    }
+
+    /// The `kind` of value of `(a, b)`: kept, or read by `read` (in the snapshot) and kept.
+    pub(super) fn get_or_read(
+        &mut self,
+        kind: &'static str,
+        (a, b): (&str, &str),
+        read: impl FnOnce() -> Result<i64, StorageError>,
+    ) -> Result<i64, StorageError> {
+        if let Some((.., v)) = self
+            .values
+            .iter()
+            .find(|(k, x, y, _)| *k == kind && x == a && y == b)
+        {
+            return Ok(*v);
+        }
+        let v = read()?;
+        if self.keeping && self.values.len() < MAX_SNAPSHOT_VALUES {
+            self.values.push((kind, a.to_string(), b.to_string(), v));
+        }
+        Ok(v)
     }
 }
 
@@ -188,6 +233,15 @@ impl Readers {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
+        self.with_values(|conn, _| f(conn))
+    }
+
+    /// [`Readers::with`], `f` also given the values read in the snapshot by earlier reads
+    /// ([`SnapshotValues`]).
+    pub(super) fn with_values<T>(
+        &self,
+        f: impl FnOnce(&mut Connection, &mut SnapshotValues) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
         let now = self.now();
         let taken = lock(&self.0.idle).pop();
         let mut reader = match taken {
@@ -195,6 +249,7 @@ impl Readers {
             None => Reader {
                 conn: self.open()?,
                 snapshot: None,
+                values: SnapshotValues::default(),
             },
         };
         if reader.snapshot.is_some_and(|s| !s.is_current(&now)) {
@@ -206,8 +261,12 @@ impl Readers {
                 commits: now.commits,
                 began: now.at,
             });
+            reader.values = SnapshotValues {
+                keeping: true,
+                values: Vec::new(),
+            };
         }
-        let out = f(&mut reader.conn);
+        let out = f(&mut reader.conn, &mut reader.values);
         // After a failed read the snapshot is not trusted: it is ended (rolled back); a
         // rollback that fails leaves the reader inconsistent, and it is dropped below.
         if out.is_err() {
@@ -355,6 +414,45 @@ mod tests {
         other.execute("INSERT INTO t VALUES (3)", []).unwrap();
         assert_eq!(count(&readers), 3);
         assert_eq!(readers.open_snapshots(), 0, "no snapshot is kept");
+    }
+
+    /// A value read in a snapshot is read once per snapshot: while the snapshot is reused,
+    /// the kept value is the value the statement would read; a commit of this process ends
+    /// the snapshot and its values; without kept snapshots nothing is kept.
+    #[test]
+    fn snapshot_values_last_as_long_as_their_snapshot() {
+        let (_dir, path, other) = file("values.db");
+        let (readers, commits) = pool(path);
+        readers.set_max_age(Duration::from_secs(3600));
+        let reads = std::cell::Cell::new(0);
+        let value = |readers: &Readers| -> i64 {
+            readers
+                .with_values(|c, values| {
+                    values.get_or_read("count", ("t", ""), || {
+                        reads.set(reads.get() + 1);
+                        c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                            .map_err(backend_err)
+                    })
+                })
+                .unwrap()
+        };
+        assert_eq!((value(&readers), value(&readers)), (0, 0));
+        assert_eq!(reads.get(), 1, "read once in the snapshot");
+        other.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        assert_eq!(
+            value(&readers),
+            0,
+            "the snapshot's value, as its statement reads"
+        );
+        assert_eq!(count(&readers), 0);
+        commits.fetch_add(1, Ordering::Release);
+        assert_eq!(value(&readers), 1, "a new snapshot, read again");
+        assert_eq!(reads.get(), 2);
+
+        readers.set_max_age(Duration::ZERO);
+        commits.fetch_add(1, Ordering::Release);
+        assert_eq!((value(&readers), value(&readers)), (1, 1));
+        assert_eq!(reads.get(), 4, "no snapshot kept, no value kept");
     }
 
     /// The idle readers' snapshots that are not current are ended, so that a checkpoint

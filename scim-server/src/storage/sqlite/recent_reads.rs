@@ -13,7 +13,8 @@
 //! the tenant's change head (`change_heads.last_seq`) in its own transaction (see
 //! `changes.rs`): the same head means the same committed writes. So a read remembered with
 //! the head it saw is still the answer while a later read sees that head, and a read first
-//! reads the head (one row of a table of one row per tenant, whose page stays cached):
+//! reads the head (one row of a table of one row per tenant, whose page stays cached; once
+//! per reader snapshot, see `SnapshotValues` in `readers.rs`):
 //!
 //! - the head is the remembered one: the remembered answer, no other statement;
 //! - else the statement runs as before, in the same snapshot as the head (one reader, one
@@ -36,6 +37,7 @@ use quick_cache::sync::Cache;
 use rusqlite::{Connection, params};
 
 use super::backend_err;
+use super::readers::SnapshotValues;
 use crate::storage::sql::Ctx;
 use crate::storage::{GroupRef, StorageError};
 
@@ -151,10 +153,11 @@ impl RecentReads {
     pub(super) fn resource(
         &self,
         conn: &Connection,
+        values: &mut SnapshotValues,
         (tenant, rtype, id): (&str, &str, &str),
         read: impl FnOnce(&Connection) -> Result<VersionAndGroups, StorageError>,
     ) -> Result<VersionAndGroups, StorageError> {
-        let head = super::changes::last(conn, tenant)?;
+        let head = head(conn, values, tenant)?;
         let key = key(&[tenant, rtype, id]);
         if let Some(kept) = self.resources.get(&key)
             && kept.head == head
@@ -180,12 +183,13 @@ impl RecentReads {
     pub(super) fn lookup(
         &self,
         conn: &Connection,
+        values: &mut SnapshotValues,
         ctx: &Ctx,
         (path, value): (&str, &str),
         read: impl FnOnce(&Connection) -> Result<Vec<Found>, StorageError>,
     ) -> Result<Vec<Found>, StorageError> {
-        let (head, layout_current) = head_and_layout(conn, ctx)?;
-        if !layout_current {
+        let head = head(conn, values, &ctx.tenant)?;
+        if !layout_is_current(conn, values, ctx)? {
             return read(conn);
         }
         let key = key(&[&ctx.tenant, &ctx.rtype, path, value]);
@@ -221,19 +225,29 @@ impl RecentReads {
     }
 }
 
-/// The tenant's change head and whether the resource type's recorded `attr_index` layout
-/// is `ctx.layout`, in one statement.
-fn head_and_layout(conn: &Connection, ctx: &Ctx) -> Result<(u64, bool), StorageError> {
-    conn.prepare_cached(
-        "SELECT coalesce((SELECT last_seq FROM change_heads WHERE tenant = ?1), 0), \
-         coalesce((SELECT layout = ?3 FROM index_layouts WHERE rtype = ?2), 0)",
-    )
-    .and_then(|mut s| {
-        s.query_row(params![ctx.tenant, ctx.rtype, &*ctx.layout], |r| {
-            Ok((crate::storage::sql::to_version(r.get(0)?), r.get(1)?))
-        })
-    })
-    .map_err(backend_err)
+/// The tenant's change head in the snapshot of `conn` (0 before its first change).
+fn head(conn: &Connection, values: &mut SnapshotValues, tenant: &str) -> Result<u64, StorageError> {
+    let head = values.get_or_read("change head", (tenant, ""), || {
+        super::changes::last(conn, tenant).map(crate::storage::sql::clamp)
+    })?;
+    Ok(crate::storage::sql::to_version(head))
+}
+
+/// Whether the recorded `attr_index` layout of the resource type is `ctx.layout` in the
+/// snapshot of `conn`: its rows were written with it.
+fn layout_is_current(
+    conn: &Connection,
+    values: &mut SnapshotValues,
+    ctx: &Ctx,
+) -> Result<bool, StorageError> {
+    let current = values.get_or_read("layout current", (&ctx.rtype, &ctx.layout), || {
+        conn.prepare_cached(
+            "SELECT coalesce((SELECT layout = ?2 FROM index_layouts WHERE rtype = ?1), 0)",
+        )
+        .and_then(|mut s| s.query_row(params![ctx.rtype, &*ctx.layout], |r| r.get(0)))
+        .map_err(backend_err)
+    })?;
+    Ok(current != 0)
 }
 
 #[cfg(test)]

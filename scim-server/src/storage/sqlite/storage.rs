@@ -43,11 +43,11 @@ impl Storage for SqliteStorage {
         let key = ResourceKey::new(scope, id, load);
         let with_members = key.with_members;
         let read = move |inner: &Inner| {
-            inner.read(|conn| {
+            inner.read_with_values(|conn, values| {
                 if key.with_attributes {
                     read_resource(conn, &key)
                 } else {
-                    version_with_groups(inner, conn, &key).map(|(stored, _)| stored)
+                    version_with_groups(inner, conn, values, &key).map(|(stored, _)| stored)
                 }
             })
         };
@@ -102,11 +102,11 @@ impl Storage for SqliteStorage {
         if !key.with_members {
             return self
                 .point_read(move |inner| {
-                    inner.read(|conn| {
+                    inner.read_with_values(|conn, values| {
                         if key.with_attributes {
                             read_resource_with_groups(conn, &key)
                         } else {
-                            version_with_groups(inner, conn, &key)
+                            version_with_groups(inner, conn, values, &key)
                         }
                     })
                 })
@@ -287,7 +287,9 @@ impl Storage for SqliteStorage {
             self.ensure_index(&ctx).await?;
             let (page, groups) = self
                 .point_read(move |inner| {
-                    inner.read(|conn| lookup::read_lookup(conn, &inner.recent, &ctx, &lookup))
+                    inner.read_with_values(|conn, values| {
+                        lookup::read_lookup(conn, values, &inner.recent, &ctx, &lookup)
+                    })
                 })
                 .await?;
             return Ok((page.parse()?, groups));
@@ -379,17 +381,17 @@ impl Storage for SqliteStorage {
 fn version_with_groups(
     inner: &Inner,
     conn: &Connection,
+    values: &mut SnapshotValues,
     key: &ResourceKey,
 ) -> Result<(StoredResource, Vec<GroupRef>), StorageError> {
-    let answer = inner
-        .recent
-        .resource(conn, (&key.tenant, &key.rtype, &key.id), |conn| {
-            let (stored, groups) = read_resource_with_groups(conn, key)?;
-            Ok(VersionAndGroups {
-                version: stored.version,
-                groups,
-            })
-        })?;
+    let scope = (key.tenant.as_str(), key.rtype.as_str(), key.id.as_str());
+    let answer = inner.recent.resource(conn, values, scope, |conn| {
+        let (stored, groups) = read_resource_with_groups(conn, key)?;
+        Ok(VersionAndGroups {
+            version: stored.version,
+            groups,
+        })
+    })?;
     let stored = StoredResource {
         id: key.id.clone(),
         version: answer.version,
