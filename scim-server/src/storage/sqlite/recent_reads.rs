@@ -159,22 +159,7 @@ impl RecentReads {
     ) -> Result<VersionAndGroups, StorageError> {
         let head = head(conn, values, tenant)?;
         let key = key(&[tenant, rtype, id]);
-        if let Some(kept) = self.resources.get(&key)
-            && kept.head == head
-        {
-            self.count_answered();
-            return Ok(kept.answer.clone());
-        }
-        let answer = read(conn)?;
-        self.resources.insert(
-            key,
-            Arc::new(Remembered {
-                head,
-                layout: None,
-                answer: answer.clone(),
-            }),
-        );
-        Ok(answer)
+        self.answer(&self.resources, key, (head, None), || read(conn))
     }
 
     /// Every resource of `ctx`'s scope whose `attr_index` row of `path` holds `value`,
@@ -193,22 +178,33 @@ impl RecentReads {
             return read(conn);
         }
         let key = key(&[&ctx.tenant, &ctx.rtype, path, value]);
-        if let Some(kept) = self.lookups.get(&key)
+        let read_at = (head, Some(&ctx.layout));
+        self.answer(&self.lookups, key, read_at, || read(conn))
+    }
+
+    /// The answer `cache` keeps under `key` when it was read at `read_at` (the head, and the
+    /// layout for a lookup), else `read()`, kept.
+    fn answer<T: Clone + Bytes>(
+        &self,
+        cache: &Cache<String, Arc<Remembered<T>>, ByBytes>,
+        key: String,
+        (head, layout): (u64, Option<&Arc<str>>),
+        read: impl FnOnce() -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        if let Some(kept) = cache.get(&key)
             && kept.head == head
-            && kept.layout.as_deref() == Some(&*ctx.layout)
+            && kept.layout.as_deref() == layout.map(|l| &**l)
         {
             self.count_answered();
             return Ok(kept.answer.clone());
         }
-        let answer = read(conn)?;
-        self.lookups.insert(
-            key,
-            Arc::new(Remembered {
-                head,
-                layout: Some(Arc::clone(&ctx.layout)),
-                answer: answer.clone(),
-            }),
-        );
+        let answer = read()?;
+        let remembered = Remembered {
+            head,
+            layout: layout.cloned(),
+            answer: answer.clone(),
+        };
+        cache.insert(key, Arc::new(remembered));
         Ok(answer)
     }
 
