@@ -615,7 +615,9 @@ impl SqliteStorage {
         // A substring filter whose candidates are at hand and few is a point read too.
         if matches!(job.filtering, Filtering::Probing { .. }) && self.inline_point_reads {
             let light = move |inner: &Inner| {
-                inner.read(|conn| read_tx(conn, |tx| job.run_light(tx, &inner.substrings)))
+                inner.read_with_values(|conn, values| {
+                    read_tx(conn, |tx| job.run_light(tx, values, &inner.substrings))
+                })
             };
             match self.point_read(light).await? {
                 Ok((found, more)) => return Ok((found.parse()?, more)),
@@ -623,7 +625,9 @@ impl SqliteStorage {
             }
         }
         let run = move |inner: &Inner| {
-            inner.read(|conn| read_tx(conn, |tx| job.run(tx, &inner.substrings)))
+            inner.read_with_values(|conn, values| {
+                read_tx(conn, |tx| job.run(tx, values, &inner.substrings))
+            })
         };
         let (found, more) = if point {
             self.point_read(run).await?

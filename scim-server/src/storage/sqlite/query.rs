@@ -42,9 +42,10 @@ impl<T, F: FnOnce(&Connection, &RawPage) -> Result<T, StorageError>> QueryJob<F>
     pub(super) fn run(
         self,
         tx: &Connection,
+        values: &mut SnapshotValues,
         indexes: &SubstringIndexes,
     ) -> Result<(RawPage, T), StorageError> {
-        let lists = self.candidates(tx, indexes, Effort::Full)?;
+        let lists = self.candidates(tx, values, indexes, Effort::Full)?;
         self.finish(tx, lists)
     }
 
@@ -54,9 +55,10 @@ impl<T, F: FnOnce(&Connection, &RawPage) -> Result<T, StorageError>> QueryJob<F>
     pub(super) fn run_light(
         self,
         tx: &Connection,
+        values: &mut SnapshotValues,
         indexes: &SubstringIndexes,
     ) -> Result<Result<(RawPage, T), Self>, StorageError> {
-        match self.candidates(tx, indexes, Effort::Light)? {
+        match self.candidates(tx, values, indexes, Effort::Light)? {
             Some(lists) => self.finish(tx, Some(lists)).map(Ok),
             None => Ok(Err(self)),
         }
@@ -66,11 +68,14 @@ impl<T, F: FnOnce(&Connection, &RawPage) -> Result<T, StorageError>> QueryJob<F>
     fn candidates(
         &self,
         tx: &Connection,
+        values: &mut SnapshotValues,
         indexes: &SubstringIndexes,
         effort: Effort,
     ) -> Result<Option<Vec<String>>, StorageError> {
         match &self.filtering {
-            Filtering::Probing { probes, .. } => indexes.candidates(tx, &self.ctx, probes, effort),
+            Filtering::Probing { probes, .. } => {
+                indexes.candidates(tx, values, &self.ctx, probes, effort)
+            }
             Filtering::None | Filtering::Plain(_) => Ok(None),
         }
     }

@@ -121,6 +121,13 @@ pub(super) struct SnapshotValues {
     values: Vec<(&'static str, String, String, i64)>,
 }
 
+/// [`SnapshotValues`] kinds: a tenant's `change_heads.last_seq` (key: the tenant, ""), its
+/// `pruned_through` (the same key), and whether a resource type's recorded index layout is
+/// the given one (key: the type, the layout; 1 or 0).
+pub(super) const CHANGE_HEAD: &str = "change head";
+pub(super) const CHANGES_PRUNED: &str = "changes pruned";
+pub(super) const LAYOUT_CURRENT: &str = "layout current";
+
 /// The most values one snapshot keeps (a handful of tenants and resource types at once).
 const MAX_SNAPSHOT_VALUES: usize = 16;
 
@@ -130,6 +137,25 @@ impl SnapshotValues {
         SnapshotValues::default()
     }
 
+    /// The kept `kind` of value of `(a, b)`, if any.
+    pub(super) fn get(&self, kind: &'static str, (a, b): (&str, &str)) -> Option<i64> {
+        self.values
+            .iter()
+            .find(|(k, x, y, _)| *k == kind && x == a && y == b)
+            .map(|(.., v)| *v)
+    }
+
+    /// Keeps `v` as the `kind` of value of `(a, b)` read in the snapshot (when values are
+    /// kept and it is not kept yet).
+    pub(super) fn keep(&mut self, kind: &'static str, (a, b): (&str, &str), v: i64) {
+        if self.keeping
+            && self.values.len() < MAX_SNAPSHOT_VALUES
+            && self.get(kind, (a, b)).is_none()
+        {
+            self.values.push((kind, a.to_string(), b.to_string(), v));
+        }
+    }
+
     /// The `kind` of value of `(a, b)`: kept, or read by `read` (in the snapshot) and kept.
     pub(super) fn get_or_read(
         &mut self,
@@ -137,17 +163,11 @@ impl SnapshotValues {
         (a, b): (&str, &str),
         read: impl FnOnce() -> Result<i64, StorageError>,
     ) -> Result<i64, StorageError> {
-        if let Some((.., v)) = self
-            .values
-            .iter()
-            .find(|(k, x, y, _)| *k == kind && x == a && y == b)
-        {
-            return Ok(*v);
+        if let Some(v) = self.get(kind, (a, b)) {
+            return Ok(v);
         }
         let v = read()?;
-        if self.keeping && self.values.len() < MAX_SNAPSHOT_VALUES {
-            self.values.push((kind, a.to_string(), b.to_string(), v));
-        }
+        self.keep(kind, (a, b), v);
         Ok(v)
     }
 }

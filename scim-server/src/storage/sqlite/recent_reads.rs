@@ -37,7 +37,7 @@ use quick_cache::sync::Cache;
 use rusqlite::{Connection, params};
 
 use super::backend_err;
-use super::readers::SnapshotValues;
+use super::readers::{CHANGE_HEAD, LAYOUT_CURRENT, SnapshotValues};
 use crate::storage::sql::Ctx;
 use crate::storage::{GroupRef, StorageError};
 
@@ -223,7 +223,7 @@ impl RecentReads {
 
 /// The tenant's change head in the snapshot of `conn` (0 before its first change).
 fn head(conn: &Connection, values: &mut SnapshotValues, tenant: &str) -> Result<u64, StorageError> {
-    let head = values.get_or_read("change head", (tenant, ""), || {
+    let head = values.get_or_read(CHANGE_HEAD, (tenant, ""), || {
         super::changes::last(conn, tenant).map(crate::storage::sql::clamp)
     })?;
     Ok(crate::storage::sql::to_version(head))
@@ -236,7 +236,7 @@ fn layout_is_current(
     values: &mut SnapshotValues,
     ctx: &Ctx,
 ) -> Result<bool, StorageError> {
-    let current = values.get_or_read("layout current", (&ctx.rtype, &ctx.layout), || {
+    let current = values.get_or_read(LAYOUT_CURRENT, (&ctx.rtype, &ctx.layout), || {
         conn.prepare_cached(
             "SELECT coalesce((SELECT layout = ?2 FROM index_layouts WHERE rtype = ?1), 0)",
         )

@@ -53,6 +53,7 @@ use rusqlite::{Connection, params};
 use scim_core::filter::CompareOp;
 
 use super::backend_err;
+use super::readers::{CHANGE_HEAD, CHANGES_PRUNED, LAYOUT_CURRENT, SnapshotValues};
 use crate::storage::StorageError;
 use crate::storage::sql::Ctx;
 use crate::storage::sql::filter::Probe;
@@ -94,11 +95,12 @@ impl SubstringIndexes {
     pub(super) fn candidates(
         &self,
         tx: &Connection,
+        values: &mut SnapshotValues,
         ctx: &Ctx,
         probes: &[Probe],
         effort: Effort,
     ) -> Result<Option<Vec<String>>, StorageError> {
-        let head = Head::read(tx, ctx)?;
+        let head = Head::read(tx, values, ctx)?;
         let mut out = Vec::with_capacity(probes.len());
         for probe in probes {
             let Some(grams) = trigrams_of(probe.operand.as_bytes()) else {
@@ -160,7 +162,30 @@ struct Head {
 }
 
 impl Head {
-    fn read(tx: &Connection, ctx: &Ctx) -> Result<Head, StorageError> {
+    /// The head in the snapshot of `tx`: kept in `values` by an earlier read of the same
+    /// snapshot, or read in one statement (and kept).
+    fn read(tx: &Connection, values: &mut SnapshotValues, ctx: &Ctx) -> Result<Head, StorageError> {
+        let tenant = (ctx.tenant.as_str(), "");
+        let layout = (ctx.rtype.as_str(), &*ctx.layout);
+        if let (Some(last), Some(pruned), Some(current)) = (
+            values.get(CHANGE_HEAD, tenant),
+            values.get(CHANGES_PRUNED, tenant),
+            values.get(LAYOUT_CURRENT, layout),
+        ) {
+            return Ok(Head {
+                last,
+                pruned,
+                layout_current: current != 0,
+            });
+        }
+        let head = Head::read_statement(tx, ctx)?;
+        values.keep(CHANGE_HEAD, tenant, head.last);
+        values.keep(CHANGES_PRUNED, tenant, head.pruned);
+        values.keep(LAYOUT_CURRENT, layout, i64::from(head.layout_current));
+        Ok(head)
+    }
+
+    fn read_statement(tx: &Connection, ctx: &Ctx) -> Result<Head, StorageError> {
         tx.prepare_cached(
             "SELECT coalesce((SELECT last_seq FROM change_heads WHERE tenant = ?1), 0), \
              coalesce((SELECT pruned_through FROM change_heads WHERE tenant = ?1), 0), \
