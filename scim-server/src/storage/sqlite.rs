@@ -215,10 +215,7 @@ impl Inner {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
-        match &self.readers {
-            Some(readers) => readers.with(f),
-            None => f(&mut lock(&self.writer)),
-        }
+        self.read_with_values(|conn, _| f(conn))
     }
 
     /// [`Inner::read`], `f` also given the values earlier reads found in the same snapshot
@@ -229,7 +226,7 @@ impl Inner {
     ) -> Result<T, StorageError> {
         match &self.readers {
             Some(readers) => readers.with_values(f),
-            None => f(&mut lock(&self.writer), &mut SnapshotValues::none()),
+            None => f(&mut lock(&self.writer), &mut SnapshotValues::default()),
         }
     }
 

@@ -112,8 +112,9 @@ impl Reader {
 
 /// Integers a read found in a reader's open snapshot (a tenant's change head, say), by
 /// what was read (`kind`) and of what (two parts): in the same snapshot the same statement
-/// finds the same value, so it runs once per snapshot. Forgotten when the snapshot ends; without an open snapshot
-/// (every read its own, or the in-memory database's writer) nothing is kept.
+/// finds the same value, so it runs once per snapshot. Forgotten when the snapshot ends;
+/// without an open snapshot (every read its own, or the in-memory database's writer)
+/// nothing is kept.
 #[derive(Default)]
 pub(super) struct SnapshotValues {
     /// Whether values are kept: a snapshot is open and outlives the read.
@@ -121,22 +122,10 @@ pub(super) struct SnapshotValues {
     values: Vec<(&'static str, String, String, i64)>,
 }
 
-/// [`SnapshotValues`] kinds: a tenant's `change_heads.last_seq` (key: the tenant, ""), its
-/// `pruned_through` (the same key), and whether a resource type's recorded index layout is
-/// the given one (key: the type, the layout; 1 or 0).
-pub(super) const CHANGE_HEAD: &str = "change head";
-pub(super) const CHANGES_PRUNED: &str = "changes pruned";
-pub(super) const LAYOUT_CURRENT: &str = "layout current";
-
 /// The most values one snapshot keeps (a handful of tenants and resource types at once).
 const MAX_SNAPSHOT_VALUES: usize = 16;
 
 impl SnapshotValues {
-    /// Values that are never kept.
-    pub(super) fn none() -> Self {
-        SnapshotValues::default()
-    }
-
     /// The kept `kind` of value of `(a, b)`, if any.
     pub(super) fn get(&self, kind: &'static str, (a, b): (&str, &str)) -> Option<i64> {
         self.values
@@ -246,9 +235,8 @@ impl Readers {
         Ok(conn)
     }
 
-    /// Runs `f` on an idle reader (or a new one), inside a current snapshot, then returns
-    /// the reader to the pool with its snapshot open. `f` may run several statements: they
-    /// all see the same snapshot.
+    /// [`Readers::with_values`] for a read that keeps no values (tests).
+    #[cfg(test)]
     pub(super) fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
@@ -256,8 +244,10 @@ impl Readers {
         self.with_values(|conn, _| f(conn))
     }
 
-    /// [`Readers::with`], `f` also given the values read in the snapshot by earlier reads
-    /// ([`SnapshotValues`]).
+    /// Runs `f` on an idle reader (or a new one), inside a current snapshot, then returns
+    /// the reader to the pool with its snapshot open. `f` may run several statements: they
+    /// all see the same snapshot; it is also given the values earlier reads found in that
+    /// snapshot ([`SnapshotValues`]).
     pub(super) fn with_values<T>(
         &self,
         f: impl FnOnce(&mut Connection, &mut SnapshotValues) -> Result<T, StorageError>,

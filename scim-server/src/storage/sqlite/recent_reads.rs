@@ -34,10 +34,10 @@ use std::sync::Arc;
 
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
-use super::backend_err;
-use super::readers::{CHANGE_HEAD, LAYOUT_CURRENT, SnapshotValues};
+use super::changes::{Head, last_in};
+use super::readers::SnapshotValues;
 use crate::storage::sql::Ctx;
 use crate::storage::{GroupRef, StorageError};
 
@@ -71,7 +71,7 @@ pub(super) struct Found {
 
 /// An answer and the head (and, for lookups, the layout) it was read at.
 struct Remembered<T> {
-    head: u64,
+    head: i64,
     layout: Option<Arc<str>>,
     answer: T,
 }
@@ -157,7 +157,7 @@ impl RecentReads {
         (tenant, rtype, id): (&str, &str, &str),
         read: impl FnOnce(&Connection) -> Result<VersionAndGroups, StorageError>,
     ) -> Result<VersionAndGroups, StorageError> {
-        let head = head(conn, values, tenant)?;
+        let head = last_in(conn, values, tenant)?;
         let key = key(&[tenant, rtype, id]);
         self.answer(&self.resources, key, (head, None), || read(conn))
     }
@@ -173,12 +173,12 @@ impl RecentReads {
         (path, value): (&str, &str),
         read: impl FnOnce(&Connection) -> Result<Vec<Found>, StorageError>,
     ) -> Result<Vec<Found>, StorageError> {
-        let head = head(conn, values, &ctx.tenant)?;
-        if !layout_is_current(conn, values, ctx)? {
+        let head = Head::read(conn, values, ctx)?;
+        if !head.layout_current {
             return read(conn);
         }
         let key = key(&[&ctx.tenant, &ctx.rtype, path, value]);
-        let read_at = (head, Some(&ctx.layout));
+        let read_at = (head.last, Some(&ctx.layout));
         self.answer(&self.lookups, key, read_at, || read(conn))
     }
 
@@ -188,7 +188,7 @@ impl RecentReads {
         &self,
         cache: &Cache<String, Arc<Remembered<T>>, ByBytes>,
         key: String,
-        (head, layout): (u64, Option<&Arc<str>>),
+        (head, layout): (i64, Option<&Arc<str>>),
         read: impl FnOnce() -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
         if let Some(kept) = cache.get(&key)
@@ -219,31 +219,6 @@ impl RecentReads {
     pub(super) fn answered(&self) -> usize {
         self.answered.load(std::sync::atomic::Ordering::Relaxed)
     }
-}
-
-/// The tenant's change head in the snapshot of `conn` (0 before its first change).
-fn head(conn: &Connection, values: &mut SnapshotValues, tenant: &str) -> Result<u64, StorageError> {
-    let head = values.get_or_read(CHANGE_HEAD, (tenant, ""), || {
-        super::changes::last(conn, tenant).map(crate::storage::sql::clamp)
-    })?;
-    Ok(crate::storage::sql::to_version(head))
-}
-
-/// Whether the recorded `attr_index` layout of the resource type is `ctx.layout` in the
-/// snapshot of `conn`: its rows were written with it.
-fn layout_is_current(
-    conn: &Connection,
-    values: &mut SnapshotValues,
-    ctx: &Ctx,
-) -> Result<bool, StorageError> {
-    let current = values.get_or_read(LAYOUT_CURRENT, (&ctx.rtype, &ctx.layout), || {
-        conn.prepare_cached(
-            "SELECT coalesce((SELECT layout = ?2 FROM index_layouts WHERE rtype = ?1), 0)",
-        )
-        .and_then(|mut s| s.query_row(params![ctx.rtype, &*ctx.layout], |r| r.get(0)))
-        .map_err(backend_err)
-    })?;
-    Ok(current != 0)
 }
 
 #[cfg(test)]

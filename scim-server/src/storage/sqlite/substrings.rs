@@ -53,7 +53,8 @@ use rusqlite::{Connection, params};
 use scim_core::filter::CompareOp;
 
 use super::backend_err;
-use super::readers::{CHANGE_HEAD, CHANGES_PRUNED, LAYOUT_CURRENT, SnapshotValues};
+use super::changes::Head;
+use super::readers::SnapshotValues;
 use crate::storage::StorageError;
 use crate::storage::sql::Ctx;
 use crate::storage::sql::filter::Probe;
@@ -146,61 +147,6 @@ impl SubstringIndexes {
                 .entry((ctx.tenant.clone(), ctx.rtype.clone(), key.to_string()))
                 .or_default(),
         )
-    }
-}
-
-/// What a read transaction sees of the tenant's change feed and of the resource type's
-/// layout.
-struct Head {
-    /// The `seq` of the tenant's latest change (0 before the first).
-    last: i64,
-    /// The changes up to this `seq` were pruned.
-    pruned: i64,
-    /// Whether the recorded `attr_index` layout of the resource type is the query's
-    /// (`ctx.layout`): the rows were written with it.
-    layout_current: bool,
-}
-
-impl Head {
-    /// The head in the snapshot of `tx`: kept in `values` by an earlier read of the same
-    /// snapshot, or read in one statement (and kept).
-    fn read(tx: &Connection, values: &mut SnapshotValues, ctx: &Ctx) -> Result<Head, StorageError> {
-        let tenant = (ctx.tenant.as_str(), "");
-        let layout = (ctx.rtype.as_str(), &*ctx.layout);
-        if let (Some(last), Some(pruned), Some(current)) = (
-            values.get(CHANGE_HEAD, tenant),
-            values.get(CHANGES_PRUNED, tenant),
-            values.get(LAYOUT_CURRENT, layout),
-        ) {
-            return Ok(Head {
-                last,
-                pruned,
-                layout_current: current != 0,
-            });
-        }
-        let head = Head::read_statement(tx, ctx)?;
-        values.keep(CHANGE_HEAD, tenant, head.last);
-        values.keep(CHANGES_PRUNED, tenant, head.pruned);
-        values.keep(LAYOUT_CURRENT, layout, i64::from(head.layout_current));
-        Ok(head)
-    }
-
-    fn read_statement(tx: &Connection, ctx: &Ctx) -> Result<Head, StorageError> {
-        tx.prepare_cached(
-            "SELECT coalesce((SELECT last_seq FROM change_heads WHERE tenant = ?1), 0), \
-             coalesce((SELECT pruned_through FROM change_heads WHERE tenant = ?1), 0), \
-             coalesce((SELECT layout = ?3 FROM index_layouts WHERE rtype = ?2), 0)",
-        )
-        .and_then(|mut s| {
-            s.query_row(params![ctx.tenant, ctx.rtype, &*ctx.layout], |r| {
-                Ok(Head {
-                    last: r.get(0)?,
-                    pruned: r.get(1)?,
-                    layout_current: r.get(2)?,
-                })
-            })
-        })
-        .map_err(backend_err)
     }
 }
 
