@@ -58,7 +58,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "MIB")]
     pub sqlite_mmap_mib: Option<u64>,
     /// Whether SCIM `co` / `ew` filters on the SQLite database use in-memory substring
-    /// (trigram) indexes, about 130 bytes of memory per email address once queried; `false`
+    /// (4-gram) indexes, about 130 bytes of memory per email address once queried; `false`
     /// makes them read every value [env: SCIM_GATEWAY_SQLITE_SUBSTRING_INDEXES]
     /// [default: true].
     #[arg(long, global = true, value_name = "BOOL")]

@@ -76,7 +76,7 @@ struct Args {
     #[arg(long, value_name = "MIB")]
     sqlite_mmap_mib: Option<u64>,
 
-    /// With a SQLite --storage: whether `co` / `ew` filters use in-memory substring (trigram)
+    /// With a SQLite --storage: whether `co` / `ew` filters use in-memory substring (4-gram)
     /// indexes (on by default; about 130 bytes of memory per email address once queried).
     /// `false` makes such a filter read every value of its attribute.
     #[arg(long, value_name = "BOOL")]

@@ -45,7 +45,7 @@
 //!   as scans of the covering indexes `attr_index_lookup` / `attr_index_num` combined with
 //!   `INTERSECT` / `UNION` / `EXCEPT` (see `sql::filter`); the few valid filters left
 //!   (`co ""`, `not` inside brackets, ...) go to the planner's bounded scan. `co` and `ew`
-//!   read their candidates from in-memory trigram indexes kept in step with the change feed
+//!   read their candidates from in-memory 4-gram indexes kept in step with the change feed
 //!   (see `substrings.rs`), so they do not read every value of their path.
 //! - **Sorting** (`sortBy` on any indexed attribute, RFC 7644 §3.4.2.3) runs in the
 //!   database through `attr_index_sort` (see `sql::sort`).
@@ -195,7 +195,7 @@ struct Inner {
     readers: Option<Readers>,
     /// The `attr_index` layouts known to be current (see [`ensure_layout`]).
     layouts: KnownLayouts,
-    /// The trigram indexes of the paths `co` / `ew` filters have read (see `substrings.rs`).
+    /// The 4-gram indexes of the paths `co` / `ew` filters have read (see `substrings.rs`).
     substrings: SubstringIndexes,
     /// Versions, groups and lookups read lately, with the change head they were read at
     /// (see `recent_reads.rs`).
@@ -468,12 +468,12 @@ impl SqliteStorage {
         self
     }
 
-    /// Whether `co` and `ew` filters read their candidates from substring (trigram)
+    /// Whether `co` and `ew` filters read their candidates from substring (4-gram)
     /// indexes kept in this process's memory; on by default. An index is built for a path
     /// (in one tenant and resource type) on the first such filter over it and kept up to
     /// date from the change feed at the start of every later one, so it is exact whatever
     /// process wrote the file, and writes pay nothing for it. It costs memory: about 4 bytes
-    /// per trigram of each value plus the value's own bytes and 12 more (some 130 bytes per
+    /// per 4-gram of each value plus the value's own bytes and 12 more (some 130 bytes per
     /// 26-byte email address). Off, those filters read every value of their path, as a
     /// PostgreSQL backend without `pg_trgm` does. Applies to this handle (clones made
     /// after the call included).

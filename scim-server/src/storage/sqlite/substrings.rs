@@ -1,14 +1,20 @@
-//! Substring (trigram) indexes for `co` and `ew`: the candidates of a substring filter
+//! Substring (4-gram) indexes for `co` and `ew`: the candidates of a substring filter
 //! without reading every `attr_index` row of its path.
 //!
 //! A B-tree orders values, so `eq`, `sw` and ranges are range scans, but a substring can
 //! sit anywhere in a value: on its own, `emails[value co "x"]` reads every email row of
-//! the tenant (see `sql::filter`). An index here maps each byte trigram of the
-//! `value_norm` of one path (in one tenant and resource type) to the values that contain
-//! it; a value containing the operand contains each of its trigrams, so intersecting their
-//! lists gives every candidate. The SQL keeps the leaf's own condition and tests it on the
-//! candidates' rows only (`sql::filter::translate_probing`): the index may hold more
-//! candidates than match, never fewer.
+//! the tenant (see `sql::filter`). An index here maps each run of four bytes (a 4-gram)
+//! of the `value_norm`s of one path (in one tenant and resource type) to the values that
+//! contain it. A value containing an operand of four bytes or more contains each of its
+//! 4-grams, so intersecting their lists gives every candidate. An operand of three bytes
+//! sits, in a value of four bytes or more, inside a 4-gram that starts or ends with it, so
+//! the union of those 4-grams' lists (the index keeps which 4-grams start or end with each
+//! three bytes) and the values of exactly three bytes give every candidate. Four bytes
+//! rather than three keep the lists short where values share much: among 1,000,000
+//! addresses `u0@example.com` ... the trigram `u50` is in 11,111 values, `u500` in 1,111.
+//! The SQL keeps the leaf's own condition and tests it on the candidates' rows only
+//! (`sql::filter::translate_probing`): the index may hold more candidates than match,
+//! never fewer.
 //!
 //! # Kept in step with the database, across processes
 //! The index lives in the process's memory, built on the first `co` / `ew` query of its
@@ -19,7 +25,7 @@
 //! snapshot whose head is `h` reads the changes up to `h` and the current rows of the
 //! resources they name, in that snapshot: exactly what it shows.
 //!
-//! The index only adds (an updated value adds its new trigrams, a deleted resource leaves
+//! The index only adds (an updated value adds its new 4-grams, a deleted resource leaves
 //! its entries, found and dropped by the SQL check). So an index brought up to `h` serves
 //! every snapshot from the one it was built in to `h`: a value present in such a snapshot
 //! was there at the build or written by a change it has read. It is rebuilt, from the
@@ -39,12 +45,13 @@
 //! blocking pool.
 //!
 //! # Cost
-//! Per value: four bytes per distinct trigram (an email of 20 bytes has about 18) and eight
-//! for its resource. A query: one statement reading `change_heads` and `index_layouts`, the
-//! changes since the last query and the rows of the resources they name, one binary search
-//! per candidate per further trigram, then the SQL: a search of each candidate's rows by
-//! the key of `attr_index`.
+//! Per value: four bytes per distinct 4-gram (an email of 20 bytes has at most 17), its
+//! own bytes and twelve more for its resource and its end. A query: one statement reading
+//! `change_heads` and `index_layouts`, the changes since the last query and the rows of
+//! the resources they name, an intersection (or for three bytes a union) of lists, then
+//! the SQL: a search of each candidate's rows by the key of `attr_index`.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, TryLockError};
@@ -104,9 +111,10 @@ impl SubstringIndexes {
         let head = Head::read(tx, values, ctx)?;
         let mut out = Vec::with_capacity(probes.len());
         for probe in probes {
-            let Some(grams) = trigrams_of(probe.operand.as_bytes()) else {
+            if probe.operand.len() < 3 {
+                // No 4-gram holds it whole, nor starts or ends with it.
                 return Ok(None);
-            };
+            }
             let index = self.path(ctx, &probe.key);
             let poisoned = || StorageError::backend("a substring index lock was poisoned");
             let mut index = match effort {
@@ -121,7 +129,7 @@ impl SubstringIndexes {
             if !index.catch_up(tx, ctx, &probe.key, &head, effort)? {
                 return Ok(None);
             }
-            match index.candidates(probe, &grams) {
+            match index.candidates(probe) {
                 Some(seqs) if effort == Effort::Full || seqs.len() <= LIGHT_CANDIDATES => {
                     out.push(json_array(&seqs));
                 }
@@ -153,11 +161,14 @@ impl SubstringIndexes {
 /// The index of one path, or nothing before its first query.
 #[derive(Default)]
 struct PathIndex {
-    built: Option<Trigrams>,
+    built: Option<Grams>,
 }
 
-/// The trigram lists of one path's values.
-struct Trigrams {
+/// A run of four bytes of a value.
+type Gram = [u8; 4];
+
+/// The 4-gram lists of one path's values.
+struct Grams {
     /// The layout the rows were read with.
     layout: Arc<str>,
     /// The change `seq` of the snapshot it was built in.
@@ -170,8 +181,12 @@ struct Trigrams {
     bytes: Vec<u8>,
     /// The end of each slot's value in `bytes` (it starts where the previous one ends).
     ends: Vec<u32>,
-    /// The slots (ascending) of the values containing each trigram.
-    lists: HashMap<[u8; 3], Vec<u32>>,
+    /// The slots (ascending) of the values containing each 4-gram.
+    lists: HashMap<Gram, Vec<u32>>,
+    /// The 4-grams of `lists` that start or end with each three bytes.
+    around: HashMap<[u8; 3], Vec<Gram>>,
+    /// The slots (ascending) of the values of exactly three bytes, which hold no 4-gram.
+    three_bytes: Vec<u32>,
     /// The number of values of the build.
     built_values: usize,
     /// A value did not fit (more than `u32::MAX` values or bytes): the index is incomplete
@@ -209,18 +224,18 @@ impl PathIndex {
             }
             _ if effort == Effort::Light => Ok(false),
             _ => {
-                self.built = Some(Trigrams::build(tx, ctx, key, head)?);
+                self.built = Some(Grams::build(tx, ctx, key, head)?);
                 Ok(true)
             }
         }
     }
 
-    fn candidates(&self, probe: &Probe, grams: &[[u8; 3]]) -> Option<Vec<i64>> {
-        self.built.as_ref()?.candidates(probe, grams)
+    fn candidates(&self, probe: &Probe) -> Option<Vec<i64>> {
+        self.built.as_ref()?.candidates(probe)
     }
 }
 
-impl Trigrams {
+impl Grams {
     /// Whether the index must be rebuilt to serve `head`: the layout changed, changes it
     /// has not read were pruned, the entries added since the build outnumber the build's,
     /// or it is further behind than the build's rows (reading the changes would cost more
@@ -279,8 +294,8 @@ impl Trigrams {
     }
 
     /// Every value of the path in the snapshot.
-    fn build(tx: &Connection, ctx: &Ctx, key: &str, head: &Head) -> Result<Trigrams, StorageError> {
-        let mut t = Trigrams::new(Arc::clone(&ctx.layout), head.last);
+    fn build(tx: &Connection, ctx: &Ctx, key: &str, head: &Head) -> Result<Grams, StorageError> {
+        let mut t = Grams::new(Arc::clone(&ctx.layout), head.last);
         let mut stmt = tx
             .prepare_cached(
                 "SELECT seq, value_norm FROM attr_index \
@@ -301,12 +316,15 @@ impl Trigrams {
         for list in t.lists.values_mut() {
             list.shrink_to_fit();
         }
+        for grams in t.around.values_mut() {
+            grams.shrink_to_fit();
+        }
         t.bytes.shrink_to_fit();
         Ok(t)
     }
 
-    fn new(layout: Arc<str>, at: i64) -> Trigrams {
-        Trigrams {
+    fn new(layout: Arc<str>, at: i64) -> Grams {
+        Grams {
             layout,
             from: at,
             at,
@@ -314,6 +332,8 @@ impl Trigrams {
             bytes: Vec::new(),
             ends: Vec::new(),
             lists: HashMap::new(),
+            around: HashMap::new(),
+            three_bytes: Vec::new(),
             built_values: 0,
             overflow: false,
         }
@@ -331,9 +351,22 @@ impl Trigrams {
         self.slots.push(seq);
         self.bytes.extend_from_slice(value);
         self.ends.push(end);
-        for gram in value.windows(3) {
-            let gram = [gram[0], gram[1], gram[2]];
-            let list = self.lists.entry(gram).or_default();
+        if value.len() == 3 {
+            self.three_bytes.push(slot);
+        }
+        for w in value.windows(4) {
+            let gram = [w[0], w[1], w[2], w[3]];
+            let list = match self.lists.entry(gram) {
+                Entry::Occupied(list) => list.into_mut(),
+                Entry::Vacant(new) => {
+                    let (head, tail) = ([w[0], w[1], w[2]], [w[1], w[2], w[3]]);
+                    self.around.entry(head).or_default().push(gram);
+                    if tail != head {
+                        self.around.entry(tail).or_default().push(gram);
+                    }
+                    new.insert(Vec::new())
+                }
+            };
             if list.last() != Some(&slot) {
                 list.push(slot);
             }
@@ -352,37 +385,34 @@ impl Trigrams {
     }
 
     /// The resources (sorted, distinct) with a value the index holds that satisfies the
-    /// probe (`co` / `ew` on its operand, whose trigrams are `grams`): the values holding
-    /// every trigram, tested byte by byte. `None` when the index is incomplete or they are
-    /// not few enough to beat one pass over the rows.
-    fn candidates(&self, probe: &Probe, grams: &[[u8; 3]]) -> Option<Vec<i64>> {
+    /// probe (`co` / `ew` on its operand of three bytes or more): the values holding every
+    /// 4-gram of the operand, or for three bytes those in the lists of the 4-grams around
+    /// it and those of exactly its bytes, tested byte by byte. `None` when the operand is
+    /// shorter, the index is incomplete, or they are not few enough to beat one pass over
+    /// the rows.
+    fn candidates(&self, probe: &Probe) -> Option<Vec<i64>> {
         if self.overflow {
             return None;
         }
-        let mut lists: Vec<&[u32]> = Vec::with_capacity(grams.len());
-        for g in grams {
-            match self.lists.get(g) {
-                Some(list) => lists.push(list),
-                None => return Some(Vec::new()),
-            }
-        }
-        lists.sort_by_key(|l| l.len());
-        let (first, rest) = lists.split_first()?;
-        let mut slots: Vec<u32> = first.to_vec();
-        for list in rest {
-            slots = intersect(&slots, list);
-            if slots.is_empty() {
-                break;
-            }
-        }
         let operand = probe.operand.as_bytes();
+        let slots = match operand {
+            [] | [_] | [_, _] => return None,
+            [a, b, c] => self.around_three([*a, *b, *c], probe.op)?,
+            _ => self.holding_all(operand),
+        };
         let holds = |v: &[u8]| match probe.op {
             CompareOp::Ew => v.ends_with(operand),
             _ => v.windows(operand.len()).any(|w| w == operand),
         };
-        let mut seqs: Vec<i64> = slots
+        let holding: Vec<u32> = slots
             .into_iter()
             .filter(|&s| self.value(s).is_some_and(holds))
+            .collect();
+        if self.not_few(holding.len()) {
+            return None;
+        }
+        let mut seqs: Vec<i64> = holding
+            .into_iter()
             .filter_map(|s| {
                 usize::try_from(s)
                     .ok()
@@ -391,10 +421,63 @@ impl Trigrams {
             .collect();
         seqs.sort_unstable();
         seqs.dedup();
-        if seqs.len() * 4 > self.slots.len() {
+        Some(seqs)
+    }
+
+    /// Whether `n` values are a quarter of the path's or more, where one pass over the rows
+    /// costs less than a search per candidate.
+    fn not_few(&self, n: usize) -> bool {
+        n.saturating_mul(4) > self.slots.len()
+    }
+
+    /// The slots (ascending) of the values holding every 4-gram of `operand` (four bytes or
+    /// more): the shortest list intersected with the others.
+    fn holding_all(&self, operand: &[u8]) -> Vec<u32> {
+        let mut lists: Vec<&[u32]> = Vec::new();
+        for w in operand.windows(4) {
+            match self.lists.get(&[w[0], w[1], w[2], w[3]]) {
+                Some(list) => lists.push(list),
+                None => return Vec::new(),
+            }
+        }
+        // Shortest first; a 4-gram the operand holds twice once.
+        lists.sort_by_key(|l| (l.len(), l.as_ptr()));
+        lists.dedup_by(|a, b| std::ptr::eq(*a, *b));
+        let Some((first, rest)) = lists.split_first() else {
+            return Vec::new();
+        };
+        let mut slots: Vec<u32> = first.to_vec();
+        for list in rest {
+            slots = intersect(&slots, list);
+            if slots.is_empty() {
+                break;
+            }
+        }
+        slots
+    }
+
+    /// The slots (ascending, distinct) of the values that may hold the three bytes
+    /// `three`: those of the 4-grams that start or end with them, and the values of
+    /// exactly three bytes. `None` for `co`, before their union, when one 4-gram alone is
+    /// in values that are [`not_few`](Self::not_few): every value of its list holds them.
+    fn around_three(&self, three: [u8; 3], op: CompareOp) -> Option<Vec<u32>> {
+        let lists: Vec<&[u32]> = self
+            .around
+            .get(&three)
+            .into_iter()
+            .flatten()
+            .filter_map(|gram| self.lists.get(gram).map(Vec::as_slice))
+            .collect();
+        if op == CompareOp::Co && lists.iter().any(|l| self.not_few(l.len())) {
             return None;
         }
-        Some(seqs)
+        let mut slots: Vec<u32> = self.three_bytes.clone();
+        for list in lists {
+            slots.extend_from_slice(list);
+        }
+        slots.sort_unstable();
+        slots.dedup();
+        Some(slots)
     }
 }
 
@@ -424,17 +507,6 @@ fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
     out
 }
 
-/// The distinct byte trigrams of `operand`, or `None` when it is shorter than three bytes.
-fn trigrams_of(operand: &[u8]) -> Option<Vec<[u8; 3]>> {
-    if operand.len() < 3 {
-        return None;
-    }
-    let mut grams: Vec<[u8; 3]> = operand.windows(3).map(|w| [w[0], w[1], w[2]]).collect();
-    grams.sort_unstable();
-    grams.dedup();
-    Some(grams)
-}
-
 fn json_array(seqs: &[i64]) -> String {
     let mut out = String::with_capacity(seqs.len() * 8 + 2);
     out.push('[');
@@ -451,9 +523,10 @@ fn json_array(seqs: &[i64]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
-    fn index(values: &[(i64, &str)]) -> Trigrams {
-        let mut t = Trigrams::new(Arc::from(""), 0);
+    fn index(values: &[(i64, &str)]) -> Grams {
+        let mut t = Grams::new(Arc::from(""), 0);
         for (seq, v) in values {
             t.add(*seq, v.as_bytes());
         }
@@ -469,11 +542,8 @@ mod tests {
         }
     }
 
-    fn find(t: &Trigrams, operand: &str) -> Option<Vec<i64>> {
-        t.candidates(
-            &probe(CompareOp::Co, operand),
-            &trigrams_of(operand.as_bytes())?,
-        )
+    fn find(t: &Grams, operand: &str) -> Option<Vec<i64>> {
+        t.candidates(&probe(CompareOp::Co, operand))
     }
 
     #[test]
@@ -486,12 +556,12 @@ mod tests {
         assert_eq!(find(&t, "nobody"), Some(vec![]));
         // Most values contain it: a pass over the rows is cheaper.
         assert_eq!(find(&t, "else.org"), None);
-        // Fewer than three bytes: no trigram to look up.
-        assert_eq!(trigrams_of(b"u5"), None);
+        // Fewer than three bytes: no 4-gram holds it or starts or ends with it.
+        assert_eq!(find(&t, "u5"), None);
     }
 
     #[test]
-    fn trigrams_are_bytes_so_any_utf8_operand_is_found() {
+    fn grams_are_bytes_so_any_utf8_operand_is_found() {
         let mut values = vec![(7, "jürgen@example.com"), (8, "日本語のメール")];
         values.extend((10..40).map(|i| (i, "x@y.org")));
         let t = index(&values);
@@ -501,19 +571,38 @@ mod tests {
 
     #[test]
     fn the_values_are_tested_byte_by_byte() {
-        let mut values = vec![(1, "abcxbcd"), (2, "abcd@x.org"), (3, "zabcd")];
+        let mut values = vec![(1, "xaaaax"), (2, "aaaaa@x.org"), (3, "zaaaaa")];
         values.extend((10..40).map(|i| (i, "zzzz")));
         let t = index(&values);
-        // Value 1 holds every trigram of "abcd" but not "abcd".
-        assert_eq!(find(&t, "abcd"), Some(vec![2, 3]));
-        let ew = probe(CompareOp::Ew, "abcd");
-        assert_eq!(
-            t.candidates(&ew, &trigrams_of(b"abcd").unwrap()),
-            Some(vec![3])
-        );
+        // Value 1 holds the one 4-gram of "aaaaa" but not "aaaaa".
+        assert_eq!(find(&t, "aaaaa"), Some(vec![2, 3]));
+        let ew = probe(CompareOp::Ew, "aaaaa");
+        assert_eq!(t.candidates(&ew), Some(vec![3]));
         assert_eq!(intersect(&[1, 3, 5, 7], &[2, 3, 4, 7, 9]), [3, 7]);
         let long: Vec<u32> = (0..1000).collect();
         assert_eq!(intersect(&[5, 999, 1000], &long), [5, 999]);
+    }
+
+    /// Three bytes sit inside a 4-gram that starts or ends with them, or are a whole value.
+    #[test]
+    fn an_operand_of_three_bytes_is_found_at_every_place() {
+        let mut values = vec![
+            (1, "abc"),
+            (2, "abcz"),
+            (3, "zabc"),
+            (4, "zzabczz"),
+            (5, "abxc"),
+            (6, "ab"),
+        ];
+        values.extend((10..40).map(|i| (i, "zzzz")));
+        let t = index(&values);
+        assert_eq!(find(&t, "abc"), Some(vec![1, 2, 3, 4]));
+        assert_eq!(t.candidates(&probe(CompareOp::Ew, "abc")), Some(vec![1, 3]));
+        assert_eq!(find(&t, "bxc"), Some(vec![5]));
+        assert_eq!(find(&t, "xyz"), Some(vec![]));
+        // "zzz" ends and starts the same 4-gram "zzzz": its values once.
+        assert_eq!(find(&t, "zzz"), None);
+        assert_eq!(find(&t, "zab"), Some(vec![3, 4]));
     }
 
     #[test]
@@ -523,5 +612,31 @@ mod tests {
         let t = index(&values);
         assert_eq!(find(&t, "aaa"), Some(vec![1]));
         assert_eq!(json_array(&[1, 22, 333]), "[1,22,333]");
+    }
+
+    proptest! {
+        /// The candidates are exactly the resources with a value that holds (or for `ew`
+        /// ends with) the operand, over a small alphabet where 4-grams repeat and overlap;
+        /// none when those values are a quarter of all or more.
+        #[test]
+        fn candidates_are_exactly_the_values_holding_the_operand(
+            values in proptest::collection::vec((0i64..12, "[ab@.]{0,9}"), 1..40),
+            operand in "[ab@.]{3,6}",
+            ends_with in any::<bool>(),
+        ) {
+            let t = index(&values.iter().map(|(s, v)| (*s, v.as_str())).collect::<Vec<_>>());
+            let op = if ends_with { CompareOp::Ew } else { CompareOp::Co };
+            let holding: Vec<i64> = values
+                .iter()
+                .filter(|(_, v)| if ends_with { v.ends_with(&operand) } else { v.contains(&operand) })
+                .map(|(s, _)| *s)
+                .collect();
+            let few = holding.len() * 4 <= values.len();
+            let mut want = holding;
+            want.sort_unstable();
+            want.dedup();
+            let want = few.then_some(want);
+            prop_assert_eq!(t.candidates(&probe(op, &operand)), want);
+        }
     }
 }
