@@ -206,6 +206,10 @@ pub fn user(id: &str, body: Value) -> NewResource {
     let schema = user_resource_schema();
     let mut v = body;
     v["id"] = json!(id);
+    // As the server stores every resource (RFC 7643 §3.1 `meta.resourceType`).
+    if v.get("meta").is_none() {
+        v["meta"] = json!({"resourceType": "User"});
+    }
     let resource = Resource::from_value(v).unwrap();
     let unique = UniquenessPolicy::for_schema(&schema).keys(&schema, &resource);
     NewResource {
@@ -324,4 +328,23 @@ pub const PUSHED_FILTERS: &[&str] = &[
     r#"emails[value co "jensen" and type eq "home"]"#,
     r#"userName ew "nsen2""#,
     r#"displayName ew "jensen" or userName co "smi""#,
+    // `meta.resourceType`, the resource type's name (caseExact, RFC 7643 §3.1), answered
+    // without rows: alone, under `not`, and folded into `and` / `or`.
+    r#"meta.resourceType eq "User""#,
+    r#"meta.resourceType eq "user""#,
+    r#"meta.resourceType eq "Group""#,
+    r#"meta.resourceType ne "User""#,
+    r#"meta.resourceType pr"#,
+    r#"meta.resourceType eq null"#,
+    r#"meta.resourceType co "se""#,
+    r#"meta.resourceType gt "Group""#,
+    r#"not (meta.resourceType eq "User")"#,
+    r#"meta.resourceType eq "User" and userName sw "b""#,
+    r#"(meta.resourceType eq "User" and meta.resourceType pr) or userName sw "b""#,
+    r#"not (meta.resourceType eq "User" or userName sw "b")"#,
+    r#"meta.resourceType eq "Group" and userName sw "b""#,
+    r#"meta.resourceType eq "Group" or userName sw "b""#,
+    r#"meta.resourceType eq "User" or userName sw "b""#,
+    r#"urn:ietf:params:scim:schemas:core:2.0:User:meta.resourceType eq "User""#,
+    r#"not (meta.resourceType eq "Group") and emails[type eq "work" and value co "example"]"#,
 ];

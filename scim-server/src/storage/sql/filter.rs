@@ -13,8 +13,10 @@
 //! "valuePath") with `and` / `or` of comparisons inside the brackets; the implicit `value`
 //! of a multi-valued attribute (`emails co "x"`); and the membership lookups
 //! `members[value eq "<id>"]`, `members.value eq`, `groups.value eq`, `groups[value eq]`
-//! (through the `members` table). `ne` matches a value that is not equal or no value at
-//! all (the evaluator's reading), `not` is the scope minus the inner set. Left to the
+//! (through the `members` table); comparisons on `meta.resourceType`, the resource type's
+//! name for all its resources (RFC 7643 §3.1), decided once by the evaluator and folded
+//! into the `and` / `or` / `not` around them. `ne` matches a value that is not equal or no
+//! value at all (the evaluator's reading), `not` is the scope minus the inner set. Left to the
 //! planner: `co` / `ew` with an empty operand, `not` / `ne` / `null` inside brackets, and
 //! paths that are not indexed (never returned, other `groups` / `members` comparisons, a
 //! whole extension). Both dialects accept exactly the same filters: the walk below is the
@@ -79,7 +81,7 @@ use scim_core::filter::{CompValue, CompareOp};
 use scim_core::resource::bool_from_str;
 use scim_core::schema::ResourceSchema;
 
-use super::index::{IndexedPath, Kind, datetime_norm, key_of, normalise};
+use super::index::{IndexedPath, Kind, datetime_norm, key_of, normalise, resource_type_path};
 use scim_core::resource::datetime_from_str;
 
 mod render;
@@ -200,7 +202,7 @@ fn finish<D: Dialect>(root: &Node, params: Vec<D::Param>) -> SetSql<D::Param> {
                 ..
             }
         ),
-        distinct: matches!(root, Node::Leaf { single: true, .. }),
+        distinct: matches!(root, Node::Leaf { single: true, .. } | Node::Const(_)),
     }
 }
 
@@ -532,17 +534,29 @@ fn node<D: Dialect>(
         if let Some(n) = membership::<D>(schema, filter, params) {
             return Some(n);
         }
+        // Decided before any side binds a parameter: a side left out binds none.
+        if let Some(holds) = constant(schema, filter) {
+            return Some(Node::Const(holds?));
+        }
     }
     match filter {
-        Filter::And(a, b) => {
-            let a = node::<D>(schema, paths, a, level, params, probing)?;
-            let b = node::<D>(schema, paths, b, level, params, probing)?;
-            Some(Node::And(Box::new(a), Box::new(b)))
-        }
-        Filter::Or(a, b) => {
-            let a = node::<D>(schema, paths, a, level, params, probing)?;
-            let b = node::<D>(schema, paths, b, level, params, probing)?;
-            Some(Node::Or(Box::new(a), Box::new(b)))
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            // A constant side (`true` under `and`, `false` under `or`; the other constant
+            // decided the whole above) leaves the other side alone.
+            if let Level::Resource = level {
+                if constant(schema, a).is_some() {
+                    return node::<D>(schema, paths, b, level, params, probing);
+                }
+                if constant(schema, b).is_some() {
+                    return node::<D>(schema, paths, a, level, params, probing);
+                }
+            }
+            let a = Box::new(node::<D>(schema, paths, a, level, params, probing)?);
+            let b = Box::new(node::<D>(schema, paths, b, level, params, probing)?);
+            Some(match filter {
+                Filter::And(..) => Node::And(a, b),
+                _ => Node::Or(a, b),
+            })
         }
         // `not` needs every resource of the scope; inside brackets, every element (left to
         // the planner).
@@ -659,6 +673,60 @@ fn node<D: Dialect>(
             Some(Node::ValuePath(Box::new(inner)))
         }
     }
+}
+
+/// Whether a filter at the resource level holds for every resource of the type or for
+/// none, whatever they hold: a comparison or `pr` on `meta.resourceType` (see
+/// [`resource_type_path`]), and `and` / `or` / `not` over such filters as far as they
+/// decide (`false and x`, `true or x`). `Some(None)` when the evaluator refuses such a
+/// comparison; `None` when the resources decide.
+fn constant(schema: &ResourceSchema, filter: &Filter) -> Option<Option<bool>> {
+    match filter {
+        Filter::Present(_) | Filter::Compare { .. } => on_resource_type(schema, filter),
+        Filter::Not(inner) => constant(schema, inner).map(|holds| holds.map(|h| !h)),
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            // `false` decides an `and` alone, `true` an `or`.
+            let absorbing = matches!(filter, Filter::Or(..));
+            match (constant(schema, a), constant(schema, b)) {
+                (Some(None), _) | (_, Some(None)) => Some(None),
+                (x, y) if x == Some(Some(absorbing)) || y == Some(Some(absorbing)) => {
+                    Some(Some(absorbing))
+                }
+                (Some(Some(_)), Some(Some(_))) => Some(Some(!absorbing)),
+                _ => None,
+            }
+        }
+        Filter::ValuePath { .. } => None,
+    }
+}
+
+/// For a comparison or `pr` on `meta.resourceType` (see [`resource_type_path`]): whether it
+/// holds for the resources of this type, as scim-core's evaluator answers it on a resource
+/// whose `meta.resourceType` is the type's name (`Some(None)` when the evaluator refuses
+/// the filter); `None` for any other filter.
+fn on_resource_type(schema: &ResourceSchema, filter: &Filter) -> Option<Option<bool>> {
+    let path = match filter {
+        Filter::Present(path) | Filter::Compare { path, .. } => path,
+        _ => return None,
+    };
+    // Cheap test first: this runs for every leaf at the resource level.
+    let named = path.name.eq_ignore_ascii_case("meta")
+        && path
+            .sub_attr
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("resourceType"));
+    if !named || !resource_type_path(schema, path) {
+        return None;
+    }
+    let resource = scim_core::Resource::from_value(serde_json::json!({
+        "schemas": [schema.core.id],
+        "meta": {"resourceType": schema.name()},
+    }));
+    Some(
+        resource
+            .ok()
+            .and_then(|r| Some(filter.compile(schema).ok()?.matches(&r))),
+    )
 }
 
 /// Whether a leaf reading `keys` at `level` has at most one `attr_index` row per resource:

@@ -5,7 +5,10 @@
 //! attribute): each leaf path of the core schema, the common attributes (`id`, `externalId`,
 //! `meta.*`) and every extension, whatever its type, except values that are never returned
 //! (`returned: never` / `writeOnly`, e.g. `password`), the membership kept in the `members`
-//! table (`members`) and the computed `groups` of a User (both answered from `members`).
+//! table (`members`), the computed `groups` of a User (both answered from `members`), and
+//! `meta.resourceType`, which is the name of the resource type for every resource of it
+//! (RFC 7643 §3.1; the rows are kept per resource type), so a filter on it is answered
+//! without rows ([`resource_type_path`]).
 //!
 //! The rows are extracted the way scim-core's evaluator (`Filter::compile` +
 //! `CompiledFilter::matches`) walks a resource (RFC 7644 §3.4.2.2: "If the specified
@@ -133,9 +136,22 @@ fn kept_apart(name: &str) -> bool {
     name.eq_ignore_ascii_case("members") || name.eq_ignore_ascii_case("groups")
 }
 
+/// Does `path` name `meta.resourceType`, "the name of the resource type of the resource"
+/// (RFC 7643 §3.1): the same value for every resource of a resource type, so it needs no
+/// rows (a filter on it holds for all of them or for none).
+pub(crate) fn resource_type_path(schema: &ResourceSchema, path: &AttrPath) -> bool {
+    schema.extension_for_path(path).is_none()
+        && schema.resolve(path).is_some_and(|r| {
+            !r.in_extension
+                && r.attribute.name.eq_ignore_ascii_case("meta")
+                && r.sub_attribute
+                    .is_some_and(|s| s.name.eq_ignore_ascii_case("resourceType"))
+        })
+}
+
 /// The canonical key of a resolved path, and the indexed path, when it is indexed.
 pub(crate) fn key_of(schema: &ResourceSchema, path: &AttrPath) -> Option<(String, IndexedPath)> {
-    if schema.extension_for_path(path).is_some() {
+    if schema.extension_for_path(path).is_some() || resource_type_path(schema, path) {
         return None;
     }
     let r = schema.resolve(path)?;

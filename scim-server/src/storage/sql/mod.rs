@@ -265,6 +265,7 @@ pub(crate) fn push_down<D: Dialect>(
     translate: bool,
 ) -> Result<PushDown<D::Param>, StorageError> {
     let sort = match query.sort {
+        Some(s) if orders_nothing(schema, s) => None,
         Some(s) => Some(
             sort::plan(schema, &ctx.paths, s)
                 .ok_or_else(|| unsupported(D::NAME, &format!("sortBy '{}'", s.by)))?,
@@ -294,7 +295,15 @@ pub(crate) fn push_down<D: Dialect>(
 /// [`crate::storage::Storage::can_sort`] of a SQL backend: the path is indexed (anything
 /// but a never-returned attribute, `members` and the computed `groups`).
 pub(crate) fn can_sort(schema: &ResourceSchema, sort: &scim_core::sort::SortSpec) -> bool {
-    sort::plan(schema, &index::indexed_paths(schema), sort).is_some()
+    orders_nothing(schema, sort)
+        || sort::plan(schema, &index::indexed_paths(schema), sort).is_some()
+}
+
+/// Whether `sort` is by `meta.resourceType`, which every resource of the type holds alike
+/// ([`index::resource_type_path`]): all ties, so the order is the order of ties, creation
+/// order (`seq`), in either direction (see [`sort`]): an unsorted query's.
+fn orders_nothing(schema: &ResourceSchema, sort: &scim_core::sort::SortSpec) -> bool {
+    sort.validate(schema).is_ok() && index::resource_type_path(schema, &sort.by)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -432,6 +432,8 @@ pub async fn sort_equals_scim_core_sort<S: Storage>(s: S) {
         "title",
         "meta.lastModified",
         "meta.created",
+        "meta.resourceType",
+        "id",
         "active",
         "emails",
         "emails.type",

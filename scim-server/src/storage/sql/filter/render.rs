@@ -50,6 +50,11 @@ pub(super) enum Node {
     Or(Box<Node>, Box<Node>),
     /// A value path; the node is at the element level.
     ValuePath(Box<Node>),
+    /// A filter that holds for every resource of the scope or for none (a comparison on
+    /// `meta.resourceType`, the resource type's name), at the resource level. The walk
+    /// folds it into the `and` / `or` / `not` around it, so it stands alone only as the
+    /// whole filter.
+    Const(bool),
 }
 
 impl Node {
@@ -59,7 +64,7 @@ impl Node {
         match self {
             Node::Leaf { scans, .. } => *scans,
             Node::Ne { .. } | Node::Not(_) => true,
-            Node::Set { .. } => false,
+            Node::Set { .. } | Node::Const(_) => false,
             Node::And(a, b) | Node::Or(a, b) => a.scans() || b.scans(),
             Node::ValuePath(inner) => inner.scans(),
         }
@@ -78,8 +83,8 @@ impl Node {
     fn narrows(&self) -> bool {
         match self {
             Node::Leaf { narrows, .. } => *narrows,
-            Node::Set { .. } => true,
-            Node::Ne { .. } | Node::Not(_) => false,
+            Node::Set { .. } | Node::Const(false) => true,
+            Node::Ne { .. } | Node::Not(_) | Node::Const(true) => false,
             Node::And(a, b) => a.narrows() || b.narrows(),
             Node::Or(a, b) => a.narrows() && b.narrows(),
             Node::ValuePath(inner) => inner.narrows(),
@@ -119,7 +124,7 @@ impl Node {
                 b.keys(out);
             }
             Node::ValuePath(inner) | Node::Not(inner) => inner.keys(out),
-            Node::Set { .. } => {}
+            Node::Set { .. } | Node::Const(_) => {}
         }
     }
 }
@@ -195,6 +200,8 @@ pub(super) fn set<D: Dialect>(node: &Node, level: Level<'_>) -> String {
         ),
         Node::Not(inner) => D::except(cols, &scope_set::<D>(), &set::<D>(inner, level)),
         Node::Set { sql } => sql.clone(),
+        Node::Const(true) => scope_set::<D>(),
+        Node::Const(false) => format!("{} AND 1 = 0", scope_set::<D>()),
         Node::And(..) => {
             let mut all = Vec::new();
             node.conjuncts(&mut all);
@@ -288,6 +295,8 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
         ),
         Node::Not(inner) => format!("NOT ({})", check::<D>(inner, on)),
         Node::Set { sql } => format!("{seq} IN ({sql})"),
+        Node::Const(true) => "1 = 1".to_string(),
+        Node::Const(false) => "1 = 0".to_string(),
         Node::And(a, b) => format!("({} AND {})", check::<D>(a, on), check::<D>(b, on)),
         Node::Or(a, b) => format!("({} OR {})", check::<D>(a, on), check::<D>(b, on)),
         Node::ValuePath(inner) => {

@@ -419,3 +419,48 @@ fn eq_lookup_is_the_translated_leaf() {
         assert_eq!(lookup(schema, f), None, "{f}");
     }
 }
+
+/// `meta.resourceType` is the resource type's name for every resource of it (RFC 7643
+/// §3.1): a comparison on it needs no rows, and a side it decides neither binds nor reads.
+#[test]
+fn the_resource_type_is_decided_without_rows() {
+    let plain = user_set(r#"userName eq "x""#);
+    for f in [
+        r#"meta.resourceType eq "User" and userName eq "x""#,
+        r#"userName eq "x" and meta.resourceType pr"#,
+        r#"meta.resourceType eq "Group" or userName eq "x""#,
+        r#"not (meta.resourceType eq "Group") and userName eq "x""#,
+    ] {
+        let set = user_set(f);
+        assert_eq!((&set.sql, &set.params), (&plain.sql, &plain.params), "{f}");
+    }
+    let all = "SELECT seq FROM resources WHERE tenant = :1 AND rtype = :2";
+    let none = format!("{all} AND 1 = 0");
+    for (f, sql) in [
+        (r#"meta.resourceType eq "User""#, all),
+        (r#"meta.resourceType eq "User" or userName eq "x""#, all),
+        (r#"meta.resourceType eq "user""#, none.as_str()),
+        (r#"meta.resourceType eq "Group" and userName eq "x""#, &none),
+        (r#"not (meta.resourceType pr)"#, &none),
+    ] {
+        let set = user_set(f);
+        assert_eq!((set.sql.as_str(), set.params.len()), (sql, 0), "{f}");
+    }
+    let schema = user_resource_schema();
+    assert!(
+        !indexed_paths(&schema)
+            .iter()
+            .any(|p| p.key == "meta.resourcetype")
+    );
+    let by = |p: &str| {
+        scim_core::sort::SortSpec::new(
+            scim_core::AttrPath::parse(p).unwrap(),
+            scim_core::sort::SortOrder::Descending,
+        )
+    };
+    assert!(crate::storage::sql::can_sort(
+        &schema,
+        &by("meta.resourceType")
+    ));
+    assert!(!crate::storage::sql::can_sort(&schema, &by("password")));
+}
