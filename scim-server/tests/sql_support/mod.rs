@@ -328,6 +328,9 @@ pub const PUSHED_FILTERS: &[&str] = &[
     r#"emails[value co "jensen" and type eq "home"]"#,
     r#"userName ew "nsen2""#,
     r#"displayName ew "jensen" or userName co "smi""#,
+    // A substring leaf checked per candidate of another (its candidates still bound).
+    r#"userName co "ens" and emails[type eq "work" or value co "example"]"#,
+    r#"id co "0" and emails[type eq "home" or value co "jensen"]"#,
     // `meta.resourceType`, the resource type's name (caseExact, RFC 7643 §3.1), answered
     // without rows: alone, under `not`, and folded into `and` / `or`.
     r#"meta.resourceType eq "User""#,

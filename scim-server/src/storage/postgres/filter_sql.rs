@@ -82,6 +82,22 @@ impl Dialect for Postgres {
              from octet_length(value_norm) - octet_length({p}::bytea) + 1) = {p}::bytea"
         )
     }
+
+    // `id` is `TEXT COLLATE "C"` and the key a text parameter: characters, compared
+    // exactly (a PostgreSQL text holds no U+0000, so characters and bytes agree).
+    fn id_contains(p: &str) -> String {
+        format!("strpos(id, {p}::text) > 0")
+    }
+
+    fn id_ends_with(p: &str) -> String {
+        format!("right(id, char_length({p}::text)) = {p}::text")
+    }
+
+    // `value_norm` is BYTEA: the id's UTF-8 bytes, whose order is `COLLATE "C"`'s.
+    fn id_rows() -> &'static str {
+        "(SELECT tenant, rtype, 'id'::text AS path, seq, convert_to(id, 'UTF8') AS value_norm, \
+         NULL::float8 AS value_num, NULL::bytea AS skey FROM resources)"
+    }
 }
 
 /// A filter translated to PostgreSQL: `$1` is the tenant and `$2` the resource type;

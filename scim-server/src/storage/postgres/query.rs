@@ -234,8 +234,14 @@ pub(super) async fn run_sorted(
         None => (KeySource::SortKeys, None),
         Some(order) => {
             let scope: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &sort.path];
-            let irregular =
-                count_of(&tx, &has_sort_keys_sql::<Postgres>(), &scope, true).await? > 0;
+            let irregular = count_of(
+                &tx,
+                &has_sort_keys_sql::<Postgres>(sort.rows::<Postgres>()),
+                &scope,
+                true,
+            )
+            .await?
+                > 0;
             (
                 KeySource::Values(order),
                 (irregular || !order.continues_after(pos.as_ref())).then_some(order),
@@ -255,7 +261,7 @@ pub(super) async fn run_sorted(
                 .iter()
                 .map(|r| get(r, 0))
                 .collect::<Result<_, _>>()?;
-            let rows_sql = value_rows_sql::<Postgres>(set_sql, first);
+            let rows_sql = value_rows_sql::<Postgres>(sort.rows::<Postgres>(), set_sql, first);
             let mut rows = Vec::new();
             for r in tx
                 .query(rows_sql.as_str(), &with_path)
@@ -367,7 +373,7 @@ impl IndexRead<'_> {
         // visit every match), and to know how much of an offset the keyed segment takes. A
         // page that the keyed segment fills (the usual first page of an ascending sort) needs
         // only `total`.
-        let count_keyed = count_keyed_sql::<Postgres>(set_sql, first, src);
+        let count_keyed = count_keyed_sql::<Postgres>(sort.rows::<Postgres>(), set_sql, first, src);
         let mut keyed: Option<i64> = None;
         let segments = sort.segments();
         let mut out: Vec<Position> = Vec::new();
@@ -428,12 +434,25 @@ impl IndexRead<'_> {
                     }
                     args.push(&after_seq);
                 }
-                keyed_page_sql::<Postgres>(set_sql, sort.desc, after.is_some(), first, src)
+                keyed_page_sql::<Postgres>(
+                    sort.rows::<Postgres>(),
+                    set_sql,
+                    sort.desc,
+                    after.is_some(),
+                    first,
+                    src,
+                )
             } else {
                 if after.is_some() {
                     args.push(&after_seq);
                 }
-                missing_page_sql::<Postgres>(set_sql, after.is_some(), first, src)
+                missing_page_sql::<Postgres>(
+                    sort.rows::<Postgres>(),
+                    set_sql,
+                    after.is_some(),
+                    first,
+                    src,
+                )
             };
             // The segment without keys is an anti-join whose plan depends on the path (a
             // generic plan may hash every row of the scope): planned for its values.

@@ -196,7 +196,7 @@ async fn a_deleted_resource_leaves_no_index_or_unique_rows() {
              ON r.seq = a.seq WHERE r.id = 'u1'"
         ))
         .await;
-        assert!(of_u1 > 5, "u1 has index rows: {of_u1}");
+        assert!(of_u1 >= 3, "u1 has index rows: {of_u1}");
         storage.delete(scope, "u1", None).await.unwrap();
         client
             .execute(
@@ -326,9 +326,10 @@ fn unique_lookups_are_recognised_and_nothing_else() {
         Some(b"bjensen".to_vec()),
         "folded, as the index holds it"
     );
+    // `id` has no index rows: the general path reads it by the key of `resources`.
     assert_eq!(
         lookup(&users, r#"id eq "Ab-1""#, None, &offset, Load::VERSION),
-        Some(b"Ab-1".to_vec())
+        None
     );
     for text in [
         r#"userName sw "b""#,
@@ -349,9 +350,25 @@ fn unique_lookups_are_recognised_and_nothing_else() {
         None
     );
     assert_eq!(lookup(&users, name, None, &cursor, Load::ALL), None);
-    let members = lookup(&groups, r#"id eq "g""#, None, &offset, Load::ALL);
+    // Groups whose displayName is unique (the built-in Group schema has no unique attribute
+    // but `id`, which has no index rows).
+    let mut core = (*groups.core).clone();
+    if let Some(a) = core.attributes.iter_mut().find(|a| a.name == "displayName") {
+        a.uniqueness = scim_core::schema::Uniqueness::Server;
+    }
+    let groups = ResourceSchema::new(groups.resource_type.clone(), core, vec![]);
+    let members = lookup(&groups, r#"displayName eq "g""#, None, &offset, Load::ALL);
     assert_eq!(members, None, "a group's members need their snapshot");
-    assert!(lookup(&groups, r#"id eq "g""#, None, &offset, Load::VERSION).is_some());
+    assert!(
+        lookup(
+            &groups,
+            r#"displayName eq "g""#,
+            None,
+            &offset,
+            Load::VERSION
+        )
+        .is_some()
+    );
 }
 
 /// The `totalResults` of an unfiltered list is the count kept by the triggers on

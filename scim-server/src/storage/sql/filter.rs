@@ -81,7 +81,9 @@ use scim_core::filter::{CompValue, CompareOp};
 use scim_core::resource::bool_from_str;
 use scim_core::schema::ResourceSchema;
 
-use super::index::{IndexedPath, Kind, datetime_norm, key_of, normalise, resource_type_path};
+use super::index::{
+    IndexedPath, Kind, datetime_norm, id_path, key_of, normalise, resource_type_path,
+};
 use scim_core::resource::datetime_from_str;
 
 mod render;
@@ -131,6 +133,15 @@ pub(crate) trait Dialect {
     /// The condition "`value_norm` ends with the (non-empty) value bound at the placeholder
     /// `p`", comparing bytes exactly (`ew`).
     fn ends_with(p: &str) -> String;
+    /// The condition "the column `id` of `resources` contains the (non-empty) key bound at
+    /// the placeholder `p`" (see [`Dialect::key`]), comparing exactly.
+    fn id_contains(p: &str) -> String;
+    /// The condition "the column `id` ends with the (non-empty) key bound at `p`".
+    fn id_ends_with(p: &str) -> String;
+    /// The resources as `attr_index` rows of the path `id` (a FROM item with the columns
+    /// `tenant`, `rtype`, `path`, `seq`, `value_norm` (the `id` as the index would hold
+    /// it), `value_num` and `skey` (NULL)), which a sort by `id` reads its keys from.
+    fn id_rows() -> &'static str;
 }
 
 /// A filter translated to SQL: `sql` is a SELECT yielding the `seq`s of matching resources
@@ -202,7 +213,10 @@ fn finish<D: Dialect>(root: &Node, params: Vec<D::Param>) -> SetSql<D::Param> {
                 ..
             }
         ),
-        distinct: matches!(root, Node::Leaf { single: true, .. } | Node::Const(_)),
+        distinct: matches!(
+            root,
+            Node::Leaf { single: true, .. } | Node::Const(_) | Node::Id { .. }
+        ),
     }
 }
 
@@ -538,6 +552,9 @@ fn node<D: Dialect>(
         if let Some(holds) = constant(schema, filter) {
             return Some(Node::Const(holds?));
         }
+        if let Some(id) = on_id::<D>(schema, filter, params) {
+            return id;
+        }
     }
     match filter {
         Filter::And(a, b) | Filter::Or(a, b) => {
@@ -673,6 +690,62 @@ fn node<D: Dialect>(
             Some(Node::ValuePath(Box::new(inner)))
         }
     }
+}
+
+/// A comparison or `pr` on `id` (see [`id_path`]) as a condition on the column `id`
+/// (`Some(None)` when the SQL cannot give the evaluator's answer: another operand than a
+/// string, an empty `co` / `ew` operand, an `id` that is not caseExact); `None` for any
+/// other filter. Every resource has an `id` (RFC 7643 §3.1: "Each representation of the
+/// resource MUST include a non-empty "id" value"), so `ne` is "not equal" and `pr` holds
+/// for a non-empty one. The operand is bound as a key (text), compared in byte order.
+fn on_id<D: Dialect>(
+    schema: &ResourceSchema,
+    filter: &Filter,
+    params: &mut Vec<D::Param>,
+) -> Option<Option<Node>> {
+    let (path, op, value) = match filter {
+        Filter::Present(path) => (path, None, None),
+        Filter::Compare { path, op, value } => (path, Some(*op), Some(value)),
+        _ => return None,
+    };
+    if !id_path(schema, path) {
+        return None;
+    }
+    let exact = schema.resolve(path).is_some_and(|r| r.target().case_exact);
+    let node = |cond: String, scans: bool, narrows: bool| Node::Id {
+        cond,
+        scans,
+        narrows,
+    };
+    let (op, operand) = match (op, value) {
+        (None, _) => return Some(Some(node("id > ''".to_string(), false, false))),
+        (Some(op), Some(CompValue::String(s))) if exact => (op, s.clone()),
+        // `eq null` / `ne null`: "not present" / "present", below.
+        (Some(_), Some(CompValue::Null)) => return None,
+        _ => return Some(None),
+    };
+    let empty = operand.is_empty();
+    let upper = prefix_upper_bound(&operand);
+    let p = bind::<D>(params, D::key(operand));
+    Some(Some(match op {
+        CompareOp::Eq => node(format!("id = {p}"), false, true),
+        CompareOp::Ne => node(format!("id <> {p}"), true, false),
+        CompareOp::Gt => node(format!("id > {p}"), false, false),
+        CompareOp::Ge => node(format!("id >= {p}"), false, false),
+        CompareOp::Lt => node(format!("id < {p}"), false, false),
+        CompareOp::Le => node(format!("id <= {p}"), false, false),
+        CompareOp::Sw => match upper {
+            Some(hi) => node(
+                format!("id >= {p} AND id < {}", bind::<D>(params, D::key(hi))),
+                false,
+                !empty,
+            ),
+            None => node(format!("id >= {p}"), false, false),
+        },
+        CompareOp::Co | CompareOp::Ew if empty => return Some(None),
+        CompareOp::Co => node(D::id_contains(&p), true, false),
+        CompareOp::Ew => node(D::id_ends_with(&p), true, false),
+    }))
 }
 
 /// Whether a filter at the resource level holds for every resource of the type or for

@@ -5,10 +5,13 @@
 //! attribute): each leaf path of the core schema, the common attributes (`id`, `externalId`,
 //! `meta.*`) and every extension, whatever its type, except values that are never returned
 //! (`returned: never` / `writeOnly`, e.g. `password`), the membership kept in the `members`
-//! table (`members`), the computed `groups` of a User (both answered from `members`), and
+//! table (`members`), the computed `groups` of a User (both answered from `members`),
+//! `id`, which the `resources` table holds in its own column under its unique key
+//! `(tenant, rtype, id)` ([`id_path`]: filters and sorts on it read that column), and
 //! `meta.resourceType`, which is the name of the resource type for every resource of it
 //! (RFC 7643 §3.1; the rows are kept per resource type), so a filter on it is answered
-//! without rows ([`resource_type_path`]).
+//! without rows ([`resource_type_path`]). Each of the two was a row per resource, a tenth
+//! of a user's rows.
 //!
 //! The rows are extracted the way scim-core's evaluator (`Filter::compile` +
 //! `CompiledFilter::matches`) walks a resource (RFC 7644 §3.4.2.2: "If the specified
@@ -149,9 +152,24 @@ pub(crate) fn resource_type_path(schema: &ResourceSchema, path: &AttrPath) -> bo
         })
 }
 
+/// Does `path` name the common attribute `id` (RFC 7643 §3.1), which the `resources`
+/// table holds in its column `id`, compared exactly (caseExact) in byte order (SQLite's
+/// BINARY collation, PostgreSQL's `COLLATE "C"`)?
+pub(crate) fn id_path(schema: &ResourceSchema, path: &AttrPath) -> bool {
+    path.sub_attr.is_none()
+        && path.name.eq_ignore_ascii_case("id")
+        && schema.extension_for_path(path).is_none()
+        && schema.resolve(path).is_some_and(|r| {
+            !r.in_extension && r.sub_attribute.is_none() && r.attribute.name == "id"
+        })
+}
+
 /// The canonical key of a resolved path, and the indexed path, when it is indexed.
 pub(crate) fn key_of(schema: &ResourceSchema, path: &AttrPath) -> Option<(String, IndexedPath)> {
-    if schema.extension_for_path(path).is_some() || resource_type_path(schema, path) {
+    if schema.extension_for_path(path).is_some()
+        || resource_type_path(schema, path)
+        || id_path(schema, path)
+    {
         return None;
     }
     let r = schema.resolve(path)?;
@@ -479,7 +497,6 @@ mod tests {
     fn every_attribute_is_indexed_except_never_returned_and_membership() {
         let user = keys(&user_resource_schema());
         for k in [
-            "id",
             "externalid",
             "meta.created",
             "meta.lastmodified",
@@ -498,7 +515,14 @@ mod tests {
         ] {
             assert!(user.contains(&k.to_string()), "{k}: {user:?}");
         }
-        for k in ["password", "groups.value", "groups.display"] {
+        // Never returned, the membership, and what the resource's own row holds.
+        for k in [
+            "password",
+            "groups.value",
+            "groups.display",
+            "id",
+            "meta.resourcetype",
+        ] {
             assert!(!user.contains(&k.to_string()), "{k}");
         }
         let group = keys(&group_resource_schema());
@@ -562,7 +586,6 @@ mod tests {
                 row("emails.value", 3, None, None),
                 row("emails.value", 3, Some("two@x.org"), None),
                 row("externalid", 0, None, None),
-                row("id", 0, Some("A1"), None),
                 row("username", 0, Some("bjensen"), None),
             ]
         );
@@ -688,7 +711,7 @@ mod tests {
         let schema = user_resource_schema();
         let paths = indexed_paths(&schema);
         assert!(
-            layout(&paths).starts_with("v4;id=;externalid="),
+            layout(&paths).starts_with("v4;externalid="),
             "{}",
             layout(&paths)
         );

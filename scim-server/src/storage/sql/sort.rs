@@ -24,7 +24,7 @@ use scim_core::schema::ResourceSchema;
 use scim_core::sort::{SortKey, SortOrder, SortSpec};
 
 use super::filter::Dialect;
-use super::index::{IndexedPath, key_of};
+use super::index::{IndexedPath, Kind, id_path, key_of};
 use super::value_order::{KeySource, ValueOrder};
 use crate::storage::{StorageError, StorageErrorKind};
 
@@ -97,6 +97,9 @@ pub(crate) struct SortPlan {
     /// For a single-valued path: the order of its value rows, which stand for the sort keys
     /// of the resources without an `skey` (see [`super::value_order`]).
     pub by_value: Option<ValueOrder>,
+    /// The keys are the column `id` of `resources` (see [`super::index::id_path`]), read
+    /// as rows of the path `id` ([`Dialect::id_rows`]).
+    pub by_id: bool,
 }
 
 /// The sort plan of `sort`, or `None` when the path is not indexed (never returned, the
@@ -108,6 +111,17 @@ pub(crate) fn plan(
     sort: &SortSpec,
 ) -> Option<SortPlan> {
     sort.validate(schema).ok()?;
+    if id_path(schema, &sort.by) {
+        // Every resource has one, a caseExact string: the values' order is the keys'.
+        return Some(SortPlan {
+            path: "id".to_string(),
+            desc: sort.order == SortOrder::Descending,
+            by_value: Some(ValueOrder {
+                kind: Kind::Str { case_exact: true },
+            }),
+            by_id: true,
+        });
+    }
     let r = schema.resolve(&sort.by)?;
     let by = if r.sub_attribute.is_none() && r.attribute.is_complex() {
         let mut p = AttrPath::with_sub(r.attribute.name.clone(), "value");
@@ -124,6 +138,7 @@ pub(crate) fn plan(
         path: ip.key.clone(),
         desc: sort.order == SortOrder::Descending,
         by_value: (!ip.multi_valued).then_some(ValueOrder { kind: ip.kind }),
+        by_id: false,
     })
 }
 
@@ -137,6 +152,16 @@ pub(crate) enum Segment {
 }
 
 impl SortPlan {
+    /// The table the statements below read the keys from (each names it with an alias):
+    /// `attr_index`, or for `id` the resources as rows of the path `id`.
+    pub fn rows<D: Dialect>(&self) -> &'static str {
+        if self.by_id {
+            D::id_rows()
+        } else {
+            "attr_index"
+        }
+    }
+
     /// The segments in the order of `sortOrder`: missing values last when ascending, first
     /// when descending.
     pub fn segments(&self) -> [Segment; 2] {
@@ -156,12 +181,13 @@ fn restrict(alias: &str, set: Option<&str>) -> String {
 /// `SELECT count(*)` of the keyed segment. Parameters: 1 tenant, 2 type, the filter's,
 /// then `p_path`.
 pub(crate) fn count_keyed_sql<D: Dialect>(
+    rows: &str,
     set: Option<&str>,
     p_path: usize,
     src: KeySource,
 ) -> String {
     format!(
-        "SELECT count(*) FROM attr_index WHERE tenant = {} AND rtype = {} AND path = {} AND \
+        "SELECT count(*) FROM {rows} AS k WHERE tenant = {} AND rtype = {} AND path = {} AND \
          {}{}",
         D::placeholder(1),
         D::placeholder(2),
@@ -174,9 +200,9 @@ pub(crate) fn count_keyed_sql<D: Dialect>(
 /// Whether any resource of the scope has an `skey` under the path (for a single-valued
 /// path: one whose rows do not imply its key, see [`super::value_order`]). Parameters: 1
 /// tenant, 2 type, 3 the path.
-pub(crate) fn has_sort_keys_sql<D: Dialect>() -> String {
+pub(crate) fn has_sort_keys_sql<D: Dialect>(rows: &str) -> String {
     format!(
-        "SELECT count(*) FROM (SELECT 1 FROM attr_index WHERE tenant = {} AND rtype = {} AND \
+        "SELECT count(*) FROM (SELECT 1 FROM {rows} AS k WHERE tenant = {} AND rtype = {} AND \
          path = {} AND skey IS NOT NULL LIMIT 1) AS k",
         D::placeholder(1),
         D::placeholder(2),
@@ -187,9 +213,9 @@ pub(crate) fn has_sort_keys_sql<D: Dialect>() -> String {
 /// The rows of the path among the filter's matches, for [`super::value_order::order_in_memory`]:
 /// `seq, value_norm, value_num, skey`. Parameters: 1 tenant, 2 type, the filter's, then
 /// `p_path`.
-pub(crate) fn value_rows_sql<D: Dialect>(set: Option<&str>, p_path: usize) -> String {
+pub(crate) fn value_rows_sql<D: Dialect>(rows: &str, set: Option<&str>, p_path: usize) -> String {
     format!(
-        "SELECT seq, value_norm, value_num, skey FROM attr_index WHERE tenant = {} AND \
+        "SELECT seq, value_norm, value_num, skey FROM {rows} AS k WHERE tenant = {} AND \
          rtype = {} AND path = {}{}",
         D::placeholder(1),
         D::placeholder(2),
@@ -203,6 +229,7 @@ pub(crate) fn value_rows_sql<D: Dialect>(set: Option<&str>, p_path: usize) -> St
 /// `first + 2` the offset, and with `after`, `first + 3` the key and `first + 4` the `seq`
 /// to continue after.
 pub(crate) fn keyed_page_sql<D: Dialect>(
+    rows: &str,
     set: Option<&str>,
     desc: bool,
     after: bool,
@@ -222,7 +249,7 @@ pub(crate) fn keyed_page_sql<D: Dialect>(
         String::new()
     };
     format!(
-        "SELECT seq, {col} FROM attr_index WHERE tenant = {} AND rtype = {} AND path = {} AND \
+        "SELECT seq, {col} FROM {rows} AS k WHERE tenant = {} AND rtype = {} AND path = {} AND \
          {}{}{after} ORDER BY {col} {dir}, seq ASC LIMIT {} OFFSET {}",
         D::placeholder(1),
         D::placeholder(2),
@@ -238,6 +265,7 @@ pub(crate) fn keyed_page_sql<D: Dialect>(
 /// type, the filter's, `first` the path, `first + 1` the limit, `first + 2` the offset, and
 /// with `after`, `first + 3` the `seq` to continue after.
 pub(crate) fn missing_page_sql<D: Dialect>(
+    rows: &str,
     set: Option<&str>,
     after: bool,
     first: usize,
@@ -251,7 +279,7 @@ pub(crate) fn missing_page_sql<D: Dialect>(
     };
     format!(
         "SELECT r.seq FROM resources r WHERE r.tenant = {} AND r.rtype = {}{} AND NOT EXISTS \
-         (SELECT 1 FROM attr_index a WHERE a.seq = r.seq AND a.path = {} AND {}){after} \
+         (SELECT 1 FROM {rows} a WHERE a.seq = r.seq AND a.path = {} AND {}){after} \
          ORDER BY r.seq LIMIT {} OFFSET {}",
         D::placeholder(1),
         D::placeholder(2),

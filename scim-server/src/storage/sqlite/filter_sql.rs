@@ -57,6 +57,19 @@ impl Dialect for Sqlite {
     fn ends_with(p: &str) -> String {
         format!("substr(CAST(value_norm AS BLOB), -length(CAST({p} AS BLOB))) = CAST({p} AS BLOB)")
     }
+
+    fn id_contains(p: &str) -> String {
+        format!("instr(CAST(id AS BLOB), CAST({p} AS BLOB)) > 0")
+    }
+
+    fn id_ends_with(p: &str) -> String {
+        format!("substr(CAST(id AS BLOB), -length(CAST({p} AS BLOB))) = CAST({p} AS BLOB)")
+    }
+
+    fn id_rows() -> &'static str {
+        "(SELECT tenant, rtype, 'id' AS path, seq, id AS value_norm, NULL AS value_num, \
+         NULL AS skey FROM resources)"
+    }
 }
 
 /// `SELECT cols FROM (p1) op SELECT cols FROM (p2) op ...`: one compound SELECT (SQLite

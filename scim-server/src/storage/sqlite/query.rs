@@ -301,7 +301,7 @@ pub(super) fn sorted_rows(
         None => KeySource::SortKeys,
         Some(order) => {
             let scope = [base[0].clone(), base[1].clone(), V::Text(sort.path.clone())];
-            let irregular = count(&has_sort_keys_sql::<Sqlite>(), &scope)? > 0;
+            let irregular = count(&has_sort_keys_sql::<Sqlite>(sort.rows::<Sqlite>()), &scope)? > 0;
             if irregular || !order.continues_after(pos.as_ref()) {
                 let (total, out, next) =
                     positions_in_memory(tx, set, base, sort, order, page, pos.as_ref())?;
@@ -322,7 +322,7 @@ pub(super) fn sorted_rows(
     // the scope): to know whether the segment without keys has any (it is read by an
     // anti-join over the matches), or how much of an offset past its end it takes. A page
     // that the keyed segment fills (the usual first pages of an ascending sort) needs none.
-    let keyed_sql = count_keyed_sql::<Sqlite>(set_sql, first, src);
+    let keyed_sql = count_keyed_sql::<Sqlite>(sort.rows::<Sqlite>(), set_sql, first, src);
     let mut keyed: Option<i64> = None;
     let keyed_count = |known: &mut Option<i64>| -> Result<i64, StorageError> {
         match *known {
@@ -354,13 +354,26 @@ pub(super) fn sorted_rows(
                     });
                     args.push(V::Integer(a.seq));
                 }
-                keyed_page_sql::<Sqlite>(set_sql, sort.desc, after.is_some(), first, src)
+                keyed_page_sql::<Sqlite>(
+                    sort.rows::<Sqlite>(),
+                    set_sql,
+                    sort.desc,
+                    after.is_some(),
+                    first,
+                    src,
+                )
             }
             Segment::Missing => {
                 if let Some(a) = after {
                     args.push(V::Integer(a.seq));
                 }
-                missing_page_sql::<Sqlite>(set_sql, after.is_some(), first, src)
+                missing_page_sql::<Sqlite>(
+                    sort.rows::<Sqlite>(),
+                    set_sql,
+                    after.is_some(),
+                    first,
+                    src,
+                )
             }
         };
         let mut stmt = tx.prepare_cached(&sql).map_err(backend_err)?;
@@ -478,7 +491,11 @@ fn positions_in_memory(
         .map_err(backend_err)?;
     let mut with_path = base.to_vec();
     with_path.push(rusqlite::types::Value::Text(sort.path.clone()));
-    let sql = value_rows_sql::<Sqlite>(set.map(|s| s.sql.as_str()), base.len() + 1);
+    let sql = value_rows_sql::<Sqlite>(
+        sort.rows::<Sqlite>(),
+        set.map(|s| s.sql.as_str()),
+        base.len() + 1,
+    );
     let rows: Vec<ValueRow> = tx
         .prepare_cached(&sql)
         .and_then(|mut st| {

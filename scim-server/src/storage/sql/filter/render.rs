@@ -50,6 +50,16 @@ pub(super) enum Node {
     Or(Box<Node>, Box<Node>),
     /// A value path; the node is at the element level.
     ValuePath(Box<Node>),
+    /// A comparison or `pr` on `id`, a condition on the column `id` of `resources` (at the
+    /// resource level).
+    Id {
+        /// The condition on `id`.
+        cond: String,
+        /// `ne`, `co`, `ew`: the condition cannot use the order of `id`.
+        scans: bool,
+        /// `eq`, `sw` with an operand: expected to select few resources.
+        narrows: bool,
+    },
     /// A filter that holds for every resource of the scope or for none (a comparison on
     /// `meta.resourceType`, the resource type's name), at the resource level. The walk
     /// folds it into the `and` / `or` / `not` around it, so it stands alone only as the
@@ -62,7 +72,7 @@ impl Node {
     /// rather than only ranges of the covering index (see "# Cost" in the module docs)?
     fn scans(&self) -> bool {
         match self {
-            Node::Leaf { scans, .. } => *scans,
+            Node::Leaf { scans, .. } | Node::Id { scans, .. } => *scans,
             Node::Ne { .. } | Node::Not(_) => true,
             Node::Set { .. } | Node::Const(_) => false,
             Node::And(a, b) | Node::Or(a, b) => a.scans() || b.scans(),
@@ -82,7 +92,7 @@ impl Node {
     /// rows of the scanning path, and one probe per candidate costs more than one pass.
     fn narrows(&self) -> bool {
         match self {
-            Node::Leaf { narrows, .. } => *narrows,
+            Node::Leaf { narrows, .. } | Node::Id { narrows, .. } => *narrows,
             Node::Set { .. } | Node::Const(false) => true,
             Node::Ne { .. } | Node::Not(_) | Node::Const(true) => false,
             Node::And(a, b) => a.narrows() || b.narrows(),
@@ -124,7 +134,7 @@ impl Node {
                 b.keys(out);
             }
             Node::ValuePath(inner) | Node::Not(inner) => inner.keys(out),
-            Node::Set { .. } | Node::Const(_) => {}
+            Node::Set { .. } | Node::Const(_) | Node::Id { .. } => {}
         }
     }
 }
@@ -200,6 +210,7 @@ pub(super) fn set<D: Dialect>(node: &Node, level: Level<'_>) -> String {
         ),
         Node::Not(inner) => D::except(cols, &scope_set::<D>(), &set::<D>(inner, level)),
         Node::Set { sql } => sql.clone(),
+        Node::Id { cond, .. } => format!("{} AND {cond}", scope_set::<D>()),
         Node::Const(true) => scope_set::<D>(),
         Node::Const(false) => format!("{} AND 1 = 0", scope_set::<D>()),
         Node::And(..) => {
@@ -284,6 +295,24 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
         Cand::Resource(seq) | Cand::Element(seq, _) => seq,
     };
     match node {
+        // Checked, a leaf with given candidates still reads them (a superset of its
+        // matches, so the test is the same), which also uses their parameters.
+        Node::Leaf {
+            cond,
+            given: Some(given),
+            ..
+        } => {
+            let parts: Vec<String> = given
+                .iter()
+                .map(|(key, table)| {
+                    format!(
+                        "EXISTS (SELECT 1 FROM attr_index WHERE {at} AND path = {key} AND \
+                         {cond} AND {seq} IN (SELECT value FROM {table}))"
+                    )
+                })
+                .collect();
+            format!("({})", parts.join(" OR "))
+        }
         Node::Leaf { keys, cond, .. } => format!(
             "EXISTS (SELECT 1 FROM attr_index WHERE {at} AND {} AND {cond})",
             path_cond("", keys)
@@ -295,6 +324,9 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
         ),
         Node::Not(inner) => format!("NOT ({})", check::<D>(inner, on)),
         Node::Set { sql } => format!("{seq} IN ({sql})"),
+        Node::Id { cond, .. } => {
+            format!("EXISTS (SELECT 1 FROM resources WHERE seq = {seq} AND {cond})")
+        }
         Node::Const(true) => "1 = 1".to_string(),
         Node::Const(false) => "1 = 0".to_string(),
         Node::And(a, b) => format!("({} AND {})", check::<D>(a, on), check::<D>(b, on)),

@@ -39,6 +39,15 @@ impl Dialect for Test {
     fn ends_with(p: &str) -> String {
         format!("ENDS({p})")
     }
+    fn id_contains(p: &str) -> String {
+        format!("ID_CONTAINS({p})")
+    }
+    fn id_ends_with(p: &str) -> String {
+        format!("ID_ENDS({p})")
+    }
+    fn id_rows() -> &'static str {
+        "ID_ROWS"
+    }
 }
 
 /// `f` translated against the built-in User schema (it must translate).
@@ -395,10 +404,11 @@ fn eq_lookup_is_the_translated_leaf() {
         ),
         some("username", "bjensen")
     );
-    // RFC 7643 §3.1: id is caseExact, unique across the service provider's resources.
-    assert_eq!(lookup(&users, r#"id eq "Ab-1""#), some("id", "Ab-1"));
-    assert_eq!(lookup(&groups, r#"id eq "Ab-1""#), some("id", "Ab-1"));
+    // RFC 7643 §3.1: id is caseExact, unique across the service provider's resources; it
+    // has no index rows (the key of `resources` holds it), so it is no such lookup.
     for (schema, f) in [
+        (&users, r#"id eq "Ab-1""#),
+        (&groups, r#"id eq "Ab-1""#),
         (&users, r#"userName ne "bjensen""#),
         (&users, r#"userName sw "bj""#),
         (&users, r#"userName co "bj""#),
@@ -463,4 +473,35 @@ fn the_resource_type_is_decided_without_rows() {
         &by("meta.resourceType")
     ));
     assert!(!crate::storage::sql::can_sort(&schema, &by("password")));
+}
+
+/// Every parameter a translation binds appears in its SQL (SQLite refuses a statement given
+/// more parameters than it reads): a substring leaf with candidates that ends up checked per
+/// candidate of another still reads them; a side decided by `meta.resourceType` binds none.
+#[test]
+fn every_bound_parameter_is_read() {
+    let schema = user_resource_schema();
+    let paths = indexed_paths(&schema);
+    for f in [
+        r#"userName co "ens" and emails[type eq "work" or value co "example"]"#,
+        r#"id co "5" and emails.type eq "x" and emails[type eq "work" or value co "σ9"]"#,
+        r#"emails[type eq "work" and value co "u50"]"#,
+        r#"userName co "abc" and title co "def""#,
+        r#"meta.resourceType eq "Group" and userName co "abc""#,
+        r#"not (meta.resourceType eq "User") or id sw "a""#,
+    ] {
+        let filter = f.parse::<Filter>().unwrap();
+        let (set, _) =
+            translate_probing::<Test>(&schema, &paths, &filter, &|p| format!("CANDS({p})"))
+                .unwrap();
+        // The filter's own (the tenant and the type are not read where candidates drive).
+        for n in 3..=set.params.len() + 2 {
+            let p = format!(":{n}");
+            let used = set
+                .sql
+                .match_indices(&p)
+                .any(|(i, _)| !set.sql[i + p.len()..].starts_with(|c: char| c.is_ascii_digit()));
+            assert!(used, "{f}: {p} unused in {}", set.sql);
+        }
+    }
 }
