@@ -35,8 +35,9 @@
 //! - **Tables** (see the migration in `schema.rs`): `resources` (one row per resource, keyed
 //!   by an autoincrement `seq` that is the creation order), `unique_values` (uniqueness is a
 //!   primary key, so the database enforces it across connections and processes),
-//!   `attr_index` (every attribute value of every schema, typed and case folded as
-//!   `sql::index` describes, each with the element it comes from, plus the sort keys) and
+//!   `attr_index` (every attribute value of every schema but `id`, which `resources` holds,
+//!   and `meta.resourceType`, the type's name: typed and case folded as `sql::index`
+//!   describes, each with the element it comes from, plus the sort keys) and
 //!   `members` (one row per member). Every write is one `BEGIN IMMEDIATE` transaction over all of them, with
 //!   the `expected_version` check inside it.
 //! - **Filters** on any attribute (every operator, `pr`, `ne`, `not`, value paths such as

@@ -13,7 +13,9 @@
 //! "valuePath") with `and` / `or` of comparisons inside the brackets; the implicit `value`
 //! of a multi-valued attribute (`emails co "x"`); and the membership lookups
 //! `members[value eq "<id>"]`, `members.value eq`, `groups.value eq`, `groups[value eq]`
-//! (through the `members` table); comparisons on `meta.resourceType`, the resource type's
+//! (through the `members` table); comparisons on `id` as conditions on the column `id` of
+//! `resources` (its unique key `(tenant, rtype, id)` serves `eq`, `sw` and the ranges);
+//! comparisons on `meta.resourceType`, the resource type's
 //! name for all its resources (RFC 7643 §3.1), decided once by the evaluator and folded
 //! into the `and` / `or` / `not` around them. `ne` matches a value that is not equal or no
 //! value at all (the evaluator's reading), `not` is the scope minus the inner set. Left to the
