@@ -696,8 +696,7 @@ fn node<D: Dialect>(
 
 /// A comparison or `pr` on `id` (see [`id_path`]) as a condition on the column `id`
 /// (`Some(None)` when the SQL cannot give the evaluator's answer: another operand than a
-/// string, an empty `co` / `ew` operand, an `id` that is not caseExact); `None` for any
-/// other filter. Every resource has an `id` (RFC 7643 §3.1: "Each representation of the
+/// string, an empty `co` / `ew` operand); `None` for any other filter. Every resource has an `id` (RFC 7643 §3.1: "Each representation of the
 /// resource MUST include a non-empty "id" value"), so `ne` is "not equal" and `pr` holds
 /// for a non-empty one. The operand is bound as a key (text), compared in byte order.
 fn on_id<D: Dialect>(
@@ -713,7 +712,6 @@ fn on_id<D: Dialect>(
     if !id_path(schema, path) {
         return None;
     }
-    let exact = schema.resolve(path).is_some_and(|r| r.target().case_exact);
     let node = |cond: String, scans: bool, narrows: bool| Node::Id {
         cond,
         scans,
@@ -721,7 +719,7 @@ fn on_id<D: Dialect>(
     };
     let (op, operand) = match (op, value) {
         (None, _) => return Some(Some(node("id > ''".to_string(), false, false))),
-        (Some(op), Some(CompValue::String(s))) if exact => (op, s.clone()),
+        (Some(op), Some(CompValue::String(s))) => (op, s.clone()),
         // `eq null` / `ne null`: "not present" / "present", below.
         (Some(_), Some(CompValue::Null)) => return None,
         _ => return Some(None),
@@ -784,13 +782,7 @@ fn on_resource_type(schema: &ResourceSchema, filter: &Filter) -> Option<Option<b
         Filter::Present(path) | Filter::Compare { path, .. } => path,
         _ => return None,
     };
-    // Cheap test first: this runs for every leaf at the resource level.
-    let named = path.name.eq_ignore_ascii_case("meta")
-        && path
-            .sub_attr
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("resourceType"));
-    if !named || !resource_type_path(schema, path) {
+    if !resource_type_path(schema, path) {
         return None;
     }
     let resource = scim_core::Resource::from_value(serde_json::json!({

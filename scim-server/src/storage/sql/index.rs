@@ -143,7 +143,13 @@ fn kept_apart(name: &str) -> bool {
 /// (RFC 7643 §3.1): the same value for every resource of a resource type, so it needs no
 /// rows (a filter on it holds for all of them or for none).
 pub(crate) fn resource_type_path(schema: &ResourceSchema, path: &AttrPath) -> bool {
-    schema.extension_for_path(path).is_none()
+    // The names first: this runs for every leaf of a filter.
+    path.name.eq_ignore_ascii_case("meta")
+        && path
+            .sub_attr
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("resourceType"))
+        && schema.extension_for_path(path).is_none()
         && schema.resolve(path).is_some_and(|r| {
             !r.in_extension
                 && r.attribute.name.eq_ignore_ascii_case("meta")
@@ -152,15 +158,18 @@ pub(crate) fn resource_type_path(schema: &ResourceSchema, path: &AttrPath) -> bo
         })
 }
 
-/// Does `path` name the common attribute `id` (RFC 7643 §3.1), which the `resources`
-/// table holds in its column `id`, compared exactly (caseExact) in byte order (SQLite's
-/// BINARY collation, PostgreSQL's `COLLATE "C"`)?
+/// Does `path` name the common attribute `id` (RFC 7643 §3.1: caseExact), which the
+/// `resources` table holds in its column `id`, compared exactly in byte order (SQLite's
+/// BINARY collation, PostgreSQL's `COLLATE "C"`)? Only a caseExact `id` is read there.
 pub(crate) fn id_path(schema: &ResourceSchema, path: &AttrPath) -> bool {
     path.sub_attr.is_none()
         && path.name.eq_ignore_ascii_case("id")
         && schema.extension_for_path(path).is_none()
         && schema.resolve(path).is_some_and(|r| {
-            !r.in_extension && r.sub_attribute.is_none() && r.attribute.name == "id"
+            !r.in_extension
+                && r.sub_attribute.is_none()
+                && r.attribute.name == "id"
+                && r.attribute.case_exact
         })
 }
 

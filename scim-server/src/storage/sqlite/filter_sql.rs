@@ -51,25 +51,36 @@ impl Dialect for Sqlite {
     const PRESENT: &'static str = "(value_norm IS NULL OR value_norm > '')";
 
     fn contains(p: &str) -> String {
-        format!("instr(CAST(value_norm AS BLOB), CAST({p} AS BLOB)) > 0")
+        contains_in("value_norm", p)
     }
 
     fn ends_with(p: &str) -> String {
-        format!("substr(CAST(value_norm AS BLOB), -length(CAST({p} AS BLOB))) = CAST({p} AS BLOB)")
+        ends_with_in("value_norm", p)
     }
 
     fn id_contains(p: &str) -> String {
-        format!("instr(CAST(id AS BLOB), CAST({p} AS BLOB)) > 0")
+        contains_in("id", p)
     }
 
     fn id_ends_with(p: &str) -> String {
-        format!("substr(CAST(id AS BLOB), -length(CAST({p} AS BLOB))) = CAST({p} AS BLOB)")
+        ends_with_in("id", p)
     }
 
     fn id_rows() -> &'static str {
         "(SELECT tenant, rtype, 'id' AS path, seq, id AS value_norm, NULL AS value_num, \
          NULL AS skey FROM resources)"
     }
+}
+
+/// "`col` contains the (non-empty) text bound at `p`", as bytes: SQLite's text functions
+/// would stop at a U+0000, which a value may hold.
+fn contains_in(col: &str, p: &str) -> String {
+    format!("instr(CAST({col} AS BLOB), CAST({p} AS BLOB)) > 0")
+}
+
+/// "`col` ends with the (non-empty) text bound at `p`", as bytes.
+fn ends_with_in(col: &str, p: &str) -> String {
+    format!("substr(CAST({col} AS BLOB), -length(CAST({p} AS BLOB))) = CAST({p} AS BLOB)")
 }
 
 /// `SELECT cols FROM (p1) op SELECT cols FROM (p2) op ...`: one compound SELECT (SQLite

@@ -83,6 +83,10 @@ const LIGHT_CHANGES: i64 = 64;
 /// The candidates per probe of a [`Effort::Light`] query.
 const LIGHT_CANDIDATES: usize = 64;
 
+/// The shortest operand an index answers: three bytes, which a 4-gram starts or ends with
+/// (or a value is).
+const SHORTEST_OPERAND: usize = 3;
+
 /// A path's index key: the tenant, the resource type and the `attr_index.path` key.
 type PathKey = (String, String, String);
 
@@ -108,13 +112,12 @@ impl SubstringIndexes {
         probes: &[Probe],
         effort: Effort,
     ) -> Result<Option<Vec<String>>, StorageError> {
+        if probes.iter().any(|p| p.operand.len() < SHORTEST_OPERAND) {
+            return Ok(None);
+        }
         let head = Head::read(tx, values, ctx)?;
         let mut out = Vec::with_capacity(probes.len());
         for probe in probes {
-            if probe.operand.len() < 3 {
-                // No 4-gram holds it whole, nor starts or ends with it.
-                return Ok(None);
-            }
             let index = self.path(ctx, &probe.key);
             let poisoned = || StorageError::backend("a substring index lock was poisoned");
             let mut index = match effort {
@@ -396,8 +399,8 @@ impl Grams {
         }
         let operand = probe.operand.as_bytes();
         let slots = match operand {
-            [] | [_] | [_, _] => return None,
             [a, b, c] => self.around_three([*a, *b, *c], probe.op)?,
+            _ if operand.len() < SHORTEST_OPERAND => return None,
             _ => self.holding_all(operand),
         };
         let holds = |v: &[u8]| match probe.op {
