@@ -91,6 +91,17 @@ pub trait Storage: Send + Sync + 'static {
         false
     }
 
+    /// Does [`Storage::query`] (and [`Storage::query_with_groups`]) itself refuse every
+    /// filter that [`Storage::can_filter`] rejects, with an `UnsupportedFilter` error and
+    /// before any other work, and evaluate every filter it accepts? The planner then sends
+    /// such a backend a query without asking `can_filter` first, and plans its fallback
+    /// only when the query is refused: for a backend that translates the filter as the
+    /// first step of a query (the SQL backends), asking first would translate it twice.
+    /// The default says no (the planner asks first).
+    fn refuses_unsupported_filters(&self) -> bool {
+        false
+    }
+
     /// Can this backend order results by `sort` itself? The default says no; the planner then
     /// sorts a bounded candidate set in memory.
     fn can_sort(&self, schema: &ResourceSchema, sort: &SortSpec) -> bool {

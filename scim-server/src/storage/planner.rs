@@ -7,7 +7,10 @@
 //!
 //! 1. When the whole filter and the sort are supported (or absent), the query goes to the
 //!    backend as it is ([`Storage::query`]), with the page size capped at
-//!    [`PlannerLimits::max_page_size`]. Cursors are then the backend's own.
+//!    [`PlannerLimits::max_page_size`]. Cursors are then the backend's own. A backend that
+//!    refuses what it cannot evaluate ([`Storage::refuses_unsupported_filters`]) gets the
+//!    query without being asked about the filter; refused, the query is planned again,
+//!    asking.
 //! 2. Otherwise the filter is split into its top-level `and` conjuncts. The conjuncts the
 //!    backend supports, AND-ed back together, select a bounded candidate set (at most
 //!    [`PlannerLimits::max_scanned`], else 400 `tooMany`); the other conjuncts are
@@ -116,9 +119,16 @@ pub async fn execute(
     load: Load,
     limits: &PlannerLimits,
 ) -> Result<QueryPage, StorageError> {
-    let plan = plan(storage, scope, filter, sort, page, limits);
+    let mut plan = plan(storage, scope, filter, sort, page, limits, Asking::Later);
     if plan.direct {
-        return storage.query(scope, plan.query(filter, sort, load)).await;
+        let answer = storage.query(scope, plan.query(filter, sort, load)).await;
+        if !refused_unasked(&plan, &answer) {
+            return answer;
+        }
+        plan = self::plan(storage, scope, filter, sort, page, limits, Asking::First);
+        if plan.direct {
+            return answer;
+        }
     }
     fallback(storage, scope, filter, sort, &plan, load, limits).await
 }
@@ -136,11 +146,18 @@ pub async fn execute_with_groups(
     load: Load,
     limits: &PlannerLimits,
 ) -> Result<(QueryPage, HashMap<String, Vec<GroupRef>>), StorageError> {
-    let plan = plan(storage, scope, filter, sort, page, limits);
+    let mut plan = plan(storage, scope, filter, sort, page, limits, Asking::Later);
     if plan.direct {
-        return storage
+        let answer = storage
             .query_with_groups(scope, plan.query(filter, sort, load))
             .await;
+        if !refused_unasked(&plan, &answer) {
+            return answer;
+        }
+        plan = self::plan(storage, scope, filter, sort, page, limits, Asking::First);
+        if plan.direct {
+            return answer;
+        }
     }
     let found = fallback(storage, scope, filter, sort, &plan, load, limits).await?;
     let groups = groups_of_page(storage, scope.tenant, &found).await?;
@@ -156,6 +173,25 @@ struct Plan {
     /// The query goes to the backend as it is (filter and sort supported, and not a cursor
     /// the planner issued).
     direct: bool,
+    /// `filter_ok` was assumed, not asked: the backend refuses the filters it cannot
+    /// evaluate itself ([`Storage::refuses_unsupported_filters`]).
+    unasked: bool,
+}
+
+/// When the planner asks [`Storage::can_filter`] about a query's filter.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Asking {
+    /// Before sending the query, unless the backend refuses what it cannot evaluate.
+    Later,
+    /// Before sending the query.
+    First,
+}
+
+/// Whether `answer` is the backend refusing the filter of a query sent without asking
+/// [`Storage::can_filter`] (see [`Plan::unasked`]): the planner then asks, and plans the
+/// fallback.
+fn refused_unasked<T>(plan: &Plan, answer: &Result<T, StorageError>) -> bool {
+    plan.unasked && matches!(answer, Err(e) if *e.kind() == StorageErrorKind::UnsupportedFilter)
 }
 
 impl Plan {
@@ -182,16 +218,25 @@ fn plan(
     sort: Option<&SortSpec>,
     page: &StoragePage,
     limits: &PlannerLimits,
+    asking: Asking,
 ) -> Plan {
     let page = cap_page(page, limits.max_page_size);
-    let filter_ok = filter.is_none_or(|f| storage.can_filter(scope.schema, f));
     let sort_ok = sort.is_none_or(|s| storage.can_sort(scope.schema, s));
     let planner_cursor =
         matches!(&page, StoragePage::Cursor { after: Some(c), .. } if c.starts_with(CURSOR_PREFIX));
+    // Assumed only for a query that then goes to the backend as it is: the fallback needs
+    // the answer.
+    let unasked = filter.is_some()
+        && asking == Asking::Later
+        && sort_ok
+        && !planner_cursor
+        && storage.refuses_unsupported_filters();
+    let filter_ok = unasked || filter.is_none_or(|f| storage.can_filter(scope.schema, f));
     Plan {
         direct: filter_ok && sort_ok && !planner_cursor,
         page,
         filter_ok,
+        unasked,
     }
 }
 

@@ -124,7 +124,7 @@ use scim_core::schema::ResourceSchema;
 use scim_core::sort::SortSpec;
 use serde_json::{Map, Value};
 
-use self::filter_sql::{SetSql, Sqlite};
+use self::filter_sql::{Param, SetSql, Sqlite};
 use self::group_commit::{Undo, Writer};
 use self::pool::{lock, read_tx};
 use self::readers::{Readers, SnapshotValues};
@@ -576,10 +576,8 @@ impl SqliteStorage {
             .filter
             .filter(|_| self.substring_indexes)
             .and_then(|f| {
-                translate_probing::<Sqlite>(&ctx.schema, &ctx.paths, f, &|p| {
-                    format!("json_each({p})")
-                })
-                .map(|probed| (probed, f))
+                translate_probing::<Sqlite>(&ctx.schema, &ctx.paths, f, &|p| format!("rarray({p})"))
+                    .map(|probed| (probed, f))
             });
         let PushDown {
             set,

@@ -117,6 +117,7 @@ macro_rules! backend_suite {
             query_all_cursor_paging_survives_deletes
             pushdown_is_exact
             planner_fallback_mixed_filters
+            planner_answers_what_the_backend_refuses
             planner_scans_when_nothing_narrows
             planner_residual_compile_error
             planner_too_many

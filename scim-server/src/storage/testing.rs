@@ -131,7 +131,9 @@ pub trait Hooks: Send + Sync + 'static {
 impl Hooks for () {}
 
 /// A [`Storage`] that forwards every call (including `get_with_groups` and
-/// `groups_of_many`, `get_many`) to `inner`, calling `hooks` first.
+/// `groups_of_many`, `get_many`) to `inner`, calling `hooks` first. It does not claim
+/// [`Storage::refuses_unsupported_filters`], so the planner always asks its `can_filter`
+/// (which a hook may answer).
 #[derive(Debug, Default)]
 pub struct Delegating<S, H = ()> {
     /// The storage every call goes to.

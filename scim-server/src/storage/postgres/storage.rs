@@ -10,6 +10,12 @@ impl Storage for PostgresStorage {
         crate::storage::sql::filter::can_filter_with::<Postgres>(schema, &paths, filter)
     }
 
+    /// The filter is translated as the first step of a query ([`crate::storage::sql::push_down`]),
+    /// which refuses what [`Storage::can_filter`] rejects.
+    fn refuses_unsupported_filters(&self) -> bool {
+        true
+    }
+
     fn can_sort(&self, schema: &ResourceSchema, sort: &SortSpec) -> bool {
         crate::storage::sql::can_sort(schema, sort)
     }

@@ -244,7 +244,7 @@ pub(crate) struct Probe {
 /// from it and checks its other conjuncts per candidate.
 ///
 /// `candidates` renders a table (a FROM item) of the `seq`s bound at a placeholder in its
-/// column `value` (SQLite: `json_each(?n)` over a JSON array); the caller fills the
+/// column `value` (SQLite: `rarray(?n)` over an array parameter); the caller fills the
 /// parameter of each [`Probe`] (bound to an empty value here). Without such a leaf the
 /// probes are empty and the SQL is [`translate`]'s. `None` when the filter does not
 /// translate.

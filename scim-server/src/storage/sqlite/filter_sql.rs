@@ -9,6 +9,11 @@
 //! (`instr` and `substr` then count bytes, and are exact: `LIKE` would fold ASCII case and
 //! treat `%` / `_` as wildcards, and the text forms of `length` / `instr` stop at U+0000).
 
+use std::rc::Rc;
+
+use rusqlite::ToSql;
+use rusqlite::types::{ToSqlOutput, Value};
+
 use crate::storage::sql::filter::{self, Dialect};
 
 /// SQLite's SQL.
@@ -18,22 +23,22 @@ impl Dialect for Sqlite {
     const NAME: &'static str = "SQLite";
     const SCANS_DRIVE: bool = true;
 
-    type Param = rusqlite::types::Value;
+    type Param = Param;
 
     fn placeholder(n: usize) -> String {
         format!("?{n}")
     }
 
-    fn key(key: String) -> rusqlite::types::Value {
-        rusqlite::types::Value::Text(key)
+    fn key(key: String) -> Param {
+        Param::Value(Value::Text(key))
     }
 
-    fn value(value: String) -> rusqlite::types::Value {
-        rusqlite::types::Value::Text(value)
+    fn value(value: String) -> Param {
+        Param::Value(Value::Text(value))
     }
 
-    fn num(value: f64) -> rusqlite::types::Value {
-        rusqlite::types::Value::Real(value)
+    fn num(value: f64) -> Param {
+        Param::Value(Value::Real(value))
     }
 
     fn intersect(cols: &str, parts: &[String]) -> String {
@@ -95,7 +100,60 @@ fn compound(cols: &str, op: &str, parts: &[String]) -> String {
 
 /// A filter translated to SQLite: `?1` is the tenant and `?2` the resource type; `params`
 /// bind `?3`, `?4`, ... in order.
-pub(super) type SetSql = filter::SetSql<rusqlite::types::Value>;
+pub(super) type SetSql = filter::SetSql<Param>;
+
+/// A parameter of a SQLite statement: one value, or a list of them bound as an array and
+/// read as a table by `rarray(?n)`, a table-valued function with a column `value`
+/// (rusqlite's port of SQLite's `carray` extension, registered on every connection by
+/// [`register_arrays`]).
+///
+/// An array is bound as a pointer to the values, which the statement reads as they are:
+/// the list of candidates of a substring probe, or of ids, is neither written as JSON
+/// text nor parsed again by `json_each` (counted with callgrind on the query
+/// `emails[type eq "work" and value co "u50000"]` over 1,000,000 users, 11 matches: 3.4 %
+/// fewer instructions per request).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Param {
+    /// One value.
+    Value(Value),
+    /// Values read by `rarray`.
+    Array(Vec<Value>),
+}
+
+impl From<Value> for Param {
+    fn from(v: Value) -> Param {
+        Param::Value(v)
+    }
+}
+
+impl From<i64> for Param {
+    fn from(v: i64) -> Param {
+        Param::Value(Value::Integer(v))
+    }
+}
+
+impl From<String> for Param {
+    fn from(v: String) -> Param {
+        Param::Value(Value::Text(v))
+    }
+}
+
+impl ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Param::Value(v) => ToSqlOutput::from(v),
+            // The pointer binding needs an `Rc` (the statement keeps a reference until it
+            // is reset); the values are copied into it here, on the thread that runs the
+            // statement, since a `Param` crosses threads.
+            Param::Array(values) => ToSqlOutput::Array(Rc::new(values.clone())),
+        })
+    }
+}
+
+/// Registers `rarray` (see [`Param::Array`]) on `conn`.
+pub(super) fn register_arrays(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    rusqlite::vtab::array::load_module(conn)
+}
 
 #[cfg(test)]
 mod tests {
@@ -109,7 +167,7 @@ mod tests {
         set.params
             .iter()
             .map(|p| match p {
-                rusqlite::types::Value::Text(t) => t.clone(),
+                Param::Value(Value::Text(t)) => t.clone(),
                 other => panic!("{other:?}"),
             })
             .collect()

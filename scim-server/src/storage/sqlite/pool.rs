@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use crate::storage::StorageError;
 
 use super::backend_err;
+use super::filter_sql::register_arrays;
 
 /// How long a connection waits for a lock held by another connection (another handle or
 /// process) before failing with `SQLITE_BUSY`.
@@ -107,6 +108,7 @@ pub(super) fn open_memory() -> Result<Connection, StorageError> {
 
 fn configure(conn: &Connection) -> Result<(), StorageError> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    register_arrays(conn).map_err(backend_err)?;
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
     )

@@ -71,7 +71,7 @@ impl<T, F: FnOnce(&Connection, &RawPage) -> Result<T, StorageError>> QueryJob<F>
         values: &mut SnapshotValues,
         indexes: &SubstringIndexes,
         effort: Effort,
-    ) -> Result<Option<Vec<String>>, StorageError> {
+    ) -> Result<Option<Vec<Vec<i64>>>, StorageError> {
         match &self.filtering {
             Filtering::Probing { probes, .. } => {
                 indexes.candidates(tx, values, &self.ctx, probes, effort)
@@ -83,7 +83,7 @@ impl<T, F: FnOnce(&Connection, &RawPage) -> Result<T, StorageError>> QueryJob<F>
     fn finish(
         self,
         tx: &Connection,
-        lists: Option<Vec<String>>,
+        lists: Option<Vec<Vec<i64>>>,
     ) -> Result<(RawPage, T), StorageError> {
         let set = match (self.filtering, lists) {
             (Filtering::None, _) => None,
@@ -96,7 +96,11 @@ impl<T, F: FnOnce(&Connection, &RawPage) -> Result<T, StorageError>> QueryJob<F>
             ) => {
                 for (probe, list) in probes.iter().zip(lists) {
                     if let Some(p) = probed.params.get_mut(probe.param) {
-                        *p = rusqlite::types::Value::Text(list);
+                        *p = Param::Array(
+                            list.into_iter()
+                                .map(rusqlite::types::Value::Integer)
+                                .collect(),
+                        );
                     }
                 }
                 Some(probed)
@@ -142,8 +146,7 @@ pub(super) fn run_query(
     load: Load,
     fingerprint: u64,
 ) -> Result<RawPage, StorageError> {
-    let mut args: Vec<rusqlite::types::Value> =
-        vec![ctx.tenant.clone().into(), ctx.rtype.clone().into()];
+    let mut args: Vec<Param> = vec![ctx.tenant.clone().into(), ctx.rtype.clone().into()];
     if let Some(s) = set {
         args.extend(s.params.iter().cloned());
     }
@@ -234,7 +237,7 @@ impl RawResource {
 pub(super) fn unsorted_rows(
     tx: &Connection,
     set: Option<&SetSql>,
-    mut args: Vec<rusqlite::types::Value>,
+    mut args: Vec<Param>,
     page: &StoragePage,
     load: Load,
     fingerprint: u64,
@@ -275,7 +278,7 @@ pub(super) fn unsorted_rows(
 pub(super) fn sorted_rows(
     tx: &Connection,
     set: Option<&SetSql>,
-    base: &[rusqlite::types::Value],
+    base: &[Param],
     sort: &SortPlan,
     page: &StoragePage,
     load: Load,
@@ -283,7 +286,7 @@ pub(super) fn sorted_rows(
 ) -> Result<(Rows, Option<String>), StorageError> {
     use rusqlite::types::Value as V;
     let set_sql = set.map(|s| s.sql.as_str());
-    let count = |sql: &str, args: &[V]| -> Result<i64, StorageError> {
+    let count = |sql: &str, args: &[Param]| -> Result<i64, StorageError> {
         tx.prepare_cached(sql)
             .and_then(|mut st| st.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0)))
             .map_err(backend_err)
@@ -296,11 +299,15 @@ pub(super) fn sorted_rows(
     };
     let first = base.len() + 1;
     let mut with_path = base.to_vec();
-    with_path.push(V::Text(sort.path.clone()));
+    with_path.push(V::Text(sort.path.clone()).into());
     let src = match sort.by_value {
         None => KeySource::SortKeys,
         Some(order) => {
-            let scope = [base[0].clone(), base[1].clone(), V::Text(sort.path.clone())];
+            let scope = [
+                base[0].clone(),
+                base[1].clone(),
+                V::Text(sort.path.clone()).into(),
+            ];
             let irregular = count(&has_sort_keys_sql::<Sqlite>(sort.rows::<Sqlite>()), &scope)? > 0;
             if irregular || !order.continues_after(pos.as_ref()) {
                 let (total, out, next) =
@@ -338,21 +345,21 @@ pub(super) fn sorted_rows(
     // (segment index, seq, key)
     let fetch = |i: usize, limit: i64, offset: i64, after: Option<&Position>| {
         let mut args = with_path.clone();
-        args.push(V::Integer(limit));
-        args.push(V::Integer(offset));
+        args.push(limit.into());
+        args.push(offset.into());
         let sql = match segments[i] {
             Segment::Keyed => {
                 if let Some(a) = after {
                     let key = a.key.clone().unwrap_or_default();
-                    args.push(match src {
+                    args.push(Param::Value(match src {
                         KeySource::SortKeys => V::Blob(key),
                         KeySource::Values(order) => match order.column_value(&key) {
                             Some(ColumnValue::Text(t)) => V::Text(t),
                             Some(ColumnValue::Num(n)) => V::Real(n),
                             None => V::Null,
                         },
-                    });
-                    args.push(V::Integer(a.seq));
+                    }));
+                    args.push(a.seq.into());
                 }
                 keyed_page_sql::<Sqlite>(
                     sort.rows::<Sqlite>(),
@@ -365,7 +372,7 @@ pub(super) fn sorted_rows(
             }
             Segment::Missing => {
                 if let Some(a) = after {
-                    args.push(V::Integer(a.seq));
+                    args.push(a.seq.into());
                 }
                 missing_page_sql::<Sqlite>(
                     sort.rows::<Sqlite>(),
@@ -472,7 +479,7 @@ pub(super) fn sorted_rows(
 fn positions_in_memory(
     tx: &Connection,
     set: Option<&SetSql>,
-    base: &[rusqlite::types::Value],
+    base: &[Param],
     sort: &SortPlan,
     order: ValueOrder,
     page: &StoragePage,
@@ -490,7 +497,7 @@ fn positions_in_memory(
         })
         .map_err(backend_err)?;
     let mut with_path = base.to_vec();
-    with_path.push(rusqlite::types::Value::Text(sort.path.clone()));
+    with_path.push(sort.path.clone().into());
     let sql = value_rows_sql::<Sqlite>(
         sort.rows::<Sqlite>(),
         set.map(|s| s.sql.as_str()),
@@ -532,22 +539,47 @@ fn json_column(load: Load) -> &'static str {
     if load.attributes { "r.json" } else { "NULL" }
 }
 
-/// The rows of the resources `seqs`, in that order, each by its `seq`.
+/// The rows of the resources `seqs` (distinct), in that order: one statement, the `seq`s
+/// bound as an array (see [`Param::Array`]) driving a lookup of each (a statement per
+/// resource cost a bind, a step and a reset each), its rows put back in the order of
+/// `seqs`.
 fn rows_by_seq(tx: &Connection, seqs: &[i64], load: Load) -> Result<Vec<PageRow>, StorageError> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
     let sql = if load.attributes {
-        "SELECT r.id, r.version, r.json FROM resources r WHERE r.seq = ?1"
+        "SELECT r.seq, r.id, r.version, r.json FROM rarray(?1) AS g \
+         CROSS JOIN resources r ON r.seq = g.value"
     } else {
-        "SELECT r.id, r.version, NULL FROM resources r WHERE r.seq = ?1"
+        "SELECT r.seq, r.id, r.version, NULL FROM rarray(?1) AS g \
+         CROSS JOIN resources r ON r.seq = g.value"
     };
     let mut stmt = tx.prepare_cached(sql).map_err(backend_err)?;
-    let mut rows = Vec::with_capacity(seqs.len());
-    for &seq in seqs {
-        let (id, version, json) = stmt
-            .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(backend_err)?;
-        rows.push((seq, id, version, json));
+    let list = Param::Array(
+        seqs.iter()
+            .map(|s| rusqlite::types::Value::Integer(*s))
+            .collect(),
+    );
+    let mut found: HashMap<i64, (String, i64, Option<String>)> = HashMap::with_capacity(seqs.len());
+    let mut rows = stmt.query([list]).map_err(backend_err)?;
+    while let Some(r) = rows.next().map_err(backend_err)? {
+        let seq: i64 = r.get(0).map_err(backend_err)?;
+        let row = (
+            r.get(1).map_err(backend_err)?,
+            r.get(2).map_err(backend_err)?,
+            r.get(3).map_err(backend_err)?,
+        );
+        found.insert(seq, row);
     }
-    Ok(rows)
+    seqs.iter()
+        .map(|&seq| match found.remove(&seq) {
+            Some((id, version, json)) => Ok((seq, id, version, json)),
+            // The matches and their rows are read in one snapshot.
+            None => Err(StorageError::backend(format!(
+                "sqlite: the resource of seq {seq} is missing from its own snapshot"
+            ))),
+        })
+        .collect()
 }
 
 /// The page size as a `usize`, plus one with cursor paging (to tell whether there is a
@@ -577,7 +609,7 @@ pub(super) fn matches_sql(set: &SetSql) -> String {
 pub(super) fn filtered_rows(
     tx: &Connection,
     set: &SetSql,
-    args: &[rusqlite::types::Value],
+    args: &[Param],
     page: &StoragePage,
     after: Option<i64>,
     load: Load,
@@ -607,10 +639,7 @@ pub(super) fn filtered_rows(
 /// The number of resources of the scope (`args`: the tenant and the resource type), kept in
 /// `resource_counts` by triggers (see `schema.rs`): one row read, not a count over the scope
 /// index.
-pub(super) fn count_all(
-    tx: &Connection,
-    args: &[rusqlite::types::Value],
-) -> Result<i64, StorageError> {
+pub(super) fn count_all(tx: &Connection, args: &[Param]) -> Result<i64, StorageError> {
     let n: Option<i64> = tx
         .prepare_cached("SELECT n FROM resource_counts WHERE tenant = ?1 AND rtype = ?2")
         .and_then(|mut s| {
@@ -625,7 +654,7 @@ pub(super) fn count_all(
 /// scope index.
 pub(super) fn unfiltered_rows(
     tx: &Connection,
-    args: &mut Vec<rusqlite::types::Value>,
+    args: &mut Vec<Param>,
     page: &StoragePage,
     after: Option<i64>,
     load: Load,

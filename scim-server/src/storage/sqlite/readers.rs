@@ -226,6 +226,7 @@ impl Readers {
         .map_err(backend_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        super::filter_sql::register_arrays(&conn).map_err(backend_err)?;
         // `mmap_size`: see `SqliteStorage::mmap_size` (0, none, by default).
         let mmap = i64::try_from(self.0.mmap_size.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
         conn.execute_batch(&format!(

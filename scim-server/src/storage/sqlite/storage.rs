@@ -12,6 +12,12 @@ impl Storage for SqliteStorage {
         crate::storage::sql::filter::can_filter_with::<Sqlite>(schema, &paths, filter)
     }
 
+    /// The filter is translated as the first step of a query ([`crate::storage::sql::push_down`]),
+    /// which refuses what [`Storage::can_filter`] rejects.
+    fn refuses_unsupported_filters(&self) -> bool {
+        true
+    }
+
     fn can_sort(&self, schema: &ResourceSchema, sort: &SortSpec) -> bool {
         crate::storage::sql::can_sort(schema, sort)
     }
@@ -58,7 +64,7 @@ impl Storage for SqliteStorage {
         }
     }
 
-    /// One statement (`id IN` the ids as a JSON array); with members, in one read
+    /// One statement (`id IN` the ids, an array: see `filter_sql::Param`); with members, in one read
     /// transaction. The JSON is parsed on the calling task, as a query's page is. The
     /// attributes come whatever `load` says (the server calls it for them).
     async fn get_many(
@@ -71,8 +77,7 @@ impl Storage for SqliteStorage {
             return Ok(Vec::new());
         }
         let key = ResourceKey::new(scope, "", load);
-        let list = serde_json::to_string(ids)
-            .map_err(|e| StorageError::backend(format!("sqlite: ids as JSON: {e}")))?;
+        let list: Vec<String> = ids.iter().map(|id| (*id).to_string()).collect();
         let read = move |inner: &Inner| {
             inner.read(|conn| {
                 if key.with_members {
@@ -337,8 +342,8 @@ impl Storage for SqliteStorage {
             .await
     }
 
-    /// One query: the members index probed for every id (`IN` over a JSON array, so one
-    /// cached statement serves every page size), joined to the groups.
+    /// One query: the members index probed for every id (an array of them, so one cached
+    /// statement serves every page size), joined to the groups.
     async fn groups_of_many(
         &self,
         tenant: &TenantId,

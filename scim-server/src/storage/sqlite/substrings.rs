@@ -53,7 +53,6 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, TryLockError};
 
 use rusqlite::{Connection, params};
@@ -101,8 +100,8 @@ pub(super) struct SubstringIndexes {
 }
 
 impl SubstringIndexes {
-    /// The candidates of each probe as a JSON array of `seq`s (the text bound at its
-    /// parameter), read inside the caller's read transaction; `None` when one probe cannot
+    /// The candidates of each probe, the `seq`s bound at its parameter (as an array, see
+    /// `filter_sql::Param`), read inside the caller's read transaction; `None` when one probe cannot
     /// be served (the query then runs the plain SQL).
     pub(super) fn candidates(
         &self,
@@ -111,7 +110,7 @@ impl SubstringIndexes {
         ctx: &Ctx,
         probes: &[Probe],
         effort: Effort,
-    ) -> Result<Option<Vec<String>>, StorageError> {
+    ) -> Result<Option<Vec<Vec<i64>>>, StorageError> {
         if probes.iter().any(|p| p.operand.len() < SHORTEST_OPERAND) {
             return Ok(None);
         }
@@ -134,7 +133,7 @@ impl SubstringIndexes {
             }
             match index.candidates(probe) {
                 Some(seqs) if effort == Effort::Full || seqs.len() <= LIGHT_CANDIDATES => {
-                    out.push(json_array(&seqs));
+                    out.push(seqs);
                 }
                 _ => return Ok(None),
             }
@@ -510,19 +509,6 @@ fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
     out
 }
 
-fn json_array(seqs: &[i64]) -> String {
-    let mut out = String::with_capacity(seqs.len() * 8 + 2);
-    out.push('[');
-    for (i, seq) in seqs.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "{seq}");
-    }
-    out.push(']');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,7 +600,6 @@ mod tests {
         values.extend((10..40).map(|i| (i, "zzzz")));
         let t = index(&values);
         assert_eq!(find(&t, "aaa"), Some(vec![1]));
-        assert_eq!(json_array(&[1, 22, 333]), "[1,22,333]");
     }
 
     proptest! {

@@ -238,6 +238,67 @@ pub async fn planner_fallback_mixed_filters<S: Storage>(s: S) {
     }
 }
 
+/// Valid filters a backend may not evaluate itself (RFC 7644 §3.4.2.2's `valFilter` allows
+/// `not` inside brackets; `co ""` holds for every string) are answered exactly through the
+/// planner, by the backend itself or by the fallback. A backend that says it refuses what
+/// it cannot evaluate ([`Storage::refuses_unsupported_filters`], so that the planner sends
+/// it queries without asking [`Storage::can_filter`]) refuses exactly those filters, with
+/// `UnsupportedFilter`.
+pub async fn planner_answers_what_the_backend_refuses<S: Storage>(s: S) {
+    let t = tenant("t1");
+    planner_fixture(&s, &t).await;
+    let schema = users();
+    let limits = PlannerLimits::default();
+    let cases: [(&str, &[&str]); 4] = [
+        (
+            r#"emails[not (value ew "1@example.com")]"#,
+            &["u0", "u2", "u3", "u4"],
+        ),
+        (
+            r#"title co """#,
+            &["u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u9"],
+        ),
+        (
+            r#"userName eq "user2" and emails[not (type eq "home")]"#,
+            &["u2"],
+        ),
+        (
+            r#"title eq "Boss" and not (emails[not (type eq "work")])"#,
+            &["u0", "u2", "u4", "u6"],
+        ),
+    ];
+    let mut refused = 0;
+    for (f, expected) in cases {
+        let page = plan(&s, &t, Some(f), None, &offset(0, 100), &limits)
+            .await
+            .unwrap_or_else(|e| panic!("{f}: {e:?}"));
+        assert_eq!(ids(&page), expected, "{f}");
+        assert_eq!(page.total_results, expected.len() as u64, "{f}");
+        let parsed = filter(f);
+        if s.refuses_unsupported_filters() && !s.can_filter(&schema, &parsed) {
+            let direct = s
+                .query(
+                    Scope::new(&t, &schema),
+                    StorageQuery {
+                        filter: Some(&parsed),
+                        sort: None,
+                        page: &offset(0, 100),
+                        load: Load::ALL,
+                    },
+                )
+                .await;
+            expect_kind(direct, &StorageErrorKind::UnsupportedFilter, f);
+            refused += 1;
+        }
+    }
+    if s.refuses_unsupported_filters() {
+        assert!(
+            refused > 0,
+            "no case is refused: the fallback after a refusal is untested"
+        );
+    }
+}
+
 /// No clause the backend can evaluate: the planner scans the type's resources in pages with
 /// the compiled filter and answers exactly (never 400 `invalidFilter` for a valid filter). An
 /// `or` with one unsupported branch is scanned as a whole.
