@@ -196,6 +196,21 @@ pub(super) async fn plan<S: Storage>(
     .await
 }
 
+/// What `f` finds through the planner (one page) is `expected`, and totalResults counts it.
+async fn assert_planned<S: Storage>(
+    s: &S,
+    t: &TenantId,
+    f: &str,
+    expected: &[&str],
+    limits: &PlannerLimits,
+) {
+    let page = plan(s, t, Some(f), None, &offset(0, 100), limits)
+        .await
+        .unwrap_or_else(|e| panic!("{f}: {e:?}"));
+    assert_eq!(ids(&page), expected, "{f}");
+    assert_eq!(page.total_results, expected.len() as u64, "{f}");
+}
+
 /// Mixed filters: an indexed clause selects candidates, the rest is evaluated in memory
 /// exactly (value filters, `not`, `sw`, `pr`).
 pub async fn planner_fallback_mixed_filters<S: Storage>(s: S) {
@@ -269,11 +284,7 @@ pub async fn planner_answers_what_the_backend_refuses<S: Storage>(s: S) {
     ];
     let mut refused = 0;
     for (f, expected) in cases {
-        let page = plan(&s, &t, Some(f), None, &offset(0, 100), &limits)
-            .await
-            .unwrap_or_else(|e| panic!("{f}: {e:?}"));
-        assert_eq!(ids(&page), expected, "{f}");
-        assert_eq!(page.total_results, expected.len() as u64, "{f}");
+        assert_planned(&s, &t, f, expected, &limits).await;
         let parsed = filter(f);
         if s.refuses_unsupported_filters() && !s.can_filter(&schema, &parsed) {
             let direct = s
@@ -328,11 +339,7 @@ pub async fn planner_scans_when_nothing_narrows<S: Storage>(s: S) {
         (r#"emails[value eq "user1@example.com"]"#, vec!["u1"]),
     ];
     for (f, expected) in cases {
-        let page = plan(&s, &t, Some(f), None, &offset(0, 100), &limits)
-            .await
-            .unwrap_or_else(|e| panic!("{f}: {e:?}"));
-        assert_eq!(ids(&page), expected, "{f}");
-        assert_eq!(page.total_results, expected.len() as u64, "{f}");
+        assert_planned(&s, &t, f, &expected, &limits).await;
     }
     // A scan longer than the bound: 400 tooMany, naming the bound.
     let small = PlannerLimits {
