@@ -30,11 +30,11 @@ impl Dialect for Sqlite {
     }
 
     fn key(key: String) -> Param {
-        Param::Value(Value::Text(key))
+        key.into()
     }
 
     fn value(value: String) -> Param {
-        Param::Value(Value::Text(value))
+        value.into()
     }
 
     fn num(value: f64) -> Param {
@@ -120,9 +120,20 @@ pub(super) enum Param {
     Array(Vec<Value>),
 }
 
-impl From<Value> for Param {
-    fn from(v: Value) -> Param {
-        Param::Value(v)
+impl Param {
+    /// `values` as an array of integers (`seq`s).
+    pub(super) fn integers(values: &[i64]) -> Param {
+        Param::Array(values.iter().map(|v| Value::Integer(*v)).collect())
+    }
+
+    /// `values` as an array of texts (ids).
+    pub(super) fn texts<'a>(values: impl IntoIterator<Item = &'a str>) -> Param {
+        Param::Array(
+            values
+                .into_iter()
+                .map(|v| Value::Text(v.to_string()))
+                .collect(),
+        )
     }
 }
 

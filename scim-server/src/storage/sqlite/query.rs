@@ -96,11 +96,7 @@ impl<T, F: FnOnce(&Connection, &RawPage) -> Result<T, StorageError>> QueryJob<F>
             ) => {
                 for (probe, list) in probes.iter().zip(lists) {
                     if let Some(p) = probed.params.get_mut(probe.param) {
-                        *p = Param::Array(
-                            list.into_iter()
-                                .map(rusqlite::types::Value::Integer)
-                                .collect(),
-                        );
+                        *p = Param::integers(&list);
                     }
                 }
                 Some(probed)
@@ -299,15 +295,11 @@ pub(super) fn sorted_rows(
     };
     let first = base.len() + 1;
     let mut with_path = base.to_vec();
-    with_path.push(V::Text(sort.path.clone()).into());
+    with_path.push(sort.path.clone().into());
     let src = match sort.by_value {
         None => KeySource::SortKeys,
         Some(order) => {
-            let scope = [
-                base[0].clone(),
-                base[1].clone(),
-                V::Text(sort.path.clone()).into(),
-            ];
+            let scope = [base[0].clone(), base[1].clone(), sort.path.clone().into()];
             let irregular = count(&has_sort_keys_sql::<Sqlite>(sort.rows::<Sqlite>()), &scope)? > 0;
             if irregular || !order.continues_after(pos.as_ref()) {
                 let (total, out, next) =
@@ -555,11 +547,7 @@ fn rows_by_seq(tx: &Connection, seqs: &[i64], load: Load) -> Result<Vec<PageRow>
          CROSS JOIN resources r ON r.seq = g.value"
     };
     let mut stmt = tx.prepare_cached(sql).map_err(backend_err)?;
-    let list = Param::Array(
-        seqs.iter()
-            .map(|s| rusqlite::types::Value::Integer(*s))
-            .collect(),
-    );
+    let list = Param::integers(seqs);
     let mut found: HashMap<i64, (String, i64, Option<String>)> = HashMap::with_capacity(seqs.len());
     let mut rows = stmt.query([list]).map_err(backend_err)?;
     while let Some(r) = rows.next().map_err(backend_err)? {

@@ -69,13 +69,13 @@ pub(super) fn read_resource(
     })
 }
 
-/// The resources of `ids` that exist in the scope of `key` (its
+/// The resources of `ids` (an array of texts, [`Param::texts`]) that exist in the scope of `key` (its
 /// `id` unused), each once, JSON unparsed, in one statement; with their members when
 /// `key.with_members` (call it in a read transaction then, for one snapshot).
 pub(super) fn read_many(
     conn: &Connection,
     key: &ResourceKey,
-    ids: &[String],
+    ids: &Param,
 ) -> Result<Vec<RawResource>, StorageError> {
     let mut stmt = conn
         .prepare_cached(
@@ -84,7 +84,7 @@ pub(super) fn read_many(
         )
         .map_err(backend_err)?;
     let rows = stmt
-        .query_map(params![key.tenant, key.rtype, texts(ids)], |r| {
+        .query_map(params![key.tenant, key.rtype, ids], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -623,7 +623,8 @@ pub(super) fn apply_members_change(
 }
 
 /// The groups of many members at once: `?1` the tenant, `?2` the (distinct) member ids as an
-/// array (`rarray`, see `filter_sql::Param`). The `members_member` index is probed once per id, the ids driving (`CROSS
+/// array ([`Param::texts`]). The `members_member` index is probed once per id, the ids
+/// driving (`CROSS
 /// JOIN`: no temporary table of the ids, as `IN (SELECT ...)` builds).
 pub(super) const GROUPS_OF_MANY: &str = concat!(
     "SELECT m.member_id, g.seq, g.id, g.rtype, ",
@@ -631,16 +632,6 @@ pub(super) const GROUPS_OF_MANY: &str = concat!(
     " FROM rarray(?2) AS j CROSS JOIN members m ON m.tenant = ?1 AND m.member_id = j.value \
      JOIN resources g ON g.seq = m.group_seq WHERE g.tenant = ?1"
 );
-
-/// `values` as an array parameter of `rarray`, each a text.
-fn texts(values: &[String]) -> Param {
-    Param::Array(
-        values
-            .iter()
-            .map(|v| rusqlite::types::Value::Text(v.clone()))
-            .collect(),
-    )
-}
 
 /// The groups of each of `member_ids` as [`read_groups_of`] reads them, one entry per
 /// distinct id (an empty list for a member of no group).
@@ -659,8 +650,7 @@ pub(super) fn read_groups_of_many(
         return Ok(out);
     }
     // The distinct ids (the keys of `out`): each id's groups are read once.
-    let distinct: Vec<String> = out.keys().cloned().collect();
-    let ids = texts(&distinct);
+    let ids = Param::texts(out.keys().map(String::as_str));
     let mut stmt = conn.prepare_cached(GROUPS_OF_MANY).map_err(backend_err)?;
     let mut rows = stmt.query(params![tenant, ids]).map_err(backend_err)?;
     let mut found: HashMap<String, Vec<SeqGroup>> = HashMap::new();

@@ -12,8 +12,9 @@ impl Storage for SqliteStorage {
         crate::storage::sql::filter::can_filter_with::<Sqlite>(schema, &paths, filter)
     }
 
-    /// The filter is translated as the first step of a query ([`crate::storage::sql::push_down`]),
-    /// which refuses what [`Storage::can_filter`] rejects.
+    /// The filter is translated as the first step of a query
+    /// ([`crate::storage::sql::push_down`]), which refuses what [`Storage::can_filter`]
+    /// rejects.
     fn refuses_unsupported_filters(&self) -> bool {
         true
     }
@@ -64,7 +65,7 @@ impl Storage for SqliteStorage {
         }
     }
 
-    /// One statement (`id IN` the ids, an array: see `filter_sql::Param`); with members, in one read
+    /// One statement (`id IN` the ids, an array: [`Param::texts`]); with members, in one read
     /// transaction. The JSON is parsed on the calling task, as a query's page is. The
     /// attributes come whatever `load` says (the server calls it for them).
     async fn get_many(
@@ -77,7 +78,7 @@ impl Storage for SqliteStorage {
             return Ok(Vec::new());
         }
         let key = ResourceKey::new(scope, "", load);
-        let list: Vec<String> = ids.iter().map(|id| (*id).to_string()).collect();
+        let list = Param::texts(ids.iter().copied());
         let read = move |inner: &Inner| {
             inner.read(|conn| {
                 if key.with_members {

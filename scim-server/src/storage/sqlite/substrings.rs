@@ -101,8 +101,8 @@ pub(super) struct SubstringIndexes {
 
 impl SubstringIndexes {
     /// The candidates of each probe, the `seq`s bound at its parameter (as an array, see
-    /// `filter_sql::Param`), read inside the caller's read transaction; `None` when one probe cannot
-    /// be served (the query then runs the plain SQL).
+    /// `filter_sql::Param`), read inside the caller's read transaction; `None` when one
+    /// probe cannot be served (the query then runs the plain SQL).
     pub(super) fn candidates(
         &self,
         tx: &Connection,
