@@ -78,8 +78,8 @@
 //!   a rendering it holds) are remembered with the tenant's change head and answered again
 //!   while the head has not moved (`recent_reads.rs`). `journal_mode=WAL`,
 //!   `synchronous=NORMAL` (committed writes survive a process crash; `FULL` would also make
-//!   them survive a power failure, at one fsync per commit), `foreign_keys=ON`, a busy
-//!   timeout of 10 s.
+//!   them survive a power failure, at one fsync per commit), foreign keys kept by the
+//!   writes rather than enforced (`pool.rs`), a busy timeout of 10 s.
 //! - **Write path**: one thread writes; the writes that queue up behind it share one
 //!   transaction and are acknowledged after its commit (group commit, see
 //!   `group_commit.rs`): the WAL pages they have in common are written once. A write makes

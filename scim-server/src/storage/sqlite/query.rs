@@ -583,8 +583,9 @@ pub(super) fn fetch_size(page: &StoragePage) -> usize {
 
 /// The statement listing the distinct matching `seq`s of a filter in order. It reads
 /// `attr_index` only: its rows of the scope (tenant and resource type, parameters 1 and 2)
-/// are written with their resource, in the same transaction, and go with it (`ON DELETE
-/// CASCADE`, `foreign_keys=ON`), so each `seq` is a resource of the scope and a join with
+/// are written with their resource, in the same transaction, and go with it (deleted in the
+/// transaction that deletes it, `delete_children` in `rows.rs`), so each `seq` is a
+/// resource of the scope and a join with
 /// `resources` (one lookup per match) would change nothing.
 pub(super) fn matches_sql(set: &SetSql) -> String {
     let distinct = if set.distinct { "" } else { "DISTINCT " };

@@ -1,5 +1,7 @@
 //! Rows: reading and writing resources, their index rows, uniqueness claims and members.
 
+use std::sync::OnceLock;
+
 use super::*;
 
 pub(super) fn parse_json(json: &str) -> Result<Resource, StorageError> {
@@ -358,7 +360,51 @@ pub(super) fn insert_unique(
     Ok(())
 }
 
-/// Inserts the `attr_index` rows of one resource of `tenant` (and `ctx`'s resource type).
+/// The most `attr_index` rows one `INSERT` statement writes.
+const ROWS_PER_INSERT: usize = 16;
+
+/// The columns (parameters) of one `attr_index` row in [`insert_rows_sql`].
+const ROW_COLUMNS: usize = 9;
+
+/// `INSERT OR FAIL INTO attr_index ... VALUES` with `rows` rows of parameters (1 to
+/// [`ROWS_PER_INSERT`]), made once per count.
+fn insert_rows_sql(rows: usize) -> &'static str {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (1..=ROWS_PER_INSERT)
+            .map(|count| {
+                let values: Vec<String> = (0..count)
+                    .map(|r| {
+                        let params: Vec<String> = (1..=ROW_COLUMNS)
+                            .map(|c| format!("?{}", r * ROW_COLUMNS + c))
+                            .collect();
+                        format!("({})", params.join(", "))
+                    })
+                    .collect();
+                format!(
+                    "INSERT OR FAIL INTO attr_index (tenant, rtype, path, value_norm, value_num, \
+                     skey, seq, elem, n) VALUES {}",
+                    values.join(", ")
+                )
+            })
+            .collect()
+    });
+    &all[rows.clamp(1, ROWS_PER_INSERT) - 1]
+}
+
+/// Inserts the `attr_index` rows of one resource of `tenant` (and `ctx`'s resource type),
+/// up to [`ROWS_PER_INSERT`] rows per statement: each statement opens its cursors on the
+/// table and its indexes once, where a statement per row (a user has about ten) paid that
+/// per row, with a bind and a reset.
+///
+/// `OR FAIL`: a statement that writes several rows and may abort (undo its own rows on a
+/// constraint error, the default `ABORT`) makes SQLite copy every page it changes to a
+/// statement journal first, which cost more than the statements saved. With `FAIL` a
+/// constraint error keeps the rows written before it; none is expected (the key
+/// `(seq, path, elem, n)` is the resource's own and `n` is distinct), and should one come,
+/// the write fails after changing rows, which fails its transaction (`Undo::Statement` in
+/// `group_commit.rs`). An enforced foreign key would make the statement abortable again:
+/// see `configure` in `pool.rs`.
 pub(super) fn insert_rows(
     tx: &Transaction<'_>,
     tenant: &str,
@@ -366,27 +412,40 @@ pub(super) fn insert_rows(
     seq: i64,
     rows: &BTreeSet<IndexRow>,
 ) -> Result<(), StorageError> {
-    let mut stmt = tx
-        .prepare_cached(
-            "INSERT INTO attr_index (tenant, rtype, path, value_norm, value_num, skey, seq, \
-             elem, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .map_err(backend_err)?;
-    for (n, row) in (0_i64..).zip(rows) {
-        stmt.execute(params![
-            tenant,
-            ctx.rtype,
-            row.key,
-            row.norm,
-            row.num.map(|n| n.0),
-            row.skey,
-            seq,
-            row.elem,
-            n
-        ])
-        .map_err(backend_err)?;
+    let rows: Vec<&IndexRow> = rows.iter().collect();
+    let mut n: i64 = 0;
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut stmt = tx
+            .prepare_cached(insert_rows_sql(chunk.len()))
+            .map_err(backend_err)?;
+        for (r, row) in chunk.iter().enumerate() {
+            let at = r * ROW_COLUMNS;
+            let key = (tenant, ctx.rtype.as_str(), seq, n);
+            bind_row(&mut stmt, at, key, row).map_err(backend_err)?;
+            n += 1;
+        }
+        stmt.raw_execute().map_err(backend_err)?;
     }
     Ok(())
+}
+
+/// Binds the row `row` of the resource `(tenant, rtype, seq)`, its `n`, to the parameters
+/// after `at` of an [`insert_rows_sql`] statement, in its column order.
+fn bind_row(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    at: usize,
+    (tenant, rtype, seq, n): (&str, &str, i64, i64),
+    row: &IndexRow,
+) -> rusqlite::Result<()> {
+    stmt.raw_bind_parameter(at + 1, tenant)?;
+    stmt.raw_bind_parameter(at + 2, rtype)?;
+    stmt.raw_bind_parameter(at + 3, &row.key)?;
+    stmt.raw_bind_parameter(at + 4, &row.norm)?;
+    stmt.raw_bind_parameter(at + 5, row.num.map(|n| n.0))?;
+    stmt.raw_bind_parameter(at + 6, &row.skey)?;
+    stmt.raw_bind_parameter(at + 7, seq)?;
+    stmt.raw_bind_parameter(at + 8, row.elem)?;
+    stmt.raw_bind_parameter(at + 9, n)
 }
 
 /// Makes the `attr_index` rows of `ctx`'s resource type (in every tenant) follow `layout`
@@ -473,6 +532,23 @@ pub(super) fn insert_resource(
         version: 1,
         resource,
     })
+}
+
+/// Deletes the rows that belong to the resource at `seq` (its claims, index rows and, for a
+/// group, its members), in the transaction that deleted it. The schema declares them
+/// `REFERENCES resources (seq) ON DELETE CASCADE`, but the connections do not enforce
+/// foreign keys (see `configure` in `pool.rs`), so the cascade is this.
+pub(super) fn delete_children(tx: &Transaction<'_>, seq: i64) -> Result<(), StorageError> {
+    for sql in [
+        "DELETE FROM unique_values WHERE seq = ?1",
+        "DELETE FROM attr_index WHERE seq = ?1",
+        "DELETE FROM members WHERE group_seq = ?1",
+    ] {
+        tx.prepare_cached(sql)
+            .and_then(|mut s| s.execute([seq]))
+            .map_err(backend_err)?;
+    }
+    Ok(())
 }
 
 fn id_taken(id: &str) -> StorageError {

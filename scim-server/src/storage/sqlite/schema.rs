@@ -39,7 +39,8 @@ use super::backend_err;
 /// - `resource_counts` (version 5): the number of resources per tenant and resource type,
 ///   kept by triggers on `resources` (the `totalResults` of an unfiltered list).
 ///
-/// Every child row references its resource by `seq` with `ON DELETE CASCADE`.
+/// Every child row references its resource by `seq` with `ON DELETE CASCADE`, which the
+/// connections do not enforce: the writes keep it (see `configure` in `pool.rs`).
 pub(super) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE resources (

@@ -199,28 +199,30 @@ impl Storage for SqliteStorage {
         self.inner
             .write(move |tx| {
                 let expected = expected_version.map(clamp);
-                let deleted: Option<i64> = tx
+                let deleted: Option<(i64, i64)> = tx
                     .prepare_cached(
                         "DELETE FROM resources WHERE tenant = ?1 AND rtype = ?2 AND id = ?3 \
-                     AND (?4 IS NULL OR version = ?4) RETURNING version",
+                     AND (?4 IS NULL OR version = ?4) RETURNING version, seq",
                     )
                     .and_then(|mut s| {
-                        s.query_row(params![ctx.tenant, ctx.rtype, id, expected], |r| r.get(0))
-                            .optional()
+                        s.query_row(params![ctx.tenant, ctx.rtype, id, expected], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })
+                        .optional()
                     })
                     .map_err(backend_err)?;
-                let Some(version) = deleted else {
+                let Some((version, seq)) = deleted else {
                     return Err(not_found_or_mismatch(tx, &ctx, &id)?);
                 };
+                delete_children(tx, seq)?;
                 let mut feed = vec![NewChange::new(
                     &ctx.rtype,
                     &id,
                     ChangeKind::Deleted,
                     to_version(version),
                 )];
-                // unique_values, attr_index and the resource's own members went with it
-                // (ON DELETE CASCADE). Now its membership in every group of the tenant.
-                // Those groups change: version and meta.lastModified.
+                // Its membership in every group of the tenant. Those groups change:
+                // version and meta.lastModified.
                 let groups = tx
                     .prepare_cached(
                         "SELECT seq, json, rtype, id FROM resources WHERE seq IN \

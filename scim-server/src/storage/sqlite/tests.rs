@@ -2,8 +2,8 @@ use super::*;
 use crate::storage::sql::filter::translate;
 use crate::storage::sql::index::indexed_paths;
 use crate::storage::sql::upgrade_check;
-use crate::storage::suite::{new_user, unfiltered_total};
-use scim_core::builtin::user_resource_schema;
+use crate::storage::suite::{new_group, new_user, unfiltered_total};
+use scim_core::builtin::{group_resource_schema, user_resource_schema};
 
 mod recent_reads;
 
@@ -303,6 +303,113 @@ async fn unfiltered_totals_come_from_the_kept_count() {
         .unwrap();
     assert_eq!(total(None).await, 40);
     assert_eq!(total(Some(by_name)).await, 40);
+}
+
+/// The child rows of a resource (its uniqueness claims, index rows and, for a group, its
+/// members) go with it, in the transaction of its delete: the connections do not enforce
+/// the schema's `ON DELETE CASCADE`, so the delete does it. The rows of the others stay.
+#[tokio::test]
+async fn a_delete_takes_its_child_rows_with_it() {
+    let storage = SqliteStorage::open_in_memory().unwrap();
+    let tenant = TenantId::new("t").unwrap();
+    let (users, groups) = (user_resource_schema(), group_resource_schema());
+    let (uscope, gscope) = (Scope::new(&tenant, &users), Scope::new(&tenant, &groups));
+    for i in 0..3 {
+        create_user(&storage, &tenant, i).await;
+    }
+    for (id, name, members) in [
+        ("g1", "Staff", &["u0", "u1"][..]),
+        ("g2", "Admins", &["u1"]),
+    ] {
+        storage
+            .create(gscope, new_group(id, name, members))
+            .await
+            .unwrap();
+    }
+    let count = |sql: &str, seq: i64| -> i64 {
+        lock(&storage.inner.writer)
+            .query_row(sql, [seq], |r| r.get(0))
+            .unwrap()
+    };
+    // [claims, index rows, members] of the resource at `seq`.
+    let children = |seq: i64| {
+        [
+            count("SELECT count(*) FROM unique_values WHERE seq = ?1", seq),
+            count("SELECT count(*) FROM attr_index WHERE seq = ?1", seq),
+            count("SELECT count(*) FROM members WHERE group_seq = ?1", seq),
+        ]
+    };
+    let seq_of = |id: &str| -> i64 {
+        lock(&storage.inner.writer)
+            .query_row("SELECT seq FROM resources WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    let (u0, u1, g1, g2) = (seq_of("u0"), seq_of("u1"), seq_of("g1"), seq_of("g2"));
+    let [claims, rows, _] = children(u1);
+    assert!(claims >= 1 && rows >= 1, "u1 has claims and index rows");
+    let [_, group_rows, members] = children(g1);
+    assert!(
+        group_rows >= 1 && members == 2,
+        "g1 has index rows and two members"
+    );
+    let kept = children(u0);
+
+    storage.delete(uscope, "u1", None).await.unwrap();
+    storage.delete(gscope, "g1", None).await.unwrap();
+
+    assert_eq!(children(u1), [0, 0, 0]);
+    assert_eq!(children(g1), [0, 0, 0]);
+    assert_eq!(children(u0), kept);
+    assert_eq!(children(g2)[2], 0, "u1 left g2 with its delete");
+    assert!(
+        found(&storage, uscope, "userName eq \"user1\"")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        found(&storage, uscope, "userName eq \"user0\"").await,
+        ["u0"]
+    );
+}
+
+/// A resource with more index rows than one statement writes (`ROWS_PER_INSERT`) has them
+/// all, numbered in order, and a filter finds it by a value of the last statement.
+#[tokio::test]
+async fn index_rows_past_one_statement_are_all_written() {
+    let storage = SqliteStorage::open_in_memory().unwrap();
+    let tenant = TenantId::new("t").unwrap();
+    let schema = user_resource_schema();
+    let scope = Scope::new(&tenant, &schema);
+    let emails: Vec<serde_json::Value> = (0..40)
+        .map(|i| serde_json::json!({"value": format!("m{i}@example.com"), "type": "work"}))
+        .collect();
+    let user = new_user("many", "many", serde_json::json!({ "emails": emails }));
+    let ctx = storage.inner.layouts.ctx(scope);
+    let expected = index_rows(&ctx.paths, &schema, &user.resource).len();
+    assert!(
+        expected > 2 * 16,
+        "{expected} rows: more than two statements"
+    );
+    storage.create(scope, user).await.unwrap();
+    let ns: Vec<i64> = {
+        let conn = lock(&storage.inner.writer);
+        let mut stmt = conn
+            .prepare("SELECT n FROM attr_index WHERE tenant = 't' ORDER BY n")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(ns, (0..expected as i64).collect::<Vec<_>>());
+    for text in [
+        "emails.value eq \"m39@example.com\"",
+        "emails[value co \"m0@\"]",
+    ] {
+        assert_eq!(found(&storage, scope, text).await, ["many"], "{text}");
+    }
 }
 
 /// On a file, commits do not checkpoint (`wal_autocheckpoint=0`); the background thread
