@@ -374,7 +374,7 @@ mod tests {
     /// SQLite undoes a failing statement whole, the rows its triggers changed included, but
     /// its change counter keeps the triggers' rows: such a write counts as failing after
     /// changing rows, and fails its transaction. Safe (nothing of it is committed), only
-    /// less available: the writes of this backend fail before their triggers run.
+    /// less available (the tables of this backend have no triggers since schema version 7).
     #[test]
     fn a_statement_failing_in_its_trigger_fails_its_transaction() {
         let ddl = "CREATE TABLE t (x INTEGER NOT NULL UNIQUE); \

@@ -626,7 +626,7 @@ pub(super) fn filtered_rows(
 }
 
 /// The number of resources of the scope (`args`: the tenant and the resource type), kept in
-/// `resource_counts` by triggers (see `schema.rs`): one row read, not a count over the scope
+/// `resource_counts` by the writes (see `schema.rs`): one row read, not a count over the scope
 /// index.
 pub(super) fn count_all(tx: &Connection, args: &[Param]) -> Result<i64, StorageError> {
     let n: Option<i64> = tx

@@ -270,8 +270,8 @@ async fn create_user(storage: &SqliteStorage, tenant: &TenantId, i: usize) {
         .unwrap();
 }
 
-/// The `totalResults` of an unfiltered list is the count kept by the triggers on
-/// `resources`: it follows creates and deletes, a failed create leaves it as it was, and
+/// The `totalResults` of an unfiltered list is the count kept by the writes
+/// (`count_resources`): it follows creates and deletes, a failed create leaves it as it was, and
 /// the list (offset or sorted) reads it rather than counting the rows.
 #[tokio::test]
 async fn unfiltered_totals_come_from_the_kept_count() {
