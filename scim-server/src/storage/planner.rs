@@ -122,12 +122,10 @@ pub async fn execute(
     let mut plan = plan(storage, scope, filter, sort, page, limits, Asking::Later);
     if plan.direct {
         let answer = storage.query(scope, plan.query(filter, sort, load)).await;
-        if !refused_unasked(&plan, &answer) {
-            return answer;
-        }
-        plan = self::plan(storage, scope, filter, sort, page, limits, Asking::First);
-        if plan.direct {
-            return answer;
+        let asking = || self::plan(storage, scope, filter, sort, page, limits, Asking::First);
+        match plan.settle(answer, asking) {
+            Ok(answer) => return answer,
+            Err(asked) => plan = asked,
         }
     }
     fallback(storage, scope, filter, sort, &plan, load, limits).await
@@ -151,12 +149,10 @@ pub async fn execute_with_groups(
         let answer = storage
             .query_with_groups(scope, plan.query(filter, sort, load))
             .await;
-        if !refused_unasked(&plan, &answer) {
-            return answer;
-        }
-        plan = self::plan(storage, scope, filter, sort, page, limits, Asking::First);
-        if plan.direct {
-            return answer;
+        let asking = || self::plan(storage, scope, filter, sort, page, limits, Asking::First);
+        match plan.settle(answer, asking) {
+            Ok(answer) => return answer,
+            Err(asked) => plan = asked,
         }
     }
     let found = fallback(storage, scope, filter, sort, &plan, load, limits).await?;
@@ -187,14 +183,24 @@ enum Asking {
     First,
 }
 
-/// Whether `answer` is the backend refusing the filter of a query sent without asking
-/// [`Storage::can_filter`] (see [`Plan::unasked`]): the planner then asks, and plans the
-/// fallback.
-fn refused_unasked<T>(plan: &Plan, answer: &Result<T, StorageError>) -> bool {
-    plan.unasked && matches!(answer, Err(e) if *e.kind() == StorageErrorKind::UnsupportedFilter)
-}
-
 impl Plan {
+    /// What the `answer` of this direct plan's query settles: the answer itself (`Ok`),
+    /// unless it is the backend refusing a filter it was not asked about (see
+    /// [`Plan::unasked`]); then the plan `asking` makes, asking [`Storage::can_filter`], is
+    /// the one to follow (`Err`), or, should it still be direct, the refusal is the answer.
+    fn settle<T>(
+        self,
+        answer: Result<T, StorageError>,
+        asking: impl FnOnce() -> Plan,
+    ) -> Result<Result<T, StorageError>, Plan> {
+        let refused = matches!(&answer, Err(e) if *e.kind() == StorageErrorKind::UnsupportedFilter);
+        if !(self.unasked && refused) {
+            return Ok(answer);
+        }
+        let asked = asking();
+        if asked.direct { Ok(answer) } else { Err(asked) }
+    }
+
     /// The query the backend gets when it goes there as it is.
     fn query<'q>(
         &'q self,

@@ -368,6 +368,16 @@ async fn query_filter<S: Storage + ?Sized>(
         s.can_filter(schema, f),
         "the suite requires pushdown of `{f}` (eq on a unique attribute or id)"
     );
+    query_direct(s, t, schema, f).await.unwrap()
+}
+
+/// The first 100 resources matching `f`, asked of the backend itself (no planner).
+async fn query_direct<S: Storage + ?Sized>(
+    s: &S,
+    t: &TenantId,
+    schema: &ResourceSchema,
+    f: &Filter,
+) -> Result<QueryPage, StorageError> {
     s.query(
         Scope::new(t, schema),
         StorageQuery {
@@ -378,5 +388,4 @@ async fn query_filter<S: Storage + ?Sized>(
         },
     )
     .await
-    .unwrap()
 }

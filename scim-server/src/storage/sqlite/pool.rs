@@ -76,7 +76,7 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// burst of writes.
 pub(super) fn open_writer(path: &Path) -> Result<Connection, StorageError> {
     let conn = Connection::open(path).map_err(backend_err)?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
+    prepare_connection(&conn)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
         .map_err(backend_err)?;
@@ -102,11 +102,21 @@ pub(super) fn defer_checkpoints(writer: &Connection) -> Result<(), StorageError>
 /// Opens a private in-memory database (for tests): one connection serves reads and writes.
 pub(super) fn open_memory() -> Result<Connection, StorageError> {
     let conn = Connection::open_in_memory().map_err(backend_err)?;
+    prepare_connection(&conn)?;
     configure(&conn)?;
     Ok(conn)
 }
 
-/// Sets up a connection: the statement cache, the array function, `synchronous=NORMAL` (see
+/// What every connection, writer or reader, needs before its first statement: a busy
+/// timeout of [`BUSY_TIMEOUT`], its statement cache sized ([`STATEMENT_CACHE`]) and the
+/// array function (`rarray`, see `filter_sql::Param`).
+pub(super) fn prepare_connection(conn: &Connection) -> Result<(), StorageError> {
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    register_arrays(conn).map_err(backend_err)
+}
+
+/// Sets up a connection that writes (after [`prepare_connection`]): `synchronous=NORMAL` (see
 /// [`open_writer`]), temporary tables in memory, and foreign keys NOT enforced
 /// (`foreign_keys=OFF`, SQLite's default). The child tables declare `REFERENCES resources
 /// (seq) ON DELETE CASCADE`; the writes keep that themselves: a child row is written in the
@@ -116,8 +126,6 @@ pub(super) fn open_memory() -> Result<Connection, StorageError> {
 /// writing several index rows open a statement journal (an immediate foreign key can abort
 /// such a statement, so SQLite copies the pages it changes to be able to undo it).
 fn configure(conn: &Connection) -> Result<(), StorageError> {
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    register_arrays(conn).map_err(backend_err)?;
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY;",
     )

@@ -585,8 +585,8 @@ pub(super) fn fetch_size(page: &StoragePage) -> usize {
 /// `attr_index` only: its rows of the scope (tenant and resource type, parameters 1 and 2)
 /// are written with their resource, in the same transaction, and go with it (deleted in the
 /// transaction that deletes it, `delete_children` in `rows.rs`), so each `seq` is a
-/// resource of the scope and a join with
-/// `resources` (one lookup per match) would change nothing.
+/// resource of the scope and a join with `resources` (one lookup per match) would change
+/// nothing.
 pub(super) fn matches_sql(set: &SetSql) -> String {
     let distinct = if set.distinct { "" } else { "DISTINCT " };
     format!("SELECT {distinct}seq FROM ({}) ORDER BY seq", set.sql)
@@ -626,8 +626,8 @@ pub(super) fn filtered_rows(
 }
 
 /// The number of resources of the scope (`args`: the tenant and the resource type), kept in
-/// `resource_counts` by the writes (see `schema.rs`): one row read, not a count over the scope
-/// index.
+/// `resource_counts` by the writes (see `schema.rs`): one row read, not a count over the
+/// scope index.
 pub(super) fn count_all(tx: &Connection, args: &[Param]) -> Result<i64, StorageError> {
     let n: Option<i64> = tx
         .prepare_cached("SELECT n FROM resource_counts WHERE tenant = ?1 AND rtype = ?2")

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 
 use super::backend_err;
-use super::pool::{BUSY_TIMEOUT, STATEMENT_CACHE, lock, run_cached};
+use super::pool::{lock, prepare_connection, run_cached};
 use crate::storage::StorageError;
 
 /// How many idle readers are kept: as many as reads ran at once, up to this bound. A reader
@@ -224,9 +224,7 @@ impl Readers {
                 | OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(backend_err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        super::filter_sql::register_arrays(&conn).map_err(backend_err)?;
+        prepare_connection(&conn)?;
         // `mmap_size`: see `SqliteStorage::mmap_size` (0, none, by default).
         let mmap = i64::try_from(self.0.mmap_size.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
         conn.execute_batch(&format!(

@@ -71,9 +71,9 @@ pub(super) fn read_resource(
     })
 }
 
-/// The resources of `ids` (an array of texts, [`Param::texts`]) that exist in the scope of `key` (its
-/// `id` unused), each once, JSON unparsed, in one statement; with their members when
-/// `key.with_members` (call it in a read transaction then, for one snapshot).
+/// The resources of `ids` (an array of texts, [`Param::texts`]) that exist in the scope of
+/// `key` (its `id` unused), each once, JSON unparsed, in one statement; with their members
+/// when `key.with_members` (call it in a read transaction then, for one snapshot).
 pub(super) fn read_many(
     conn: &Connection,
     key: &ResourceKey,
@@ -361,7 +361,7 @@ pub(super) fn insert_unique(
 }
 
 /// The most `attr_index` rows one `INSERT` statement writes.
-const ROWS_PER_INSERT: usize = 16;
+pub(super) const ROWS_PER_INSERT: usize = 16;
 
 /// The columns (parameters) of one `attr_index` row in [`insert_rows_sql`].
 const ROW_COLUMNS: usize = 9;
@@ -721,8 +721,7 @@ pub(super) fn apply_members_change(
 
 /// The groups of many members at once: `?1` the tenant, `?2` the (distinct) member ids as an
 /// array ([`Param::texts`]). The `members_member` index is probed once per id, the ids
-/// driving (`CROSS
-/// JOIN`: no temporary table of the ids, as `IN (SELECT ...)` builds).
+/// driving (`CROSS JOIN`: no temporary table of the ids, as `IN (SELECT ...)` builds).
 pub(super) const GROUPS_OF_MANY: &str = concat!(
     "SELECT m.member_id, g.seq, g.id, g.rtype, ",
     group_display!(),

@@ -271,8 +271,8 @@ async fn create_user(storage: &SqliteStorage, tenant: &TenantId, i: usize) {
 }
 
 /// The `totalResults` of an unfiltered list is the count kept by the writes
-/// (`count_resources`): it follows creates and deletes, a failed create leaves it as it was, and
-/// the list (offset or sorted) reads it rather than counting the rows.
+/// (`count_resources`): it follows creates and deletes, a failed create leaves it as it
+/// was, and the list (offset or sorted) reads it rather than counting the rows.
 #[tokio::test]
 async fn unfiltered_totals_come_from_the_kept_count() {
     let storage = SqliteStorage::open_in_memory().unwrap();
@@ -389,7 +389,7 @@ async fn index_rows_past_one_statement_are_all_written() {
     let ctx = storage.inner.layouts.ctx(scope);
     let expected = index_rows(&ctx.paths, &schema, &user.resource).len();
     assert!(
-        expected > 2 * 16,
+        expected > 2 * ROWS_PER_INSERT,
         "{expected} rows: more than two statements"
     );
     storage.create(scope, user).await.unwrap();

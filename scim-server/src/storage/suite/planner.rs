@@ -287,17 +287,7 @@ pub async fn planner_answers_what_the_backend_refuses<S: Storage>(s: S) {
         assert_planned(&s, &t, f, expected, &limits).await;
         let parsed = filter(f);
         if s.refuses_unsupported_filters() && !s.can_filter(&schema, &parsed) {
-            let direct = s
-                .query(
-                    Scope::new(&t, &schema),
-                    StorageQuery {
-                        filter: Some(&parsed),
-                        sort: None,
-                        page: &offset(0, 100),
-                        load: Load::ALL,
-                    },
-                )
-                .await;
+            let direct = query_direct(&s, &t, &schema, &parsed).await;
             expect_kind(direct, &StorageErrorKind::UnsupportedFilter, f);
             refused += 1;
         }
