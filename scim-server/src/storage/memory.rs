@@ -81,9 +81,11 @@ use scim_core::{AttrPath, CompValue, CompareOp, Filter, Resource};
 use serde_json::{Map, Value};
 
 mod changes;
+mod id_set;
 mod index;
 mod query;
 
+use id_set::IdSet;
 use index::*;
 
 use super::changes::NewChange;
@@ -134,7 +136,7 @@ struct Shard {
 #[derive(Default)]
 struct Column {
     /// Normalised string value → the ids holding it.
-    by_value: BTreeMap<String, BTreeSet<String>>,
+    by_value: BTreeMap<String, IdSet>,
     /// The ids holding a non-empty value that is not a string (a number, say), which `pr`
     /// counts as present and no string comparison matches.
     non_string: BTreeSet<String>,

@@ -454,7 +454,7 @@ impl Shard {
                             ids.insert(id);
                         }
                         None => {
-                            column.by_value.insert(v.clone(), BTreeSet::from([id]));
+                            column.by_value.insert(v.clone(), IdSet::one(id));
                         }
                     }
                 }
@@ -472,11 +472,10 @@ impl Shard {
             };
             match value {
                 IndexValue::Str(v) => {
-                    if let Some(ids) = column.by_value.get_mut(v) {
-                        ids.remove(id);
-                        if ids.is_empty() {
-                            column.by_value.remove(v);
-                        }
+                    if let Some(ids) = column.by_value.get_mut(v)
+                        && ids.remove(id)
+                    {
+                        column.by_value.remove(v);
                     }
                 }
                 IndexValue::NonString => {
@@ -673,7 +672,7 @@ impl Shard {
                     self.index
                         .get(key.as_str())
                         .and_then(|c| c.by_value.get(operand.as_str()))
-                        .map_or(0, BTreeSet::len),
+                        .map_or(0, IdSet::len),
                 ),
             ),
             _ => None,
@@ -695,7 +694,7 @@ impl Shard {
         let Some(column) = self.index.get(probe.key()) else {
             return Hits::default();
         };
-        let collect = |entries: &mut dyn Iterator<Item = (&'s String, &'s BTreeSet<String>)>| {
+        let collect = |entries: &mut dyn Iterator<Item = (&'s String, &'s IdSet)>| {
             self.hits(&mut entries.flat_map(|(_, ids)| ids.iter()))
         };
         match probe {
