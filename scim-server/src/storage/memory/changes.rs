@@ -11,8 +11,9 @@ use crate::tenancy::TenantId;
 /// One tenant's feed.
 #[derive(Default)]
 pub(super) struct Feed {
-    /// The retained changes, in `seq` order.
-    log: VecDeque<ChangeRecord>,
+    /// The retained changes, in `seq` order. Boxed: growing the log moves a pointer per
+    /// change, not the record, while the tenant's write lock is held.
+    log: VecDeque<Box<ChangeRecord>>,
     /// The `seq` of the latest change (0 before the first).
     last: u64,
     /// Every change with `seq <= pruned` was pruned.
@@ -29,7 +30,7 @@ impl Feed {
         let at = last_modified_now();
         for c in changes {
             self.last += 1;
-            self.log.push_back(ChangeRecord {
+            self.log.push_back(Box::new(ChangeRecord {
                 seq: self.last,
                 tenant: tenant.clone(),
                 resource_type: c.resource_type,
@@ -37,7 +38,7 @@ impl Feed {
                 kind: c.kind,
                 version: c.version,
                 at: at.clone(),
-            });
+            }));
         }
     }
 
@@ -50,7 +51,12 @@ impl Feed {
             return Err(StorageError::changes_pruned(since, self.pruned));
         }
         let start = self.log.partition_point(|c| c.seq <= since);
-        Ok(self.log.range(start..).take(limit).cloned().collect())
+        Ok(self
+            .log
+            .range(start..)
+            .take(limit)
+            .map(|c| ChangeRecord::clone(c))
+            .collect())
     }
 
     pub(super) fn last(&self) -> u64 {

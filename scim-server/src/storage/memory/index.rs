@@ -684,7 +684,7 @@ impl Shard {
         let mut hits = Hits::with_capacity_and_hasher(ids.size_hint().0, Default::default());
         hits.extend(
             ids.filter_map(|id| self.resources.get_key_value(id.as_str()))
-                .map(|(id, e)| (id.as_str(), e)),
+                .map(|(id, e)| (id.as_str(), &**e)),
         );
         hits
     }

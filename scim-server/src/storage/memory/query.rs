@@ -147,7 +147,7 @@ impl MemoryStorage {
             _ => shard
                 .resources
                 .iter()
-                .map(|(id, e)| (id.as_str(), e))
+                .map(|(id, e)| (id.as_str(), &**e))
                 .collect(),
         };
         let mut keyed: Vec<(Option<SortKey>, &str, &Entry)> = entries
