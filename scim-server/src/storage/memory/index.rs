@@ -454,7 +454,7 @@ impl Shard {
                             ids.insert(id);
                         }
                         None => {
-                            column.by_value.insert(v.clone(), IdSet::one(id));
+                            column.by_value.insert(v.clone(), IdSet::One(id));
                         }
                     }
                 }

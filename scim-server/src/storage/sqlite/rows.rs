@@ -412,19 +412,21 @@ pub(super) fn insert_rows(
     seq: i64,
     rows: &BTreeSet<IndexRow>,
 ) -> Result<(), StorageError> {
-    let rows: Vec<&IndexRow> = rows.iter().collect();
+    let mut left = rows.len();
+    let mut rows = rows.iter();
     let mut n: i64 = 0;
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
+    while left > 0 {
+        let count = left.min(ROWS_PER_INSERT);
         let mut stmt = tx
-            .prepare_cached(insert_rows_sql(chunk.len()))
+            .prepare_cached(insert_rows_sql(count))
             .map_err(backend_err)?;
-        for (r, row) in chunk.iter().enumerate() {
-            let at = r * ROW_COLUMNS;
+        for (r, row) in rows.by_ref().take(count).enumerate() {
             let key = (tenant, ctx.rtype.as_str(), seq, n);
-            bind_row(&mut stmt, at, key, row).map_err(backend_err)?;
+            bind_row(&mut stmt, r * ROW_COLUMNS, key, row).map_err(backend_err)?;
             n += 1;
         }
         stmt.raw_execute().map_err(backend_err)?;
+        left -= count;
     }
     Ok(())
 }
