@@ -278,6 +278,26 @@ impl<'de> Deserialize<'de> for Attribute {
 }
 
 impl Attribute {
+    /// Is the attribute in a response when the client names no attributes (no `attributes`
+    /// or `excludedAttributes`, RFC 7644 §3.9, and none supplied in the request)? Its
+    /// `returned` is `always` or `default` (RFC 7643 §7), and it is not `writeOnly`, whose
+    /// "values SHALL NOT be returned".
+    ///
+    /// ```
+    /// use scim_core::schema::{Attribute, AttributeType, Mutability, Returned};
+    /// let mut password = Attribute::new("password", AttributeType::String);
+    /// assert!(password.returned_by_default());
+    /// password.mutability = Mutability::WriteOnly;
+    /// assert!(!password.returned_by_default());
+    /// let mut groups = Attribute::new("groups", AttributeType::Complex);
+    /// groups.returned = Returned::Request;
+    /// assert!(!groups.returned_by_default());
+    /// ```
+    pub fn returned_by_default(&self) -> bool {
+        self.mutability != Mutability::WriteOnly
+            && matches!(self.returned, Returned::Always | Returned::Default)
+    }
+
     /// A single-valued, optional, readWrite attribute of the given type with RFC 7643 §2.2
     /// defaults; adjust the public fields for anything else.
     pub fn new(name: impl Into<String>, attr_type: AttributeType) -> Self {

@@ -289,10 +289,7 @@ pub(crate) fn wants_groups(
     projection: &Projection,
     supplied: &RequestedAttrs,
 ) -> bool {
-    schema
-        .core
-        .attribute("groups")
-        .is_some_and(|a| projection.includes_with(schema, &AttrPath::new(a.name.clone()), supplied))
+    returns(schema, "groups", projection, supplied)
 }
 
 /// Does this resource type keep members apart (RFC 7643 §4.2 `members`)?
@@ -306,12 +303,30 @@ pub(crate) fn load_for(
     projection: &Projection,
     supplied: &RequestedAttrs,
 ) -> Load {
-    if has_members(schema) && projection.includes_with(schema, &AttrPath::new("members"), supplied)
-    {
+    if returns(schema, "members", projection, supplied) {
         Load::ALL
     } else {
         Load::WITHOUT_MEMBERS
     }
+}
+
+/// Does the core schema have the attribute `name` and a response under `projection` return
+/// it? Without `attributes`, `excludedAttributes` or supplied attributes (every GET and list
+/// of the default form) the attribute's definition alone decides, without resolving a
+/// projection plan.
+fn returns(
+    schema: &ResourceSchema,
+    name: &str,
+    projection: &Projection,
+    supplied: &RequestedAttrs,
+) -> bool {
+    let Some(attribute) = schema.core.attribute(name) else {
+        return false;
+    };
+    if projection.is_default() && supplied.paths().is_empty() {
+        return attribute.returned_by_default();
+    }
+    projection.includes_with(schema, &AttrPath::new(attribute.name.clone()), supplied)
 }
 
 /// One `members` element as a storage [`Member`]; `value` is required.
@@ -392,5 +407,51 @@ pub(crate) fn set_meta(resource: &mut Resource, key: &str, value: Value) {
             m.insert(key.to_string(), value);
             map.insert("meta".into(), Value::Object(m));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scim_core::builtin::user_resource_schema;
+    use scim_core::schema::{Mutability, Returned};
+
+    /// The shortcut of [`returns`] for the default projection answers as the projection's
+    /// own plan does, for every `returned` and for a write-only attribute.
+    #[test]
+    fn the_default_projection_shortcut_agrees_with_the_plan() {
+        let default = Projection::default();
+        let none = RequestedAttrs::none();
+        for returned in [
+            Returned::Always,
+            Returned::Never,
+            Returned::Default,
+            Returned::Request,
+        ] {
+            for mutability in [Mutability::ReadOnly, Mutability::WriteOnly] {
+                let mut schema = user_resource_schema();
+                let core = Arc::make_mut(&mut schema.core);
+                let groups = core
+                    .attributes
+                    .iter_mut()
+                    .find(|a| a.name == "groups")
+                    .unwrap();
+                groups.returned = returned;
+                groups.mutability = mutability;
+                let planned = default.includes_with(&schema, &AttrPath::new("groups"), &none);
+                assert_eq!(
+                    wants_groups(&schema, &default, &none),
+                    planned,
+                    "{returned:?} {mutability:?}"
+                );
+            }
+        }
+        // A Group returns its members by default; a User has none to load.
+        let group = scim_core::builtin::group_resource_schema();
+        assert_eq!(load_for(&group, &default, &none), Load::ALL);
+        assert_eq!(
+            load_for(&user_resource_schema(), &default, &none),
+            Load::WITHOUT_MEMBERS
+        );
     }
 }
