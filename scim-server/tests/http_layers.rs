@@ -111,6 +111,71 @@ impl Provisioning for SlowHook {
     }
 }
 
+/// A provisioning hook with a bug: it panics for the user named `boom`.
+struct PanickingHook;
+
+#[async_trait]
+impl Provisioning for PanickingHook {
+    async fn before_change(&self, change: &Change<'_>) -> Result<(), ScimError> {
+        let boom = change
+            .resource
+            .and_then(|r| r.get("userName"))
+            .and_then(Value::as_str)
+            == Some("boom");
+        assert!(!boom, "the hook's bug");
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_a_500_scim_error_and_the_server_serves_on() {
+    let server = ScimServer::builder()
+        .storage(Arc::new(MemoryStorage::new()))
+        .authenticator(BearerTokens::single(TOKEN_A).unwrap())
+        .provisioning(PanickingHook)
+        .build()
+        .unwrap();
+    let core = ScimServer::builder()
+        .storage(Arc::new(MemoryStorage::new()))
+        .provisioning(PanickingHook)
+        .build_core()
+        .unwrap();
+    let core = ServiceBuilder::new()
+        .layer(TenantLayer::new(scim_server::SingleTenant))
+        .layer(AuthLayer::new(BearerTokens::single(TOKEN_A).unwrap()))
+        .service(core);
+    for round in 0..2 {
+        let r = if round == 0 {
+            send(
+                &server,
+                request("POST", "/Users", Some(TOKEN_A), Some(user("boom"))),
+            )
+            .await
+        } else {
+            send(
+                &core,
+                request("POST", "/Users", Some(TOKEN_A), Some(user("boom"))),
+            )
+            .await
+        };
+        r.assert_error(500);
+        let ok = if round == 0 {
+            send(
+                &server,
+                request("POST", "/Users", Some(TOKEN_A), Some(user("fine"))),
+            )
+            .await
+        } else {
+            send(
+                &core,
+                request("POST", "/Users", Some(TOKEN_A), Some(user("fine"))),
+            )
+            .await
+        };
+        assert_eq!(ok.status, 201, "{}", ok.body);
+    }
+}
+
 #[tokio::test]
 async fn a_request_longer_than_the_timeout_is_a_503_scim_error() {
     let server = ScimServer::builder()

@@ -1,14 +1,16 @@
 //! Routing: from a path below the tenant to an endpoint (RFC 7644 §3.2).
 
+use std::borrow::Cow;
+
 use http::Method;
 use scim_core::ScimError;
 use scim_core::schema::{ResourceSchema, SchemaRegistry};
 
 use super::request::decode_segment;
 
-/// An endpoint.
+/// An endpoint; a resource type is named by its name in the registry (`'r`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Route {
+pub(crate) enum Route<'r> {
     /// `/ServiceProviderConfig`.
     ServiceProviderConfig,
     /// `/ResourceTypes` or `/ResourceTypes/{name}`.
@@ -22,14 +24,14 @@ pub(crate) enum Route {
     /// `/Bulk`.
     Bulk,
     /// `/{endpoint}` of a resource type (its name).
-    Collection(String),
+    Collection(&'r str),
     /// `POST /{endpoint}/.search`.
-    Search(String),
+    Search(&'r str),
     /// `/{endpoint}/{id}`.
-    Resource(String, String),
+    Resource(&'r str, String),
 }
 
-impl Route {
+impl Route<'_> {
     /// The methods the endpoint answers.
     pub(crate) fn allowed(&self) -> &'static [&'static str] {
         match self {
@@ -56,51 +58,66 @@ fn not_found(path: &str) -> ScimError {
     ScimError::not_found(format!("no SCIM endpoint at {path:?}"))
 }
 
-fn resource_type(registry: &SchemaRegistry, segment: &str) -> Option<String> {
-    registry
-        .by_endpoint(segment)
-        .map(|s: &ResourceSchema| s.name().to_string())
+fn resource_type<'r>(registry: &'r SchemaRegistry, segment: &str) -> Option<&'r str> {
+    registry.by_endpoint(segment).map(ResourceSchema::name)
 }
 
-/// Routes `path` (below the tenant, e.g. `/Users/42`); unknown endpoints are 404.
-pub(crate) fn route(registry: &SchemaRegistry, path: &str) -> Result<Route, ScimError> {
+/// Routes `path` (below the tenant, e.g. `/Users/42`); unknown endpoints are 404. No
+/// endpoint has more than two segments, so a path is read without collecting its segments.
+pub(crate) fn route<'r>(registry: &'r SchemaRegistry, path: &str) -> Result<Route<'r>, ScimError> {
     let trimmed = path.strip_prefix('/').unwrap_or(path);
     let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-    let raw: Vec<&str> = if trimmed.is_empty() {
-        Vec::new()
-    } else {
-        trimmed.split('/').collect()
-    };
-    let mut segments = Vec::with_capacity(raw.len());
-    for s in raw {
-        if s.is_empty() {
+    let mut segments: [Option<Cow<'_, str>>; 2] = [None, None];
+    if !trimmed.is_empty() {
+        let mut split = trimmed.split('/');
+        for slot in &mut segments {
+            if let Some(s) = split.next() {
+                *slot = Some(decode(s).ok_or_else(|| not_found(path))?);
+            }
+        }
+        if split.next().is_some() {
             return Err(not_found(path));
         }
-        segments.push(decode_segment(s).ok_or_else(|| not_found(path))?);
     }
-    let is = |s: &String, name: &str| s.eq_ignore_ascii_case(name);
-    let route = match segments.as_slice() {
-        [a] if is(a, "ServiceProviderConfig") || is(a, "ServiceProviderConfigs") => {
+    let is = |s: &str, name: &str| s.eq_ignore_ascii_case(name);
+    let route = match segments {
+        [Some(a), None] if is(&a, "ServiceProviderConfig") || is(&a, "ServiceProviderConfigs") => {
             Route::ServiceProviderConfig
         }
-        [a] if is(a, "ResourceTypes") => Route::ResourceTypes(None),
-        [a, name] if is(a, "ResourceTypes") => Route::ResourceTypes(Some(name.clone())),
-        [a] if is(a, "Schemas") => Route::Schemas(None),
-        [a, urn] if is(a, "Schemas") => Route::Schemas(Some(urn.clone())),
-        [a] if is(a, "Me") => Route::Me,
-        [a] if a == ".search" => Route::RootSearch,
-        [a] if is(a, "Bulk") => Route::Bulk,
-        [a] => Route::Collection(resource_type(registry, a).ok_or_else(|| not_found(path))?),
-        [a, b] if b == ".search" => {
-            Route::Search(resource_type(registry, a).ok_or_else(|| not_found(path))?)
+        [Some(a), None] if is(&a, "ResourceTypes") => Route::ResourceTypes(None),
+        [Some(a), Some(name)] if is(&a, "ResourceTypes") => {
+            Route::ResourceTypes(Some(name.into_owned()))
         }
-        [a, id] => Route::Resource(
-            resource_type(registry, a).ok_or_else(|| not_found(path))?,
-            id.clone(),
+        [Some(a), None] if is(&a, "Schemas") => Route::Schemas(None),
+        [Some(a), Some(urn)] if is(&a, "Schemas") => Route::Schemas(Some(urn.into_owned())),
+        [Some(a), None] if is(&a, "Me") => Route::Me,
+        [Some(a), None] if a == ".search" => Route::RootSearch,
+        [Some(a), None] if is(&a, "Bulk") => Route::Bulk,
+        [Some(a), None] => {
+            Route::Collection(resource_type(registry, &a).ok_or_else(|| not_found(path))?)
+        }
+        [Some(a), Some(b)] if b == ".search" => {
+            Route::Search(resource_type(registry, &a).ok_or_else(|| not_found(path))?)
+        }
+        [Some(a), Some(id)] => Route::Resource(
+            resource_type(registry, &a).ok_or_else(|| not_found(path))?,
+            id.into_owned(),
         ),
         _ => return Err(not_found(path)),
     };
     Ok(route)
+}
+
+/// One segment percent-decoded, borrowed when it has nothing to decode; `None` when it is
+/// empty (`//`) or does not decode to UTF-8.
+fn decode(segment: &str) -> Option<Cow<'_, str>> {
+    if segment.is_empty() {
+        None
+    } else if segment.contains('%') {
+        decode_segment(segment).map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(segment))
+    }
 }
 
 #[cfg(test)]
@@ -110,21 +127,19 @@ mod tests {
     #[test]
     fn routes() {
         let r = SchemaRegistry::with_builtins();
-        assert_eq!(
-            route(&r, "/Users").unwrap(),
-            Route::Collection("User".into())
-        );
-        assert_eq!(
-            route(&r, "/Users/").unwrap(),
-            Route::Collection("User".into())
-        );
+        assert_eq!(route(&r, "/Users").unwrap(), Route::Collection("User"));
+        assert_eq!(route(&r, "/Users/").unwrap(), Route::Collection("User"));
         assert_eq!(
             route(&r, "/groups/abc").unwrap(),
-            Route::Resource("Group".into(), "abc".into())
+            Route::Resource("Group", "abc".into())
         );
         assert_eq!(
             route(&r, "/Groups/.search").unwrap(),
-            Route::Search("Group".into())
+            Route::Search("Group")
+        );
+        assert_eq!(
+            route(&r, "/Users/a%20b%2Fc").unwrap(),
+            Route::Resource("User", "a b/c".into())
         );
         assert_eq!(route(&r, "/.search").unwrap(), Route::RootSearch);
         assert_eq!(
@@ -138,8 +153,8 @@ mod tests {
         for bad in ["", "/", "/Nope", "/Users/a/b", "/Users//x", "/Users/%zz"] {
             assert_eq!(route(&r, bad).unwrap_err().status(), 404, "{bad}");
         }
-        assert!(Route::Collection("User".into()).allows(&Method::POST));
-        assert!(!Route::Collection("User".into()).allows(&Method::DELETE));
+        assert!(Route::Collection("User").allows(&Method::POST));
+        assert!(!Route::Collection("User").allows(&Method::DELETE));
         assert!(Route::ServiceProviderConfig.allows(&Method::HEAD));
     }
 }

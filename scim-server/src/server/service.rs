@@ -250,26 +250,29 @@ impl Inner {
     async fn dispatch(
         &self,
         ctx: &Ctx,
-        route: Route,
+        route: Route<'_>,
         body: Bytes,
     ) -> Result<ScimResponse, ScimError> {
+        // Only the reads' futures are held inline: the others are kilobytes each (a bulk
+        // request's most of all), and unboxed they would size, and be copied with, every
+        // request's future. A write or a bulk request pays one allocation for it.
         match route {
             Route::ServiceProviderConfig => handlers::discovery::service_provider_config(self, ctx),
             Route::ResourceTypes(name) => {
                 handlers::discovery::resource_types(self, ctx, name.as_deref())
             }
             Route::Schemas(urn) => handlers::discovery::schemas(self, ctx, urn.as_deref()),
-            Route::Bulk => handlers::bulk::bulk(self, ctx, &body).await,
-            Route::RootSearch => handlers::list::root_search(self, ctx, &body).await,
-            Route::Search(rt) => handlers::list::search(self, ctx, &rt, &body).await,
+            Route::Bulk => Box::pin(handlers::bulk::bulk(self, ctx, &body)).await,
+            Route::RootSearch => Box::pin(handlers::list::root_search(self, ctx, &body)).await,
+            Route::Search(rt) => Box::pin(handlers::list::search(self, ctx, rt, &body)).await,
             Route::Collection(rt) => match ctx.method {
-                Method::POST => handlers::resource::create(self, ctx, &rt, &body).await,
-                _ => handlers::list::list(self, ctx, &rt).await,
+                Method::POST => Box::pin(handlers::resource::create(self, ctx, rt, &body)).await,
+                _ => handlers::list::list(self, ctx, rt).await,
             },
             Route::Resource(rt, id) => {
-                handlers::resource::dispatch(self, ctx, &rt, &id, &body).await
+                handlers::resource::dispatch(self, ctx, rt, &id, &body).await
             }
-            Route::Me => handlers::me::me(self, ctx, &body).await,
+            Route::Me => Box::pin(handlers::me::me(self, ctx, &body)).await,
         }
     }
 }

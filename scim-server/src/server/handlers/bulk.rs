@@ -302,7 +302,7 @@ fn failure(inner: &Inner, ctx: &Ctx, op: &BulkOperation, e: &ScimError) -> BulkO
     }
     if op.method != BulkMethod::Post {
         if let Ok(Route::Resource(rt, id)) = route_of(inner, ctx, &op.path) {
-            if let Ok(schema) = inner.schema(&rt) {
+            if let Ok(schema) = inner.schema(rt) {
                 r = r.with_location(ctx.location(schema, &id));
             }
         }
@@ -312,7 +312,7 @@ fn failure(inner: &Inner, ctx: &Ctx, op: &BulkOperation, e: &ScimError) -> BulkO
 
 /// Routes an operation's `path`: relative to the tenant's SCIM root (`/Users/42`), or the
 /// absolute URL of it.
-fn route_of(inner: &Inner, ctx: &Ctx, path: &str) -> Result<Route, ScimError> {
+fn route_of<'r>(inner: &'r Inner, ctx: &Ctx, path: &str) -> Result<Route<'r>, ScimError> {
     let relative = path.strip_prefix(ctx.base_url.as_str()).unwrap_or(path);
     routing::route(&inner.registry, relative)
 }
@@ -378,11 +378,11 @@ async fn execute(
     };
     let (res, location) = match (op.method, route) {
         (BulkMethod::Post, Route::Collection(rt)) => {
-            (resource::create(inner, &sub, &rt, &body).await?, None)
+            (resource::create(inner, &sub, rt, &body).await?, None)
         }
         (BulkMethod::Put | BulkMethod::Patch | BulkMethod::Delete, Route::Resource(rt, id)) => {
-            let location = ctx.location(inner.schema(&rt)?, &id);
-            let res = resource::dispatch(inner, &sub, &rt, &id, &body).await?;
+            let location = ctx.location(inner.schema(rt)?, &id);
+            let res = resource::dispatch(inner, &sub, rt, &id, &body).await?;
             (res, Some(location))
         }
         (BulkMethod::Post, _) => {

@@ -34,10 +34,12 @@ pub(crate) async fn dispatch(
     id: &str,
     body: &[u8],
 ) -> Result<ScimResponse, ScimError> {
+    // The writes' futures are boxed: each is kilobytes, and unboxed they would size (and be
+    // copied with) every GET's future.
     match ctx.method {
         Method::GET | Method::HEAD => super::get::get(inner, ctx, resource_type, id).await,
-        Method::PUT => replace(inner, ctx, resource_type, id, body).await,
-        Method::PATCH => patch(inner, ctx, resource_type, id, body).await,
+        Method::PUT => Box::pin(replace(inner, ctx, resource_type, id, body)).await,
+        Method::PATCH => Box::pin(patch(inner, ctx, resource_type, id, body)).await,
         Method::DELETE => delete(inner, ctx, resource_type, id).await,
         _ => Ok(response::method_not_allowed(&[
             "GET", "PUT", "PATCH", "DELETE",
