@@ -87,15 +87,58 @@ pub(crate) fn parse_json(body: &[u8]) -> Result<Value, ScimError> {
     })
 }
 
-/// The decoded `name=value` pairs of a query string.
+/// The decoded `name=value` pairs of a query string, parsed as
+/// `application/x-www-form-urlencoded` (WHATWG URL Standard §5.1, which
+/// `form_urlencoded::parse` implements too): split at `&`, empty pieces skipped, each split
+/// at its first `=`, `+` read as a space, `%XX` decoded, invalid UTF-8 replaced with U+FFFD.
+///
+/// Written out rather than taken from `form_urlencoded`, whose decoding pushes byte by byte
+/// through iterators: a list request's filter took some 2,600 instructions to decode, a
+/// twentieth of the request. A property test holds the two to the same answers.
 pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    let Some(query) = query else {
+        return Vec::new();
+    };
     query
-        .map(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
+        .split('&')
+        .filter(|piece| !piece.is_empty())
+        .map(|piece| {
+            let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+            (form_decode(name), form_decode(value))
         })
-        .unwrap_or_default()
+        .collect()
+}
+
+/// One name or value of a form-urlencoded string: `+` as a space, `%XX` as its byte (a `%`
+/// without two hex digits after it stays), then UTF-8 with U+FFFD for invalid sequences.
+fn form_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
+        return s.to_owned();
+    }
+    let hex = |b: Option<&u8>| b.and_then(|b| char::from(*b).to_digit(16));
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                if let (Some(high), Some(low)) = (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+                    // Two hex digits: at most 0xff, so the cast keeps the value.
+                    out.push((high * 16 + low) as u8);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
 }
 
 /// The value of a query parameter (name matched ignoring ASCII case), if given.
@@ -289,6 +332,50 @@ mod tests {
             query_pairs(Some("filter=userName+eq+%22x%22&count=1"))[0].1,
             "userName eq \"x\""
         );
+    }
+
+    #[test]
+    fn query_pairs_decode_as_the_form_urlencoded_parser_does() {
+        let cases = [
+            "filter=userName%20eq%20%22bjensen%22&count=10",
+            "a=1&&b=2&",
+            "=x&y=&z",
+            "k=a=b",
+            "p=%2B+%2b%zz%4%",
+            "q=%C3%A9t%C3%A9&r=%FF%FE",
+            "",
+        ];
+        for case in cases {
+            let expected: Vec<(String, String)> = form_urlencoded::parse(case.as_bytes())
+                .into_owned()
+                .collect();
+            assert_eq!(query_pairs(Some(case)), expected, "{case}");
+        }
+        assert!(query_pairs(None).is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn query_pairs_agree_with_form_urlencoded(query in "[a-zA-Z0-9%+=&. é]{0,48}") {
+            let expected: Vec<(String, String)> =
+                form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+            proptest::prop_assert_eq!(query_pairs(Some(&query)), expected);
+        }
+
+        #[test]
+        fn percent_escapes_decode_as_form_urlencoded_does(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..16)
+        ) {
+            let query: String = bytes
+                .iter()
+                .map(|b| format!("%{b:02X}"))
+                .chain(["+x".to_string()])
+                .collect();
+            let query = format!("v={query}");
+            let expected: Vec<(String, String)> =
+                form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+            proptest::prop_assert_eq!(query_pairs(Some(&query)), expected);
+        }
     }
 
     #[test]
