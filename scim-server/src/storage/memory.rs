@@ -73,7 +73,7 @@ use std::ops::Bound;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
-use rustc_hash::FxBuildHasher;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use scim_core::filter::CompiledFilter;
 use scim_core::schema::{AttributeType, Mutability, ResourceSchema, Returned};
 use scim_core::sort::SortSpec;
@@ -102,7 +102,11 @@ use scim_core::messages::{base64url_decode, base64url_encode};
 /// the data.
 #[derive(Clone, Default)]
 pub struct MemoryStorage {
-    tenants: Arc<RwLock<HashMap<TenantId, Arc<RwLock<TenantData>>>>>,
+    /// Keyed by tenant, resource type, id and indexed path with FxHash (no per-map state, a
+    /// few instructions per key): every request looks up a tenant, a type and usually an id,
+    /// and none of these keys is chosen by a client (ids are the server's). The maps keyed by
+    /// client data (unique values, member ids) keep the standard library's keyed SipHash.
+    tenants: Arc<RwLock<FxHashMap<TenantId, Arc<RwLock<TenantData>>>>>,
 }
 
 impl std::fmt::Debug for MemoryStorage {
@@ -114,7 +118,7 @@ impl std::fmt::Debug for MemoryStorage {
 #[derive(Default)]
 struct TenantData {
     /// Per resource type name.
-    types: HashMap<String, Shard>,
+    types: FxHashMap<String, Shard>,
     /// member id → the groups (resource type, group id) that list it.
     member_of: HashMap<String, HashSet<(String, String)>>,
     /// The next creation sequence number (tenant-wide, monotonically increasing).
@@ -128,11 +132,11 @@ struct Shard {
     /// Boxed: growing the table moves a pointer per resource, not the entry, while the
     /// tenant's write lock is held (unboxed, at 300,000 users, an estimated 70 MB at once:
     /// about 230 bytes of key and entry each).
-    resources: HashMap<String, Box<Entry>>,
+    resources: FxHashMap<String, Box<Entry>>,
     order: BTreeMap<u64, String>,
     unique: HashMap<UniqueKey, String>,
     /// indexed path (canonical, e.g. `emails.value`) → its ordered index.
-    index: HashMap<String, Column>,
+    index: FxHashMap<String, Column>,
 }
 
 /// The ordered index of one attribute.
