@@ -155,6 +155,8 @@ pub(crate) struct Inner {
     pub(crate) bulk_max_payload_size: usize,
     /// The cache of rendered resources; `None` when turned off.
     pub(crate) rendered: Option<rendered::RenderedCache>,
+    /// What each resource type returns to a request that names no attributes.
+    pub(crate) defaults: handlers::defaults::DefaultsTable,
 }
 
 impl ScimServer {
@@ -445,6 +447,7 @@ impl ScimServerBuilder {
             .min(limits.max_page_size);
         Ok(ScimCore {
             inner: Arc::new(Inner {
+                defaults: handlers::defaults::DefaultsTable::new(&registry),
                 storage,
                 provisioning: self.provisioning,
                 registry,

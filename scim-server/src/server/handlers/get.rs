@@ -7,7 +7,7 @@ use scim_core::ScimError;
 use scim_core::projection::{Projection, RequestedAttrs};
 use scim_core::schema::ResourceSchema;
 
-use super::{Ctx, load_for, wants_groups};
+use super::Ctx;
 use crate::server::Inner;
 use crate::server::rendered::{RenderedCache, RenderedKey};
 use crate::server::request::if_none_match;
@@ -38,8 +38,8 @@ async fn get_rendered(
     projection: &Projection,
 ) -> Result<ScimResponse, ScimError> {
     let supplied = RequestedAttrs::none();
-    let load = load_for(schema, projection, &supplied);
-    let with_groups = wants_groups(schema, projection, &supplied);
+    let load = inner.load_for(schema, projection, &supplied);
+    let with_groups = inner.wants_groups(schema, projection, &supplied);
     let (stored, groups) = read(inner, ctx, schema, id, load, with_groups).await?;
     if if_none_match(&ctx.headers).is_some_and(|c| c.matches(stored.version)) {
         return Ok(not_modified(stored.version));
@@ -63,13 +63,13 @@ async fn get_cached(
     let supplied = RequestedAttrs::none();
     let key = RenderedKey::new(&ctx.tenant, schema.name(), id);
     let cached = cache.get(&key);
-    let full = load_for(schema, projection, &supplied);
+    let full = inner.load_for(schema, projection, &supplied);
     let load = if cached.is_some() {
         Load::VERSION
     } else {
         full
     };
-    let with_groups = wants_groups(schema, projection, &supplied);
+    let with_groups = inner.wants_groups(schema, projection, &supplied);
     let (stored, groups) = read(inner, ctx, schema, id, load, with_groups).await?;
     if if_none_match(&ctx.headers).is_some_and(|c| c.matches(stored.version)) {
         return Ok(not_modified(stored.version));

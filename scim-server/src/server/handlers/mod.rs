@@ -2,6 +2,7 @@
 //! (meta, computed `groups`, projection), members, provisioning hooks.
 
 pub(crate) mod bulk;
+pub(crate) mod defaults;
 pub(crate) mod discovery;
 pub(crate) mod get;
 pub(crate) mod list;
@@ -16,14 +17,12 @@ use http::{HeaderMap, Method};
 use scim_core::projection::{Projection, RequestedAttrs, project_into};
 use scim_core::resource::get_ci_mut;
 use scim_core::schema::ResourceSchema;
-use scim_core::{AttrPath, Resource, ScimError};
+use scim_core::{Resource, ScimError};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::Inner;
-use super::rendered::{
-    Rendered, RenderedCache, RenderedKey, groups_are_whole, with_attribute, without_groups,
-};
+use super::rendered::{Rendered, RenderedCache, RenderedKey, with_attribute, without_groups};
 use super::request::query_param;
 use super::response::etag;
 use crate::auth::AuthContext;
@@ -110,7 +109,7 @@ impl Inner {
         projection: &Projection,
         supplied: &RequestedAttrs,
     ) -> Result<Value, ScimError> {
-        let groups = if wants_groups(schema, projection, supplied) {
+        let groups = if self.wants_groups(schema, projection, supplied) {
             Some(self.storage.groups_of(&ctx.tenant, &stored.id).await?)
         } else {
             None
@@ -212,12 +211,13 @@ impl Inner {
         raw: &RawValue,
         groups: Option<Vec<GroupRef>>,
     ) -> Result<Option<String>, ScimError> {
-        let (Some(attr), Some(groups)) = (schema.core.attribute("groups"), groups) else {
+        // Most resources are in no group: nothing to look up then.
+        let Some(groups) = groups.filter(|g| !g.is_empty()) else {
             return Ok(None);
         };
-        if groups.is_empty() {
+        let Some(attr) = schema.core.attribute("groups") else {
             return Ok(None);
-        }
+        };
         let list = Value::Array(self.groups_json(ctx, groups));
         with_attribute(raw.get(), &attr.name, &list)
             .map(Some)
@@ -244,6 +244,35 @@ impl Inner {
             .collect()
     }
 
+    /// Does a response under `projection` return the computed `groups` (the schema has it and
+    /// the projection includes it)? When not, no storage call computes it.
+    pub(crate) fn wants_groups(
+        &self,
+        schema: &ResourceSchema,
+        projection: &Projection,
+        supplied: &RequestedAttrs,
+    ) -> bool {
+        if defaults::is_default(projection, supplied) {
+            self.defaults.of(&self.registry, schema).groups
+        } else {
+            defaults::returns(schema, "groups", projection, supplied)
+        }
+    }
+
+    /// What to load for a response under `projection`: members only when they are returned.
+    pub(crate) fn load_for(
+        &self,
+        schema: &ResourceSchema,
+        projection: &Projection,
+        supplied: &RequestedAttrs,
+    ) -> Load {
+        defaults::load(if defaults::is_default(projection, supplied) {
+            self.defaults.of(&self.registry, schema).members
+        } else {
+            defaults::returns(schema, "members", projection, supplied)
+        })
+    }
+
     /// The cache of rendered resources when it may answer a response under `projection`:
     /// no `attributes` or `excludedAttributes` (nor attributes supplied by the request), and
     /// the schema's computed `groups` returned whole ([`groups_are_whole`]).
@@ -254,7 +283,8 @@ impl Inner {
         supplied: &RequestedAttrs,
     ) -> Option<&RenderedCache> {
         self.rendered.as_ref().filter(|_| {
-            projection.is_default() && supplied.paths().is_empty() && groups_are_whole(schema)
+            defaults::is_default(projection, supplied)
+                && self.defaults.of(&self.registry, schema).groups_whole
         })
     }
 
@@ -282,51 +312,9 @@ fn add_member_ref(inner: &Inner, ctx: &Ctx, member: &mut Value) {
     }
 }
 
-/// Does a response under `projection` return the computed `groups` (the schema has it and
-/// the projection includes it)? When not, no storage call computes it.
-pub(crate) fn wants_groups(
-    schema: &ResourceSchema,
-    projection: &Projection,
-    supplied: &RequestedAttrs,
-) -> bool {
-    returns(schema, "groups", projection, supplied)
-}
-
 /// Does this resource type keep members apart (RFC 7643 §4.2 `members`)?
 pub(crate) fn has_members(schema: &ResourceSchema) -> bool {
     schema.core.attribute("members").is_some()
-}
-
-/// What to load for a response under `projection`: members only when they are returned.
-pub(crate) fn load_for(
-    schema: &ResourceSchema,
-    projection: &Projection,
-    supplied: &RequestedAttrs,
-) -> Load {
-    if returns(schema, "members", projection, supplied) {
-        Load::ALL
-    } else {
-        Load::WITHOUT_MEMBERS
-    }
-}
-
-/// Does the core schema have the attribute `name` and a response under `projection` return
-/// it? Without `attributes`, `excludedAttributes` or supplied attributes (every GET and list
-/// of the default form) the attribute's definition alone decides, without resolving a
-/// projection plan.
-fn returns(
-    schema: &ResourceSchema,
-    name: &str,
-    projection: &Projection,
-    supplied: &RequestedAttrs,
-) -> bool {
-    let Some(attribute) = schema.core.attribute(name) else {
-        return false;
-    };
-    if projection.is_default() && supplied.paths().is_empty() {
-        return attribute.returned_by_default();
-    }
-    projection.includes_with(schema, &AttrPath::new(attribute.name.clone()), supplied)
 }
 
 /// One `members` element as a storage [`Member`]; `value` is required.
@@ -407,51 +395,5 @@ pub(crate) fn set_meta(resource: &mut Resource, key: &str, value: Value) {
             m.insert(key.to_string(), value);
             map.insert("meta".into(), Value::Object(m));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use scim_core::builtin::user_resource_schema;
-    use scim_core::schema::{Mutability, Returned};
-
-    /// The shortcut of [`returns`] for the default projection answers as the projection's
-    /// own plan does, for every `returned` and for a write-only attribute.
-    #[test]
-    fn the_default_projection_shortcut_agrees_with_the_plan() {
-        let default = Projection::default();
-        let none = RequestedAttrs::none();
-        for returned in [
-            Returned::Always,
-            Returned::Never,
-            Returned::Default,
-            Returned::Request,
-        ] {
-            for mutability in [Mutability::ReadOnly, Mutability::WriteOnly] {
-                let mut schema = user_resource_schema();
-                let core = Arc::make_mut(&mut schema.core);
-                let groups = core
-                    .attributes
-                    .iter_mut()
-                    .find(|a| a.name == "groups")
-                    .unwrap();
-                groups.returned = returned;
-                groups.mutability = mutability;
-                let planned = default.includes_with(&schema, &AttrPath::new("groups"), &none);
-                assert_eq!(
-                    wants_groups(&schema, &default, &none),
-                    planned,
-                    "{returned:?} {mutability:?}"
-                );
-            }
-        }
-        // A Group returns its members by default; a User has none to load.
-        let group = scim_core::builtin::group_resource_schema();
-        assert_eq!(load_for(&group, &default, &none), Load::ALL);
-        assert_eq!(
-            load_for(&user_resource_schema(), &default, &none),
-            Load::WITHOUT_MEMBERS
-        );
     }
 }

@@ -20,7 +20,7 @@ use scim_core::{Filter, ScimError};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::{Ctx, load_for, wants_groups};
+use super::Ctx;
 use crate::server::Inner;
 use crate::server::rendered::{Rendered, RenderedCache, RenderedKey};
 use crate::storage::planner;
@@ -95,7 +95,7 @@ impl Inner {
         request: PageQuery<'_>,
     ) -> Result<RenderedPage, ScimError> {
         let cache = self.rendered_for(schema, request.projection, request.supplied);
-        let load = load_for(schema, request.projection, request.supplied);
+        let load = self.load_for(schema, request.projection, request.supplied);
         let Some(cache) = cache else {
             let mut found = self.find(ctx, schema, &request, load).await?;
             let resources = std::mem::take(&mut found.page.resources)
@@ -138,7 +138,7 @@ impl Inner {
         load: Load,
     ) -> Result<Found, ScimError> {
         let (storage, scope, limits) = (self.storage.as_ref(), ctx.scope(schema), &self.limits);
-        Ok(if wants_groups(schema, r.projection, r.supplied) {
+        Ok(if self.wants_groups(schema, r.projection, r.supplied) {
             let (page, groups) = planner::execute_with_groups(
                 storage, scope, r.filter, r.sort, r.page, load, limits,
             )

@@ -11,9 +11,7 @@ use scim_core::{AttrPath, Filter, PatchPath, Resource, ScimError};
 use serde_json::Value;
 
 use super::members::check_members_exist;
-use super::{
-    Ctx, has_members, load_for, member_from_json, members_json, now, set_meta, split_members,
-};
+use super::{Ctx, has_members, member_from_json, members_json, now, set_meta, split_members};
 use crate::provisioning::{Change, ChangeKind};
 use crate::server::Inner;
 use crate::server::password::hash_new_password;
@@ -99,7 +97,7 @@ async fn respond_after_write(
     let projection = ctx.projection()?;
     let mut stored = stored;
     if has_members(schema) && !members_loaded {
-        let wants_members = load_for(schema, &projection, supplied).members;
+        let wants_members = inner.load_for(schema, &projection, supplied).members;
         if wants_members {
             if preference == ReturnPreference::Unspecified && projection.is_default() {
                 return Ok(with_etag(
