@@ -252,11 +252,7 @@ impl Inner {
         projection: &Projection,
         supplied: &RequestedAttrs,
     ) -> bool {
-        if defaults::is_default(projection, supplied) {
-            self.defaults.of(&self.registry, schema).groups
-        } else {
-            defaults::returns(schema, "groups", projection, supplied)
-        }
+        self.returns(schema, "groups", projection, supplied, |d| d.groups)
     }
 
     /// What to load for a response under `projection`: members only when they are returned.
@@ -266,11 +262,24 @@ impl Inner {
         projection: &Projection,
         supplied: &RequestedAttrs,
     ) -> Load {
-        defaults::load(if defaults::is_default(projection, supplied) {
-            self.defaults.of(&self.registry, schema).members
+        defaults::load(self.returns(schema, "members", projection, supplied, |d| d.members))
+    }
+
+    /// Does a response under `projection` return the core attribute `name`? The type's
+    /// [`defaults::Defaults`] (`by_default`) answer for a request that names no attributes.
+    fn returns(
+        &self,
+        schema: &ResourceSchema,
+        name: &str,
+        projection: &Projection,
+        supplied: &RequestedAttrs,
+        by_default: fn(defaults::Defaults) -> bool,
+    ) -> bool {
+        if defaults::is_default(projection, supplied) {
+            by_default(self.defaults.of(&self.registry, schema))
         } else {
-            defaults::returns(schema, "members", projection, supplied)
-        })
+            defaults::returns(schema, name, projection, supplied)
+        }
     }
 
     /// The cache of rendered resources when it may answer a response under `projection`:
