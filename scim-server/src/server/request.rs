@@ -1,6 +1,8 @@
 //! Reading requests: content type, body with a size limit, JSON, query strings, ETag
 //! preconditions and `Prefer`.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::HeaderMap;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, IF_MATCH, IF_NONE_MATCH};
@@ -247,10 +249,11 @@ pub(crate) fn return_preference(headers: &HeaderMap) -> ReturnPreference {
     ReturnPreference::Unspecified
 }
 
-/// Percent-decodes one path segment; `None` when it does not decode to UTF-8.
-pub(crate) fn decode_segment(segment: &str) -> Option<String> {
+/// Percent-decodes one path segment, borrowed when it has nothing to decode; `None` when it
+/// does not decode to UTF-8.
+pub(crate) fn decode_segment(segment: &str) -> Option<Cow<'_, str>> {
     if !segment.contains('%') {
-        return Some(segment.to_string());
+        return Some(Cow::Borrowed(segment));
     }
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -265,7 +268,7 @@ pub(crate) fn decode_segment(segment: &str) -> Option<String> {
             i += 1;
         }
     }
-    String::from_utf8(out).ok()
+    String::from_utf8(out).ok().map(Cow::Owned)
 }
 
 #[cfg(test)]

@@ -1,7 +1,5 @@
 //! Routing: from a path below the tenant to an endpoint (RFC 7644 §3.2).
 
-use std::borrow::Cow;
-
 use http::Method;
 use scim_core::ScimError;
 use scim_core::schema::{ResourceSchema, SchemaRegistry};
@@ -67,12 +65,14 @@ fn resource_type<'r>(registry: &'r SchemaRegistry, segment: &str) -> Option<&'r 
 pub(crate) fn route<'r>(registry: &'r SchemaRegistry, path: &str) -> Result<Route<'r>, ScimError> {
     let trimmed = path.strip_prefix('/').unwrap_or(path);
     let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-    let mut segments: [Option<Cow<'_, str>>; 2] = [None, None];
+    let mut segments = [None, None];
     if !trimmed.is_empty() {
         let mut split = trimmed.split('/');
         for slot in &mut segments {
             if let Some(s) = split.next() {
-                *slot = Some(decode(s).ok_or_else(|| not_found(path))?);
+                // An empty segment (`//`) names no endpoint.
+                let decoded = decode_segment(s).filter(|d| !d.is_empty());
+                *slot = Some(decoded.ok_or_else(|| not_found(path))?);
             }
         }
         if split.next().is_some() {
@@ -106,18 +106,6 @@ pub(crate) fn route<'r>(registry: &'r SchemaRegistry, path: &str) -> Result<Rout
         _ => return Err(not_found(path)),
     };
     Ok(route)
-}
-
-/// One segment percent-decoded, borrowed when it has nothing to decode; `None` when it is
-/// empty (`//`) or does not decode to UTF-8.
-fn decode(segment: &str) -> Option<Cow<'_, str>> {
-    if segment.is_empty() {
-        None
-    } else if segment.contains('%') {
-        decode_segment(segment).map(Cow::Owned)
-    } else {
-        Some(Cow::Borrowed(segment))
-    }
 }
 
 #[cfg(test)]

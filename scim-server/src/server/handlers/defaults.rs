@@ -9,7 +9,6 @@ use scim_core::projection::{Projection, RequestedAttrs};
 use scim_core::schema::{ResourceSchema, SchemaRegistry};
 
 use crate::server::rendered::groups_are_whole;
-use crate::storage::Load;
 
 /// One resource type's answers for the default projection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,15 +75,6 @@ pub(crate) fn returns(
     schema.core.attribute(name).is_some_and(|attribute| {
         projection.includes_with(schema, &AttrPath::new(attribute.name.clone()), supplied)
     })
-}
-
-/// What to load when `members` are returned or not.
-pub(crate) fn load(members: bool) -> Load {
-    if members {
-        Load::ALL
-    } else {
-        Load::WITHOUT_MEMBERS
-    }
 }
 
 #[cfg(test)]

@@ -262,7 +262,10 @@ impl Inner {
         projection: &Projection,
         supplied: &RequestedAttrs,
     ) -> Load {
-        defaults::load(self.returns(schema, "members", projection, supplied, |d| d.members))
+        Load {
+            members: self.returns(schema, "members", projection, supplied, |d| d.members),
+            ..Load::ALL
+        }
     }
 
     /// Does a response under `projection` return the core attribute `name`? The type's
