@@ -52,7 +52,7 @@ pub struct SchemaExtension {
 }
 
 /// A resource type (RFC 7643 §6), as served from `/ResourceTypes`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceType {
     /// `["urn:ietf:params:scim:schemas:core:2.0:ResourceType"]`.
@@ -104,10 +104,12 @@ impl ResolvedAttribute<'_> {
 /// common attributes of RFC 7643 §3.1 (`id`, `externalId`, `meta`). Filters, PATCH,
 /// projection, sorting and validation all work against it.
 ///
-/// The schemas are shared (`Arc`): a clone costs a few reference counts, and two clones
-/// compare equal without walking the attributes (`Arc` of a type that is `Eq` compares the
-/// pointers first). To change a schema of a `ResourceSchema`, use [`Arc::make_mut`], which
-/// copies it first when it is shared, so a clone never sees the change:
+/// The resource type and the schemas are shared (`Arc`): a clone costs a few reference
+/// counts, and two clones compare equal in a few pointer comparisons, without walking the
+/// attributes or the resource type's `meta` (`Arc` of a type that is `Eq` compares the
+/// pointers first). To change the resource type or a schema of a `ResourceSchema`, use
+/// [`Arc::make_mut`], which copies it first when it is shared, so a clone never sees the
+/// change:
 ///
 /// ```
 /// use std::sync::Arc;
@@ -123,11 +125,16 @@ impl ResolvedAttribute<'_> {
 /// assert!(changed.core.attribute("badgeNumber").is_some());
 /// assert!(original.core.attribute("badgeNumber").is_none());
 /// assert_ne!(changed, original);
+///
+/// let mut described = original.clone();
+/// Arc::make_mut(&mut described.resource_type).description = Some("Staff".into());
+/// assert_eq!(original.resource_type.description.as_deref(), Some("User Account"));
+/// assert_ne!(described, original);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceSchema {
     /// The resource type (name, endpoint, schema URNs).
-    pub resource_type: ResourceType,
+    pub resource_type: Arc<ResourceType>,
     /// The core schema.
     pub core: Arc<Schema>,
     /// Extension schemas with their `required` flag.
@@ -150,7 +157,7 @@ impl ResourceSchema {
             })
             .collect();
         ResourceSchema {
-            resource_type,
+            resource_type: Arc::new(resource_type),
             core: Arc::new(core),
             extensions,
             common: Arc::new(common_attributes()),

@@ -151,7 +151,7 @@ impl SchemaRegistry {
                 current.name()
             )));
         }
-        let mut resource_type = current.resource_type.clone();
+        let mut resource_type = ResourceType::clone(&current.resource_type);
         resource_type.schema_extensions.push(SchemaExtension {
             schema: schema.id.clone(),
             required,
@@ -199,7 +199,9 @@ impl SchemaRegistry {
 
     /// Every registered resource type, in registration order: what `/ResourceTypes` lists.
     pub fn resource_types(&self) -> impl Iterator<Item = &ResourceType> {
-        self.resource_schemas.iter().map(|r| &r.resource_type)
+        self.resource_schemas
+            .iter()
+            .map(|r| r.resource_type.as_ref())
     }
 
     /// Every resolved resource type, in registration order.
@@ -371,8 +373,7 @@ mod tests {
         assert!(resolved.in_extension);
         assert_eq!(resolved.target().attr_type, AttributeType::Integer);
         // The resource type served from /ResourceTypes lists the new extension.
-        let rt =
-            serde_json::to_value(r.resource_schema("User").unwrap().resource_type.clone()).unwrap();
+        let rt = serde_json::to_value(&*r.resource_schema("User").unwrap().resource_type).unwrap();
         assert_eq!(
             rt["schemaExtensions"][1],
             json!({"schema": ACME, "required": true})

@@ -67,7 +67,7 @@ mod tests {
         }
         assert_eq!(derived, 1);
         let mut changed = users.clone();
-        changed.resource_type.description = Some("another".into());
+        Arc::make_mut(&mut changed.resource_type).description = Some("another".into());
         kept.get(&changed, |_| {
             derived += 1;
             0

@@ -356,7 +356,7 @@ fn unique_lookups_are_recognised_and_nothing_else() {
     if let Some(a) = core.attributes.iter_mut().find(|a| a.name == "displayName") {
         a.uniqueness = scim_core::schema::Uniqueness::Server;
     }
-    let groups = ResourceSchema::new(groups.resource_type.clone(), core, vec![]);
+    let groups = ResourceSchema::new((*groups.resource_type).clone(), core, vec![]);
     let members = lookup(&groups, r#"displayName eq "g""#, None, &offset, Load::ALL);
     assert_eq!(members, None, "a group's members need their snapshot");
     assert!(
