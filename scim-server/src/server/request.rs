@@ -114,29 +114,41 @@ pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 /// One name or value of a form-urlencoded string: `+` as a space, `%XX` as its byte (a `%`
 /// without two hex digits after it stays), then UTF-8 with U+FFFD for invalid sequences.
 fn form_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
+    let special = |b: &u8| *b == b'%' || *b == b'+';
+    let mut rest = s.as_bytes();
+    if !rest.iter().any(special) {
         return s.to_owned();
     }
-    let hex = |b: Option<&u8>| b.and_then(|b| char::from(*b).to_digit(16));
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                if let (Some(high), Some(low)) = (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
-                    // Two hex digits: at most 0xff, so the cast keeps the value.
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut out = Vec::with_capacity(rest.len());
+    // Runs of plain bytes are copied whole; only `+` and `%` are looked at one by one.
+    while let Some(at) = rest.iter().position(special) {
+        let (plain, tail) = rest.split_at(at);
+        out.extend_from_slice(plain);
+        rest = match tail {
+            [b'%', high, low, after @ ..] => match (hex(*high), hex(*low)) {
+                // Two hex digits: at most 0xff, so the cast keeps the value.
+                (Some(high), Some(low)) => {
                     out.push((high * 16 + low) as u8);
-                    i += 3;
-                    continue;
+                    after
                 }
-                out.push(b'%');
+                _ => {
+                    out.push(b'%');
+                    &tail[1..]
+                }
+            },
+            [b'+', after @ ..] => {
+                out.push(b' ');
+                after
             }
-            _ => out.push(b),
-        }
-        i += 1;
+            [_, after @ ..] => {
+                out.push(b'%');
+                after
+            }
+            [] => break,
+        };
     }
+    out.extend_from_slice(rest);
     match String::from_utf8(out) {
         Ok(text) => text,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),

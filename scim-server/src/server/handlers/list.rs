@@ -1,7 +1,6 @@
 //! Lists and searches: `GET /{type}?filter=...` (RFC 7644 §3.4.2), `POST /{type}/.search`
 //! and `POST /.search` (§3.4.3), with index and cursor paging (RFC 9865).
 
-use http::StatusCode;
 use scim_core::ScimError;
 use scim_core::messages::{ListResponse, PageRequest, PaginationMethod, Query, SearchRequest};
 use scim_core::projection::RequestedAttrs;
@@ -23,7 +22,7 @@ pub(crate) async fn list(
     let schema = inner.schema(resource_type)?;
     let query = Query::from_params(ctx.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let list = run(inner, ctx, schema, &query).await?;
-    Ok(response::json(StatusCode::OK, &list))
+    Ok(response::list_json(&list))
 }
 
 fn search_query(body: &[u8]) -> Result<Query, ScimError> {
@@ -41,7 +40,7 @@ pub(crate) async fn search(
     let schema = inner.schema(resource_type)?;
     let query = search_query(body)?;
     let list = run(inner, ctx, schema, &query).await?;
-    Ok(response::json(StatusCode::OK, &list))
+    Ok(response::list_json(&list))
 }
 
 impl Inner {
@@ -188,5 +187,5 @@ pub(crate) async fn root_search(
         start_index,
         resources,
     );
-    Ok(response::json(StatusCode::OK, &list))
+    Ok(response::list_json(&list))
 }
