@@ -70,7 +70,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use rustc_hash::{FxBuildHasher, FxHashMap};
@@ -89,6 +89,7 @@ use id_set::IdSet;
 use index::*;
 
 use super::changes::NewChange;
+use super::grams::Grams;
 use super::unique::UniquenessPolicy;
 use super::{
     ChangeKind, ChangeRecord, GroupRef, Load, Member, MembersChange, NewResource, QueryPage,
@@ -147,6 +148,15 @@ struct Column {
     /// The ids holding a non-empty value that is not a string (a number, say), which `pr`
     /// counts as present and no string comparison matches.
     non_string: BTreeSet<String>,
+    /// The resources with a value here (one however many values it has), and those with
+    /// more than one: when every resource of the type has exactly one string value, the
+    /// index's order is the order of a sort by the attribute (see `Shard::in_index_order`).
+    holders: usize,
+    multi_holders: usize,
+    /// The 4-gram lists of the string values, each with its resource's `seq`: built on the
+    /// first `co` / `ew` probe of the index, then added to by every write (see
+    /// `Shard::substring_hits`).
+    grams: Mutex<Option<Grams<u64>>>,
 }
 
 /// One entry a resource puts in an index.
@@ -393,6 +403,7 @@ impl MemoryStorage {
         check_unique(shard, id, &replacement.unique)?;
         let old_unique = entry.unique.clone();
         let old_keys = entry.index_keys.clone();
+        let seq = entry.seq;
         let mut resource = replacement.resource;
         strip_members(&mut resource);
         let keys = index_keys(scope.schema, id, &resource);
@@ -405,7 +416,7 @@ impl MemoryStorage {
             shard.unique.insert(k.clone(), id.to_string());
         }
         shard.remove_index(id, &old_keys);
-        shard.add_index(id, &keys);
+        shard.add_index(id, seq, &keys);
         if let Some(entry) = shard.resources.get_mut(id) {
             entry.resource = resource;
             entry.unique = replacement.unique;
@@ -444,6 +455,12 @@ impl Storage for MemoryStorage {
         filter.compile(schema).is_ok()
     }
 
+    /// A query compiles its filter as its first step and refuses one that does not compile,
+    /// which is what [`Storage::can_filter`] rejects: asking first would compile it twice.
+    fn refuses_unsupported_filters(&self) -> bool {
+        true
+    }
+
     /// Every valid `sortBy` but the membership (`members`, and a User's computed `groups`),
     /// which the store keeps apart from the resources: sorted by the query itself
     /// by the keys of the stored resources, without copying them.
@@ -477,7 +494,7 @@ impl Storage for MemoryStorage {
         for k in &new.unique {
             shard.unique.insert(k.clone(), new.id.clone());
         }
-        shard.add_index(&new.id, &keys);
+        shard.add_index(&new.id, seq, &keys);
         shard.order.insert(seq, new.id.clone());
         shard.resources.insert(
             new.id.clone(),

@@ -34,6 +34,8 @@
 
 pub mod changes;
 mod error;
+#[cfg(any(feature = "memory", feature = "sqlite"))]
+mod grams;
 mod open;
 #[cfg(any(feature = "memory", feature = "sqlite", feature = "postgres"))]
 mod per_schema;

@@ -5,6 +5,9 @@ use std::sync::LazyLock;
 
 use super::*;
 use crate::storage::per_schema::PerSchema;
+use scim_core::sort::SortOrder;
+
+use crate::storage::grams::{Grams, SHORTEST_OPERAND};
 
 /// An attribute the backend indexes.
 #[derive(Debug, Clone)]
@@ -21,6 +24,32 @@ pub(super) struct IndexSpec {
     /// `value` (`emails[value eq "a@b"]` matches `"emails": ["a@b"]`; `emails.value eq
     /// "a@b"` does not).
     element_key: Option<String>,
+}
+
+impl IndexSpec {
+    /// Is this the index of `attribute` (as the schema spells it), or of its sub-attribute
+    /// `sub`: is the key `attribute` or `attribute.sub`?
+    fn is_key_of(&self, attribute: &str, sub: Option<&str>) -> bool {
+        match sub {
+            None => self.key == attribute,
+            Some(sub) => {
+                self.key
+                    .strip_prefix(attribute)
+                    .and_then(|k| k.strip_prefix('.'))
+                    == Some(sub)
+            }
+        }
+    }
+}
+
+/// How many of `keys` (one resource's) are of the index of `keys[i]`, when `i` is the first
+/// of them (`None` for the others, so that each index counts the resource once).
+fn values_here(keys: &[(String, IndexValue)], i: usize) -> Option<usize> {
+    let path = &keys.get(i)?.0;
+    if keys[..i].iter().any(|(p, _)| p == path) {
+        return None;
+    }
+    Some(keys[i..].iter().filter(|(p, _)| p == path).count())
 }
 
 /// The index key of the primitive elements of the complex attribute `attribute` (as the
@@ -124,20 +153,18 @@ pub(super) enum Probe {
 
 /// The index probe answering `filter` exactly, if there is one.
 pub(super) fn probe_of(schema: &ResourceSchema, filter: &Filter) -> Option<Probe> {
-    let find = |path: &AttrPath| -> Option<IndexSpec> {
+    let specs = index_specs(schema);
+    let find = |path: &AttrPath| -> Option<&IndexSpec> {
         let r = schema.resolve(path)?;
         if r.in_extension {
             return None;
         }
-        let key = match r.sub_attribute {
-            Some(sub) => format!("{}.{}", r.attribute.name, sub.name),
-            None => r.attribute.name.clone(),
-        };
-        index_specs(schema).iter().find(|s| s.key == key).cloned()
+        let sub = r.sub_attribute.map(|s| s.name.as_str());
+        specs.iter().find(|s| s.is_key_of(&r.attribute.name, sub))
     };
     match filter {
         Filter::Present(path) => Some(Probe::Present {
-            key: find(path)?.key,
+            key: find(path)?.key.clone(),
         }),
         Filter::Compare {
             path,
@@ -159,7 +186,7 @@ pub(super) fn probe_of(schema: &ResourceSchema, filter: &Filter) -> Option<Probe
             }
             Some(Probe::Compare {
                 operand: index_norm(value, spec.case_exact),
-                key: spec.key,
+                key: spec.key.clone(),
                 op: *op,
             })
         }
@@ -438,16 +465,32 @@ pub(super) fn index_keys(
 }
 
 impl Shard {
-    pub(super) fn add_index(&mut self, id: &str, keys: &[(String, IndexValue)]) {
-        for (path, value) in keys {
+    /// Puts the index `keys` of resource `id` (created `seq`th) in the indexes.
+    pub(super) fn add_index(&mut self, id: &str, seq: u64, keys: &[(String, IndexValue)]) {
+        for (i, (path, value)) in keys.iter().enumerate() {
             // The column and the value usually exist already: look them up before cloning a
             // key to insert.
             let column = match self.index.get_mut(path) {
                 Some(column) => column,
                 None => self.index.entry(path.clone()).or_default(),
             };
+            match values_here(keys, i) {
+                Some(1) => column.holders += 1,
+                Some(_) => {
+                    column.holders += 1;
+                    column.multi_holders += 1;
+                }
+                None => {}
+            }
             match value {
                 IndexValue::Str(v) => {
+                    if let Some(grams) = column
+                        .grams
+                        .get_mut()
+                        .unwrap_or_else(PoisonError::into_inner)
+                    {
+                        grams.add(seq, v.as_bytes());
+                    }
                     let id = id.to_string();
                     match column.by_value.get_mut(v) {
                         Some(ids) => {
@@ -466,10 +509,18 @@ impl Shard {
     }
 
     pub(super) fn remove_index(&mut self, id: &str, keys: &[(String, IndexValue)]) {
-        for (path, value) in keys {
+        for (i, (path, value)) in keys.iter().enumerate() {
             let Some(column) = self.index.get_mut(path) else {
                 continue;
             };
+            match values_here(keys, i) {
+                Some(1) => column.holders = column.holders.saturating_sub(1),
+                Some(_) => {
+                    column.holders = column.holders.saturating_sub(1);
+                    column.multi_holders = column.multi_holders.saturating_sub(1);
+                }
+                None => {}
+            }
             match value {
                 IndexValue::Str(v) => {
                     if let Some(ids) = column.by_value.get_mut(v)
@@ -483,6 +534,60 @@ impl Shard {
                 }
             }
         }
+    }
+
+    /// A page of every resource of the type sorted by `spec` (RFC 7644 §3.4.2.3, in the
+    /// order of the planner's [`position_cmp`](crate::storage::planner::position_cmp)),
+    /// read from the index of the sort attribute in its order, without a sort key per
+    /// resource or a sort: from the `offset`th resource, `limit` of them, each with its
+    /// id. `None` when that order is not the index's: the attribute is not an indexed,
+    /// single-valued core attribute, or some resource of the type has no value there, more
+    /// than one, or one that is not a string.
+    ///
+    /// The sort key of a single string value is the value as the index normalises it
+    /// ([`index_norm`]: case-folded unless `caseExact`, scim-core's `sort_key` folds the
+    /// same way), so ascending, the index's order is the keys' order, and each key's ids
+    /// (ascending) break its ties; descending, the keys are walked backwards and the ids of
+    /// each still ascending, as `position_cmp` orders them.
+    pub(super) fn in_index_order(
+        &self,
+        schema: &ResourceSchema,
+        spec: &SortSpec,
+        offset: usize,
+        limit: usize,
+    ) -> Option<Vec<(&str, &Entry)>> {
+        let by = &spec.by;
+        let r = schema.resolve(by)?;
+        if by.sub_attr.is_some()
+            || r.in_extension
+            || r.sub_attribute.is_some()
+            || r.attribute.multi_valued
+        {
+            return None;
+        }
+        let specs = index_specs(schema);
+        let index = specs
+            .iter()
+            .find(|s| s.is_key_of(&r.attribute.name, None))
+            .filter(|s| s.path.is_some() && !s.eq_only)?;
+        let column = self.index.get(&index.key)?;
+        if column.holders != self.resources.len()
+            || column.multi_holders > 0
+            || !column.non_string.is_empty()
+        {
+            return None;
+        }
+        let keys: Box<dyn Iterator<Item = &IdSet>> = match spec.order {
+            SortOrder::Ascending => Box::new(column.by_value.values()),
+            SortOrder::Descending => Box::new(column.by_value.values().rev()),
+        };
+        Some(
+            keys.flat_map(IdSet::iter)
+                .skip(offset)
+                .take(limit)
+                .filter_map(|id| self.resources.get(id).map(|e| (id.as_str(), &**e)))
+                .collect(),
+        )
     }
 
     /// The ids matching a supported filter, `None` for an unsupported one.
@@ -689,6 +794,60 @@ impl Shard {
         hits
     }
 
+    /// The resources with a value in the index `key` (its `column`) that contains
+    /// (`co`) or ends with (`ew`) `operand`, from the column's 4-gram lists instead of a
+    /// walk over every value: `None` when the lists do not answer (an operand of fewer than
+    /// three bytes, or values that are not few, where the walk costs less).
+    ///
+    /// The lists are built on the first such probe and added to by every write after it;
+    /// they keep the values a resource no longer holds (and those of resources since
+    /// deleted), so each candidate is checked against its current values. They are built
+    /// again when the values added since the build outnumber the build's.
+    fn substring_hits<'s>(
+        &'s self,
+        key: &str,
+        column: &Column,
+        op: CompareOp,
+        operand: &str,
+    ) -> Option<Hits<'s>> {
+        if operand.len() < SHORTEST_OPERAND {
+            return None;
+        }
+        let mut grams = column.grams.lock().unwrap_or_else(PoisonError::into_inner);
+        if grams.as_ref().is_none_or(Grams::outgrown) {
+            let mut built = Grams::new();
+            for (value, ids) in &column.by_value {
+                for id in ids.iter() {
+                    if let Some(entry) = self.resources.get(id) {
+                        built.add(entry.seq, value.as_bytes());
+                    }
+                }
+            }
+            *grams = Some(built.built());
+        }
+        let owners = grams.as_ref()?.candidates(op, operand)?;
+        drop(grams);
+        let holds = |v: &IndexValue| match v {
+            IndexValue::Str(v) if op == CompareOp::Ew => v.ends_with(operand),
+            IndexValue::Str(v) => v.contains(operand),
+            IndexValue::NonString => false,
+        };
+        let mut hits = Hits::default();
+        for seq in owners {
+            let Some((id, entry)) = self
+                .order
+                .get(&seq)
+                .and_then(|id| self.resources.get_key_value(id))
+            else {
+                continue;
+            };
+            if entry.index_keys.iter().any(|(k, v)| k == key && holds(v)) {
+                hits.insert(id.as_str(), &**entry);
+            }
+        }
+        Some(hits)
+    }
+
     /// The ids an index probe selects, read from the index alone.
     pub(super) fn probe<'s>(&'s self, probe: &Probe) -> Hits<'s> {
         let Some(column) = self.index.get(probe.key()) else {
@@ -727,11 +886,15 @@ impl Shard {
                     CompareOp::Le => collect(&mut range(Bound::Unbounded, Bound::Included(o))),
                     // Every key of the index: the folded value contains / ends with the
                     // folded operand exactly when the evaluator's `co` / `ew` holds.
-                    CompareOp::Co => {
-                        collect(&mut column.by_value.iter().filter(|(k, _)| k.contains(o)))
-                    }
-                    CompareOp::Ew => {
-                        collect(&mut column.by_value.iter().filter(|(k, _)| k.ends_with(o)))
+                    CompareOp::Co | CompareOp::Ew => {
+                        if let Some(hits) = self.substring_hits(probe.key(), column, *op, o) {
+                            return hits;
+                        }
+                        if *op == CompareOp::Co {
+                            collect(&mut column.by_value.iter().filter(|(k, _)| k.contains(o)))
+                        } else {
+                            collect(&mut column.by_value.iter().filter(|(k, _)| k.ends_with(o)))
+                        }
                     }
                     // Never built by `probe_of`.
                     CompareOp::Ne => Hits::default(),

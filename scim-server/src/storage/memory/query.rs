@@ -142,6 +142,22 @@ impl MemoryStorage {
         let Some(shard) = data.types.get(scope.resource_type()) else {
             return Ok(QueryPage::default());
         };
+        if let (None, StoragePage::Offset { offset, limit }) = (query.filter, query.page) {
+            let (offset, limit) = (
+                usize::try_from(*offset).unwrap_or(usize::MAX),
+                usize::try_from(*limit).unwrap_or(usize::MAX),
+            );
+            if let Some(page) = shard.in_index_order(scope.schema, spec, offset, limit) {
+                return Ok(QueryPage {
+                    resources: page
+                        .into_iter()
+                        .map(|(id, e)| e.stored(id, query.load))
+                        .collect(),
+                    total_results: shard.resources.len() as u64,
+                    next_cursor: None,
+                });
+            }
+        }
         let entries: Vec<(&str, &Entry)> = match (query.filter, compiled) {
             (Some(f), Some(c)) => shard.matching(&data, scope, f, c).into_iter().collect(),
             _ => shard

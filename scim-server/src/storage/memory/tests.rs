@@ -1,5 +1,6 @@
 use super::*;
 use scim_core::builtin;
+use scim_core::sort::SortOrder;
 use serde_json::json;
 
 fn f(s: &str) -> Filter {
@@ -588,4 +589,249 @@ fn clones_share_data() {
             1
         );
     });
+}
+
+/// The ids of every stored user in the planner's order of `spec` (scim-core's sort keys,
+/// then ids), the reference a sorted page is held to.
+fn reference_order(users: &[(&str, Value)], spec: &SortSpec) -> Vec<String> {
+    let schema = builtin::user_resource_schema();
+    let mut keyed: Vec<(Option<scim_core::sort::SortKey>, &str)> = users
+        .iter()
+        .map(|(id, v)| {
+            let r = Resource::from_value(v.clone()).unwrap();
+            (scim_core::sort::sort_key(&r, &schema, &spec.by), *id)
+        })
+        .collect();
+    keyed.sort_by(|(ka, a), (kb, b)| {
+        crate::storage::planner::position_cmp(ka.as_ref(), a, kb.as_ref(), b, spec.order)
+    });
+    keyed.into_iter().map(|(_, id)| id.to_string()).collect()
+}
+
+/// A sort by an indexed single-valued attribute that every user holds once, as a string,
+/// is read from the index in its order (no sort key per user), and gives the planner's
+/// order at every offset: case-folded keys (`Ärger` / `ärgerlich`, `straße` / `STRASSE`,
+/// the Kelvin sign), ties by id, descending with ties still ascending. When a user has
+/// no such value (or one that is not a string) the index is not used, and the page is
+/// the same.
+#[test]
+fn a_sort_by_an_indexed_attribute_reads_the_index_in_its_order() {
+    let schema = builtin::user_resource_schema();
+    let all = tricky_users();
+    let holding: Vec<(&str, Value)> = all
+        .iter()
+        .filter(|(_, v)| v["userName"].is_string())
+        .cloned()
+        .chain([
+            ("u20", json!({"userName": "bjensen"})),
+            ("u03", json!({"userName": "STRASSE"})),
+        ])
+        .collect();
+    for (users, index_order) in [(&holding, true), (&all, false)] {
+        let s = MemoryStorage::new();
+        let t = TenantId::default_tenant();
+        rt().block_on(async {
+            for (id, v) in users.iter() {
+                s.create(Scope::new(&t, &schema), user(id, v.clone()))
+                    .await
+                    .unwrap();
+            }
+        });
+        for order in [SortOrder::Ascending, SortOrder::Descending] {
+            let spec = SortSpec::new(AttrPath::new("USERNAME"), order);
+            let expected = reference_order(users, &spec);
+            for (offset, limit) in [(0, 100), (0, 3), (2, 4), (users.len() - 1, 5), (50, 5)] {
+                let data = s.tenant(&t).unwrap().unwrap();
+                let data = data.read().unwrap();
+                let shard = &data.types["User"];
+                let walked = shard.in_index_order(&schema, &spec, offset, limit);
+                assert_eq!(walked.is_some(), index_order, "{order:?}");
+                let want: Vec<&String> = expected.iter().skip(offset).take(limit).collect();
+                if let Some(walked) = walked {
+                    let ids: Vec<&str> = walked.iter().map(|(id, _)| *id).collect();
+                    assert_eq!(ids, want, "{order:?} {offset} {limit}");
+                }
+                drop(data);
+                let page = StoragePage::Offset {
+                    offset: offset as u64,
+                    limit: limit as u64,
+                };
+                let r = rt()
+                    .block_on(s.query(
+                        Scope::new(&t, &schema),
+                        StorageQuery {
+                            filter: None,
+                            sort: Some(&spec),
+                            page: &page,
+                            load: Load::ALL,
+                        },
+                    ))
+                    .unwrap();
+                let ids: Vec<&String> = r.resources.iter().map(|r| &r.id).collect();
+                assert_eq!(ids, want, "{order:?} {offset} {limit}");
+                assert_eq!(r.total_results, users.len() as u64);
+            }
+        }
+    }
+}
+
+/// A user updated to a value, or to none, or removed, moves in (or out of) the index's
+/// order: the counts that decide whether the index gives the order follow every change.
+#[test]
+fn the_index_order_follows_updates_and_deletes() {
+    let schema = builtin::user_resource_schema();
+    let s = MemoryStorage::new();
+    let t = TenantId::default_tenant();
+    let spec = SortSpec::new(AttrPath::new("userName"), SortOrder::Ascending);
+    let walk = |s: &MemoryStorage| -> Option<Vec<String>> {
+        let data = s.tenant(&t).unwrap().unwrap();
+        let data = data.read().unwrap();
+        data.types["User"]
+            .in_index_order(&schema, &spec, 0, 10)
+            .map(|page| page.into_iter().map(|(id, _)| id.to_string()).collect())
+    };
+    rt().block_on(async {
+        let scope = Scope::new(&t, &schema);
+        for (id, name) in [("a", "zed"), ("b", "amy"), ("c", "Kim")] {
+            s.create(scope, user(id, json!({"userName": name})))
+                .await
+                .unwrap();
+        }
+        assert_eq!(walk(&s).unwrap(), ["b", "c", "a"]);
+        let replacement = |v: Value| Replacement {
+            resource: Resource::from_value(v).unwrap(),
+            members: None,
+            unique: vec![],
+        };
+        s.replace(scope, "a", replacement(json!({"userName": "Al"})), None)
+            .await
+            .unwrap();
+        assert_eq!(walk(&s).unwrap(), ["a", "b", "c"]);
+        s.replace(scope, "b", replacement(json!({"displayName": "Amy"})), None)
+            .await
+            .unwrap();
+        assert_eq!(walk(&s), None, "b has no userName");
+        s.delete(scope, "b", None).await.unwrap();
+        assert_eq!(walk(&s).unwrap(), ["a", "c"]);
+    });
+}
+
+/// `co` and `ew` on an indexed attribute are answered from its 4-gram lists once built
+/// (and by a walk over the values when the lists do not answer), the same as scim-core's
+/// evaluator, through creates, updates that change or drop a value, and deletes, which
+/// the lists (they only grow) keep until their candidates are checked.
+#[test]
+fn substring_probes_answer_from_the_grams_through_every_change() {
+    let schema = builtin::user_resource_schema();
+    let s = MemoryStorage::new();
+    let t = TenantId::default_tenant();
+    let scope = Scope::new(&t, &schema);
+    let email = |i: usize| {
+        json!({"userName": format!("user{i}"), "emails": [
+        {"type": "work", "value": format!("U{i}@Example.com")},
+        {"type": "home", "value": format!("jürgen{i}@home.example.org")}]})
+    };
+    let queries = [
+        r#"emails.value co "u12""#,
+        r#"emails.value co "U12@""#,
+        r#"emails.value ew "2@example.com""#,
+        r#"emails[type eq "work" and value co "u1"]"#,
+        r#"emails[value co "ürgen4"]"#,
+        r#"emails.value co "example""#,
+        r#"emails.value co "zzz""#,
+        r#"userName ew "er7""#,
+    ];
+    let check = |s: &MemoryStorage, stage: &str| {
+        for q in queries {
+            let filter = f(q);
+            let page = StoragePage::Offset {
+                offset: 0,
+                limit: 1000,
+            };
+            let got = rt()
+                .block_on(s.query(
+                    scope,
+                    StorageQuery {
+                        filter: Some(&filter),
+                        sort: None,
+                        page: &page,
+                        load: Load::ALL,
+                    },
+                ))
+                .unwrap();
+            let all = rt()
+                .block_on(s.query(
+                    scope,
+                    StorageQuery {
+                        filter: None,
+                        sort: None,
+                        page: &page,
+                        load: Load::ALL,
+                    },
+                ))
+                .unwrap();
+            let compiled = filter.compile(&schema).unwrap();
+            let want: Vec<&String> = all
+                .resources
+                .iter()
+                .filter(|r| compiled.matches(&r.resource))
+                .map(|r| &r.id)
+                .collect();
+            let ids: Vec<&String> = got.resources.iter().map(|r| &r.id).collect();
+            assert_eq!(ids, want, "{stage}: {q}");
+        }
+    };
+    rt().block_on(async {
+        for i in 0..200 {
+            s.create(scope, user(&format!("id{i:03}"), email(i)))
+                .await
+                .unwrap();
+        }
+    });
+    check(&s, "created");
+    {
+        let data = s.tenant(&t).unwrap().unwrap();
+        let data = data.read().unwrap();
+        let column = &data.types["User"].index["emails.value"];
+        assert!(
+            column.grams.lock().unwrap().is_some(),
+            "the lists were built"
+        );
+    }
+    rt().block_on(async {
+        let replacement = |v: Value| Replacement {
+            resource: Resource::from_value(v).unwrap(),
+            members: None,
+            unique: vec![],
+        };
+        s.replace(
+            scope,
+            "id012",
+            replacement(json!({"userName": "user12",
+            "emails": [{"value": "moved@else.where"}]})),
+            None,
+        )
+        .await
+        .unwrap();
+        s.replace(
+            scope,
+            "id122",
+            replacement(json!({"userName": "user122"})),
+            None,
+        )
+        .await
+        .unwrap();
+        s.replace(
+            scope,
+            "id077",
+            replacement(json!({"userName": "user77",
+            "emails": [{"value": "now-u12@example.com"}]})),
+            None,
+        )
+        .await
+        .unwrap();
+        s.delete(scope, "id120", None).await.unwrap();
+        s.create(scope, user("id900", email(12))).await.unwrap();
+    });
+    check(&s, "changed");
 }
