@@ -311,7 +311,7 @@ pub fn validate_value(
         options,
         type_name: "",
     }
-    .clean_value(value, attribute, path)
+    .clean_value(value, attribute, &path)
 }
 
 /// Removes every attribute and sub-attribute whose `returned` characteristic is `never`

@@ -141,7 +141,11 @@ pub fn is_base64(s: &str) -> bool {
 /// that POST, PUT and PATCH all answer (400 `invalidValue`, RFC 7644 §3.12: "the value
 /// specified was not compatible with the operation or attribute type"). Other types pass.
 /// `path` names the attribute in the error detail.
-pub(crate) fn check_lexical(attr_type: AttributeType, s: &str, path: &str) -> ScimResult<()> {
+pub(crate) fn check_lexical(
+    attr_type: AttributeType,
+    s: &str,
+    path: &dyn std::fmt::Display,
+) -> ScimResult<()> {
     match attr_type {
         AttributeType::DateTime if !is_xsd_date_time(s) => Err(ScimError::invalid_value(format!(
             "'{path}' must be an xsd:dateTime such as 2008-01-23T04:56:22Z (RFC 7643 §2.3.5), \
