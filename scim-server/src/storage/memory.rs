@@ -25,9 +25,10 @@
 //! - `gt`, `ge`, `lt`, `le`: a key range; the evaluator orders strings by code point on the
 //!   same folded form, which is the order of the `BTreeMap`;
 //! - `pr`: every non-empty key, plus the ids holding a non-string non-empty value;
-//! - `co`, `ew` (non-empty operand): every key of that attribute's index is tested (the
-//!   folded value contains / ends with the folded operand, which is the evaluator's test);
-//!   this reads the index, not the resources, but costs one test per distinct value;
+//! - `co`, `ew` (non-empty operand): the folded values that contain / end with the folded
+//!   operand (the evaluator's test), found from the index's 4-gram lists (`substrings.rs`,
+//!   an operand of three bytes or more with few candidates) or else by testing every key
+//!   of the index (the index, not the resources, one test per distinct value);
 //! - value paths over `emails` (`emails[type eq "work" and value co "@x"]`, RFC 7644
 //!   §3.4.2.2) with `and` / `or` of the comparisons above on indexed sub-attributes inside
 //!   the brackets: the leaves' index entries give the candidates (resources with SOME
@@ -40,6 +41,10 @@
 //!   evaluator, so `userName eq "x" and emails[type eq "work" and value co "y"]` never walks
 //!   the keys of `emails.value`; likewise inside brackets, where the candidates are checked
 //!   against the whole value path anyway.
+//!
+//! An unfiltered query sorted by an indexed single-valued attribute that every resource
+//! holds once, as a string (`sortBy=userName`), reads that index in its order
+//! (`Shard::in_index_order` in `query.rs`); other sorted queries sort their matches.
 //!
 //! Every other valid filter (`ne`, `not`, attributes without an index, `members`, the
 //! computed `groups`) is answered too (`can_filter` is true for every filter that
@@ -84,6 +89,7 @@ mod changes;
 mod id_set;
 mod index;
 mod query;
+mod substrings;
 
 use id_set::IdSet;
 use index::*;

@@ -5,9 +5,6 @@ use std::sync::LazyLock;
 
 use super::*;
 use crate::storage::per_schema::PerSchema;
-use scim_core::sort::SortOrder;
-
-use crate::storage::grams::{Grams, SHORTEST_OPERAND};
 
 /// An attribute the backend indexes.
 #[derive(Debug, Clone)]
@@ -40,6 +37,16 @@ impl IndexSpec {
             }
         }
     }
+}
+
+/// The key of the index of the core attribute `attribute` (as the schema spells it) that
+/// orders its values: an index of the attribute's values (not the store's ids) that
+/// answers more than `eq`.
+pub(super) fn ordered_index_of(schema: &ResourceSchema, attribute: &str) -> Option<String> {
+    index_specs(schema)
+        .iter()
+        .find(|s| s.is_key_of(attribute, None) && s.path.is_some() && !s.eq_only)
+        .map(|s| s.key.clone())
 }
 
 /// How many of `keys` (one resource's) are of the index of `keys[i]`, when `i` is the first
@@ -536,60 +543,6 @@ impl Shard {
         }
     }
 
-    /// A page of every resource of the type sorted by `spec` (RFC 7644 §3.4.2.3, in the
-    /// order of the planner's [`position_cmp`](crate::storage::planner::position_cmp)),
-    /// read from the index of the sort attribute in its order, without a sort key per
-    /// resource or a sort: from the `offset`th resource, `limit` of them, each with its
-    /// id. `None` when that order is not the index's: the attribute is not an indexed,
-    /// single-valued core attribute, or some resource of the type has no value there, more
-    /// than one, or one that is not a string.
-    ///
-    /// The sort key of a single string value is the value as the index normalises it
-    /// ([`index_norm`]: case-folded unless `caseExact`, scim-core's `sort_key` folds the
-    /// same way), so ascending, the index's order is the keys' order, and each key's ids
-    /// (ascending) break its ties; descending, the keys are walked backwards and the ids of
-    /// each still ascending, as `position_cmp` orders them.
-    pub(super) fn in_index_order(
-        &self,
-        schema: &ResourceSchema,
-        spec: &SortSpec,
-        offset: usize,
-        limit: usize,
-    ) -> Option<Vec<(&str, &Entry)>> {
-        let by = &spec.by;
-        let r = schema.resolve(by)?;
-        if by.sub_attr.is_some()
-            || r.in_extension
-            || r.sub_attribute.is_some()
-            || r.attribute.multi_valued
-        {
-            return None;
-        }
-        let specs = index_specs(schema);
-        let index = specs
-            .iter()
-            .find(|s| s.is_key_of(&r.attribute.name, None))
-            .filter(|s| s.path.is_some() && !s.eq_only)?;
-        let column = self.index.get(&index.key)?;
-        if column.holders != self.resources.len()
-            || column.multi_holders > 0
-            || !column.non_string.is_empty()
-        {
-            return None;
-        }
-        let keys: Box<dyn Iterator<Item = &IdSet>> = match spec.order {
-            SortOrder::Ascending => Box::new(column.by_value.values()),
-            SortOrder::Descending => Box::new(column.by_value.values().rev()),
-        };
-        Some(
-            keys.flat_map(IdSet::iter)
-                .skip(offset)
-                .take(limit)
-                .filter_map(|id| self.resources.get(id).map(|e| (id.as_str(), &**e)))
-                .collect(),
-        )
-    }
-
     /// The ids matching a supported filter, `None` for an unsupported one.
     ///
     /// An `and` (nested `and`s flattened) with both cheap conjuncts (index ranges, see
@@ -792,60 +745,6 @@ impl Shard {
                 .map(|(id, e)| (id.as_str(), &**e)),
         );
         hits
-    }
-
-    /// The resources with a value in the index `key` (its `column`) that contains
-    /// (`co`) or ends with (`ew`) `operand`, from the column's 4-gram lists instead of a
-    /// walk over every value: `None` when the lists do not answer (an operand of fewer than
-    /// three bytes, or values that are not few, where the walk costs less).
-    ///
-    /// The lists are built on the first such probe and added to by every write after it;
-    /// they keep the values a resource no longer holds (and those of resources since
-    /// deleted), so each candidate is checked against its current values. They are built
-    /// again when the values added since the build outnumber the build's.
-    fn substring_hits<'s>(
-        &'s self,
-        key: &str,
-        column: &Column,
-        op: CompareOp,
-        operand: &str,
-    ) -> Option<Hits<'s>> {
-        if operand.len() < SHORTEST_OPERAND {
-            return None;
-        }
-        let mut grams = column.grams.lock().unwrap_or_else(PoisonError::into_inner);
-        if grams.as_ref().is_none_or(Grams::outgrown) {
-            let mut built = Grams::new();
-            for (value, ids) in &column.by_value {
-                for id in ids.iter() {
-                    if let Some(entry) = self.resources.get(id) {
-                        built.add(entry.seq, value.as_bytes());
-                    }
-                }
-            }
-            *grams = Some(built.built());
-        }
-        let owners = grams.as_ref()?.candidates(op, operand)?;
-        drop(grams);
-        let holds = |v: &IndexValue| match v {
-            IndexValue::Str(v) if op == CompareOp::Ew => v.ends_with(operand),
-            IndexValue::Str(v) => v.contains(operand),
-            IndexValue::NonString => false,
-        };
-        let mut hits = Hits::default();
-        for seq in owners {
-            let Some((id, entry)) = self
-                .order
-                .get(&seq)
-                .and_then(|id| self.resources.get_key_value(id))
-            else {
-                continue;
-            };
-            if entry.index_keys.iter().any(|(k, v)| k == key && holds(v)) {
-                hits.insert(id.as_str(), &**entry);
-            }
-        }
-        Some(hits)
     }
 
     /// The ids an index probe selects, read from the index alone.

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::storage::planner::{position_cmp, query_fingerprint, sorted_window};
-use scim_core::sort::{SortKey, sort_key};
+use scim_core::sort::{SortKey, SortOrder, sort_key};
 
 impl MemoryStorage {
     /// [`Storage::query`]: the page, the total and the next cursor.
@@ -199,3 +199,55 @@ impl MemoryStorage {
 /// The prefix of this backend's cursors of sorted queries (the planner's are `p1.`, so that
 /// it hands them back here).
 const SORTED_CURSOR_PREFIX: &str = "m1s.";
+
+impl Shard {
+    /// A page of every resource of the type sorted by `spec` (RFC 7644 §3.4.2.3, in the
+    /// order of the planner's [`position_cmp`](crate::storage::planner::position_cmp)),
+    /// read from the index of the sort attribute in its order, without a sort key per
+    /// resource or a sort: from the `offset`th resource, `limit` of them, each with its
+    /// id. `None` when that order is not the index's: the attribute is not an indexed,
+    /// single-valued core attribute, or some resource of the type has no value there, more
+    /// than one, or one that is not a string.
+    ///
+    /// The sort key of a single string value is the value as the index normalises it
+    /// ([`index_norm`]: case-folded unless `caseExact`, scim-core's `sort_key` folds the
+    /// same way), so ascending, the index's order is the keys' order, and each key's ids
+    /// (ascending) break its ties; descending, the keys are walked backwards and the ids of
+    /// each still ascending, as `position_cmp` orders them.
+    pub(super) fn in_index_order(
+        &self,
+        schema: &ResourceSchema,
+        spec: &SortSpec,
+        offset: usize,
+        limit: usize,
+    ) -> Option<Vec<(&str, &Entry)>> {
+        let by = &spec.by;
+        let r = schema.resolve(by)?;
+        if by.sub_attr.is_some()
+            || r.in_extension
+            || r.sub_attribute.is_some()
+            || r.attribute.multi_valued
+        {
+            return None;
+        }
+        let key = ordered_index_of(schema, &r.attribute.name)?;
+        let column = self.index.get(&key)?;
+        if column.holders != self.resources.len()
+            || column.multi_holders > 0
+            || !column.non_string.is_empty()
+        {
+            return None;
+        }
+        let keys: Box<dyn Iterator<Item = &IdSet>> = match spec.order {
+            SortOrder::Ascending => Box::new(column.by_value.values()),
+            SortOrder::Descending => Box::new(column.by_value.values().rev()),
+        };
+        Some(
+            keys.flat_map(IdSet::iter)
+                .skip(offset)
+                .take(limit)
+                .filter_map(|id| self.resources.get(id).map(|e| (id.as_str(), &**e)))
+                .collect(),
+        )
+    }
+}
