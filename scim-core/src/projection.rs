@@ -71,7 +71,7 @@ use serde_json::{Map, Value};
 use crate::error::{ScimError, ScimResult};
 use crate::path::AttrPath;
 use crate::resource::Resource;
-use crate::schema::{Attribute, Mutability, ResourceSchema, Returned};
+use crate::schema::{Attribute, ResourceSchema, Returned};
 
 /// The `attributes` / `excludedAttributes` request parameters, parsed.
 ///
@@ -462,7 +462,9 @@ struct Selection<'a> {
 
 impl Selection<'_> {
     fn keeps(&self, sub: &str, def: Option<&Attribute>) -> bool {
-        let returned = def.map(effective_returned).unwrap_or(Returned::Default);
+        let returned = def
+            .map(Attribute::effective_returned)
+            .unwrap_or(Returned::Default);
         match returned {
             Returned::Never => false,
             Returned::Always => true,
@@ -479,14 +481,6 @@ impl Selection<'_> {
                 selected && !self.minus.iter().any(|m| m.eq_ignore_ascii_case(sub))
             }
         }
-    }
-}
-
-fn effective_returned(def: &Attribute) -> Returned {
-    if def.mutability == Mutability::WriteOnly {
-        Returned::Never
-    } else {
-        def.returned
     }
 }
 
@@ -519,7 +513,9 @@ impl<'a> Plan<'a> {
     /// Decides whether the top-level attribute `name` of schema `urn` is returned and which of
     /// its sub-attributes survive.
     fn select(&self, urn: &str, name: &str, def: Option<&Attribute>) -> Option<Selection<'a>> {
-        let returned = def.map(effective_returned).unwrap_or(Returned::Default);
+        let returned = def
+            .map(Attribute::effective_returned)
+            .unwrap_or(Returned::Default);
         if returned == Returned::Never {
             return None;
         }
@@ -617,7 +613,7 @@ impl<'a> Plan<'a> {
             && def.is_none_or(|d| {
                 d.sub_attributes
                     .iter()
-                    .all(|s| effective_returned(s) == Returned::Default)
+                    .all(|s| s.effective_returned() == Returned::Default)
             });
         if trivial {
             return Some(value.into_owned());
@@ -652,7 +648,7 @@ impl<'a> Plan<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{AttributeType, ResourceType, Schema, SchemaExtension};
+    use crate::schema::{AttributeType, Mutability, ResourceType, Schema, SchemaExtension};
     use serde_json::json;
 
     const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

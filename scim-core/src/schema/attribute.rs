@@ -294,8 +294,28 @@ impl Attribute {
     /// assert!(!groups.returned_by_default());
     /// ```
     pub fn returned_by_default(&self) -> bool {
-        self.mutability != Mutability::WriteOnly
-            && matches!(self.returned, Returned::Always | Returned::Default)
+        matches!(
+            self.effective_returned(),
+            Returned::Always | Returned::Default
+        )
+    }
+
+    /// When the attribute is returned: its `returned`, except that a `writeOnly` attribute is
+    /// never returned (RFC 7643 §7: writeOnly values "SHALL NOT be returned").
+    ///
+    /// ```
+    /// use scim_core::schema::{Attribute, AttributeType, Mutability, Returned};
+    /// let mut password = Attribute::new("password", AttributeType::String);
+    /// assert_eq!(password.effective_returned(), Returned::Default);
+    /// password.mutability = Mutability::WriteOnly;
+    /// assert_eq!(password.effective_returned(), Returned::Never);
+    /// ```
+    pub fn effective_returned(&self) -> Returned {
+        if self.mutability == Mutability::WriteOnly {
+            Returned::Never
+        } else {
+            self.returned
+        }
     }
 
     /// A single-valued, optional, readWrite attribute of the given type with RFC 7643 §2.2

@@ -114,45 +114,61 @@ pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 /// One name or value of a form-urlencoded string: `+` as a space, `%XX` as its byte (a `%`
 /// without two hex digits after it stays), then UTF-8 with U+FFFD for invalid sequences.
 fn form_decode(s: &str) -> String {
-    let special = |b: &u8| *b == b'%' || *b == b'+';
+    match percent_decode(s, Escapes::Form) {
+        Some(Cow::Owned(bytes)) => String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        _ => s.to_owned(),
+    }
+}
+
+/// How [`percent_decode`] reads what is not a `%XX` escape.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Escapes {
+    /// `application/x-www-form-urlencoded`: `+` is a space, a `%` without two hex digits
+    /// after it stays.
+    Form,
+    /// A path segment (RFC 3986 §2.1): `+` stays, a `%` without two hex digits is an error.
+    Path,
+}
+
+/// The bytes `s` decodes to, borrowed when it has nothing to decode; `None` for a `%`
+/// without two hex digits after it in a path. Runs of plain bytes are copied whole; only
+/// `%` (and in a form `+`) are looked at one by one.
+fn percent_decode(s: &str, escapes: Escapes) -> Option<Cow<'_, [u8]>> {
+    let form = escapes == Escapes::Form;
+    let special = |b: &u8| *b == b'%' || (form && *b == b'+');
     let mut rest = s.as_bytes();
     if !rest.iter().any(special) {
-        return s.to_owned();
+        return Some(Cow::Borrowed(rest));
     }
     let hex = |b: u8| char::from(b).to_digit(16);
     let mut out = Vec::with_capacity(rest.len());
-    // Runs of plain bytes are copied whole; only `+` and `%` are looked at one by one.
     while let Some(at) = rest.iter().position(special) {
         let (plain, tail) = rest.split_at(at);
         out.extend_from_slice(plain);
-        rest = match tail {
-            [b'%', high, low, after @ ..] => match (hex(*high), hex(*low)) {
-                // Two hex digits: at most 0xff, so the cast keeps the value.
-                (Some(high), Some(low)) => {
-                    out.push((high * 16 + low) as u8);
-                    after
-                }
-                _ => {
-                    out.push(b'%');
-                    &tail[1..]
-                }
-            },
-            [b'+', after @ ..] => {
+        let escaped = match tail {
+            [b'%', high, low, ..] => hex(*high).zip(hex(*low)),
+            _ => None,
+        };
+        rest = match (escaped, tail) {
+            // Two hex digits: at most 0xff, so the cast keeps the value.
+            (Some((high, low)), [_, _, _, after @ ..]) => {
+                out.push((high * 16 + low) as u8);
+                after
+            }
+            (None, [b'+', after @ ..]) => {
                 out.push(b' ');
                 after
             }
-            [_, after @ ..] => {
+            (None, [_, after @ ..]) if form => {
                 out.push(b'%');
                 after
             }
-            [] => break,
+            _ => return None,
         };
     }
     out.extend_from_slice(rest);
-    match String::from_utf8(out) {
-        Ok(text) => text,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }
+    Some(Cow::Owned(out))
 }
 
 /// The value of a query parameter (name matched ignoring ASCII case), if given.
@@ -262,25 +278,12 @@ pub(crate) fn return_preference(headers: &HeaderMap) -> ReturnPreference {
 }
 
 /// Percent-decodes one path segment, borrowed when it has nothing to decode; `None` when it
-/// does not decode to UTF-8.
+/// does not decode to UTF-8 (or holds a `%` without two hex digits after it).
 pub(crate) fn decode_segment(segment: &str) -> Option<Cow<'_, str>> {
-    if !segment.contains('%') {
-        return Some(Cow::Borrowed(segment));
+    match percent_decode(segment, Escapes::Path)? {
+        Cow::Borrowed(_) => Some(Cow::Borrowed(segment)),
+        Cow::Owned(bytes) => String::from_utf8(bytes).ok().map(Cow::Owned),
     }
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = segment.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok().map(Cow::Owned)
 }
 
 #[cfg(test)]

@@ -138,7 +138,15 @@ mod tests {
             route(&r, "/ResourceTypes").unwrap(),
             Route::ResourceTypes(None)
         );
-        for bad in ["", "/", "/Nope", "/Users/a/b", "/Users//x", "/Users/%zz"] {
+        for bad in [
+            "",
+            "/",
+            "/Nope",
+            "/Users/a/b",
+            "/Users//x",
+            "/Users/%zz",
+            "/Users/%+f",
+        ] {
             assert_eq!(route(&r, bad).unwrap_err().status(), 404, "{bad}");
         }
         assert!(Route::Collection("User").allows(&Method::POST));

@@ -183,7 +183,7 @@ impl<O: Copy + Ord> Grams<O> {
 
     /// Whether `n` values are a quarter of the path's or more, where one pass over the rows
     /// costs less than a search per candidate.
-    pub(crate) fn not_few(&self, n: usize) -> bool {
+    fn not_few(&self, n: usize) -> bool {
         n.saturating_mul(4) > self.slots.len()
     }
 

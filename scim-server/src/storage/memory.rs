@@ -154,11 +154,10 @@ struct Column {
     /// The ids holding a non-empty value that is not a string (a number, say), which `pr`
     /// counts as present and no string comparison matches.
     non_string: BTreeSet<String>,
-    /// The resources with a value here (one however many values it has), and those with
-    /// more than one: when every resource of the type has exactly one string value, the
-    /// index's order is the order of a sort by the attribute (see `Shard::in_index_order`).
-    holders: usize,
-    multi_holders: usize,
+    /// The resources whose one value here is a string: when they are all the resources of
+    /// the type, the index's order is the order of a sort by the attribute (see
+    /// `Shard::in_index_order`).
+    sole_strings: usize,
     /// The 4-gram lists of the string values, each with its resource's `seq`: built on the
     /// first `co` / `ew` probe of the index, then added to by every write (see
     /// `Shard::substring_hits`).

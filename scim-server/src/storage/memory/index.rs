@@ -49,14 +49,19 @@ pub(super) fn ordered_index_of(schema: &ResourceSchema, attribute: &str) -> Opti
         .map(|s| s.key.clone())
 }
 
-/// How many of `keys` (one resource's) are of the index of `keys[i]`, when `i` is the first
-/// of them (`None` for the others, so that each index counts the resource once).
-fn values_here(keys: &[(String, IndexValue)], i: usize) -> Option<usize> {
-    let path = &keys.get(i)?.0;
-    if keys[..i].iter().any(|(p, _)| p == path) {
-        return None;
+/// Is `value` of `keys` (one resource's index keys) a string, and the resource's only value
+/// in the index of `path`?
+fn sole_string(keys: &[(String, IndexValue)], path: &str, value: &IndexValue) -> bool {
+    matches!(value, IndexValue::Str(_)) && keys.iter().filter(|(p, _)| p == path).count() == 1
+}
+
+/// Does the (normalised) `value` hold the operand of a `co` (or, for `ew`, end with it)?
+pub(super) fn holds_substring(op: CompareOp, value: &str, operand: &str) -> bool {
+    if op == CompareOp::Ew {
+        value.ends_with(operand)
+    } else {
+        value.contains(operand)
     }
-    Some(keys[i..].iter().filter(|(p, _)| p == path).count())
 }
 
 /// The index key of the primitive elements of the complex attribute `attribute` (as the
@@ -474,20 +479,15 @@ pub(super) fn index_keys(
 impl Shard {
     /// Puts the index `keys` of resource `id` (created `seq`th) in the indexes.
     pub(super) fn add_index(&mut self, id: &str, seq: u64, keys: &[(String, IndexValue)]) {
-        for (i, (path, value)) in keys.iter().enumerate() {
+        for (path, value) in keys {
             // The column and the value usually exist already: look them up before cloning a
             // key to insert.
             let column = match self.index.get_mut(path) {
                 Some(column) => column,
                 None => self.index.entry(path.clone()).or_default(),
             };
-            match values_here(keys, i) {
-                Some(1) => column.holders += 1,
-                Some(_) => {
-                    column.holders += 1;
-                    column.multi_holders += 1;
-                }
-                None => {}
+            if sole_string(keys, path, value) {
+                column.sole_strings += 1;
             }
             match value {
                 IndexValue::Str(v) => {
@@ -516,17 +516,12 @@ impl Shard {
     }
 
     pub(super) fn remove_index(&mut self, id: &str, keys: &[(String, IndexValue)]) {
-        for (i, (path, value)) in keys.iter().enumerate() {
+        for (path, value) in keys {
             let Some(column) = self.index.get_mut(path) else {
                 continue;
             };
-            match values_here(keys, i) {
-                Some(1) => column.holders = column.holders.saturating_sub(1),
-                Some(_) => {
-                    column.holders = column.holders.saturating_sub(1);
-                    column.multi_holders = column.multi_holders.saturating_sub(1);
-                }
-                None => {}
+            if sole_string(keys, path, value) {
+                column.sole_strings = column.sole_strings.saturating_sub(1);
             }
             match value {
                 IndexValue::Str(v) => {
@@ -783,16 +778,18 @@ impl Shard {
                     CompareOp::Ge => collect(&mut range(Bound::Included(o), Bound::Unbounded)),
                     CompareOp::Lt => collect(&mut range(Bound::Unbounded, Bound::Excluded(o))),
                     CompareOp::Le => collect(&mut range(Bound::Unbounded, Bound::Included(o))),
-                    // Every key of the index: the folded value contains / ends with the
-                    // folded operand exactly when the evaluator's `co` / `ew` holds.
+                    // From the 4-gram lists, else every key of the index: the folded value
+                    // contains / ends with the folded operand exactly when the evaluator's
+                    // `co` / `ew` holds.
                     CompareOp::Co | CompareOp::Ew => {
-                        if let Some(hits) = self.substring_hits(probe.key(), column, *op, o) {
-                            return hits;
-                        }
-                        if *op == CompareOp::Co {
-                            collect(&mut column.by_value.iter().filter(|(k, _)| k.contains(o)))
-                        } else {
-                            collect(&mut column.by_value.iter().filter(|(k, _)| k.ends_with(o)))
+                        match self.substring_hits(probe.key(), column, *op, o) {
+                            Some(hits) => hits,
+                            None => collect(
+                                &mut column
+                                    .by_value
+                                    .iter()
+                                    .filter(|(k, _)| holds_substring(*op, k, o)),
+                            ),
                         }
                     }
                     // Never built by `probe_of`.

@@ -232,10 +232,7 @@ impl Shard {
         }
         let key = ordered_index_of(schema, &r.attribute.name)?;
         let column = self.index.get(&key)?;
-        if column.holders != self.resources.len()
-            || column.multi_holders > 0
-            || !column.non_string.is_empty()
-        {
+        if column.sole_strings != self.resources.len() {
             return None;
         }
         let keys: Box<dyn Iterator<Item = &IdSet>> = match spec.order {

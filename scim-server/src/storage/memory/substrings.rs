@@ -39,11 +39,8 @@ impl Shard {
         }
         let owners = grams.as_ref()?.candidates(op, operand)?;
         drop(grams);
-        let holds = |v: &IndexValue| match v {
-            IndexValue::Str(v) if op == CompareOp::Ew => v.ends_with(operand),
-            IndexValue::Str(v) => v.contains(operand),
-            IndexValue::NonString => false,
-        };
+        let holds =
+            |v: &IndexValue| matches!(v, IndexValue::Str(v) if holds_substring(op, v, operand));
         let mut hits = Hits::default();
         for seq in owners {
             let Some((id, entry)) = self

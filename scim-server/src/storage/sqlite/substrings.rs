@@ -39,10 +39,10 @@
 //! blocking pool.
 //!
 //! # Cost
-//! Per value: what [`Grams`] holds, with eight bytes for its resource's `seq`. A query: one statement reading
-//! `change_heads` and `index_layouts`, the changes since the last query and the rows of
-//! the resources they name, an intersection (or for three bytes a union) of lists, then
-//! the SQL: a search of each candidate's rows by the key of `attr_index`.
+//! Per value: what [`Grams`] holds, with eight bytes for its resource's `seq`. A query: one
+//! statement reading `change_heads` and `index_layouts`, the changes since the last query
+//! and the rows of the resources they name, an intersection (or for three bytes a union)
+//! of lists, then the SQL: a search of each candidate's rows by the key of `attr_index`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, TryLockError};
