@@ -11,22 +11,29 @@ use serde_json::{Map, Value};
 ///            Some(&serde_json::json!("bjensen")));
 /// ```
 pub fn get_ci<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    if let Some(v) = map.get(key) {
-        return Some(v);
-    }
-    map.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v)
+    get_ci_entry(map, key).map(|(_, v)| v)
 }
 
 /// The actual key stored for `key` ignoring ASCII case.
 pub fn get_ci_key<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    if let Some((k, _)) = map.get_key_value(key) {
-        return Some(k.as_str());
-    }
-    map.keys()
-        .find(|k| k.eq_ignore_ascii_case(key))
-        .map(String::as_str)
+    get_ci_entry(map, key).map(|(k, _)| k.as_str())
+}
+
+/// Objects of at most this many members are searched by comparing keys, without hashing:
+/// SCIM resources and their complex values are small, and most lookups of an attribute the
+/// object lacks (a schema's attribute the resource does not hold) would hash the key and
+/// then compare every key anyway.
+const SCANNED_MEMBERS: usize = 12;
+
+/// The member (key and value) whose key equals `key` exactly or, failing that, ignoring
+/// ASCII case (the first such member).
+fn get_ci_entry<'a>(map: &'a Map<String, Value>, key: &str) -> Option<(&'a String, &'a Value)> {
+    let exact = if map.len() <= SCANNED_MEMBERS {
+        map.iter().find(|(k, _)| k.as_str() == key)
+    } else {
+        map.get_key_value(key)
+    };
+    exact.or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
 }
 
 /// Mutable access to the member whose key equals `key` ignoring ASCII case.
@@ -91,5 +98,43 @@ pub(crate) fn json_kind(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An object with `keys` (in this order, each valued by its position) and, to make it
+    /// larger than the scanned size when `padding` is set, 20 other members.
+    fn object(keys: &[&str], padding: bool) -> Map<String, Value> {
+        let mut map = Map::new();
+        if padding {
+            for i in 0..20 {
+                map.insert(format!("pad{i}"), json!(-1));
+            }
+        }
+        for (i, k) in keys.iter().enumerate() {
+            map.insert((*k).to_string(), json!(i));
+        }
+        map
+    }
+
+    #[test]
+    fn an_exact_match_wins_over_an_earlier_match_ignoring_case_at_every_size() {
+        for padding in [false, true] {
+            let map = object(&["USERNAME", "userName", "UserName"], padding);
+            assert!(padding == (map.len() > SCANNED_MEMBERS));
+            assert_eq!(get_ci(&map, "userName"), Some(&json!(1)));
+            assert_eq!(get_ci(&map, "UserName"), Some(&json!(2)));
+            assert_eq!(get_ci(&map, "USERNAME"), Some(&json!(0)));
+            // No exact match: the first member equal ignoring case.
+            assert_eq!(get_ci(&map, "username"), Some(&json!(0)));
+            assert_eq!(get_ci_key(&map, "username"), Some("USERNAME"));
+            assert_eq!(get_ci_key(&map, "userName"), Some("userName"));
+            assert_eq!(get_ci(&map, "displayName"), None);
+            assert_eq!(get_ci_key(&map, "user"), None);
+        }
     }
 }

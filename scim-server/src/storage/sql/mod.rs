@@ -247,7 +247,7 @@ pub(crate) struct PushDown<P> {
     pub set: Option<SetSql<P>>,
     /// The sort order (`None`: creation order).
     pub sort: Option<SortPlan>,
-    /// The fingerprint the query's cursors are bound to.
+    /// The fingerprint the query's cursors are bound to (0 for an offset page).
     pub fingerprint: u64,
 }
 
@@ -285,9 +285,15 @@ pub(crate) fn push_down<D: Dialect>(
         }
         None => None,
     };
+    // Only cursors carry the fingerprint: an offset page issues and reads none, and skips
+    // writing the filter out to hash it.
+    let fingerprint = match query.page {
+        StoragePage::Cursor { .. } => query_fingerprint(ctx, query.filter, sort.as_ref()),
+        StoragePage::Offset { .. } => 0,
+    };
     Ok(PushDown {
         set,
-        fingerprint: query_fingerprint(ctx, query.filter, sort.as_ref()),
+        fingerprint,
         sort,
     })
 }
