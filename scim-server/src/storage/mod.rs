@@ -34,7 +34,7 @@
 
 pub mod changes;
 mod error;
-#[cfg(any(feature = "memory", feature = "sqlite"))]
+#[cfg(any(feature = "memory", feature = "sqlite", feature = "postgres"))]
 mod grams;
 mod open;
 #[cfg(any(feature = "memory", feature = "sqlite", feature = "postgres"))]

@@ -18,6 +18,9 @@ pub(super) enum Param {
     Bytes(Vec<u8>),
     /// A `DOUBLE PRECISION` value (a number, compared with `value_num`).
     Num(f64),
+    /// An `INT8[]` value: the candidate `seq`s of a substring probe (see `substrings.rs`),
+    /// read as a table by `unnest`.
+    Seqs(Vec<i64>),
 }
 
 impl Param {
@@ -27,6 +30,7 @@ impl Param {
             Param::Text(s) => s,
             Param::Bytes(b) => b,
             Param::Num(n) => n,
+            Param::Seqs(s) => s,
         }
     }
 }

@@ -36,6 +36,9 @@
 //!   through `members`) are pushed down as scans of the covering indexes
 //!   `attr_index_lookup` / `attr_index_num` combined with `INTERSECT` / `UNION` / `EXCEPT`
 //!   (see `sql::filter`); the few valid filters left go to the planner's bounded scan.
+//!   `co` and `ew` read their candidates from in-memory 4-gram indexes kept in step with
+//!   the change feed inside the query's snapshot (see `substrings.rs`), so they do not read
+//!   every value of their path.
 //! - **Sorting** (`sortBy` on any indexed attribute, RFC 7644 §3.4.2.3) runs in the
 //!   database through `attr_index_sort`, in one REPEATABLE READ snapshot (see `sql::sort`).
 //! - **Index layout**: the `attr_index` rows depend on the resource type's schema, which
@@ -81,6 +84,7 @@ mod rows;
 mod schema;
 mod statistics;
 mod storage;
+mod substrings;
 mod tls;
 
 use batch_rows::{BatchError, insert_batch};
@@ -104,9 +108,12 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{IsolationLevel, Row};
 
+use self::changes::Head;
 use self::filter_sql::{Postgres, SetSql};
 use self::layout::{RowColumns, ensure_layout};
+use self::substrings::SubstringIndexes;
 use super::changes::NewChange;
+use super::sql::filter::Probe;
 use super::sql::index::{IndexRow, index_rows};
 use super::sql::prepared::PreparedCreate;
 use super::sql::sort::{
@@ -116,7 +123,7 @@ use super::sql::sort::{
 use super::sql::value_order::{ColumnValue, KeySource, ValueRow, order_in_memory, page_in_memory};
 use super::sql::{
     Ctx, KnownLayouts, PushDown, clamp, decode_cursor, dedupe, encode_cursor, has_members,
-    no_groups, push_down, strip_members, to_version, with_members,
+    no_groups, push_down, strip_members, to_version, translate_or_refuse, with_members,
 };
 use super::{
     ChangeKind, ChangeRecord, GroupRef, Load, Member, MembersChange, NewResource, QueryPage,
@@ -187,6 +194,9 @@ pub struct PostgresStorage {
     reads: Arc<group_read::Reads>,
     /// The lookups by a unique value waiting to be read together (see `group_read.rs`).
     lookups: Arc<group_read::Lookups>,
+    /// The 4-gram indexes of the paths `co` / `ew` filters have read (see
+    /// `substrings.rs`), shared by the clones of this handle.
+    substrings: Arc<SubstringIndexes>,
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -267,6 +277,7 @@ impl PostgresStorage {
             creates: group_commit::creates(),
             reads: group_read::reads(),
             lookups: group_read::lookups(),
+            substrings: Arc::default(),
         };
         let mut client = storage.client().await?;
         schema::migrate(&mut client, &storage.schema).await?;
@@ -499,11 +510,41 @@ impl PostgresStorage {
         ctx: &Ctx,
         query: StorageQuery<'_>,
     ) -> Result<QueryPage, StorageError> {
+        // The filter translated with its `co` / `ew` leaves read from the substring
+        // indexes' candidates (see `run_probing`); without such leaves, the plain
+        // translation.
+        let probing = query
+            .filter
+            .and_then(|f| substrings::translate(ctx, f).map(|probed| (probed, f)));
         let PushDown {
             set,
             sort,
             fingerprint,
-        } = push_down::<Postgres>(&ctx.schema, ctx, &query, true)?;
+        } = push_down::<Postgres>(&ctx.schema, ctx, &query, probing.is_none())?;
+        let set = match probing {
+            Some(((probed, probes), _)) if probes.is_empty() => Some(probed),
+            Some(((probed, probes), filter)) => {
+                self.ensure_index(ctx).await?;
+                let mut client = self.client().await?;
+                let probing = Probing {
+                    probed,
+                    probes,
+                    filter,
+                    fingerprint,
+                };
+                return run_probing(
+                    &mut client,
+                    &self.substrings,
+                    ctx,
+                    probing,
+                    sort.as_ref(),
+                    query.page,
+                    query.load,
+                )
+                .await;
+            }
+            None => set,
+        };
         if set.is_some() || sort.is_some() {
             self.ensure_index(ctx).await?;
         }

@@ -156,6 +156,26 @@ pub(super) async fn run_query(
     load: Load,
     fingerprint: u64,
 ) -> Result<QueryPage, StorageError> {
+    if !(load.members && ctx.has_members) {
+        return page_in(&*client, ctx, set, page, load, fingerprint).await;
+    }
+    // With members, one REPEATABLE READ snapshot for the page and its members.
+    let tx = read_snapshot(client).await?;
+    let found = page_in(&tx, ctx, set, page, load, fingerprint).await?;
+    tx.commit().await.map_err(pg_err)?;
+    Ok(found)
+}
+
+/// The count and one page of an unsorted query through `client`, then the members of its
+/// groups if `load` asks for them (`client` is then a snapshot: see [`run_query`]).
+async fn page_in<C: deadpool_postgres::GenericClient + Sync>(
+    client: &C,
+    ctx: &Ctx,
+    set: Option<&SetSql>,
+    page: &StoragePage,
+    load: Load,
+    fingerprint: u64,
+) -> Result<QueryPage, StorageError> {
     let after_seq = match page {
         StoragePage::Cursor { after: Some(c), .. } => {
             Some(decode_cursor(CURSOR_TAG, c, fingerprint)?)
@@ -180,22 +200,82 @@ pub(super) async fn run_query(
     args.push(&fetch);
     args.push(&offset_or_after);
     let cursor = after_seq.is_some();
-    if !(load.members && ctx.has_members) {
-        let rows = page_rows(&*client, set, &args, cursor, load).await?;
-        return build_page(&rows, after_seq, limit, fingerprint, HashMap::new());
-    }
-    // With members, one REPEATABLE READ snapshot for the page and its members.
-    let tx = read_snapshot(client).await?;
-    let rows = page_rows(&tx, set, &args, cursor, load).await?;
-    let mut seqs = Vec::with_capacity(rows.len());
-    for row in &rows {
-        if let Some(seq) = get::<Option<i64>>(row, 1)? {
-            seqs.push(seq);
+    let rows = page_rows(client, set, &args, cursor, load).await?;
+    let members = if load.members && ctx.has_members {
+        let mut seqs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(seq) = get::<Option<i64>>(row, 1)? {
+                seqs.push(seq);
+            }
         }
-    }
-    let members = load_members(&tx, &seqs).await?;
-    tx.commit().await.map_err(pg_err)?;
+        load_members(client, &seqs).await?
+    } else {
+        HashMap::new()
+    };
     build_page(&rows, after_seq, limit, fingerprint, members)
+}
+
+/// A filtered query whose `co` / `ew` leaves read the candidates of the substring indexes
+/// (`substrings.rs`): its snapshot (a REPEATABLE READ read-only transaction) is opened
+/// first, the indexes of its probes locked and caught up to it, then the page runs in it,
+/// with the candidates or, when an index cannot serve it, with the plain translation of
+/// `filter`. Either way the page reads the one snapshot the candidates were taken in.
+pub(super) async fn run_probing(
+    client: &mut deadpool_postgres::Client,
+    indexes: &SubstringIndexes,
+    ctx: &Ctx,
+    probing: Probing<'_>,
+    sort: Option<&SortPlan>,
+    page: &StoragePage,
+    load: Load,
+) -> Result<QueryPage, StorageError> {
+    let Probing {
+        mut probed,
+        probes,
+        filter,
+        fingerprint,
+    } = probing;
+    let mut tx = read_snapshot(client).await?;
+    let mut head = Head::read(&tx, ctx).await?;
+    let mut locked = indexes.lock(ctx, &probes).await;
+    if locked.ahead_of(&head) {
+        // Another query caught an index up past this snapshot while this one waited for
+        // the lock: a snapshot taken now, under the locks, is at least as new.
+        tx.rollback().await.map_err(pg_err)?;
+        tx = read_snapshot(client).await?;
+        head = Head::read(&tx, ctx).await?;
+    }
+    let lists = locked.candidates(&tx, ctx, &head, &probes).await?;
+    drop(locked);
+    let set = match lists {
+        Some(lists) => {
+            for (probe, list) in probes.iter().zip(lists) {
+                if let Some(p) = probed.params.get_mut(probe.param) {
+                    *p = filter_sql::Param::Seqs(list);
+                }
+            }
+            probed
+        }
+        None => translate_or_refuse::<Postgres>(&ctx.schema, &ctx.paths, filter)?,
+    };
+    let found = match sort {
+        Some(sort) => sorted_in(&tx, ctx, Some(&set), sort, page, load, fingerprint).await?,
+        None => page_in(&tx, ctx, Some(&set), page, load, fingerprint).await?,
+    };
+    tx.commit().await.map_err(pg_err)?;
+    Ok(found)
+}
+
+/// A filter translated with its `co` / `ew` leaves read from substring candidates (see
+/// [`run_probing`]).
+pub(super) struct Probing<'f> {
+    /// The translation whose `probes` parameters take the candidates.
+    pub(super) probed: SetSql,
+    pub(super) probes: Vec<Probe>,
+    /// The filter itself, translated plainly when the indexes cannot serve the query.
+    pub(super) filter: &'f Filter,
+    /// The query's fingerprint (its cursors are bound to it).
+    pub(super) fingerprint: u64,
 }
 
 /// A sorted query (see [`crate::storage::sql::sort`]), in one REPEATABLE READ snapshot:
@@ -213,6 +293,21 @@ pub(super) async fn run_sorted(
     fingerprint: u64,
 ) -> Result<QueryPage, StorageError> {
     let tx = read_snapshot(client).await?;
+    let found = sorted_in(&tx, ctx, set, sort, page, load, fingerprint).await?;
+    tx.commit().await.map_err(pg_err)?;
+    Ok(found)
+}
+
+/// [`run_sorted`] in the snapshot `tx`.
+async fn sorted_in(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    set: Option<&SetSql>,
+    sort: &SortPlan,
+    page: &StoragePage,
+    load: Load,
+    fingerprint: u64,
+) -> Result<QueryPage, StorageError> {
     let set_sql = set.map(|s| s.sql.as_str());
     let mut base: Vec<Param<'_>> = vec![&ctx.tenant, &ctx.rtype];
     if let Some(s) = set {
@@ -235,7 +330,7 @@ pub(super) async fn run_sorted(
         Some(order) => {
             let scope: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &sort.path];
             let irregular = count_of(
-                &tx,
+                tx,
                 &has_sort_keys_sql::<Postgres>(sort.rows::<Postgres>()),
                 &scope,
                 true,
@@ -286,9 +381,9 @@ pub(super) async fn run_sorted(
             let total: i64 = match set {
                 Some(s) => {
                     let sql = format!("SELECT count(*) FROM {} AS m", counted_seqs(s));
-                    count_of(&tx, &sql, &base, cached).await?
+                    count_of(tx, &sql, &base, cached).await?
                 }
-                None => count_of(&tx, &format!("SELECT {KEPT_COUNT}"), &base[..2], true).await?,
+                None => count_of(tx, &format!("SELECT {KEPT_COUNT}"), &base[..2], true).await?,
             };
             let read = IndexRead {
                 set_sql,
@@ -297,7 +392,7 @@ pub(super) async fn run_sorted(
                 total,
                 fingerprint,
             };
-            let (out, next_cursor) = read.positions(&tx, page, pos, &with_path, cached).await?;
+            let (out, next_cursor) = read.positions(tx, page, pos, &with_path, cached).await?;
             (out, next_cursor, total)
         }
     };
@@ -313,11 +408,10 @@ pub(super) async fn run_sorted(
         by_seq.insert(get(&row, 0)?, row);
     }
     let mut members = if load.members && ctx.has_members {
-        load_members(&tx, &seqs).await?
+        load_members(tx, &seqs).await?
     } else {
         HashMap::new()
     };
-    tx.commit().await.map_err(pg_err)?;
     let mut resources = Vec::with_capacity(seqs.len());
     for seq in seqs {
         let Some(row) = by_seq.get(&seq) else {

@@ -6,6 +6,8 @@ use crate::storage::sql::upgrade_check;
 use crate::storage::suite::{new_user, unfiltered_total};
 use crate::storage::testing::{fresh_schema, postgres_test_url};
 
+mod substring_indexes;
+
 #[test]
 fn cursors_round_trip_and_bind_to_their_query() {
     let c = encode_cursor(CURSOR_TAG, 42, 7);

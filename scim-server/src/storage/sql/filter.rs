@@ -249,7 +249,7 @@ pub(crate) struct Probe {
 /// probes are empty and the SQL is [`translate`]'s. `None` when the filter does not
 /// translate.
 // Only the SQLite backend keeps substring indexes.
-#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn translate_probing<D: Dialect>(
     schema: &ResourceSchema,
     paths: &[IndexedPath],
