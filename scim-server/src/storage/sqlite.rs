@@ -576,8 +576,7 @@ impl SqliteStorage {
             .filter
             .filter(|_| self.substring_indexes)
             .and_then(|f| {
-                translate_probing::<Sqlite>(&ctx.schema, &ctx.paths, f, &|p| format!("rarray({p})"))
-                    .map(|probed| (probed, f))
+                translate_probing::<Sqlite>(&ctx.schema, &ctx.paths, f).map(|probed| (probed, f))
             });
         let PushDown {
             set,

@@ -102,6 +102,16 @@ impl Dialect for Postgres {
         "(SELECT tenant, rtype, 'id'::text AS path, seq, convert_to(id, 'UTF8') AS value_norm, \
          NULL::float8 AS value_num, NULL::bytea AS skey FROM resources)"
     }
+
+    /// `unnest` over an `INT8[]` parameter ([`Param::Seqs`]), its column named `value` by
+    /// the alias.
+    fn candidates(p: &str, alias: &str) -> String {
+        format!("unnest({p}::int8[]) AS {alias}(value)")
+    }
+
+    /// PostgreSQL takes no `ON` after `CROSS JOIN`; its planner puts the few candidates
+    /// outside a nested loop over `attr_index_seq`.
+    const CANDIDATES_JOIN: &'static str = "JOIN";
 }
 
 /// A filter translated to PostgreSQL: `$1` is the tenant and `$2` the resource type;

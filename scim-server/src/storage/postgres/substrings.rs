@@ -97,39 +97,15 @@ const BUILD_BATCH: i32 = 10_000;
 /// `filter` translated with its `co` / `ew` leaves read from the candidates of substring
 /// indexes (`translate_probing`), each probe's parameter an `INT8[]` read by `unnest`.
 /// `None` when the query should run the plain translation instead: the filter does not
-/// translate (the plain translation then refuses it), a probe's operand is shorter than
-/// [`SHORTEST_OPERAND`] (no index can serve it), or the shared translation rendered a form
-/// this function does not know (see below). Without `co` / `ew` leaves the probes are
+/// translate (the plain translation then refuses it), or a probe's operand is shorter than
+/// [`SHORTEST_OPERAND`] (no index can serve it). Without `co` / `ew` leaves the probes are
 /// empty and the SQL is the plain translation.
-///
-/// The shared rendering reads a leaf's candidates as `FROM <item> AS g CROSS JOIN attr_index
-/// AS a ON a.seq = g.value` (SQLite's way of keeping them the outer loop) and, where such a
-/// leaf is checked per candidate of another conjunct, as `IN (SELECT value FROM <item>)`.
-/// PostgreSQL takes no `ON` after a `CROSS JOIN`, and no FROM item reads as a table named
-/// `value` both with the alias `g` appended and without it (a subquery needs an alias
-/// before PostgreSQL 16, a function's column takes the table alias's name). So the item is
-/// `unnest($n::int8[]) AS scim_candidates(value)`, right as it is in the second form, and
-/// the first form is rewritten to `unnest($n::int8[]) AS g(value) JOIN attr_index AS a ON
-/// ...`. The SQL holds no value of the filter (they are all bound parameters), only the
-/// rendering's own text, so the rewrite cannot meet a client's string.
 pub(super) fn translate(ctx: &Ctx, filter: &Filter) -> Option<(SetSql, Vec<Probe>)> {
-    let (mut set, probes) = translate_probing::<Postgres>(&ctx.schema, &ctx.paths, filter, &|p| {
-        format!("unnest({p}::int8[]) AS {ITEM}")
-    })?;
+    let (mut set, probes) = translate_probing::<Postgres>(&ctx.schema, &ctx.paths, filter)?;
     if probes.is_empty() {
         return Some((set, probes));
     }
     if probes.iter().any(|p| p.operand.len() < SHORTEST_OPERAND) {
-        return None;
-    }
-    set.sql = set.sql.replace(
-        &format!(" AS {ITEM} AS g CROSS JOIN attr_index AS a ON "),
-        " AS g(value) JOIN attr_index AS a ON ",
-    );
-    // Any other use of the item than the two forms above: the plain SQL.
-    let uses = set.sql.matches(ITEM).count();
-    let checked = set.sql.matches(&format!("AS {ITEM})")).count();
-    if uses != checked {
         return None;
     }
     // The candidates come from the scope's rows, so the SQL may not name the tenant (`$1`)
@@ -142,9 +118,6 @@ pub(super) fn translate(ctx: &Ctx, filter: &Filter) -> Option<(SetSql, Vec<Probe
     );
     Some((set, probes))
 }
-
-/// The alias and column of the FROM item of a leaf's candidates (see [`translate`]).
-const ITEM: &str = "scim_candidates(value)";
 
 /// A path's index key: the tenant, the resource type and the `attr_index.path` key.
 type PathKey = (String, String, String);

@@ -140,6 +140,12 @@ pub(crate) trait Dialect {
     fn id_contains(p: &str) -> String;
     /// The condition "the column `id` ends with the (non-empty) key bound at `p`".
     fn id_ends_with(p: &str) -> String;
+    /// The candidate `seq`s of a [`translate_probing`] leaf, bound as one array at the
+    /// placeholder `p`, as a FROM item named `alias` with one column, `value`.
+    fn candidates(p: &str, alias: &str) -> String;
+    /// The join by which a leaf's candidates ([`Dialect::candidates`], on the left) drive
+    /// the search of their rows in `attr_index` (`ON a.seq = g.value`).
+    const CANDIDATES_JOIN: &'static str;
     /// The resources as `attr_index` rows of the path `id` (a FROM item with the columns
     /// `tenant`, `rtype`, `path`, `seq`, `value_norm` (the `id` as the index would hold
     /// it), `value_num` and `skey` (NULL)), which a sort by `id` reads its keys from.
@@ -196,7 +202,7 @@ fn walk<D: Dialect>(
     schema: &ResourceSchema,
     paths: &[IndexedPath],
     filter: &Filter,
-    probing: &mut Option<Probing<'_>>,
+    probing: &mut Option<Probing>,
 ) -> Option<(Node, Vec<D::Param>)> {
     let mut params = Vec::new();
     let root = node::<D>(schema, paths, filter, Level::Resource, &mut params, probing)?;
@@ -243,31 +249,23 @@ pub(crate) struct Probe {
 /// resource with a matching row (a superset is fine). An `and` with such a leaf is driven
 /// from it and checks its other conjuncts per candidate.
 ///
-/// `candidates` renders a table (a FROM item) of the `seq`s bound at a placeholder in its
-/// column `value` (SQLite: `rarray(?n)` over an array parameter); the caller fills the
-/// parameter of each [`Probe`] (bound to an empty value here). Without such a leaf the
-/// probes are empty and the SQL is [`translate`]'s. `None` when the filter does not
-/// translate.
-// Only the SQLite backend keeps substring indexes.
-#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+/// The candidates of each [`Probe`] are bound at its parameter (an empty value here) as one
+/// array, which [`Dialect::candidates`] reads as a table; the caller fills it. Without such
+/// a leaf the probes are empty and the SQL is [`translate`]'s. `None` when the filter does
+/// not translate.
 pub(crate) fn translate_probing<D: Dialect>(
     schema: &ResourceSchema,
     paths: &[IndexedPath],
     filter: &Filter,
-    candidates: &dyn Fn(&str) -> String,
 ) -> Option<(SetSql<D::Param>, Vec<Probe>)> {
-    let mut probing = Some(Probing {
-        candidates,
-        probes: Vec::new(),
-    });
+    let mut probing = Some(Probing { probes: Vec::new() });
     let (root, params) = walk::<D>(schema, paths, filter, &mut probing)?;
     let probes = probing.map(|p| p.probes).unwrap_or_default();
     Some((finish::<D>(&root, params), probes))
 }
 
 /// The state of a [`translate_probing`] walk.
-struct Probing<'a> {
-    candidates: &'a dyn Fn(&str) -> String,
+struct Probing {
     probes: Vec<Probe>,
 }
 
@@ -544,7 +542,7 @@ fn node<D: Dialect>(
     filter: &Filter,
     level: Level<'_>,
     params: &mut Vec<D::Param>,
-    probing: &mut Option<Probing<'_>>,
+    probing: &mut Option<Probing>,
 ) -> Option<Node> {
     if let Level::Resource = level {
         if let Some(n) = membership::<D>(schema, filter, params) {
@@ -654,8 +652,7 @@ fn node<D: Dialect>(
                             operand: operand.clone(),
                             param: params.len() - 1,
                         });
-                        let table = (p.candidates)(&D::placeholder(params.len() + 2));
-                        tables.push((placeholder.clone(), table));
+                        tables.push((placeholder.clone(), D::placeholder(params.len() + 2)));
                     }
                     Some(tables)
                 }

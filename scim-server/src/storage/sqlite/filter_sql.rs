@@ -75,6 +75,14 @@ impl Dialect for Sqlite {
         "(SELECT tenant, rtype, 'id' AS path, seq, id AS value_norm, NULL AS value_num, \
          NULL AS skey FROM resources)"
     }
+
+    /// `rarray` over an array parameter ([`Param::Array`]), whose column is `value`.
+    fn candidates(p: &str, alias: &str) -> String {
+        format!("rarray({p}) AS {alias}")
+    }
+
+    /// SQLite keeps the left table of a `CROSS JOIN` the outer loop: the candidates.
+    const CANDIDATES_JOIN: &'static str = "CROSS JOIN";
 }
 
 /// "`col` contains the (non-empty) text bound at `p`", as bytes: SQLite's text functions

@@ -21,14 +21,17 @@
 //!
 //! The index only adds (an updated value adds its new 4-grams, a deleted resource leaves
 //! its entries, found and dropped by the SQL check). So an index brought up to `h` serves
-//! every snapshot from the one it was built in to `h`: a value present in such a snapshot
-//! was there at the build or written by a change it has read. It is rebuilt, from the
+//! every snapshot from `h` on (reading the changes up to the snapshot's head first), and
+//! no older one: catching up reads each changed resource as the snapshot that caught up
+//! shows it, so a value that an older snapshot still shows (written after the previous
+//! catch-up, overwritten before this one) may never have been added. Such a query (its
+//! snapshot taken before another query caught the index up) uses the SQL scan. It is rebuilt, from the
 //! snapshot of the query that finds it so, when the entries added since the build outnumber
 //! the build's, when it is further behind than the build had values (reading the changes
 //! would cost more), when changes it has not read were pruned, and when the process's
 //! layout of the resource type changed (a schema change). While the layout recorded in
 //! the database is not the query's (another process rewrote the rows, which records no
-//! change, see `ensure_layout`), a query whose snapshot is older than the build, a
+//! change, see `ensure_layout`), a query whose snapshot is older than the index, a
 //! substring of fewer than three bytes, and candidates that are not few (a quarter of the
 //! path's values or more, where one pass over the rows costs less than a probe per
 //! candidate) use the SQL scan.
@@ -159,8 +162,6 @@ struct PathIndex {
 struct Built {
     /// The layout the rows were read with.
     layout: Arc<str>,
-    /// The change `seq` of the snapshot it was built in.
-    from: i64,
     /// The change `seq` it has read up to.
     at: i64,
     grams: Grams<i64>,
@@ -168,7 +169,7 @@ struct Built {
 
 impl PathIndex {
     /// Brings the index up to the snapshot `head`; false when it cannot serve it: a
-    /// snapshot older than the index's build, rows of another layout, or, with
+    /// snapshot older than what the index has read, rows of another layout, or, with
     /// [`Effort::Light`], an index to build or more than [`LIGHT_CHANGES`] changes to read.
     fn catch_up(
         &mut self,
@@ -184,8 +185,7 @@ impl PathIndex {
         }
         match &mut self.built {
             Some(t) if !t.stale(ctx, head) => {
-                if head.last < t.from
-                    || (effort == Effort::Light && head.last - t.at > LIGHT_CHANGES)
+                if head.last < t.at || (effort == Effort::Light && head.last - t.at > LIGHT_CHANGES)
                 {
                     return Ok(false);
                 }
@@ -289,7 +289,6 @@ impl Built {
         }
         Ok(Built {
             layout: Arc::clone(&ctx.layout),
-            from: head.last,
             at: head.last,
             grams: grams.built(),
         })

@@ -24,9 +24,10 @@ pub(super) enum Node {
         /// resource ([`SetSql::distinct`](super::SetSql::distinct)).
         single: bool,
         /// A `co` / `ew` leaf of a [`translate_probing`](super::translate_probing)
-        /// translation: per key (its placeholder), a table of the candidate `seq`s in the
-        /// column `value` (a superset of its matches under that key, from the scope), so
-        /// its set is the candidates' rows under their key that satisfy `cond`.
+        /// translation: per key (its placeholder), the placeholder of the candidate `seq`s
+        /// (read by [`Dialect::candidates`]: a superset of its matches under that key, from
+        /// the scope), so its set is the candidates' rows under their key that satisfy
+        /// `cond`.
         given: Option<Vec<(String, String)>>,
     },
     /// `ne` at the resource level: a row whose value satisfies `cond` (not equal), or no
@@ -177,8 +178,8 @@ pub(super) fn set<D: Dialect>(node: &Node, level: Level<'_>) -> String {
         )
     };
     match node {
-        // The candidates drive (CROSS JOIN keeps them the outer loop): a search of the
-        // rows of each, by the key `(seq, path, ...)`.
+        // The candidates drive (SQLite's CROSS JOIN keeps them the outer loop): a search
+        // of the rows of each, by the key `(seq, path, ...)`.
         Node::Leaf {
             cond,
             given: Some(given),
@@ -190,10 +191,12 @@ pub(super) fn set<D: Dialect>(node: &Node, level: Level<'_>) -> String {
             };
             let parts: Vec<String> = given
                 .iter()
-                .map(|(key, table)| {
+                .map(|(key, cands)| {
                     format!(
-                        "SELECT {cols} FROM {table} AS g CROSS JOIN attr_index AS a \
-                         ON a.seq = g.value WHERE a.path = {key} AND {cond}"
+                        "SELECT {cols} FROM {} {} attr_index AS a \
+                         ON a.seq = g.value WHERE a.path = {key} AND {cond}",
+                        D::candidates(cands, "g"),
+                        D::CANDIDATES_JOIN,
                     )
                 })
                 .collect();
@@ -304,10 +307,11 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
         } => {
             let parts: Vec<String> = given
                 .iter()
-                .map(|(key, table)| {
+                .map(|(key, cands)| {
                     format!(
                         "EXISTS (SELECT 1 FROM attr_index WHERE {at} AND path = {key} AND \
-                         {cond} AND {seq} IN (SELECT value FROM {table}))"
+                         {cond} AND {seq} IN (SELECT value FROM {}))",
+                        D::candidates(cands, "k")
                     )
                 })
                 .collect();

@@ -48,6 +48,10 @@ impl Dialect for Test {
     fn id_rows() -> &'static str {
         "ID_ROWS"
     }
+    fn candidates(p: &str, alias: &str) -> String {
+        format!("CANDS({p}) AS {alias}")
+    }
+    const CANDIDATES_JOIN: &'static str = "CROSS JOIN";
 }
 
 /// `f` translated against the built-in User schema (it must translate).
@@ -491,9 +495,7 @@ fn every_bound_parameter_is_read() {
         r#"not (meta.resourceType eq "User") or id sw "a""#,
     ] {
         let filter = f.parse::<Filter>().unwrap();
-        let (set, _) =
-            translate_probing::<Test>(&schema, &paths, &filter, &|p| format!("CANDS({p})"))
-                .unwrap();
+        let (set, _) = translate_probing::<Test>(&schema, &paths, &filter).unwrap();
         // The filter's own (the tenant and the type are not read where candidates drive).
         for n in 3..=set.params.len() + 2 {
             let p = format!(":{n}");
