@@ -15,7 +15,11 @@ const KEPT_COUNT: &str = "COALESCE((SELECT n FROM resource_counts \
 
 /// Statements with at most this many filter parameters are prepared once per connection;
 /// longer (rarer, client-shaped) filters are prepared per call, so that the per-connection
-/// statement cache stays bounded.
+/// statement cache stays bounded. The parameters that carry a substring index's
+/// candidates do not count ([`SetSql::filter_params`]): they change no statement's text,
+/// and a `co` filter read from an index is cached exactly when its plain translation is
+/// (otherwise PostgreSQL parses and plans it on every request: 0.5 ms of planning for
+/// 0.14 ms of execution for the `emails[type eq "work" and value co "u50"]` page).
 pub(super) const MAX_CACHED_FILTER_PARAMS: usize = 6;
 
 /// The count and one page, in ONE statement (so one snapshot, without a transaction): the
@@ -33,7 +37,7 @@ pub(super) async fn page_rows<C: deadpool_postgres::GenericClient + Sync>(
         Some(s) => filtered_page_sql(s, fetch, skip, cursor, data),
         None => unfiltered_page_sql(fetch, skip, cursor, data),
     };
-    let cached = set.is_none_or(|s| s.params.len() <= MAX_CACHED_FILTER_PARAMS);
+    let cached = set.is_none_or(|s| s.filter_params() <= MAX_CACHED_FILTER_PARAMS);
     if cached {
         let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
         client.query(&stmt, args).await.map_err(pg_err)
@@ -313,7 +317,7 @@ async fn sorted_in(
     if let Some(s) = set {
         base.extend(s.params.iter().map(|p| p.as_sql()));
     }
-    let cached = set.is_none_or(|s| s.params.len() <= MAX_CACHED_FILTER_PARAMS);
+    let cached = set.is_none_or(|s| s.filter_params() <= MAX_CACHED_FILTER_PARAMS);
     let first = base.len() + 1;
     let mut with_path = base.clone();
     with_path.push(&sort.path);

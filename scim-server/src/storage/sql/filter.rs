@@ -169,6 +169,18 @@ pub(crate) struct SetSql<P> {
     /// non-complex attribute has at most one `attr_index` row per resource), so its `seq`s
     /// need no `DISTINCT`: counting 50,000 matches then reads the index and nothing else.
     pub distinct: bool,
+    /// How many of `params` take the candidates of a [`translate_probing`] leaf (the
+    /// backend's, not the filter's: the same filter has the same statement whatever its
+    /// candidates).
+    pub candidate_params: usize,
+}
+
+impl<P> SetSql<P> {
+    /// The parameters that come from the filter itself (its operands and path keys), not
+    /// from a substring index's candidates: what a backend's statement cache counts.
+    pub(crate) fn filter_params(&self) -> usize {
+        self.params.len() - self.candidate_params
+    }
 }
 
 /// The smallest string greater than every string that starts with `prefix`, or `None` when
@@ -225,6 +237,7 @@ fn finish<D: Dialect>(root: &Node, params: Vec<D::Param>) -> SetSql<D::Param> {
             root,
             Node::Leaf { single: true, .. } | Node::Const(_) | Node::Id { .. }
         ),
+        candidate_params: 0,
     }
 }
 
@@ -261,7 +274,9 @@ pub(crate) fn translate_probing<D: Dialect>(
     let mut probing = Some(Probing { probes: Vec::new() });
     let (root, params) = walk::<D>(schema, paths, filter, &mut probing)?;
     let probes = probing.map(|p| p.probes).unwrap_or_default();
-    Some((finish::<D>(&root, params), probes))
+    let mut set = finish::<D>(&root, params);
+    set.candidate_params = probes.len();
+    Some((set, probes))
 }
 
 /// The state of a [`translate_probing`] walk.
