@@ -475,9 +475,8 @@ impl SqliteStorage {
     /// date from the change feed at the start of every later one, so it is exact whatever
     /// process wrote the file, and writes pay nothing for it. It costs memory: about 4 bytes
     /// per 4-gram of each value plus the value's own bytes and 12 more (some 130 bytes per
-    /// 26-byte email address). Off, those filters read every value of their path, as a
-    /// PostgreSQL backend without `pg_trgm` does. Applies to this handle (clones made
-    /// after the call included).
+    /// 26-byte email address). Off, those filters read every value of their path. Applies
+    /// to this handle (clones made after the call included).
     ///
     /// ```
     /// use scim_server::storage::sqlite::SqliteStorage;

@@ -197,6 +197,9 @@ pub struct PostgresStorage {
     /// The 4-gram indexes of the paths `co` / `ew` filters have read (see
     /// `substrings.rs`), shared by the clones of this handle.
     substrings: Arc<SubstringIndexes>,
+    /// Whether `co` / `ew` filters read their candidates from `substrings`
+    /// ([`PostgresStorage::substring_indexes`]).
+    substring_indexes: bool,
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -278,10 +281,36 @@ impl PostgresStorage {
             reads: group_read::reads(),
             lookups: group_read::lookups(),
             substrings: Arc::default(),
+            substring_indexes: true,
         };
         let mut client = storage.client().await?;
         schema::migrate(&mut client, &storage.schema).await?;
         Ok(storage)
+    }
+
+    /// Whether `co` / `ew` filters (`emails[type eq "work" and value co "@example"]`) read
+    /// their candidates from in-memory 4-gram indexes (on by default): one per tenant,
+    /// resource type and path, built on the path's first such filter and brought up to
+    /// date from the change feed inside each query's REPEATABLE READ snapshot, so they stay
+    /// exact with several processes on one database, and writes pay nothing for them. They
+    /// cost memory in the process that queries (about 130 bytes per 26-byte email
+    /// address). Off, those filters read every value of their path. Applies to this handle
+    /// (clones made after the call included).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), scim_server::storage::StorageError> {
+    /// use scim_server::storage::postgres::PostgresStorage;
+    ///
+    /// let storage = PostgresStorage::connect("postgres://scim@localhost/scim")
+    ///     .await?
+    ///     .substring_indexes(false);
+    /// # drop(storage);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn substring_indexes(mut self, on: bool) -> Self {
+        self.substring_indexes = on;
+        self
     }
 
     /// The connection pool (deadpool-postgres), for an embedder that keeps its own tables in
@@ -515,6 +544,7 @@ impl PostgresStorage {
         // translation.
         let probing = query
             .filter
+            .filter(|_| self.substring_indexes)
             .and_then(|f| substrings::translate(ctx, f).map(|probed| (probed, f)));
         let PushDown {
             set,

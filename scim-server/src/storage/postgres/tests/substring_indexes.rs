@@ -465,3 +465,39 @@ async fn a_substring_query_behind_its_index_takes_a_newer_snapshot() {
     )
     .await;
 }
+
+/// With the indexes off (`PostgresStorage::substring_indexes(false)`), `co` / `ew` filters
+/// are answered by the plain SQL, as exactly, and no probe is answered from an index.
+#[tokio::test]
+async fn substring_indexes_can_be_turned_off() {
+    in_fresh_schema(
+        "scim_substrings_off",
+        |storage, _client, _name| async move {
+            let tenant = TenantId::new("t").unwrap();
+            let schema = scim_core::builtin::user_resource_schema();
+            let scope = Scope::new(&tenant, &schema);
+            let mut users = BTreeMap::new();
+            let mut all = Vec::new();
+            for i in 0..40 {
+                let (id, work) = (format!("u{i}"), format!("u{i}@example.com"));
+                let new = emailed(&id, &[(&work, "work")]);
+                users.insert(id, new.resource.clone());
+                all.push(new);
+            }
+            storage.create_many(scope, all).await.unwrap();
+            let off = storage.clone().substring_indexes(false);
+            for text in [
+                r#"emails[type eq "work" and value co "u1@"]"#,
+                r#"emails.value ew "7@example.com""#,
+            ] {
+                let (ids, served) = found(&off, scope, text, false).await;
+                assert_eq!(ids, evaluated(&users, text), "{text}");
+                assert_eq!(served, 0, "{text}");
+                let (ids, served) = found(&storage, scope, text, false).await;
+                assert_eq!(ids, evaluated(&users, text), "{text}");
+                assert!(served > 0, "{text}");
+            }
+        },
+    )
+    .await;
+}
