@@ -90,6 +90,7 @@ use crate::storage::StorageError;
 use crate::storage::grams::{Grams, SHORTEST_OPERAND};
 use crate::storage::sql::Ctx;
 use crate::storage::sql::filter::{Probe, translate_probing};
+use crate::storage::sql::path_grams::PathGrams;
 
 /// The rows a build reads per round trip.
 const BUILD_BATCH: i32 = 10_000;
@@ -196,7 +197,7 @@ impl Locked<'_> {
             index
                 .built
                 .as_ref()
-                .is_some_and(|built| head.last < built.at)
+                .is_some_and(|built| !built.serves(head.last))
         })
     }
 
@@ -235,18 +236,7 @@ impl Locked<'_> {
 /// The index of one path, or nothing before its first query.
 #[derive(Default)]
 pub(super) struct PathIndex {
-    built: Option<Built>,
-}
-
-/// The 4-gram lists of one path's values (the resource `seq` of each) and where they stand
-/// in the change feed.
-struct Built {
-    /// The layout the rows were read with.
-    layout: Arc<str>,
-    /// The change `seq` it has read up to: the head of the snapshot it was built in or last
-    /// caught up in.
-    at: i64,
-    grams: Grams<i64>,
+    built: Option<PathGrams>,
 }
 
 impl PathIndex {
@@ -260,114 +250,90 @@ impl PathIndex {
         head: &Head,
     ) -> Result<bool, StorageError> {
         match &mut self.built {
-            Some(t) if !t.stale(ctx, head) => {
-                if head.last < t.at {
+            Some(t) if !t.stale(ctx, head.last, head.pruned) => {
+                if !t.serves(head.last) {
                     return Ok(false);
                 }
                 if head.last > t.at {
-                    t.read_changes(tx, ctx, key, head).await?;
+                    read_changes(t, tx, ctx, key, head).await?;
                 }
                 Ok(true)
             }
             _ => {
-                self.built = Some(Built::build(tx, ctx, key, head).await?);
+                self.built = Some(build(tx, ctx, key, head).await?);
                 Ok(true)
             }
         }
     }
 
     fn candidates(&self, probe: &Probe) -> Option<Vec<i64>> {
-        self.built
-            .as_ref()?
-            .grams
-            .candidates(probe.op, &probe.operand)
+        self.built.as_ref()?.candidates(probe)
     }
 }
 
-impl Built {
-    /// Whether the index must be rebuilt to serve `head`: the layout changed, changes it
-    /// has not read were pruned, the entries added since the build outnumber the build's,
-    /// or it is further behind than the build's rows (reading the changes would cost more
-    /// than a rebuild).
-    fn stale(&self, ctx: &Ctx, head: &Head) -> bool {
-        let behind = usize::try_from(head.last - self.at).unwrap_or(0);
-        *self.layout != *ctx.layout
-            || self.at < head.pruned
-            || self.grams.outgrown()
-            || behind > self.grams.built_values().max(1024)
-    }
-
-    /// Adds the values of the resources the changes after `at` up to `head` name, as the
-    /// snapshot shows them (one statement: the changes' ids, their resources by the primary
-    /// key, their rows of the path by `attr_index_seq`). A deleted resource has no rows;
-    /// one deleted and created again under its id has a new `seq`.
-    async fn read_changes(
-        &mut self,
-        tx: &Transaction<'_>,
-        ctx: &Ctx,
-        key: &str,
-        head: &Head,
-    ) -> Result<(), StorageError> {
-        let stmt = tx
-            .prepare_cached(
-                "SELECT a.seq, a.value_norm FROM resources r JOIN attr_index a \
+/// Adds to `t` the values of the resources the changes after its position up to `head`
+/// name, as the snapshot shows them (one statement: the changes' ids, their resources by
+/// the primary key, their rows of the path by `attr_index_seq`). A deleted resource has no
+/// rows; one deleted and created again under its id has a new `seq`.
+async fn read_changes(
+    t: &mut PathGrams,
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    key: &str,
+    head: &Head,
+) -> Result<(), StorageError> {
+    let stmt = tx
+        .prepare_cached(
+            "SELECT a.seq, a.value_norm FROM resources r JOIN attr_index a \
                  ON a.seq = r.seq AND a.path = $5 AND a.value_norm IS NOT NULL \
                  WHERE r.tenant = $1 AND r.rtype = $2 AND r.id IN (SELECT c.id FROM changes c \
                  WHERE c.tenant = $1 AND c.seq > $3 AND c.seq <= $4 AND c.rtype = $2)",
-            )
-            .await
-            .map_err(pg_err)?;
-        let rows = tx
-            .query(
-                &stmt,
-                &[&ctx.tenant, &ctx.rtype, &self.at, &head.last, &key],
-            )
-            .await
-            .map_err(pg_err)?;
-        // Every row is read before the first is added (a cancelled query adds nothing).
-        for row in &rows {
-            self.grams.add(get(row, 0)?, get::<&[u8]>(row, 1)?);
-        }
-        self.at = head.last;
-        Ok(())
+        )
+        .await
+        .map_err(pg_err)?;
+    let rows = tx
+        .query(&stmt, &[&ctx.tenant, &ctx.rtype, &t.at, &head.last, &key])
+        .await
+        .map_err(pg_err)?;
+    // Every row is read before the first is added (a cancelled query adds nothing).
+    for row in &rows {
+        t.grams.add(get(row, 0)?, get::<&[u8]>(row, 1)?);
     }
+    t.at = head.last;
+    Ok(())
+}
 
-    /// Every value of the path in the snapshot, read in batches of [`BUILD_BATCH`] rows
-    /// through a portal.
-    async fn build(
-        tx: &Transaction<'_>,
-        ctx: &Ctx,
-        key: &str,
-        head: &Head,
-    ) -> Result<Built, StorageError> {
-        let stmt = tx
-            .prepare_cached(
-                "SELECT seq, value_norm FROM attr_index \
+/// Every value of the path in the snapshot, read in batches of [`BUILD_BATCH`] rows
+/// through a portal.
+async fn build(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    key: &str,
+    head: &Head,
+) -> Result<PathGrams, StorageError> {
+    let stmt = tx
+        .prepare_cached(
+            "SELECT seq, value_norm FROM attr_index \
                  WHERE tenant = $1 AND rtype = $2 AND path = $3 AND value_norm IS NOT NULL",
-            )
+        )
+        .await
+        .map_err(pg_err)?;
+    let portal = tx
+        .bind(&stmt, &[&ctx.tenant, &ctx.rtype, &key])
+        .await
+        .map_err(pg_err)?;
+    let mut grams = Grams::new();
+    loop {
+        let rows = tx
+            .query_portal(&portal, BUILD_BATCH)
             .await
             .map_err(pg_err)?;
-        let portal = tx
-            .bind(&stmt, &[&ctx.tenant, &ctx.rtype, &key])
-            .await
-            .map_err(pg_err)?;
-        let mut grams = Grams::new();
-        loop {
-            let rows = tx
-                .query_portal(&portal, BUILD_BATCH)
-                .await
-                .map_err(pg_err)?;
-            if rows.is_empty() {
-                break;
-            }
-            for row in &rows {
-                grams.add(get(row, 0)?, get::<&[u8]>(row, 1)?);
-            }
+        if rows.is_empty() {
+            break;
         }
-        Ok(Built {
-            layout: Arc::clone(&ctx.layout),
-            at: head.last,
-            grams: grams.built(),
-        })
+        for row in &rows {
+            grams.add(get(row, 0)?, get::<&[u8]>(row, 1)?);
+        }
     }
+    Ok(PathGrams::new(ctx, head.last, grams))
 }

@@ -6,6 +6,7 @@
 
 pub(crate) mod filter;
 pub(crate) mod index;
+pub(crate) mod path_grams;
 pub(crate) mod prepared;
 pub(crate) mod sort;
 #[cfg(test)]

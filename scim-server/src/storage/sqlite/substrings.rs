@@ -59,6 +59,7 @@ use crate::storage::StorageError;
 use crate::storage::grams::{Grams, SHORTEST_OPERAND};
 use crate::storage::sql::Ctx;
 use crate::storage::sql::filter::Probe;
+use crate::storage::sql::path_grams::PathGrams;
 
 /// How much a query may do to get its candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,17 +155,7 @@ impl SubstringIndexes {
 /// The index of one path, or nothing before its first query.
 #[derive(Default)]
 struct PathIndex {
-    built: Option<Built>,
-}
-
-/// The 4-gram lists of one path's values (the resource `seq` of each) and where they stand
-/// in the change feed.
-struct Built {
-    /// The layout the rows were read with.
-    layout: Arc<str>,
-    /// The change `seq` it has read up to.
-    at: i64,
-    grams: Grams<i64>,
+    built: Option<PathGrams>,
 }
 
 impl PathIndex {
@@ -184,113 +175,93 @@ impl PathIndex {
             return Ok(false);
         }
         match &mut self.built {
-            Some(t) if !t.stale(ctx, head) => {
-                if head.last < t.at || (effort == Effort::Light && head.last - t.at > LIGHT_CHANGES)
+            Some(t) if !t.stale(ctx, head.last, head.pruned) => {
+                if !t.serves(head.last)
+                    || (effort == Effort::Light && head.last - t.at > LIGHT_CHANGES)
                 {
                     return Ok(false);
                 }
                 if head.last > t.at {
-                    t.read_changes(tx, ctx, key, head)?;
+                    read_changes(t, tx, ctx, key, head)?;
                 }
                 Ok(true)
             }
             _ if effort == Effort::Light => Ok(false),
             _ => {
-                self.built = Some(Built::build(tx, ctx, key, head)?);
+                self.built = Some(build(tx, ctx, key, head)?);
                 Ok(true)
             }
         }
     }
 
     fn candidates(&self, probe: &Probe) -> Option<Vec<i64>> {
-        self.built
-            .as_ref()?
-            .grams
-            .candidates(probe.op, &probe.operand)
+        self.built.as_ref()?.candidates(probe)
     }
 }
 
-impl Built {
-    /// Whether the index must be rebuilt to serve `head`: the layout changed, changes it
-    /// has not read were pruned, the entries added since the build outnumber the build's,
-    /// or it is further behind than the build's rows (reading the changes would cost more
-    /// than a rebuild).
-    fn stale(&self, ctx: &Ctx, head: &Head) -> bool {
-        let behind = usize::try_from(head.last - self.at).unwrap_or(0);
-        *self.layout != *ctx.layout
-            || self.at < head.pruned
-            || self.grams.outgrown()
-            || behind > self.grams.built_values().max(1024)
-    }
-
-    /// Adds the values of the resources the changes after `at` up to `head` name, as the
-    /// snapshot shows them.
-    fn read_changes(
-        &mut self,
-        tx: &Connection,
-        ctx: &Ctx,
-        key: &str,
-        head: &Head,
-    ) -> Result<(), StorageError> {
-        let ids: HashSet<String> = tx
-            .prepare_cached(
-                "SELECT id FROM changes WHERE tenant = ?1 AND seq > ?2 AND seq <= ?3 \
+/// Adds to `t` the values of the resources the changes after its position up to `head`
+/// name, as the snapshot shows them.
+fn read_changes(
+    t: &mut PathGrams,
+    tx: &Connection,
+    ctx: &Ctx,
+    key: &str,
+    head: &Head,
+) -> Result<(), StorageError> {
+    let ids: HashSet<String> = tx
+        .prepare_cached(
+            "SELECT id FROM changes WHERE tenant = ?1 AND seq > ?2 AND seq <= ?3 \
                  AND rtype = ?4",
-            )
-            .and_then(|mut s| {
-                s.query_map(params![ctx.tenant, self.at, head.last, ctx.rtype], |r| {
-                    r.get(0)
-                })?
-                .collect()
-            })
-            .map_err(backend_err)?;
-        let mut rows = tx
-            .prepare_cached(
-                "SELECT a.seq, a.value_norm FROM resources r JOIN attr_index a \
+        )
+        .and_then(|mut s| {
+            s.query_map(params![ctx.tenant, t.at, head.last, ctx.rtype], |r| {
+                r.get(0)
+            })?
+            .collect()
+        })
+        .map_err(backend_err)?;
+    let mut rows = tx
+        .prepare_cached(
+            "SELECT a.seq, a.value_norm FROM resources r JOIN attr_index a \
                  ON a.seq = r.seq AND a.path = ?4 \
                  WHERE r.tenant = ?1 AND r.rtype = ?2 AND r.id = ?3",
-            )
+        )
+        .map_err(backend_err)?;
+    for id in &ids {
+        let values = rows
+            .query_map(params![ctx.tenant, ctx.rtype, id, key], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            })
+            .and_then(|v| v.collect::<Result<Vec<_>, _>>())
             .map_err(backend_err)?;
-        for id in &ids {
-            let values = rows
-                .query_map(params![ctx.tenant, ctx.rtype, id, key], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
-                })
-                .and_then(|v| v.collect::<Result<Vec<_>, _>>())
-                .map_err(backend_err)?;
-            for (seq, value) in values {
-                if let Some(v) = value {
-                    self.grams.add(seq, v.as_bytes());
-                }
+        for (seq, value) in values {
+            if let Some(v) = value {
+                t.grams.add(seq, v.as_bytes());
             }
         }
-        self.at = head.last;
-        Ok(())
     }
+    t.at = head.last;
+    Ok(())
+}
 
-    /// Every value of the path in the snapshot.
-    fn build(tx: &Connection, ctx: &Ctx, key: &str, head: &Head) -> Result<Built, StorageError> {
-        let mut grams = Grams::new();
-        let mut stmt = tx
-            .prepare_cached(
-                "SELECT seq, value_norm FROM attr_index \
+/// Every value of the path in the snapshot.
+fn build(tx: &Connection, ctx: &Ctx, key: &str, head: &Head) -> Result<PathGrams, StorageError> {
+    let mut grams = Grams::new();
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT seq, value_norm FROM attr_index \
                  WHERE tenant = ?1 AND rtype = ?2 AND path = ?3 AND value_norm IS NOT NULL",
-            )
-            .map_err(backend_err)?;
-        let mut rows = stmt
-            .query(params![ctx.tenant, ctx.rtype, key])
-            .map_err(backend_err)?;
-        while let Some(row) = rows.next().map_err(backend_err)? {
-            let seq: i64 = row.get(0).map_err(backend_err)?;
-            let value = row.get_ref(1).map_err(backend_err)?;
-            if let Ok(bytes) = value.as_bytes() {
-                grams.add(seq, bytes);
-            }
+        )
+        .map_err(backend_err)?;
+    let mut rows = stmt
+        .query(params![ctx.tenant, ctx.rtype, key])
+        .map_err(backend_err)?;
+    while let Some(row) = rows.next().map_err(backend_err)? {
+        let seq: i64 = row.get(0).map_err(backend_err)?;
+        let value = row.get_ref(1).map_err(backend_err)?;
+        if let Ok(bytes) = value.as_bytes() {
+            grams.add(seq, bytes);
         }
-        Ok(Built {
-            layout: Arc::clone(&ctx.layout),
-            at: head.last,
-            grams: grams.built(),
-        })
     }
+    Ok(PathGrams::new(ctx, head.last, grams))
 }

@@ -52,6 +52,29 @@ async fn found(
     (ids, storage.substrings.served() - before)
 }
 
+/// The tenant `t` and the User schema, after `n` users `u<i>` with the work email
+/// `u<i>@example.com` were created through `storage`.
+async fn with_users(storage: &PostgresStorage, n: usize) -> (TenantId, ResourceSchema) {
+    let tenant = TenantId::new("t").unwrap();
+    let schema = scim_core::builtin::user_resource_schema();
+    let users =
+        (0..n).map(|i| emailed(&format!("u{i}"), &[(&format!("u{i}@example.com"), "work")]));
+    storage
+        .create_many(Scope::new(&tenant, &schema), users)
+        .await
+        .unwrap();
+    (tenant, schema)
+}
+
+/// Another storage on the schema `name` (another server process, as far as the first
+/// one's memory goes).
+async fn second_storage(name: &str) -> PostgresStorage {
+    let url = postgres_test_url().unwrap();
+    PostgresStorage::connect_with_schema(&url, name)
+        .await
+        .unwrap()
+}
+
 /// The ids of `users` that scim-core's evaluator matches with `text`, sorted (by id, or by
 /// `userName`, which is `name-<id>`).
 fn evaluated(users: &BTreeMap<String, Resource>, text: &str) -> Vec<String> {
@@ -243,16 +266,9 @@ async fn a_write_of_another_process_is_seen_by_the_next_substring_query() {
     in_fresh_schema(
         "scim_substrings_other",
         |storage, _client, name| async move {
-            let url = postgres_test_url().unwrap();
-            let other = PostgresStorage::connect_with_schema(&url, &name)
-                .await
-                .unwrap();
-            let tenant = TenantId::new("t").unwrap();
-            let schema = scim_core::builtin::user_resource_schema();
+            let other = second_storage(&name).await;
+            let (tenant, schema) = with_users(&storage, 100).await;
             let scope = Scope::new(&tenant, &schema);
-            let users = (0..100)
-                .map(|i| emailed(&format!("u{i}"), &[(&format!("u{i}@example.com"), "work")]));
-            storage.create_many(scope, users).await.unwrap();
             let text = r#"emails[type eq "work" and value co "u42@"]"#;
             assert_eq!(
                 found(&storage, scope, text, false).await,
@@ -290,12 +306,8 @@ async fn a_substring_index_serves_no_snapshot_older_than_what_it_read() {
     in_fresh_schema(
         "scim_substrings_old",
         |storage, _client, _name| async move {
-            let tenant = TenantId::new("t").unwrap();
-            let schema = scim_core::builtin::user_resource_schema();
+            let (tenant, schema) = with_users(&storage, 40).await;
             let scope = Scope::new(&tenant, &schema);
-            let users = (0..40)
-                .map(|i| emailed(&format!("u{i}"), &[(&format!("u{i}@example.com"), "work")]));
-            storage.create_many(scope, users).await.unwrap();
             let text = r#"emails.value co "u3@""#;
             assert_eq!(found(&storage, scope, text, false).await.0, ["u3"]);
             let ctx = storage.layouts.ctx(scope);
@@ -345,10 +357,7 @@ async fn concurrent_substring_queries_and_writes_agree() {
     in_fresh_schema(
         "scim_substrings_busy",
         |storage, _client, name| async move {
-            let url = postgres_test_url().unwrap();
-            let other = PostgresStorage::connect_with_schema(&url, &name)
-                .await
-                .unwrap();
+            let other = second_storage(&name).await;
             let tenant = TenantId::new("t").unwrap();
             let schema = scim_core::builtin::user_resource_schema();
             let users = (0..60).map(|i| {
@@ -419,12 +428,8 @@ async fn a_substring_query_behind_its_index_takes_a_newer_snapshot() {
     in_fresh_schema(
         "scim_substrings_retry",
         |storage, _client, _name| async move {
-            let tenant = TenantId::new("t").unwrap();
-            let schema = scim_core::builtin::user_resource_schema();
+            let (tenant, schema) = with_users(&storage, 40).await;
             let scope = Scope::new(&tenant, &schema);
-            let users = (0..40)
-                .map(|i| emailed(&format!("u{i}"), &[(&format!("u{i}@example.com"), "work")]));
-            storage.create_many(scope, users).await.unwrap();
             let text = r#"emails.value co "u3@""#;
             assert_eq!(
                 found(&storage, scope, text, false).await,

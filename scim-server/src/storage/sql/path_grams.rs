@@ -1,0 +1,62 @@
+//! The 4-gram lists of one path's values as the SQL backends' substring indexes keep them
+//! (`sqlite/substrings.rs`, `postgres/substrings.rs`): the lists ([`Grams`], each value
+//! with its resource's `seq`), the layout the rows were read with, and the position in the
+//! change feed they have read up to. How a backend builds the lists and reads the changes
+//! (in its own read transaction) stays with the backend; when they are stale and what they
+//! answer is decided here, once for both.
+
+use std::sync::Arc;
+
+use super::Ctx;
+use super::filter::Probe;
+use crate::storage::grams::Grams;
+
+/// The 4-gram lists of one path's values and where they stand in the change feed.
+pub(crate) struct PathGrams {
+    /// The layout the rows were read with.
+    pub layout: Arc<str>,
+    /// The change `seq` read up to: the head of the snapshot the lists were built in or
+    /// last brought up to date in.
+    pub at: i64,
+    /// The lists.
+    pub grams: Grams<i64>,
+}
+
+impl PathGrams {
+    /// Lists just built (see [`Grams::built`]) from the rows of `ctx`'s layout in a
+    /// snapshot whose head is `at`.
+    pub(crate) fn new(ctx: &Ctx, at: i64, grams: Grams<i64>) -> PathGrams {
+        PathGrams {
+            layout: Arc::clone(&ctx.layout),
+            at,
+            grams: grams.built(),
+        }
+    }
+
+    /// Whether the lists must be rebuilt to serve a snapshot whose head is `last` (and
+    /// whose pruning mark is `pruned`): the layout changed, changes they have not read were
+    /// pruned, the entries added since the build outnumber the build's, or they are further
+    /// behind than the build had values (reading the changes would cost more than a
+    /// rebuild).
+    pub(crate) fn stale(&self, ctx: &Ctx, last: i64, pruned: i64) -> bool {
+        let behind = usize::try_from(last - self.at).unwrap_or(0);
+        *self.layout != *ctx.layout
+            || self.at < pruned
+            || self.grams.outgrown()
+            || behind > self.grams.built_values().max(1024)
+    }
+
+    /// Whether they can serve a snapshot whose head is `last` once the changes after
+    /// [`PathGrams::at`] are read: not one older than what they have read, since reading a
+    /// change adds the resource's values as the NEWER snapshot shows them (a value written
+    /// after one catch-up and overwritten before the next was never added).
+    pub(crate) fn serves(&self, last: i64) -> bool {
+        last >= self.at
+    }
+
+    /// The candidates of `probe` (a superset of the `seq`s with a matching value), or
+    /// `None` when they are not few (see [`Grams::candidates`]).
+    pub(crate) fn candidates(&self, probe: &Probe) -> Option<Vec<i64>> {
+        self.grams.candidates(probe.op, &probe.operand)
+    }
+}
