@@ -47,8 +47,8 @@
 //! The query then runs today's translation (every row of the path), in the same snapshot:
 //! the answers are the same either way. That happens when the layout recorded in
 //! `index_layouts` is not the query's (another process rewrote the rows with its own
-//! schema, which records no change), for an operand shorter than [`SHORTEST_OPERAND`]
-//! (decided before any transaction, see [`translate`]), when the candidates are not few (a
+//! schema, which records no change), for an operand shorter than three bytes (decided
+//! before any transaction, see [`translate`]), when the candidates are not few (a
 //! quarter of the path's values or more, where one pass over the rows costs less than a
 //! search per candidate), and when the snapshot is older than an index even after the
 //! retry (not expected: see above).
@@ -76,9 +76,6 @@
 //! for three bytes a union) of lists, then the page: a search of `attr_index_seq` for each
 //! candidate's rows. A build reads every value of the path once, in batches.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use deadpool_postgres::Transaction;
 use scim_core::filter::Filter;
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
@@ -87,10 +84,10 @@ use super::changes::Head;
 use super::filter_sql::{Postgres, SetSql};
 use super::{get, pg_err};
 use crate::storage::StorageError;
-use crate::storage::grams::{Grams, SHORTEST_OPERAND};
+use crate::storage::grams::Grams;
 use crate::storage::sql::Ctx;
 use crate::storage::sql::filter::{Probe, translate_probing};
-use crate::storage::sql::path_grams::PathGrams;
+use crate::storage::sql::path_grams::{PathGrams, PathIndexes, answerable};
 
 /// The rows a build reads per round trip.
 const BUILD_BATCH: i32 = 10_000;
@@ -98,15 +95,15 @@ const BUILD_BATCH: i32 = 10_000;
 /// `filter` translated with its `co` / `ew` leaves read from the candidates of substring
 /// indexes (`translate_probing`), each probe's parameter an `INT8[]` read by `unnest`.
 /// `None` when the query should run the plain translation instead: the filter does not
-/// translate (the plain translation then refuses it), or a probe's operand is shorter than
-/// [`SHORTEST_OPERAND`] (no index can serve it). Without `co` / `ew` leaves the probes are
-/// empty and the SQL is the plain translation.
+/// translate (the plain translation then refuses it), or a probe's operand is too short for
+/// any index to serve it ([`answerable`]). Without `co` / `ew` leaves the probes are empty
+/// and the SQL is the plain translation.
 pub(super) fn translate(ctx: &Ctx, filter: &Filter) -> Option<(SetSql, Vec<Probe>)> {
     let (mut set, probes) = translate_probing::<Postgres>(&ctx.schema, &ctx.paths, filter)?;
     if probes.is_empty() {
         return Some((set, probes));
     }
-    if probes.iter().any(|p| p.operand.len() < SHORTEST_OPERAND) {
+    if !answerable(&probes) {
         return None;
     }
     // The candidates come from the scope's rows, so the SQL may not name the tenant (`$1`)
@@ -120,18 +117,9 @@ pub(super) fn translate(ctx: &Ctx, filter: &Filter) -> Option<(SetSql, Vec<Probe
     Some((set, probes))
 }
 
-/// A path's index key: the tenant, the resource type and the `attr_index.path` key.
-type PathKey = (String, String, String);
-
-/// The substring indexes of a database, one per tenant, resource type and path key, built
-/// on first use.
-#[derive(Default)]
-pub(super) struct SubstringIndexes {
-    paths: Mutex<HashMap<PathKey, Arc<AsyncMutex<PathIndex>>>>,
-    /// The probes answered from an index (for tests).
-    #[cfg(test)]
-    served: std::sync::atomic::AtomicUsize,
-}
+/// The substring indexes of a database (see [`PathIndexes`]), each behind a
+/// `tokio::sync::Mutex`, held across the reads that bring it up to date (see "# Locking").
+pub(super) type SubstringIndexes = PathIndexes<AsyncMutex<Option<PathGrams>>>;
 
 impl SubstringIndexes {
     /// Locks the indexes of the probes' path keys, in key order (see "# Locking").
@@ -149,56 +137,22 @@ impl SubstringIndexes {
             indexes,
         }
     }
-
-    /// Counts `n` probes answered from an index (for tests; nothing otherwise).
-    fn count_served(&self, n: usize) {
-        #[cfg(test)]
-        self.served
-            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-        #[cfg(not(test))]
-        let _ = n;
-    }
-
-    /// The number of probes answered from an index so far.
-    #[cfg(test)]
-    pub(super) fn served(&self) -> usize {
-        self.served.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// The holders of the index of `key` besides the map: the queries that hold or wait
-    /// for its lock (for tests).
-    #[cfg(test)]
-    pub(super) fn holders(&self, ctx: &Ctx, key: &str) -> usize {
-        Arc::strong_count(&self.path(ctx, key)) - 2
-    }
-
-    fn path(&self, ctx: &Ctx, key: &str) -> Arc<AsyncMutex<PathIndex>> {
-        let mut paths = self.paths.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(
-            paths
-                .entry((ctx.tenant.clone(), ctx.rtype.clone(), key.to_string()))
-                .or_default(),
-        )
-    }
 }
 
 /// The indexes of one query's probes, locked until it has their candidates.
 pub(super) struct Locked<'a> {
     owner: &'a SubstringIndexes,
     /// Each path key with its index, in key order.
-    indexes: Vec<(String, OwnedMutexGuard<PathIndex>)>,
+    indexes: Vec<(String, OwnedMutexGuard<Option<PathGrams>>)>,
 }
 
 impl Locked<'_> {
     /// Whether an index has read changes past the snapshot `head`, which it then cannot
     /// serve: the query takes a newer snapshot (see "# Kept in step").
     pub(super) fn ahead_of(&self, head: &Head) -> bool {
-        self.indexes.iter().any(|(_, index)| {
-            index
-                .built
-                .as_ref()
-                .is_some_and(|built| !built.serves(head.last))
-        })
+        self.indexes
+            .iter()
+            .any(|(_, index)| index.as_ref().is_some_and(|built| !built.serves(head.last)))
     }
 
     /// The candidates of each probe (the `seq`s its parameter takes), read in the snapshot
@@ -216,14 +170,14 @@ impl Locked<'_> {
             return Ok(None);
         }
         for (key, index) in &mut self.indexes {
-            if !index.catch_up(tx, ctx, key, head).await? {
+            if !catch_up(index, tx, ctx, key, head).await? {
                 return Ok(None);
             }
         }
         let mut out = Vec::with_capacity(probes.len());
         for probe in probes {
             let index = self.indexes.iter().find(|(key, _)| *key == probe.key);
-            match index.and_then(|(_, index)| index.candidates(probe)) {
+            match index.and_then(|(_, index)| index.as_ref()?.candidates(probe)) {
                 Some(seqs) => out.push(seqs),
                 None => return Ok(None),
             }
@@ -233,41 +187,30 @@ impl Locked<'_> {
     }
 }
 
-/// The index of one path, or nothing before its first query.
-#[derive(Default)]
-pub(super) struct PathIndex {
-    built: Option<PathGrams>,
-}
-
-impl PathIndex {
-    /// Brings the index up to the snapshot `head` (built or rebuilt in it if need be);
-    /// false when it cannot serve it: a snapshot older than what the index has read.
-    async fn catch_up(
-        &mut self,
-        tx: &Transaction<'_>,
-        ctx: &Ctx,
-        key: &str,
-        head: &Head,
-    ) -> Result<bool, StorageError> {
-        match &mut self.built {
-            Some(t) if !t.stale(ctx, head.last, head.pruned) => {
-                if !t.serves(head.last) {
-                    return Ok(false);
-                }
-                if head.last > t.at {
-                    read_changes(t, tx, ctx, key, head).await?;
-                }
-                Ok(true)
+/// Brings the index of the path `key` (`built`, nothing before its first query) up to the
+/// snapshot `head` (built or rebuilt in it if need be); false when it cannot serve it: a
+/// snapshot older than what the index has read.
+async fn catch_up(
+    built: &mut Option<PathGrams>,
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    key: &str,
+    head: &Head,
+) -> Result<bool, StorageError> {
+    match built {
+        Some(t) if !t.stale(ctx, head.last, head.pruned) => {
+            if !t.serves(head.last) {
+                return Ok(false);
             }
-            _ => {
-                self.built = Some(build(tx, ctx, key, head).await?);
-                Ok(true)
+            if head.last > t.at {
+                read_changes(t, tx, ctx, key, head).await?;
             }
+            Ok(true)
         }
-    }
-
-    fn candidates(&self, probe: &Probe) -> Option<Vec<i64>> {
-        self.built.as_ref()?.candidates(probe)
+        _ => {
+            *built = Some(build(tx, ctx, key, head).await?);
+            Ok(true)
+        }
     }
 }
 

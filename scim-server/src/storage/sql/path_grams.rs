@@ -3,13 +3,80 @@
 //! with its resource's `seq`), the layout the rows were read with, and the position in the
 //! change feed they have read up to. How a backend builds the lists and reads the changes
 //! (in its own read transaction) stays with the backend; when they are stale and what they
-//! answer is decided here, once for both.
+//! answer is decided here, once for both, as is the map of a database's indexes
+//! ([`PathIndexes`]).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use super::Ctx;
 use super::filter::Probe;
-use crate::storage::grams::Grams;
+use crate::storage::grams::{Grams, SHORTEST_OPERAND};
+
+/// Whether substring indexes may answer every probe: none has an operand shorter than
+/// [`SHORTEST_OPERAND`], which no 4-gram list answers. Asked before any read, so that such
+/// a query goes to the plain SQL at once.
+pub(crate) fn answerable(probes: &[Probe]) -> bool {
+    probes.iter().all(|p| p.operand.len() >= SHORTEST_OPERAND)
+}
+
+/// A path's index key: the tenant, the resource type and the `attr_index.path` key.
+type PathKey = (String, String, String);
+
+/// The substring indexes of a database, one per tenant, resource type and path key, each
+/// behind its lock `L` (holding `Option<PathGrams>`: nothing before the path's first
+/// query), created on first use. SQLite's queries read synchronously and lock a
+/// `std::sync::Mutex`; PostgreSQL's hold a `tokio::sync::Mutex` across their reads.
+pub(crate) struct PathIndexes<L> {
+    paths: Mutex<HashMap<PathKey, Arc<L>>>,
+    /// The probes answered from an index (for tests).
+    #[cfg(test)]
+    served: std::sync::atomic::AtomicUsize,
+}
+
+impl<L> Default for PathIndexes<L> {
+    fn default() -> Self {
+        PathIndexes {
+            paths: Mutex::new(HashMap::new()),
+            #[cfg(test)]
+            served: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+}
+
+impl<L: Default> PathIndexes<L> {
+    /// The index of the path `key` of `ctx`'s tenant and resource type.
+    pub(crate) fn path(&self, ctx: &Ctx, key: &str) -> Arc<L> {
+        let mut paths = self.paths.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(
+            paths
+                .entry((ctx.tenant.clone(), ctx.rtype.clone(), key.to_string()))
+                .or_default(),
+        )
+    }
+
+    /// Counts `n` probes answered from an index (for tests; nothing otherwise).
+    pub(crate) fn count_served(&self, n: usize) {
+        #[cfg(test)]
+        self.served
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        #[cfg(not(test))]
+        let _ = n;
+    }
+
+    /// The number of probes answered from an index so far.
+    #[cfg(test)]
+    pub(crate) fn served(&self) -> usize {
+        self.served.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The holders of the index of `key` besides the map: the queries that hold or wait
+    /// for its lock (for PostgreSQL's tests).
+    #[cfg(all(test, feature = "postgres"))]
+    pub(crate) fn holders(&self, ctx: &Ctx, key: &str) -> usize {
+        Arc::strong_count(&self.path(ctx, key)) - 2
+    }
+}
 
 /// The 4-gram lists of one path's values and where they stand in the change feed.
 pub(crate) struct PathGrams {

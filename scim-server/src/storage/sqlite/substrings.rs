@@ -47,8 +47,8 @@
 //! and the rows of the resources they name, an intersection (or for three bytes a union)
 //! of lists, then the SQL: a search of each candidate's rows by the key of `attr_index`.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, TryLockError};
+use std::collections::HashSet;
+use std::sync::{Mutex, TryLockError};
 
 use rusqlite::{Connection, params};
 
@@ -56,10 +56,10 @@ use super::backend_err;
 use super::changes::Head;
 use super::readers::SnapshotValues;
 use crate::storage::StorageError;
-use crate::storage::grams::{Grams, SHORTEST_OPERAND};
+use crate::storage::grams::Grams;
 use crate::storage::sql::Ctx;
 use crate::storage::sql::filter::Probe;
-use crate::storage::sql::path_grams::PathGrams;
+use crate::storage::sql::path_grams::{PathGrams, PathIndexes, answerable};
 
 /// How much a query may do to get its candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,18 +78,9 @@ const LIGHT_CHANGES: i64 = 64;
 /// The candidates per probe of a [`Effort::Light`] query.
 const LIGHT_CANDIDATES: usize = 64;
 
-/// A path's index key: the tenant, the resource type and the `attr_index.path` key.
-type PathKey = (String, String, String);
-
-/// The substring indexes of a database, one per tenant, resource type and path key, built
-/// on first use.
-#[derive(Default)]
-pub(super) struct SubstringIndexes {
-    paths: Mutex<HashMap<PathKey, Arc<Mutex<PathIndex>>>>,
-    /// The probes answered from an index (for tests).
-    #[cfg(test)]
-    served: std::sync::atomic::AtomicUsize,
-}
+/// The substring indexes of a database (see [`PathIndexes`]), each behind a
+/// `std::sync::Mutex`: a query reads its rows synchronously.
+pub(super) type SubstringIndexes = PathIndexes<Mutex<Option<PathGrams>>>;
 
 impl SubstringIndexes {
     /// The candidates of each probe, the `seq`s bound at its parameter (as an array, see
@@ -103,7 +94,7 @@ impl SubstringIndexes {
         probes: &[Probe],
         effort: Effort,
     ) -> Result<Option<Vec<Vec<i64>>>, StorageError> {
-        if probes.iter().any(|p| p.operand.len() < SHORTEST_OPERAND) {
+        if !answerable(probes) {
             return Ok(None);
         }
         let head = Head::read(tx, values, ctx)?;
@@ -120,82 +111,53 @@ impl SubstringIndexes {
                     Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
                 },
             };
-            if !index.catch_up(tx, ctx, &probe.key, &head, effort)? {
+            if !catch_up(&mut index, tx, ctx, &probe.key, &head, effort)? {
                 return Ok(None);
             }
-            match index.candidates(probe) {
+            match index.as_ref().and_then(|built| built.candidates(probe)) {
                 Some(seqs) if effort == Effort::Full || seqs.len() <= LIGHT_CANDIDATES => {
                     out.push(seqs);
                 }
                 _ => return Ok(None),
             }
-            #[cfg(test)]
-            self.served
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.count_served(1);
         }
         Ok(Some(out))
     }
-
-    /// The number of probes answered from an index so far.
-    #[cfg(test)]
-    pub(super) fn served(&self) -> usize {
-        self.served.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    fn path(&self, ctx: &Ctx, key: &str) -> Arc<Mutex<PathIndex>> {
-        let mut paths = self.paths.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(
-            paths
-                .entry((ctx.tenant.clone(), ctx.rtype.clone(), key.to_string()))
-                .or_default(),
-        )
-    }
 }
 
-/// The index of one path, or nothing before its first query.
-#[derive(Default)]
-struct PathIndex {
-    built: Option<PathGrams>,
-}
-
-impl PathIndex {
-    /// Brings the index up to the snapshot `head`; false when it cannot serve it: a
-    /// snapshot older than what the index has read, rows of another layout, or, with
-    /// [`Effort::Light`], an index to build or more than [`LIGHT_CHANGES`] changes to read.
-    fn catch_up(
-        &mut self,
-        tx: &Connection,
-        ctx: &Ctx,
-        key: &str,
-        head: &Head,
-        effort: Effort,
-    ) -> Result<bool, StorageError> {
-        if !head.layout_current {
-            // The rows follow another layout (another process's schema): the plain SQL.
-            return Ok(false);
-        }
-        match &mut self.built {
-            Some(t) if !t.stale(ctx, head.last, head.pruned) => {
-                if !t.serves(head.last)
-                    || (effort == Effort::Light && head.last - t.at > LIGHT_CHANGES)
-                {
-                    return Ok(false);
-                }
-                if head.last > t.at {
-                    read_changes(t, tx, ctx, key, head)?;
-                }
-                Ok(true)
-            }
-            _ if effort == Effort::Light => Ok(false),
-            _ => {
-                self.built = Some(build(tx, ctx, key, head)?);
-                Ok(true)
-            }
-        }
+/// Brings the index of the path `key` (`built`, nothing before its first query) up to the
+/// snapshot `head`; false when it cannot serve it: a snapshot older than what the index
+/// has read, rows of another layout, or, with [`Effort::Light`], an index to build or more
+/// than [`LIGHT_CHANGES`] changes to read.
+fn catch_up(
+    built: &mut Option<PathGrams>,
+    tx: &Connection,
+    ctx: &Ctx,
+    key: &str,
+    head: &Head,
+    effort: Effort,
+) -> Result<bool, StorageError> {
+    if !head.layout_current {
+        // The rows follow another layout (another process's schema): the plain SQL.
+        return Ok(false);
     }
-
-    fn candidates(&self, probe: &Probe) -> Option<Vec<i64>> {
-        self.built.as_ref()?.candidates(probe)
+    match built {
+        Some(t) if !t.stale(ctx, head.last, head.pruned) => {
+            if !t.serves(head.last) || (effort == Effort::Light && head.last - t.at > LIGHT_CHANGES)
+            {
+                return Ok(false);
+            }
+            if head.last > t.at {
+                read_changes(t, tx, ctx, key, head)?;
+            }
+            Ok(true)
+        }
+        _ if effort == Effort::Light => Ok(false),
+        _ => {
+            *built = Some(build(tx, ctx, key, head)?);
+            Ok(true)
+        }
     }
 }
 
