@@ -366,14 +366,19 @@ pub fn project_into(
     supplied: &RequestedAttrs,
 ) -> Resource {
     let plan = Plan::new(schema, projection, supplied);
-    let map = resource.into_map();
-    let mut out = Map::with_capacity(map.len());
-    for (key, value) in map {
-        if let Some(v) = plan.project_member(schema, &key, Cow::Owned(value)) {
-            out.insert(key, v);
-        }
-    }
-    Resource::from(out)
+    let mut map = resource.into_map();
+    // In place: a member returned whole keeps its slot, and the map is never rebuilt (a
+    // rebuild hashes every key again).
+    map.retain(
+        |key, value| match plan.project_member(schema, key, Cow::Owned(value.take())) {
+            Some(v) => {
+                *value = v;
+                true
+            }
+            None => false,
+        },
+    );
+    Resource::from(map)
 }
 
 fn common_attribute<'s>(schema: &'s ResourceSchema, name: &str) -> Option<&'s Attribute> {
