@@ -430,7 +430,8 @@ async fn open_postgres(config: &Config, url: &str) -> Result<(Arc<dyn Storage>, 
     }
     let storage = PostgresStorage::connect_with(pg)
         .await
-        .map_err(|e| AppError::Storage(with_causes(&e)))?;
+        .map_err(|e| AppError::Storage(with_causes(&e)))?
+        .substring_indexes(config.postgres_substring_indexes);
     let db = Db::from_postgres_pool(storage.pool().clone()).await?;
     Ok((Arc::new(storage), db))
 }

@@ -63,6 +63,11 @@ pub struct Global {
     /// [default: true].
     #[arg(long, global = true, value_name = "BOOL")]
     pub sqlite_substring_indexes: Option<bool>,
+    /// Whether SCIM `co` / `ew` filters on the PostgreSQL database use substring (4-gram)
+    /// indexes held in the gateway's memory, as on SQLite; `false` makes them read every
+    /// value in the database [env: SCIM_GATEWAY_POSTGRES_SUBSTRING_INDEXES] [default: true].
+    #[arg(long, global = true, value_name = "BOOL")]
+    pub postgres_substring_indexes: Option<bool>,
 }
 
 impl Global {
@@ -78,6 +83,7 @@ impl Global {
             rendered_cache_mib: self.rendered_cache_mib,
             sqlite_mmap_mib: self.sqlite_mmap_mib,
             sqlite_substring_indexes: self.sqlite_substring_indexes,
+            postgres_substring_indexes: self.postgres_substring_indexes,
             ..Partial::default()
         }
     }

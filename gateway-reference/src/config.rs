@@ -75,6 +75,8 @@ pub struct Partial {
     pub sqlite_mmap_mib: Option<u64>,
     /// Whether SCIM `co` / `ew` filters on SQLite use in-memory substring indexes.
     pub sqlite_substring_indexes: Option<bool>,
+    /// Whether SCIM `co` / `ew` filters on PostgreSQL use in-memory substring indexes.
+    pub postgres_substring_indexes: Option<bool>,
     /// The SMTP server (`[smtp]`).
     pub smtp: Option<SmtpPartial>,
     /// Mail settings (`[mail]`).
@@ -450,6 +452,9 @@ impl Partial {
             sqlite_substring_indexes: self
                 .sqlite_substring_indexes
                 .or(lower.sqlite_substring_indexes),
+            postgres_substring_indexes: self
+                .postgres_substring_indexes
+                .or(lower.postgres_substring_indexes),
         }
     }
 
@@ -477,6 +482,10 @@ impl Partial {
             sqlite_substring_indexes: boolean(
                 get("SQLITE_SUBSTRING_INDEXES"),
                 "SCIM_GATEWAY_SQLITE_SUBSTRING_INDEXES",
+            )?,
+            postgres_substring_indexes: boolean(
+                get("POSTGRES_SUBSTRING_INDEXES"),
+                "SCIM_GATEWAY_POSTGRES_SUBSTRING_INDEXES",
             )?,
             smtp: None,
             mail: None,
@@ -521,6 +530,9 @@ pub struct Config {
     /// Whether `co` / `ew` filters on the SQLite SCIM database use in-memory substring
     /// indexes (`SqliteStorage::substring_indexes`); on by default.
     pub sqlite_substring_indexes: bool,
+    /// Whether `co` / `ew` filters on the PostgreSQL SCIM database use substring indexes
+    /// held in the gateway's memory (`PostgresStorage::substring_indexes`); on by default.
+    pub postgres_substring_indexes: bool,
     /// Mail: the SMTP server and the mail settings (its `public_url` is set by
     /// [`Config::mail_config`]).
     pub mail: MailConfig,
@@ -621,6 +633,14 @@ impl Config {
                     .into(),
             });
         }
+        if merged.database_url.is_none() && merged.postgres_substring_indexes.is_some() {
+            return Err(ConfigError::Invalid {
+                name: "postgres_substring_indexes",
+                message: "it applies to a PostgreSQL database (database_url), not to the \
+                          SQLite files of the data directory (see sqlite_substring_indexes)"
+                    .into(),
+            });
+        }
         if let Some(url) = &merged.database_url {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 return Err(ConfigError::Invalid {
@@ -649,6 +669,7 @@ impl Config {
                 .sqlite_mmap_mib
                 .map_or(0, |mib| mib.saturating_mul(1024 * 1024)),
             sqlite_substring_indexes: merged.sqlite_substring_indexes.unwrap_or(true),
+            postgres_substring_indexes: merged.postgres_substring_indexes.unwrap_or(true),
             mail,
             oidc,
         })
@@ -790,6 +811,41 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("sqlite_substring_indexes"), "{e}");
+    }
+
+    #[test]
+    fn the_postgres_substring_index_switch_from_each_source() {
+        let url = ("SCIM_GATEWAY_DATABASE_URL", "postgres://gw@db/gw");
+        let c = Config::resolve(Partial::default(), None, env(&[url])).unwrap();
+        assert!(c.postgres_substring_indexes, "on by default");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gw.toml");
+        std::fs::write(&file, "postgres_substring_indexes = false\n").unwrap();
+        let c = Config::resolve(Partial::default(), Some(&file), env(&[url])).unwrap();
+        assert!(!c.postgres_substring_indexes);
+        let vars = [url, ("SCIM_GATEWAY_POSTGRES_SUBSTRING_INDEXES", "true")];
+        let c = Config::resolve(Partial::default(), Some(&file), env(&vars)).unwrap();
+        assert!(
+            c.postgres_substring_indexes,
+            "the environment over the file"
+        );
+        let cli = Partial {
+            postgres_substring_indexes: Some(false),
+            ..Partial::default()
+        };
+        let c = Config::resolve(cli, Some(&file), env(&vars)).unwrap();
+        assert!(!c.postgres_substring_indexes);
+        let vars = [url, ("SCIM_GATEWAY_POSTGRES_SUBSTRING_INDEXES", "maybe")];
+        let e = Config::resolve(Partial::default(), None, env(&vars))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SCIM_GATEWAY_POSTGRES_SUBSTRING_INDEXES"), "{e}");
+        // Without a PostgreSQL database it is refused.
+        let vars = [("SCIM_GATEWAY_POSTGRES_SUBSTRING_INDEXES", "false")];
+        let e = Config::resolve(Partial::default(), None, env(&vars))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("postgres_substring_indexes"), "{e}");
     }
 
     #[test]

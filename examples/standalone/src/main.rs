@@ -82,6 +82,12 @@ struct Args {
     #[arg(long, value_name = "BOOL")]
     sqlite_substring_indexes: Option<bool>,
 
+    /// With a PostgreSQL --storage: whether `co` / `ew` filters use substring (4-gram)
+    /// indexes held in this process's memory, as on SQLite (on by default). `false` makes
+    /// such a filter read every value of its attribute in the database.
+    #[arg(long, value_name = "BOOL")]
+    postgres_substring_indexes: Option<bool>,
+
     /// How request bodies (POST, PUT, PATCH) are validated.
     #[arg(long, value_enum, default_value_t = Validation::Lenient)]
     validation: Validation,
@@ -156,6 +162,9 @@ async fn build(args: &Args) -> Result<(ScimServer, StorageSpec), String> {
     }
     if let Some(on) = args.sqlite_substring_indexes {
         open = open.sqlite_substring_indexes(on);
+    }
+    if let Some(on) = args.postgres_substring_indexes {
+        open = open.postgres_substring_indexes(on);
     }
     // The error names no PostgreSQL URL (it may hold a password).
     let storage = open.open_spec(&spec).await.map_err(|e| with_causes(&e))?;
@@ -364,6 +373,20 @@ mod tests {
             Args::try_parse_from(["example-standalone", "--sqlite-substring-indexes", "maybe"])
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn the_postgres_substring_index_switch_needs_a_postgres_storage() {
+        let e = build(&args(&[
+            "--storage",
+            "sqlite::memory:",
+            "--postgres-substring-indexes",
+            "false",
+        ]))
+        .await
+        .err()
+        .unwrap();
+        assert!(e.contains("applies only to a PostgreSQL storage"), "{e}");
     }
 
     #[tokio::test]

@@ -237,6 +237,7 @@ pub enum OpenError {
 pub struct OpenOptions {
     postgres_ca_file: Option<PathBuf>,
     postgres_schema: Option<String>,
+    postgres_substring_indexes: Option<bool>,
     sqlite_mmap_size: Option<u64>,
     sqlite_substring_indexes: Option<bool>,
 }
@@ -258,6 +259,14 @@ impl OpenOptions {
     /// default `scim`).
     pub fn postgres_schema(mut self, schema: impl Into<String>) -> Self {
         self.postgres_schema = Some(schema.into());
+        self
+    }
+
+    /// PostgreSQL: whether `co` / `ew` filters use substring indexes held in this process's
+    /// memory (`PostgresStorage::substring_indexes`; default on). Off, such a filter reads
+    /// every value of its path in the database.
+    pub fn postgres_substring_indexes(mut self, on: bool) -> Self {
+        self.postgres_substring_indexes = Some(on);
         self
     }
 
@@ -288,6 +297,8 @@ impl OpenOptions {
                 Some("a PostgreSQL CA file")
             } else if self.postgres_schema.is_some() {
                 Some("a PostgreSQL schema")
+            } else if self.postgres_substring_indexes.is_some() {
+                Some("the PostgreSQL substring index switch")
             } else {
                 None
             };
@@ -338,7 +349,8 @@ impl OpenOptions {
         }
         let storage = PostgresStorage::connect_with(config)
             .await
-            .map_err(|source| OpenError::Postgres { source })?;
+            .map_err(|source| OpenError::Postgres { source })?
+            .substring_indexes(self.postgres_substring_indexes.unwrap_or(true));
         Ok(Arc::new(storage))
     }
 
@@ -581,6 +593,23 @@ mod tests {
             ),
             "{e:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_postgres_substring_index_switch_is_refused_for_other_backends() {
+        for (spec, backend) in [("memory", "memory"), ("sqlite::memory:", "sqlite")] {
+            let e = OpenOptions::new()
+                .postgres_substring_indexes(false)
+                .open(spec)
+                .await
+                .err()
+                .unwrap();
+            assert!(
+                matches!(e, OpenError::PostgresOnlyOption { backend: b, .. } if b == backend),
+                "{e:?}"
+            );
+            assert!(e.to_string().contains("substring index"), "{e}");
+        }
     }
 
     #[tokio::test]
