@@ -172,6 +172,51 @@ async fn the_tables_are_analyzed_after_growth_and_lookups_use_the_primary_key() 
     .await;
 }
 
+/// The indexes whose keys end in `seq` (so that no two entries are equal) do not try
+/// B-tree deduplication (schema version 8, on PostgreSQL 13 and later).
+#[tokio::test]
+async fn the_indexes_of_unique_keys_do_not_deduplicate() {
+    in_fresh_schema("scim_dedup", |_storage, client, name| async move {
+        let version: i32 = client
+            .query_one("SELECT current_setting('server_version_num')::int", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let options = |index: &'static str| {
+            let (client, name) = (&client, &name);
+            async move {
+                client
+                    .query_one(
+                        "SELECT coalesce(array_to_string(c.reloptions, ','), '') FROM pg_class c \
+                         JOIN pg_namespace n ON n.oid = c.relnamespace \
+                         WHERE n.nspname = $1 AND c.relname = $2",
+                        &[name, &index],
+                    )
+                    .await
+                    .unwrap()
+                    .get::<_, String>(0)
+            }
+        };
+        for index in [
+            "attr_index_lookup",
+            "attr_index_num",
+            "attr_index_sort",
+            "attr_index_seq",
+            "resources_scope",
+        ] {
+            let set = options(index).await;
+            if version >= 130000 {
+                assert!(set.contains("deduplicate_items=off"), "{index}: {set:?}");
+            } else {
+                assert!(set.is_empty(), "{index}: {set:?}");
+            }
+        }
+        // An index whose entries may be equal keeps PostgreSQL's default.
+        assert_eq!(options("unique_values_seq").await, "");
+    })
+    .await;
+}
+
 /// A resource's `attr_index` and `unique_values` rows go with it, whoever deletes it (the
 /// storage, or a statement run by hand): the trigger of schema version 6 does what the
 /// foreign keys' `ON DELETE CASCADE` did; and a user name is free again after its user went.
