@@ -703,6 +703,13 @@ mod tests {
         }
     }
 
+    /// The error the environment `vars` alone resolve to.
+    fn refused(vars: &[(&str, &str)]) -> String {
+        Config::resolve(Partial::default(), None, env(vars))
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn defaults() {
         let c = Config::resolve(Partial::default(), None, env(&[])).unwrap();
@@ -736,9 +743,7 @@ mod tests {
         let c = Config::resolve(cli, Some(&file), env(&vars)).unwrap();
         assert_eq!(c.rendered_cache_bytes, 8 * 1024 * 1024);
         let vars = [("SCIM_GATEWAY_RENDERED_CACHE_MIB", "lots")];
-        let e = Config::resolve(Partial::default(), None, env(&vars))
-            .unwrap_err()
-            .to_string();
+        let e = refused(&vars);
         assert!(e.contains("SCIM_GATEWAY_RENDERED_CACHE_MIB"), "{e}");
     }
 
@@ -765,18 +770,14 @@ mod tests {
         let c = Config::resolve(cli, Some(&file), env(&vars)).unwrap();
         assert_eq!(c.sqlite_mmap_bytes, 0);
         let vars = [("SCIM_GATEWAY_SQLITE_MMAP_MIB", "lots")];
-        let e = Config::resolve(Partial::default(), None, env(&vars))
-            .unwrap_err()
-            .to_string();
+        let e = refused(&vars);
         assert!(e.contains("SCIM_GATEWAY_SQLITE_MMAP_MIB"), "{e}");
         // Only the SQLite files are mapped: with a PostgreSQL database it is refused.
         let vars = [
             ("SCIM_GATEWAY_SQLITE_MMAP_MIB", "256"),
             ("SCIM_GATEWAY_DATABASE_URL", "postgres://gw@db/gw"),
         ];
-        let e = Config::resolve(Partial::default(), None, env(&vars))
-            .unwrap_err()
-            .to_string();
+        let e = refused(&vars);
         assert!(e.contains("sqlite_mmap_mib"), "{e}");
     }
 
@@ -799,17 +800,13 @@ mod tests {
         let c = Config::resolve(cli, Some(&file), env(&vars)).unwrap();
         assert!(!c.sqlite_substring_indexes);
         let vars = [("SCIM_GATEWAY_SQLITE_SUBSTRING_INDEXES", "maybe")];
-        let e = Config::resolve(Partial::default(), None, env(&vars))
-            .unwrap_err()
-            .to_string();
+        let e = refused(&vars);
         assert!(e.contains("SCIM_GATEWAY_SQLITE_SUBSTRING_INDEXES"), "{e}");
         let vars = [
             ("SCIM_GATEWAY_SQLITE_SUBSTRING_INDEXES", "false"),
             ("SCIM_GATEWAY_DATABASE_URL", "postgres://gw@db/gw"),
         ];
-        let e = Config::resolve(Partial::default(), None, env(&vars))
-            .unwrap_err()
-            .to_string();
+        let e = refused(&vars);
         assert!(e.contains("sqlite_substring_indexes"), "{e}");
     }
 
@@ -836,15 +833,11 @@ mod tests {
         let c = Config::resolve(cli, Some(&file), env(&vars)).unwrap();
         assert!(!c.postgres_substring_indexes);
         let vars = [url, ("SCIM_GATEWAY_POSTGRES_SUBSTRING_INDEXES", "maybe")];
-        let e = Config::resolve(Partial::default(), None, env(&vars))
-            .unwrap_err()
-            .to_string();
+        let e = refused(&vars);
         assert!(e.contains("SCIM_GATEWAY_POSTGRES_SUBSTRING_INDEXES"), "{e}");
         // Without a PostgreSQL database it is refused.
         let vars = [("SCIM_GATEWAY_POSTGRES_SUBSTRING_INDEXES", "false")];
-        let e = Config::resolve(Partial::default(), None, env(&vars))
-            .unwrap_err()
-            .to_string();
+        let e = refused(&vars);
         assert!(e.contains("postgres_substring_indexes"), "{e}");
     }
 
@@ -978,14 +971,10 @@ mod tests {
             .to_string();
         assert!(e.contains("listne"), "{e}");
         let vars = [("SCIM_GATEWAY_LISTEN", "nonsense")];
-        let e = Config::resolve(Partial::default(), None, env(&vars))
-            .unwrap_err()
-            .to_string();
+        let e = refused(&vars);
         assert!(e.contains("listen address"), "{e}");
         let vars = [("SCIM_GATEWAY_DATABASE_URL", "mysql://x")];
-        let e = Config::resolve(Partial::default(), None, env(&vars))
-            .unwrap_err()
-            .to_string();
+        let e = refused(&vars);
         assert!(e.contains("postgres://"), "{e}");
         assert!(!e.contains("mysql"), "{e}");
         let e = Config::resolve(
