@@ -120,6 +120,15 @@ pub fn cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// The command name of a process: the text between the parentheses of `/proc/PID/stat`
+/// (`comm`, at most 15 bytes of the executable's name; unlike the command line, a process
+/// cannot put a URL there by its arguments). See proc(5).
+pub fn command_name(stat: &str) -> Option<&str> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    stat.get(open + 1..close)
+}
+
 /// A Lua string literal for wrk scripts.
 pub fn lua_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -197,6 +206,17 @@ mod tests {
         assert_eq!(parse_duration_ms("2.00s"), Some(2000.0));
         assert_eq!(parse_duration_ms("1.00m"), Some(60_000.0));
         assert_eq!(parse_duration_ms("fast"), None);
+    }
+
+    #[test]
+    fn command_name_of_a_proc_stat_line() {
+        assert_eq!(
+            command_name("812 (postgres) S 1 812 812 0 -1 4194560 7 0 0 0 12 3"),
+            Some("postgres")
+        );
+        // The name may hold spaces and parentheses; it ends at the last `)`.
+        assert_eq!(command_name("9 (a (b) c) R 1"), Some("a (b) c"));
+        assert_eq!(command_name("no parenthesis"), None);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! scripts/load.sh --rounds 3             # each workload three times, the median round shown
 //! ```
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use scim_loadtest::{
-    Captured, WrkReport, cpu_ticks, parse_wrk, post_users_script, random_get_script,
+    Captured, WrkReport, command_name, cpu_ticks, parse_wrk, post_users_script, random_get_script,
 };
 
 const TOKEN: &str = "load-test-token-0123456789";
@@ -124,6 +125,9 @@ struct Round {
     bare: Option<WrkReport>,
     /// Bare hyper's CPU time per request during its wrk run, in microseconds.
     bare_cpu_us: Option<f64>,
+    /// The local PostgreSQL cluster's CPU time per request during the server's wrk run, in
+    /// microseconds (PostgreSQL rows only; see [`database_ticks`]).
+    database_cpu_us: Option<f64>,
 }
 
 impl Round {
@@ -300,23 +304,73 @@ fn ticks_per_second() -> f64 {
     })
 }
 
+/// The CPU time, in clock ticks, of every process of this machine whose command name is
+/// `postgres` (a local PostgreSQL cluster: its postmaster, backends and background
+/// processes), by pid. Empty without one (a remote database is not measured).
+fn database_ticks() -> HashMap<u32, u64> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return HashMap::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            (command_name(&stat)? == "postgres").then_some((pid, cpu_ticks(&stat)?))
+        })
+        .collect()
+}
+
+/// The CPU time the database's processes spent between two [`database_ticks`], in
+/// seconds: a process started meanwhile counts whole, one that ended meanwhile is not
+/// counted (its last ticks are gone with it). `None` without a local database.
+fn database_cpu_seconds(
+    before: &HashMap<u32, u64>,
+    after: &HashMap<u32, u64>,
+    ticks_per_second: f64,
+) -> Option<f64> {
+    if after.is_empty() {
+        return None;
+    }
+    let ticks: u64 = after
+        .iter()
+        .map(|(pid, t)| t.saturating_sub(before.get(pid).copied().unwrap_or(0)))
+        .sum();
+    Some(ticks as f64 / ticks_per_second)
+}
+
 /// Runs wrk against `base` and measures the CPU time process `pid` spent meanwhile, per
-/// completed request, in microseconds.
+/// completed request, in microseconds; with `database`, also the local PostgreSQL
+/// cluster's ([`database_ticks`]).
 async fn run_wrk_with_cpu(
     args: &Args,
     base: &str,
     script: &Path,
     pid: Option<u32>,
-) -> Result<(WrkReport, Option<f64>), Error> {
+    database: bool,
+) -> Result<(WrkReport, Option<f64>, Option<f64>), Error> {
     let hz = ticks_per_second();
+    let db_before = if database {
+        database_ticks()
+    } else {
+        HashMap::new()
+    };
     let before = cpu_seconds(pid, hz);
     let report = run_wrk(args, base, script).await?;
     let after = cpu_seconds(pid, hz);
-    let per_request = match (before, after) {
-        (Some(b), Some(a)) if report.requests > 0 => Some((a - b) * 1e6 / report.requests as f64),
-        _ => None,
+    let db_after = if database {
+        database_ticks()
+    } else {
+        HashMap::new()
     };
-    Ok((report, per_request))
+    let per_request = |seconds: Option<f64>| {
+        seconds
+            .filter(|_| report.requests > 0)
+            .map(|s| s * 1e6 / report.requests as f64)
+    };
+    let server = per_request(before.zip(after).map(|(b, a)| a - b));
+    let db = per_request(database_cpu_seconds(&db_before, &db_after, hz));
+    Ok((report, server, db))
 }
 
 /// Resident memory of a process in MiB (`VmRSS` of `/proc/PID/status`).
@@ -546,12 +600,18 @@ async fn measure(
         };
         let mut rounds = Vec::new();
         for _ in 0..args.rounds {
-            let (server_report, server_cpu_us) =
-                run_wrk_with_cpu(args, &host, &script_path, server.0.id()).await?;
+            let (server_report, server_cpu_us, database_cpu_us) = run_wrk_with_cpu(
+                args,
+                &host,
+                &script_path,
+                server.0.id(),
+                backend == "postgres",
+            )
+            .await?;
             let (bare_report, bare_cpu_us) = match &bare_proc {
                 Some((proc, bare_base)) => {
-                    let (report, cpu) =
-                        run_wrk_with_cpu(args, bare_base, &script_path, proc.0.id()).await?;
+                    let (report, cpu, _) =
+                        run_wrk_with_cpu(args, bare_base, &script_path, proc.0.id(), false).await?;
                     (Some(report), cpu)
                 }
                 None => (None, None),
@@ -561,6 +621,7 @@ async fn measure(
                 server_cpu_us,
                 bare: bare_report,
                 bare_cpu_us,
+                database_cpu_us,
             };
             eprintln!(
                 "   {name}: {:.0} req/s{}",
@@ -723,7 +784,7 @@ fn each_round(r: &Row) -> String {
 
 fn print_table(args: &Args, rows: &[Row]) {
     println!(
-        "\nwrk -t{} -c{} -d{}s --latency, loopback; ratio = server req/s / bare hyper req/s in the same run{}\n",
+        "\nwrk -t{} -c{} -d{}s --latency, loopback; ratio = server req/s / bare hyper req/s in the same run; database CPU = the local PostgreSQL cluster's processes during the server's run{}\n",
         args.threads,
         args.connections,
         args.duration,
@@ -737,9 +798,9 @@ fn print_table(args: &Args, rows: &[Row]) {
         }
     );
     println!(
-        "| server | backend | users | workload | bare hyper req/s | server req/s | ratio | p50 ms | p99 ms | non-2xx | bare CPU µs/req | server CPU µs/req | each round |"
+        "| server | backend | users | workload | bare hyper req/s | server req/s | ratio | p50 ms | p99 ms | non-2xx | bare CPU µs/req | server CPU µs/req | database CPU µs/req | each round |"
     );
-    println!("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     let micros = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0}"));
     for r in rows {
         let m = &r.median;
@@ -748,7 +809,7 @@ fn print_table(args: &Args, rows: &[Row]) {
             _ => r.workload.to_string(),
         };
         println!(
-            "| {} | {} | {} | {} | {} | {:.0} | {} | {:.2} | {:.2} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.0} | {} | {:.2} | {:.2} | {} | {} | {} | {} | {} |",
             r.target,
             r.backend,
             r.users,
@@ -763,6 +824,7 @@ fn print_table(args: &Args, rows: &[Row]) {
             m.server.errors,
             micros(m.bare_cpu_us),
             micros(m.server_cpu_us),
+            micros(m.database_cpu_us),
             each_round(r),
         );
     }
