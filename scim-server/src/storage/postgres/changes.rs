@@ -24,7 +24,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 
 use super::{Param, get, pg_err, read_snapshot};
 use crate::storage::changes::NewChange;
-use crate::storage::sql::{Ctx, clamp, to_version};
+use crate::storage::sql::{Ctx, Head, clamp, to_version};
 use crate::storage::{ChangeKind, ChangeRecord, StorageError, last_modified_now};
 use crate::tenancy::TenantId;
 
@@ -157,45 +157,27 @@ pub(super) async fn head<C: GenericClient + Sync>(
     })
 }
 
-/// What a read snapshot sees of a tenant's change feed and of a resource type's layout (as
-/// the SQLite backend's `Head`): what a substring index (`substrings.rs`) checks before it
-/// serves a query.
-pub(super) struct Head {
-    /// The `seq` of the tenant's latest change (0 before the first).
-    pub(super) last: i64,
-    /// The changes up to this `seq` were pruned (`change_heads.pruned_through`, see
-    /// [`prune`]).
-    pub(super) pruned: i64,
-    /// Whether the layout recorded in `index_layouts` for the resource type is the query's
-    /// (`ctx.layout`): the type's `attr_index` rows were written with it. Another process
-    /// with another schema for the type rewrites every row (`ensure_layout`) and records
-    /// no change.
-    pub(super) layout_current: bool,
-}
-
-impl Head {
-    /// The head in the snapshot of `tx`, in one statement (the first of a REPEATABLE READ
-    /// transaction takes its snapshot).
-    pub(super) async fn read(tx: &Transaction<'_>, ctx: &Ctx) -> Result<Head, StorageError> {
-        let stmt = tx
-            .prepare_cached(
-                "SELECT coalesce((SELECT last_seq FROM change_heads WHERE tenant = $1), 0), \
+/// The [`Head`] in the snapshot of `tx`, in one statement (the first of a REPEATABLE READ
+/// transaction takes its snapshot).
+pub(super) async fn head_in(tx: &Transaction<'_>, ctx: &Ctx) -> Result<Head, StorageError> {
+    let stmt = tx
+        .prepare_cached(
+            "SELECT coalesce((SELECT last_seq FROM change_heads WHERE tenant = $1), 0), \
                  coalesce((SELECT pruned_through FROM change_heads WHERE tenant = $1), 0), \
                  coalesce((SELECT layout = $3 FROM index_layouts WHERE rtype = $2), false)",
-            )
-            .await
-            .map_err(pg_err)?;
-        let layout: &str = &ctx.layout;
-        let row = tx
-            .query_one(&stmt, &[&ctx.tenant, &ctx.rtype, &layout])
-            .await
-            .map_err(pg_err)?;
-        Ok(Head {
-            last: get(&row, 0)?,
-            pruned: get(&row, 1)?,
-            layout_current: get(&row, 2)?,
-        })
-    }
+        )
+        .await
+        .map_err(pg_err)?;
+    let layout: &str = &ctx.layout;
+    let row = tx
+        .query_one(&stmt, &[&ctx.tenant, &ctx.rtype, &layout])
+        .await
+        .map_err(pg_err)?;
+    Ok(Head {
+        last: get(&row, 0)?,
+        pruned: get(&row, 1)?,
+        layout_current: get(&row, 2)?,
+    })
 }
 
 /// Removes the changes up to `through` (clamped to the latest) and records the mark.

@@ -108,7 +108,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{IsolationLevel, Row};
 
-use self::changes::Head;
+use self::changes::head_in;
 use self::filter_sql::{Postgres, SetSql};
 use self::layout::{RowColumns, ensure_layout};
 use self::substrings::SubstringIndexes;
@@ -579,22 +579,11 @@ impl PostgresStorage {
             self.ensure_index(ctx).await?;
         }
         let mut client = self.client().await?;
-        if let Some(sort) = &sort {
-            return run_sorted(
-                &mut client,
-                ctx,
-                set.as_ref(),
-                sort,
-                query.page,
-                query.load,
-                fingerprint,
-            )
-            .await;
-        }
         run_query(
             &mut client,
             ctx,
             set.as_ref(),
+            sort.as_ref(),
             query.page,
             query.load,
             fingerprint,

@@ -152,22 +152,41 @@ pub(super) fn unfiltered_page_sql(fetch: usize, skip: usize, cursor: bool, data:
     )
 }
 
+/// One page of a query, sorted ([`sorted_in`]) or in creation order ([`page_in`]). An
+/// unsorted page without members is one statement; anything else runs its statements in
+/// one REPEATABLE READ snapshot.
 pub(super) async fn run_query(
     client: &mut deadpool_postgres::Client,
     ctx: &Ctx,
     set: Option<&SetSql>,
+    sort: Option<&SortPlan>,
     page: &StoragePage,
     load: Load,
     fingerprint: u64,
 ) -> Result<QueryPage, StorageError> {
-    if !(load.members && ctx.has_members) {
+    if sort.is_none() && !(load.members && ctx.has_members) {
         return page_in(&*client, ctx, set, page, load, fingerprint).await;
     }
-    // With members, one REPEATABLE READ snapshot for the page and its members.
     let tx = read_snapshot(client).await?;
-    let found = page_in(&tx, ctx, set, page, load, fingerprint).await?;
+    let found = page_of(&tx, ctx, set, sort, page, load, fingerprint).await?;
     tx.commit().await.map_err(pg_err)?;
     Ok(found)
+}
+
+/// [`run_query`]'s page in the snapshot `tx`.
+async fn page_of(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    set: Option<&SetSql>,
+    sort: Option<&SortPlan>,
+    page: &StoragePage,
+    load: Load,
+    fingerprint: u64,
+) -> Result<QueryPage, StorageError> {
+    match sort {
+        Some(sort) => sorted_in(tx, ctx, set, sort, page, load, fingerprint).await,
+        None => page_in(tx, ctx, set, page, load, fingerprint).await,
+    }
 }
 
 /// The count and one page of an unsorted query through `client`, then the members of its
@@ -240,14 +259,14 @@ pub(super) async fn run_probing(
         fingerprint,
     } = probing;
     let mut tx = read_snapshot(client).await?;
-    let mut head = Head::read(&tx, ctx).await?;
+    let mut head = head_in(&tx, ctx).await?;
     let mut locked = indexes.lock(ctx, &probes).await;
     if locked.ahead_of(&head) {
         // Another query caught an index up past this snapshot while this one waited for
         // the lock: a snapshot taken now, under the locks, is at least as new.
         tx.rollback().await.map_err(pg_err)?;
         tx = read_snapshot(client).await?;
-        head = Head::read(&tx, ctx).await?;
+        head = head_in(&tx, ctx).await?;
     }
     let lists = locked.candidates(&tx, ctx, &head, &probes).await?;
     drop(locked);
@@ -262,10 +281,7 @@ pub(super) async fn run_probing(
         }
         None => translate_or_refuse::<Postgres>(&ctx.schema, &ctx.paths, filter)?,
     };
-    let found = match sort {
-        Some(sort) => sorted_in(&tx, ctx, Some(&set), sort, page, load, fingerprint).await?,
-        None => page_in(&tx, ctx, Some(&set), page, load, fingerprint).await?,
-    };
+    let found = page_of(&tx, ctx, Some(&set), sort, page, load, fingerprint).await?;
     tx.commit().await.map_err(pg_err)?;
     Ok(found)
 }
@@ -282,27 +298,11 @@ pub(super) struct Probing<'f> {
     pub(super) fingerprint: u64,
 }
 
-/// A sorted query (see [`crate::storage::sql::sort`]), in one REPEATABLE READ snapshot:
-/// the count of the matches, the page read from the keyed segment and the segment without
-/// keys in the order of `sortOrder` (each an ordered `LIMIT` / `OFFSET`, or keyset with a
-/// cursor, over the index; the keyed segment is counted only when the page reaches past
-/// it, or the segment without keys comes first), then those resources.
-pub(super) async fn run_sorted(
-    client: &mut deadpool_postgres::Client,
-    ctx: &Ctx,
-    set: Option<&SetSql>,
-    sort: &SortPlan,
-    page: &StoragePage,
-    load: Load,
-    fingerprint: u64,
-) -> Result<QueryPage, StorageError> {
-    let tx = read_snapshot(client).await?;
-    let found = sorted_in(&tx, ctx, set, sort, page, load, fingerprint).await?;
-    tx.commit().await.map_err(pg_err)?;
-    Ok(found)
-}
-
-/// [`run_sorted`] in the snapshot `tx`.
+/// A sorted query (see [`crate::storage::sql::sort`]) in the snapshot `tx`: the count of
+/// the matches, the page read from the keyed segment and the segment without keys in the
+/// order of `sortOrder` (each an ordered `LIMIT` / `OFFSET`, or keyset with a cursor, over
+/// the index; the keyed segment is counted only when the page reaches past it, or the
+/// segment without keys comes first), then those resources.
 async fn sorted_in(
     tx: &Transaction<'_>,
     ctx: &Ctx,

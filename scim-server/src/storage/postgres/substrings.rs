@@ -80,14 +80,13 @@ use deadpool_postgres::Transaction;
 use scim_core::filter::Filter;
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
-use super::changes::Head;
 use super::filter_sql::{Postgres, SetSql};
 use super::{get, pg_err};
 use crate::storage::StorageError;
 use crate::storage::grams::Grams;
-use crate::storage::sql::Ctx;
 use crate::storage::sql::filter::{Probe, translate_probing};
-use crate::storage::sql::path_grams::{PathGrams, PathIndexes, answerable};
+use crate::storage::sql::path_grams::{CatchUp, PathGrams, PathIndexes, answerable};
+use crate::storage::sql::{Ctx, Head};
 
 /// The rows a build reads per round trip.
 const BUILD_BATCH: i32 = 10_000;
@@ -165,10 +164,6 @@ impl Locked<'_> {
         head: &Head,
         probes: &[Probe],
     ) -> Result<Option<Vec<Vec<i64>>>, StorageError> {
-        if !head.layout_current {
-            // The rows follow another layout (another process's schema): the plain SQL.
-            return Ok(None);
-        }
         for (key, index) in &mut self.indexes {
             if !catch_up(index, tx, ctx, key, head).await? {
                 return Ok(None);
@@ -188,8 +183,8 @@ impl Locked<'_> {
 }
 
 /// Brings the index of the path `key` (`built`, nothing before its first query) up to the
-/// snapshot `head` (built or rebuilt in it if need be); false when it cannot serve it: a
-/// snapshot older than what the index has read.
+/// snapshot `head` (built or rebuilt in it if need be, see [`CatchUp`]); false when it
+/// cannot serve it.
 async fn catch_up(
     built: &mut Option<PathGrams>,
     tx: &Transaction<'_>,
@@ -197,20 +192,17 @@ async fn catch_up(
     key: &str,
     head: &Head,
 ) -> Result<bool, StorageError> {
-    match built {
-        Some(t) if !t.stale(ctx, head.last, head.pruned) => {
-            if !t.serves(head.last) {
-                return Ok(false);
-            }
-            if head.last > t.at {
-                read_changes(t, tx, ctx, key, head).await?;
-            }
+    match (CatchUp::of(built.as_ref(), ctx, head), built) {
+        (CatchUp::Current, _) => Ok(true),
+        (CatchUp::Read(_), Some(t)) => {
+            read_changes(t, tx, ctx, key, head).await?;
             Ok(true)
         }
-        _ => {
+        (CatchUp::Build, built) => {
             *built = Some(build(tx, ctx, key, head).await?);
             Ok(true)
         }
+        _ => Ok(false),
     }
 }
 

@@ -211,12 +211,13 @@ pub(crate) fn translate<D: Dialect>(
 }
 
 /// The translated tree of `filter` and its parameters (the one walk behind [`translate`],
-/// [`translate_probing`] and [`can_filter_with`]).
+/// [`translate_probing`] and [`can_filter_with`]). `probing` collects a
+/// [`translate_probing`] walk's probes; `None` for a plain translation.
 fn walk<D: Dialect>(
     schema: &ResourceSchema,
     paths: &[IndexedPath],
     filter: &Filter,
-    probing: &mut Option<Probing>,
+    probing: &mut Option<Vec<Probe>>,
 ) -> Option<(Node, Vec<D::Param>)> {
     let mut params = Vec::new();
     let root = node::<D>(schema, paths, filter, Level::Resource, &mut params, probing)?;
@@ -273,17 +274,12 @@ pub(crate) fn translate_probing<D: Dialect>(
     paths: &[IndexedPath],
     filter: &Filter,
 ) -> Option<(SetSql<D::Param>, Vec<Probe>)> {
-    let mut probing = Some(Probing { probes: Vec::new() });
+    let mut probing = Some(Vec::new());
     let (root, params) = walk::<D>(schema, paths, filter, &mut probing)?;
-    let probes = probing.map(|p| p.probes).unwrap_or_default();
+    let probes = probing.unwrap_or_default();
     let mut set = finish::<D>(&root, params);
     set.candidate_params = probes.len();
     Some((set, probes))
-}
-
-/// The state of a [`translate_probing`] walk.
-struct Probing {
-    probes: Vec<Probe>,
 }
 
 /// A lookup by one string value of a unique attribute (`userName eq "x"`: see
@@ -559,7 +555,7 @@ fn node<D: Dialect>(
     filter: &Filter,
     level: Level<'_>,
     params: &mut Vec<D::Param>,
-    probing: &mut Option<Probing>,
+    probing: &mut Option<Vec<Probe>>,
 ) -> Option<Node> {
     if let Level::Resource = level {
         if let Some(n) = membership::<D>(schema, filter, params) {
@@ -663,7 +659,7 @@ fn node<D: Dialect>(
                     let mut tables = Vec::with_capacity(keys.len());
                     for (key, placeholder) in raw_keys.into_iter().zip(&keys) {
                         params.push(D::value(String::new()));
-                        p.probes.push(Probe {
+                        p.push(Probe {
                             key,
                             op: *op,
                             operand: operand.clone(),

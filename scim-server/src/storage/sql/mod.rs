@@ -100,6 +100,22 @@ impl KnownLayouts {
     }
 }
 
+/// What a read snapshot sees of a tenant's change feed and of a resource type's layout:
+/// what a substring index (`path_grams.rs`) and SQLite's remembered reads check before they
+/// serve a query. Each backend reads it in its own snapshot (`changes::head_in`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Head {
+    /// The `seq` of the tenant's latest change (0 before the first).
+    pub last: i64,
+    /// The changes up to this `seq` were pruned (`change_heads.pruned_through`).
+    pub pruned: i64,
+    /// Whether the layout recorded in `index_layouts` for the resource type is the query's
+    /// (`ctx.layout`): the type's `attr_index` rows were written with it. Another process
+    /// with another schema for the type rewrites every row (`ensure_layout`) and records no
+    /// change.
+    pub layout_current: bool,
+}
+
 /// What a call needs from its scope, owned (so that it can move to a blocking task).
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {

@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::Ctx;
 use super::filter::Probe;
+use super::{Ctx, Head};
 use crate::storage::grams::{Grams, SHORTEST_OPERAND};
 
 /// Whether substring indexes may answer every probe: none has an operand shorter than
@@ -75,6 +75,42 @@ impl<L: Default> PathIndexes<L> {
     #[cfg(all(test, feature = "postgres"))]
     pub(crate) fn holders(&self, ctx: &Ctx, key: &str) -> usize {
         Arc::strong_count(&self.path(ctx, key)) - 2
+    }
+}
+
+/// What it takes for a path's index (nothing before its first query) to serve a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CatchUp {
+    /// It serves the snapshot as it is.
+    Current,
+    /// It serves it once it has read this many changes after its position.
+    Read(i64),
+    /// It must be built (or rebuilt, see [`PathGrams::stale`]) in the snapshot.
+    Build,
+    /// It cannot serve it: the rows follow another layout (another process's schema), or
+    /// the snapshot is older than what the index has read ([`PathGrams::serves`]). The
+    /// query runs the plain SQL.
+    Refuse,
+}
+
+impl CatchUp {
+    /// What `built` needs to serve the snapshot whose head is `head`.
+    pub(crate) fn of(built: Option<&PathGrams>, ctx: &Ctx, head: &Head) -> CatchUp {
+        if !head.layout_current {
+            return CatchUp::Refuse;
+        }
+        match built {
+            Some(t) if !t.stale(ctx, head.last, head.pruned) => {
+                if !t.serves(head.last) {
+                    CatchUp::Refuse
+                } else if head.last > t.at {
+                    CatchUp::Read(head.last - t.at)
+                } else {
+                    CatchUp::Current
+                }
+            }
+            _ => CatchUp::Build,
+        }
     }
 }
 

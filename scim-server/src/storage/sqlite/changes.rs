@@ -10,8 +10,7 @@ use super::backend_err;
 use super::pool::read_tx;
 use super::readers::SnapshotValues;
 use crate::storage::changes::NewChange;
-use crate::storage::sql::Ctx;
-use crate::storage::sql::{clamp, to_version};
+use crate::storage::sql::{Ctx, Head, clamp, to_version};
 use crate::storage::{ChangeKind, ChangeRecord, StorageError, last_modified_now};
 use crate::tenancy::TenantId;
 
@@ -142,63 +141,49 @@ pub(super) fn last_in(
     values.get_or_read(CHANGE_HEAD, (tenant, ""), || last(conn, tenant).map(clamp))
 }
 
-/// What a read transaction sees of the tenant's change feed and of the resource type's
-/// layout.
-pub(super) struct Head {
-    /// The `seq` of the tenant's latest change (0 before the first).
-    pub(super) last: i64,
-    /// The changes up to this `seq` were pruned.
-    pub(super) pruned: i64,
-    /// Whether the recorded `attr_index` layout of the resource type is the query's
-    /// (`ctx.layout`): the rows were written with it.
-    pub(super) layout_current: bool,
+/// The [`Head`] in the snapshot of `tx`: kept in `values` by an earlier read of the same
+/// snapshot, or read in one statement (and kept).
+pub(super) fn head_in(
+    tx: &Connection,
+    values: &mut SnapshotValues,
+    ctx: &Ctx,
+) -> Result<Head, StorageError> {
+    let tenant = (ctx.tenant.as_str(), "");
+    let layout = (ctx.rtype.as_str(), &*ctx.layout);
+    if let (Some(last), Some(pruned), Some(current)) = (
+        values.get(CHANGE_HEAD, tenant),
+        values.get(CHANGES_PRUNED, tenant),
+        values.get(LAYOUT_CURRENT, layout),
+    ) {
+        return Ok(Head {
+            last,
+            pruned,
+            layout_current: current != 0,
+        });
+    }
+    let head = read_head(tx, ctx)?;
+    values.keep(CHANGE_HEAD, tenant, head.last);
+    values.keep(CHANGES_PRUNED, tenant, head.pruned);
+    values.keep(LAYOUT_CURRENT, layout, i64::from(head.layout_current));
+    Ok(head)
 }
 
-impl Head {
-    /// The head in the snapshot of `tx`: kept in `values` by an earlier read of the same
-    /// snapshot, or read in one statement (and kept).
-    pub(super) fn read(
-        tx: &Connection,
-        values: &mut SnapshotValues,
-        ctx: &Ctx,
-    ) -> Result<Head, StorageError> {
-        let tenant = (ctx.tenant.as_str(), "");
-        let layout = (ctx.rtype.as_str(), &*ctx.layout);
-        if let (Some(last), Some(pruned), Some(current)) = (
-            values.get(CHANGE_HEAD, tenant),
-            values.get(CHANGES_PRUNED, tenant),
-            values.get(LAYOUT_CURRENT, layout),
-        ) {
-            return Ok(Head {
-                last,
-                pruned,
-                layout_current: current != 0,
-            });
-        }
-        let head = Head::read_statement(tx, ctx)?;
-        values.keep(CHANGE_HEAD, tenant, head.last);
-        values.keep(CHANGES_PRUNED, tenant, head.pruned);
-        values.keep(LAYOUT_CURRENT, layout, i64::from(head.layout_current));
-        Ok(head)
-    }
-
-    fn read_statement(tx: &Connection, ctx: &Ctx) -> Result<Head, StorageError> {
-        tx.prepare_cached(
-            "SELECT coalesce((SELECT last_seq FROM change_heads WHERE tenant = ?1), 0), \
+fn read_head(tx: &Connection, ctx: &Ctx) -> Result<Head, StorageError> {
+    tx.prepare_cached(
+        "SELECT coalesce((SELECT last_seq FROM change_heads WHERE tenant = ?1), 0), \
              coalesce((SELECT pruned_through FROM change_heads WHERE tenant = ?1), 0), \
              coalesce((SELECT layout = ?3 FROM index_layouts WHERE rtype = ?2), 0)",
-        )
-        .and_then(|mut s| {
-            s.query_row(params![ctx.tenant, ctx.rtype, &*ctx.layout], |r| {
-                Ok(Head {
-                    last: r.get(0)?,
-                    pruned: r.get(1)?,
-                    layout_current: r.get(2)?,
-                })
+    )
+    .and_then(|mut s| {
+        s.query_row(params![ctx.tenant, ctx.rtype, &*ctx.layout], |r| {
+            Ok(Head {
+                last: r.get(0)?,
+                pruned: r.get(1)?,
+                layout_current: r.get(2)?,
             })
         })
-        .map_err(backend_err)
-    }
+    })
+    .map_err(backend_err)
 }
 
 /// Removes the changes up to `through` (clamped to the latest) and records the mark.

@@ -36,7 +36,7 @@ use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use rusqlite::Connection;
 
-use super::changes::{Head, last_in};
+use super::changes::{head_in, last_in};
 use super::readers::SnapshotValues;
 use crate::storage::sql::Ctx;
 use crate::storage::{GroupRef, StorageError};
@@ -173,7 +173,7 @@ impl RecentReads {
         (path, value): (&str, &str),
         read: impl FnOnce(&Connection) -> Result<Vec<Found>, StorageError>,
     ) -> Result<Vec<Found>, StorageError> {
-        let head = Head::read(conn, values, ctx)?;
+        let head = head_in(conn, values, ctx)?;
         if !head.layout_current {
             return read(conn);
         }

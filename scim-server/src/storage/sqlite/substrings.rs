@@ -53,13 +53,13 @@ use std::sync::{Mutex, TryLockError};
 use rusqlite::{Connection, params};
 
 use super::backend_err;
-use super::changes::Head;
+use super::changes::head_in;
 use super::readers::SnapshotValues;
 use crate::storage::StorageError;
 use crate::storage::grams::Grams;
-use crate::storage::sql::Ctx;
 use crate::storage::sql::filter::Probe;
-use crate::storage::sql::path_grams::{PathGrams, PathIndexes, answerable};
+use crate::storage::sql::path_grams::{CatchUp, PathGrams, PathIndexes, answerable};
+use crate::storage::sql::{Ctx, Head};
 
 /// How much a query may do to get its candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +97,7 @@ impl SubstringIndexes {
         if !answerable(probes) {
             return Ok(None);
         }
-        let head = Head::read(tx, values, ctx)?;
+        let head = head_in(tx, values, ctx)?;
         let mut out = Vec::with_capacity(probes.len());
         for probe in probes {
             let index = self.path(ctx, &probe.key);
@@ -127,9 +127,8 @@ impl SubstringIndexes {
 }
 
 /// Brings the index of the path `key` (`built`, nothing before its first query) up to the
-/// snapshot `head`; false when it cannot serve it: a snapshot older than what the index
-/// has read, rows of another layout, or, with [`Effort::Light`], an index to build or more
-/// than [`LIGHT_CHANGES`] changes to read.
+/// snapshot `head` ([`CatchUp`]); false when it cannot serve it, or, with
+/// [`Effort::Light`], when that takes a build or more than [`LIGHT_CHANGES`] changes.
 fn catch_up(
     built: &mut Option<PathGrams>,
     tx: &Connection,
@@ -138,26 +137,18 @@ fn catch_up(
     head: &Head,
     effort: Effort,
 ) -> Result<bool, StorageError> {
-    if !head.layout_current {
-        // The rows follow another layout (another process's schema): the plain SQL.
-        return Ok(false);
-    }
-    match built {
-        Some(t) if !t.stale(ctx, head.last, head.pruned) => {
-            if !t.serves(head.last) || (effort == Effort::Light && head.last - t.at > LIGHT_CHANGES)
-            {
-                return Ok(false);
-            }
-            if head.last > t.at {
-                read_changes(t, tx, ctx, key, head)?;
-            }
+    let light = effort == Effort::Light;
+    match (CatchUp::of(built.as_ref(), ctx, head), built) {
+        (CatchUp::Current, _) => Ok(true),
+        (CatchUp::Read(n), Some(t)) if !(light && n > LIGHT_CHANGES) => {
+            read_changes(t, tx, ctx, key, head)?;
             Ok(true)
         }
-        _ if effort == Effort::Light => Ok(false),
-        _ => {
+        (CatchUp::Build, built) if !light => {
             *built = Some(build(tx, ctx, key, head)?);
             Ok(true)
         }
+        _ => Ok(false),
     }
 }
 

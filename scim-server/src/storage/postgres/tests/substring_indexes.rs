@@ -52,18 +52,26 @@ async fn found(
     (ids, storage.substrings.served() - before)
 }
 
-/// The tenant `t` and the User schema, after `n` users `u<i>` with the work email
-/// `u<i>@example.com` were created through `storage`.
-async fn with_users(storage: &PostgresStorage, n: usize) -> (TenantId, ResourceSchema) {
+/// The tenant `t`, the User schema and the users by id, after `n` users `u<i>` with the
+/// work email `u<i>@example.com` were created through `storage`.
+async fn with_users(
+    storage: &PostgresStorage,
+    n: usize,
+) -> (TenantId, ResourceSchema, BTreeMap<String, Resource>) {
     let tenant = TenantId::new("t").unwrap();
     let schema = scim_core::builtin::user_resource_schema();
-    let users =
-        (0..n).map(|i| emailed(&format!("u{i}"), &[(&format!("u{i}@example.com"), "work")]));
+    let new: Vec<NewResource> = (0..n)
+        .map(|i| emailed(&format!("u{i}"), &[(&format!("u{i}@example.com"), "work")]))
+        .collect();
+    let users = new
+        .iter()
+        .map(|u| (u.id.clone(), u.resource.clone()))
+        .collect();
     storage
-        .create_many(Scope::new(&tenant, &schema), users)
+        .create_many(Scope::new(&tenant, &schema), new)
         .await
         .unwrap();
-    (tenant, schema)
+    (tenant, schema, users)
 }
 
 /// Another storage on the schema `name` (another server process, as far as the first
@@ -267,7 +275,7 @@ async fn a_write_of_another_process_is_seen_by_the_next_substring_query() {
         "scim_substrings_other",
         |storage, _client, name| async move {
             let other = second_storage(&name).await;
-            let (tenant, schema) = with_users(&storage, 100).await;
+            let (tenant, schema, _) = with_users(&storage, 100).await;
             let scope = Scope::new(&tenant, &schema);
             let text = r#"emails[type eq "work" and value co "u42@"]"#;
             assert_eq!(
@@ -306,7 +314,7 @@ async fn a_substring_index_serves_no_snapshot_older_than_what_it_read() {
     in_fresh_schema(
         "scim_substrings_old",
         |storage, _client, _name| async move {
-            let (tenant, schema) = with_users(&storage, 40).await;
+            let (tenant, schema, _) = with_users(&storage, 40).await;
             let scope = Scope::new(&tenant, &schema);
             let text = r#"emails.value co "u3@""#;
             assert_eq!(found(&storage, scope, text, false).await.0, ["u3"]);
@@ -314,7 +322,7 @@ async fn a_substring_index_serves_no_snapshot_older_than_what_it_read() {
             let (_, probes) = substrings::translate(&ctx, &text.parse().unwrap()).unwrap();
             let mut old_client = storage.client().await.unwrap();
             let old = read_snapshot(&mut old_client).await.unwrap();
-            let old_head = Head::read(&old, &ctx).await.unwrap();
+            let old_head = head_in(&old, &ctx).await.unwrap();
             storage
                 .create(scope, emailed("n1", &[("nu3@example.com", "work")]))
                 .await
@@ -334,7 +342,7 @@ async fn a_substring_index_serves_no_snapshot_older_than_what_it_read() {
             );
             let mut new_client = storage.client().await.unwrap();
             let new = read_snapshot(&mut new_client).await.unwrap();
-            let new_head = Head::read(&new, &ctx).await.unwrap();
+            let new_head = head_in(&new, &ctx).await.unwrap();
             assert!(!locked.ahead_of(&new_head));
             let lists = locked
                 .candidates(&new, &ctx, &new_head, &probes)
@@ -428,7 +436,7 @@ async fn a_substring_query_behind_its_index_takes_a_newer_snapshot() {
     in_fresh_schema(
         "scim_substrings_retry",
         |storage, _client, _name| async move {
-            let (tenant, schema) = with_users(&storage, 40).await;
+            let (tenant, schema, _) = with_users(&storage, 40).await;
             let scope = Scope::new(&tenant, &schema);
             let text = r#"emails.value co "u3@""#;
             assert_eq!(
@@ -454,7 +462,7 @@ async fn a_substring_query_behind_its_index_takes_a_newer_snapshot() {
                 .unwrap();
             let mut client = storage.client().await.unwrap();
             let tx = read_snapshot(&mut client).await.unwrap();
-            let head = Head::read(&tx, &ctx).await.unwrap();
+            let head = head_in(&tx, &ctx).await.unwrap();
             assert!(
                 locked
                     .candidates(&tx, &ctx, &head, &probes)
@@ -478,18 +486,8 @@ async fn substring_indexes_can_be_turned_off() {
     in_fresh_schema(
         "scim_substrings_off",
         |storage, _client, _name| async move {
-            let tenant = TenantId::new("t").unwrap();
-            let schema = scim_core::builtin::user_resource_schema();
+            let (tenant, schema, users) = with_users(&storage, 40).await;
             let scope = Scope::new(&tenant, &schema);
-            let mut users = BTreeMap::new();
-            let mut all = Vec::new();
-            for i in 0..40 {
-                let (id, work) = (format!("u{i}"), format!("u{i}@example.com"));
-                let new = emailed(&id, &[(&work, "work")]);
-                users.insert(id, new.resource.clone());
-                all.push(new);
-            }
-            storage.create_many(scope, all).await.unwrap();
             let off = storage.clone().substring_indexes(false);
             for text in [
                 r#"emails[type eq "work" and value co "u1@"]"#,
