@@ -491,9 +491,12 @@ impl Selection<'_> {
 
 /// A projection resolved against a schema, ready to apply to many resources.
 struct Plan<'a> {
+    schema: &'a ResourceSchema,
     attributes: Vec<Target<'a>>,
     excluded: Vec<Target<'a>>,
-    supplied: Vec<Target<'a>>,
+    /// Resolved only for a `returned: request` attribute (few schemas have one), not for
+    /// every response to a write.
+    supplied: &'a [AttrPath],
 }
 
 impl<'a> Plan<'a> {
@@ -509,9 +512,10 @@ impl<'a> Plan<'a> {
                 .collect::<Vec<_>>()
         };
         Plan {
+            schema,
             attributes: resolve(&projection.attributes),
             excluded: resolve(&projection.excluded_attributes),
-            supplied: resolve(supplied.paths()),
+            supplied: supplied.paths(),
         }
     }
 
@@ -530,7 +534,7 @@ impl<'a> Plan<'a> {
                 minus: Vec::new(),
             });
         }
-        let named = |targets: &[Target<'a>]| -> (bool, Vec<&'a str>) {
+        let named = |targets: &mut dyn Iterator<Item = Target<'a>>| -> (bool, Vec<&'a str>) {
             let mut whole = false;
             let mut subs = Vec::new();
             for t in targets {
@@ -543,9 +547,14 @@ impl<'a> Plan<'a> {
             (whole, subs)
         };
         let only = if !self.attributes.is_empty() || returned == Returned::Request {
-            let (whole, subs) = named(&self.attributes);
+            let (whole, subs) = named(&mut self.attributes.iter().cloned());
             let (s_whole, s_subs) = if returned == Returned::Request {
-                named(&self.supplied)
+                named(
+                    &mut self
+                        .supplied
+                        .iter()
+                        .map(|p| Target::resolve(self.schema, p)),
+                )
             } else {
                 (false, Vec::new())
             };
@@ -559,7 +568,7 @@ impl<'a> Plan<'a> {
         } else {
             None
         };
-        let (ex_whole, minus) = named(&self.excluded);
+        let (ex_whole, minus) = named(&mut self.excluded.iter().cloned());
         if ex_whole {
             return None;
         }

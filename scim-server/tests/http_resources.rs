@@ -26,6 +26,16 @@ async fn create_returns_201_location_etag_and_meta() {
     assert!(r.body["meta"]["created"].is_string());
     assert_eq!(r.body["meta"]["created"], r.body["meta"]["lastModified"]);
     assert_eq!(r.body["userName"], "bjensen");
+    // As RFC 7643 §8.1 prints a User: `schemas`, `id`, the attributes, `meta` last.
+    let keys: Vec<&str> = r
+        .body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys[..2], ["schemas", "id"], "{keys:?}");
+    assert_eq!(keys.last(), Some(&"meta"), "{keys:?}");
 }
 
 /// `meta.location` and `Location` (RFC 7644 §3.3, RFC 7643 §3.1 `location`: "the URI of the

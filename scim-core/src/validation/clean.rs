@@ -35,12 +35,14 @@ impl Cleaned {
     }
 
     pub(super) fn into_resource(self, schema: &ResourceSchema) -> Resource {
-        let mut out = Map::with_capacity(self.core.len() + 2);
-        out.insert(
+        // `schemas` first, as RFC 7643's examples show it; shifting the core attributes
+        // keeps their hashes, which moving them into a new map would compute again.
+        let mut out = self.core;
+        out.shift_insert(
+            0,
             "schemas".to_owned(),
             Value::Array(self.schemas.into_iter().map(Value::String).collect()),
         );
-        out.extend(self.core);
         for ((ext, _), map) in schema.extensions.iter().zip(self.extensions) {
             if !map.is_empty() {
                 out.insert(ext.id.clone(), Value::Object(map));
@@ -360,20 +362,23 @@ impl<'a> Cleaner<'a> {
         prefix: &str,
         cleared: &mut HashSet<(String, String)>,
     ) -> ScimResult<Map<String, Value>> {
-        let mut out = Map::with_capacity(entries.len());
-        let mut seen: HashSet<String> = HashSet::with_capacity(entries.len());
+        let mut out = Map::with_capacity(entries.len() + 1);
+        // The attributes met so far (a body names each at most once, case-insensitively): a
+        // schema has tens of attributes, so a scan by identity beats hashing lower-cased names.
+        let mut seen: Vec<&Attribute> = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let Some(attr) = lookup(&key) else {
                 self.unknown(&format!("{prefix}{key}"))?;
                 continue;
             };
-            if !seen.insert(attr.name.to_ascii_lowercase()) {
+            if seen.iter().any(|a| std::ptr::eq(*a, attr)) {
                 return Err(ScimError::invalid_syntax(format!(
                     "attribute '{prefix}{}' appears more than once (attribute names are case \
                      insensitive)",
                     attr.name
                 )));
             }
+            seen.push(attr);
             if attr.mutability == Mutability::ReadOnly {
                 // RFC 7644 §3.3: "In the request body, attributes whose mutability is
                 // "readOnly" (see Sections 2.2 and 7 of [RFC7643]) SHALL be ignored."
@@ -384,7 +389,7 @@ impl<'a> Cleaner<'a> {
                 .clean_value(value, attr, &At::Attr(prefix, &attr.name))?
             {
                 Some(v) => {
-                    out.insert(attr.name.clone(), v);
+                    out.insert(canonical_key(key, &attr.name), v);
                 }
                 None => {
                     cleared.insert((urn.to_ascii_lowercase(), attr.name.to_ascii_lowercase()));
@@ -636,12 +641,10 @@ impl Values<'_> {
                 // RFC 7644 §3.3: readOnly values "SHALL be ignored".
                 continue;
             }
-            if let Some(v) = self.clean_value(value, sub, &At::Sub(path, &sub.name))? {
-                out.insert(sub.name.clone(), v);
-            } else {
-                // Remember the spelling so a second, differently cased key is still caught.
-                out.insert(sub.name.clone(), Value::Null);
-            }
+            let v = self.clean_value(value, sub, &At::Sub(path, &sub.name))?;
+            // Kept as `null` when cleared, so that a second, differently cased key is
+            // still caught.
+            out.insert(canonical_key(key, &sub.name), v.unwrap_or(Value::Null));
         }
         out.retain(|_, v| !v.is_null());
         if out.is_empty() {
@@ -654,6 +657,12 @@ impl Values<'_> {
         }
         Ok(Some(Value::Object(out)))
     }
+}
+
+/// The schema's spelling of an attribute name, reusing the body's key when it is spelled so
+/// already (as real clients send it) instead of allocating a copy.
+fn canonical_key(key: String, name: &str) -> String {
+    if key == name { key } else { name.to_owned() }
 }
 
 /// Is `urn` the core schema of a resource type (RFC 7643 §8.7's

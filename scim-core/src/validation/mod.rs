@@ -616,6 +616,35 @@ mod tests {
     }
 
     #[test]
+    fn schemas_come_first_then_the_body_order_then_the_extensions() {
+        let out = create(
+            json!({
+                "urn:example:ext:2.0:Thing": {"badge": "b"},
+                "owner": {"Serial": "s1", "value": "o1"},
+                "name": "x",
+                "schemas": [CORE, EXT],
+                "links": [{"value": "l1"}]
+            }),
+            &strict(),
+        )
+        .unwrap();
+        let keys: Vec<&str> = out
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["schemas", "owner", "name", "links", EXT]);
+        let owner: Vec<&str> = out["owner"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(owner, ["serial", "value"]);
+    }
+
+    #[test]
     fn every_type_is_checked() {
         let ok = json!({
             "schemas": [CORE], "name": "x", "count": -3, "ratio": 1.5, "born": "2008-01-23T04:56:22Z",

@@ -154,14 +154,11 @@ pub(crate) async fn create(
         let map = resource.as_map_mut();
         scim_core::resource::remove_ci(map, "id");
         scim_core::resource::remove_ci(map, "meta");
-        // `id` right after `schemas`, as RFC 7643 prints resources.
-        let mut ordered = serde_json::Map::with_capacity(map.len() + 2);
-        if let Some(s) = scim_core::resource::remove_ci(map, "schemas") {
-            ordered.insert("schemas".into(), s);
-        }
-        ordered.insert("id".into(), Value::String(id.clone()));
-        ordered.extend(std::mem::take(map));
-        ordered.insert(
+        // `id` right after `schemas` (which `validate_create` puts first), as RFC 7643
+        // prints resources: shifted into place, the other members keep their hashes.
+        let after_schemas = usize::from(map.keys().next().is_some_and(|k| k == "schemas"));
+        map.shift_insert(after_schemas, "id".into(), Value::String(id.clone()));
+        map.insert(
             "meta".into(),
             serde_json::json!({
                 "resourceType": schema.name(),
@@ -169,7 +166,6 @@ pub(crate) async fn create(
                 "lastModified": now,
             }),
         );
-        *map = ordered;
     }
     let unique = inner.unique_keys(schema, &resource);
     let members_change = (!members.is_empty()).then(|| MembersChange::Replace(members.clone()));
