@@ -61,11 +61,13 @@ pub(super) fn note_commit() {
     COMMITS.fetch_add(1, Ordering::Release);
 }
 
-/// When a reader's open snapshot began: the process's commit count and the time.
+/// When a reader's open snapshot began: the process's commit count and the time; and the
+/// file's data version in it, when it was read.
 #[derive(Clone, Copy)]
 struct Snapshot {
     commits: u64,
     began: Instant,
+    data_version: Option<i64>,
 }
 
 /// What a snapshot is checked against: the process's commit count, the time and the
@@ -89,17 +91,35 @@ struct Reader {
     snapshot: Option<Snapshot>,
     /// Values read in the open snapshot (empty without one).
     values: SnapshotValues,
+    /// The values of the last snapshot (ended by `COMMIT`) and the file's data version in
+    /// it, for the next snapshot (see [`SnapshotValues`]).
+    carried: Option<(i64, SnapshotValues)>,
 }
 
 impl Reader {
     /// Ends the open snapshot by `end` (`COMMIT`, or `ROLLBACK` after a failed read). A
     /// connection whose transaction cannot be ended is not reused (it is dropped, which
-    /// closes it).
+    /// closes it). The values of a snapshot ended by `COMMIT` are carried, with the data
+    /// version the snapshot saw, to the reader's next snapshot.
     fn end_snapshot(&mut self, end: &str) -> Result<(), StorageError> {
-        self.values = SnapshotValues::default();
-        if self.snapshot.take().is_some() && !self.conn.is_autocommit() {
-            run_cached(&self.conn, end)?;
+        let values = std::mem::take(&mut self.values);
+        self.carried = None;
+        let Some(snapshot) = self.snapshot.take() else {
+            return Ok(());
+        };
+        if self.conn.is_autocommit() {
+            return Ok(());
         }
+        let version = if end == "COMMIT" && !values.values.is_empty() {
+            match snapshot.data_version {
+                Some(v) => Some(v),
+                None => data_version(&self.conn).ok(),
+            }
+        } else {
+            None
+        };
+        run_cached(&self.conn, end)?;
+        self.carried = version.map(|v| (v, values));
         Ok(())
     }
 
@@ -112,9 +132,16 @@ impl Reader {
 
 /// Integers a read found in a reader's open snapshot (a tenant's change head, say), by
 /// what was read (`kind`) and of what (two parts): in the same snapshot the same statement
-/// finds the same value, so it runs once per snapshot. Forgotten when the snapshot ends;
-/// without an open snapshot (every read its own, or the in-memory database's writer)
-/// nothing is kept.
+/// finds the same value, so it runs once per snapshot. Without an open snapshot (every read
+/// its own, or the in-memory database's writer) nothing is kept.
+///
+/// A reader's next snapshot keeps them when the file's data version in it
+/// (`PRAGMA data_version`, <https://sqlite.org/pragma.html#pragma_data_version>: "will be
+/// different if changes were committed to the database by any other connection in the
+/// interim"; a reader commits nothing) is the one the last snapshot saw: the file holds the
+/// same committed writes, so the statements find the same values. A snapshot of a reader
+/// reused every few milliseconds (beyond the maximum age) under a read load then reads one
+/// pragma instead of the head of the tenant's change feed and its index layout again.
 #[derive(Default)]
 pub(super) struct SnapshotValues {
     /// Whether values are kept: a snapshot is open and outlives the read.
@@ -259,6 +286,7 @@ impl Readers {
                 conn: self.open()?,
                 snapshot: None,
                 values: SnapshotValues::default(),
+                carried: None,
             },
         };
         if reader.snapshot.is_some_and(|s| !s.is_current(&now)) {
@@ -266,14 +294,25 @@ impl Readers {
         }
         if reader.snapshot.is_none() && !now.max_age.is_zero() {
             run_cached(&reader.conn, "BEGIN")?;
-            reader.snapshot = Some(Snapshot {
+            let mut snapshot = Snapshot {
                 commits: now.commits,
                 began: now.at,
-            });
-            reader.values = SnapshotValues {
+                data_version: None,
+            };
+            let mut values = SnapshotValues {
                 keeping: true,
                 values: Vec::new(),
             };
+            if let Some((version, kept)) = reader.carried.take() {
+                // The snapshot's first statement: it begins the read transaction.
+                let current = data_version(&reader.conn)?;
+                snapshot.data_version = Some(current);
+                if current == version {
+                    values = kept;
+                }
+            }
+            reader.snapshot = Some(snapshot);
+            reader.values = values;
         }
         let out = f(&mut reader.conn, &mut reader.values);
         // After a failed read the snapshot is not trusted: it is ended (rolled back); a
@@ -324,6 +363,13 @@ impl Readers {
             .filter(|r| r.snapshot.is_some())
             .count()
     }
+}
+
+/// The file's data version in `conn`'s snapshot (`PRAGMA data_version`).
+fn data_version(conn: &Connection) -> Result<i64, StorageError> {
+    conn.prepare_cached("PRAGMA data_version")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(backend_err)
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -462,6 +508,65 @@ mod tests {
         commits.fetch_add(1, Ordering::Release);
         assert_eq!((value(&readers), value(&readers)), (1, 1));
         assert_eq!(reads.get(), 4, "no snapshot kept, no value kept");
+    }
+
+    /// A snapshot that ends by age hands its values to the reader's next snapshot while no
+    /// connection committed in between; a commit by another connection (as another process
+    /// would, uncounted) or of this process makes the next snapshot read them again; a
+    /// failed read drops them.
+    #[test]
+    fn snapshot_values_outlive_their_snapshot_while_the_file_is_unchanged() {
+        let (_dir, path, other) = file("carried.db");
+        let (readers, commits) = pool(path);
+        readers.set_max_age(Duration::from_millis(2));
+        let reads = std::cell::Cell::new(0);
+        let value = |readers: &Readers| -> i64 {
+            readers
+                .with_values(|c, values| {
+                    values.get_or_read("count", ("t", ""), || {
+                        reads.set(reads.get() + 1);
+                        c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                            .map_err(backend_err)
+                    })
+                })
+                .unwrap()
+        };
+        let expire = || std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(value(&readers), 0);
+        expire();
+        assert_eq!(value(&readers), 0);
+        expire();
+        assert_eq!(value(&readers), 0);
+        assert_eq!(reads.get(), 1, "carried over two expired snapshots");
+
+        other.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        expire();
+        assert_eq!(
+            value(&readers),
+            1,
+            "another connection committed: read again"
+        );
+        assert_eq!(reads.get(), 2);
+
+        other.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        commits.fetch_add(1, Ordering::Release);
+        assert_eq!(value(&readers), 2, "a commit of this process: read again");
+        assert_eq!(reads.get(), 3);
+
+        // The writer ends the idle snapshots before each write; the values go with the
+        // snapshot the write follows.
+        readers.end_idle_snapshots();
+        other.execute("INSERT INTO t VALUES (3)", []).unwrap();
+        assert_eq!(value(&readers), 3);
+        assert_eq!(reads.get(), 4);
+
+        let failed = readers.with_values(|c, _| {
+            c.query_row("SELECT nope FROM t", [], |r| r.get::<_, i64>(0))
+                .map_err(backend_err)
+        });
+        assert!(failed.is_err());
+        assert_eq!(value(&readers), 3);
+        assert_eq!(reads.get(), 5, "a failed read drops the values");
     }
 
     /// The idle readers' snapshots that are not current are ended, so that a checkpoint
