@@ -417,6 +417,19 @@ mod tests {
             .unwrap()
     }
 
+    /// The row count of `t` as a snapshot value; `reads` counts the statements that read it.
+    fn kept_count(readers: &Readers, reads: &std::cell::Cell<u32>) -> i64 {
+        readers
+            .with_values(|c, values| {
+                values.get_or_read("count", ("t", ""), || {
+                    reads.set(reads.get() + 1);
+                    c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                        .map_err(backend_err)
+                })
+            })
+            .unwrap()
+    }
+
     /// Readers map the file (SQLite's memory-mapped I/O) by the configured size, none by
     /// default; a new size applies to the next read, idle readers included; a size beyond
     /// SQLite's largest is lowered to it.
@@ -480,17 +493,7 @@ mod tests {
         let (readers, commits) = pool(path);
         readers.set_max_age(Duration::from_secs(3600));
         let reads = std::cell::Cell::new(0);
-        let value = |readers: &Readers| -> i64 {
-            readers
-                .with_values(|c, values| {
-                    values.get_or_read("count", ("t", ""), || {
-                        reads.set(reads.get() + 1);
-                        c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-                            .map_err(backend_err)
-                    })
-                })
-                .unwrap()
-        };
+        let value = |readers: &Readers| kept_count(readers, &reads);
         assert_eq!((value(&readers), value(&readers)), (0, 0));
         assert_eq!(reads.get(), 1, "read once in the snapshot");
         other.execute("INSERT INTO t VALUES (1)", []).unwrap();
@@ -520,17 +523,7 @@ mod tests {
         let (readers, commits) = pool(path);
         readers.set_max_age(Duration::from_millis(2));
         let reads = std::cell::Cell::new(0);
-        let value = |readers: &Readers| -> i64 {
-            readers
-                .with_values(|c, values| {
-                    values.get_or_read("count", ("t", ""), || {
-                        reads.set(reads.get() + 1);
-                        c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-                            .map_err(backend_err)
-                    })
-                })
-                .unwrap()
-        };
+        let value = |readers: &Readers| kept_count(readers, &reads);
         let expire = || std::thread::sleep(Duration::from_millis(5));
         assert_eq!(value(&readers), 0);
         expire();
