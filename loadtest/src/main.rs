@@ -350,26 +350,22 @@ async fn run_wrk_with_cpu(
     database: bool,
 ) -> Result<(WrkReport, Option<f64>, Option<f64>), Error> {
     let hz = ticks_per_second();
-    let db_before = if database {
-        database_ticks()
-    } else {
-        HashMap::new()
-    };
+    let db_before = database.then(database_ticks);
     let before = cpu_seconds(pid, hz);
     let report = run_wrk(args, base, script).await?;
     let after = cpu_seconds(pid, hz);
-    let db_after = if database {
-        database_ticks()
-    } else {
-        HashMap::new()
-    };
+    let db_after = database.then(database_ticks);
     let per_request = |seconds: Option<f64>| {
         seconds
             .filter(|_| report.requests > 0)
             .map(|s| s * 1e6 / report.requests as f64)
     };
     let server = per_request(before.zip(after).map(|(b, a)| a - b));
-    let db = per_request(database_cpu_seconds(&db_before, &db_after, hz));
+    let db = per_request(
+        db_before
+            .zip(db_after)
+            .and_then(|(b, a)| database_cpu_seconds(&b, &a, hz)),
+    );
     Ok((report, server, db))
 }
 

@@ -376,31 +376,29 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_postgres_substring_index_switch_needs_a_postgres_storage() {
-        let e = build(&args(&[
-            "--storage",
-            "sqlite::memory:",
-            "--postgres-substring-indexes",
-            "false",
-        ]))
-        .await
-        .err()
-        .unwrap();
-        assert!(e.contains("applies only to a PostgreSQL storage"), "{e}");
-    }
-
-    #[tokio::test]
-    async fn the_postgres_ca_file_needs_a_postgres_storage() {
-        let e = build(&args(&[
-            "--storage",
-            "memory",
-            "--postgres-ca-file",
-            "ca.pem",
-        ]))
-        .await
-        .err()
-        .unwrap();
-        assert!(e.contains("CA file") && e.contains("postgres://"), "{e}");
+    async fn postgres_options_need_a_postgres_storage() {
+        // (storage, option, its value, what the error says)
+        let cases: [(&str, &str, &str, &[&str]); 2] = [
+            (
+                "sqlite::memory:",
+                "--postgres-substring-indexes",
+                "false",
+                &["applies only to a PostgreSQL storage"],
+            ),
+            (
+                "memory",
+                "--postgres-ca-file",
+                "ca.pem",
+                &["CA file", "postgres://"],
+            ),
+        ];
+        for (storage, option, value, says) in cases {
+            let e = build(&args(&["--storage", storage, option, value]))
+                .await
+                .err()
+                .unwrap();
+            assert!(says.iter().all(|s| e.contains(s)), "{e}");
+        }
     }
 
     #[test]

@@ -96,12 +96,21 @@ struct Reader {
     carried: Option<(i64, SnapshotValues)>,
 }
 
+/// How a reader's snapshot ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// `COMMIT`: the snapshot's values are carried to the reader's next snapshot.
+    Commit,
+    /// `ROLLBACK`, after a failed read: its values are not trusted.
+    Rollback,
+}
+
 impl Reader {
-    /// Ends the open snapshot by `end` (`COMMIT`, or `ROLLBACK` after a failed read). A
-    /// connection whose transaction cannot be ended is not reused (it is dropped, which
-    /// closes it). The values of a snapshot ended by `COMMIT` are carried, with the data
-    /// version the snapshot saw, to the reader's next snapshot.
-    fn end_snapshot(&mut self, end: &str) -> Result<(), StorageError> {
+    /// Ends the open snapshot by `end`. A connection whose transaction cannot be ended is
+    /// not reused (it is dropped, which closes it). The values of a snapshot ended by
+    /// [`End::Commit`] are carried, with the data version the snapshot saw, to the
+    /// reader's next snapshot.
+    fn end_snapshot(&mut self, end: End) -> Result<(), StorageError> {
         let values = std::mem::take(&mut self.values);
         self.carried = None;
         let Some(snapshot) = self.snapshot.take() else {
@@ -110,7 +119,7 @@ impl Reader {
         if self.conn.is_autocommit() {
             return Ok(());
         }
-        let version = if end == "COMMIT" && !values.values.is_empty() {
+        let version = if end == End::Commit && !values.values.is_empty() {
             match snapshot.data_version {
                 Some(v) => Some(v),
                 None => data_version(&self.conn).ok(),
@@ -118,7 +127,11 @@ impl Reader {
         } else {
             None
         };
-        run_cached(&self.conn, end)?;
+        let sql = match end {
+            End::Commit => "COMMIT",
+            End::Rollback => "ROLLBACK",
+        };
+        run_cached(&self.conn, sql)?;
         self.carried = version.map(|v| (v, values));
         Ok(())
     }
@@ -290,7 +303,7 @@ impl Readers {
             },
         };
         if reader.snapshot.is_some_and(|s| !s.is_current(&now)) {
-            reader.end_snapshot("COMMIT")?;
+            reader.end_snapshot(End::Commit)?;
         }
         if reader.snapshot.is_none() && !now.max_age.is_zero() {
             run_cached(&reader.conn, "BEGIN")?;
@@ -318,7 +331,7 @@ impl Readers {
         // After a failed read the snapshot is not trusted: it is ended (rolled back); a
         // rollback that fails leaves the reader inconsistent, and it is dropped below.
         if out.is_err() {
-            let _ = reader.end_snapshot("ROLLBACK");
+            let _ = reader.end_snapshot(End::Rollback);
         }
         if reader.is_consistent() {
             let mut idle = lock(&self.0.idle);
@@ -350,7 +363,7 @@ impl Readers {
     fn end_idle_snapshots_where(&self, end: impl Fn(&Snapshot) -> bool) {
         let mut idle = lock(&self.0.idle);
         idle.retain_mut(|r| match r.snapshot {
-            Some(s) if end(&s) => r.end_snapshot("COMMIT").is_ok() && r.is_consistent(),
+            Some(s) if end(&s) => r.end_snapshot(End::Commit).is_ok() && r.is_consistent(),
             _ => true,
         });
     }
