@@ -662,7 +662,7 @@ async fn concurrent_connects_migrate_once() {
         storages.push(task.await.unwrap().unwrap());
     }
     for s in &storages {
-        assert_eq!(s.schema_version().await.unwrap(), 8);
+        assert_eq!(s.schema_version().await.unwrap(), 9);
         assert_eq!(s.schema_name(), schema);
     }
     // Reconnecting to a migrated schema applies nothing and keeps the data.
@@ -674,7 +674,7 @@ async fn concurrent_connects_migrate_once() {
     let again = PostgresStorage::connect_with_schema(&url, &schema)
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 8);
+    assert_eq!(again.schema_version().await.unwrap(), 9);
     assert_eq!(
         again
             .get(Scope::new(&t, &us), "x", Load::ALL)

@@ -559,9 +559,10 @@ async fn data_survives_reopening_the_file() {
         .unwrap();
     }
     let s = SqliteStorage::open(&db.0).unwrap();
-    // Version 7: typed indexes (3), the change feed (4), the kept resource counts (5), the
-    // index rows keyed by resource (6), the counts kept by the writes, not triggers (7).
-    assert_eq!(s.schema_version().await.unwrap(), 7);
+    // Version 8: typed indexes (3), the change feed (4), the kept resource counts (5), the
+    // index rows keyed by resource (6), the counts kept by the writes, not triggers (7),
+    // the index rows keyed by path key (8).
+    assert_eq!(s.schema_version().await.unwrap(), 8);
     let got = s.get(scope, "u1", Load::ALL).await.unwrap();
     assert_eq!(got.version, 2);
     assert_eq!(got.resource.get("userName"), Some(&json!("persisted")));

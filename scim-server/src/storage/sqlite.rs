@@ -133,6 +133,7 @@ use self::substrings::{Effort, SubstringIndexes};
 use super::changes::NewChange;
 use super::sql::filter::{Probe, translate_probing};
 use super::sql::index::{IndexRow, index_rows};
+use super::sql::path_key::{KeyGuard, PathKeys, key_taken, row_keys};
 use super::sql::prepared::{Prepared, PreparedCreate};
 use super::sql::sort::{
     self as sort_cursor, Position, Segment, SortPlan, count_keyed_sql, has_sort_keys_sql,
@@ -518,6 +519,7 @@ impl SqliteStorage {
             resource,
             json,
             rows,
+            keys,
         } = Prepared::new(&ctx, replacement.resource)?;
         self.inner
             .write(move |tx| {
@@ -534,7 +536,7 @@ impl SqliteStorage {
                 tx.prepare_cached("DELETE FROM attr_index WHERE seq = ?1")
                     .and_then(|mut s| s.execute([seq]))
                     .map_err(backend_err)?;
-                insert_rows(tx, &ctx.tenant, &ctx, seq, &rows)?;
+                insert_rows(tx, &ctx.tenant, &ctx, seq, &rows, &keys)?;
                 let resource = match replacement.members {
                     Some(members) => {
                         let members = dedupe(members);
@@ -575,7 +577,8 @@ impl SqliteStorage {
             .filter
             .filter(|_| self.substring_indexes)
             .and_then(|f| {
-                translate_probing::<Sqlite>(&ctx.schema, &ctx.paths, f).map(|probed| (probed, f))
+                translate_probing::<Sqlite>(&ctx.schema, &ctx.paths, ctx.keys(), f)
+                    .map(|probed| (probed, f))
             });
         let PushDown {
             set,

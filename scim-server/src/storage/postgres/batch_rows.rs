@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Statement;
 
+use super::rows::record_keys;
 use super::{Param, pg_err, unique_violation};
 use crate::storage::StorageError;
 use crate::storage::sql::Ctx;
@@ -29,9 +30,9 @@ u AS (\
     SELECT $1, $2, x.a, x.v, r.seq \
     FROM unnest($5::text[], $6::bytea[], $7::text[]) AS x (a, v, i) JOIN r ON r.id = x.i), \
 a AS (\
-    INSERT INTO attr_index (tenant, rtype, path, value_norm, value_num, skey, seq, elem) \
+    INSERT INTO attr_index (tenant, rtype, path_key, value_norm, value_num, skey, seq, elem) \
     SELECT $1, $2, x.p, x.v, x.n, x.k, r.seq, x.e \
-    FROM unnest($8::text[], $9::bytea[], $10::float8[], $11::bytea[], $12::text[], \
+    FROM unnest($8::int8[], $9::bytea[], $10::float8[], $11::bytea[], $12::text[], \
                 $13::int4[]) AS x (p, v, n, k, i, e) JOIN r ON r.id = x.i), \
 m AS (\
     INSERT INTO members (group_seq, tenant, member_id, kind, display) \
@@ -72,7 +73,7 @@ pub(super) struct BatchRows<'a> {
     unique_attr: Vec<&'a str>,
     unique_value: Vec<&'a [u8]>,
     unique_id: Vec<&'a str>,
-    path: Vec<&'a str>,
+    path_key: Vec<i64>,
     value: Vec<Option<&'a [u8]>>,
     num: Vec<Option<f64>>,
     skey: Vec<Option<&'a [u8]>>,
@@ -94,7 +95,7 @@ impl<'a> BatchRows<'a> {
             unique_attr: Vec::new(),
             unique_value: Vec::new(),
             unique_id: Vec::new(),
-            path: Vec::with_capacity(rows),
+            path_key: Vec::with_capacity(rows),
             value: Vec::with_capacity(rows),
             num: Vec::with_capacity(rows),
             skey: Vec::with_capacity(rows),
@@ -115,8 +116,8 @@ impl<'a> BatchRows<'a> {
                 cols.unique_value.push(k.value.as_bytes());
                 cols.unique_id.push(id);
             }
-            for row in &new.prepared.rows {
-                cols.path.push(&row.key);
+            for (row, key) in new.prepared.rows.iter().zip(&new.prepared.keys) {
+                cols.path_key.push(*key);
                 cols.value.push(row.norm.as_deref().map(str::as_bytes));
                 cols.num.push(row.num.map(|n| n.0));
                 cols.skey.push(row.skey.as_deref());
@@ -148,7 +149,7 @@ impl<'a> BatchRows<'a> {
             &self.unique_attr,
             &self.unique_value,
             &self.unique_id,
-            &self.path,
+            &self.path_key,
             &self.value,
             &self.num,
             &self.skey,
@@ -174,6 +175,13 @@ impl<'a> BatchRows<'a> {
     }
 }
 
+/// The path key and the path of every index row of `batch`.
+pub(super) fn keyed(batch: &[PreparedCreate]) -> impl Iterator<Item = (i64, &str)> {
+    batch.iter().flat_map(|n| {
+        (n.prepared.keys.iter().copied()).zip(n.prepared.rows.iter().map(|r| r.key.as_str()))
+    })
+}
+
 /// The prepared [`INSERT_BATCH`] of `client`'s connection.
 pub(super) async fn statement<C: GenericClient + Sync>(
     client: &C,
@@ -187,6 +195,8 @@ pub(super) async fn insert_batch<C: GenericClient + Sync>(
     ctx: &Ctx,
     batch: &[PreparedCreate],
 ) -> Result<(), BatchError> {
+    let unchecked = ctx.guard.unchecked(keyed(batch));
+    record_keys(client, ctx.keys(), &ctx.guard, unchecked).await?;
     let stmt = statement(client).await?;
     let rows = BatchRows::new(batch);
     let row = client.query_one(&stmt, &rows.params(ctx)).await?;

@@ -12,8 +12,10 @@ use crate::storage::sql::filter::{self, Dialect};
 /// A bound parameter of a translated filter.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Param {
-    /// A `TEXT` value (an indexed path key).
+    /// A `TEXT` value (an id).
     Text(String),
+    /// A `BIGINT` value (an indexed path's key).
+    Int(i64),
     /// A `BYTEA` value (a normalised value, as UTF-8 bytes).
     Bytes(Vec<u8>),
     /// A `DOUBLE PRECISION` value (a number, compared with `value_num`).
@@ -28,6 +30,7 @@ impl Param {
     pub fn as_sql(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
         match self {
             Param::Text(s) => s,
+            Param::Int(i) => i,
             Param::Bytes(b) => b,
             Param::Num(n) => n,
             Param::Seqs(s) => s,
@@ -50,6 +53,10 @@ impl Dialect for Postgres {
 
     fn key(key: String) -> Param {
         Param::Text(key)
+    }
+
+    fn path_key(key: i64) -> Param {
+        Param::Int(key)
     }
 
     fn value(value: String) -> Param {
@@ -99,8 +106,8 @@ impl Dialect for Postgres {
 
     // `value_norm` is BYTEA: the id's UTF-8 bytes, whose order is `COLLATE "C"`'s.
     fn id_rows() -> &'static str {
-        "(SELECT tenant, rtype, 'id'::text AS path, seq, convert_to(id, 'UTF8') AS value_norm, \
-         NULL::float8 AS value_num, NULL::bytea AS skey FROM resources)"
+        "(SELECT tenant, rtype, 0::int8 AS path_key, seq, convert_to(id, 'UTF8') AS \
+         value_norm, NULL::float8 AS value_num, NULL::bytea AS skey FROM resources)"
     }
 
     /// `unnest` over an `INT8[]` parameter ([`Param::Seqs`]), its column named `value` by
@@ -123,8 +130,11 @@ mod tests {
     use super::*;
     use crate::storage::sql::filter::translate;
     use crate::storage::sql::index::indexed_paths;
+    use crate::storage::sql::path_key::PathKeys;
     use scim_core::builtin::user_resource_schema;
     use scim_core::filter::Filter;
+
+    const KEYS: PathKeys<'static> = PathKeys::new("t", "User");
 
     #[test]
     fn renders_postgres_sql() {
@@ -133,10 +143,11 @@ mod tests {
         let f: Filter = r#"userName sw "BJ" and (externalId eq "X" or emails.value pr)"#
             .parse()
             .unwrap();
-        let set: SetSql = translate::<Postgres>(&schema, &paths, &f).unwrap();
+        let set: SetSql = translate::<Postgres>(&schema, &paths, KEYS, &f).unwrap();
         let head = |p: usize| {
             format!(
-                "SELECT seq FROM attr_index WHERE tenant = $1 AND rtype = $2 AND path = ${p} AND "
+                "SELECT seq FROM attr_index WHERE tenant = $1 AND rtype = $2 AND \
+                 path_key = ${p} AND "
             )
         };
         assert_eq!(
@@ -149,17 +160,17 @@ mod tests {
                 head(8)
             )
         );
-        let text = |s: &str| Param::Text(s.to_string());
+        let key = |s: &str| Param::Int(KEYS.of(s));
         let bytes = |s: &str| Param::Bytes(s.as_bytes().to_vec());
         assert_eq!(
             set.params,
             [
-                text("username"),
+                key("username"),
                 bytes("bj"),
                 bytes("bk"),
-                text("externalid"),
+                key("externalid"),
                 bytes("X"),
-                text("emails.value")
+                key("emails.value")
             ]
         );
     }
@@ -169,24 +180,24 @@ mod tests {
         let schema = user_resource_schema();
         let paths = indexed_paths(&schema);
         let f: Filter = r#"emails[type eq "work" or value co "X"]"#.parse().unwrap();
-        let set: SetSql = translate::<Postgres>(&schema, &paths, &f).unwrap();
+        let set: SetSql = translate::<Postgres>(&schema, &paths, KEYS, &f).unwrap();
         let head = "SELECT seq, elem FROM attr_index WHERE tenant = $1 AND rtype = $2 AND ";
         assert_eq!(
             set.sql,
             format!(
-                "SELECT seq FROM (({head}path = $3 AND value_norm = $4) UNION ({head}path IN \
-                 ($5, $6) AND position($7::bytea in value_norm) > 0)) AS vp"
+                "SELECT seq FROM (({head}path_key = $3 AND value_norm = $4) UNION ({head}path_key \
+                 IN ($5, $6) AND position($7::bytea in value_norm) > 0)) AS vp"
             )
         );
         assert_eq!(set.params[4], Param::Bytes(b"x".to_vec()));
         // A substring and a canonical value: intersected (see `Dialect::SCANS_DRIVE`).
         let f: Filter = r#"emails[type eq "work" and value co "X"]"#.parse().unwrap();
-        let set: SetSql = translate::<Postgres>(&schema, &paths, &f).unwrap();
+        let set: SetSql = translate::<Postgres>(&schema, &paths, KEYS, &f).unwrap();
         assert_eq!(
             set.sql,
             format!(
-                "SELECT seq FROM (({head}path = $3 AND value_norm = $4) INTERSECT ({head}path \
-                 IN ($5, $6) AND position($7::bytea in value_norm) > 0)) AS vp"
+                "SELECT seq FROM (({head}path_key = $3 AND value_norm = $4) INTERSECT \
+                 ({head}path_key IN ($5, $6) AND position($7::bytea in value_norm) > 0)) AS vp"
             )
         );
     }

@@ -30,7 +30,7 @@ use deadpool_postgres::Transaction;
 use super::batch_rows::{self, BatchRows};
 use super::batches::{Answer, Batches, fail_all};
 use super::changes::ChangeRows;
-use super::rows::{created_resource, insert_resource};
+use super::rows::{created_resource, insert_resource, record_keys};
 use super::{PostgresStorage, changes, pg_err};
 use crate::storage::changes::NewChange;
 use crate::storage::sql::Ctx;
@@ -184,9 +184,29 @@ async fn commit_batch(
     let rows = BatchRows::new(news);
     let changes = ChangeRows::new(&ctx.tenant, feed);
     let (insert_params, append_params) = (rows.params(ctx), changes.params());
+    let unchecked = ctx.guard.unchecked(batch_rows::keyed(news));
+    let begin = if unchecked.is_empty() {
+        "BEGIN"
+    } else {
+        // Path keys this process has not seen recorded (once per key and process): recorded
+        // in the transaction before the batch, at the cost of a round trip of their own.
+        client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(|e| Failed::Transaction(pg_err(e)))?;
+        if let Err(e) = record_keys(client, ctx.keys(), &ctx.guard, unchecked).await {
+            client
+                .batch_execute("ROLLBACK")
+                .await
+                .map_err(|e| Failed::Transaction(pg_err(e)))?;
+            return Err(Failed::Transaction(e));
+        }
+        // Begun: an empty query in its place keeps the pipeline's shape.
+        ""
+    };
     let (begin, inserted, appended, commit) = tokio::join!(
         biased;
-        client.batch_execute("BEGIN"),
+        client.batch_execute(begin),
         client.query_one(&insert, &insert_params),
         client.execute(&append, &append_params),
         client.batch_execute("COMMIT"),

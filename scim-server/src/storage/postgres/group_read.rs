@@ -201,7 +201,8 @@ const MAX_LOOKUPS: usize = 64;
 pub(super) struct LookupKey {
     tenant: String,
     rtype: String,
-    path: String,
+    /// The key of the path looked up in `attr_index`.
+    path_key: i64,
     attributes: bool,
 }
 
@@ -232,7 +233,7 @@ pub(super) fn unique_lookup(ctx: &Ctx, query: &StorageQuery<'_>) -> Option<Looku
     let key = LookupKey {
         tenant: ctx.tenant.clone(),
         rtype: ctx.rtype.clone(),
-        path: query.found.key.clone(),
+        path_key: ctx.keys().of(&query.found.key),
         attributes: query.attributes,
     };
     Some(Lookup {
@@ -312,7 +313,7 @@ impl PostgresStorage {
             LOOKUP_VERSIONS_WITH_GROUPS
         };
         let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
-        let args: [Param<'_>; 4] = [&key.tenant, &key.rtype, &key.path, &values];
+        let args: [Param<'_>; 4] = [&key.tenant, &key.rtype, &key.path_key, &values];
         client.query(&stmt, &args).await.map_err(pg_err)
     }
 }

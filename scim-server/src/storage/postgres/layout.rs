@@ -55,9 +55,9 @@ pub(super) async fn ensure_layout(
         .map_err(pg_err)?;
     let insert = tx
         .prepare(
-            "INSERT INTO attr_index (tenant, rtype, path, value_norm, value_num, skey, seq, \
-             elem) SELECT t, $1, p, v, n, k, s, e \
-             FROM unnest($2::text[], $3::text[], $4::bytea[], $5::float8[], $6::bytea[], \
+            "INSERT INTO attr_index (tenant, rtype, path_key, value_norm, value_num, skey, \
+             seq, elem) SELECT t, $1, p, v, n, k, s, e \
+             FROM unnest($2::text[], $3::int8[], $4::bytea[], $5::float8[], $6::bytea[], \
              $7::bigint[], $8::int4[]) AS x (t, p, v, n, k, s, e)",
         )
         .await
@@ -72,11 +72,16 @@ pub(super) async fn ensure_layout(
         for row in &rows {
             let seq: i64 = get(row, 0)?;
             let tenant: String = get(row, 1)?;
-            cols.push(
-                &tenant,
-                seq,
-                index_rows(&ctx.paths, &ctx.schema, &row_data(row, 2)?),
-            );
+            let rows = index_rows(&ctx.paths, &ctx.schema, &row_data(row, 2)?);
+            let scope = PathKeys::new(&tenant, &ctx.rtype);
+            let keys = row_keys(scope, &rows);
+            let keyed = keys
+                .iter()
+                .copied()
+                .zip(rows.iter().map(|r| r.key.as_str()));
+            let unchecked = ctx.guard.unchecked(keyed);
+            record_keys(&tx, scope, &ctx.guard, unchecked).await?;
+            cols.push(&tenant, seq, rows, &keys);
         }
         if !cols.seq.is_empty() {
             tx.execute(
@@ -84,7 +89,7 @@ pub(super) async fn ensure_layout(
                 &[
                     &ctx.rtype,
                     &cols.tenant,
-                    &cols.path,
+                    &cols.path_key,
                     &cols.value,
                     &cols.num,
                     &cols.skey,
@@ -111,7 +116,7 @@ pub(super) async fn ensure_layout(
 #[derive(Default)]
 pub(super) struct RowColumns {
     pub(super) tenant: Vec<String>,
-    pub(super) path: Vec<String>,
+    pub(super) path_key: Vec<i64>,
     pub(super) value: Vec<Option<Vec<u8>>>,
     pub(super) num: Vec<Option<f64>>,
     pub(super) skey: Vec<Option<Vec<u8>>>,
@@ -120,16 +125,17 @@ pub(super) struct RowColumns {
 }
 
 impl RowColumns {
-    /// Adds the rows of the resource `seq` of `tenant`.
+    /// Adds the rows of the resource `seq` of `tenant`, `keys` their path keys in order.
     pub(super) fn push(
         &mut self,
         tenant: &str,
         seq: i64,
         rows: impl IntoIterator<Item = IndexRow>,
+        keys: &[i64],
     ) {
-        for row in rows {
+        for (row, key) in rows.into_iter().zip(keys) {
             self.tenant.push(tenant.to_string());
-            self.path.push(row.key);
+            self.path_key.push(*key);
             self.value.push(row.norm.map(String::into_bytes));
             self.num.push(row.num.map(|n| n.0));
             self.skey.push(row.skey);

@@ -115,6 +115,7 @@ use self::substrings::SubstringIndexes;
 use super::changes::NewChange;
 use super::sql::filter::Probe;
 use super::sql::index::{IndexRow, index_rows};
+use super::sql::path_key::{KeyGuard, PathKeys, key_taken, row_keys};
 use super::sql::prepared::PreparedCreate;
 use super::sql::sort::{
     self as sort_cursor, Position, Segment, SortPlan, count_keyed_sql, has_sort_keys_sql,
@@ -470,13 +471,9 @@ impl PostgresStorage {
             .await
             .map_err(pg_err)?;
         tx.execute(&del_index, &[&seq]).await.map_err(pg_err)?;
-        insert_index(
-            &tx,
-            &ctx,
-            seq,
-            index_rows(&ctx.paths, &ctx.schema, &resource),
-        )
-        .await?;
+        let rows = index_rows(&ctx.paths, &ctx.schema, &resource);
+        let keys = row_keys(ctx.keys(), &rows);
+        insert_index(&tx, &ctx, seq, rows, &keys).await?;
         let resource = match replacement.members {
             Some(members) => {
                 let members = dedupe(members);

@@ -279,7 +279,7 @@ pub(super) async fn run_probing(
             }
             probed
         }
-        None => translate_or_refuse::<Postgres>(&ctx.schema, &ctx.paths, filter)?,
+        None => translate_or_refuse::<Postgres>(&ctx.schema, &ctx.paths, ctx.keys(), filter)?,
     };
     let found = page_of(&tx, ctx, Some(&set), sort, page, load, fingerprint).await?;
     tx.commit().await.map_err(pg_err)?;
@@ -320,7 +320,7 @@ async fn sorted_in(
     let cached = set.is_none_or(|s| s.filter_params() <= MAX_CACHED_FILTER_PARAMS);
     let first = base.len() + 1;
     let mut with_path = base.clone();
-    with_path.push(&sort.path);
+    with_path.push(&sort.key);
     let pos = match page {
         StoragePage::Cursor { after: Some(c), .. } => {
             Some(sort_cursor::decode_cursor(CURSOR_TAG, c, fingerprint)?)
@@ -332,7 +332,7 @@ async fn sorted_in(
     let (src, in_memory) = match sort.by_value {
         None => (KeySource::SortKeys, None),
         Some(order) => {
-            let scope: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &sort.path];
+            let scope: [Param<'_>; 3] = [&ctx.tenant, &ctx.rtype, &sort.key];
             let irregular = count_of(
                 tx,
                 &has_sort_keys_sql::<Postgres>(sort.rows::<Postgres>()),

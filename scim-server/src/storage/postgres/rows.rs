@@ -2,6 +2,8 @@
 
 use super::*;
 
+use deadpool_postgres::GenericClient;
+
 /// One resource by id (`$1` tenant, `$2` type, `$3` id).
 pub(super) const GET_RESOURCE: &str = "SELECT seq, version, data FROM resources \
                             WHERE tenant = $1 AND rtype = $2 AND id = $3";
@@ -73,7 +75,7 @@ pub(super) const VERSION_WITH_GROUPS: &str =
 macro_rules! r_by_values {
     () => {
         " FROM attr_index a JOIN resources r ON r.seq = a.seq \
-         WHERE a.tenant = $1 AND a.rtype = $2 AND a.path = $3 AND a.value_norm = ANY($4) \
+         WHERE a.tenant = $1 AND a.rtype = $2 AND a.path_key = $3 AND a.value_norm = ANY($4) \
          AND r.tenant = $1 AND r.rtype = $2"
     };
 }
@@ -271,21 +273,30 @@ pub(super) async fn insert_unique(
     Ok(())
 }
 
+/// Inserts the `attr_index` rows of the resource `seq` of `ctx`'s scope, `keys` their
+/// path keys in order.
 pub(super) async fn insert_index(
     tx: &Transaction<'_>,
     ctx: &Ctx,
     seq: i64,
     rows: BTreeSet<IndexRow>,
+    keys: &[i64],
 ) -> Result<(), StorageError> {
     if rows.is_empty() {
         return Ok(());
     }
+    let keyed = keys
+        .iter()
+        .copied()
+        .zip(rows.iter().map(|r| r.key.as_str()));
+    let unchecked = ctx.guard.unchecked(keyed);
+    record_keys(tx, ctx.keys(), &ctx.guard, unchecked).await?;
     let mut cols = RowColumns::default();
-    cols.push(&ctx.tenant, seq, rows);
+    cols.push(&ctx.tenant, seq, rows, keys);
     let stmt = tx
         .prepare_cached(
-            "INSERT INTO attr_index (tenant, rtype, path, value_norm, value_num, skey, seq, \
-             elem) SELECT $1, $2, p, v, n, k, $3, e FROM unnest($4::text[], $5::bytea[], \
+            "INSERT INTO attr_index (tenant, rtype, path_key, value_norm, value_num, skey, seq, \
+             elem) SELECT $1, $2, p, v, n, k, $3, e FROM unnest($4::int8[], $5::bytea[], \
              $6::float8[], $7::bytea[], $8::int4[]) AS x (p, v, n, k, e)",
         )
         .await
@@ -296,7 +307,7 @@ pub(super) async fn insert_index(
             &ctx.tenant,
             &ctx.rtype,
             &seq,
-            &cols.path,
+            &cols.path_key,
             &cols.value,
             &cols.num,
             &cols.skey,
@@ -305,6 +316,50 @@ pub(super) async fn insert_index(
     )
     .await
     .map_err(pg_err)?;
+    Ok(())
+}
+
+/// Records in `path_keys` the path of each `(key, path)` of `unchecked` (paths of
+/// `scope` that `guard` has not seen recorded: [`KeyGuard::unchecked`]), in key order (two
+/// transactions recording the same keys wait for each other in one order, never in a
+/// cycle), and refuses the write when a key is recorded for another path (see
+/// `sql::path_key`).
+pub(super) async fn record_keys<C: GenericClient + Sync>(
+    client: &C,
+    scope: PathKeys<'_>,
+    guard: &KeyGuard,
+    mut unchecked: Vec<(i64, &str)>,
+) -> Result<(), StorageError> {
+    if unchecked.is_empty() {
+        return Ok(());
+    }
+    unchecked.sort_unstable();
+    let insert = client
+        .prepare_cached(
+            "INSERT INTO path_keys (path_key, tenant, rtype, path) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (path_key) DO NOTHING",
+        )
+        .await
+        .map_err(pg_err)?;
+    let owner = client
+        .prepare_cached("SELECT tenant, rtype, path FROM path_keys WHERE path_key = $1")
+        .await
+        .map_err(pg_err)?;
+    for (key, path) in unchecked {
+        client
+            .execute(&insert, &[&key, &scope.tenant(), &scope.rtype(), &path])
+            .await
+            .map_err(pg_err)?;
+        let row = client.query_one(&owner, &[&key]).await.map_err(pg_err)?;
+        let (tenant, rtype, recorded): (String, String, String) =
+            (get(&row, 0)?, get(&row, 1)?, get(&row, 2)?);
+        if (tenant.as_str(), rtype.as_str(), recorded.as_str())
+            != (scope.tenant(), scope.rtype(), path)
+        {
+            return Err(key_taken(scope, path, key, (&tenant, &rtype, &recorded)));
+        }
+        guard.checked(key);
+    }
     Ok(())
 }
 
@@ -336,7 +391,7 @@ pub(super) async fn insert_resource(
     };
     insert_unique(tx, ctx, seq, &new.unique).await?;
     let rows = std::mem::take(&mut new.prepared.rows);
-    insert_index(tx, ctx, seq, rows).await?;
+    insert_index(tx, ctx, seq, rows, &new.prepared.keys).await?;
     insert_members(tx, ctx, seq, &new.members).await?;
     Ok(created_resource(ctx, new))
 }

@@ -34,7 +34,8 @@ use super::pg_err;
 ///   conjuncts of an `and` with a range-scanned conjunct are checked per candidate through
 ///   `attr_index_seq (seq, path, elem, value_norm)` (version 2). Since version 3 the rows
 ///   are typed (`value_num`) and hold the sort keys a query cannot read from the values
-///   (`skey`, see `sql::value_order`).
+///   (`skey`, see `sql::value_order`). Since version 9 the path is its key in the scope,
+///   `path_key` (see `sql::path_key`), and `path_keys` holds the triple of each key.
 /// - `index_layouts` (version 2): per resource type, the layout (indexed paths, case
 ///   folding, row format) its `attr_index` rows were written with. The rows depend on the
 ///   resource type's schema, which the database does not know when the storage connects,
@@ -269,6 +270,54 @@ BEGIN
     END IF;
 END
 $$;
+"#,
+    // Version 9: `attr_index` rows keyed by `path_key`, an integer derived from the tenant,
+    // the resource type and the path (see `sql::path_key`), instead of the path as text.
+    // The indexes begin with it (one integer compared before the value, where three
+    // strings were) and carry the tenant and the type as INCLUDE columns, which the
+    // statements still name and an index-only scan reads without comparing them.
+    // `path_keys` records the triple of each key, so that two triples sharing one are
+    // refused. The rows are dropped here and rebuilt from the stored JSON per resource type
+    // on first use; the settings of versions 5 and 8 are made again for the new table.
+    r#"
+DROP TABLE attr_index;
+CREATE TABLE attr_index (
+    tenant     TEXT COLLATE "C" NOT NULL,
+    rtype      TEXT COLLATE "C" NOT NULL,
+    path_key   BIGINT NOT NULL,
+    value_norm BYTEA,
+    value_num  DOUBLE PRECISION,
+    skey       BYTEA,
+    seq        BIGINT NOT NULL,
+    elem       INTEGER NOT NULL
+);
+CREATE INDEX attr_index_lookup ON attr_index (path_key, value_norm, seq, elem)
+    INCLUDE (tenant, rtype);
+CREATE INDEX attr_index_num ON attr_index (path_key, value_num, seq, elem)
+    INCLUDE (tenant, rtype) WHERE value_num IS NOT NULL;
+CREATE INDEX attr_index_sort ON attr_index (path_key, skey, seq)
+    INCLUDE (tenant, rtype) WHERE skey IS NOT NULL;
+CREATE INDEX attr_index_seq ON attr_index (seq, path_key, elem, value_norm, value_num);
+CREATE TABLE path_keys (
+    path_key BIGINT NOT NULL PRIMARY KEY,
+    tenant   TEXT COLLATE "C" NOT NULL,
+    rtype    TEXT COLLATE "C" NOT NULL,
+    path     TEXT COLLATE "C" NOT NULL
+);
+ALTER TABLE attr_index SET (autovacuum_vacuum_scale_factor = 0.02,
+                            autovacuum_analyze_scale_factor = 0.02);
+DO $$
+BEGIN
+    IF current_setting('server_version_num')::int >= 130000 THEN
+        ALTER TABLE attr_index SET (autovacuum_vacuum_insert_scale_factor = 0.02);
+        ALTER INDEX attr_index_lookup SET (deduplicate_items = off);
+        ALTER INDEX attr_index_num SET (deduplicate_items = off);
+        ALTER INDEX attr_index_sort SET (deduplicate_items = off);
+        ALTER INDEX attr_index_seq SET (deduplicate_items = off);
+    END IF;
+END
+$$;
+DELETE FROM index_layouts;
 "#,
 ];
 

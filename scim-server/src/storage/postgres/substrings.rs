@@ -98,7 +98,8 @@ const BUILD_BATCH: i32 = 10_000;
 /// any index to serve it ([`answerable`]). Without `co` / `ew` leaves the probes are empty
 /// and the SQL is the plain translation.
 pub(super) fn translate(ctx: &Ctx, filter: &Filter) -> Option<(SetSql, Vec<Probe>)> {
-    let (mut set, probes) = translate_probing::<Postgres>(&ctx.schema, &ctx.paths, filter)?;
+    let (mut set, probes) =
+        translate_probing::<Postgres>(&ctx.schema, &ctx.paths, ctx.keys(), filter)?;
     if probes.is_empty() {
         return Some((set, probes));
     }
@@ -220,14 +221,23 @@ async fn read_changes(
     let stmt = tx
         .prepare_cached(
             "SELECT a.seq, a.value_norm FROM resources r JOIN attr_index a \
-                 ON a.seq = r.seq AND a.path = $5 AND a.value_norm IS NOT NULL \
+                 ON a.seq = r.seq AND a.path_key = $5 AND a.value_norm IS NOT NULL \
                  WHERE r.tenant = $1 AND r.rtype = $2 AND r.id IN (SELECT c.id FROM changes c \
                  WHERE c.tenant = $1 AND c.seq > $3 AND c.seq <= $4 AND c.rtype = $2)",
         )
         .await
         .map_err(pg_err)?;
     let rows = tx
-        .query(&stmt, &[&ctx.tenant, &ctx.rtype, &t.at, &head.last, &key])
+        .query(
+            &stmt,
+            &[
+                &ctx.tenant,
+                &ctx.rtype,
+                &t.at,
+                &head.last,
+                &ctx.keys().of(key),
+            ],
+        )
         .await
         .map_err(pg_err)?;
     // Every row is read before the first is added (a cancelled query adds nothing).
@@ -249,12 +259,12 @@ async fn build(
     let stmt = tx
         .prepare_cached(
             "SELECT seq, value_norm FROM attr_index \
-                 WHERE tenant = $1 AND rtype = $2 AND path = $3 AND value_norm IS NOT NULL",
+                 WHERE tenant = $1 AND rtype = $2 AND path_key = $3 AND value_norm IS NOT NULL",
         )
         .await
         .map_err(pg_err)?;
     let portal = tx
-        .bind(&stmt, &[&ctx.tenant, &ctx.rtype, &key])
+        .bind(&stmt, &[&ctx.tenant, &ctx.rtype, &ctx.keys().of(key)])
         .await
         .map_err(pg_err)?;
     let mut grams = Grams::new();

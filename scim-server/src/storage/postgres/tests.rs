@@ -217,6 +217,57 @@ async fn the_indexes_of_unique_keys_do_not_deduplicate() {
     .await;
 }
 
+/// A path key that `path_keys` records for another path is refused, and the create with
+/// it fails without writing (two paths' rows never share a key; see `sql::path_key`). The
+/// collision is made by hand: the key of `username` in the scope recorded for another
+/// tenant's path, as another server would have recorded it.
+#[tokio::test]
+async fn a_key_recorded_for_another_path_refuses_the_write() {
+    in_fresh_schema("scim_keys", |storage, client, name| async move {
+        let tenant = TenantId::new("t").unwrap();
+        let schema = scim_core::builtin::user_resource_schema();
+        let scope = Scope::new(&tenant, &schema);
+        let taken = PathKeys::new("t", "User").of("username");
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO {name}.path_keys (path_key, tenant, rtype, path) \
+                     VALUES ($1, 'o', 'User', 'x')"
+                ),
+                &[&taken],
+            )
+            .await
+            .unwrap();
+        let new = new_user("u1", "user1", serde_json::json!({}));
+        let err = storage.create(scope, new).await.unwrap_err();
+        assert!(
+            err.to_string().contains("already the key of 'x' of 'o'"),
+            "{err}"
+        );
+        let count =
+            async |sql: String| -> i64 { client.query_one(&sql, &[]).await.unwrap().get(0) };
+        assert_eq!(
+            count(format!("SELECT count(*) FROM {name}.resources")).await,
+            0
+        );
+        // Another tenant's paths have other keys: its writes go on, and record their keys.
+        let other = TenantId::new("o2").unwrap();
+        let new = new_user("u2", "user2", serde_json::json!({}));
+        storage
+            .create(Scope::new(&other, &schema), new)
+            .await
+            .unwrap();
+        let recorded = count(format!(
+            "SELECT count(*) FROM {name}.path_keys WHERE tenant = 'o2' AND rtype = 'User' \
+             AND path = 'username' AND path_key = {}",
+            PathKeys::new("o2", "User").of("username")
+        ))
+        .await;
+        assert_eq!(recorded, 1);
+    })
+    .await;
+}
+
 /// A resource's `attr_index` and `unique_values` rows go with it, whoever deletes it (the
 /// storage, or a statement run by hand): the trigger of schema version 6 does what the
 /// foreign keys' `ON DELETE CASCADE` did; and a user name is free again after its user went.

@@ -42,7 +42,7 @@
 //!
 //! # Cost
 //! `eq`, `sw`, `gt`, `ge`, `lt`, `le` and `pr` are range scans of the covering index
-//! `attr_index_lookup (tenant, rtype, path, value_norm, seq, elem)` ("cheap"). `co` and
+//! `attr_index_lookup (path_key, value_norm, seq, elem, ...)` ("cheap"). `co` and
 //! `ew` cannot use the order of `value_norm`: on their own they read EVERY index row of
 //! that path in the tenant and resource type (one per email, say), through the covering
 //! index and never the `resources` table, and test each row: linear in the number of
@@ -55,12 +55,13 @@
 //! attribute without `canonicalValues`, see `Node::narrows`), is driven from the cheap
 //! ones: their intersection gives the candidates, and each scanning conjunct is checked per
 //! candidate by a correlated condition (`SELECT seq FROM (<cheap>) AS c WHERE EXISTS
-//! (SELECT 1 FROM attr_index WHERE seq = c.seq AND path = ... AND <co test>)`), a search of
-//! the rows of that one resource by `(seq, path, elem)` (PostgreSQL's index `attr_index_seq`,
-//! SQLite's primary key). So `userName eq "x" and emails[type eq "work" and value co "y"]` costs one
-//! range scan plus the index rows of the resources it finds, whatever the number of emails
-//! in the tenant. A value path in correlated form walks the candidate's rows under its keys
-//! and checks the value filter on each such element (the SAME element for every leaf).
+//! (SELECT 1 FROM attr_index WHERE seq = c.seq AND path_key = ... AND <co test>)`), a
+//! search of the rows of that one resource by `(seq, path_key, elem)` (PostgreSQL's index
+//! `attr_index_seq`, SQLite's primary key). So `userName eq "x" and emails[type eq "work"
+//! and value co "y"]` costs one range scan plus the index rows of the resources it finds,
+//! whatever the number of emails in the tenant. A value path in correlated form walks the
+//! candidate's rows under its keys and checks the value filter on each such element (the
+//! SAME element for every leaf).
 //! Inside brackets the same rule applies to `(seq, elem)` candidates.
 //!
 //! When no cheap conjunct narrows (`pr`, open ranges, a canonical value:
@@ -86,6 +87,7 @@ use scim_core::schema::ResourceSchema;
 use super::index::{
     IndexedPath, Kind, datetime_norm, id_path, key_of, normalise, resource_type_path,
 };
+use super::path_key::PathKeys;
 use scim_core::resource::datetime_from_str;
 
 mod render;
@@ -102,9 +104,10 @@ pub(crate) trait Dialect {
     type Param;
     /// The placeholder of the 1-based parameter `n` (`?n`, `$n`).
     fn placeholder(n: usize) -> String;
-    /// An indexed path key (`attr_index.path`) or another text (a member id) as a
-    /// parameter.
+    /// A text compared exactly (an `id`, a member's id) as a parameter.
     fn key(key: String) -> Self::Param;
+    /// The key of an indexed path (`attr_index.path_key`, see [`PathKeys`]) as a parameter.
+    fn path_key(key: i64) -> Self::Param;
     /// A normalised value (`attr_index.value_norm`) as a parameter.
     fn value(value: String) -> Self::Param;
     /// A number (`attr_index.value_num`) as a parameter.
@@ -147,8 +150,9 @@ pub(crate) trait Dialect {
     /// the search of their rows in `attr_index` (`ON a.seq = g.value`).
     const CANDIDATES_JOIN: &'static str;
     /// The resources as `attr_index` rows of the path `id` (a FROM item with the columns
-    /// `tenant`, `rtype`, `path`, `seq`, `value_norm` (the `id` as the index would hold
-    /// it), `value_num` and `skey` (NULL)), which a sort by `id` reads its keys from.
+    /// `tenant`, `rtype`, `path_key` ([`ID_KEY`](super::path_key::ID_KEY)), `seq`,
+    /// `value_norm` (the `id` as the index would hold it), `value_num` and `skey` (NULL)),
+    /// which a sort by `id` reads its keys from.
     fn id_rows() -> &'static str;
 }
 
@@ -204,9 +208,10 @@ pub(crate) fn prefix_upper_bound(prefix: &str) -> Option<String> {
 pub(crate) fn translate<D: Dialect>(
     schema: &ResourceSchema,
     paths: &[IndexedPath],
+    keys_of: PathKeys<'_>,
     filter: &Filter,
 ) -> Option<SetSql<D::Param>> {
-    let (root, params) = walk::<D>(schema, paths, filter, &mut None)?;
+    let (root, params) = walk::<D>(schema, paths, keys_of, filter, &mut None)?;
     Some(finish::<D>(&root, params))
 }
 
@@ -216,11 +221,20 @@ pub(crate) fn translate<D: Dialect>(
 fn walk<D: Dialect>(
     schema: &ResourceSchema,
     paths: &[IndexedPath],
+    keys_of: PathKeys<'_>,
     filter: &Filter,
     probing: &mut Option<Vec<Probe>>,
 ) -> Option<(Node, Vec<D::Param>)> {
     let mut params = Vec::new();
-    let root = node::<D>(schema, paths, filter, Level::Resource, &mut params, probing)?;
+    let root = node::<D>(
+        schema,
+        paths,
+        keys_of,
+        filter,
+        Level::Resource,
+        &mut params,
+        probing,
+    )?;
     Some((root, params))
 }
 
@@ -248,7 +262,8 @@ fn finish<D: Dialect>(root: &Node, params: Vec<D::Param>) -> SetSql<D::Param> {
 /// candidates the backend supplies from a substring index before it runs the statement.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Probe {
-    /// The `attr_index.path` key.
+    /// The indexed path ([`IndexedPath::key`]; its rows' `path_key` is its
+    /// [`PathKeys::of`]).
     pub key: String,
     /// `co` or `ew`.
     pub op: CompareOp,
@@ -272,10 +287,11 @@ pub(crate) struct Probe {
 pub(crate) fn translate_probing<D: Dialect>(
     schema: &ResourceSchema,
     paths: &[IndexedPath],
+    keys_of: PathKeys<'_>,
     filter: &Filter,
 ) -> Option<(SetSql<D::Param>, Vec<Probe>)> {
     let mut probing = Some(Vec::new());
-    let (root, params) = walk::<D>(schema, paths, filter, &mut probing)?;
+    let (root, params) = walk::<D>(schema, paths, keys_of, filter, &mut probing)?;
     let probes = probing.unwrap_or_default();
     let mut set = finish::<D>(&root, params);
     set.candidate_params = probes.len();
@@ -288,7 +304,8 @@ pub(crate) fn translate_probing<D: Dialect>(
 /// statement of their own (see `eq_lookup_is_the_translated_leaf` in the tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct EqLookup {
-    /// The `attr_index.path` key.
+    /// The indexed path ([`IndexedPath::key`]; its rows' `path_key` is its
+    /// [`PathKeys::of`]).
     pub key: String,
     /// The operand, normalised as the path's `value_norm` is.
     pub value: String,
@@ -325,7 +342,8 @@ pub(crate) fn can_filter_with<D: Dialect>(
     filter: &Filter,
 ) -> bool {
     eq_lookup(schema, paths, filter).is_some()
-        || (filter.compile(schema).is_ok() && walk::<D>(schema, paths, filter, &mut None).is_some())
+        || (filter.compile(schema).is_ok()
+            && walk::<D>(schema, paths, PathKeys::new("", ""), filter, &mut None).is_some())
 }
 
 fn lookup<'p>(
@@ -360,10 +378,11 @@ impl Level<'_> {
     }
 }
 
-/// The `attr_index.path` keys a leaf on `path` at `level` reads, and the indexed path, or
-/// `None` when `path` is not indexed there. At the resource level, a multi-valued complex
-/// attribute named without a sub-attribute (`emails co "x"`) stands for each element's
-/// `value` (RFC 7644 §3.4.2.2, as the evaluator reads it); `implicit` allows that.
+/// The indexed paths ([`IndexedPath::key`]) a leaf on `path` at `level` reads, and the
+/// indexed path, or `None` when `path` is not indexed there. At the resource level, a
+/// multi-valued complex attribute named without a sub-attribute (`emails co "x"`) stands
+/// for each element's `value` (RFC 7644 §3.4.2.2, as the evaluator reads it); `implicit`
+/// allows that.
 fn leaf_keys<'p>(
     schema: &ResourceSchema,
     paths: &'p [IndexedPath],
@@ -552,6 +571,7 @@ fn membership<D: Dialect>(
 fn node<D: Dialect>(
     schema: &ResourceSchema,
     paths: &[IndexedPath],
+    keys_of: PathKeys<'_>,
     filter: &Filter,
     level: Level<'_>,
     params: &mut Vec<D::Param>,
@@ -575,14 +595,18 @@ fn node<D: Dialect>(
             // decided the whole above) leaves the other side alone.
             if let Level::Resource = level {
                 if constant(schema, a).is_some() {
-                    return node::<D>(schema, paths, b, level, params, probing);
+                    return node::<D>(schema, paths, keys_of, b, level, params, probing);
                 }
                 if constant(schema, b).is_some() {
-                    return node::<D>(schema, paths, a, level, params, probing);
+                    return node::<D>(schema, paths, keys_of, a, level, params, probing);
                 }
             }
-            let a = Box::new(node::<D>(schema, paths, a, level, params, probing)?);
-            let b = Box::new(node::<D>(schema, paths, b, level, params, probing)?);
+            let a = Box::new(node::<D>(
+                schema, paths, keys_of, a, level, params, probing,
+            )?);
+            let b = Box::new(node::<D>(
+                schema, paths, keys_of, b, level, params, probing,
+            )?);
             Some(match filter {
                 Filter::And(..) => Node::And(a, b),
                 _ => Node::Or(a, b),
@@ -592,7 +616,7 @@ fn node<D: Dialect>(
         // the planner).
         Filter::Not(inner) => match level {
             Level::Resource => Some(Node::Not(Box::new(node::<D>(
-                schema, paths, inner, level, params, probing,
+                schema, paths, keys_of, inner, level, params, probing,
             )?))),
             Level::Element(_) => None,
         },
@@ -604,7 +628,7 @@ fn node<D: Dialect>(
                 }
                 None => (complex_keys(schema, paths, path, level)?, false),
             };
-            let keys = bind_keys::<D>(keys, params);
+            let keys = bind_keys::<D>(keys_of, keys, params);
             Some(Node::Leaf {
                 keys,
                 cond: D::PRESENT.to_string(),
@@ -622,8 +646,18 @@ fn node<D: Dialect>(
             // `eq null` is "not present", `ne null` is "present" (as the evaluator reads it).
             let present = Filter::Present(path.clone());
             match op {
-                CompareOp::Eq => node::<D>(schema, paths, &present.not(), level, params, probing),
-                CompareOp::Ne => node::<D>(schema, paths, &present, level, params, probing),
+                CompareOp::Eq => node::<D>(
+                    schema,
+                    paths,
+                    keys_of,
+                    &present.not(),
+                    level,
+                    params,
+                    probing,
+                ),
+                CompareOp::Ne => {
+                    node::<D>(schema, paths, keys_of, &present, level, params, probing)
+                }
                 _ => None,
             }
         }
@@ -632,7 +666,7 @@ fn node<D: Dialect>(
             let single = single_row(level, &keys, ip);
             // The raw keys, for a probing walk's probes only.
             let raw_keys = probing.is_some().then(|| keys.clone());
-            let keys = bind_keys::<D>(keys, params);
+            let keys = bind_keys::<D>(keys_of, keys, params);
             let (cond, narrows) = condition::<D>(ip.kind, *op, value, params)?;
             let full = match level {
                 Level::Resource => path.clone(),
@@ -694,6 +728,7 @@ fn node<D: Dialect>(
             let inner = node::<D>(
                 schema,
                 paths,
+                keys_of,
                 filter,
                 Level::Element(&r.attribute.name),
                 params,
@@ -844,9 +879,14 @@ fn complex_keys(
     (!keys.is_empty()).then_some(keys)
 }
 
-fn bind_keys<D: Dialect>(keys: Vec<String>, params: &mut Vec<D::Param>) -> Vec<String> {
+/// Binds the keys of the paths `keys` ([`PathKeys::of`]); their placeholders.
+fn bind_keys<D: Dialect>(
+    keys_of: PathKeys<'_>,
+    keys: Vec<String>,
+    params: &mut Vec<D::Param>,
+) -> Vec<String> {
     keys.into_iter()
-        .map(|k| bind::<D>(params, D::key(k)))
+        .map(|k| bind::<D>(params, D::path_key(keys_of.of(&k))))
         .collect()
 }
 

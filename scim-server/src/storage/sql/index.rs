@@ -111,7 +111,8 @@ impl Kind {
 /// One indexed attribute path of a resource type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct IndexedPath {
-    /// The key stored in `attr_index.path` (lower-cased canonical path).
+    /// The path's name in the index (lower-cased canonical path); its rows hold its
+    /// [`PathKeys::of`](super::path_key::PathKeys::of) in `attr_index.path_key`.
     pub key: String,
     /// The extension URN whose object holds the attribute, for extension attributes.
     pub ext: Option<String>,
@@ -439,7 +440,8 @@ impl<'a> Tops<'a> {
 /// One `attr_index` row.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct IndexRow {
-    /// `path`: the indexed path's key.
+    /// The indexed path ([`IndexedPath::key`]); the row's `path_key` is its
+    /// [`PathKeys::of`](super::path_key::PathKeys::of).
     pub key: String,
     /// `elem`: the element of a multi-valued attribute (0 otherwise).
     pub elem: i64,

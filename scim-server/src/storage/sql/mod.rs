@@ -7,6 +7,7 @@
 pub(crate) mod filter;
 pub(crate) mod index;
 pub(crate) mod path_grams;
+pub(crate) mod path_key;
 pub(crate) mod prepared;
 pub(crate) mod sort;
 #[cfg(test)]
@@ -25,6 +26,7 @@ use serde_json::{Map, Value};
 
 use self::filter::{Dialect, EqLookup, SetSql};
 use self::index::{IndexedPath, indexed_paths, layout};
+use self::path_key::{KeyGuard, PathKeys};
 use self::sort::SortPlan;
 use super::per_schema::PerSchema;
 use super::{GroupRef, Member, Scope, StorageError, StorageErrorKind, StoragePage, StorageQuery};
@@ -34,11 +36,13 @@ use super::{GroupRef, Member, Scope, StorageError, StorageErrorKind, StoragePage
 /// `index_layouts`, and a rebuild when it differs) runs once per type and handle; and the
 /// per-type part of every call's [`Ctx`] (indexed paths, schema, layout), computed once per
 /// resource type and schema instead of on every call (every attribute of the schema is
-/// indexed, so deriving the paths costs more than a point read).
+/// indexed, so deriving the paths costs more than a point read); and the path keys it has
+/// seen recorded in `path_keys` for their own paths ([`KeyGuard`], shared by every `Ctx`).
 #[derive(Debug, Default)]
 pub(crate) struct KnownLayouts {
     current: Mutex<HashMap<String, String>>,
     shapes: PerSchema<Shape>,
+    keys: Arc<KeyGuard>,
 }
 
 /// What a [`Ctx`] derives from its resource type's schema.
@@ -68,7 +72,7 @@ impl KnownLayouts {
     /// is never served a stale shape; a clone of the same schema compares in a few pointer
     /// comparisons, since its schemas are shared `Arc`s).
     pub fn ctx(&self, scope: Scope<'_>) -> Ctx {
-        Ctx::with_shape(scope, self.shape(scope.schema))
+        Ctx::with_shape(scope, self.shape(scope.schema), Arc::clone(&self.keys))
     }
 
     /// The indexed paths of `schema`, from the same cache as [`KnownLayouts::ctx`] (keyed by
@@ -131,18 +135,25 @@ pub(crate) struct Ctx {
     pub layout: Arc<str>,
     /// Whether the resource type has `members` (kept in the `members` table).
     pub has_members: bool,
+    /// The path keys the storage handle has seen recorded for their own paths.
+    pub guard: Arc<KeyGuard>,
 }
 
 impl Ctx {
+    /// The keys of the scope's paths in `attr_index` ([`PathKeys`]).
+    pub fn keys(&self) -> PathKeys<'_> {
+        PathKeys::new(&self.tenant, &self.rtype)
+    }
+
     /// The context of `scope`.
     ///
     /// Derives the per-type part anew; the backends use [`KnownLayouts::ctx`], which caches it.
     #[cfg(all(test, feature = "postgres"))]
     pub fn new(scope: Scope<'_>) -> Self {
-        Ctx::with_shape(scope, Shape::of(scope.schema))
+        Ctx::with_shape(scope, Shape::of(scope.schema), Arc::default())
     }
 
-    fn with_shape(scope: Scope<'_>, shape: Shape) -> Self {
+    fn with_shape(scope: Scope<'_>, shape: Shape, keys: Arc<KeyGuard>) -> Self {
         Ctx {
             tenant: scope.tenant.as_str().to_string(),
             rtype: scope.resource_type().to_string(),
@@ -150,6 +161,7 @@ impl Ctx {
             schema: shape.schema,
             layout: shape.layout,
             has_members: shape.has_members,
+            guard: keys,
         }
     }
 }
@@ -252,9 +264,10 @@ fn refused_filter(backend: &str, f: &Filter) -> StorageError {
 pub(crate) fn translate_or_refuse<D: Dialect>(
     schema: &ResourceSchema,
     paths: &[IndexedPath],
+    keys: PathKeys<'_>,
     f: &Filter,
 ) -> Result<SetSql<D::Param>, StorageError> {
-    filter::translate::<D>(schema, paths, f).ok_or_else(|| refused_filter(D::NAME, f))
+    filter::translate::<D>(schema, paths, keys, f).ok_or_else(|| refused_filter(D::NAME, f))
 }
 
 /// What a SQL backend pushes down of a query.
@@ -284,7 +297,7 @@ pub(crate) fn push_down<D: Dialect>(
     let sort = match query.sort {
         Some(s) if orders_nothing(schema, s) => None,
         Some(s) => Some(
-            sort::plan(schema, &ctx.paths, s)
+            sort::plan(schema, &ctx.paths, ctx.keys(), s)
                 .ok_or_else(|| unsupported(D::NAME, &format!("sortBy '{}'", s.by)))?,
         ),
         None => None,
@@ -297,7 +310,7 @@ pub(crate) fn push_down<D: Dialect>(
             if !translate {
                 None
             } else {
-                Some(translate_or_refuse::<D>(schema, &ctx.paths, f)?)
+                Some(translate_or_refuse::<D>(schema, &ctx.paths, ctx.keys(), f)?)
             }
         }
         None => None,
@@ -319,7 +332,13 @@ pub(crate) fn push_down<D: Dialect>(
 /// but a never-returned attribute, `members` and the computed `groups`).
 pub(crate) fn can_sort(schema: &ResourceSchema, sort: &scim_core::sort::SortSpec) -> bool {
     orders_nothing(schema, sort)
-        || sort::plan(schema, &index::indexed_paths(schema), sort).is_some()
+        || sort::plan(
+            schema,
+            &index::indexed_paths(schema),
+            PathKeys::new("", ""),
+            sort,
+        )
+        .is_some()
 }
 
 /// Whether `sort` is by `meta.resourceType`, which every resource of the type holds alike

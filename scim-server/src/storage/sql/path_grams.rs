@@ -20,7 +20,8 @@ pub(crate) fn answerable(probes: &[Probe]) -> bool {
     probes.iter().all(|p| p.operand.len() >= SHORTEST_OPERAND)
 }
 
-/// A path's index key: the tenant, the resource type and the `attr_index.path` key.
+/// A path's index key: the tenant, the resource type and the indexed path
+/// ([`super::index::IndexedPath::key`]).
 type PathKey = (String, String, String);
 
 /// The substring indexes of a database, one per tenant, resource type and path key, each

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use scim_core::Resource;
 
 use super::index::{IndexRow, index_rows};
+use super::path_key::row_keys;
 use super::{Ctx, dedupe, strip_members, to_json};
 use crate::storage::{Member, NewResource, StorageError, UniqueKey};
 
@@ -19,15 +20,20 @@ pub(crate) struct Prepared {
     pub json: String,
     /// Its `attr_index` rows.
     pub rows: BTreeSet<IndexRow>,
+    /// The path key of each of `rows`, in order ([`row_keys`]), hashed here, on the
+    /// request's task, rather than by the writer.
+    pub keys: Vec<i64>,
 }
 
 impl Prepared {
     /// Strips `resource`'s members and computes its JSON and index rows for `ctx`'s type.
     pub fn new(ctx: &Ctx, resource: Resource) -> Result<Prepared, StorageError> {
         let resource = strip_members(resource, ctx);
+        let rows = index_rows(&ctx.paths, &ctx.schema, &resource);
         Ok(Prepared {
             json: to_json(&resource)?,
-            rows: index_rows(&ctx.paths, &ctx.schema, &resource),
+            keys: row_keys(ctx.keys(), &rows),
+            rows,
             resource,
         })
     }

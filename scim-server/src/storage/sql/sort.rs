@@ -6,7 +6,7 @@
 //! them), encoded by [`encode_key`] into bytes whose byte order is
 //! [`SortKey::cmp_key`](scim_core::sort::SortKey::cmp_key)'s order. For a multi-valued
 //! path it lives in `attr_index.skey`, on the row of the value it comes from, and the
-//! partial index `attr_index_sort (tenant, rtype, path, skey, seq)` delivers a page in
+//! partial index `attr_index_sort (path_key, skey, seq, ...)` delivers a page in
 //! order with `LIMIT`, without sorting every match. A single-valued path's value rows
 //! stand for its keys, and the values' index delivers the page (see
 //! [`super::value_order`]).
@@ -25,6 +25,7 @@ use scim_core::sort::{SortKey, SortOrder, SortSpec};
 
 use super::filter::Dialect;
 use super::index::{IndexedPath, Kind, id_path, key_of};
+use super::path_key::PathKeys;
 use super::value_order::{KeySource, ValueOrder};
 use crate::storage::{StorageError, StorageErrorKind};
 
@@ -87,11 +88,13 @@ pub(crate) fn decode_key(bytes: &[u8]) -> Option<SortKey> {
     })
 }
 
-/// What a SQL backend sorts by: the `attr_index.path` of the sort keys and the direction.
+/// What a SQL backend sorts by: the `attr_index` path of the sort keys and the direction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SortPlan {
-    /// The `attr_index.path` holding the keys.
+    /// The `attr_index` path holding the keys (`id` for the column `id`).
     pub path: String,
+    /// Its key in the query's scope, the `path_key` of its rows ([`PathKeys::of`]).
+    pub key: i64,
     /// `sortOrder=descending`.
     pub desc: bool,
     /// For a single-valued path: the order of its value rows, which stand for the sort keys
@@ -108,6 +111,7 @@ pub(crate) struct SortPlan {
 pub(crate) fn plan(
     schema: &ResourceSchema,
     paths: &[IndexedPath],
+    keys: PathKeys<'_>,
     sort: &SortSpec,
 ) -> Option<SortPlan> {
     sort.validate(schema).ok()?;
@@ -115,6 +119,7 @@ pub(crate) fn plan(
         // Every resource has one, a caseExact string: the values' order is the keys'.
         return Some(SortPlan {
             path: "id".to_string(),
+            key: keys.of("id"),
             desc: sort.order == SortOrder::Descending,
             by_value: Some(ValueOrder {
                 kind: Kind::Str { case_exact: true },
@@ -136,6 +141,7 @@ pub(crate) fn plan(
     let ip = paths.iter().find(|p| p.key == key)?;
     Some(SortPlan {
         path: ip.key.clone(),
+        key: keys.of(&ip.key),
         desc: sort.order == SortOrder::Descending,
         by_value: (!ip.multi_valued).then_some(ValueOrder { kind: ip.kind }),
         by_id: false,
@@ -187,7 +193,7 @@ pub(crate) fn count_keyed_sql<D: Dialect>(
     src: KeySource,
 ) -> String {
     format!(
-        "SELECT count(*) FROM {rows} AS k WHERE tenant = {} AND rtype = {} AND path = {} AND \
+        "SELECT count(*) FROM {rows} AS k WHERE tenant = {} AND rtype = {} AND path_key = {} AND \
          {}{}",
         D::placeholder(1),
         D::placeholder(2),
@@ -203,7 +209,7 @@ pub(crate) fn count_keyed_sql<D: Dialect>(
 pub(crate) fn has_sort_keys_sql<D: Dialect>(rows: &str) -> String {
     format!(
         "SELECT count(*) FROM (SELECT 1 FROM {rows} AS k WHERE tenant = {} AND rtype = {} AND \
-         path = {} AND skey IS NOT NULL LIMIT 1) AS k",
+         path_key = {} AND skey IS NOT NULL LIMIT 1) AS k",
         D::placeholder(1),
         D::placeholder(2),
         D::placeholder(3)
@@ -216,7 +222,7 @@ pub(crate) fn has_sort_keys_sql<D: Dialect>(rows: &str) -> String {
 pub(crate) fn value_rows_sql<D: Dialect>(rows: &str, set: Option<&str>, p_path: usize) -> String {
     format!(
         "SELECT seq, value_norm, value_num, skey FROM {rows} AS k WHERE tenant = {} AND \
-         rtype = {} AND path = {}{}",
+         rtype = {} AND path_key = {}{}",
         D::placeholder(1),
         D::placeholder(2),
         D::placeholder(p_path),
@@ -249,7 +255,7 @@ pub(crate) fn keyed_page_sql<D: Dialect>(
         String::new()
     };
     format!(
-        "SELECT seq, {col} FROM {rows} AS k WHERE tenant = {} AND rtype = {} AND path = {} AND \
+        "SELECT seq, {col} FROM {rows} AS k WHERE tenant = {} AND rtype = {} AND path_key = {} AND \
          {}{}{after} ORDER BY {col} {dir}, seq ASC LIMIT {} OFFSET {}",
         D::placeholder(1),
         D::placeholder(2),
@@ -279,7 +285,7 @@ pub(crate) fn missing_page_sql<D: Dialect>(
     };
     format!(
         "SELECT r.seq FROM resources r WHERE r.tenant = {} AND r.rtype = {}{} AND NOT EXISTS \
-         (SELECT 1 FROM {rows} a WHERE a.seq = r.seq AND a.path = {} AND {}){after} \
+         (SELECT 1 FROM {rows} a WHERE a.seq = r.seq AND a.path_key = {} AND {}){after} \
          ORDER BY r.seq LIMIT {} OFFSET {}",
         D::placeholder(1),
         D::placeholder(2),

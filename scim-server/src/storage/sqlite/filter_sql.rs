@@ -33,6 +33,10 @@ impl Dialect for Sqlite {
         key.into()
     }
 
+    fn path_key(key: i64) -> Param {
+        key.into()
+    }
+
     fn value(value: String) -> Param {
         value.into()
     }
@@ -72,7 +76,7 @@ impl Dialect for Sqlite {
     }
 
     fn id_rows() -> &'static str {
-        "(SELECT tenant, rtype, 'id' AS path, seq, id AS value_norm, NULL AS value_num, \
+        "(SELECT tenant, rtype, 0 AS path_key, seq, id AS value_norm, NULL AS value_num, \
          NULL AS skey FROM resources)"
     }
 
@@ -179,17 +183,26 @@ mod tests {
     use super::*;
     use crate::storage::sql::filter::translate;
     use crate::storage::sql::index::indexed_paths;
+    use crate::storage::sql::path_key::PathKeys;
     use scim_core::builtin::user_resource_schema;
     use scim_core::filter::Filter;
 
+    const KEYS: PathKeys<'static> = PathKeys::new("t", "User");
+
+    /// The parameters, a path key as `p:` and its path.
     fn texts(set: &SetSql) -> Vec<String> {
         set.params
             .iter()
             .map(|p| match p {
                 Param::Value(Value::Text(t)) => t.clone(),
+                Param::Value(Value::Integer(k)) => format!("p:{k}"),
                 other => panic!("{other:?}"),
             })
             .collect()
+    }
+
+    fn p(path: &str) -> String {
+        format!("p:{}", KEYS.of(path))
     }
 
     #[test]
@@ -199,10 +212,11 @@ mod tests {
         let f: Filter = r#"userName sw "BJ" and (externalId eq "X" or emails.value pr)"#
             .parse()
             .unwrap();
-        let set: SetSql = translate::<Sqlite>(&schema, &paths, &f).unwrap();
+        let set: SetSql = translate::<Sqlite>(&schema, &paths, KEYS, &f).unwrap();
         let head = |p: usize| {
             format!(
-                "SELECT seq FROM attr_index WHERE tenant = ?1 AND rtype = ?2 AND path = ?{p} AND "
+                "SELECT seq FROM attr_index WHERE tenant = ?1 AND rtype = ?2 AND \
+                 path_key = ?{p} AND "
             )
         };
         assert_eq!(
@@ -218,7 +232,14 @@ mod tests {
         );
         assert_eq!(
             texts(&set),
-            ["username", "bj", "bk", "externalid", "X", "emails.value"]
+            [
+                p("username"),
+                "bj".into(),
+                "bk".into(),
+                p("externalid"),
+                "X".into(),
+                p("emails.value")
+            ]
         );
     }
 
@@ -227,20 +248,26 @@ mod tests {
         let schema = user_resource_schema();
         let paths = indexed_paths(&schema);
         let f: Filter = r#"emails[type eq "work" and value ew "X"]"#.parse().unwrap();
-        let set: SetSql = translate::<Sqlite>(&schema, &paths, &f).unwrap();
+        let set: SetSql = translate::<Sqlite>(&schema, &paths, KEYS, &f).unwrap();
         let head = "SELECT seq, elem FROM attr_index WHERE tenant = ?1 AND rtype = ?2 AND ";
         assert_eq!(
             set.sql,
             format!(
-                "SELECT seq FROM (SELECT seq, elem FROM ({head}path IN (?5, ?6) AND \
+                "SELECT seq FROM (SELECT seq, elem FROM ({head}path_key IN (?5, ?6) AND \
                  substr(CAST(value_norm AS BLOB), -length(CAST(?7 AS BLOB))) = CAST(?7 AS \
                  BLOB)) AS c WHERE EXISTS (SELECT 1 FROM attr_index WHERE seq = c.seq AND \
-                 elem = c.elem AND path = ?3 AND value_norm = ?4)) AS vp"
+                 elem = c.elem AND path_key = ?3 AND value_norm = ?4)) AS vp"
             )
         );
         assert_eq!(
             texts(&set),
-            ["emails.type", "work", "emails.value", "emails", "x"]
+            [
+                p("emails.type"),
+                "work".into(),
+                p("emails.value"),
+                p("emails"),
+                "x".into()
+            ]
         );
     }
 }

@@ -79,7 +79,7 @@ fn read_matches(
         .query(params![
             ctx.tenant,
             ctx.rtype,
-            lookup.found.key,
+            ctx.keys().of(&lookup.found.key),
             lookup.found.value
         ])
         .map_err(backend_err)?;

@@ -104,6 +104,7 @@ impl<T, F: FnOnce(&Connection, &RawPage) -> Result<T, StorageError>> QueryJob<F>
             (Filtering::Probing { filter, .. }, None) => Some(translate_or_refuse::<Sqlite>(
                 &self.ctx.schema,
                 &self.ctx.paths,
+                self.ctx.keys(),
                 &filter,
             )?),
         };
@@ -294,12 +295,13 @@ pub(super) fn sorted_rows(
         _ => None,
     };
     let first = base.len() + 1;
+    let path_key = Param::from(sort.key);
     let mut with_path = base.to_vec();
-    with_path.push(sort.path.clone().into());
+    with_path.push(path_key.clone());
     let src = match sort.by_value {
         None => KeySource::SortKeys,
         Some(order) => {
-            let scope = [base[0].clone(), base[1].clone(), sort.path.clone().into()];
+            let scope = [base[0].clone(), base[1].clone(), path_key.clone()];
             let irregular = count(&has_sort_keys_sql::<Sqlite>(sort.rows::<Sqlite>()), &scope)? > 0;
             if irregular || !order.continues_after(pos.as_ref()) {
                 let (total, out, next) =
@@ -488,8 +490,9 @@ fn positions_in_memory(
                 .collect::<Result<Vec<i64>, _>>()
         })
         .map_err(backend_err)?;
+    let path_key = Param::from(sort.key);
     let mut with_path = base.to_vec();
-    with_path.push(sort.path.clone().into());
+    with_path.push(path_key.clone());
     let sql = value_rows_sql::<Sqlite>(
         sort.rows::<Sqlite>(),
         set.map(|s| s.sql.as_str()),

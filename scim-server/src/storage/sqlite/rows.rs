@@ -146,7 +146,7 @@ macro_rules! lookup_groups_from {
         " FROM attr_index a JOIN resources r ON r.seq = a.seq \
          LEFT JOIN members m ON m.tenant = r.tenant AND m.member_id = r.id \
          LEFT JOIN resources g ON g.seq = m.group_seq AND g.tenant = r.tenant \
-         WHERE a.tenant = ?1 AND a.rtype = ?2 AND a.path = ?3 AND a.value_norm = ?4"
+         WHERE a.tenant = ?1 AND a.rtype = ?2 AND a.path_key = ?3 AND a.value_norm = ?4"
     };
 }
 
@@ -382,8 +382,8 @@ fn insert_rows_sql(rows: usize) -> &'static str {
                     })
                     .collect();
                 format!(
-                    "INSERT OR FAIL INTO attr_index (tenant, rtype, path, value_norm, value_num, \
-                     skey, seq, elem, n) VALUES {}",
+                    "INSERT OR FAIL INTO attr_index (tenant, rtype, path_key, value_norm, \
+                     value_num, skey, seq, elem, n) VALUES {}",
                     values.join(", ")
                 )
             })
@@ -393,36 +393,44 @@ fn insert_rows_sql(rows: usize) -> &'static str {
 }
 
 /// Inserts the `attr_index` rows of one resource of `tenant` (and `ctx`'s resource type),
-/// up to [`ROWS_PER_INSERT`] rows per statement: each statement opens its cursors on the
-/// table and its indexes once, where a statement per row (a user has about ten) paid that
-/// per row, with a bind and a reset.
+/// `keys` their path keys in order ([`row_keys`]), up to [`ROWS_PER_INSERT`] rows per
+/// statement: each statement opens its cursors on the table and its indexes once, where a
+/// statement per row (a user has about ten) paid that per row, with a bind and a reset.
 ///
 /// `OR FAIL`: a statement that writes several rows and may abort (undo its own rows on a
 /// constraint error, the default `ABORT`) makes SQLite copy every page it changes to a
 /// statement journal first, which cost more than the statements saved. With `FAIL` a
 /// constraint error keeps the rows written before it; none is expected (the key
-/// `(seq, path, elem, n)` is the resource's own and `n` is distinct), and should one come,
-/// the write fails after changing rows, which fails its transaction (`Undo::Statement` in
-/// `group_commit.rs`). An enforced foreign key would make the statement abortable again:
-/// see `configure` in `pool.rs`.
+/// `(seq, path_key, elem, n)` is the resource's own and `n` is distinct), and should one
+/// come, the write fails after changing rows, which fails its transaction
+/// (`Undo::Statement` in `group_commit.rs`). An enforced foreign key would make the
+/// statement abortable again: see `configure` in `pool.rs`.
 pub(super) fn insert_rows(
     tx: &Transaction<'_>,
     tenant: &str,
     ctx: &Ctx,
     seq: i64,
     rows: &BTreeSet<IndexRow>,
+    keys: &[i64],
 ) -> Result<(), StorageError> {
+    record_keys(
+        tx,
+        PathKeys::new(tenant, &ctx.rtype),
+        &ctx.guard,
+        rows,
+        keys,
+    )?;
     let mut left = rows.len();
-    let mut rows = rows.iter();
+    let mut rows = rows.iter().zip(keys);
     let mut n: i64 = 0;
     while left > 0 {
         let count = left.min(ROWS_PER_INSERT);
         let mut stmt = tx
             .prepare_cached(insert_rows_sql(count))
             .map_err(backend_err)?;
-        for (r, row) in rows.by_ref().take(count).enumerate() {
-            let key = (tenant, ctx.rtype.as_str(), seq, n);
-            bind_row(&mut stmt, r * ROW_COLUMNS, key, row).map_err(backend_err)?;
+        for (r, (row, key)) in rows.by_ref().take(count).enumerate() {
+            let at = (tenant, ctx.rtype.as_str(), *key, seq, n);
+            bind_row(&mut stmt, r * ROW_COLUMNS, at, row).map_err(backend_err)?;
             n += 1;
         }
         stmt.raw_execute().map_err(backend_err)?;
@@ -431,17 +439,53 @@ pub(super) fn insert_rows(
     Ok(())
 }
 
-/// Binds the row `row` of the resource `(tenant, rtype, seq)`, its `n`, to the parameters
-/// after `at` of an [`insert_rows_sql`] statement, in its column order.
+/// Records in `path_keys` the path of each key of `rows` that `guard` has not seen
+/// recorded, and refuses the write when a key is recorded for another path (see
+/// `sql::path_key`).
+fn record_keys(
+    tx: &Transaction<'_>,
+    scope: PathKeys<'_>,
+    guard: &KeyGuard,
+    rows: &BTreeSet<IndexRow>,
+    keys: &[i64],
+) -> Result<(), StorageError> {
+    let unchecked = guard.unchecked(
+        keys.iter()
+            .copied()
+            .zip(rows.iter().map(|r| r.key.as_str())),
+    );
+    for (key, path) in unchecked {
+        tx.prepare_cached(
+            "INSERT INTO path_keys (path_key, tenant, rtype, path) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (path_key) DO NOTHING",
+        )
+        .and_then(|mut s| s.execute(params![key, scope.tenant(), scope.rtype(), path]))
+        .map_err(backend_err)?;
+        let owner: (String, String, String) = tx
+            .prepare_cached("SELECT tenant, rtype, path FROM path_keys WHERE path_key = ?1")
+            .and_then(|mut s| s.query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+            .map_err(backend_err)?;
+        if (owner.0.as_str(), owner.1.as_str(), owner.2.as_str())
+            != (scope.tenant(), scope.rtype(), path)
+        {
+            return Err(key_taken(scope, path, key, (&owner.0, &owner.1, &owner.2)));
+        }
+        guard.checked(key);
+    }
+    Ok(())
+}
+
+/// Binds the row `row` of the resource `(tenant, rtype, seq)`, its path key and its `n`,
+/// to the parameters after `at` of an [`insert_rows_sql`] statement, in its column order.
 fn bind_row(
     stmt: &mut rusqlite::CachedStatement<'_>,
     at: usize,
-    (tenant, rtype, seq, n): (&str, &str, i64, i64),
+    (tenant, rtype, key, seq, n): (&str, &str, i64, i64, i64),
     row: &IndexRow,
 ) -> rusqlite::Result<()> {
     stmt.raw_bind_parameter(at + 1, tenant)?;
     stmt.raw_bind_parameter(at + 2, rtype)?;
-    stmt.raw_bind_parameter(at + 3, &row.key)?;
+    stmt.raw_bind_parameter(at + 3, key)?;
     stmt.raw_bind_parameter(at + 4, &row.norm)?;
     stmt.raw_bind_parameter(at + 5, row.num.map(|n| n.0))?;
     stmt.raw_bind_parameter(at + 6, &row.skey)?;
@@ -479,7 +523,8 @@ pub(super) fn ensure_layout(
             let tenant: String = row.get(1).map_err(backend_err)?;
             let json: String = row.get(2).map_err(backend_err)?;
             let rows = index_rows(&ctx.paths, &ctx.schema, &parse_json(&json)?);
-            insert_rows(tx, &tenant, ctx, seq, &rows)?;
+            let keys = row_keys(PathKeys::new(&tenant, &ctx.rtype), &rows);
+            insert_rows(tx, &tenant, ctx, seq, &rows, &keys)?;
         }
     }
     tx.execute(
@@ -523,7 +568,7 @@ pub(super) fn insert_resource(
     let seq = tx.last_insert_rowid();
     count_resources(tx, ctx, 1)?;
     insert_unique(tx, ctx, seq, &unique)?;
-    insert_rows(tx, &ctx.tenant, ctx, seq, &prepared.rows)?;
+    insert_rows(tx, &ctx.tenant, ctx, seq, &prepared.rows, &prepared.keys)?;
     insert_members(tx, ctx, seq, &members)?;
     let resource = if ctx.has_members {
         with_members(prepared.resource, &members)

@@ -27,7 +27,8 @@ use super::backend_err;
 ///   `co` / `ew` conjuncts of an `and` with a range-scanned conjunct are checked per
 ///   candidate through the rows of that one resource: `attr_index_seq (seq, path, elem,
 ///   value_norm)` (version 2), since version 6 the table's own key `(seq, path, elem, n)`
-///   (a WITHOUT ROWID table).
+///   (a WITHOUT ROWID table). Since version 8 the path is its key in the scope,
+///   `path_key` (see `sql::path_key`), and `path_keys` holds the triple of each key.
 /// - `index_layouts` (version 2): per resource type, the layout (indexed paths, case
 ///   folding, row format) its `attr_index` rows were written with. The rows depend on the
 ///   resource type's schema, which the database does not know when it is opened, so a
@@ -213,6 +214,40 @@ DELETE FROM index_layouts;
     r#"
 DROP TRIGGER IF EXISTS resources_count_insert;
 DROP TRIGGER IF EXISTS resources_count_delete;
+"#,
+    // Version 8: `attr_index` rows keyed by `path_key`, an integer derived from the tenant,
+    // the resource type and the path (see `sql::path_key`), instead of the path as text;
+    // the indexes begin with it, and keep the tenant and the type at the end (they stay in
+    // the statements, which read them from the index without a lookup). `path_keys`
+    // records the triple of each key, so that two triples sharing one are refused. The
+    // rows are dropped here and rebuilt from the stored JSON per resource type on first
+    // use.
+    r#"
+DROP TABLE attr_index;
+CREATE TABLE attr_index (
+    tenant     TEXT    NOT NULL,
+    rtype      TEXT    NOT NULL,
+    path_key   INTEGER NOT NULL,
+    value_norm TEXT,
+    value_num  REAL,
+    skey       BLOB,
+    seq        INTEGER NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    elem       INTEGER NOT NULL,
+    n          INTEGER NOT NULL,
+    PRIMARY KEY (seq, path_key, elem, n)
+) WITHOUT ROWID;
+CREATE INDEX attr_index_lookup ON attr_index (path_key, value_norm, seq, elem, tenant, rtype);
+CREATE INDEX attr_index_num ON attr_index (path_key, value_num, seq, elem, tenant, rtype)
+    WHERE value_num IS NOT NULL;
+CREATE INDEX attr_index_sort ON attr_index (path_key, skey, seq, tenant, rtype)
+    WHERE skey IS NOT NULL;
+CREATE TABLE path_keys (
+    path_key INTEGER NOT NULL PRIMARY KEY,
+    tenant   TEXT    NOT NULL,
+    rtype    TEXT    NOT NULL,
+    path     TEXT    NOT NULL
+);
+DELETE FROM index_layouts;
 "#,
 ];
 

@@ -176,15 +176,16 @@ fn read_changes(
     let mut rows = tx
         .prepare_cached(
             "SELECT a.seq, a.value_norm FROM resources r JOIN attr_index a \
-                 ON a.seq = r.seq AND a.path = ?4 \
+                 ON a.seq = r.seq AND a.path_key = ?4 \
                  WHERE r.tenant = ?1 AND r.rtype = ?2 AND r.id = ?3",
         )
         .map_err(backend_err)?;
     for id in &ids {
         let values = rows
-            .query_map(params![ctx.tenant, ctx.rtype, id, key], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
-            })
+            .query_map(
+                params![ctx.tenant, ctx.rtype, id, ctx.keys().of(key)],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)),
+            )
             .and_then(|v| v.collect::<Result<Vec<_>, _>>())
             .map_err(backend_err)?;
         for (seq, value) in values {
@@ -203,11 +204,11 @@ fn build(tx: &Connection, ctx: &Ctx, key: &str, head: &Head) -> Result<PathGrams
     let mut stmt = tx
         .prepare_cached(
             "SELECT seq, value_norm FROM attr_index \
-                 WHERE tenant = ?1 AND rtype = ?2 AND path = ?3 AND value_norm IS NOT NULL",
+                 WHERE tenant = ?1 AND rtype = ?2 AND path_key = ?3 AND value_norm IS NOT NULL",
         )
         .map_err(backend_err)?;
     let mut rows = stmt
-        .query(params![ctx.tenant, ctx.rtype, key])
+        .query(params![ctx.tenant, ctx.rtype, ctx.keys().of(key)])
         .map_err(backend_err)?;
     while let Some(row) = rows.next().map_err(backend_err)? {
         let seq: i64 = row.get(0).map_err(backend_err)?;

@@ -2,6 +2,9 @@ use super::*;
 use crate::storage::sql::filter::translate;
 use crate::storage::sql::index::indexed_paths;
 use crate::storage::sql::upgrade_check;
+
+/// The scope of the translations below.
+const KEYS: PathKeys<'static> = PathKeys::new("t", "User");
 use crate::storage::suite::{new_group, new_user, unfiltered_total};
 use scim_core::builtin::{group_resource_schema, user_resource_schema};
 
@@ -89,7 +92,8 @@ fn filtered_queries_use_the_index_not_a_scan() {
         r#"userName eq "a" and emails[type eq "work" and value co "x"]"#,
         r#"emails[type eq "work" and value co "x"] and (userName sw "a" or userName co "b")"#,
     ] {
-        let set = translate::<Sqlite>(&schema, &paths, &text.parse::<Filter>().unwrap()).unwrap();
+        let set =
+            translate::<Sqlite>(&schema, &paths, KEYS, &text.parse::<Filter>().unwrap()).unwrap();
         let plan = plan(&conn, &set);
         // Every attr_index access is a search of a covering index or of the table's key
         // (the rows of one resource), never a scan.
@@ -125,32 +129,32 @@ fn a_cheap_conjunct_drives_the_scanning_one() {
     let f: Filter = r#"userName eq "x" and emails[type eq "work" and value co "y"]"#
         .parse()
         .unwrap();
-    let set = translate::<Sqlite>(&schema, &paths, &f).unwrap();
+    let set = translate::<Sqlite>(&schema, &paths, KEYS, &f).unwrap();
     let plan = plan(&conn, &set);
     let lines: Vec<&str> = plan.lines().collect();
-    // The candidates: one search of the lookup index by the userName key and value.
+    // The candidates: one search of the lookup index by the userName key and value (the
+    // only search without a `seq`).
     let lookups: Vec<&&str> = lines
         .iter()
-        .filter(|l| l.contains("attr_index_lookup"))
+        .filter(|l| l.contains("attr_index_lookup") && !l.contains("seq=?"))
         .collect();
     assert_eq!(
         lookups,
         [
-            &"SEARCH attr_index USING COVERING INDEX attr_index_lookup (tenant=? AND rtype=? \
-           AND path=? AND value_norm=?)"
+            &"SEARCH attr_index USING COVERING INDEX attr_index_lookup (path_key=? AND \
+           value_norm=?)"
         ],
         "{plan}"
     );
-    // Then the candidate's own rows, by seq: its elements, and each leaf on an element.
-    let by_seq = lines
-        .iter()
-        .filter(|l| l.contains("USING PRIMARY KEY (seq=? AND path=?"))
-        .count();
+    // Then the candidate's own rows, each a search with its `seq`: its elements (by the
+    // table's key), and each leaf on an element (by the key, or by the lookup index with
+    // the key, the value, the `seq` and the element all given: one entry either way).
+    let by_seq = lines.iter().filter(|l| l.contains("seq=?")).count();
     assert_eq!(by_seq, 3, "{plan}");
     assert!(
         lines
             .iter()
-            .any(|l| l.contains("PRIMARY KEY (seq=? AND path=? AND elem=?)")),
+            .any(|l| l.contains("PRIMARY KEY (seq=? AND path_key=?)")),
         "{plan}"
     );
     assert!(!lines.iter().any(|l| l.starts_with("SCAN")), "{plan}");
@@ -174,16 +178,13 @@ fn a_cheap_conjunct_drives_the_scanning_one() {
     assert_eq!(
         listed
             .iter()
-            .filter(|l| l.contains("attr_index_lookup"))
+            .filter(|l| l.contains("attr_index_lookup") && !l.contains("seq=?"))
             .collect::<Vec<_>>(),
         lookups,
         "{listed:?}"
     );
     assert_eq!(
-        listed
-            .iter()
-            .filter(|l| l.contains("USING PRIMARY KEY (seq=? AND path=?"))
-            .count(),
+        listed.iter().filter(|l| l.contains("seq=?")).count(),
         3,
         "{listed:?}"
     );
@@ -268,6 +269,55 @@ async fn create_user(storage: &SqliteStorage, tenant: &TenantId, i: usize) {
         .create(Scope::new(tenant, &schema), new)
         .await
         .unwrap();
+}
+
+/// A path key that `path_keys` records for another path is refused, and the write with
+/// it fails without writing (two paths' rows never share a key; see `sql::path_key`). The
+/// collision is made by hand: the key of `username` in the scope recorded for another
+/// tenant's path, as another process would have recorded it.
+#[tokio::test]
+async fn a_key_recorded_for_another_path_refuses_the_write() {
+    let dir = temp_dir("keys");
+    let file = dir.join("scim.db");
+    let tenant = TenantId::new("t").unwrap();
+    let schema = user_resource_schema();
+    let storage = SqliteStorage::open(&file).unwrap();
+    let taken = PathKeys::new("t", "User").of("username");
+    Connection::open(&file)
+        .unwrap()
+        .execute(
+            "INSERT INTO path_keys (path_key, tenant, rtype, path) VALUES (?1, 'o', 'User', 'x')",
+            [taken],
+        )
+        .unwrap();
+    let new = new_user("u1", "user1", serde_json::json!({}));
+    let err = storage
+        .create(Scope::new(&tenant, &schema), new)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("already the key of 'x' of 'o'"),
+        "{err}"
+    );
+    assert_eq!(
+        unfiltered_total(&storage, Scope::new(&tenant, &schema), None).await,
+        0
+    );
+    // Another tenant's paths have other keys: its writes go on, and record their keys.
+    let other = TenantId::new("o2").unwrap();
+    create_user(&storage, &other, 2).await;
+    let recorded: i64 = Connection::open(&file)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM path_keys WHERE tenant = 'o2' AND rtype = 'User' \
+             AND path = 'username' AND path_key = ?1",
+            [PathKeys::new("o2", "User").of("username")],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(recorded, 1);
+    drop(storage);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The `totalResults` of an unfiltered list is the count kept by the writes
@@ -711,7 +761,7 @@ async fn an_index_does_not_serve_a_snapshot_older_than_its_reads() {
     let ctx = storage.inner.layouts.ctx(scope);
     let probe = |operand: &str| {
         let f: Filter = format!(r#"emails.value co "{operand}""#).parse().unwrap();
-        let (_, probes) = translate_probing::<Sqlite>(&schema, &ctx.paths, &f).unwrap();
+        let (_, probes) = translate_probing::<Sqlite>(&schema, &ctx.paths, ctx.keys(), &f).unwrap();
         probes
     };
     let replace = |work: &str| {
@@ -776,7 +826,7 @@ fn probed_leaves_search_the_rows_of_their_candidates() {
     let schema = user_resource_schema();
     let paths = indexed_paths(&schema);
     let f: Filter = r#"emails[type eq "work" and value co "u50"]"#.parse().unwrap();
-    let (mut set, probes) = translate_probing::<Sqlite>(&schema, &paths, &f).unwrap();
+    let (mut set, probes) = translate_probing::<Sqlite>(&schema, &paths, KEYS, &f).unwrap();
     // One probe per key the leaf reads: the sub-attribute, and the elements given as
     // primitive values (see `sql::index`).
     let keys: Vec<&str> = probes.iter().map(|p| p.key.as_str()).collect();
@@ -788,7 +838,7 @@ fn probed_leaves_search_the_rows_of_their_candidates() {
     let plan = plan(&conn, &set);
     assert!(
         plan.contains("SCAN g VIRTUAL TABLE")
-            && plan.contains("SEARCH a USING PRIMARY KEY (seq=? AND path=?)"),
+            && plan.contains("SEARCH a USING PRIMARY KEY (seq=? AND path_key=?)"),
         "{plan}"
     );
     assert!(
@@ -800,9 +850,9 @@ fn probed_leaves_search_the_rows_of_their_candidates() {
     // Without a `co` / `ew` leaf there is nothing to probe, and the SQL is the plain
     // translation (which the query then runs as it is).
     let eq: Filter = r#"userName eq "x" or displayName sw "b""#.parse().unwrap();
-    let (plain, probes) = translate_probing::<Sqlite>(&schema, &paths, &eq).unwrap();
+    let (plain, probes) = translate_probing::<Sqlite>(&schema, &paths, KEYS, &eq).unwrap();
     assert!(probes.is_empty());
-    assert_eq!(Some(plain), translate::<Sqlite>(&schema, &paths, &eq));
+    assert_eq!(Some(plain), translate::<Sqlite>(&schema, &paths, KEYS, &eq));
 }
 
 /// With the substring indexes off, `co` is answered by the scan, as exactly, and no index

@@ -11,7 +11,7 @@ use super::{Dialect, Level};
 pub(super) enum Node {
     /// A comparison or `pr` on one indexed path.
     Leaf {
-        /// The placeholders of the `attr_index.path` keys the leaf reads.
+        /// The placeholders of the path keys (`attr_index.path_key`) the leaf reads.
         keys: Vec<String>,
         /// The condition on `value_norm` / `value_num`.
         cond: String,
@@ -33,7 +33,7 @@ pub(super) enum Node {
     /// `ne` at the resource level: a row whose value satisfies `cond` (not equal), or no
     /// row at all under `keys`.
     Ne {
-        /// The placeholders of the `attr_index.path` keys.
+        /// The placeholders of the path keys (`attr_index.path_key`).
         keys: Vec<String>,
         /// The "not equal" condition on a row.
         cond: String,
@@ -143,8 +143,8 @@ impl Node {
 /// The condition on `path` (of the table `alias`, if any) of a leaf reading `keys`.
 fn path_cond(alias: &str, keys: &[String]) -> String {
     match keys {
-        [one] => format!("{alias}path = {one}"),
-        many => format!("{alias}path IN ({})", many.join(", ")),
+        [one] => format!("{alias}path_key = {one}"),
+        many => format!("{alias}path_key IN ({})", many.join(", ")),
     }
 }
 
@@ -179,7 +179,7 @@ pub(super) fn set<D: Dialect>(node: &Node, level: Level<'_>) -> String {
     };
     match node {
         // The candidates drive (SQLite's CROSS JOIN keeps them the outer loop): a search
-        // of the rows of each, by the key `(seq, path, ...)`.
+        // of the rows of each, by the key `(seq, path_key, ...)`.
         Node::Leaf {
             cond,
             given: Some(given),
@@ -194,7 +194,7 @@ pub(super) fn set<D: Dialect>(node: &Node, level: Level<'_>) -> String {
                 .map(|(key, cands)| {
                     format!(
                         "SELECT {cols} FROM {} {} attr_index AS a \
-                         ON a.seq = g.value WHERE a.path = {key} AND {cond}",
+                         ON a.seq = g.value WHERE a.path_key = {key} AND {cond}",
                         D::candidates(cands, "g"),
                         D::CANDIDATES_JOIN,
                     )
@@ -282,7 +282,7 @@ enum Cand<'a> {
 
 /// The node as a condition on one candidate: true exactly when the candidate is in
 /// [`set`]`(node)`. Each leaf is an `EXISTS` over the index rows of the candidate's `seq`
-/// (and `elem`), a search by `(seq, path, elem)` (PostgreSQL's `attr_index_seq`, SQLite's
+/// (and `elem`), a search by `(seq, path_key, elem)` (PostgreSQL's `attr_index_seq`, SQLite's
 /// primary key). The tenant and
 /// the resource type need no test: a `seq` is one resource (the candidates come from the
 /// scope). A value path checks, for each element of the resource that has a row under one
@@ -309,7 +309,7 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
                 .iter()
                 .map(|(key, cands)| {
                     format!(
-                        "EXISTS (SELECT 1 FROM attr_index WHERE {at} AND path = {key} AND \
+                        "EXISTS (SELECT 1 FROM attr_index WHERE {at} AND path_key = {key} AND \
                          {cond} AND {seq} IN (SELECT value FROM {}))",
                         D::candidates(cands, "k")
                     )

@@ -15,6 +15,9 @@ impl Dialect for Test {
     fn key(key: String) -> String {
         format!("k:{key}")
     }
+    fn path_key(key: i64) -> String {
+        format!("p:{key}")
+    }
     fn value(value: String) -> String {
         format!("v:{value}")
     }
@@ -54,11 +57,24 @@ impl Dialect for Test {
     const CANDIDATES_JOIN: &'static str = "CROSS JOIN";
 }
 
+/// The scope of the translations below.
+const KEYS: PathKeys<'static> = PathKeys::new("t", "User");
+
+/// The parameter of the path key of `path` in [`KEYS`].
+fn p(path: &str) -> String {
+    format!("p:{}", KEYS.of(path))
+}
+
+/// `s` as a parameter that is not a path key.
+fn v(s: &str) -> String {
+    s.to_string()
+}
+
 /// `f` translated against the built-in User schema (it must translate).
 fn user_set(f: &str) -> SetSql<String> {
     let schema = user_resource_schema();
     let f = f.parse::<Filter>().unwrap();
-    translate::<Test>(&schema, &indexed_paths(&schema), &f).unwrap()
+    translate::<Test>(&schema, &indexed_paths(&schema), KEYS, &f).unwrap()
 }
 
 #[test]
@@ -106,7 +122,7 @@ fn translation_is_conservative() {
     let paths = indexed_paths(&schema);
     let ok = |f: &str| {
         let f = f.parse::<Filter>().unwrap();
-        let translated = translate::<Test>(&schema, &paths, &f).is_some();
+        let translated = translate::<Test>(&schema, &paths, KEYS, &f).is_some();
         assert_eq!(
             translated,
             can_filter_with::<Test>(&schema, &super::super::index::indexed_paths(&schema), &f)
@@ -173,16 +189,19 @@ fn translation_is_conservative() {
 #[test]
 fn typed_comparisons_use_their_column() {
     let sql = user_set;
-    let head = "SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path = :3";
+    let head = "SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path_key = :3";
     let t = sql("active eq true");
     assert_eq!(t.sql, format!("{head} AND value_norm = :4"));
-    assert_eq!(t.params, ["k:active", "v:true"]);
+    assert_eq!(t.params, [p("active"), v("v:true")]);
     let t = sql(r#"meta.lastModified gt "2011-05-13T06:42:34+02:00""#);
     assert_eq!(t.sql, format!("{head} AND value_norm > :4"));
     // RFC 7643 §2.3.5: compared as instants, in UTC.
     assert_eq!(
         t.params,
-        ["k:meta.lastmodified", "v:2011-05-13T04:42:34.000000000Z"]
+        [
+            p("meta.lastmodified"),
+            v("v:2011-05-13T04:42:34.000000000Z")
+        ]
     );
     let t = sql(r#"meta.created lt "2011-05-13T04:42:34Z""#);
     assert_eq!(t.sql, format!("{head} AND value_norm < :4 AND PRESENT"));
@@ -195,7 +214,7 @@ fn typed_comparisons_use_their_column() {
              resources WHERE tenant = :1 AND rtype = :2) - ({head}))"
         )
     );
-    assert_eq!(t.params, ["k:usertype", "v:employee"]);
+    assert_eq!(t.params, [p("usertype"), v("v:employee")]);
     let t = sql(r#"not (userName eq "x")"#);
     assert_eq!(
         t.sql,
@@ -221,11 +240,22 @@ fn numbers_compare_in_value_num() {
     .unwrap();
     let schema = ResourceSchema::new(rt, core, vec![]);
     let paths = indexed_paths(&schema);
-    let t = translate::<Test>(&schema, &paths, &"size ge 3".parse::<Filter>().unwrap()).unwrap();
+    let t = translate::<Test>(
+        &schema,
+        &paths,
+        KEYS,
+        &"size ge 3".parse::<Filter>().unwrap(),
+    )
+    .unwrap();
     assert!(t.sql.ends_with("value_num >= :4"), "{}", t.sql);
-    assert_eq!(t.params, ["k:size", "n:3"]);
-    let t =
-        translate::<Test>(&schema, &paths, &"weight ne 2.5".parse::<Filter>().unwrap()).unwrap();
+    assert_eq!(t.params, [p("size"), v("n:3")]);
+    let t = translate::<Test>(
+        &schema,
+        &paths,
+        KEYS,
+        &"weight ne 2.5".parse::<Filter>().unwrap(),
+    )
+    .unwrap();
     assert!(
         t.sql.contains("(value_num IS NULL OR value_num <> :4)"),
         "{}",
@@ -237,7 +267,9 @@ fn numbers_compare_in_value_num() {
 fn parameters_are_numbered_in_order_after_tenant_and_type() {
     let set = user_set(r#"userName sw "BJ" and (externalId eq "X" or emails.value pr)"#);
     let head = |p: usize| {
-        format!("SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path = :{p} AND ")
+        format!(
+            "SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path_key = :{p} AND "
+        )
     };
     assert_eq!(
         set.sql,
@@ -251,12 +283,12 @@ fn parameters_are_numbered_in_order_after_tenant_and_type() {
     assert_eq!(
         set.params,
         [
-            "k:username",
-            "v:bj",
-            "v:bk",
-            "k:externalid",
-            "v:X",
-            "k:emails.value"
+            p("username"),
+            v("v:bj"),
+            v("v:bk"),
+            p("externalid"),
+            v("v:X"),
+            p("emails.value")
         ]
     );
 }
@@ -270,9 +302,9 @@ fn value_paths_work_on_element_pairs() {
     assert_eq!(
         set.sql,
         format!(
-            "SELECT seq FROM (SELECT seq, elem FROM ({pairs}path IN (:5, :6) AND \
+            "SELECT seq FROM (SELECT seq, elem FROM ({pairs}path_key IN (:5, :6) AND \
              CONTAINS(:7)) AS c WHERE EXISTS (SELECT 1 FROM attr_index WHERE seq = c.seq \
-             AND elem = c.elem AND path = :3 AND value_norm = :4)) AS vp"
+             AND elem = c.elem AND path_key = :3 AND value_norm = :4)) AS vp"
         )
     );
     // `value` also reads the rows of primitive elements (key `emails`); operands folded
@@ -280,20 +312,20 @@ fn value_paths_work_on_element_pairs() {
     assert_eq!(
         set.params,
         [
-            "k:emails.type",
-            "v:work",
-            "k:emails.value",
-            "k:emails",
-            "v:x"
+            p("emails.type"),
+            v("v:work"),
+            p("emails.value"),
+            p("emails"),
+            v("v:x")
         ]
     );
     let set = user_set(r#"emails.value ew "Ä""#);
     assert_eq!(
         set.sql,
-        "SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path = :3 AND \
+        "SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path_key = :3 AND \
          ENDS(:4)"
     );
-    assert_eq!(set.params, ["k:emails.value", "v:ä"]);
+    assert_eq!(set.params, [p("emails.value"), v("v:ä")]);
 }
 
 #[test]
@@ -302,16 +334,18 @@ fn scanning_conjuncts_are_checked_per_candidate_of_the_cheap_ones() {
     assert_eq!(
         sql(r#"userName eq "x" and emails[type eq "work" and value co "y"]"#),
         "SELECT seq FROM (SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND \
-         path = :3 AND value_norm = :4) AS c WHERE EXISTS (SELECT 1 FROM attr_index x \
-         WHERE x.seq = c.seq AND x.path IN (:5, :7, :8) AND (EXISTS (SELECT 1 FROM \
-         attr_index WHERE seq = x.seq AND elem = x.elem AND path = :5 AND value_norm = \
+         path_key = :3 AND value_norm = :4) AS c WHERE EXISTS (SELECT 1 FROM attr_index x \
+         WHERE x.seq = c.seq AND x.path_key IN (:5, :7, :8) AND (EXISTS (SELECT 1 FROM \
+         attr_index WHERE seq = x.seq AND elem = x.elem AND path_key = :5 AND value_norm = \
          :6) AND EXISTS (SELECT 1 FROM attr_index WHERE seq = x.seq AND elem = x.elem AND \
-         path IN (:7, :8) AND CONTAINS(:9))))"
+         path_key IN (:7, :8) AND CONTAINS(:9))))"
     );
     // The scanning side first, nested `and`s flattened: the cheap conjunct drives, every
     // scanning one (an `or` with a scanning side too) is checked.
     let head = |p: usize| {
-        format!("SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path = :{p} AND ")
+        format!(
+            "SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path_key = :{p} AND "
+        )
     };
     assert_eq!(
         sql(
@@ -319,9 +353,9 @@ fn scanning_conjuncts_are_checked_per_candidate_of_the_cheap_ones() {
         ),
         format!(
             "SELECT seq FROM ({}value_norm = :6) AS c WHERE EXISTS (SELECT 1 FROM attr_index \
-             WHERE seq = c.seq AND path = :3 AND ENDS(:4)) AND (EXISTS (SELECT 1 FROM \
-             attr_index WHERE seq = c.seq AND path = :7 AND value_norm >= :8 AND value_norm \
-             < :9) OR EXISTS (SELECT 1 FROM attr_index WHERE seq = c.seq AND path = :10 AND \
+             WHERE seq = c.seq AND path_key = :3 AND ENDS(:4)) AND (EXISTS (SELECT 1 FROM \
+             attr_index WHERE seq = c.seq AND path_key = :7 AND value_norm >= :8 AND value_norm \
+             < :9) OR EXISTS (SELECT 1 FROM attr_index WHERE seq = c.seq AND path_key = :10 AND \
              CONTAINS(:11)))",
             head(5)
         )
@@ -334,9 +368,9 @@ fn scanning_conjuncts_are_checked_per_candidate_of_the_cheap_ones() {
     assert_eq!(
         sql(r#"emails[value sw "a" and value co "y"]"#),
         "SELECT seq FROM (SELECT seq, elem FROM (SELECT seq, elem FROM attr_index WHERE \
-         tenant = :1 AND rtype = :2 AND path IN (:3, :4) AND value_norm >= :5 AND \
+         tenant = :1 AND rtype = :2 AND path_key IN (:3, :4) AND value_norm >= :5 AND \
          value_norm < :6) AS c WHERE EXISTS (SELECT 1 FROM attr_index WHERE seq = c.seq \
-         AND elem = c.elem AND path IN (:7, :8) AND CONTAINS(:9))) AS vp"
+         AND elem = c.elem AND path_key IN (:7, :8) AND CONTAINS(:9))) AS vp"
     );
     // Cheap conjuncts that do not narrow (canonical values, `pr`, open ranges, `sw ""`):
     // the scans drive (a substring is rarer), the cheap conjuncts are checked per
@@ -378,7 +412,7 @@ fn scanning_conjuncts_are_checked_per_candidate_of_the_cheap_ones() {
 fn eq_lookup_is_the_translated_leaf() {
     let users = user_resource_schema();
     let groups = scim_core::builtin::group_resource_schema();
-    let leaf = "SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path = :3 \
+    let leaf = "SELECT seq FROM attr_index WHERE tenant = :1 AND rtype = :2 AND path_key = :3 \
                 AND value_norm = :4";
     let lookup = |schema: &ResourceSchema, f: &str| {
         let f = f.parse::<Filter>().unwrap();
@@ -386,11 +420,11 @@ fn eq_lookup_is_the_translated_leaf() {
         let found = eq_lookup(schema, &paths, &f)?;
         assert!(f.compile(schema).is_ok(), "{f}");
         assert!(can_filter_with::<Test>(schema, &paths, &f), "{f}");
-        let set = translate::<Test>(schema, &paths, &f).unwrap();
+        let set = translate::<Test>(schema, &paths, KEYS, &f).unwrap();
         assert_eq!(set.sql, leaf, "{f}");
         assert_eq!(
             set.params,
-            [format!("k:{}", found.key), format!("v:{}", found.value)],
+            [p(&found.key), format!("v:{}", found.value)],
             "{f}"
         );
         Some((found.key, found.value))
@@ -495,7 +529,7 @@ fn every_bound_parameter_is_read() {
         r#"not (meta.resourceType eq "User") or id sw "a""#,
     ] {
         let filter = f.parse::<Filter>().unwrap();
-        let (set, _) = translate_probing::<Test>(&schema, &paths, &filter).unwrap();
+        let (set, _) = translate_probing::<Test>(&schema, &paths, KEYS, &filter).unwrap();
         // The filter's own (the tenant and the type are not read where candidates drive).
         for n in 3..=set.params.len() + 2 {
             let p = format!(":{n}");
