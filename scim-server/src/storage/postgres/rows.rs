@@ -353,11 +353,7 @@ pub(super) async fn record_keys<C: GenericClient + Sync>(
         let row = client.query_one(&owner, &[&key]).await.map_err(pg_err)?;
         let (tenant, rtype, recorded): (String, String, String) =
             (get(&row, 0)?, get(&row, 1)?, get(&row, 2)?);
-        if (tenant.as_str(), rtype.as_str(), recorded.as_str())
-            != (scope.tenant(), scope.rtype(), path)
-        {
-            return Err(key_taken(scope, path, key, (&tenant, &rtype, &recorded)));
-        }
+        check_owner(scope, path, key, (&tenant, &rtype, &recorded))?;
         guard.checked(key);
     }
     Ok(())

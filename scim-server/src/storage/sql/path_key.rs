@@ -130,14 +130,18 @@ pub(crate) fn row_keys<'r>(
         .collect()
 }
 
-/// The error for a key that `path_keys` records for another triple.
-pub(crate) fn key_taken(
+/// Checks that `owner`, the triple `path_keys` records for `key` (tenant, type, path), is
+/// `path` of the scope `keys`; else the write cannot go on.
+pub(crate) fn check_owner(
     keys: PathKeys<'_>,
     path: &str,
     key: i64,
     owner: (&str, &str, &str),
-) -> StorageError {
-    StorageError::backend(format!(
+) -> Result<(), StorageError> {
+    if owner == (keys.tenant(), keys.rtype(), path) {
+        return Ok(());
+    }
+    Err(StorageError::backend(format!(
         "the index key {key} of the path '{path}' of the tenant '{}' and type '{}' is \
          already the key of '{}' of '{}' and '{}': the two cannot share the index",
         keys.tenant(),
@@ -145,7 +149,7 @@ pub(crate) fn key_taken(
         owner.2,
         owner.0,
         owner.1
-    ))
+    )))
 }
 
 #[cfg(test)]

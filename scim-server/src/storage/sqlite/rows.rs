@@ -465,11 +465,7 @@ fn record_keys(
             .prepare_cached("SELECT tenant, rtype, path FROM path_keys WHERE path_key = ?1")
             .and_then(|mut s| s.query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
             .map_err(backend_err)?;
-        if (owner.0.as_str(), owner.1.as_str(), owner.2.as_str())
-            != (scope.tenant(), scope.rtype(), path)
-        {
-            return Err(key_taken(scope, path, key, (&owner.0, &owner.1, &owner.2)));
-        }
+        check_owner(scope, path, key, (&owner.0, &owner.1, &owner.2))?;
         guard.checked(key);
     }
     Ok(())
