@@ -119,6 +119,8 @@ impl Dialect for Postgres {
     /// PostgreSQL takes no `ON` after `CROSS JOIN`; its planner puts the few candidates
     /// outside a nested loop over `attr_index_seq`.
     const CANDIDATES_JOIN: &'static str = "JOIN";
+
+    const PER_CANDIDATE: &'static str = " OFFSET 0";
 }
 
 /// A filter translated to PostgreSQL: `$1` is the tenant and `$2` the resource type;

@@ -149,6 +149,14 @@ pub(crate) trait Dialect {
     /// The join by which a leaf's candidates ([`Dialect::candidates`], on the left) drive
     /// the search of their rows in `attr_index` (`ON a.seq = g.value`).
     const CANDIDATES_JOIN: &'static str;
+    /// What ends the subquery of a condition checked per candidate (see `render::check`) so
+    /// that it stays a search of the candidate's rows, run per candidate, whatever the
+    /// planner estimates: PostgreSQL's `OFFSET 0`, which keeps it from turning the
+    /// `EXISTS` into a join. Without it, a generic plan (a prepared statement's, which
+    /// knows no parameter) joined the candidates with every index entry of
+    /// `emails.type = "work"`: 500,000 entries read for 11 candidates at 1,000,000 users.
+    /// Empty where the dialect runs a correlated `EXISTS` per row anyway (SQLite).
+    const PER_CANDIDATE: &'static str;
     /// The resources as `attr_index` rows of the path `id` (a FROM item with the columns
     /// `tenant`, `rtype`, `path_key` ([`ID_KEY`](super::path_key::ID_KEY)), `seq`,
     /// `value_norm` (the `id` as the index would hold it), `value_num` and `skey` (NULL)),

@@ -87,6 +87,8 @@ impl Dialect for Sqlite {
 
     /// SQLite keeps the left table of a `CROSS JOIN` the outer loop: the candidates.
     const CANDIDATES_JOIN: &'static str = "CROSS JOIN";
+
+    const PER_CANDIDATE: &'static str = "";
 }
 
 /// "`col` contains the (non-empty) text bound at `p`", as bytes: SQLite's text functions

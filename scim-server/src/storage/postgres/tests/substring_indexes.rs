@@ -209,6 +209,26 @@ async fn substring_filters_answer_from_the_index_as_the_evaluator_does() {
                 && !plan.iter().any(|l| l.contains("Seq Scan on attr_index")),
             "{plan:#?}"
         );
+        // A prepared statement's generic plan, which knows no parameter, checks the type
+        // per candidate too (`Dialect::PER_CANDIDATE`), not by a join with every index
+        // entry of `emails.type = "work"`.
+        client
+            .batch_execute("SET plan_cache_mode = force_generic_plan")
+            .await
+            .unwrap();
+        let generic: Vec<String> = client
+            .query(&sql, &args)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        client.batch_execute("RESET plan_cache_mode").await.unwrap();
+        assert!(
+            generic.iter().any(|l| l.contains("SubPlan"))
+                && !generic.iter().any(|l| l.contains("Semi Join")),
+            "{generic:#?}"
+        );
 
         let write = async |id: &str,
                            emails: Option<&[(&str, &str)]>,

@@ -297,6 +297,7 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
     let seq = match on {
         Cand::Resource(seq) | Cand::Element(seq, _) => seq,
     };
+    let f = D::PER_CANDIDATE;
     match node {
         // Checked, a leaf with given candidates still reads them (a superset of its
         // matches, so the test is the same), which also uses their parameters.
@@ -310,7 +311,7 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
                 .map(|(key, cands)| {
                     format!(
                         "EXISTS (SELECT 1 FROM attr_index WHERE {at} AND path_key = {key} AND \
-                         {cond} AND {seq} IN (SELECT value FROM {}))",
+                         {cond} AND {seq} IN (SELECT value FROM {}){f})",
                         D::candidates(cands, "k")
                     )
                 })
@@ -318,18 +319,18 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
             format!("({})", parts.join(" OR "))
         }
         Node::Leaf { keys, cond, .. } => format!(
-            "EXISTS (SELECT 1 FROM attr_index WHERE {at} AND {} AND {cond})",
+            "EXISTS (SELECT 1 FROM attr_index WHERE {at} AND {} AND {cond}{f})",
             path_cond("", keys)
         ),
         Node::Ne { keys, cond } => format!(
-            "(EXISTS (SELECT 1 FROM attr_index WHERE {at} AND {p} AND {cond}) OR NOT EXISTS \
-             (SELECT 1 FROM attr_index WHERE {at} AND {p}))",
+            "(EXISTS (SELECT 1 FROM attr_index WHERE {at} AND {p} AND {cond}{f}) OR NOT EXISTS \
+             (SELECT 1 FROM attr_index WHERE {at} AND {p}{f}))",
             p = path_cond("", keys)
         ),
         Node::Not(inner) => format!("NOT ({})", check::<D>(inner, on)),
         Node::Set { sql } => format!("{seq} IN ({sql})"),
         Node::Id { cond, .. } => {
-            format!("EXISTS (SELECT 1 FROM resources WHERE seq = {seq} AND {cond})")
+            format!("EXISTS (SELECT 1 FROM resources WHERE seq = {seq} AND {cond}{f})")
         }
         Node::Const(true) => "1 = 1".to_string(),
         Node::Const(false) => "1 = 0".to_string(),
@@ -341,7 +342,7 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
             keys.dedup();
             let keys: Vec<String> = keys.into_iter().map(str::to_string).collect();
             format!(
-                "EXISTS (SELECT 1 FROM attr_index x WHERE x.seq = {seq} AND {} AND {})",
+                "EXISTS (SELECT 1 FROM attr_index x WHERE x.seq = {seq} AND {} AND {}{f})",
                 path_cond("x.", &keys),
                 check::<D>(inner, Cand::Element("x.seq", "x.elem"))
             )

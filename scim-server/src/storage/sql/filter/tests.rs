@@ -55,6 +55,7 @@ impl Dialect for Test {
         format!("CANDS({p}) AS {alias}")
     }
     const CANDIDATES_JOIN: &'static str = "CROSS JOIN";
+    const PER_CANDIDATE: &'static str = "";
 }
 
 /// The scope of the translations below.
