@@ -187,6 +187,28 @@ mod tests {
     }
 
     #[test]
+    fn each_row_gets_the_key_of_its_path() {
+        let keys = PathKeys::new("acme", "User");
+        let row = |key: &str, elem: i64| IndexRow {
+            key: key.to_string(),
+            elem,
+            norm: None,
+            num: None,
+            skey: None,
+        };
+        let rows = [
+            row("emails.type", 0),
+            row("emails.value", 0),
+            row("emails.value", 1),
+            row("username", 0),
+        ];
+        assert_eq!(
+            row_keys(keys, &rows),
+            ["emails.type", "emails.value", "emails.value", "username"].map(|p| keys.of(p))
+        );
+    }
+
+    #[test]
     fn the_guard_reports_each_key_until_it_is_checked() {
         let guard = KeyGuard::default();
         let keys = PathKeys::new("acme", "User");
