@@ -121,6 +121,10 @@ impl Dialect for Postgres {
     const CANDIDATES_JOIN: &'static str = "JOIN";
 
     const PER_CANDIDATE: &'static str = " OFFSET 0";
+
+    fn checked_rows(alias: Option<&str>) -> String {
+        alias.map_or("attr_index".to_string(), |a| format!("attr_index AS {a}"))
+    }
 }
 
 /// A filter translated to PostgreSQL: `$1` is the tenant and `$2` the resource type;

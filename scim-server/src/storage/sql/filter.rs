@@ -149,6 +149,12 @@ pub(crate) trait Dialect {
     /// The join by which a leaf's candidates ([`Dialect::candidates`], on the left) drive
     /// the search of their rows in `attr_index` (`ON a.seq = g.value`).
     const CANDIDATES_JOIN: &'static str;
+    /// `attr_index` (named `alias`) as the FROM item of a condition checked per candidate
+    /// (see `render::check`), whose rows are those of one `seq`: SQLite's names the
+    /// table's own key (`INDEXED BY`), which holds them together; its planner chose the
+    /// lookup index when the value was given too, one entry either way, but each
+    /// comparison of that descent passes the path key and the value before the `seq`.
+    fn checked_rows(alias: Option<&str>) -> String;
     /// What ends the subquery of a condition checked per candidate (see `render::check`) so
     /// that it stays a search of the candidate's rows, run per candidate, whatever the
     /// planner estimates: PostgreSQL's `OFFSET 0`, which keeps it from turning the

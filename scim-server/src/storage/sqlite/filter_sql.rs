@@ -89,6 +89,13 @@ impl Dialect for Sqlite {
     const CANDIDATES_JOIN: &'static str = "CROSS JOIN";
 
     const PER_CANDIDATE: &'static str = "";
+
+    /// SQLite names the index of a WITHOUT ROWID table's primary key
+    /// `sqlite_autoindex_<table>_1`; the checks always give its first column, `seq`.
+    fn checked_rows(alias: Option<&str>) -> String {
+        let alias = alias.map_or(String::new(), |a| format!(" AS {a}"));
+        format!("attr_index{alias} INDEXED BY sqlite_autoindex_attr_index_1")
+    }
 }
 
 /// "`col` contains the (non-empty) text bound at `p`", as bytes: SQLite's text functions
@@ -257,8 +264,9 @@ mod tests {
             format!(
                 "SELECT seq FROM (SELECT seq, elem FROM ({head}path_key IN (?5, ?6) AND \
                  substr(CAST(value_norm AS BLOB), -length(CAST(?7 AS BLOB))) = CAST(?7 AS \
-                 BLOB)) AS c WHERE EXISTS (SELECT 1 FROM attr_index WHERE seq = c.seq AND \
-                 elem = c.elem AND path_key = ?3 AND value_norm = ?4)) AS vp"
+                 BLOB)) AS c WHERE EXISTS (SELECT 1 FROM attr_index INDEXED BY \
+                 sqlite_autoindex_attr_index_1 WHERE seq = c.seq AND elem = c.elem AND \
+                 path_key = ?3 AND value_norm = ?4)) AS vp"
             )
         );
         assert_eq!(

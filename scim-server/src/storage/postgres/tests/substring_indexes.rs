@@ -181,13 +181,11 @@ async fn substring_filters_answer_from_the_index_as_the_evaluator_does() {
         );
         let setup = format!("SET search_path TO {name}");
         client.batch_execute(&setup).await.unwrap();
-        let plan: Vec<String> = client
-            .query(&sql, &args)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let explain = async || -> Vec<String> {
+            let rows = client.query(&sql, &args).await.unwrap();
+            rows.iter().map(|r| r.get(0)).collect()
+        };
+        let plan = explain().await;
         // The candidates of `emails.value` (the path with rows) are searched by `seq`. The
         // other probed key, `emails` (primitive elements), has no rows here: the planner
         // may read its empty range of `attr_index_lookup` instead, which costs less than
@@ -216,13 +214,7 @@ async fn substring_filters_answer_from_the_index_as_the_evaluator_does() {
             .batch_execute("SET plan_cache_mode = force_generic_plan")
             .await
             .unwrap();
-        let generic: Vec<String> = client
-            .query(&sql, &args)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let generic = explain().await;
         client.batch_execute("RESET plan_cache_mode").await.unwrap();
         assert!(
             generic.iter().any(|l| l.contains("SubPlan"))

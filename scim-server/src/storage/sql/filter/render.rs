@@ -298,6 +298,7 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
         Cand::Resource(seq) | Cand::Element(seq, _) => seq,
     };
     let f = D::PER_CANDIDATE;
+    let rows = D::checked_rows(None);
     match node {
         // Checked, a leaf with given candidates still reads them (a superset of its
         // matches, so the test is the same), which also uses their parameters.
@@ -310,7 +311,7 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
                 .iter()
                 .map(|(key, cands)| {
                     format!(
-                        "EXISTS (SELECT 1 FROM attr_index WHERE {at} AND path_key = {key} AND \
+                        "EXISTS (SELECT 1 FROM {rows} WHERE {at} AND path_key = {key} AND \
                          {cond} AND {seq} IN (SELECT value FROM {}){f})",
                         D::candidates(cands, "k")
                     )
@@ -319,12 +320,12 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
             format!("({})", parts.join(" OR "))
         }
         Node::Leaf { keys, cond, .. } => format!(
-            "EXISTS (SELECT 1 FROM attr_index WHERE {at} AND {} AND {cond}{f})",
+            "EXISTS (SELECT 1 FROM {rows} WHERE {at} AND {} AND {cond}{f})",
             path_cond("", keys)
         ),
         Node::Ne { keys, cond } => format!(
-            "(EXISTS (SELECT 1 FROM attr_index WHERE {at} AND {p} AND {cond}{f}) OR NOT EXISTS \
-             (SELECT 1 FROM attr_index WHERE {at} AND {p}{f}))",
+            "(EXISTS (SELECT 1 FROM {rows} WHERE {at} AND {p} AND {cond}{f}) OR NOT EXISTS \
+             (SELECT 1 FROM {rows} WHERE {at} AND {p}{f}))",
             p = path_cond("", keys)
         ),
         Node::Not(inner) => format!("NOT ({})", check::<D>(inner, on)),
@@ -342,7 +343,8 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
             keys.dedup();
             let keys: Vec<String> = keys.into_iter().map(str::to_string).collect();
             format!(
-                "EXISTS (SELECT 1 FROM attr_index x WHERE x.seq = {seq} AND {} AND {}{f})",
+                "EXISTS (SELECT 1 FROM {} WHERE x.seq = {seq} AND {} AND {}{f})",
+                D::checked_rows(Some("x")),
                 path_cond("x.", &keys),
                 check::<D>(inner, Cand::Element("x.seq", "x.elem"))
             )

@@ -56,6 +56,9 @@ impl Dialect for Test {
     }
     const CANDIDATES_JOIN: &'static str = "CROSS JOIN";
     const PER_CANDIDATE: &'static str = "";
+    fn checked_rows(alias: Option<&str>) -> String {
+        alias.map_or("attr_index".to_string(), |a| format!("attr_index {a}"))
+    }
 }
 
 /// The scope of the translations below.
