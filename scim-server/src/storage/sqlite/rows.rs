@@ -442,6 +442,11 @@ pub(super) fn insert_rows(
 /// Records in `path_keys` the path of each key of `rows` that `guard` has not seen
 /// recorded, and refuses the write when a key is recorded for another path (see
 /// `sql::path_key`).
+///
+/// Its insert is a change, so it runs with the rows, after every check a write makes for
+/// the client's reasons (`Undo::Statement` in `group_commit.rs`): a create refused as a
+/// conflict has changed nothing. A key recorded for another path fails the write after
+/// its first changes, which fails its batch (that takes a SHA-256 collision).
 fn record_keys(
     tx: &Transaction<'_>,
     scope: PathKeys<'_>,
