@@ -133,7 +133,7 @@ use self::substrings::{Effort, SubstringIndexes};
 use super::changes::NewChange;
 use super::sql::filter::{Probe, translate_probing};
 use super::sql::index::{IndexRow, index_rows};
-use super::sql::path_key::{KeyGuard, PathKeys, check_owner, row_keys};
+use super::sql::path_key::{KeyGuard, PathKeys, check_owner, keyed, row_keys};
 use super::sql::prepared::{Prepared, PreparedCreate};
 use super::sql::sort::{
     self as sort_cursor, Position, Segment, SortPlan, count_keyed_sql, has_sort_keys_sql,

@@ -16,6 +16,7 @@ use super::rows::record_keys;
 use super::{Param, pg_err, unique_violation};
 use crate::storage::StorageError;
 use crate::storage::sql::Ctx;
+use crate::storage::sql::path_key;
 use crate::storage::sql::prepared::PreparedCreate;
 
 /// Inserts a batch (`$1` tenant, `$2` type; then the columns of [`BatchRows`]) and returns
@@ -177,9 +178,9 @@ impl<'a> BatchRows<'a> {
 
 /// The path key and the path of every index row of `batch`.
 pub(super) fn keyed(batch: &[PreparedCreate]) -> impl Iterator<Item = (i64, &str)> {
-    batch.iter().flat_map(|n| {
-        (n.prepared.keys.iter().copied()).zip(n.prepared.rows.iter().map(|r| r.key.as_str()))
-    })
+    batch
+        .iter()
+        .flat_map(|n| path_key::keyed(&n.prepared.rows, &n.prepared.keys))
 }
 
 /// The prepared [`INSERT_BATCH`] of `client`'s connection.

@@ -184,29 +184,16 @@ async fn commit_batch(
     let rows = BatchRows::new(news);
     let changes = ChangeRows::new(&ctx.tenant, feed);
     let (insert_params, append_params) = (rows.params(ctx), changes.params());
+    // Path keys this process has not seen recorded (once per key and process) are
+    // recorded before the batch, each insert committed on its own: the batch's pipeline
+    // keeps its one round trip, and a recorded key stays recorded whatever the batch's fate.
     let unchecked = ctx.guard.unchecked(batch_rows::keyed(news));
-    let begin = if unchecked.is_empty() {
-        "BEGIN"
-    } else {
-        // Path keys this process has not seen recorded (once per key and process): recorded
-        // in the transaction before the batch, at the cost of a round trip of their own.
-        client
-            .batch_execute("BEGIN")
-            .await
-            .map_err(|e| Failed::Transaction(pg_err(e)))?;
-        if let Err(e) = record_keys(client, ctx.keys(), &ctx.guard, unchecked).await {
-            client
-                .batch_execute("ROLLBACK")
-                .await
-                .map_err(|e| Failed::Transaction(pg_err(e)))?;
-            return Err(Failed::Transaction(e));
-        }
-        // Begun: an empty query in its place keeps the pipeline's shape.
-        ""
-    };
+    record_keys(client, ctx.keys(), &ctx.guard, unchecked)
+        .await
+        .map_err(Failed::Transaction)?;
     let (begin, inserted, appended, commit) = tokio::join!(
         biased;
-        client.batch_execute(begin),
+        client.batch_execute("BEGIN"),
         client.query_one(&insert, &insert_params),
         client.execute(&append, &append_params),
         client.batch_execute("COMMIT"),

@@ -75,11 +75,7 @@ pub(super) async fn ensure_layout(
             let rows = index_rows(&ctx.paths, &ctx.schema, &row_data(row, 2)?);
             let scope = PathKeys::new(&tenant, &ctx.rtype);
             let keys = row_keys(scope, &rows);
-            let keyed = keys
-                .iter()
-                .copied()
-                .zip(rows.iter().map(|r| r.key.as_str()));
-            let unchecked = ctx.guard.unchecked(keyed);
+            let unchecked = ctx.guard.unchecked(keyed(&rows, &keys));
             record_keys(&tx, scope, &ctx.guard, unchecked).await?;
             cols.push(&tenant, seq, rows, &keys);
         }

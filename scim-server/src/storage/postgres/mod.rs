@@ -115,7 +115,7 @@ use self::substrings::SubstringIndexes;
 use super::changes::NewChange;
 use super::sql::filter::Probe;
 use super::sql::index::{IndexRow, index_rows};
-use super::sql::path_key::{KeyGuard, PathKeys, check_owner, row_keys};
+use super::sql::path_key::{KeyGuard, PathKeys, check_owner, keyed, row_keys};
 use super::sql::prepared::PreparedCreate;
 use super::sql::sort::{
     self as sort_cursor, Position, Segment, SortPlan, count_keyed_sql, has_sort_keys_sql,

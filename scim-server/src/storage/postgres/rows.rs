@@ -285,11 +285,7 @@ pub(super) async fn insert_index(
     if rows.is_empty() {
         return Ok(());
     }
-    let keyed = keys
-        .iter()
-        .copied()
-        .zip(rows.iter().map(|r| r.key.as_str()));
-    let unchecked = ctx.guard.unchecked(keyed);
+    let unchecked = ctx.guard.unchecked(keyed(&rows, keys));
     record_keys(tx, ctx.keys(), &ctx.guard, unchecked).await?;
     let mut cols = RowColumns::default();
     cols.push(&ctx.tenant, seq, rows, keys);

@@ -42,7 +42,7 @@ use super::{GroupRef, Member, Scope, StorageError, StorageErrorKind, StoragePage
 pub(crate) struct KnownLayouts {
     current: Mutex<HashMap<String, String>>,
     shapes: PerSchema<Shape>,
-    keys: Arc<KeyGuard>,
+    guard: Arc<KeyGuard>,
 }
 
 /// What a [`Ctx`] derives from its resource type's schema.
@@ -72,7 +72,7 @@ impl KnownLayouts {
     /// is never served a stale shape; a clone of the same schema compares in a few pointer
     /// comparisons, since its schemas are shared `Arc`s).
     pub fn ctx(&self, scope: Scope<'_>) -> Ctx {
-        Ctx::with_shape(scope, self.shape(scope.schema), Arc::clone(&self.keys))
+        Ctx::with_shape(scope, self.shape(scope.schema), Arc::clone(&self.guard))
     }
 
     /// The indexed paths of `schema`, from the same cache as [`KnownLayouts::ctx`] (keyed by
@@ -153,7 +153,7 @@ impl Ctx {
         Ctx::with_shape(scope, Shape::of(scope.schema), Arc::default())
     }
 
-    fn with_shape(scope: Scope<'_>, shape: Shape, keys: Arc<KeyGuard>) -> Self {
+    fn with_shape(scope: Scope<'_>, shape: Shape, guard: Arc<KeyGuard>) -> Self {
         Ctx {
             tenant: scope.tenant.as_str().to_string(),
             rtype: scope.resource_type().to_string(),
@@ -161,7 +161,7 @@ impl Ctx {
             schema: shape.schema,
             layout: shape.layout,
             has_members: shape.has_members,
-            guard: keys,
+            guard,
         }
     }
 }

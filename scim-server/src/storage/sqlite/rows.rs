@@ -454,12 +454,7 @@ fn record_keys(
     rows: &BTreeSet<IndexRow>,
     keys: &[i64],
 ) -> Result<(), StorageError> {
-    let unchecked = guard.unchecked(
-        keys.iter()
-            .copied()
-            .zip(rows.iter().map(|r| r.key.as_str())),
-    );
-    for (key, path) in unchecked {
+    for (key, path) in guard.unchecked(keyed(rows, keys)) {
         tx.prepare_cached(
             "INSERT INTO path_keys (path_key, tenant, rtype, path) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (path_key) DO NOTHING",

@@ -180,12 +180,12 @@ fn read_changes(
                  WHERE r.tenant = ?1 AND r.rtype = ?2 AND r.id = ?3",
         )
         .map_err(backend_err)?;
+    let path_key = ctx.keys().of(key);
     for id in &ids {
         let values = rows
-            .query_map(
-                params![ctx.tenant, ctx.rtype, id, ctx.keys().of(key)],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)),
-            )
+            .query_map(params![ctx.tenant, ctx.rtype, id, path_key], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            })
             .and_then(|v| v.collect::<Result<Vec<_>, _>>())
             .map_err(backend_err)?;
         for (seq, value) in values {
