@@ -96,6 +96,7 @@
 
 mod changes;
 mod checkpoint;
+mod counters;
 mod filter_sql;
 mod group_commit;
 mod lookup;
@@ -125,7 +126,7 @@ use scim_core::sort::SortSpec;
 use serde_json::{Map, Value};
 
 use self::filter_sql::{Param, SetSql, Sqlite};
-use self::group_commit::{Undo, Writer};
+use self::group_commit::{Undo, WriteTx, Writer};
 use self::pool::{lock, read_tx};
 use self::readers::{Readers, SnapshotValues};
 use self::recent_reads::RecentReads;
@@ -238,7 +239,7 @@ impl Inner {
     /// `group_commit.rs`); [`Inner::write_in_savepoint`] for one that cannot.
     fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
+        f: impl FnOnce(&WriteTx<'_>) -> Result<T, StorageError> + Send + 'static,
     ) -> impl Future<Output = Result<T, StorageError>> + Send + 'static {
         self.writes.write(Undo::Statement, f)
     }
@@ -247,7 +248,7 @@ impl Inner {
     /// resources, a rebuild): it runs in its own savepoint.
     fn write_in_savepoint<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
+        f: impl FnOnce(&WriteTx<'_>) -> Result<T, StorageError> + Send + 'static,
     ) -> impl Future<Output = Result<T, StorageError>> + Send + 'static {
         self.writes.write(Undo::Savepoint, f)
     }

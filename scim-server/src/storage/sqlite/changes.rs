@@ -1,12 +1,14 @@
 //! The SQLite backend's change feed (tables `change_heads` and `changes`, see `schema.rs`).
 //!
 //! SQLite has one writer at a time (every write is a `BEGIN IMMEDIATE` transaction), so the
-//! per-tenant counter in `change_heads`, incremented inside the write's transaction, hands
-//! out `seq` in commit order: a reader that sees change `n` sees every earlier one.
+//! per-tenant counter in `change_heads`, moved inside the write's transaction (counted in
+//! memory and written once per transaction of the writer, see `counters.rs`), hands out
+//! `seq` in commit order: a reader that sees change `n` sees every earlier one.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::backend_err;
+use super::group_commit::WriteTx;
 use super::pool::read_tx;
 use super::readers::SnapshotValues;
 use crate::storage::changes::NewChange;
@@ -14,24 +16,19 @@ use crate::storage::sql::{Ctx, Head, clamp, to_version};
 use crate::storage::{ChangeKind, ChangeRecord, StorageError, last_modified_now};
 use crate::tenancy::TenantId;
 
-/// Appends the changes of one write, in the write's transaction.
+/// Appends the changes of one write, in the write's transaction, numbered from the tenant's
+/// head in that transaction (see `Counters`).
 pub(super) fn append(
-    tx: &Transaction<'_>,
+    tx: &WriteTx<'_>,
     tenant: &str,
     changes: &[NewChange],
 ) -> Result<(), StorageError> {
     if changes.is_empty() {
         return Ok(());
     }
-    let n = clamp(changes.len() as u64);
-    let last: i64 = tx
-        .prepare_cached(
-            "INSERT INTO change_heads (tenant, last_seq) VALUES (?1, ?2) \
-             ON CONFLICT (tenant) DO UPDATE SET last_seq = last_seq + ?2 \
-             RETURNING last_seq",
-        )
-        .and_then(|mut s| s.query_row(params![tenant, n], |r| r.get(0)))
-        .map_err(backend_err)?;
+    let first = tx
+        .counters()
+        .take_seqs(tx, tenant, clamp(changes.len() as u64))?;
     let at = last_modified_now();
     let mut insert = tx
         .prepare_cached(
@@ -39,7 +36,6 @@ pub(super) fn append(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
         .map_err(backend_err)?;
-    let first = last - n + 1;
     for (i, c) in changes.iter().enumerate() {
         insert
             .execute(params![
@@ -187,8 +183,8 @@ fn read_head(tx: &Connection, ctx: &Ctx) -> Result<Head, StorageError> {
 }
 
 /// Removes the changes up to `through` (clamped to the latest) and records the mark.
-pub(super) fn prune(tx: &Transaction<'_>, tenant: &str, through: u64) -> Result<u64, StorageError> {
-    let through = clamp(through.min(last(tx, tenant)?));
+pub(super) fn prune(tx: &WriteTx<'_>, tenant: &str, through: u64) -> Result<u64, StorageError> {
+    let through = clamp(through.min(tx.counters().last_seq(tx, tenant)?));
     if through == 0 {
         return Ok(0);
     }
@@ -196,8 +192,11 @@ pub(super) fn prune(tx: &Transaction<'_>, tenant: &str, through: u64) -> Result<
         .prepare_cached("DELETE FROM changes WHERE tenant = ?1 AND seq <= ?2")
         .and_then(|mut s| s.execute(params![tenant, through]))
         .map_err(backend_err)?;
+    // The tenant's head may have no row yet: numbers handed out in this transaction reach
+    // `change_heads` with its commit (`Counters::flush`, which leaves the mark as it is).
     tx.prepare_cached(
-        "UPDATE change_heads SET pruned_through = max(pruned_through, ?2) WHERE tenant = ?1",
+        "INSERT INTO change_heads (tenant, last_seq, pruned_through) VALUES (?1, 0, ?2) \
+         ON CONFLICT (tenant) DO UPDATE SET pruned_through = max(pruned_through, ?2)",
     )
     .and_then(|mut s| s.execute(params![tenant, through]))
     .map_err(backend_err)?;

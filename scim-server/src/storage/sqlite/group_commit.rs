@@ -14,7 +14,8 @@
 //! and answers each write. Nothing is acknowledged before the commit that holds it
 //! returned, and if that commit fails, every write in it gets the error (none of them is
 //! written). The change feed's sequence numbers follow the order of the writes inside the
-//! transaction, which is their commit order. No request waits on a lock for its turn: each
+//! transaction, which is their commit order; each tenant's head is counted in memory for the
+//! transaction and written once, before its commit ([`WriteTx`], [`Counters`]). No request waits on a lock for its turn: each
 //! is woken once, by its answer.
 //!
 //! A write that fails must leave nothing behind for the others to commit. How, is the
@@ -32,6 +33,7 @@
 //!   rows of the triggers of a failing statement; an I/O error, a bug), it cannot be undone
 //!   alone: the transaction is rolled back and every write in it fails.
 
+use std::ops::Deref;
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
@@ -40,6 +42,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::oneshot;
 
 use super::backend_err;
+use super::counters::Counters;
 use super::pool::{lock, run_cached};
 use crate::storage::StorageError;
 
@@ -63,12 +66,41 @@ type Ran = (bool, Deliver);
 type Deliver = Box<dyn FnOnce(Option<&StorageError>) + Send>;
 /// A queued write: runs in the transaction, or, when there is none (it could not begin, or
 /// an earlier failure ended it), fails with the error it is given without running.
-type Job = Box<dyn FnOnce(Result<&Transaction<'_>, StorageError>) -> Ran + Send>;
+type Job = Box<dyn FnOnce(Result<&WriteTx<'_>, StorageError>) -> Ran + Send>;
 /// A queued write and how it is undone.
 type Queued = (Undo, Job);
 /// What the writer does around each transaction: before it begins, and after it ended
 /// (committed or not), before any of its writes is answered.
 pub(super) type Hook = Box<dyn Fn(&Connection) + Send>;
+
+/// The transaction of one batch as its writes see it: the transaction itself (through
+/// `Deref`) and the counters the batch moves, written once before its commit (see
+/// [`Counters`]).
+pub(super) struct WriteTx<'c> {
+    tx: Transaction<'c>,
+    counters: Counters,
+}
+
+impl<'c> Deref for WriteTx<'c> {
+    type Target = Transaction<'c>;
+
+    fn deref(&self) -> &Transaction<'c> {
+        &self.tx
+    }
+}
+
+impl WriteTx<'_> {
+    /// The counters of this transaction.
+    pub(super) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Writes the counters, then commits.
+    fn commit(self) -> Result<(), StorageError> {
+        self.counters.flush(&self.tx)?;
+        self.tx.commit().map_err(backend_err)
+    }
+}
 
 /// The same error for another write of a failed transaction (the cause stays with the
 /// first).
@@ -104,7 +136,7 @@ impl Writer {
     pub(super) fn write<T: Send + 'static>(
         &self,
         undo: Undo,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
+        f: impl FnOnce(&WriteTx<'_>) -> Result<T, StorageError> + Send + 'static,
     ) -> impl Future<Output = Result<T, StorageError>> + Send + 'static {
         let (answer, answered) = oneshot::channel();
         let job: Job = Box::new(move |tx| match tx.and_then(f) {
@@ -174,7 +206,10 @@ fn serve(conn: &Mutex<Connection>, queue: &Receiver<Queued>, before: &Hook, afte
 fn run_batch(conn: &mut Connection, jobs: Vec<Queued>) -> (Vec<Deliver>, Option<StorageError>) {
     let mut broken: Option<StorageError> = None;
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => Some(tx),
+        Ok(tx) => Some(WriteTx {
+            tx,
+            counters: Counters::default(),
+        }),
         Err(e) => {
             broken = Some(backend_err(e));
             None
@@ -205,7 +240,7 @@ fn run_batch(conn: &mut Connection, jobs: Vec<Queued>) -> (Vec<Deliver>, Option<
     }
     let failed = match (tx, broken) {
         (_, Some(e)) => Some(e),
-        (Some(tx), None) => tx.commit().err().map(backend_err),
+        (Some(tx), None) => tx.commit().err(),
         (None, None) => None,
     };
     (delivered, failed)
@@ -213,16 +248,18 @@ fn run_batch(conn: &mut Connection, jobs: Vec<Queued>) -> (Vec<Deliver>, Option<
 
 /// Runs `job` in its own savepoint, rolled back to when the job fails. An error means the
 /// transaction can no longer be committed.
-fn run_in_savepoint(tx: &Transaction<'_>, job: Job) -> (Result<(), StorageError>, Deliver) {
+fn run_in_savepoint(tx: &WriteTx<'_>, job: Job) -> (Result<(), StorageError>, Deliver) {
     // Savepoints through the statement cache: parsing them again for every write was a
     // measurable share of the writer's time.
     if let Err(e) = run_cached(tx, "SAVEPOINT write") {
         return (Err(e.clone()), job(Err(shared_failure(&e))).1);
     }
+    let mark = tx.counters.mark();
     let (ok, deliver) = job(Ok(tx));
     let end = if ok {
         run_cached(tx, "RELEASE write")
     } else {
+        tx.counters.undo_to(mark);
         run_cached(tx, "ROLLBACK TO write").and_then(|()| run_cached(tx, "RELEASE write"))
     };
     (end, deliver)
@@ -232,9 +269,13 @@ fn run_in_savepoint(tx: &Transaction<'_>, job: Job) -> (Result<(), StorageError>
 /// no longer be committed: the job failed after changing rows, or its failure ended the
 /// transaction (SQLite rolls the whole transaction back on some errors, such as a full
 /// disk, and a later statement would then commit on its own).
-fn run_checked(tx: &Transaction<'_>, job: Job) -> (Result<(), StorageError>, Deliver) {
+fn run_checked(tx: &WriteTx<'_>, job: Job) -> (Result<(), StorageError>, Deliver) {
     let before = tx.total_changes();
+    let mark = tx.counters.mark();
     let (ok, deliver) = job(Ok(tx));
+    if !ok {
+        tx.counters.undo_to(mark);
+    }
     let end = if tx.is_autocommit() {
         Err(StorageError::backend(
             "sqlite: a failed write ended its transaction",
@@ -252,9 +293,12 @@ fn run_checked(tx: &Transaction<'_>, job: Job) -> (Result<(), StorageError>, Del
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::ChangeKind;
+    use crate::storage::changes::NewChange;
+    use crate::storage::sqlite::changes;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    type Work = Box<dyn FnOnce(&Transaction<'_>) -> Result<i64, StorageError> + Send>;
+    type Work = Box<dyn FnOnce(&WriteTx<'_>) -> Result<i64, StorageError> + Send>;
 
     fn inserts(xs: &'static [i64]) -> Work {
         Box::new(move |tx| {
@@ -325,20 +369,30 @@ mod tests {
         lock(&conn)
             .execute("INSERT INTO t (x) VALUES (0)", [])
             .unwrap();
-        let held = lock(&conn);
+        let results = one_batch(&writer, &conn, works);
+        (results, commits.load(Ordering::Relaxed), rows(&conn))
+    }
+
+    /// Queues `works` while the connection is held, so that they share one transaction, and
+    /// returns their results.
+    fn one_batch(
+        writer: &Writer,
+        conn: &Mutex<Connection>,
+        works: Vec<(Undo, Work)>,
+    ) -> Vec<Result<i64, StorageError>> {
+        let held = lock(conn);
         let answers: Vec<_> = works
             .into_iter()
             .map(|(undo, work)| writer.write(undo, work))
             .collect();
         drop(held);
-        let results = block_on(async {
+        block_on(async {
             let mut out = Vec::new();
             for a in answers {
                 out.push(a.await);
             }
             out
-        });
-        (results, commits.load(Ordering::Relaxed), rows(&conn))
+        })
     }
 
     fn is_unique_error(r: &Result<i64, StorageError>) -> bool {
@@ -488,6 +542,124 @@ mod tests {
             assert_eq!(block_on(writer.write(Undo::Statement, work)).unwrap(), *x);
         }
         assert_eq!(rows(&conn), [1, 2]);
+    }
+
+    /// A create as the counters see it, in `tenant`: one change and one more user; failing
+    /// after its change when `fail` (rolled back by its savepoint).
+    fn change(tenant: &'static str, fail: bool) -> Work {
+        Box::new(move |tx| {
+            let c = NewChange::new("User", "x", ChangeKind::Created, 1);
+            changes::append(tx, tenant, &[c])?;
+            tx.counters().add_resources(tenant, "User", 1);
+            if fail {
+                return Err(StorageError::backend("failed after its change"));
+            }
+            Ok(0)
+        })
+    }
+
+    /// The users counted per tenant (`resource_counts`).
+    fn users(conn: &Mutex<Connection>) -> Vec<(String, i64)> {
+        lock(conn)
+            .prepare("SELECT tenant, n FROM resource_counts WHERE rtype = 'User' ORDER BY tenant")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// A change row: `(tenant, seq)`; a head: `(tenant, last_seq, pruned_through)`.
+    type ChangeRow = (String, i64);
+    type HeadRow = (String, i64, i64);
+
+    /// The feed's rows and heads.
+    fn feed(conn: &Mutex<Connection>) -> (Vec<ChangeRow>, Vec<HeadRow>) {
+        let conn = lock(conn);
+        let rows = conn
+            .prepare("SELECT tenant, seq FROM changes ORDER BY tenant, seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let heads = conn
+            .prepare("SELECT tenant, last_seq, pruned_through FROM change_heads ORDER BY tenant")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        (rows, heads)
+    }
+
+    /// A batch numbers each tenant's changes consecutively from the head it reads once and
+    /// sums its creates: a write rolled back gives its numbers and its count back, a prune in
+    /// the batch sees the numbers handed out before it, and the counters reach the database
+    /// with the commit. A transaction that fails writes none: the next one counts from the
+    /// stored values.
+    #[test]
+    fn a_batch_counts_in_memory_and_writes_its_counters_at_its_commit() {
+        let mut db = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut db).unwrap();
+        let conn = Arc::new(Mutex::new(db));
+        let writer = Writer::start(Arc::clone(&conn), Box::new(|_| {}), Box::new(|_| {})).unwrap();
+        let prune: Work = Box::new(|tx| {
+            let pruned = changes::prune(tx, "acme", 100)?;
+            Ok(i64::try_from(pruned).unwrap())
+        });
+        let results = one_batch(
+            &writer,
+            &conn,
+            vec![
+                (Undo::Statement, change("acme", false)),
+                (Undo::Statement, change("other", false)),
+                (Undo::Savepoint, change("acme", true)),
+                (Undo::Statement, change("acme", false)),
+                (Undo::Savepoint, prune),
+                (Undo::Statement, change("acme", false)),
+            ],
+        );
+        assert!(results[2].is_err(), "{results:?}");
+        // The prune saw acme's head at 2 (the numbers 1 and 2; the failed write's number
+        // given back), not the stored head (none yet).
+        assert_eq!(results[4].as_ref().ok(), Some(&2), "{results:?}");
+        let (rows, heads) = feed(&conn);
+        assert_eq!(rows, [("acme".into(), 3), ("other".into(), 1)]);
+        assert_eq!(heads, [("acme".into(), 3, 2), ("other".into(), 1, 0)]);
+        assert_eq!(users(&conn), [("acme".into(), 3), ("other".into(), 1)]);
+
+        // A write failing after its change without a savepoint fails its transaction:
+        // nothing of it is stored, the head included.
+        let broken: Work = Box::new(|tx| {
+            let c = NewChange::new("User", "y", ChangeKind::Created, 1);
+            changes::append(tx, "acme", &[c])?;
+            Err(StorageError::backend("failed after its change"))
+        });
+        let results = one_batch(
+            &writer,
+            &conn,
+            vec![
+                (Undo::Statement, change("acme", false)),
+                (Undo::Statement, broken),
+            ],
+        );
+        assert!(results.iter().all(Result::is_err), "{results:?}");
+        assert_eq!(feed(&conn).1[0], ("acme".into(), 3, 2));
+        assert_eq!(users(&conn)[0], ("acme".into(), 3));
+        let results = one_batch(
+            &writer,
+            &conn,
+            vec![(Undo::Statement, change("acme", false))],
+        );
+        assert!(results[0].is_ok(), "{results:?}");
+        let (rows, heads) = feed(&conn);
+        assert_eq!(
+            rows,
+            [("acme".into(), 3), ("acme".into(), 4), ("other".into(), 1)]
+        );
+        assert_eq!(heads[0], ("acme".into(), 4, 2));
+        assert_eq!(users(&conn)[0], ("acme".into(), 4));
     }
 
     /// Once the writer is dropped, its thread ends and lets go of the connection.

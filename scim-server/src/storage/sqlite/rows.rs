@@ -533,7 +533,7 @@ pub(super) fn ensure_layout(
 }
 
 pub(super) fn insert_resource(
-    tx: &Transaction<'_>,
+    tx: &WriteTx<'_>,
     ctx: &Ctx,
     new: PreparedCreate,
 ) -> Result<StoredResource, StorageError> {
@@ -562,7 +562,7 @@ pub(super) fn insert_resource(
         Err(e) => return Err(backend_err(e)),
     }
     let seq = tx.last_insert_rowid();
-    count_resources(tx, ctx, 1)?;
+    tx.counters().add_resources(&ctx.tenant, &ctx.rtype, 1);
     insert_unique(tx, ctx, seq, &unique)?;
     insert_rows(tx, &ctx.tenant, ctx, seq, &prepared.rows, &prepared.keys)?;
     insert_members(tx, ctx, seq, &members)?;
@@ -576,26 +576,6 @@ pub(super) fn insert_resource(
         version: 1,
         resource,
     })
-}
-
-/// Adds `delta` to the number of resources of `ctx`'s scope (`resource_counts`), in the
-/// transaction of the insert (1) or delete (-1) of one of them. The scope's row is made by
-/// its first insert.
-pub(super) fn count_resources(
-    tx: &Transaction<'_>,
-    ctx: &Ctx,
-    delta: i64,
-) -> Result<(), StorageError> {
-    let sql = if delta > 0 {
-        "INSERT INTO resource_counts (tenant, rtype, n) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (tenant, rtype) DO UPDATE SET n = n + excluded.n"
-    } else {
-        "UPDATE resource_counts SET n = n + ?3 WHERE tenant = ?1 AND rtype = ?2"
-    };
-    tx.prepare_cached(sql)
-        .and_then(|mut s| s.execute(params![ctx.tenant, ctx.rtype, delta]))
-        .map(drop)
-        .map_err(backend_err)
 }
 
 /// Deletes the rows that belong to the resource at `seq` (its claims, index rows and, for a

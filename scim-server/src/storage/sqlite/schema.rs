@@ -39,7 +39,7 @@ use super::backend_err;
 ///   `members_member` answers `groups_of` and the clean-up when a member is deleted.
 /// - `resource_counts` (version 5): the number of resources per tenant and resource type
 ///   (the `totalResults` of an unfiltered list), kept by triggers on `resources` until
-///   version 7, by the writes since (`count_resources` in `rows.rs`).
+///   version 7, by the writes since (summed per transaction of the writer, `counters.rs`).
 ///
 /// Every child row references its resource by `seq` with `ON DELETE CASCADE`, which the
 /// connections do not enforce: the writes keep it (see `configure` in `pool.rs`).
@@ -207,10 +207,10 @@ CREATE INDEX attr_index_sort ON attr_index (tenant, rtype, path, skey, seq)
 DELETE FROM index_layouts;
 "#,
     // Version 7: `resource_counts` is kept by the writes, in the transaction of each insert
-    // and delete of a resource (`count_resources` in `rows.rs`), not by triggers: a trigger
-    // that writes makes its statement a multi-row write that may abort, for which SQLite
-    // copies every page the statement changes to a statement journal first (about 20k
-    // instructions of about 630k per create, counted with callgrind).
+    // and delete of a resource (now summed per transaction, `counters.rs`), not by
+    // triggers: a trigger that writes makes its statement a multi-row write that may abort,
+    // for which SQLite copies every page the statement changes to a statement journal
+    // first (about 20k instructions of about 630k per create, counted with callgrind).
     r#"
 DROP TRIGGER IF EXISTS resources_count_insert;
 DROP TRIGGER IF EXISTS resources_count_delete;

@@ -215,7 +215,7 @@ impl Storage for SqliteStorage {
                     return Err(not_found_or_mismatch(tx, &ctx, &id)?);
                 };
                 delete_children(tx, seq)?;
-                count_resources(tx, &ctx, -1)?;
+                tx.counters().add_resources(&ctx.tenant, &ctx.rtype, -1);
                 let mut feed = vec![NewChange::new(
                     &ctx.rtype,
                     &id,

@@ -326,7 +326,7 @@ async fn a_key_recorded_for_another_path_refuses_the_write() {
 }
 
 /// The `totalResults` of an unfiltered list is the count kept by the writes
-/// (`count_resources`): it follows creates and deletes, a failed create leaves it as it
+/// (`counters.rs`): it follows creates and deletes, a failed create leaves it as it
 /// was, and the list (offset or sorted) reads it rather than counting the rows.
 #[tokio::test]
 async fn unfiltered_totals_come_from_the_kept_count() {
