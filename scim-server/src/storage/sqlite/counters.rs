@@ -38,14 +38,39 @@ struct State {
     heads: Vec<(String, i64, i64)>,
     /// Per scope (tenant, resource type): the resources inserted less those deleted.
     counts: Vec<(String, String, i64)>,
-    /// What to give back to undo a write: the counter and its value before.
+    /// What to give back to undo a write: each counter it moved and the counter's value at
+    /// the write's [mark](Counters::mark), once per counter (an import of many resources
+    /// moves one count many times).
     undo: Vec<Undo>,
+    /// Where the latest mark's entries of `undo` begin.
+    marked: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Undo {
     Head(usize, i64),
     Count(usize, i64),
+}
+
+impl Undo {
+    /// Which counter the entry restores.
+    fn counter(self) -> (bool, usize) {
+        match self {
+            Undo::Head(i, _) => (true, i),
+            Undo::Count(i, _) => (false, i),
+        }
+    }
+}
+
+impl State {
+    /// Records `entry` unless its counter has one since the latest mark already (the value
+    /// at the mark is the one to give back).
+    fn remember(&mut self, entry: Undo) {
+        let since_mark = self.undo.get(self.marked..).unwrap_or_default();
+        if !since_mark.iter().any(|e| e.counter() == entry.counter()) {
+            self.undo.push(entry);
+        }
+    }
 }
 
 impl Counters {
@@ -67,7 +92,7 @@ impl Counters {
         };
         let before = state.heads[i].2;
         state.heads[i].2 = before + n;
-        state.undo.push(Undo::Head(i, before));
+        state.remember(Undo::Head(i, before));
         Ok(before + 1)
     }
 
@@ -99,15 +124,17 @@ impl Counters {
         };
         let before = state.counts[i].2;
         state.counts[i].2 = before + delta;
-        state.undo.push(Undo::Count(i, before));
+        state.remember(Undo::Count(i, before));
     }
 
     /// A mark to give back what was counted after it ([`Counters::undo_to`]).
     pub(super) fn mark(&self) -> usize {
-        self.state.borrow().undo.len()
+        let mut state = self.state.borrow_mut();
+        state.marked = state.undo.len();
+        state.marked
     }
 
-    /// Gives back what was counted since `mark` (its write was undone).
+    /// Gives back what was counted since `mark`, the latest mark (its write was undone).
     pub(super) fn undo_to(&self, mark: usize) {
         let mut state = self.state.borrow_mut();
         while state.undo.len() > mark {
@@ -126,8 +153,10 @@ impl Counters {
             heads,
             counts,
             undo,
+            marked,
         } = &mut *state;
         undo.clear();
+        *marked = 0;
         for (tenant, stored, last) in heads.iter_mut().filter(|(_, s, l)| s != l) {
             tx.prepare_cached(
                 "INSERT INTO change_heads (tenant, last_seq) VALUES (?1, ?2) \
@@ -148,5 +177,61 @@ impl Counters {
             *delta = 0;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        conn
+    }
+
+    fn count(c: &Counters, tenant: &str) -> i64 {
+        let state = c.state.borrow();
+        state
+            .counts
+            .iter()
+            .find(|(t, _, _)| t == tenant)
+            .map_or(0, |(_, _, n)| *n)
+    }
+
+    /// A write undone gives back what it counted, however many times it moved a counter,
+    /// and what the writes before it counted stays; the undo record holds one entry per
+    /// counter and write, not one per change (an import of many resources).
+    #[test]
+    fn an_undone_write_gives_back_its_counts_and_its_numbers() {
+        let conn = db();
+        let c = Counters::default();
+        c.mark();
+        assert_eq!(c.take_seqs(&conn, "acme", 1).unwrap(), 1);
+        c.add_resources("acme", "User", 1);
+
+        let mark = c.mark();
+        assert_eq!(c.take_seqs(&conn, "acme", 1_000).unwrap(), 2);
+        for _ in 0..1_000 {
+            c.add_resources("acme", "User", 1);
+        }
+        assert_eq!(c.state.borrow().undo.len(), mark + 2);
+        c.undo_to(mark);
+        assert_eq!(count(&c, "acme"), 1);
+        assert_eq!(c.last_seq(&conn, "acme").unwrap(), 1);
+
+        // The next write numbers on from the numbers kept.
+        c.mark();
+        assert_eq!(c.take_seqs(&conn, "acme", 2).unwrap(), 2);
+        c.flush(&conn).unwrap();
+        let stored: (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT last_seq FROM change_heads WHERE tenant = 'acme'), \
+                 (SELECT n FROM resource_counts WHERE tenant = 'acme' AND rtype = 'User')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(stored, (3, 1));
     }
 }
