@@ -7,16 +7,18 @@
 
 use std::collections::BTreeSet;
 
+use super::Id;
+
 /// A set of resource ids, one of them kept without a set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum IdSet {
-    One(String),
-    Many(BTreeSet<String>),
+    One(Id),
+    Many(BTreeSet<Id>),
 }
 
 impl IdSet {
     /// Adds `id` (no change when it is there already).
-    pub(super) fn insert(&mut self, id: String) {
+    pub(super) fn insert(&mut self, id: Id) {
         match self {
             IdSet::One(existing) if *existing == id => {}
             IdSet::One(existing) => {
@@ -32,7 +34,7 @@ impl IdSet {
     /// Removes `id`; true when the set is empty afterwards (its owner then drops it).
     pub(super) fn remove(&mut self, id: &str) -> bool {
         match self {
-            IdSet::One(existing) => existing == id,
+            IdSet::One(existing) => **existing == *id,
             IdSet::Many(ids) => {
                 ids.remove(id);
                 if ids.len() == 1
@@ -54,7 +56,7 @@ impl IdSet {
     }
 
     /// The ids, without allocating (a query walks the sets of every key it reads).
-    pub(super) fn iter(&self) -> impl Iterator<Item = &String> {
+    pub(super) fn iter(&self) -> impl Iterator<Item = &Id> {
         let (one, many) = match self {
             IdSet::One(id) => (Some(id), None),
             IdSet::Many(ids) => (None, Some(ids.iter())),
@@ -68,7 +70,7 @@ mod tests {
     use super::*;
 
     fn ids(set: &IdSet) -> Vec<&str> {
-        let mut v: Vec<&str> = set.iter().map(String::as_str).collect();
+        let mut v: Vec<&str> = set.iter().map(|id| &**id).collect();
         v.sort_unstable();
         v
     }

@@ -478,7 +478,7 @@ pub(super) fn index_keys(
 
 impl Shard {
     /// Puts the index `keys` of resource `id` (created `seq`th) in the indexes.
-    pub(super) fn add_index(&mut self, id: &str, seq: u64, keys: &[(String, IndexValue)]) {
+    pub(super) fn add_index(&mut self, id: &Id, seq: u64, keys: &[(String, IndexValue)]) {
         for (path, value) in keys {
             // The column and the value usually exist already: look them up before cloning a
             // key to insert.
@@ -498,7 +498,7 @@ impl Shard {
                     {
                         grams.add(seq, v.as_bytes());
                     }
-                    let id = id.to_string();
+                    let id = Id::clone(id);
                     match column.by_value.get_mut(v) {
                         Some(ids) => {
                             ids.insert(id);
@@ -509,7 +509,7 @@ impl Shard {
                     }
                 }
                 IndexValue::NonString => {
-                    column.non_string.insert(id.to_string());
+                    column.non_string.insert(Id::clone(id));
                 }
             }
         }
@@ -733,11 +733,11 @@ impl Shard {
     }
 
     /// The resources of `ids` (as [`Hits`]).
-    pub(super) fn hits<'s>(&'s self, ids: &mut dyn Iterator<Item = &'s String>) -> Hits<'s> {
+    pub(super) fn hits<'s>(&'s self, ids: &mut dyn Iterator<Item = &'s Id>) -> Hits<'s> {
         let mut hits = Hits::with_capacity_and_hasher(ids.size_hint().0, Default::default());
         hits.extend(
-            ids.filter_map(|id| self.resources.get_key_value(id.as_str()))
-                .map(|(id, e)| (id.as_str(), &**e)),
+            ids.filter_map(|id| self.resources.get_key_value(&**id))
+                .map(|(id, e)| (&**id, &**e)),
         );
         hits
     }

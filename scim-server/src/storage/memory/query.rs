@@ -34,7 +34,7 @@ impl MemoryStorage {
         let Some(shard) = data.types.get(scope.resource_type()) else {
             return Ok(QueryPage::default());
         };
-        let stored = |id: &String| shard.resources.get(id).map(|e| e.stored(id, query.load));
+        let stored = |id: &Id| shard.resources.get(&**id).map(|e| e.stored(id, query.load));
         // Without a filter: walk the creation order lazily (no copy of every id).
         let Some(f) = query.filter else {
             let total = shard.order.len() as u64;
@@ -53,7 +53,7 @@ impl MemoryStorage {
                 StoragePage::Cursor { limit, .. } => {
                     let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
                     let from = after.map_or(0, |a| a.saturating_add(1));
-                    let mut page: Vec<(u64, &String)> = shard
+                    let mut page: Vec<(u64, &Id)> = shard
                         .order
                         .range(from..)
                         .take(limit.saturating_add(1))
@@ -163,7 +163,7 @@ impl MemoryStorage {
             _ => shard
                 .resources
                 .iter()
-                .map(|(id, e)| (id.as_str(), &**e))
+                .map(|(id, e)| (&**id, &**e))
                 .collect(),
         };
         let mut keyed: Vec<(Option<SortKey>, &str, &Entry)> = entries
@@ -243,7 +243,7 @@ impl Shard {
             keys.flat_map(IdSet::iter)
                 .skip(offset)
                 .take(limit)
-                .filter_map(|id| self.resources.get(id).map(|e| (id.as_str(), &**e)))
+                .filter_map(|id| self.resources.get(&**id).map(|e| (&**id, &**e)))
                 .collect(),
         )
     }

@@ -51,7 +51,7 @@ impl Shard {
                 continue;
             };
             if entry.index_keys.iter().any(|(k, v)| k == key && holds(v)) {
-                hits.insert(id.as_str(), &**entry);
+                hits.insert(&**id, &**entry);
             }
         }
         Some(hits)
