@@ -5,9 +5,9 @@
 //! Every entry of the `attr_index` indexes begins with it: a B-tree descent compares one
 //! integer before the value instead of three strings (an enterprise extension's paths,
 //! `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:...`, are 67 to 78 bytes),
-//! and a row is shorter by the path. The tenant and the type stay in the rows (at the end of the
-//! index entries, where a descent never reaches them: the key decides first), so the
-//! statements still name the scope and remain readable.
+//! and a row is shorter by the path. The tenant and the type stay in the rows (at the end
+//! of the index entries, where a descent never reaches them: the key decides first), so
+//! the statements still name the scope and remain readable.
 //!
 //! The key is derived, not assigned: the first 8 bytes of the SHA-256 of the scope and the
 //! path. Every process writing the same database (several servers on one PostgreSQL, or on

@@ -10,7 +10,8 @@
 //! Written per write instead (an upsert per counter and write, the change head's with
 //! `RETURNING`), they were about a ninth of the writer's work per created user (callgrind:
 //! 25,000 of 217,000 instructions). A write that is undone gives its share back
-//! ([`Counters::undo_to`]): the change feed's numbers stay consecutive and the counts exact.
+//! ([`Counters::undo_write`]): the change feed's numbers stay consecutive and the counts
+//! exact.
 //!
 //! Nothing in a write transaction reads `resource_counts` (the queries read it in their own
 //! snapshots, which see only committed transactions); a prune reads the change head through
@@ -33,43 +34,37 @@ pub(super) struct Counters {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Per tenant: its name, its `last_seq` in the database (0 without a row) and the last
-    /// number handed out.
-    heads: Vec<(String, i64, i64)>,
-    /// Per scope (tenant, resource type): the resources inserted less those deleted.
-    counts: Vec<(String, String, i64)>,
-    /// What to give back to undo a write: each counter it moved and the counter's value at
-    /// the write's [mark](Counters::mark), once per counter (an import of many resources
-    /// moves one count many times).
-    undo: Vec<Undo>,
-    /// Where the latest mark's entries of `undo` begin.
-    marked: usize,
+    /// Per tenant, its change head: `stored` is `last_seq` in the database (0 without a
+    /// row), `now` the last number handed out.
+    heads: Vec<(String, Tally)>,
+    /// Per scope (tenant, resource type), its number of resources as a change from the
+    /// stored one: `stored` 0, `now` the inserts less the deletes.
+    counts: Vec<((String, String), Tally)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Undo {
-    Head(usize, i64),
-    Count(usize, i64),
+/// One counter: its value in the database, now, and when the current write began.
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    stored: i64,
+    now: i64,
+    at_write: i64,
 }
 
-impl Undo {
-    /// Which counter the entry restores.
-    fn counter(self) -> (bool, usize) {
-        match self {
-            Undo::Head(i, _) => (true, i),
-            Undo::Count(i, _) => (false, i),
+impl Tally {
+    fn new(stored: i64) -> Self {
+        Tally {
+            stored,
+            now: stored,
+            at_write: stored,
         }
     }
 }
 
 impl State {
-    /// Records `entry` unless its counter has one since the latest mark already (the value
-    /// at the mark is the one to give back).
-    fn remember(&mut self, entry: Undo) {
-        let since_mark = self.undo.get(self.marked..).unwrap_or_default();
-        if !since_mark.iter().any(|e| e.counter() == entry.counter()) {
-            self.undo.push(entry);
-        }
+    /// Runs `f` on every counter.
+    fn each(&mut self, mut f: impl FnMut(&mut Tally)) {
+        self.heads.iter_mut().for_each(|(_, t)| f(t));
+        self.counts.iter_mut().for_each(|(_, t)| f(t));
     }
 }
 
@@ -82,25 +77,24 @@ impl Counters {
         n: i64,
     ) -> Result<i64, StorageError> {
         let mut state = self.state.borrow_mut();
-        let i = match state.heads.iter().position(|(t, _, _)| t == tenant) {
+        let i = match state.heads.iter().position(|(t, _)| t == tenant) {
             Some(i) => i,
             None => {
                 let stored = clamp(last(tx, tenant)?);
-                state.heads.push((tenant.to_string(), stored, stored));
+                state.heads.push((tenant.to_string(), Tally::new(stored)));
                 state.heads.len() - 1
             }
         };
-        let before = state.heads[i].2;
-        state.heads[i].2 = before + n;
-        state.remember(Undo::Head(i, before));
-        Ok(before + 1)
+        let head = &mut state.heads[i].1;
+        head.now += n;
+        Ok(head.now - n + 1)
     }
 
     /// The last number of `tenant`'s change feed in this transaction (handed out or not).
     pub(super) fn last_seq(&self, tx: &Connection, tenant: &str) -> Result<u64, StorageError> {
         let state = self.state.borrow();
-        match state.heads.iter().find(|(t, _, _)| t == tenant) {
-            Some((_, _, last)) => Ok(to_version(*last)),
+        match state.heads.iter().find(|(t, _)| t == tenant) {
+            Some((_, head)) => Ok(to_version(head.now)),
             None => last(tx, tenant),
         }
     }
@@ -112,69 +106,51 @@ impl Counters {
         let i = match state
             .counts
             .iter()
-            .position(|(t, r, _)| t == tenant && r == rtype)
+            .position(|((t, r), _)| t == tenant && r == rtype)
         {
             Some(i) => i,
             None => {
-                state
-                    .counts
-                    .push((tenant.to_string(), rtype.to_string(), 0));
+                let scope = (tenant.to_string(), rtype.to_string());
+                state.counts.push((scope, Tally::new(0)));
                 state.counts.len() - 1
             }
         };
-        let before = state.counts[i].2;
-        state.counts[i].2 = before + delta;
-        state.remember(Undo::Count(i, before));
+        state.counts[i].1.now += delta;
     }
 
-    /// A mark to give back what was counted after it ([`Counters::undo_to`]).
-    pub(super) fn mark(&self) -> usize {
-        let mut state = self.state.borrow_mut();
-        state.marked = state.undo.len();
-        state.marked
+    /// Notes that a write begins: what it counts can be given back ([`Counters::undo_write`]).
+    pub(super) fn begin_write(&self) {
+        self.state.borrow_mut().each(|t| t.at_write = t.now);
     }
 
-    /// Gives back what was counted since `mark`, the latest mark (its write was undone).
-    pub(super) fn undo_to(&self, mark: usize) {
-        let mut state = self.state.borrow_mut();
-        while state.undo.len() > mark {
-            match state.undo.pop() {
-                Some(Undo::Head(i, before)) => state.heads[i].2 = before,
-                Some(Undo::Count(i, before)) => state.counts[i].2 = before,
-                None => break,
-            }
-        }
+    /// Gives back what the current write counted (it was undone). A counter it was the first
+    /// to move began the write at its stored value.
+    pub(super) fn undo_write(&self) {
+        self.state.borrow_mut().each(|t| t.now = t.at_write);
     }
 
     /// Writes each counter that moved, in `tx`, before its commit.
     pub(super) fn flush(&self, tx: &Connection) -> Result<(), StorageError> {
         let mut state = self.state.borrow_mut();
-        let State {
-            heads,
-            counts,
-            undo,
-            marked,
-        } = &mut *state;
-        undo.clear();
-        *marked = 0;
-        for (tenant, stored, last) in heads.iter_mut().filter(|(_, s, l)| s != l) {
+        let State { heads, counts } = &mut *state;
+        for (tenant, head) in heads.iter_mut().filter(|(_, h)| h.now != h.stored) {
             tx.prepare_cached(
                 "INSERT INTO change_heads (tenant, last_seq) VALUES (?1, ?2) \
                  ON CONFLICT (tenant) DO UPDATE SET last_seq = excluded.last_seq",
             )
-            .and_then(|mut s| s.execute(params![&*tenant, *last]))
+            .and_then(|mut s| s.execute(params![&*tenant, head.now]))
             .map_err(backend_err)?;
-            *stored = *last;
+            *head = Tally::new(head.now);
         }
-        for (tenant, rtype, delta) in counts.iter_mut().filter(|(_, _, d)| *d != 0) {
+        for ((tenant, rtype), count) in counts.iter_mut().filter(|(_, c)| c.now != c.stored) {
             // A delete's scope has its row (made by the insert of what it deletes).
             tx.prepare_cached(
                 "INSERT INTO resource_counts (tenant, rtype, n) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (tenant, rtype) DO UPDATE SET n = n + excluded.n",
             )
-            .and_then(|mut s| s.execute(params![&*tenant, &*rtype, *delta]))
+            .and_then(|mut s| s.execute(params![&*tenant, &*rtype, count.now - count.stored]))
             .map_err(backend_err)?;
-            *delta = 0;
+            *count = Tally::new(count.now);
         }
         Ok(())
     }
@@ -195,33 +171,31 @@ mod tests {
         state
             .counts
             .iter()
-            .find(|(t, _, _)| t == tenant)
-            .map_or(0, |(_, _, n)| *n)
+            .find(|((t, _), _)| t == tenant)
+            .map_or(0, |(_, n)| n.now)
     }
 
-    /// A write undone gives back what it counted, however many times it moved a counter,
-    /// and what the writes before it counted stays; the undo record holds one entry per
-    /// counter and write, not one per change (an import of many resources).
+    /// A write undone gives back what it counted, however many times it moved a counter
+    /// (an import of many resources), and what the writes before it counted stays.
     #[test]
     fn an_undone_write_gives_back_its_counts_and_its_numbers() {
         let conn = db();
         let c = Counters::default();
-        c.mark();
+        c.begin_write();
         assert_eq!(c.take_seqs(&conn, "acme", 1).unwrap(), 1);
         c.add_resources("acme", "User", 1);
 
-        let mark = c.mark();
+        c.begin_write();
         assert_eq!(c.take_seqs(&conn, "acme", 1_000).unwrap(), 2);
         for _ in 0..1_000 {
             c.add_resources("acme", "User", 1);
         }
-        assert_eq!(c.state.borrow().undo.len(), mark + 2);
-        c.undo_to(mark);
+        c.undo_write();
         assert_eq!(count(&c, "acme"), 1);
         assert_eq!(c.last_seq(&conn, "acme").unwrap(), 1);
 
         // The next write numbers on from the numbers kept.
-        c.mark();
+        c.begin_write();
         assert_eq!(c.take_seqs(&conn, "acme", 2).unwrap(), 2);
         c.flush(&conn).unwrap();
         let stored: (i64, i64) = conn

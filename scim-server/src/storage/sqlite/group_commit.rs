@@ -14,9 +14,9 @@
 //! and answers each write. Nothing is acknowledged before the commit that holds it
 //! returned, and if that commit fails, every write in it gets the error (none of them is
 //! written). The change feed's sequence numbers follow the order of the writes inside the
-//! transaction, which is their commit order; each tenant's head is counted in memory for the
-//! transaction and written once, before its commit ([`WriteTx`], [`Counters`]). No request waits on a lock for its turn: each
-//! is woken once, by its answer.
+//! transaction, which is their commit order; each tenant's head is counted in memory for
+//! the transaction and written once, before its commit ([`WriteTx`], [`Counters`]). No
+//! request waits on a lock for its turn: each is woken once, by its answer.
 //!
 //! A write that fails must leave nothing behind for the others to commit. How, is the
 //! write's [`Undo`]:
@@ -139,21 +139,28 @@ impl Writer {
         f: impl FnOnce(&WriteTx<'_>) -> Result<T, StorageError> + Send + 'static,
     ) -> impl Future<Output = Result<T, StorageError>> + Send + 'static {
         let (answer, answered) = oneshot::channel();
-        let job: Job = Box::new(move |tx| match tx.and_then(f) {
-            Ok(value) => {
-                let deliver: Deliver = Box::new(move |failed| {
-                    let _ = answer.send(match failed {
-                        None => Ok(value),
-                        Some(e) => Err(shared_failure(e)),
+        // The counters follow the write's own outcome, however it is undone.
+        let job: Job = Box::new(move |tx| {
+            let ran = tx.and_then(|tx| {
+                tx.counters.begin_write();
+                f(tx).inspect_err(|_| tx.counters.undo_write())
+            });
+            match ran {
+                Ok(value) => {
+                    let deliver: Deliver = Box::new(move |failed| {
+                        let _ = answer.send(match failed {
+                            None => Ok(value),
+                            Some(e) => Err(shared_failure(e)),
+                        });
                     });
-                });
-                (true, deliver)
-            }
-            Err(e) => {
-                let deliver: Deliver = Box::new(move |_| {
-                    let _ = answer.send(Err(e));
-                });
-                (false, deliver)
+                    (true, deliver)
+                }
+                Err(e) => {
+                    let deliver: Deliver = Box::new(move |_| {
+                        let _ = answer.send(Err(e));
+                    });
+                    (false, deliver)
+                }
             }
         });
         let sent = self.jobs.send((undo, job));
@@ -254,12 +261,10 @@ fn run_in_savepoint(tx: &WriteTx<'_>, job: Job) -> (Result<(), StorageError>, De
     if let Err(e) = run_cached(tx, "SAVEPOINT write") {
         return (Err(e.clone()), job(Err(shared_failure(&e))).1);
     }
-    let mark = tx.counters.mark();
     let (ok, deliver) = job(Ok(tx));
     let end = if ok {
         run_cached(tx, "RELEASE write")
     } else {
-        tx.counters.undo_to(mark);
         run_cached(tx, "ROLLBACK TO write").and_then(|()| run_cached(tx, "RELEASE write"))
     };
     (end, deliver)
@@ -271,11 +276,7 @@ fn run_in_savepoint(tx: &WriteTx<'_>, job: Job) -> (Result<(), StorageError>, De
 /// disk, and a later statement would then commit on its own).
 fn run_checked(tx: &WriteTx<'_>, job: Job) -> (Result<(), StorageError>, Deliver) {
     let before = tx.total_changes();
-    let mark = tx.counters.mark();
     let (ok, deliver) = job(Ok(tx));
-    if !ok {
-        tx.counters.undo_to(mark);
-    }
     let end = if tx.is_autocommit() {
         Err(StorageError::backend(
             "sqlite: a failed write ended its transaction",

@@ -298,7 +298,6 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
         Cand::Resource(seq) | Cand::Element(seq, _) => seq,
     };
     let f = D::PER_CANDIDATE;
-    let rows = D::checked_rows(None);
     match node {
         // Checked, a leaf with given candidates still reads them (a superset of its
         // matches, so the test is the same), which also uses their parameters.
@@ -307,6 +306,7 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
             given: Some(given),
             ..
         } => {
+            let rows = D::checked_rows(None);
             let parts: Vec<String> = given
                 .iter()
                 .map(|(key, cands)| {
@@ -320,12 +320,14 @@ fn check<D: Dialect>(node: &Node, on: Cand<'_>) -> String {
             format!("({})", parts.join(" OR "))
         }
         Node::Leaf { keys, cond, .. } => format!(
-            "EXISTS (SELECT 1 FROM {rows} WHERE {at} AND {} AND {cond}{f})",
+            "EXISTS (SELECT 1 FROM {} WHERE {at} AND {} AND {cond}{f})",
+            D::checked_rows(None),
             path_cond("", keys)
         ),
         Node::Ne { keys, cond } => format!(
             "(EXISTS (SELECT 1 FROM {rows} WHERE {at} AND {p} AND {cond}{f}) OR NOT EXISTS \
              (SELECT 1 FROM {rows} WHERE {at} AND {p}{f}))",
+            rows = D::checked_rows(None),
             p = path_cond("", keys)
         ),
         Node::Not(inner) => format!("NOT ({})", check::<D>(inner, on)),
