@@ -488,9 +488,16 @@ impl Storage for MemoryStorage {
         scope: Scope<'_>,
         new: NewResource,
     ) -> Result<StoredResource, StorageError> {
+        // What needs no lock is done before taking the tenant's: its creates queue on it.
+        let mut resource = new.resource;
+        strip_members(&mut resource);
+        let keys = index_keys(scope.schema, &new.id, &resource);
+        let id = Id::from(new.id.as_str());
+        let rt = scope.resource_type().to_string();
+        // The caller's copy, made before the lock too (a group's, with its members, after).
+        let returned = new.members.is_empty().then(|| resource.clone());
         let tenant = self.tenant_or_create(scope.tenant)?;
         let mut data = tenant.write().map_err(poisoned)?;
-        let rt = scope.resource_type().to_string();
         let seq = data.next_seq;
         let shard = data.types.entry(rt.clone()).or_default();
         if shard.resources.contains_key(new.id.as_str()) {
@@ -500,10 +507,6 @@ impl Storage for MemoryStorage {
             ));
         }
         check_unique(shard, &new.id, &new.unique)?;
-        let mut resource = new.resource;
-        strip_members(&mut resource);
-        let keys = index_keys(scope.schema, &new.id, &resource);
-        let id = Id::from(new.id.as_str());
         for k in &new.unique {
             shard.unique.insert(k.clone(), Id::clone(&id));
         }
@@ -522,11 +525,19 @@ impl Storage for MemoryStorage {
             }),
         );
         data.next_seq += 1;
-        data.add_members(&rt, &new.id, new.members);
         data.feed.append(
             scope.tenant,
             vec![NewChange::new(&rt, &new.id, ChangeKind::Created, 1)],
         );
+        if let Some(resource) = returned {
+            return Ok(StoredResource {
+                id: new.id,
+                version: 1,
+                resource,
+            });
+        }
+        // A group's members as the store holds them (each once, in the order given).
+        data.add_members(&rt, &new.id, new.members);
         let entry = data
             .types
             .get(&rt)
