@@ -158,13 +158,25 @@ pub(super) async fn head<C: GenericClient + Sync>(
 }
 
 /// The [`Head`] in the snapshot of `tx`, in one statement (the first of a REPEATABLE READ
-/// transaction takes its snapshot).
+/// transaction takes its snapshot), for a query that reads substring candidates.
+///
+/// The same statement has PostgreSQL plan the statements after it in `tx` once per
+/// connection (the generic plan) instead of for each execution's parameters
+/// (`plan_cache_mode`, PostgreSQL 12 and later; older servers keep their choice). Such a
+/// query passes its candidates as arrays; PostgreSQL plans a prepared statement for its
+/// parameters on its first five executions and goes on doing so while those plans look
+/// cheaper than the generic one. Among many rows they do (the generic plan cannot know
+/// that the arrays hold a few candidates), and planning the page's statement then costs
+/// several times running it; the generic plan is what a few candidates want anyway, each
+/// looked up by its index entries.
 pub(super) async fn head_in(tx: &Transaction<'_>, ctx: &Ctx) -> Result<Head, StorageError> {
     let stmt = tx
         .prepare_cached(
             "SELECT coalesce((SELECT last_seq FROM change_heads WHERE tenant = $1), 0), \
                  coalesce((SELECT pruned_through FROM change_heads WHERE tenant = $1), 0), \
-                 coalesce((SELECT layout = $3 FROM index_layouts WHERE rtype = $2), false)",
+                 coalesce((SELECT layout = $3 FROM index_layouts WHERE rtype = $2), false), \
+                 CASE WHEN current_setting('server_version_num')::int >= 120000 \
+                     THEN set_config('plan_cache_mode', 'force_generic_plan', true) END",
         )
         .await
         .map_err(pg_err)?;

@@ -529,3 +529,25 @@ async fn substring_indexes_can_be_turned_off() {
     )
     .await;
 }
+
+/// A query reading substring candidates has PostgreSQL plan generically in its own
+/// transaction (see `head_in`), and the connection plans as configured after it.
+#[tokio::test]
+async fn generic_plans_last_as_long_as_the_substring_query() {
+    in_fresh_schema("scim_generic", |storage, _client, _name| async move {
+        let (tenant, schema, _) = with_users(&storage, 4).await;
+        let ctx = storage.layouts.ctx(Scope::new(&tenant, &schema));
+        let mode = "SELECT current_setting('plan_cache_mode')";
+        let mut client = storage.client().await.unwrap();
+        let tx = read_snapshot(&mut client).await.unwrap();
+        let before: String = tx.query_one(mode, &[]).await.unwrap().get(0);
+        assert_eq!(before, "auto");
+        head_in(&tx, &ctx).await.unwrap();
+        let during: String = tx.query_one(mode, &[]).await.unwrap().get(0);
+        assert_eq!(during, "force_generic_plan");
+        tx.commit().await.unwrap();
+        let after: String = client.query_one(mode, &[]).await.unwrap().get(0);
+        assert_eq!(after, "auto");
+    })
+    .await;
+}
