@@ -110,4 +110,17 @@ export SCIM_REQUIRE_SMTP=1
 # The browser tests (Chromium + chromedriver, from .ci/run or apt) fail instead of skipping.
 export SCIM_REQUIRE_BROWSER=1
 
-cargo test --workspace --all-features --locked "$@"
+# The output is kept in target/test-output.log; on a failure the failing tests' own output
+# (the "failures:" sections of libtest and rustdoc) is printed again at the end, where a CI
+# log that shows only its tail still shows it.
+mkdir -p target
+log=target/test-output.log
+set +e
+cargo test --workspace --all-features --locked "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ]; then
+    echo "scripts/test.sh: cargo test failed (exit $status); the failures again, from $log:" >&2
+    awk '/^failures:$/,/^test result:/' "$log" | tail -n 150 >&2
+    exit "$status"
+fi
