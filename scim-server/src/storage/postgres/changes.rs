@@ -168,8 +168,12 @@ pub(super) async fn head<C: GenericClient + Sync>(
 /// cheaper than the generic one. Among many rows they do (the generic plan cannot know
 /// that the arrays hold a few candidates), and planning the page's statement then costs
 /// several times running it; the generic plan is what a few candidates want anyway, each
-/// looked up by its index entries.
-pub(super) async fn head_in(tx: &Transaction<'_>, ctx: &Ctx) -> Result<Head, StorageError> {
+/// looked up by its index entries. When the indexes cannot serve the query, its plain
+/// translation runs in the same transaction, so it too is planned generically.
+pub(super) async fn head_planning_generically(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+) -> Result<Head, StorageError> {
     let stmt = tx
         .prepare_cached(
             "SELECT coalesce((SELECT last_seq FROM change_heads WHERE tenant = $1), 0), \

@@ -108,7 +108,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{IsolationLevel, Row};
 
-use self::changes::head_in;
+use self::changes::head_planning_generically;
 use self::filter_sql::{Postgres, SetSql};
 use self::layout::{RowColumns, ensure_layout};
 use self::substrings::SubstringIndexes;

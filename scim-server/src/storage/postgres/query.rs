@@ -259,14 +259,14 @@ pub(super) async fn run_probing(
         fingerprint,
     } = probing;
     let mut tx = read_snapshot(client).await?;
-    let mut head = head_in(&tx, ctx).await?;
+    let mut head = head_planning_generically(&tx, ctx).await?;
     let mut locked = indexes.lock(ctx, &probes).await;
     if locked.ahead_of(&head) {
         // Another query caught an index up past this snapshot while this one waited for
         // the lock: a snapshot taken now, under the locks, is at least as new.
         tx.rollback().await.map_err(pg_err)?;
         tx = read_snapshot(client).await?;
-        head = head_in(&tx, ctx).await?;
+        head = head_planning_generically(&tx, ctx).await?;
     }
     let lists = locked.candidates(&tx, ctx, &head, &probes).await?;
     drop(locked);

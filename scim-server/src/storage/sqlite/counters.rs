@@ -129,28 +129,25 @@ impl Counters {
         self.state.borrow_mut().each(|t| t.now = t.at_write);
     }
 
-    /// Writes each counter that moved, in `tx`, before its commit.
-    pub(super) fn flush(&self, tx: &Connection) -> Result<(), StorageError> {
-        let mut state = self.state.borrow_mut();
-        let State { heads, counts } = &mut *state;
-        for (tenant, head) in heads.iter_mut().filter(|(_, h)| h.now != h.stored) {
+    /// Writes each counter that moved, in `tx`, before its commit; they end with it.
+    pub(super) fn flush(self, tx: &Connection) -> Result<(), StorageError> {
+        let State { heads, counts } = self.state.into_inner();
+        for (tenant, head) in heads.iter().filter(|(_, h)| h.now != h.stored) {
             tx.prepare_cached(
                 "INSERT INTO change_heads (tenant, last_seq) VALUES (?1, ?2) \
                  ON CONFLICT (tenant) DO UPDATE SET last_seq = excluded.last_seq",
             )
-            .and_then(|mut s| s.execute(params![&*tenant, head.now]))
+            .and_then(|mut s| s.execute(params![tenant, head.now]))
             .map_err(backend_err)?;
-            *head = Tally::new(head.now);
         }
-        for ((tenant, rtype), count) in counts.iter_mut().filter(|(_, c)| c.now != c.stored) {
+        for ((tenant, rtype), count) in counts.iter().filter(|(_, c)| c.now != c.stored) {
             // A delete's scope has its row (made by the insert of what it deletes).
             tx.prepare_cached(
                 "INSERT INTO resource_counts (tenant, rtype, n) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (tenant, rtype) DO UPDATE SET n = n + excluded.n",
             )
-            .and_then(|mut s| s.execute(params![&*tenant, &*rtype, count.now - count.stored]))
+            .and_then(|mut s| s.execute(params![tenant, rtype, count.now - count.stored]))
             .map_err(backend_err)?;
-            *count = Tally::new(count.now);
         }
         Ok(())
     }

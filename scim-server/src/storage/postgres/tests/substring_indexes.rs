@@ -347,7 +347,7 @@ async fn a_substring_index_serves_no_snapshot_older_than_what_it_read() {
             let (_, probes) = substrings::translate(&ctx, &text.parse().unwrap()).unwrap();
             let mut old_client = storage.client().await.unwrap();
             let old = read_snapshot(&mut old_client).await.unwrap();
-            let old_head = head_in(&old, &ctx).await.unwrap();
+            let old_head = head_planning_generically(&old, &ctx).await.unwrap();
             storage
                 .create(scope, emailed("n1", &[("nu3@example.com", "work")]))
                 .await
@@ -367,7 +367,7 @@ async fn a_substring_index_serves_no_snapshot_older_than_what_it_read() {
             );
             let mut new_client = storage.client().await.unwrap();
             let new = read_snapshot(&mut new_client).await.unwrap();
-            let new_head = head_in(&new, &ctx).await.unwrap();
+            let new_head = head_planning_generically(&new, &ctx).await.unwrap();
             assert!(!locked.ahead_of(&new_head));
             let lists = locked
                 .candidates(&new, &ctx, &new_head, &probes)
@@ -487,7 +487,7 @@ async fn a_substring_query_behind_its_index_takes_a_newer_snapshot() {
                 .unwrap();
             let mut client = storage.client().await.unwrap();
             let tx = read_snapshot(&mut client).await.unwrap();
-            let head = head_in(&tx, &ctx).await.unwrap();
+            let head = head_planning_generically(&tx, &ctx).await.unwrap();
             assert!(
                 locked
                     .candidates(&tx, &ctx, &head, &probes)
@@ -531,7 +531,7 @@ async fn substring_indexes_can_be_turned_off() {
 }
 
 /// A query reading substring candidates has PostgreSQL plan generically in its own
-/// transaction (see `head_in`), and the connection plans as configured after it.
+/// transaction (see `head_planning_generically`), and the connection plans as configured after it.
 #[tokio::test]
 async fn generic_plans_last_as_long_as_the_substring_query() {
     in_fresh_schema("scim_generic", |storage, _client, _name| async move {
@@ -542,7 +542,7 @@ async fn generic_plans_last_as_long_as_the_substring_query() {
         let tx = read_snapshot(&mut client).await.unwrap();
         let before: String = tx.query_one(mode, &[]).await.unwrap().get(0);
         assert_eq!(before, "auto");
-        head_in(&tx, &ctx).await.unwrap();
+        head_planning_generically(&tx, &ctx).await.unwrap();
         let during: String = tx.query_one(mode, &[]).await.unwrap().get(0);
         assert_eq!(during, "force_generic_plan");
         tx.commit().await.unwrap();
